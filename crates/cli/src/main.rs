@@ -1,1 +1,25 @@
-fn main() {}
+//! The `rampart` command. Thin by design: argument parsing lives in `args.rs`,
+//! each subcommand in `commands/<name>.rs`, and all printing goes through
+//! `printer.rs`. Exit codes: 0 ok, 1 problems found in the input, 2 the
+//! machine failed (I/O, a tool missing, no permission).
+
+mod args;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            #[allow(clippy::print_stderr)] // the one place errors reach the user
+            {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
