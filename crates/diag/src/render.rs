@@ -1,0 +1,124 @@
+use std::fmt;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use serde_json::json;
+
+use crate::{Diagnostic, Severity, Sources};
+
+/// Render diagnostics as text with the offending source underlined.
+#[must_use]
+pub fn render(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for d in diags {
+        let report = Report::new(d, sources);
+        // Writing into a String cannot fail.
+        let _ = handler.render_report(&mut out, &report);
+    }
+    out
+}
+
+/// Diagnostics as a JSON array, for scripts and editors.
+#[must_use]
+pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value {
+    diags
+        .iter()
+        .map(|d| {
+            let at = d.span().map(|s| {
+                let lc = sources.line_col(s.file, s.start);
+                json!({"file": sources.name(s.file), "line": lc.line, "column": lc.col,
+                       "text": sources.slice(s)})
+            });
+            json!({
+                "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+                "code": d.code,
+                "message": d.message,
+                "location": at,
+                "labels": d.labels.iter().map(|l| l.message.clone()).collect::<Vec<_>>(),
+                "help": d.help,
+            })
+        })
+        .collect()
+}
+
+/// Adapter from our diagnostic to miette's trait, built only for rendering.
+struct Report {
+    message: String,
+    code: &'static str,
+    severity: Severity,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    labels: Vec<LabeledSpan>,
+}
+
+impl Report {
+    fn new(d: &Diagnostic, sources: &Sources) -> Self {
+        let file = d.span().map(|s| s.file);
+        let source = file.map(|f| {
+            let loc = d
+                .span()
+                .map(|s| sources.line_col(f, s.start))
+                .unwrap_or(crate::LineCol { line: 1, col: 1 });
+            // The name carries line:col so the header reads `file:line:col`
+            // even where the terminal cuts the snippet.
+            NamedSource::new(format!("{}:{loc}", sources.name(f)), sources.text(f).to_owned())
+        });
+        let labels = d
+            .labels
+            .iter()
+            .filter(|l| Some(l.span.file) == file)
+            .map(|l| {
+                let span = SourceSpan::new((l.span.start as usize).into(), l.span.len());
+                LabeledSpan::new_with_span(Some(l.message.clone()), span)
+            })
+            .collect();
+        Self {
+            message: d.message.clone(),
+            code: d.code,
+            severity: d.severity,
+            help: d.help.clone(),
+            source,
+            labels,
+        }
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl miette::Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
+    }
+}

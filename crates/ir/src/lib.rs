@@ -1,0 +1,19 @@
+//! The Ruleset IR: netfilter as the kernel sees it.
+//!
+//! One IR serves every backend and the evaluator, so what is traced is what is
+//! loaded. A [`Ruleset`] is the `filter` table: chains of [`Rule`]s, each a list
+//! of typed [`Match`]es and a [`Target`].
+//!
+//! The IR has a rich form and a restricted form. Lowering produces the rich
+//! form, where a match may hold a whole (named) set of addresses, ports or
+//! interfaces and a rule may log before its verdict — what nftables expresses
+//! natively. The iptables pass in `rampart-lower` rewrites it into the
+//! restricted form, where every rule is one iptables line; importers of
+//! `iptables-save` produce that form directly. Start reading at [`rule`].
+
+pub mod icmp;
+mod iptables;
+pub mod rule;
+
+pub use iptables::format_rule;
+pub use rule::*;

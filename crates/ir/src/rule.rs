@@ -1,0 +1,508 @@
+//! The IR's types.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use rampart_diag::Span;
+
+/// Address family of a rule or an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+/// The `filter` table: built-in chains first, then user chains in the order
+/// they were created.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ruleset {
+    pub chains: Vec<Chain>,
+}
+
+impl Ruleset {
+    #[must_use]
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+
+    #[must_use]
+    pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
+        self.chains.iter_mut().find(|c| c.name == name)
+    }
+
+    /// Number of rules in all chains.
+    #[must_use]
+    pub fn rule_count(&self) -> usize {
+        self.chains.iter().map(|c| c.rules.len()).sum()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    pub name: String,
+    /// `Some` for built-in chains (INPUT, OUTPUT, FORWARD).
+    pub policy: Option<Policy>,
+    pub rules: Vec<Rule>,
+}
+
+impl Chain {
+    #[must_use]
+    pub fn builtin(name: &str, policy: Policy) -> Self {
+        Self { name: name.to_owned(), policy: Some(policy), rules: vec![] }
+    }
+
+    #[must_use]
+    pub fn user(name: &str) -> Self {
+        Self { name: name.to_owned(), policy: None, rules: vec![] }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Policy {
+    Accept,
+    Drop,
+}
+
+/// Where a rule came from: the policy rule number (0 for rules Rampart adds
+/// itself, such as the final catch-all) and its span in the policy text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub rule: u32,
+    pub span: Option<Span>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Rule {
+    /// All must match (logical AND), in order.
+    pub matches: Vec<Match>,
+    /// Rich form only: log before applying the target, as nftables does in
+    /// one rule. The iptables pass turns it into a LOG chain.
+    pub log: Option<Log>,
+    pub target: Target,
+    pub comment: Option<String>,
+    pub origin: Option<Origin>,
+}
+
+impl Rule {
+    #[must_use]
+    pub fn new(matches: Vec<Match>, target: Target) -> Self {
+        Self { matches, log: None, target, comment: None, origin: None }
+    }
+
+    /// The one family this rule can match, or `None` when it fits both.
+    #[must_use]
+    pub fn family(&self) -> Option<Family> {
+        self.matches.iter().find_map(Match::family)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Accept,
+    Drop,
+    Reject(RejectWith),
+    Return,
+    Jump(String),
+    Goto(String),
+    /// Non-terminating: print a kernel log line and go on.
+    Log(Log),
+    /// Non-terminating: send the packet to an NFLOG group and go on.
+    Nflog(Nflog),
+    /// No target: the rule only counts (and logs, in the rich form).
+    None,
+    /// A target Rampart does not model, kept verbatim from an import.
+    Other {
+        name: String,
+        args: Vec<String>,
+    },
+}
+
+impl Target {
+    /// Whether evaluation stops at this target.
+    #[must_use]
+    pub fn is_verdict(&self) -> bool {
+        matches!(self, Target::Accept | Target::Drop | Target::Reject(_))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Log {
+    pub prefix: String,
+    /// syslog level 0–7.
+    pub level: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Nflog {
+    pub group: u16,
+    pub prefix: Option<String>,
+}
+
+/// The reply a REJECT sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectWith {
+    PortUnreachable,
+    HostUnreachable,
+    NetUnreachable,
+    ProtoUnreachable,
+    NetProhibited,
+    HostProhibited,
+    AdminProhibited,
+    TcpReset,
+}
+
+impl RejectWith {
+    pub const ALL: [RejectWith; 8] = [
+        RejectWith::PortUnreachable,
+        RejectWith::HostUnreachable,
+        RejectWith::NetUnreachable,
+        RejectWith::ProtoUnreachable,
+        RejectWith::NetProhibited,
+        RejectWith::HostProhibited,
+        RejectWith::AdminProhibited,
+        RejectWith::TcpReset,
+    ];
+
+    /// The `--reject-with` value for iptables (v4) or ip6tables (v6).
+    #[must_use]
+    pub fn iptables_name(self, family: Family) -> &'static str {
+        use RejectWith::*;
+        match (self, family) {
+            (PortUnreachable, Family::V4) => "icmp-port-unreachable",
+            (HostUnreachable, Family::V4) => "icmp-host-unreachable",
+            (NetUnreachable, Family::V4) => "icmp-net-unreachable",
+            (ProtoUnreachable, Family::V4) => "icmp-proto-unreachable",
+            (NetProhibited, Family::V4) => "icmp-net-prohibited",
+            (HostProhibited, Family::V4) => "icmp-host-prohibited",
+            (AdminProhibited, Family::V4) => "icmp-admin-prohibited",
+            (PortUnreachable, Family::V6) => "icmp6-port-unreachable",
+            (HostUnreachable | HostProhibited, Family::V6) => "icmp6-addr-unreachable",
+            (NetUnreachable | NetProhibited, Family::V6) => "icmp6-no-route",
+            (ProtoUnreachable, Family::V6) => "icmp6-port-unreachable",
+            (AdminProhibited, Family::V6) => "icmp6-adm-prohibited",
+            (TcpReset, _) => "tcp-reset",
+        }
+    }
+
+    /// Parse an iptables `--reject-with` value (either family, with aliases).
+    #[must_use]
+    pub fn from_iptables(s: &str) -> Option<Self> {
+        use RejectWith::*;
+        Some(match s {
+            "icmp-port-unreachable" | "port-unreach" | "icmp6-port-unreachable" => PortUnreachable,
+            "icmp-host-unreachable"
+            | "host-unreach"
+            | "icmp6-addr-unreachable"
+            | "addr-unreach" => HostUnreachable,
+            "icmp-net-unreachable" | "net-unreach" | "icmp6-no-route" | "no-route" => {
+                NetUnreachable
+            }
+            "icmp-proto-unreachable" | "proto-unreach" => ProtoUnreachable,
+            "icmp-net-prohibited" | "net-prohib" => NetProhibited,
+            "icmp-host-prohibited" | "host-prohib" => HostProhibited,
+            "icmp-admin-prohibited"
+            | "admin-prohib"
+            | "icmp6-adm-prohibited"
+            | "adm-prohibited" => AdminProhibited,
+            "tcp-reset" | "tcp-rst" => TcpReset,
+            _ => return None,
+        })
+    }
+}
+
+/// One match of a rule. Negation (`!`) is carried by each variant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Match {
+    Src(AddrMatch),
+    Dst(AddrMatch),
+    InIface(IfaceMatch),
+    OutIface(IfaceMatch),
+    Proto {
+        neg: bool,
+        proto: Proto,
+    },
+    /// Source ports; the rule also matches the protocol.
+    Sport(PortMatch),
+    /// Destination ports.
+    Dport(PortMatch),
+    /// Either source or destination port (`multiport --ports`).
+    AnyPort(PortMatch),
+    Icmp {
+        neg: bool,
+        v6: bool,
+        icmp: IcmpMatch,
+    },
+    State {
+        neg: bool,
+        states: CtStates,
+    },
+    Owner(OwnerMatch),
+    Physdev(PhysdevMatch),
+    TcpFlags {
+        neg: bool,
+        mask: u8,
+        comp: u8,
+    },
+    Mark {
+        neg: bool,
+        value: u32,
+        mask: u32,
+    },
+    Time(TimeMatch),
+    /// A match Rampart does not model (e.g. `-m recent`, `-m limit`), kept
+    /// verbatim. The evaluator reports it rather than guessing.
+    Unknown {
+        module: String,
+        args: Vec<String>,
+    },
+}
+
+impl Match {
+    /// The family this match restricts a rule to, if any.
+    #[must_use]
+    pub fn family(&self) -> Option<Family> {
+        match self {
+            Match::Src(a) | Match::Dst(a) => a.set.family(),
+            Match::Proto { proto: Proto::Icmp, neg: false } => Some(Family::V4),
+            Match::Proto { proto: Proto::Icmpv6, neg: false } => Some(Family::V6),
+            Match::Icmp { v6, .. } => Some(if *v6 { Family::V6 } else { Family::V4 }),
+            _ => None,
+        }
+    }
+}
+
+/// An address, a network or a range of addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AddrItem {
+    Net(IpNet),
+    /// Inclusive, both ends of one family.
+    Range(IpAddr, IpAddr),
+}
+
+impl AddrItem {
+    #[must_use]
+    pub fn family(&self) -> Family {
+        let v4 = match self {
+            AddrItem::Net(n) => matches!(n, IpNet::V4(_)),
+            AddrItem::Range(a, _) => a.is_ipv4(),
+        };
+        if v4 { Family::V4 } else { Family::V6 }
+    }
+
+    #[must_use]
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match self {
+            AddrItem::Net(n) => n.contains(&addr),
+            AddrItem::Range(a, b) => match (a, b, addr) {
+                (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => *a <= x && x <= *b,
+                (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => *a <= x && x <= *b,
+                _ => false,
+            },
+        }
+    }
+}
+
+/// A set of addresses; `name` is kept so that nftables can emit a named set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct AddrSet {
+    pub name: Option<String>,
+    pub items: Vec<AddrItem>,
+}
+
+impl AddrSet {
+    #[must_use]
+    pub fn one(item: AddrItem) -> Self {
+        Self { name: None, items: vec![item] }
+    }
+
+    /// `Some` when every item is of one family.
+    #[must_use]
+    pub fn family(&self) -> Option<Family> {
+        let first = self.items.first()?.family();
+        self.items.iter().all(|i| i.family() == first).then_some(first)
+    }
+
+    #[must_use]
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        self.items.iter().any(|i| i.contains(addr))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AddrMatch {
+    pub neg: bool,
+    pub set: AddrSet,
+}
+
+/// Interface names; a trailing `+` matches any name with that prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IfaceMatch {
+    pub neg: bool,
+    pub names: Vec<String>,
+}
+
+impl IfaceMatch {
+    #[must_use]
+    pub fn one(name: &str) -> Self {
+        Self { neg: false, names: vec![name.to_owned()] }
+    }
+}
+
+/// Does `name` match an iptables interface pattern (`eth+` is a prefix)?
+#[must_use]
+pub fn iface_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('+') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Proto {
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Other(u8),
+}
+
+impl Proto {
+    #[must_use]
+    pub fn number(self) -> u8 {
+        match self {
+            Proto::Tcp => 6,
+            Proto::Udp => 17,
+            Proto::Icmp => 1,
+            Proto::Icmpv6 => 58,
+            Proto::Other(n) => n,
+        }
+    }
+
+    #[must_use]
+    pub fn from_number(n: u8) -> Self {
+        match n {
+            6 => Proto::Tcp,
+            17 => Proto::Udp,
+            1 => Proto::Icmp,
+            58 => Proto::Icmpv6,
+            n => Proto::Other(n),
+        }
+    }
+
+    /// The name iptables prints, e.g. `tcp`, or the number.
+    #[must_use]
+    pub fn name(self) -> String {
+        match self {
+            Proto::Tcp => "tcp".into(),
+            Proto::Udp => "udp".into(),
+            Proto::Icmp => "icmp".into(),
+            Proto::Icmpv6 => "ipv6-icmp".into(),
+            Proto::Other(n) => n.to_string(),
+        }
+    }
+}
+
+/// Inclusive port range.
+pub type PortRange = (u16, u16);
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct PortSet {
+    pub name: Option<String>,
+    pub ranges: Vec<PortRange>,
+}
+
+impl PortSet {
+    #[must_use]
+    pub fn contains(&self, port: u16) -> bool {
+        self.ranges.iter().any(|&(a, b)| a <= port && port <= b)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PortMatch {
+    pub neg: bool,
+    pub set: PortSet,
+}
+
+/// `--icmp-type`: any type, a type with any code, or type and code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IcmpMatch {
+    Any,
+    Type(u8),
+    TypeCode(u8, u8),
+}
+
+/// Conntrack states as a bit set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct CtStates(pub u8);
+
+impl CtStates {
+    pub const NEW: u8 = 1;
+    pub const ESTABLISHED: u8 = 2;
+    pub const RELATED: u8 = 4;
+    pub const INVALID: u8 = 8;
+    pub const UNTRACKED: u8 = 16;
+    pub const NAMES: [(u8, &str); 5] = [
+        (Self::INVALID, "INVALID"),
+        (Self::NEW, "NEW"),
+        (Self::RELATED, "RELATED"),
+        (Self::ESTABLISHED, "ESTABLISHED"),
+        (Self::UNTRACKED, "UNTRACKED"),
+    ];
+
+    #[must_use]
+    pub fn contains(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    /// Parse `NEW,ESTABLISHED` (case-insensitive).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut bits = 0;
+        for part in s.split(',') {
+            let (bit, _) = Self::NAMES.iter().find(|(_, n)| n.eq_ignore_ascii_case(part.trim()))?;
+            bits |= bit;
+        }
+        Some(Self(bits))
+    }
+
+    /// Names in iptables-save order, e.g. `RELATED,ESTABLISHED`.
+    #[must_use]
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES.iter().filter(|(b, _)| self.contains(*b)).map(|(_, n)| *n).collect()
+    }
+}
+
+/// Inclusive id range with negation, as `--uid-owner 1000-1999`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct IdRange {
+    pub neg: bool,
+    pub first: u32,
+    pub last: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct OwnerMatch {
+    pub uid: Option<IdRange>,
+    pub gid: Option<IdRange>,
+}
+
+/// `-m physdev`: bridge ports. Each field is `(negated, value)`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct PhysdevMatch {
+    pub physdev_in: Option<(bool, String)>,
+    pub physdev_out: Option<(bool, String)>,
+    pub is_in: Option<bool>,
+    pub is_out: Option<bool>,
+    pub is_bridged: Option<bool>,
+}
+
+/// `-m time`: a daily window and weekdays, in the kernel's local time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct TimeMatch {
+    /// Minutes after midnight, inclusive.
+    pub start: Option<u16>,
+    pub stop: Option<u16>,
+    /// Bit 0 = Monday … bit 6 = Sunday; 0 means every day.
+    pub weekdays: u8,
+}
