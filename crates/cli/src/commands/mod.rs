@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use crate::args::Command;
 
+pub(crate) mod import;
+pub(crate) mod trace;
+
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Trace(args) => trace::run(args),
+        Command::Import(args) => import::run(args),
+    }
 }

@@ -240,6 +240,8 @@ impl Builder {
                 .any(|r| r.family() == Some(Family::V6));
             t.family = if v6 { Family::V6 } else { Family::V4 };
         }
+        // In file order, whatever order they were found in.
+        self.diagnostics.sort_by_key(|d| d.span().map(|s| s.start));
         (self.tables, self.diagnostics)
     }
 }
