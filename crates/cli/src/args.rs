@@ -15,7 +15,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Trace a packet: the rules it meets, the log lines, the verdict.
-    Trace(crate::commands::trace::TraceArgs),
+    Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
 }

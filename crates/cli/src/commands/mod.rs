@@ -9,7 +9,7 @@ pub(crate) mod trace;
 
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Trace(args) => trace::run(args),
+        Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
     }
 }
