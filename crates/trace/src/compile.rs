@@ -272,7 +272,7 @@ fn any_pat(bits: &[bool], pats: &[u32]) -> bool {
 
 impl Test {
     #[inline]
-    fn eval(&self, p: &Prepared) -> Tri {
+    fn eval(&self, p: &Prepared, mark: u32) -> Tri {
         match self {
             Test::Addr { dst, neg, v4, v6 } => match if *dst { p.dst } else { p.src } {
                 Some(IpAddr::V4(a)) => {
@@ -341,7 +341,7 @@ impl Test {
                 (Some(_), Some(f)) => tri(f & mask == *comp, *neg),
                 (Some(_), None) => Tri::Unknown(Why::NoProto),
             },
-            Test::Mark { neg, value, mask } => tri(p.mark & mask == *value, *neg),
+            Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
             Test::True => Tri::True,
             Test::Undecidable => Tri::Unknown(Why::Module),
         }
@@ -409,11 +409,11 @@ impl Engine for Compiled {
     }
 
     #[inline]
-    fn check(&self, at: RuleRef, p: &Prepared) -> (Tri, usize) {
+    fn check(&self, at: RuleRef, p: &Prepared, mark: u32) -> (Tri, usize) {
         let rule = &self.chains[at.chain].rules[at.rule];
         let mut first_unknown = None;
         for (i, t) in rule.tests.iter().enumerate() {
-            match t.eval(p) {
+            match t.eval(p, mark) {
                 Tri::True => {}
                 Tri::False => return (Tri::False, i),
                 u @ Tri::Unknown(_) => {
@@ -426,10 +426,6 @@ impl Engine for Compiled {
 
     fn act(&self, at: RuleRef) -> Act {
         self.chains[at.chain].rules[at.rule].act.clone()
-    }
-
-    fn set_mark(p: &mut Prepared, mark: u32) {
-        p.mark = mark;
     }
 
     fn mark(p: &Prepared) -> u32 {

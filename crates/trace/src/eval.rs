@@ -155,15 +155,15 @@ pub(crate) enum Act {
 
 /// Both evaluators answer these; the walk is the same.
 pub(crate) trait Engine {
-    type Prepared: Clone;
+    type Prepared;
     fn ruleset(&self) -> &Ruleset;
     fn start(&self, p: &Self::Prepared) -> Option<usize>;
     /// The first rule at or after `from` in `chain` that may match.
     fn next(&self, chain: usize, from: usize, p: &Self::Prepared) -> Option<usize>;
-    /// Whether the rule matches; for unknown, the first undecided match.
-    fn check(&self, at: RuleRef, p: &Self::Prepared) -> (Tri, usize);
+    /// Whether the rule matches a packet now carrying `mark` (MARK targets
+    /// change it on the way); for unknown, the first undecided match.
+    fn check(&self, at: RuleRef, p: &Self::Prepared, mark: u32) -> (Tri, usize);
     fn act(&self, at: RuleRef) -> Act;
-    fn set_mark(p: &mut Self::Prepared, mark: u32);
     fn mark(p: &Self::Prepared) -> u32;
 }
 
@@ -193,7 +193,8 @@ pub(crate) fn walk<E: Engine>(
         };
         Ending { verdict: v, decided_by: None }
     };
-    let mut p = packet.clone();
+    let p = packet;
+    let mut mark = E::mark(p);
     let mut stack: Vec<(usize, usize)> = Vec::new();
     let (mut chain, mut pos) = (base, 0);
     let mut undecided = 0usize;
@@ -205,7 +206,7 @@ pub(crate) fn walk<E: Engine>(
             // Only a goto loop gets here; the kernel refuses to load one.
             return Ending { verdict: Verdict::Unknown, decided_by: None };
         }
-        let Some(r) = e.next(chain, pos, &p) else {
+        let Some(r) = e.next(chain, pos, p) else {
             match stack.pop() {
                 Some((c, at)) if rs.chains[chain].policy.is_none() => (chain, pos) = (c, at),
                 _ => return policy(),
@@ -214,7 +215,7 @@ pub(crate) fn walk<E: Engine>(
         };
         let at = RuleRef { chain, rule: r };
         pos = r + 1;
-        let (tri, which) = e.check(at, &p);
+        let (tri, which) = e.check(at, p, mark);
         let matched = match tri {
             Tri::True => true,
             Tri::False => false,
@@ -271,8 +272,7 @@ pub(crate) fn walk<E: Engine>(
             Act::Continue => step(rec, Action::Continue),
             Act::Mark { and, xor } => {
                 step(rec, Action::Continue);
-                let m = (E::mark(&p) & !and) ^ xor;
-                E::set_mark(&mut p, m);
+                mark = (mark & !and) ^ xor;
             }
             Act::Unknown(name) => {
                 let k = undecided;
@@ -425,8 +425,15 @@ impl Engine for Linear<'_> {
         (from < self.rs.chains[chain].rules.len()).then_some(from)
     }
 
-    fn check(&self, at: RuleRef, p: &Packet) -> (Tri, usize) {
+    fn check(&self, at: RuleRef, p: &Packet, mark: u32) -> (Tri, usize) {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let marked;
+        let p = if mark == p.mark {
+            p
+        } else {
+            marked = Packet { mark, ..p.clone() };
+            &marked
+        };
         let mut first_unknown = None;
         for (i, m) in rule.matches.iter().enumerate() {
             match crate::matches::eval(m, p) {
@@ -443,10 +450,6 @@ impl Engine for Linear<'_> {
     fn act(&self, at: RuleRef) -> Act {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
         act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name))
-    }
-
-    fn set_mark(p: &mut Packet, mark: u32) {
-        p.mark = mark;
     }
 
     fn mark(p: &Packet) -> u32 {
