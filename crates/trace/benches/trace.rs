@@ -53,7 +53,10 @@ fn ports(p: u16) -> PortMatch {
 fn ruleset(n: usize, rng: &mut Rng) -> Ruleset {
     let mut input = Chain::builtin("INPUT", Policy::Drop);
     input.rules.push(Rule::new(
-        vec![Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED | CtStates::RELATED) }],
+        vec![Match::State {
+            neg: false,
+            states: CtStates(CtStates::ESTABLISHED | CtStates::RELATED),
+        }],
         Target::Accept,
     ));
     let mut users: Vec<Chain> = (0..8).map(|i| Chain::user(&format!("user{i}"))).collect();
@@ -96,7 +99,9 @@ fn packets(rs: &Ruleset, count: usize, rng: &mut Rng) -> Vec<Packet> {
         .map(|k| {
             let mut p = Packet {
                 in_iface: Some("eth0".into()),
-                src: Some(IpAddr::V4(Ipv4Addr::from(0xc0a8_0000 | u32::try_from(rng.below(65536)).unwrap_or(0)))),
+                src: Some(IpAddr::V4(Ipv4Addr::from(
+                    0xc0a8_0000 | u32::try_from(rng.below(65536)).unwrap_or(0),
+                ))),
                 dst: Some(IpAddr::V4(host(rng.below(hosts)))),
                 proto: Some(6),
                 sport: Some(40000 + u16::try_from(rng.below(20000)).unwrap_or(0)),
@@ -113,7 +118,11 @@ fn packets(rs: &Ruleset, count: usize, rng: &mut Rng) -> Vec<Packet> {
                         Match::Src(a) | Match::Dst(a) => {
                             if let AddrItem::Net(n) = a.set.items[0] {
                                 let ip = n.network();
-                                if matches!(m, Match::Src(_)) { p.src = Some(ip) } else { p.dst = Some(ip) }
+                                if matches!(m, Match::Src(_)) {
+                                    p.src = Some(ip)
+                                } else {
+                                    p.dst = Some(ip)
+                                }
                             }
                         }
                         Match::Proto { proto, .. } => p.proto = Some(proto.number()),
@@ -132,7 +141,10 @@ fn packets(rs: &Ruleset, count: usize, rng: &mut Rng) -> Vec<Packet> {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("trace");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
     for n in [1_000usize, 10_000, 100_000] {
         let mut rng = Rng(0x7261_6d70_6172_7421);
         let rs = ruleset(n, &mut rng);
@@ -159,7 +171,10 @@ fn bench(c: &mut Criterion) {
     }
     group.finish();
     let mut group = c.benchmark_group("compile");
-    group.sample_size(10).warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_secs(2));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(2));
     for n in [1_000usize, 10_000, 100_000] {
         let rs = ruleset(n, &mut Rng(0x7261_6d70_6172_7421));
         group.bench_with_input(BenchmarkId::from_parameter(n), &rs, |b, rs| {

@@ -158,13 +158,31 @@ pub(crate) trait Engine {
     type Prepared;
     fn ruleset(&self) -> &Ruleset;
     fn start(&self, p: &Self::Prepared) -> Option<usize>;
-    /// The first rule at or after `from` in `chain` that may match.
-    fn next(&self, chain: usize, from: usize, p: &Self::Prepared) -> Option<usize>;
+    /// The rules of `chain` that may match, in order.
+    fn visit(&self, chain: usize, p: &Self::Prepared) -> Visit;
     /// Whether the rule matches a packet now carrying `mark` (MARK targets
     /// change it on the way); for unknown, the first undecided match.
     fn check(&self, at: RuleRef, p: &Self::Prepared, mark: u32) -> (Tri, usize);
     fn act(&self, at: RuleRef) -> Act;
     fn mark(p: &Self::Prepared) -> u32;
+}
+
+/// The rules of a chain a walk looks at: all of them, or the candidates an
+/// index picked (in rule order).
+pub(crate) enum Visit {
+    All(usize),
+    Some(Vec<u32>),
+}
+
+impl Visit {
+    /// The `i`-th rule to look at.
+    #[inline]
+    fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            Visit::All(n) => (i < *n).then_some(i),
+            Visit::Some(v) => v.get(i).map(|r| *r as usize),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -195,8 +213,9 @@ pub(crate) fn walk<E: Engine>(
     };
     let p = packet;
     let mut mark = E::mark(p);
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let (mut chain, mut pos) = (base, 0);
+    // Frames to return to: chain, its candidates, the next one to look at.
+    let mut stack: Vec<(usize, Visit, usize)> = Vec::new();
+    let (mut chain, mut visit, mut pos) = (base, e.visit(base, p), 0);
     let mut undecided = 0usize;
     let mut steps = 0usize;
     let limit = 4 * (rs.rule_count() + rs.chains.len()) + 16;
@@ -206,15 +225,17 @@ pub(crate) fn walk<E: Engine>(
             // Only a goto loop gets here; the kernel refuses to load one.
             return Ending { verdict: Verdict::Unknown, decided_by: None };
         }
-        let Some(r) = e.next(chain, pos, p) else {
+        let Some(r) = visit.get(pos) else {
             match stack.pop() {
-                Some((c, at)) if rs.chains[chain].policy.is_none() => (chain, pos) = (c, at),
+                Some((c, v, at)) if rs.chains[chain].policy.is_none() => {
+                    (chain, visit, pos) = (c, v, at);
+                }
                 _ => return policy(),
             }
             continue;
         };
         let at = RuleRef { chain, rule: r };
-        pos = r + 1;
+        pos += 1;
         let (tri, which) = e.check(at, p, mark);
         let matched = match tri {
             Tri::True => true,
@@ -248,20 +269,21 @@ pub(crate) fn walk<E: Engine>(
             Act::Return => {
                 step(rec, Action::Return);
                 match stack.pop() {
-                    Some((c, back)) if rs.chains[chain].policy.is_none() => {
-                        (chain, pos) = (c, back)
+                    Some((c, v, back)) if rs.chains[chain].policy.is_none() => {
+                        (chain, visit, pos) = (c, v, back);
                     }
                     _ => return policy(),
                 }
             }
             Act::Jump(c) => {
                 step(rec, Action::Jump);
-                stack.push((chain, pos));
+                let v = e.visit(c, p);
+                stack.push((chain, std::mem::replace(&mut visit, v), pos));
                 (chain, pos) = (c, 0);
             }
             Act::Goto(c) => {
                 step(rec, Action::Jump);
-                (chain, pos) = (c, 0);
+                (chain, visit, pos) = (c, e.visit(c, p), 0);
             }
             Act::Log(prefix) => {
                 step(rec, Action::Log);
@@ -421,8 +443,8 @@ impl Engine for Linear<'_> {
         self.rs.chains.iter().position(|c| c.name == p.hook.chain())
     }
 
-    fn next(&self, chain: usize, from: usize, _: &Packet) -> Option<usize> {
-        (from < self.rs.chains[chain].rules.len()).then_some(from)
+    fn visit(&self, chain: usize, _: &Packet) -> Visit {
+        Visit::All(self.rs.chains[chain].rules.len())
     }
 
     fn check(&self, at: RuleRef, p: &Packet, mark: u32) -> (Tri, usize) {
