@@ -5,7 +5,8 @@
 //! an ESTABLISHED,RELATED accept first, then per-host rules (a source
 //! network, one destination host, a protocol and a port, ACCEPT/DROP/LOG),
 //! with 1 rule in 20 a jump to one of 8 user chains of 20 rules each, and
-//! 1 rule in 100 constraining no address (e.g. `-p tcp --dport 22 -j LOG`).
+//! 20 rules constraining no address (e.g. `-p tcp --dport 22 -j LOG`),
+//! spread over the first 2,000.
 //! Packets: half built to hit a random rule, half random (most of which
 //! fall through to the policy, the linear evaluator's worst case).
 
@@ -71,7 +72,7 @@ fn ruleset(n: usize, rng: &mut Rng) -> Ruleset {
         let proto = if rng.below(4) == 0 { Proto::Udp } else { Proto::Tcp };
         let port = PORTS[rng.below(8) as usize];
         let mut m = Vec::new();
-        if i % 100 != 0 {
+        if i % 100 != 0 || i > 2000 {
             let src_len = [8u8, 16, 24, 32][rng.below(4) as usize];
             let src = Ipv4Addr::from(0xc0a8_0000 | u32::try_from(rng.below(65536)).unwrap_or(0));
             m.push(Match::Src(addr(src, src_len)));

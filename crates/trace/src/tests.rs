@@ -330,7 +330,7 @@ fn output_text_and_json() {
     let text = explain::to_text(&rs, &p, &t, Family::V4);
     assert_eq!(
         text,
-        "packet: input tcp 10.0.0.5:40000 -> 10.0.0.1:22 in eth0 state New flags SYN\n  \
+        "packet: input tcp 10.0.0.5:40000 -> 10.0.0.1:22 in eth0 state NEW flags SYN\n  \
 INPUT 2      -p tcp -m tcp --dport 22 -j ssh\n               -> jump to ssh\n  \
 ssh 1        -s 10.0.0.0/8 -j LOG --log-prefix \"RULE 16 -- ACCEPT \" --log-level 6\n               -> log \"RULE 16 -- ACCEPT \"\n  \
 ssh 2        -s 10.0.0.0/8 -j ACCEPT\n               -> verdict ACCEPT\n\
