@@ -281,6 +281,9 @@ fn run_case(
     assert!(!im.has_errors(), "{:?}\n{text}", im.diagnostics);
     let rs = im.filter().unwrap().ruleset.clone();
     assert!(check(&rs).is_empty(), "{:?}", check(&rs));
+    // Load what Rampart writes back, not the text itself: the kernel then
+    // also checks the reader and writer (rule positions are unchanged).
+    let text = rampart_ir::read::write_restore(&im.tables);
     fw.run_with_input(&["iptables-restore", "-w"], &text).map_err(|e| format!("{e}\n{text}"))?;
     let mut kmsg = Kmsg::open().unwrap();
     for p in probes {
@@ -741,7 +744,17 @@ fn random_probe<'a>(rng: &mut Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
     match hook {
         Hook::Input => {
             let dst = *rng.pick(&["10.77.1.1", "10.77.2.1"]);
-            raw(&lab.client, hook, (Some("c0"), None), rng.pick::<&str>(&SRCS), dst, proto, a, b, flags)
+            raw(
+                &lab.client,
+                hook,
+                (Some("c0"), None),
+                rng.pick::<&str>(&SRCS),
+                dst,
+                proto,
+                a,
+                b,
+                flags,
+            )
         }
         Hook::Forward => {
             let dst = *rng.pick(&["10.77.2.2", "10.77.2.3"]);
