@@ -46,6 +46,8 @@ fn finish(file: FileId, dir: Option<&Path>, sources: &mut Sources) -> Loaded {
         return Loaded { model: None, diagnostics: diags };
     }
     let model = resolve::resolve(&files, &mut diags);
+    // Report in reading order, whatever order the checks ran in.
+    diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
     let model = (!diags.iter().any(Diagnostic::is_error)).then_some(model);
     Loaded { model, diagnostics: diags }
 }
