@@ -22,4 +22,8 @@ pub(crate) enum Command {
     Check(commands::check::CheckArgs),
     Compile(commands::compile::CompileArgs),
     Demo(commands::demo::DemoArgs),
+    /// Trace a packet: the rules it meets, the log lines, the verdict.
+    Trace(Box<crate::commands::trace::TraceArgs>),
+    /// Import a ruleset made elsewhere (iptables-save output, scripts).
+    Import(crate::commands::import::ImportArgs),
 }

@@ -3,6 +3,8 @@
 pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
+pub(crate) mod import;
+pub(crate) mod trace;
 
 use std::process::ExitCode;
 
@@ -16,5 +18,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(&a),
         Command::Compile(a) => compile::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Trace(args) => trace::run(*args),
+        Command::Import(args) => import::run(args),
     }
 }
