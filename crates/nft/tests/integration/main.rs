@@ -1,0 +1,14 @@
+//! Integration tests of the nft backend. Root and `nft` are required for
+//! `check` and `kernel`; they fail (never skip) without them.
+
+// Hand-built rich-form rulesets, as the lowering produces them.
+mod fixtures;
+// Helpers to run `nft` and to make a throwaway network namespace.
+mod sys;
+
+// Insta snapshots of the emitted text.
+mod snapshots;
+// `nft -c -f` accepts every fixture's output.
+mod check;
+// Load into a namespace's kernel and read the ruleset back as JSON.
+mod kernel;
