@@ -12,3 +12,7 @@ mod snapshots;
 mod check;
 // Load into a namespace's kernel and read the ruleset back as JSON.
 mod kernel;
+// The iptables and the nft output give the same verdicts to the same probes.
+mod equiv;
+// The listener and prober that `equiv` runs inside its namespaces.
+mod helper;
