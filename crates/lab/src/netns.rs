@@ -1,0 +1,282 @@
+//! Network namespaces named `rampart-t-<pid>-<n>`, deleted on drop.
+//!
+//! Namespaces are made with `ip netns add` and entered with
+//! `ip netns exec`, one process per command: `setns` is per thread and would
+//! leak into a test harness's thread pool. Drop guards do not run on SIGKILL,
+//! so [`Netns::new`] first sweeps namespaces left by processes that are gone.
+
+use std::ffi::OsStr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Once;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The prefix of every namespace this harness creates.
+pub const PREFIX: &str = "rampart-t-";
+
+/// Why the harness could not build or run something.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// A tool the harness or a test needs is not installed.
+    #[error("`{tool}` not found: install {package} (apt-get install {package})")]
+    MissingTool { tool: &'static str, package: &'static str },
+    /// The harness needs root (CAP_NET_ADMIN) to create namespaces.
+    #[error("kernel tests need root: run them as root (CI does)")]
+    NotRoot,
+    /// A command could not be started at all.
+    #[error("could not run `{command}`: {source}")]
+    Spawn { command: String, source: std::io::Error },
+    /// A command ran and exited non-zero.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Failed { command: String, status: String, stderr: String },
+}
+
+/// A tool and the Debian package that provides it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tool {
+    pub name: &'static str,
+    pub package: &'static str,
+}
+
+impl Tool {
+    pub const IP: Tool = Tool { name: "ip", package: "iproute2" };
+    pub const IPTABLES: Tool = Tool { name: "iptables", package: "iptables" };
+    pub const IPTABLES_RESTORE: Tool = Tool { name: "iptables-restore", package: "iptables" };
+    pub const IPTABLES_SAVE: Tool = Tool { name: "iptables-save", package: "iptables" };
+    pub const NFT: Tool = Tool { name: "nft", package: "nftables" };
+    pub const SETPRIV: Tool = Tool { name: "setpriv", package: "util-linux" };
+}
+
+/// Fails with an install hint for the first tool not found on `PATH`.
+pub fn require_tools(tools: &[Tool]) -> Result<(), LabError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let extra = [OsStr::new("/usr/sbin"), OsStr::new("/sbin")];
+    for t in tools {
+        let found = std::env::split_paths(&path)
+            .chain(extra.iter().map(std::path::PathBuf::from))
+            .any(|dir| dir.join(t.name).is_file());
+        if !found {
+            return Err(LabError::MissingTool { tool: t.name, package: t.package });
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless running as root.
+pub fn require_root() -> Result<(), LabError> {
+    // /proc/self/status has `Uid: real effective saved fs`.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let euid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("");
+    if euid == "0" { Ok(()) } else { Err(LabError::NotRoot) }
+}
+
+/// Runs a command to completion; non-zero exit is an error carrying stderr.
+pub fn run<I, S>(program: &str, args: I) -> Result<Output, LabError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(program);
+    cmd.args(args).stdin(Stdio::null());
+    let command = describe(&cmd);
+    let out =
+        cmd.output().map_err(|source| LabError::Spawn { command: command.clone(), source })?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(LabError::Failed {
+            command,
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+static SWEEP: Once = Once::new();
+
+/// A network namespace that is deleted (with everything in it) on drop.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Creates `rampart-t-<pid>-<n>` with `lo` up. The first call in a
+    /// process also sweeps namespaces left behind by dead processes.
+    pub fn new() -> Result<Self, LabError> {
+        require_root()?;
+        require_tools(&[Tool::IP])?;
+        SWEEP.call_once(|| {
+            // A failed sweep only leaves garbage; the test itself goes on.
+            let _ = sweep_stale();
+        });
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = format!("{PREFIX}{}-{n}", std::process::id());
+        run("ip", ["netns", "add", &name])?;
+        let ns = Self { name };
+        ns.run(["ip", "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A `Command` that runs `program` inside this namespace.
+    #[must_use]
+    pub fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name, program]);
+        cmd
+    }
+
+    /// Runs a command inside the namespace; non-zero exit is an error.
+    pub fn run<I, S>(&self, argv: I) -> Result<Output, LabError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut args: Vec<std::ffi::OsString> =
+            vec!["netns".into(), "exec".into(), self.name.clone().into()];
+        args.extend(argv.into_iter().map(|a| a.as_ref().to_owned()));
+        run("ip", args)
+    }
+
+    /// Like [`Netns::run`], and returns stdout as text.
+    pub fn stdout<I, S>(&self, argv: I) -> Result<String, LabError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Ok(String::from_utf8_lossy(&self.run(argv)?.stdout).into_owned())
+    }
+
+    /// Runs a command inside the namespace with `input` on its stdin.
+    pub fn run_with_input(&self, argv: &[&str], input: &str) -> Result<Output, LabError> {
+        use std::io::Write;
+        let mut cmd = self.command(argv[0]);
+        cmd.args(&argv[1..]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let command = describe(&cmd);
+        let spawn_err = |source| LabError::Spawn { command: command.clone(), source };
+        let mut child = cmd.spawn().map_err(spawn_err)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes()).map_err(spawn_err)?;
+        }
+        let out = child.wait_with_output().map_err(spawn_err)?;
+        if out.status.success() {
+            Ok(out)
+        } else {
+            Err(LabError::Failed {
+                command,
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// Starts a long-running command inside the namespace (a listener).
+    /// The caller owns the child and must kill it; the namespace's deletion
+    /// does not end processes.
+    pub fn spawn(&self, argv: &[&str]) -> Result<Child, LabError> {
+        let mut cmd = self.command(argv[0]);
+        cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        let command = describe(&cmd);
+        cmd.spawn().map_err(|source| LabError::Spawn { command, source })
+    }
+
+    /// Sets a sysctl inside the namespace, e.g. `net.ipv4.ip_forward`.
+    pub fn sysctl(&self, key: &str, value: &str) -> Result<(), LabError> {
+        self.run(["sysctl", "-q", "-w", &format!("{key}={value}")]).map(drop)
+    }
+
+    /// Adds an address (CIDR) to an interface and sets the link up.
+    pub fn addr(&self, iface: &str, cidr: &str) -> Result<(), LabError> {
+        self.run(["ip", "addr", "add", cidr, "dev", iface])?;
+        self.up(iface)
+    }
+
+    /// Sets a link up.
+    pub fn up(&self, iface: &str) -> Result<(), LabError> {
+        self.run(["ip", "link", "set", iface, "up"]).map(drop)
+    }
+
+    /// Adds a route, e.g. `route("default", "10.0.0.1")`.
+    pub fn route(&self, to: &str, via: &str) -> Result<(), LabError> {
+        self.run(["ip", "route", "add", to, "via", via]).map(drop)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace removes its veths (and their peers) too.
+        let _ = run("ip", ["netns", "del", &self.name]);
+    }
+}
+
+/// Creates a veth pair: `a_if` in `a`, `b_if` in `b`, both up.
+pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError> {
+    run(
+        "ip",
+        [
+            "-n",
+            a.name(),
+            "link",
+            "add",
+            a_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            b_if,
+            "netns",
+            b.name(),
+        ],
+    )?;
+    a.up(a_if)?;
+    b.up(b_if)
+}
+
+/// Creates a Linux bridge `name` in `ns` with `ports` enslaved, all up.
+pub fn bridge(ns: &Netns, name: &str, ports: &[&str]) -> Result<(), LabError> {
+    ns.run(["ip", "link", "add", name, "type", "bridge"])?;
+    for p in ports {
+        ns.run(["ip", "link", "set", p, "master", name])?;
+        ns.up(p)?;
+    }
+    ns.up(name)
+}
+
+/// Deletes `rampart-t-<pid>-*` namespaces whose process no longer runs.
+/// Returns how many were deleted.
+pub fn sweep_stale() -> Result<usize, LabError> {
+    let out = run("ip", ["netns", "list"])?;
+    let mut swept = 0;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && run("ip", ["netns", "del", name]).is_ok()
+        {
+            swept += 1;
+        }
+    }
+    Ok(swept)
+}
