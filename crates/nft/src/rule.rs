@@ -114,6 +114,8 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
     let has_ports = rule.matches.iter().any(|m| {
         matches!(m, Match::Sport(_) | Match::Dport(_) | Match::AnyPort(_))
             || matches!(m, Match::TcpFlags { .. }) && l4 == Some(Proto::Tcp)
+            || matches!(m, Match::Icmp { v6, .. }
+                if l4 == Some(if *v6 { Proto::Icmpv6 } else { Proto::Icmp }))
     });
     let mut out = Matched { exprs: Vec::new(), implies_family: false };
     let physdev = rule.matches.iter().find_map(|m| match m {
@@ -246,7 +248,7 @@ fn proto_match(out: &mut Matched, neg: bool, proto: Proto, fam: Family, has_port
         match (proto, fam) {
             (Proto::Icmp, Family::V6) | (Proto::Icmpv6, Family::V4) => return false,
             // `tcp dport` carries the protocol check itself.
-            (Proto::Tcp | Proto::Udp, _) if has_ports => return true,
+            (Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6, _) if has_ports => return true,
             _ => {}
         }
     }
