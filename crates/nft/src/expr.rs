@@ -46,3 +46,14 @@ impl Expr {
         Expr::Raw(s.into())
     }
 }
+
+/// One nft rule: matches, then statements, verdict and comment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct NftRule {
+    pub(crate) matches: Vec<Expr>,
+    /// `counter`, `log ...`: statements before the verdict.
+    pub(crate) stmts: Vec<String>,
+    pub(crate) verdict: Option<String>,
+    /// Unquoted.
+    pub(crate) comment: Option<String>,
+}

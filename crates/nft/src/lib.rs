@@ -32,6 +32,7 @@
 
 mod elems;
 mod expr;
+mod merge;
 mod rule;
 mod sets;
 mod text;
@@ -41,7 +42,8 @@ use std::fmt::Write;
 
 use rampart_ir::{Match, Policy, Rule, Ruleset, Target};
 
-use expr::Expr;
+use expr::{Expr, NftRule};
+use merge::{Line, Merged};
 use rule::{Ctx, Hook};
 use sets::Sets;
 
@@ -77,8 +79,8 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     let mut notes = Vec::new();
 
     // Lower every rule first: set naming needs to see them all.
-    let mut inet: Vec<(String, Option<Policy>, Vec<Lowered>)> = Vec::new();
-    let mut bridge: BTreeMap<Hook, Vec<Lowered>> = BTreeMap::new();
+    let mut inet: Vec<(String, Option<Policy>, Vec<Line>)> = Vec::new();
+    let mut bridge: BTreeMap<Hook, Vec<Line>> = BTreeMap::new();
     let hooks = bridge_hooks(rs);
     for c in &rs.chains {
         let mut rules = Vec::new();
@@ -87,11 +89,14 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             if r.matches.iter().any(|m| matches!(m, Match::Physdev(_))) {
                 let hook = hooks.get(c.name.as_str()).copied().unwrap_or(Hook::Forward);
                 let l = lower(r, Ctx::Bridge(hook), &c.name, &chain, &mut notes);
-                bridge.entry(hook).or_default().push(l);
+                bridge.entry(hook).or_default().extend(l);
             }
         }
+        let rules = merge::lines(rules.into_iter().flatten().collect());
         inet.push((chain(&c.name), base_policy(&c.name, c.policy), rules));
     }
+    let bridge: BTreeMap<Hook, Vec<Line>> =
+        bridge.into_iter().map(|(h, l)| (h, merge::lines(l))).collect();
 
     let mut out = String::new();
     for family in ["inet", "bridge"] {
@@ -127,21 +132,16 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     Output { text: out, notes }
 }
 
-/// A lowered IR rule: nft rules, or why there are none.
-enum Lowered {
-    Rules(Vec<Vec<Expr>>),
-    Skipped(String),
-}
-
+/// A lowered IR rule: nft rules, or a `#` line saying why there are none.
 fn lower(
     r: &Rule,
     ctx: Ctx,
     chain_name: &str,
     chain: &dyn Fn(&str) -> String,
     notes: &mut Vec<Note>,
-) -> Lowered {
+) -> Vec<Line> {
     match rule::lower(r, ctx, chain) {
-        Ok(rules) => Lowered::Rules(rules),
+        Ok(rules) => rules.into_iter().map(Line::Rule).collect(),
         Err(message) => {
             let rule = r.origin.map(|o| o.rule);
             let line = match rule {
@@ -149,7 +149,7 @@ fn lower(
                 None => format!("# rampart: rule left out: {message}"),
             };
             notes.push(Note { chain: chain_name.to_owned(), rule, message });
-            Lowered::Skipped(line)
+            vec![Line::Note(line)]
         }
     }
 }
@@ -158,15 +158,17 @@ fn lower(
 struct ChainOut<'a> {
     name: String,
     base: Option<(&'static str, Policy)>,
-    rules: &'a [Lowered],
+    rules: &'a [Line],
 }
 
 fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
     let mut sets = Sets::default();
     for c in chains {
         for l in c.rules {
-            if let Lowered::Rules(r) = l {
-                sets.count(r);
+            match l {
+                Line::Rule(r) => sets.count(r.matches.iter()),
+                Line::Merged(m) => sets.count(m.first.matches.iter()),
+                Line::Note(_) => {}
             }
         }
     }
@@ -185,18 +187,12 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
             let _ = writeln!(body, "\t\ttype filter hook {hook} priority filter; policy {policy};");
         }
         for l in *rules {
-            match l {
-                Lowered::Rules(rules) => {
-                    for r in rules {
-                        body.push_str("\t\t");
-                        body.push_str(&render_rule(r, &mut sets));
-                        body.push('\n');
-                    }
-                }
-                Lowered::Skipped(line) => {
-                    let _ = writeln!(body, "\t\t{line}");
-                }
-            }
+            let text = match l {
+                Line::Rule(r) => render_rule(r, &mut sets),
+                Line::Merged(m) => render_merged(m, name, &mut sets),
+                Line::Note(line) => line.clone(),
+            };
+            let _ = writeln!(body, "\t\t{text}");
         }
         body.push_str("\t}\n");
     }
@@ -206,18 +202,73 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
     out.push_str("}\n");
 }
 
-fn render_rule(exprs: &[Expr], sets: &mut Sets) -> String {
-    let parts: Vec<String> = exprs
+fn render_expr(e: &Expr, sets: &mut Sets) -> String {
+    match e {
+        Expr::Cmp { lhs, neg, list } => {
+            let op = if *neg { "!= " } else { "" };
+            format!("{lhs} {op}{}", sets.rhs(list))
+        }
+        Expr::Raw(s) => s.clone(),
+    }
+}
+
+fn render_rule(r: &NftRule, sets: &mut Sets) -> String {
+    let mut parts: Vec<String> = r.matches.iter().map(|e| render_expr(e, sets)).collect();
+    parts.extend(r.stmts.iter().cloned());
+    parts.extend(r.verdict.iter().cloned());
+    if let Some(c) = &r.comment {
+        parts.push(rule::comment(c));
+    }
+    parts.join(" ")
+}
+
+fn render_merged(m: &Merged, chain: &str, sets: &mut Sets) -> String {
+    let key: Vec<&str> = m
+        .keys
         .iter()
-        .map(|e| match e {
-            Expr::Cmp { lhs, neg, list } => {
-                let op = if *neg { "!= " } else { "" };
-                format!("{lhs} {op}{}", sets.rhs(list))
-            }
-            Expr::Raw(s) => s.clone(),
+        .filter_map(|&p| match &m.first.matches[p] {
+            Expr::Cmp { lhs, .. } => Some(*lhs),
+            Expr::Raw(_) => None,
         })
         .collect();
-    parts.join(" ")
+    let items = m
+        .elems
+        .iter()
+        .map(|(parts, verdict, comment)| {
+            let mut item = parts.join(" . ");
+            if let Some(c) = comment {
+                item = format!("{item} {}", rule::comment(c));
+            }
+            match verdict {
+                Some(v) => format!("{item} : {v}"),
+                None => item,
+            }
+        })
+        .collect();
+    let name = sets.merged(chain, &m.kinds, items, m.vmap);
+    let lookup = if m.vmap {
+        format!("{} vmap @{name}", key.join(" . "))
+    } else {
+        format!("{} @{name}", key.join(" . "))
+    };
+    // The key's matches become one lookup: where the first of them was, or
+    // last for a verdict map, whose verdict ends evaluation of the rule.
+    let mut rule = m.first.clone();
+    rule.matches = m
+        .first
+        .matches
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !m.keys.contains(i))
+        .map(|(_, e)| e.clone())
+        .collect();
+    let at = if m.vmap { rule.matches.len() } else { m.keys[0] };
+    rule.matches.insert(at, Expr::Raw(lookup));
+    if m.vmap {
+        rule.verdict = None;
+    }
+    rule.comment.clone_from(&m.comment);
+    render_rule(&rule, sets)
 }
 
 /// IR chain name to nft chain name: built-ins to their hook names, user

@@ -7,7 +7,7 @@ use rampart_ir::{
 };
 
 use crate::elems;
-use crate::expr::{Expr, Kind, List};
+use crate::expr::{Expr, Kind, List, NftRule};
 use crate::text::quote;
 
 /// nft truncates comments at 128 bytes and log prefixes at 127.
@@ -35,7 +35,7 @@ pub(crate) fn lower(
     rule: &Rule,
     ctx: Ctx,
     chain: &dyn Fn(&str) -> String,
-) -> Result<Vec<Vec<Expr>>, String> {
+) -> Result<Vec<NftRule>, String> {
     let mut out = Vec::new();
     for r in split_any_port(rule) {
         let v4 = matches(&r, Family::V4, ctx)?;
@@ -476,16 +476,17 @@ fn flag_names(bits: u8) -> String {
 /// Append log, verdict and comment.
 fn finish(
     rule: &Rule,
-    mut exprs: Vec<Expr>,
+    exprs: Vec<Expr>,
     fam: Option<Family>,
     ctx: Ctx,
     chain: &dyn Fn(&str) -> String,
-) -> Result<Vec<Expr>, String> {
+) -> Result<NftRule, String> {
+    let mut stmts = Vec::new();
     if matches!(rule.target, Target::None) {
-        exprs.push(Expr::raw("counter"));
+        stmts.push("counter".to_owned());
     }
     if let Some(log) = &rule.log {
-        exprs.push(Expr::Raw(log_stmt(&log.prefix, log.level)));
+        stmts.push(log_stmt(&log.prefix, log.level));
     }
     let bridge = matches!(ctx, Ctx::Bridge(_));
     let verdict = match &rule.target {
@@ -496,12 +497,12 @@ fn finish(
         Target::Jump(c) if !bridge => Some(format!("jump {}", chain(c))),
         Target::Goto(c) if !bridge => Some(format!("goto {}", chain(c))),
         Target::Log(l) => {
-            exprs.push(Expr::Raw(log_stmt(&l.prefix, l.level)));
+            stmts.push(log_stmt(&l.prefix, l.level));
             None
         }
         Target::Nflog(n) => {
             let prefix = n.prefix.as_ref().map(|p| format!(" prefix {}", quote(p, PREFIX_MAX)));
-            exprs.push(Expr::Raw(format!("log{} group {}", prefix.unwrap_or_default(), n.group)));
+            stmts.push(format!("log{} group {}", prefix.unwrap_or_default(), n.group));
             None
         }
         Target::None => None,
@@ -512,17 +513,16 @@ fn finish(
             return Err(format!("target `{name}` has no nftables form here"));
         }
     };
-    if let Some(v) = verdict {
-        exprs.push(Expr::Raw(v));
-    }
     let comment = rule
         .comment
         .clone()
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
-    if let Some(c) = comment {
-        exprs.push(Expr::Raw(format!("comment {}", quote(&c, COMMENT_MAX))));
-    }
-    Ok(exprs)
+    Ok(NftRule { matches: exprs, stmts, verdict, comment })
+}
+
+/// `comment "..."`, quoted and cut to what nft keeps.
+pub(crate) fn comment(c: &str) -> String {
+    format!("comment {}", quote(c, COMMENT_MAX))
 }
 
 fn log_stmt(prefix: &str, level: u8) -> String {

@@ -17,8 +17,11 @@ const INLINE_MAX: usize = 8;
 
 pub(crate) struct SetDef {
     pub(crate) name: String,
-    pub(crate) kind: Kind,
-    pub(crate) elems: Elems,
+    /// `ipv4_addr`, `ipv4_addr . inet_service`, `... : verdict` for maps.
+    pub(crate) ty: String,
+    pub(crate) map: bool,
+    pub(crate) interval: bool,
+    pub(crate) items: Vec<String>,
 }
 
 /// The named sets of one table, in order of first use.
@@ -34,8 +37,8 @@ pub(crate) struct Sets {
 
 impl Sets {
     /// First pass: see every rule of the table.
-    pub(crate) fn count(&mut self, rules: &[Vec<Expr>]) {
-        for list in rules.iter().flatten().filter_map(list_of) {
+    pub(crate) fn count<'a>(&mut self, exprs: impl Iterator<Item = &'a Expr>) {
+        for list in exprs.filter_map(list_of) {
             match &list.name {
                 Some(n) => {
                     self.group_kinds.entry(n.clone()).or_default().insert(list.kind);
@@ -56,8 +59,36 @@ impl Sets {
         }
         let name = self.fresh_name(list);
         self.by_list.insert(key, self.defs.len());
-        self.defs.push(SetDef { name: name.clone(), kind: list.kind, elems: list.elems.clone() });
+        self.defs.push(SetDef {
+            name: name.clone(),
+            ty: list.kind.nft_type().to_owned(),
+            map: false,
+            interval: list.elems.interval,
+            items: list.elems.items.clone(),
+        });
         format!("@{name}")
+    }
+
+    /// A set (or verdict map) for a merged run of rules in `chain`.
+    pub(crate) fn merged(
+        &mut self,
+        chain: &str,
+        kinds: &[Kind],
+        items: Vec<String>,
+        map: bool,
+    ) -> String {
+        let base = format!("{chain}_{}", if map { "map" } else { "set" });
+        let name = (1..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|c| !self.used_names.contains(c))
+            .unwrap_or(base);
+        self.used_names.insert(name.clone());
+        let mut ty = kinds.iter().map(|k| k.nft_type()).collect::<Vec<_>>().join(" . ");
+        if map {
+            ty.push_str(" : verdict");
+        }
+        self.defs.push(SetDef { name: name.clone(), ty, map, interval: false, items });
+        name
     }
 
     fn wants_set(&self, list: &List) -> bool {
@@ -101,15 +132,18 @@ impl Sets {
     /// The `set` blocks, tab-indented one level inside a table.
     pub(crate) fn render(&self, out: &mut String) {
         for def in &self.defs {
-            let _ = writeln!(out, "\tset {} {{", def.name);
-            let _ = writeln!(out, "\t\ttype {}", def.kind.nft_type());
-            if def.elems.interval {
+            let _ = writeln!(out, "\t{} {} {{", if def.map { "map" } else { "set" }, def.name);
+            let _ = writeln!(out, "\t\ttype {}", def.ty);
+            if def.interval {
                 out.push_str("\t\tflags interval\n");
             }
             out.push_str("\t\telements = { ");
-            for (i, item) in def.elems.items.iter().enumerate() {
+            // Eight plain values to a line; one element a line once they
+            // carry comments.
+            let per_line = if def.items.iter().any(|i| i.contains(" comment ")) { 1 } else { 8 };
+            for (i, item) in def.items.iter().enumerate() {
                 if i > 0 {
-                    out.push_str(if i % 8 == 0 { ",\n\t\t\t     " } else { ", " });
+                    out.push_str(if i % per_line == 0 { ",\n\t\t\t     " } else { ", " });
                 }
                 out.push_str(item);
             }

@@ -535,6 +535,16 @@ fn smoke() -> Ruleset {
             Target::Reject(RejectWith::PortUnreachable),
         ),
     ];
+    // Runs the nft backend merges: a verdict map, then a set.
+    for (i, port) in (2001..=2006).enumerate() {
+        let target = if i % 2 == 0 { Target::Accept } else { Target::Drop };
+        input.rules.push(rule(10, vec![proto(Proto::Tcp), dport(None, &[(port, port)])], target));
+    }
+    for host in ["10.1.0.11", "10.1.0.12", "10.1.0.13", "10.1.0.14"] {
+        let m =
+            vec![src(false, set(None, &[host])), proto(Proto::Tcp), dport(None, &[(3000, 3000)])];
+        input.rules.push(rule(11, m, Target::Accept));
+    }
     let mut forward = Chain::builtin("FORWARD", Policy::Drop);
     forward.rules = vec![
         established(),

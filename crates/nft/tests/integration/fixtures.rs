@@ -14,7 +14,59 @@ pub(crate) fn all() -> Vec<(&'static str, Ruleset)> {
         ("matches", matches()),
         ("bridge", bridge()),
         ("unsupported", unsupported()),
+        ("runs", runs()),
     ]
+}
+
+/// Rules that differ only in single values: merged into a set or a map.
+pub(crate) fn runs() -> Ruleset {
+    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    input.rules.push(established());
+    for i in 1..=6u16 {
+        let host = format!("10.0.0.{i}");
+        let m = vec![
+            src(false, set(None, &[&host])),
+            proto(Proto::Tcp),
+            dport(None, &[(1000 + i, 1000 + i)]),
+        ];
+        input.rules.push(rule(u32::from(i), m, Target::Accept));
+    }
+    // Different verdicts, a repeated key (the first wins) and a jump.
+    let ports: [(u16, Target); 6] = [
+        (22, Target::Accept),
+        (23, Target::Drop),
+        (22, Target::Drop),
+        (25, Target::Jump("Mail".into())),
+        (80, Target::Accept),
+        (81, Target::Return),
+    ];
+    for (i, (p, t)) in ports.into_iter().enumerate() {
+        let n = 7 + u32::try_from(i).unwrap();
+        let m = vec![
+            Match::InIface(IfaceMatch::one("eth0")),
+            proto(Proto::Tcp),
+            dport(None, &[(p, p)]),
+        ];
+        input.rules.push(rule(n, m, t));
+    }
+    // Three rules: too short a run, left as rules.
+    for i in 0..3u16 {
+        input.rules.push(rule(
+            20,
+            vec![proto(Proto::Udp), dport(None, &[(5000 + i, 5000 + i)])],
+            Target::Accept,
+        ));
+    }
+    let mut mail = Chain::user("Mail");
+    mail.rules = vec![rule(30, vec![], Target::Accept)];
+    Ruleset {
+        chains: vec![
+            input,
+            Chain::builtin("FORWARD", Policy::Drop),
+            Chain::builtin("OUTPUT", Policy::Accept),
+            mail,
+        ],
+    }
 }
 
 /// `10.0.0.1`, `10.0.0.0/8`, or a range `10.0.0.1~10.0.0.9`.
