@@ -67,14 +67,18 @@ fn main() {
         secs(ipt),
         secs(legacy)
     ));
-    let base = forward_rate(None);
-    let rates = [
-        ("nft", forward_rate(Some(Loader::Nft(&rs)))),
-        ("iptables-restore", forward_rate(Some(Loader::Ipt("iptables-restore", &rs)))),
-        ("iptables-legacy-restore", forward_rate(Some(Loader::Ipt("iptables-legacy-restore", &rs)))),
+    // Best of three: the machine is shared, so the maximum is the signal.
+    let loaders = [
+        None,
+        Some(Loader::Nft(&rs)),
+        Some(Loader::Ipt("iptables-restore", &rs)),
+        Some(Loader::Ipt("iptables-legacy-restore", &rs)),
     ];
+    let r: Vec<f64> =
+        loaders.iter().map(|l| (0..3).map(|_| forward_rate(l.as_ref())).fold(0.0, f64::max)).collect();
+    let (base, rates) = (r[0], [("nft", r[1]), ("iptables-restore", r[2]), ("legacy", r[3])]);
     out.push_str(&format!(
-        "| forwarded UDP packets/s (no ruleset: {base:.0}) | {:.0} | {:.0} | {:.0} |\n\n",
+        "| forwarded UDP packets/s, best of 3 (no ruleset: {base:.0}) | {:.0} | {:.0} | {:.0} |\n\n",
         rates[0].1, rates[1].1, rates[2].1
     ));
     out.push_str(&format!(
@@ -89,6 +93,7 @@ fn main() {
     for n in [500, 2_000] {
         let rs = three_ports(n, false);
         let inline = best(3, || load(&rampart_nft::emit(&rs), &["nft", "-f"]));
+        eprintln!("{n} inline");
         let rs = three_ports(n, true);
         let named = best(3, || load(&rampart_nft::emit(&rs), &["nft", "-f"]));
         out.push_str(&format!("| {n} | {} | {} |\n", secs(inline), secs(named)));
@@ -251,20 +256,24 @@ enum Loader<'a> {
 }
 
 /// Packets per second a UDP sender gets through a forwarding namespace.
-fn forward_rate(loader: Option<Loader>) -> f64 {
+fn forward_rate(loader: Option<&Loader>) -> f64 {
     let a = Netns::new("a");
     let fw = Netns::new("fw");
     let b = Netns::new("b");
     let ip = |ns: &Netns, args: &[&str]| {
         let out = ns.cmd(&[&["ip"], args].concat()).output().unwrap();
-        assert!(out.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     ip(&fw, &["link", "add", "f0", "type", "veth", "peer", "name", "a0", "netns", &a.0]);
     ip(&fw, &["link", "add", "f1", "type", "veth", "peer", "name", "b0", "netns", &b.0]);
-    for (ns, dev, addr, via) in [
-        (&a, "a0", "10.200.1.2/24", "10.200.1.1"),
-        (&b, "b0", "10.200.2.2/24", "10.200.2.1"),
-    ] {
+    for (ns, dev, addr, via) in
+        [(&a, "a0", "10.200.1.2/24", "10.200.1.1"), (&b, "b0", "10.200.2.2/24", "10.200.2.1")]
+    {
         ip(ns, &["addr", "add", addr, "dev", dev]);
         ip(ns, &["link", "set", dev, "up"]);
         ip(ns, &["link", "set", "lo", "up"]);
@@ -283,13 +292,20 @@ fn forward_rate(loader: Option<Loader>) -> f64 {
     }
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let mut recv = b.cmd(&[exe, "--udp-recv", "0.0.0.0:5010"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut recv =
+        b.cmd(&[exe, "--udp-recv", "0.0.0.0:5010"]).stdout(Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let send = a.cmd(&[exe, "--udp-send", "10.200.2.2:5010", "2"]).output().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let _ = recv.kill();
     let out = recv.wait_with_output().unwrap();
-    let got: f64 = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("0").trim().parse().unwrap_or(0.0);
+    let got: f64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or("0")
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
     assert!(send.status.success());
     got / 2.0
 }
