@@ -106,7 +106,8 @@ impl Plan {
         }
         for a in representatives(case.rich) {
             let fam = if a.is_ipv4() { Family::V4 } else { Family::V6 };
-            if !families.contains(&fam) || fw_addrs.contains(&a) || !routable(a) {
+            let placed = hosts.iter().any(|h| h.contains(&a));
+            if !families.contains(&fam) || fw_addrs.contains(&a) || !routable(a) || placed {
                 continue;
             }
             let i = case
@@ -319,23 +320,32 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
         assert!(ready, "listener in {} did not start", ns.name);
     }
 
-    let mut results = BTreeMap::new();
+    // All probers at once (one per namespace and user): most of the time
+    // is spent waiting out drops.
+    let mut running = Vec::new();
     for ((ns, uid), probes) in &plan.probes {
         let (ns_name, from) = match ns {
-            Some(i) => (&peers[*i].name, format!("peer{i}")),
-            None => (&fw.name, "fw".to_owned()),
+            Some(i) => (peers[*i].name.clone(), format!("peer{i}")),
+            None => (fw.name.clone(), "fw".to_owned()),
         };
         let lines: String = probes.iter().map(|p| p.line() + "\n").collect();
-        let out = helper(ns_name, *uid)
+        let child = helper(&ns_name, *uid)
             .env("RAMPART_NFT_HELPER", "probe")
             .env("RAMPART_NFT_PROBES", &lines)
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        running.push((child, ns_name, from, *uid, probes.len()));
+    }
+    let mut results = BTreeMap::new();
+    for (child, ns_name, from, uid, n) in running {
+        let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         // libtest may print `test helper::entry ... ` before the first mark.
         let marked: Vec<&str> =
             stdout.lines().filter_map(|l| l.split_once(MARK).map(|x| x.1)).collect();
-        assert_eq!(marked.len(), probes.len(), "prober in {ns_name} as {uid}:\n{stdout}");
+        assert_eq!(marked.len(), n, "prober in {ns_name} as {uid}:\n{stdout}");
         for line in marked {
             let (probe, outcome) = line.split_once(" = ").unwrap();
             results.insert(format!("{from} uid {uid} {probe}"), outcome.to_owned());
@@ -655,7 +665,7 @@ fn shipped_examples_same_in_kernel() {
 /// logged `reject with tcp-reset` becomes a `RULE_N` chain whose REJECT line
 /// lacks `-p tcp`, which iptables-restore refuses. The chain is only
 /// entered from `-p tcp` rules, so adding the match changes no verdict.
-fn reset_needs_tcp(doc: &str) -> String {
+pub(crate) fn reset_needs_tcp(doc: &str) -> String {
     doc.lines()
         .map(|l| {
             if l.starts_with("-A RULE_")

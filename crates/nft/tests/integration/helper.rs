@@ -96,7 +96,7 @@ fn listen(spec: &str) {
 /// Run every probe (one per line), a few dozen at a time.
 fn probe_all(lines: &str) {
     let probes: Vec<Probe> = lines.lines().filter(|l| !l.is_empty()).map(Probe::parse).collect();
-    for chunk in probes.chunks(48) {
+    for chunk in probes.chunks(96) {
         let results: Vec<String> = thread::scope(|s| {
             let handles: Vec<_> = chunk.iter().map(|p| s.spawn(move || outcome(p))).collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()

@@ -14,5 +14,7 @@ mod check;
 mod kernel;
 // The iptables and the nft output give the same verdicts to the same probes.
 mod equiv;
+// Random policies, compared the same way.
+mod random;
 // The listener and prober that `equiv` runs inside its namespaces.
 mod helper;
