@@ -463,7 +463,7 @@ fn load(fw: &Netns, case: &Case, backend: Backend) {
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
-            "{} ({}): {}",
+            "{} ({}): {}\n{input}",
             cmd[0],
             case.name,
             String::from_utf8_lossy(&out.stderr)
@@ -672,7 +672,8 @@ pub(crate) fn reset_needs_tcp(doc: &str) -> String {
                 && l.ends_with("--reject-with tcp-reset")
                 && !l.contains(" -p tcp")
             {
-                l.replacen(" -m comment", " -p tcp -m comment", 1) + "\n"
+                let (chain, rest) = l[3..].split_once(' ').unwrap_or((&l[3..], ""));
+                format!("-A {chain} -p tcp {rest}\n")
             } else {
                 l.to_owned() + "\n"
             }
