@@ -30,11 +30,11 @@ pub fn iptables_restore(
     for c in &rs.chains {
         let mut last = None;
         for r in &c.rules {
-            if let Some(sources) = sources {
-                if r.origin != last {
-                    let _ = writeln!(out, "# {}", describe_origin(r.origin, sources));
-                    last = r.origin;
-                }
+            if let Some(sources) = sources
+                && r.origin != last
+            {
+                let _ = writeln!(out, "# {}", describe_origin(r.origin, sources));
+                last = r.origin;
             }
             let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
         }

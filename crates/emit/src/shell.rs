@@ -21,23 +21,24 @@ pub fn shell_script(title: &str, v4: &Ruleset, v6: Option<&Ruleset>, sources: &S
          IPTABLES_RESTORE=${IPTABLES_RESTORE:-iptables-restore}\n\
          IP6TABLES_RESTORE=${IP6TABLES_RESTORE:-ip6tables-restore}\n\n",
     );
-    let mut seen = Vec::new();
+    // One line per policy rule, in rule order.
+    let mut said = std::collections::BTreeMap::new();
     for c in v4.chains.iter().chain(v6.iter().flat_map(|r| &r.chains)) {
         for r in &c.rules {
             let Some(origin) = r.origin else { continue };
-            if seen.contains(&origin.rule) {
-                continue;
-            }
-            seen.push(origin.rule);
-            let what = describe_origin(Some(origin), sources);
-            let note = r.comment.as_deref().and_then(|c| c.split_once(": ")).map(|(_, c)| c);
-            let line = match (origin.span, note) {
-                (Some(span), _) => format!("{what}: {}", first_line(sources.slice(span))),
-                (None, Some(n)) => format!("{what}: {n}"),
-                (None, None) => what,
-            };
-            let _ = writeln!(out, "echo {}", sh_quote(&line));
+            said.entry(origin.rule).or_insert_with(|| {
+                let what = describe_origin(Some(origin), sources);
+                let note = r.comment.as_deref().and_then(|c| c.split_once(": ")).map(|(_, c)| c);
+                match (origin.span, note) {
+                    (Some(span), _) => format!("{what}: {}", squeeze(sources.slice(span))),
+                    (None, Some(n)) => format!("{what}: {n}"),
+                    (None, None) => what,
+                }
+            });
         }
+    }
+    for line in said.values() {
+        let _ = writeln!(out, "echo {}", sh_quote(line));
     }
     let mut doc = |family: Family, rs: &Ruleset, cmd: &str, tag: &str| {
         let _ = writeln!(out, "\n\"${cmd}\" -w \"$@\" <<'{tag}'");
@@ -51,8 +52,9 @@ pub fn shell_script(title: &str, v4: &Ruleset, v6: Option<&Ruleset>, sources: &S
     out
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().next().unwrap_or("").trim()
+/// The rule's text on one line with single spaces.
+fn squeeze(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Single-quote for sh: `'` becomes `'\''`.

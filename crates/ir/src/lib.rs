@@ -13,6 +13,7 @@
 
 pub mod icmp;
 mod iptables;
+pub mod read;
 pub mod rule;
 
 pub use iptables::format_rule;

@@ -2,7 +2,8 @@
 //! ESTABLISHED,RELATED accept, and the final catch-all.
 
 use rampart_ir::{
-    AddrMatch, CtStates, Log, Match, PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Target,
+    AddrMatch, CtStates, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith, Rule,
+    Ruleset, Target,
 };
 use rampart_model::{DefaultAction, Firewall, log_prefix};
 
@@ -35,10 +36,14 @@ fn ssh(dport: bool) -> Vec<Match> {
 pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
     let o = &fw.options;
     if let Some(admin) = &o.backup_ssh {
+        // With a management interface, backup SSH is only accepted there.
+        let mgmt = fw.interfaces.iter().find(|i| i.management).map(|i| IfaceMatch::one(&i.name));
         let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone() })];
+        m.extend(mgmt.clone().map(Match::InIface));
         m.extend(ssh(true));
         push(rs, Hook::Input, implicit(m, Target::Accept, "backup ssh from the admin host"));
         let mut m = vec![Match::Dst(AddrMatch { neg: false, set: admin.clone() })];
+        m.extend(mgmt.map(Match::OutIface));
         m.extend(ssh(false));
         m.push(Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED) });
         push(rs, Hook::Output, implicit(m, Target::Accept, "backup ssh replies"));

@@ -85,6 +85,16 @@ fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
     Some(out)
 }
 
+/// Matches a verdict needs on its own line: the kernel accepts a TCP reset
+/// only in a rule that matches TCP.
+fn verdict_matches(rule: &Rule) -> Vec<Match> {
+    if rule.target == Target::Reject(rampart_ir::RejectWith::TcpReset) {
+        vec![Match::Proto { neg: false, proto: Proto::Tcp }]
+    } else {
+        vec![]
+    }
+}
+
 /// Count of multiport slots a port set needs.
 fn port_slots(set: &PortSet) -> usize {
     set.ranges.iter().map(|(a, b)| if a == b { 1 } else { 2 }).sum()
@@ -219,7 +229,7 @@ impl Pass {
                         });
                     }
                 }
-                let last = Rule { matches: vec![], ..rule.clone() };
+                let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
                 temp.rules.extend(self.finish(last));
                 self.out.chains.push(temp);
                 self.temp_chains.insert(key, name.clone());
@@ -255,7 +265,7 @@ impl Pass {
                 } else {
                     let n = self.fresh_chain(&format!("RULE_{number}"));
                     let mut c = Chain::user(&n);
-                    let tail = Rule { matches: vec![], log: None, ..rule.clone() };
+                    let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
                     c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
                     c.rules.push(tail);
                     self.out.chains.push(c);

@@ -64,12 +64,17 @@ pub(crate) fn lower(
                 for a in &atoms {
                     temp.rules.push(ir(rule, service_matches(a), Target::Return, None));
                 }
-                temp.rules.push(ir(rule, vec![], target.clone(), log.clone()));
+                for (m, t) in any_protocol(&target) {
+                    temp.rules.push(ir(rule, m, t, log.clone()));
+                }
                 rs.chains.push(temp);
             } else if atoms.is_empty() {
-                let mut m = base.clone();
-                m.extend(tail);
-                rules.push(ir(rule, m, target.clone(), log.clone()));
+                for (proto, t) in any_protocol(&target) {
+                    let mut m = base.clone();
+                    m.extend(proto);
+                    m.extend(tail.iter().cloned());
+                    rules.push(ir(rule, m, t, log.clone()));
+                }
             } else {
                 for a in &atoms {
                     let mut m = base.clone();
@@ -89,6 +94,20 @@ pub(crate) fn lower(
     }
     if let Some(c) = rs.chain_mut(chain) {
         c.rules.extend(rules);
+    }
+}
+
+/// A target for packets of any protocol. A TCP reset exists only for TCP,
+/// so `reject with tcp-reset` resets TCP and answers the rest with ICMP
+/// port unreachable.
+fn any_protocol(target: &Target) -> Vec<(Vec<Match>, Target)> {
+    if *target == Target::Reject(RejectWith::TcpReset) {
+        vec![
+            (vec![Match::Proto { neg: false, proto: Proto::Tcp }], target.clone()),
+            (vec![], Target::Reject(RejectWith::PortUnreachable)),
+        ]
+    } else {
+        vec![(vec![], target.clone())]
     }
 }
 

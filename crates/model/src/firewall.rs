@@ -387,14 +387,14 @@ fn rule(
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     };
-    if let Action::Antispoof(_) = out.action {
-        if rule.on.is_some() || rule.from.is_some() || rule.user.is_some() {
-            diags.push(diagnostics::misplaced(
-                "a from/on/user clause",
-                rule.span,
-                "antispoof derives its sources and interface itself",
-            ));
-        }
+    if let Action::Antispoof(_) = out.action
+        && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())
+    {
+        diags.push(diagnostics::misplaced(
+            "a from/on/user clause",
+            rule.span,
+            "antispoof derives its sources and interface itself",
+        ));
     }
     if let Some(c) = &rule.user {
         if out.direction == Direction::In {

@@ -1,0 +1,77 @@
+//! `rampart import iptables FILE`: read an existing ruleset and print it back
+//! in iptables-restore form, normalised (which shows what Rampart read).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rampart_diag::{Sources, render};
+use rampart_ir::read::{self, Format};
+
+/// Import a ruleset made elsewhere.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    #[command(subcommand)]
+    pub(crate) what: ImportWhat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum ImportWhat {
+    /// Read iptables-save output or a `$IPTABLES ...` shell script and print
+    /// it in iptables-restore form.
+    Iptables(IptablesImport),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct IptablesImport {
+    /// iptables-save output or a Firewall Builder-style shell script.
+    pub(crate) file: PathBuf,
+    /// Force the input format instead of detecting it.
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<RulesFormat>,
+}
+
+/// The two formats `--format` names.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum RulesFormat {
+    /// iptables-save output.
+    Save,
+    /// A shell script of `$IPTABLES -A ...` lines.
+    Script,
+}
+
+/// Reads a rules file; diagnostics (already rendered) go to stderr.
+/// Returns `None` when the file has errors.
+pub(crate) fn read_rules(
+    path: &std::path::Path,
+    format: Option<RulesFormat>,
+) -> anyhow::Result<Option<read::Imported>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let format = match format {
+        Some(RulesFormat::Save) => Format::Save,
+        Some(RulesFormat::Script) => Format::Script,
+        None => read::detect(&text),
+    };
+    let mut sources = Sources::new();
+    let file = sources.add(path.display().to_string(), text.clone());
+    let imported = read::parse(&text, file, format);
+    if !imported.diagnostics.is_empty() {
+        let color = std::env::var_os("NO_COLOR").is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let out = render(&imported.diagnostics, &sources, color);
+        std::io::stderr().write_all(out.as_bytes())?;
+    }
+    Ok((!imported.has_errors()).then_some(imported))
+}
+
+pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let ImportWhat::Iptables(args) = args.what;
+    let Some(imported) = read_rules(&args.file, args.format)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let text = read::write_restore(&imported.tables);
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}

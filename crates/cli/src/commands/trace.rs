@@ -1,0 +1,236 @@
+//! `rampart trace`: which rule decides a packet.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use rampart_ir::{Family, IcmpMatch, icmp};
+use rampart_trace::{Compiled, CtState, Hook, Packet, check, explain, tcp};
+
+use super::import::{RulesFormat, read_rules};
+
+/// Trace a packet through a firewall: the rules it meets, the log lines it
+/// prints, and the verdict.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "rules"])))]
+pub(crate) struct TraceArgs {
+    /// A Rampart policy file (with --firewall).
+    pub(crate) policy: Option<PathBuf>,
+    /// The firewall of the policy to trace.
+    #[arg(long, requires = "policy")]
+    pub(crate) firewall: Option<String>,
+    /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
+    #[arg(long, value_name = "FILE", conflicts_with = "policy")]
+    pub(crate) rules: Option<PathBuf>,
+    /// Force the format of --rules instead of detecting it.
+    #[arg(long, value_enum, requires = "rules")]
+    pub(crate) format: Option<RulesFormat>,
+    #[command(flatten)]
+    pub(crate) packet: PacketArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The packet. Fields not given are unknown: rules that need them are
+/// reported with the verdict either way.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PacketArgs {
+    /// Netfilter hook: input, output or forward.
+    #[arg(long, default_value = "input", value_parser = ["input", "output", "forward"])]
+    pub(crate) hook: String,
+    /// Input interface (-i).
+    #[arg(long = "in", value_name = "IFACE")]
+    pub(crate) in_iface: Option<String>,
+    /// Output interface (-o).
+    #[arg(long = "out", value_name = "IFACE")]
+    pub(crate) out_iface: Option<String>,
+    /// Bridge port the packet came in on.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) physdev_in: Option<String>,
+    /// Bridge port the packet goes out on.
+    #[arg(long, value_name = "PORT")]
+    pub(crate) physdev_out: Option<String>,
+    /// Bridged port to port (set by itself on forward when a port is given).
+    #[arg(long)]
+    pub(crate) physdev_is_bridged: bool,
+    /// Source address.
+    #[arg(long, value_name = "IP")]
+    pub(crate) src: Option<IpAddr>,
+    /// Destination address.
+    #[arg(long, value_name = "IP")]
+    pub(crate) dst: Option<IpAddr>,
+    /// Protocol: tcp, udp, icmp, icmpv6 or a number.
+    #[arg(long, value_name = "PROTO")]
+    pub(crate) proto: Option<String>,
+    /// Source port.
+    #[arg(long, value_name = "N")]
+    pub(crate) sport: Option<u16>,
+    /// Destination port.
+    #[arg(long, value_name = "N")]
+    pub(crate) dport: Option<u16>,
+    /// ICMP type, as a number or a name, with an optional code: 8, 3/3, echo-request.
+    #[arg(long, value_name = "TYPE[/CODE]")]
+    pub(crate) icmp_type: Option<String>,
+    /// TCP flags, comma separated: syn, ack, fin, rst, psh, urg
+    /// (default: syn for state new, ack otherwise).
+    #[arg(long, value_name = "FLAGS")]
+    pub(crate) tcp_flags: Option<String>,
+    /// Conntrack state: new, established, related, invalid, untracked.
+    #[arg(long, default_value = "new")]
+    pub(crate) state: String,
+    /// UID of the sending socket (owner match; output hook).
+    #[arg(long, value_name = "N")]
+    pub(crate) uid: Option<u32>,
+    /// GID of the sending socket (owner match; output hook).
+    #[arg(long, value_name = "N")]
+    pub(crate) gid: Option<u32>,
+    /// Packet mark, decimal or 0x hex.
+    #[arg(long, value_name = "N")]
+    pub(crate) mark: Option<String>,
+}
+
+fn proto_number(s: &str) -> anyhow::Result<u8> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        "icmpv6" | "ipv6-icmp" => 58,
+        "sctp" => 132,
+        n => n.parse().with_context(|| format!("unknown protocol `{s}`"))?,
+    })
+}
+
+fn tcp_flags(s: &str) -> anyhow::Result<u8> {
+    let mut bits = 0;
+    for f in s.split(',') {
+        bits |= match f.trim().to_ascii_lowercase().as_str() {
+            "syn" => tcp::SYN,
+            "ack" => tcp::ACK,
+            "fin" => tcp::FIN,
+            "rst" => tcp::RST,
+            "psh" => tcp::PSH,
+            "urg" => tcp::URG,
+            "none" => 0,
+            other => bail!("unknown TCP flag `{other}` (use syn, ack, fin, rst, psh, urg)"),
+        };
+    }
+    Ok(bits)
+}
+
+impl PacketArgs {
+    /// The packet, or a message saying which flag is wrong.
+    pub(crate) fn packet(&self) -> anyhow::Result<Packet> {
+        let hook = Hook::parse(&self.hook).context("--hook is input, output or forward")?;
+        let state = CtState::parse(&self.state)
+            .context("--state is new, established, related, invalid or untracked")?;
+        let proto = self.proto.as_deref().map(proto_number).transpose()?;
+        if let (Some(s), Some(d)) = (self.src, self.dst)
+            && s.is_ipv4() != d.is_ipv4()
+        {
+            bail!("--src and --dst are of different address families");
+        }
+        let icmp = match &self.icmp_type {
+            None => None,
+            Some(s) => {
+                let v6 = proto == Some(58) || self.src.or(self.dst).is_some_and(|a| a.is_ipv6());
+                match icmp::parse(s, v6) {
+                    Some(IcmpMatch::TypeCode(t, c)) => Some((t, Some(c))),
+                    // Echo request and reply only have code 0.
+                    Some(IcmpMatch::Type(t @ (0 | 8 | 128 | 129))) => Some((t, Some(0))),
+                    Some(IcmpMatch::Type(t)) => Some((t, None)),
+                    _ => bail!("unknown ICMP type `{s}`"),
+                }
+            }
+        };
+        let tcp_flags = match (&self.tcp_flags, proto) {
+            (Some(f), _) => Some(tcp_flags(f)?),
+            (None, Some(6)) if state == CtState::New => Some(tcp::SYN),
+            (None, Some(6)) => Some(tcp::ACK),
+            (None, _) => None,
+        };
+        let mark = match &self.mark {
+            None => 0,
+            Some(m) => match m.strip_prefix("0x") {
+                Some(h) => u32::from_str_radix(h, 16),
+                None => m.parse(),
+            }
+            .with_context(|| format!("--mark `{m}` is not a number"))?,
+        };
+        let physdev = self.physdev_in.is_some() || self.physdev_out.is_some();
+        Ok(Packet {
+            hook,
+            in_iface: self.in_iface.clone(),
+            out_iface: self.out_iface.clone(),
+            physdev_in: self.physdev_in.clone(),
+            physdev_out: self.physdev_out.clone(),
+            bridged: self.physdev_is_bridged || (hook == Hook::Forward && physdev),
+            src: self.src,
+            dst: self.dst,
+            proto,
+            sport: self.sport,
+            dport: self.dport,
+            icmp,
+            tcp_flags,
+            state,
+            uid: self.uid,
+            gid: self.gid,
+            mark,
+        })
+    }
+}
+
+pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
+    let packet = match args.packet.packet() {
+        Ok(p) => p,
+        Err(e) => {
+            writeln!(std::io::stderr(), "error: {e:#}")?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let (ruleset, family) = match (&args.rules, &args.policy) {
+        (Some(path), _) => {
+            let Some(imported) = read_rules(path, args.format)? else {
+                return Ok(ExitCode::from(1));
+            };
+            match imported.filter() {
+                Some(t) => (t.ruleset.clone(), t.family),
+                None => (rampart_ir::Ruleset::default(), Family::V4),
+            }
+        }
+        (None, Some(policy)) => {
+            let _ = &args.firewall;
+            bail!(
+                "tracing a policy ({}) needs the policy compiler, which this build does not have yet; \
+                 compile it to iptables-restore form and use --rules",
+                policy.display()
+            );
+        }
+        (None, None) => bail!("give a policy file or --rules FILE"),
+    };
+    let problems = check(&ruleset);
+    if !problems.is_empty() {
+        let mut err = std::io::stderr().lock();
+        for p in &problems {
+            writeln!(err, "error: chain {} rule {}: {}", p.chain, p.index, p.message)?;
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let compiled = Compiled::new(&ruleset);
+    let trace = compiled.trace(&packet);
+    let family = match packet.src.or(packet.dst) {
+        Some(IpAddr::V6(_)) => Family::V6,
+        Some(IpAddr::V4(_)) => Family::V4,
+        None => family,
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let json = explain::to_json(&ruleset, &trace, family);
+        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+    } else {
+        out.write_all(explain::to_text(&ruleset, &packet, &trace, family).as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

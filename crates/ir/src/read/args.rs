@@ -1,0 +1,789 @@
+//! Turns the words of one iptables rule (what follows `-A CHAIN`) into IR
+//! rules. Known modules become typed matches; a module with any option we do
+//! not model is kept whole as [`Match::Unknown`], so nothing is guessed.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::lex::Word;
+use crate::{
+    AddrItem, AddrMatch, AddrSet, CtStates, IdRange, IfaceMatch, Log, Match, Nflog, OwnerMatch,
+    PhysdevMatch, PortMatch, PortSet, Proto, RejectWith, Rule, Target, TimeMatch, icmp,
+    iptables::{TCP_FLAGS, WEEKDAYS},
+};
+
+/// A problem in one word (byte span in the file) and what is wrong.
+#[derive(Debug)]
+pub(crate) struct ArgError {
+    pub start: usize,
+    pub end: usize,
+    pub message: String,
+}
+
+fn err(w: &Word, message: impl Into<String>) -> ArgError {
+    ArgError { start: w.start, end: w.end, message: message.into() }
+}
+
+/// What a rule jumps to before chain names are known: a name that is not a
+/// built-in target becomes a jump if such a chain exists (checked later).
+pub(crate) struct ParsedRule {
+    pub rules: Vec<Rule>,
+    /// The target word, to point at when the chain does not exist.
+    pub target_word: Option<Word>,
+}
+
+/// Options that end a module's option list.
+fn is_general(opt: &str) -> bool {
+    matches!(
+        opt,
+        "-s" | "--source"
+            | "--src"
+            | "-d"
+            | "--destination"
+            | "--dst"
+            | "-i"
+            | "--in-interface"
+            | "-o"
+            | "--out-interface"
+            | "-p"
+            | "--protocol"
+            | "-m"
+            | "--match"
+            | "-j"
+            | "--jump"
+            | "-g"
+            | "--goto"
+            | "-c"
+            | "--set-counters"
+            | "-f"
+            | "--fragment"
+    )
+}
+
+/// One option of a module: `! --dport 22` is `(true, "--dport", ["22"])`.
+struct Opt<'a> {
+    neg: bool,
+    name: &'a Word,
+    values: Vec<&'a Word>,
+}
+
+/// How many values a module option takes, when we know the option.
+fn arity(opt: &str) -> Option<usize> {
+    Some(match opt {
+        "--syn" | "--physdev-is-bridged" | "--physdev-is-in" | "--physdev-is-out" => 0,
+        "--tcp-flags" => 2,
+        "--sport"
+        | "--source-port"
+        | "--dport"
+        | "--destination-port"
+        | "--sports"
+        | "--source-ports"
+        | "--dports"
+        | "--destination-ports"
+        | "--ports"
+        | "--icmp-type"
+        | "--icmpv6-type"
+        | "--state"
+        | "--ctstate"
+        | "--physdev-in"
+        | "--physdev-out"
+        | "--uid-owner"
+        | "--gid-owner"
+        | "--src-range"
+        | "--dst-range"
+        | "--comment"
+        | "--mark"
+        | "--timestart"
+        | "--timestop"
+        | "--weekdays" => 1,
+        _ => return None,
+    })
+}
+
+/// Parses rule words. `words` starts after the chain name.
+pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
+    let mut p = RuleParser::default();
+    let mut i = 0;
+    while i < words.len() {
+        let mut neg = false;
+        let mut w = &words[i];
+        if w.text == "!" {
+            neg = true;
+            i += 1;
+            w = words.get(i).ok_or_else(|| err(&words[i - 1], "`!` at end of rule"))?;
+        }
+        i += 1;
+        // Old syntax: `-s ! 10.0.0.1`.
+        let mut value = |i: &mut usize| -> Result<&Word, ArgError> {
+            let mut v =
+                words.get(*i).ok_or_else(|| err(w, format!("`{}` needs a value", w.text)))?;
+            if v.text == "!" {
+                neg = !neg;
+                *i += 1;
+                v = words.get(*i).ok_or_else(|| err(w, format!("`{}` needs a value", w.text)))?;
+            }
+            *i += 1;
+            Ok(v)
+        };
+        match w.text.as_str() {
+            "-s" | "--source" | "--src" => {
+                let v = value(&mut i)?;
+                p.addr(w, true, neg, addrs(v)?)?;
+            }
+            "-d" | "--destination" | "--dst" => {
+                let v = value(&mut i)?;
+                p.addr(w, false, neg, addrs(v)?)?;
+            }
+            "-i" | "--in-interface" => {
+                let v = value(&mut i)?;
+                p.matches.push(Match::InIface(IfaceMatch { neg, names: vec![v.text.clone()] }));
+            }
+            "-o" | "--out-interface" => {
+                let v = value(&mut i)?;
+                p.matches.push(Match::OutIface(IfaceMatch { neg, names: vec![v.text.clone()] }));
+            }
+            "-p" | "--protocol" => {
+                let v = value(&mut i)?;
+                match proto(&v.text) {
+                    Some(None) if !neg => {}
+                    Some(None) => return Err(err(v, "`! -p all` never matches")),
+                    Some(Some(pr)) => {
+                        if !neg {
+                            p.proto = Some(pr);
+                        }
+                        p.matches.push(Match::Proto { neg, proto: pr });
+                    }
+                    None => return Err(err(v, format!("unknown protocol `{}`", v.text))),
+                }
+            }
+            "-m" | "--match" => {
+                let v = value(&mut i)?;
+                if neg {
+                    return Err(err(w, "`!` cannot negate `-m`"));
+                }
+                let start = i;
+                i = module_end(words, i);
+                p.module(v, &words[start..i])?;
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                let v = value(&mut i)?;
+                let start = i;
+                i = module_end(words, i);
+                p.target(w, v, &words[start..i])?;
+            }
+            "-c" | "--set-counters" => {
+                value(&mut i)?;
+                value(&mut i)?;
+            }
+            "-f" | "--fragment" => return Err(err(w, "fragment matches (`-f`) are not supported")),
+            opt if opt.starts_with('-') => {
+                // An option of the protocol's implicit module (`-p tcp --dport 22`).
+                let module = match p.proto {
+                    Some(Proto::Tcp) => "tcp",
+                    Some(Proto::Udp) => "udp",
+                    Some(Proto::Icmp) => "icmp",
+                    Some(Proto::Icmpv6) => "icmp6",
+                    _ => return Err(err(w, format!("unknown option `{opt}`"))),
+                };
+                let start = i - 1 - usize::from(neg);
+                i = module_end(words, i);
+                let name = Word { text: module.into(), ..w.clone() };
+                p.module(&name, &words[start..i])?;
+            }
+            _ => return Err(err(w, format!("unexpected `{}`", w.text))),
+        }
+    }
+    p.finish()
+}
+
+/// Index of the first word after a module's (or target's) options.
+fn module_end(words: &[Word], mut i: usize) -> usize {
+    while i < words.len() {
+        let t = words[i].text.as_str();
+        if is_general(t) {
+            break;
+        }
+        if t == "!" && words.get(i + 1).is_some_and(|n| is_general(&n.text)) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[derive(Default)]
+struct RuleParser {
+    matches: Vec<Match>,
+    /// Source and destination lists with the index of their placeholder in
+    /// `matches`; `-s a,b` makes one rule per address.
+    src: Option<(usize, bool, Vec<AddrItem>)>,
+    dst: Option<(usize, bool, Vec<AddrItem>)>,
+    proto: Option<Proto>,
+    comment: Option<String>,
+    target: Option<Target>,
+    target_word: Option<Word>,
+}
+
+impl RuleParser {
+    fn addr(
+        &mut self,
+        w: &Word,
+        src: bool,
+        neg: bool,
+        items: Vec<AddrItem>,
+    ) -> Result<(), ArgError> {
+        let slot = if src { &mut self.src } else { &mut self.dst };
+        if slot.is_some() {
+            return Err(err(w, format!("`{}` given twice", w.text)));
+        }
+        *slot = Some((self.matches.len(), neg, items));
+        // Placeholder, replaced per address in `finish`.
+        self.matches.push(Match::Unknown { module: String::new(), args: vec![] });
+        Ok(())
+    }
+
+    fn module(&mut self, name: &Word, args: &[Word]) -> Result<(), ArgError> {
+        let module = name.text.as_str();
+        let opts = split_opts(args);
+        let known = matches!(
+            module,
+            "tcp"
+                | "udp"
+                | "icmp"
+                | "icmp6"
+                | "ipv6-icmp"
+                | "multiport"
+                | "state"
+                | "conntrack"
+                | "physdev"
+                | "owner"
+                | "iprange"
+                | "comment"
+                | "mark"
+                | "time"
+        );
+        let typed = match (known, opts) {
+            (true, Some(opts)) => self.typed(module, &opts)?,
+            _ => None,
+        };
+        match typed {
+            Some(ms) => self.matches.extend(ms),
+            None => self.matches.push(Match::Unknown {
+                module: module.to_owned(),
+                args: args.iter().map(|w| w.text.clone()).collect(),
+            }),
+        }
+        Ok(())
+    }
+
+    /// Typed matches for a known module, or `None` if an option is not ours
+    /// (the module is then kept verbatim as unknown).
+    fn typed(&mut self, module: &str, opts: &[Opt<'_>]) -> Result<Option<Vec<Match>>, ArgError> {
+        let mut out = Vec::new();
+        let mut owner = OwnerMatch::default();
+        let mut physdev = PhysdevMatch::default();
+        let mut time = TimeMatch::default();
+        for o in opts {
+            let v = o.values.first().copied();
+            let allowed: &[&str] = match module {
+                "tcp" => &[
+                    "--sport",
+                    "--source-port",
+                    "--dport",
+                    "--destination-port",
+                    "--syn",
+                    "--tcp-flags",
+                ],
+                "udp" => &["--sport", "--source-port", "--dport", "--destination-port"],
+                "icmp" => &["--icmp-type"],
+                "icmp6" | "ipv6-icmp" => &["--icmpv6-type"],
+                "multiport" => {
+                    &["--sports", "--source-ports", "--dports", "--destination-ports", "--ports"]
+                }
+                "state" => &["--state"],
+                "conntrack" => &["--ctstate"],
+                "physdev" => &[
+                    "--physdev-in",
+                    "--physdev-out",
+                    "--physdev-is-bridged",
+                    "--physdev-is-in",
+                    "--physdev-is-out",
+                ],
+                "owner" => &["--uid-owner", "--gid-owner"],
+                "iprange" => &["--src-range", "--dst-range"],
+                "comment" => &["--comment"],
+                "mark" => &["--mark"],
+                "time" => &["--timestart", "--timestop", "--weekdays"],
+                _ => &[],
+            };
+            let opt = o.name.text.as_str();
+            if !allowed.contains(&opt) {
+                return Ok(None);
+            }
+            let neg = o.neg;
+            match opt {
+                "--sport" | "--source-port" | "--sports" | "--source-ports" => {
+                    out.push(Match::Sport(PortMatch { neg, set: ports(v.unwrap_or(o.name))? }));
+                }
+                "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                    out.push(Match::Dport(PortMatch { neg, set: ports(v.unwrap_or(o.name))? }));
+                }
+                "--ports" => {
+                    out.push(Match::AnyPort(PortMatch { neg, set: ports(v.unwrap_or(o.name))? }));
+                }
+                "--syn" => out.push(Match::TcpFlags { neg, mask: 0x17, comp: 0x02 }),
+                "--tcp-flags" => {
+                    let mask = tcp_flags(o.values[0])?;
+                    let comp = tcp_flags(o.values[1])?;
+                    out.push(Match::TcpFlags { neg, mask, comp });
+                }
+                "--icmp-type" | "--icmpv6-type" => {
+                    let w = o.values[0];
+                    let v6 = opt == "--icmpv6-type";
+                    let icmp = icmp::parse(&w.text, v6)
+                        .ok_or_else(|| err(w, format!("unknown ICMP type `{}`", w.text)))?;
+                    out.push(Match::Icmp { neg, v6, icmp });
+                }
+                "--state" | "--ctstate" => {
+                    let w = o.values[0];
+                    // Other conntrack states (SNAT, DNAT) are not modelled.
+                    let Some(states) = CtStates::parse(&w.text) else { return Ok(None) };
+                    out.push(Match::State { neg, states });
+                }
+                "--physdev-in" => physdev.physdev_in = Some((neg, o.values[0].text.clone())),
+                "--physdev-out" => physdev.physdev_out = Some((neg, o.values[0].text.clone())),
+                "--physdev-is-bridged" => physdev.is_bridged = Some(neg),
+                "--physdev-is-in" => physdev.is_in = Some(neg),
+                "--physdev-is-out" => physdev.is_out = Some(neg),
+                "--uid-owner" => owner.uid = Some(id_range(o.values[0], neg, "user")?),
+                "--gid-owner" => owner.gid = Some(id_range(o.values[0], neg, "group")?),
+                "--src-range" | "--dst-range" => {
+                    let item = range(o.values[0])?;
+                    let m = AddrMatch { neg, set: AddrSet::one(item) };
+                    out.push(if opt == "--src-range" { Match::Src(m) } else { Match::Dst(m) });
+                }
+                "--comment" => {
+                    let text = &o.values[0].text;
+                    self.comment = Some(match self.comment.take() {
+                        Some(c) => format!("{c} {text}"),
+                        None => text.clone(),
+                    });
+                }
+                "--mark" => {
+                    let (value, mask) = mark(o.values[0])?;
+                    out.push(Match::Mark { neg, value, mask });
+                }
+                "--timestart" | "--timestop" | "--weekdays" if neg => return Ok(None),
+                "--timestart" => time.start = Some(clock(o.values[0])?),
+                "--timestop" => time.stop = Some(clock(o.values[0])?),
+                "--weekdays" => time.weekdays = weekdays(o.values[0])?,
+                _ => return Ok(None),
+            }
+        }
+        match module {
+            "owner" => out.push(Match::Owner(owner)),
+            "physdev" => out.push(Match::Physdev(physdev)),
+            "time" => out.push(Match::Time(time)),
+            _ => {}
+        }
+        Ok(Some(out))
+    }
+
+    fn target(&mut self, how: &Word, name: &Word, args: &[Word]) -> Result<(), ArgError> {
+        if self.target.is_some() {
+            return Err(err(how, "a rule has one target"));
+        }
+        let goto = how.text == "-g" || how.text == "--goto";
+        let t = if goto {
+            if !args.is_empty() {
+                return Err(err(&args[0], "`-g` takes only a chain name"));
+            }
+            self.target_word = Some(name.clone());
+            Target::Goto(name.text.clone())
+        } else {
+            self.known_target(name, args)?
+        };
+        self.target = Some(t);
+        Ok(())
+    }
+
+    fn known_target(&mut self, name: &Word, args: &[Word]) -> Result<Target, ArgError> {
+        let other = || Target::Other {
+            name: name.text.clone(),
+            args: args.iter().map(|w| w.text.clone()).collect(),
+        };
+        let Some(opts) = split_target_opts(args) else { return Ok(other()) };
+        let get = |key: &str| opts.iter().find(|(k, _)| k.text == key).map(|(_, v)| *v);
+        let only = |keys: &[&str]| opts.iter().all(|(k, _)| keys.contains(&k.text.as_str()));
+        Ok(match name.text.as_str() {
+            "ACCEPT" | "DROP" | "RETURN" if !args.is_empty() => {
+                return Err(err(&args[0], format!("`{}` takes no options", name.text)));
+            }
+            "ACCEPT" => Target::Accept,
+            "DROP" => Target::Drop,
+            "RETURN" => Target::Return,
+            "REJECT" if only(&["--reject-with"]) => match get("--reject-with") {
+                None => Target::Reject(RejectWith::PortUnreachable),
+                Some(w) => Target::Reject(
+                    RejectWith::from_iptables(&w.text)
+                        .ok_or_else(|| err(w, format!("unknown reject type `{}`", w.text)))?,
+                ),
+            },
+            "LOG" if only(&["--log-prefix", "--log-level"]) => {
+                let level = match get("--log-level") {
+                    None => 4,
+                    Some(w) => log_level(&w.text)
+                        .ok_or_else(|| err(w, format!("unknown log level `{}`", w.text)))?,
+                };
+                let prefix = get("--log-prefix").map(|w| w.text.clone()).unwrap_or_default();
+                Target::Log(Log { prefix, level })
+            }
+            "NFLOG" if only(&["--nflog-group", "--nflog-prefix"]) => {
+                let group = match get("--nflog-group") {
+                    None => 0,
+                    Some(w) => w
+                        .text
+                        .parse()
+                        .map_err(|_| err(w, format!("bad NFLOG group `{}`", w.text)))?,
+                };
+                let prefix = get("--nflog-prefix").map(|w| w.text.clone());
+                Target::Nflog(Nflog { group, prefix })
+            }
+            n if args.is_empty() && !is_extension_target(n) => {
+                self.target_word = Some(name.clone());
+                Target::Jump(n.to_owned())
+            }
+            _ => other(),
+        })
+    }
+
+    fn finish(mut self) -> Result<ParsedRule, ArgError> {
+        let target = self.target.take().unwrap_or(Target::None);
+        let srcs = expand(self.src.as_ref());
+        let dsts = expand(self.dst.as_ref());
+        let mut rules = Vec::new();
+        for s in &srcs {
+            for d in &dsts {
+                let mut matches = Vec::new();
+                for (k, m) in self.matches.iter().enumerate() {
+                    match (s, d) {
+                        ((Some(at), m_s), _) if *at == k => {
+                            matches.extend(m_s.clone().map(Match::Src))
+                        }
+                        (_, (Some(at), m_d)) if *at == k => {
+                            matches.extend(m_d.clone().map(Match::Dst))
+                        }
+                        _ => matches.push(m.clone()),
+                    }
+                }
+                let mut rule = Rule::new(matches, target.clone());
+                rule.comment.clone_from(&self.comment);
+                rules.push(rule);
+            }
+        }
+        Ok(ParsedRule { rules, target_word: self.target_word })
+    }
+}
+
+/// One `Option<AddrMatch>` per rule to make: `-s a,b` gives two rules, as
+/// iptables does; no `-s` gives one rule without a source match. A match
+/// of everything (`0.0.0.0/0`) is dropped, as iptables-save does.
+fn expand(list: Option<&(usize, bool, Vec<AddrItem>)>) -> Vec<(Option<usize>, Option<AddrMatch>)> {
+    let Some((at, neg, items)) = list else { return vec![(None, None)] };
+    items
+        .iter()
+        .map(|&item| {
+            let all = matches!(item, AddrItem::Net(n) if n.prefix_len() == 0);
+            (Some(*at), (!all || *neg).then(|| AddrMatch { neg: *neg, set: AddrSet::one(item) }))
+        })
+        .collect()
+}
+
+/// Target names that are netfilter extensions, not user chains. A rule
+/// `-j NAME` with no options still names a chain when one exists; this list
+/// only decides what an undefined name means.
+fn is_extension_target(name: &str) -> bool {
+    matches!(
+        name,
+        "QUEUE"
+            | "NFQUEUE"
+            | "MARK"
+            | "CONNMARK"
+            | "CLASSIFY"
+            | "TCPMSS"
+            | "TRACE"
+            | "NOTRACK"
+            | "CT"
+            | "AUDIT"
+            | "CHECKSUM"
+            | "DSCP"
+            | "TOS"
+            | "TTL"
+            | "SET"
+            | "TEE"
+            | "ULOG"
+            | "SNAT"
+            | "DNAT"
+            | "MASQUERADE"
+            | "REDIRECT"
+            | "NETMAP"
+    )
+}
+
+/// Splits a module's words into options; `None` if the shape is not one we
+/// know (an unknown option, a missing value).
+fn split_opts(args: &[Word]) -> Option<Vec<Opt<'_>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let mut neg = false;
+        if args[i].text == "!" {
+            neg = true;
+            i += 1;
+        }
+        let name = args.get(i)?;
+        let n = arity(&name.text)?;
+        i += 1;
+        let mut values = Vec::new();
+        for _ in 0..n {
+            let mut v = args.get(i)?;
+            if v.text == "!" {
+                // Old syntax: `--dport ! 22`.
+                neg = !neg;
+                i += 1;
+                v = args.get(i)?;
+            }
+            values.push(v);
+            i += 1;
+        }
+        out.push(Opt { neg, name, values });
+    }
+    Some(out)
+}
+
+/// `--opt value` pairs of a target; `None` if the shape is not that.
+fn split_target_opts(args: &[Word]) -> Option<Vec<(&Word, &Word)>> {
+    args.chunks(2)
+        .map(|c| match c {
+            [k, v] if k.text.starts_with("--") => Some((k, v)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `all` is `Some(None)`; unknown names are `None`.
+fn proto(s: &str) -> Option<Option<Proto>> {
+    let n: u8 = match s.to_ascii_lowercase().as_str() {
+        "all" | "0" => return Some(None),
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        "icmpv6" | "ipv6-icmp" => 58,
+        "udplite" => 136,
+        "sctp" => 132,
+        "dccp" => 33,
+        "esp" => 50,
+        "ah" => 51,
+        "gre" => 47,
+        "ipip" | "ipencap" => 4,
+        "igmp" => 2,
+        "ospf" => 89,
+        "vrrp" => 112,
+        "mh" | "ipv6-mh" => 135,
+        other => other.parse().ok()?,
+    };
+    Some(Some(Proto::from_number(n)))
+}
+
+fn addrs(w: &Word) -> Result<Vec<AddrItem>, ArgError> {
+    w.text.split(',').map(|a| addr(a).map_err(|m| err(w, m))).collect()
+}
+
+/// `10.0.0.1`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, and the v6 forms.
+fn addr(s: &str) -> Result<AddrItem, String> {
+    let (ip, len) = match s.split_once('/') {
+        None => {
+            let ip: IpAddr = s.parse().map_err(|_| format!("not an address: `{s}`"))?;
+            let len = if ip.is_ipv4() { 32 } else { 128 };
+            (ip, len)
+        }
+        Some((ip, mask)) => {
+            let ip: IpAddr = ip.parse().map_err(|_| format!("not an address: `{s}`"))?;
+            let len = match (mask.parse::<u8>(), ip, mask.parse::<IpAddr>()) {
+                (Ok(len), _, _) => len,
+                (_, IpAddr::V4(_), Ok(IpAddr::V4(m))) => mask_len(u128::from(m.to_bits()) << 96)
+                    .ok_or_else(|| format!("non-contiguous mask `{mask}`"))?,
+                (_, IpAddr::V6(_), Ok(IpAddr::V6(m))) => {
+                    mask_len(m.to_bits()).ok_or_else(|| format!("non-contiguous mask `{mask}`"))?
+                }
+                _ => return Err(format!("bad mask `{mask}`")),
+            };
+            (ip, len)
+        }
+    };
+    let net = IpNet::new(ip, len).map_err(|_| format!("bad prefix length in `{s}`"))?;
+    Ok(AddrItem::Net(net.trunc()))
+}
+
+fn mask_len(bits: u128) -> Option<u8> {
+    let len = bits.leading_ones();
+    (bits.checked_shl(len).unwrap_or(0) == 0).then(|| u8::try_from(len).unwrap_or(128))
+}
+
+fn range(w: &Word) -> Result<AddrItem, ArgError> {
+    let bad = || err(w, format!("not an address range: `{}`", w.text));
+    let (a, b) = w.text.split_once('-').ok_or_else(bad)?;
+    let (a, b): (IpAddr, IpAddr) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    match (a, b) {
+        (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+            Ok(AddrItem::Range(a, b))
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn ports(w: &Word) -> Result<PortSet, ArgError> {
+    let mut ranges = Vec::new();
+    for part in w.text.split(',') {
+        let r = match part.split_once(':') {
+            Some((a, b)) => {
+                let a = if a.is_empty() { 0 } else { port(a).ok_or_else(|| bad_port(w))? };
+                let b = if b.is_empty() { 65535 } else { port(b).ok_or_else(|| bad_port(w))? };
+                (a, b)
+            }
+            None => {
+                let p = port(part).ok_or_else(|| bad_port(w))?;
+                (p, p)
+            }
+        };
+        if r.0 > r.1 {
+            return Err(err(w, format!("port range `{part}` is backwards")));
+        }
+        ranges.push(r);
+    }
+    Ok(PortSet { name: None, ranges })
+}
+
+fn bad_port(w: &Word) -> ArgError {
+    err(w, format!("not a port or port range: `{}`", w.text))
+}
+
+/// A number or a well-known service name (a fixed table, so results do not
+/// depend on the machine's /etc/services).
+fn port(s: &str) -> Option<u16> {
+    if let Ok(n) = s.parse() {
+        return Some(n);
+    }
+    Some(match s {
+        "ftp-data" => 20,
+        "ftp" => 21,
+        "ssh" => 22,
+        "telnet" => 23,
+        "smtp" => 25,
+        "domain" => 53,
+        "bootps" => 67,
+        "bootpc" => 68,
+        "tftp" => 69,
+        "http" | "www" => 80,
+        "pop3" => 110,
+        "ntp" => 123,
+        "imap" | "imap2" => 143,
+        "snmp" => 161,
+        "ldap" => 389,
+        "https" => 443,
+        "smtps" => 465,
+        "submission" => 587,
+        "ldaps" => 636,
+        "imaps" => 993,
+        "pop3s" => 995,
+        "openvpn" => 1194,
+        "mysql" => 3306,
+        "postgresql" => 5432,
+        _ => return None,
+    })
+}
+
+fn tcp_flags(w: &Word) -> Result<u8, ArgError> {
+    let mut bits = 0;
+    for name in w.text.split(',') {
+        bits |= match name.to_ascii_uppercase().as_str() {
+            "ALL" => 0xff,
+            "NONE" => 0,
+            n => TCP_FLAGS
+                .iter()
+                .find(|(_, f)| *f == n)
+                .map(|(b, _)| *b)
+                .ok_or_else(|| err(w, format!("unknown TCP flag `{name}`")))?,
+        };
+    }
+    Ok(bits)
+}
+
+fn id_range(w: &Word, neg: bool, what: &str) -> Result<IdRange, ArgError> {
+    let bad =
+        || err(w, format!("{what} `{}` is not a number or range (names are not resolved)", w.text));
+    let (a, b) = w.text.split_once('-').unwrap_or((&w.text, &w.text));
+    let first: u32 = a.parse().map_err(|_| bad())?;
+    let last: u32 = b.parse().map_err(|_| bad())?;
+    if first > last {
+        return Err(bad());
+    }
+    Ok(IdRange { neg, first, last })
+}
+
+fn number(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn mark(w: &Word) -> Result<(u32, u32), ArgError> {
+    let bad = || err(w, format!("bad mark `{}`", w.text));
+    match w.text.split_once('/') {
+        Some((v, m)) => Ok((number(v).ok_or_else(bad)?, number(m).ok_or_else(bad)?)),
+        None => Ok((number(&w.text).ok_or_else(bad)?, u32::MAX)),
+    }
+}
+
+/// `HH:MM[:SS]` as minutes after midnight.
+fn clock(w: &Word) -> Result<u16, ArgError> {
+    let bad = || err(w, format!("bad time `{}`", w.text));
+    let mut it = w.text.split(':');
+    let h: u16 = it.next().and_then(|h| h.parse().ok()).ok_or_else(bad)?;
+    let m: u16 = it.next().and_then(|m| m.parse().ok()).ok_or_else(bad)?;
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+fn weekdays(w: &Word) -> Result<u8, ArgError> {
+    let mut bits = 0u8;
+    for d in w.text.split(',') {
+        let i = match d.parse::<usize>() {
+            Ok(n @ 1..=7) => n - 1,
+            _ => WEEKDAYS
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(d))
+                .ok_or_else(|| err(w, format!("unknown weekday `{d}`")))?,
+        };
+        bits |= 1 << i;
+    }
+    Ok(bits)
+}
+
+fn log_level(s: &str) -> Option<u8> {
+    Some(match s {
+        "emerg" | "panic" => 0,
+        "alert" => 1,
+        "crit" => 2,
+        "err" | "error" => 3,
+        "warning" | "warn" => 4,
+        "notice" => 5,
+        "info" => 6,
+        "debug" => 7,
+        n => n.parse().ok().filter(|l| *l <= 7)?,
+    })
+}

@@ -1,0 +1,115 @@
+//! Readers of existing iptables rulesets: `iptables-save` output and
+//! Firewall Builder-style shell scripts (`$IPTABLES -A ...` lines). Both
+//! produce restricted-form [`Ruleset`]s, one per table, so that `trace` and
+//! the other tools work on any firewall, not only on Rampart's.
+//!
+//! Problems in the input are [`Diagnostic`] values with a span on the
+//! offending word, never `Err`. Start at [`parse`].
+
+mod args;
+mod build;
+mod lex;
+mod save;
+mod script;
+
+use rampart_diag::{Diagnostic, FileId};
+
+use crate::{Family, Policy, Ruleset, format_rule};
+
+/// One table (`filter`, `nat`, ...) as read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    /// V6 when a rule names an IPv6 address or ICMPv6 (an ip6tables file).
+    pub family: Family,
+    pub ruleset: Ruleset,
+}
+
+/// What a reader produced: every table, and the problems found (errors and
+/// warnings, in line order).
+#[derive(Clone, Debug, Default)]
+pub struct Imported {
+    pub tables: Vec<Table>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Imported {
+    /// The `filter` table, the one `trace` evaluates.
+    #[must_use]
+    pub fn filter(&self) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == "filter")
+    }
+
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// The two input formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `iptables-save` output (with or without counters).
+    Save,
+    /// A shell script of `$IPTABLES -N/-A/-I/-P ...` lines.
+    Script,
+}
+
+/// Guesses the format: a `*table` line or a line starting with `-A` or
+/// `:CHAIN` means iptables-save; anything else is read as a script.
+#[must_use]
+pub fn detect(text: &str) -> Format {
+    let save = text.lines().map(str::trim).any(|l| {
+        l.starts_with('*')
+            || l.starts_with(':')
+            || l.starts_with("-A ")
+            || l == "COMMIT"
+            || (l.starts_with('[') && l.contains("] -A "))
+    });
+    if save { Format::Save } else { Format::Script }
+}
+
+/// Reads a ruleset in the given format. `file` is used for diagnostic spans.
+#[must_use]
+pub fn parse(text: &str, file: FileId, format: Format) -> Imported {
+    match format {
+        Format::Save => save::parse(text, file),
+        Format::Script => script::parse(text, file),
+    }
+}
+
+/// Writes tables back in iptables-restore form, normalised: each table's
+/// chains in IR order with zeroed counters, rules as iptables-save prints
+/// them, then `COMMIT`.
+#[must_use]
+pub fn write_restore(tables: &[Table]) -> String {
+    let mut out = String::new();
+    for t in tables {
+        out.push('*');
+        out.push_str(&t.name);
+        out.push('\n');
+        for c in &t.ruleset.chains {
+            let policy = match c.policy {
+                Some(Policy::Accept) => "ACCEPT",
+                Some(Policy::Drop) => "DROP",
+                None => "-",
+            };
+            out.push_str(&format!(":{} {policy} [0:0]\n", c.name));
+        }
+        for c in &t.ruleset.chains {
+            for r in &c.rules {
+                let text = format_rule(r, t.family);
+                if text.is_empty() {
+                    out.push_str(&format!("-A {}\n", c.name));
+                } else {
+                    out.push_str(&format!("-A {} {text}\n", c.name));
+                }
+            }
+        }
+        out.push_str("COMMIT\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,464 @@
+//! First-match evaluation of a ruleset: the walk through chains that the
+//! kernel makes, shared by the straightforward evaluator ([`trace`]) and the
+//! compiled one ([`crate::Compiled`]).
+//!
+//! Semantics: a packet enters the built-in chain of its hook (a hook whose
+//! chain the ruleset lacks accepts, as an empty kernel table does). Rules are
+//! tried in order; the first whose matches all hold applies its target.
+//! ACCEPT, DROP, REJECT (and QUEUE/NFQUEUE) end the walk; `-j CHAIN` calls a
+//! user chain and comes back after it; `-g CHAIN` goes there without coming
+//! back, so that chain's end returns to whoever called the chain that made
+//! the goto; RETURN (or the end of a user chain) goes back one call, and in a
+//! built-in chain, or with nobody to return to, applies the built-in chain's
+//! policy. LOG and NFLOG print and go on; MARK sets the mark that later
+//! rules see. A rich-form rule's `log` prints before its target applies.
+//!
+//! When a match cannot be decided (see [`crate::Why`]), the walk forks: the
+//! main path assumes the match fails, and each fork records what the verdict
+//! would be if it held.
+
+use rampart_ir::{Policy, RejectWith, Ruleset, Target};
+
+use crate::matches::{Tri, Why};
+use crate::packet::Packet;
+
+/// A rule by position: chain index in the ruleset, rule index in the chain
+/// (both from 0; printed from 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RuleRef {
+    pub chain: usize,
+    pub rule: usize,
+}
+
+/// What a matching rule did, for the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Jump,
+    Return,
+    Log,
+    Verdict,
+    Continue,
+}
+
+impl Action {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Jump => "jump",
+            Action::Return => "return",
+            Action::Log => "log",
+            Action::Verdict => "verdict",
+            Action::Continue => "continue",
+        }
+    }
+}
+
+/// The end of a walk.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    Accept,
+    Drop,
+    Reject(RejectWith),
+    /// A terminating target Rampart does not model further (NFQUEUE, or an
+    /// unknown target assumed to stop).
+    Other(String),
+    /// The forks end in different verdicts.
+    Unknown,
+}
+
+impl Verdict {
+    /// `ACCEPT`, `DROP`, `REJECT`, the target's name, or `UNKNOWN`.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        match self {
+            Verdict::Accept => "ACCEPT",
+            Verdict::Drop => "DROP",
+            Verdict::Reject(_) => "REJECT",
+            Verdict::Other(n) => n,
+            Verdict::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// One matching rule on the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub at: RuleRef,
+    pub action: Action,
+}
+
+/// Where one walk ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ending {
+    pub verdict: Verdict,
+    /// `None` when a built-in chain's policy decided.
+    pub decided_by: Option<RuleRef>,
+}
+
+impl Ending {
+    #[must_use]
+    pub fn policy(&self) -> bool {
+        self.decided_by.is_none()
+    }
+}
+
+/// What could not be decided at a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undecided {
+    /// The rule's match at this index (in `Rule::matches`).
+    Match(usize, Why),
+    /// The rule's target is unknown: does it stop the walk?
+    Target,
+}
+
+/// A fork on the main path: the rule, what was undecided, and the ending
+/// had it matched (the main path is the ending had it not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fork {
+    pub at: RuleRef,
+    pub undecided: Undecided,
+    pub if_match: Ending,
+    /// The walk past this fork met further undecided rules (taken as not
+    /// matching in `if_match`).
+    pub more: bool,
+}
+
+/// The full answer for one packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// The verdict when every fork agrees, else [`Verdict::Unknown`].
+    pub verdict: Verdict,
+    /// The main path's ending (undecided matches taken as failing).
+    pub main: Ending,
+    /// LOG and NFLOG prefixes in the order printed, on the main path.
+    pub logs: Vec<String>,
+    pub path: Vec<Step>,
+    pub forks: Vec<Fork>,
+}
+
+/// What a matching rule's target does, with chains resolved to indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Act {
+    Stop(Verdict),
+    Return,
+    Jump(usize),
+    Goto(usize),
+    Log(String),
+    Continue,
+    /// MARK: `mark = (mark & !and) ^ xor`.
+    Mark {
+        and: u32,
+        xor: u32,
+    },
+    Unknown(String),
+}
+
+/// Both evaluators answer these; the walk is the same.
+pub(crate) trait Engine {
+    type Prepared: Clone;
+    fn ruleset(&self) -> &Ruleset;
+    fn start(&self, p: &Self::Prepared) -> Option<usize>;
+    /// The first rule at or after `from` in `chain` that may match.
+    fn next(&self, chain: usize, from: usize, p: &Self::Prepared) -> Option<usize>;
+    /// Whether the rule matches; for unknown, the first undecided match.
+    fn check(&self, at: RuleRef, p: &Self::Prepared) -> (Tri, usize);
+    fn act(&self, at: RuleRef) -> Act;
+    fn set_mark(p: &mut Self::Prepared, mark: u32);
+    fn mark(p: &Self::Prepared) -> u32;
+}
+
+#[derive(Default)]
+pub(crate) struct Recorder {
+    pub full: bool,
+    pub path: Vec<Step>,
+    pub logs: Vec<String>,
+    pub undecided: Vec<(RuleRef, Undecided)>,
+}
+
+/// One walk; the k-th undecided point takes `choices[k]` (default: no match).
+pub(crate) fn walk<E: Engine>(
+    e: &E,
+    packet: &E::Prepared,
+    choices: &[bool],
+    rec: &mut Recorder,
+) -> Ending {
+    let rs = e.ruleset();
+    let Some(base) = e.start(packet) else {
+        return Ending { verdict: Verdict::Accept, decided_by: None };
+    };
+    let policy = || {
+        let v = match rs.chains[base].policy {
+            Some(Policy::Drop) => Verdict::Drop,
+            _ => Verdict::Accept,
+        };
+        Ending { verdict: v, decided_by: None }
+    };
+    let mut p = packet.clone();
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let (mut chain, mut pos) = (base, 0);
+    let mut undecided = 0usize;
+    let mut steps = 0usize;
+    let limit = 4 * (rs.rule_count() + rs.chains.len()) + 16;
+    loop {
+        steps += 1;
+        if steps > limit {
+            // Only a goto loop gets here; the kernel refuses to load one.
+            return Ending { verdict: Verdict::Unknown, decided_by: None };
+        }
+        let Some(r) = e.next(chain, pos, &p) else {
+            match stack.pop() {
+                Some((c, at)) if rs.chains[chain].policy.is_none() => (chain, pos) = (c, at),
+                _ => return policy(),
+            }
+            continue;
+        };
+        let at = RuleRef { chain, rule: r };
+        pos = r + 1;
+        let (tri, which) = e.check(at, &p);
+        let matched = match tri {
+            Tri::True => true,
+            Tri::False => false,
+            Tri::Unknown(why) => {
+                let k = undecided;
+                undecided += 1;
+                rec.undecided.push((at, Undecided::Match(which, why)));
+                choices.get(k).copied().unwrap_or(false)
+            }
+        };
+        if !matched {
+            continue;
+        }
+        let rule = &rs.chains[chain].rules[r];
+        if let Some(l) = &rule.log
+            && rec.full
+        {
+            rec.logs.push(l.prefix.clone());
+        }
+        let step = |rec: &mut Recorder, action| {
+            if rec.full {
+                rec.path.push(Step { at, action });
+            }
+        };
+        match e.act(at) {
+            Act::Stop(v) => {
+                step(rec, Action::Verdict);
+                return Ending { verdict: v, decided_by: Some(at) };
+            }
+            Act::Return => {
+                step(rec, Action::Return);
+                match stack.pop() {
+                    Some((c, back)) if rs.chains[chain].policy.is_none() => {
+                        (chain, pos) = (c, back)
+                    }
+                    _ => return policy(),
+                }
+            }
+            Act::Jump(c) => {
+                step(rec, Action::Jump);
+                stack.push((chain, pos));
+                (chain, pos) = (c, 0);
+            }
+            Act::Goto(c) => {
+                step(rec, Action::Jump);
+                (chain, pos) = (c, 0);
+            }
+            Act::Log(prefix) => {
+                step(rec, Action::Log);
+                if rec.full {
+                    rec.logs.push(prefix);
+                }
+            }
+            Act::Continue => step(rec, Action::Continue),
+            Act::Mark { and, xor } => {
+                step(rec, Action::Continue);
+                let m = (E::mark(&p) & !and) ^ xor;
+                E::set_mark(&mut p, m);
+            }
+            Act::Unknown(name) => {
+                let k = undecided;
+                undecided += 1;
+                rec.undecided.push((at, Undecided::Target));
+                if choices.get(k).copied().unwrap_or(false) {
+                    step(rec, Action::Verdict);
+                    return Ending { verdict: Verdict::Other(name), decided_by: Some(at) };
+                }
+                step(rec, Action::Continue);
+            }
+        }
+    }
+}
+
+/// How many walks the search for disagreeing forks may make.
+const MAX_WALKS: usize = 256;
+
+/// The main walk, one fork per undecided point on it, and the verdict over
+/// every combination of undecided points (bounded by `MAX_WALKS`).
+pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
+    let mut rec = Recorder { full: true, ..Recorder::default() };
+    let main = walk(e, p, &[], &mut rec);
+    let Recorder { path, logs, undecided, .. } = rec;
+    if undecided.is_empty() {
+        return Trace { verdict: main.verdict.clone(), main, logs, path, forks: vec![] };
+    }
+    let mut forks = Vec::new();
+    for (k, (at, what)) in undecided.iter().enumerate() {
+        let mut choices = vec![false; k];
+        choices.push(true);
+        let mut r = Recorder::default();
+        let if_match = walk(e, p, &choices, &mut r);
+        forks.push(Fork { at: *at, undecided: *what, if_match, more: r.undecided.len() > k + 1 });
+    }
+    // Every leaf of the tree of choices, depth first.
+    let mut todo: Vec<Vec<bool>> = vec![vec![]];
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    let mut walks = 0;
+    let mut complete = true;
+    while let Some(choices) = todo.pop() {
+        walks += 1;
+        if walks > MAX_WALKS {
+            complete = false;
+            break;
+        }
+        let mut r = Recorder::default();
+        let end = walk(e, p, &choices, &mut r);
+        if !verdicts.contains(&end.verdict) {
+            verdicts.push(end.verdict);
+        }
+        for j in choices.len()..r.undecided.len() {
+            let mut c = choices.clone();
+            c.resize(j, false);
+            c.push(true);
+            todo.push(c);
+        }
+    }
+    let verdict = match (complete, verdicts.as_slice()) {
+        (true, [one]) => one.clone(),
+        _ => Verdict::Unknown,
+    };
+    Trace { verdict, main, logs, path, forks }
+}
+
+/// Resolves a target. `chain` finds a chain's index by name.
+pub(crate) fn act(target: &Target, chain: impl Fn(&str) -> Option<usize>) -> Act {
+    match target {
+        Target::Accept => Act::Stop(Verdict::Accept),
+        Target::Drop => Act::Stop(Verdict::Drop),
+        Target::Reject(w) => Act::Stop(Verdict::Reject(*w)),
+        Target::Return => Act::Return,
+        Target::Jump(c) => chain(c).map_or_else(|| Act::Unknown(c.clone()), Act::Jump),
+        Target::Goto(c) => chain(c).map_or_else(|| Act::Unknown(c.clone()), Act::Goto),
+        Target::Log(l) => Act::Log(l.prefix.clone()),
+        Target::Nflog(n) => Act::Log(n.prefix.clone().unwrap_or_default()),
+        Target::None => Act::Continue,
+        Target::Other { name, args } => other(name, args),
+    }
+}
+
+/// Targets kept verbatim: the ones whose effect on filtering is known.
+fn other(name: &str, args: &[String]) -> Act {
+    match name {
+        "QUEUE" | "NFQUEUE" => Act::Stop(Verdict::Other(name.to_owned())),
+        "MARK" => mark(args).unwrap_or_else(|| Act::Unknown(name.to_owned())),
+        "LOG" => {
+            let prefix = args
+                .iter()
+                .position(|a| a == "--log-prefix")
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+                .unwrap_or_default();
+            Act::Log(prefix)
+        }
+        "NFLOG" | "ULOG" => {
+            let prefix = args
+                .iter()
+                .position(|a| a == "--nflog-prefix" || a == "--ulog-prefix")
+                .and_then(|i| args.get(i + 1))
+                .cloned()
+                .unwrap_or_default();
+            Act::Log(prefix)
+        }
+        // Change the packet or conntrack, not the mark or the verdict.
+        "CLASSIFY" | "TCPMSS" | "DSCP" | "TOS" | "TTL" | "HL" | "CHECKSUM" | "AUDIT" | "TRACE"
+        | "SET" | "CT" | "NOTRACK" | "TEE" | "LED" | "IDLETIMER" | "SECMARK" | "CONNSECMARK"
+        | "RATEEST" => Act::Continue,
+        _ => Act::Unknown(name.to_owned()),
+    }
+}
+
+fn mark(args: &[String]) -> Option<Act> {
+    let [op, val] = args else { return None };
+    let num = |s: &str| match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    };
+    let (v, m) = match val.split_once('/') {
+        Some((v, m)) => (num(v)?, num(m)?),
+        None => (num(val)?, u32::MAX),
+    };
+    Some(match op.as_str() {
+        "--set-xmark" => Act::Mark { and: m, xor: v },
+        "--set-mark" => Act::Mark { and: m | v, xor: v },
+        "--and-mark" => Act::Mark { and: !v, xor: 0 },
+        "--or-mark" => Act::Mark { and: v, xor: v },
+        "--xor-mark" => Act::Mark { and: 0, xor: v },
+        _ => return None,
+    })
+}
+
+/// The straightforward evaluator: reads the IR rule by rule.
+struct Linear<'a> {
+    rs: &'a Ruleset,
+}
+
+impl Engine for Linear<'_> {
+    type Prepared = Packet;
+
+    fn ruleset(&self) -> &Ruleset {
+        self.rs
+    }
+
+    fn start(&self, p: &Packet) -> Option<usize> {
+        self.rs.chains.iter().position(|c| c.name == p.hook.chain())
+    }
+
+    fn next(&self, chain: usize, from: usize, _: &Packet) -> Option<usize> {
+        (from < self.rs.chains[chain].rules.len()).then_some(from)
+    }
+
+    fn check(&self, at: RuleRef, p: &Packet) -> (Tri, usize) {
+        let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let mut first_unknown = None;
+        for (i, m) in rule.matches.iter().enumerate() {
+            match crate::matches::eval(m, p) {
+                Tri::True => {}
+                Tri::False => return (Tri::False, i),
+                u @ Tri::Unknown(_) => {
+                    first_unknown.get_or_insert((u, i));
+                }
+            }
+        }
+        first_unknown.unwrap_or((Tri::True, 0))
+    }
+
+    fn act(&self, at: RuleRef) -> Act {
+        let rule = &self.rs.chains[at.chain].rules[at.rule];
+        act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name))
+    }
+
+    fn set_mark(p: &mut Packet, mark: u32) {
+        p.mark = mark;
+    }
+
+    fn mark(p: &Packet) -> u32 {
+        p.mark
+    }
+}
+
+/// Traces a packet through a ruleset with the straightforward evaluator
+/// (the reference the compiled one is checked against). Run
+/// [`crate::check`] first: a jump to a missing chain is traced as an
+/// unknown target.
+#[must_use]
+pub fn trace(ruleset: &Ruleset, packet: &Packet) -> Trace {
+    explore(&Linear { rs: ruleset }, packet)
+}

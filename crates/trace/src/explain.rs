@@ -1,0 +1,255 @@
+//! A trace as text for people and as JSON for programs.
+//!
+//! JSON schema (one object):
+//! `{"verdict": "ACCEPT"|"DROP"|"REJECT"|target|"UNKNOWN",
+//!   "decided_by": {"chain", "index", "text"} | null, "policy": bool,
+//!   "logs": [prefix...], "path": [{"chain", "index", "text", "action"}],
+//!   "unknown": [{"chain", "index", "text", "match", "reason",
+//!                "if_match": ending, "if_no_match": ending, "more_unknown"}]}`
+//! where an ending is `{"verdict", "decided_by", "policy"}`. `index` counts
+//! from 1, as `iptables -L --line-numbers` does.
+
+use std::fmt::Write;
+
+use rampart_ir::{Family, Match, Rule, Ruleset, Target, format_rule};
+use serde_json::{Value, json};
+
+use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
+use crate::packet::Packet;
+
+/// The rule's text as iptables prints it (after `-A CHAIN`).
+#[must_use]
+pub fn rule_text(rule: &Rule, family: Family) -> String {
+    let text = format_rule(rule, family);
+    match &rule.log {
+        Some(l) => format!("{text} (logs {:?} first)", l.prefix),
+        None => text,
+    }
+}
+
+fn rule_at(rs: &Ruleset, at: RuleRef) -> &Rule {
+    &rs.chains[at.chain].rules[at.rule]
+}
+
+fn undecided_text(
+    rs: &Ruleset,
+    at: RuleRef,
+    u: Undecided,
+    family: Family,
+) -> (String, &'static str) {
+    let rule = rule_at(rs, at);
+    match u {
+        Undecided::Match(i, why) => {
+            let m: Vec<Match> = rule.matches.get(i).cloned().into_iter().collect();
+            let mut text = format_rule(&Rule::new(m, Target::None), family);
+            if text.is_empty() {
+                text = "(match)".into();
+            }
+            (text, why.text())
+        }
+        Undecided::Target => {
+            let text = format_rule(&Rule::new(vec![], rule.target.clone()), family);
+            (text, "Rampart does not know whether this target stops the walk")
+        }
+    }
+}
+
+fn at_json(rs: &Ruleset, at: Option<RuleRef>, family: Family) -> Value {
+    match at {
+        None => Value::Null,
+        Some(at) => json!({
+            "chain": rs.chains[at.chain].name,
+            "index": at.rule + 1,
+            "text": rule_text(rule_at(rs, at), family),
+        }),
+    }
+}
+
+fn ending_json(rs: &Ruleset, e: &Ending, family: Family) -> Value {
+    json!({
+        "verdict": e.verdict.name(),
+        "decided_by": at_json(rs, e.decided_by, family),
+        "policy": e.policy() && e.verdict != Verdict::Unknown,
+    })
+}
+
+/// The trace as one JSON object (schema in the module docs).
+#[must_use]
+pub fn to_json(rs: &Ruleset, t: &Trace, family: Family) -> Value {
+    let decided = t.verdict != Verdict::Unknown;
+    let path: Vec<Value> = t
+        .path
+        .iter()
+        .map(|s| {
+            json!({
+                "chain": rs.chains[s.at.chain].name,
+                "index": s.at.rule + 1,
+                "text": rule_text(rule_at(rs, s.at), family),
+                "action": s.action.name(),
+            })
+        })
+        .collect();
+    let unknown: Vec<Value> = t
+        .forks
+        .iter()
+        .map(|f| {
+            let (m, reason) = undecided_text(rs, f.at, f.undecided, family);
+            json!({
+                "chain": rs.chains[f.at.chain].name,
+                "index": f.at.rule + 1,
+                "text": rule_text(rule_at(rs, f.at), family),
+                "match": m,
+                "reason": reason,
+                "if_match": ending_json(rs, &f.if_match, family),
+                "if_no_match": ending_json(rs, &t.main, family),
+                "more_unknown": f.more,
+            })
+        })
+        .collect();
+    json!({
+        "verdict": t.verdict.name(),
+        "decided_by": if decided { at_json(rs, t.main.decided_by, family) } else { Value::Null },
+        "policy": decided && t.main.policy(),
+        "logs": t.logs,
+        "path": path,
+        "unknown": unknown,
+    })
+}
+
+fn ending_text(rs: &Ruleset, e: &Ending, start: Option<&str>) -> String {
+    match e.decided_by {
+        Some(at) => format!("{} by {} {}", e.verdict.name(), rs.chains[at.chain].name, at.rule + 1),
+        None if e.verdict == Verdict::Unknown => "UNKNOWN".into(),
+        None => format!("{} (policy of {})", e.verdict.name(), start.unwrap_or("the hook")),
+    }
+}
+
+/// One line describing the packet, e.g. `input tcp 10.0.0.5:40000 -> 10.0.0.1:22`.
+#[must_use]
+pub fn packet_line(p: &Packet) -> String {
+    let mut s = p.hook.chain().to_ascii_lowercase();
+    let proto = match p.proto {
+        Some(6) => "tcp".to_owned(),
+        Some(17) => "udp".to_owned(),
+        Some(1) => "icmp".to_owned(),
+        Some(58) => "icmpv6".to_owned(),
+        Some(n) => format!("proto {n}"),
+        None => "any protocol".to_owned(),
+    };
+    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
+        let a = a.map_or("?".to_owned(), |a| a.to_string());
+        match port {
+            Some(p) => format!("{a}:{p}"),
+            None => a,
+        }
+    };
+    let _ = write!(s, " {proto} {} -> {}", end(p.src, p.sport), end(p.dst, p.dport));
+    if let Some((t, c)) = p.icmp {
+        let _ = write!(s, " type {t}");
+        if let Some(c) = c {
+            let _ = write!(s, "/{c}");
+        }
+    }
+    for (k, v) in [
+        ("in", &p.in_iface),
+        ("out", &p.out_iface),
+        ("physdev-in", &p.physdev_in),
+        ("physdev-out", &p.physdev_out),
+    ] {
+        if let Some(v) = v {
+            let _ = write!(s, " {k} {v}");
+        }
+    }
+    if p.bridged {
+        s.push_str(" bridged");
+    }
+    let _ = write!(s, " state {:?}", p.state);
+    if let Some(f) = p.tcp_flags {
+        let names: Vec<&str> = [
+            (0x01, "FIN"),
+            (0x02, "SYN"),
+            (0x04, "RST"),
+            (0x08, "PSH"),
+            (0x10, "ACK"),
+            (0x20, "URG"),
+        ]
+        .iter()
+        .filter(|(b, _)| f & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
+        let _ =
+            write!(s, " flags {}", if names.is_empty() { "none".into() } else { names.join(",") });
+    }
+    if let Some(u) = p.uid {
+        let _ = write!(s, " uid {u}");
+    }
+    if let Some(g) = p.gid {
+        let _ = write!(s, " gid {g}");
+    }
+    if p.mark != 0 {
+        let _ = write!(s, " mark {:#x}", p.mark);
+    }
+    s
+}
+
+/// The trace as text: the packet, each matching rule with what it did,
+/// undecided rules with both outcomes, and the verdict.
+#[must_use]
+pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
+    let start = rs.chain(p.hook.chain()).map(|c| c.name.as_str());
+    let mut out = format!("packet: {}\n", packet_line(p));
+    let mut logs = t.logs.iter();
+    for s in &t.path {
+        let rule = rule_at(rs, s.at);
+        let here = format!("{} {}", rs.chains[s.at.chain].name, s.at.rule + 1);
+        let _ = writeln!(out, "  {here:<12} {}", rule_text(rule, family));
+        if rule.log.is_some()
+            && let Some(l) = logs.next()
+        {
+            let _ = writeln!(out, "  {:<12} -> log {l:?}", "");
+        }
+        let what = match (s.action, &rule.target) {
+            (crate::Action::Jump, Target::Jump(c)) => format!("jump to {c}"),
+            (crate::Action::Jump, Target::Goto(c)) => format!("go to {c}"),
+            (crate::Action::Return, _) => "return".to_owned(),
+            (crate::Action::Log, _) => format!("log {:?}", logs.next().map_or("", String::as_str)),
+            (crate::Action::Verdict, _) => format!("verdict {}", t.main.verdict.name()),
+            _ => "continue".to_owned(),
+        };
+        let _ = writeln!(out, "  {:<12} -> {what}", "");
+    }
+    if t.main.policy() {
+        let _ = writeln!(
+            out,
+            "  {:<12} -> end of chain: policy {}",
+            start.unwrap_or("(no chain)"),
+            t.main.verdict.name()
+        );
+    }
+    if !t.forks.is_empty() {
+        out.push_str("undecided (the path above assumes they do not match):\n");
+        for f in &t.forks {
+            let (m, reason) = undecided_text(rs, f.at, f.undecided, family);
+            let here = format!("{} {}", rs.chains[f.at.chain].name, f.at.rule + 1);
+            let _ = writeln!(out, "  {here:<12} {}", rule_text(rule_at(rs, f.at), family));
+            let _ = writeln!(out, "  {:<12} {m}: {reason}", "");
+            let more = if f.more { " (then more undecided rules)" } else { "" };
+            let _ = writeln!(
+                out,
+                "  {:<12} if it matches: {}{more}; if not: {}",
+                "",
+                ending_text(rs, &f.if_match, start),
+                ending_text(rs, &t.main, start)
+            );
+        }
+    }
+    match &t.verdict {
+        Verdict::Unknown => {
+            out.push_str("verdict: UNKNOWN (depends on the undecided rules above)\n")
+        }
+        _ => {
+            let _ = writeln!(out, "verdict: {}", ending_text(rs, &t.main, start));
+        }
+    }
+    out
+}

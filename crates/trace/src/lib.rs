@@ -1,0 +1,28 @@
+//! `rampart trace`: which rule decides a packet, and why.
+//!
+//! Input: a [`rampart_ir::Ruleset`] (the filter table, rich or restricted
+//! form, compiled by Rampart or read from `iptables-save` or a script by
+//! [`rampart_ir::read`]) and a [`Packet`]. Output: a [`Trace`]: the path of
+//! matching rules with what each did, the LOG/NFLOG prefixes printed, the
+//! verdict and the rule that decided it, and for every match that cannot
+//! be decided, what the verdict would be either way.
+//!
+//! Start reading at [`eval`] (the semantics of the walk through chains) and
+//! [`matches`] (what each match means). [`Compiled`] is the same evaluator
+//! compiled for speed; [`explain`] renders a trace as text or JSON.
+
+mod check;
+mod compile;
+pub mod eval;
+pub mod explain;
+pub mod matches;
+pub mod packet;
+
+pub use check::{Problem, check};
+pub use compile::{Compiled, Prepared};
+pub use eval::{Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace};
+pub use matches::{Tri, Why};
+pub use packet::{CtState, Hook, Packet, tcp};
+
+#[cfg(test)]
+mod tests;

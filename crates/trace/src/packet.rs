@@ -1,0 +1,180 @@
+//! The packet a trace follows: every header field and piece of kernel state
+//! that a rule can look at.
+//!
+//! A field left `None` is *not given*: a rule that needs it is reported as
+//! unknown (the trace says what the verdict would be either way) rather than
+//! guessed. Some absences have a meaning of their own and are not unknown:
+//! no physdev port means the packet did not cross a bridge, no uid/gid means
+//! no local socket owns it (forwarded or kernel-made), and a missing
+//! interface on the side the hook has none of (`-i` on output, `-o` on
+//! input) is the empty name, as in the kernel.
+
+use std::net::IpAddr;
+
+/// The netfilter hook, which names the built-in chain where a trace starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hook {
+    Input,
+    Output,
+    Forward,
+}
+
+impl Hook {
+    /// The filter table's built-in chain for this hook.
+    #[must_use]
+    pub fn chain(self) -> &'static str {
+        match self {
+            Hook::Input => "INPUT",
+            Hook::Output => "OUTPUT",
+            Hook::Forward => "FORWARD",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "input" => Hook::Input,
+            "output" => Hook::Output,
+            "forward" => Hook::Forward,
+            _ => return None,
+        })
+    }
+}
+
+/// Conntrack state of the packet (`-m conntrack --ctstate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CtState {
+    New,
+    Established,
+    Related,
+    Invalid,
+    Untracked,
+}
+
+impl CtState {
+    /// The state's bit in [`rampart_ir::CtStates`].
+    #[must_use]
+    pub fn bit(self) -> u8 {
+        use rampart_ir::CtStates as S;
+        match self {
+            CtState::New => S::NEW,
+            CtState::Established => S::ESTABLISHED,
+            CtState::Related => S::RELATED,
+            CtState::Invalid => S::INVALID,
+            CtState::Untracked => S::UNTRACKED,
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "new" => CtState::New,
+            "established" => CtState::Established,
+            "related" => CtState::Related,
+            "invalid" => CtState::Invalid,
+            "untracked" => CtState::Untracked,
+            _ => return None,
+        })
+    }
+}
+
+/// TCP flag bits, as in the TCP header.
+pub mod tcp {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+}
+
+/// One packet at one hook.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Packet {
+    pub hook: Hook,
+    /// Input interface (`-i`); for a bridged packet, the bridge (`br0`).
+    pub in_iface: Option<String>,
+    /// Output interface (`-o`).
+    pub out_iface: Option<String>,
+    /// Bridge port the packet came in on (`--physdev-in`).
+    pub physdev_in: Option<String>,
+    /// Bridge port it goes out on (`--physdev-out`).
+    pub physdev_out: Option<String>,
+    /// Bridged from port to port (`--physdev-is-bridged`): there is an
+    /// output port even when its name is not given.
+    pub bridged: bool,
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+    /// IP protocol number (6 tcp, 17 udp, 1 icmp, 58 icmpv6).
+    pub proto: Option<u8>,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    /// ICMP type and code.
+    pub icmp: Option<(u8, Option<u8>)>,
+    /// TCP flags; see [`tcp`].
+    pub tcp_flags: Option<u8>,
+    pub state: CtState,
+    /// Owner of the local socket that sent the packet (output hook).
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub mark: u32,
+}
+
+impl Packet {
+    /// A packet at `hook` with nothing else given (state NEW, mark 0).
+    #[must_use]
+    pub fn new(hook: Hook) -> Self {
+        Self {
+            hook,
+            in_iface: None,
+            out_iface: None,
+            physdev_in: None,
+            physdev_out: None,
+            bridged: false,
+            src: None,
+            dst: None,
+            proto: None,
+            sport: None,
+            dport: None,
+            icmp: None,
+            tcp_flags: None,
+            state: CtState::New,
+            uid: None,
+            gid: None,
+            mark: 0,
+        }
+    }
+
+    /// The input interface as the kernel sees it: the empty name where the
+    /// hook has none, `None` where it has one that was not given.
+    #[must_use]
+    pub fn in_name(&self) -> Option<&str> {
+        match (&self.in_iface, self.hook) {
+            (Some(n), _) => Some(n),
+            (None, Hook::Output) => Some(""),
+            (None, _) => None,
+        }
+    }
+
+    /// The output interface, likewise.
+    #[must_use]
+    pub fn out_name(&self) -> Option<&str> {
+        match (&self.out_iface, self.hook) {
+            (Some(n), _) => Some(n),
+            (None, Hook::Input) => Some(""),
+            (None, _) => None,
+        }
+    }
+
+    /// Whether the protocol carries ports (`Some(false)` for ICMP).
+    #[must_use]
+    pub fn has_ports(&self) -> Option<bool> {
+        self.proto.map(|p| matches!(p, 6 | 17 | 33 | 132 | 136))
+    }
+
+    /// Whether the packet went through a bridge (br_netfilter info exists).
+    #[must_use]
+    pub fn via_bridge(&self) -> bool {
+        self.physdev_in.is_some() || self.physdev_out.is_some() || self.bridged
+    }
+}

@@ -1,0 +1,533 @@
+//! Unit tests per match kind and per control-flow rule, each run through
+//! both evaluators; property tests that the compiled evaluator agrees with
+//! the straightforward one.
+
+use std::net::IpAddr;
+
+use proptest::prelude::*;
+use rampart_diag::FileId;
+use rampart_ir::read::{Format, parse};
+use rampart_ir::{
+    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Family, IfaceMatch, Log, Match, Policy,
+    PortMatch, PortSet, Proto, Rule, Ruleset, Target,
+};
+
+use crate::*;
+
+fn rules(body: &str) -> Ruleset {
+    let text = format!("*filter\n{body}\nCOMMIT\n");
+    let im = parse(&text, FileId(0), Format::Save);
+    assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+    im.filter().unwrap().ruleset.clone()
+}
+
+fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
+    Packet {
+        in_iface: Some("eth0".into()),
+        src: Some(src.parse().unwrap()),
+        dst: Some(dst.parse().unwrap()),
+        proto: Some(6),
+        sport: Some(40000),
+        dport: Some(dport),
+        tcp_flags: Some(tcp::SYN),
+        ..Packet::new(Hook::Input)
+    }
+}
+
+/// Traces with both evaluators, checks they agree, returns the trace.
+fn both(rs: &Ruleset, p: &Packet) -> Trace {
+    assert!(check(rs).is_empty(), "{:?}", check(rs));
+    let a = trace(rs, p);
+    let b = Compiled::new(rs).trace(p);
+    assert_eq!(a, b, "compiled and linear disagree");
+    a
+}
+
+/// `(chain, index from 1)` of the deciding rule, or None for policy.
+fn decided(rs: &Ruleset, p: &Packet) -> (String, Option<(String, usize)>) {
+    let t = both(rs, p);
+    let at = t.main.decided_by.map(|r| (rs.chains[r.chain].name.clone(), r.rule + 1));
+    (t.verdict.name().to_owned(), at)
+}
+
+fn by(chain: &str, i: usize) -> Option<(String, usize)> {
+    Some((chain.to_owned(), i))
+}
+
+#[test]
+fn addresses_with_masks_and_negation() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -s 10.1.0.0/255.255.0.0 -j ACCEPT\n-A INPUT ! -d 192.168.0.1/32 -j REJECT\n-A INPUT -m iprange --src-range 172.16.0.5-172.16.0.9 -j ACCEPT",
+    );
+    assert_eq!(
+        decided(&rs, &tcp("10.1.2.3", "192.168.0.1", 22)),
+        ("ACCEPT".into(), by("INPUT", 1))
+    );
+    assert_eq!(
+        decided(&rs, &tcp("10.2.2.3", "192.168.0.2", 22)),
+        ("REJECT".into(), by("INPUT", 2))
+    );
+    assert_eq!(
+        decided(&rs, &tcp("172.16.0.9", "192.168.0.1", 22)),
+        ("ACCEPT".into(), by("INPUT", 3))
+    );
+    assert_eq!(decided(&rs, &tcp("172.16.0.10", "192.168.0.1", 22)), ("DROP".into(), None));
+}
+
+#[test]
+fn interfaces_with_wildcards() {
+    let rs = rules(":INPUT DROP [0:0]\n-A INPUT -i eth+ -j ACCEPT\n-A INPUT ! -i lo -j REJECT");
+    assert_eq!(decided(&rs, &tcp("1.1.1.1", "2.2.2.2", 1)).1, by("INPUT", 1));
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 1);
+    p.in_iface = Some("wlan0".into());
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 2));
+    p.in_iface = Some("lo".into());
+    assert_eq!(decided(&rs, &p).1, None);
+    // On output there is no input interface: `-i eth+` fails, `! -i lo` holds.
+    let mut out = tcp("1.1.1.1", "2.2.2.2", 1);
+    out.hook = Hook::Output;
+    out.in_iface = None;
+    let rs = rules(":OUTPUT ACCEPT [0:0]\n-A OUTPUT -i eth+ -j DROP\n-A OUTPUT ! -i lo -j REJECT");
+    assert_eq!(decided(&rs, &out).1, by("OUTPUT", 2));
+}
+
+#[test]
+fn protocols_ports_and_multiport() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -p udp -m udp --dport 53 -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,8000:8080 -j ACCEPT\n-A INPUT -p tcp -m tcp ! --sport 1024:65535 -j REJECT\n-A INPUT -p tcp -m multiport --ports 7 -j ACCEPT\n-A INPUT -p 132 -j ACCEPT",
+    );
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 53);
+    assert_eq!(decided(&rs, &p).1, None, "tcp is not udp");
+    p.proto = Some(17);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 1));
+    let p = tcp("1.1.1.1", "2.2.2.2", 8042);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 2));
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 9);
+    p.sport = Some(80);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 3));
+    p.sport = Some(7);
+    p.dport = Some(8);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 3));
+    p.sport = Some(2000);
+    p.dport = Some(7);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 4));
+    p.proto = Some(132);
+    p.dport = Some(1);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 5));
+}
+
+#[test]
+fn icmp_types() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -p icmp -m icmp --icmp-type echo-request -j ACCEPT\n-A INPUT -p icmp -m icmp --icmp-type 3/3 -j REJECT\n-A INPUT -p icmp -m icmp ! --icmp-type any -j ACCEPT\n-A INPUT -p icmp -j LOG --log-prefix other",
+    );
+    let mut p = Packet { proto: Some(1), icmp: Some((8, Some(0))), ..tcp("1.1.1.1", "2.2.2.2", 1) };
+    p.sport = None;
+    p.dport = None;
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 1));
+    p.icmp = Some((3, Some(3)));
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 2));
+    p.icmp = Some((3, Some(1)));
+    let t = both(&rs, &p);
+    assert_eq!(t.logs, ["other"]);
+    assert_eq!(t.main.decided_by, None);
+}
+
+#[test]
+fn conntrack_states_and_tcp_flags() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m state --state NEW -j DROP\n-A INPUT -m state --state INVALID,UNTRACKED -j REJECT\n-A INPUT -p tcp -m tcp --syn -j ACCEPT",
+    );
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 22);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 4));
+    p.state = CtState::Established;
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 1));
+    p.state = CtState::New;
+    p.tcp_flags = Some(tcp::ACK);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 2));
+    p.state = CtState::Untracked;
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 3));
+}
+
+#[test]
+fn owner_matches_need_a_local_socket() {
+    let rs = rules(
+        ":OUTPUT DROP [0:0]\n-A OUTPUT -m owner --uid-owner 1021 -p tcp -m tcp --dport 20002 -j ACCEPT\n-A OUTPUT -m owner --uid-owner 1000-1999 -j REJECT\n-A OUTPUT -m owner ! --uid-owner 0 -j ACCEPT",
+    );
+    let mut p = Packet {
+        hook: Hook::Output,
+        out_iface: Some("eth0".into()),
+        in_iface: None,
+        ..tcp("10.0.0.1", "10.0.0.2", 20002)
+    };
+    p.uid = Some(1021);
+    p.gid = Some(1021);
+    assert_eq!(decided(&rs, &p).1, by("OUTPUT", 1));
+    p.dport = Some(20004);
+    assert_eq!(decided(&rs, &p).1, by("OUTPUT", 2));
+    p.uid = Some(5);
+    assert_eq!(decided(&rs, &p).1, by("OUTPUT", 3));
+    // No socket: only all-negated owner matches hold.
+    p.uid = None;
+    p.gid = None;
+    assert_eq!(decided(&rs, &p).1, by("OUTPUT", 3));
+    // A gid match with a socket whose gid is not given is undecided.
+    let rs = rules(":OUTPUT ACCEPT [0:0]\n-A OUTPUT -m owner --gid-owner 50 -j DROP");
+    p.uid = Some(5);
+    let t = both(&rs, &p);
+    assert_eq!(t.verdict, Verdict::Unknown);
+    assert_eq!(t.forks[0].undecided, Undecided::Match(0, Why::NoGid));
+}
+
+#[test]
+fn physdev_follows_the_kernel() {
+    let rs = rules(
+        ":FORWARD DROP [0:0]\n-A FORWARD -m physdev --physdev-in vnet1 --physdev-out vnet2 -j ACCEPT\n-A FORWARD -m physdev --physdev-is-bridged ! --physdev-out vnet+ -j REJECT\n-A FORWARD -m physdev ! --physdev-is-bridged -j LOG --log-prefix routed\n-A FORWARD -m physdev --physdev-in vnet+ -j ACCEPT",
+    );
+    let mut p = Packet {
+        hook: Hook::Forward,
+        out_iface: Some("br0".into()),
+        in_iface: Some("br0".into()),
+        ..tcp("10.0.0.1", "10.0.0.2", 22)
+    };
+    p.physdev_in = Some("vnet1".into());
+    p.physdev_out = Some("vnet2".into());
+    p.bridged = true;
+    assert_eq!(decided(&rs, &p).1, by("FORWARD", 1));
+    p.physdev_out = Some("eth1".into());
+    assert_eq!(decided(&rs, &p).1, by("FORWARD", 2));
+    // Routed from a bridge port: not bridged, no output port.
+    p.physdev_out = None;
+    p.bridged = false;
+    p.out_iface = Some("eth9".into());
+    let t = both(&rs, &p);
+    assert_eq!(t.logs, ["routed"]);
+    assert_eq!(t.main.decided_by.map(|r| r.rule), Some(3));
+    // Not via a bridge at all: only negated options hold.
+    p.physdev_in = None;
+    assert_eq!(decided(&rs, &p), ("DROP".into(), None));
+}
+
+#[test]
+fn marks_and_mark_targets() {
+    let rs = rules(
+        ":INPUT ACCEPT [0:0]\n-A INPUT -m mark --mark 0x1/0xf -j DROP\n-A INPUT -j MARK --set-xmark 0x21/0xffffffff\n-A INPUT -m mark --mark 0x1/0xf -j REJECT",
+    );
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 1);
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 3));
+    p.mark = 0x11;
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 1));
+}
+
+#[test]
+fn chains_jump_goto_return_and_policies() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n:a - [0:0]\n:b - [0:0]\n:c - [0:0]\n-A INPUT -j a\n-A INPUT -p tcp -j LOG --log-prefix \"after a \"\n-A INPUT -p tcp -m tcp --dport 22 -g b\n-A INPUT -j ACCEPT\n-A a -p tcp -m tcp --dport 80 -j RETURN\n-A a -p tcp -m tcp --dport 81 -j ACCEPT\n-A a -j NFLOG --nflog-prefix in-a --nflog-group 1\n-A b -j c\n-A b -j ACCEPT\n-A c -p tcp -m tcp --dport 22 -j RETURN",
+    );
+    let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 80));
+    let path: Vec<(usize, usize, Action)> =
+        t.path.iter().map(|s| (s.at.chain, s.at.rule + 1, s.action)).collect();
+    assert_eq!(
+        path,
+        [
+            (0, 1, Action::Jump),
+            (1, 1, Action::Return),
+            (0, 2, Action::Log),
+            (0, 4, Action::Verdict)
+        ]
+    );
+    assert_eq!(t.logs, ["after a "]);
+    let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 81));
+    assert_eq!(t.main.decided_by, Some(RuleRef { chain: 1, rule: 1 }));
+    // Goto b, b calls c which returns, b accepts.
+    let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 22));
+    assert_eq!(t.logs, ["in-a", "after a "]);
+    assert_eq!(t.main.decided_by, Some(RuleRef { chain: 2, rule: 1 }));
+    // The end of a chain reached by goto from a built-in chain applies the policy.
+    let rs =
+        rules(":INPUT DROP [0:0]\n:g - [0:0]\n-A INPUT -g g\n-A INPUT -j ACCEPT\n-A g -j RETURN");
+    assert_eq!(decided(&rs, &tcp("1.1.1.1", "2.2.2.2", 1)), ("DROP".into(), None));
+    // A hook without a chain accepts.
+    assert_eq!(
+        decided(&rules(":INPUT DROP [0:0]"), &Packet::new(Hook::Forward)),
+        ("ACCEPT".into(), None)
+    );
+}
+
+#[test]
+fn unknown_matches_fork_both_ways() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -p tcp -m limit --limit 5/min -j ACCEPT\n-A INPUT -p udp -m recent --rcheck --name x -j ACCEPT\n-A INPUT -j LOG --log-prefix dropped",
+    );
+    let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 1));
+    assert_eq!(t.verdict, Verdict::Unknown);
+    assert_eq!(t.forks.len(), 1, "the udp rule fails on its known match");
+    assert_eq!(t.forks[0].if_match.verdict, Verdict::Accept);
+    assert_eq!(t.main.verdict, Verdict::Drop);
+    let json = explain::to_json(&rs, &t, Family::V4);
+    assert_eq!(json["verdict"], "UNKNOWN");
+    assert_eq!(json["unknown"][0]["match"], "-m limit --limit 5/min");
+    assert_eq!(json["unknown"][0]["if_no_match"]["policy"], true);
+    // Same verdict either way: the verdict is certain.
+    let rs = rules(":INPUT DROP [0:0]\n-A INPUT -m limit --limit 5/min -j LOG --log-prefix x");
+    let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 1));
+    assert_eq!(t.verdict, Verdict::Drop);
+    assert_eq!(t.forks.len(), 1);
+    // Missing packet fields are undecided too.
+    let rs = rules(":INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --sport 80 -j ACCEPT");
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 1);
+    p.sport = None;
+    let t = both(&rs, &p);
+    assert_eq!(t.forks[0].undecided, Undecided::Match(1, Why::NoSport));
+}
+
+#[test]
+fn rich_form_sets_and_logs() {
+    let v4: IpAddr = "10.0.0.1".parse().unwrap();
+    let v6: IpAddr = "2001:db8::1".parse().unwrap();
+    let set = AddrSet { name: Some("hosts".into()), items: vec![AddrItem::Net(v6.into())] };
+    let mut deny = Rule::new(
+        vec![
+            Match::InIface(IfaceMatch { neg: false, names: vec!["eth0".into(), "wlan+".into()] }),
+            Match::Src(AddrMatch { neg: false, set: set.clone() }),
+        ],
+        Target::Drop,
+    );
+    deny.log = Some(Log { prefix: "RULE 1 -- DENY ".into(), level: 6 });
+    let mut allow = Rule::new(
+        vec![
+            Match::Src(AddrMatch { neg: true, set }),
+            Match::Proto { neg: false, proto: Proto::Tcp },
+            Match::Dport(PortMatch {
+                neg: false,
+                set: PortSet { name: None, ranges: vec![(22, 22), (443, 443)] },
+            }),
+        ],
+        Target::Accept,
+    );
+    allow.log = None;
+    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    input.rules = vec![deny, allow];
+    let rs = Ruleset { chains: vec![input] };
+    // A v4 packet never matches a v6-only set; its negation always does.
+    let mut p = tcp(&v4.to_string(), "10.0.0.2", 443);
+    p.in_iface = Some("wlan0".into());
+    assert_eq!(decided(&rs, &p).1, by("INPUT", 2));
+    let mut p6 = tcp(&v6.to_string(), "2001:db8::2", 443);
+    p6.in_iface = Some("wlan0".into());
+    let t = both(&rs, &p6);
+    assert_eq!(t.logs, ["RULE 1 -- DENY "]);
+    assert_eq!(t.verdict, Verdict::Drop);
+}
+
+#[test]
+fn output_text_and_json() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n:ssh - [0:0]\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -p tcp -m tcp --dport 22 -j ssh\n-A ssh -s 10.0.0.0/8 -j LOG --log-prefix \"RULE 16 -- ACCEPT \" --log-level 6\n-A ssh -s 10.0.0.0/8 -j ACCEPT",
+    );
+    let p = tcp("10.0.0.5", "10.0.0.1", 22);
+    let t = both(&rs, &p);
+    let text = explain::to_text(&rs, &p, &t, Family::V4);
+    assert_eq!(
+        text,
+        "packet: input tcp 10.0.0.5:40000 -> 10.0.0.1:22 in eth0 state New flags SYN\n  \
+INPUT 2      -p tcp -m tcp --dport 22 -j ssh\n               -> jump to ssh\n  \
+ssh 1        -s 10.0.0.0/8 -j LOG --log-prefix \"RULE 16 -- ACCEPT \" --log-level 6\n               -> log \"RULE 16 -- ACCEPT \"\n  \
+ssh 2        -s 10.0.0.0/8 -j ACCEPT\n               -> verdict ACCEPT\n\
+verdict: ACCEPT by ssh 2\n"
+    );
+    let json = explain::to_json(&rs, &t, Family::V4);
+    assert_eq!(
+        json.to_string(),
+        r#"{"decided_by":{"chain":"ssh","index":2,"text":"-s 10.0.0.0/8 -j ACCEPT"},"logs":["RULE 16 -- ACCEPT "],"path":[{"action":"jump","chain":"INPUT","index":2,"text":"-p tcp -m tcp --dport 22 -j ssh"},{"action":"log","chain":"ssh","index":1,"text":"-s 10.0.0.0/8 -j LOG --log-prefix \"RULE 16 -- ACCEPT \" --log-level 6"},{"action":"verdict","chain":"ssh","index":2,"text":"-s 10.0.0.0/8 -j ACCEPT"}],"policy":false,"unknown":[],"verdict":"ACCEPT"}"#
+    );
+}
+
+#[test]
+fn check_finds_missing_chains_and_loops() {
+    let mut rs = rules(":INPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n-A a -j b\n-A b -g a");
+    let p = check(&rs);
+    assert_eq!(p.len(), 1);
+    assert!(p[0].message.contains("loop"));
+    rs.chains[0].rules.push(Rule::new(vec![], Target::Jump("nope".into())));
+    assert!(check(&rs).iter().any(|p| p.message.contains("does not exist")));
+}
+
+// ---- properties ----
+
+fn arb_addr() -> impl Strategy<Value = AddrMatch> {
+    (any::<bool>(), 0u32..4, 24u8..=32).prop_map(|(neg, host, len)| {
+        let ip = std::net::Ipv4Addr::new(10, 0, 0, u8::try_from(host).unwrap_or(0));
+        let net = ipnet::Ipv4Net::new(ip, len).unwrap().trunc();
+        AddrMatch { neg, set: AddrSet::one(AddrItem::Net(net.into())) }
+    })
+}
+
+fn arb_ports() -> impl Strategy<Value = PortMatch> {
+    (any::<bool>(), prop::collection::vec((20u16..26, 0u16..3), 1..3)).prop_map(|(neg, r)| {
+        PortMatch {
+            neg,
+            set: PortSet { name: None, ranges: r.into_iter().map(|(a, w)| (a, a + w)).collect() },
+        }
+    })
+}
+
+fn arb_match() -> impl Strategy<Value = Match> {
+    prop_oneof![
+        arb_addr().prop_map(Match::Src),
+        arb_addr().prop_map(Match::Dst),
+        (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"]))
+            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()] })),
+        (any::<bool>(), prop::sample::select(vec![Proto::Tcp, Proto::Udp, Proto::Icmp]))
+            .prop_map(|(neg, proto)| Match::Proto { neg, proto }),
+        arb_ports().prop_map(Match::Dport),
+        arb_ports().prop_map(Match::Sport),
+        arb_ports().prop_map(Match::AnyPort),
+        (any::<bool>(), 1u8..32).prop_map(|(neg, s)| Match::State { neg, states: CtStates(s) }),
+        (any::<bool>(), 0u32..3, 0u32..3).prop_map(|(neg, value, mask)| Match::Mark {
+            neg,
+            value: value & mask,
+            mask
+        }),
+        (any::<bool>(), 0u8..0x3f, 0u8..0x3f).prop_map(|(neg, mask, comp)| Match::TcpFlags {
+            neg,
+            mask,
+            comp: comp & mask
+        }),
+        Just(Match::Unknown { module: "limit".into(), args: vec!["--limit".into(), "1/s".into()] }),
+    ]
+}
+
+fn arb_target(chains: usize) -> impl Strategy<Value = Target> {
+    prop_oneof![
+        Just(Target::Accept),
+        Just(Target::Drop),
+        Just(Target::Return),
+        Just(Target::None),
+        "[a-z]{1,3}".prop_map(|prefix| Target::Log(Log { prefix, level: 4 })),
+        (1..chains.max(2)).prop_map(|c| Target::Jump(format!("c{c}"))),
+        (1..chains.max(2)).prop_map(|c| Target::Goto(format!("c{c}"))),
+    ]
+}
+
+/// Chains c1..cN only jump forward (to higher numbers), so there are no loops.
+fn arb_ruleset() -> impl Strategy<Value = Ruleset> {
+    (2usize..5).prop_flat_map(|n| {
+        prop::collection::vec(
+            prop::collection::vec((prop::collection::vec(arb_match(), 0..4), arb_target(n)), 0..24),
+            n,
+        )
+        .prop_map(move |chains| {
+            let mut rs = Ruleset::default();
+            for (i, rules) in chains.into_iter().enumerate() {
+                let mut c = if i == 0 {
+                    Chain::builtin("INPUT", Policy::Drop)
+                } else {
+                    Chain::user(&format!("c{i}"))
+                };
+                for (matches, mut target) in rules {
+                    if let Target::Jump(t) | Target::Goto(t) = &target {
+                        let to: usize = t[1..].parse().unwrap_or(0);
+                        if to <= i || to >= n {
+                            target = Target::Accept;
+                        }
+                    }
+                    c.rules.push(Rule::new(matches, target));
+                }
+                rs.chains.push(c);
+            }
+            rs
+        })
+    })
+}
+
+fn arb_packet() -> impl Strategy<Value = Packet> {
+    (
+        (0u8..6, 0u8..6),
+        prop::sample::select(vec![Some(6u8), Some(17), Some(1), None]),
+        (prop::option::weighted(0.9, 19u16..28), prop::option::weighted(0.9, 19u16..28)),
+        prop::sample::select(vec![
+            CtState::New,
+            CtState::Established,
+            CtState::Related,
+            CtState::Invalid,
+            CtState::Untracked,
+        ]),
+        0u8..0x3f,
+        0u32..4,
+        prop::sample::select(vec![Some("eth0"), Some("eth1"), Some("lo"), None]),
+    )
+        .prop_map(|((s, d), proto, (sport, dport), state, flags, mark, iface)| Packet {
+            in_iface: iface.map(str::to_owned),
+            src: Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, s))),
+            dst: Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, d))),
+            proto,
+            sport,
+            dport,
+            icmp: (proto == Some(1)).then_some((8, Some(0))),
+            tcp_flags: Some(flags),
+            state,
+            mark,
+            ..Packet::new(Hook::Input)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn compiled_agrees_with_linear(rs in arb_ruleset(), packets in prop::collection::vec(arb_packet(), 1..8)) {
+        let compiled = Compiled::new(&rs);
+        for p in &packets {
+            prop_assert_eq!(trace(&rs, p), compiled.trace(p));
+        }
+    }
+
+    #[test]
+    fn trace_survives_iptables_save_round_trip(rs in arb_ruleset(), p in arb_packet()) {
+        // iptables allows one -s and one -d per rule.
+        let restricted = rs.chains.iter().flat_map(|c| &c.rules).all(|r| {
+            r.matches.iter().filter(|m| matches!(m, Match::Src(_))).count() <= 1
+                && r.matches.iter().filter(|m| matches!(m, Match::Dst(_))).count() <= 1
+        });
+        prop_assume!(restricted);
+        let tables = vec![rampart_ir::read::Table { name: "filter".into(), family: Family::V4, ruleset: rs.clone() }];
+        let text = rampart_ir::read::write_restore(&tables);
+        let im = parse(&text, FileId(0), Format::Save);
+        prop_assert!(!im.has_errors(), "{:?}", im.diagnostics);
+        let again = &im.filter().unwrap().ruleset;
+        prop_assert_eq!(trace(&rs, &p).verdict, trace(again, &p).verdict);
+    }
+}
+
+/// Long chains get an index; it must keep first-match order.
+#[test]
+fn indexed_chains_agree_with_linear() {
+    let mut body = String::from(":INPUT DROP [0:0]\n");
+    for i in 0..200u32 {
+        let host = i % 50;
+        let port = 20 + i % 7;
+        let target = if i % 3 == 0 { "DROP" } else { "ACCEPT" };
+        body.push_str(&format!(
+            "-A INPUT -d 10.0.{}.{host}/32 -p tcp -m tcp --dport {port} -j {target}\n",
+            i % 3
+        ));
+        if i % 40 == 0 {
+            body.push_str("-A INPUT -p tcp -m tcp --dport 22 -j LOG --log-prefix x\n");
+        }
+    }
+    let rs = rules(body.trim_end());
+    let compiled = Compiled::new(&rs);
+    for h in 0..55u8 {
+        for port in 18..30u16 {
+            for net in 0..4u8 {
+                let p = tcp("192.168.1.1", &format!("10.0.{net}.{h}"), port);
+                assert_eq!(trace(&rs, &p), compiled.trace(&p));
+            }
+        }
+    }
+    let mut icmp = tcp("192.168.1.1", "10.0.0.1", 0);
+    icmp.proto = Some(1);
+    icmp.dport = None;
+    assert_eq!(trace(&rs, &icmp), compiled.trace(&icmp));
+}
