@@ -482,13 +482,20 @@ impl Engine for Compiled {
         self.starts[p.hook as usize]
     }
 
-    fn visit(&self, chain: usize, p: &Prepared) -> Visit {
+    fn visit(&self, chain: usize, p: &Prepared) -> Visit<'_> {
         let c = &self.chains[chain];
-        let mut lists: Vec<&[u32]> = Vec::new();
+        let mut lists = Lists::default();
         if !c.cands.collect(p, &mut lists) {
             return Visit::All(c.rules.len());
         }
-        Visit::Some(merge(&lists))
+        let all = &lists.items[..lists.n];
+        let mut nonempty = all.iter().filter(|l| !l.is_empty());
+        match (nonempty.next(), nonempty.next()) {
+            (None, _) => Visit::All(0),
+            // One list: no merge, no copy.
+            (Some(one), None) => Visit::Some(std::borrow::Cow::Borrowed(one)),
+            _ => Visit::Some(std::borrow::Cow::Owned(merge(all))),
+        }
     }
 
     #[inline]
@@ -572,7 +579,7 @@ impl Cands {
     /// Adds the sorted lists whose union holds every candidate for `p`;
     /// `false` when a field the index needs is not given (every rule is a
     /// candidate then).
-    fn collect<'a>(&'a self, p: &Prepared, out: &mut Vec<&'a [u32]>) -> bool {
+    fn collect<'a>(&'a self, p: &Prepared, out: &mut Lists<'a>) -> bool {
         match self {
             Cands::List(ids) => {
                 out.push(ids);
@@ -585,6 +592,21 @@ impl Cands {
                 ix.rest.collect(p, out)
             }
         }
+    }
+}
+
+/// The candidate lists of one chain visit: one per index level and the last
+/// level's list, at most one per field plus one; kept on the stack.
+#[derive(Default)]
+struct Lists<'a> {
+    items: [&'a [u32]; FIELDS.len() + 1],
+    n: usize,
+}
+
+impl<'a> Lists<'a> {
+    fn push(&mut self, l: &'a [u32]) {
+        self.items[self.n] = l;
+        self.n += 1;
     }
 }
 
