@@ -296,8 +296,9 @@ fn run_case(
     let stats =
         (probes.len() - by_policy, by_policy, usize::try_from(hits).unwrap_or(0), want_logs.len());
     let mut got = kernel_counters(fw);
-    // Packets cross veths asynchronously: wait until the counters settle.
-    for _ in 0..40 {
+    // Packets cross veths asynchronously: wait (up to 2 s on a busy
+    // machine) until the counters settle.
+    for _ in 0..200 {
         if got == want {
             break;
         }
@@ -305,7 +306,7 @@ fn run_case(
         got = kernel_counters(fw);
     }
     let mut got_logs: Vec<String> = Vec::new();
-    for _ in 0..40 {
+    for _ in 0..200 {
         got_logs.extend(kmsg.lines().into_iter().filter(|l| l.starts_with(tag)));
         if got_logs.len() >= want_logs.len() {
             break;
