@@ -23,6 +23,9 @@ pub(crate) enum Target {
     /// One `nft -f` document for IPv4 and IPv6: `table inet rampart` (and
     /// `table bridge rampart` for bridge ports), replaced atomically.
     Nft,
+    /// Only the ARP guard of bridges with `arp-guard` (`table bridge
+    /// rampart_arp`), to load with `nft -f` beside an iptables ruleset.
+    NftArp,
 }
 
 /// Compile a policy for one firewall.
@@ -99,8 +102,23 @@ pub(crate) fn render(
                     n.chain, n.message
                 ));
             }
-            (out.text, None)
+            let mut text = out.text;
+            if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
+                text.push('\n');
+                text.push_str(&arp);
+            }
+            (text, None)
         }
+        Target::NftArp => match rampart_nft::arp_guard(&fw.arp_guards()) {
+            Some(arp) => (arp, None),
+            None => {
+                printer::note(&format!(
+                    "warning: firewall `{}` has no bridge port with `arp-guard`",
+                    fw.name
+                ));
+                (String::new(), None)
+            }
+        },
     }
 }
 
