@@ -74,6 +74,7 @@ fn compile_output_is_deterministic_and_snapshotted() {
     for (name, path) in [
         ("spice_client", "examples/spice-client.rp"),
         ("office_gateway", "examples/office-gateway.rp"),
+        ("kvm_bridges", "examples/kvm-bridges.rp"),
     ] {
         let a = rampart(&["compile", path]);
         let b = rampart(&["compile", path]);
