@@ -173,7 +173,7 @@ fn sample<T>(v: Vec<T>) -> Vec<T> {
 }
 
 /// An address outside every group, behind each interface.
-fn strangers(n: usize, families: &BTreeSet<Family>) -> Vec<(usize, IpAddr)> {
+pub(crate) fn strangers(n: usize, families: &BTreeSet<Family>) -> Vec<(usize, IpAddr)> {
     let mut out = Vec::new();
     for i in 0..n {
         let i8 = u8::try_from(i).unwrap();
@@ -188,14 +188,14 @@ fn strangers(n: usize, families: &BTreeSet<Family>) -> Vec<(usize, IpAddr)> {
     out
 }
 
-fn routable(a: IpAddr) -> bool {
+pub(crate) fn routable(a: IpAddr) -> bool {
     let v4_special = matches!(a, IpAddr::V4(v4) if v4.is_broadcast() || v4.is_link_local());
     !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || v4_special)
 }
 
 /// One address from every address item the rules name: the first host of a
 /// network, the start and end of a range.
-fn representatives(rs: &Ruleset) -> BTreeSet<IpAddr> {
+pub(crate) fn representatives(rs: &Ruleset) -> BTreeSet<IpAddr> {
     let mut out = BTreeSet::new();
     for m in rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
         if let Match::Src(a) | Match::Dst(a) = m {
@@ -218,7 +218,7 @@ fn representatives(rs: &Ruleset) -> BTreeSet<IpAddr> {
 }
 
 /// The ports the rules name (each range's ends) and a stranger, per protocol.
-fn ports(rs: &Ruleset) -> (Vec<u16>, Vec<u16>) {
+pub(crate) fn ports(rs: &Ruleset) -> (Vec<u16>, Vec<u16>) {
     let mut tcp = BTreeSet::from([9]);
     let mut udp = BTreeSet::from([9]);
     for r in rs.chains.iter().flat_map(|c| &c.rules) {
@@ -244,7 +244,7 @@ fn ports(rs: &Ruleset) -> (Vec<u16>, Vec<u16>) {
 }
 
 /// Root and every user an owner match names.
-fn uids(rs: &Ruleset) -> Vec<u32> {
+pub(crate) fn uids(rs: &Ruleset) -> Vec<u32> {
     let mut out = BTreeSet::from([0]);
     for m in rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
         if let Match::Owner(o) = m

@@ -16,5 +16,7 @@ mod kernel;
 mod equiv;
 // Random policies, compared the same way.
 mod random;
+// The rich form and the iptables form agree in the evaluator.
+mod evaluator;
 // The listener and prober that `equiv` runs inside its namespaces.
 mod helper;
