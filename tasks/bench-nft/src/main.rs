@@ -74,8 +74,10 @@ fn main() {
         Some(Loader::Ipt("iptables-restore", &rs)),
         Some(Loader::Ipt("iptables-legacy-restore", &rs)),
     ];
-    let r: Vec<f64> =
-        loaders.iter().map(|l| (0..3).map(|_| forward_rate(l.as_ref())).fold(0.0, f64::max)).collect();
+    let r: Vec<f64> = loaders
+        .iter()
+        .map(|l| (0..3).map(|_| forward_rate(l.as_ref())).fold(0.0, f64::max))
+        .collect();
     let (base, rates) = (r[0], [("nft", r[1]), ("iptables-restore", r[2]), ("legacy", r[3])]);
     out.push_str(&format!(
         "| forwarded UDP packets/s, best of 3 (no ruleset: {base:.0}) | {:.0} | {:.0} | {:.0} |\n\n",
