@@ -260,7 +260,7 @@ pub(crate) fn uids(rs: &Ruleset) -> Vec<u32> {
 }
 
 /// Listener processes, killed (by their own pid) when dropped.
-struct Listeners(Vec<Child>);
+pub(crate) struct Listeners(pub(crate) Vec<Child>);
 
 impl Drop for Listeners {
     fn drop(&mut self) {
@@ -271,7 +271,7 @@ impl Drop for Listeners {
     }
 }
 
-fn helper(ns: &str, uid: u32) -> Command {
+pub(crate) fn helper(ns: &str, uid: u32) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns]);

@@ -14,6 +14,8 @@ mod check;
 mod kernel;
 // The iptables and the nft output give the same verdicts to the same probes.
 mod equiv;
+// Bridge ports: forged sources stop at the port, with either backend.
+mod bridge;
 // Random policies, compared the same way.
 mod random;
 // The rich form and the iptables form agree in the evaluator.
