@@ -44,6 +44,8 @@ pub(crate) struct Case<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Report {
     pub(crate) probes: usize,
+    /// Outcomes of the IPv6 probes alone.
+    pub(crate) v6: BTreeMap<String, usize>,
     pub(crate) outcomes: BTreeMap<String, usize>,
 }
 
@@ -58,6 +60,10 @@ pub(crate) fn compare(case: &Case) -> Result<Report, String> {
         let b = nft.get(key).map_or("missing", String::as_str);
         report.probes += 1;
         *report.outcomes.entry(a.clone()).or_default() += 1;
+        // The key ends `SRC DST PORT`; an IPv6 destination has colons.
+        if key.rsplit(' ').nth(1).is_some_and(|dst| dst.contains(':')) {
+            *report.v6.entry(a.clone()).or_default() += 1;
+        }
         if a != b {
             diffs.push(format!("  {key}: iptables {a}, nft {b}"));
         }
