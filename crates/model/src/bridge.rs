@@ -8,8 +8,8 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{AddrItem, AddrSet};
 use rampart_syntax::ast::{self, Word};
 
-use crate::resolve::{Resolved, Resolver};
-use crate::{Firewall, addr, diagnostics};
+use crate::resolve::Resolver;
+use crate::{Firewall, diagnostics, firewall};
 
 #[derive(Clone, Debug)]
 pub struct Bridge {
@@ -52,31 +52,22 @@ pub(crate) fn build(b: &ast::Bridge, r: &mut Resolver<'_>, diags: &mut Vec<Diagn
     Bridge { name: b.name.text.clone(), span: b.name.span, ports }
 }
 
+/// Addresses of a port: literals and address objects (a firewall's name
+/// stands for its interfaces' addresses).
 fn addresses(words: &[Word], r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> AddrSet {
     let mut set = AddrSet::default();
     for w in words {
-        if addr::is_literal(&w.text) {
-            match addr::parse_item(&w.text, w.span) {
-                Ok(i) => set.items.push(i),
-                Err(d) => diags.push(d),
+        match firewall::addresses(w, r, diags) {
+            Some(firewall::Addr::Items(items)) => set.items.extend(items),
+            Some(firewall::Addr::Firewall) => {
+                diags.push(diagnostics::wrong_kind(
+                    &w.text,
+                    "this firewall",
+                    "a guest's address",
+                    w.span,
+                ));
             }
-            continue;
-        }
-        match r.lookup(&w.text, diags) {
-            Some(Resolved::Addresses(items) | Resolved::Firewall(items)) => set.items.extend(items),
-            Some(Resolved::Invalid) => {}
-            Some(_) => diags.push(diagnostics::wrong_kind(
-                &w.text,
-                r.kind_of(&w.text),
-                "an address",
-                w.span,
-            )),
-            None => diags.push(diagnostics::unknown_name(
-                "address object",
-                &w.text,
-                w.span,
-                "define it with `host`, `network`, `range` or `group`, or write an address",
-            )),
+            None => {}
         }
     }
     set.items.sort();
@@ -218,6 +209,30 @@ pub(crate) fn check(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
 }
 
 impl Firewall {
+    /// Guest ports with `arp-guard`: their IPv4 addresses and MAC.
+    #[must_use]
+    pub fn arp_guards(&self) -> Vec<rampart_ir::ArpGuard> {
+        let host_v4 = |i: &AddrItem| match i {
+            AddrItem::Net(n) if n.prefix_len() == 32 => match n.addr() {
+                std::net::IpAddr::V4(a) => Some(a),
+                std::net::IpAddr::V6(_) => None,
+            },
+            _ => None,
+        };
+        self.bridges
+            .iter()
+            .flat_map(|b| &b.ports)
+            .filter_map(|p| match &p.kind {
+                PortKind::Guest { addrs, mac, arp_guard: true } => Some(rampart_ir::ArpGuard {
+                    port: p.name.clone(),
+                    addrs: addrs.items.iter().filter_map(host_v4).collect(),
+                    mac: mac.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The bridge holding `port`, and the port.
     #[must_use]
     pub fn bridge_port(&self, port: &str) -> Option<(&Bridge, &BridgePort)> {
