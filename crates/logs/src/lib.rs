@@ -1,0 +1,3 @@
+//! x
+pub mod envelope;
+pub mod line;
