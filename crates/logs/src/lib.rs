@@ -1,3 +1,4 @@
 //! x
+pub mod attribute;
 pub mod envelope;
 pub mod line;
