@@ -114,7 +114,10 @@ pub enum Source {
         verdict: String,
     },
     /// Any other prefix, trimmed; empty when the rule had no prefix.
-    Free(String),
+    Free {
+        /// The prefix text.
+        prefix: String,
+    },
 }
 
 /// Result of attributing a prefix.
@@ -130,7 +133,7 @@ impl Attribution {
         match &self.source {
             Source::Rampart { action, .. } => *action,
             Source::Ufw { verdict } | Source::Firewalld { verdict, .. } => Action::parse(verdict),
-            Source::Free(text) => {
+            Source::Free { prefix: text } => {
                 // Free prefixes often end in the verdict: "DROP", "iptables-dropped: ".
                 let last = text.rsplit([' ', '_', '-', ':']).find(|w| !w.is_empty())?;
                 Action::parse(last)
@@ -333,7 +336,7 @@ impl Attributor {
         if let Some(fw) = firewalld(text) {
             return Attribution { source: fw };
         }
-        Attribution { source: Source::Free(text.to_owned()) }
+        Attribution { source: Source::Free { prefix: text.to_owned() } }
     }
 }
 
@@ -402,8 +405,8 @@ mod tests {
 
     #[test]
     fn rampart_bad_number_is_free() {
-        assert!(matches!(at("RULE x -- DENY ").source, Source::Free(_)));
-        assert!(matches!(at("RULE 99999999999 -- DENY ").source, Source::Free(_)));
+        assert!(matches!(at("RULE x -- DENY ").source, Source::Free { .. }));
+        assert!(matches!(at("RULE 99999999999 -- DENY ").source, Source::Free { .. }));
     }
 
     #[test]
@@ -457,9 +460,12 @@ mod tests {
 
     #[test]
     fn free_prefixes() {
-        assert_eq!(at("iptables-dropped: ").source, Source::Free("iptables-dropped:".into()));
+        assert_eq!(
+            at("iptables-dropped: ").source,
+            Source::Free { prefix: "iptables-dropped:".into() }
+        );
         assert_eq!(at("INPUT DROP ").action(), Some(Action::Deny));
-        assert_eq!(at("").source, Source::Free(String::new()));
+        assert_eq!(at("").source, Source::Free { prefix: String::new() });
         assert_eq!(at("").action(), None);
     }
 

@@ -1,0 +1,3 @@
+//! Where lines come from: files and stdin, the kernel ring, live follows.
+
+pub mod file;
