@@ -228,7 +228,7 @@ fn rfc3339(line: &[u8]) -> Option<(Stamp, &[u8])> {
     let num = |r: std::ops::Range<usize>| digits_u64(&line[r]).map(|v| v as i64);
     if line[4] != b'-'
         || line[7] != b'-'
-        || !(line[10] == b'T')
+        || line[10] != b'T'
         || line[13] != b':'
         || line[16] != b':'
     {
@@ -279,7 +279,7 @@ const MONTHS: [&[u8; 3]; 12] = [
 /// `Nov 28 10:00:01 rest` → (seconds within a year-less calendar, rest).
 /// Returns (month, day, seconds of day) packed as seconds since Jan 1 of an
 /// unknown year; the caller adds the year.
-fn month_day_time(s: &[u8]) -> Option<((i64, i64, i64), &[u8])> {
+fn month_day_time(s: &[u8]) -> Option<(MonthDaySecs, &[u8])> {
     if s.len() < 15 || s[3] != b' ' || s[6] != b' ' || s[9] != b':' || s[12] != b':' {
         return None;
     }
@@ -294,7 +294,10 @@ fn month_day_time(s: &[u8]) -> Option<((i64, i64, i64), &[u8])> {
     Some(((mon, day, h * 3600 + m * 60 + sec), &s[15..]))
 }
 
-fn wall_micros(year: i64, (mon, day, secs): (i64, i64, i64)) -> i64 {
+/// (month 1-12, day 1-31, seconds of the day)
+type MonthDaySecs = (i64, i64, i64);
+
+fn wall_micros(year: i64, (mon, day, secs): MonthDaySecs) -> i64 {
     (days_from_civil(year, mon, day) * 86400 + secs) * 1_000_000
 }
 

@@ -16,7 +16,7 @@ pub const CHUNK_SIZE: usize = 4 << 20;
 /// two bytes are its magic `1f 8b` (rotated `kern.log.2.gz`).
 pub fn open(path: &Path) -> io::Result<Box<dyn Read + Send>> {
     if path.as_os_str() == "-" {
-        return Ok(maybe_gzip(Box::new(io::stdin()))?);
+        return maybe_gzip(Box::new(io::stdin()));
     }
     let f = File::open(path)?;
     maybe_gzip(Box::new(f))

@@ -41,10 +41,11 @@ impl Tail {
             idle_limit: None,
             rotations: 0,
         };
-        if t.reopen()? && !from_start {
-            if let Some(r) = t.reader.as_mut() {
-                t.pos = r.seek(SeekFrom::End(0))?;
-            }
+        if t.reopen()?
+            && !from_start
+            && let Some(r) = t.reader.as_mut()
+        {
+            t.pos = r.seek(SeekFrom::End(0))?;
         }
         Ok(t)
     }
