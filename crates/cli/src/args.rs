@@ -13,4 +13,7 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// Read firewall LOG lines: summary, follow, scans, blocklist, collect.
+    Logs(crate::commands::logs::LogsArgs),
+}

@@ -46,7 +46,7 @@ use source::kmsg::{Kmsg, Start};
 
 /// The kernel ring once through: `/dev/kmsg` when it can be opened, else
 /// `klogctl` (containers without `/dev/kmsg`).
-pub fn open_ring() -> io::Result<Box<dyn LineSource>> {
+pub fn open_ring() -> io::Result<Box<dyn LineSource + Send>> {
     match Kmsg::open(Start::Oldest, false) {
         Ok(k) => Ok(Box::new(k)),
         Err(kmsg_err) => match source::kmsg::klogctl_read_all() {
@@ -58,7 +58,7 @@ pub fn open_ring() -> io::Result<Box<dyn LineSource>> {
 
 /// The best live source of new kernel lines: `/dev/kmsg`, then
 /// `journalctl -f -o json`. (NFLOG is not implemented yet.)
-pub fn open_live() -> io::Result<Box<dyn LineSource>> {
+pub fn open_live() -> io::Result<Box<dyn LineSource + Send>> {
     match Kmsg::open(Start::End, true) {
         Ok(k) => Ok(Box::new(k)),
         Err(kmsg_err) if source::journal::available() => {

@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use crate::args::Command;
 
+pub(crate) mod logs;
+
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Logs(args) => logs::run(args),
+    }
 }
