@@ -34,11 +34,14 @@ impl Action {
     pub fn parse(word: &str) -> Option<Action> {
         let w = word.trim();
         let eq = |s: &str| w.eq_ignore_ascii_case(s);
-        let a = if eq("ACCEPT") || eq("ALLOW") {
+        let a = if eq("ACCEPT") || eq("ALLOW") || eq("ACCEPTED") || eq("ALLOWED") {
             Action::Accept
-        } else if eq("DENY") || eq("DROP") || eq("BLOCK") || eq("LIMIT BLOCK") {
+        } else if ["DENY", "DROP", "BLOCK", "LIMIT BLOCK", "DENIED", "DROPPED", "BLOCKED"]
+            .iter()
+            .any(|w| eq(w))
+        {
             Action::Deny
-        } else if eq("REJECT") {
+        } else if eq("REJECT") || eq("REJECTED") {
             Action::Reject
         } else if eq("BRANCH") {
             Action::Branch
@@ -464,6 +467,7 @@ mod tests {
             at("iptables-dropped: ").source,
             Source::Free { prefix: "iptables-dropped:".into() }
         );
+        assert_eq!(at("iptables-dropped: ").action(), Some(Action::Deny));
         assert_eq!(at("INPUT DROP ").action(), Some(Action::Deny));
         assert_eq!(at("").source, Source::Free { prefix: String::new() });
         assert_eq!(at("").action(), None);
