@@ -102,8 +102,7 @@ pub fn strip(line: &[u8]) -> Envelope<'_> {
             if let Some((stamp, rest)) = bsd_syslog(line) {
                 env.kind = Kind::Syslog;
                 env.stamp = Some(stamp);
-                let msg = after_host_tag(rest);
-                let (_, msg) = dmesg_stamp(msg);
+                let msg = skip_dmesg_stamp(after_host_tag(rest));
                 env.message = Cow::Borrowed(msg);
                 return env;
             }
@@ -134,11 +133,27 @@ fn trim_end(mut s: &[u8]) -> &[u8] {
 fn after_host_tag(rest: &[u8]) -> &[u8] {
     let Some(sp) = memchr::memchr(b' ', rest) else { return rest };
     let tagged = &rest[sp + 1..];
-    match memchr::memmem::find(tagged, b": ") {
+    match find_colon_space(&tagged[..tagged.len().min(80)]) {
         // A tag is short and has no spaces; otherwise this was not a tag.
         Some(c) if c <= 64 && !tagged[..c].contains(&b' ') => &tagged[c + 2..],
         _ => tagged,
     }
+}
+
+fn find_colon_space(s: &[u8]) -> Option<usize> {
+    s.windows(2).position(|w| w == b": ")
+}
+
+/// Skip a `[...]` stamp without parsing it (the syslog stamp wins anyway).
+fn skip_dmesg_stamp(s: &[u8]) -> &[u8] {
+    if s.first() == Some(&b'[')
+        && let Some(close) = s.iter().take(40).position(|&b| b == b']')
+        && s[1..close].iter().all(|&b| b == b' ' || b == b'.' || b.is_ascii_digit())
+    {
+        let rest = &s[close + 1..];
+        return rest.strip_prefix(b" ").unwrap_or(rest);
+    }
+    s
 }
 
 /// `[ 12345.678901] rest` or `[Sat Nov 28 10:00:01 2026] rest`.

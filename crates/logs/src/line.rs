@@ -10,7 +10,53 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use std::sync::LazyLock;
+
 use memchr::{memchr, memmem};
+
+/// Built once: building a searcher per line cost 5% of the parse.
+static IN_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"IN="));
+
+/// A key of up to 8 bytes as an integer (keys never contain NUL, so zero
+/// padding keeps them distinct). Matching integers is a jump table;
+/// matching byte strings was a chain of `memcmp` calls.
+#[inline]
+const fn pack(k: &[u8]) -> u64 {
+    if k.len() > 8 {
+        return u64::MAX;
+    }
+    let mut v = 0u64;
+    let mut i = 0;
+    while i < k.len() {
+        v |= (k[i] as u64) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
+macro_rules! keys {
+    ($($name:ident = $text:literal;)*) => { $(const $name: u64 = pack($text);)* };
+}
+
+keys! {
+    K_SRC = b"SRC"; K_DST = b"DST"; K_LEN = b"LEN"; K_TOS = b"TOS"; K_PREC = b"PREC";
+    K_TTL = b"TTL"; K_ID = b"ID"; K_TC = b"TC"; K_HOPLIMIT = b"HOPLIMIT"; K_FLOWLBL = b"FLOWLBL";
+    K_PROTO = b"PROTO"; K_SPT = b"SPT"; K_DPT = b"DPT"; K_SEQ = b"SEQ"; K_ACK = b"ACK";
+    K_WINDOW = b"WINDOW"; K_RES = b"RES"; K_URGP = b"URGP"; K_TYPE = b"TYPE"; K_CODE = b"CODE";
+    K_MTU = b"MTU"; K_POINTER = b"POINTER"; K_GATEWAY = b"GATEWAY"; K_SPI = b"SPI";
+    K_IN = b"IN"; K_OUT = b"OUT"; K_PHYSIN = b"PHYSIN"; K_PHYSOUT = b"PHYSOUT"; K_MAC = b"MAC";
+    K_UID = b"UID"; K_GID = b"GID"; K_MARK = b"MARK"; K_OPCODE = b"OPCODE"; K_MACSRC = b"MACSRC";
+    K_MACDST = b"MACDST"; K_IPSRC = b"IPSRC"; K_IPDST = b"IPDST";
+    F_CWR = b"CWR"; F_ECE = b"ECE"; F_URG = b"URG"; F_PSH = b"PSH"; F_RST = b"RST";
+    F_SYN = b"SYN"; F_FIN = b"FIN"; F_CE = b"CE"; F_DF = b"DF"; F_MF = b"MF";
+}
+
+/// Position of `b` in a short slice. Tokens average under ten bytes, where
+/// a plain loop beats the SIMD setup of `memchr`.
+#[inline]
+fn find_byte(b: u8, s: &[u8]) -> Option<usize> {
+    s.iter().position(|&c| c == b)
+}
 
 /// Why a firewall line could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -290,10 +336,10 @@ fn trim_ascii_end(mut s: &[u8]) -> &[u8] {
 /// Everything before it is the prefix.
 pub fn find_fields(msg: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = memmem::find(&msg[from..], b"IN=") {
+    while let Some(i) = IN_FINDER.find(&msg[from..]) {
         let at = from + i;
         let v = at + 3;
-        let sp = v + memchr(b' ', &msg[v..])?;
+        let sp = v + find_byte(b' ', &msg[v..])?;
         if msg[sp + 1..].starts_with(b"OUT=") {
             return Some(at);
         }
@@ -329,22 +375,22 @@ impl<'a> Outer<'_, 'a> {
     /// Returns false when the key is not one of the outer line's own.
     fn field(&mut self, key: &[u8], val: &'a [u8]) -> Result<bool, LineError> {
         let l = &mut *self.line;
-        match key {
-            b"IN" => l.in_iface = val,
-            b"OUT" => l.out_iface = val,
-            b"PHYSIN" => l.physin = Some(val),
-            b"PHYSOUT" => l.physout = Some(val),
-            b"MAC" => l.mac = Some(val),
-            b"UID" => l.uid = Some(num(val, "UID")?),
-            b"GID" => l.gid = Some(num(val, "GID")?),
-            b"MARK" => l.mark = Some(hex(val, "MARK")?),
-            b"OPCODE" => {
+        match pack(key) {
+            K_IN => l.in_iface = val,
+            K_OUT => l.out_iface = val,
+            K_PHYSIN => l.physin = Some(val),
+            K_PHYSOUT => l.physout = Some(val),
+            K_MAC => l.mac = Some(val),
+            K_UID => l.uid = Some(num(val, "UID")?),
+            K_GID => l.gid = Some(num(val, "GID")?),
+            K_MARK => l.mark = Some(hex(val, "MARK")?),
+            K_OPCODE => {
                 l.arp.get_or_insert_default().opcode = Some(narrow(num(val, "OPCODE")?, "OPCODE")?);
             }
-            b"MACSRC" => l.arp.get_or_insert_default().mac_src = Some(val),
-            b"MACDST" => l.arp.get_or_insert_default().mac_dst = Some(val),
-            b"IPSRC" => l.arp.get_or_insert_default().ip_src = Some(ip(val, "IPSRC")?),
-            b"IPDST" => l.arp.get_or_insert_default().ip_dst = Some(ip(val, "IPDST")?),
+            K_MACSRC => l.arp.get_or_insert_default().mac_src = Some(val),
+            K_MACDST => l.arp.get_or_insert_default().mac_dst = Some(val),
+            K_IPSRC => l.arp.get_or_insert_default().ip_src = Some(ip(val, "IPSRC")?),
+            K_IPDST => l.arp.get_or_insert_default().ip_dst = Some(ip(val, "IPDST")?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -394,27 +440,28 @@ fn scan<'a>(
             }
             _ => {}
         }
-        let end = memchr(b' ', rest).unwrap_or(rest.len());
+        let end = find_byte(b' ', rest).unwrap_or(rest.len());
         let tok = &rest[..end];
         rest = &rest[end..];
-        let Some(eq) = memchr(b'=', tok) else {
+        let Some(eq) = find_byte(b'=', tok) else {
             flag(tok, p, l4)?;
             continue;
         };
         let (key, val) = (&tok[..eq], &tok[eq + 1..]);
+        let code = pack(key);
         if !l4 {
-            match key {
-                b"SRC" => p.src = Some(ip(val, "SRC")?),
-                b"DST" => p.dst = Some(ip(val, "DST")?),
-                b"LEN" => p.len = Some(num(val, "LEN")?),
-                b"TOS" => p.tos = Some(narrow(hex(val, "TOS")?, "TOS")?),
-                b"PREC" => p.prec = Some(narrow(hex(val, "PREC")?, "PREC")?),
-                b"TTL" => p.ttl = Some(narrow(num(val, "TTL")?, "TTL")?),
-                b"ID" => p.id = Some(num(val, "ID")?),
-                b"TC" => p.tc = Some(narrow(num(val, "TC")?, "TC")?),
-                b"HOPLIMIT" => p.hoplimit = Some(narrow(num(val, "HOPLIMIT")?, "HOPLIMIT")?),
-                b"FLOWLBL" => p.flowlbl = Some(num(val, "FLOWLBL")?),
-                b"PROTO" => {
+            match code {
+                K_SRC => p.src = Some(ip(val, "SRC")?),
+                K_DST => p.dst = Some(ip(val, "DST")?),
+                K_LEN => p.len = Some(num(val, "LEN")?),
+                K_TOS => p.tos = Some(narrow(hex(val, "TOS")?, "TOS")?),
+                K_PREC => p.prec = Some(narrow(hex(val, "PREC")?, "PREC")?),
+                K_TTL => p.ttl = Some(narrow(num(val, "TTL")?, "TTL")?),
+                K_ID => p.id = Some(num(val, "ID")?),
+                K_TC => p.tc = Some(narrow(num(val, "TC")?, "TC")?),
+                K_HOPLIMIT => p.hoplimit = Some(narrow(num(val, "HOPLIMIT")?, "HOPLIMIT")?),
+                K_FLOWLBL => p.flowlbl = Some(num(val, "FLOWLBL")?),
+                K_PROTO => {
                     p.proto = Some(Proto::parse(val));
                     l4 = true;
                 }
@@ -426,24 +473,24 @@ fn scan<'a>(
             }
             continue;
         }
-        match key {
-            b"SPT" => p.spt = Some(narrow(num(val, "SPT")?, "SPT")?),
-            b"DPT" => p.dpt = Some(narrow(num(val, "DPT")?, "DPT")?),
-            b"LEN" => p.udp_len = Some(num(val, "LEN")?),
-            b"SEQ" if p.proto == Some(Proto::Tcp) => p.seq = Some(num(val, "SEQ")?),
-            b"ACK" => p.ack = Some(num(val, "ACK")?),
-            b"WINDOW" => p.window = Some(num(val, "WINDOW")?),
-            b"RES" => p.res = Some(narrow(hex(val, "RES")?, "RES")?),
-            b"URGP" => p.urgp = Some(num(val, "URGP")?),
-            b"TYPE" => p.icmp_type = Some(narrow(num(val, "TYPE")?, "TYPE")?),
-            b"CODE" => p.icmp_code = Some(narrow(num(val, "CODE")?, "CODE")?),
-            b"ID" => p.icmp_id = Some(num(val, "ID")?),
-            b"SEQ" => p.icmp_seq = Some(num(val, "SEQ")?),
-            b"MTU" => p.mtu = Some(num(val, "MTU")?),
-            b"PARAMETER" => p.parameter = Some(num(val, "PARAMETER")?),
-            b"POINTER" => p.parameter = Some(hex_bare(val, "POINTER")?),
-            b"GATEWAY" => p.gateway = Some(ip(val, "GATEWAY")?),
-            b"SPI" => p.spi = Some(hex(val, "SPI")?),
+        match code {
+            K_SPT => p.spt = Some(narrow(num(val, "SPT")?, "SPT")?),
+            K_DPT => p.dpt = Some(narrow(num(val, "DPT")?, "DPT")?),
+            K_LEN => p.udp_len = Some(num(val, "LEN")?),
+            K_SEQ if p.proto == Some(Proto::Tcp) => p.seq = Some(num(val, "SEQ")?),
+            K_ACK => p.ack = Some(num(val, "ACK")?),
+            K_WINDOW => p.window = Some(num(val, "WINDOW")?),
+            K_RES => p.res = Some(narrow(hex(val, "RES")?, "RES")?),
+            K_URGP => p.urgp = Some(num(val, "URGP")?),
+            K_TYPE => p.icmp_type = Some(narrow(num(val, "TYPE")?, "TYPE")?),
+            K_CODE => p.icmp_code = Some(narrow(num(val, "CODE")?, "CODE")?),
+            K_ID => p.icmp_id = Some(num(val, "ID")?),
+            K_SEQ => p.icmp_seq = Some(num(val, "SEQ")?),
+            K_MTU => p.mtu = Some(num(val, "MTU")?),
+            u64::MAX if key == b"PARAMETER" => p.parameter = Some(num(val, "PARAMETER")?),
+            K_POINTER => p.parameter = Some(hex_bare(val, "POINTER")?),
+            K_GATEWAY => p.gateway = Some(ip(val, "GATEWAY")?),
+            K_SPI => p.spi = Some(hex(val, "SPI")?),
             _ => {
                 if let Some(o) = outer.as_deref_mut() {
                     o.field(key, val)?;
@@ -475,15 +522,15 @@ fn matching_bracket(s: &[u8]) -> Option<usize> {
 
 fn flag(tok: &[u8], p: &mut Packet<'_>, l4: bool) -> Result<(), LineError> {
     if l4 && p.proto == Some(Proto::Tcp) {
-        let bit = match tok {
-            b"CWR" => TcpFlags::CWR,
-            b"ECE" => TcpFlags::ECE,
-            b"URG" => TcpFlags::URG,
-            b"ACK" => TcpFlags::ACK,
-            b"PSH" => TcpFlags::PSH,
-            b"RST" => TcpFlags::RST,
-            b"SYN" => TcpFlags::SYN,
-            b"FIN" => TcpFlags::FIN,
+        let bit = match pack(tok) {
+            F_CWR => TcpFlags::CWR,
+            F_ECE => TcpFlags::ECE,
+            F_URG => TcpFlags::URG,
+            K_ACK => TcpFlags::ACK,
+            F_PSH => TcpFlags::PSH,
+            F_RST => TcpFlags::RST,
+            F_SYN => TcpFlags::SYN,
+            F_FIN => TcpFlags::FIN,
             _ => 0,
         };
         if bit != 0 {
@@ -491,11 +538,11 @@ fn flag(tok: &[u8], p: &mut Packet<'_>, l4: bool) -> Result<(), LineError> {
             return Ok(());
         }
     }
-    match tok {
-        b"CE" => p.ce = true,
-        b"DF" => p.df = true,
-        b"MF" => p.mf = true,
-        b"INCOMPLETE" => p.incomplete = true,
+    match pack(tok) {
+        F_CE => p.ce = true,
+        F_DF => p.df = true,
+        F_MF => p.mf = true,
+        u64::MAX if tok == b"INCOMPLETE" => p.incomplete = true,
         _ => colon_token(tok, p)?,
     }
     Ok(())

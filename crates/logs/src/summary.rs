@@ -41,6 +41,10 @@ impl Hasher for FxHasher {
     fn write_u64(&mut self, i: u64) {
         self.add(i);
     }
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
@@ -88,9 +92,12 @@ pub struct Tally {
     /// Lines the source reported lost (kernel ring overrun).
     pub lost_lines: u64,
     by_prefix: FxMap<Box<[u8]>, u64>,
-    sources: FxMap<IpAddr, u64>,
-    ports: FxMap<(Proto, u16), u64>,
-    protos: FxMap<Proto, u64>,
+    /// Keyed by [`addr_key`]: hashing a u128 is cheaper than an `IpAddr`.
+    sources: FxMap<u128, u64>,
+    /// Keyed by `proto_code << 16 | port`.
+    ports: FxMap<u32, u64>,
+    /// Indexed by [`proto_code`].
+    protos: Vec<u64>,
     in_ifaces: FxMap<Box<[u8]>, u64>,
     out_ifaces: FxMap<Box<[u8]>, u64>,
     /// (min, max) per clock: Wall, WallNoYear, Boot.
@@ -107,6 +114,47 @@ fn bump<K: std::hash::Hash + Eq + std::borrow::Borrow<[u8]>>(
         *c += 1;
     } else {
         m.insert(make(), 1);
+    }
+}
+
+fn addr_key(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
+        IpAddr::V6(v6) => v6.to_bits(),
+    }
+}
+
+fn key_addr(k: u128) -> IpAddr {
+    std::net::Ipv6Addr::from_bits(k).to_canonical()
+}
+
+const PROTO_CODES: usize = 8 + 256;
+
+fn proto_code(p: Proto) -> u16 {
+    match p {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::UdpLite => 2,
+        Proto::Icmp => 3,
+        Proto::Icmpv6 => 4,
+        Proto::Ah => 5,
+        Proto::Esp => 6,
+        Proto::Other => 7,
+        Proto::Num(n) => 8 + u16::from(n),
+    }
+}
+
+fn code_proto(c: u16) -> Proto {
+    match c {
+        0 => Proto::Tcp,
+        1 => Proto::Udp,
+        2 => Proto::UdpLite,
+        3 => Proto::Icmp,
+        4 => Proto::Icmpv6,
+        5 => Proto::Ah,
+        6 => Proto::Esp,
+        7 => Proto::Other,
+        n => Proto::Num(u8::try_from(n - 8).unwrap_or(u8::MAX)),
     }
 }
 
@@ -148,12 +196,15 @@ impl Tally {
         bump(&mut self.by_prefix, l.prefix_trimmed(), || l.prefix_trimmed().into());
         let p = &l.packet;
         if let Some(src) = p.src {
-            *self.sources.entry(src).or_insert(0) += 1;
+            *self.sources.entry(addr_key(src)).or_insert(0) += 1;
         }
-        let proto = p.proto.unwrap_or_default();
-        *self.protos.entry(proto).or_insert(0) += 1;
+        let code = proto_code(p.proto.unwrap_or_default());
+        if self.protos.is_empty() {
+            self.protos = vec![0; PROTO_CODES];
+        }
+        self.protos[usize::from(code)] += 1;
         if let Some(dpt) = p.dpt {
-            *self.ports.entry((proto, dpt)).or_insert(0) += 1;
+            *self.ports.entry(u32::from(code) << 16 | u32::from(dpt)).or_insert(0) += 1;
         }
         if !l.in_iface.is_empty() {
             bump(&mut self.in_ifaces, l.in_iface, || l.in_iface.into());
@@ -194,7 +245,13 @@ impl Tally {
         add(&mut self.by_prefix, other.by_prefix);
         add(&mut self.sources, other.sources);
         add(&mut self.ports, other.ports);
-        add(&mut self.protos, other.protos);
+        if self.protos.is_empty() {
+            self.protos = other.protos;
+        } else {
+            for (a, b) in self.protos.iter_mut().zip(other.protos) {
+                *a += b;
+            }
+        }
         add(&mut self.in_ifaces, other.in_ifaces);
         add(&mut self.out_ifaces, other.out_ifaces);
         for (mine, theirs) in self.span.iter_mut().zip(other.span) {
@@ -304,14 +361,15 @@ impl Tally {
         rules.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.prefix.cmp(&b.prefix)));
 
         let mut top_sources: Vec<AddrCount> =
-            self.sources.iter().map(|(a, c)| AddrCount { addr: *a, count: *c }).collect();
+            self.sources.iter().map(|(a, c)| AddrCount { addr: key_addr(*a), count: *c }).collect();
         top_sources.sort_by(|a, b| b.count.cmp(&a.count).then(a.addr.cmp(&b.addr)));
         top_sources.truncate(top);
 
         // Top ports per protocol.
         let mut per_proto: BTreeMap<Proto, Vec<(u16, u64)>> = BTreeMap::new();
-        for ((proto, port), c) in &self.ports {
-            per_proto.entry(*proto).or_default().push((*port, *c));
+        for (key, c) in &self.ports {
+            let (code, port) = ((key >> 16) as u16, (key & 0xffff) as u16);
+            per_proto.entry(code_proto(code)).or_default().push((port, *c));
         }
         let mut top_ports = Vec::new();
         for (proto, mut v) in per_proto {
@@ -330,7 +388,11 @@ impl Tally {
                 top_interfaces.push(IfaceCount { direction: dir.to_owned(), name, count });
             }
         }
-        let by_proto = self.protos.iter().map(|(p, c)| (p.name().into_owned(), *c)).collect();
+        let by_proto = (0u16..)
+            .zip(&self.protos)
+            .filter(|(_, c)| **c > 0)
+            .map(|(code, c)| (code_proto(code).name().into_owned(), *c))
+            .collect();
 
         let clocks = [Clock::Wall, Clock::WallNoYear, Clock::Boot];
         let time_span = self.span.iter().zip(clocks).find_map(|(s, clock)| {

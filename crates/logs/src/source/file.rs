@@ -70,19 +70,10 @@ impl<R: Read> Chunker<R> {
             }
             let start = buf.len();
             let want = self.size.saturating_sub(start).max(64 << 10);
-            buf.resize(start + want, 0);
-            let n = loop {
-                match self.reader.read(&mut buf[start..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        buf.truncate(start);
-                        return Err(e);
-                    }
-                }
-            };
-            buf.truncate(start + n);
-            if n == 0 {
+            // read_to_end fills spare capacity without zeroing it first.
+            buf.reserve(want);
+            let n = (&mut self.reader).take(want as u64).read_to_end(buf)?;
+            if n < want {
                 self.eof = true;
             }
         }
