@@ -29,8 +29,10 @@ impl Rng {
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const PORTS: [u16; 16] = [22, 23, 25, 80, 443, 445, 3389, 8080, 3306, 5900, 139, 53, 123, 1433, 6379, 20002];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const PORTS: [u16; 16] =
+    [22, 23, 25, 80, 443, 445, 3389, 8080, 3306, 5900, 139, 53, 123, 1433, 6379, 20002];
 
 fn main() -> io::Result<()> {
     let n: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
@@ -63,10 +65,18 @@ fn main() -> io::Result<()> {
             // Not a firewall line.
             let text = match i % 3 {
                 0 => "e1000e: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: Rx/Tx",
-                1 => "audit: type=1400 audit(1764316801.123:42): apparmor=\"DENIED\" operation=\"open\"",
+                1 => {
+                    "audit: type=1400 audit(1764316801.123:42): apparmor=\"DENIED\" operation=\"open\""
+                }
                 _ => "usb 1-1: new high-speed USB device number 2 using xhci_hcd",
             };
-            writeln!(w, "{} {day:>2} {h:02}:{m:02}:{s:02} web1 kernel: [{}.{:06}] {text}", MONTHS[10], uptime_us / 1_000_000, uptime_us % 1_000_000)?;
+            writeln!(
+                w,
+                "{} {day:>2} {h:02}:{m:02}:{s:02} web1 kernel: [{}.{:06}] {text}",
+                MONTHS[10],
+                uptime_us / 1_000_000,
+                uptime_us % 1_000_000
+            )?;
             continue;
         }
         // Prefix.
@@ -100,7 +110,11 @@ fn main() -> io::Result<()> {
         msg.push_str(&prefix);
         let kind = r.below(100);
         if kind < 68 {
-            let dpt = if r.below(3) == 0 { 1 + r.below(65535) as u16 } else { PORTS[r.skewed(16) as usize] };
+            let dpt = if r.below(3) == 0 {
+                1 + r.below(65535) as u16
+            } else {
+                PORTS[r.skewed(16) as usize]
+            };
             let spt = 1024 + r.below(64000);
             msg.push_str(&format!(
                 "IN=eth0 OUT= {mac} SRC={src} DST=192.0.2.10 LEN=60 TOS=0x00 PREC=0x00 TTL={ttl} ID={id} DF PROTO=TCP SPT={spt} DPT={dpt} WINDOW={} RES=0x00 SYN URGP=0 ",
@@ -134,7 +148,11 @@ fn main() -> io::Result<()> {
         } else if env < 65 {
             writeln!(w, "Nov {day:>2} {h:02}:{m:02}:{s:02} web1 kernel: {msg}")?;
         } else if env < 80 {
-            writeln!(w, "2026-11-{day:02}T{h:02}:{m:02}:{s:02}.{:06}+00:00 web1 kernel: {msg}", uptime_us % 1_000_000)?;
+            writeln!(
+                w,
+                "2026-11-{day:02}T{h:02}:{m:02}:{s:02}.{:06}+00:00 web1 kernel: {msg}",
+                uptime_us % 1_000_000
+            )?;
         } else if env < 90 {
             writeln!(w, "[{up}] {msg}")?;
         } else if env < 97 {

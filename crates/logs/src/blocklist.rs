@@ -41,6 +41,10 @@ impl Collector {
     /// Feed one firewall line.
     pub fn add(&mut self, l: &LogLine<'_>) {
         let Some(src) = l.packet.src else { return };
+        // Locally generated packets (empty IN=) carry this host's own address.
+        if l.in_iface.is_empty() {
+            return;
+        }
         if !self.opts.all_actions {
             let prefix = l.prefix_trimmed();
             let blocks = match self.blocking_prefix.get(prefix) {
@@ -160,6 +164,15 @@ mod tests {
             },
         );
         assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn outgoing_lines_never_list_this_host() {
+        let out = "RULE 4 -- DENY IN= OUT=eth0 SRC=192.0.2.10 DST=198.51.100.20 LEN=60 PROTO=TCP SPT=1 DPT=2 UID=0 GID=0 ";
+        assert!(
+            collect(&[out, out, out], BlockOptions { min_hits: 1, ..BlockOptions::default() })
+                .is_empty()
+        );
     }
 
     #[test]

@@ -440,13 +440,25 @@ fn scan<'a>(
             }
             _ => {}
         }
-        let end = find_byte(b' ', rest).unwrap_or(rest.len());
+        // One pass finds both the end of the token and its first `=`.
+        let mut end = 0;
+        let mut eq = usize::MAX;
+        while end < rest.len() {
+            let b = rest[end];
+            if b == b' ' {
+                break;
+            }
+            if b == b'=' && eq == usize::MAX {
+                eq = end;
+            }
+            end += 1;
+        }
         let tok = &rest[..end];
         rest = &rest[end..];
-        let Some(eq) = find_byte(b'=', tok) else {
+        if eq == usize::MAX {
             flag(tok, p, l4)?;
             continue;
-        };
+        }
         let (key, val) = (&tok[..eq], &tok[eq + 1..]);
         let code = pack(key);
         if !l4 {
