@@ -141,19 +141,30 @@ fn after_host_tag(rest: &[u8]) -> &[u8] {
 }
 
 fn find_colon_space(s: &[u8]) -> Option<usize> {
-    s.windows(2).position(|w| w == b": ")
+    let mut i = 0;
+    while i + 1 < s.len() {
+        if s[i] == b':' && s[i + 1] == b' ' {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Skip a `[...]` stamp without parsing it (the syslog stamp wins anyway).
 fn skip_dmesg_stamp(s: &[u8]) -> &[u8] {
-    if s.first() == Some(&b'[')
-        && let Some(close) = s.iter().take(40).position(|&b| b == b']')
-        && s[1..close].iter().all(|&b| b == b' ' || b == b'.' || b.is_ascii_digit())
-    {
-        let rest = &s[close + 1..];
-        return rest.strip_prefix(b" ").unwrap_or(rest);
+    if s.first() != Some(&b'[') {
+        return s;
     }
-    s
+    let mut i = 1;
+    while i < s.len().min(40) && matches!(s[i], b' ' | b'.' | b'0'..=b'9') {
+        i += 1;
+    }
+    if s.get(i) != Some(&b']') {
+        return s;
+    }
+    let rest = &s[i + 1..];
+    rest.strip_prefix(b" ").unwrap_or(rest)
 }
 
 /// `[ 12345.678901] rest` or `[Sat Nov 28 10:00:01 2026] rest`.

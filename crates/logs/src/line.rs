@@ -34,6 +34,22 @@ const fn pack(k: &[u8]) -> u64 {
     v
 }
 
+/// [`pack`] at run time: one 8-byte load and a mask when the line has 8
+/// bytes left from the key on, a loop only at the very end of a line.
+#[inline]
+fn key_code(from: &[u8], len: usize) -> u64 {
+    if len > 8 {
+        return u64::MAX;
+    }
+    match from.first_chunk::<8>() {
+        Some(w) => {
+            let v = u64::from_le_bytes(*w);
+            if len == 8 { v } else { v & ((1u64 << (8 * len)) - 1) }
+        }
+        None => pack(&from[..len]),
+    }
+}
+
 macro_rules! keys {
     ($($name:ident = $text:literal;)*) => { $(const $name: u64 = pack($text);)* };
 }
@@ -49,6 +65,30 @@ keys! {
     K_MACDST = b"MACDST"; K_IPSRC = b"IPSRC"; K_IPDST = b"IPDST";
     F_CWR = b"CWR"; F_ECE = b"ECE"; F_URG = b"URG"; F_PSH = b"PSH"; F_RST = b"RST";
     F_SYN = b"SYN"; F_FIN = b"FIN"; F_CE = b"CE"; F_DF = b"DF"; F_MF = b"MF";
+}
+
+/// Position of the first space, or `s.len()`. Eight bytes at a time
+/// (SWAR): tokens are 5 to 40 bytes, too short for SIMD set-up to pay.
+#[inline]
+fn find_space(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w) ^ SPACES;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < s.len() && s[i] != b' ' {
+        i += 1;
+    }
+    i
 }
 
 /// Position of `b` in a short slice. Tokens average under ten bytes, where
@@ -373,9 +413,9 @@ struct Outer<'l, 'a> {
 
 impl<'a> Outer<'_, 'a> {
     /// Returns false when the key is not one of the outer line's own.
-    fn field(&mut self, key: &[u8], val: &'a [u8]) -> Result<bool, LineError> {
+    fn field(&mut self, key: &[u8], code: u64, val: &'a [u8]) -> Result<bool, LineError> {
         let l = &mut *self.line;
-        match pack(key) {
+        match code {
             K_IN => l.in_iface = val,
             K_OUT => l.out_iface = val,
             K_PHYSIN => l.physin = Some(val),
@@ -440,27 +480,16 @@ fn scan<'a>(
             }
             _ => {}
         }
-        // One pass finds both the end of the token and its first `=`.
-        let mut end = 0;
-        let mut eq = usize::MAX;
-        while end < rest.len() {
-            let b = rest[end];
-            if b == b' ' {
-                break;
-            }
-            if b == b'=' && eq == usize::MAX {
-                eq = end;
-            }
-            end += 1;
-        }
+        let end = find_space(rest);
+        let whole = rest;
         let tok = &rest[..end];
         rest = &rest[end..];
-        if eq == usize::MAX {
-            flag(tok, p, l4)?;
+        let Some(eq) = find_byte(b'=', tok) else {
+            flag(tok, key_code(whole, tok.len()), p, l4)?;
             continue;
-        }
+        };
         let (key, val) = (&tok[..eq], &tok[eq + 1..]);
-        let code = pack(key);
+        let code = key_code(whole, eq);
         if !l4 {
             match code {
                 K_SRC => p.src = Some(ip(val, "SRC")?),
@@ -479,7 +508,7 @@ fn scan<'a>(
                 }
                 _ => {
                     if let Some(o) = outer.as_deref_mut() {
-                        o.field(key, val)?;
+                        o.field(key, code, val)?;
                     }
                 }
             }
@@ -505,7 +534,7 @@ fn scan<'a>(
             K_SPI => p.spi = Some(hex(val, "SPI")?),
             _ => {
                 if let Some(o) = outer.as_deref_mut() {
-                    o.field(key, val)?;
+                    o.field(key, code, val)?;
                 }
             }
         }
@@ -532,9 +561,9 @@ fn matching_bracket(s: &[u8]) -> Option<usize> {
     None
 }
 
-fn flag(tok: &[u8], p: &mut Packet<'_>, l4: bool) -> Result<(), LineError> {
+fn flag(tok: &[u8], code: u64, p: &mut Packet<'_>, l4: bool) -> Result<(), LineError> {
     if l4 && p.proto == Some(Proto::Tcp) {
-        let bit = match pack(tok) {
+        let bit = match code {
             F_CWR => TcpFlags::CWR,
             F_ECE => TcpFlags::ECE,
             F_URG => TcpFlags::URG,
@@ -550,7 +579,7 @@ fn flag(tok: &[u8], p: &mut Packet<'_>, l4: bool) -> Result<(), LineError> {
             return Ok(());
         }
     }
-    match pack(tok) {
+    match code {
         F_CE => p.ce = true,
         F_DF => p.df = true,
         F_MF => p.mf = true,
@@ -892,6 +921,27 @@ mod tests {
             parse(b"IN=eth0 OUT= SRC=1.2.3.4 PROTO=ICMP [SRC=1.2.3.4"),
             Err(LineError::Unclosed)
         );
+    }
+
+    #[test]
+    fn find_space_matches_naive() {
+        for s in [
+            &b""[..],
+            b" ",
+            b"abc",
+            b"abcdefgh",
+            b"abcdefgh ",
+            b"abcdefghijklmnop q",
+            b"a b",
+            b"\xa0\xa0 x",
+            b"12345678\x20",
+        ] {
+            assert_eq!(
+                find_space(s),
+                s.iter().position(|&b| b == b' ').unwrap_or(s.len()),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

@@ -23,11 +23,17 @@ pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut w = [0u8; 8];
-            w[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(w));
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            if let Ok(w) = <[u8; 8]>::try_from(c) {
+                self.add(u64::from_le_bytes(w));
+            }
         }
+        let mut tail = 0u64;
+        for (i, &b) in chunks.remainder().iter().enumerate() {
+            tail |= u64::from(b) << (8 * i);
+        }
+        self.add(tail);
     }
     fn write_u8(&mut self, i: u8) {
         self.add(u64::from(i));
