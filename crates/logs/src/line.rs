@@ -413,7 +413,7 @@ struct Outer<'l, 'a> {
 
 impl<'a> Outer<'_, 'a> {
     /// Returns false when the key is not one of the outer line's own.
-    fn field(&mut self, key: &[u8], code: u64, val: &'a [u8]) -> Result<bool, LineError> {
+    fn field(&mut self, code: u64, val: &'a [u8]) -> Result<bool, LineError> {
         let l = &mut *self.line;
         match code {
             K_IN => l.in_iface = val,
@@ -508,7 +508,7 @@ fn scan<'a>(
                 }
                 _ => {
                     if let Some(o) = outer.as_deref_mut() {
-                        o.field(key, code, val)?;
+                        o.field(code, val)?;
                     }
                 }
             }
@@ -534,7 +534,7 @@ fn scan<'a>(
             K_SPI => p.spi = Some(hex(val, "SPI")?),
             _ => {
                 if let Some(o) = outer.as_deref_mut() {
-                    o.field(key, code, val)?;
+                    o.field(code, val)?;
                 }
             }
         }
