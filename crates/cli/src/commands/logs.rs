@@ -228,16 +228,15 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
     };
     // `rampart logs follow | head` ends with a broken pipe: that is success.
     match result {
-        Err(e)
-            if e.chain().any(|c| {
-                c.downcast_ref::<io::Error>()
-                    .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            Ok(ExitCode::SUCCESS)
-        }
+        Err(e) if e.chain().any(is_broken_pipe) => Ok(ExitCode::SUCCESS),
         other => other,
     }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+            == Some(io::ErrorKind::BrokenPipe)
 }
 
 fn input_code(bad: u64, lost: u64) -> ExitCode {
