@@ -22,6 +22,7 @@ use rampart_logs::line;
 use rampart_logs::scans::{self, Detector, ScanOptions};
 use rampart_logs::source::follow::Tail;
 use rampart_logs::source::kmsg::{Kmsg, Start};
+use rampart_logs::source::nflog::Nflog;
 use rampart_logs::source::{LineSource, ReaderSource, file, journal};
 use rampart_logs::summary::{SummaryOptions, Tally};
 
@@ -113,6 +114,9 @@ struct FollowArgs {
     /// Follow `journalctl -k -f -o json` instead of /dev/kmsg.
     #[arg(long, conflicts_with = "files")]
     journal: bool,
+    /// Follow NFLOG group N (`-j NFLOG --nflog-group N`, nft `log group N`) instead of /dev/kmsg.
+    #[arg(long, value_name = "N", conflicts_with_all = ["files", "journal"])]
+    nflog: Option<u16>,
     /// Print JSON lines instead of columns.
     #[arg(long)]
     json: bool,
@@ -196,6 +200,12 @@ struct CollectArgs {
     /// Collect from this file, followed across rotation, instead of the kernel.
     #[arg(long, value_name = "FILE")]
     from: Option<PathBuf>,
+    /// Collect from NFLOG group N (the preferred source when the ruleset logs with NFLOG).
+    #[arg(long, value_name = "N", conflicts_with_all = ["from", "journal"])]
+    nflog: Option<u16>,
+    /// Netlink receive buffer for --nflog, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    rcvbuf: usize,
     /// Stop after this many seconds without a new line (for scripts and tests).
     #[arg(long, value_name = "SECS")]
     exit_idle: Option<f64>,
@@ -479,6 +489,11 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
             let r = file::open(p).with_context(|| format!("cannot open {}", p.display()))?;
             sources.push(Box::new(ReaderSource::new(r, p.display().to_string())));
         }
+    } else if let Some(group) = a.nflog {
+        sources.push(Box::new(
+            Nflog::open(group, 32 << 20)
+                .with_context(|| format!("cannot subscribe to NFLOG group {group}"))?,
+        ));
     } else if a.files.is_empty() {
         sources.push(live_kernel(a.journal, a.from_start)?);
     } else {
@@ -566,11 +581,15 @@ fn hostname() -> String {
 
 fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let attributor = attributor(&a.prefix_template)?;
-    let source: Box<dyn LineSource + Send> = match &a.from {
-        Some(p) => Box::new(
+    let source: Box<dyn LineSource + Send> = match (&a.from, a.nflog) {
+        (Some(p), _) => Box::new(
             Tail::open(p, false).with_context(|| format!("cannot follow {}", p.display()))?,
         ),
-        None => live_kernel(a.journal, false)?,
+        (None, Some(group)) => Box::new(
+            Nflog::open(group, a.rcvbuf)
+                .with_context(|| format!("cannot subscribe to NFLOG group {group}"))?,
+        ),
+        (None, None) => live_kernel(a.journal, false)?,
     };
     let name = source.name().to_owned();
     let file = std::fs::OpenOptions::new()
@@ -585,9 +604,18 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let rx = spawn_sources(vec![source]);
     let (mut lost, mut written) = (0u64, 0u64);
     loop {
-        let msg = match idle {
-            Some(d) => rx.recv_timeout(d).ok(),
-            None => rx.recv().ok(),
+        // Flush whenever the source has nothing more for now: durable
+        // without a write per line during a burst.
+        let msg = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(mpsc::TryRecvError::Disconnected) => None,
+            Err(mpsc::TryRecvError::Empty) => {
+                w.flush()?;
+                match idle {
+                    Some(d) => rx.recv_timeout(d).ok(),
+                    None => rx.recv().ok(),
+                }
+            }
         };
         let Some(msg) = msg else { break };
         match msg {
@@ -617,7 +645,6 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
                     w.write_all(&env.message)?;
                     writeln!(w)?;
                 }
-                w.flush()?;
                 written += 1;
             }
             Msg::Lost(n) => {

@@ -1,11 +1,12 @@
 //! Where lines come from: files and stdin ([`file`]), the kernel ring
 //! ([`kmsg`]), a file followed across rotation ([`follow`]) and
-//! `journalctl -f -o json` ([`journal`]).
+//! `journalctl -f -o json` ([`journal`]) and NFLOG over netlink ([`nflog`]).
 
 pub mod file;
 pub mod follow;
 pub mod journal;
 pub mod kmsg;
+pub mod nflog;
 
 use std::io;
 
