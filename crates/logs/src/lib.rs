@@ -6,7 +6,7 @@
 //! RFC 3339 syslog, `dmesg` (`[12345.678]` or `-T`), `journalctl -k` and
 //! `journalctl -o json`, `/dev/kmsg` records — from files (plain or gzip),
 //! standard input, the kernel ring (`/dev/kmsg`, `klogctl`), a file followed
-//! across rotation, or `journalctl -f`.
+//! across rotation, `journalctl -f`, or NFLOG over netlink.
 //!
 //! **Output**: plain data ([`summary::Summary`], [`scans::Scan`],
 //! [`event::Event`], blocklist text); this crate never prints, the CLI does.
@@ -56,8 +56,9 @@ pub fn open_ring() -> io::Result<Box<dyn LineSource + Send>> {
     }
 }
 
-/// The best live source of new kernel lines: `/dev/kmsg`, then
-/// `journalctl -f -o json`. (NFLOG is not implemented yet.)
+/// The best live source of new kernel LOG lines without configuration:
+/// `/dev/kmsg`, then `journalctl -f -o json`. NFLOG needs its group number:
+/// [`source::nflog::Nflog::open`].
 pub fn open_live() -> io::Result<Box<dyn LineSource + Send>> {
     match Kmsg::open(Start::End, true) {
         Ok(k) => Ok(Box::new(k)),
