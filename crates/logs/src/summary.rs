@@ -97,6 +97,8 @@ pub struct Tally {
     pub bad_lines: u64,
     /// Lines the source reported lost (kernel ring overrun).
     pub lost_lines: u64,
+    /// Records the kernel ring had dropped before reading began.
+    pub dropped_before_start: u64,
     by_prefix: FxMap<Box<[u8]>, u64>,
     /// Keyed by [`addr_key`]: hashing a u128 is cheaper than an `IpAddr`.
     sources: FxMap<u128, u64>,
@@ -243,6 +245,7 @@ impl Tally {
         self.unparsed_lines += other.unparsed_lines;
         self.bad_lines += other.bad_lines;
         self.lost_lines += other.lost_lines;
+        self.dropped_before_start += other.dropped_before_start;
         fn add<K: std::hash::Hash + Eq>(into: &mut FxMap<K, u64>, from: FxMap<K, u64>) {
             for (k, v) in from {
                 *into.entry(k).or_insert(0) += v;
@@ -417,6 +420,7 @@ impl Tally {
             unparsed_lines: self.unparsed_lines,
             bad_lines: self.bad_lines,
             lost_lines: self.lost_lines,
+            dropped_before_start: self.dropped_before_start,
             time_span,
             by_prefix,
             by_action,
@@ -513,8 +517,11 @@ pub struct Summary {
     pub unparsed_lines: u64,
     /// Malformed firewall lines.
     pub bad_lines: u64,
-    /// Lines lost before they could be read (kernel ring overrun).
+    /// Lines lost while reading (kernel ring overrun, NFLOG buffer full).
     pub lost_lines: u64,
+    /// Records the kernel ring had already dropped before reading began
+    /// (history older than the ring holds); 0 for files.
+    pub dropped_before_start: u64,
     /// First and last time stamps, on the best clock available.
     pub time_span: Option<TimeSpan>,
     /// Prefix (without trailing space) → lines.
@@ -557,6 +564,13 @@ impl Summary {
                 o,
                 "warning: {} lines were lost by the source before they could be read",
                 self.lost_lines
+            );
+        }
+        if self.dropped_before_start > 0 {
+            let _ = writeln!(
+                o,
+                "note: the kernel ring had dropped {} older records before reading began",
+                self.dropped_before_start
             );
         }
         if !self.rules.is_empty() {

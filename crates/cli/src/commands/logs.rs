@@ -284,6 +284,7 @@ fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
             total.add_line(&buf);
         }
         total.lost_lines = src.lost();
+        total.dropped_before_start = src.dropped_before_start();
         total.set_file(src.name());
     } else {
         for path in &a.input.files {

@@ -17,7 +17,8 @@ use super::LineSource;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     /// The oldest record still in the ring. Records the ring dropped before
-    /// that (its first `seq` is above 0) are counted as lost.
+    /// that (its first `seq` is above 0) are reported by
+    /// [`LineSource::dropped_before_start`], apart from read losses.
     Oldest,
     /// Only records written from now on.
     End,
@@ -30,6 +31,7 @@ pub struct Kmsg {
     follow: bool,
     next_seq: Option<u64>,
     count_initial_gap: bool,
+    dropped_before: u64,
     lost: u64,
     overruns: u64,
     buf: Vec<u8>,
@@ -61,6 +63,7 @@ impl Kmsg {
             follow,
             next_seq: None,
             count_initial_gap: start == Start::Oldest,
+            dropped_before: 0,
             lost: 0,
             overruns: 0,
             buf: vec![0; 16 << 10],
@@ -75,7 +78,7 @@ impl Kmsg {
     fn note_seq(&mut self, seq: u64) {
         match self.next_seq {
             Some(n) if seq > n => self.lost += seq - n,
-            None if self.count_initial_gap => self.lost += seq,
+            None if self.count_initial_gap => self.dropped_before = seq,
             _ => {}
         }
         self.next_seq = Some(seq + 1);
@@ -123,6 +126,10 @@ impl LineSource for Kmsg {
         self.lost
     }
 
+    fn dropped_before_start(&self) -> u64 {
+        self.dropped_before
+    }
+
     fn name(&self) -> &str {
         KMSG
     }
@@ -163,6 +170,7 @@ mod tests {
             follow: false,
             next_seq: None,
             count_initial_gap: false,
+            dropped_before: 0,
             lost: 0,
             overruns: 0,
             buf: Vec::new(),
@@ -174,7 +182,8 @@ mod tests {
         k.count_initial_gap = true;
         k.next_seq = None;
         k.note_seq(5);
-        assert_eq!(k.lost(), 6 + 5);
+        assert_eq!(k.lost(), 6, "records gone before reading began are not read losses");
+        assert_eq!(k.dropped_before_start(), 5);
     }
 
     #[test]

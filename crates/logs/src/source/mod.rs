@@ -19,6 +19,12 @@ pub trait LineSource {
     fn lost(&self) -> u64 {
         0
     }
+    /// Records the source had already dropped before reading began (the
+    /// kernel ring's oldest record is not its first): history that is gone,
+    /// reported apart from [`LineSource::lost`].
+    fn dropped_before_start(&self) -> u64 {
+        0
+    }
     /// Name for messages (`/dev/kmsg`, a path, `journalctl`).
     fn name(&self) -> &str;
 }
