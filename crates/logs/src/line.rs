@@ -517,6 +517,10 @@ fn scan<'a>(
         let (end, eq, code) = split_token(rest);
         let tok = &rest[..end];
         rest = &rest[end..];
+        // Tokens are separated by one space: skip it here, not in a loop turn.
+        if let [b' ', tail @ ..] = rest {
+            rest = tail;
+        }
         let Some(eq) = eq else {
             flag(tok, key_code(whole, tok.len()), p, l4)?;
             continue;
@@ -696,33 +700,38 @@ fn ip(v: &[u8], key: &'static str) -> Result<IpAddr, LineError> {
 
 /// Dotted quad by hand (`Ipv4Addr::parse_ascii` is not stable).
 pub(crate) fn ipv4(v: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut i = 0;
-    let mut cur: u32 = 0;
-    let mut digits = 0;
-    for &b in v {
-        if b == b'.' {
-            if digits == 0 || i == 3 {
-                return None;
-            }
-            octets[i] = u8::try_from(cur).ok()?;
-            i += 1;
-            cur = 0;
-            digits = 0;
-        } else {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 || digits == 3 {
-                return None;
-            }
-            cur = cur * 10 + u32::from(d);
-            digits += 1;
+    let mut o = [0u8; 4];
+    let mut rest = v;
+    for (k, slot) in o.iter_mut().enumerate() {
+        let (n, used) = octet(rest)?;
+        *slot = n;
+        rest = &rest[used..];
+        if k < 3 {
+            rest = rest.strip_prefix(b".")?;
         }
     }
-    if i != 3 || digits == 0 {
+    rest.is_empty().then(|| Ipv4Addr::from(o))
+}
+
+/// One to three digits at the start of `s`, at most 255.
+#[inline]
+fn octet(s: &[u8]) -> Option<(u8, usize)> {
+    let d0 = s.first()?.wrapping_sub(b'0');
+    if d0 > 9 {
         return None;
     }
-    octets[3] = u8::try_from(cur).ok()?;
-    Some(Ipv4Addr::from(octets))
+    let mut n = u32::from(d0);
+    let mut i = 1;
+    while i < 3 {
+        match s.get(i) {
+            Some(&b) if b.is_ascii_digit() => {
+                n = n * 10 + u32::from(b - b'0');
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    Some((u8::try_from(n).ok()?, i))
 }
 
 #[cfg(test)]
