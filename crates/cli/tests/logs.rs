@@ -365,3 +365,14 @@ fn nflog_burst_loses_nothing() {
     assert_eq!(events.len(), 200_000);
     assert!(events.iter().all(|e| e.get("lost").is_none()));
 }
+
+#[test]
+fn bad_line_numbers_are_per_file() {
+    let f = fixture();
+    let f = f.to_str().unwrap();
+    let o = run(&["logs", "summary", "--json", "--show-bad", f, f]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bad_lines"], 2);
+    assert_eq!(v["bad"][0]["line"], 28);
+    assert_eq!(v["bad"][1]["line"], 28, "line numbers restart in each file");
+}

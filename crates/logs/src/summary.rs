@@ -236,8 +236,9 @@ impl Tally {
         }
     }
 
-    /// Add `other`, which was read after `self` (line numbers of its bad
-    /// lines are shifted by the lines already counted).
+    /// Add `other`, which was read after `self`. Line numbers of its bad
+    /// lines not yet named by [`Tally::set_file`] are shifted by the lines
+    /// already counted (chunks of one input).
     pub fn merge(&mut self, other: Tally) {
         let offset = self.total_lines;
         self.total_lines += other.total_lines;
@@ -274,7 +275,10 @@ impl Tally {
             if self.bad.len() >= BAD_SAMPLES {
                 break;
             }
-            b.line += offset;
+            // Lines already named by file keep their numbers within that file.
+            if b.file.is_empty() {
+                b.line += offset;
+            }
             self.bad.push(b);
         }
     }
