@@ -60,3 +60,28 @@ pub fn available() -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `journalctl -k -o json` once through: every line it gives must be a
+    /// journal record the envelope reader understands, and it must end.
+    #[test]
+    fn journal_once_through() {
+        assert!(available(), "journalctl is missing: apt-get install -y systemd");
+        let mut j = Journal::spawn(false).expect("journalctl starts");
+        let mut line = Vec::new();
+        let mut n = 0;
+        while j.next_line(&mut line).unwrap() && n < 1000 {
+            let env = crate::envelope::strip(&line);
+            assert_eq!(
+                env.kind,
+                crate::envelope::Kind::JournalJson,
+                "{}",
+                String::from_utf8_lossy(&line)
+            );
+            n += 1;
+        }
+    }
+}

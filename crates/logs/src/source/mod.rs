@@ -56,3 +56,20 @@ impl<R: io::Read> LineSource for ReaderSource<R> {
         &self.name
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reader_source_strips_newlines_and_ends() {
+        let mut r = ReaderSource::new(&b"a\r\nb\n\nlast"[..], "mem");
+        let mut got = Vec::new();
+        let mut buf = Vec::new();
+        while r.next_line(&mut buf).unwrap() {
+            got.push(String::from_utf8(buf.clone()).unwrap());
+        }
+        assert_eq!(got, ["a", "b", "", "last"]);
+        assert_eq!((r.lost(), r.dropped_before_start(), r.name()), (0, 0, "mem"));
+    }
+}
