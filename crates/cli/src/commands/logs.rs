@@ -254,7 +254,7 @@ fn input_code(bad: u64, lost: u64) -> ExitCode {
 }
 
 /// Run `f` on every raw line of the inputs (files, or the kernel ring) and
-/// return (lost records, source names).
+/// return how many records the source lost while reading.
 fn each_input_line(input: &InputArgs, mut f: impl FnMut(&[u8])) -> anyhow::Result<u64> {
     if input.files.is_empty() {
         let mut src =
