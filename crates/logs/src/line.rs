@@ -429,10 +429,25 @@ pub fn find_fields(msg: &[u8]) -> Option<usize> {
 pub fn parse(msg: &[u8]) -> Result<Option<LogLine<'_>>, LineError> {
     let Some(at) = find_fields(msg) else { return Ok(None) };
     let mut line = LogLine { prefix: &msg[..at], ..LogLine::default() };
-    let mut outer = Outer { line: &mut line };
-    let mut packet = Packet::default();
-    scan(&msg[at..], &mut packet, Some(&mut outer))?;
-    line.packet = packet;
+    // Borrow the packet and the outer fields apart, so the scan fills the
+    // line in place instead of a packet copied in afterwards.
+    let LogLine {
+        packet,
+        in_iface,
+        out_iface,
+        physin,
+        physout,
+        mac,
+        nested,
+        uid,
+        gid,
+        mark,
+        arp,
+        ..
+    } = &mut line;
+    let mut outer =
+        Outer { in_iface, out_iface, physin, physout, mac, nested, uid, gid, mark, arp };
+    scan(&msg[at..], packet, Some(&mut outer))?;
     if line.packet.src.is_none() && line.arp.is_none() {
         return Err(LineError::NoSource);
     }
@@ -441,29 +456,38 @@ pub fn parse(msg: &[u8]) -> Result<Option<LogLine<'_>>, LineError> {
 
 /// Fields only the outer line has (interfaces, socket owner, mark, nested packet).
 struct Outer<'l, 'a> {
-    line: &'l mut LogLine<'a>,
+    in_iface: &'l mut &'a [u8],
+    out_iface: &'l mut &'a [u8],
+    physin: &'l mut Option<&'a [u8]>,
+    physout: &'l mut Option<&'a [u8]>,
+    mac: &'l mut Option<&'a [u8]>,
+    nested: &'l mut Option<&'a [u8]>,
+    uid: &'l mut Option<u32>,
+    gid: &'l mut Option<u32>,
+    mark: &'l mut Option<u32>,
+    arp: &'l mut Option<Arp<'a>>,
 }
 
 impl<'a> Outer<'_, 'a> {
     /// Returns false when the key is not one of the outer line's own.
     fn field(&mut self, code: u64, val: &'a [u8]) -> Result<bool, LineError> {
-        let l = &mut *self.line;
         match code {
-            K_IN => l.in_iface = val,
-            K_OUT => l.out_iface = val,
-            K_PHYSIN => l.physin = Some(val),
-            K_PHYSOUT => l.physout = Some(val),
-            K_MAC => l.mac = Some(val),
-            K_UID => l.uid = Some(num(val, "UID")?),
-            K_GID => l.gid = Some(num(val, "GID")?),
-            K_MARK => l.mark = Some(hex(val, "MARK")?),
+            K_IN => *self.in_iface = val,
+            K_OUT => *self.out_iface = val,
+            K_PHYSIN => *self.physin = Some(val),
+            K_PHYSOUT => *self.physout = Some(val),
+            K_MAC => *self.mac = Some(val),
+            K_UID => *self.uid = Some(num(val, "UID")?),
+            K_GID => *self.gid = Some(num(val, "GID")?),
+            K_MARK => *self.mark = Some(hex(val, "MARK")?),
             K_OPCODE => {
-                l.arp.get_or_insert_default().opcode = Some(narrow(num(val, "OPCODE")?, "OPCODE")?);
+                self.arp.get_or_insert_default().opcode =
+                    Some(narrow(num(val, "OPCODE")?, "OPCODE")?);
             }
-            K_MACSRC => l.arp.get_or_insert_default().mac_src = Some(val),
-            K_MACDST => l.arp.get_or_insert_default().mac_dst = Some(val),
-            K_IPSRC => l.arp.get_or_insert_default().ip_src = Some(ip(val, "IPSRC")?),
-            K_IPDST => l.arp.get_or_insert_default().ip_dst = Some(ip(val, "IPDST")?),
+            K_MACSRC => self.arp.get_or_insert_default().mac_src = Some(val),
+            K_MACDST => self.arp.get_or_insert_default().mac_dst = Some(val),
+            K_IPSRC => self.arp.get_or_insert_default().ip_src = Some(ip(val, "IPSRC")?),
+            K_IPDST => self.arp.get_or_insert_default().ip_dst = Some(ip(val, "IPDST")?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -489,9 +513,9 @@ fn scan<'a>(
                 let inner = &rest[1..close];
                 if inner.starts_with(b"SRC=")
                     && let Some(o) = outer.as_deref_mut()
-                    && o.line.nested.is_none()
+                    && o.nested.is_none()
                 {
-                    o.line.nested = Some(trim_ascii_end(inner));
+                    *o.nested = Some(trim_ascii_end(inner));
                 }
                 rest = &rest[close + 1..];
                 continue;
