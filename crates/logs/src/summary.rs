@@ -386,7 +386,13 @@ impl Tally {
         }
         let mut top_ports = Vec::new();
         for (proto, mut v) in per_proto {
-            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            let order = |a: &(u16, u64), b: &(u16, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+            // Tens of thousands of ports: select the top ones, sort only those.
+            if v.len() > top && top > 0 {
+                v.select_nth_unstable_by(top - 1, order);
+                v.truncate(top);
+            }
+            v.sort_by(order);
             for (port, count) in v.into_iter().take(top) {
                 top_ports.push(PortCount { proto: proto.name().into_owned(), port, count });
             }
