@@ -131,24 +131,18 @@ fn trim_end(mut s: &[u8]) -> &[u8] {
 /// `host tag: message` → `message`. Syslog lines name the host and program
 /// before the text; the first `": "` after the host ends the tag.
 fn after_host_tag(rest: &[u8]) -> &[u8] {
-    let Some(sp) = memchr::memchr(b' ', rest) else { return rest };
+    let sp = crate::line::find_space(rest);
+    if sp == rest.len() {
+        return rest;
+    }
     let tagged = &rest[sp + 1..];
-    match find_colon_space(&tagged[..tagged.len().min(80)]) {
-        // A tag is short and has no spaces; otherwise this was not a tag.
-        Some(c) if c <= 64 && !tagged[..c].contains(&b' ') => &tagged[c + 2..],
-        _ => tagged,
+    // The tag is the next word and ends in ':' (`kernel:`, `kernel[0]:`).
+    let t = crate::line::find_space(tagged);
+    if t > 0 && t < tagged.len() && t <= 64 && tagged[t - 1] == b':' {
+        &tagged[t + 1..]
+    } else {
+        tagged
     }
-}
-
-fn find_colon_space(s: &[u8]) -> Option<usize> {
-    let mut i = 0;
-    while i + 1 < s.len() {
-        if s[i] == b':' && s[i + 1] == b' ' {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Skip a `[...]` stamp without parsing it (the syslog stamp wins anyway).

@@ -70,7 +70,7 @@ keys! {
 /// Position of the first space, or `s.len()`. Eight bytes at a time
 /// (SWAR): tokens are 5 to 40 bytes, too short for SIMD set-up to pay.
 #[inline]
-fn find_space(s: &[u8]) -> usize {
+pub(crate) fn find_space(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const SPACES: u64 = 0x2020_2020_2020_2020;
