@@ -33,4 +33,6 @@ pub(crate) enum Command {
     Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
+    /// Read firewall LOG lines: summary, follow, scans, blocklist, collect.
+    Logs(crate::commands::logs::LogsArgs),
 }

@@ -5,6 +5,7 @@ pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod import;
+pub(crate) mod logs;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -27,5 +28,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Watchdog(a) => deploy::watchdog(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
+        Command::Logs(args) => logs::run(args),
     }
 }
