@@ -1,10 +1,15 @@
 use clap::{Parser, Subcommand};
 
+use crate::commands;
+
 /// Rampart: a text-first firewall builder for Linux.
 ///
 /// Write the policy once as text, check it like a program, compile it to
-/// iptables-restore or nftables, trace any packet through it, prove it in a
-/// real kernel, and read its logs.
+/// iptables-restore, trace any packet through it, prove it in a real kernel,
+/// and read its logs.
+///
+/// Exit status: 0 success, 1 problems found in the input, 2 the command
+/// could not run (unreadable file, missing tool, no permission).
 #[derive(Debug, Parser)]
 #[command(name = "rampart", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -18,4 +23,7 @@ pub(crate) enum Command {
     Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
+    Check(commands::check::CheckArgs),
+    Compile(commands::compile::CompileArgs),
+    Demo(commands::demo::DemoArgs),
 }

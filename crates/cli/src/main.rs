@@ -5,6 +5,8 @@
 
 mod args;
 mod commands;
+mod policy;
+mod printer;
 
 use std::process::ExitCode;
 
@@ -15,10 +17,7 @@ fn main() -> ExitCode {
     match commands::run(cli.command) {
         Ok(code) => code,
         Err(err) => {
-            #[allow(clippy::print_stderr)] // the one place errors reach the user
-            {
-                eprintln!("error: {err:#}");
-            }
+            printer::note(&format!("error: {err:#}"));
             ExitCode::from(2)
         }
     }

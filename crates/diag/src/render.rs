@@ -55,22 +55,21 @@ struct Report {
 impl Report {
     fn new(d: &Diagnostic, sources: &Sources) -> Self {
         let file = d.span().map(|s| s.file);
-        let source = file.map(|f| {
-            let loc = d
-                .span()
-                .map(|s| sources.line_col(f, s.start))
-                .unwrap_or(crate::LineCol { line: 1, col: 1 });
-            // The name carries line:col so the header reads `file:line:col`
-            // even where the terminal cuts the snippet.
-            NamedSource::new(format!("{}:{loc}", sources.name(f)), sources.text(f).to_owned())
-        });
+        let source = file.map(|f| NamedSource::new(sources.name(f), sources.text(f).to_owned()));
+        // The first label is primary: miette puts its line and column in the
+        // `file:line:col` header.
         let labels = d
             .labels
             .iter()
-            .filter(|l| Some(l.span.file) == file)
-            .map(|l| {
+            .enumerate()
+            .filter(|(_, l)| Some(l.span.file) == file)
+            .map(|(i, l)| {
                 let span = SourceSpan::new((l.span.start as usize).into(), l.span.len());
-                LabeledSpan::new_with_span(Some(l.message.clone()), span)
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(Some(l.message.clone()), span)
+                } else {
+                    LabeledSpan::new_with_span(Some(l.message.clone()), span)
+                }
             })
             .collect();
         Self {

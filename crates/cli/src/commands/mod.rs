@@ -1,14 +1,23 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+pub(crate) mod check;
+pub(crate) mod compile;
+pub(crate) mod demo;
+pub(crate) mod import;
+pub(crate) mod trace;
+
 use std::process::ExitCode;
 
 use crate::args::Command;
 
-pub(crate) mod import;
-pub(crate) mod trace;
+/// Problems were found in the input.
+pub(crate) const INVALID: u8 = 1;
 
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Check(a) => check::run(&a),
+        Command::Compile(a) => compile::run(&a),
+        Command::Demo(a) => demo::run(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
     }

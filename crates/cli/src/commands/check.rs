@@ -1,0 +1,62 @@
+//! `rampart check`: parse and check a policy; write nothing.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rampart_diag::Sources;
+
+use crate::commands::INVALID;
+use crate::policy::{self, Checked};
+use crate::printer;
+
+/// Check a policy: syntax, names, addresses, ports, rule sets, users, log
+/// prefixes, and rules that can never match.
+///
+/// Errors name the file, line and column and underline the offending text;
+/// the exit status is 1 when there is any error. Warnings do not change the
+/// exit status.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckArgs {
+    /// The policy file (`include`d files are read relative to it).
+    policy: PathBuf,
+    /// Print diagnostics as a JSON array on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let mut sources = Sources::new();
+    let checked = policy::load(&a.policy, &mut sources, a.json)?;
+    let diags = match &checked {
+        Checked::Ok(_, d) | Checked::Invalid(d) => d,
+    };
+    if a.json {
+        let json = rampart_diag::render_json(diags, &sources);
+        printer::out(&format!("{json:#}\n"));
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    match checked {
+        Checked::Ok(model, _) => {
+            if !a.json {
+                let rules: usize =
+                    model.firewalls.iter().flat_map(|f| &f.rulesets).map(|r| r.rules.len()).sum();
+                printer::note(&format!(
+                    "{}: {} firewall(s), {rules} rule(s), no errors, {warnings} warning(s)",
+                    a.policy.display(),
+                    model.firewalls.len()
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Checked::Invalid(_) => {
+            if !a.json {
+                printer::note(&format!(
+                    "{}: {errors} error(s), {warnings} warning(s)",
+                    a.policy.display()
+                ));
+            }
+            Ok(ExitCode::from(INVALID))
+        }
+    }
+}

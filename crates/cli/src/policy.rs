@@ -1,0 +1,57 @@
+//! Loading a policy for a command: read, check, report, pick a firewall.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rampart_diag::{Diagnostic, Sources};
+use rampart_model::{Firewall, Model};
+
+use crate::printer;
+
+/// Built-in example policies, so that `rampart demo` works anywhere.
+pub(crate) const EXAMPLES: [(&str, &str); 2] = [
+    ("examples/spice-client.rp", include_str!("../../../examples/spice-client.rp")),
+    ("examples/office-gateway.rp", include_str!("../../../examples/office-gateway.rp")),
+];
+
+/// A checked policy, or the reason it cannot be used.
+pub(crate) enum Checked {
+    Ok(Model, Vec<Diagnostic>),
+    /// Errors were found (and printed).
+    Invalid(Vec<Diagnostic>),
+}
+
+/// Load and check a policy file. Diagnostics are printed unless `quiet`.
+pub(crate) fn load(path: &Path, sources: &mut Sources, quiet: bool) -> anyhow::Result<Checked> {
+    let loaded = rampart_model::load(path, sources)
+        .with_context(|| format!("cannot read policy `{}`", path.display()))?;
+    Ok(finish(loaded, sources, quiet))
+}
+
+pub(crate) fn finish(loaded: rampart_model::Loaded, sources: &Sources, quiet: bool) -> Checked {
+    if !quiet {
+        printer::diagnostics(&loaded.diagnostics, sources);
+    }
+    match loaded.model {
+        Some(m) if !loaded.has_errors() => Checked::Ok(m, loaded.diagnostics),
+        _ => Checked::Invalid(loaded.diagnostics),
+    }
+}
+
+/// The firewall to work on: the one named, or the only one.
+pub(crate) fn pick<'m>(model: &'m Model, name: Option<&str>) -> anyhow::Result<&'m Firewall> {
+    let names = || model.firewalls.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+    match name {
+        Some(n) => model
+            .firewall(n)
+            .with_context(|| format!("no firewall `{n}` in the policy (it has: {})", names())),
+        None => match model.firewalls.as_slice() {
+            [one] => Ok(one),
+            [] => anyhow::bail!("the policy describes no firewall; add `firewall NAME {{ ... }}`"),
+            _ => anyhow::bail!(
+                "the policy describes several firewalls ({}); choose one with --firewall",
+                names()
+            ),
+        },
+    }
+}

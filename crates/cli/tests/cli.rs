@@ -1,0 +1,141 @@
+//! The `rampart` binary as a user runs it: exit codes, messages, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rampart")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_reports_every_error_with_location_and_exits_1() {
+    let out = rampart(&["check", "crates/cli/tests/fixtures/errors.rp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    insta::assert_snapshot!("check_errors", text(&out.stderr));
+}
+
+#[test]
+fn check_json_lists_codes_and_positions() {
+    let out = rampart(&["check", "--json", "crates/cli/tests/fixtures/errors.rp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let codes: Vec<&str> =
+        v.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+    for code in
+        ["E0201", "E0202", "E0203", "E0204", "E0205", "E0206", "E0207", "E0208", "E0209", "E0210"]
+    {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    let first = &v[0]["location"];
+    assert_eq!(first["file"], "crates/cli/tests/fixtures/errors.rp");
+    assert!(first["line"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn shadowed_rule_is_a_warning_not_an_error() {
+    let out = rampart(&["check", "crates/cli/tests/fixtures/shadowed.rp"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(err.contains("W0301"), "{err}");
+    assert!(err.contains("rule 2 can never match"), "{err}");
+}
+
+#[test]
+fn compile_writes_nothing_when_the_policy_has_errors() {
+    let dir = tempdir();
+    let target = dir.join("rules.v4");
+    let out = rampart(&[
+        "compile",
+        "crates/cli/tests/fixtures/errors.rp",
+        "-o",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!target.exists());
+    assert!(text(&out.stderr).contains("nothing was written"));
+}
+
+#[test]
+fn compile_output_is_deterministic_and_snapshotted() {
+    for (name, path) in [
+        ("spice_client", "examples/spice-client.rp"),
+        ("office_gateway", "examples/office-gateway.rp"),
+    ] {
+        let a = rampart(&["compile", path]);
+        let b = rampart(&["compile", path]);
+        assert_eq!(a.status.code(), Some(0), "{}", text(&a.stderr));
+        assert_eq!(a.stdout, b.stdout, "{path}: two runs differ");
+        insta::assert_snapshot!(format!("compile_{name}"), text(&a.stdout));
+    }
+}
+
+#[test]
+fn compile_script_target_is_readable_and_atomic() {
+    let out = rampart(&["compile", "examples/spice-client.rp", "--target", "iptables-script"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("#!/bin/sh\n"));
+    assert!(s.contains("echo 'rule 7 (examples/spice-client.rp:32:5): deny service spice-all log"));
+    assert!(s.contains("<<'RAMPART_IPV4'"));
+    assert!(!s.contains("-F"), "the script must never flush");
+}
+
+#[test]
+fn unknown_firewall_is_an_operational_error() {
+    let out = rampart(&["compile", "examples/spice-client.rp", "--firewall", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no firewall `nope` in the policy (it has: mylap)"));
+}
+
+#[test]
+fn missing_policy_file_is_an_operational_error() {
+    let out = rampart(&["check", "no/such/file.rp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read policy `no/such/file.rp`"));
+}
+
+#[test]
+fn compile_to_file_reports_what_it_wrote() {
+    let dir = tempdir();
+    let target = dir.join("rules.v4");
+    let out = rampart(&["compile", "examples/office-gateway.rp", "-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&target).unwrap();
+    assert!(written.contains("*filter\n") && written.ends_with("COMMIT\n"));
+    assert!(text(&out.stderr).contains("wrote "));
+}
+
+#[test]
+fn demo_compiles_the_builtin_example() {
+    let out = rampart(&["demo"]);
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(s.contains("firewall `mylap`"));
+    assert!(s.contains("-A Spice_VM_1 -d 192.168.2.2/32 -o eth0 -p tcp -m tcp --dport 20002"));
+}
+
+/// A fresh directory under the target dir (removed at the next run).
+fn tempdir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "cli-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -1,0 +1,44 @@
+use std::fmt::Write;
+
+use rampart_diag::Sources;
+use rampart_ir::{Family, Policy, Ruleset, format_rule};
+
+use crate::describe_origin;
+
+/// An `iptables-restore` document for the `filter` table.
+///
+/// `header` becomes the first comment line. With `sources`, each group of
+/// lines is preceded by a comment naming the policy rule it comes from.
+#[must_use]
+pub fn iptables_restore(
+    rs: &Ruleset,
+    family: Family,
+    header: &str,
+    sources: Option<&Sources>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {header}");
+    out.push_str("*filter\n");
+    for c in &rs.chains {
+        let policy = match c.policy {
+            Some(Policy::Accept) => "ACCEPT",
+            Some(Policy::Drop) => "DROP",
+            None => "-",
+        };
+        let _ = writeln!(out, ":{} {policy} [0:0]", c.name);
+    }
+    for c in &rs.chains {
+        let mut last = None;
+        for r in &c.rules {
+            if let Some(sources) = sources
+                && r.origin != last
+            {
+                let _ = writeln!(out, "# {}", describe_origin(r.origin, sources));
+                last = r.origin;
+            }
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+        }
+    }
+    out.push_str("COMMIT\n");
+    out
+}

@@ -1,0 +1,43 @@
+//! One firewall of the model into the IR's rich form.
+
+use rampart_ir::{Chain, Policy, Ruleset};
+use rampart_model::Firewall;
+
+use crate::hooks::{self, Hook};
+use crate::{implicit, rule};
+
+/// Lower one firewall into the IR's rich form: built-in chains INPUT,
+/// FORWARD and OUTPUT (policy DROP), then one chain per rule set and hook it
+/// is entered from, then temporary chains, in the order they are made.
+#[must_use]
+pub fn lower(fw: &Firewall) -> Ruleset {
+    let reached = hooks::reach(fw);
+    let mut rs = Ruleset {
+        chains: Hook::ALL.iter().map(|h| Chain::builtin(h.chain(), Policy::Drop)).collect(),
+    };
+    implicit::preamble(fw, &mut rs);
+    // main first, so the catch-all lands after its rules and before user chains
+    let order = fw
+        .rulesets
+        .iter()
+        .filter(|r| r.name == "main")
+        .chain(fw.rulesets.iter().filter(|r| r.name != "main"));
+    for set in order {
+        let Some(from) = reached.get(&set.name) else { continue };
+        for &hook in from {
+            let chain = hooks::chain_name(&set.name, hook, &reached);
+            if rs.chain(&chain).is_none() {
+                rs.chains.push(Chain::user(&chain));
+            }
+            for r in &set.rules {
+                if hooks::hooks(r, fw).contains(&hook) {
+                    rule::lower(r, hook, &chain, &set.name, fw, &reached, &mut rs);
+                }
+            }
+        }
+        if set.name == "main" {
+            implicit::catch_all(fw, &mut rs);
+        }
+    }
+    rs
+}

@@ -1,0 +1,123 @@
+//! Which built-in chains (hooks) a policy rule belongs in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Hook {
+    Input,
+    Forward,
+    Output,
+}
+
+impl Hook {
+    pub(crate) const ALL: [Hook; 3] = [Hook::Input, Hook::Forward, Hook::Output];
+
+    pub(crate) fn chain(self) -> &'static str {
+        match self {
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Hook::Input => "in",
+            Hook::Forward => "fwd",
+            Hook::Output => "out",
+        }
+    }
+}
+
+/// Only the firewall itself, not negated.
+fn only_firewall(c: &AddrColumn) -> bool {
+    c.firewall && c.set.items.is_empty() && !c.neg
+}
+
+/// Could this column hold the firewall's own address? Negated columns and
+/// `any` could; a list of other hosts could not.
+fn may_be_firewall(c: &AddrColumn) -> bool {
+    c.neg || c.is_any() || c.firewall
+}
+
+/// The hooks a rule applies in, as Firewall Builder places rules: INPUT for
+/// traffic to the firewall, OUTPUT for traffic from it, FORWARD for traffic
+/// through it (only when forwarding is on).
+pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
+    if let Action::Antispoof(_) = rule.action {
+        return if fw.options.forward {
+            vec![Hook::Input, Hook::Forward]
+        } else {
+            vec![Hook::Input]
+        };
+    }
+    let users = !rule.users.is_empty();
+    let mut out = Vec::new();
+    if rule.direction != Direction::Out
+        && !users
+        && !only_firewall(&rule.src)
+        && may_be_firewall(&rule.dst)
+    {
+        out.push(Hook::Input);
+    }
+    // Nothing is routed through the loopback interface.
+    let loopback_only = !rule.iface.neg
+        && !rule.iface.names.is_empty()
+        && rule.iface.names.iter().all(|n| fw.interface(n).is_some_and(|i| i.loopback));
+    if fw.options.forward
+        && !users
+        && !loopback_only
+        && !only_firewall(&rule.src)
+        && !only_firewall(&rule.dst)
+    {
+        out.push(Hook::Forward);
+    }
+    if rule.direction != Direction::In && !only_firewall(&rule.dst) && may_be_firewall(&rule.src) {
+        out.push(Hook::Output);
+    }
+    out
+}
+
+/// For every rule set, the hooks it is entered from, following branches.
+pub(crate) fn reach(fw: &Firewall) -> BTreeMap<String, BTreeSet<Hook>> {
+    let mut reached: BTreeMap<String, BTreeSet<Hook>> = BTreeMap::new();
+    reached.insert("main".into(), Hook::ALL.into_iter().collect());
+    // Branches form a DAG (the model rejects loops), so this settles.
+    loop {
+        let mut changed = false;
+        for rs in &fw.rulesets {
+            let Some(from) = reached.get(&rs.name).cloned() else { continue };
+            for rule in &rs.rules {
+                let Action::Branch(target) = &rule.action else { continue };
+                let entry = reached.entry(target.clone()).or_default();
+                for h in hooks(rule, fw) {
+                    if from.contains(&h) {
+                        changed |= entry.insert(h);
+                    }
+                }
+            }
+        }
+        if !changed {
+            return reached;
+        }
+    }
+}
+
+/// The chain of a rule set in one hook: its own name when it is entered from
+/// one hook only, else one chain per hook (`Name_in`, `Name_out`), because a
+/// rule lowered for OUTPUT drops matches that INPUT would need.
+pub(crate) fn chain_name(
+    ruleset: &str,
+    hook: Hook,
+    reached: &BTreeMap<String, BTreeSet<Hook>>,
+) -> String {
+    if ruleset == "main" {
+        return hook.chain().to_owned();
+    }
+    match reached.get(ruleset) {
+        Some(h) if h.len() > 1 => format!("{ruleset}_{}", hook.suffix()),
+        _ => ruleset.to_owned(),
+    }
+}

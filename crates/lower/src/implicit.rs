@@ -1,0 +1,79 @@
+//! Rules Rampart adds itself (origin rule 0): backup SSH, the early
+//! ESTABLISHED,RELATED accept, and the final catch-all.
+
+use rampart_ir::{
+    AddrMatch, CtStates, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith, Rule,
+    Ruleset, Target,
+};
+use rampart_model::{DefaultAction, Firewall, log_prefix};
+
+use crate::hooks::Hook;
+
+fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
+    let mut r = Rule::new(matches, target);
+    r.comment = Some(format!("R0: {comment}"));
+    r.origin = Some(rampart_ir::Origin { rule: 0, span: None });
+    r
+}
+
+fn push(rs: &mut Ruleset, hook: Hook, rule: Rule) {
+    if let Some(c) = rs.chain_mut(hook.chain()) {
+        c.rules.push(rule);
+    }
+}
+
+fn ssh(dport: bool) -> Vec<Match> {
+    let set = PortSet { name: None, ranges: vec![(22, 22)] };
+    let port = PortMatch { neg: false, set };
+    vec![
+        Match::Proto { neg: false, proto: Proto::Tcp },
+        if dport { Match::Dport(port) } else { Match::Sport(port) },
+    ]
+}
+
+/// Backup SSH first (so no rule can lock the admin out), then the accept of
+/// established and related packets.
+pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
+    let o = &fw.options;
+    if let Some(admin) = &o.backup_ssh {
+        // With a management interface, backup SSH is only accepted there.
+        let mgmt = fw.interfaces.iter().find(|i| i.management).map(|i| IfaceMatch::one(&i.name));
+        let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone() })];
+        m.extend(mgmt.clone().map(Match::InIface));
+        m.extend(ssh(true));
+        push(rs, Hook::Input, implicit(m, Target::Accept, "backup ssh from the admin host"));
+        let mut m = vec![Match::Dst(AddrMatch { neg: false, set: admin.clone() })];
+        m.extend(mgmt.map(Match::OutIface));
+        m.extend(ssh(false));
+        m.push(Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED) });
+        push(rs, Hook::Output, implicit(m, Target::Accept, "backup ssh replies"));
+    }
+    if o.accept_established {
+        let states = CtStates(CtStates::ESTABLISHED | CtStates::RELATED);
+        for hook in Hook::ALL {
+            if hook == Hook::Forward && !o.forward {
+                continue;
+            }
+            let m = vec![Match::State { neg: false, states }];
+            push(rs, hook, implicit(m, Target::Accept, "established and related"));
+        }
+    }
+}
+
+/// The last rule of each built-in chain, per the `default` option.
+pub(crate) fn catch_all(fw: &Firewall, rs: &mut Ruleset) {
+    let o = &fw.options;
+    let (target, word, logged) = match o.default {
+        DefaultAction::Deny => (Target::Drop, "DENY", true),
+        DefaultAction::DenyQuiet => (Target::Drop, "DENY", false),
+        DefaultAction::Reject => (Target::Reject(RejectWith::PortUnreachable), "REJECT", true),
+        DefaultAction::None => return,
+    };
+    for hook in Hook::ALL {
+        let mut r = implicit(vec![], target.clone(), "default deny");
+        if logged {
+            r.log = Some(Log { prefix: log_prefix(o, 0, word, "main", "any"), level: o.log_level });
+        }
+        push(rs, hook, r);
+    }
+}

@@ -1,0 +1,289 @@
+//! The iptables pass: the rich IR into one iptables line per rule, for one
+//! address family.
+//!
+//! - Items of the other family are dropped; a rule left with nothing to
+//!   match is dropped too.
+//! - A negated match with several values goes to a temporary chain that
+//!   RETURNs for each value and then acts (`! -s a,b` would mean something
+//!   else), without repeating any line.
+//! - Other multi-valued matches are expanded into one rule per combination;
+//!   ports are folded into `-m multiport` (at most 15 per rule).
+//! - A rule that logs jumps to a `RULE_N` chain holding LOG and the verdict,
+//!   so the LOG line carries the rule's prefix; a logged RETURN or a
+//!   log-only rule becomes a plain LOG rule in place.
+
+use std::collections::BTreeMap;
+
+use rampart_ir::{
+    AddrMatch, AddrSet, Chain, Family, IfaceMatch, Match, PortMatch, PortSet, Proto, Rule, Ruleset,
+    Target,
+};
+
+/// multiport takes at most 15 ports, a range counting as two.
+const MULTIPORT_MAX: usize = 15;
+
+/// Rewrite the rich form into the restricted form for `family`.
+#[must_use]
+pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
+    let mut pass =
+        Pass { out: Ruleset::default(), log_chains: BTreeMap::new(), temp_chains: BTreeMap::new() };
+    for chain in &rich.chains {
+        pass.out.chains.push(Chain {
+            name: chain.name.clone(),
+            policy: chain.policy,
+            rules: vec![],
+        });
+    }
+    for chain in &rich.chains {
+        for rule in &chain.rules {
+            if let Some(rule) = for_family(rule, family) {
+                let lines = pass.rule(rule);
+                pass.out.chain_mut(&chain.name).expect("chain created above").rules.extend(lines);
+            }
+        }
+    }
+    pass.out
+}
+
+struct Pass {
+    out: Ruleset,
+    /// (rule number, target) → LOG chain, shared by the rule's variants.
+    log_chains: BTreeMap<(u32, String), String>,
+    /// Temporary chains by content, so that variants of one rule share them.
+    temp_chains: BTreeMap<String, String>,
+}
+
+/// Keep only what applies to `family`; `None` when the rule cannot match.
+fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
+    let mut out = rule.clone();
+    out.matches.clear();
+    for m in &rule.matches {
+        match m {
+            Match::Src(a) | Match::Dst(a) => {
+                let items: Vec<_> =
+                    a.set.items.iter().copied().filter(|i| i.family() == family).collect();
+                if items.is_empty() {
+                    if a.neg {
+                        continue; // `not {}` matches everything
+                    }
+                    return None;
+                }
+                let a = AddrMatch { neg: a.neg, set: AddrSet { name: a.set.name.clone(), items } };
+                out.matches.push(if matches!(m, Match::Src(_)) {
+                    Match::Src(a)
+                } else {
+                    Match::Dst(a)
+                });
+            }
+            Match::Proto { neg: false, proto: Proto::Icmp } if family == Family::V6 => return None,
+            Match::Proto { neg: false, proto: Proto::Icmpv6 } if family == Family::V4 => {
+                return None;
+            }
+            other => out.matches.push(other.clone()),
+        }
+    }
+    Some(out)
+}
+
+/// Matches a verdict needs on its own line: the kernel accepts a TCP reset
+/// only in a rule that matches TCP.
+fn verdict_matches(rule: &Rule) -> Vec<Match> {
+    if rule.target == Target::Reject(rampart_ir::RejectWith::TcpReset) {
+        vec![Match::Proto { neg: false, proto: Proto::Tcp }]
+    } else {
+        vec![]
+    }
+}
+
+/// Count of multiport slots a port set needs.
+fn port_slots(set: &PortSet) -> usize {
+    set.ranges.iter().map(|(a, b)| if a == b { 1 } else { 2 }).sum()
+}
+
+/// Is this match negated with more than one value (needs a temporary chain)?
+fn needs_temp_chain(m: &Match) -> bool {
+    match m {
+        Match::Src(a) | Match::Dst(a) => a.neg && a.set.items.len() > 1,
+        Match::InIface(i) | Match::OutIface(i) => i.neg && i.names.len() > 1,
+        Match::Sport(p) | Match::Dport(p) => p.neg && port_slots(&p.set) > MULTIPORT_MAX,
+        _ => false,
+    }
+}
+
+/// The positive single-value matches a negated multi-value match splits into.
+fn each_value(m: &Match) -> Vec<Match> {
+    match m {
+        Match::Src(a) => a
+            .set
+            .items
+            .iter()
+            .map(|i| Match::Src(AddrMatch { neg: false, set: AddrSet::one(*i) }))
+            .collect(),
+        Match::Dst(a) => a
+            .set
+            .items
+            .iter()
+            .map(|i| Match::Dst(AddrMatch { neg: false, set: AddrSet::one(*i) }))
+            .collect(),
+        Match::InIface(i) => i.names.iter().map(|n| Match::InIface(IfaceMatch::one(n))).collect(),
+        Match::OutIface(i) => i.names.iter().map(|n| Match::OutIface(IfaceMatch::one(n))).collect(),
+        Match::Sport(p) => chunks(&p.set)
+            .into_iter()
+            .map(|set| Match::Sport(PortMatch { neg: false, set }))
+            .collect(),
+        Match::Dport(p) => chunks(&p.set)
+            .into_iter()
+            .map(|set| Match::Dport(PortMatch { neg: false, set }))
+            .collect(),
+        other => vec![other.clone()],
+    }
+}
+
+fn chunks(set: &PortSet) -> Vec<PortSet> {
+    let mut out: Vec<PortSet> = vec![];
+    let mut slots = 0;
+    for &r in &set.ranges {
+        let need = if r.0 == r.1 { 1 } else { 2 };
+        if out.is_empty() || slots + need > MULTIPORT_MAX {
+            out.push(PortSet { name: None, ranges: vec![] });
+            slots = 0;
+        }
+        out.last_mut().expect("pushed above").ranges.push(r);
+        slots += need;
+    }
+    out
+}
+
+/// Expand positive multi-valued matches into the product of single values.
+fn expand(matches: &[Match]) -> Vec<Vec<Match>> {
+    let mut rows: Vec<Vec<Match>> = vec![vec![]];
+    for m in matches {
+        let values: Vec<Match> = match m {
+            Match::Src(a) | Match::Dst(a) if !a.neg && a.set.items.len() > 1 => each_value(m),
+            Match::InIface(i) | Match::OutIface(i) if !i.neg && i.names.len() > 1 => each_value(m),
+            Match::Sport(p) | Match::Dport(p) if !p.neg && port_slots(&p.set) > MULTIPORT_MAX => {
+                each_value(m)
+            }
+            other => vec![strip_name(other)],
+        };
+        rows = rows
+            .into_iter()
+            .flat_map(|row| {
+                values.iter().map(move |v| {
+                    let mut r = row.clone();
+                    r.push(v.clone());
+                    r
+                })
+            })
+            .collect();
+    }
+    rows
+}
+
+/// Set names mean nothing to iptables; dropping them keeps lines comparable.
+fn strip_name(m: &Match) -> Match {
+    match m {
+        Match::Src(a) => Match::Src(AddrMatch {
+            neg: a.neg,
+            set: AddrSet { name: None, items: a.set.items.clone() },
+        }),
+        Match::Dst(a) => Match::Dst(AddrMatch {
+            neg: a.neg,
+            set: AddrSet { name: None, items: a.set.items.clone() },
+        }),
+        Match::Sport(p) => Match::Sport(PortMatch {
+            neg: p.neg,
+            set: PortSet { name: None, ranges: p.set.ranges.clone() },
+        }),
+        Match::Dport(p) => Match::Dport(PortMatch {
+            neg: p.neg,
+            set: PortSet { name: None, ranges: p.set.ranges.clone() },
+        }),
+        other => other.clone(),
+    }
+}
+
+impl Pass {
+    fn rule(&mut self, rule: Rule) -> Vec<Rule> {
+        let (negated, plain): (Vec<Match>, Vec<Match>) =
+            rule.matches.iter().cloned().partition(needs_temp_chain);
+        let number = rule.origin.map_or(0, |o| o.rule);
+        let action = if negated.is_empty() {
+            None
+        } else {
+            // Everything but the negations stays on the jump; the temporary
+            // chain returns for each negated value, then acts once.
+            let key = format!("{number} {negated:?} {:?} {:?}", rule.target, rule.log);
+            if let Some(name) = self.temp_chains.get(&key) {
+                Some(Target::Jump(name.clone()))
+            } else {
+                let name = self.fresh_chain(&format!("R{number}_not"));
+                let mut temp = Chain::user(&name);
+                for m in &negated {
+                    for v in each_value(m) {
+                        temp.rules.push(Rule {
+                            matches: vec![v],
+                            log: None,
+                            target: Target::Return,
+                            ..rule.clone()
+                        });
+                    }
+                }
+                let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
+                temp.rules.extend(self.finish(last));
+                self.out.chains.push(temp);
+                self.temp_chains.insert(key, name.clone());
+                Some(Target::Jump(name))
+            }
+        };
+        let mut out = Vec::new();
+        for matches in expand(&plain) {
+            let r = Rule { matches, ..rule.clone() };
+            match &action {
+                Some(jump) => out.push(Rule { log: None, target: jump.clone(), ..r }),
+                None => out.extend(self.finish(r)),
+            }
+        }
+        out
+    }
+
+    /// Turn `log` + target into iptables targets.
+    fn finish(&mut self, rule: Rule) -> Vec<Rule> {
+        let Some(log) = rule.log.clone() else { return vec![rule] };
+        let number = rule.origin.map_or(0, |o| o.rule);
+        match &rule.target {
+            Target::None => vec![Rule { log: None, target: Target::Log(log), ..rule }],
+            // RETURN inside a LOG chain would return from that chain only.
+            Target::Return => vec![
+                Rule { log: None, target: Target::Log(log), ..rule.clone() },
+                Rule { log: None, ..rule },
+            ],
+            target => {
+                let key = (number, format!("{target:?}"));
+                let name = if let Some(n) = self.log_chains.get(&key) {
+                    n.clone()
+                } else {
+                    let n = self.fresh_chain(&format!("RULE_{number}"));
+                    let mut c = Chain::user(&n);
+                    let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
+                    c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
+                    c.rules.push(tail);
+                    self.out.chains.push(c);
+                    self.log_chains.insert(key, n.clone());
+                    n
+                };
+                vec![Rule { log: None, target: Target::Jump(name), ..rule }]
+            }
+        }
+    }
+
+    fn fresh_chain(&self, base: &str) -> String {
+        let mut name = base.to_owned();
+        let mut n = 1;
+        while self.out.chain(&name).is_some() {
+            n += 1;
+            name = format!("{base}_{n}");
+        }
+        name
+    }
+}

@@ -1,0 +1,278 @@
+//! One policy rule in one hook: its matches, target and log.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ipnet::IpNet;
+use rampart_ir::{
+    AddrItem, AddrMatch, AddrSet, Chain, CtStates, IdRange, IfaceMatch, Log, Match, Origin,
+    OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, Ruleset, Target,
+};
+use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, log_prefix};
+
+use crate::hooks::{Hook, chain_name};
+
+/// Lower `rule` for `hook` and append it to `chain`.
+pub(crate) fn lower(
+    rule: &Rule,
+    hook: Hook,
+    chain: &str,
+    ruleset: &str,
+    fw: &Firewall,
+    reached: &BTreeMap<String, BTreeSet<Hook>>,
+    rs: &mut Ruleset,
+) {
+    let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
+        (Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) })), Some(None))
+    } else {
+        (addr(&rule.src, hook == Hook::Output, fw), addr(&rule.dst, hook == Hook::Input, fw))
+    };
+    // A column that can match nothing in this hook drops the rule here.
+    let (Some(src), Some(dst)) = (src, dst) else { return };
+
+    let mut head = Vec::new();
+    head.extend(src.map(Match::Src));
+    head.extend(dst.map(Match::Dst));
+
+    let (target, log) = target(rule, hook, ruleset, fw, reached);
+    let state = (rule.action == Action::Accept && !rule.stateless)
+        .then_some(Match::State { neg: false, states: CtStates(CtStates::NEW) });
+    let owners: Vec<Option<Match>> = if rule.users.is_empty() {
+        vec![None]
+    } else {
+        rule.users
+            .iter()
+            .map(|u| {
+                let id = IdRange { neg: false, first: u.uid, last: u.uid };
+                Some(Match::Owner(OwnerMatch { uid: Some(id), gid: None }))
+            })
+            .collect()
+    };
+    let atoms = merge_atoms(&rule.service.atoms);
+    let mut rules = Vec::new();
+    for iface in ifaces(rule, hook) {
+        for owner in &owners {
+            let mut base = head.clone();
+            base.extend(iface.clone());
+            let tail: Vec<Match> = owner.iter().cloned().chain(state.clone()).collect();
+            if rule.service.neg {
+                // NOT service: return for each service, then act.
+                let name = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
+                let mut jump = base.clone();
+                jump.extend(tail);
+                rules.push(ir(rule, jump, Target::Jump(name.clone()), None));
+                let mut temp = Chain::user(&name);
+                for a in &atoms {
+                    temp.rules.push(ir(rule, service_matches(a), Target::Return, None));
+                }
+                for (m, t) in any_protocol(&target) {
+                    temp.rules.push(ir(rule, m, t, log.clone()));
+                }
+                rs.chains.push(temp);
+            } else if atoms.is_empty() {
+                for (proto, t) in any_protocol(&target) {
+                    let mut m = base.clone();
+                    m.extend(proto);
+                    m.extend(tail.iter().cloned());
+                    rules.push(ir(rule, m, t, log.clone()));
+                }
+            } else {
+                for a in &atoms {
+                    let mut m = base.clone();
+                    m.extend(service_matches(a));
+                    m.extend(tail.iter().cloned());
+                    let t = match (&target, a.proto) {
+                        // a TCP reset only exists for TCP
+                        (Target::Reject(RejectWith::TcpReset), p) if p != Some(Proto::Tcp) => {
+                            Target::Reject(RejectWith::PortUnreachable)
+                        }
+                        (t, _) => t.clone(),
+                    };
+                    rules.push(ir(rule, m, t, log.clone()));
+                }
+            }
+        }
+    }
+    if let Some(c) = rs.chain_mut(chain) {
+        c.rules.extend(rules);
+    }
+}
+
+/// A target for packets of any protocol. A TCP reset exists only for TCP,
+/// so `reject with tcp-reset` resets TCP and answers the rest with ICMP
+/// port unreachable.
+fn any_protocol(target: &Target) -> Vec<(Vec<Match>, Target)> {
+    if *target == Target::Reject(RejectWith::TcpReset) {
+        vec![
+            (vec![Match::Proto { neg: false, proto: Proto::Tcp }], target.clone()),
+            (vec![], Target::Reject(RejectWith::PortUnreachable)),
+        ]
+    } else {
+        vec![(vec![], target.clone())]
+    }
+}
+
+fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrRule {
+    let comment = match (&rule.comment, &rule.action) {
+        (Some(c), _) => format!("R{}: {c}", rule.number),
+        (None, Action::Antispoof(i)) => format!("R{}: antispoof {i}", rule.number),
+        (None, _) => format!("R{}", rule.number),
+    };
+    IrRule {
+        matches,
+        log,
+        target,
+        comment: Some(comment),
+        origin: Some(Origin { rule: rule.number, span: Some(rule.span) }),
+    }
+}
+
+fn temp_chain_name(rs: &Ruleset, base: &str) -> String {
+    let mut name = base.to_owned();
+    let mut n = 1;
+    while rs.chain(&name).is_some() {
+        n += 1;
+        name = format!("{base}{n}");
+    }
+    name
+}
+
+/// The address match of a column in a hook. `None`: the rule cannot match
+/// here; `Some(None)`: no match needed.
+fn addr(col: &AddrColumn, firewall_is_implied: bool, fw: &Firewall) -> Option<Option<AddrMatch>> {
+    if col.is_any() {
+        return if col.neg { None } else { Some(None) };
+    }
+    // In OUTPUT every packet comes from the firewall, in INPUT every packet
+    // goes to it: a column that includes the firewall always matches there.
+    if col.firewall && !col.neg && firewall_is_implied {
+        return Some(None);
+    }
+    let mut set = col.set.clone();
+    if col.firewall {
+        set.name = None;
+        set.items.extend(fw.own_addresses());
+        set.items.sort();
+        set.items.dedup();
+    }
+    if set.items.is_empty() {
+        return if col.neg { Some(None) } else { None };
+    }
+    Some(Some(AddrMatch { neg: col.neg, set }))
+}
+
+/// Interface matches per variant of the rule in this hook.
+fn ifaces(rule: &Rule, hook: Hook) -> Vec<Option<Match>> {
+    if let Action::Antispoof(i) = &rule.action {
+        return vec![Some(Match::InIface(IfaceMatch::one(i)))];
+    }
+    if rule.iface.names.is_empty() {
+        return vec![None];
+    }
+    let m = IfaceMatch { neg: rule.iface.neg, names: rule.iface.names.clone() };
+    let inbound = Some(Match::InIface(m.clone()));
+    let outbound = Some(Match::OutIface(m));
+    match (hook, rule.direction) {
+        (Hook::Input, _) => vec![inbound],
+        (Hook::Output, _) => vec![outbound],
+        (Hook::Forward, Direction::In) => vec![inbound],
+        (Hook::Forward, Direction::Out) => vec![outbound],
+        (Hook::Forward, Direction::Both) => vec![inbound, outbound],
+    }
+}
+
+fn target(
+    rule: &Rule,
+    hook: Hook,
+    ruleset: &str,
+    fw: &Firewall,
+    reached: &BTreeMap<String, BTreeSet<Hook>>,
+) -> (Target, Option<Log>) {
+    let target = match &rule.action {
+        Action::Accept => Target::Accept,
+        Action::Deny | Action::Antispoof(_) => Target::Drop,
+        Action::Reject(w) => Target::Reject(*w),
+        Action::Branch(to) => Target::Jump(chain_name(to, hook, reached)),
+        Action::Continue => Target::None,
+        Action::Return => Target::Return,
+    };
+    let logged = rule.log || matches!(rule.action, Action::Antispoof(_));
+    let log = logged.then(|| {
+        let iface = match &rule.action {
+            Action::Antispoof(i) => i.as_str(),
+            _ => rule.iface.names.first().map_or("any", String::as_str),
+        };
+        let prefix = log_prefix(&fw.options, rule.number, rule.action.log_word(), ruleset, iface);
+        Log { prefix, level: fw.options.log_level }
+    });
+    (target, log)
+}
+
+/// Sources that cannot arrive on `iface`: the firewall's own addresses,
+/// loopback, and the networks of its other interfaces.
+fn antispoof_sources(fw: &Firewall, iface: &str) -> AddrSet {
+    let here: Vec<IpNet> =
+        fw.interface(iface).map(|i| i.addrs.iter().map(IpNet::trunc).collect()).unwrap_or_default();
+    let mut items = fw.own_addresses();
+    items.push(AddrItem::Net("127.0.0.0/8".parse().expect("valid network")));
+    for other in fw.interfaces.iter().filter(|i| i.name != iface && !i.dynamic && !i.loopback) {
+        for net in other.addrs.iter().map(IpNet::trunc) {
+            if !here.contains(&net) {
+                items.push(AddrItem::Net(net));
+            }
+        }
+    }
+    items.sort();
+    items.dedup();
+    AddrSet { name: None, items }
+}
+
+/// Merge atoms of one protocol so that `tcp 53` and `tcp 80` become one
+/// rule with a port set (multiport in iptables, a set in nftables).
+fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
+    let mut out: Vec<ServiceAtom> = Vec::new();
+    for a in atoms {
+        let mergeable = |b: &ServiceAtom| {
+            b.proto == a.proto
+                && b.sports == a.sports
+                && b.icmp.is_none()
+                && a.icmp.is_none()
+                && matches!(a.proto, Some(Proto::Tcp | Proto::Udp))
+                && !a.dports.is_empty()
+                && !b.dports.is_empty()
+        };
+        if let Some(b) = out.iter_mut().find(|b| mergeable(b)) {
+            if b.name != a.name {
+                b.name = None;
+            }
+            b.dports.extend(a.dports.iter().copied());
+            b.dports.sort_unstable();
+            b.dports.dedup();
+        } else if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    out
+}
+
+fn service_matches(a: &ServiceAtom) -> Vec<Match> {
+    let Some(proto) = a.proto else { return vec![] };
+    let mut m = vec![Match::Proto { neg: false, proto }];
+    let suffix = match proto {
+        Proto::Tcp => "tcp",
+        _ => "udp",
+    };
+    let set = |ranges: &[(u16, u16)], what: &str| PortSet {
+        name: a.name.as_ref().map(|n| format!("{n}_{suffix}{what}")),
+        ranges: ranges.to_vec(),
+    };
+    if !a.sports.is_empty() {
+        m.push(Match::Sport(PortMatch { neg: false, set: set(&a.sports, "_sport") }));
+    }
+    if !a.dports.is_empty() {
+        m.push(Match::Dport(PortMatch { neg: false, set: set(&a.dports, "") }));
+    }
+    if let Some(icmp) = a.icmp {
+        m.push(Match::Icmp { neg: false, v6: proto == Proto::Icmpv6, icmp });
+    }
+    m
+}

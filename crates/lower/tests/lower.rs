@@ -1,0 +1,182 @@
+//! Lowering passes on small policies: where rules land, how negation, logging,
+//! branches and address families are lowered.
+
+use rampart_diag::Sources;
+use rampart_ir::{Family, Ruleset, format_rule};
+use rampart_lower::compile;
+
+fn compiled(body: &str) -> rampart_lower::Compiled {
+    let text = format!(
+        "network lan 10.1.0.0/24\nnetwork dmz 10.2.0.0/24\nhost a 10.1.0.5\nhost b 10.2.0.7\nhost v6 2001:db8::7\n\
+         group both {{ lan, dmz }}\nservice ssh tcp 22\nservice web tcp 80, 443\nservice dns tcp 53, udp 53\n\
+         user alice uid 1000\n{body}"
+    );
+    let mut sources = Sources::new();
+    let loaded = rampart_model::load_str("t.rp", &text, &mut sources);
+    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
+    let model = loaded.model.unwrap();
+    compile(&model.firewalls[0])
+}
+
+fn fw(options: &str, rules: &str) -> String {
+    format!(
+        "firewall fw {{\n interface eth0 10.0.0.1/24\n interface eth1 10.1.0.1/24\n interface lo loopback\n \
+         default none\n accept-established off\n {options}\n ruleset main {{\n{rules}\n }}\n}}\n"
+    )
+}
+
+/// `CHAIN: rule` lines of one family, comments stripped.
+fn lines(rs: &Ruleset, family: Family) -> Vec<String> {
+    rs.chains
+        .iter()
+        .flat_map(|c| {
+            c.rules.iter().map(move |r| {
+                let mut r = r.clone();
+                r.comment = None;
+                format!("{}: {}", c.name, format_rule(&r, family))
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn rules_land_in_input_output_or_forward_by_direction_and_addresses() {
+    let c = compiled(&fw(
+        "forward on",
+        "accept from a to self service ssh\naccept from self to b\naccept from lan to b service web",
+    ));
+    let l = lines(&c.v4, Family::V4);
+    assert!(
+        l.contains(
+            &"INPUT: -s 10.1.0.5/32 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
+                .to_owned()
+        ),
+        "{l:#?}"
+    );
+    assert!(
+        l.contains(&"OUTPUT: -d 10.2.0.7/32 -m conntrack --ctstate NEW -j ACCEPT".to_owned()),
+        "{l:#?}"
+    );
+    assert!(l.contains(&"FORWARD: -s 10.1.0.0/24 -d 10.2.0.7/32 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate NEW -j ACCEPT".to_owned()), "{l:#?}");
+    // from a host that is not the firewall: never in OUTPUT
+    assert!(!l.iter().any(|x| x.starts_with("OUTPUT: -s 10.1.0.5")), "{l:#?}");
+    // without `forward on`, nothing but the policy in FORWARD
+    let c = compiled(&fw("", "accept from lan to b service web"));
+    assert!(c.v4.chain("FORWARD").unwrap().rules.is_empty());
+}
+
+#[test]
+fn user_rules_go_to_output_only() {
+    let c = compiled(&fw("forward on", "accept to b service ssh user alice"));
+    let l = lines(&c.v4, Family::V4);
+    assert_eq!(
+        l,
+        vec![
+            "OUTPUT: -d 10.2.0.7/32 -p tcp -m tcp --dport 22 -m owner --uid-owner 1000 -m conntrack --ctstate NEW -j ACCEPT"
+        ]
+    );
+}
+
+#[test]
+fn negated_group_uses_one_temporary_chain_without_repeated_lines() {
+    let c = compiled(&fw("forward on", "deny from not both to b service dns"));
+    let l = lines(&c.v4, Family::V4);
+    let temp: Vec<_> = l.iter().filter(|x| x.starts_with("R1_not:")).collect();
+    assert_eq!(
+        temp,
+        vec![
+            "R1_not: -s 10.1.0.0/24 -j RETURN",
+            "R1_not: -s 10.2.0.0/24 -j RETURN",
+            "R1_not: -j DROP"
+        ]
+    );
+    // tcp and udp variants in several hooks all jump to the one chain
+    assert!(l.iter().filter(|x| x.ends_with("-j R1_not")).count() >= 2);
+    let mut sorted = l.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), l.len(), "a line is repeated: {l:#?}");
+    // a single negated value stays a plain `!`
+    let c = compiled(&fw("", "deny from not a to self"));
+    assert_eq!(lines(&c.v4, Family::V4), vec!["INPUT: ! -s 10.1.0.5/32 -j DROP"]);
+}
+
+#[test]
+fn logged_rules_jump_to_a_log_chain_with_the_prefix() {
+    let c = compiled(&fw("", "deny from a log\ncontinue from b log"));
+    let l = lines(&c.v4, Family::V4);
+    assert!(l.contains(&"INPUT: -s 10.1.0.5/32 -j RULE_1".to_owned()), "{l:#?}");
+    assert!(
+        l.contains(&"RULE_1: -j LOG --log-prefix \"RULE 1 -- DENY \" --log-level 6".to_owned())
+    );
+    assert!(l.contains(&"RULE_1: -j DROP".to_owned()));
+    // log-only (continue): LOG in place, no chain
+    assert!(
+        l.contains(
+            &"INPUT: -s 10.2.0.7/32 -j LOG --log-prefix \"RULE 2 -- CONTINUE \" --log-level 6"
+                .to_owned()
+        ),
+        "{l:#?}"
+    );
+}
+
+#[test]
+fn branch_jumps_into_the_rule_set_chain() {
+    let body =
+        fw("", "branch sub from lan\n }\n ruleset sub {\n accept service ssh\n return\n deny log");
+    let c = compiled(&body);
+    let l = lines(&c.v4, Family::V4);
+    assert!(l.contains(&"INPUT: -s 10.1.0.0/24 -j sub".to_owned()), "{l:#?}");
+    assert!(
+        l.contains(
+            &"sub: -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT".to_owned()
+        ),
+        "{l:#?}"
+    );
+    assert!(l.contains(&"sub: -j RETURN".to_owned()));
+    // entered from INPUT only, so one chain named after the rule set
+    assert!(c.v4.chain("sub").is_some() && c.v4.chain("sub_in").is_none());
+}
+
+#[test]
+fn families_split_and_icmp_follows_its_family() {
+    let c = compiled(&fw("", "accept from a, v6 to self service ssh"));
+    assert_eq!(
+        lines(&c.v4, Family::V4),
+        vec!["INPUT: -s 10.1.0.5/32 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"]
+    );
+    let v6 = c.v6.expect("a v6 address makes a v6 ruleset");
+    assert_eq!(
+        lines(&v6, Family::V6),
+        vec![
+            "INPUT: -s 2001:db8::7/128 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
+        ]
+    );
+    let c = compiled(&fw("", "accept from a"));
+    assert!(c.v6.is_none(), "no IPv6 anywhere: IPv6 is left alone");
+}
+
+#[test]
+fn implicit_rules_come_first_and_last() {
+    let c = compiled(
+        "host admin 10.1.0.9\nfirewall fw {\n interface eth1 10.1.0.1/24 management\n backup-ssh from admin\n ruleset main {\n deny\n }\n}\n",
+    );
+    let input = lines(&c.v4, Family::V4)
+        .into_iter()
+        .filter(|x| x.starts_with("INPUT:"))
+        .collect::<Vec<_>>();
+    assert_eq!(input[0], "INPUT: -s 10.1.0.9/32 -i eth1 -p tcp -m tcp --dport 22 -j ACCEPT");
+    assert_eq!(input[1], "INPUT: -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    assert_eq!(input.last().unwrap(), "INPUT: -j RULE_0");
+}
+
+#[test]
+fn antispoof_drops_own_and_foreign_sources_on_the_interface() {
+    let c = compiled(&fw("", "antispoof eth0"));
+    let l = lines(&c.v4, Family::V4);
+    for src in ["10.0.0.1/32", "10.1.0.1/32", "10.1.0.0/24", "127.0.0.0/8"] {
+        assert!(l.contains(&format!("INPUT: -s {src} -i eth0 -j RULE_1")), "{src}: {l:#?}");
+    }
+    // its own network may arrive on eth0
+    assert!(!l.iter().any(|x| x.contains("-s 10.0.0.0/24")));
+}

@@ -1,0 +1,147 @@
+//! Every model error and warning, in one place. Codes E02xx are errors in
+//! objects and rules, W03xx are warnings.
+
+use rampart_diag::{Diagnostic, Span};
+
+pub(crate) fn unknown_name(kind: &str, name: &str, span: Span, hint: &str) -> Diagnostic {
+    Diagnostic::error("E0201", format!("unknown {kind} `{name}`"))
+        .with_label(span, "not defined in this policy or its includes")
+        .with_help(hint.to_owned())
+}
+
+pub(crate) fn duplicate_name(name: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::error("E0202", format!("`{name}` is defined twice"))
+        .with_label(span, "defined again here")
+        .with_label(first, "first defined here")
+        .with_help("every object, user and firewall needs its own name")
+}
+
+pub(crate) fn group_cycle(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0203", format!("group `{name}` contains itself"))
+        .with_label(span, "this member leads back to the group")
+        .with_help("remove the member that closes the loop")
+}
+
+pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0204", format!("`{text}` is not an IP address"))
+        .with_label(span, "expected an address such as 192.168.2.2 or 2001:db8::1")
+}
+
+pub(crate) fn bad_network(text: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0205", format!("`{text}` is not a valid network"))
+        .with_label(span, why.to_owned())
+        .with_help("write a network as ADDRESS/LENGTH, e.g. 192.168.2.0/24 or 2001:db8::/32")
+}
+
+pub(crate) fn bad_port(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0206", format!("`{text}` is not a port or port range"))
+        .with_label(span, "ports are 0–65535; a range is FIRST-LAST with FIRST <= LAST")
+}
+
+pub(crate) fn unknown_ruleset(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0207", format!("unknown rule set `{name}`"))
+        .with_label(span, "no rule set of this name in this firewall")
+        .with_help(format!("add `ruleset {name} {{ ... }}` to the firewall, or fix the name"))
+}
+
+pub(crate) fn user_on_incoming(span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0208", "user match on traffic the firewall does not send")
+        .with_label(span, why.to_owned())
+        .with_help(
+            "the kernel knows the owner only of packets this host sends (OUTPUT); \
+             remove `in` or `to` the firewall, or drop the `user` clause",
+        )
+}
+
+pub(crate) fn log_prefix_too_long(prefix: &str, number: u32, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0209",
+        format!(
+            "log prefix of rule {number} is {} bytes, more than 29: \"{prefix}\"",
+            prefix.len()
+        ),
+    )
+    .with_label(span, "this rule logs")
+    .with_help("shorten the firewall's `log-prefix` template or the rule set name it uses (%C)")
+}
+
+pub(crate) fn unknown_interface(name: &str, firewall: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0210", format!("firewall `{firewall}` has no interface `{name}`"))
+        .with_label(span, "unknown interface")
+        .with_help(format!("declare it with `interface {name} ...` inside `firewall {firewall}`"))
+}
+
+pub(crate) fn missing_main(firewall: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0212", format!("firewall `{firewall}` has no `main` rule set"))
+        .with_label(span, "every firewall needs `ruleset main { ... }`")
+}
+
+pub(crate) fn bad_icmp(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0213", format!("`{text}` is not an ICMP type"))
+        .with_label(span, "expected a name such as echo-request, a type (3) or type/code (11/1)")
+}
+
+pub(crate) fn wrong_kind(name: &str, is: &str, wanted: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0214", format!("`{name}` is {is}, not {wanted}"))
+        .with_label(span, format!("{wanted} expected here"))
+}
+
+pub(crate) fn bad_option(key: &str, span: Span, expected: &str) -> Diagnostic {
+    Diagnostic::error("E0215", format!("bad value for option `{key}`"))
+        .with_label(span, format!("expected {expected}"))
+}
+
+pub(crate) fn unknown_action(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0216", format!("unknown action `{word}`"))
+        .with_label(span, "not an action")
+        .with_help("actions: accept, deny, reject [with REPLY], branch RULESET, continue, return, antispoof IFACE")
+}
+
+pub(crate) fn mixed_group(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0217", format!("group `{name}` mixes addresses and services"))
+        .with_label(span, "this member is of the other kind")
+        .with_help("put addresses and services in separate groups")
+}
+
+pub(crate) fn include_failed(path: &str, span: Span, err: &str) -> Diagnostic {
+    Diagnostic::error("E0218", format!("cannot read included file `{path}`: {err}"))
+        .with_label(span, "included here")
+}
+
+pub(crate) fn include_cycle(path: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0219", format!("`{path}` is already included"))
+        .with_label(span, "this include would read the file a second time")
+}
+
+pub(crate) fn branch_cycle(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0220", format!("rule set `{name}` branches back into itself"))
+        .with_label(span, "this branch closes a loop")
+        .with_help("netfilter refuses chains that jump in a circle")
+}
+
+pub(crate) fn bad_number(what: &str, text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0221", format!("`{text}` is not a valid {what}"))
+        .with_label(span, format!("{what} expected"))
+}
+
+pub(crate) fn misplaced(what: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0222", format!("{what} is not allowed here"))
+        .with_label(span, why.to_owned())
+}
+
+pub(crate) fn duplicate_ruleset(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0223", format!("rule set `{name}` is defined twice in this firewall"))
+        .with_label(span, "defined again here")
+}
+
+pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagnostic {
+    Diagnostic::warning("W0301", format!("rule {number} can never match"))
+        .with_label(span, format!("every packet it matches is decided by rule {by} first"))
+        .with_label(by_span, format!("rule {by} is here"))
+        .with_help("move the rule up, narrow the earlier rule, or delete this one")
+}
+
+pub(crate) fn unused_ruleset(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning("W0302", format!("rule set `{name}` is never branched to"))
+        .with_label(span, "no rule branches here, so it is not compiled")
+}

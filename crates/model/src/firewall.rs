@@ -1,0 +1,501 @@
+//! Firewalls, their interfaces, options, rule sets and rules.
+
+use std::collections::BTreeSet;
+
+use rampart_diag::Diagnostic;
+use rampart_ir::{AddrSet, RejectWith};
+use rampart_syntax::ast::{self, Column, Setting, Value, Word};
+
+use crate::resolve::{Resolved, Resolver};
+use crate::{
+    Action, AddrColumn, DefaultAction, Direction, Firewall, IfaceColumn, Interface, Options, Rule,
+    RuleSet, ServiceColumn, User, addr, diagnostics, shadow,
+};
+
+/// The longest log prefix the kernel keeps (the LOG target's limit is 29
+/// characters plus the terminating NUL).
+pub const MAX_LOG_PREFIX: usize = 29;
+
+pub(crate) fn build(
+    fw: &ast::Firewall,
+    r: &mut Resolver<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Firewall {
+    let interfaces = fw.interfaces.iter().filter_map(|i| interface(i, diags)).collect();
+    let mut out = Firewall {
+        name: fw.name.text.clone(),
+        span: fw.name.span,
+        interfaces,
+        options: Options::default(),
+        rulesets: vec![],
+    };
+    for s in &fw.options {
+        option(&mut out.options, s, r, diags);
+    }
+    let mut names = BTreeSet::new();
+    for rs in &fw.rulesets {
+        if !names.insert(rs.name.text.as_str()) {
+            diags.push(diagnostics::duplicate_ruleset(&rs.name.text, rs.name.span));
+        }
+    }
+    let mut number = 0;
+    for rs in &fw.rulesets {
+        let rules = rs
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                number += 1;
+                self::rule(rule, number, &out, &names, r, diags)
+            })
+            .collect();
+        out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
+    }
+    if out.ruleset("main").is_none() {
+        diags.push(diagnostics::missing_main(&out.name, out.span));
+    }
+    check_branches(&out, diags);
+    check_log_prefixes(&out, diags);
+    shadow::check(&out, diags);
+    out
+}
+
+fn interface(i: &ast::Interface, diags: &mut Vec<Diagnostic>) -> Option<Interface> {
+    let mut addrs = Vec::new();
+    for w in &i.addrs {
+        match addr::parse_iface_addr(&w.text, w.span) {
+            Ok(a) => addrs.push(a),
+            Err(d) => diags.push(d),
+        }
+    }
+    let has = |f: &str| i.flags.iter().any(|w| w.text == f);
+    Some(Interface {
+        name: i.name.text.clone(),
+        span: i.name.span,
+        addrs,
+        loopback: has("loopback"),
+        dynamic: has("dynamic"),
+        management: has("management"),
+    })
+}
+
+fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) {
+    let key = s.key.text.as_str();
+    let span = s.values.first().map_or(s.key.span, Value::span);
+    let one = s.values.first().map(Value::text).filter(|_| s.values.len() == 1);
+    let bad = |diags: &mut Vec<Diagnostic>, expected: &str| {
+        diags.push(diagnostics::bad_option(key, span, expected));
+    };
+    match (key, one) {
+        ("log-prefix", Some(t)) => o.log_prefix = t.to_owned(),
+        ("log-level", Some(t)) => match log_level(t) {
+            Some(l) => o.log_level = l,
+            None => bad(
+                diags,
+                "a syslog level: emerg, alert, crit, err, warning, notice, info, debug or 0–7",
+            ),
+        },
+        ("default", Some(t)) => match t {
+            "deny" => o.default = DefaultAction::Deny,
+            "deny-quiet" => o.default = DefaultAction::DenyQuiet,
+            "reject" => o.default = DefaultAction::Reject,
+            "none" => o.default = DefaultAction::None,
+            _ => bad(diags, "deny, deny-quiet, reject or none"),
+        },
+        ("accept-established" | "forward", Some(t)) => {
+            let v = match t {
+                "on" | "yes" | "true" => true,
+                "off" | "no" | "false" => false,
+                _ => return bad(diags, "on or off"),
+            };
+            if key == "forward" { o.forward = v } else { o.accept_established = v }
+        }
+        ("backup-ssh", _) => match s.values.as_slice() {
+            [Value::Word(from), rest @ ..] if from.text == "from" && !rest.is_empty() => {
+                let mut set = AddrSet::default();
+                for v in rest {
+                    let Value::Word(w) = v else { return bad(diags, "addresses or host names") };
+                    match addresses(w, r, diags) {
+                        Some(Addr::Items(items)) => set.items.extend(items),
+                        Some(Addr::Firewall) => diags.push(diagnostics::wrong_kind(
+                            &w.text,
+                            "this firewall",
+                            "an admin host",
+                            w.span,
+                        )),
+                        None => {}
+                    }
+                }
+                o.backup_ssh = Some(set);
+            }
+            _ => bad(diags, "`from HOST[, HOST...]`"),
+        },
+        _ => bad(diags, "one value"),
+    }
+}
+
+fn log_level(t: &str) -> Option<u8> {
+    const NAMES: [&str; 8] =
+        ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+    t.parse::<u8>()
+        .ok()
+        .filter(|l| *l < 8)
+        .or_else(|| NAMES.iter().position(|n| *n == t).and_then(|i| u8::try_from(i).ok()))
+}
+
+enum Addr {
+    Items(Vec<rampart_ir::AddrItem>),
+    Firewall,
+}
+
+/// One word of an address column: a literal, an object name, or the firewall.
+fn addresses(w: &Word, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> Option<Addr> {
+    if w.text == "self" {
+        return Some(Addr::Firewall);
+    }
+    if addr::is_literal(&w.text) {
+        return addr::parse_item(&w.text, w.span)
+            .map_err(|d| diags.push(d))
+            .ok()
+            .map(|i| Addr::Items(vec![i]));
+    }
+    match r.lookup(&w.text, diags) {
+        Some(Resolved::Addresses(items)) => Some(Addr::Items(items)),
+        Some(Resolved::Firewall(items)) => Some(Addr::Items(items)),
+        Some(Resolved::Invalid) => None,
+        Some(_) => {
+            diags.push(diagnostics::wrong_kind(&w.text, r.kind_of(&w.text), "an address", w.span));
+            None
+        }
+        None => {
+            diags.push(diagnostics::unknown_name(
+                "address object",
+                &w.text,
+                w.span,
+                "define it with `host`, `network`, `range` or `group`, or write an address",
+            ));
+            None
+        }
+    }
+}
+
+fn addr_column(
+    c: Option<&Column>,
+    fw: &Firewall,
+    r: &mut Resolver<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> AddrColumn {
+    let Some(c) = c else { return AddrColumn::default() };
+    let mut col = AddrColumn { neg: c.not.is_some(), ..AddrColumn::default() };
+    if let [w] = c.items.as_slice() {
+        if w.text == "any" {
+            return col;
+        }
+        // a single named group keeps its name, so nftables can emit a named set
+        if !addr::is_literal(&w.text) && w.text != "self" && w.text != fw.name {
+            col.set.name = Some(w.text.clone());
+        }
+    }
+    for w in &c.items {
+        if w.text == fw.name {
+            col.firewall = true;
+            continue;
+        }
+        match addresses(w, r, diags) {
+            Some(Addr::Items(items)) => col.set.items.extend(items),
+            Some(Addr::Firewall) => col.firewall = true,
+            None => {}
+        }
+    }
+    col.set.items.sort();
+    col.set.items.dedup();
+    col
+}
+
+fn service_column(
+    c: Option<&Column>,
+    r: &mut Resolver<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> ServiceColumn {
+    let Some(c) = c else { return ServiceColumn::default() };
+    let mut col = ServiceColumn { neg: c.not.is_some(), atoms: vec![] };
+    for w in &c.items {
+        if w.text == "any" {
+            return ServiceColumn { neg: col.neg, atoms: vec![] };
+        }
+        match r.lookup(&w.text, diags) {
+            Some(Resolved::Services(atoms)) => {
+                // a group's atoms are named after the group when it is the only item
+                let name = (c.items.len() == 1).then(|| w.text.clone());
+                col.atoms.extend(atoms.into_iter().map(|mut a| {
+                    if name.is_some() {
+                        a.name.clone_from(&name);
+                    }
+                    a
+                }));
+            }
+            Some(Resolved::Invalid) => {}
+            Some(_) => diags.push(diagnostics::wrong_kind(
+                &w.text,
+                r.kind_of(&w.text),
+                "a service",
+                w.span,
+            )),
+            None => diags.push(diagnostics::unknown_name(
+                "service",
+                &w.text,
+                w.span,
+                "define it with `service NAME tcp PORT` (or udp, icmp, proto N)",
+            )),
+        }
+    }
+    col
+}
+
+fn iface_column(c: Option<&Column>, fw: &Firewall, diags: &mut Vec<Diagnostic>) -> IfaceColumn {
+    let Some(c) = c else { return IfaceColumn::default() };
+    let mut names = Vec::new();
+    for w in &c.items {
+        if w.text == "any" {
+            return IfaceColumn::default();
+        }
+        check_iface(w, fw, diags);
+        names.push(w.text.clone());
+    }
+    IfaceColumn { neg: c.not.is_some(), names }
+}
+
+fn check_iface(w: &Word, fw: &Firewall, diags: &mut Vec<Diagnostic>) {
+    // `eth+` is a wildcard over interfaces of that prefix
+    let known = match w.text.strip_suffix('+') {
+        Some(p) => fw.interfaces.iter().any(|i| i.name.starts_with(p)),
+        None => fw.interface(&w.text).is_some(),
+    };
+    if !known {
+        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span));
+    }
+}
+
+fn users(c: Option<&Column>, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> Vec<User> {
+    let Some(c) = c else { return vec![] };
+    let mut out = Vec::new();
+    for w in &c.items {
+        match r.lookup(&w.text, diags) {
+            Some(Resolved::User(u)) => out.push(u),
+            Some(Resolved::Invalid) => {}
+            Some(_) => {
+                diags.push(diagnostics::wrong_kind(&w.text, r.kind_of(&w.text), "a user", w.span))
+            }
+            None => diags.push(diagnostics::unknown_name(
+                "user",
+                &w.text,
+                w.span,
+                "define it with `user NAME uid N`",
+            )),
+        }
+    }
+    out
+}
+
+fn action(
+    rule: &ast::Rule,
+    fw: &Firewall,
+    rulesets: &BTreeSet<&str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Action> {
+    let arg = rule.argument.as_ref();
+    Some(match rule.action.text.as_str() {
+        "accept" => Action::Accept,
+        "deny" | "drop" => Action::Deny,
+        "reject" => match arg {
+            None => Action::Reject(RejectWith::PortUnreachable),
+            Some(w) => match reject_with(&w.text) {
+                Some(with) => Action::Reject(with),
+                None => {
+                    diags.push(diagnostics::bad_option(
+                        "reject with",
+                        w.span,
+                        "tcp-reset, port-unreachable, host-unreachable, net-unreachable, \
+                         proto-unreachable, host-prohibited, net-prohibited or admin-prohibited",
+                    ));
+                    return None;
+                }
+            },
+        },
+        "branch" => {
+            let w = arg?;
+            if !rulesets.contains(w.text.as_str()) {
+                diags.push(diagnostics::unknown_ruleset(&w.text, w.span));
+                return None;
+            }
+            Action::Branch(w.text.clone())
+        }
+        "continue" => Action::Continue,
+        "return" => Action::Return,
+        "antispoof" => {
+            let w = arg?;
+            check_iface(w, fw, diags);
+            Action::Antispoof(w.text.clone())
+        }
+        other => {
+            diags.push(diagnostics::unknown_action(other, rule.action.span));
+            return None;
+        }
+    })
+}
+
+fn reject_with(t: &str) -> Option<RejectWith> {
+    use RejectWith::*;
+    Some(match t {
+        "tcp-reset" => TcpReset,
+        "port-unreachable" => PortUnreachable,
+        "host-unreachable" => HostUnreachable,
+        "net-unreachable" => NetUnreachable,
+        "proto-unreachable" => ProtoUnreachable,
+        "host-prohibited" => HostProhibited,
+        "net-prohibited" => NetProhibited,
+        "admin-prohibited" => AdminProhibited,
+        _ => return None,
+    })
+}
+
+fn rule(
+    rule: &ast::Rule,
+    number: u32,
+    fw: &Firewall,
+    rulesets: &BTreeSet<&str>,
+    r: &mut Resolver<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    let before = diags.len();
+    let action = action(rule, fw, rulesets, diags);
+    let direction = match rule.direction.as_ref().map(|w| w.text.as_str()) {
+        Some("in") => Direction::In,
+        Some("out") => Direction::Out,
+        _ => Direction::Both,
+    };
+    let out = Rule {
+        number,
+        span: rule.span,
+        action: action.unwrap_or(Action::Continue),
+        src: addr_column(rule.from.as_ref(), fw, r, diags),
+        dst: addr_column(rule.to.as_ref(), fw, r, diags),
+        service: service_column(rule.service.as_ref(), r, diags),
+        iface: iface_column(rule.on.as_ref(), fw, diags),
+        direction,
+        users: users(rule.user.as_ref(), r, diags),
+        log: rule.log.is_some(),
+        stateless: rule.stateless.is_some(),
+        comment: rule.comment.as_ref().map(|c| c.value.clone()),
+    };
+    if let Action::Antispoof(_) = out.action
+        && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())
+    {
+        diags.push(diagnostics::misplaced(
+            "a from/on/user clause",
+            rule.span,
+            "antispoof derives its sources and interface itself",
+        ));
+    }
+    if let Some(c) = &rule.user {
+        if out.direction == Direction::In {
+            diags.push(diagnostics::user_on_incoming(
+                c.keyword.to(rule.span),
+                "this rule only matches incoming traffic (`in`)",
+            ));
+        } else if out.dst.firewall && out.dst.set.items.is_empty() && !out.dst.neg {
+            diags.push(diagnostics::user_on_incoming(
+                c.keyword,
+                "traffic to the firewall itself is incoming",
+            ));
+        } else if !out.src.is_any() && !out.src.firewall {
+            diags.push(diagnostics::user_on_incoming(
+                c.keyword,
+                "the source is not this firewall, so the packets are not its own",
+            ));
+        }
+    }
+    (diags.len() == before || !diags[before..].iter().any(Diagnostic::is_error)).then_some(out)
+}
+
+fn check_branches(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
+    // Depth-first walk from every rule set; a branch to a set on the stack is a loop.
+    fn walk<'f>(
+        fw: &'f Firewall,
+        name: &'f str,
+        stack: &mut Vec<&'f str>,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let Some(rs) = fw.ruleset(name) else { return };
+        stack.push(name);
+        for rule in &rs.rules {
+            if let Action::Branch(target) = &rule.action {
+                if stack.contains(&target.as_str()) {
+                    diags.push(diagnostics::branch_cycle(target, rule.span));
+                } else {
+                    walk(fw, target, stack, diags);
+                }
+            }
+        }
+        stack.pop();
+    }
+    if fw.ruleset("main").is_some() {
+        walk(fw, "main", &mut Vec::new(), diags);
+    }
+    for rs in &fw.rulesets {
+        let used = rs.name == "main"
+            || fw
+                .rulesets
+                .iter()
+                .flat_map(|s| &s.rules)
+                .any(|r| r.action == Action::Branch(rs.name.clone()));
+        if !used {
+            diags.push(diagnostics::unused_ruleset(&rs.name, rs.span));
+        }
+    }
+}
+
+/// The log prefix of a rule, from the firewall's template.
+#[must_use]
+pub fn log_prefix(
+    options: &Options,
+    number: u32,
+    action: &str,
+    ruleset: &str,
+    iface: &str,
+) -> String {
+    let mut out = String::new();
+    let mut chars = options.log_prefix.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('N') => out.push_str(&number.to_string()),
+            Some('A') => out.push_str(action),
+            Some('C') => out.push_str(ruleset),
+            Some('I') => out.push_str(iface),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
+fn check_log_prefixes(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
+    for rs in &fw.rulesets {
+        for rule in rs.rules.iter().filter(|r| r.log || matches!(r.action, Action::Antispoof(_))) {
+            let iface = match &rule.action {
+                Action::Antispoof(i) => i.as_str(),
+                _ => rule.iface.names.first().map_or("any", String::as_str),
+            };
+            let p = log_prefix(&fw.options, rule.number, rule.action.log_word(), &rs.name, iface);
+            if p.len() > MAX_LOG_PREFIX {
+                diags.push(diagnostics::log_prefix_too_long(&p, rule.number, rule.span));
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The checked firewall model.
+//!
+//! Input: policy files (following `include`). Output: a [`Model`] of
+//! firewalls whose rules hold resolved addresses, services, interfaces and
+//! users, or diagnostics that say what is wrong and where. Start at
+//! [`load`]; names are resolved in `resolve.rs`, firewalls and rules in
+//! `firewall.rs`, and the shadowing warning lives in `shadow.rs`.
+
+mod addr;
+mod diagnostics;
+mod firewall;
+mod load;
+mod model;
+mod resolve;
+mod service;
+mod shadow;
+
+pub use firewall::{MAX_LOG_PREFIX, log_prefix};
+pub use load::{Loaded, load, load_str};
+pub use model::*;

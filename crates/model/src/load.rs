@@ -1,0 +1,96 @@
+//! Reading policy files, following `include`, then resolving them.
+
+use std::path::{Path, PathBuf};
+
+use rampart_diag::{Diagnostic, FileId, Sources, Span};
+use rampart_syntax::ast::{Item, Policy};
+
+use crate::{Model, diagnostics, resolve};
+
+/// The result of loading a policy: the model when there are no errors, and
+/// every diagnostic (errors and warnings) found.
+#[derive(Debug)]
+pub struct Loaded {
+    pub model: Option<Model>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Load a policy file and everything it includes. Includes are read
+/// relative to the including file. An unreadable top file is an `Err`.
+pub fn load(path: &Path, sources: &mut Sources) -> std::io::Result<Loaded> {
+    let text = std::fs::read_to_string(path)?;
+    let file = sources.add(path.display().to_string(), text);
+    Ok(finish(file, path.parent(), sources))
+}
+
+/// Load a policy held in memory (its includes are read relative to the
+/// current directory).
+pub fn load_str(name: &str, text: &str, sources: &mut Sources) -> Loaded {
+    let file = sources.add(name, text);
+    finish(file, None, sources)
+}
+
+fn finish(file: FileId, dir: Option<&Path>, sources: &mut Sources) -> Loaded {
+    let mut diags = Vec::new();
+    let mut files = Vec::new();
+    let mut seen = vec![canonical(sources.name(file))];
+    collect(file, dir.unwrap_or(Path::new(".")), sources, &mut seen, &mut files, &mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Loaded { model: None, diagnostics: diags };
+    }
+    let model = resolve::resolve(&files, &mut diags);
+    // Report in reading order, whatever order the checks ran in.
+    diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
+    let model = (!diags.iter().any(Diagnostic::is_error)).then_some(model);
+    Loaded { model, diagnostics: diags }
+}
+
+fn canonical(name: &str) -> PathBuf {
+    std::fs::canonicalize(name).unwrap_or_else(|_| PathBuf::from(name))
+}
+
+fn collect(
+    file: FileId,
+    dir: &Path,
+    sources: &mut Sources,
+    seen: &mut Vec<PathBuf>,
+    out: &mut Vec<Policy>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let parsed = rampart_syntax::parse(sources.text(file), file);
+    diags.extend(parsed.diagnostics);
+    let includes: Vec<(String, Span)> = parsed
+        .ast
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Include(t) => Some((t.value.clone(), t.span)),
+            _ => None,
+        })
+        .collect();
+    out.push(parsed.ast);
+    for (rel, span) in includes {
+        let path = dir.join(&rel);
+        let key = canonical(&path.display().to_string());
+        if seen.contains(&key) {
+            diags.push(diagnostics::include_cycle(&rel, span));
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                seen.push(key);
+                let id = sources.add(path.display().to_string(), text);
+                let sub = path.parent().unwrap_or(dir).to_path_buf();
+                collect(id, &sub, sources, seen, out, diags);
+            }
+            Err(e) => diags.push(diagnostics::include_failed(&rel, span, &e.to_string())),
+        }
+    }
+}

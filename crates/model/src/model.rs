@@ -1,0 +1,222 @@
+//! The model's types: the firewall as a person thinks of it.
+
+use ipnet::IpNet;
+use rampart_diag::Span;
+use rampart_ir::{AddrItem, AddrSet, IcmpMatch, PortRange, Proto, RejectWith};
+
+#[derive(Clone, Debug, Default)]
+pub struct Model {
+    pub firewalls: Vec<Firewall>,
+}
+
+impl Model {
+    #[must_use]
+    pub fn firewall(&self, name: &str) -> Option<&Firewall> {
+        self.firewalls.iter().find(|f| f.name == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Firewall {
+    pub name: String,
+    pub span: Span,
+    pub interfaces: Vec<Interface>,
+    pub options: Options,
+    /// In source order; `main` is the entry point.
+    pub rulesets: Vec<RuleSet>,
+}
+
+impl Firewall {
+    #[must_use]
+    pub fn ruleset(&self, name: &str) -> Option<&RuleSet> {
+        self.rulesets.iter().find(|r| r.name == name)
+    }
+
+    #[must_use]
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+
+    /// Every address of the firewall itself, as host entries.
+    #[must_use]
+    pub fn own_addresses(&self) -> Vec<AddrItem> {
+        let mut out: Vec<AddrItem> = self
+            .interfaces
+            .iter()
+            .flat_map(|i| i.addrs.iter())
+            .map(|n| AddrItem::Net(IpNet::from(n.addr())))
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Interface {
+    pub name: String,
+    pub span: Span,
+    /// Addresses with their prefix length, as configured (`192.168.2.22/24`).
+    pub addrs: Vec<IpNet>,
+    pub loopback: bool,
+    pub dynamic: bool,
+    pub management: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `%N` rule number, `%A` action, `%C` rule set, `%I` interface.
+    pub log_prefix: String,
+    /// syslog level 0–7.
+    pub log_level: u8,
+    pub default: DefaultAction,
+    /// Accept ESTABLISHED,RELATED at the top of each built-in chain.
+    pub accept_established: bool,
+    /// SSH from these addresses is accepted before any rule.
+    pub backup_ssh: Option<AddrSet>,
+    /// Whether the firewall routes: without it FORWARD only drops.
+    pub forward: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            log_prefix: "RULE %N -- %A ".into(),
+            log_level: 6,
+            default: DefaultAction::Deny,
+            accept_established: true,
+            backup_ssh: None,
+            forward: false,
+        }
+    }
+}
+
+/// What happens to packets that no rule decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    /// Drop and log (the default).
+    Deny,
+    /// Drop silently.
+    DenyQuiet,
+    Reject,
+    /// No catch-all rule; the chain policy (drop) applies.
+    None,
+}
+
+#[derive(Clone, Debug)]
+pub struct RuleSet {
+    pub name: String,
+    pub span: Span,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Unique within the firewall; what the log prefix shows.
+    pub number: u32,
+    pub span: Span,
+    pub action: Action,
+    pub src: AddrColumn,
+    pub dst: AddrColumn,
+    pub service: ServiceColumn,
+    pub iface: IfaceColumn,
+    pub direction: Direction,
+    pub users: Vec<User>,
+    pub log: bool,
+    pub stateless: bool,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Accept,
+    Deny,
+    Reject(RejectWith),
+    /// Jump to another rule set of the same firewall.
+    Branch(String),
+    /// Only log and count; go on with the next rule.
+    Continue,
+    /// Leave this rule set; go on after the branch that entered it.
+    Return,
+    /// Drop packets arriving on this interface with a source that cannot be
+    /// behind it.
+    Antispoof(String),
+}
+
+impl Action {
+    /// The word `%A` expands to in log prefixes.
+    #[must_use]
+    pub fn log_word(&self) -> &'static str {
+        match self {
+            Action::Accept => "ACCEPT",
+            Action::Deny | Action::Antispoof(_) => "DENY",
+            Action::Reject(_) => "REJECT",
+            Action::Branch(_) => "BRANCH",
+            Action::Continue => "CONTINUE",
+            Action::Return => "RETURN",
+        }
+    }
+
+    /// Whether a packet matched by this rule goes no further.
+    #[must_use]
+    pub fn is_final(&self) -> bool {
+        matches!(self, Action::Accept | Action::Deny | Action::Reject(_) | Action::Antispoof(_))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Both,
+    In,
+    Out,
+}
+
+/// A source or destination column.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrColumn {
+    pub neg: bool,
+    /// The column lists the firewall itself (by name or `self`).
+    pub firewall: bool,
+    /// Other addresses; empty with `firewall == false` means any.
+    pub set: AddrSet,
+}
+
+impl AddrColumn {
+    #[must_use]
+    pub fn is_any(&self) -> bool {
+        !self.firewall && self.set.items.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServiceColumn {
+    pub neg: bool,
+    /// Empty means any.
+    pub atoms: Vec<ServiceAtom>,
+}
+
+/// One protocol with its ports or ICMP type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAtom {
+    /// The service (or group) this came from, for named port sets.
+    pub name: Option<String>,
+    /// `None` is any IP protocol.
+    pub proto: Option<Proto>,
+    pub sports: Vec<PortRange>,
+    pub dports: Vec<PortRange>,
+    pub icmp: Option<IcmpMatch>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IfaceColumn {
+    pub neg: bool,
+    /// Empty means any.
+    pub names: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: Option<u32>,
+}

@@ -1,0 +1,269 @@
+//! Names to objects: builds the symbol table of every file, checks for
+//! duplicates and cycles, and expands groups.
+
+use std::collections::BTreeMap;
+
+use rampart_diag::{Diagnostic, Span};
+use rampart_ir::AddrItem;
+use rampart_syntax::ast::{Item, Policy, ServiceClause, Word};
+
+use crate::{Model, ServiceAtom, User, addr, diagnostics, firewall, service};
+
+enum Def<'a> {
+    Host(&'a [Word]),
+    Network(&'a Word),
+    Range(&'a Word, &'a Word),
+    Group(&'a [Word]),
+    Service(&'a [ServiceClause]),
+    User(&'a Word, Option<&'a Word>),
+    Firewall(&'a [rampart_syntax::ast::Interface]),
+}
+
+struct Symbol<'a> {
+    def: Def<'a>,
+    span: Span,
+}
+
+/// What a name stands for once expanded.
+#[derive(Clone)]
+pub(crate) enum Resolved {
+    Addresses(Vec<AddrItem>),
+    Services(Vec<ServiceAtom>),
+    User(User),
+    /// A firewall, with the addresses of its interfaces.
+    Firewall(Vec<AddrItem>),
+    /// Broken; the error has been reported.
+    Invalid,
+}
+
+pub(crate) struct Resolver<'a> {
+    symbols: BTreeMap<&'a str, Symbol<'a>>,
+    done: BTreeMap<&'a str, Resolved>,
+    in_progress: Vec<&'a str>,
+}
+
+pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
+    let mut r = Resolver { symbols: BTreeMap::new(), done: BTreeMap::new(), in_progress: vec![] };
+    let mut firewalls = Vec::new();
+    for item in files.iter().flat_map(|f| &f.items) {
+        let (name, def) = match item {
+            Item::Include(_) => continue,
+            Item::Host { name, addrs } => (name, Def::Host(addrs)),
+            Item::Network { name, net } => (name, Def::Network(net)),
+            Item::Range { name, first, last } => (name, Def::Range(first, last)),
+            Item::Group { name, members } => (name, Def::Group(members)),
+            Item::Service { name, clauses } => (name, Def::Service(clauses)),
+            Item::User { name, uid, gid } => (name, Def::User(uid, gid.as_ref())),
+            Item::Firewall(fw) => {
+                firewalls.push(fw);
+                (&fw.name, Def::Firewall(&fw.interfaces))
+            }
+        };
+        if matches!(name.text.as_str(), "any" | "self") {
+            diags.push(diagnostics::misplaced(
+                "this name",
+                name.span,
+                "`any` and `self` are reserved words",
+            ));
+            continue;
+        }
+        if let Some(first) = r.symbols.get(name.text.as_str()) {
+            diags.push(diagnostics::duplicate_name(&name.text, name.span, first.span));
+            continue;
+        }
+        r.symbols.insert(&name.text, Symbol { def, span: name.span });
+    }
+    // Check every object once, even unused ones, so mistakes surface early.
+    let names: Vec<&str> = r.symbols.keys().copied().collect();
+    for name in names {
+        r.lookup(name, diags);
+    }
+    let firewalls = firewalls.into_iter().map(|fw| firewall::build(fw, &mut r, diags)).collect();
+    Model { firewalls }
+}
+
+impl<'a> Resolver<'a> {
+    /// Expand a name, reporting problems once.
+    pub(crate) fn lookup(&mut self, name: &str, diags: &mut Vec<Diagnostic>) -> Option<Resolved> {
+        if let Some(done) = self.done.get(name) {
+            return Some(done.clone());
+        }
+        let (&key, sym) = self.symbols.get_key_value(name)?;
+        let resolved = match sym.def {
+            Def::Host(words) => collect(
+                words
+                    .iter()
+                    .map(|w| addr::parse_addr(&w.text, w.span).map(|ip| AddrItem::Net(ip.into()))),
+                diags,
+            ),
+            Def::Network(w) => {
+                collect(std::iter::once(addr::parse_net(&w.text, w.span).map(AddrItem::Net)), diags)
+            }
+            Def::Range(a, b) => collect(
+                std::iter::once(addr::parse_range(&a.text, &b.text, a.span.to(b.span))),
+                diags,
+            ),
+            Def::Service(clauses) => {
+                let before = diags.len();
+                let atoms = service::atoms(key, clauses, diags);
+                if diags[before..].iter().any(Diagnostic::is_error) {
+                    Resolved::Invalid
+                } else {
+                    Resolved::Services(atoms)
+                }
+            }
+            Def::User(uid, gid) => self.user(key, uid, gid, diags),
+            Def::Firewall(ifaces) => {
+                let mut items: Vec<AddrItem> = ifaces
+                    .iter()
+                    .flat_map(|i| &i.addrs)
+                    .filter_map(|w| addr::parse_iface_addr(&w.text, w.span).ok())
+                    .map(|n| AddrItem::Net(n.addr().into()))
+                    .collect();
+                items.sort();
+                items.dedup();
+                Resolved::Firewall(items)
+            }
+            Def::Group(members) => {
+                if self.in_progress.contains(&key) {
+                    return None;
+                }
+                self.in_progress.push(key);
+                let g = self.group(key, members, diags);
+                self.in_progress.pop();
+                g
+            }
+        };
+        self.done.insert(key, resolved.clone());
+        Some(resolved)
+    }
+
+    fn user(
+        &self,
+        name: &str,
+        uid: &Word,
+        gid: Option<&Word>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Resolved {
+        let num = |w: &Word, what: &str, diags: &mut Vec<Diagnostic>| {
+            w.text
+                .parse::<u32>()
+                .map_err(|_| diags.push(diagnostics::bad_number(what, &w.text, w.span)))
+                .ok()
+        };
+        let uid = num(uid, "UID", diags);
+        let gid = gid.map(|g| num(g, "GID", diags));
+        match (uid, gid) {
+            (Some(uid), None) => Resolved::User(User { name: name.to_owned(), uid, gid: None }),
+            (Some(uid), Some(Some(gid))) => {
+                Resolved::User(User { name: name.to_owned(), uid, gid: Some(gid) })
+            }
+            _ => Resolved::Invalid,
+        }
+    }
+
+    fn group(
+        &mut self,
+        name: &'a str,
+        members: &'a [Word],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Resolved {
+        let mut addrs: Option<Vec<AddrItem>> = None;
+        let mut svcs: Option<Vec<ServiceAtom>> = None;
+        let mut broken = false;
+        for m in members {
+            let r = if addr::is_literal(&m.text) {
+                match addr::parse_item(&m.text, m.span) {
+                    Ok(item) => Resolved::Addresses(vec![item]),
+                    Err(d) => {
+                        diags.push(d);
+                        Resolved::Invalid
+                    }
+                }
+            } else if self.in_progress.contains(&m.text.as_str()) {
+                diags.push(diagnostics::group_cycle(name, m.span));
+                Resolved::Invalid
+            } else {
+                match self.lookup(&m.text, diags) {
+                    Some(r) => r,
+                    None => {
+                        diags.push(diagnostics::unknown_name(
+                            "object",
+                            &m.text,
+                            m.span,
+                            "define it as a host, network, range, group or service",
+                        ));
+                        Resolved::Invalid
+                    }
+                }
+            };
+            match r {
+                Resolved::Addresses(items) if svcs.is_none() => {
+                    addrs.get_or_insert_with(Vec::new).extend(items)
+                }
+                Resolved::Services(atoms) if addrs.is_none() => {
+                    svcs.get_or_insert_with(Vec::new).extend(atoms)
+                }
+                Resolved::Addresses(_) | Resolved::Services(_) => {
+                    diags.push(diagnostics::mixed_group(name, m.span));
+                    broken = true;
+                }
+                Resolved::Firewall(items) if svcs.is_none() => {
+                    addrs.get_or_insert_with(Vec::new).extend(items)
+                }
+                Resolved::Firewall(_) | Resolved::User(_) => {
+                    diags.push(diagnostics::wrong_kind(
+                        &m.text,
+                        self.kind_of(&m.text),
+                        "an address or service",
+                        m.span,
+                    ));
+                    broken = true;
+                }
+                Resolved::Invalid => broken = true,
+            }
+        }
+        match (broken, addrs, svcs) {
+            (true, _, _) => Resolved::Invalid,
+            (false, Some(mut a), None) => {
+                a.sort();
+                a.dedup();
+                Resolved::Addresses(a)
+            }
+            (false, None, Some(s)) => Resolved::Services(s),
+            _ => Resolved::Addresses(vec![]),
+        }
+    }
+
+    /// Kind name of a symbol, for "is X, not Y" messages.
+    pub(crate) fn kind_of(&self, name: &str) -> &'static str {
+        match self.symbols.get(name).map(|s| &s.def) {
+            Some(Def::Host(_)) => "a host",
+            Some(Def::Network(_)) => "a network",
+            Some(Def::Range(..)) => "a range",
+            Some(Def::Group(_)) => "a group",
+            Some(Def::Service(_)) => "a service",
+            Some(Def::User(..)) => "a user",
+            Some(Def::Firewall(_)) => "a firewall",
+            None => "unknown",
+        }
+    }
+}
+
+fn collect(
+    items: impl Iterator<Item = Result<AddrItem, Diagnostic>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Resolved {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for i in items {
+        match i {
+            Ok(i) => out.push(i),
+            Err(d) => {
+                diags.push(d);
+                ok = false;
+            }
+        }
+    }
+    if ok { Resolved::Addresses(out) } else { Resolved::Invalid }
+}

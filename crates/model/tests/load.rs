@@ -1,0 +1,70 @@
+//! Loading policies across files, and the model's checks.
+
+use std::path::PathBuf;
+
+use rampart_diag::Sources;
+use rampart_model::{Action, load, load_str};
+
+fn dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("model-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("objects")).unwrap();
+    d
+}
+
+#[test]
+fn include_reads_relative_to_the_including_file() {
+    let d = dir("include");
+    std::fs::write(d.join("objects/hosts.rp"), "host web 10.0.0.80\ninclude \"services.rp\"\n")
+        .unwrap();
+    std::fs::write(d.join("objects/services.rp"), "service http tcp 80\n").unwrap();
+    std::fs::write(
+        d.join("main.rp"),
+        "include \"objects/hosts.rp\"\nfirewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  accept to web service http\n }\n}\n",
+    )
+    .unwrap();
+    let mut sources = Sources::new();
+    let loaded = load(&d.join("main.rp"), &mut sources).unwrap();
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let fw = &loaded.model.unwrap().firewalls[0];
+    assert_eq!(fw.rulesets[0].rules[0].action, Action::Accept);
+    assert_eq!(fw.rulesets[0].rules[0].service.atoms[0].dports, vec![(80, 80)]);
+}
+
+#[test]
+fn include_problems_are_errors_with_spans() {
+    let d = dir("cycle");
+    std::fs::write(d.join("a.rp"), "include \"b.rp\"\n").unwrap();
+    std::fs::write(d.join("b.rp"), "include \"a.rp\"\ninclude \"missing.rp\"\n").unwrap();
+    let mut sources = Sources::new();
+    let loaded = load(&d.join("a.rp"), &mut sources).unwrap();
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0219", "E0218"]);
+    assert!(sources.location(loaded.diagnostics[0].span().unwrap()).ends_with("b.rp:1:9"));
+}
+
+#[test]
+fn branch_loops_and_unused_rule_sets() {
+    let mut sources = Sources::new();
+    let loaded = load_str(
+        "t.rp",
+        "firewall fw {\n ruleset main {\n  branch a\n }\n ruleset a {\n  branch b\n }\n ruleset b {\n  branch a\n }\n ruleset spare {\n }\n}\n",
+        &mut sources,
+    );
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0220", "W0302"]);
+}
+
+#[test]
+fn rules_are_numbered_across_rule_sets_in_source_order() {
+    let mut sources = Sources::new();
+    let loaded = load_str(
+        "t.rp",
+        "firewall fw {\n ruleset main {\n  branch x\n  deny\n }\n ruleset x {\n  accept\n }\n}\n",
+        &mut sources,
+    );
+    let fw = &loaded.model.unwrap().firewalls[0];
+    let numbers: Vec<u32> = fw.rulesets.iter().flat_map(|r| &r.rules).map(|r| r.number).collect();
+    assert_eq!(numbers, vec![1, 2, 3]);
+}

@@ -1,0 +1,154 @@
+//! The syntax tree: what was written, with spans, before names are resolved.
+
+use rampart_diag::Span;
+
+/// A word as written (a name, an address, a port range) and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub span: Span,
+}
+
+/// A double-quoted string, unescaped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub value: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// `include "objects.rp"`
+    Include(Text),
+    /// `host NAME ADDR[, ADDR...]`
+    Host {
+        name: Word,
+        addrs: Vec<Word>,
+    },
+    /// `network NAME CIDR`
+    Network {
+        name: Word,
+        net: Word,
+    },
+    /// `range NAME FIRST - LAST` (or `FIRST-LAST`)
+    Range {
+        name: Word,
+        first: Word,
+        last: Word,
+    },
+    /// `group NAME { MEMBER, ... }`: addresses or services, nested.
+    Group {
+        name: Word,
+        members: Vec<Word>,
+    },
+    /// `service NAME PROTO [sport P] [dport P | P, ...] [PROTO ...]`
+    Service {
+        name: Word,
+        clauses: Vec<ServiceClause>,
+    },
+    /// `user NAME uid N [gid N]`
+    User {
+        name: Word,
+        uid: Word,
+        gid: Option<Word>,
+    },
+    Firewall(Firewall),
+}
+
+/// One protocol of a service: `tcp 80, 443`, `udp sport 68 dport 67`,
+/// `icmp 8/0, 11`, `proto 47`, `any`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceClause {
+    pub proto: Word,
+    pub sports: Vec<Word>,
+    /// Destination ports, or ICMP types for icmp/icmpv6, or the protocol
+    /// number for `proto`.
+    pub dports: Vec<Word>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Firewall {
+    pub name: Word,
+    pub interfaces: Vec<Interface>,
+    pub options: Vec<Setting>,
+    pub rulesets: Vec<RuleSet>,
+}
+
+/// `interface NAME [ADDR/LEN, ...] [loopback] [dynamic] [management]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub name: Word,
+    pub addrs: Vec<Word>,
+    pub flags: Vec<Word>,
+}
+
+/// A firewall option: a key followed by words and strings,
+/// e.g. `log-prefix "RULE %N -- %A "` or `backup-ssh from admin`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub key: Word,
+    pub values: Vec<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Word(Word),
+    Text(Text),
+}
+
+impl Value {
+    #[must_use]
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Word(w) => w.span,
+            Value::Text(t) => t.span,
+        }
+    }
+
+    #[must_use]
+    pub fn text(&self) -> &str {
+        match self {
+            Value::Word(w) => &w.text,
+            Value::Text(t) => &t.value,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSet {
+    pub name: Word,
+    pub rules: Vec<Rule>,
+}
+
+/// `ACTION [ARG] [from [not] A, ...] [to [not] A, ...] [service [not] S, ...]
+///  [on [not] IF, ...] [in | out] [user U, ...] [log] [stateless] [comment "..."]`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub action: Word,
+    /// `branch NAME`, `antispoof IFACE`, `reject with REPLY`.
+    pub argument: Option<Word>,
+    pub from: Option<Column>,
+    pub to: Option<Column>,
+    pub service: Option<Column>,
+    pub on: Option<Column>,
+    /// `in` or `out`; absent means both.
+    pub direction: Option<Word>,
+    pub user: Option<Column>,
+    pub log: Option<Span>,
+    pub stateless: Option<Span>,
+    pub comment: Option<Text>,
+    pub span: Span,
+}
+
+/// The values of one rule column and whether they are negated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    pub keyword: Span,
+    pub not: Option<Span>,
+    pub items: Vec<Word>,
+}

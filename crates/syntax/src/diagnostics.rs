@@ -1,0 +1,46 @@
+//! Every syntax error, in one place.
+
+use rampart_diag::{Diagnostic, Span};
+
+pub(crate) fn unexpected_char(span: Span) -> Diagnostic {
+    Diagnostic::error("E0001", "unexpected character")
+        .with_label(span, "not part of the policy language")
+        .with_help("names use letters, digits, `_`, `-` and `.`; text goes in double quotes")
+}
+
+pub(crate) fn unterminated_string(span: Span) -> Diagnostic {
+    Diagnostic::error("E0002", "unterminated string")
+        .with_label(span, "this string has no closing `\"` on its line")
+}
+
+pub(crate) fn expected(what: &str, found: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0003", format!("expected {what}, found {found}"))
+        .with_label(span, format!("{what} expected here"))
+}
+
+pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &str) -> Diagnostic {
+    Diagnostic::error("E0004", format!("unknown statement `{word}` {context}"))
+        .with_label(span, "not a statement here")
+        .with_help(format!("expected one of: {known}"))
+}
+
+pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))
+        .with_label(span, "not a rule clause")
+        .with_help(
+            "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
+             antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
+             log, stateless, comment \"...\"",
+        )
+}
+
+pub(crate) fn duplicate_clause(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0006", format!("`{word}` given twice in one rule"))
+        .with_label(span, "second time here")
+        .with_help("list several values with commas: `from a, b`")
+}
+
+pub(crate) fn unclosed_block(span: Span) -> Diagnostic {
+    Diagnostic::error("E0007", "block is never closed")
+        .with_label(span, "this `{` has no matching `}`")
+}

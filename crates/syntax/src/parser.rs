@@ -1,0 +1,595 @@
+//! Recursive descent over the token stream, one statement per line.
+//!
+//! On an error the parser reports it and skips to the end of the line, so one
+//! run shows every problem in the file.
+
+use rampart_diag::{Diagnostic, FileId, Span};
+
+use crate::Parsed;
+use crate::ast::{
+    Column, Firewall, Interface, Item, Policy, Rule, RuleSet, ServiceClause, Setting, Text, Value,
+    Word,
+};
+use crate::diagnostics;
+use crate::lexer::{self, Kind, Token};
+
+/// Parse one policy file.
+#[must_use]
+pub fn parse(src: &str, file: FileId) -> Parsed<Policy> {
+    let mut diagnostics = Vec::new();
+    let tokens = lexer::lex(src, file, &mut diagnostics);
+    let mut p = Parser { src, tokens, pos: 0, diags: diagnostics };
+    let ast = p.policy();
+    Parsed { ast, diagnostics: p.diags }
+}
+
+/// A statement could not be parsed; it has been reported.
+struct Reported;
+
+type PResult<T> = Result<T, Reported>;
+
+const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall";
+const FIREWALL_LEVEL: &str = "interface, ruleset, or an option (log-prefix, log-level, default, \
+                              accept-established, backup-ssh, forward)";
+const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
+
+struct Parser<'a> {
+    src: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+    diags: Vec<Diagnostic>,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Token {
+        self.tokens[self.pos]
+    }
+
+    fn bump(&mut self) -> Token {
+        let t = self.peek();
+        if t.kind != Kind::Eof {
+            self.pos += 1;
+        }
+        t
+    }
+
+    fn text(&self, t: Token) -> &str {
+        &self.src[t.span.start as usize..t.span.end as usize]
+    }
+
+    fn describe(&self, t: Token) -> String {
+        match t.kind {
+            Kind::Word => format!("`{}`", self.text(t)),
+            Kind::Str => "a string".into(),
+            Kind::LBrace => "`{`".into(),
+            Kind::RBrace => "`}`".into(),
+            Kind::Comma => "`,`".into(),
+            Kind::Newline => "end of line".into(),
+            Kind::Eof => "end of file".into(),
+        }
+    }
+
+    fn at_word(&self, w: &str) -> bool {
+        let t = self.peek();
+        t.kind == Kind::Word && self.text(t) == w
+    }
+
+    fn eat_word(&mut self, w: &str) -> Option<Span> {
+        self.at_word(w).then(|| self.bump().span)
+    }
+
+    fn word(&mut self, what: &str) -> PResult<Word> {
+        let t = self.peek();
+        if t.kind == Kind::Word {
+            self.bump();
+            Ok(Word { text: self.text(t).to_owned(), span: t.span })
+        } else {
+            Err(self.error_expected(what, t))
+        }
+    }
+
+    fn string(&mut self, what: &str) -> PResult<Text> {
+        let t = self.peek();
+        if t.kind == Kind::Str {
+            self.bump();
+            Ok(Text { value: lexer::unquote(self.text(t)), span: t.span })
+        } else {
+            Err(self.error_expected(what, t))
+        }
+    }
+
+    fn error_expected(&mut self, what: &str, t: Token) -> Reported {
+        let found = self.describe(t);
+        self.diags.push(diagnostics::expected(what, &found, t.span));
+        Reported
+    }
+
+    fn at_line_end(&self) -> bool {
+        matches!(self.peek().kind, Kind::Newline | Kind::Eof | Kind::RBrace)
+    }
+
+    fn skip_newlines(&mut self) {
+        while self.peek().kind == Kind::Newline {
+            self.bump();
+        }
+    }
+
+    fn end_statement(&mut self) -> PResult<()> {
+        if self.at_line_end() {
+            if self.peek().kind == Kind::Newline {
+                self.bump();
+            }
+            Ok(())
+        } else {
+            let t = self.peek();
+            Err(self.error_expected("end of line", t))
+        }
+    }
+
+    /// Skip the rest of a broken statement, including any block it opened.
+    fn recover(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            match self.peek().kind {
+                Kind::Eof => return,
+                Kind::Newline if depth == 0 => {
+                    self.bump();
+                    return;
+                }
+                Kind::RBrace if depth == 0 => return,
+                Kind::LBrace => depth += 1,
+                Kind::RBrace => depth -= 1,
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    /// `WORD (, WORD)*`, newlines allowed after a comma.
+    fn word_list(&mut self, what: &str) -> PResult<Vec<Word>> {
+        let mut items = vec![self.word(what)?];
+        while self.peek().kind == Kind::Comma {
+            self.bump();
+            self.skip_newlines();
+            items.push(self.word(what)?);
+        }
+        Ok(items)
+    }
+
+    fn policy(&mut self) -> Policy {
+        let mut items = Vec::new();
+        loop {
+            self.skip_newlines();
+            let t = self.peek();
+            match t.kind {
+                Kind::Eof => break,
+                Kind::RBrace => {
+                    self.bump();
+                    let found = self.describe(t);
+                    self.diags.push(diagnostics::expected("a statement", &found, t.span));
+                }
+                _ => match self.item() {
+                    Ok(item) => items.push(item),
+                    Err(Reported) => self.recover(),
+                },
+            }
+        }
+        Policy { items }
+    }
+
+    fn item(&mut self) -> PResult<Item> {
+        let kw = self.word("a statement")?;
+        let item = match kw.text.as_str() {
+            "include" => Item::Include(self.string("a file name in double quotes")?),
+            "host" => {
+                let name = self.word("a host name")?;
+                Item::Host { name, addrs: self.word_list("an address")? }
+            }
+            "network" => {
+                let name = self.word("a network name")?;
+                Item::Network { name, net: self.word("a network such as 10.0.0.0/8")? }
+            }
+            "range" => self.range()?,
+            "group" => self.group()?,
+            "service" => self.service()?,
+            "user" => self.user()?,
+            "firewall" => return Ok(Item::Firewall(self.firewall()?)),
+            other => {
+                self.diags.push(diagnostics::unknown_statement(
+                    other,
+                    kw.span,
+                    "at top level",
+                    TOP_LEVEL,
+                ));
+                return Err(Reported);
+            }
+        };
+        self.end_statement()?;
+        Ok(item)
+    }
+
+    fn range(&mut self) -> PResult<Item> {
+        let name = self.word("a range name")?;
+        let first = self.word("the first address")?;
+        if self.eat_word("-").is_some() {
+            let last = self.word("the last address")?;
+            return Ok(Item::Range { name, first, last });
+        }
+        // `10.0.0.1-10.0.0.9` as one word
+        match first.text.split_once('-') {
+            Some((a, b)) => {
+                let s = first.span;
+                let mid = s.start as usize + a.len();
+                Ok(Item::Range {
+                    name,
+                    first: Word {
+                        text: a.to_owned(),
+                        span: Span::new(s.file, s.start as usize, mid),
+                    },
+                    last: Word {
+                        text: b.to_owned(),
+                        span: Span::new(s.file, mid + 1, s.end as usize),
+                    },
+                })
+            }
+            None => {
+                let t = self.peek();
+                Err(self.error_expected("`-` and the last address", t))
+            }
+        }
+    }
+
+    fn group(&mut self) -> PResult<Item> {
+        let name = self.word("a group name")?;
+        let mut members = Vec::new();
+        if self.peek().kind == Kind::LBrace {
+            let open = self.bump().span;
+            loop {
+                self.skip_newlines();
+                match self.peek().kind {
+                    Kind::RBrace => {
+                        self.bump();
+                        break;
+                    }
+                    Kind::Eof => {
+                        self.diags.push(diagnostics::unclosed_block(open));
+                        return Err(Reported);
+                    }
+                    Kind::Comma => {
+                        self.bump();
+                    }
+                    _ => members.push(self.word("a group member")?),
+                }
+            }
+        } else {
+            members = self.word_list("a group member")?;
+        }
+        Ok(Item::Group { name, members })
+    }
+
+    fn service(&mut self) -> PResult<Item> {
+        let name = self.word("a service name")?;
+        let mut clauses = Vec::new();
+        loop {
+            let proto = self.word("a protocol (tcp, udp, icmp, icmpv6, proto N, any)")?;
+            if !PROTOCOLS.contains(&proto.text.as_str()) {
+                self.diags.push(
+                    diagnostics::expected("a protocol", &format!("`{}`", proto.text), proto.span)
+                        .with_help("one of: tcp, udp, icmp, icmpv6, proto NUMBER, any"),
+                );
+                return Err(Reported);
+            }
+            let mut clause = ServiceClause { proto, sports: vec![], dports: vec![] };
+            loop {
+                if self.at_line_end() {
+                    break;
+                }
+                if self.peek().kind == Kind::Comma {
+                    // a comma either continues a value list or separates clauses
+                    self.bump();
+                    self.skip_newlines();
+                }
+                let t = self.peek();
+                if t.kind != Kind::Word || PROTOCOLS.contains(&self.text(t)) {
+                    break;
+                }
+                if self.eat_word("sport").is_some() {
+                    clause.sports.extend(self.word_list("a source port")?);
+                } else if self.eat_word("dport").is_some() {
+                    clause.dports.extend(self.word_list("a destination port")?);
+                } else {
+                    clause.dports.push(self.word("a port")?);
+                }
+            }
+            clauses.push(clause);
+            if self.at_line_end() {
+                break;
+            }
+        }
+        Ok(Item::Service { name, clauses })
+    }
+
+    fn user(&mut self) -> PResult<Item> {
+        let name = self.word("a user name")?;
+        if self.eat_word("uid").is_none() {
+            let t = self.peek();
+            return Err(self.error_expected("`uid`", t));
+        }
+        let uid = self.word("a numeric UID")?;
+        let gid =
+            if self.eat_word("gid").is_some() { Some(self.word("a numeric GID")?) } else { None };
+        Ok(Item::User { name, uid, gid })
+    }
+
+    fn open_block(&mut self) -> PResult<Span> {
+        let t = self.peek();
+        if t.kind == Kind::LBrace {
+            self.bump();
+            Ok(t.span)
+        } else {
+            Err(self.error_expected("`{`", t))
+        }
+    }
+
+    fn firewall(&mut self) -> PResult<Firewall> {
+        let name = self.word("a firewall name")?;
+        let open = self.open_block()?;
+        let mut fw = Firewall { name, interfaces: vec![], options: vec![], rulesets: vec![] };
+        loop {
+            self.skip_newlines();
+            match self.peek().kind {
+                Kind::RBrace => {
+                    self.bump();
+                    return Ok(fw);
+                }
+                Kind::Eof => {
+                    self.diags.push(diagnostics::unclosed_block(open));
+                    return Ok(fw);
+                }
+                _ => {
+                    if let Err(Reported) = self.firewall_statement(&mut fw) {
+                        self.recover();
+                    }
+                }
+            }
+        }
+    }
+
+    fn firewall_statement(&mut self, fw: &mut Firewall) -> PResult<()> {
+        let kw = self.word("a firewall statement")?;
+        match kw.text.as_str() {
+            "interface" => {
+                let name = self.word("an interface name")?;
+                let mut iface = Interface { name, addrs: vec![], flags: vec![] };
+                while !self.at_line_end() {
+                    if self.peek().kind == Kind::Comma {
+                        self.bump();
+                        continue;
+                    }
+                    let w = self.word("an address or flag")?;
+                    if matches!(w.text.as_str(), "loopback" | "dynamic" | "management") {
+                        iface.flags.push(w);
+                    } else {
+                        iface.addrs.push(w);
+                    }
+                }
+                fw.interfaces.push(iface);
+                self.end_statement()
+            }
+            "ruleset" => {
+                let rs = self.ruleset()?;
+                fw.rulesets.push(rs);
+                Ok(())
+            }
+            "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
+            | "forward" => {
+                let mut values = Vec::new();
+                while !self.at_line_end() {
+                    let t = self.peek();
+                    match t.kind {
+                        Kind::Str => values.push(Value::Text(self.string("a value")?)),
+                        Kind::Word => values.push(Value::Word(self.word("a value")?)),
+                        _ => return Err(self.error_expected("a value", t)),
+                    }
+                }
+                fw.options.push(Setting { key: kw, values });
+                self.end_statement()
+            }
+            other => {
+                self.diags.push(diagnostics::unknown_statement(
+                    other,
+                    kw.span,
+                    "in a firewall",
+                    FIREWALL_LEVEL,
+                ));
+                Err(Reported)
+            }
+        }
+    }
+
+    fn ruleset(&mut self) -> PResult<RuleSet> {
+        let name = self.word("a rule set name")?;
+        let open = self.open_block()?;
+        let mut rules = Vec::new();
+        loop {
+            self.skip_newlines();
+            match self.peek().kind {
+                Kind::RBrace => {
+                    self.bump();
+                    return Ok(RuleSet { name, rules });
+                }
+                Kind::Eof => {
+                    self.diags.push(diagnostics::unclosed_block(open));
+                    return Ok(RuleSet { name, rules });
+                }
+                _ => match self.rule() {
+                    Ok(r) => rules.push(r),
+                    Err(Reported) => self.recover(),
+                },
+            }
+        }
+    }
+
+    fn column(&mut self, keyword: Span, what: &str) -> PResult<Column> {
+        let not = self.eat_word("not");
+        Ok(Column { keyword, not, items: self.word_list(what)? })
+    }
+
+    fn rule(&mut self) -> PResult<Rule> {
+        let action = self.word("a rule action")?;
+        let argument = match action.text.as_str() {
+            "branch" => Some(self.word("the rule set to branch to")?),
+            "antispoof" => Some(self.word("an interface")?),
+            "reject" if self.eat_word("with").is_some() => Some(self.word("a reject reply")?),
+            _ => None,
+        };
+        let mut r = Rule {
+            span: action.span,
+            action,
+            argument,
+            from: None,
+            to: None,
+            service: None,
+            on: None,
+            direction: None,
+            user: None,
+            log: None,
+            stateless: None,
+            comment: None,
+        };
+        while !self.at_line_end() {
+            let t = self.peek();
+            if t.kind == Kind::Str {
+                // a bare string at the end of a rule is its comment
+                let text = self.string("a comment")?;
+                self.set_once(&mut r.comment, text, t.span)?;
+                continue;
+            }
+            let w = self.word("a rule clause")?;
+            match w.text.as_str() {
+                "from" => {
+                    let c = self.column(w.span, "an address or object")?;
+                    self.set_once(&mut r.from, c, w.span)?;
+                }
+                "to" => {
+                    let c = self.column(w.span, "an address or object")?;
+                    self.set_once(&mut r.to, c, w.span)?;
+                }
+                "service" => {
+                    let c = self.column(w.span, "a service")?;
+                    self.set_once(&mut r.service, c, w.span)?;
+                }
+                "on" => {
+                    let c = self.column(w.span, "an interface")?;
+                    self.set_once(&mut r.on, c, w.span)?;
+                }
+                "user" => {
+                    let c = Column { keyword: w.span, not: None, items: self.word_list("a user")? };
+                    self.set_once(&mut r.user, c, w.span)?;
+                }
+                "in" | "out" => {
+                    let span = w.span;
+                    self.set_once(&mut r.direction, w, span)?;
+                }
+                "log" => self.set_once(&mut r.log, w.span, w.span)?,
+                "stateless" => self.set_once(&mut r.stateless, w.span, w.span)?,
+                "comment" => {
+                    let text = self.string("a comment in double quotes")?;
+                    self.set_once(&mut r.comment, text, w.span)?;
+                }
+                other => {
+                    self.diags.push(diagnostics::unknown_rule_word(other, w.span));
+                    return Err(Reported);
+                }
+            }
+        }
+        let end = self.tokens[self.pos.saturating_sub(1)].span;
+        r.span = r.span.to(end);
+        self.end_statement()?;
+        Ok(r)
+    }
+
+    fn set_once<T>(&mut self, slot: &mut Option<T>, value: T, span: Span) -> PResult<()> {
+        if slot.is_some() {
+            let word = &self.src[span.start as usize..span.end as usize];
+            self.diags.push(diagnostics::duplicate_clause(word, span));
+            return Err(Reported);
+        }
+        *slot = Some(value);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(src: &str) -> Policy {
+        let p = parse(src, FileId(0));
+        assert!(p.diagnostics.is_empty(), "{:#?}", p.diagnostics);
+        p.ast
+    }
+
+    fn codes(src: &str) -> Vec<&'static str> {
+        parse(src, FileId(0)).diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn objects() {
+        let p =
+            ok("host a 10.0.0.1, 2001:db8::1\nnetwork n 10.0.0.0/8\nrange r 10.0.0.1 - 10.0.0.9\n\
+                    range r2 10.0.0.1-10.0.0.9\ngroup g { a, n,\n r }\nuser me uid 1021 gid 100\n");
+        assert_eq!(p.items.len(), 6);
+        let Item::Range { first, last, .. } = &p.items[3] else { panic!() };
+        assert_eq!((first.text.as_str(), last.text.as_str()), ("10.0.0.1", "10.0.0.9"));
+        let Item::Group { members, .. } = &p.items[4] else { panic!() };
+        assert_eq!(members.len(), 3);
+    }
+
+    #[test]
+    fn services() {
+        let p = ok("service dns tcp 53, udp 53\nservice x tcp sport 1024-65535 dport 22, 80\n\
+                    service ping icmp 8/0, 11\nservice gre proto 47\n");
+        let Item::Service { clauses, .. } = &p.items[0] else { panic!() };
+        assert_eq!(clauses.len(), 2);
+        let Item::Service { clauses, .. } = &p.items[1] else { panic!() };
+        assert_eq!(clauses[0].sports.len(), 1);
+        assert_eq!(clauses[0].dports.len(), 2);
+    }
+
+    #[test]
+    fn rules() {
+        let p = ok("firewall fw {\n interface eth0 10.0.0.1/24\n log-prefix \"R %N \"\n \
+                    ruleset main {\n  accept from not a, b to c service ssh on eth0 in log \"hi\"\n  \
+                    branch other user me\n  reject with tcp-reset service ssh\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        let r = &fw.rulesets[0].rules[0];
+        assert!(r.from.as_ref().unwrap().not.is_some());
+        assert_eq!(r.from.as_ref().unwrap().items.len(), 2);
+        assert_eq!(r.comment.as_ref().unwrap().value, "hi");
+        assert_eq!(fw.rulesets[0].rules[1].argument.as_ref().unwrap().text, "other");
+        assert_eq!(fw.rulesets[0].rules[2].argument.as_ref().unwrap().text, "tcp-reset");
+    }
+
+    #[test]
+    fn recovers_and_reports_every_error() {
+        assert_eq!(codes("hots a 1.2.3.4\nhost b\nnetwork n 10.0.0.0/8\n"), vec!["E0004", "E0003"]);
+        assert_eq!(
+            codes("firewall f {\n ruleset main {\n accept frm x\n deny log log\n }\n}\n"),
+            vec!["E0005", "E0006"]
+        );
+        assert_eq!(codes("firewall f {\n"), vec!["E0007"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(src in "\\PC{0,200}") {
+            let _ = parse(&src, FileId(0));
+        }
+
+        #[test]
+        fn never_panics_on_near_policies(src in "(host|group|firewall|ruleset|accept|from|to|not|\\{|\\}|,|\n|\"|a|1\\.2\\.3\\.4| )*") {
+            let _ = parse(&src, FileId(0));
+        }
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every Rampart test, the kernel tests included.
+#
+# Kernel tests build network namespaces and load rulesets with the real
+# iptables-restore and nft, so this needs root. Missing Debian packages are
+# installed first; a test whose tool is still missing fails (never skips).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(iptables nftables iproute2 sudo socat util-linux procps kmod)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]}; run as root (sudo $0) to install them" >&2
+    exit 2
+  fi
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# LOG lines from namespaces reach the kernel log through nf_log_syslog.
+modprobe nf_log_syslog 2>/dev/null || true
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
