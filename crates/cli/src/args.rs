@@ -23,6 +23,8 @@ pub(crate) enum Command {
     Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
+    /// Prove a firewall in a real kernel: build a lab network, load, probe.
+    Lab(commands::lab::LabArgs),
     Check(commands::check::CheckArgs),
     Compile(commands::compile::CompileArgs),
     Demo(commands::demo::DemoArgs),

@@ -4,6 +4,7 @@ pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod import;
+pub(crate) mod lab;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -20,5 +21,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(a) => demo::run(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
+        Command::Lab(a) => lab::run(&a),
     }
 }

@@ -1,0 +1,230 @@
+//! What the kernel did: LOG lines from `/dev/kmsg` and the rule counters
+//! of `iptables-save -c`.
+//!
+//! LOG lines from a namespace reach the kernel log only with
+//! `net.netfilter.nf_log_all_netns=1`. That switch is global, and labs run
+//! in parallel, so it is shared: each lab process takes a ticket in
+//! `/run/rampart-lab/`, the first saves the old value, and the last one out
+//! puts it back.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use crate::netns::{LabError, Netns};
+
+const LOG_ALL: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
+const STATE: &str = "/run/rampart-lab";
+/// `O_NONBLOCK` on Linux: reading /dev/kmsg past the end then fails with
+/// `WouldBlock` instead of waiting for the next message.
+const O_NONBLOCK: i32 = 0o4000;
+
+fn io(what: &str, e: &std::io::Error) -> LabError {
+    LabError::Failed { command: what.to_owned(), status: "error".into(), stderr: e.to_string() }
+}
+
+/// Turns `nf_log_all_netns` on for this process's lifetime (until
+/// [`release_log_all_netns`]).
+pub fn acquire_log_all_netns() -> Result<(), LabError> {
+    let _ = std::process::Command::new("modprobe")
+        .arg("nf_log_syslog")
+        .stderr(std::process::Stdio::null())
+        .status();
+    std::fs::create_dir_all(STATE).map_err(|e| io(STATE, &e))?;
+    let lock = lock()?;
+    let old = format!("{STATE}/nf_log_all_netns.old");
+    if !Path::new(&old).exists() {
+        let value = std::fs::read_to_string(LOG_ALL).map_err(|e| {
+            io(&format!("{LOG_ALL} (needs the nf_log_syslog module, package kmod)"), &e)
+        })?;
+        std::fs::write(&old, value.trim()).map_err(|e| io(&old, &e))?;
+    }
+    let ticket = format!("{STATE}/log-user-{}", std::process::id());
+    std::fs::write(&ticket, "").map_err(|e| io(&ticket, &e))?;
+    std::fs::write(LOG_ALL, "1").map_err(|e| io(LOG_ALL, &e))?;
+    drop(lock);
+    Ok(())
+}
+
+/// Gives the ticket back; the last holder restores the old value. Tickets
+/// of processes that died are ignored.
+pub fn release_log_all_netns() {
+    let Ok(lock) = lock() else { return };
+    let _ = std::fs::remove_file(format!("{STATE}/log-user-{}", std::process::id()));
+    let others = std::fs::read_dir(STATE)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    e.file_name().to_string_lossy().strip_prefix("log-user-").map(str::to_owned)
+                })
+                .filter(|pid| {
+                    let alive = Path::new(&format!("/proc/{pid}")).exists();
+                    if !alive {
+                        let _ = std::fs::remove_file(format!("{STATE}/log-user-{pid}"));
+                    }
+                    alive
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    let old = format!("{STATE}/nf_log_all_netns.old");
+    if others == 0
+        && let Ok(value) = std::fs::read_to_string(&old)
+    {
+        let _ = std::fs::write(LOG_ALL, value.trim());
+        let _ = std::fs::remove_file(&old);
+    }
+    drop(lock);
+}
+
+fn lock() -> Result<File, LabError> {
+    let path = format!("{STATE}/lock");
+    std::fs::create_dir_all(STATE).map_err(|e| io(STATE, &e))?;
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&path, &e))?;
+    f.lock().map_err(|e| io(&path, &e))?;
+    Ok(f)
+}
+
+/// A reader of the kernel log that starts at the current end.
+#[derive(Debug)]
+pub struct Kmsg(File);
+
+impl Kmsg {
+    pub fn open() -> Result<Self, LabError> {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .custom_flags(O_NONBLOCK)
+            .open("/dev/kmsg")
+            .map_err(|e| io("/dev/kmsg", &e))?;
+        f.seek(SeekFrom::End(0)).map_err(|e| io("/dev/kmsg", &e))?;
+        Ok(Self(f))
+    }
+
+    /// Messages printed since the last call (text only, no header).
+    pub fn read_new(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 8192];
+        loop {
+            match self.0.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    // "prio,seq,time,flags;message\n continuation..."
+                    let rec = String::from_utf8_lossy(&buf[..n]);
+                    let first = rec.lines().next().unwrap_or("");
+                    if let Some((_, msg)) = first.split_once(';') {
+                        out.push(msg.to_owned());
+                    }
+                }
+                // EPIPE: records were overwritten; go on with the next.
+                Err(e) if e.raw_os_error() == Some(32) => {}
+                Err(_) => break,
+            }
+        }
+        out
+    }
+}
+
+/// One rule's counter in `iptables-save -c`: chain, position from 1 (0 for
+/// the chain's policy), packets, and the rule as printed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Counter {
+    pub chain: String,
+    pub index: usize,
+    pub packets: u64,
+    pub text: String,
+}
+
+/// Reads the filter table's counters in a namespace.
+pub fn counters(ns: &Netns) -> Result<Vec<Counter>, LabError> {
+    let text = ns.stdout(["iptables-save", "-c", "-t", "filter"])?;
+    Ok(parse_counters(&text))
+}
+
+/// Parses `iptables-save -c` output.
+#[must_use]
+pub fn parse_counters(text: &str) -> Vec<Counter> {
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix(':') {
+            // ":INPUT DROP [12:960]"
+            let mut w = rest.split_whitespace();
+            let (Some(chain), Some(policy), Some(c)) = (w.next(), w.next(), w.next()) else {
+                continue;
+            };
+            if policy != "-" {
+                out.push(Counter {
+                    chain: chain.to_owned(),
+                    index: 0,
+                    packets: packets(c),
+                    text: format!("policy {policy}"),
+                });
+            }
+        } else if line.starts_with('[') {
+            // "[3:180] -A INPUT -s 10.0.0.0/8 -j DROP"
+            let Some((c, rule)) = line.split_once(' ') else { continue };
+            let mut w = rule.split_whitespace();
+            if w.next() != Some("-A") {
+                continue;
+            }
+            let Some(chain) = w.next() else { continue };
+            let n = seen.entry(chain.to_owned()).or_insert(0);
+            *n += 1;
+            out.push(Counter {
+                chain: chain.to_owned(),
+                index: *n,
+                packets: packets(c),
+                text: rule.to_owned(),
+            });
+        }
+    }
+    out
+}
+
+fn packets(c: &str) -> u64 {
+    c.trim_start_matches('[').split(':').next().and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+/// The counters that moved between two readings, with the packet delta.
+#[must_use]
+pub fn moved(before: &[Counter], after: &[Counter]) -> Vec<Counter> {
+    after
+        .iter()
+        .filter_map(|a| {
+            let old = before
+                .iter()
+                .find(|b| b.chain == a.chain && b.index == a.index)
+                .map_or(0, |b| b.packets);
+            (a.packets > old).then(|| Counter { packets: a.packets - old, ..a.clone() })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_per_chain_position_and_policy() {
+        let text = "*filter\n:INPUT DROP [5:300]\n:RULE_7 - [0:0]\n\
+                    [1:60] -A INPUT -i lo -j ACCEPT\n[4:240] -A INPUT -j RULE_7\n\
+                    [4:240] -A RULE_7 -j DROP\nCOMMIT\n";
+        let c = parse_counters(text);
+        assert_eq!(c.len(), 4);
+        assert_eq!((c[0].chain.as_str(), c[0].index, c[0].packets), ("INPUT", 0, 5));
+        assert_eq!((c[2].chain.as_str(), c[2].index, c[2].packets), ("INPUT", 2, 4));
+        assert_eq!((c[3].chain.as_str(), c[3].index), ("RULE_7", 1));
+        let mut after = c.clone();
+        after[3].packets = 6;
+        let m = moved(&c, &after);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].packets, 2);
+    }
+}
