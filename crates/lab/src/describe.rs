@@ -129,6 +129,10 @@ pub struct Link {
 #[derive(Clone, Debug)]
 pub struct Bridge {
     pub name: String,
+    /// `bridge` (true): bridged frames pass the firewall's FORWARD chain
+    /// (br_netfilter, physdev matches). `switch` (false): a plain switch
+    /// the firewall does not see into, like the LAN switch of a gateway.
+    pub filtered: bool,
     pub span: Span,
     /// `port NAME PEER`: a veth pair, NAME enslaved here, PEER elsewhere.
     pub ports: Vec<Port>,

@@ -295,15 +295,21 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
                     links.push(Link { a, b });
                 }
             }
-            "bridge" => {
+            "bridge" | "switch" => {
                 let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_iface(n)) else {
-                    p.diags.push(d::expected(s.span, "`bridge NAME {` (an interface name)"));
+                    p.diags
+                        .push(d::expected(s.span, &format!("`{kw} NAME {{` (an interface name)")));
                     if s.opens {
                         p.skip_block();
                     }
                     continue;
                 };
-                let mut br = Bridge { name: n.to_owned(), span: s.words[1].span, ports: vec![] };
+                let mut br = Bridge {
+                    name: n.to_owned(),
+                    filtered: kw == "bridge",
+                    span: s.words[1].span,
+                    ports: vec![],
+                };
                 if s.opens {
                     while let Some(ps) = p.stmt() {
                         bridge_stmt(&mut p, &ps, &mut br);
@@ -321,7 +327,7 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
                 p.diags.push(d::unknown_statement(
                     other,
                     kw_span,
-                    "lab, firewall, host, link, bridge, probe",
+                    "lab, firewall, host, link, bridge, switch, probe",
                 ));
                 if s.opens {
                     p.skip_block();

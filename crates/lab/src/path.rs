@@ -149,13 +149,15 @@ impl<'a> Fabric<'a> {
         target: &str,
         out: &mut Vec<Crossing>,
     ) -> Option<Arrival> {
+        let filtered = self.lab.bridges.iter().any(|b| b.name == bridge && b.filtered);
         if target == self.fw() && self.fw_on(bridge) && entry.is_some() {
-            return Some((self.fw().to_owned(), bridge.to_owned(), entry.map(str::to_owned)));
+            let physdev = entry.filter(|_| filtered).map(str::to_owned);
+            return Some((self.fw().to_owned(), bridge.to_owned(), physdev));
         }
         let port = self.ports(bridge).into_iter().find(|p| {
             Some(p.as_str()) != entry && self.leads(p, target, &mut vec![bridge.to_owned()])
         })?;
-        if let Some(e) = entry {
+        if let Some(e) = entry.filter(|_| filtered) {
             out.push(Crossing {
                 in_iface: Some(bridge.to_owned()),
                 out_iface: Some(bridge.to_owned()),

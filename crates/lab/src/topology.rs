@@ -137,8 +137,16 @@ pub fn build(lab: &Lab, pid: u32) -> Result<Topology, LabError> {
     let fw = topo.fw();
     let bridges: Vec<&str> = lab.bridges.iter().map(|b| b.name.as_str()).collect();
     let mut linked: Vec<(String, String)> = Vec::new();
+    if !lab.bridges.is_empty() {
+        // br_netfilter hands bridged IPv4 to the firewall's iptables, as on
+        // a virtualization host. The namespace-wide switch stays off and
+        // each `bridge` turns it on for itself, so a `switch` stays plain.
+        let _ = netns::run("modprobe", ["br_netfilter"]);
+        fw.sysctl("net.bridge.bridge-nf-call-iptables", "0")?;
+    }
     for b in &lab.bridges {
-        fw.run(["ip", "link", "add", &b.name, "type", "bridge"])?;
+        let nf = if b.filtered { "1" } else { "0" };
+        fw.run(["ip", "link", "add", &b.name, "type", "bridge", "nf_call_iptables", nf])?;
         fw.up(&b.name)?;
     }
     for b in &lab.bridges {
@@ -162,30 +170,23 @@ pub fn build(lab: &Lab, pid: u32) -> Result<Topology, LabError> {
         linked.push((l.a.node.clone(), l.a.iface.clone()));
         linked.push((l.b.node.clone(), l.b.iface.clone()));
     }
-    if !lab.bridges.is_empty() {
-        // br_netfilter hands bridged IPv4 to the firewall's iptables, as on
-        // a virtualization host; the switch is per namespace.
-        let _ = netns::run("modprobe", ["br_netfilter"]);
-        fw.sysctl("net.bridge.bridge-nf-call-iptables", "1")?;
-    }
     for node in lab.nodes() {
         let ns = topo.ns(&node.name);
         for i in &node.interfaces {
             let exists = linked.iter().any(|(n, f)| *n == node.name && *f == i.name)
                 || (node.firewall && bridges.contains(&i.name.as_str()));
-            if !exists {
-                // Declared but not linked: a dummy holds its addresses.
-                ns.run(["ip", "link", "add", &i.name, "type", "dummy"])?;
-            }
+            // Declared but not linked: a dummy holds its addresses, or `lo`
+            // where the kernel has no dummy driver.
+            let dev = if exists || dummy(ns, &i.name) { i.name.as_str() } else { "lo" };
             for a in &i.addrs {
                 let cidr = a.to_string();
                 if a.addr().is_ipv6() {
-                    ns.run(["ip", "addr", "add", &cidr, "dev", &i.name, "nodad"])?;
+                    ns.run(["ip", "addr", "add", &cidr, "dev", dev, "nodad"])?;
                 } else {
-                    ns.run(["ip", "addr", "add", &cidr, "dev", &i.name])?;
+                    ns.run(["ip", "addr", "add", &cidr, "dev", dev])?;
                 }
             }
-            ns.up(&i.name)?;
+            ns.up(dev)?;
         }
         ns.sysctl("net.ipv4.ip_forward", if node.forward { "1" } else { "0" })?;
         // Unprivileged ping (probes sent as a UID) uses ICMP sockets.
@@ -195,6 +196,14 @@ pub fn build(lab: &Lab, pid: u32) -> Result<Topology, LabError> {
         }
     }
     Ok(topo)
+}
+
+fn dummy(ns: &Netns, name: &str) -> bool {
+    if ns.run(["ip", "link", "add", name, "type", "dummy"]).is_ok() {
+        return true;
+    }
+    let _ = netns::run("modprobe", ["dummy"]);
+    ns.run(["ip", "link", "add", name, "type", "dummy"]).is_ok()
 }
 
 fn pair(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError> {
@@ -224,17 +233,28 @@ pub fn start_listeners(lab: &Lab, topo: &Topology) -> Result<(), LabError> {
     for node in lab.nodes() {
         let ns = topo.ns(&node.name);
         for l in &node.listeners {
-            let spec = match l.proto {
-                Proto::Tcp => format!("TCP4-LISTEN:{},fork,reuseaddr", l.port),
-                Proto::Udp => format!("UDP4-RECVFROM:{},fork", l.port),
-            };
-            let sink = match l.proto {
-                Proto::Tcp => "OPEN:/dev/null",
-                Proto::Udp => "EXEC:cat",
-            };
-            // The child is not kept: it dies with the namespace (remove()
-            // kills every process in it).
-            let _child = ns.spawn(&["socat", &spec, sink])?;
+            match l.proto {
+                Proto::Tcp => {
+                    let spec = format!("TCP4-LISTEN:{},fork,reuseaddr", l.port);
+                    // The child dies with the namespace: remove() kills
+                    // every process in it.
+                    let _child = ns.spawn(&["socat", &spec, "OPEN:/dev/null"])?;
+                }
+                Proto::Udp => {
+                    // One echo per address: a socket bound to the wildcard
+                    // would answer from whichever address routing picks,
+                    // and the sender would ignore the answer.
+                    let addrs = node
+                        .interfaces
+                        .iter()
+                        .flat_map(|i| &i.addrs)
+                        .filter(|a| a.addr().is_ipv4());
+                    for a in addrs {
+                        let spec = format!("UDP4-RECVFROM:{},bind={},fork", l.port, a.addr());
+                        let _child = ns.spawn(&["socat", &spec, "EXEC:cat"])?;
+                    }
+                }
+            }
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         for l in &node.listeners {
