@@ -25,9 +25,9 @@ fn io(what: &str, e: &std::io::Error) -> LabError {
     LabError::Failed { command: what.to_owned(), status: "error".into(), stderr: e.to_string() }
 }
 
-/// Turns `nf_log_all_netns` on for this process's lifetime (until
-/// [`release_log_all_netns`]).
-pub fn acquire_log_all_netns() -> Result<(), LabError> {
+/// Turns `nf_log_all_netns` on until the returned ticket is given back
+/// with [`release_log_all_netns`].
+pub fn acquire_log_all_netns() -> Result<String, LabError> {
     let _ = std::process::Command::new("modprobe")
         .arg("nf_log_syslog")
         .stderr(std::process::Stdio::null())
@@ -41,28 +41,45 @@ pub fn acquire_log_all_netns() -> Result<(), LabError> {
         })?;
         std::fs::write(&old, value.trim()).map_err(|e| io(&old, &e))?;
     }
-    let ticket = format!("{STATE}/log-user-{}", std::process::id());
+    let ticket = format!("{STATE}/log-user-{}", crate::topology::run_id());
     std::fs::write(&ticket, "").map_err(|e| io(&ticket, &e))?;
     std::fs::write(LOG_ALL, "1").map_err(|e| io(LOG_ALL, &e))?;
     drop(lock);
-    Ok(())
+    Ok(ticket)
+}
+
+/// Gives back every ticket of this process (the Ctrl-C handler).
+pub fn release_all_log_tickets() {
+    let mine = format!("log-user-{}-", std::process::id());
+    let tickets: Vec<String> = std::fs::read_dir(STATE)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&mine))
+                .collect()
+        })
+        .unwrap_or_default();
+    for t in tickets {
+        release_log_all_netns(&format!("{STATE}/{t}"));
+    }
 }
 
 /// Gives the ticket back; the last holder restores the old value. Tickets
 /// of processes that died are ignored.
-pub fn release_log_all_netns() {
+pub fn release_log_all_netns(ticket: &str) {
     let Ok(lock) = lock() else { return };
-    let _ = std::fs::remove_file(format!("{STATE}/log-user-{}", std::process::id()));
+    let _ = std::fs::remove_file(ticket);
     let others = std::fs::read_dir(STATE)
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .filter_map(|e| {
                     e.file_name().to_string_lossy().strip_prefix("log-user-").map(str::to_owned)
                 })
-                .filter(|pid| {
+                .filter(|run| {
+                    let pid = run.split('-').next().unwrap_or("");
                     let alive = Path::new(&format!("/proc/{pid}")).exists();
                     if !alive {
-                        let _ = std::fs::remove_file(format!("{STATE}/log-user-{pid}"));
+                        let _ = std::fs::remove_file(format!("{STATE}/log-user-{run}"));
                     }
                     alive
                 })

@@ -108,8 +108,7 @@ pub struct Spoof {
     dev: String,
     attacker: String,
     forward: bool,
-    /// The attacker's MAC and interface, for the report.
-    pub mac: String,
+    /// The attacker's interface, for the report.
     pub attacker_iface: String,
 }
 
@@ -160,7 +159,6 @@ pub fn spoof(
         dev: hop.dev,
         attacker: attacker.to_owned(),
         forward: node.forward,
-        mac,
         attacker_iface: iface,
     })
 }

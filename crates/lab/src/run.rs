@@ -92,6 +92,8 @@ impl ProbeReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub lab: String,
+    /// The run id in the namespace names (`rl-<lab>-<run>-<node>`).
+    pub run: String,
     pub probes: Vec<ProbeReport>,
     pub passed: usize,
     pub failed: usize,
@@ -104,7 +106,8 @@ pub struct Report {
 pub fn stand_up(lab: &Lab, rules: &Rules) -> Result<Topology, LabError> {
     preflight()?;
     topology::remove_on_interrupt();
-    let topo = topology::build(lab, std::process::id())?;
+    let topo = topology::build(lab, &topology::run_id())?;
+    // `build` removes what it made when it fails; past it, `topo` does.
     load(&topo, rules)?;
     topology::start_listeners(lab, &topo)?;
     Ok(topo)
@@ -139,19 +142,18 @@ fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
 }
 
 /// Gives the nf_log_all_netns ticket back on every way out.
-struct LogTicket;
+struct LogTicket(String);
 
 impl Drop for LogTicket {
     fn drop(&mut self) {
-        evidence::release_log_all_netns();
+        evidence::release_log_all_netns(&self.0);
     }
 }
 
 /// Runs the whole lab and removes it, also when a probe fails.
 pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
     preflight()?;
-    evidence::acquire_log_all_netns()?;
-    let _ticket = LogTicket;
+    let _ticket = LogTicket(evidence::acquire_log_all_netns()?);
     let topo = stand_up(lab, rules)?;
     let ruleset = loaded_ruleset(&topo)?;
     let compiled = Compiled::new(&ruleset);
@@ -161,11 +163,13 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
         let sport = u16::try_from(40000 + i).unwrap_or(40000);
         probes.push(run_probe(lab, &topo, &compiled, &mut kmsg, p, sport)?);
     }
+    let run = topo.run.clone();
     drop(topo);
     let failed = probes.iter().filter(|p| !p.ok()).count();
     let trace_disagrees = probes.iter().filter(|p| !p.trace_agrees).count();
     Ok(Report {
         lab: lab.name.clone(),
+        run,
         passed: probes.len() - failed,
         failed,
         trace_disagrees,
@@ -242,7 +246,7 @@ fn run_probe(
         dst,
         sport,
         mitm: mitm.map(|m| match &spoof {
-            Some(s) => format!("{m} ({} {})", s.attacker_iface, s.mac),
+            Some(s) => format!("{m}.{}", s.attacker_iface),
             None => m.to_owned(),
         }),
         expected: p.expect.name(),

@@ -17,10 +17,20 @@ use std::time::{Duration, Instant};
 use crate::describe::{Lab, Proto};
 use crate::netns::{self, LabError, Netns};
 
-/// The namespace of `node` in run `pid` of lab `lab`.
+/// The namespace of `node` in run `run` (`<pid>-<n>`) of lab `lab`.
 #[must_use]
-pub fn ns_name(lab: &str, pid: u32, node: &str) -> String {
-    format!("rl-{lab}-{pid}-{node}")
+pub fn ns_name(lab: &str, run: &str, node: &str) -> String {
+    format!("rl-{lab}-{run}-{node}")
+}
+
+static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// A new run id, `<pid>-<n>`: unique on the machine while this process
+/// lives, so the same lab can run twice at once.
+#[must_use]
+pub fn run_id() -> String {
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
 }
 
 /// Namespaces this process created and has not removed yet; the Ctrl-C
@@ -48,7 +58,7 @@ pub fn remove_on_interrupt() {
         for n in names.iter().rev() {
             remove(n);
         }
-        crate::evidence::release_log_all_netns();
+        crate::evidence::release_all_log_tickets();
         #[allow(clippy::print_stderr)] // the process is about to exit
         {
             eprintln!("interrupted: lab removed");
@@ -78,6 +88,8 @@ pub struct Topology {
     /// Node name → namespace, the firewall first.
     pub spaces: BTreeMap<String, Netns>,
     pub firewall: String,
+    /// The run id in the namespace names.
+    pub run: String,
     kept: bool,
 }
 
@@ -125,11 +137,15 @@ impl Drop for Topology {
 
 /// Builds the lab's network (no ruleset yet). On error everything built so
 /// far is removed.
-pub fn build(lab: &Lab, pid: u32) -> Result<Topology, LabError> {
-    let mut topo =
-        Topology { spaces: BTreeMap::new(), firewall: lab.firewall.name.clone(), kept: false };
+pub fn build(lab: &Lab, run: &str) -> Result<Topology, LabError> {
+    let mut topo = Topology {
+        spaces: BTreeMap::new(),
+        firewall: lab.firewall.name.clone(),
+        run: run.to_owned(),
+        kept: false,
+    };
     for node in lab.nodes() {
-        let name = ns_name(&lab.name, pid, &node.name);
+        let name = ns_name(&lab.name, run, &node.name);
         register(&name);
         let ns = Netns::named(&name)?;
         topo.spaces.insert(node.name.clone(), ns);
@@ -320,7 +336,8 @@ pub fn mac(ns: &Netns, iface: &str) -> Result<String, LabError> {
 }
 
 /// Removes the namespaces of lab `lab` whose process is gone: labs left
-/// standing by `lab up` and half-built ones. Running labs are left alone.
+/// standing by `lab up` and half-built ones. Running labs are left alone,
+/// except those of the calling process itself.
 /// Returns the removed names and the pids of labs still running.
 pub fn down(lab: &str) -> Result<(Vec<String>, Vec<u32>), LabError> {
     let out = netns::run("ip", ["netns", "list"])?;
