@@ -647,12 +647,12 @@ fn probe(p: &mut Parser<'_>, s: &Stmt) -> Option<Probe> {
     let (Some((from, from_span)), Some((to, _)), Some(expect)) = (from, to, expect) else {
         p.diags.push(d::expected(
             s.span,
-            "a probe needs `from NODE`, `to NODE|ADDRESS` and `pass` or `blocked`",
+            "`from NODE`, `to NODE|ADDRESS` and `pass` or `blocked` in a probe",
         ));
         return None;
     };
     if kind != ProbeKind::Ping && port.is_none() {
-        p.diags.push(d::expected(s.span, "a tcp or udp probe needs `port N`"));
+        p.diags.push(d::expected(s.span, "`port N` on a tcp or udp probe"));
         return None;
     }
     if kind == ProbeKind::Ping && port.is_some() {
