@@ -1,5 +1,5 @@
-//! What the kernel did: LOG lines from `/dev/kmsg` and the rule counters
-//! of `iptables-save -c`.
+//! What the kernel did: LOG lines (read with [`crate::kmsg`]) and the rule
+//! counters of `iptables-save -c`.
 //!
 //! LOG lines from a namespace reach the kernel log only with
 //! `net.netfilter.nf_log_all_netns=1`. That switch is global, and labs run
@@ -9,17 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::netns::{LabError, Netns};
 
 const LOG_ALL: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
 const STATE: &str = "/run/rampart-lab";
-/// `O_NONBLOCK` on Linux: reading /dev/kmsg past the end then fails with
-/// `WouldBlock` instead of waiting for the next message.
-const O_NONBLOCK: i32 = 0o4000;
 
 fn io(what: &str, e: &std::io::Error) -> LabError {
     LabError::Failed { command: what.to_owned(), status: "error".into(), stderr: e.to_string() }
@@ -107,45 +102,6 @@ fn lock() -> Result<File, LabError> {
         .map_err(|e| io(&path, &e))?;
     f.lock().map_err(|e| io(&path, &e))?;
     Ok(f)
-}
-
-/// A reader of the kernel log that starts at the current end.
-#[derive(Debug)]
-pub struct Kmsg(File);
-
-impl Kmsg {
-    pub fn open() -> Result<Self, LabError> {
-        let mut f = OpenOptions::new()
-            .read(true)
-            .custom_flags(O_NONBLOCK)
-            .open("/dev/kmsg")
-            .map_err(|e| io("/dev/kmsg", &e))?;
-        f.seek(SeekFrom::End(0)).map_err(|e| io("/dev/kmsg", &e))?;
-        Ok(Self(f))
-    }
-
-    /// Messages printed since the last call (text only, no header).
-    pub fn read_new(&mut self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 8192];
-        loop {
-            match self.0.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    // "prio,seq,time,flags;message\n continuation..."
-                    let rec = String::from_utf8_lossy(&buf[..n]);
-                    let first = rec.lines().next().unwrap_or("");
-                    if let Some((_, msg)) = first.split_once(';') {
-                        out.push(msg.to_owned());
-                    }
-                }
-                // EPIPE: records were overwritten; go on with the next.
-                Err(e) if e.raw_os_error() == Some(32) => {}
-                Err(_) => break,
-            }
-        }
-        out
-    }
 }
 
 /// One rule's counter in `iptables-save -c`: chain, position from 1 (0 for

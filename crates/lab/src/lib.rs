@@ -18,6 +18,7 @@ mod check;
 pub mod describe;
 mod diagnostics;
 pub mod evidence;
+pub mod kmsg;
 pub mod netns;
 pub mod parse;
 pub mod path;
@@ -26,6 +27,7 @@ pub mod run;
 pub mod topology;
 
 pub use describe::Lab;
+pub use kmsg::{Kmsg, enable_netns_logging};
 pub use netns::{LabError, Netns, Tool, bridge, require_root, require_tools, sweep_stale, veth};
 pub use parse::{Parsed, parse};
 pub use run::{Report, Rules};

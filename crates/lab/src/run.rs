@@ -11,7 +11,8 @@ use rampart_trace::{Compiled, CtState, Hook, Packet, Verdict, tcp};
 use serde::Serialize;
 
 use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
-use crate::evidence::{self, Counter, Kmsg};
+use crate::evidence::{self, Counter};
+use crate::kmsg::Kmsg;
 use crate::netns::{LabError, Tool, require_root, require_tools};
 use crate::path::{Crossing, crossings};
 use crate::probe::{self, Seen};
@@ -206,7 +207,7 @@ fn run_probe(
         None => None,
     };
     let before = evidence::counters(topo.fw())?;
-    let _ = kmsg.read_new();
+    let _ = kmsg.lines();
     let argv = probe::command_line(p.kind, dst, p.port, sport.unwrap_or(0), p.uid);
     let seen = probe::send(topo.ns(&p.from), &argv, p.kind);
     if let Some(s) = &spoof {
@@ -217,7 +218,7 @@ fn run_probe(
     std::thread::sleep(Duration::from_millis(50));
     let after = evidence::counters(topo.fw())?;
     let counters = evidence::moved(&before, &after);
-    let logs = log_lines(&kmsg.read_new(), p.kind, src, dst, sport, p.port);
+    let logs = log_lines(&kmsg.lines(), p.kind, src, dst, sport, p.port);
 
     let (pred, deciding) = combine(&predicted);
     let mut problems = Vec::new();

@@ -163,7 +163,7 @@ pub fn packet_line(p: &Packet) -> String {
     if p.bridged {
         s.push_str(" bridged");
     }
-    let _ = write!(s, " state {:?}", p.state);
+    let _ = write!(s, " state {}", p.state.name());
     if let Some(f) = p.tcp_flags {
         let names: Vec<&str> = [
             (0x01, "FIN"),
