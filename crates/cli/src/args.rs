@@ -19,13 +19,20 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    Check(commands::check::CheckArgs),
+    Compile(commands::compile::CompileArgs),
+    Demo(commands::demo::DemoArgs),
+    Apply(commands::deploy::ApplyArgs),
+    Confirm(commands::deploy::ConfirmArgs),
+    Rollback(commands::deploy::RollbackArgs),
+    Status(commands::deploy::StatusArgs),
+    InstallService(commands::deploy::InstallServiceArgs),
+    #[command(hide = true)]
+    Watchdog(commands::deploy::WatchdogArgs),
     /// Trace a packet: the rules it meets, the log lines, the verdict.
     Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
     /// Prove a firewall in a real kernel: build a lab network, load, probe.
     Lab(commands::lab::LabArgs),
-    Check(commands::check::CheckArgs),
-    Compile(commands::compile::CompileArgs),
-    Demo(commands::demo::DemoArgs),
 }

@@ -1,4 +1,5 @@
-//! `rampart compile`: policy to iptables-restore text or a shell script.
+//! `rampart compile`: policy to iptables-restore text, a shell script or an
+//! nftables ruleset.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,6 +20,9 @@ pub(crate) enum Target {
     IptablesRestore,
     /// A readable shell script that loads the same documents atomically.
     IptablesScript,
+    /// One `nft -f` document for IPv4 and IPv6: `table inet rampart` (and
+    /// `table bridge rampart` for bridge ports), replaced atomically.
+    Nft,
 }
 
 /// Compile a policy for one firewall.
@@ -86,6 +90,17 @@ pub(crate) fn render(
             rampart_emit::shell_script(&title("shell script"), &c.v4, c.v6.as_ref(), sources),
             None,
         ),
+        Target::Nft => {
+            let out = rampart_nft::emit_with_notes(&c.rich);
+            for n in &out.notes {
+                let rule = n.rule.map_or_else(String::new, |r| format!(" rule {r}"));
+                printer::note(&format!(
+                    "warning: nft:{rule} in {} left out: {}",
+                    n.chain, n.message
+                ));
+            }
+            (out.text, None)
+        }
     }
 }
 
@@ -112,7 +127,8 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
                 compiled.v4.chains.len()
             ));
         }
-        None if a.family == "6" => match v6 {
+        // The nft document holds both families.
+        None if a.family == "6" && !matches!(a.target, Target::Nft) => match v6 {
             Some(v6) => printer::out(&v6),
             None => anyhow::bail!(
                 "firewall `{}` has no IPv6 rules: it has no IPv6 address and no rule names one",

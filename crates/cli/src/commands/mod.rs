@@ -3,6 +3,7 @@
 pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
+pub(crate) mod deploy;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod trace;
@@ -19,6 +20,12 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(&a),
         Command::Compile(a) => compile::run(&a),
         Command::Demo(a) => demo::run(&a),
+        Command::Apply(a) => deploy::apply(&a),
+        Command::Confirm(a) => deploy::confirm(&a),
+        Command::Rollback(a) => deploy::rollback(&a),
+        Command::Status(a) => deploy::status(&a),
+        Command::InstallService(a) => deploy::install_service(&a),
+        Command::Watchdog(a) => deploy::watchdog(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
         Command::Lab(a) => lab::run(&a),

@@ -17,14 +17,25 @@ pub(crate) struct Word {
     pub literal: bool,
 }
 
-/// Splits `line` (starting at byte `offset` of its file). With `comments`, an
-/// unquoted `#` at the start of a word ends the line, as in a shell.
+/// The two quoting dialects this reader meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quoting {
+    /// A shell script: an unquoted `#` at the start of a word ends the line;
+    /// in double quotes only `\"`, `\\`, `\$` and `` \` `` are escapes.
+    Shell,
+    /// iptables-restore input: a backslash escapes any character, also in
+    /// double quotes (iptables-save writes `\'` in comments).
+    Restore,
+}
+
+/// Splits `line` (starting at byte `offset` of its file).
 /// On error returns the byte offset (in the file) and a message.
 pub(crate) fn split(
     line: &str,
     offset: usize,
-    comments: bool,
+    quoting: Quoting,
 ) -> Result<Vec<Word>, (usize, String)> {
+    let comments = quoting == Quoting::Shell;
     let mut words = Vec::new();
     let mut chars = line.char_indices().peekable();
     loop {
@@ -51,6 +62,7 @@ pub(crate) fn split(
                         }
                         Some((_, '\\')) => match chars.next() {
                             Some((_, e @ ('"' | '\\' | '$' | '`'))) => text.push(e),
+                            Some((_, e)) if quoting == Quoting::Restore => text.push(e),
                             Some((_, '\n')) => {}
                             Some((_, e)) => {
                                 text.push('\\');
@@ -98,18 +110,22 @@ mod tests {
     use proptest::prelude::*;
 
     fn texts(line: &str) -> Vec<String> {
-        split(line, 0, true).unwrap().into_iter().map(|w| w.text).collect()
+        split(line, 0, Quoting::Shell).unwrap().into_iter().map(|w| w.text).collect()
     }
 
     #[test]
     fn quotes_and_spans() {
-        let w = split(r#"-A X --comment "a \"b\" c" -j 'LOG x'"#, 10, false).unwrap();
+        let w = split(r#"-A X --comment "a \"b\" c" -j 'LOG x'"#, 10, Quoting::Restore).unwrap();
         assert_eq!(w[3].text, r#"a "b" c"#);
         assert_eq!((w[3].start, w[3].end), (25, 36));
         assert_eq!(w[5].text, "LOG x");
         assert!(w[5].literal);
         assert_eq!(texts("echo a # b"), ["echo", "a"]);
-        assert!(split("a \"b", 0, false).is_err());
+        assert!(split("a \"b", 0, Quoting::Restore).is_err());
+        let w = split(r#"--comment "it\'s""#, 0, Quoting::Restore).unwrap();
+        assert_eq!(w[1].text, "it's");
+        let w = split(r#"echo "it\'s""#, 0, Quoting::Shell).unwrap();
+        assert_eq!(w[1].text, r"it\'s");
     }
 
     proptest! {
@@ -118,7 +134,7 @@ mod tests {
         fn agrees_with_shlex(parts in prop::collection::vec("[ -~]{0,12}", 1..5)) {
             let line: Vec<String> = parts.iter().map(|p| crate::iptables::quote(p)).collect();
             let line = line.join(" ");
-            let ours: Vec<String> = split(&line, 0, false).unwrap().into_iter().map(|w| w.text).collect();
+            let ours: Vec<String> = split(&line, 0, Quoting::Shell).unwrap().into_iter().map(|w| w.text).collect();
             prop_assert_eq!(Some(ours), shlex::split(&line));
         }
     }

@@ -5,7 +5,7 @@ use rampart_diag::FileId;
 
 use super::Imported;
 use super::build::Builder;
-use super::lex::split;
+use super::lex::{Quoting, split};
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
@@ -43,7 +43,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
             b.error(ls, le, "line outside a table", "expected `*filter` (or another table) first");
             continue;
         };
-        let mut words = match split(trimmed, ls, false) {
+        let mut words = match split(trimmed, ls, Quoting::Restore) {
             Ok(w) => w,
             Err((at, msg)) => {
                 b.error(at, le, msg, "here");

@@ -10,14 +10,14 @@ use rampart_diag::FileId;
 
 use super::Imported;
 use super::build::Builder;
-use super::lex::{Word, split};
+use super::lex::{Quoting, Word, split};
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
     b.table("filter", true);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (start, line) in logical_lines(text) {
-        let words = match split(&line, start, true) {
+        let words = match split(&line, start, Quoting::Shell) {
             Ok(w) => w,
             Err((at, msg)) => {
                 b.error(at, start + line.len(), msg, "here");

@@ -1,0 +1,247 @@
+//! `rampart apply`, `confirm`, `rollback`, `status` and `install-service`,
+//! run as a user runs them, inside network namespaces the tests create.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use rampart_lab::{Netns, Tool, require_tools, veth};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("deploy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Run rampart inside `ns` with a private state directory.
+fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
+    cmd.args(args)
+        .arg("--state-dir")
+        .arg(state)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_CONNECTION");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run rampart")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn rules(ns: &Netns) -> String {
+    ns.stdout(["iptables-save", "-t", "filter"]).unwrap()
+}
+
+fn tools() {
+    require_tools(&[
+        Tool::IP,
+        Tool::IPTABLES_RESTORE,
+        Tool::IPTABLES_SAVE,
+        Tool { name: "setsid", package: "util-linux" },
+    ])
+    .unwrap();
+}
+
+#[test]
+fn apply_reports_changes_leaves_other_chains_and_rolls_back() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("apply");
+    // Another program's chain, which apply must leave alone.
+    ns.run(["iptables", "-w", "-N", "DOCKER"]).unwrap();
+    ns.run(["iptables", "-w", "-A", "DOCKER", "-s", "10.99.0.1", "-j", "DROP"]).unwrap();
+
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("chain Spice_VM_1: 1 added, 0 removed"),
+        "{}",
+        text(&out.stdout)
+    );
+    let loaded = rules(&ns);
+    assert!(loaded.contains("-A Spice_VM_1 -d 192.168.2.2/32 -o eth0"), "{loaded}");
+    assert!(loaded.contains("-A DOCKER -s 10.99.0.1/32 -j DROP"), "other chains stay: {loaded}");
+
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("loaded rules match"));
+
+    // Someone changes a rule by hand: status sees the drift and exits 1.
+    ns.run(["iptables", "-w", "-I", "Spice_VM_1", "-j", "ACCEPT"]).unwrap();
+    let out = rampart(&ns, &state, &["status", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["drift"][0]["chain"], "Spice_VM_1");
+    assert_eq!(v["drift"][0]["added"][0], "-j ACCEPT");
+
+    // Applying again repairs it; the other policy's chains replace ours and
+    // the ones it does not have are removed.
+    let out = rampart(&ns, &state, &["apply", "examples/office-gateway.rp"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let loaded = rules(&ns);
+    assert!(!loaded.contains("Spice_VM_1"), "stale chain left: {loaded}");
+    assert!(loaded.contains(":dmz-out - "), "{loaded}");
+    assert!(loaded.contains("-A DOCKER -s 10.99.0.1/32 -j DROP"));
+
+    let out = rampart(&ns, &state, &["rollback"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let loaded = rules(&ns);
+    assert!(loaded.contains("Spice_VM_1") && !loaded.contains("dmz-out"), "{loaded}");
+    let out = rampart(&ns, &state, &["rollback"], &[]);
+    assert_eq!(out.status.code(), Some(2), "nothing left to roll back to");
+}
+
+#[test]
+fn a_try_without_confirm_rolls_back_by_itself() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("try");
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--try", "2"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("rampart confirm"));
+    assert!(rules(&ns).contains("Spice_VM_1"));
+    // The watchdog runs in its own session: this process and its terminal
+    // play no part any more.
+    let mut rolled_back = false;
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if !rules(&ns).contains("Spice_VM_1") {
+            rolled_back = true;
+            break;
+        }
+    }
+    assert!(rolled_back, "the try was not rolled back within 10 s");
+
+    // Confirmed in time: the rules stay past the deadline.
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--try", "2"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = rampart(&ns, &state, &["confirm"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(rules(&ns).contains("Spice_VM_1"), "a confirmed try was rolled back");
+    let out = rampart(&ns, &state, &["confirm"], &[]);
+    assert_eq!(out.status.code(), Some(2), "nothing waits for confirmation now");
+}
+
+#[test]
+fn the_guard_refuses_rules_that_cut_the_management_connection() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("guard");
+    // The client policy allows SSH from the admin host only.
+    let outsider = [("SSH_CONNECTION", "10.9.9.9 50000 192.168.2.22 22")];
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--try", "0"], &outsider);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("would cut the management connection"), "{err}");
+    assert!(err.contains("R0: default deny"), "the deciding rule is shown: {err}");
+    assert!(!rules(&ns).contains("Spice_VM_1"), "nothing may be loaded");
+
+    let admin = [("SSH_CONNECTION", "192.168.44.12 50000 192.168.2.22 22")];
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--try", "0"], &admin);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let out = rampart(
+        &ns,
+        &state,
+        &["apply", "examples/spice-client.rp", "--mgmt", "10.9.9.9:22", "--force"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "--force loads anyway: {}", text(&out.stderr));
+}
+
+#[test]
+fn no_packet_slips_through_while_rules_are_replaced() {
+    tools();
+    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    let fw = Netns::new().unwrap();
+    let peer = Netns::new().unwrap();
+    veth(&fw, "eth0", &peer, "eth0").unwrap();
+    fw.addr("eth0", "10.77.0.1/24").unwrap();
+    peer.addr("eth0", "10.77.0.2/24").unwrap();
+    let dir = tempdir("window");
+    // Two different policies that both drop TCP 7777 to the firewall.
+    for (name, extra) in [("a", "accept service web"), ("b", "accept service ssh log")] {
+        std::fs::write(
+            dir.join(format!("{name}.rp")),
+            format!(
+                "service web tcp 80\nservice ssh tcp 22\nservice probe tcp 7777\nfirewall fw {{\n interface eth0 10.77.0.1/24\n \
+                 ruleset main {{\n  {extra}\n  deny service probe\n }}\n}}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let state = dir.join("state");
+    let a = dir.join("a.rp");
+    let b = dir.join("b.rp");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let out = rampart(&fw, &state, &["apply", a, "--try", "0"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut listener =
+        fw.spawn(&["socat", "-u", "TCP-LISTEN:7777,fork,reuseaddr", "OPEN:/dev/null"]).unwrap();
+    let mut prober = peer
+        .command("bash")
+        .args(["-c", "for i in $(seq 150); do timeout 0.1 bash -c 'exec 3<>/dev/tcp/10.77.0.1/7777' 2>/dev/null && echo through; done; echo done"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Swap the two back and forth for as long as the probes run.
+    let mut applies = 0;
+    while prober.try_wait().unwrap().is_none() || applies < 10 {
+        let policy = if applies % 2 == 0 { b } else { a };
+        let out = rampart(&fw, &state, &["apply", policy, "--try", "0"], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        applies += 1;
+    }
+    let mut probes = String::new();
+    std::io::Read::read_to_string(prober.stdout.as_mut().unwrap(), &mut probes).unwrap();
+    let _ = prober.wait();
+    // The probes can see an open port: without the firewall they get through.
+    fw.run(["iptables", "-w", "-P", "INPUT", "ACCEPT"]).unwrap();
+    fw.run(["iptables", "-w", "-F", "INPUT"]).unwrap();
+    let open = peer.run(["timeout", "2", "bash", "-c", "exec 3<>/dev/tcp/10.77.0.1/7777"]).is_ok();
+    let _ = listener.kill();
+    let _ = listener.wait();
+    assert!(probes.ends_with("done\n"), "{probes}");
+    assert!(open, "the probe cannot detect an open port, so it proves nothing");
+    assert_eq!(probes.matches("through").count(), 0, "a probe got through during apply:\n{probes}");
+}
+
+#[test]
+fn install_service_writes_units_that_systemd_accepts() {
+    let dir = tempdir("units");
+    let units = dir.join("units");
+    let rules = dir.join("rules");
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["install-service", "examples/spice-client.rp", "--unit-dir"])
+        .arg(&units)
+        .arg("--rules-dir")
+        .arg(&rules)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("systemd-analyze verify: ok"));
+    let unit = std::fs::read_to_string(units.join("rampart.service")).unwrap();
+    assert!(unit.contains("Before=network-pre.target\nWants=network-pre.target\n"));
+    assert!(unit.contains(&format!("-w {}", rules.join("rules.v4").display())));
+    let compiled = std::fs::read_to_string(rules.join("rules.v4")).unwrap();
+    assert!(compiled.contains("-A Spice_VM_1 ") && compiled.ends_with("COMMIT\n"));
+    // The verification is real: a broken unit fails it.
+    std::fs::write(units.join("broken.service"), "[Service]\nExecStart=relative/path\n").unwrap();
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(units.join("broken.service"))
+        .output()
+        .unwrap();
+    assert!(!verify.status.success(), "systemd-analyze accepted a broken unit");
+}

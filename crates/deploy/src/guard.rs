@@ -1,0 +1,131 @@
+//! The lock-out guard: before loading, trace the management connection
+//! through the new ruleset; if it would be cut, say which rule cuts it.
+
+use std::net::IpAddr;
+
+use rampart_ir::{Family, Ruleset};
+use rampart_trace::{CtState, Hook, Packet, Verdict, tcp};
+
+/// The connection that must survive: from `client` to this host's SSH port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mgmt {
+    /// This host's interface the connection arrives on, when known.
+    pub iface: Option<String>,
+    pub client: IpAddr,
+    pub client_port: Option<u16>,
+    /// This host's address the client connects to, when known.
+    pub server: Option<IpAddr>,
+    pub server_port: u16,
+}
+
+impl Mgmt {
+    /// From `$SSH_CONNECTION`: `client_ip client_port server_ip server_port`.
+    #[must_use]
+    pub fn from_ssh_connection(s: &str) -> Option<Self> {
+        let mut it = s.split_whitespace();
+        let client = it.next()?.parse().ok()?;
+        let client_port = it.next()?.parse().ok();
+        let server = it.next()?.parse().ok();
+        let server_port = it.next()?.parse().ok()?;
+        Some(Self { iface: None, client, client_port, server, server_port })
+    }
+
+    /// From `--mgmt ADDR:PORT` (the admin's address and this host's SSH
+    /// port; `[v6]:PORT` for IPv6).
+    #[must_use]
+    pub fn from_flag(s: &str) -> Option<Self> {
+        let (addr, port) = s.rsplit_once(':')?;
+        let addr = addr.trim_start_matches('[').trim_end_matches(']');
+        Some(Self {
+            iface: None,
+            client: addr.parse().ok()?,
+            client_port: None,
+            server: None,
+            server_port: port.parse().ok()?,
+        })
+    }
+}
+
+/// The management connection would be cut: by which packet and rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub packet: &'static str,
+    pub verdict: String,
+    /// `CHAIN #N: rule text`, or the chain policy.
+    pub decided_by: String,
+}
+
+/// Trace the session's packets (an established packet in, its reply out,
+/// and a new connection for `rampart confirm`) through `rs`.
+#[must_use]
+pub fn check(rs: &Ruleset, m: &Mgmt) -> Option<Cut> {
+    let family = if m.client.is_ipv4() { Family::V4 } else { Family::V6 };
+    let inbound = |state, flags| Packet {
+        src: Some(m.client),
+        dst: m.server,
+        proto: Some(6),
+        sport: m.client_port,
+        dport: Some(m.server_port),
+        tcp_flags: Some(flags),
+        state,
+        in_iface: m.iface.clone(),
+        ..Packet::new(Hook::Input)
+    };
+    let reply = Packet {
+        src: m.server,
+        dst: Some(m.client),
+        proto: Some(6),
+        sport: Some(m.server_port),
+        dport: m.client_port,
+        tcp_flags: Some(tcp::ACK),
+        state: CtState::Established,
+        out_iface: m.iface.clone(),
+        ..Packet::new(Hook::Output)
+    };
+    let packets = [
+        ("the session's packets to this host", inbound(CtState::Established, tcp::ACK)),
+        ("the session's replies", reply),
+        ("a new SSH connection (needed for `rampart confirm`)", inbound(CtState::New, tcp::SYN)),
+    ];
+    for (what, p) in packets {
+        let t = rampart_trace::trace(rs, &p);
+        if t.verdict != Verdict::Accept {
+            let decided_by = match t.main.decided_by {
+                Some(at) => {
+                    let chain = &rs.chains[at.chain];
+                    let rule = &chain.rules[at.rule];
+                    format!(
+                        "{} #{}: {}",
+                        chain.name,
+                        at.rule + 1,
+                        rampart_trace::explain::rule_text(rule, family)
+                    )
+                }
+                None => format!("the policy of the built-in chain {}", p.hook.chain()),
+            };
+            let verdict = match t.verdict {
+                Verdict::Unknown => {
+                    "no certain ACCEPT (it depends on matches a trace cannot decide)".to_owned()
+                }
+                v => v.name().to_owned(),
+            };
+            return Some(Cut { packet: what, verdict, decided_by });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_connection() {
+        let m = Mgmt::from_ssh_connection("10.0.0.9 51000 10.0.0.1 22").unwrap();
+        assert_eq!(m.server_port, 22);
+        assert_eq!(m.client_port, Some(51000));
+        let m = Mgmt::from_flag("[2001:db8::9]:2222").unwrap();
+        assert!(m.client.is_ipv6() && m.server_port == 2222);
+        assert!(Mgmt::from_flag("nonsense").is_none());
+    }
+}

@@ -1,0 +1,39 @@
+//! Deployment: getting a compiled ruleset into the kernel without locking
+//! anyone out and with a way back.
+//!
+//! Input: the restricted-form IR of a compiled firewall. Output: a loaded
+//! ruleset and a state directory recording what was applied and what was
+//! there before. Start at [`apply::apply`]; [`guard`] traces the management
+//! connection through the new rules before anything is loaded, [`status`]
+//! compares what is loaded with what was applied, [`systemd`] writes the
+//! boot units.
+
+pub mod apply;
+pub mod diff;
+pub mod guard;
+pub mod iptables;
+pub mod state;
+pub mod status;
+pub mod systemd;
+
+/// Why a deployment step could not be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeployError {
+    /// A tool could not be started (usually: not installed).
+    #[error("cannot run `{tool}`: {source} (install it: apt-get install {package})")]
+    Spawn { tool: String, package: &'static str, source: std::io::Error },
+    /// A tool ran and refused; `stderr` says why.
+    #[error("`{tool}` failed: {stderr}")]
+    Failed { tool: String, stderr: String },
+    /// The kernel lacks what the ruleset needs (a container without the
+    /// module, no permission); said once, in plain words.
+    #[error("{0}")]
+    Capability(String),
+    /// Reading or writing the state directory failed.
+    #[error("{what} `{path}`: {source}")]
+    State { what: &'static str, path: String, source: std::io::Error },
+    /// There is nothing to roll back to or confirm.
+    #[error("{0}")]
+    Nothing(String),
+}

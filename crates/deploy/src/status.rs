@@ -1,0 +1,28 @@
+//! Is the loaded ruleset the one Rampart applied?
+
+use crate::apply::{APPLIED, APPLIED_DOC, PENDING};
+use crate::diff::{self, ChainDiff};
+use crate::state::{Applied, Pending, StateDir};
+use crate::{DeployError, iptables};
+
+#[derive(Debug)]
+pub struct Status {
+    pub applied: Option<Applied>,
+    pub pending: Option<Pending>,
+    /// Differences between the applied rules and the loaded ones, on
+    /// Rampart's chains only.
+    pub drift: Vec<ChainDiff>,
+}
+
+pub fn status(state: &StateDir) -> Result<Status, DeployError> {
+    let applied: Option<Applied> = state.read_json(APPLIED)?;
+    let pending = state.read_json(PENDING)?;
+    let drift = match (&applied, state.read(APPLIED_DOC)?) {
+        (Some(a), Some(doc)) => {
+            let loaded = diff::rules_by_chain(&iptables::save()?);
+            diff::diff(&diff::rules_by_chain(&doc), &loaded, &a.chains)
+        }
+        _ => vec![],
+    };
+    Ok(Status { applied, pending, drift })
+}

@@ -1,0 +1,146 @@
+//! The test binary doubles as the listener and the prober that the kernel
+//! equivalence test runs inside its namespaces (`ip netns exec NS EXE
+//! helper::entry --exact`), so no extra tool is needed. Without
+//! `RAMPART_NFT_HELPER` in the environment the entry does nothing.
+//! Its stdout is the protocol with the parent, hence the prints.
+#![expect(clippy::print_stdout, reason = "stdout is how the helper answers")]
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
+use std::thread;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// How long a probe waits before calling the packet dropped.
+const WAIT: Duration = Duration::from_millis(800);
+/// Marks the helper's own output lines among libtest's.
+pub(crate) const MARK: &str = "@@ ";
+
+/// Transport of a probe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum L4 {
+    Tcp,
+    Udp,
+}
+
+/// One connection attempt: `src` `None` lets the kernel choose.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Probe {
+    pub(crate) l4: L4,
+    pub(crate) src: Option<IpAddr>,
+    pub(crate) dst: IpAddr,
+    pub(crate) port: u16,
+}
+
+impl Probe {
+    pub(crate) fn line(&self) -> String {
+        let l4 = if self.l4 == L4::Tcp { "tcp" } else { "udp" };
+        let src = self.src.map_or_else(|| "-".to_owned(), |s| s.to_string());
+        format!("{l4} {src} {} {}", self.dst, self.port)
+    }
+
+    fn parse(line: &str) -> Self {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        Self {
+            l4: if f[0] == "tcp" { L4::Tcp } else { L4::Udp },
+            src: (f[1] != "-").then(|| f[1].parse().unwrap()),
+            dst: f[2].parse().unwrap(),
+            port: f[3].parse().unwrap(),
+        }
+    }
+}
+
+#[test]
+fn entry() {
+    match std::env::var("RAMPART_NFT_HELPER").as_deref() {
+        Ok("listen") => listen(&std::env::var("RAMPART_NFT_PORTS").unwrap()),
+        Ok("probe") => probe_all(&std::env::var("RAMPART_NFT_PROBES").unwrap()),
+        _ => {}
+    }
+}
+
+/// `tcp:22,80 udp:53`: accept TCP, echo UDP, on every address, forever.
+fn listen(spec: &str) {
+    for part in spec.split_whitespace() {
+        let (l4, ports) = part.split_once(':').unwrap();
+        for port in ports.split(',').filter(|p| !p.is_empty()) {
+            let port: u16 = port.parse().unwrap();
+            // `[::]` is dual-stack; fall back to IPv4 where IPv6 is off.
+            let any6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+            let any4: SocketAddr = ([0, 0, 0, 0], port).into();
+            if l4 == "tcp" {
+                let l = TcpListener::bind(any6).or_else(|_| TcpListener::bind(any4)).unwrap();
+                thread::spawn(move || {
+                    for mut s in l.incoming().flatten() {
+                        let _ = s.write_all(b"x");
+                    }
+                });
+            } else {
+                let u = UdpSocket::bind(any6).or_else(|_| UdpSocket::bind(any4)).unwrap();
+                thread::spawn(move || {
+                    let mut buf = [0u8; 64];
+                    while let Ok((n, from)) = u.recv_from(&mut buf) {
+                        let _ = u.send_to(&buf[..n], from);
+                    }
+                });
+            }
+        }
+    }
+    println!("{MARK}ready");
+    loop {
+        thread::park();
+    }
+}
+
+/// Run every probe (one per line), a few dozen at a time.
+fn probe_all(lines: &str) {
+    let probes: Vec<Probe> = lines.lines().filter(|l| !l.is_empty()).map(Probe::parse).collect();
+    for chunk in probes.chunks(96) {
+        let results: Vec<String> = thread::scope(|s| {
+            let handles: Vec<_> = chunk.iter().map(|p| s.spawn(move || outcome(p))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (p, r) in chunk.iter().zip(results) {
+            println!("{MARK}{} = {r}", p.line());
+        }
+    }
+}
+
+/// `open`, `refused`, `timeout`, or the errno class the kernel reported.
+fn outcome(p: &Probe) -> String {
+    let dst = SocketAddr::new(p.dst, p.port);
+    let (ty, proto) = match p.l4 {
+        L4::Tcp => (Type::STREAM, Protocol::TCP),
+        L4::Udp => (Type::DGRAM, Protocol::UDP),
+    };
+    let sock = Socket::new(Domain::for_address(dst), ty, Some(proto)).unwrap();
+    if let Some(src) = p.src
+        && let Err(e) = sock.bind(&SocketAddr::new(src, 0).into())
+    {
+        return format!("bind-error {e}");
+    }
+    let res = match p.l4 {
+        L4::Tcp => sock.connect_timeout(&dst.into(), WAIT),
+        L4::Udp => (|| {
+            sock.connect(&dst.into())?;
+            sock.set_read_timeout(Some(WAIT))?;
+            let u: UdpSocket = sock.try_clone()?.into();
+            u.send(b"x")?;
+            let mut buf = [0u8; 8];
+            u.recv(&mut buf).map(|_| ())
+        })(),
+    };
+    match res {
+        Ok(()) => "open".into(),
+        Err(e) => match (e.kind(), e.raw_os_error()) {
+            (std::io::ErrorKind::ConnectionRefused, _) => "refused".into(),
+            (std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock, _) => "timeout".into(),
+            (_, Some(113)) => "unreach-host".into(),
+            (_, Some(101)) => "unreach-net".into(),
+            (_, Some(1 | 13)) => "eperm".into(),
+            (_, Some(n)) => format!("errno-{n}"),
+            (k, None) => format!("{k:?}"),
+        },
+    }
+}

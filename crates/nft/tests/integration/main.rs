@@ -1,0 +1,20 @@
+//! Integration tests of the nft backend. Root and `nft` are required for
+//! `check` and `kernel`; they fail (never skip) without them.
+
+// Hand-built rich-form rulesets, as the lowering produces them.
+mod fixtures;
+// Helpers to run `nft` and to make a throwaway network namespace.
+mod sys;
+
+// Insta snapshots of the emitted text.
+mod snapshots;
+// `nft -c -f` accepts every fixture's output.
+mod check;
+// Load into a namespace's kernel and read the ruleset back as JSON.
+mod kernel;
+// The iptables and the nft output give the same verdicts to the same probes.
+mod equiv;
+// Random policies, compared the same way.
+mod random;
+// The listener and prober that `equiv` runs inside its namespaces.
+mod helper;
