@@ -23,7 +23,11 @@ fn text(b: &[u8]) -> String {
 
 fn namespaces() -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip (iproute2)");
-    text(&out.stdout).lines().filter_map(|l| l.split_whitespace().next()).map(String::from).collect()
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(String::from)
+        .collect()
 }
 
 #[test]
@@ -32,10 +36,10 @@ fn lab_file_errors_name_file_line_and_column() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     for want in [
-        "E0508",                        // 10.0.0.1/33
-        "E0505",                        // colour
-        "E0514",                        // b.eth0
-        "E0519",                        // mitm a from a
+        "E0508", // 10.0.0.1/33
+        "E0505", // colour
+        "E0514", // b.eth0
+        "E0519", // mitm a from a
         "crates/cli/tests/fixtures/errors.lab:4:18",
         "crates/cli/tests/fixtures/errors.lab:8:3",
     ] {

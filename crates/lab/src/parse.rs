@@ -684,3 +684,101 @@ fn parse_rule_ref(w: &str) -> Option<RuleRef> {
     let i: usize = i.parse().ok().filter(|&i| i > 0)?;
     (!c.is_empty()).then(|| RuleRef::Chain(c.to_owned(), i))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::Target;
+
+    fn parse_text(text: &str) -> Parsed {
+        parse(Path::new("/labs/t.lab"), text, FileId(0))
+    }
+
+    fn codes(p: &Parsed) -> Vec<&'static str> {
+        p.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    const GOOD: &str = r#"
+firewall fw {
+  policy "p.rp"   # relative to the lab file
+  interface eth0 10.0.0.1/24
+  user alice 1000
+}
+bridge br0 { port p1 a.eth0; port p2 br1.p3 }
+bridge br1 { port p4 b.eth0 }
+host a { interface eth0 10.0.0.2/24; gateway 10.0.0.1; listen tcp 80, 443 }
+host b {
+  interface eth0 10.0.0.3/24
+  route 10.9.0.0/16 via 10.0.0.1
+  listen udp 53
+}
+link fw.eth0 b.eth1
+probe tcp from fw user alice to a port 80 pass rule 7 log "RULE 7 -- DENY "
+probe ping from a to 10.0.0.3 mitm b blocked rule FORWARD:3
+"#;
+
+    #[test]
+    fn a_whole_lab() {
+        let text = GOOD
+            .replace("link fw.eth0 b.eth1", "link fw.eth0 b.eth0")
+            .replace("port p4 b.eth0", "port p4 a.eth1");
+        let text = text.replace(
+            "host a { interface eth0 10.0.0.2/24;",
+            "host a { interface eth0 10.0.0.2/24; interface eth1;",
+        );
+        let p = parse_text(&text);
+        assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+        let lab = p.lab.unwrap();
+        assert_eq!(lab.name, "t");
+        assert!(matches!(&lab.rules, RulesSource::Policy(f) if f == Path::new("/labs/p.rp")));
+        assert_eq!(lab.hosts.len(), 2);
+        assert_eq!(lab.bridges[0].ports.len(), 2);
+        assert_eq!(lab.hosts[0].listeners.len(), 2);
+        assert_eq!(lab.hosts[1].routes[0].to, "10.9.0.0/16");
+        let p0 = &lab.probes[0];
+        assert_eq!(p0.uid, Some(1000));
+        assert_eq!(p0.rule, Some(RuleRef::Policy(7)));
+        assert_eq!(p0.log.as_deref(), Some("RULE 7 -- DENY "));
+        assert!(matches!(p0.to, Target::Node(ref n, _) if n == "a"));
+        let p1 = &lab.probes[1];
+        assert_eq!(p1.mitm.as_ref().map(|m| m.0.as_str()), Some("b"));
+        assert_eq!(p1.rule, Some(RuleRef::Chain("FORWARD".into(), 3)));
+        assert_eq!(p1.line, 17);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_place() {
+        let p = parse_text(
+            "firewall fw {\n  interface eth0 10.0.0.1/40\n}\nhost a {\n  colour red\n}\n\
+             link fw.eth0 a.eth9\nprobe tcp from a to fw pass\nprobe ping from nobody to fw pass\n",
+        );
+        assert!(p.lab.is_none());
+        let c = codes(&p);
+        for want in ["E0508", "E0505", "E0512"] {
+            assert!(c.contains(&want), "{want} not in {c:?}");
+        }
+        let bad = p.diagnostics.iter().find(|d| d.code == "E0508").unwrap();
+        assert_eq!(bad.span().map(|s| s.start), Some(31));
+    }
+
+    #[test]
+    fn names_and_links_are_checked() {
+        let p = parse_text(
+            "firewall fw { rules \"r.save\"; interface eth0 }\nhost a { interface eth0 }\n\
+             host a { interface eth0 }\nlink fw.eth0 a.eth9\nlink fw.eth0 a.eth0\n\
+             probe ping from a user bob to fw pass\n",
+        );
+        let c = codes(&p);
+        for want in ["E0513", "E0515", "E0516", "E0517"] {
+            assert!(c.contains(&want), "{want} not in {c:?}");
+        }
+    }
+
+    #[test]
+    fn unclosed_blocks_and_stray_text() {
+        let p = parse_text("firewall fw {\n  rules \"x\"\nhost a { interface eth0 \"oops\n");
+        let c = codes(&p);
+        assert!(c.contains(&"E0501"), "{c:?}");
+        assert!(c.contains(&"E0506"), "{c:?}");
+    }
+}

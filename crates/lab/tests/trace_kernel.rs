@@ -741,7 +741,17 @@ fn random_probe<'a>(rng: &mut Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
     match hook {
         Hook::Input => {
             let dst = *rng.pick(&["10.77.1.1", "10.77.2.1"]);
-            raw(&lab.client, hook, (Some("c0"), None), rng.pick::<&str>(&SRCS), dst, proto, a, b, flags)
+            raw(
+                &lab.client,
+                hook,
+                (Some("c0"), None),
+                rng.pick::<&str>(&SRCS),
+                dst,
+                proto,
+                a,
+                b,
+                flags,
+            )
         }
         Hook::Forward => {
             let dst = *rng.pick(&["10.77.2.2", "10.77.2.3"]);
