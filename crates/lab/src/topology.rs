@@ -205,6 +205,11 @@ pub fn build(lab: &Lab, run: &str) -> Result<Topology, LabError> {
             ns.up(dev)?;
         }
         ns.sysctl("net.ipv4.ip_forward", if node.forward { "1" } else { "0" })?;
+        // Answer ARP only on the interface that holds the address: else a
+        // host's bridge devices answer for it too, and frames for the host
+        // go to a bridge device instead of through its port ("ARP flux").
+        ns.sysctl("net.ipv4.conf.all.arp_ignore", "1")?;
+        ns.sysctl("net.ipv4.conf.all.arp_announce", "2")?;
         // Unprivileged ping (probes sent as a UID) uses ICMP sockets.
         ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")?;
         for r in &node.routes {

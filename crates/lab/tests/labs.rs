@@ -106,6 +106,26 @@ fn bridge_ports_stop_a_man_in_the_middle() {
 }
 
 #[test]
+fn linked_bridges_and_the_hosts_own_port() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let r = run_lab(&dir.join("linked-bridges.lab"));
+    // g3 to g2 crosses FORWARD once per bridge, each way.
+    let hooks: Vec<String> = r.probes[0].crossings.iter().map(|c| c.crossing.describe()).collect();
+    assert_eq!(
+        hooks,
+        [
+            "FORWARD in=br6 out=br6 physdev vk63>vethb2",
+            "FORWARD in=br4 out=br4 physdev vethb1>vk42",
+            "FORWARD in=br4 out=br4 physdev vk42>vethb1",
+            "FORWARD in=br6 out=br6 physdev vethb2>vk63",
+        ]
+    );
+    let mitm = &r.probes[3];
+    assert!(mitm.logs.iter().any(|l| l.contains("PHYSIN=vethb1 PHYSOUT=vk42")), "{:?}", mitm.logs);
+    no_namespaces_left(&r);
+}
+
+#[test]
 fn labs_run_in_parallel_without_interfering() {
     let spice = root().join("examples/spice-client.lab");
     let bridge = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bridge-mitm.lab");
