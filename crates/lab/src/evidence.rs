@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::kmsg::Kmsg;
 use crate::netns::{LabError, Netns};
 
 const LOG_ALL: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
@@ -102,6 +107,53 @@ fn lock() -> Result<File, LabError> {
         .map_err(|e| io(&path, &e))?;
     f.lock().map_err(|e| io(&path, &e))?;
     Ok(f)
+}
+
+/// Reads the kernel log all the time on a thread of its own, so that a
+/// burst of other messages (tests elsewhere on the machine) cannot
+/// overwrite a probe's LOG lines in the ring buffer before they are read.
+#[derive(Debug)]
+pub struct KmsgTail {
+    lines: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KmsgTail {
+    pub fn start() -> Result<Self, LabError> {
+        let mut kmsg = Kmsg::open()?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (l, st) = (Arc::clone(&lines), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                let new = kmsg.lines();
+                if !new.is_empty()
+                    && let Ok(mut v) = l.lock()
+                {
+                    v.extend(new);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        Ok(Self { lines, stop, thread: Some(thread) })
+    }
+
+    /// Everything printed since the last call.
+    pub fn take(&self) -> Vec<String> {
+        // One more pass of the reader, so the newest lines are in.
+        std::thread::sleep(Duration::from_millis(20));
+        self.lines.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+impl Drop for KmsgTail {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// One rule's counter in `iptables-save -c`: chain, position from 1 (0 for

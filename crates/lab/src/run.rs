@@ -11,8 +11,7 @@ use rampart_trace::{Compiled, CtState, Hook, Packet, Verdict, tcp};
 use serde::Serialize;
 
 use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
-use crate::evidence::{self, Counter};
-use crate::kmsg::Kmsg;
+use crate::evidence::{self, Counter, KmsgTail};
 use crate::netns::{LabError, Tool, require_root, require_tools};
 use crate::path::{Crossing, crossings};
 use crate::probe::{self, Seen};
@@ -158,11 +157,11 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
     let topo = stand_up(lab, rules)?;
     let ruleset = loaded_ruleset(&topo)?;
     let compiled = Compiled::new(&ruleset);
-    let mut kmsg = Kmsg::open()?;
+    let kmsg = KmsgTail::start()?;
     let mut probes = Vec::new();
     for (i, p) in lab.probes.iter().enumerate() {
         let sport = u16::try_from(40000 + i).unwrap_or(40000);
-        probes.push(run_probe(lab, &topo, &compiled, &mut kmsg, p, sport)?);
+        probes.push(run_probe(lab, &topo, &compiled, &kmsg, p, sport)?);
     }
     let run = topo.run.clone();
     drop(topo);
@@ -182,7 +181,7 @@ fn run_probe(
     lab: &Lab,
     topo: &Topology,
     compiled: &Compiled,
-    kmsg: &mut Kmsg,
+    kmsg: &KmsgTail,
     p: &crate::describe::Probe,
     sport: u16,
 ) -> Result<ProbeReport, LabError> {
@@ -207,7 +206,7 @@ fn run_probe(
         None => None,
     };
     let before = evidence::counters(topo.fw())?;
-    let _ = kmsg.lines();
+    let _ = kmsg.take();
     let argv = probe::command_line(p.kind, dst, p.port, sport.unwrap_or(0), p.uid);
     let seen = probe::send(topo.ns(&p.from), &argv, p.kind);
     if let Some(s) = &spoof {
@@ -218,7 +217,7 @@ fn run_probe(
     std::thread::sleep(Duration::from_millis(50));
     let after = evidence::counters(topo.fw())?;
     let counters = evidence::moved(&before, &after);
-    let logs = log_lines(&kmsg.lines(), p.kind, src, dst, sport, p.port);
+    let logs = log_lines(&kmsg.take(), p.kind, src, dst, sport, p.port);
 
     let (pred, deciding) = combine(&predicted);
     let mut problems = Vec::new();
