@@ -16,5 +16,5 @@ mod iptables;
 pub mod read;
 pub mod rule;
 
-pub use iptables::format_rule;
+pub use iptables::{addr_text, format_rule};
 pub use rule::*;

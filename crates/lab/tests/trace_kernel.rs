@@ -281,6 +281,9 @@ fn run_case(
     assert!(!im.has_errors(), "{:?}\n{text}", im.diagnostics);
     let rs = im.filter().unwrap().ruleset.clone();
     assert!(check(&rs).is_empty(), "{:?}", check(&rs));
+    // Load what Rampart writes back, not the text itself: the kernel then
+    // also checks the reader and writer (rule positions are unchanged).
+    let text = rampart_ir::read::write_restore(&im.tables);
     fw.run_with_input(&["iptables-restore", "-w"], &text).map_err(|e| format!("{e}\n{text}"))?;
     let mut kmsg = Kmsg::open().unwrap();
     for p in probes {

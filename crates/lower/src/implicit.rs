@@ -31,9 +31,8 @@ fn ssh(dport: bool) -> Vec<Match> {
     ]
 }
 
-/// Backup SSH first (so no rule can lock the admin out), then the accept of
-/// established and related packets.
-pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
+/// Backup SSH first, so no rule can lock the admin out.
+pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut Ruleset) {
     let o = &fw.options;
     if let Some(admin) = &o.backup_ssh {
         // With a management interface, backup SSH is only accepted there.
@@ -48,6 +47,11 @@ pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
         m.push(Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED) });
         push(rs, Hook::Output, implicit(m, Target::Accept, "backup ssh replies"));
     }
+}
+
+/// The early accept of established and related packets.
+pub(crate) fn established(fw: &Firewall, rs: &mut Ruleset) {
+    let o = &fw.options;
     if o.accept_established {
         let states = CtStates(CtStates::ESTABLISHED | CtStates::RELATED);
         for hook in Hook::ALL {

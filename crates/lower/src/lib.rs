@@ -10,6 +10,7 @@
 //! Start reading at `firewall.rs`; `hooks.rs` decides chains, `rule.rs`
 //! builds a rule's matches, `implicit.rs` the rules Rampart adds itself.
 
+mod bridge;
 mod firewall;
 mod hooks;
 mod implicit;

@@ -26,12 +26,14 @@ pub(crate) fn build(
         name: fw.name.text.clone(),
         span: fw.name.span,
         interfaces,
+        bridges: vec![],
         options: Options::default(),
         rulesets: vec![],
     };
     for s in &fw.options {
         option(&mut out.options, s, r, diags);
     }
+    out.bridges = fw.bridges.iter().map(|b| crate::bridge::build(b, r, diags)).collect();
     let mut names = BTreeSet::new();
     for rs in &fw.rulesets {
         if !names.insert(rs.name.text.as_str()) {
@@ -53,6 +55,7 @@ pub(crate) fn build(
     if out.ruleset("main").is_none() {
         diags.push(diagnostics::missing_main(&out.name, out.span));
     }
+    crate::bridge::check(&out, diags);
     check_branches(&out, diags);
     check_log_prefixes(&out, diags);
     shadow::check(&out, diags);

@@ -7,6 +7,7 @@
 //! `firewall.rs`, and the shadowing warning lives in `shadow.rs`.
 
 mod addr;
+mod bridge;
 mod diagnostics;
 mod firewall;
 mod load;
@@ -15,6 +16,7 @@ mod resolve;
 mod service;
 mod shadow;
 
+pub use bridge::{Bridge, BridgePort, PortKind};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
 pub use load::{Loaded, load, load_str};
 pub use model::*;
