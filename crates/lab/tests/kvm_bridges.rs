@@ -29,13 +29,22 @@ const GUESTS: [(&str, &str, &str); 4] = [
 ];
 const HOST: &str = "192.168.50.1";
 
-fn compile() -> String {
+fn firewall() -> rampart_model::Firewall {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/kvm-bridges.rp");
     let mut sources = Sources::new();
     let model =
         rampart_model::load(&path, &mut sources).unwrap().model.expect("example checks clean");
-    let c = rampart_lower::compile(&model.firewalls[0]);
+    model.firewalls[0].clone()
+}
+
+fn compile() -> String {
+    let c = rampart_lower::compile(&firewall());
     rampart_emit::iptables_restore(&c.v4, Family::V4, "kvm-bridges test", None)
+}
+
+/// The ARP guard of the example, as `rampart compile --target nft-arp` writes it.
+fn arp_guard() -> String {
+    rampart_nft::arp_guard(&firewall().arp_guards()).expect("the example guards its guest ports")
 }
 
 fn build() -> Lab {
@@ -181,4 +190,56 @@ fn five_men_in_the_middle_are_stopped_at_the_right_port() {
         assert!(!passed, "attack {what}: the redirected ping got through");
         assert!(stopped_by > 0, "attack {what}: rule {rule} did not drop it");
     }
+}
+
+fn neighbour(ns: &Netns, addr: &str) -> String {
+    ns.stdout(["ip", "neigh", "show", addr]).unwrap()
+}
+
+/// What `victim` believes `addr`'s MAC is while the real `arpspoof` runs in
+/// `attacker`, telling it that `addr` is at the attacker's MAC. Read while
+/// it runs: on a normal exit arpspoof re-arps the true address.
+fn neighbour_during_arpspoof(
+    attacker: &Netns,
+    victim_ns: &Netns,
+    victim: &str,
+    addr: &str,
+) -> String {
+    let mut spoof = attacker.spawn(&["arpspoof", "-i", "eth0", "-t", victim, addr]).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let entry = neighbour(victim_ns, addr);
+    let _ = spoof.kill();
+    let _ = spoof.wait();
+    entry
+}
+
+#[test]
+fn the_arp_guard_makes_arpspoof_fail() {
+    require_tools(&[
+        Tool::IP,
+        Tool::NFT,
+        Tool { name: "arpspoof", package: "dsniff" },
+        Tool { name: "ping", package: "iputils-ping" },
+    ])
+    .unwrap();
+    let lab = build();
+    let (kali2, kali3) = (&lab.guests["kali2"], &lab.guests["kali3"]);
+    let attacker = mac(kali2, "eth0");
+
+    // Without the guard the spoofing works: kali3 believes the host is kali2.
+    assert!(pings(kali3, HOST));
+    let spoofed = neighbour_during_arpspoof(kali2, kali3, "192.168.50.13", HOST);
+    assert!(
+        spoofed.contains(&attacker),
+        "arpspoof did not work without the guard, so the test proves nothing: {spoofed}"
+    );
+
+    heal(kali3, "eth0");
+    lab.hv.run_with_input(&["nft", "-f", "-"], &arp_guard()).unwrap();
+    assert!(pings(kali3, HOST));
+    let entry = neighbour_during_arpspoof(kali2, kali3, "192.168.50.13", HOST);
+    assert!(!entry.contains(&attacker), "the guard let the forged ARP through: {entry}");
+    assert!(entry.contains(&mac(&lab.hv, "vmh2")), "kali3 lost the host's real address: {entry}");
+    let table = lab.hv.stdout(["nft", "list", "table", "bridge", "rampart_arp"]).unwrap();
+    assert!(table.contains("iifname \"vk42\""), "{table}");
 }

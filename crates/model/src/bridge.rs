@@ -218,6 +218,30 @@ pub(crate) fn check(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
 }
 
 impl Firewall {
+    /// Guest ports with `arp-guard`: their IPv4 addresses and MAC.
+    #[must_use]
+    pub fn arp_guards(&self) -> Vec<rampart_ir::ArpGuard> {
+        let host_v4 = |i: &AddrItem| match i {
+            AddrItem::Net(n) if n.prefix_len() == 32 => match n.addr() {
+                std::net::IpAddr::V4(a) => Some(a),
+                std::net::IpAddr::V6(_) => None,
+            },
+            _ => None,
+        };
+        self.bridges
+            .iter()
+            .flat_map(|b| &b.ports)
+            .filter_map(|p| match &p.kind {
+                PortKind::Guest { addrs, mac, arp_guard: true } => Some(rampart_ir::ArpGuard {
+                    port: p.name.clone(),
+                    addrs: addrs.items.iter().filter_map(host_v4).collect(),
+                    mac: mac.clone(),
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The bridge holding `port`, and the port.
     #[must_use]
     pub fn bridge_port(&self, port: &str) -> Option<(&Bridge, &BridgePort)> {

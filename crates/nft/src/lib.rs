@@ -30,12 +30,15 @@
 //! assert!(text.contains("type filter hook input priority filter; policy drop;"));
 //! ```
 
+mod arp;
 mod elems;
 mod expr;
 mod merge;
 mod rule;
 mod sets;
 mod text;
+
+pub use arp::arp_guard;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
