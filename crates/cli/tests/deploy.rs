@@ -254,7 +254,14 @@ fn a_missing_capability_is_one_plain_sentence() {
     // Without CAP_NET_ADMIN, as in an unprivileged container.
     let out = ns
         .command("setpriv")
-        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", env!("CARGO_BIN_EXE_rampart")])
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_rampart"),
+        ])
         .args(["apply", "examples/spice-client.rp", "--state-dir"])
         .arg(&state)
         .current_dir(root())
@@ -263,7 +270,14 @@ fn a_missing_capability_is_one_plain_sentence() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.starts_with("error: the kernel refused: loading a firewall needs root (CAP_NET_ADMIN)"), "{err}");
-    assert_eq!(err.lines().count(), 2, "one sentence and the tool's own line, no wall of errors: {err}");
+    assert!(
+        err.starts_with("error: the kernel refused: loading a firewall needs root (CAP_NET_ADMIN)"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().count(),
+        2,
+        "one sentence and the tool's own line, no wall of errors: {err}"
+    );
     assert!(!rules(&ns).contains("Spice_VM_1"));
 }

@@ -92,3 +92,29 @@ fn lab_down_removes_what_lab_up_left_standing() {
     let after = namespaces();
     assert!(!made.iter().any(|n| after.contains(n)), "still there: {after:?}");
 }
+
+#[test]
+fn ctrl_c_removes_the_lab() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["lab", "run", "examples/office-gateway.lab"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rampart");
+    let prefix = format!("rl-office-gateway-{}-", child.id());
+    // Wait until the lab stands (its namespaces exist), then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while namespaces().iter().filter(|n| n.starts_with(&prefix)).count() < 8 {
+        assert!(std::time::Instant::now() < deadline, "lab never came up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let id = child.id().to_string();
+    Command::new("kill").args(["-INT", &id]).status().expect("run kill (procps)");
+    let out = child.wait_with_output().expect("wait for rampart");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("interrupted: lab removed"));
+    let left: Vec<String> = namespaces().into_iter().filter(|n| n.starts_with(&prefix)).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

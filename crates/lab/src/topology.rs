@@ -54,9 +54,14 @@ fn unregister(name: &str) {
 pub fn remove_on_interrupt() {
     // A second installation fails; the first handler already does the job.
     let _ = ctrlc::set_handler(|| {
-        let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-        for n in names.iter().rev() {
-            remove(n);
+        // The main thread goes on building while this runs: sweep twice,
+        // so a namespace it made in between goes too.
+        for _ in 0..2 {
+            let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+            for n in names.iter().rev() {
+                remove(n);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
         }
         crate::evidence::release_all_log_tickets();
         #[allow(clippy::print_stderr)] // the process is about to exit
