@@ -50,6 +50,9 @@ pub struct Predicted {
     pub verdict: String,
     /// `CHAIN:INDEX` and the rule, or `policy of CHAIN`.
     pub decided_by: String,
+    /// The deciding rule as a counter position (`index` 0: the policy).
+    #[serde(skip)]
+    pub decided_at: Option<(String, usize)>,
     pub logs: Vec<String>,
 }
 
@@ -220,6 +223,7 @@ fn run_probe(
     let logs = log_lines(&kmsg.take(), p.kind, src, dst, sport, p.port);
 
     let (pred, deciding) = combine(&predicted);
+    let trace_agrees = pred == seen.outcome.name() && blocking_rule_moved(&predicted, &counters);
     let mut problems = Vec::new();
     if seen.outcome != p.expect {
         problems.push(format!(
@@ -258,7 +262,7 @@ fn run_probe(
         logs,
         counters,
         problems,
-        trace_agrees: pred == seen.outcome.name(),
+        trace_agrees,
     })
 }
 
@@ -333,6 +337,10 @@ fn predict(
     let pk = packet(p, c, direction == "reply", src, dst, sport);
     let t = compiled.trace(&pk);
     let rs = compiled.ruleset();
+    let decided_at = (t.verdict != Verdict::Unknown).then(|| match t.main.decided_by {
+        Some(at) => (rs.chains[at.chain].name.clone(), at.rule + 1),
+        None => (c.hook.chain().to_owned(), 0),
+    });
     let decided_by = if t.verdict == Verdict::Unknown {
         "unknown (a match trace cannot decide)".to_owned()
     } else {
@@ -356,6 +364,7 @@ fn predict(
         crossing: c.clone(),
         verdict: t.verdict.name().to_owned(),
         decided_by,
+        decided_at,
         logs: t.logs,
     }
 }
@@ -371,6 +380,16 @@ fn combine(predicted: &[Predicted]) -> (&'static str, Option<String>) {
         }
     }
     ("pass", predicted.first().map(|c| c.decided_by.clone()))
+}
+
+/// For a probe trace says is blocked, the kernel must agree on where: the
+/// counter of the rule (or policy) trace names must have moved.
+fn blocking_rule_moved(predicted: &[Predicted], counters: &[Counter]) -> bool {
+    let Some(block) = predicted.iter().find(|c| c.verdict != "ACCEPT") else { return true };
+    match &block.decided_at {
+        Some((chain, index)) => counters.iter().any(|c| c.chain == *chain && c.index == *index),
+        None => true,
+    }
 }
 
 /// The kernel's LOG lines that belong to this probe, in either direction.
