@@ -95,7 +95,7 @@ fn lab_down_removes_what_lab_up_left_standing() {
 
 #[test]
 fn ctrl_c_removes_the_lab() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["lab", "run", "examples/office-gateway.lab"])
         .current_dir(root())
         .stdout(std::process::Stdio::null())
