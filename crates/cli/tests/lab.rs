@@ -118,3 +118,28 @@ fn ctrl_c_removes_the_lab() {
     let left: Vec<String> = namespaces().into_iter().filter(|n| n.starts_with(&prefix)).collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn lab_down_leaves_a_running_lab_alone() {
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["lab", "run", "crates/lab/tests/fixtures/linked-bridges.lab"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rampart");
+    let prefix = format!("rl-linked-bridges-{}-", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while namespaces().iter().filter(|n| n.starts_with(&prefix)).count() < 3 {
+        assert!(std::time::Instant::now() < deadline, "lab never came up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let down = rampart(&["lab", "down", "crates/lab/tests/fixtures/linked-bridges.lab"]);
+    assert_eq!(down.status.code(), Some(0));
+    let said = text(&down.stdout);
+    assert!(said.contains(&format!("run by process {} is still running", child.id())), "{said}");
+    assert!(!said.contains(&format!("removed {prefix}")), "{said}");
+    // The run goes on undisturbed and passes.
+    let out = child.wait_with_output().expect("wait for rampart");
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::describe::{Lab, Proto};
@@ -37,10 +38,28 @@ pub fn run_id() -> String {
 /// handler removes them.
 static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-fn register(name: &str) {
+/// Set by the Ctrl-C handler: nothing more is built, and a command that
+/// fails from now on failed because the lab is being removed.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the lab was interrupted (Ctrl-C, SIGTERM).
+#[must_use]
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+fn register(name: &str) -> Result<(), LabError> {
+    if interrupted() {
+        return Err(LabError::Failed {
+            command: format!("ip netns add {name}"),
+            status: "interrupted".into(),
+            stderr: "the lab is being removed".into(),
+        });
+    }
     if let Ok(mut live) = LIVE.lock() {
         live.push(name.to_owned());
     }
+    Ok(())
 }
 
 fn unregister(name: &str) {
@@ -54,14 +73,10 @@ fn unregister(name: &str) {
 pub fn remove_on_interrupt() {
     // A second installation fails; the first handler already does the job.
     let _ = ctrlc::set_handler(|| {
-        // The main thread goes on building while this runs: sweep twice,
-        // so a namespace it made in between goes too.
-        for _ in 0..2 {
-            let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-            for n in names.iter().rev() {
-                remove(n);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        let names = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+        for n in names.iter().rev() {
+            remove(n);
         }
         crate::evidence::release_all_log_tickets();
         #[allow(clippy::print_stderr)] // the process is about to exit
@@ -151,7 +166,7 @@ pub fn build(lab: &Lab, run: &str) -> Result<Topology, LabError> {
     };
     for node in lab.nodes() {
         let name = ns_name(&lab.name, run, &node.name);
-        register(&name);
+        register(&name)?;
         let ns = Netns::named(&name)?;
         topo.spaces.insert(node.name.clone(), ns);
     }

@@ -54,7 +54,10 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
     match &args.what {
         LabCommand::Run { file, json } => {
             let Some((lab, rules)) = load(file, true)? else { return Ok(ExitCode::from(INVALID)) };
-            let report = rampart_lab::run::run(&lab, &rules).map_err(explain)?;
+            let report = match rampart_lab::run::run(&lab, &rules) {
+                Ok(r) => r,
+                Err(e) => return failed(e),
+            };
             if *json {
                 printer::out(&format!("{}\n", serde_json::to_string_pretty(&report)?));
             } else {
@@ -64,7 +67,10 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
         }
         LabCommand::Up { file } => {
             let Some((lab, rules)) = load(file, true)? else { return Ok(ExitCode::from(INVALID)) };
-            let topo = rampart_lab::run::stand_up(&lab, &rules).map_err(explain)?;
+            let topo = match rampart_lab::run::stand_up(&lab, &rules) {
+                Ok(t) => t,
+                Err(e) => return failed(e),
+            };
             let spaces = topo.keep();
             let mut s = format!("lab {} is up; enter a namespace with:\n", lab.name);
             for (node, ns) in &spaces {
@@ -96,6 +102,18 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A run that stopped: interrupted (the handler is removing the lab and
+/// exits 130), or an error for the caller to print (exit 2).
+fn failed(e: LabError) -> anyhow::Result<ExitCode> {
+    if rampart_lab::topology::interrupted() {
+        // The handler removes what is left and exits; wait for it.
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        printer::note("interrupted: lab removed");
+        return Ok(ExitCode::from(130));
+    }
+    Err(explain(e))
 }
 
 /// Turns harness errors into messages for the person at the terminal.
