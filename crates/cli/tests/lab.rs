@@ -71,6 +71,7 @@ fn lab_down_removes_what_lab_up_left_standing() {
     // "  mysrv        ip netns exec rl-spice-client-<pid>-0-mysrv bash"
     let made: Vec<String> = stdout
         .lines()
+        .filter(|l| l.ends_with(" bash"))
         .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "exec").nth(1))
         .map(String::from)
         .collect();
@@ -79,6 +80,7 @@ fn lab_down_removes_what_lab_up_left_standing() {
     for n in &made {
         assert!(standing.contains(n), "{n} is not standing");
     }
+    assert!(stdout.contains("setpriv --reuid 1021"), "{stdout}");
     // The listeners outlive `lab up`.
     let srv = made.iter().find(|n| n.ends_with("-mysrv")).unwrap();
     let pids = Command::new("ip").args(["netns", "pids", srv]).output().unwrap();

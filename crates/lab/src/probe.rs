@@ -21,6 +21,7 @@ pub struct Seen {
 const WAIT: &str = "2";
 
 /// The command line of a probe, run inside the sender's namespace.
+/// `sport` 0 lets the kernel choose the source port.
 #[must_use]
 pub fn command_line(
     kind: ProbeKind,
@@ -35,6 +36,7 @@ pub fn command_line(
         argv.extend(["setpriv", "--reuid", &u, "--regid", &u, "--clear-groups"].map(String::from));
     }
     let port = port.unwrap_or(0);
+    let source = if sport == 0 { String::new() } else { format!(",sourceport={sport},reuseaddr") };
     let (v, bracket) =
         if dst.is_ipv6() { ("6", format!("[{dst}]")) } else { ("4", dst.to_string()) };
     match kind {
@@ -46,14 +48,14 @@ pub fn command_line(
             "socat".to_owned(),
             "-u".to_owned(),
             "OPEN:/dev/null".to_owned(),
-            format!("TCP{v}:{bracket}:{port},connect-timeout={WAIT},sourceport={sport},reuseaddr"),
+            format!("TCP{v}:{bracket}:{port},connect-timeout={WAIT}{source}"),
         ]),
         ProbeKind::Udp => argv.extend([
             "socat".to_owned(),
             "-t".to_owned(),
             WAIT.to_owned(),
             "-".to_owned(),
-            format!("UDP{v}:{bracket}:{port},sourceport={sport},reuseaddr"),
+            format!("UDP{v}:{bracket}:{port}{source}"),
         ]),
     }
     argv

@@ -76,6 +76,17 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             for (node, ns) in &spaces {
                 let _ = writeln!(s, "  {node:<12} ip netns exec {ns} bash");
             }
+            if !lab.probes.is_empty() {
+                let _ = writeln!(s, "its probes, to run by hand:");
+            }
+            for p in &lab.probes {
+                let Some(dst) = lab.target_addr(&p.to) else { continue };
+                let Some((_, ns)) = spaces.iter().find(|(n, _)| *n == p.from) else { continue };
+                let argv = rampart_lab::probe::command_line(p.kind, dst, p.port, 0, p.uid);
+                let mitm =
+                    if p.mitm.is_some() { "  # without the forged neighbour entry" } else { "" };
+                let _ = writeln!(s, "  ip netns exec {ns} {}{mitm}", argv.join(" "));
+            }
             let _ = writeln!(s, "remove it with: rampart lab down {}", file.display());
             printer::out(&s);
             Ok(ExitCode::SUCCESS)
