@@ -42,17 +42,12 @@ pub struct Compiled {
 
 #[derive(Debug)]
 struct CChain {
-    rules: Vec<CRule>,
+    /// Each rule's tests: `tests[first..first + len]` of [`Compiled`], so
+    /// that all tests sit in one array; 8 bytes a rule, read per candidate.
+    rules: Vec<(u32, u32)>,
+    /// Each rule's target, read only when the rule matches.
+    acts: Vec<Act>,
     cands: Cands,
-}
-
-#[derive(Debug)]
-struct CRule {
-    /// This rule's tests: `tests[first..first + len]` of [`Compiled`], so
-    /// that all tests sit in one array and a rule costs one cache line.
-    first: u32,
-    len: u32,
-    act: Act,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,12 +65,8 @@ enum Test {
         lo: u32,
         hi: u32,
     },
-    Addr {
-        dst: bool,
-        neg: bool,
-        v4: Box<[(u32, u32)]>,
-        v6: Box<[(u128, u128)]>,
-    },
+    /// Several items or IPv6 (rich-form sets): kept out of line.
+    Addr(Box<AddrTest>),
     Iface {
         side: Side,
         neg: bool,
@@ -120,6 +111,14 @@ enum Test {
     },
     True,
     Undecidable,
+}
+
+#[derive(Debug)]
+struct AddrTest {
+    dst: bool,
+    neg: bool,
+    v4: Box<[(u32, u32)]>,
+    v6: Box<[(u128, u128)]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,15 +179,17 @@ impl Compiled {
         let mut tests = Vec::new();
         for c in &rs.chains {
             let mut rules = Vec::with_capacity(c.rules.len());
+            let mut acts = Vec::with_capacity(c.rules.len());
             for r in &c.rules {
                 let first = u32::try_from(tests.len()).unwrap_or(u32::MAX);
                 tests.extend(r.matches.iter().map(|m| test(m, &mut intern)));
                 let len = u32::try_from(r.matches.len()).unwrap_or(u32::MAX);
-                rules.push(CRule { first, len, act: act(&r.target, |n| names.get(n).copied()) });
+                rules.push((first, len));
+                acts.push(act(&r.target, |n| names.get(n).copied()));
             }
             let ids = (0..u32::try_from(c.rules.len()).unwrap_or(u32::MAX)).collect();
             let cands = Cands::build(&c.rules, ids, &[]);
-            chains.push(CChain { rules, cands });
+            chains.push(CChain { rules, acts, cands });
         }
         let mut pats: Vec<(String, u32)> = patterns.into_iter().collect();
         pats.sort_by_key(|(_, i)| *i);
@@ -292,7 +293,7 @@ fn addr(a: &AddrMatch, dst: bool) -> Test {
             KeyRange::V6(lo, hi) => v6.push((lo, hi)),
         }
     }
-    Test::Addr { dst, neg: a.neg, v4: v4.into(), v6: v6.into() }
+    Test::Addr(Box::new(AddrTest { dst, neg: a.neg, v4: v4.into(), v6: v6.into() }))
 }
 
 enum KeyRange {
@@ -345,16 +346,16 @@ impl Test {
                 Some(IpAddr::V6(_)) => tri(false, *neg),
                 None => Tri::Unknown(if *dst { Why::NoDst } else { Why::NoSrc }),
             },
-            Test::Addr { dst, neg, v4, v6 } => match if *dst { p.dst } else { p.src } {
+            Test::Addr(t) => match if t.dst { p.dst } else { p.src } {
                 Some(IpAddr::V4(a)) => {
                     let k = a.to_bits();
-                    tri(v4.iter().any(|&(lo, hi)| lo <= k && k <= hi), *neg)
+                    tri(t.v4.iter().any(|&(lo, hi)| lo <= k && k <= hi), t.neg)
                 }
                 Some(IpAddr::V6(a)) => {
                     let k = a.to_bits();
-                    tri(v6.iter().any(|&(lo, hi)| lo <= k && k <= hi), *neg)
+                    tri(t.v6.iter().any(|&(lo, hi)| lo <= k && k <= hi), t.neg)
                 }
-                None => Tri::Unknown(if *dst { Why::NoDst } else { Why::NoSrc }),
+                None => Tri::Unknown(if t.dst { Why::NoDst } else { Why::NoSrc }),
             },
             Test::Iface { side, neg, pats } => {
                 let bits = if *side == Side::In { &p.in_pats } else { &p.out_pats };
@@ -482,19 +483,27 @@ impl Engine for Compiled {
         self.starts[p.hook as usize]
     }
 
-    fn visit(&self, chain: usize, p: &Prepared) -> Visit {
+    fn visit(&self, chain: usize, p: &Prepared) -> Visit<'_> {
         let c = &self.chains[chain];
-        let mut lists: Vec<&[u32]> = Vec::new();
+        let mut lists = Lists::default();
         if !c.cands.collect(p, &mut lists) {
             return Visit::All(c.rules.len());
         }
-        Visit::Some(merge(&lists))
+        let all = &lists.items[..lists.n];
+        let mut nonempty = all.iter().filter(|l| !l.is_empty());
+        match (nonempty.next(), nonempty.next()) {
+            (None, _) => Visit::All(0),
+            // One list: no merge, no copy.
+            (Some(one), None) => Visit::Some(std::borrow::Cow::Borrowed(one)),
+            _ => Visit::Some(std::borrow::Cow::Owned(merge(all))),
+        }
     }
 
     #[inline]
     fn check(&self, at: RuleRef, p: &Prepared, mark: u32) -> (Tri, usize) {
         let rule = &self.chains[at.chain].rules[at.rule];
-        let tests = &self.tests[rule.first as usize..(rule.first + rule.len) as usize];
+        let (first, len) = *rule;
+        let tests = &self.tests[first as usize..(first + len) as usize];
         let mut first_unknown = None;
         for (i, t) in tests.iter().enumerate() {
             match t.eval(p, mark) {
@@ -509,7 +518,7 @@ impl Engine for Compiled {
     }
 
     fn act(&self, at: RuleRef) -> Act {
-        self.chains[at.chain].rules[at.rule].act.clone()
+        self.chains[at.chain].acts[at.rule].clone()
     }
 
     fn mark(p: &Prepared) -> u32 {
@@ -572,7 +581,7 @@ impl Cands {
     /// Adds the sorted lists whose union holds every candidate for `p`;
     /// `false` when a field the index needs is not given (every rule is a
     /// candidate then).
-    fn collect<'a>(&'a self, p: &Prepared, out: &mut Vec<&'a [u32]>) -> bool {
+    fn collect<'a>(&'a self, p: &Prepared, out: &mut Lists<'a>) -> bool {
         match self {
             Cands::List(ids) => {
                 out.push(ids);
@@ -585,6 +594,21 @@ impl Cands {
                 ix.rest.collect(p, out)
             }
         }
+    }
+}
+
+/// The candidate lists of one chain visit: one per index level and the last
+/// level's list, at most one per field plus one; kept on the stack.
+#[derive(Default)]
+struct Lists<'a> {
+    items: [&'a [u32]; FIELDS.len() + 1],
+    n: usize,
+}
+
+impl<'a> Lists<'a> {
+    fn push(&mut self, l: &'a [u32]) {
+        self.items[self.n] = l;
+        self.n += 1;
     }
 }
 

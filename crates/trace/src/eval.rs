@@ -159,7 +159,7 @@ pub(crate) trait Engine {
     fn ruleset(&self) -> &Ruleset;
     fn start(&self, p: &Self::Prepared) -> Option<usize>;
     /// The rules of `chain` that may match, in order.
-    fn visit(&self, chain: usize, p: &Self::Prepared) -> Visit;
+    fn visit(&self, chain: usize, p: &Self::Prepared) -> Visit<'_>;
     /// Whether the rule matches a packet now carrying `mark` (MARK targets
     /// change it on the way); for unknown, the first undecided match.
     fn check(&self, at: RuleRef, p: &Self::Prepared, mark: u32) -> (Tri, usize);
@@ -169,12 +169,12 @@ pub(crate) trait Engine {
 
 /// The rules of a chain a walk looks at: all of them, or the candidates an
 /// index picked (in rule order).
-pub(crate) enum Visit {
+pub(crate) enum Visit<'a> {
     All(usize),
-    Some(Vec<u32>),
+    Some(std::borrow::Cow<'a, [u32]>),
 }
 
-impl Visit {
+impl Visit<'_> {
     /// The `i`-th rule to look at.
     #[inline]
     fn get(&self, i: usize) -> Option<usize> {
@@ -214,7 +214,7 @@ pub(crate) fn walk<E: Engine>(
     let p = packet;
     let mut mark = E::mark(p);
     // Frames to return to: chain, its candidates, the next one to look at.
-    let mut stack: Vec<(usize, Visit, usize)> = Vec::new();
+    let mut stack: Vec<(usize, Visit<'_>, usize)> = Vec::new();
     let (mut chain, mut visit, mut pos) = (base, e.visit(base, p), 0);
     let mut undecided = 0usize;
     let mut steps = 0usize;
@@ -443,7 +443,7 @@ impl Engine for Linear<'_> {
         self.rs.chains.iter().position(|c| c.name == p.hook.chain())
     }
 
-    fn visit(&self, chain: usize, _: &Packet) -> Visit {
+    fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
         Visit::All(self.rs.chains[chain].rules.len())
     }
 
