@@ -281,3 +281,50 @@ fn a_missing_capability_is_one_plain_sentence() {
     );
     assert!(!rules(&ns).contains("Spice_VM_1"));
 }
+
+#[test]
+fn the_nft_backend_applies_detects_drift_and_rolls_back_its_own_tables() {
+    tools();
+    require_tools(&[Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("nft");
+    // Someone else's table, which must survive everything below.
+    ns.run(["nft", "add", "table", "inet", "other"]).unwrap();
+    let tables = |ns: &Netns| ns.stdout(["nft", "list", "tables"]).unwrap();
+
+    let out = rampart(&ns, &state, &["apply", "examples/kvm-bridges.rp", "--backend", "nft"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("inet rampart chain input:"), "{}", text(&out.stdout));
+    let t = tables(&ns);
+    for table in [
+        "table inet rampart",
+        "table bridge rampart",
+        "table bridge rampart_arp",
+        "table inet other",
+    ] {
+        assert!(t.contains(table), "{table} missing: {t}");
+    }
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    ns.run(["nft", "add", "rule", "inet", "rampart", "input", "accept"]).unwrap();
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("inet rampart chain input: 1 added, 0 removed\n  + accept"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A policy without bridges: the old bridge tables go in the same transaction.
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--backend", "nft"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = tables(&ns);
+    assert!(!t.contains("rampart_arp") && t.contains("table inet rampart"), "{t}");
+
+    let out = rampart(&ns, &state, &["rollback"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = ns.stdout(["nft", "list", "table", "bridge", "rampart_arp"]).unwrap();
+    assert!(listing.contains("vk42"), "the kvm tables are back: {listing}");
+    assert!(tables(&ns).contains("table inet other"));
+}

@@ -8,8 +8,8 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{AddrItem, AddrSet};
 use rampart_syntax::ast::{self, Word};
 
-use crate::resolve::{Resolved, Resolver};
-use crate::{Firewall, addr, diagnostics};
+use crate::resolve::Resolver;
+use crate::{Firewall, diagnostics, firewall};
 
 #[derive(Clone, Debug)]
 pub struct Bridge {
@@ -52,31 +52,22 @@ pub(crate) fn build(b: &ast::Bridge, r: &mut Resolver<'_>, diags: &mut Vec<Diagn
     Bridge { name: b.name.text.clone(), span: b.name.span, ports }
 }
 
+/// Addresses of a port: literals and address objects (a firewall's name
+/// stands for its interfaces' addresses).
 fn addresses(words: &[Word], r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> AddrSet {
     let mut set = AddrSet::default();
     for w in words {
-        if addr::is_literal(&w.text) {
-            match addr::parse_item(&w.text, w.span) {
-                Ok(i) => set.items.push(i),
-                Err(d) => diags.push(d),
+        match firewall::addresses(w, r, diags) {
+            Some(firewall::Addr::Items(items)) => set.items.extend(items),
+            Some(firewall::Addr::Firewall) => {
+                diags.push(diagnostics::wrong_kind(
+                    &w.text,
+                    "this firewall",
+                    "a guest's address",
+                    w.span,
+                ));
             }
-            continue;
-        }
-        match r.lookup(&w.text, diags) {
-            Some(Resolved::Addresses(items) | Resolved::Firewall(items)) => set.items.extend(items),
-            Some(Resolved::Invalid) => {}
-            Some(_) => diags.push(diagnostics::wrong_kind(
-                &w.text,
-                r.kind_of(&w.text),
-                "an address",
-                w.span,
-            )),
-            None => diags.push(diagnostics::unknown_name(
-                "address object",
-                &w.text,
-                w.span,
-                "define it with `host`, `network`, `range` or `group`, or write an address",
-            )),
+            None => {}
         }
     }
     set.items.sort();

@@ -145,13 +145,17 @@ fn log_level(t: &str) -> Option<u8> {
         .or_else(|| NAMES.iter().position(|n| *n == t).and_then(|i| u8::try_from(i).ok()))
 }
 
-enum Addr {
+pub(crate) enum Addr {
     Items(Vec<rampart_ir::AddrItem>),
     Firewall,
 }
 
 /// One word of an address column: a literal, an object name, or the firewall.
-fn addresses(w: &Word, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> Option<Addr> {
+pub(crate) fn addresses(
+    w: &Word,
+    r: &mut Resolver<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Addr> {
     if w.text == "self" {
         return Some(Addr::Firewall);
     }
