@@ -2,8 +2,8 @@
 //! ESTABLISHED,RELATED accept, and the final catch-all.
 
 use rampart_ir::{
-    AddrMatch, CtStates, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith, Rule,
-    Ruleset, Target,
+    AddrMatch, CtStates, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith,
+    Rule, Ruleset, Target,
 };
 use rampart_model::{DefaultAction, Firewall, log_prefix};
 
@@ -60,6 +60,24 @@ pub(crate) fn established(fw: &Firewall, rs: &mut Ruleset) {
             }
             let m = vec![Match::State { neg: false, states }];
             push(rs, hook, implicit(m, Target::Accept, "established and related"));
+        }
+    }
+    neighbour_discovery(rs);
+}
+
+/// IPv6 does not work without neighbour and router discovery, which
+/// conntrack does not track as a connection; accept it to and from this
+/// host. (ICMPv6 matches make these rules IPv6-only, so an IPv4 ruleset
+/// never sees them.)
+fn neighbour_discovery(rs: &mut Ruleset) {
+    // router solicitation, router advertisement, neighbour solicitation and advertisement
+    for hook in [Hook::Input, Hook::Output] {
+        for typ in 133..=136 {
+            let m = vec![
+                Match::Proto { neg: false, proto: Proto::Icmpv6 },
+                Match::Icmp { neg: false, v6: true, icmp: IcmpMatch::Type(typ) },
+            ];
+            push(rs, hook, implicit(m, Target::Accept, "IPv6 neighbour discovery"));
         }
     }
 }

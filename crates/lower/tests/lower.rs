@@ -146,12 +146,17 @@ fn families_split_and_icmp_follows_its_family() {
         vec!["INPUT: -s 10.1.0.5/32 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"]
     );
     let v6 = c.v6.expect("a v6 address makes a v6 ruleset");
+    let (ndp, rest): (Vec<String>, Vec<String>) = lines(&v6, Family::V6)
+        .into_iter()
+        .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type 13"));
     assert_eq!(
-        lines(&v6, Family::V6),
+        rest,
         vec![
             "INPUT: -s 2001:db8::7/128 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
         ]
     );
+    // IPv6 needs neighbour and router discovery (types 133-136) in and out
+    assert_eq!(ndp.len(), 8, "{ndp:#?}");
     let c = compiled(&fw("", "accept from a"));
     assert!(c.v6.is_none(), "no IPv6 anywhere: IPv6 is left alone");
 }

@@ -100,3 +100,14 @@ fn bridge_topology_sides_and_warnings() {
     );
     assert!(loaded.has_errors(), "bridges without `forward on` are an error");
 }
+
+#[test]
+fn return_cannot_negate_a_list() {
+    let mut sources = Sources::new();
+    let text = "host a 10.0.0.1\nhost b 10.0.0.2\nservice s tcp 1\nfirewall f {\n ruleset main {\n  branch x\n }\n \
+                ruleset x {\n  return from not a, b\n  return service not s\n  return from not a\n }\n}\n";
+    let loaded = load_str("t.rp", text, &mut sources);
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    // a single negated value is fine: iptables' own `!`
+    assert_eq!(codes, vec!["E0227", "E0227"]);
+}
