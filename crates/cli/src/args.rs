@@ -35,4 +35,6 @@ pub(crate) enum Command {
     Import(crate::commands::import::ImportArgs),
     /// Read firewall LOG lines: summary, follow, scans, blocklist, collect.
     Logs(crate::commands::logs::LogsArgs),
+    /// Prove a firewall in a real kernel: build a lab network, load, probe.
+    Lab(commands::lab::LabArgs),
 }

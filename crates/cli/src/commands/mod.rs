@@ -5,6 +5,7 @@ pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod import;
+pub(crate) mod lab;
 pub(crate) mod logs;
 pub(crate) mod trace;
 
@@ -29,5 +30,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
         Command::Logs(args) => logs::run(args),
+        Command::Lab(a) => lab::run(&a),
     }
 }
