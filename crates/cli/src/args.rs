@@ -33,4 +33,6 @@ pub(crate) enum Command {
     Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
+    /// The console access kit: sudoers fragment, launcher, install, audit.
+    Access(crate::commands::access::AccessArgs),
 }

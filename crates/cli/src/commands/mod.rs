@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+pub(crate) mod access;
 pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
@@ -27,5 +28,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Watchdog(a) => deploy::watchdog(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
+        Command::Access(a) => access::run(&a),
     }
 }
