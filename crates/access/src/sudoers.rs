@@ -17,13 +17,14 @@ const LOCALE: &str = "LANG LANGUAGE LC_ALL LC_ADDRESS LC_COLLATE LC_CTYPE LC_IDE
 const DISPLAY: &str = "DISPLAY XAUTHORITY WAYLAND_DISPLAY XDG_RUNTIME_DIR";
 
 /// Escape one command-line argument for a sudoers Cmnd_Spec: `\`, `,`,
-/// `:`, `=`, spaces and the glob characters `*?[]` would otherwise be
-/// syntax or patterns (sudoers(5), "Other special characters").
+/// `:`, `=`, spaces, `#`, `!` and the glob characters `*?[]` would
+/// otherwise be syntax or patterns (sudoers(5), "Other special
+/// characters"). A `"` stays as it is: visudo refuses `\"`.
 #[must_use]
 pub fn escape(arg: &str) -> String {
     let mut out = String::with_capacity(arg.len() + 8);
     for c in arg.chars() {
-        if matches!(c, '\\' | ',' | ':' | '=' | ' ' | '*' | '?' | '[' | ']' | '#' | '"' | '!') {
+        if matches!(c, '\\' | ',' | ':' | '=' | ' ' | '*' | '?' | '[' | ']' | '#' | '!') {
             out.push('\\');
         }
         out.push(c);

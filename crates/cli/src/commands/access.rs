@@ -179,7 +179,9 @@ fn generate(g: &GenerateArgs) -> anyhow::Result<ExitCode> {
     match install::visudo_check(&sudoers) {
         Ok(()) => printer::note(&format!("{}: visudo -c accepts it", sudoers.display())),
         Err(rampart_access::Error::Spawn { .. }) => {
-            printer::note("note: visudo is not installed (apt-get install sudo); fragment not checked");
+            printer::note(
+                "note: visudo is not installed (apt-get install sudo); fragment not checked",
+            );
         }
         Err(e) => return Err(e).context("the generated sudoers fragment is refused"),
     }
