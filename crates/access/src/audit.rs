@@ -48,15 +48,15 @@ impl fmt::Display for Finding {
             Finding::ViewerMissing { path } => write!(f, "viewer {path} is missing"),
             Finding::ViewerOwner { path, uid, gid, want_gid } => write!(
                 f,
-                "viewer {path} is owned by {uid}:{gid}, should be 0:{want_gid} (root and the group)"
+                "viewer {path} is owned by {uid}:{gid}, should be 0:{want_gid} (root and the viewer group)"
             ),
             Finding::ViewerMode { path, mode } => {
                 write!(f, "viewer {path} has mode {mode:04o}, should be 0750")
             }
             Finding::GroupMissing { group } => write!(f, "group {group} does not exist"),
-            Finding::FileMissing { path } => write!(f, "{path} is missing"),
+            Finding::FileMissing { path } => write!(f, "/{path} is missing"),
             Finding::FileChanged { path } => {
-                write!(f, "{path} differs from what the policy generates")
+                write!(f, "/{path} differs from what the policy generates")
             }
             Finding::RulesMissing { chain, missing } => {
                 write!(

@@ -91,23 +91,30 @@ impl State {
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Paths are shown as on the installed system, whatever the root.
+        let abs = |p: &str| format!("/{}", p.trim_start_matches('/'));
         match self {
             Step::Record { path, state } => write!(
                 f,
-                "record the viewer's owner {}:{} and mode {:04o} in {path}",
-                state.viewer_uid, state.viewer_gid, state.viewer_mode
+                "record the viewer's owner {}:{} and mode {:04o} in {}",
+                state.viewer_uid,
+                state.viewer_gid,
+                state.viewer_mode,
+                abs(path)
             ),
             Step::CreateGroup { group } => write!(f, "create system group {group}"),
             Step::LockViewer { path, group } => {
+                let path = abs(path);
                 write!(f, "chown root:{group} {path}; chmod 0750 {path}")
             }
             Step::InstallSudoers { path, content } => write!(
                 f,
-                "install sudoers fragment {path} (mode 0440, checked with visudo -c -f first):\n{}",
+                "install sudoers fragment {} (mode 0440, checked with visudo -c -f first):\n{}",
+                abs(path),
                 indent(content)
             ),
             Step::WriteFile { path, mode, content } => {
-                write!(f, "write {path} (mode {mode:04o}):\n{}", indent(content))
+                write!(f, "write {} (mode {mode:04o}):\n{}", abs(path), indent(content))
             }
             Step::EnableTimer { unit } => {
                 write!(f, "systemctl enable {unit} (and start it if systemd runs)")
@@ -115,8 +122,9 @@ impl fmt::Display for Step {
             Step::DisableTimer { unit } => {
                 write!(f, "systemctl disable {unit} (and stop it if systemd runs)")
             }
-            Step::RemoveFile { path } => write!(f, "remove {path}"),
+            Step::RemoveFile { path } => write!(f, "remove {}", abs(path)),
             Step::RestoreViewer { path, uid, gid, mode } => {
+                let path = abs(path);
                 write!(f, "chown {uid}:{gid} {path}; chmod {mode:04o} {path}")
             }
             Step::DeleteGroup { group } => write!(f, "delete group {group}"),
