@@ -36,9 +36,9 @@ pub fn script(a: &Access, stem: &str) -> String {
     );
     for g in &a.grants {
         let when = g.time.as_ref().map(describe_time).unwrap_or_default();
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "  {uid}) user={user}; url='{url}'; when='{when}' ;;\n",
+            "  {uid}) user={user}; url='{url}'; when='{when}' ;;",
             uid = g.user.uid,
             user = g.user.name,
             url = console_url(g),
