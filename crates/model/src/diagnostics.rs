@@ -176,3 +176,29 @@ pub(crate) fn unused_ruleset(name: &str, span: Span) -> Diagnostic {
     Diagnostic::warning("W0302", format!("rule set `{name}` is never branched to"))
         .with_label(span, "no rule branches here, so it is not compiled")
 }
+
+pub(crate) fn unguarded_port(port: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::warning("W0303", format!("bridge port `{port}` is left without guard"))
+        .with_label(span, why.to_owned())
+        .with_help("declare the link on both ends: `border A to B` on one bridge, `border B to A` on the other")
+}
+
+pub(crate) fn address_on_two_ports(
+    addr: &str,
+    first: &str,
+    second: &str,
+    span: Span,
+) -> Diagnostic {
+    Diagnostic::warning("W0304", format!("{addr} is bound to two guest ports, `{first}` and `{second}`"))
+        .with_label(span, "second port with this address")
+        .with_help("a guest address belongs behind one port; the guards of both ports now contradict each other")
+}
+
+pub(crate) fn return_with_negated_list(span: Span) -> Diagnostic {
+    Diagnostic::error("E0227", "`return` cannot negate a list of values or a service")
+        .with_label(span, "this rule returns when a packet is NOT in a list")
+        .with_help(
+            "iptables negates a list through a chain of its own, and RETURN there would only leave \
+             that chain; negate a single value, or decide the listed values with rules before this one",
+        )
+}

@@ -8,6 +8,7 @@
 
 mod access;
 mod addr;
+mod bridge;
 mod diagnostics;
 mod firewall;
 mod load;
@@ -18,6 +19,7 @@ mod shadow;
 mod time;
 
 pub use access::{Access, Grant};
+pub use bridge::{Bridge, BridgePort, PortKind};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
 pub use load::{Loaded, load, load_str};
 pub use model::*;

@@ -23,6 +23,8 @@ pub struct Firewall {
     pub name: String,
     pub span: Span,
     pub interfaces: Vec<Interface>,
+    /// Linux bridges on this host, whose ports get guard rules.
+    pub bridges: Vec<crate::Bridge>,
     pub options: Options,
     /// In source order; `main` is the entry point.
     pub rulesets: Vec<RuleSet>,

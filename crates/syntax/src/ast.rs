@@ -88,8 +88,28 @@ pub struct ServiceClause {
 pub struct Firewall {
     pub name: Word,
     pub interfaces: Vec<Interface>,
+    pub bridges: Vec<Bridge>,
     pub options: Vec<Setting>,
     pub rulesets: Vec<RuleSet>,
+}
+
+/// `bridge NAME { PORT-STATEMENT... }`, a Linux bridge on the firewall host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bridge {
+    pub name: Word,
+    /// `arp-guard` on the bridge's own line of statements: every guest port.
+    pub options: Vec<Word>,
+    pub ports: Vec<BridgePort>,
+}
+
+/// `guest PORT ADDR, ... [mac MAC] [arp-guard]` or
+/// `border PORT to PEER` or `border PORT to host IFACE [beyond ADDR, ...]`:
+/// the kind, the port's name, and the rest of the line as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgePort {
+    pub kind: Word,
+    pub name: Word,
+    pub rest: Vec<Word>,
 }
 
 /// `interface NAME [ADDR/LEN, ...] [loopback] [dynamic] [management]`

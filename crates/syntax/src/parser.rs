@@ -7,8 +7,8 @@ use rampart_diag::{Diagnostic, FileId, Span};
 
 use crate::Parsed;
 use crate::ast::{
-    Access, Column, Firewall, Interface, Item, Policy, Rule, RuleSet, ServiceClause, Setting, Text,
-    Value, Word,
+    Access, Bridge, BridgePort, Column, Firewall, Interface, Item, Policy, Rule, RuleSet,
+    ServiceClause, Setting, Text, Value, Word,
 };
 use crate::diagnostics;
 use crate::lexer::{self, Kind, Token};
@@ -29,7 +29,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, ruleset, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -335,7 +335,13 @@ impl Parser<'_> {
     fn firewall(&mut self) -> PResult<Firewall> {
         let name = self.word("a firewall name")?;
         let open = self.open_block()?;
-        let mut fw = Firewall { name, interfaces: vec![], options: vec![], rulesets: vec![] };
+        let mut fw = Firewall {
+            name,
+            interfaces: vec![],
+            bridges: vec![],
+            options: vec![],
+            rulesets: vec![],
+        };
         loop {
             self.skip_newlines();
             match self.peek().kind {
@@ -377,6 +383,11 @@ impl Parser<'_> {
                 fw.interfaces.push(iface);
                 self.end_statement()
             }
+            "bridge" => {
+                let b = self.bridge()?;
+                fw.bridges.push(b);
+                Ok(())
+            }
             "ruleset" => {
                 let rs = self.ruleset()?;
                 fw.rulesets.push(rs);
@@ -406,6 +417,62 @@ impl Parser<'_> {
                 Err(Reported)
             }
         }
+    }
+
+    fn bridge(&mut self) -> PResult<Bridge> {
+        let name = self.word("a bridge name")?;
+        let open = self.open_block()?;
+        let mut bridge = Bridge { name, options: vec![], ports: vec![] };
+        loop {
+            self.skip_newlines();
+            match self.peek().kind {
+                Kind::RBrace => {
+                    self.bump();
+                    return Ok(bridge);
+                }
+                Kind::Eof => {
+                    self.diags.push(diagnostics::unclosed_block(open));
+                    return Ok(bridge);
+                }
+                _ => {
+                    if let Err(Reported) = self.bridge_statement(&mut bridge) {
+                        self.recover();
+                    }
+                }
+            }
+        }
+    }
+
+    fn bridge_statement(&mut self, bridge: &mut Bridge) -> PResult<()> {
+        let kind = self.word("a bridge statement")?;
+        match kind.text.as_str() {
+            "guest" | "border" => {
+                let name = self.word("a bridge port name")?;
+                let mut rest = Vec::new();
+                while !self.at_line_end() {
+                    if self.peek().kind == Kind::Comma {
+                        self.bump();
+                        self.skip_newlines();
+                        continue;
+                    }
+                    rest.push(
+                        self.word("an address, `mac`, `to`, `host`, `beyond` or `arp-guard`")?,
+                    );
+                }
+                bridge.ports.push(BridgePort { kind, name, rest });
+            }
+            "arp-guard" => bridge.options.push(kind),
+            other => {
+                self.diags.push(diagnostics::unknown_statement(
+                    other,
+                    kind.span,
+                    "in a bridge",
+                    "guest PORT ADDR..., border PORT to PEER, border PORT to host IFACE, arp-guard",
+                ));
+                return Err(Reported);
+            }
+        }
+        self.end_statement()
     }
 
     fn ruleset(&mut self) -> PResult<RuleSet> {

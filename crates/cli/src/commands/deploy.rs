@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_deploy::apply::{self, Outcome, Plan, Watch};
+use rampart_deploy::apply::{self, Load, Outcome, Plan, Watch};
 use rampart_deploy::guard::Mgmt;
 use rampart_deploy::state::{DEFAULT_DIR, StateDir, now};
 use rampart_deploy::{diff, systemd};
@@ -57,8 +57,19 @@ pub(crate) struct ApplyArgs {
     /// Load even if the management connection would be cut.
     #[arg(long)]
     force: bool,
+    /// How the rules reach the kernel.
+    #[arg(long, value_enum, default_value = "iptables")]
+    backend: Backend,
     #[command(flatten)]
     state: StateArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// iptables-restore --noflush, replacing only Rampart's chains (IPv4).
+    Iptables,
+    /// nft -f, replacing only Rampart's tables (IPv4 and IPv6, and the ARP guard).
+    Nft,
 }
 
 /// Keep the ruleset of `rampart apply --try`.
@@ -148,8 +159,19 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Some(0) | None => None,
         Some(s) => Some(s),
     };
+    let load = match a.backend {
+        Backend::Iptables => Load::Iptables(&compiled.v4),
+        Backend::Nft => {
+            let mut doc = rampart_nft::emit(&compiled.rich);
+            if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
+                doc.push('\n');
+                doc.push_str(&arp);
+            }
+            Load::Nft { rich: &compiled.rich, doc }
+        }
+    };
     let plan = Plan {
-        ruleset: &compiled.v4,
+        load,
         policy: a.policy.display().to_string(),
         firewall: fw.name.clone(),
         mgmt,
@@ -168,7 +190,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Outcome::Applied { diff, version, pending } => {
             printer::out(&diff::render(&diff));
             printer::note(&format!("applied firewall `{}` (version {version})", fw.name));
-            if compiled.v6.is_some() {
+            if compiled.v6.is_some() && matches!(a.backend, Backend::Iptables) {
                 printer::note(
                     "note: the IPv6 rules were not applied; load them with `rampart compile --family 6 | ip6tables-restore`",
                 );
