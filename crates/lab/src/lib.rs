@@ -10,6 +10,8 @@
 //! Missing tools are errors with an install hint ([`require_tools`]), never a
 //! silent skip: a kernel test that cannot run must fail.
 
+pub mod kmsg;
 pub mod netns;
 
+pub use kmsg::{Kmsg, enable_netns_logging};
 pub use netns::{LabError, Netns, Tool, bridge, require_root, require_tools, sweep_stale, veth};

@@ -201,12 +201,18 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             }
         }
         (None, Some(policy)) => {
-            let _ = &args.firewall;
-            bail!(
-                "tracing a policy ({}) needs the policy compiler, which this build does not have yet; \
-                 compile it to iptables-restore form and use --rules",
-                policy.display()
-            );
+            let mut sources = rampart_diag::Sources::new();
+            let (_, compiled) =
+                match super::compile::build(policy, args.firewall.as_deref(), &mut sources)? {
+                    Ok(built) => built,
+                    Err(code) => return Ok(code),
+                };
+            // The ruleset that `rampart compile` loads for this family; a
+            // firewall without IPv6 rules leaves IPv6 alone (empty tables).
+            match packet.src.or(packet.dst) {
+                Some(IpAddr::V6(_)) => (compiled.v6.unwrap_or_default(), Family::V6),
+                _ => (compiled.v4, Family::V4),
+            }
         }
         (None, None) => bail!("give a policy file or --rules FILE"),
     };
