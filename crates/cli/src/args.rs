@@ -37,4 +37,6 @@ pub(crate) enum Command {
     Logs(crate::commands::logs::LogsArgs),
     /// Prove a firewall in a real kernel: build a lab network, load, probe.
     Lab(commands::lab::LabArgs),
+    /// The console access kit: sudoers fragment, launcher, install, audit.
+    Access(crate::commands::access::AccessArgs),
 }

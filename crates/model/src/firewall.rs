@@ -390,6 +390,11 @@ fn rule(
         iface: iface_column(rule.on.as_ref(), fw, diags),
         direction,
         users: users(rule.user.as_ref(), r, diags),
+        time: crate::time::window(
+            rule.days.as_ref().map_or(&[][..], |c| c.items.as_slice()),
+            rule.time.as_ref(),
+            diags,
+        ),
         log: rule.log.is_some(),
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),

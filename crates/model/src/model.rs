@@ -7,6 +7,8 @@ use rampart_ir::{AddrItem, AddrSet, IcmpMatch, PortRange, Proto, RejectWith};
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     pub firewalls: Vec<Firewall>,
+    /// `access` declarations (console access kits), in source order.
+    pub accesses: Vec<crate::Access>,
 }
 
 impl Model {
@@ -124,6 +126,8 @@ pub struct Rule {
     pub iface: IfaceColumn,
     pub direction: Direction,
     pub users: Vec<User>,
+    /// `days` / `time`: when the rule applies (`-m time`).
+    pub time: Option<rampart_ir::TimeMatch>,
     pub log: bool,
     pub stateless: bool,
     pub comment: Option<String>,

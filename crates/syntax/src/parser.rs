@@ -7,8 +7,8 @@ use rampart_diag::{Diagnostic, FileId, Span};
 
 use crate::Parsed;
 use crate::ast::{
-    Bridge, BridgePort, Column, Firewall, Interface, Item, Policy, Rule, RuleSet, ServiceClause,
-    Setting, Text, Value, Word,
+    Access, Bridge, BridgePort, Column, Firewall, Interface, Item, Policy, Rule, RuleSet,
+    ServiceClause, Setting, Text, Value, Word,
 };
 use crate::diagnostics;
 use crate::lexer::{self, Kind, Token};
@@ -28,7 +28,7 @@ struct Reported;
 
 type PResult<T> = Result<T, Reported>;
 
-const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall";
+const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
 const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
@@ -194,6 +194,7 @@ impl Parser<'_> {
             "service" => self.service()?,
             "user" => self.user()?,
             "firewall" => return Ok(Item::Firewall(self.firewall()?)),
+            "access" => return Ok(Item::Access(self.access()?)),
             other => {
                 self.diags.push(diagnostics::unknown_statement(
                     other,
@@ -497,6 +498,54 @@ impl Parser<'_> {
         }
     }
 
+    /// `access NAME for FIREWALL { KEY VALUE... }`, one statement per line.
+    fn access(&mut self) -> PResult<Access> {
+        let name = self.word("an access name")?;
+        if self.eat_word("for").is_none() {
+            let t = self.peek();
+            return Err(self.error_expected("`for` and a firewall name", t));
+        }
+        let firewall = self.word("a firewall name")?;
+        let open = self.open_block()?;
+        let mut access = Access { name, firewall, statements: vec![] };
+        loop {
+            self.skip_newlines();
+            match self.peek().kind {
+                Kind::RBrace => {
+                    self.bump();
+                    return Ok(access);
+                }
+                Kind::Eof => {
+                    self.diags.push(diagnostics::unclosed_block(open));
+                    return Ok(access);
+                }
+                _ => match self.access_statement() {
+                    Ok(s) => access.statements.push(s),
+                    Err(Reported) => self.recover(),
+                },
+            }
+        }
+    }
+
+    fn access_statement(&mut self) -> PResult<Setting> {
+        let key = self.word("an access statement (viewer, group, password, consoles, user)")?;
+        let mut values = Vec::new();
+        while !self.at_line_end() {
+            let t = self.peek();
+            match t.kind {
+                Kind::Comma => {
+                    self.bump();
+                    self.skip_newlines();
+                }
+                Kind::Str => values.push(Value::Text(self.string("a value")?)),
+                Kind::Word => values.push(Value::Word(self.word("a value")?)),
+                _ => return Err(self.error_expected("a value", t)),
+            }
+        }
+        self.end_statement()?;
+        Ok(Setting { key, values })
+    }
+
     fn column(&mut self, keyword: Span, what: &str) -> PResult<Column> {
         let not = self.eat_word("not");
         Ok(Column { keyword, not, items: self.word_list(what)? })
@@ -520,6 +569,8 @@ impl Parser<'_> {
             on: None,
             direction: None,
             user: None,
+            days: None,
+            time: None,
             log: None,
             stateless: None,
             comment: None,
@@ -553,6 +604,15 @@ impl Parser<'_> {
                 "user" => {
                     let c = Column { keyword: w.span, not: None, items: self.word_list("a user")? };
                     self.set_once(&mut r.user, c, w.span)?;
+                }
+                "days" => {
+                    let c =
+                        Column { keyword: w.span, not: None, items: self.word_list("a weekday")? };
+                    self.set_once(&mut r.days, c, w.span)?;
+                }
+                "time" => {
+                    let t = self.word("a daily window such as 08:00-18:00")?;
+                    self.set_once(&mut r.time, t, w.span)?;
                 }
                 "in" | "out" => {
                     let span = w.span;
@@ -646,6 +706,21 @@ mod tests {
             vec!["E0005", "E0006"]
         );
         assert_eq!(codes("firewall f {\n"), vec!["E0007"]);
+    }
+
+    #[test]
+    fn access_and_time() {
+        let p = ok("access spice for lap {\n viewer \"/usr/bin/rv\"\n \
+                    user me to srv port 20002 days mon, tue time 08:00-18:00\n}\n\
+                    firewall lap {\n ruleset main {\n  accept user me days sat time 09:00-10:30\n }\n}\n");
+        let Item::Access(a) = &p.items[0] else { panic!() };
+        assert_eq!((a.name.text.as_str(), a.firewall.text.as_str()), ("spice", "lap"));
+        assert_eq!(a.statements[1].values.len(), 10);
+        let Item::Firewall(fw) = &p.items[1] else { panic!() };
+        let r = &fw.rulesets[0].rules[0];
+        assert_eq!(r.days.as_ref().unwrap().items[0].text, "sat");
+        assert_eq!(r.time.as_ref().unwrap().text, "09:00-10:30");
+        assert_eq!(codes("access a lap {\n}\n"), vec!["E0003"]);
     }
 
     proptest::proptest! {

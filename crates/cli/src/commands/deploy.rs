@@ -97,7 +97,8 @@ pub(crate) struct StatusArgs {
 }
 
 /// Write systemd units that load the compiled firewall at boot, before the
-/// network comes up, plus the log collector and the access audit timer.
+/// network comes up, and run the log collector. (`rampart access install`
+/// adds the access kit's audit timer.)
 ///
 /// The compiled rules go to a stable path (--rules-dir), so boot needs no
 /// compiler. Units are checked with `systemd-analyze verify` unless
@@ -305,13 +306,9 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         (Some(_), Some(r)) => Some((r.as_str(), rules6.to_str().unwrap_or_default())),
         _ => None,
     };
-    let policy = std::fs::canonicalize(&a.policy).unwrap_or_else(|_| a.policy.clone());
-    let (audit_service, audit_timer) = systemd::audit_units(&exe, &policy.display().to_string());
     let units = [
         ("rampart.service", systemd::firewall_unit(&restore, &rules.display().to_string(), v6)),
         ("rampart-logs.service", systemd::logs_unit(&exe, "/var/log/rampart/firewall.log")),
-        ("rampart-audit.service", audit_service),
-        ("rampart-audit.timer", audit_timer),
     ];
     let mut paths = Vec::new();
     for (name, text) in &units {

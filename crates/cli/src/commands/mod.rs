@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+pub(crate) mod access;
 pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
@@ -31,5 +32,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(args),
         Command::Logs(args) => logs::run(args),
         Command::Lab(a) => lab::run(&a),
+        Command::Access(a) => access::run(&a),
     }
 }
