@@ -249,25 +249,19 @@ impl Drop for Netns {
 
 /// Creates a veth pair: `a_if` in `a`, `b_if` in `b`, both up.
 pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError> {
-    run(
-        "ip",
-        [
-            "-n",
-            a.name(),
-            "link",
-            "add",
-            a_if,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            b_if,
-            "netns",
-            b.name(),
-        ],
-    )?;
+    veth_pair(a, a_if, b, b_if)?;
     a.up(a_if)?;
     b.up(b_if)
+}
+
+/// Creates a veth pair and leaves both ends down (to be configured first).
+pub fn veth_pair(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError> {
+    let (a_ns, b_ns) = (a.name(), b.name());
+    run(
+        "ip",
+        ["-n", a_ns, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", b_ns],
+    )
+    .map(drop)
 }
 
 /// Creates a Linux bridge `name` in `ns` with `ports` enslaved, all up.

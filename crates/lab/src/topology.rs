@@ -189,7 +189,7 @@ pub fn build(lab: &Lab, run: &str) -> Result<Topology, LabError> {
         for p in &b.ports {
             let peer_ns =
                 if bridges.contains(&p.peer.node.as_str()) { fw } else { topo.ns(&p.peer.node) };
-            pair(fw, &p.name, peer_ns, &p.peer.iface)?;
+            netns::veth_pair(fw, &p.name, peer_ns, &p.peer.iface)?;
             fw.run(["ip", "link", "set", &p.name, "master", &b.name])?;
             if bridges.contains(&p.peer.node.as_str()) {
                 fw.run(["ip", "link", "set", &p.peer.iface, "master", &p.peer.node])?;
@@ -202,7 +202,7 @@ pub fn build(lab: &Lab, run: &str) -> Result<Topology, LabError> {
         }
     }
     for l in &lab.links {
-        pair(topo.ns(&l.a.node), &l.a.iface, topo.ns(&l.b.node), &l.b.iface)?;
+        netns::veth_pair(topo.ns(&l.a.node), &l.a.iface, topo.ns(&l.b.node), &l.b.iface)?;
         linked.push((l.a.node.clone(), l.a.iface.clone()));
         linked.push((l.b.node.clone(), l.b.iface.clone()));
     }
@@ -245,27 +245,6 @@ fn dummy(ns: &Netns, name: &str) -> bool {
     }
     let _ = netns::run("modprobe", ["dummy"]);
     ns.run(["ip", "link", "add", name, "type", "dummy"]).is_ok()
-}
-
-fn pair(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError> {
-    netns::run(
-        "ip",
-        [
-            "-n",
-            a.name(),
-            "link",
-            "add",
-            a_if,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            b_if,
-            "netns",
-            b.name(),
-        ],
-    )?;
-    Ok(())
 }
 
 /// Starts the listeners of every node: a TCP acceptor or a UDP echo per
