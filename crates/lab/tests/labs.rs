@@ -94,6 +94,22 @@ fn office_gateway_lab() {
 }
 
 #[test]
+fn kvm_bridges_lab_replays_the_five_attacks() {
+    let r = run_lab(&root().join("examples/kvm-bridges.lab"));
+    assert_eq!(r.probes.len(), 13);
+    // Each attack is decided by the guard chain of the expected rule.
+    for (probe, rule) in [(7, 15), (8, 18), (9, 5), (10, 22), (11, 22), (12, 26)] {
+        let deciding = r.probes[probe].deciding.clone().unwrap_or_default();
+        assert!(
+            deciding.starts_with(&format!("RULE_{rule}:2 ")),
+            "probe {}: {deciding}",
+            probe + 1
+        );
+    }
+    no_namespaces_left(&r);
+}
+
+#[test]
 fn bridge_ports_stop_a_man_in_the_middle() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let r = run_lab(&dir.join("bridge-mitm.lab"));
