@@ -74,7 +74,9 @@ w(f"Load average (1 min): {meta.get('load_before', '?')} before the run; "
   "The machine is shared: other builds ran at the same time, so absolute figures are noisy; "
   "the ratios compare tools measured in the same minutes.")
 w("")
-w(f"Each figure is the median of {meta.get('runs', '?')} runs (Firewall Builder's iptables-restore mode: one compile run), "
+w(f"Each figure is the median of {meta.get('runs', '?')} runs (a run longer than {meta.get('long', '?')} s, and "
+  "Firewall Builder's compile in iptables-restore mode, are run once); "
+  f"bounds: {meta.get('timeouts', '?')}. "
   "wall time and peak RSS from `/usr/bin/time -v`. A ratio is Rampart / peer: below 1, Rampart is faster or smaller. "
   "Where the peer did not finish, the ratio is an upper bound.")
 w("")

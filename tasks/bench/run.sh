@@ -13,7 +13,8 @@
 #
 # Environment: RUNS (default 3; each figure is the median), WORK (default
 # /tmp/rampart-bench), CARGO_TARGET_DIR, COMPILE_TIMEOUT (default 300 s),
-# LOAD_TIMEOUT (default 120 s), SHADOW_TIMEOUT (default 120 s).
+# LOAD_TIMEOUT (default 120 s), SHADOW_TIMEOUT (default 120 s), LONG
+# (default 30 s: a run longer than this is not repeated).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,7 @@ WORK=${WORK:-/tmp/rampart-bench}
 COMPILE_TIMEOUT=${COMPILE_TIMEOUT:-300}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-120}
 SHADOW_TIMEOUT=${SHADOW_TIMEOUT:-120}
+LONG=${LONG:-30}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 NS=rampart-bench-$$
 
@@ -72,6 +74,8 @@ RESULTS=$WORK/results.tsv
   printf 'meta\tiptables\t%s\n' "$(iptables --version)"
   printf 'meta\tnft\t%s\n' "$(nft --version)"
   printf 'meta\truns\t%s\n' "$RUNS"
+  printf 'meta\tlong\t%s\n' "$LONG"
+  printf 'meta\ttimeouts\tcompile %s s, load %s s, shadowing %s s\n' "$COMPILE_TIMEOUT" "$LOAD_TIMEOUT" "$SHADOW_TIMEOUT"
   printf 'meta\tcommand\t%s\n' "sudo tasks/bench/run.sh ${SIZES[*]}"
 } > "$RESULTS"
 : > "$WORK/loadavg.samples"   # 1-minute load average after each measurement
@@ -108,6 +112,8 @@ measure() {
       return 1
     fi
     walls+=("$wall"); rsss+=("$rss")
+    # A run longer than LONG seconds is not repeated.
+    awk -v w="$wall" -v l="$LONG" 'BEGIN {exit !(w > l)}' && break
   done
   local mw mr
   mw=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
@@ -136,6 +142,7 @@ load() {
       cleanup; return 1
     fi
     walls+=("$wall")
+    awk -v w="$wall" -v l="$LONG" 'BEGIN {exit !(w > l)}' && r=$RUNS
     if [ -z "$count" ]; then
       case $kind in
         ipt) count=$(ip netns exec "$NS" iptables-save -t filter | grep -c '^-A' || true) ;;
