@@ -96,15 +96,16 @@ impl Plan {
         let svc_slots = side;
         let mut src_slots = n_main.div_ceil(dst_slots * svc_slots);
         // Keep the source slot from following the rule kind (i % 10).
-        if src_slots % 2 == 0 || src_slots % 5 == 0 {
+        if src_slots.is_multiple_of(2) || src_slots.is_multiple_of(5) {
             src_slots += 1;
-            while src_slots % 2 == 0 || src_slots % 5 == 0 {
+            while src_slots.is_multiple_of(2) || src_slots.is_multiple_of(5) {
                 src_slots += 1;
             }
         }
-        let src = |a: usize| if a % 4 == 0 { Addr::HostGroup(a) } else { Addr::Host(a) };
-        let dst = |b: usize| if b % 4 == 0 { Addr::NetGroup(b) } else { Addr::Net(b) };
-        let svc = |c: usize| if c % 4 == 0 { Service::Group(c) } else { Service::Single(c) };
+        let src = |a: usize| if a.is_multiple_of(4) { Addr::HostGroup(a) } else { Addr::Host(a) };
+        let dst = |b: usize| if b.is_multiple_of(4) { Addr::NetGroup(b) } else { Addr::Net(b) };
+        let svc =
+            |c: usize| if c.is_multiple_of(4) { Service::Group(c) } else { Service::Single(c) };
         let main = (0..n_main)
             .map(|i| {
                 let a = i % src_slots;
@@ -125,7 +126,7 @@ impl Plan {
                     7 => rule(Kind::User(i / 10), None, d, v, false),
                     8 => rule(Kind::Branch(i / 10 % n_branch), s, None, None, false),
                     9 => rule(Kind::Reject, d, s, v, false),
-                    _ => rule(Kind::Accept, s, d, v, i % 50 == 0),
+                    _ => rule(Kind::Accept, s, d, v, i.is_multiple_of(50)),
                 }
             })
             .collect();
@@ -154,17 +155,20 @@ impl Plan {
 
     /// The source slots as objects: `Host` or `HostGroup`.
     pub fn src_objects(&self) -> impl Iterator<Item = Addr> {
-        (0..self.src_slots).map(|a| if a % 4 == 0 { Addr::HostGroup(a) } else { Addr::Host(a) })
+        (0..self.src_slots)
+            .map(|a| if a.is_multiple_of(4) { Addr::HostGroup(a) } else { Addr::Host(a) })
     }
 
     /// The destination slots as objects: `Net` or `NetGroup`.
     pub fn dst_objects(&self) -> impl Iterator<Item = Addr> {
-        (0..self.dst_slots).map(|b| if b % 4 == 0 { Addr::NetGroup(b) } else { Addr::Net(b) })
+        (0..self.dst_slots)
+            .map(|b| if b.is_multiple_of(4) { Addr::NetGroup(b) } else { Addr::Net(b) })
     }
 
     /// The service slots as objects.
     pub fn svc_objects(&self) -> impl Iterator<Item = Service> {
-        (0..self.svc_slots).map(|c| if c % 4 == 0 { Service::Group(c) } else { Service::Single(c) })
+        (0..self.svc_slots)
+            .map(|c| if c.is_multiple_of(4) { Service::Group(c) } else { Service::Single(c) })
     }
 }
 
