@@ -33,4 +33,10 @@ pub(crate) enum Command {
     Trace(Box<crate::commands::trace::TraceArgs>),
     /// Import a ruleset made elsewhere (iptables-save output, scripts).
     Import(crate::commands::import::ImportArgs),
+    /// Read firewall LOG lines: summary, follow, scans, blocklist, collect.
+    Logs(crate::commands::logs::LogsArgs),
+    /// Prove a firewall in a real kernel: build a lab network, load, probe.
+    Lab(commands::lab::LabArgs),
+    /// The console access kit: sudoers fragment, launcher, install, audit.
+    Access(crate::commands::access::AccessArgs),
 }

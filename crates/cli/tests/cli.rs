@@ -74,6 +74,7 @@ fn compile_output_is_deterministic_and_snapshotted() {
     for (name, path) in [
         ("spice_client", "examples/spice-client.rp"),
         ("office_gateway", "examples/office-gateway.rp"),
+        ("kvm_bridges", "examples/kvm-bridges.rp"),
     ] {
         let a = rampart(&["compile", path]);
         let b = rampart(&["compile", path]);
@@ -138,4 +139,25 @@ fn tempdir() -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+#[test]
+fn compile_all_writes_every_firewall_of_a_fleet() {
+    let dir = tempdir();
+    let out = rampart(&[
+        "compile",
+        "crates/cli/tests/fixtures/fleet.rp",
+        "--all",
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let gw1 = std::fs::read_to_string(dir.join("gw1.v4")).unwrap();
+    let gw2 = std::fs::read_to_string(dir.join("gw2.v4")).unwrap();
+    assert!(gw1.contains("-A INPUT -s 10.1.0.5/32 -p tcp -m tcp --dport 22"), "{gw1}");
+    assert!(gw2.contains("--log-prefix \"RULE 1 -- ACCEPT \""), "{gw2}");
+    assert!(text(&out.stderr).contains("wrote 2 firewall(s)"));
+    // without -o there is nowhere to write a fleet
+    let out = rampart(&["compile", "crates/cli/tests/fixtures/fleet.rp", "--all"]);
+    assert_eq!(out.status.code(), Some(2));
 }

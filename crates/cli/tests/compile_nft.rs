@@ -33,13 +33,20 @@ fn nft_check(text: &str) {
 
 #[test]
 fn examples_compile_to_nft() {
-    for (name, file) in [
-        ("nft_spice_client", "examples/spice-client.rp"),
-        ("nft_office_gateway", "examples/office-gateway.rp"),
-    ] {
-        let text = compile(file);
-        assert_eq!(text, compile(file), "not deterministic");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files: Vec<String> = std::fs::read_dir(root.join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rp"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "examples: {files:?}");
+    for file in files {
+        let path = format!("examples/{file}");
+        let text = compile(&path);
+        assert_eq!(text, compile(&path), "{path} is not deterministic");
         nft_check(&text);
+        let name = format!("nft_{}", file.trim_end_matches(".rp").replace('-', "_"));
         insta::assert_snapshot!(name, text);
     }
 }

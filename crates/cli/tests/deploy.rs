@@ -245,3 +245,86 @@ fn install_service_writes_units_that_systemd_accepts() {
         .unwrap();
     assert!(!verify.status.success(), "systemd-analyze accepted a broken unit");
 }
+
+#[test]
+fn a_missing_capability_is_one_plain_sentence() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("nocap");
+    // Without CAP_NET_ADMIN, as in an unprivileged container.
+    let out = ns
+        .command("setpriv")
+        .args([
+            "--reuid",
+            "65534",
+            "--regid",
+            "65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_rampart"),
+        ])
+        .args(["apply", "examples/spice-client.rp", "--state-dir"])
+        .arg(&state)
+        .current_dir(root())
+        .env_remove("SSH_CONNECTION")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("error: the kernel refused: loading a firewall needs root (CAP_NET_ADMIN)"),
+        "{err}"
+    );
+    assert_eq!(
+        err.lines().count(),
+        2,
+        "one sentence and the tool's own line, no wall of errors: {err}"
+    );
+    assert!(!rules(&ns).contains("Spice_VM_1"));
+}
+
+#[test]
+fn the_nft_backend_applies_detects_drift_and_rolls_back_its_own_tables() {
+    tools();
+    require_tools(&[Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("nft");
+    // Someone else's table, which must survive everything below.
+    ns.run(["nft", "add", "table", "inet", "other"]).unwrap();
+    let tables = |ns: &Netns| ns.stdout(["nft", "list", "tables"]).unwrap();
+
+    let out = rampart(&ns, &state, &["apply", "examples/kvm-bridges.rp", "--backend", "nft"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("inet rampart chain input:"), "{}", text(&out.stdout));
+    let t = tables(&ns);
+    for table in [
+        "table inet rampart",
+        "table bridge rampart",
+        "table bridge rampart_arp",
+        "table inet other",
+    ] {
+        assert!(t.contains(table), "{table} missing: {t}");
+    }
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    ns.run(["nft", "add", "rule", "inet", "rampart", "input", "accept"]).unwrap();
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("inet rampart chain input: 1 added, 0 removed\n  + accept"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A policy without bridges: the old bridge tables go in the same transaction.
+    let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--backend", "nft"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = tables(&ns);
+    assert!(!t.contains("rampart_arp") && t.contains("table inet rampart"), "{t}");
+
+    let out = rampart(&ns, &state, &["rollback"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = ns.stdout(["nft", "list", "table", "bridge", "rampart_arp"]).unwrap();
+    assert!(listing.contains("vk42"), "the kvm tables are back: {listing}");
+    assert!(tables(&ns).contains("table inet other"));
+}

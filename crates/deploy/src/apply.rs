@@ -10,17 +10,39 @@ use rampart_ir::{Family, Ruleset, format_rule};
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
 use crate::state::{Applied, Pending, StateDir, now};
-use crate::{DeployError, iptables};
+use crate::{DeployError, iptables, nft};
 
 pub const PREVIOUS: &str = "previous.v4";
 pub const APPLIED_DOC: &str = "applied.v4";
 pub const APPLIED: &str = "applied.json";
 pub const PENDING: &str = "pending.json";
 
+/// How the rules reach the kernel.
+pub enum Load<'a> {
+    /// The compiled IPv4 ruleset (restricted form), through iptables-restore.
+    Iptables(&'a Ruleset),
+    /// The rich ruleset and its `nft -f` document.
+    Nft { rich: &'a Ruleset, doc: String },
+}
+
+impl Load<'_> {
+    fn ruleset(&self) -> &Ruleset {
+        match self {
+            Load::Iptables(rs) | Load::Nft { rich: rs, .. } => rs,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Load::Iptables(_) => "iptables",
+            Load::Nft { .. } => "nft",
+        }
+    }
+}
+
 /// What to apply.
 pub struct Plan<'a> {
-    /// The compiled IPv4 ruleset (restricted form).
-    pub ruleset: &'a Ruleset,
+    pub load: Load<'a>,
     pub policy: String,
     pub firewall: String,
     pub mgmt: Option<Mgmt>,
@@ -84,33 +106,16 @@ fn version(doc: &str) -> String {
 /// Guard, save what is loaded, load the new ruleset atomically, record it.
 pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> {
     if let (Some(m), false) = (&plan.mgmt, plan.force)
-        && let Some(cut) = guard::check(plan.ruleset, m)
+        && let Some(cut) = guard::check(plan.load.ruleset(), m)
     {
         return Ok(Outcome::Refused(cut));
     }
-    let before = iptables::save()?;
-    let ours: Vec<String> = plan.ruleset.chains.iter().map(|c| c.name.clone()).collect();
-    let previous: Option<Applied> = state.read_json(APPLIED)?;
-    let loaded_chains: BTreeSet<String> = diff::rules_by_chain(&before).into_keys().collect();
-    let stale: Vec<String> = previous
-        .map(|p| p.chains)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| {
-            !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded_chains.contains(c)
-        })
-        .collect();
-    let doc = noflush_doc(plan.ruleset, &stale);
-    // Keep the way back before changing anything.
-    state.write(PREVIOUS, &before)?;
-    iptables::restore(&doc, true)?;
-    let after = iptables::save()?;
-    let mut compare = ours.clone();
-    compare.extend(stale);
-    let changes =
-        diff::diff(&diff::rules_by_chain(&before), &diff::rules_by_chain(&after), &compare);
-    let version = version(&doc);
-    state.write(APPLIED_DOC, &doc)?;
+    let (applied_doc, changes, chains) = match &plan.load {
+        Load::Iptables(rs) => load_iptables(rs, state)?,
+        Load::Nft { doc, .. } => load_nft(doc, state)?,
+    };
+    let version = version(&applied_doc);
+    state.write(APPLIED_DOC, &applied_doc)?;
     state.write_json(
         APPLIED,
         &Applied {
@@ -118,7 +123,8 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             firewall: plan.firewall.clone(),
             version: version.clone(),
             applied_at: now(),
-            chains: ours,
+            chains,
+            backend: plan.load.name().into(),
         },
     )?;
     let pending = match plan.try_secs {
@@ -135,15 +141,67 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
     Ok(Outcome::Applied { diff: changes, version, pending })
 }
 
+/// Save the filter table, then replace Rampart's chains in it. Returns the
+/// document loaded, the changes and Rampart's chains.
+fn load_iptables(
+    rs: &Ruleset,
+    state: &StateDir,
+) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {
+    let before = iptables::save()?;
+    let ours: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
+    let previous: Option<Applied> = state.read_json(APPLIED)?;
+    let loaded_chains: BTreeSet<String> = diff::rules_by_chain(&before).into_keys().collect();
+    let stale: Vec<String> = previous
+        .map(|p| p.chains)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| {
+            !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded_chains.contains(c)
+        })
+        .collect();
+    let doc = noflush_doc(rs, &stale);
+    // Keep the way back before changing anything.
+    state.write(PREVIOUS, &before)?;
+    iptables::restore(&doc, true)?;
+    let after = iptables::save()?;
+    let mut compare = ours.clone();
+    compare.extend(stale);
+    let changes =
+        diff::diff(&diff::rules_by_chain(&before), &diff::rules_by_chain(&after), &compare);
+    Ok((doc, changes, ours))
+}
+
+/// Save Rampart's nft tables, then replace them. Returns the listing of
+/// what was loaded (status compares the kernel's listing with it) and the
+/// changes per chain and set.
+fn load_nft(
+    doc: &str,
+    state: &StateDir,
+) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {
+    let before = nft::listing()?;
+    state.write(PREVIOUS, &(nft::replace_prefix() + &before))?;
+    // Tables the new document does not define (an old ARP guard) go too.
+    nft::load(&(nft::replace_prefix() + doc))?;
+    let after = nft::listing()?;
+    let changes = diff::diff(&nft::blocks(&before), &nft::blocks(&after), &[]);
+    Ok((after, changes, vec![]))
+}
+
 /// Restore what was loaded before the last apply.
 pub fn rollback(state: &StateDir) -> Result<(), DeployError> {
-    let Some(previous) = state.read(PREVIOUS)? else {
+    let (Some(previous), Some(applied)) =
+        (state.read(PREVIOUS)?, state.read_json::<Applied>(APPLIED)?)
+    else {
         return Err(DeployError::Nothing(format!(
             "nothing to roll back to: no earlier ruleset saved in {}",
             state.path().display()
         )));
     };
-    iptables::restore(&previous, false)?;
+    if applied.backend == "nft" {
+        nft::load(&previous)?;
+    } else {
+        iptables::restore(&previous, false)?;
+    }
     state.remove(PENDING)?;
     state.remove(APPLIED)?;
     state.remove(APPLIED_DOC)?;

@@ -83,9 +83,11 @@ pub fn render(diffs: &[ChainDiff]) -> String {
     }
     let mut out = String::new();
     for d in diffs {
+        // iptables chains are bare names; nft blocks name their table and kind
+        let what =
+            if d.chain.contains(' ') { d.chain.clone() } else { format!("chain {}", d.chain) };
         out.push_str(&format!(
-            "chain {}: {} added, {} removed{}\n",
-            d.chain,
+            "{what}: {} added, {} removed{}\n",
             d.added.len(),
             d.removed.len(),
             if d.reordered { ", order changed" } else { "" }

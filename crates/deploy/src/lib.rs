@@ -12,6 +12,7 @@ pub mod apply;
 pub mod diff;
 pub mod guard;
 pub mod iptables;
+pub mod nft;
 pub mod state;
 pub mod status;
 pub mod systemd;

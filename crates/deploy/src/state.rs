@@ -20,8 +20,15 @@ pub struct Applied {
     /// Seconds since the Unix epoch.
     pub applied_at: u64,
     /// Rampart's chains in the filter table, so the next apply can remove
-    /// those that are gone.
+    /// those that are gone (iptables only).
     pub chains: Vec<String>,
+    /// `iptables` or `nft`.
+    #[serde(default = "iptables")]
+    pub backend: String,
+}
+
+fn iptables() -> String {
+    "iptables".into()
 }
 
 /// A try waiting for `rampart confirm`, kept as `pending.json`.

@@ -3,7 +3,7 @@
 use crate::apply::{APPLIED, APPLIED_DOC, PENDING};
 use crate::diff::{self, ChainDiff};
 use crate::state::{Applied, Pending, StateDir};
-use crate::{DeployError, iptables};
+use crate::{DeployError, iptables, nft};
 
 #[derive(Debug)]
 pub struct Status {
@@ -18,6 +18,9 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
     let applied: Option<Applied> = state.read_json(APPLIED)?;
     let pending = state.read_json(PENDING)?;
     let drift = match (&applied, state.read(APPLIED_DOC)?) {
+        (Some(a), Some(doc)) if a.backend == "nft" => {
+            diff::diff(&nft::blocks(&doc), &nft::blocks(&nft::listing()?), &[])
+        }
         (Some(a), Some(doc)) => {
             let loaded = diff::rules_by_chain(&iptables::save()?);
             diff::diff(&diff::rules_by_chain(&doc), &loaded, &a.chains)

@@ -1,5 +1,6 @@
 //! systemd units: load the firewall at boot before the network comes up,
-//! keep a log collector running, and audit the access kit periodically.
+//! and keep a log collector running. (The access kit installs its own audit
+//! timer with `rampart access install`.)
 
 /// Where `install-service` puts the compiled rules, so boot needs no compiler.
 pub const RULES_PATH: &str = "/etc/rampart/rules.v4";
@@ -45,29 +46,4 @@ pub fn logs_unit(rampart: &str, log_file: &str) -> String {
          [Install]\n\
          WantedBy=multi-user.target\n"
     )
-}
-
-/// `rampart-audit.service` and `.timer`: checks the access kit hourly.
-#[must_use]
-pub fn audit_units(rampart: &str, policy: &str) -> (String, String) {
-    let service = format!(
-        "[Unit]\n\
-         Description=Rampart access kit audit\n\
-         \n\
-         [Service]\n\
-         Type=oneshot\n\
-         ExecStart={rampart} access audit {policy}\n"
-    );
-    let timer = "[Unit]\n\
-                 Description=Hourly Rampart access kit audit\n\
-                 \n\
-                 [Timer]\n\
-                 OnBootSec=5min\n\
-                 OnUnitActiveSec=1h\n\
-                 Persistent=true\n\
-                 \n\
-                 [Install]\n\
-                 WantedBy=timers.target\n"
-        .to_owned();
-    (service, timer)
 }

@@ -31,10 +31,9 @@ pub fn format_rule(rule: &Rule, family: Family) -> String {
         Match::Proto { neg: false, proto } => Some(*proto),
         _ => None,
     });
-    let mut last_module = "";
+    let mut last = Module::default();
     for m in &rule.matches {
-        let module = write_match(&mut out, m, proto, last_module);
-        last_module = module;
+        last = write_match(&mut out, m, proto, &last);
     }
     if let Some(c) = &rule.comment {
         let _ = write!(out, " -m comment --comment {}", quote(c));
@@ -49,18 +48,31 @@ fn neg(out: &mut String, n: bool) {
     }
 }
 
-/// Writes one match; returns the `-m` module it used so that consecutive
-/// tcp/udp options share one `-m tcp`, as iptables-save prints them.
-fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &str) -> &'static str {
+/// The `-m` module the previous match was written with, and its options so
+/// far: consecutive tcp/udp options share one `-m tcp`, as iptables-save
+/// prints them, but an option given twice (two `--dport` matches) needs a
+/// module of its own, or iptables-restore refuses the line.
+#[derive(Clone, Debug, Default)]
+struct Module {
+    name: &'static str,
+    opts: Vec<&'static str>,
+}
+
+/// Writes one match; returns the module it leaves open.
+fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &Module) -> Module {
     let port_module = match proto {
         Some(Proto::Udp) => "udp",
         _ => "tcp",
     };
-    let module = |out: &mut String, name: &'static str| {
-        if last != name {
+    let module = |out: &mut String, name: &'static str, opt: &'static str| {
+        let mut cur = last.clone();
+        // multiport takes one option per instance.
+        if last.name != name || last.opts.contains(&opt) || name == "multiport" {
             let _ = write!(out, " -m {name}");
+            cur = Module { name, opts: vec![] };
         }
-        name
+        cur.opts.push(opt);
+        cur
     };
     match m {
         Match::Src(a) => write_addr(out, a, "-s", "--src-range"),
@@ -78,15 +90,19 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &str) ->
                 _ => ("--port", "--ports"),
             };
             let multiport = p.set.ranges.len() > 1 || matches!(m, Match::AnyPort(_));
-            let used = if multiport { module(out, "multiport") } else { module(out, port_module) };
+            let used = if multiport {
+                module(out, "multiport", multi)
+            } else {
+                module(out, port_module, single)
+            };
             neg(out, p.neg);
             let _ = write!(out, " {} {}", if multiport { multi } else { single }, ports(p));
             return used;
         }
         Match::Icmp { neg: n, v6, icmp: i } => {
-            let used = module(out, if *v6 { "icmp6" } else { "icmp" });
-            neg(out, *n);
             let opt = if *v6 { "--icmpv6-type" } else { "--icmp-type" };
+            let used = module(out, if *v6 { "icmp6" } else { "icmp" }, opt);
+            neg(out, *n);
             let _ = write!(out, " {opt} {}", icmp::format(*i));
             return used;
         }
@@ -120,7 +136,7 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &str) ->
             }
         }
         Match::TcpFlags { neg: n, mask, comp } => {
-            let used = module(out, "tcp");
+            let used = module(out, "tcp", "--tcp-flags");
             neg(out, *n);
             let _ = write!(out, " --tcp-flags {} {}", flag_names(*mask), flag_names(*comp));
             return used;
@@ -153,7 +169,7 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &str) ->
             }
         }
     }
-    ""
+    Module::default()
 }
 
 fn write_addr(out: &mut String, a: &AddrMatch, opt: &str, range_opt: &str) {

@@ -11,10 +11,12 @@
 //! restricted form, where every rule is one iptables line; importers of
 //! `iptables-save` produce that form directly. Start reading at [`rule`].
 
+mod arp;
 pub mod icmp;
 mod iptables;
 pub mod read;
 pub mod rule;
 
-pub use iptables::format_rule;
+pub use arp::ArpGuard;
+pub use iptables::{addr_text, format_rule};
 pub use rule::*;

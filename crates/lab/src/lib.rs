@@ -1,15 +1,33 @@
-//! A small kernel harness: throw-away network namespaces, veth pairs and
-//! Linux bridges, built by shelling out to `ip`, for tests (and later
-//! `rampart lab`) that hold rulesets to the kernel's truth.
+//! A kernel lab: throw-away network namespaces, veth pairs and Linux
+//! bridges, built by shelling out to `ip`, in which a ruleset is loaded
+//! with the real tools and probed. It is `rampart lab` and the harness of
+//! every kernel test.
 //!
-//! Input: what to build, through [`Netns`] and the helpers in [`netns`].
-//! Output: namespaces that exist while their guard lives and are deleted on
-//! drop. Everything created lives inside namespaces the caller owns, so
-//! nothing on the host is touched. Start reading at [`Netns`].
+//! Input: a lab file ([`parse()`] → [`Lab`]) and the firewall's ruleset as
+//! `iptables-restore` text ([`Rules`]). Output: a [`Report`], per probe the
+//! outcome expected, seen and predicted by `rampart trace`, with the LOG
+//! lines and rule counters as evidence. Start reading at [`run::run`];
+//! [`topology`] builds, [`probe`] sends, [`evidence`] reads back,
+//! [`path`] predicts the hooks a probe crosses.
 //!
-//! Missing tools are errors with an install hint ([`require_tools`]), never a
-//! silent skip: a kernel test that cannot run must fail.
+//! The lower layer, [`Netns`] and the helpers in [`netns`], is what the
+//! kernel tests use directly. Missing tools are errors with an install
+//! hint ([`require_tools`]), never a silent skip.
 
+mod check;
+pub mod describe;
+mod diagnostics;
+pub mod evidence;
+pub mod kmsg;
 pub mod netns;
+pub mod parse;
+pub mod path;
+pub mod probe;
+pub mod run;
+pub mod topology;
 
+pub use describe::Lab;
+pub use kmsg::{Kmsg, enable_netns_logging};
 pub use netns::{LabError, Netns, Tool, bridge, require_root, require_tools, sweep_stale, veth};
+pub use parse::{Parsed, parse};
+pub use run::{Report, Rules};

@@ -132,6 +132,25 @@ impl Netns {
         Ok(ns)
     }
 
+    /// Creates a namespace with a name of the caller's choosing (`rampart
+    /// lab` uses `rl-<lab>-<pid>-<node>`), with `lo` up. Deleted on drop
+    /// unless [`Netns::keep`] is called.
+    pub fn named(name: &str) -> Result<Self, LabError> {
+        require_root()?;
+        require_tools(&[Tool::IP])?;
+        run("ip", ["netns", "add", name])?;
+        let ns = Self { name: name.to_owned() };
+        ns.run(["ip", "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Leaves the namespace standing after the guard is gone.
+    pub fn keep(self) -> String {
+        let name = self.name.clone();
+        std::mem::forget(self);
+        name
+    }
+
     #[must_use]
     pub fn name(&self) -> &str {
         &self.name

@@ -4,7 +4,7 @@ use rampart_ir::{Chain, Policy, Ruleset};
 use rampart_model::Firewall;
 
 use crate::hooks::{self, Hook};
-use crate::{implicit, rule};
+use crate::{bridge, implicit, rule};
 
 /// Lower one firewall into the IR's rich form: built-in chains INPUT,
 /// FORWARD and OUTPUT (policy DROP), then one chain per rule set and hook it
@@ -15,7 +15,11 @@ pub fn lower(fw: &Firewall) -> Ruleset {
     let mut rs = Ruleset {
         chains: Hook::ALL.iter().map(|h| Chain::builtin(h.chain(), Policy::Drop)).collect(),
     };
-    implicit::preamble(fw, &mut rs);
+    implicit::backup_ssh(fw, &mut rs);
+    // Bridge guards come before any accept, the established one included:
+    // a man in the middle sees packets of established connections too.
+    bridge::guards(fw, &mut rs);
+    implicit::established(fw, &mut rs);
     // main first, so the catch-all lands after its rules and before user chains
     let order = fw
         .rulesets

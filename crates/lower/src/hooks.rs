@@ -66,11 +66,13 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
     let loopback_only = !rule.iface.neg
         && !rule.iface.names.is_empty()
         && rule.iface.names.iter().all(|n| fw.interface(n).is_some_and(|i| i.loopback));
+    // On a host with bridges its own packets cross a bridge too, and bridged
+    // packets pass FORWARD: there, rules about the firewall apply as well.
+    let bridged = !fw.bridges.is_empty();
     if fw.options.forward
         && !users
         && !loopback_only
-        && !only_firewall(&rule.src)
-        && !only_firewall(&rule.dst)
+        && (bridged || (!only_firewall(&rule.src) && !only_firewall(&rule.dst)))
     {
         out.push(Hook::Forward);
     }

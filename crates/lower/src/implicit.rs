@@ -2,8 +2,8 @@
 //! ESTABLISHED,RELATED accept, and the final catch-all.
 
 use rampart_ir::{
-    AddrMatch, CtStates, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith, Rule,
-    Ruleset, Target,
+    AddrMatch, CtStates, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith,
+    Rule, Ruleset, Target,
 };
 use rampart_model::{DefaultAction, Firewall, log_prefix};
 
@@ -31,9 +31,8 @@ fn ssh(dport: bool) -> Vec<Match> {
     ]
 }
 
-/// Backup SSH first (so no rule can lock the admin out), then the accept of
-/// established and related packets.
-pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
+/// Backup SSH first, so no rule can lock the admin out.
+pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut Ruleset) {
     let o = &fw.options;
     if let Some(admin) = &o.backup_ssh {
         // With a management interface, backup SSH is only accepted there.
@@ -48,6 +47,11 @@ pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
         m.push(Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED) });
         push(rs, Hook::Output, implicit(m, Target::Accept, "backup ssh replies"));
     }
+}
+
+/// The early accept of established and related packets.
+pub(crate) fn established(fw: &Firewall, rs: &mut Ruleset) {
+    let o = &fw.options;
     if o.accept_established {
         let states = CtStates(CtStates::ESTABLISHED | CtStates::RELATED);
         for hook in Hook::ALL {
@@ -56,6 +60,24 @@ pub(crate) fn preamble(fw: &Firewall, rs: &mut Ruleset) {
             }
             let m = vec![Match::State { neg: false, states }];
             push(rs, hook, implicit(m, Target::Accept, "established and related"));
+        }
+    }
+    neighbour_discovery(rs);
+}
+
+/// IPv6 does not work without neighbour and router discovery, which
+/// conntrack does not track as a connection; accept it to and from this
+/// host. (ICMPv6 matches make these rules IPv6-only, so an IPv4 ruleset
+/// never sees them.)
+fn neighbour_discovery(rs: &mut Ruleset) {
+    // router solicitation, router advertisement, neighbour solicitation and advertisement
+    for hook in [Hook::Input, Hook::Output] {
+        for typ in 133..=136 {
+            let m = vec![
+                Match::Proto { neg: false, proto: Proto::Icmpv6 },
+                Match::Icmp { neg: false, v6: true, icmp: IcmpMatch::Type(typ) },
+            ];
+            push(rs, hook, implicit(m, Target::Accept, "IPv6 neighbour discovery"));
         }
     }
 }

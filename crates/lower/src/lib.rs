@@ -10,6 +10,7 @@
 //! Start reading at `firewall.rs`; `hooks.rs` decides chains, `rule.rs`
 //! builds a rule's matches, `implicit.rs` the rules Rampart adds itself.
 
+mod bridge;
 mod firewall;
 mod hooks;
 mod implicit;
@@ -45,9 +46,18 @@ pub fn compile(fw: &Firewall) -> Compiled {
 
 fn uses_ipv6(fw: &Firewall, rs: &Ruleset) -> bool {
     fw.interfaces.iter().flat_map(|i| &i.addrs).any(|a| matches!(a, ipnet::IpNet::V6(_)))
-        || rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches).any(|m| match m {
-            Match::Src(a) | Match::Dst(a) => a.set.items.iter().any(|i| i.family() == Family::V6),
-            Match::Icmp { v6: true, .. } => true,
-            _ => false,
-        })
+        || rs
+            .chains
+            .iter()
+            .flat_map(|c| &c.rules)
+            // rules Rampart adds for IPv6's sake do not make a policy IPv6
+            .filter(|r| r.origin.is_none_or(|o| o.rule != 0))
+            .flat_map(|r| &r.matches)
+            .any(|m| match m {
+                Match::Src(a) | Match::Dst(a) => {
+                    a.set.items.iter().any(|i| i.family() == Family::V6)
+                }
+                Match::Icmp { v6: true, .. } => true,
+                _ => false,
+            })
 }

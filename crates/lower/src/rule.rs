@@ -53,7 +53,12 @@ pub(crate) fn lower(
         for owner in &owners {
             let mut base = head.clone();
             base.extend(iface.clone());
-            let tail: Vec<Match> = owner.iter().cloned().chain(state.clone()).collect();
+            let tail: Vec<Match> = owner
+                .iter()
+                .cloned()
+                .chain(state.clone())
+                .chain(rule.time.map(Match::Time))
+                .collect();
             if rule.service.neg {
                 // NOT service: return for each service, then act.
                 let name = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));

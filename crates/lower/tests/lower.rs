@@ -146,12 +146,17 @@ fn families_split_and_icmp_follows_its_family() {
         vec!["INPUT: -s 10.1.0.5/32 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"]
     );
     let v6 = c.v6.expect("a v6 address makes a v6 ruleset");
+    let (ndp, rest): (Vec<String>, Vec<String>) = lines(&v6, Family::V6)
+        .into_iter()
+        .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type 13"));
     assert_eq!(
-        lines(&v6, Family::V6),
+        rest,
         vec![
             "INPUT: -s 2001:db8::7/128 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
         ]
     );
+    // IPv6 needs neighbour and router discovery (types 133-136) in and out
+    assert_eq!(ndp.len(), 8, "{ndp:#?}");
     let c = compiled(&fw("", "accept from a"));
     assert!(c.v6.is_none(), "no IPv6 anywhere: IPv6 is left alone");
 }
@@ -179,4 +184,30 @@ fn antispoof_drops_own_and_foreign_sources_on_the_interface() {
     }
     // its own network may arrive on eth0
     assert!(!l.iter().any(|x| x.contains("-s 10.0.0.0/24")));
+}
+
+#[test]
+fn bridge_guards_come_before_every_accept_and_log_their_port() {
+    let c = compiled(
+        "firewall fw {\n interface h 10.9.0.254/24\n forward on\n \
+         bridge br {\n  guest p1 a\n  border up to host h\n }\n ruleset main {\n  accept\n }\n}\n",
+    );
+    let fwd = lines(&c.v4, Family::V4)
+        .into_iter()
+        .filter(|l| l.starts_with("FORWARD:"))
+        .collect::<Vec<_>>();
+    let first_accept = fwd.iter().position(|l| l.ends_with("-j ACCEPT")).unwrap();
+    let last_guard = fwd
+        .iter()
+        .rposition(|l| l.contains("-m physdev") || l.contains("-i h") || l.contains("-o h"))
+        .unwrap();
+    assert!(last_guard < first_accept, "{fwd:#?}");
+    assert_eq!(
+        fwd[0],
+        "FORWARD: -m physdev --physdev-out p1 --physdev-is-bridged ! -d 10.1.0.5/32 -j RULE_2"
+    );
+    let rule2 = c.v4.chain("FORWARD").unwrap().rules[0].comment.clone().unwrap();
+    assert_eq!(rule2, "R2: guest port p1: out only to its guest");
+    let log = lines(&c.v4, Family::V4).into_iter().find(|l| l.starts_with("RULE_2:")).unwrap();
+    assert!(log.contains("--log-prefix \"RULE 2 -- DENY \""), "{log}");
 }

@@ -134,6 +134,37 @@ pub(crate) fn duplicate_ruleset(name: &str, span: Span) -> Diagnostic {
         .with_label(span, "defined again here")
 }
 
+pub(crate) fn bad_weekday(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0240", format!("`{text}` is not a weekday"))
+        .with_label(span, "expected mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri")
+}
+
+pub(crate) fn bad_time(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0241", format!("`{text}` is not a daily time window"))
+        .with_label(span, "expected HH:MM-HH:MM, e.g. 08:00-18:00 (24:00 ends the day)")
+        .with_help(
+            "times are UTC, as the kernel's time match sees them; a window may wrap midnight",
+        )
+}
+
+pub(crate) fn bad_access(key: &str, span: Span, expected: &str) -> Diagnostic {
+    Diagnostic::error("E0242", format!("bad `{key}` in access declaration"))
+        .with_label(span, format!("expected {expected}"))
+}
+
+pub(crate) fn second_console(user: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::error("E0243", format!("user `{user}` is given a second console"))
+        .with_label(span, "second console here")
+        .with_label(first, "first console here")
+        .with_help("one user, one console: the launcher picks the console by the caller's UID")
+}
+
+pub(crate) fn port_outside_consoles(port: u16, span: Span) -> Diagnostic {
+    Diagnostic::error("E0244", format!("port {port} is not one of the `consoles` ports"))
+        .with_label(span, "this console is outside the range everyone else is denied")
+        .with_help("widen `consoles`, or fix the port")
+}
+
 pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagnostic {
     Diagnostic::warning("W0301", format!("rule {number} can never match"))
         .with_label(span, format!("every packet it matches is decided by rule {by} first"))
@@ -144,4 +175,30 @@ pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagn
 pub(crate) fn unused_ruleset(name: &str, span: Span) -> Diagnostic {
     Diagnostic::warning("W0302", format!("rule set `{name}` is never branched to"))
         .with_label(span, "no rule branches here, so it is not compiled")
+}
+
+pub(crate) fn unguarded_port(port: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::warning("W0303", format!("bridge port `{port}` is left without guard"))
+        .with_label(span, why.to_owned())
+        .with_help("declare the link on both ends: `border A to B` on one bridge, `border B to A` on the other")
+}
+
+pub(crate) fn address_on_two_ports(
+    addr: &str,
+    first: &str,
+    second: &str,
+    span: Span,
+) -> Diagnostic {
+    Diagnostic::warning("W0304", format!("{addr} is bound to two guest ports, `{first}` and `{second}`"))
+        .with_label(span, "second port with this address")
+        .with_help("a guest address belongs behind one port; the guards of both ports now contradict each other")
+}
+
+pub(crate) fn return_with_negated_list(span: Span) -> Diagnostic {
+    Diagnostic::error("E0227", "`return` cannot negate a list of values or a service")
+        .with_label(span, "this rule returns when a packet is NOT in a list")
+        .with_help(
+            "iptables negates a list through a chain of its own, and RETURN there would only leave \
+             that chain; negate a single value, or decide the listed values with rules before this one",
+        )
 }

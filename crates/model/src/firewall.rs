@@ -26,12 +26,14 @@ pub(crate) fn build(
         name: fw.name.text.clone(),
         span: fw.name.span,
         interfaces,
+        bridges: vec![],
         options: Options::default(),
         rulesets: vec![],
     };
     for s in &fw.options {
         option(&mut out.options, s, r, diags);
     }
+    out.bridges = fw.bridges.iter().map(|b| crate::bridge::build(b, r, diags)).collect();
     let mut names = BTreeSet::new();
     for rs in &fw.rulesets {
         if !names.insert(rs.name.text.as_str()) {
@@ -53,6 +55,7 @@ pub(crate) fn build(
     if out.ruleset("main").is_none() {
         diags.push(diagnostics::missing_main(&out.name, out.span));
     }
+    crate::bridge::check(&out, diags);
     check_branches(&out, diags);
     check_log_prefixes(&out, diags);
     shadow::check(&out, diags);
@@ -142,13 +145,17 @@ fn log_level(t: &str) -> Option<u8> {
         .or_else(|| NAMES.iter().position(|n| *n == t).and_then(|i| u8::try_from(i).ok()))
 }
 
-enum Addr {
+pub(crate) enum Addr {
     Items(Vec<rampart_ir::AddrItem>),
     Firewall,
 }
 
 /// One word of an address column: a literal, an object name, or the firewall.
-fn addresses(w: &Word, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> Option<Addr> {
+pub(crate) fn addresses(
+    w: &Word,
+    r: &mut Resolver<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Addr> {
     if w.text == "self" {
         return Some(Addr::Firewall);
     }
@@ -383,6 +390,11 @@ fn rule(
         iface: iface_column(rule.on.as_ref(), fw, diags),
         direction,
         users: users(rule.user.as_ref(), r, diags),
+        time: crate::time::window(
+            rule.days.as_ref().map_or(&[][..], |c| c.items.as_slice()),
+            rule.time.as_ref(),
+            diags,
+        ),
         log: rule.log.is_some(),
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
@@ -395,6 +407,15 @@ fn rule(
             rule.span,
             "antispoof derives its sources and interface itself",
         ));
+    }
+    let listed = |c: &AddrColumn| c.neg && (c.set.items.len() > 1 || c.firewall);
+    if out.action == Action::Return
+        && (out.service.neg
+            || listed(&out.src)
+            || listed(&out.dst)
+            || (out.iface.neg && out.iface.names.len() > 1))
+    {
+        diags.push(diagnostics::return_with_negated_list(rule.span));
     }
     if let Some(c) = &rule.user {
         if out.direction == Direction::In {

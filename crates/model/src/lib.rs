@@ -6,7 +6,9 @@
 //! [`load`]; names are resolved in `resolve.rs`, firewalls and rules in
 //! `firewall.rs`, and the shadowing warning lives in `shadow.rs`.
 
+mod access;
 mod addr;
+mod bridge;
 mod diagnostics;
 mod firewall;
 mod load;
@@ -14,7 +16,11 @@ mod model;
 mod resolve;
 mod service;
 mod shadow;
+mod time;
 
+pub use access::{Access, Grant};
+pub use bridge::{Bridge, BridgePort, PortKind};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
 pub use load::{Loaded, load, load_str};
 pub use model::*;
+pub use time::describe as describe_time;

@@ -7,6 +7,8 @@ use rampart_ir::{AddrItem, AddrSet, IcmpMatch, PortRange, Proto, RejectWith};
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     pub firewalls: Vec<Firewall>,
+    /// `access` declarations (console access kits), in source order.
+    pub accesses: Vec<crate::Access>,
 }
 
 impl Model {
@@ -21,6 +23,8 @@ pub struct Firewall {
     pub name: String,
     pub span: Span,
     pub interfaces: Vec<Interface>,
+    /// Linux bridges on this host, whose ports get guard rules.
+    pub bridges: Vec<crate::Bridge>,
     pub options: Options,
     /// In source order; `main` is the entry point.
     pub rulesets: Vec<RuleSet>,
@@ -122,6 +126,8 @@ pub struct Rule {
     pub iface: IfaceColumn,
     pub direction: Direction,
     pub users: Vec<User>,
+    /// `days` / `time`: when the rule applies (`-m time`).
+    pub time: Option<rampart_ir::TimeMatch>,
     pub log: bool,
     pub stateless: bool,
     pub comment: Option<String>,

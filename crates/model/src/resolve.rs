@@ -45,9 +45,14 @@ pub(crate) struct Resolver<'a> {
 pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
     let mut r = Resolver { symbols: BTreeMap::new(), done: BTreeMap::new(), in_progress: vec![] };
     let mut firewalls = Vec::new();
+    let mut accesses = Vec::new();
     for item in files.iter().flat_map(|f| &f.items) {
         let (name, def) = match item {
             Item::Include(_) => continue,
+            Item::Access(a) => {
+                accesses.push(a);
+                continue;
+            }
             Item::Host { name, addrs } => (name, Def::Host(addrs)),
             Item::Network { name, net } => (name, Def::Network(net)),
             Item::Range { name, first, last } => (name, Def::Range(first, last)),
@@ -78,8 +83,10 @@ pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
     for name in names {
         r.lookup(name, diags);
     }
+    let names: Vec<&str> = firewalls.iter().map(|f| f.name.text.as_str()).collect();
+    let accesses = crate::access::build_all(&accesses, &mut r, &names, diags);
     let firewalls = firewalls.into_iter().map(|fw| firewall::build(fw, &mut r, diags)).collect();
-    Model { firewalls }
+    Model { firewalls, accesses }
 }
 
 impl<'a> Resolver<'a> {

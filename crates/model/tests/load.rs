@@ -68,3 +68,46 @@ fn rules_are_numbered_across_rule_sets_in_source_order() {
     let numbers: Vec<u32> = fw.rulesets.iter().flat_map(|r| &r.rules).map(|r| r.number).collect();
     assert_eq!(numbers, vec![1, 2, 3]);
 }
+
+#[test]
+fn bridge_topology_sides_and_warnings() {
+    let mut sources = Sources::new();
+    let text = "host a 10.0.0.1\nhost b 10.0.0.2\nhost c 10.0.0.3\nhost out 192.0.2.9\n\
+        firewall fw {\n interface h 10.0.0.254/24\n forward on\n \
+        bridge one {\n  guest pa a\n  guest pb b\n  border x to y\n }\n \
+        bridge two {\n  guest pc c, a\n  border y to x\n  border up to host h beyond out\n  border lost to nowhere\n }\n \
+        ruleset main {\n }\n}\n";
+    let loaded = load_str("t.rp", text, &mut sources);
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    // `a` sits behind two guest ports; `lost` leads nowhere.
+    assert_eq!(codes, vec!["W0304", "W0303"]);
+    let fw = &loaded.model.unwrap().firewalls[0];
+    let (one, x) = fw.bridge_port("x").unwrap();
+    let text = |s: rampart_ir::AddrSet| {
+        s.items.iter().map(|i| rampart_ir::addr_text(*i)).collect::<Vec<_>>()
+    };
+    assert_eq!(text(fw.this_side(one, x)), vec!["10.0.0.1/32", "10.0.0.2/32"]);
+    // beyond x: bridge two's guests, and beyond its host link the host and the outside
+    assert_eq!(
+        text(fw.far_side(x)),
+        vec!["10.0.0.1/32", "10.0.0.3/32", "10.0.0.254/32", "192.0.2.9/32"]
+    );
+
+    let loaded = load_str(
+        "t.rp",
+        "host a 10.0.0.1\nfirewall fw {\n bridge b {\n  guest p a\n }\n ruleset main {\n }\n}\n",
+        &mut sources,
+    );
+    assert!(loaded.has_errors(), "bridges without `forward on` are an error");
+}
+
+#[test]
+fn return_cannot_negate_a_list() {
+    let mut sources = Sources::new();
+    let text = "host a 10.0.0.1\nhost b 10.0.0.2\nservice s tcp 1\nfirewall f {\n ruleset main {\n  branch x\n }\n \
+                ruleset x {\n  return from not a, b\n  return service not s\n  return from not a\n }\n}\n";
+    let loaded = load_str("t.rp", text, &mut sources);
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    // a single negated value is fine: iptables' own `!`
+    assert_eq!(codes, vec!["E0227", "E0227"]);
+}

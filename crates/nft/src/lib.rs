@@ -9,6 +9,9 @@
 //! - policy groups become named sets (`flags interval` when they hold
 //!   networks or ranges), and so do other lists that are long or repeated.
 //!   Negated sets are plain `!=`;
+//! - runs of four or more adjacent rules that differ only in single values
+//!   become one rule over a set (same verdict) or a verdict map (different
+//!   verdicts), each element keeping its rule's comment;
 //! - rule sets become chains reached by `jump`; users are `meta skuid`,
 //!   conntrack states `ct state`; a logged rule logs and decides in one rule
 //!   (`log prefix "RULE 6 -- DENY " level info drop`); every rule carries a
@@ -30,12 +33,15 @@
 //! assert!(text.contains("type filter hook input priority filter; policy drop;"));
 //! ```
 
+mod arp;
 mod elems;
 mod expr;
 mod merge;
 mod rule;
 mod sets;
 mod text;
+
+pub use arp::arp_guard;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -58,6 +58,19 @@ pub enum Item {
         gid: Option<Word>,
     },
     Firewall(Firewall),
+    /// `access NAME for FIREWALL { STATEMENT... }`: the console access kit.
+    Access(Access),
+}
+
+/// `access NAME for FIREWALL { ... }`. Each line inside is a key and its
+/// values (`viewer "/usr/bin/remote-viewer"`, `user myself to mysrv port
+/// 20002 days mon, tue time 08:00-18:00`); commas are dropped. The model
+/// gives the lines meaning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    pub name: Word,
+    pub firewall: Word,
+    pub statements: Vec<Setting>,
 }
 
 /// One protocol of a service: `tcp 80, 443`, `udp sport 68 dport 67`,
@@ -75,8 +88,28 @@ pub struct ServiceClause {
 pub struct Firewall {
     pub name: Word,
     pub interfaces: Vec<Interface>,
+    pub bridges: Vec<Bridge>,
     pub options: Vec<Setting>,
     pub rulesets: Vec<RuleSet>,
+}
+
+/// `bridge NAME { PORT-STATEMENT... }`, a Linux bridge on the firewall host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bridge {
+    pub name: Word,
+    /// `arp-guard` on the bridge's own line of statements: every guest port.
+    pub options: Vec<Word>,
+    pub ports: Vec<BridgePort>,
+}
+
+/// `guest PORT ADDR, ... [mac MAC] [arp-guard]` or
+/// `border PORT to PEER` or `border PORT to host IFACE [beyond ADDR, ...]`:
+/// the kind, the port's name, and the rest of the line as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgePort {
+    pub kind: Word,
+    pub name: Word,
+    pub rest: Vec<Word>,
 }
 
 /// `interface NAME [ADDR/LEN, ...] [loopback] [dynamic] [management]`
@@ -126,7 +159,8 @@ pub struct RuleSet {
 }
 
 /// `ACTION [ARG] [from [not] A, ...] [to [not] A, ...] [service [not] S, ...]
-///  [on [not] IF, ...] [in | out] [user U, ...] [log] [stateless] [comment "..."]`
+///  [on [not] IF, ...] [in | out] [user U, ...] [days D, ...] [time HH:MM-HH:MM]
+///  [log] [stateless] [comment "..."]`
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub action: Word,
@@ -139,6 +173,10 @@ pub struct Rule {
     /// `in` or `out`; absent means both.
     pub direction: Option<Word>,
     pub user: Option<Column>,
+    /// `days mon, tue`: weekdays the rule applies on.
+    pub days: Option<Column>,
+    /// `time 08:00-18:00`: the daily window (UTC, as `-m time` sees it).
+    pub time: Option<Word>,
     pub log: Option<Span>,
     pub stateless: Option<Span>,
     pub comment: Option<Text>,

@@ -7,8 +7,8 @@ use rampart_diag::{Diagnostic, FileId, Span};
 
 use crate::Parsed;
 use crate::ast::{
-    Column, Firewall, Interface, Item, Policy, Rule, RuleSet, ServiceClause, Setting, Text, Value,
-    Word,
+    Access, Bridge, BridgePort, Column, Firewall, Interface, Item, Policy, Rule, RuleSet,
+    ServiceClause, Setting, Text, Value, Word,
 };
 use crate::diagnostics;
 use crate::lexer::{self, Kind, Token};
@@ -28,8 +28,8 @@ struct Reported;
 
 type PResult<T> = Result<T, Reported>;
 
-const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall";
-const FIREWALL_LEVEL: &str = "interface, ruleset, or an option (log-prefix, log-level, default, \
+const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -194,6 +194,7 @@ impl Parser<'_> {
             "service" => self.service()?,
             "user" => self.user()?,
             "firewall" => return Ok(Item::Firewall(self.firewall()?)),
+            "access" => return Ok(Item::Access(self.access()?)),
             other => {
                 self.diags.push(diagnostics::unknown_statement(
                     other,
@@ -334,7 +335,13 @@ impl Parser<'_> {
     fn firewall(&mut self) -> PResult<Firewall> {
         let name = self.word("a firewall name")?;
         let open = self.open_block()?;
-        let mut fw = Firewall { name, interfaces: vec![], options: vec![], rulesets: vec![] };
+        let mut fw = Firewall {
+            name,
+            interfaces: vec![],
+            bridges: vec![],
+            options: vec![],
+            rulesets: vec![],
+        };
         loop {
             self.skip_newlines();
             match self.peek().kind {
@@ -376,6 +383,11 @@ impl Parser<'_> {
                 fw.interfaces.push(iface);
                 self.end_statement()
             }
+            "bridge" => {
+                let b = self.bridge()?;
+                fw.bridges.push(b);
+                Ok(())
+            }
             "ruleset" => {
                 let rs = self.ruleset()?;
                 fw.rulesets.push(rs);
@@ -407,6 +419,62 @@ impl Parser<'_> {
         }
     }
 
+    fn bridge(&mut self) -> PResult<Bridge> {
+        let name = self.word("a bridge name")?;
+        let open = self.open_block()?;
+        let mut bridge = Bridge { name, options: vec![], ports: vec![] };
+        loop {
+            self.skip_newlines();
+            match self.peek().kind {
+                Kind::RBrace => {
+                    self.bump();
+                    return Ok(bridge);
+                }
+                Kind::Eof => {
+                    self.diags.push(diagnostics::unclosed_block(open));
+                    return Ok(bridge);
+                }
+                _ => {
+                    if let Err(Reported) = self.bridge_statement(&mut bridge) {
+                        self.recover();
+                    }
+                }
+            }
+        }
+    }
+
+    fn bridge_statement(&mut self, bridge: &mut Bridge) -> PResult<()> {
+        let kind = self.word("a bridge statement")?;
+        match kind.text.as_str() {
+            "guest" | "border" => {
+                let name = self.word("a bridge port name")?;
+                let mut rest = Vec::new();
+                while !self.at_line_end() {
+                    if self.peek().kind == Kind::Comma {
+                        self.bump();
+                        self.skip_newlines();
+                        continue;
+                    }
+                    rest.push(
+                        self.word("an address, `mac`, `to`, `host`, `beyond` or `arp-guard`")?,
+                    );
+                }
+                bridge.ports.push(BridgePort { kind, name, rest });
+            }
+            "arp-guard" => bridge.options.push(kind),
+            other => {
+                self.diags.push(diagnostics::unknown_statement(
+                    other,
+                    kind.span,
+                    "in a bridge",
+                    "guest PORT ADDR..., border PORT to PEER, border PORT to host IFACE, arp-guard",
+                ));
+                return Err(Reported);
+            }
+        }
+        self.end_statement()
+    }
+
     fn ruleset(&mut self) -> PResult<RuleSet> {
         let name = self.word("a rule set name")?;
         let open = self.open_block()?;
@@ -428,6 +496,54 @@ impl Parser<'_> {
                 },
             }
         }
+    }
+
+    /// `access NAME for FIREWALL { KEY VALUE... }`, one statement per line.
+    fn access(&mut self) -> PResult<Access> {
+        let name = self.word("an access name")?;
+        if self.eat_word("for").is_none() {
+            let t = self.peek();
+            return Err(self.error_expected("`for` and a firewall name", t));
+        }
+        let firewall = self.word("a firewall name")?;
+        let open = self.open_block()?;
+        let mut access = Access { name, firewall, statements: vec![] };
+        loop {
+            self.skip_newlines();
+            match self.peek().kind {
+                Kind::RBrace => {
+                    self.bump();
+                    return Ok(access);
+                }
+                Kind::Eof => {
+                    self.diags.push(diagnostics::unclosed_block(open));
+                    return Ok(access);
+                }
+                _ => match self.access_statement() {
+                    Ok(s) => access.statements.push(s),
+                    Err(Reported) => self.recover(),
+                },
+            }
+        }
+    }
+
+    fn access_statement(&mut self) -> PResult<Setting> {
+        let key = self.word("an access statement (viewer, group, password, consoles, user)")?;
+        let mut values = Vec::new();
+        while !self.at_line_end() {
+            let t = self.peek();
+            match t.kind {
+                Kind::Comma => {
+                    self.bump();
+                    self.skip_newlines();
+                }
+                Kind::Str => values.push(Value::Text(self.string("a value")?)),
+                Kind::Word => values.push(Value::Word(self.word("a value")?)),
+                _ => return Err(self.error_expected("a value", t)),
+            }
+        }
+        self.end_statement()?;
+        Ok(Setting { key, values })
     }
 
     fn column(&mut self, keyword: Span, what: &str) -> PResult<Column> {
@@ -453,6 +569,8 @@ impl Parser<'_> {
             on: None,
             direction: None,
             user: None,
+            days: None,
+            time: None,
             log: None,
             stateless: None,
             comment: None,
@@ -486,6 +604,15 @@ impl Parser<'_> {
                 "user" => {
                     let c = Column { keyword: w.span, not: None, items: self.word_list("a user")? };
                     self.set_once(&mut r.user, c, w.span)?;
+                }
+                "days" => {
+                    let c =
+                        Column { keyword: w.span, not: None, items: self.word_list("a weekday")? };
+                    self.set_once(&mut r.days, c, w.span)?;
+                }
+                "time" => {
+                    let t = self.word("a daily window such as 08:00-18:00")?;
+                    self.set_once(&mut r.time, t, w.span)?;
                 }
                 "in" | "out" => {
                     let span = w.span;
@@ -579,6 +706,21 @@ mod tests {
             vec!["E0005", "E0006"]
         );
         assert_eq!(codes("firewall f {\n"), vec!["E0007"]);
+    }
+
+    #[test]
+    fn access_and_time() {
+        let p = ok("access spice for lap {\n viewer \"/usr/bin/rv\"\n \
+                    user me to srv port 20002 days mon, tue time 08:00-18:00\n}\n\
+                    firewall lap {\n ruleset main {\n  accept user me days sat time 09:00-10:30\n }\n}\n");
+        let Item::Access(a) = &p.items[0] else { panic!() };
+        assert_eq!((a.name.text.as_str(), a.firewall.text.as_str()), ("spice", "lap"));
+        assert_eq!(a.statements[1].values.len(), 10);
+        let Item::Firewall(fw) = &p.items[1] else { panic!() };
+        let r = &fw.rulesets[0].rules[0];
+        assert_eq!(r.days.as_ref().unwrap().items[0].text, "sat");
+        assert_eq!(r.time.as_ref().unwrap().text, "09:00-10:30");
+        assert_eq!(codes("access a lap {\n}\n"), vec!["E0003"]);
     }
 
     proptest::proptest! {

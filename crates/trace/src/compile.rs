@@ -22,7 +22,7 @@ use rampart_ir::{
     iface_matches,
 };
 
-use crate::eval::{Act, Engine, RuleRef, Trace, act, explore};
+use crate::eval::{Act, Engine, RuleRef, Trace, Visit, act, explore};
 use crate::matches::{Tri, Why};
 use crate::packet::{Hook, Packet};
 
@@ -36,18 +36,18 @@ pub struct Compiled {
     starts: [Option<usize>; 3],
     /// Distinct interface patterns (`eth0`, `vnet+`) across all rules.
     patterns: Vec<String>,
+    /// Every rule's tests, rule after rule.
+    tests: Vec<Test>,
 }
 
 #[derive(Debug)]
 struct CChain {
-    rules: Vec<CRule>,
-    index: Option<Index>,
-}
-
-#[derive(Debug)]
-struct CRule {
-    tests: Vec<Test>,
-    act: Act,
+    /// Each rule's tests: `tests[first..first + len]` of [`Compiled`], so
+    /// that all tests sit in one array; 8 bytes a rule, read per candidate.
+    rules: Vec<(u32, u32)>,
+    /// Each rule's target, read only when the rule matches.
+    acts: Vec<Act>,
+    cands: Cands,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,18 +58,67 @@ enum Side {
 
 #[derive(Debug)]
 enum Test {
-    Addr { dst: bool, neg: bool, v4: Box<[(u32, u32)]>, v6: Box<[(u128, u128)]> },
-    Iface { side: Side, neg: bool, pats: Box<[u32]> },
-    Proto { neg: bool, n: u8 },
-    Port { which: PortField, neg: bool, ranges: Box<[(u16, u16)]> },
-    Icmp { neg: bool, proto: u8, m: IcmpMatch },
-    State { neg: bool, bits: u8 },
-    Owner(OwnerMatch),
-    Physdev(CPhysdev),
-    TcpFlags { neg: bool, mask: u8, comp: u8 },
-    Mark { neg: bool, value: u32, mask: u32 },
+    /// The common case: one IPv4 network or range.
+    Addr4 {
+        dst: bool,
+        neg: bool,
+        lo: u32,
+        hi: u32,
+    },
+    /// Several items or IPv6 (rich-form sets): kept out of line.
+    Addr(Box<AddrTest>),
+    Iface {
+        side: Side,
+        neg: bool,
+        pats: Box<[u32]>,
+    },
+    Proto {
+        neg: bool,
+        n: u8,
+    },
+    /// The common case: one port or range.
+    Port1 {
+        which: PortField,
+        neg: bool,
+        lo: u16,
+        hi: u16,
+    },
+    Port {
+        which: PortField,
+        neg: bool,
+        ranges: Box<[(u16, u16)]>,
+    },
+    Icmp {
+        neg: bool,
+        proto: u8,
+        m: IcmpMatch,
+    },
+    State {
+        neg: bool,
+        bits: u8,
+    },
+    Owner(Box<OwnerMatch>),
+    Physdev(Box<CPhysdev>),
+    TcpFlags {
+        neg: bool,
+        mask: u8,
+        comp: u8,
+    },
+    Mark {
+        neg: bool,
+        value: u32,
+        mask: u32,
+    },
     True,
     Undecidable,
+}
+
+#[derive(Debug)]
+struct AddrTest {
+    dst: bool,
+    neg: bool,
+    v4: Box<[(u32, u32)]>,
+    v6: Box<[(u128, u128)]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,17 +176,20 @@ impl Compiled {
         let names: BTreeMap<&str, usize> =
             rs.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
         let mut chains = Vec::new();
+        let mut tests = Vec::new();
         for c in &rs.chains {
-            let rules: Vec<CRule> = c
-                .rules
-                .iter()
-                .map(|r| CRule {
-                    tests: r.matches.iter().map(|m| test(m, &mut intern)).collect(),
-                    act: act(&r.target, |n| names.get(n).copied()),
-                })
-                .collect();
-            let index = Index::build(&c.rules);
-            chains.push(CChain { rules, index });
+            let mut rules = Vec::with_capacity(c.rules.len());
+            let mut acts = Vec::with_capacity(c.rules.len());
+            for r in &c.rules {
+                let first = u32::try_from(tests.len()).unwrap_or(u32::MAX);
+                tests.extend(r.matches.iter().map(|m| test(m, &mut intern)));
+                let len = u32::try_from(r.matches.len()).unwrap_or(u32::MAX);
+                rules.push((first, len));
+                acts.push(act(&r.target, |n| names.get(n).copied()));
+            }
+            let ids = (0..u32::try_from(c.rules.len()).unwrap_or(u32::MAX)).collect();
+            let cands = Cands::build(&c.rules, ids, &[]);
+            chains.push(CChain { rules, acts, cands });
         }
         let mut pats: Vec<(String, u32)> = patterns.into_iter().collect();
         pats.sort_by_key(|(_, i)| *i);
@@ -147,6 +199,7 @@ impl Compiled {
             chains,
             starts: [start(Hook::Input), start(Hook::Output), start(Hook::Forward)],
             patterns: pats.into_iter().map(|(s, _)| s).collect(),
+            tests,
         }
     }
 
@@ -210,14 +263,14 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
             Test::Icmp { neg: *neg, proto: if *v6 { 58 } else { 1 }, m: *icmp }
         }
         Match::State { neg, states } => Test::State { neg: *neg, bits: states.0 },
-        Match::Owner(o) => Test::Owner(*o),
-        Match::Physdev(p) => Test::Physdev(CPhysdev {
+        Match::Owner(o) => Test::Owner(Box::new(*o)),
+        Match::Physdev(p) => Test::Physdev(Box::new(CPhysdev {
             phys_in: p.physdev_in.as_ref().map(|(n, s)| (*n, intern(s))),
             phys_out: p.physdev_out.as_ref().map(|(n, s)| (*n, intern(s))),
             is_in: p.is_in,
             is_out: p.is_out,
             is_bridged: p.is_bridged,
-        }),
+        })),
         Match::TcpFlags { neg, mask, comp } => {
             Test::TcpFlags { neg: *neg, mask: *mask, comp: *comp }
         }
@@ -228,6 +281,11 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
 }
 
 fn addr(a: &AddrMatch, dst: bool) -> Test {
+    if let [item] = a.set.items.as_slice()
+        && let KeyRange::V4(lo, hi) = key_range(*item)
+    {
+        return Test::Addr4 { dst, neg: a.neg, lo, hi };
+    }
     let (mut v4, mut v6) = (Vec::new(), Vec::new());
     for item in &a.set.items {
         match key_range(*item) {
@@ -235,7 +293,7 @@ fn addr(a: &AddrMatch, dst: bool) -> Test {
             KeyRange::V6(lo, hi) => v6.push((lo, hi)),
         }
     }
-    Test::Addr { dst, neg: a.neg, v4: v4.into(), v6: v6.into() }
+    Test::Addr(Box::new(AddrTest { dst, neg: a.neg, v4: v4.into(), v6: v6.into() }))
 }
 
 enum KeyRange {
@@ -259,6 +317,11 @@ fn key_range(item: AddrItem) -> KeyRange {
 }
 
 fn port(p: &PortMatch, which: PortField) -> Test {
+    if let [(lo, hi)] = p.set.ranges.as_slice()
+        && which != PortField::Any
+    {
+        return Test::Port1 { which, neg: p.neg, lo: *lo, hi: *hi };
+    }
     Test::Port { which, neg: p.neg, ranges: p.set.ranges.clone().into() }
 }
 
@@ -272,18 +335,27 @@ fn any_pat(bits: &[bool], pats: &[u32]) -> bool {
 
 impl Test {
     #[inline]
-    fn eval(&self, p: &Prepared) -> Tri {
+    fn eval(&self, p: &Prepared, mark: u32) -> Tri {
         match self {
-            Test::Addr { dst, neg, v4, v6 } => match if *dst { p.dst } else { p.src } {
+            Test::Addr4 { dst, neg, lo, hi } => match if *dst { p.dst } else { p.src } {
                 Some(IpAddr::V4(a)) => {
                     let k = a.to_bits();
-                    tri(v4.iter().any(|&(lo, hi)| lo <= k && k <= hi), *neg)
+                    tri(*lo <= k && k <= *hi, *neg)
+                }
+                // A v4 set never holds a v6 address.
+                Some(IpAddr::V6(_)) => tri(false, *neg),
+                None => Tri::Unknown(if *dst { Why::NoDst } else { Why::NoSrc }),
+            },
+            Test::Addr(t) => match if t.dst { p.dst } else { p.src } {
+                Some(IpAddr::V4(a)) => {
+                    let k = a.to_bits();
+                    tri(t.v4.iter().any(|&(lo, hi)| lo <= k && k <= hi), t.neg)
                 }
                 Some(IpAddr::V6(a)) => {
                     let k = a.to_bits();
-                    tri(v6.iter().any(|&(lo, hi)| lo <= k && k <= hi), *neg)
+                    tri(t.v6.iter().any(|&(lo, hi)| lo <= k && k <= hi), t.neg)
                 }
-                None => Tri::Unknown(if *dst { Why::NoDst } else { Why::NoSrc }),
+                None => Tri::Unknown(if t.dst { Why::NoDst } else { Why::NoSrc }),
             },
             Test::Iface { side, neg, pats } => {
                 let bits = if *side == Side::In { &p.in_pats } else { &p.out_pats };
@@ -299,6 +371,18 @@ impl Test {
             Test::Proto { neg, n } => match p.proto {
                 Some(x) => tri(x == *n, *neg),
                 None => Tri::Unknown(Why::NoProto),
+            },
+            Test::Port1 { which, neg, lo, hi } => match p.has_ports {
+                None => Tri::Unknown(Why::NoProto),
+                Some(false) => Tri::False,
+                Some(true) => {
+                    let (x, why) = if *which == PortField::Src {
+                        (p.sport, Why::NoSport)
+                    } else {
+                        (p.dport, Why::NoDport)
+                    };
+                    x.map_or(Tri::Unknown(why), |x| tri(*lo <= x && x <= *hi, *neg))
+                }
             },
             Test::Port { which, neg, ranges } => {
                 let inside = |x: u16| ranges.iter().any(|&(a, b)| a <= x && x <= b);
@@ -341,7 +425,7 @@ impl Test {
                 (Some(_), Some(f)) => tri(f & mask == *comp, *neg),
                 (Some(_), None) => Tri::Unknown(Why::NoProto),
             },
-            Test::Mark { neg, value, mask } => tri(p.mark & mask == *value, *neg),
+            Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
             Test::True => Tri::True,
             Test::Undecidable => Tri::Unknown(Why::Module),
         }
@@ -399,21 +483,30 @@ impl Engine for Compiled {
         self.starts[p.hook as usize]
     }
 
-    #[inline]
-    fn next(&self, chain: usize, from: usize, p: &Prepared) -> Option<usize> {
+    fn visit(&self, chain: usize, p: &Prepared) -> Visit<'_> {
         let c = &self.chains[chain];
-        match &c.index {
-            Some(ix) => ix.next(from, p),
-            None => (from < c.rules.len()).then_some(from),
+        let mut lists = Lists::default();
+        if !c.cands.collect(p, &mut lists) {
+            return Visit::All(c.rules.len());
+        }
+        let all = &lists.items[..lists.n];
+        let mut nonempty = all.iter().filter(|l| !l.is_empty());
+        match (nonempty.next(), nonempty.next()) {
+            (None, _) => Visit::All(0),
+            // One list: no merge, no copy.
+            (Some(one), None) => Visit::Some(std::borrow::Cow::Borrowed(one)),
+            _ => Visit::Some(std::borrow::Cow::Owned(merge(all))),
         }
     }
 
     #[inline]
-    fn check(&self, at: RuleRef, p: &Prepared) -> (Tri, usize) {
+    fn check(&self, at: RuleRef, p: &Prepared, mark: u32) -> (Tri, usize) {
         let rule = &self.chains[at.chain].rules[at.rule];
+        let (first, len) = *rule;
+        let tests = &self.tests[first as usize..(first + len) as usize];
         let mut first_unknown = None;
-        for (i, t) in rule.tests.iter().enumerate() {
-            match t.eval(p) {
+        for (i, t) in tests.iter().enumerate() {
+            match t.eval(p, mark) {
                 Tri::True => {}
                 Tri::False => return (Tri::False, i),
                 u @ Tri::Unknown(_) => {
@@ -425,11 +518,7 @@ impl Engine for Compiled {
     }
 
     fn act(&self, at: RuleRef) -> Act {
-        self.chains[at.chain].rules[at.rule].act.clone()
-    }
-
-    fn set_mark(p: &mut Prepared, mark: u32) {
-        p.mark = mark;
+        self.chains[at.chain].acts[at.rule].clone()
     }
 
     fn mark(p: &Prepared) -> u32 {
@@ -446,20 +535,7 @@ enum Field {
     Proto,
 }
 
-/// Rules of one chain by interval of one field's value.
-#[derive(Debug)]
-struct Index {
-    field: Field,
-    /// Rules in the chain.
-    len: usize,
-    /// Rules that do not constrain the field, in order.
-    always: Vec<u32>,
-    /// Interval starts, ascending; interval i is `[bounds[i], bounds[i+1])`.
-    bounds: Vec<u64>,
-    /// `lists[offsets[i]..offsets[i+1]]`: rules constrained to interval i.
-    offsets: Vec<u32>,
-    lists: Vec<u32>,
-}
+const FIELDS: [Field; 4] = [Field::Dst, Field::Src, Field::Dport, Field::Proto];
 
 /// Inclusive key ranges a rule can match on one field.
 type Ranges = Vec<(u64, u64)>;
@@ -467,42 +543,128 @@ type Ranges = Vec<(u64, u64)>;
 /// A key no rule interval covers: a packet without ports, for `Dport`.
 const NO_PORTS: u64 = 1 << 40;
 
-impl Index {
-    /// Only chains long enough to gain from an index get one.
+/// Candidate rules of one chain (or of a subset of it), in rule order.
+#[derive(Debug)]
+enum Cands {
+    List(Vec<u32>),
+    Index(Box<Index>),
+}
+
+impl Cands {
+    /// Subsets smaller than this are scanned.
     const MIN_RULES: usize = 16;
 
-    fn build(rules: &[rampart_ir::Rule]) -> Option<Self> {
-        if rules.len() < Self::MIN_RULES {
-            return None;
+    /// Candidates among `ids` (ascending rule indexes), indexed on the most
+    /// selective field not in `used`; the rules that do not constrain that
+    /// field are indexed the same way on the remaining fields.
+    fn build(rules: &[rampart_ir::Rule], ids: Vec<u32>, used: &[Field]) -> Self {
+        if ids.len() < Self::MIN_RULES {
+            return Cands::List(ids);
         }
-        let fields = [Field::Dst, Field::Src, Field::Dport, Field::Proto];
-        let per_field: Vec<Vec<Option<Ranges>>> =
-            fields.iter().map(|f| rules.iter().map(|r| constraint(r, *f)).collect()).collect();
-        let (best, _) = per_field
+        let best = FIELDS
             .iter()
-            .enumerate()
-            .map(|(i, c)| (i, c.iter().filter(|x| x.is_some()).count()))
-            .max_by_key(|&(i, n)| (n, std::cmp::Reverse(i)))?;
-        let cons = &per_field[best];
-        if cons.iter().filter(|c| c.is_some()).count() * 4 < rules.len() {
+            .filter(|f| !used.contains(f))
+            .filter_map(|f| Index::build(rules, &ids, *f))
+            .min_by(|a, b| a.cost().total_cmp(&b.cost()));
+        match best {
+            Some(mut ix) if ix.cost() < ids.len() as f64 / 2.0 => {
+                let mut used = used.to_vec();
+                used.push(ix.field);
+                let rest = std::mem::take(&mut ix.rest_ids);
+                ix.rest = Cands::build(rules, rest, &used);
+                Cands::Index(Box::new(ix))
+            }
+            _ => Cands::List(ids),
+        }
+    }
+
+    /// Adds the sorted lists whose union holds every candidate for `p`;
+    /// `false` when a field the index needs is not given (every rule is a
+    /// candidate then).
+    fn collect<'a>(&'a self, p: &Prepared, out: &mut Lists<'a>) -> bool {
+        match self {
+            Cands::List(ids) => {
+                out.push(ids);
+                true
+            }
+            Cands::Index(ix) => {
+                let Some(key) = ix.key(p) else { return false };
+                let i = ix.bounds.partition_point(|b| *b <= key) - 1;
+                out.push(&ix.lists[ix.offsets[i] as usize..ix.offsets[i + 1] as usize]);
+                ix.rest.collect(p, out)
+            }
+        }
+    }
+}
+
+/// The candidate lists of one chain visit: one per index level and the last
+/// level's list, at most one per field plus one; kept on the stack.
+#[derive(Default)]
+struct Lists<'a> {
+    items: [&'a [u32]; FIELDS.len() + 1],
+    n: usize,
+}
+
+impl<'a> Lists<'a> {
+    fn push(&mut self, l: &'a [u32]) {
+        self.items[self.n] = l;
+        self.n += 1;
+    }
+}
+
+/// Merges sorted lists of rule indexes (disjoint: each rule sits in one
+/// level of the index) into one sorted list.
+fn merge(lists: &[&[u32]]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
+    let mut heads: Vec<&[u32]> = lists.iter().copied().filter(|l| !l.is_empty()).collect();
+    while !heads.is_empty() {
+        let (k, _) = heads.iter().enumerate().min_by_key(|(_, l)| l[0]).unwrap_or((0, &heads[0]));
+        out.push(heads[k][0]);
+        heads[k] = &heads[k][1..];
+        if heads[k].is_empty() {
+            heads.swap_remove(k);
+        }
+    }
+    out
+}
+
+/// Rules by interval of one field's value.
+#[derive(Debug)]
+struct Index {
+    field: Field,
+    /// Rules that do not constrain the field (only while building).
+    rest_ids: Vec<u32>,
+    rest: Cands,
+    /// Interval starts, ascending; interval i is `[bounds[i], bounds[i+1])`.
+    bounds: Vec<u64>,
+    /// `lists[offsets[i]..offsets[i+1]]`: rules constrained to interval i.
+    offsets: Vec<u32>,
+    lists: Vec<u32>,
+}
+
+impl Index {
+    fn build(rules: &[rampart_ir::Rule], ids: &[u32], field: Field) -> Option<Self> {
+        let cons: Vec<(u32, Option<Ranges>)> =
+            ids.iter().map(|&i| (i, constraint(&rules[i as usize], field))).collect();
+        let constrained = cons.iter().filter(|(_, c)| c.is_some()).count();
+        if constrained * 4 < ids.len() {
             return None;
         }
         let mut bounds: Vec<u64> = vec![0];
-        for (lo, hi) in cons.iter().flatten().flatten() {
+        for (lo, hi) in cons.iter().filter_map(|(_, c)| c.as_ref()).flatten() {
             bounds.push(*lo);
             bounds.push(hi.saturating_add(1));
         }
         bounds.sort_unstable();
         bounds.dedup();
         let mut lists: Vec<Vec<u32>> = vec![Vec::new(); bounds.len()];
-        let mut always = Vec::new();
+        let mut rest_ids = Vec::new();
         // Wide rules would be copied into many intervals; past this budget
         // they are treated as unconstrained (still correct, just slower).
-        let mut budget = 16 * rules.len() + 4096;
-        for (i, c) in cons.iter().enumerate() {
-            let idx = u32::try_from(i).unwrap_or(u32::MAX);
+        let mut budget = 16 * ids.len() + 4096;
+        for (idx, c) in cons {
             let Some(ranges) = c else {
-                always.push(idx);
+                rest_ids.push(idx);
                 continue;
             };
             let spans: Vec<(usize, usize)> = ranges
@@ -515,7 +677,7 @@ impl Index {
                 .collect();
             let cost: usize = spans.iter().map(|(a, e)| e - a).sum();
             if cost > budget {
-                always.push(idx);
+                rest_ids.push(idx);
                 continue;
             }
             budget -= cost;
@@ -533,7 +695,14 @@ impl Index {
             flat.extend(l);
             offsets.push(u32::try_from(flat.len()).unwrap_or(u32::MAX));
         }
-        Some(Self { field: fields[best], len: rules.len(), always, bounds, offsets, lists: flat })
+        Some(Self { field, rest_ids, rest: Cands::List(vec![]), bounds, offsets, lists: flat })
+    }
+
+    /// Expected candidates per packet: the unconstrained rules plus the
+    /// average interval's list (before the unconstrained are indexed).
+    fn cost(&self) -> f64 {
+        let nonempty = self.offsets.windows(2).filter(|w| w[1] > w[0]).count().max(1);
+        self.rest_ids.len() as f64 + self.lists.len() as f64 / nonempty as f64
     }
 
     fn key(&self, p: &Prepared) -> Option<u64> {
@@ -548,24 +717,6 @@ impl Index {
                 _ => None,
             },
             Field::Proto => p.proto.map(u64::from),
-        }
-    }
-
-    #[inline]
-    fn next(&self, from: usize, p: &Prepared) -> Option<usize> {
-        let from32 = u32::try_from(from).unwrap_or(u32::MAX);
-        let Some(key) = self.key(p) else {
-            // The field is not given: every rule is a candidate.
-            return (from < self.len).then_some(from);
-        };
-        let i = self.bounds.partition_point(|b| *b <= key) - 1;
-        let list = &self.lists[self.offsets[i] as usize..self.offsets[i + 1] as usize];
-        let a = self.always[self.always.partition_point(|r| *r < from32)..].first();
-        let l = list[list.partition_point(|r| *r < from32)..].first();
-        match (a, l) {
-            (Some(a), Some(l)) => Some(*a.min(l) as usize),
-            (Some(x), None) | (None, Some(x)) => Some(*x as usize),
-            (None, None) => None,
         }
     }
 }

@@ -155,16 +155,34 @@ pub(crate) enum Act {
 
 /// Both evaluators answer these; the walk is the same.
 pub(crate) trait Engine {
-    type Prepared: Clone;
+    type Prepared;
     fn ruleset(&self) -> &Ruleset;
     fn start(&self, p: &Self::Prepared) -> Option<usize>;
-    /// The first rule at or after `from` in `chain` that may match.
-    fn next(&self, chain: usize, from: usize, p: &Self::Prepared) -> Option<usize>;
-    /// Whether the rule matches; for unknown, the first undecided match.
-    fn check(&self, at: RuleRef, p: &Self::Prepared) -> (Tri, usize);
+    /// The rules of `chain` that may match, in order.
+    fn visit(&self, chain: usize, p: &Self::Prepared) -> Visit<'_>;
+    /// Whether the rule matches a packet now carrying `mark` (MARK targets
+    /// change it on the way); for unknown, the first undecided match.
+    fn check(&self, at: RuleRef, p: &Self::Prepared, mark: u32) -> (Tri, usize);
     fn act(&self, at: RuleRef) -> Act;
-    fn set_mark(p: &mut Self::Prepared, mark: u32);
     fn mark(p: &Self::Prepared) -> u32;
+}
+
+/// The rules of a chain a walk looks at: all of them, or the candidates an
+/// index picked (in rule order).
+pub(crate) enum Visit<'a> {
+    All(usize),
+    Some(std::borrow::Cow<'a, [u32]>),
+}
+
+impl Visit<'_> {
+    /// The `i`-th rule to look at.
+    #[inline]
+    fn get(&self, i: usize) -> Option<usize> {
+        match self {
+            Visit::All(n) => (i < *n).then_some(i),
+            Visit::Some(v) => v.get(i).map(|r| *r as usize),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -193,9 +211,11 @@ pub(crate) fn walk<E: Engine>(
         };
         Ending { verdict: v, decided_by: None }
     };
-    let mut p = packet.clone();
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let (mut chain, mut pos) = (base, 0);
+    let p = packet;
+    let mut mark = E::mark(p);
+    // Frames to return to: chain, its candidates, the next one to look at.
+    let mut stack: Vec<(usize, Visit<'_>, usize)> = Vec::new();
+    let (mut chain, mut visit, mut pos) = (base, e.visit(base, p), 0);
     let mut undecided = 0usize;
     let mut steps = 0usize;
     let limit = 4 * (rs.rule_count() + rs.chains.len()) + 16;
@@ -205,16 +225,18 @@ pub(crate) fn walk<E: Engine>(
             // Only a goto loop gets here; the kernel refuses to load one.
             return Ending { verdict: Verdict::Unknown, decided_by: None };
         }
-        let Some(r) = e.next(chain, pos, &p) else {
+        let Some(r) = visit.get(pos) else {
             match stack.pop() {
-                Some((c, at)) if rs.chains[chain].policy.is_none() => (chain, pos) = (c, at),
+                Some((c, v, at)) if rs.chains[chain].policy.is_none() => {
+                    (chain, visit, pos) = (c, v, at);
+                }
                 _ => return policy(),
             }
             continue;
         };
         let at = RuleRef { chain, rule: r };
-        pos = r + 1;
-        let (tri, which) = e.check(at, &p);
+        pos += 1;
+        let (tri, which) = e.check(at, p, mark);
         let matched = match tri {
             Tri::True => true,
             Tri::False => false,
@@ -247,20 +269,21 @@ pub(crate) fn walk<E: Engine>(
             Act::Return => {
                 step(rec, Action::Return);
                 match stack.pop() {
-                    Some((c, back)) if rs.chains[chain].policy.is_none() => {
-                        (chain, pos) = (c, back)
+                    Some((c, v, back)) if rs.chains[chain].policy.is_none() => {
+                        (chain, visit, pos) = (c, v, back);
                     }
                     _ => return policy(),
                 }
             }
             Act::Jump(c) => {
                 step(rec, Action::Jump);
-                stack.push((chain, pos));
+                let v = e.visit(c, p);
+                stack.push((chain, std::mem::replace(&mut visit, v), pos));
                 (chain, pos) = (c, 0);
             }
             Act::Goto(c) => {
                 step(rec, Action::Jump);
-                (chain, pos) = (c, 0);
+                (chain, visit, pos) = (c, e.visit(c, p), 0);
             }
             Act::Log(prefix) => {
                 step(rec, Action::Log);
@@ -271,8 +294,7 @@ pub(crate) fn walk<E: Engine>(
             Act::Continue => step(rec, Action::Continue),
             Act::Mark { and, xor } => {
                 step(rec, Action::Continue);
-                let m = (E::mark(&p) & !and) ^ xor;
-                E::set_mark(&mut p, m);
+                mark = (mark & !and) ^ xor;
             }
             Act::Unknown(name) => {
                 let k = undecided;
@@ -421,12 +443,19 @@ impl Engine for Linear<'_> {
         self.rs.chains.iter().position(|c| c.name == p.hook.chain())
     }
 
-    fn next(&self, chain: usize, from: usize, _: &Packet) -> Option<usize> {
-        (from < self.rs.chains[chain].rules.len()).then_some(from)
+    fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
+        Visit::All(self.rs.chains[chain].rules.len())
     }
 
-    fn check(&self, at: RuleRef, p: &Packet) -> (Tri, usize) {
+    fn check(&self, at: RuleRef, p: &Packet, mark: u32) -> (Tri, usize) {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let marked;
+        let p = if mark == p.mark {
+            p
+        } else {
+            marked = Packet { mark, ..p.clone() };
+            &marked
+        };
         let mut first_unknown = None;
         for (i, m) in rule.matches.iter().enumerate() {
             match crate::matches::eval(m, p) {
@@ -443,10 +472,6 @@ impl Engine for Linear<'_> {
     fn act(&self, at: RuleRef) -> Act {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
         act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name))
-    }
-
-    fn set_mark(p: &mut Packet, mark: u32) {
-        p.mark = mark;
     }
 
     fn mark(p: &Packet) -> u32 {

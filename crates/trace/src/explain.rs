@@ -163,7 +163,7 @@ pub fn packet_line(p: &Packet) -> String {
     if p.bridged {
         s.push_str(" bridged");
     }
-    let _ = write!(s, " state {:?}", p.state);
+    let _ = write!(s, " state {}", p.state.name());
     if let Some(f) = p.tcp_flags {
         let names: Vec<&str> = [
             (0x01, "FIN"),
@@ -203,6 +203,9 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
         let rule = rule_at(rs, s.at);
         let here = format!("{} {}", rs.chains[s.at.chain].name, s.at.rule + 1);
         let _ = writeln!(out, "  {here:<12} {}", rule_text(rule, family));
+        if let Some(o) = rule.origin.filter(|o| o.rule > 0) {
+            let _ = writeln!(out, "  {:<12} (policy rule {})", "", o.rule);
+        }
         if rule.log.is_some()
             && let Some(l) = logs.next()
         {

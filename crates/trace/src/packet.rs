@@ -65,6 +65,18 @@ impl CtState {
         }
     }
 
+    /// The name iptables uses: `NEW`, `ESTABLISHED`, ...
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            CtState::New => "NEW",
+            CtState::Established => "ESTABLISHED",
+            CtState::Related => "RELATED",
+            CtState::Invalid => "INVALID",
+            CtState::Untracked => "UNTRACKED",
+        }
+    }
+
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s.to_ascii_lowercase().as_str() {

@@ -330,7 +330,7 @@ fn output_text_and_json() {
     let text = explain::to_text(&rs, &p, &t, Family::V4);
     assert_eq!(
         text,
-        "packet: input tcp 10.0.0.5:40000 -> 10.0.0.1:22 in eth0 state New flags SYN\n  \
+        "packet: input tcp 10.0.0.5:40000 -> 10.0.0.1:22 in eth0 state NEW flags SYN\n  \
 INPUT 2      -p tcp -m tcp --dport 22 -j ssh\n               -> jump to ssh\n  \
 ssh 1        -s 10.0.0.0/8 -j LOG --log-prefix \"RULE 16 -- ACCEPT \" --log-level 6\n               -> log \"RULE 16 -- ACCEPT \"\n  \
 ssh 2        -s 10.0.0.0/8 -j ACCEPT\n               -> verdict ACCEPT\n\
@@ -515,13 +515,24 @@ fn indexed_chains_agree_with_linear() {
         if i % 40 == 0 {
             body.push_str("-A INPUT -p tcp -m tcp --dport 22 -j LOG --log-prefix x\n");
         }
+        // Rules without a destination, indexed again on the next field.
+        if i % 4 == 1 {
+            body.push_str(&format!(
+                "-A INPUT -p udp -m udp --dport {port} -j LOG --log-prefix u{i}\n"
+            ));
+        }
+        if i % 9 == 2 {
+            body.push_str(&format!("-A INPUT -s 192.168.{}.0/24 -p udp -j DROP\n", i % 5));
+        }
     }
     let rs = rules(body.trim_end());
     let compiled = Compiled::new(&rs);
     for h in 0..55u8 {
         for port in 18..30u16 {
             for net in 0..4u8 {
-                let p = tcp("192.168.1.1", &format!("10.0.{net}.{h}"), port);
+                let mut p = tcp(&format!("192.168.{}.1", h % 6), &format!("10.0.{net}.{h}"), port);
+                assert_eq!(trace(&rs, &p), compiled.trace(&p));
+                p.proto = Some(17);
                 assert_eq!(trace(&rs, &p), compiled.trace(&p));
             }
         }

@@ -60,6 +60,11 @@ fn main() {
     let rs = large_groups();
     let v4 = rampart_lower::iptables(&rs, Family::V4);
     let (nft, ipt, legacy) = load_all(&rs, 3);
+    let (checked_ipt, checked_nft) = (rules_checked(&v4), rules_checked(&rs));
+    out.push_str(&format!(
+        "Rules checked for one accepted packet, from the evaluator (`rampart-trace`): \
+         iptables {checked_ipt}, nft {checked_nft} (each a set lookup).\n\n"
+    ));
     out.push_str(&format!(
         "nft: 2 named sets and 2 rules; iptables: {} rules.\n\n| | nft -f | iptables-restore | iptables-legacy-restore |\n|---|---:|---:|---:|\n| load | {} | {} | {} |\n",
         v4.rule_count(),
@@ -74,8 +79,10 @@ fn main() {
         Some(Loader::Ipt("iptables-restore", &rs)),
         Some(Loader::Ipt("iptables-legacy-restore", &rs)),
     ];
-    let r: Vec<f64> =
-        loaders.iter().map(|l| (0..3).map(|_| forward_rate(l.as_ref())).fold(0.0, f64::max)).collect();
+    let r: Vec<f64> = loaders
+        .iter()
+        .map(|l| (0..3).map(|_| forward_rate(l.as_ref())).fold(0.0, f64::max))
+        .collect();
     let (base, rates) = (r[0], [("nft", r[1]), ("iptables-restore", r[2]), ("legacy", r[3])]);
     out.push_str(&format!(
         "| forwarded UDP packets/s, best of 3 (no ruleset: {base:.0}) | {:.0} | {:.0} | {:.0} |\n\n",
@@ -183,6 +190,19 @@ fn three_ports(n: usize, named: bool) -> Ruleset {
         })
         .collect();
     ruleset(rules, vec![])
+}
+
+/// How many rules the evaluator walks before one passing packet is accepted:
+/// the deciding rule's position in FORWARD.
+fn rules_checked(rs: &Ruleset) -> usize {
+    let mut p = rampart_trace::Packet::new(rampart_trace::Hook::Forward);
+    p.src = Some("10.200.1.2".parse().unwrap());
+    p.dst = Some("10.200.2.2".parse().unwrap());
+    (p.proto, p.sport, p.dport) = (Some(17), Some(40_000), Some(5_010));
+    (p.in_iface, p.out_iface) = (Some("f0".into()), Some("f1".into()));
+    let t = rampart_trace::trace(rs, &p);
+    assert_eq!(t.verdict, rampart_trace::Verdict::Accept, "the probe packet must pass");
+    t.main.decided_by.map_or(0, |r| r.rule + 1)
 }
 
 fn iptables_text(rs: &Ruleset) -> String {

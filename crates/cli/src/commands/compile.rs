@@ -23,6 +23,9 @@ pub(crate) enum Target {
     /// One `nft -f` document for IPv4 and IPv6: `table inet rampart` (and
     /// `table bridge rampart` for bridge ports), replaced atomically.
     Nft,
+    /// Only the ARP guard of bridges with `arp-guard` (`table bridge
+    /// rampart_arp`), to load with `nft -f` beside an iptables ruleset.
+    NftArp,
 }
 
 /// Compile a policy for one firewall.
@@ -48,6 +51,10 @@ pub(crate) struct CompileArgs {
     /// On stdout, which family's document to print (4 or 6).
     #[arg(long, default_value = "4", value_parser = clap::builder::PossibleValuesParser::new(["4", "6"]))]
     family: String,
+    /// Compile every firewall of the policy, in parallel, into the
+    /// directory given with -o: NAME.v4 (and NAME.v6), NAME.nft or NAME.sh.
+    #[arg(long, requires = "output", conflicts_with = "firewall")]
+    all: bool,
 }
 
 /// Load, check and compile; `Err(code)` when the policy is invalid.
@@ -99,12 +106,30 @@ pub(crate) fn render(
                     n.chain, n.message
                 ));
             }
-            (out.text, None)
+            let mut text = out.text;
+            if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
+                text.push('\n');
+                text.push_str(&arp);
+            }
+            (text, None)
         }
+        Target::NftArp => match rampart_nft::arp_guard(&fw.arp_guards()) {
+            Some(arp) => (arp, None),
+            None => {
+                printer::note(&format!(
+                    "warning: firewall `{}` has no bridge port with `arp-guard`",
+                    fw.name
+                ));
+                (String::new(), None)
+            }
+        },
     }
 }
 
 pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
+    if a.all {
+        return run_all(a);
+    }
     let mut sources = Sources::new();
     let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
         Ok(x) => x,
@@ -137,6 +162,55 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         },
         None => printer::out(&v4),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A fleet: every firewall of one policy, compiled side by side.
+fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
+    let mut sources = Sources::new();
+    let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+        printer::note("error: the policy has errors; nothing was written");
+        return Ok(ExitCode::from(INVALID));
+    };
+    let dir = a.output.as_deref().expect("clap requires -o with --all");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let name = a.policy.display().to_string();
+    let ext = match a.target {
+        Target::IptablesRestore => "v4",
+        Target::IptablesScript => "sh",
+        Target::Nft => "nft",
+        Target::NftArp => "arp.nft",
+    };
+    let sources = &sources;
+    let results: Vec<anyhow::Result<String>> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = model
+            .firewalls
+            .iter()
+            .map(|fw| {
+                let name = &name;
+                scope.spawn(move || {
+                    let compiled = rampart_lower::compile(fw);
+                    let (main, v6) = render(a.target, fw, &compiled, name, sources);
+                    write_atomically(&dir.join(format!("{}.{ext}", fw.name)), &main)?;
+                    if let Some(v6) = v6 {
+                        write_atomically(&dir.join(format!("{}.v6", fw.name)), &v6)?;
+                    }
+                    Ok(format!("{}: {} rules", fw.name, compiled.v4.rule_count()))
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().expect("a compile thread panicked")).collect()
+    });
+    let mut lines = Vec::new();
+    for r in results {
+        lines.push(r?);
+    }
+    printer::note(&format!(
+        "wrote {} firewall(s) to {}:\n  {}",
+        lines.len(),
+        dir.display(),
+        lines.join("\n  ")
+    ));
     Ok(ExitCode::SUCCESS)
 }
 

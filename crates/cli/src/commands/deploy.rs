@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_deploy::apply::{self, Outcome, Plan, Watch};
+use rampart_deploy::apply::{self, Load, Outcome, Plan, Watch};
 use rampart_deploy::guard::Mgmt;
 use rampart_deploy::state::{DEFAULT_DIR, StateDir, now};
 use rampart_deploy::{diff, systemd};
@@ -57,8 +57,19 @@ pub(crate) struct ApplyArgs {
     /// Load even if the management connection would be cut.
     #[arg(long)]
     force: bool,
+    /// How the rules reach the kernel.
+    #[arg(long, value_enum, default_value = "iptables")]
+    backend: Backend,
     #[command(flatten)]
     state: StateArgs,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum Backend {
+    /// iptables-restore --noflush, replacing only Rampart's chains (IPv4).
+    Iptables,
+    /// nft -f, replacing only Rampart's tables (IPv4 and IPv6, and the ARP guard).
+    Nft,
 }
 
 /// Keep the ruleset of `rampart apply --try`.
@@ -86,7 +97,8 @@ pub(crate) struct StatusArgs {
 }
 
 /// Write systemd units that load the compiled firewall at boot, before the
-/// network comes up, plus the log collector and the access audit timer.
+/// network comes up, and run the log collector. (`rampart access install`
+/// adds the access kit's audit timer.)
 ///
 /// The compiled rules go to a stable path (--rules-dir), so boot needs no
 /// compiler. Units are checked with `systemd-analyze verify` unless
@@ -148,8 +160,19 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Some(0) | None => None,
         Some(s) => Some(s),
     };
+    let load = match a.backend {
+        Backend::Iptables => Load::Iptables(&compiled.v4),
+        Backend::Nft => {
+            let mut doc = rampart_nft::emit(&compiled.rich);
+            if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
+                doc.push('\n');
+                doc.push_str(&arp);
+            }
+            Load::Nft { rich: &compiled.rich, doc }
+        }
+    };
     let plan = Plan {
-        ruleset: &compiled.v4,
+        load,
         policy: a.policy.display().to_string(),
         firewall: fw.name.clone(),
         mgmt,
@@ -168,7 +191,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Outcome::Applied { diff, version, pending } => {
             printer::out(&diff::render(&diff));
             printer::note(&format!("applied firewall `{}` (version {version})", fw.name));
-            if compiled.v6.is_some() {
+            if compiled.v6.is_some() && matches!(a.backend, Backend::Iptables) {
                 printer::note(
                     "note: the IPv6 rules were not applied; load them with `rampart compile --family 6 | ip6tables-restore`",
                 );
@@ -283,13 +306,9 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         (Some(_), Some(r)) => Some((r.as_str(), rules6.to_str().unwrap_or_default())),
         _ => None,
     };
-    let policy = std::fs::canonicalize(&a.policy).unwrap_or_else(|_| a.policy.clone());
-    let (audit_service, audit_timer) = systemd::audit_units(&exe, &policy.display().to_string());
     let units = [
         ("rampart.service", systemd::firewall_unit(&restore, &rules.display().to_string(), v6)),
         ("rampart-logs.service", systemd::logs_unit(&exe, "/var/log/rampart/firewall.log")),
-        ("rampart-audit.service", audit_service),
-        ("rampart-audit.timer", audit_timer),
     ];
     let mut paths = Vec::new();
     for (name, text) in &units {

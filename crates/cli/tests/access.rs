@@ -1,0 +1,135 @@
+//! `rampart access` as an administrator runs it: generate, the units
+//! checked by systemd-analyze, install --dry-run, audit exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rampart")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("access-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    Scratch(d)
+}
+
+#[test]
+fn generate_writes_the_kit_and_systemd_accepts_the_units() {
+    let d = scratch("generate");
+    let out_dir = d.0.join("kit");
+    let bin = env!("CARGO_BIN_EXE_rampart");
+    let out = rampart(&[
+        "access",
+        "generate",
+        "examples/spice-client.rp",
+        "--firewall",
+        "mylap",
+        "--rampart",
+        bin,
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("visudo -c accepts it"), "{}", text(&out));
+    for f in [
+        "etc/sudoers.d/rampart-spice",
+        "usr/local/bin/rampart-spice",
+        "etc/systemd/system/rampart-spice-audit.service",
+        "etc/systemd/system/rampart-spice-audit.timer",
+        "etc/rampart/rampart-spice.rules.v4",
+    ] {
+        assert!(out_dir.join(f).is_file(), "{f} not written");
+    }
+    let units = out_dir.join("etc/systemd/system");
+    let verify = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(units.join("rampart-spice-audit.service"))
+        .arg(units.join("rampart-spice-audit.timer"))
+        .output()
+        .expect("systemd-analyze is missing: install systemd (apt-get install systemd)");
+    assert!(verify.status.success(), "systemd-analyze verify: {}", text(&verify));
+}
+
+#[test]
+fn generate_refuses_rules_that_break_the_declaration() {
+    let d = scratch("refuse");
+    let policy = d.0.join("p.rp");
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spice-client.rp"),
+    )
+    .unwrap()
+    .replace("user mybro to mysrv port 20004", "user mybro to mysrv port 20006");
+    std::fs::write(&policy, src).unwrap();
+    let out_dir = d.0.join("kit");
+    let out =
+        rampart(&["access", "generate", policy.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("mybro (UID 1022) to 192.168.2.2:20006 should be accepted"));
+    assert!(!out_dir.exists(), "wrote files for a refused kit");
+}
+
+#[test]
+fn install_dry_run_changes_nothing_and_audit_reports_drift() {
+    let d = scratch("dry");
+    let root = d.0.join("root");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::copy("/etc/group", root.join("etc/group")).unwrap();
+    std::fs::write(root.join("usr/bin/remote-viewer"), "#!/bin/sh\n").unwrap();
+    let r = root.to_str().unwrap();
+    let out = rampart(&["access", "install", "examples/spice-client.rp", "--root", r, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("dry run: nothing changed"), "{t}");
+    assert!(t.contains("create system group spicegrp"), "{t}");
+    assert!(t.contains("chown root:spicegrp /usr/bin/remote-viewer; chmod 0750"), "{t}");
+    assert!(!root.join("etc/sudoers.d").exists());
+
+    // Nothing installed: the audit says what is missing and exits 1.
+    let saved = d.0.join("saved");
+    std::fs::write(
+        &saved,
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+    )
+    .unwrap();
+    let out = rampart(&[
+        "access",
+        "audit",
+        "examples/spice-client.rp",
+        "--root",
+        r,
+        "--iptables-save",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("group spicegrp does not exist"), "{t}");
+    assert!(t.contains("/etc/sudoers.d/rampart-spice is missing"), "{t}");
+    assert!(t.contains("chain OUTPUT lacks"), "{t}");
+
+    // Uninstalling what was never installed is an operational failure.
+    let out = rampart(&["access", "uninstall", "examples/spice-client.rp", "--root", r]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("is not installed"), "{}", text(&out));
+}

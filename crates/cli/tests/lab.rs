@@ -1,0 +1,147 @@
+//! `rampart lab` as a user runs it (root; the kernel tests' rules apply:
+//! a missing tool fails with an install hint, nothing skips).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rampart")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn namespaces() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip (iproute2)");
+    text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn lab_file_errors_name_file_line_and_column() {
+    let out = rampart(&["lab", "run", "crates/cli/tests/fixtures/errors.lab"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for want in [
+        "E0508", // 10.0.0.1/33
+        "E0505", // colour
+        "E0514", // b.eth0
+        "E0519", // mitm a from a
+        "crates/cli/tests/fixtures/errors.lab:4:18",
+        "crates/cli/tests/fixtures/errors.lab:8:3",
+    ] {
+        assert!(err.contains(want), "no `{want}` in:\n{err}");
+    }
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_probe_against_its_expectation_exits_1_and_says_why() {
+    let out = rampart(&["lab", "run", "--json", "crates/cli/tests/fixtures/wrong.lab"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(v["failed"], 1);
+    let p = &v["probes"][1];
+    assert_eq!(p["seen"], "blocked");
+    assert_eq!(p["predicted"], "blocked");
+    assert!(p["problems"][0].as_str().unwrap().contains("expected pass"));
+    assert!(p["logs"][0].as_str().unwrap().starts_with("RULE 1 -- DENY "));
+    let left = namespaces();
+    assert!(!left.iter().any(|n| n.starts_with("rl-wrong-expectation-")), "{left:?}");
+}
+
+#[test]
+fn lab_down_removes_what_lab_up_left_standing() {
+    let up = rampart(&["lab", "up", "examples/spice-client.lab"]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    let stdout = text(&up.stdout);
+    // "  mysrv        ip netns exec rl-spice-client-<pid>-0-mysrv bash"
+    let made: Vec<String> = stdout
+        .lines()
+        .filter(|l| l.ends_with(" bash"))
+        .filter_map(|l| l.split_whitespace().skip_while(|w| *w != "exec").nth(1))
+        .map(String::from)
+        .collect();
+    assert_eq!(made.len(), 2, "{stdout}");
+    let standing = namespaces();
+    for n in &made {
+        assert!(standing.contains(n), "{n} is not standing");
+    }
+    assert!(stdout.contains("setpriv --reuid 1021"), "{stdout}");
+    // The listeners outlive `lab up`.
+    let srv = made.iter().find(|n| n.ends_with("-mysrv")).unwrap();
+    let pids = Command::new("ip").args(["netns", "pids", srv]).output().unwrap();
+    assert!(!text(&pids.stdout).trim().is_empty(), "no listener in {srv}");
+
+    let down = rampart(&["lab", "down", "examples/spice-client.lab"]);
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    for n in &made {
+        assert!(text(&down.stdout).contains(&format!("removed {n}")), "{}", text(&down.stdout));
+    }
+    let after = namespaces();
+    assert!(!made.iter().any(|n| after.contains(n)), "still there: {after:?}");
+}
+
+#[test]
+fn ctrl_c_removes_the_lab() {
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["lab", "run", "examples/office-gateway.lab"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rampart");
+    let prefix = format!("rl-office-gateway-{}-", child.id());
+    // Wait until the lab stands (its namespaces exist), then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while namespaces().iter().filter(|n| n.starts_with(&prefix)).count() < 8 {
+        assert!(std::time::Instant::now() < deadline, "lab never came up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let id = child.id().to_string();
+    Command::new("kill").args(["-INT", &id]).status().expect("run kill (procps)");
+    let out = child.wait_with_output().expect("wait for rampart");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("interrupted: lab removed"));
+    let left: Vec<String> = namespaces().into_iter().filter(|n| n.starts_with(&prefix)).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn lab_down_leaves_a_running_lab_alone() {
+    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["lab", "run", "crates/lab/tests/fixtures/linked-bridges.lab"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rampart");
+    let prefix = format!("rl-linked-bridges-{}-", child.id());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while namespaces().iter().filter(|n| n.starts_with(&prefix)).count() < 3 {
+        assert!(std::time::Instant::now() < deadline, "lab never came up");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let down = rampart(&["lab", "down", "crates/lab/tests/fixtures/linked-bridges.lab"]);
+    assert_eq!(down.status.code(), Some(0));
+    let said = text(&down.stdout);
+    assert!(said.contains(&format!("run by process {} is still running", child.id())), "{said}");
+    assert!(!said.contains(&format!("removed {prefix}")), "{said}");
+    // The run goes on undisturbed and passes.
+    let out = child.wait_with_output().expect("wait for rampart");
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}

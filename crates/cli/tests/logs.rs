@@ -1,0 +1,378 @@
+//! `rampart logs` end to end: runs the built binary on the shipped fixture,
+//! on gzip and stdin, and on live sources (a followed file, /dev/kmsg).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn rampart() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../logs/tests/fixtures/mixed.log")
+}
+
+fn run(args: &[&str]) -> Output {
+    rampart().args(args).output().expect("run rampart")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("rampart-cli-logs-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn summary_text_and_exit_code() {
+    let f = fixture();
+    let o = run(&["logs", "summary", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "the fixture has one malformed line");
+    let out = stdout(&o);
+    assert!(
+        out.starts_with("lines: 30 total, 26 firewall, 3 other, 1 malformed, 0 lost\n"),
+        "{out}"
+    );
+    assert!(out.contains("     13  RULE 16 -- DENY"), "{out}");
+    assert!(!out.contains("malformed lines:"), "bad lines only with --show-bad");
+    let o = run(&["logs", "summary", "--show-bad", f.to_str().unwrap()]);
+    assert!(stdout(&o).contains("mixed.log:28: no SRC= address"), "{}", stdout(&o));
+}
+
+#[test]
+fn summary_json_threads_agree() {
+    let f = fixture();
+    let one = run(&["logs", "summary", "--json", "--top", "3", f.to_str().unwrap()]);
+    let two = run(&["logs", "summary", "--json", "--top", "3", "-j", "2", f.to_str().unwrap()]);
+    assert_eq!(stdout(&one), stdout(&two));
+    let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(v["firewall_lines"], 26);
+    assert_eq!(v["by_prefix"]["[UFW BLOCK]"], 2);
+    assert_eq!(v["top_sources"].as_array().unwrap().len(), 3);
+    assert_eq!(v["top_ports"][0], serde_json::json!({"proto": "tcp", "port": 443, "count": 4}));
+    assert_eq!(v["lost_lines"], 0);
+}
+
+#[test]
+fn summary_gzip_and_stdin() {
+    let d = tmpdir("gz");
+    let plain = std::fs::read(fixture()).unwrap();
+    let gz = d.join("kern.log.2.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&plain).unwrap();
+    std::fs::write(&gz, e.finish().unwrap()).unwrap();
+    let a = run(&["logs", "summary", "--json", gz.to_str().unwrap()]);
+    let mut child = rampart()
+        .args(["logs", "summary", "--json", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&plain).unwrap();
+    let b = child.wait_with_output().unwrap();
+    let f = fixture();
+    let c = run(&["logs", "summary", "--json", f.to_str().unwrap()]);
+    assert_eq!(stdout(&a), stdout(&c));
+    assert_eq!(stdout(&b), stdout(&c));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn missing_file_is_operational_failure() {
+    let o = run(&["logs", "summary", "/nonexistent/kern.log"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/kern.log"));
+}
+
+#[test]
+fn follow_files_once_with_filters() {
+    let f = fixture();
+    let f = f.to_str().unwrap();
+    let o = run(&["logs", "follow", "--no-follow", "--rule", "16", "--port", "22", f]);
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.lines().all(|l| l.contains("#16 DENY") && l.contains(":22")), "{out}");
+    let o = run(&["logs", "follow", "--no-follow", "--action", "REJECT", f]);
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+    let o = run(&["logs", "follow", "--no-follow", "--src", "2001:db8::/32", "--json", f]);
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["src"], "2001:db8::1");
+    assert_eq!(v["action"], "REJECT");
+    let o = run(&["logs", "follow", "--no-follow", "--iface", "br0", f]);
+    assert!(stdout(&o).contains("br0>br0 [vnet0>vnet1]"), "{}", stdout(&o));
+}
+
+#[test]
+fn scans_json() {
+    let f = fixture();
+    let o = run(&["logs", "scans", "--json", f.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let scans = v["scans"].as_array().unwrap();
+    assert_eq!(scans.len(), 1, "{v}");
+    assert_eq!(scans[0]["src"], "203.0.113.7");
+    assert_eq!(scans[0]["kind"], "portscan");
+    assert_eq!(scans[0]["ports"], 12);
+    assert_eq!(scans[0]["danger"], 1);
+    assert_eq!(v["bad_lines"], 1);
+    let o = run(&["logs", "scans", "--min-ports", "20", f.to_str().unwrap()]);
+    assert_eq!(stdout(&o), "no scans found\n");
+}
+
+#[test]
+fn blocklist_formats() {
+    let f = fixture();
+    let f = f.to_str().unwrap();
+    let o = run(&["logs", "blocklist", "--min-hits", "2", f]);
+    assert_eq!(
+        stdout(&o),
+        "# rampart logs blocklist: 3 sources\nadd element inet rampart blocklist_v4 { 192.0.2.77, 198.51.100.99, 203.0.113.7 }\n"
+    );
+    let o = run(&[
+        "logs",
+        "blocklist",
+        "--min-hits",
+        "2",
+        "--format",
+        "ipset",
+        "--exclude",
+        "192.0.2.0/24",
+        f,
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "create blocklist_v4 hash:ip family inet -exist\nadd blocklist_v4 198.51.100.99 -exist\nadd blocklist_v4 203.0.113.7 -exist\n"
+    );
+}
+
+/// Wait until `path` holds `n` lines or time runs out.
+fn wait_lines(path: &Path, n: usize) -> String {
+    let start = Instant::now();
+    loop {
+        let s = std::fs::read_to_string(path).unwrap_or_default();
+        if s.lines().count() >= n || start.elapsed() > Duration::from_secs(10) {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn collect_from_followed_file_across_rotation() {
+    let d = tmpdir("collect");
+    let log = d.join("kern.log");
+    let out = d.join("fw.jsonl");
+    std::fs::write(&log, "old line before start\n").unwrap();
+    let child = rampart()
+        .args(["logs", "collect", "--json-lines", "--exit-idle", "3"])
+        .arg("--from")
+        .arg(&log)
+        .arg("--to")
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let line = std::fs::read_to_string(fixture()).unwrap();
+    let first_fw = line.lines().nth(1).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(f, "{first_fw}\nNov 28 06:25:04 web1 CRON[1]: not a firewall line").unwrap();
+    drop(f);
+    assert_eq!(wait_lines(&out, 1).lines().count(), 1);
+    std::fs::rename(&log, d.join("kern.log.1")).unwrap();
+    std::fs::write(&log, format!("{}\n", line.lines().nth(14).unwrap())).unwrap();
+    let text = wait_lines(&out, 2);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let events: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!(events[0]["dpt"], 22);
+    assert_eq!(events[0]["attribution"]["source"]["rule"], 16);
+    assert_eq!(events[1]["prefix"], "[UFW BLOCK]");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Live /dev/kmsg: a record written to the ring (no traffic) must reach
+/// the collected file, and a summary of that file must count it.
+#[test]
+fn collect_from_kmsg() {
+    let d = tmpdir("kmsg");
+    let out = d.join("fw.log");
+    let mut child = rampart()
+        .args(["logs", "collect", "--exit-idle", "3", "--to"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let tag = format!("rampart-selftest-{} ", std::process::id());
+    let rec = format!(
+        "{tag}IN=lo OUT= SRC=127.0.0.9 DST=127.0.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=9 WINDOW=1 RES=0x00 SYN URGP=0 \n"
+    );
+    let write = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/kmsg")
+        .and_then(|mut k| k.write_all(rec.as_bytes()));
+    if let Err(e) = write {
+        let _ = child.kill();
+        panic!("cannot write /dev/kmsg ({e}): this test needs root and /dev/kmsg");
+    }
+    let text = wait_lines(&out, 1);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours: Vec<&str> = text.lines().filter(|l| l.contains(tag.trim_end())).collect();
+    assert_eq!(ours.len(), 1, "{text}");
+    assert!(ours[0].contains(" kernel: rampart-selftest-"), "{text}");
+    let s = run(&["logs", "summary", "--json", out.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+    assert_eq!(v["by_prefix"][tag.trim_end()], 1, "{v}");
+    assert_eq!(v["time_span"]["clock"], "wall");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn kernel_ring_summary_runs() {
+    let o = run(&["logs", "summary", "--json"]);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["total_lines"].as_u64().unwrap() > 0, "the kernel ring is never empty");
+}
+
+/// A network namespace made for one test, deleted on drop (also on panic).
+struct Netns(String);
+
+impl Netns {
+    fn new(tag: &str) -> Netns {
+        let name = format!("rampart-t-{}-logs{tag}", std::process::id());
+        let st = Command::new("ip").args(["netns", "add", &name]).status();
+        match st {
+            Ok(s) if s.success() => {}
+            Ok(s) => panic!("`ip netns add {name}` failed ({s}): this test needs root"),
+            Err(e) => panic!("cannot run `ip` ({e}): apt-get install -y iproute2"),
+        }
+        let ns = Netns(name);
+        ns.run(&["ip", "link", "set", "lo", "up"]);
+        ns
+    }
+
+    fn cmd(&self, prog: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, prog]);
+        c
+    }
+
+    fn run(&self, argv: &[&str]) {
+        let st = self.cmd(argv[0]).args(&argv[1..]).status();
+        match st {
+            Ok(s) if s.success() => {}
+            Ok(s) => panic!("{argv:?} in {} failed: {s}", self.0),
+            Err(e) => panic!("cannot run {argv:?} ({e}); install iptables and iputils-ping"),
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Start `rampart logs collect --nflog 5` inside the namespace, let `ping`
+/// send `count` echo requests to 127.0.0.1 there (each logged twice: the
+/// request and the reply leave through OUTPUT), and return the JSON lines.
+fn nflog_collect(
+    ns: &Netns,
+    ping: &[&str],
+    extra: &[&str],
+    expect: usize,
+) -> (Vec<serde_json::Value>, String) {
+    let d = tmpdir(&format!("nflog{}", ns.0.len()));
+    let out = d.join("nflog.jsonl");
+    ns.run(&[
+        "iptables",
+        "-A",
+        "OUTPUT",
+        "-p",
+        "icmp",
+        "-j",
+        "NFLOG",
+        "--nflog-group",
+        "5",
+        "--nflog-prefix",
+        "RULE 9 -- ACCEPT ",
+    ]);
+    let child = ns
+        .cmd(env!("CARGO_BIN_EXE_rampart"))
+        .args(["logs", "collect", "--nflog", "5", "--json-lines", "--exit-idle", "3", "--to"])
+        .arg(&out)
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let mut argv = vec!["ping"];
+    argv.extend_from_slice(ping);
+    argv.push("127.0.0.1");
+    let st = ns
+        .cmd("ping")
+        .args(&argv[1..])
+        .stdout(Stdio::null())
+        .status()
+        .expect("ping: apt-get install -y iputils-ping");
+    assert!(st.success(), "ping inside the namespace failed");
+    wait_lines(&out, expect);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let events = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    std::fs::remove_dir_all(&d).unwrap();
+    (events, err)
+}
+
+#[test]
+fn nflog_in_a_namespace() {
+    let ns = Netns::new("");
+    let (events, _) = nflog_collect(&ns, &["-c", "3", "-i", "0.2"], &[], 6);
+    assert_eq!(events.len(), 6, "3 requests and 3 replies: {events:?}");
+    let requests: Vec<_> = events.iter().filter(|e| e["icmp_type"] == 8).collect();
+    assert_eq!(requests.len(), 3);
+    for e in &events {
+        assert_eq!(e["prefix"], "RULE 9 -- ACCEPT");
+        assert_eq!(e["attribution"]["source"]["rule"], 9);
+        assert_eq!(e["out"], "lo");
+        assert_eq!(e["src"], "127.0.0.1");
+        assert_eq!(e["proto"], "icmp");
+    }
+    assert_eq!(requests[0]["uid"], 0, "locally sent requests carry the socket's UID");
+}
+
+/// 100,000 flood pings = 200,000 NFLOG messages: none may be lost.
+#[test]
+fn nflog_burst_loses_nothing() {
+    let ns = Netns::new("b");
+    let (events, err) =
+        nflog_collect(&ns, &["-f", "-q", "-c", "100000"], &["--rcvbuf", "268435456"], 200_000);
+    assert!(err.contains("wrote 200000 firewall lines, 0 records lost"), "{err}");
+    assert_eq!(events.len(), 200_000);
+    assert!(events.iter().all(|e| e.get("lost").is_none()));
+}
+
+#[test]
+fn bad_line_numbers_are_per_file() {
+    let f = fixture();
+    let f = f.to_str().unwrap();
+    let o = run(&["logs", "summary", "--json", "--show-bad", f, f]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["bad_lines"], 2);
+    assert_eq!(v["bad"][0]["line"], 28);
+    assert_eq!(v["bad"][1]["line"], 28, "line numbers restart in each file");
+}

@@ -1,0 +1,224 @@
+//! `rampart trace` and `rampart import iptables` as a user runs them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run rampart")
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const SAVE: &str = "crates/cli/tests/fixtures/host.save";
+
+#[test]
+fn trace_prints_the_path_and_the_deciding_rule() {
+    let out = rampart(&[
+        "trace", "--rules", SAVE, "--in", "eth0", "--src", "10.1.2.3", "--dst", "10.0.0.1",
+        "--proto", "tcp", "--sport", "40000", "--dport", "22",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "packet: input tcp 10.1.2.3:40000 -> 10.0.0.1:22 in eth0 state NEW flags SYN\n  \
+INPUT 3      -p tcp -m tcp --dport 22 -j ssh_in\n               -> jump to ssh_in\n  \
+ssh_in 1     -s 10.0.0.0/8 -j ACCEPT\n               -> verdict ACCEPT\n\
+verdict: ACCEPT by ssh_in 1\n"
+    );
+}
+
+#[test]
+fn trace_json_has_the_documented_keys() {
+    let out = rampart(&[
+        "trace",
+        "--rules",
+        SAVE,
+        "--in",
+        "eth0",
+        "--src",
+        "192.0.2.7",
+        "--dst",
+        "10.0.0.1",
+        "--proto",
+        "icmp",
+        "--icmp-type",
+        "echo-request",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["verdict"], "UNKNOWN");
+    assert_eq!(v["decided_by"], serde_json::Value::Null);
+    assert_eq!(v["logs"][0], "RULE 16 -- DENY ");
+    assert_eq!(v["path"][0]["action"], "log");
+    assert_eq!(v["path"][0]["index"], 5);
+    assert_eq!(v["unknown"][0]["match"], "-m limit --limit 5/sec");
+    assert_eq!(v["unknown"][0]["if_match"]["verdict"], "ACCEPT");
+    assert_eq!(v["unknown"][0]["if_no_match"]["policy"], true);
+}
+
+#[test]
+fn trace_a_policy_firewall() {
+    let args = |uid: &str| {
+        vec![
+            "trace",
+            "examples/spice-client.rp",
+            "--firewall",
+            "mylap",
+            "--hook",
+            "output",
+            "--out",
+            "eth0",
+            "--src",
+            "192.168.2.22",
+            "--dst",
+            "192.168.2.2",
+            "--proto",
+            "tcp",
+            "--sport",
+            "40000",
+            "--dport",
+            "20002",
+            "--uid",
+            uid,
+            "--gid",
+            uid,
+            "--json",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+    };
+    let run = |uid: &str| {
+        let a = args(uid);
+        let out = rampart(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    assert_eq!(run("1021")["verdict"], "ACCEPT");
+    let other = run("1022");
+    assert_eq!(other["verdict"], "DROP");
+    assert_eq!(other["logs"][0], "RULE 7 -- DENY ");
+}
+
+#[test]
+fn import_prints_restore_form() {
+    let out = rampart(&["import", "iptables", "crates/cli/tests/fixtures/fw.sh"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:RULE_0 - [0:0]\n\
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A INPUT -i eth0 -s 192.168.1.0/24 -m conntrack --ctstate NEW -j RULE_0\n\
+-A RULE_0 -j LOG --log-prefix \"RULE 0 -- ACCEPT \" --log-level 6\n\
+-A RULE_0 -j ACCEPT\nCOMMIT\n"
+    );
+}
+
+#[test]
+fn bad_rules_exit_1_naming_line_and_word() {
+    let out = rampart(&["import", "iptables", "crates/cli/tests/fixtures/bad.save"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = text(&out.stderr);
+    assert!(err.contains("not a port or port range: `99999`"), "{err}");
+    assert!(err.contains("bad.save:3:25"), "{err}");
+    assert!(err.contains("no chain `nowhere`"), "{err}");
+    let out = rampart(&["trace", "--rules", "crates/cli/tests/fixtures/bad.save"]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn unreadable_file_exits_2() {
+    let out = rampart(&["trace", "--rules", "no/such/file.save"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--target nft` traces the rich ruleset the nftables backend writes; it
+/// must agree with the iptables one on verdict and log prefixes.
+#[test]
+fn both_targets_of_a_policy_agree() {
+    let packets: [&[&str]; 4] = [
+        &[
+            "--hook",
+            "output",
+            "--src",
+            "192.168.2.22",
+            "--dst",
+            "192.168.2.2",
+            "--out",
+            "eth0",
+            "--proto",
+            "tcp",
+            "--dport",
+            "20004",
+            "--uid",
+            "1021",
+        ],
+        &[
+            "--hook",
+            "output",
+            "--src",
+            "192.168.2.22",
+            "--dst",
+            "192.168.2.2",
+            "--out",
+            "eth0",
+            "--proto",
+            "tcp",
+            "--dport",
+            "20002",
+            "--uid",
+            "1021",
+        ],
+        &[
+            "--hook",
+            "input",
+            "--src",
+            "192.168.44.12",
+            "--dst",
+            "192.168.2.22",
+            "--in",
+            "eth0",
+            "--proto",
+            "tcp",
+            "--dport",
+            "22",
+        ],
+        &[
+            "--hook",
+            "input",
+            "--src",
+            "127.0.0.1",
+            "--dst",
+            "192.168.2.22",
+            "--in",
+            "eth0",
+            "--proto",
+            "udp",
+            "--dport",
+            "53",
+        ],
+    ];
+    for p in packets {
+        let run = |target: &str| {
+            let mut args = vec!["trace", "examples/spice-client.rp", "--json", "--target", target];
+            args.extend_from_slice(p);
+            let v: serde_json::Value =
+                serde_json::from_slice(&rampart(&args).stdout).expect("JSON");
+            (v["verdict"].clone(), v["logs"].clone())
+        };
+        assert_eq!(run("iptables"), run("nft"), "packet {p:?}");
+    }
+}

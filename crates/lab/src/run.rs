@@ -1,0 +1,459 @@
+//! A lab run: build, load the ruleset, start listeners, then per probe:
+//! counters and kernel log before, send, counters and log after, and the
+//! prediction of `rampart trace` for every hook the probe crosses.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use rampart_diag::Sources;
+use rampart_ir::{Family, Ruleset};
+use rampart_trace::{Compiled, CtState, Hook, Packet, Verdict, tcp};
+use serde::Serialize;
+
+use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
+use crate::evidence::{self, Counter, KmsgTail};
+use crate::netns::{LabError, Tool, require_root, require_tools};
+use crate::path::{Crossing, crossings};
+use crate::probe::{self, Seen};
+use crate::topology::{self, Topology};
+
+/// The firewall's ruleset as `iptables-restore` documents.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    pub v4: String,
+    pub v6: Option<String>,
+}
+
+/// Everything the lab needs on the machine.
+pub fn preflight() -> Result<(), LabError> {
+    require_root()?;
+    require_tools(&[
+        Tool::IP,
+        Tool::IPTABLES_RESTORE,
+        Tool::IPTABLES_SAVE,
+        Tool::NFT,
+        Tool::SETPRIV,
+        Tool { name: "socat", package: "socat" },
+        Tool { name: "ping", package: "iputils-ping" },
+        Tool { name: "ss", package: "iproute2" },
+        Tool { name: "sysctl", package: "procps" },
+    ])
+}
+
+/// One hook crossing with trace's verdict for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Predicted {
+    /// `request` or `reply`.
+    pub direction: &'static str,
+    #[serde(flatten)]
+    pub crossing: Crossing,
+    pub verdict: String,
+    /// `CHAIN:INDEX` and the rule, or `policy of CHAIN`.
+    pub decided_by: String,
+    /// The deciding rule as a counter position (`index` 0: the policy).
+    #[serde(skip)]
+    pub decided_at: Option<(String, usize)>,
+    pub logs: Vec<String>,
+}
+
+/// One probe's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProbeReport {
+    /// Line of the probe in the lab file.
+    pub line: usize,
+    pub probe: String,
+    pub from: String,
+    pub src: Option<IpAddr>,
+    pub dst: IpAddr,
+    pub sport: Option<u16>,
+    pub mitm: Option<String>,
+    pub expected: &'static str,
+    pub seen: &'static str,
+    pub detail: String,
+    /// `pass`, `blocked` or `unknown`.
+    pub predicted: &'static str,
+    /// The rule trace says decides (the blocking one, or the first
+    /// crossing's accept).
+    pub deciding: Option<String>,
+    pub crossings: Vec<Predicted>,
+    /// LOG lines the kernel printed for this probe.
+    pub logs: Vec<String>,
+    /// Rules whose packet counters moved, with the number of packets.
+    pub counters: Vec<Counter>,
+    /// Why the probe failed (empty when it met its expectation).
+    pub problems: Vec<String>,
+    pub trace_agrees: bool,
+}
+
+impl ProbeReport {
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub lab: String,
+    /// The run id in the namespace names (`rl-<lab>-<run>-<node>`).
+    pub run: String,
+    pub probes: Vec<ProbeReport>,
+    pub passed: usize,
+    pub failed: usize,
+    /// Probes where trace's prediction differs from what the kernel did.
+    pub trace_disagrees: usize,
+}
+
+/// Builds the lab, loads the ruleset and starts the listeners. On error
+/// nothing is left behind.
+pub fn stand_up(lab: &Lab, rules: &Rules) -> Result<Topology, LabError> {
+    preflight()?;
+    topology::remove_on_interrupt();
+    let topo = topology::build(lab, &topology::run_id())?;
+    // `build` removes what it made when it fails; past it, `topo` does.
+    load(&topo, rules)?;
+    topology::start_listeners(lab, &topo)?;
+    Ok(topo)
+}
+
+/// Loads the documents with `iptables-restore`, which replaces the table
+/// in one transaction or changes nothing; its exit status is checked.
+fn load(topo: &Topology, rules: &Rules) -> Result<(), LabError> {
+    topo.fw().run_with_input(&["iptables-restore", "-w"], &rules.v4)?;
+    if let Some(v6) = &rules.v6 {
+        require_tools(&[Tool { name: "ip6tables-restore", package: "iptables" }])?;
+        topo.fw().run_with_input(&["ip6tables-restore", "-w"], v6)?;
+    }
+    Ok(())
+}
+
+/// The filter table as loaded, read back with `iptables-save`: what trace
+/// evaluates, so rule positions are the kernel's own.
+fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
+    let text = topo.fw().stdout(["iptables-save", "-t", "filter"])?;
+    let mut sources = Sources::new();
+    let file = sources.add("iptables-save", text.clone());
+    let imported = rampart_ir::read::parse(&text, file, rampart_ir::read::Format::Save);
+    if imported.has_errors() {
+        return Err(LabError::Failed {
+            command: "iptables-save (read back)".into(),
+            status: "unreadable".into(),
+            stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
+        });
+    }
+    Ok(imported.filter().map(|t| t.ruleset.clone()).unwrap_or_default())
+}
+
+/// Gives the nf_log_all_netns ticket back on every way out.
+struct LogTicket(String);
+
+impl Drop for LogTicket {
+    fn drop(&mut self) {
+        evidence::release_log_all_netns(&self.0);
+    }
+}
+
+/// Runs the whole lab and removes it, also when a probe fails.
+pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
+    preflight()?;
+    let _ticket = LogTicket(evidence::acquire_log_all_netns()?);
+    let topo = stand_up(lab, rules)?;
+    let ruleset = loaded_ruleset(&topo)?;
+    let compiled = Compiled::new(&ruleset);
+    let kmsg = KmsgTail::start()?;
+    let mut probes = Vec::new();
+    for (i, p) in lab.probes.iter().enumerate() {
+        let sport = u16::try_from(40000 + i).unwrap_or(40000);
+        probes.push(run_probe(lab, &topo, &compiled, &kmsg, p, sport)?);
+    }
+    let run = topo.run.clone();
+    drop(topo);
+    let failed = probes.iter().filter(|p| !p.ok()).count();
+    let trace_disagrees = probes.iter().filter(|p| !p.trace_agrees).count();
+    Ok(Report {
+        lab: lab.name.clone(),
+        run,
+        passed: probes.len() - failed,
+        failed,
+        trace_disagrees,
+        probes,
+    })
+}
+
+fn run_probe(
+    lab: &Lab,
+    topo: &Topology,
+    compiled: &Compiled,
+    kmsg: &KmsgTail,
+    p: &crate::describe::Probe,
+    sport: u16,
+) -> Result<ProbeReport, LabError> {
+    let dst = lab.target_addr(&p.to).expect("checked target");
+    let src = topology::route_get(topo.ns(&p.from), dst).ok().and_then(|h| h.src);
+    let sport = (p.kind != ProbeKind::Ping).then_some(sport);
+    let mitm = p.mitm.as_ref().map(|(m, _)| m.as_str());
+
+    // Predict before sending: the forged entry changes routing answers.
+    let mut predicted = Vec::new();
+    for c in crossings(lab, topo, &p.from, dst, mitm)? {
+        predicted.push(predict(compiled, p, &c, "request", src, dst, sport));
+    }
+    if let (Some(src), Some(owner)) = (src, lab.owner(dst)) {
+        for c in crossings(lab, topo, &owner.name, src, None)? {
+            predicted.push(predict(compiled, p, &c, "reply", Some(src), dst, sport));
+        }
+    }
+
+    let spoof = match mitm {
+        Some(m) => Some(probe::spoof(lab, topo, &p.from, dst, m)?),
+        None => None,
+    };
+    let before = evidence::counters(topo.fw())?;
+    let _ = kmsg.take();
+    let argv = probe::command_line(p.kind, dst, p.port, sport.unwrap_or(0), p.uid);
+    let seen = probe::send(topo.ns(&p.from), &argv, p.kind);
+    if let Some(s) = &spoof {
+        s.undo(topo);
+    }
+    let seen: Seen = seen?;
+    // printk is synchronous, but give late retransmissions a moment.
+    std::thread::sleep(Duration::from_millis(50));
+    let after = evidence::counters(topo.fw())?;
+    let counters = evidence::moved(&before, &after);
+    let logs = log_lines(&kmsg.take(), p.kind, src, dst, sport, p.port);
+
+    let (pred, deciding) = combine(&predicted);
+    let trace_agrees = pred == seen.outcome.name() && blocking_rule_moved(&predicted, &counters);
+    let mut problems = Vec::new();
+    if seen.outcome != p.expect {
+        problems.push(format!(
+            "expected {}, the kernel said {}",
+            p.expect.name(),
+            seen.outcome.name()
+        ));
+    }
+    if let Some(r) = &p.rule
+        && !counters.iter().any(|c| rule_matches(r, c))
+    {
+        problems.push(format!("expected {r} to decide, but its counter did not move"));
+    }
+    if let Some(prefix) = &p.log
+        && !logs.iter().any(|l| l.contains(prefix.as_str()))
+    {
+        problems.push(format!("expected a LOG line with prefix {prefix:?}, none was printed"));
+    }
+    Ok(ProbeReport {
+        line: p.line,
+        probe: p.text.clone(),
+        from: p.from.clone(),
+        src,
+        dst,
+        sport,
+        mitm: mitm.map(|m| match &spoof {
+            Some(s) => format!("{m}.{}", s.attacker_iface),
+            None => m.to_owned(),
+        }),
+        expected: p.expect.name(),
+        seen: seen.outcome.name(),
+        detail: seen.detail,
+        predicted: pred,
+        deciding,
+        crossings: predicted,
+        logs,
+        counters,
+        problems,
+        trace_agrees,
+    })
+}
+
+/// Whether a moved counter is the rule the probe expected.
+fn rule_matches(r: &RuleRef, c: &Counter) -> bool {
+    match r {
+        RuleRef::Chain(chain, i) => c.chain == *chain && c.index == *i,
+        RuleRef::Policy(n) => {
+            let tag = format!("R{n}:");
+            c.text.contains(&format!("--comment \"{tag}"))
+                || c.text.contains(&format!("--comment {tag}"))
+        }
+    }
+}
+
+/// The packet trace follows for one crossing.
+fn packet(
+    p: &crate::describe::Probe,
+    c: &Crossing,
+    reply: bool,
+    src: Option<IpAddr>,
+    dst: IpAddr,
+    sport: Option<u16>,
+) -> Packet {
+    let mut pk = Packet::new(c.hook);
+    pk.in_iface.clone_from(&c.in_iface);
+    pk.out_iface.clone_from(&c.out_iface);
+    pk.physdev_in.clone_from(&c.physdev_in);
+    pk.physdev_out.clone_from(&c.physdev_out);
+    pk.bridged = c.bridged;
+    let (s, d) = if reply { (Some(dst), src) } else { (src, Some(dst)) };
+    pk.src = s;
+    pk.dst = d;
+    pk.state = if reply { CtState::Established } else { CtState::New };
+    let (sp, dp) = if reply { (p.port, sport) } else { (sport, p.port) };
+    match p.kind {
+        ProbeKind::Ping => {
+            pk.proto = Some(if dst.is_ipv6() { 58 } else { 1 });
+            pk.icmp = Some(match (reply, dst.is_ipv6()) {
+                (false, false) => (8, Some(0)),
+                (true, false) => (0, Some(0)),
+                (false, true) => (128, Some(0)),
+                (true, true) => (129, Some(0)),
+            });
+        }
+        ProbeKind::Tcp | ProbeKind::Udp => {
+            pk.proto = Some(if p.kind == ProbeKind::Tcp { 6 } else { 17 });
+            pk.sport = sp;
+            pk.dport = dp;
+            if p.kind == ProbeKind::Tcp {
+                pk.tcp_flags = Some(if reply { tcp::SYN | tcp::ACK } else { tcp::SYN });
+            }
+        }
+    }
+    if c.hook == Hook::Output && !reply {
+        // Sent by a local socket: root unless the probe names a UID.
+        pk.uid = Some(p.uid.unwrap_or(0));
+        pk.gid = Some(p.uid.unwrap_or(0));
+    }
+    pk
+}
+
+fn predict(
+    compiled: &Compiled,
+    p: &crate::describe::Probe,
+    c: &Crossing,
+    direction: &'static str,
+    src: Option<IpAddr>,
+    dst: IpAddr,
+    sport: Option<u16>,
+) -> Predicted {
+    let pk = packet(p, c, direction == "reply", src, dst, sport);
+    let t = compiled.trace(&pk);
+    let rs = compiled.ruleset();
+    let decided_at = (t.verdict != Verdict::Unknown).then(|| match t.main.decided_by {
+        Some(at) => (rs.chains[at.chain].name.clone(), at.rule + 1),
+        None => (c.hook.chain().to_owned(), 0),
+    });
+    let decided_by = if t.verdict == Verdict::Unknown {
+        "unknown (a match trace cannot decide)".to_owned()
+    } else {
+        match t.main.decided_by {
+            Some(at) => {
+                let chain = &rs.chains[at.chain];
+                let rule = &chain.rules[at.rule];
+                let family = if dst.is_ipv6() { Family::V6 } else { Family::V4 };
+                format!(
+                    "{}:{} {}",
+                    chain.name,
+                    at.rule + 1,
+                    rampart_trace::explain::rule_text(rule, family)
+                )
+            }
+            None => format!("policy of {}", c.hook.chain()),
+        }
+    };
+    Predicted {
+        direction,
+        crossing: c.clone(),
+        verdict: t.verdict.name().to_owned(),
+        decided_by,
+        decided_at,
+        logs: t.logs,
+    }
+}
+
+/// The probe's predicted outcome: blocked at the first crossing that does
+/// not accept, unknown when trace cannot tell, else pass.
+fn combine(predicted: &[Predicted]) -> (&'static str, Option<String>) {
+    for c in predicted {
+        match c.verdict.as_str() {
+            "ACCEPT" => {}
+            "UNKNOWN" => return ("unknown", Some(c.decided_by.clone())),
+            _ => return ("blocked", Some(format!("{} ({})", c.decided_by, c.crossing.describe()))),
+        }
+    }
+    ("pass", predicted.first().map(|c| c.decided_by.clone()))
+}
+
+/// For a probe trace says is blocked, the kernel must agree on where: the
+/// counter of the rule (or policy) trace names must have moved.
+fn blocking_rule_moved(predicted: &[Predicted], counters: &[Counter]) -> bool {
+    let Some(block) = predicted.iter().find(|c| c.verdict != "ACCEPT") else { return true };
+    match &block.decided_at {
+        Some((chain, index)) => counters.iter().any(|c| c.chain == *chain && c.index == *index),
+        None => true,
+    }
+}
+
+/// The kernel's LOG lines that belong to this probe, in either direction.
+fn log_lines(
+    lines: &[String],
+    kind: ProbeKind,
+    src: Option<IpAddr>,
+    dst: IpAddr,
+    sport: Option<u16>,
+    dport: Option<u16>,
+) -> Vec<String> {
+    let Some(src) = src else { return vec![] };
+    let proto = match kind {
+        ProbeKind::Ping => {
+            if dst.is_ipv6() {
+                "PROTO=ICMPv6"
+            } else {
+                "PROTO=ICMP "
+            }
+        }
+        ProbeKind::Tcp => "PROTO=TCP ",
+        ProbeKind::Udp => "PROTO=UDP ",
+    };
+    let fwd = format!("SRC={src} DST={dst} ");
+    let back = format!("SRC={dst} DST={src} ");
+    lines
+        .iter()
+        .filter(|l| l.contains(proto))
+        .filter(|l| {
+            let ports = |a: Option<u16>, b: Option<u16>| match (a, b) {
+                (Some(a), Some(b)) => l.contains(&format!("SPT={a} DPT={b} ")),
+                _ => true,
+            };
+            (l.contains(&fwd) && ports(sport, dport)) || (l.contains(&back) && ports(dport, sport))
+        })
+        .map(|l| brief(l))
+        .fold(Vec::new(), |mut v: Vec<String>, l| {
+            // Retransmissions print the same line again; once is evidence.
+            if !v.contains(&l) {
+                v.push(l);
+            }
+            v
+        })
+}
+
+/// A LOG line without what changes from run to run (MAC addresses, IP
+/// ids, lengths): the prefix and the fields that say where the packet was.
+fn brief(line: &str) -> String {
+    const KEEP: [&str; 11] =
+        ["IN", "OUT", "PHYSIN", "PHYSOUT", "SRC", "DST", "PROTO", "SPT", "DPT", "TYPE", "CODE"];
+    let start = line.find("IN=").unwrap_or(0);
+    let mut s = line[..start].to_owned();
+    for w in line[start..].split_whitespace() {
+        let key = w.split('=').next().unwrap_or("");
+        if KEEP.contains(&key) {
+            s.push_str(w);
+            s.push(' ');
+        }
+    }
+    s.trim_end().to_owned()
+}
+
+/// How a probe's expectation reads, for the table.
+#[must_use]
+pub fn outcome_word(o: Outcome) -> &'static str {
+    o.name()
+}

@@ -1,0 +1,115 @@
+//! Time windows (`days`, `time`) in a real kernel: a rule whose window
+//! holds the current UTC time accepts, one whose day or hours do not, does
+//! not. The kernel's time match reads UTC (no `--kerneltz`), like Rampart.
+
+use std::process::Child;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rampart_diag::Sources;
+use rampart_ir::Family;
+use rampart_lab::{Netns, Tool, require_tools, veth};
+
+struct Listeners(Vec<Child>);
+
+impl Drop for Listeners {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// Today (0 = Monday) and the minute of the day, in UTC.
+fn now_utc() -> (usize, u64) {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let days = secs / 86_400;
+    // 1970-01-01 was a Thursday.
+    (usize::try_from((days + 3) % 7).unwrap(), (secs % 86_400) / 60)
+}
+
+fn hhmm(minute: u64) -> String {
+    let m = minute % 1440;
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
+fn compile(policy: &str) -> String {
+    let mut sources = Sources::new();
+    let loaded = rampart_model::load_str("time.rp", policy, &mut sources);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let model = loaded.model.unwrap();
+    let compiled = rampart_lower::compile(&model.firewalls[0]);
+    rampart_emit::iptables_restore(&compiled.v4, Family::V4, "time window test", None)
+}
+
+fn connects(client: &Netns, uid: u32, port: u16) -> bool {
+    let script = format!("exec 3<>/dev/tcp/192.168.2.2/{port}");
+    let id = uid.to_string();
+    client
+        .command("setpriv")
+        .args(["--reuid", &id, "--regid", &id, "--clear-groups", "timeout", "3", "bash", "-c"])
+        .arg(&script)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run setpriv")
+        .success()
+}
+
+#[test]
+fn rules_apply_only_inside_their_window() {
+    require_tools(&[
+        Tool::IP,
+        Tool::IPTABLES_RESTORE,
+        Tool::SETPRIV,
+        Tool { name: "socat", package: "socat" },
+    ])
+    .unwrap();
+    let (today, minute) = now_utc();
+    let tomorrow = DAYS[(today + 1) % 7];
+    // Two to three hours from now: a window that does not hold this minute
+    // (it may wrap midnight, which the kernel's match supports).
+    let later = format!("{}-{}", hhmm(minute + 120), hhmm(minute + 180));
+    let policy = format!(
+        "user me uid 1021\nhost srv 192.168.2.2\n\
+         service a tcp 20002\nservice b tcp 20003\nservice c tcp 20004\n\
+         service all tcp 20001-20010\n\
+         firewall lap {{\n interface eth0 192.168.2.22/24\n ruleset main {{\n  \
+         accept to srv service a user me days {today} time 00:00-24:00 out\n  \
+         accept to srv service b user me time {later} out\n  \
+         accept to srv service c user me days {tomorrow} out\n  \
+         deny service all log\n }}\n}}\n",
+        today = DAYS[today],
+    );
+    let ruleset = compile(&policy);
+    assert!(ruleset.contains("-m time"), "{ruleset}");
+
+    let client = Netns::new().unwrap();
+    let server = Netns::new().unwrap();
+    veth(&client, "eth0", &server, "eth0").unwrap();
+    client.addr("eth0", "192.168.2.22/24").unwrap();
+    server.addr("eth0", "192.168.2.2/24").unwrap();
+    let _listeners = Listeners(
+        [20002, 20003, 20004]
+            .iter()
+            .map(|p| {
+                let spec = format!("TCP-LISTEN:{p},fork,reuseaddr");
+                server.spawn(&["socat", "-u", &spec, "OPEN:/dev/null"]).unwrap()
+            })
+            .collect(),
+    );
+    for _ in 0..50 {
+        if connects(&client, 1021, 20003) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(connects(&client, 1021, 20003), "listener not reachable without firewall");
+
+    client.run_with_input(&["iptables-restore", "-w"], &ruleset).unwrap();
+    assert!(connects(&client, 1021, 20002), "today, all day: must connect");
+    assert!(!connects(&client, 1021, 20003), "window {later} UTC does not hold now");
+    assert!(!connects(&client, 1021, 20004), "{tomorrow} is not today");
+    assert!(!connects(&client, 1099, 20002), "another user, inside the window");
+}

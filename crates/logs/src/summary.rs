@@ -1,0 +1,721 @@
+//! Count firewall lines: per prefix, source, port, interface, protocol, time.
+//!
+//! A [`Tally`] is filled line by line and merged with others (one per chunk
+//! when `--threads` > 1); [`Tally::finish`] sorts everything into a
+//! deterministic [`Summary`]. Attribution runs once per distinct prefix at
+//! the end, not per line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{self, Read};
+use std::net::IpAddr;
+
+use crate::attribute::{Attribution, Attributor, RuleInfo, RuleLookup, rule_info};
+use crate::envelope::{self, Clock, Stamp};
+use crate::line::{self, LogLine, Proto};
+use crate::source::file::{CHUNK_SIZE, Chunker, lines};
+
+/// FxHash: the hot maps are keyed by short, trusted-enough keys and SipHash
+/// would cost a third of the per-line time.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            if let Ok(w) = <[u8; 8]>::try_from(c) {
+                self.add(u64::from_le_bytes(w));
+            }
+        }
+        let mut tail = 0u64;
+        for (i, &b) in chunks.remainder().iter().enumerate() {
+            tail |= u64::from(b) << (8 * i);
+        }
+        self.add(tail);
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Keep at most this many malformed lines for `--show-bad`.
+pub const BAD_SAMPLES: usize = 1000;
+
+/// A malformed firewall line, kept for `--show-bad`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BadLine {
+    /// File it came from (empty for the kernel ring).
+    pub file: String,
+    /// 1-based line number within that input.
+    pub line: u64,
+    /// What was wrong.
+    pub error: String,
+    /// The line, lossily decoded.
+    pub text: String,
+}
+
+/// Mergeable counters. Fill with [`Tally::add_line`], combine with
+/// [`Tally::merge`] (in input order), finish with [`Tally::finish`].
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    /// Every line read.
+    pub total_lines: u64,
+    /// Firewall lines parsed.
+    pub firewall_lines: u64,
+    /// Lines that were not firewall lines.
+    pub unparsed_lines: u64,
+    /// Firewall lines that could not be parsed.
+    pub bad_lines: u64,
+    /// Lines the source reported lost (kernel ring overrun).
+    pub lost_lines: u64,
+    /// Records the kernel ring had dropped before reading began.
+    pub dropped_before_start: u64,
+    by_prefix: FxMap<Box<[u8]>, u64>,
+    /// Keyed by [`addr_key`]: hashing a u128 is cheaper than an `IpAddr`.
+    sources: FxMap<u128, u64>,
+    /// Keyed by `proto_code << 16 | port`.
+    ports: FxMap<u32, u64>,
+    /// Indexed by [`proto_code`].
+    protos: Vec<u64>,
+    in_ifaces: FxMap<Box<[u8]>, u64>,
+    out_ifaces: FxMap<Box<[u8]>, u64>,
+    /// (min, max) per clock: Wall, WallNoYear, Boot.
+    span: [Option<(i64, i64)>; 3],
+    bad: Vec<BadLine>,
+}
+
+fn bump<K: std::hash::Hash + Eq + std::borrow::Borrow<[u8]>>(
+    m: &mut FxMap<K, u64>,
+    k: &[u8],
+    make: impl FnOnce() -> K,
+) {
+    if let Some(c) = m.get_mut(k) {
+        *c += 1;
+    } else {
+        m.insert(make(), 1);
+    }
+}
+
+fn addr_key(a: IpAddr) -> u128 {
+    match a {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
+        IpAddr::V6(v6) => v6.to_bits(),
+    }
+}
+
+fn key_addr(k: u128) -> IpAddr {
+    std::net::Ipv6Addr::from_bits(k).to_canonical()
+}
+
+const PROTO_CODES: usize = 8 + 256;
+
+fn proto_code(p: Proto) -> u16 {
+    match p {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::UdpLite => 2,
+        Proto::Icmp => 3,
+        Proto::Icmpv6 => 4,
+        Proto::Ah => 5,
+        Proto::Esp => 6,
+        Proto::Other => 7,
+        Proto::Num(n) => 8 + u16::from(n),
+    }
+}
+
+fn code_proto(c: u16) -> Proto {
+    match c {
+        0 => Proto::Tcp,
+        1 => Proto::Udp,
+        2 => Proto::UdpLite,
+        3 => Proto::Icmp,
+        4 => Proto::Icmpv6,
+        5 => Proto::Ah,
+        6 => Proto::Esp,
+        7 => Proto::Other,
+        n => Proto::Num(u8::try_from(n - 8).unwrap_or(u8::MAX)),
+    }
+}
+
+fn clock_slot(c: Clock) -> usize {
+    match c {
+        Clock::Wall => 0,
+        Clock::WallNoYear => 1,
+        Clock::Boot => 2,
+    }
+}
+
+impl Tally {
+    /// Count one raw line (any envelope, without newline).
+    pub fn add_line(&mut self, raw: &[u8]) {
+        self.total_lines += 1;
+        let env = envelope::strip(raw);
+        match line::parse(&env.message) {
+            Ok(Some(l)) => {
+                self.firewall_lines += 1;
+                self.add_parsed(&l, env.stamp);
+            }
+            Ok(None) => self.unparsed_lines += 1,
+            Err(e) => {
+                self.bad_lines += 1;
+                if self.bad.len() < BAD_SAMPLES {
+                    self.bad.push(BadLine {
+                        file: String::new(),
+                        line: self.total_lines,
+                        error: e.to_string(),
+                        text: String::from_utf8_lossy(raw).into_owned(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Count a parsed firewall line (for callers that parse themselves).
+    pub fn add_parsed(&mut self, l: &LogLine<'_>, stamp: Option<Stamp>) {
+        bump(&mut self.by_prefix, l.prefix_trimmed(), || l.prefix_trimmed().into());
+        let p = &l.packet;
+        if let Some(src) = p.src {
+            *self.sources.entry(addr_key(src)).or_insert(0) += 1;
+        }
+        let code = proto_code(p.proto.unwrap_or_default());
+        if self.protos.is_empty() {
+            self.protos = vec![0; PROTO_CODES];
+        }
+        self.protos[usize::from(code)] += 1;
+        if let Some(dpt) = p.dpt {
+            *self.ports.entry(u32::from(code) << 16 | u32::from(dpt)).or_insert(0) += 1;
+        }
+        if !l.in_iface.is_empty() {
+            bump(&mut self.in_ifaces, l.in_iface, || l.in_iface.into());
+        }
+        if !l.out_iface.is_empty() {
+            bump(&mut self.out_ifaces, l.out_iface, || l.out_iface.into());
+        }
+        if let Some(s) = stamp {
+            let slot = &mut self.span[clock_slot(s.clock)];
+            *slot = Some(match *slot {
+                Some((lo, hi)) => (lo.min(s.micros), hi.max(s.micros)),
+                None => (s.micros, s.micros),
+            });
+        }
+    }
+
+    /// Name the input these counts came from, for bad-line reports.
+    pub fn set_file(&mut self, name: &str) {
+        for b in &mut self.bad {
+            b.file = name.to_owned();
+        }
+    }
+
+    /// Add `other`, which was read after `self`. Line numbers of its bad
+    /// lines not yet named by [`Tally::set_file`] are shifted by the lines
+    /// already counted (chunks of one input).
+    pub fn merge(&mut self, other: Tally) {
+        let offset = self.total_lines;
+        self.total_lines += other.total_lines;
+        self.firewall_lines += other.firewall_lines;
+        self.unparsed_lines += other.unparsed_lines;
+        self.bad_lines += other.bad_lines;
+        self.lost_lines += other.lost_lines;
+        self.dropped_before_start += other.dropped_before_start;
+        fn add<K: std::hash::Hash + Eq>(into: &mut FxMap<K, u64>, from: FxMap<K, u64>) {
+            for (k, v) in from {
+                *into.entry(k).or_insert(0) += v;
+            }
+        }
+        add(&mut self.by_prefix, other.by_prefix);
+        add(&mut self.sources, other.sources);
+        add(&mut self.ports, other.ports);
+        if self.protos.is_empty() {
+            self.protos = other.protos;
+        } else {
+            for (a, b) in self.protos.iter_mut().zip(other.protos) {
+                *a += b;
+            }
+        }
+        add(&mut self.in_ifaces, other.in_ifaces);
+        add(&mut self.out_ifaces, other.out_ifaces);
+        for (mine, theirs) in self.span.iter_mut().zip(other.span) {
+            *mine = match (*mine, theirs) {
+                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                (x, None) => x,
+                (None, y) => y,
+            };
+        }
+        for mut b in other.bad {
+            if self.bad.len() >= BAD_SAMPLES {
+                break;
+            }
+            // Lines already named by file keep their numbers within that file.
+            if b.file.is_empty() {
+                b.line += offset;
+            }
+            self.bad.push(b);
+        }
+    }
+
+    /// Count all lines of a reader. With `threads` > 1 chunks are parsed in
+    /// parallel (rayon) while the next batch is read; merging in chunk order
+    /// keeps the result identical to a single-threaded run.
+    pub fn read(reader: impl Read + Send, threads: usize) -> io::Result<Tally> {
+        Self::read_chunked(reader, threads, CHUNK_SIZE)
+    }
+
+    /// [`Tally::read`] with an explicit chunk size (tests use tiny ones).
+    pub fn read_chunked(
+        reader: impl Read + Send,
+        threads: usize,
+        chunk: usize,
+    ) -> io::Result<Tally> {
+        let mut chunker = Chunker::new(reader, chunk);
+        let mut total = Tally::default();
+        if threads <= 1 {
+            let mut buf = Vec::new();
+            while chunker.next_into(&mut buf)? {
+                for l in lines(&buf) {
+                    total.add_line(l);
+                }
+            }
+            return Ok(total);
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(io::Error::other)?;
+        let read_batch = |chunker: &mut Chunker<_>| -> io::Result<Vec<Vec<u8>>> {
+            let mut batch = Vec::with_capacity(threads);
+            for _ in 0..threads {
+                let mut buf = Vec::new();
+                if !chunker.next_into(&mut buf)? {
+                    break;
+                }
+                batch.push(buf);
+            }
+            Ok(batch)
+        };
+        pool.install(|| {
+            use rayon::prelude::*;
+            let mut batch = read_batch(&mut chunker)?;
+            while !batch.is_empty() {
+                let (next, tallies) = rayon::join(
+                    || read_batch(&mut chunker),
+                    || {
+                        batch
+                            .par_iter()
+                            .map(|c| {
+                                let mut t = Tally::default();
+                                for l in lines(c) {
+                                    t.add_line(l);
+                                }
+                                t
+                            })
+                            .collect::<Vec<_>>()
+                    },
+                );
+                for t in tallies {
+                    total.merge(t);
+                }
+                batch = next?;
+            }
+            Ok(total)
+        })
+    }
+
+    /// Sort and cut to the report.
+    pub fn finish(self, opts: &SummaryOptions<'_>) -> Summary {
+        let top = opts.top;
+        let mut by_prefix = BTreeMap::new();
+        let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
+        let mut rules = Vec::new();
+        for (p, n) in &self.by_prefix {
+            let text = String::from_utf8_lossy(p).into_owned();
+            let a = opts.attributor.attribute(p);
+            let action = a.action();
+            *by_action.entry(action.map_or("-".to_owned(), |a| a.to_string())).or_insert(0) += n;
+            let policy = opts.rules.and_then(|r| rule_info(&a, r)).cloned();
+            rules.push(PrefixCount {
+                prefix: text.clone(),
+                attribution: a,
+                action: action.map(|a| a.to_string()),
+                count: *n,
+                policy,
+            });
+            *by_prefix.entry(text).or_insert(0) += n;
+        }
+        rules.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.prefix.cmp(&b.prefix)));
+
+        let mut top_sources: Vec<AddrCount> =
+            self.sources.iter().map(|(a, c)| AddrCount { addr: key_addr(*a), count: *c }).collect();
+        top_sources.sort_by(|a, b| b.count.cmp(&a.count).then(a.addr.cmp(&b.addr)));
+        top_sources.truncate(top);
+
+        // Top ports per protocol.
+        let mut per_proto: BTreeMap<Proto, Vec<(u16, u64)>> = BTreeMap::new();
+        for (key, c) in &self.ports {
+            let (code, port) = ((key >> 16) as u16, (key & 0xffff) as u16);
+            per_proto.entry(code_proto(code)).or_default().push((port, *c));
+        }
+        let mut top_ports = Vec::new();
+        for (proto, mut v) in per_proto {
+            let order = |a: &(u16, u64), b: &(u16, u64)| b.1.cmp(&a.1).then(a.0.cmp(&b.0));
+            // Tens of thousands of ports: select the top ones, sort only those.
+            if v.len() > top && top > 0 {
+                v.select_nth_unstable_by(top - 1, order);
+                v.truncate(top);
+            }
+            v.sort_by(order);
+            for (port, count) in v.into_iter().take(top) {
+                top_ports.push(PortCount { proto: proto.name().into_owned(), port, count });
+            }
+        }
+
+        let mut top_interfaces = Vec::new();
+        for (dir, m) in [("in", &self.in_ifaces), ("out", &self.out_ifaces)] {
+            let mut v: Vec<_> =
+                m.iter().map(|(k, c)| (String::from_utf8_lossy(k).into_owned(), *c)).collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            for (name, count) in v.into_iter().take(top) {
+                top_interfaces.push(IfaceCount { direction: dir.to_owned(), name, count });
+            }
+        }
+        let by_proto = (0u16..)
+            .zip(&self.protos)
+            .filter(|(_, c)| **c > 0)
+            .map(|(code, c)| (code_proto(code).name().into_owned(), *c))
+            .collect();
+
+        let clocks = [Clock::Wall, Clock::WallNoYear, Clock::Boot];
+        let time_span = self.span.iter().zip(clocks).find_map(|(s, clock)| {
+            let (lo, hi) = (*s)?;
+            Some(TimeSpan {
+                first: Stamp { clock, micros: lo }.to_string(),
+                last: Stamp { clock, micros: hi }.to_string(),
+                clock,
+                seconds: (hi - lo) as f64 / 1e6,
+            })
+        });
+
+        Summary {
+            total_lines: self.total_lines,
+            firewall_lines: self.firewall_lines,
+            unparsed_lines: self.unparsed_lines,
+            bad_lines: self.bad_lines,
+            lost_lines: self.lost_lines,
+            dropped_before_start: self.dropped_before_start,
+            time_span,
+            by_prefix,
+            by_action,
+            rules,
+            by_proto,
+            top_sources,
+            top_ports,
+            top_interfaces,
+            bad: if opts.show_bad { self.bad } else { Vec::new() },
+        }
+    }
+}
+
+/// How to finish a [`Tally`].
+pub struct SummaryOptions<'a> {
+    /// Length of each top list.
+    pub top: usize,
+    /// Prefix attribution.
+    pub attributor: &'a Attributor,
+    /// Policy rules for `--policy` (None until the compiler provides them).
+    pub rules: Option<&'a dyn RuleLookup>,
+    /// Keep malformed lines in the report.
+    pub show_bad: bool,
+}
+
+/// Count per prefix, with its attribution.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PrefixCount {
+    /// Prefix without trailing space.
+    pub prefix: String,
+    /// Who printed it.
+    pub attribution: Attribution,
+    /// Normalised verdict, if the prefix names one.
+    pub action: Option<String>,
+    /// Lines.
+    pub count: u64,
+    /// Policy rule, with `--policy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<RuleInfo>,
+}
+
+/// `{"addr","count"}`
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AddrCount {
+    /// Source address.
+    pub addr: IpAddr,
+    /// Lines.
+    pub count: u64,
+}
+
+/// `{"proto","port","count"}`
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PortCount {
+    /// `tcp`, `udp`, ...
+    pub proto: String,
+    /// Destination port.
+    pub port: u16,
+    /// Lines.
+    pub count: u64,
+}
+
+/// `{"direction","name","count"}`
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IfaceCount {
+    /// `in` or `out`.
+    pub direction: String,
+    /// Interface name.
+    pub name: String,
+    /// Lines.
+    pub count: u64,
+}
+
+/// First and last time stamp seen.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TimeSpan {
+    /// Earliest stamp.
+    pub first: String,
+    /// Latest stamp.
+    pub last: String,
+    /// Which clock (wall, wall without year, boot).
+    pub clock: Clock,
+    /// last - first.
+    pub seconds: f64,
+}
+
+/// The report of `rampart logs summary`; its JSON form is the `--json` output.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    /// Every line read.
+    pub total_lines: u64,
+    /// Firewall lines parsed.
+    pub firewall_lines: u64,
+    /// Lines that were not firewall lines.
+    pub unparsed_lines: u64,
+    /// Malformed firewall lines.
+    pub bad_lines: u64,
+    /// Lines lost while reading (kernel ring overrun, NFLOG buffer full).
+    pub lost_lines: u64,
+    /// Records the kernel ring had already dropped before reading began
+    /// (history older than the ring holds); 0 for files.
+    pub dropped_before_start: u64,
+    /// First and last time stamps, on the best clock available.
+    pub time_span: Option<TimeSpan>,
+    /// Prefix (without trailing space) → lines.
+    pub by_prefix: BTreeMap<String, u64>,
+    /// Action → lines (`-` when the prefix names none).
+    pub by_action: BTreeMap<String, u64>,
+    /// Per prefix with attribution, most lines first.
+    pub rules: Vec<PrefixCount>,
+    /// Protocol → lines.
+    pub by_proto: BTreeMap<String, u64>,
+    /// Most frequent source addresses.
+    pub top_sources: Vec<AddrCount>,
+    /// Most frequent destination ports, per protocol.
+    pub top_ports: Vec<PortCount>,
+    /// Most frequent input and output interfaces.
+    pub top_interfaces: Vec<IfaceCount>,
+    /// Malformed lines (with `--show-bad`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bad: Vec<BadLine>,
+}
+
+impl Summary {
+    /// Human-readable report.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "lines: {} total, {} firewall, {} other, {} malformed, {} lost",
+            self.total_lines,
+            self.firewall_lines,
+            self.unparsed_lines,
+            self.bad_lines,
+            self.lost_lines
+        );
+        if let Some(t) = &self.time_span {
+            let _ = writeln!(o, "time:  {} .. {} ({})", t.first, t.last, human_secs(t.seconds));
+        }
+        if self.lost_lines > 0 {
+            let _ = writeln!(
+                o,
+                "warning: {} lines were lost by the source before they could be read",
+                self.lost_lines
+            );
+        }
+        if self.dropped_before_start > 0 {
+            let _ = writeln!(
+                o,
+                "note: the kernel ring had dropped {} older records before reading began",
+                self.dropped_before_start
+            );
+        }
+        if !self.rules.is_empty() {
+            let _ = writeln!(o, "\nby rule/prefix:");
+            let w = self.rules.iter().map(|r| r.prefix.len()).max().unwrap_or(0).max(8);
+            for r in &self.rules {
+                let who = describe(&r.attribution);
+                let prefix = if r.prefix.is_empty() { "(none)" } else { &r.prefix };
+                let _ = write!(o, "  {:>9}  {prefix:<w$}  {who}", r.count);
+                if let Some(p) = &r.policy {
+                    let _ = write!(o, "  {}:{}", p.file, p.line);
+                    if let Some(c) = &p.comment {
+                        let _ = write!(o, " # {c}");
+                    }
+                }
+                o.push('\n');
+            }
+        }
+        if !self.by_action.is_empty() {
+            let _ = writeln!(o, "\nby action:");
+            for (a, n) in &self.by_action {
+                let _ = writeln!(o, "  {n:>9}  {a}");
+            }
+        }
+        if !self.by_proto.is_empty() {
+            let _ = writeln!(o, "\nby protocol:");
+            for (p, n) in &self.by_proto {
+                let _ = writeln!(o, "  {n:>9}  {p}");
+            }
+        }
+        if !self.top_sources.is_empty() {
+            let _ = writeln!(o, "\ntop sources:");
+            for s in &self.top_sources {
+                let _ = writeln!(o, "  {:>9}  {}", s.count, s.addr);
+            }
+        }
+        if !self.top_ports.is_empty() {
+            let _ = writeln!(o, "\ntop destination ports:");
+            for p in &self.top_ports {
+                let _ = writeln!(o, "  {:>9}  {}/{}", p.count, p.port, p.proto);
+            }
+        }
+        if !self.top_interfaces.is_empty() {
+            let _ = writeln!(o, "\ntop interfaces:");
+            for i in &self.top_interfaces {
+                let _ = writeln!(o, "  {:>9}  {} {}", i.count, i.direction, i.name);
+            }
+        }
+        if !self.bad.is_empty() {
+            let _ = writeln!(o, "\nmalformed lines:");
+            for b in &self.bad {
+                let file = if b.file.is_empty() { "-" } else { &b.file };
+                let _ = writeln!(o, "  {file}:{}: {}\n    {}", b.line, b.error, b.text);
+            }
+        }
+        o
+    }
+}
+
+fn human_secs(s: f64) -> String {
+    let s = s.max(0.0) as u64;
+    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    if d > 0 { format!("{d}d {h}h {m}m {sec}s") } else { format!("{h}h {m}m {sec}s") }
+}
+
+/// Short description of an attribution for text output.
+pub fn describe(a: &Attribution) -> String {
+    use crate::attribute::Source;
+    match &a.source {
+        Source::Rampart { rule, action, ruleset } => {
+            let act = action.map_or("?".to_owned(), |a| a.to_string());
+            match ruleset {
+                Some(r) => format!("rampart {r} rule {rule} {act}"),
+                None => format!("rampart rule {rule} {act}"),
+            }
+        }
+        Source::Ufw { verdict } => format!("ufw {verdict}"),
+        Source::Firewalld { zone, verdict, .. } => {
+            format!("firewalld {} {verdict}", zone.as_deref().unwrap_or("-"))
+        }
+        Source::Free { .. } => a.action().map_or("free".to_owned(), |x| format!("free {x}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+Nov 28 10:00:01 web1 kernel: [100.000001] RULE 16 -- DENY IN=eth0 OUT= SRC=203.0.113.7 DST=192.0.2.10 LEN=60 TTL=51 ID=1 DF PROTO=TCP SPT=51234 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0
+Nov 28 10:00:02 web1 kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.7 DST=192.0.2.10 LEN=40 TTL=51 ID=2 PROTO=UDP SPT=5 DPT=53 LEN=20
+Nov 28 10:00:03 web1 sshd[12]: Accepted publickey for root
+Nov 28 10:00:04 web1 kernel: RULE 16 -- DENY IN=eth0 OUT= MAC=00:11
+Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=192.0.2.10 LEN=60 TTL=51 ID=1 PROTO=TCP SPT=1 DPT=22 WINDOW=1 RES=0x00 SYN URGP=0
+";
+
+    fn opts(a: &Attributor) -> SummaryOptions<'_> {
+        SummaryOptions { top: 10, attributor: a, rules: None, show_bad: true }
+    }
+
+    #[test]
+    fn counts_and_span() {
+        let a = Attributor::default();
+        let s = Tally::read(SAMPLE.as_bytes(), 1).unwrap().finish(&opts(&a));
+        assert_eq!((s.total_lines, s.firewall_lines, s.unparsed_lines, s.bad_lines), (5, 3, 1, 1));
+        assert_eq!(s.by_prefix.get("RULE 16 -- DENY"), Some(&1));
+        assert_eq!(s.by_prefix.get("[UFW BLOCK]"), Some(&1));
+        assert_eq!(s.by_action.get("DENY"), Some(&3));
+        assert_eq!(s.top_sources[0].addr.to_string(), "203.0.113.7");
+        assert_eq!(s.top_sources[0].count, 2);
+        assert_eq!(
+            (s.top_ports[0].proto.as_str(), s.top_ports[0].port, s.top_ports[0].count),
+            ("tcp", 22, 2)
+        );
+        let t = s.time_span.unwrap();
+        assert_eq!(
+            (t.first.as_str(), t.last.as_str(), t.seconds),
+            ("Nov 28 10:00:01", "Nov 28 10:05:00", 299.0)
+        );
+        assert_eq!(s.bad[0].line, 4);
+    }
+
+    #[test]
+    fn threads_and_chunks_do_not_change_the_result() {
+        let a = Attributor::default();
+        let big = SAMPLE.repeat(50);
+        let one = serde_json::to_string(&Tally::read(big.as_bytes(), 1).unwrap().finish(&opts(&a)))
+            .unwrap();
+        for (threads, chunk) in [(2, 64), (3, 1000), (4, 7)] {
+            let t = Tally::read_chunked(big.as_bytes(), threads, chunk).unwrap();
+            assert_eq!(
+                serde_json::to_string(&t.finish(&opts(&a))).unwrap(),
+                one,
+                "threads {threads} chunk {chunk}"
+            );
+        }
+    }
+}

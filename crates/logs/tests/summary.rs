@@ -1,0 +1,92 @@
+//! Snapshot tests of the summary on the shipped fixture.
+
+use std::path::Path;
+
+use rampart_logs::attribute::Attributor;
+use rampart_logs::scans::{Detector, ScanOptions};
+use rampart_logs::source::file;
+use rampart_logs::summary::{SummaryOptions, Tally};
+use rampart_logs::{envelope, line};
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn summary(threads: usize) -> rampart_logs::summary::Summary {
+    let a = Attributor::default();
+    let mut t = Tally::read(file::open(&fixture("mixed.log")).unwrap(), threads).unwrap();
+    t.set_file("mixed.log");
+    t.finish(&SummaryOptions { top: 5, attributor: &a, rules: None, show_bad: true })
+}
+
+#[test]
+fn summary_text() {
+    insta::assert_snapshot!(summary(1).to_text());
+}
+
+#[test]
+fn summary_json() {
+    let s = summary(1);
+    insta::assert_json_snapshot!(s);
+}
+
+#[test]
+fn summary_json_required_keys() {
+    let v = serde_json::to_value(summary(2)).unwrap();
+    for key in [
+        "total_lines",
+        "firewall_lines",
+        "unparsed_lines",
+        "bad_lines",
+        "lost_lines",
+        "by_prefix",
+        "top_sources",
+        "top_ports",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["total_lines"], 30);
+    assert_eq!(v["firewall_lines"], 26);
+    assert_eq!(v["unparsed_lines"], 3);
+    assert_eq!(v["bad_lines"], 1);
+    assert_eq!(v["by_prefix"]["RULE 16 -- DENY"], 13);
+    assert_eq!(v["by_prefix"]["[UFW BLOCK]"], 2);
+    assert_eq!(v["top_sources"][0], serde_json::json!({"addr": "203.0.113.7", "count": 13}));
+    assert_eq!(v["top_ports"][0], serde_json::json!({"proto": "tcp", "port": 443, "count": 4}));
+}
+
+#[test]
+fn gzip_gives_the_same_summary() {
+    use std::io::Write;
+    let plain = std::fs::read(fixture("mixed.log")).unwrap();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(&plain).unwrap();
+    let gz = e.finish().unwrap();
+    let a = Attributor::default();
+    let opts = SummaryOptions { top: 5, attributor: &a, rules: None, show_bad: false };
+    let from_gz = Tally::read(file::maybe_gzip(Box::new(std::io::Cursor::new(gz))).unwrap(), 1)
+        .unwrap()
+        .finish(&opts);
+    let from_plain = Tally::read(&plain[..], 1).unwrap().finish(&opts);
+    assert_eq!(
+        serde_json::to_string(&from_gz).unwrap(),
+        serde_json::to_string(&from_plain).unwrap()
+    );
+}
+
+#[test]
+fn fixture_scan() {
+    let mut d = Detector::new(ScanOptions { window_secs: 60, min_ports: 10, min_hosts: 10 });
+    let r = file::open(&fixture("mixed.log")).unwrap();
+    file::for_each_line(r, |raw| {
+        let env = envelope::strip(raw);
+        if let Ok(Some(l)) = line::parse(&env.message) {
+            d.add(&l, env.stamp);
+        }
+    })
+    .unwrap();
+    let scans = d.finish();
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0].src.to_string(), "203.0.113.7");
+    assert_eq!(scans[0].ports, 12);
+}
