@@ -376,3 +376,31 @@ fn bad_line_numbers_are_per_file() {
     assert_eq!(v["bad"][0]["line"], 28);
     assert_eq!(v["bad"][1]["line"], 28, "line numbers restart in each file");
 }
+
+/// `--policy` ties a rule's lines to where the rule is written.
+#[test]
+fn summary_links_lines_to_the_policy_rule() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("logs-policy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("kern.log");
+    std::fs::write(
+        &log,
+        "Nov 28 10:00:01 mylap kernel: [12345.678901] RULE 7 -- DENY IN= OUT=eth0 SRC=192.168.2.22 \
+         DST=192.168.2.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40001 DPT=20004 \
+         WINDOW=64240 RES=0x00 SYN URGP=0 \n",
+    )
+    .unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["logs", "summary", "--json", "--policy", "examples/spice-client.rp"])
+        .arg(&log)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"file\": \"examples/spice-client.rp\""), "{text}");
+    assert!(text.contains("\"line\": 32"), "{text}");
+    assert!(text.contains("\"comment\": \"consoles of other users\""), "{text}");
+}

@@ -73,6 +73,13 @@ struct SummaryArgs {
     /// Parse files with N threads (chunks split at newlines, merged in order).
     #[arg(short = 'j', long, default_value_t = 1, value_name = "N")]
     threads: usize,
+    /// Link each rule's lines to where the rule is written in this policy
+    /// (file, line and comment).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The firewall of --policy (needed when it has several).
+    #[arg(long, requires = "policy")]
+    firewall: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -295,11 +302,17 @@ fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
             total.merge(t);
         }
     }
-    // --policy FILE will pass the compiler's RuleIndex here.
+    let index = match &a.policy {
+        Some(p) => match rule_index(p, a.firewall.as_deref())? {
+            Some(i) => Some(i),
+            None => return Ok(ExitCode::from(1)),
+        },
+        None => None,
+    };
     let s = total.finish(&SummaryOptions {
         top: a.top,
         attributor: &attributor,
-        rules: None,
+        rules: index.as_ref().map(|i| i as &dyn rampart_logs::attribute::RuleLookup),
         show_bad: a.input.show_bad,
     });
     let mut out = io::stdout().lock();
@@ -678,4 +691,32 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         bail!("source {name} ended without a firewall line");
     }
     Ok(input_code(0, lost))
+}
+
+/// Rule number → where the rule is written, from a checked policy; `None`
+/// when the policy has errors (they have been printed).
+fn rule_index(
+    path: &std::path::Path,
+    firewall: Option<&str>,
+) -> anyhow::Result<Option<rampart_logs::attribute::RuleIndex>> {
+    let mut sources = rampart_diag::Sources::new();
+    let crate::policy::Checked::Ok(model, _) = crate::policy::load(path, &mut sources, false)?
+    else {
+        return Ok(None);
+    };
+    let fw = crate::policy::pick(&model, firewall)?;
+    let index = fw
+        .rulesets
+        .iter()
+        .flat_map(|r| &r.rules)
+        .map(|r| {
+            let info = rampart_logs::attribute::RuleInfo {
+                file: sources.name(r.span.file).to_owned(),
+                line: sources.line_col(r.span.file, r.span.start).line,
+                comment: r.comment.clone(),
+            };
+            (r.number, info)
+        })
+        .collect();
+    Ok(Some(index))
 }
