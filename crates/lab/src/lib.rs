@@ -28,6 +28,9 @@ pub mod topology;
 
 pub use describe::Lab;
 pub use kmsg::{Kmsg, enable_netns_logging};
-pub use netns::{LabError, Netns, Tool, bridge, require_root, require_tools, sweep_stale, veth};
+pub use netns::{
+    LabError, Netns, Spawned, Tool, bridge, connects_as, require_root, require_tools, sweep_stale,
+    veth,
+};
 pub use parse::{Parsed, parse};
 pub use run::{Report, Rules};

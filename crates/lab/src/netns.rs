@@ -293,3 +293,40 @@ pub fn sweep_stale() -> Result<usize, LabError> {
     }
     Ok(swept)
 }
+
+/// Processes started with [`Netns::spawn`] (listeners), killed when dropped,
+/// also when a test fails.
+pub struct Spawned(pub Vec<Child>);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Does a TCP connect from `ns` to `addr:port` as `uid` complete within 3 s?
+/// (bash's `/dev/tcp` under `setpriv`: no client tool needed.)
+#[must_use]
+pub fn connects_as(ns: &Netns, uid: u32, addr: &str, port: u16) -> bool {
+    let script = format!("exec 3<>/dev/tcp/{addr}/{port}");
+    let id = uid.to_string();
+    ns.command("setpriv")
+        .args([
+            "--reuid",
+            &id,
+            "--regid",
+            &id,
+            "--clear-groups",
+            "timeout",
+            "3",
+            "bash",
+            "-c",
+            &script,
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -6,23 +6,10 @@
 //! (192.168.2.2/24, listening on 20002, 20003 and 20004).
 
 use std::path::Path;
-use std::process::Child;
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{Netns, Tool, require_tools, veth};
-
-/// Kills the listeners even when an assertion fails.
-struct Listeners(Vec<Child>);
-
-impl Drop for Listeners {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use rampart_lab::{Netns, Spawned, Tool, connects_as, require_tools, veth};
 
 /// Turns `nf_log_all_netns` on so LOG lines from namespaces reach the
 /// kernel log, and puts the old value back afterwards.
@@ -55,28 +42,9 @@ fn compile_example() -> String {
     rampart_emit::iptables_restore(&compiled.v4, Family::V4, "spice-client test", Some(&sources))
 }
 
-/// TCP connect from the client as `uid`; true when the handshake completes.
+/// TCP connect from the client as `uid` to the server.
 fn connects(client: &Netns, uid: u32, port: u16) -> bool {
-    let script = format!("exec 3<>/dev/tcp/192.168.2.2/{port}");
-    let id = uid.to_string();
-    let status = client
-        .command("setpriv")
-        .args([
-            "--reuid",
-            &id,
-            "--regid",
-            &id,
-            "--clear-groups",
-            "timeout",
-            "3",
-            "bash",
-            "-c",
-            &script,
-        ])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("run setpriv");
-    status.success()
+    connects_as(client, uid, "192.168.2.2", port)
 }
 
 /// Kernel log lines stamped at or after `since` (seconds since boot). The
@@ -115,7 +83,7 @@ fn each_user_reaches_only_their_own_console() {
     client.addr("eth0", "192.168.2.22/24").unwrap();
     client.addr("eth0", "192.168.4.22/24").unwrap();
     server.addr("eth0", "192.168.2.2/24").unwrap();
-    let _listeners = Listeners(
+    let _listeners = Spawned(
         [20002, 20003, 20004]
             .iter()
             .map(|p| {

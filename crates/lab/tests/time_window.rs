@@ -2,23 +2,11 @@
 //! holds the current UTC time accepts, one whose day or hours do not, does
 //! not. The kernel's time match reads UTC (no `--kerneltz`), like Rampart.
 
-use std::process::Child;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{Netns, Tool, require_tools, veth};
-
-struct Listeners(Vec<Child>);
-
-impl Drop for Listeners {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
+use rampart_lab::{Netns, Spawned, Tool, connects_as, require_tools, veth};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -44,17 +32,9 @@ fn compile(policy: &str) -> String {
     rampart_emit::iptables_restore(&compiled.v4, Family::V4, "time window test", None)
 }
 
+/// TCP connect from the client as `uid` to the server.
 fn connects(client: &Netns, uid: u32, port: u16) -> bool {
-    let script = format!("exec 3<>/dev/tcp/192.168.2.2/{port}");
-    let id = uid.to_string();
-    client
-        .command("setpriv")
-        .args(["--reuid", &id, "--regid", &id, "--clear-groups", "timeout", "3", "bash", "-c"])
-        .arg(&script)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("run setpriv")
-        .success()
+    connects_as(client, uid, "192.168.2.2", port)
 }
 
 #[test]
@@ -90,7 +70,7 @@ fn rules_apply_only_inside_their_window() {
     veth(&client, "eth0", &server, "eth0").unwrap();
     client.addr("eth0", "192.168.2.22/24").unwrap();
     server.addr("eth0", "192.168.2.2/24").unwrap();
-    let _listeners = Listeners(
+    let _listeners = Spawned(
         [20002, 20003, 20004]
             .iter()
             .map(|p| {
