@@ -149,72 +149,16 @@ fn unreadable_file_exits_2() {
 /// must agree with the iptables one on verdict and log prefixes.
 #[test]
 fn both_targets_of_a_policy_agree() {
-    let packets: [&[&str]; 4] = [
-        &[
-            "--hook",
-            "output",
-            "--src",
-            "192.168.2.22",
-            "--dst",
-            "192.168.2.2",
-            "--out",
-            "eth0",
-            "--proto",
-            "tcp",
-            "--dport",
-            "20004",
-            "--uid",
-            "1021",
-        ],
-        &[
-            "--hook",
-            "output",
-            "--src",
-            "192.168.2.22",
-            "--dst",
-            "192.168.2.2",
-            "--out",
-            "eth0",
-            "--proto",
-            "tcp",
-            "--dport",
-            "20002",
-            "--uid",
-            "1021",
-        ],
-        &[
-            "--hook",
-            "input",
-            "--src",
-            "192.168.44.12",
-            "--dst",
-            "192.168.2.22",
-            "--in",
-            "eth0",
-            "--proto",
-            "tcp",
-            "--dport",
-            "22",
-        ],
-        &[
-            "--hook",
-            "input",
-            "--src",
-            "127.0.0.1",
-            "--dst",
-            "192.168.2.22",
-            "--in",
-            "eth0",
-            "--proto",
-            "udp",
-            "--dport",
-            "53",
-        ],
+    let packets = [
+        "--hook output --src 192.168.2.22 --dst 192.168.2.2 --out eth0 --proto tcp --dport 20004 --uid 1021",
+        "--hook output --src 192.168.2.22 --dst 192.168.2.2 --out eth0 --proto tcp --dport 20002 --uid 1021",
+        "--hook input --src 192.168.44.12 --dst 192.168.2.22 --in eth0 --proto tcp --dport 22",
+        "--hook input --src 127.0.0.1 --dst 192.168.2.22 --in eth0 --proto udp --dport 53",
     ];
     for p in packets {
         let run = |target: &str| {
             let mut args = vec!["trace", "examples/spice-client.rp", "--json", "--target", target];
-            args.extend_from_slice(p);
+            args.extend(p.split_whitespace());
             let v: serde_json::Value =
                 serde_json::from_slice(&rampart(&args).stdout).expect("JSON");
             (v["verdict"].clone(), v["logs"].clone())

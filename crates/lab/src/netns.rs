@@ -307,6 +307,20 @@ impl Drop for Spawned {
     }
 }
 
+impl Netns {
+    /// TCP listeners on `ports` (socat, accepting and discarding), killed
+    /// when the returned guard is dropped.
+    pub fn tcp_listeners(&self, ports: &[u16]) -> Result<Spawned, LabError> {
+        require_tools(&[Tool { name: "socat", package: "socat" }])?;
+        let mut spawned = Spawned(Vec::new());
+        for p in ports {
+            let spec = format!("TCP-LISTEN:{p},fork,reuseaddr");
+            spawned.0.push(self.spawn(&["socat", "-u", &spec, "OPEN:/dev/null"])?);
+        }
+        Ok(spawned)
+    }
+}
+
 /// Does a TCP connect from `ns` to `addr:port` as `uid` complete within 3 s?
 /// (bash's `/dev/tcp` under `setpriv`: no client tool needed.)
 #[must_use]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{Netns, Spawned, Tool, connects_as, require_tools, veth};
+use rampart_lab::{Netns, Tool, connects_as, require_tools, veth};
 
 /// Turns `nf_log_all_netns` on so LOG lines from namespaces reach the
 /// kernel log, and puts the old value back afterwards.
@@ -83,15 +83,7 @@ fn each_user_reaches_only_their_own_console() {
     client.addr("eth0", "192.168.2.22/24").unwrap();
     client.addr("eth0", "192.168.4.22/24").unwrap();
     server.addr("eth0", "192.168.2.2/24").unwrap();
-    let _listeners = Spawned(
-        [20002, 20003, 20004]
-            .iter()
-            .map(|p| {
-                let spec = format!("TCP-LISTEN:{p},fork,reuseaddr");
-                server.spawn(&["socat", "-u", &spec, "OPEN:/dev/null"]).unwrap()
-            })
-            .collect(),
-    );
+    let _listeners = server.tcp_listeners(&[20002, 20003, 20004]).unwrap();
     // Before the firewall, every port answers (the listeners are up).
     for _ in 0..50 {
         if connects(&client, 1021, 20004) {

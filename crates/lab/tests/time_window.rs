@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{Netns, Spawned, Tool, connects_as, require_tools, veth};
+use rampart_lab::{Netns, Tool, connects_as, require_tools, veth};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -70,15 +70,7 @@ fn rules_apply_only_inside_their_window() {
     veth(&client, "eth0", &server, "eth0").unwrap();
     client.addr("eth0", "192.168.2.22/24").unwrap();
     server.addr("eth0", "192.168.2.2/24").unwrap();
-    let _listeners = Spawned(
-        [20002, 20003, 20004]
-            .iter()
-            .map(|p| {
-                let spec = format!("TCP-LISTEN:{p},fork,reuseaddr");
-                server.spawn(&["socat", "-u", &spec, "OPEN:/dev/null"]).unwrap()
-            })
-            .collect(),
-    );
+    let _listeners = server.tcp_listeners(&[20002, 20003, 20004]).unwrap();
     for _ in 0..50 {
         if connects(&client, 1021, 20003) {
             break;
