@@ -13,29 +13,34 @@ use crate::state::{Applied, Pending, StateDir, now};
 use crate::{DeployError, iptables, nft};
 
 pub const PREVIOUS: &str = "previous.v4";
+pub const PREVIOUS6: &str = "previous.v6";
 pub const APPLIED_DOC: &str = "applied.v4";
+pub const APPLIED_DOC6: &str = "applied.v6";
 pub const APPLIED: &str = "applied.json";
 pub const PENDING: &str = "pending.json";
 
 /// How the rules reach the kernel.
 pub enum Load<'a> {
-    /// The compiled IPv4 ruleset (restricted form), through iptables-restore.
-    Iptables(&'a Ruleset),
-    /// The rich ruleset and its `nft -f` document.
-    Nft { rich: &'a Ruleset, doc: String },
+    /// The compiled restricted-form rulesets, through iptables-restore and
+    /// ip6tables-restore.
+    Iptables { v4: &'a Ruleset, v6: &'a Ruleset },
+    /// An `nft -f` document.
+    Nft(String),
+}
+
+/// The rules the lock-out guard traces a connection through, per family:
+/// the loaded ones, or rules that decide the same (the rich form for nft).
+#[derive(Clone, Copy)]
+pub struct Traced<'a> {
+    pub v4: &'a Ruleset,
+    pub v6: &'a Ruleset,
 }
 
 impl Load<'_> {
-    fn ruleset(&self) -> &Ruleset {
-        match self {
-            Load::Iptables(rs) | Load::Nft { rich: rs, .. } => rs,
-        }
-    }
-
     fn name(&self) -> &'static str {
         match self {
-            Load::Iptables(_) => "iptables",
-            Load::Nft { .. } => "nft",
+            Load::Iptables { .. } => "iptables",
+            Load::Nft(_) => "nft",
         }
     }
 }
@@ -43,6 +48,7 @@ impl Load<'_> {
 /// What to apply.
 pub struct Plan<'a> {
     pub load: Load<'a>,
+    pub traced: Traced<'a>,
     pub policy: String,
     pub firewall: String,
     pub mgmt: Option<Mgmt>,
@@ -67,7 +73,7 @@ const BUILTIN: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
 /// chains that are gone, leaving other software's chains (Docker, libvirt)
 /// alone. A chain line flushes the chain it names.
 #[must_use]
-pub fn noflush_doc(rs: &Ruleset, stale: &[String]) -> String {
+pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
     let mut out = String::from("*filter\n");
     for c in &rs.chains {
         let policy = match c.policy {
@@ -88,7 +94,7 @@ pub fn noflush_doc(rs: &Ruleset, stale: &[String]) -> String {
     }
     for c in &rs.chains {
         for r in &c.rules {
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, Family::V4));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
         }
     }
     out.push_str("COMMIT\n");
@@ -106,16 +112,22 @@ fn version(doc: &str) -> String {
 /// Guard, save what is loaded, load the new ruleset atomically, record it.
 pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> {
     if let (Some(m), false) = (&plan.mgmt, plan.force)
-        && let Some(cut) = guard::check(plan.load.ruleset(), m)
+        && let Some(cut) =
+            guard::check(if m.family() == Family::V4 { plan.traced.v4 } else { plan.traced.v6 }, m)
     {
         return Ok(Outcome::Refused(cut));
     }
-    let (applied_doc, changes, chains) = match &plan.load {
-        Load::Iptables(rs) => load_iptables(rs, state)?,
-        Load::Nft { doc, .. } => load_nft(doc, state)?,
+    let previous: Option<Applied> = state.read_json(APPLIED)?;
+    let loaded = match &plan.load {
+        Load::Iptables { v4, v6 } => load_iptables(v4, v6, previous.as_ref(), state)?,
+        Load::Nft(doc) => load_nft(doc, state)?,
     };
-    let version = version(&applied_doc);
-    state.write(APPLIED_DOC, &applied_doc)?;
+    let version = version(&(loaded.doc.clone() + loaded.doc6.as_deref().unwrap_or_default()));
+    state.write(APPLIED_DOC, &loaded.doc)?;
+    match &loaded.doc6 {
+        Some(doc6) => state.write(APPLIED_DOC6, doc6)?,
+        None => state.remove(APPLIED_DOC6)?,
+    }
     state.write_json(
         APPLIED,
         &Applied {
@@ -123,7 +135,8 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             firewall: plan.firewall.clone(),
             version: version.clone(),
             applied_at: now(),
-            chains,
+            chains: loaded.chains,
+            chains6: loaded.chains6,
             backend: plan.load.name().into(),
         },
     )?;
@@ -138,53 +151,93 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             None
         }
     };
-    Ok(Outcome::Applied { diff: changes, version, pending })
+    Ok(Outcome::Applied { diff: loaded.diff, version, pending })
 }
 
-/// Save the filter table, then replace Rampart's chains in it. Returns the
-/// document loaded, the changes and Rampart's chains.
+/// What one load put into the kernel.
+struct Loaded {
+    /// The document loaded (nft: the kernel's listing after loading), which
+    /// status compares with the kernel later.
+    doc: String,
+    /// The IPv6 document, when ip6tables was loaded too.
+    doc6: Option<String>,
+    diff: Vec<ChainDiff>,
+    /// Rampart's chains per family (iptables only).
+    chains: Vec<String>,
+    chains6: Vec<String>,
+}
+
+/// Save both filter tables, then replace Rampart's chains in them: IPv4,
+/// then IPv6. If IPv6 fails, IPv4 is put back, so nothing is half-applied.
 fn load_iptables(
-    rs: &Ruleset,
+    v4: &Ruleset,
+    v6: &Ruleset,
+    previous: Option<&Applied>,
     state: &StateDir,
-) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {
-    let before = iptables::save()?;
-    let ours: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
-    let previous: Option<Applied> = state.read_json(APPLIED)?;
-    let loaded_chains: BTreeSet<String> = diff::rules_by_chain(&before).into_keys().collect();
-    let stale: Vec<String> = previous
-        .map(|p| p.chains)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|c| {
-            !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded_chains.contains(c)
-        })
-        .collect();
-    let doc = noflush_doc(rs, &stale);
+) -> Result<Loaded, DeployError> {
+    let before = iptables::save(Family::V4)?;
+    let before6 = iptables::save(Family::V6)?;
     // Keep the way back before changing anything.
     state.write(PREVIOUS, &before)?;
-    iptables::restore(&doc, true)?;
-    let after = iptables::save()?;
+    state.write(PREVIOUS6, &before6)?;
+    let old = |f: fn(&Applied) -> &Vec<String>| previous.map(f).cloned().unwrap_or_default();
+    let (doc, mut diff, chains) = replace(Family::V4, v4, &old(|p| &p.chains), &before)?;
+    let (doc6, diff6, chains6) = match replace(Family::V6, v6, &old(|p| &p.chains6), &before6) {
+        Ok(x) => x,
+        Err(e) => {
+            iptables::restore(Family::V4, &before, false)?;
+            return Err(e);
+        }
+    };
+    diff.extend(diff6);
+    Ok(Loaded { doc, doc6: Some(doc6), diff, chains, chains6 })
+}
+
+/// Replace Rampart's chains of one family; `before` is the saved table and
+/// `old` the chains the last apply made. Returns the document loaded, the
+/// changes and Rampart's chains now.
+fn replace(
+    family: Family,
+    rs: &Ruleset,
+    old: &[String],
+    before: &str,
+) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {
+    let ours: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
+    let loaded_chains: BTreeSet<String> = diff::rules_by_chain(before).into_keys().collect();
+    let stale: Vec<String> = old
+        .iter()
+        .filter(|c| {
+            !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded_chains.contains(*c)
+        })
+        .cloned()
+        .collect();
+    let doc = noflush_doc(rs, family, &stale);
+    iptables::restore(family, &doc, true)?;
+    let after = iptables::save(family)?;
     let mut compare = ours.clone();
     compare.extend(stale);
-    let changes =
-        diff::diff(&diff::rules_by_chain(&before), &diff::rules_by_chain(&after), &compare);
+    let mut changes =
+        diff::diff(&diff::rules_by_chain(before), &diff::rules_by_chain(&after), &compare);
+    if family == Family::V6 {
+        for c in &mut changes {
+            c.chain = format!("{} (IPv6)", c.chain);
+        }
+    }
     Ok((doc, changes, ours))
 }
 
 /// Save Rampart's nft tables, then replace them. Returns the listing of
 /// what was loaded (status compares the kernel's listing with it) and the
 /// changes per chain and set.
-fn load_nft(
-    doc: &str,
-    state: &StateDir,
-) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {
+fn load_nft(doc: &str, state: &StateDir) -> Result<Loaded, DeployError> {
     let before = nft::listing()?;
     state.write(PREVIOUS, &(nft::replace_prefix() + &before))?;
+    state.remove(PREVIOUS6)?;
     // Tables the new document does not define (an old ARP guard) go too.
     nft::load(&(nft::replace_prefix() + doc))?;
     let after = nft::listing()?;
-    let changes = diff::diff(&nft::blocks(&before), &nft::blocks(&after), &[]);
-    Ok((after, changes, vec![]))
+    let diff = diff::diff(&nft::blocks(&before), &nft::blocks(&after), &[]);
+    Ok(Loaded { doc: after, doc6: None, diff, chains: vec![], chains6: vec![] })
 }
 
 /// Restore what was loaded before the last apply.
@@ -200,11 +253,14 @@ pub fn rollback(state: &StateDir) -> Result<(), DeployError> {
     if applied.backend == "nft" {
         nft::load(&previous)?;
     } else {
-        iptables::restore(&previous, false)?;
+        iptables::restore(Family::V4, &previous, false)?;
+        if let Some(previous6) = state.read(PREVIOUS6)? {
+            iptables::restore(Family::V6, &previous6, false)?;
+        }
     }
-    state.remove(PENDING)?;
-    state.remove(APPLIED)?;
-    state.remove(APPLIED_DOC)?;
+    for f in [PENDING, APPLIED, APPLIED_DOC, APPLIED_DOC6, PREVIOUS6] {
+        state.remove(f)?;
+    }
     state.remove(PREVIOUS)
 }
 

@@ -30,6 +30,11 @@ impl Mgmt {
         Some(Self { iface: None, client, client_port, server, server_port })
     }
 
+    #[must_use]
+    pub fn family(&self) -> Family {
+        if self.client.is_ipv4() { Family::V4 } else { Family::V6 }
+    }
+
     /// From `--mgmt ADDR:PORT` (the admin's address and this host's SSH
     /// port; `[v6]:PORT` for IPv6).
     #[must_use]
@@ -59,7 +64,7 @@ pub struct Cut {
 /// and a new connection for `rampart confirm`) through `rs`.
 #[must_use]
 pub fn check(rs: &Ruleset, m: &Mgmt) -> Option<Cut> {
-    let family = if m.client.is_ipv4() { Family::V4 } else { Family::V6 };
+    let family = m.family();
     let inbound = |state, flags| Packet {
         src: Some(m.client),
         dst: m.server,

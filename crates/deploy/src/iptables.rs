@@ -1,7 +1,10 @@
-//! The iptables backend: read the loaded filter table, load a document.
+//! The iptables backend: read the loaded filter table, load a document,
+//! for IPv4 (iptables) or IPv6 (ip6tables).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+
+use rampart_ir::Family;
 
 use crate::DeployError;
 
@@ -70,14 +73,21 @@ fn capability(stderr: &str) -> Option<DeployError> {
     )))
 }
 
+fn tool(family: Family, what: &str) -> String {
+    match family {
+        Family::V4 => format!("iptables-{what}"),
+        Family::V6 => format!("ip6tables-{what}"),
+    }
+}
+
 /// The loaded `filter` table as `iptables-save` prints it.
-pub fn save() -> Result<String, DeployError> {
-    run("iptables-save", &["-t", "filter"], None)
+pub fn save(family: Family) -> Result<String, DeployError> {
+    run(&tool(family, "save"), &["-t", "filter"], None)
 }
 
 /// Load a document in one transaction. `noflush` leaves chains the
 /// document does not name alone.
-pub fn restore(doc: &str, noflush: bool) -> Result<(), DeployError> {
+pub fn restore(family: Family, doc: &str, noflush: bool) -> Result<(), DeployError> {
     let args: &[&str] = if noflush { &["-w", "--noflush"] } else { &["-w"] };
-    run("iptables-restore", args, Some(doc)).map(drop)
+    run(&tool(family, "restore"), args, Some(doc)).map(drop)
 }

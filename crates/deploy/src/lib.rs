@@ -9,10 +9,12 @@
 //! boot units.
 
 pub mod apply;
+pub mod bundle;
 pub mod diff;
 pub mod guard;
 pub mod iptables;
 pub mod nft;
+pub mod remote;
 pub mod state;
 pub mod status;
 pub mod systemd;
@@ -34,6 +36,9 @@ pub enum DeployError {
     /// Reading or writing the state directory failed.
     #[error("{what} `{path}`: {source}")]
     State { what: &'static str, path: String, source: std::io::Error },
+    /// A compiled bundle that cannot be used.
+    #[error("{0}")]
+    Bundle(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

@@ -22,6 +22,9 @@ pub struct Applied {
     /// Rampart's chains in the filter table, so the next apply can remove
     /// those that are gone (iptables only).
     pub chains: Vec<String>,
+    /// The same for IPv6; empty when IPv6 was left alone.
+    #[serde(default)]
+    pub chains6: Vec<String>,
     /// `iptables` or `nft`.
     #[serde(default = "iptables")]
     pub backend: String,

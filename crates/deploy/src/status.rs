@@ -1,6 +1,8 @@
 //! Is the loaded ruleset the one Rampart applied?
 
-use crate::apply::{APPLIED, APPLIED_DOC, PENDING};
+use rampart_ir::Family;
+
+use crate::apply::{APPLIED, APPLIED_DOC, APPLIED_DOC6, PENDING};
 use crate::diff::{self, ChainDiff};
 use crate::state::{Applied, Pending, StateDir};
 use crate::{DeployError, iptables, nft};
@@ -22,8 +24,18 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
             diff::diff(&nft::blocks(&doc), &nft::blocks(&nft::listing()?), &[])
         }
         (Some(a), Some(doc)) => {
-            let loaded = diff::rules_by_chain(&iptables::save()?);
-            diff::diff(&diff::rules_by_chain(&doc), &loaded, &a.chains)
+            let loaded = diff::rules_by_chain(&iptables::save(Family::V4)?);
+            let mut drift = diff::diff(&diff::rules_by_chain(&doc), &loaded, &a.chains);
+            if let Some(doc6) = state.read(APPLIED_DOC6)?
+                && !a.chains6.is_empty()
+            {
+                let loaded = diff::rules_by_chain(&iptables::save(Family::V6)?);
+                for mut d in diff::diff(&diff::rules_by_chain(&doc6), &loaded, &a.chains6) {
+                    d.chain = format!("{} (IPv6)", d.chain);
+                    drift.push(d);
+                }
+            }
+            drift
         }
         _ => vec![],
     };

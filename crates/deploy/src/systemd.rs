@@ -7,7 +7,7 @@ pub const RULES_PATH: &str = "/etc/rampart/rules.v4";
 
 /// `rampart.service`: loads the compiled rules before any interface is up.
 #[must_use]
-pub fn firewall_unit(restore: &str, rules: &str, rules_v6: Option<(&str, &str)>) -> String {
+pub fn firewall_unit(restore: &str, rules: &str, (restore6, rules6): (&str, &str)) -> String {
     let mut s = format!(
         "[Unit]\n\
          Description=Rampart firewall (load compiled rules before the network)\n\
@@ -23,9 +23,7 @@ pub fn firewall_unit(restore: &str, rules: &str, rules_v6: Option<(&str, &str)>)
          RemainAfterExit=yes\n\
          ExecStart={restore} -w {rules}\n"
     );
-    if let Some((restore6, rules6)) = rules_v6 {
-        s.push_str(&format!("ExecStart={restore6} -w {rules6}\n"));
-    }
+    s.push_str(&format!("ExecStart={restore6} -w {rules6}\n"));
     s.push_str("\n[Install]\nWantedBy=sysinit.target\n");
     s
 }

@@ -10,7 +10,7 @@ use crate::{describe_origin, iptables_restore};
 /// fed from a here-document: nothing is flushed first, so there is never a
 /// moment without a firewall. Arguments (such as `--test`) are passed on.
 #[must_use]
-pub fn shell_script(title: &str, v4: &Ruleset, v6: Option<&Ruleset>, sources: &Sources) -> String {
+pub fn shell_script(title: &str, v4: &Ruleset, v6: &Ruleset, sources: &Sources) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "#!/bin/sh");
     let _ = writeln!(out, "# {title}");
@@ -23,7 +23,7 @@ pub fn shell_script(title: &str, v4: &Ruleset, v6: Option<&Ruleset>, sources: &S
     );
     // One line per policy rule, in rule order.
     let mut said = std::collections::BTreeMap::new();
-    for c in v4.chains.iter().chain(v6.iter().flat_map(|r| &r.chains)) {
+    for c in v4.chains.iter().chain(&v6.chains) {
         for r in &c.rules {
             let Some(origin) = r.origin else { continue };
             said.entry(origin.rule).or_insert_with(|| {
@@ -46,9 +46,7 @@ pub fn shell_script(title: &str, v4: &Ruleset, v6: Option<&Ruleset>, sources: &S
         let _ = writeln!(out, "{tag}");
     };
     doc(Family::V4, v4, "IPTABLES_RESTORE", "RAMPART_IPV4");
-    if let Some(v6) = v6 {
-        doc(Family::V6, v6, "IP6TABLES_RESTORE", "RAMPART_IPV6");
-    }
+    doc(Family::V6, v6, "IP6TABLES_RESTORE", "RAMPART_IPV6");
     out
 }
 

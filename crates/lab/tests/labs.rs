@@ -35,9 +35,12 @@ fn rules(lab: &Lab) -> Rules {
             let c = rampart_lower::compile(fw);
             Rules {
                 v4: rampart_emit::iptables_restore(&c.v4, Family::V4, "lab test", Some(&sources)),
-                v6: c.v6.as_ref().map(|v6| {
-                    rampart_emit::iptables_restore(v6, Family::V6, "lab test", Some(&sources))
-                }),
+                v6: Some(rampart_emit::iptables_restore(
+                    &c.v6,
+                    Family::V6,
+                    "lab test",
+                    Some(&sources),
+                )),
             }
         }
         RulesSource::Rules(p) => {

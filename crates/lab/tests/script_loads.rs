@@ -16,7 +16,7 @@ fn generated_script_checks_and_loads_every_example() {
             rampart_model::load(&path, &mut sources).unwrap().model.expect("example checks clean");
         let fw = &model.firewalls[0];
         let c = rampart_lower::compile(fw);
-        let script = rampart_emit::shell_script("test", &c.v4, c.v6.as_ref(), &sources);
+        let script = rampart_emit::shell_script("test", &c.v4, &c.v6, &sources);
         let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("{example}-{}.sh", std::process::id()));
         std::fs::write(&file, &script).unwrap();

@@ -20,7 +20,7 @@ mod rule;
 pub use firewall::lower;
 pub use iptables::iptables;
 
-use rampart_ir::{Family, Match, Ruleset};
+use rampart_ir::{Family, Ruleset};
 use rampart_model::Firewall;
 
 /// A firewall compiled for every backend.
@@ -30,9 +30,10 @@ pub struct Compiled {
     pub rich: Ruleset,
     /// One iptables line per rule, for `iptables-restore`.
     pub v4: Ruleset,
-    /// For `ip6tables-restore`; `None` when the firewall has no IPv6
-    /// address and no rule names one, so IPv6 is left alone.
-    pub v6: Option<Ruleset>,
+    /// For `ip6tables-restore`. Always there: a policy without IPv6
+    /// addresses still filters IPv6 (its default applies, as in the nft
+    /// inet table), so neither backend leaves a second door open.
+    pub v6: Ruleset,
 }
 
 /// Lower a firewall and run the iptables pass for each family it uses.
@@ -40,24 +41,6 @@ pub struct Compiled {
 pub fn compile(fw: &Firewall) -> Compiled {
     let rich = lower(fw);
     let v4 = iptables(&rich, Family::V4);
-    let v6 = uses_ipv6(fw, &rich).then(|| iptables(&rich, Family::V6));
+    let v6 = iptables(&rich, Family::V6);
     Compiled { rich, v4, v6 }
-}
-
-fn uses_ipv6(fw: &Firewall, rs: &Ruleset) -> bool {
-    fw.interfaces.iter().flat_map(|i| &i.addrs).any(|a| matches!(a, ipnet::IpNet::V6(_)))
-        || rs
-            .chains
-            .iter()
-            .flat_map(|c| &c.rules)
-            // rules Rampart adds for IPv6's sake do not make a policy IPv6
-            .filter(|r| r.origin.is_none_or(|o| o.rule != 0))
-            .flat_map(|r| &r.matches)
-            .any(|m| match m {
-                Match::Src(a) | Match::Dst(a) => {
-                    a.set.items.iter().any(|i| i.family() == Family::V6)
-                }
-                Match::Icmp { v6: true, .. } => true,
-                _ => false,
-            })
 }

@@ -247,7 +247,7 @@ fn audit(a: &AuditArgs) -> anyhow::Result<ExitCode> {
     } else if let Some(f) = &a.iptables_save {
         Some(std::fs::read_to_string(f).with_context(|| format!("cannot read `{}`", f.display()))?)
     } else {
-        Some(rampart_deploy::iptables::save()?)
+        Some(rampart_deploy::iptables::save(rampart_ir::Family::V4)?)
     };
     let findings = audit::audit(&kit, &root, loaded.as_deref())?;
     if findings.is_empty() {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rampart_deploy::bundle::{Bundle, Iface};
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lower::Compiled;
@@ -26,15 +27,19 @@ pub(crate) enum Target {
     /// Only the ARP guard of bridges with `arp-guard` (`table bridge
     /// rampart_arp`), to load with `nft -f` beside an iptables ruleset.
     NftArp,
+    /// Everything a host needs to load the firewall with `rampart apply
+    /// --compiled FILE`, without the policy: both backends' documents and
+    /// the interfaces, in one JSON file.
+    Bundle,
 }
 
 /// Compile a policy for one firewall.
 ///
 /// Nothing is written when the policy has errors. The output is
-/// deterministic: the same policy gives byte-identical text. IPv6 rules are
-/// produced only when the firewall has an IPv6 address or a rule names one;
-/// with `-o FILE` they go to `FILE.v6`, on stdout choose them with
-/// `--family 6`.
+/// deterministic: the same policy gives byte-identical text. IPv6 is
+/// filtered too, by the same policy (rules whose addresses are all IPv4
+/// only apply to IPv4): with `-o FILE` the IPv6 document goes to `FILE.v6`,
+/// on stdout choose it with `--family 6`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CompileArgs {
     /// The policy file.
@@ -45,14 +50,14 @@ pub(crate) struct CompileArgs {
     /// What to produce.
     #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
     target: Target,
-    /// Write to FILE (and FILE.v6 for IPv6) instead of stdout.
+    /// Write to FILE (and FILE.v6, the IPv6 document) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// On stdout, which family's document to print (4 or 6).
     #[arg(long, default_value = "4", value_parser = clap::builder::PossibleValuesParser::new(["4", "6"]))]
     family: String,
     /// Compile every firewall of the policy, in parallel, into the
-    /// directory given with -o: NAME.v4 (and NAME.v6), NAME.nft or NAME.sh.
+    /// directory given with -o: NAME.v4 and NAME.v6, NAME.nft or NAME.sh.
     #[arg(long, requires = "output", conflicts_with = "firewall")]
     all: bool,
 }
@@ -89,14 +94,11 @@ pub(crate) fn render(
     match target {
         Target::IptablesRestore => (
             rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), Some(sources)),
-            c.v6.as_ref().map(|v6| {
-                rampart_emit::iptables_restore(v6, Family::V6, &title("IPv6"), Some(sources))
-            }),
+            Some(rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), Some(sources))),
         ),
-        Target::IptablesScript => (
-            rampart_emit::shell_script(&title("shell script"), &c.v4, c.v6.as_ref(), sources),
-            None,
-        ),
+        Target::IptablesScript => {
+            (rampart_emit::shell_script(&title("shell script"), &c.v4, &c.v6, sources), None)
+        }
         Target::Nft => {
             let out = rampart_nft::emit_with_notes(&c.rich);
             for n in &out.notes {
@@ -113,6 +115,7 @@ pub(crate) fn render(
             }
             (text, None)
         }
+        Target::Bundle => (bundle(fw, c, policy_name).to_json(), None),
         Target::NftArp => match rampart_nft::arp_guard(&fw.arp_guards()) {
             Some(arp) => (arp, None),
             None => {
@@ -155,10 +158,7 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         // The nft document holds both families.
         None if a.family == "6" && !matches!(a.target, Target::Nft) => match v6 {
             Some(v6) => printer::out(&v6),
-            None => anyhow::bail!(
-                "firewall `{}` has no IPv6 rules: it has no IPv6 address and no rule names one",
-                fw.name
-            ),
+            None => anyhow::bail!("--family 6 applies to --target iptables-restore"),
         },
         None => printer::out(&v4),
     }
@@ -180,6 +180,7 @@ fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         Target::IptablesScript => "sh",
         Target::Nft => "nft",
         Target::NftArp => "arp.nft",
+        Target::Bundle => "json",
     };
     let sources = &sources;
     let results: Vec<anyhow::Result<String>> = std::thread::scope(|scope| {
@@ -212,6 +213,39 @@ fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         lines.join("\n  ")
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The nft document: Rampart's tables and, for bridges with `arp-guard`,
+/// the ARP guard table.
+pub(crate) fn nft_doc(fw: &Firewall, c: &Compiled) -> String {
+    let mut doc = rampart_nft::emit(&c.rich);
+    if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
+        doc.push('\n');
+        doc.push_str(&arp);
+    }
+    doc
+}
+
+/// A compiled firewall for `rampart apply --compiled` and `apply --host`.
+pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
+    let title = |fam: &str| format!("firewall {} from {policy_name} ({fam})", fw.name);
+    Bundle {
+        rampart_bundle: rampart_deploy::bundle::FORMAT,
+        policy: policy_name.to_owned(),
+        firewall: fw.name.clone(),
+        interfaces: fw
+            .interfaces
+            .iter()
+            .map(|i| Iface {
+                name: i.name.clone(),
+                addrs: i.addrs.iter().map(ipnet::IpNet::addr).collect(),
+                management: i.management,
+            })
+            .collect(),
+        iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
+        iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
+        nft: nft_doc(fw, c),
+    }
 }
 
 /// Write via a temporary file and rename, so readers never see half a file.

@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_deploy::apply::{self, Load, Outcome, Plan, Watch};
+use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
+use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
 use rampart_deploy::state::{DEFAULT_DIR, StateDir, now};
 use rampart_deploy::{diff, systemd};
 use rampart_diag::Sources;
 use rampart_ir::Family;
 
-use crate::commands::{INVALID, compile};
+use crate::commands::{INVALID, compile, push};
 use crate::printer;
 
 #[derive(Debug, clap::Args)]
@@ -32,41 +33,58 @@ impl StateArgs {
 /// Before loading, the management connection (from $SSH_CONNECTION, or
 /// --mgmt) is traced through the new rules; if they would cut it, nothing is
 /// loaded and the deciding rule is shown (--force loads anyway). The loaded
-/// filter table is saved, then the new rules replace Rampart's chains in one
-/// iptables-restore transaction, leaving other software's chains alone. The
-/// changes are shown per chain.
+/// filter tables (IPv4 and IPv6) are saved, then the new rules replace
+/// Rampart's chains in one iptables-restore transaction per family, leaving
+/// other software's chains alone. The changes are shown per chain.
 ///
 /// With --try (default 60 seconds when run over SSH), a watchdog detached
 /// from the terminal restores the saved rules unless `rampart confirm` runs
 /// in time, from a new connection: a lock-out undoes itself.
+///
+/// With --host, the firewall is pushed over OpenSSH instead, to several
+/// hosts at once: each host runs `rampart apply --compiled -` on what was
+/// compiled here (its guard traces the very SSH session), then a NEW
+/// connection must get through to confirm; a host that cannot be reached
+/// again rolls back by itself. A summary lists every host.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "compiled"])))]
 pub(crate) struct ApplyArgs {
     /// The policy file.
-    policy: PathBuf,
+    pub(crate) policy: Option<PathBuf>,
+    /// Load a bundle made by `rampart compile --target bundle` (`-` reads
+    /// stdin) instead of compiling a policy here.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["firewall", "host"])]
+    pub(crate) compiled: Option<PathBuf>,
     /// The firewall to apply (needed when the policy has several).
     #[arg(long, short = 'f')]
-    firewall: Option<String>,
+    pub(crate) firewall: Option<String>,
     /// Seconds to wait for `rampart confirm` before rolling back; 0 to
-    /// apply for good. Default: 60 over SSH, else 0.
+    /// apply for good. Default: 60 over SSH and with --host, else 0.
     #[arg(long = "try", value_name = "SECONDS")]
-    try_secs: Option<u64>,
+    pub(crate) try_secs: Option<u64>,
     /// The management connection to protect, as ADMIN_ADDR:SSH_PORT
     /// (default: from $SSH_CONNECTION).
     #[arg(long, value_name = "ADDR:PORT")]
-    mgmt: Option<String>,
+    pub(crate) mgmt: Option<String>,
     /// Load even if the management connection would be cut.
     #[arg(long)]
-    force: bool,
+    pub(crate) force: bool,
     /// How the rules reach the kernel.
     #[arg(long, value_enum, default_value = "iptables")]
-    backend: Backend,
+    pub(crate) backend: Backend,
+    /// Print the outcome as JSON (for scripts and for --host).
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
-    state: StateArgs,
+    pub(crate) remote: push::RemoteArgs,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub(crate) enum Backend {
-    /// iptables-restore --noflush, replacing only Rampart's chains (IPv4).
+    /// iptables-restore and ip6tables-restore --noflush, replacing only
+    /// Rampart's chains.
     Iptables,
     /// nft -f, replacing only Rampart's tables (IPv4 and IPv6, and the ARP guard).
     Nft,
@@ -130,11 +148,10 @@ pub(crate) struct WatchdogArgs {
 }
 
 pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let mut sources = Sources::new();
-    let (fw, compiled) = match compile::build(&a.policy, a.firewall.as_deref(), &mut sources)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
-    };
+    if !a.remote.host.is_empty() {
+        let policy = a.policy.as_deref().expect("clap: --host needs a policy");
+        return push::run(policy, a, &a.remote);
+    }
     let ssh = std::env::var("SSH_CONNECTION").ok();
     let mut mgmt = match (&a.mgmt, &ssh) {
         (Some(flag), _) => Some(
@@ -143,44 +160,65 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         (None, Some(conn)) => Mgmt::from_ssh_connection(conn),
         (None, None) => None,
     };
-    // The interface the session arrives on: the one holding the address it
-    // was made to, else the management interface.
-    if let Some(m) = &mut mgmt {
-        let holds = |i: &&rampart_model::Interface| {
-            m.server.is_some_and(|s| i.addrs.iter().any(|n| n.addr() == s))
-        };
-        m.iface = fw
-            .interfaces
-            .iter()
-            .find(holds)
-            .or_else(|| fw.interfaces.iter().find(|i| i.management))
-            .map(|i| i.name.clone());
-    }
     let try_secs = match a.try_secs.or(ssh.as_ref().map(|_| 60)) {
         Some(0) | None => None,
         Some(s) => Some(s),
     };
-    let load = match a.backend {
-        Backend::Iptables => Load::Iptables(&compiled.v4),
-        Backend::Nft => {
-            let mut doc = rampart_nft::emit(&compiled.rich);
-            if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
-                doc.push('\n');
-                doc.push_str(&arp);
-            }
-            Load::Nft { rich: &compiled.rich, doc }
+    // The rules to load and to trace, from a policy or from a bundle.
+    let mut sources = Sources::new();
+    let (bundle, compiled, imported) = match (&a.policy, &a.compiled) {
+        (Some(policy), _) => {
+            let (fw, c) = match compile::build(policy, a.firewall.as_deref(), &mut sources)? {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
+            };
+            (compile::bundle(&fw, &c, &policy.display().to_string()), Some(c), None)
         }
+        (None, Some(file)) => {
+            let b = Bundle::from_json(&read_input(file)?)?;
+            let rules = b.rulesets()?;
+            (b, None, Some(rules))
+        }
+        (None, None) => unreachable!("clap requires a policy or --compiled"),
+    };
+    if let Some(m) = &mut mgmt {
+        m.iface = bundle.arrival_iface(m.server);
+    }
+    let (v4, v6) = match (&compiled, &imported) {
+        (Some(c), _) => (&c.v4, &c.v6),
+        (None, Some((v4, v6))) => (v4, v6),
+        (None, None) => unreachable!("compiled or imported"),
+    };
+    let (load, traced) = match a.backend {
+        Backend::Iptables => (Load::Iptables { v4, v6 }, Traced { v4, v6 }),
+        // Compiled here, the rich form decides as nft will; from a bundle,
+        // the iptables rules decide the same (the nft tests prove it).
+        Backend::Nft => (
+            Load::Nft(bundle.nft.clone()),
+            match &compiled {
+                Some(c) => Traced { v4: &c.rich, v6: &c.rich },
+                None => Traced { v4, v6 },
+            },
+        ),
     };
     let plan = Plan {
         load,
-        policy: a.policy.display().to_string(),
-        firewall: fw.name.clone(),
+        traced,
+        policy: bundle.policy.clone(),
+        firewall: bundle.firewall.clone(),
         mgmt,
         force: a.force,
         try_secs,
     };
     let state = a.state.dir();
-    match apply::apply(&plan, &state)? {
+    let outcome = apply::apply(&plan, &state)?;
+    if let Outcome::Applied { pending: Some(p), .. } = &outcome {
+        spawn_watchdog(&a.state.state_dir, &p.token)?;
+    }
+    if a.json {
+        printer::out(&format!("{:#}\n", outcome_json(&outcome)));
+    }
+    match outcome {
         Outcome::Refused(cut) => {
             printer::note(&format!(
                 "refused: the new rules would cut the management connection.\n  {} would get {}\n  decided by {}\nNothing was loaded. Fix the policy, or use --force if you are sure.",
@@ -189,15 +227,11 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(INVALID))
         }
         Outcome::Applied { diff, version, pending } => {
-            printer::out(&diff::render(&diff));
-            printer::note(&format!("applied firewall `{}` (version {version})", fw.name));
-            if compiled.v6.is_some() && matches!(a.backend, Backend::Iptables) {
-                printer::note(
-                    "note: the IPv6 rules were not applied; load them with `rampart compile --family 6 | ip6tables-restore`",
-                );
+            if !a.json {
+                printer::out(&diff::render(&diff));
             }
+            printer::note(&format!("applied firewall `{}` (version {version})", bundle.firewall));
             if let Some(p) = pending {
-                spawn_watchdog(&a.state.state_dir, &p.token)?;
                 printer::note(&format!(
                     "trying for {} s: run `rampart confirm` from a NEW connection to keep these rules; \
                      otherwise the previous rules come back by themselves",
@@ -206,6 +240,33 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// What `apply --json` prints, and what `apply --host` reads back.
+fn outcome_json(o: &Outcome) -> serde_json::Value {
+    match o {
+        Outcome::Refused(cut) => serde_json::json!({
+            "outcome": "refused",
+            "refused": {"packet": cut.packet, "verdict": cut.verdict, "decided_by": cut.decided_by},
+        }),
+        Outcome::Applied { diff, version, pending } => serde_json::json!({
+            "outcome": "applied",
+            "version": version,
+            "pending_deadline": pending.as_ref().map(|p| p.deadline),
+            "changes": diff::render(diff).lines().collect::<Vec<_>>(),
+        }),
+    }
+}
+
+fn read_input(path: &Path) -> anyhow::Result<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("cannot read the bundle from stdin")?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
     }
 }
 
@@ -295,17 +356,12 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
     let rules = a.rules_dir.join("rules.v4");
     let rules6 = a.rules_dir.join("rules.v6");
     write(&rules, &rampart_emit::iptables_restore(&compiled.v4, Family::V4, &title, None))?;
-    if let Some(v6) = &compiled.v6 {
-        write(&rules6, &rampart_emit::iptables_restore(v6, Family::V6, &title, None))?;
-    }
+    write(&rules6, &rampart_emit::iptables_restore(&compiled.v6, Family::V6, &title, None))?;
     let exe = std::env::current_exe().context("cannot find the rampart binary")?;
     let exe = exe.display().to_string();
     let restore = which("iptables-restore")?;
-    let restore6 = which("ip6tables-restore").ok();
-    let v6 = match (&compiled.v6, &restore6) {
-        (Some(_), Some(r)) => Some((r.as_str(), rules6.to_str().unwrap_or_default())),
-        _ => None,
-    };
+    let restore6 = which("ip6tables-restore")?;
+    let v6 = (restore6.as_str(), rules6.to_str().unwrap_or_default());
     let units = [
         ("rampart.service", systemd::firewall_unit(&restore, &rules.display().to_string(), v6)),
         ("rampart-logs.service", systemd::logs_unit(&exe, "/var/log/rampart/firewall.log")),
@@ -317,8 +373,9 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         paths.push(path);
     }
     printer::note(&format!(
-        "wrote {} and {} units in {}",
+        "wrote {}, {} and {} units in {}",
         rules.display(),
+        rules6.display(),
         units.len(),
         a.unit_dir.display()
     ));

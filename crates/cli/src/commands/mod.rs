@@ -8,6 +8,7 @@ pub(crate) mod deploy;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
+pub(crate) mod push;
 pub(crate) mod trace;
 
 use std::process::ExitCode;

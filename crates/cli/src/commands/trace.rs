@@ -224,7 +224,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             match (args.target, v6) {
                 // one inet table holds both families
                 (TraceTarget::Nft, _) => (compiled.rich, family),
-                (TraceTarget::Iptables, true) => (compiled.v6.unwrap_or_default(), family),
+                (TraceTarget::Iptables, true) => (compiled.v6, family),
                 (TraceTarget::Iptables, false) => (compiled.v4, family),
             }
         }

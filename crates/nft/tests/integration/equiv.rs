@@ -647,9 +647,12 @@ fn shipped_examples_same_in_kernel() {
                     &name,
                     None,
                 )),
-                iptables_v6: c.v6.as_ref().map(|v6| {
-                    reset_needs_tcp(&rampart_emit::iptables_restore(v6, Family::V6, &name, None))
-                }),
+                iptables_v6: Some(reset_needs_tcp(&rampart_emit::iptables_restore(
+                    &c.v6,
+                    Family::V6,
+                    &name,
+                    None,
+                ))),
             };
             match compare(&case) {
                 Ok(report) => {

@@ -1,0 +1,204 @@
+//! `rampart apply --host ...`: compile here, push to many hosts over
+//! OpenSSH at once, confirm each from a new connection, sum it up.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context;
+use rampart_deploy::remote::{self, Host, Outcome, Push, Report, Ssh};
+use rampart_diag::Sources;
+
+use crate::commands::deploy::{ApplyArgs, Backend};
+use crate::commands::{INVALID, compile};
+use crate::policy::{self, Checked};
+use crate::printer;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RemoteArgs {
+    /// Push to this host over SSH instead of loading here; repeat for a
+    /// fleet. Form: [FIREWALL=][USER@]HOST[:PORT]. Without FIREWALL=, the
+    /// policy's firewall named like the host (its first DNS label) is used,
+    /// or --firewall.
+    #[arg(long, value_name = "[FW=][USER@]HOST[:PORT]")]
+    pub(crate) host: Vec<String>,
+    /// An ssh option for every connection (`-o OPTION`), e.g.
+    /// IdentityFile=~/.ssh/fleet; repeat as needed. ~/.ssh/config applies.
+    #[arg(long = "ssh-option", value_name = "OPTION", requires = "host")]
+    ssh_options: Vec<String>,
+    /// Seconds to wait for an SSH connection, also for the confirming one.
+    #[arg(long, default_value = "10", value_name = "SECONDS", requires = "host")]
+    connect_timeout: u64,
+    /// How to run rampart on the hosts, as shell words.
+    #[arg(long, default_value = "rampart", value_name = "COMMAND", requires = "host")]
+    remote_rampart: String,
+    /// Hosts pushed to at the same time.
+    #[arg(long, short = 'j', default_value = "8", value_name = "N", requires = "host")]
+    jobs: usize,
+}
+
+pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::Result<ExitCode> {
+    let hosts = r
+        .host
+        .iter()
+        .map(|h| h.parse::<Host>().map_err(|e| anyhow::anyhow!("--host `{h}`: {e}")))
+        .collect::<anyhow::Result<Vec<Host>>>()?;
+    let mut sources = Sources::new();
+    let Checked::Ok(model, _) = policy::load(policy_path, &mut sources, false)? else {
+        printer::note("error: the policy has errors; nothing was pushed");
+        return Ok(ExitCode::from(INVALID));
+    };
+    // Every host's firewall must exist before anything is pushed anywhere.
+    let mut firewalls = BTreeMap::new();
+    let mut names = Vec::new();
+    for h in &hosts {
+        let fw_name = h.firewall.as_deref().or(a.firewall.as_deref()).unwrap_or(h.firewall_name());
+        let fw = policy::pick(&model, Some(fw_name)).with_context(|| {
+            format!("--host {h}: no firewall `{fw_name}` (name it: --host FIREWALL={h})")
+        })?;
+        firewalls.insert(fw.name.clone(), fw);
+        names.push(fw.name.clone());
+    }
+    // Compile each firewall once, side by side.
+    let policy_name = policy_path.display().to_string();
+    let bundles: BTreeMap<String, String> = std::thread::scope(|s| {
+        let jobs: Vec<_> = firewalls
+            .iter()
+            .map(|(n, fw)| {
+                let policy_name = &policy_name;
+                s.spawn(move || {
+                    let c = rampart_lower::compile(fw);
+                    (n.clone(), compile::bundle(fw, &c, policy_name).to_json())
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().expect("a compile thread panicked")).collect()
+    });
+    let work: Vec<(&Host, &str, &str)> =
+        hosts.iter().zip(&names).map(|(h, n)| (h, n.as_str(), bundles[n].as_str())).collect();
+    let ssh = Ssh {
+        program: "ssh".into(),
+        options: r.ssh_options.clone(),
+        connect_timeout: r.connect_timeout,
+        remote_rampart: r.remote_rampart.clone(),
+    };
+    let backend = match a.backend {
+        Backend::Iptables => "iptables",
+        Backend::Nft => "nft",
+    };
+    let push = |bundle_json| Push {
+        bundle_json,
+        backend,
+        try_secs: a.try_secs.unwrap_or(60),
+        force: a.force,
+    };
+    let reports = push_all(&work, &ssh, r.jobs, &push);
+    let failed = reports.iter().filter(|r| !r.outcome.ok()).count();
+    if a.json {
+        printer::out(&format!("{:#}\n", json(&reports)));
+    } else {
+        printer::out(&summary(&reports));
+    }
+    printer::note(&format!(
+        "{} host(s): {} applied, {failed} not",
+        reports.len(),
+        reports.len() - failed
+    ));
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(INVALID) })
+}
+
+/// Push to every host, `jobs` at a time; each host's report is printed as
+/// soon as it is done, so a long fleet shows progress.
+fn push_all<'a>(
+    work: &[(&Host, &str, &'a str)],
+    ssh: &Ssh,
+    jobs: usize,
+    push: &(dyn Fn(&'a str) -> Push<'a> + Sync),
+) -> Vec<Report> {
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, Report)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, work.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(host, fw, json)) = work.get(i) else { break };
+                    let report = remote::push(host, ssh, &push(json));
+                    printer::note(&format!(
+                        "{host} ({fw}): {}\n{}",
+                        describe(&report.outcome),
+                        indent(&report.transcript)
+                    ));
+                    done.lock().expect("no thread panics holding it").push((i, report));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().expect("no thread panics holding it");
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+fn describe(o: &Outcome) -> String {
+    match o {
+        Outcome::Applied { version, confirmed: true } => {
+            format!("applied version {version}, confirmed from a new connection")
+        }
+        Outcome::Applied { version, confirmed: false } => {
+            format!("applied version {version} for good (no try)")
+        }
+        Outcome::Refused { reason } => format!("refused, nothing loaded: {reason}"),
+        Outcome::Unconfirmed { version, why } => {
+            format!("applied version {version} but could not confirm: {why}")
+        }
+        Outcome::Broken { why } => format!(
+            "the session broke during apply ({why}); if the rules were loaded, the host rolls back by itself"
+        ),
+        Outcome::Failed { why } => format!("not applied: {why}"),
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+fn summary(reports: &[Report]) -> String {
+    let width = reports.iter().map(|r| r.host.to_string().len()).max().unwrap_or(4).max(4);
+    let mut out = format!("{:<width$}  {:<12}  {}\n", "HOST", "RESULT", "DETAIL");
+    for r in reports {
+        let detail = match &r.outcome {
+            Outcome::Applied { version, .. } => format!("version {version}"),
+            Outcome::Refused { reason: why }
+            | Outcome::Unconfirmed { why, .. }
+            | Outcome::Broken { why }
+            | Outcome::Failed { why } => why.clone(),
+        };
+        out.push_str(&format!(
+            "{:<width$}  {:<12}  {detail}\n",
+            r.host.to_string(),
+            r.outcome.word()
+        ));
+    }
+    out
+}
+
+fn json(reports: &[Report]) -> serde_json::Value {
+    serde_json::json!({
+        "hosts": reports.iter().map(|r| {
+            let (version, detail) = match &r.outcome {
+                Outcome::Applied { version, .. } => (Some(version), None),
+                Outcome::Unconfirmed { version, why } => (Some(version), Some(why)),
+                Outcome::Refused { reason: why } | Outcome::Broken { why } | Outcome::Failed { why } => (None, Some(why)),
+            };
+            serde_json::json!({
+                "host": r.host.to_string(),
+                "result": r.outcome.word(),
+                "version": version,
+                "detail": detail,
+                "changes": r.transcript.lines().collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,157 @@
+//! A compiled firewall in one JSON document: what `rampart apply
+//! --compiled` loads on a host that has no policy or compiler, and what
+//! `rampart apply --host` sends over SSH.
+//!
+//! It carries the documents for both backends and the interfaces (to tell
+//! which one a management connection arrives on). The iptables documents
+//! are read back into the IR on the host, so the lock-out guard traces the
+//! very rules that get loaded.
+
+use std::net::IpAddr;
+
+use rampart_diag::FileId;
+use rampart_ir::Ruleset;
+use rampart_ir::read::{self, Format};
+use serde::{Deserialize, Serialize};
+
+use crate::DeployError;
+
+/// The bundle format this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// Format version; a reader refuses one it does not know.
+    pub rampart_bundle: u32,
+    /// The policy file it was compiled from, for `rampart status`.
+    pub policy: String,
+    pub firewall: String,
+    pub interfaces: Vec<Iface>,
+    /// `iptables-restore` documents.
+    pub iptables_v4: String,
+    pub iptables_v6: String,
+    /// The `nft -f` document (inet and bridge tables, ARP guard).
+    pub nft: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Iface {
+    pub name: String,
+    pub addrs: Vec<IpAddr>,
+    pub management: bool,
+}
+
+impl Bundle {
+    /// Read a bundle, refusing other formats and documents that do not
+    /// parse, with a sentence that says which.
+    pub fn from_json(text: &str) -> Result<Self, DeployError> {
+        #[derive(Deserialize)]
+        struct Head {
+            rampart_bundle: Option<u32>,
+        }
+        let bad = |why: String| DeployError::Bundle(why);
+        let head: Head = serde_json::from_str(text)
+            .map_err(|e| bad(format!("not a compiled rampart bundle (JSON): {e}")))?;
+        match head.rampart_bundle {
+            Some(FORMAT) => {}
+            Some(v) => {
+                return Err(bad(format!(
+                    "bundle format {v} is not known to this rampart (it reads format {FORMAT}); \
+                     use the same rampart version on both sides"
+                )));
+            }
+            None => return Err(bad("not a compiled rampart bundle: no `rampart_bundle`".into())),
+        }
+        serde_json::from_str(text).map_err(|e| bad(format!("malformed bundle: {e}")))
+    }
+
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a bundle serialises") + "\n"
+    }
+
+    /// The IPv4 and IPv6 rulesets, read back from the iptables documents.
+    pub fn rulesets(&self) -> Result<(Ruleset, Ruleset), DeployError> {
+        Ok((import(&self.iptables_v4, "IPv4")?, import(&self.iptables_v6, "IPv6")?))
+    }
+
+    /// The interface a connection to `server` arrives on: the one holding
+    /// that address, else the management interface.
+    #[must_use]
+    pub fn arrival_iface(&self, server: Option<IpAddr>) -> Option<String> {
+        let holds = |i: &&Iface| server.is_some_and(|s| i.addrs.contains(&s));
+        self.interfaces
+            .iter()
+            .find(holds)
+            .or_else(|| self.interfaces.iter().find(|i| i.management))
+            .map(|i| i.name.clone())
+    }
+}
+
+fn import(doc: &str, family: &str) -> Result<Ruleset, DeployError> {
+    let imported = read::parse(doc, FileId(0), Format::Save);
+    if let Some(d) = imported.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(DeployError::Bundle(format!(
+            "the bundle's {family} iptables document does not read back: {}",
+            d.message
+        )));
+    }
+    imported.filter().map(|t| t.ruleset.clone()).ok_or_else(|| {
+        DeployError::Bundle(format!("the bundle's {family} iptables document has no filter table"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Bundle {
+        Bundle {
+            rampart_bundle: FORMAT,
+            policy: "p.rp".into(),
+            firewall: "gw".into(),
+            interfaces: vec![
+                Iface {
+                    name: "eth0".into(),
+                    addrs: vec!["10.0.0.1".parse().unwrap()],
+                    management: false,
+                },
+                Iface { name: "eth1".into(), addrs: vec![], management: true },
+            ],
+            iptables_v4:
+                "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+                    .into(),
+            iptables_v6: "*filter\n:INPUT DROP [0:0]\nCOMMIT\n".into(),
+            nft: String::new(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_reads_its_rules_back() {
+        let b = bundle();
+        let back = Bundle::from_json(&b.to_json()).unwrap();
+        assert_eq!(back, b);
+        let (v4, v6) = back.rulesets().unwrap();
+        assert_eq!(v4.rule_count(), 1);
+        assert_eq!(v6.rule_count(), 0);
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read() {
+        let err = |t: &str| Bundle::from_json(t).unwrap_err().to_string();
+        assert!(err("*filter").contains("not a compiled rampart bundle"));
+        assert!(err("{}").contains("no `rampart_bundle`"));
+        assert!(err(r#"{"rampart_bundle": 99}"#).contains("format 99"));
+        let mut b = bundle();
+        b.iptables_v4 = "*filter\n-A INPUT --bogus\nCOMMIT\n".into();
+        assert!(b.rulesets().unwrap_err().to_string().contains("IPv4"));
+    }
+
+    #[test]
+    fn the_session_arrives_where_its_address_is() {
+        let b = bundle();
+        assert_eq!(b.arrival_iface("10.0.0.1".parse().ok()).as_deref(), Some("eth0"));
+        assert_eq!(b.arrival_iface("10.9.9.9".parse().ok()).as_deref(), Some("eth1"));
+        assert_eq!(b.arrival_iface(None).as_deref(), Some("eth1"));
+    }
+}

@@ -1,0 +1,320 @@
+//! Pushing a compiled bundle to hosts over OpenSSH with the protection of a
+//! local apply. The host runs `rampart apply --compiled - --json`, whose
+//! guard traces the very SSH session it arrived on; then a NEW connection
+//! must get through to run `rampart confirm`. A host that cannot be reached
+//! again is left alone: its watchdog rolls it back by itself.
+
+use std::fmt;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// `[FIREWALL=][USER@]HOST[:PORT]`; an IPv6 host goes in brackets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// The policy's firewall for this host, when not the host's own name.
+    pub firewall: Option<String>,
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+impl FromStr for Host {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (firewall, rest) = match s.split_once('=') {
+            Some((f, r)) => (Some(f.to_owned()), r),
+            None => (None, s),
+        };
+        let (user, rest) = match rest.rsplit_once('@') {
+            Some((u, r)) => (Some(u.to_owned()), r),
+            None => (None, rest),
+        };
+        let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or("an IPv6 host needs its closing `]`")?;
+            (h, after.strip_prefix(':'))
+        } else {
+            match rest.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (rest, None),
+            }
+        };
+        let port = port
+            .map(|p| p.parse::<u16>().map_err(|_| format!("`{p}` is not a port")))
+            .transpose()?;
+        if host.is_empty()
+            || host.starts_with('-')
+            || firewall.as_deref() == Some("")
+            || user.as_deref() == Some("")
+        {
+            return Err("expected [FIREWALL=][USER@]HOST[:PORT]".into());
+        }
+        Ok(Self { firewall, user, host: host.to_owned(), port })
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(u) = &self.user {
+            write!(f, "{u}@")?;
+        }
+        if self.host.contains(':') {
+            write!(f, "[{}]", self.host)
+        } else {
+            f.write_str(&self.host)
+        }?;
+        match self.port {
+            Some(p) => write!(f, ":{p}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Host {
+    /// The firewall to apply there: the one named, else one called like the
+    /// host (its first label for a DNS name).
+    #[must_use]
+    pub fn firewall_name(&self) -> &str {
+        self.firewall.as_deref().unwrap_or_else(|| {
+            if self.host.parse::<std::net::IpAddr>().is_ok() {
+                &self.host
+            } else {
+                self.host.split('.').next().unwrap_or(&self.host)
+            }
+        })
+    }
+}
+
+/// How to reach the hosts.
+#[derive(Clone, Debug)]
+pub struct Ssh {
+    /// The `ssh` program.
+    pub program: String,
+    /// Extra `-o` options (IdentityFile=..., StrictHostKeyChecking=...).
+    pub options: Vec<String>,
+    pub connect_timeout: u64,
+    /// The command that runs rampart on the host, as shell words
+    /// (`rampart`, `sudo -n rampart`, `/opt/rampart/bin/rampart`).
+    pub remote_rampart: String,
+}
+
+/// What to push.
+pub struct Push<'a> {
+    pub bundle_json: &'a str,
+    /// `iptables` or `nft`.
+    pub backend: &'a str,
+    /// Seconds the host waits for the confirmation; 0 applies for good.
+    pub try_secs: u64,
+    pub force: bool,
+}
+
+/// How it went on one host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied, and a new connection confirmed it (or no try was asked).
+    Applied { version: String, confirmed: bool },
+    /// The guard on the host refused; nothing was loaded.
+    Refused { reason: String },
+    /// Applied, but no new connection got through to confirm: the host
+    /// rolls back by itself.
+    Unconfirmed { version: String, why: String },
+    /// The session broke while applying; a loaded try rolls back by itself.
+    Broken { why: String },
+    /// Nothing was applied: no connection, or the host's rampart refused.
+    Failed { why: String },
+}
+
+impl Outcome {
+    #[must_use]
+    pub fn ok(&self) -> bool {
+        matches!(self, Outcome::Applied { .. })
+    }
+
+    /// One word for the summary.
+    #[must_use]
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Applied { confirmed: true, .. } => "confirmed",
+            Outcome::Applied { confirmed: false, .. } => "applied",
+            Outcome::Refused { .. } => "refused",
+            Outcome::Unconfirmed { .. } => "rolling-back",
+            Outcome::Broken { .. } => "broken",
+            Outcome::Failed { .. } => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub host: Host,
+    pub outcome: Outcome,
+    /// What the host's rampart printed (its change list, its messages).
+    pub transcript: String,
+}
+
+/// What `rampart apply --json` prints; the part a pusher reads.
+#[derive(Deserialize)]
+struct Answer {
+    outcome: String,
+    version: Option<String>,
+    #[serde(default)]
+    changes: Vec<String>,
+    refused: Option<Refusal>,
+}
+
+#[derive(Deserialize)]
+struct Refusal {
+    packet: String,
+    verdict: String,
+    decided_by: String,
+}
+
+/// ssh's own exit status for connection errors.
+const SSH_FAILED: i32 = 255;
+
+/// Apply on one host, then confirm from a new connection.
+#[must_use]
+pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
+    let mut words = vec!["apply", "--compiled", "-", "--json", "--backend", p.backend, "--try"];
+    let try_secs = p.try_secs.to_string();
+    words.push(&try_secs);
+    if p.force {
+        words.push("--force");
+    }
+    let (outcome, transcript) = match run(host, ssh, &words, Some(p.bundle_json), true) {
+        Err(why) => (Outcome::Failed { why }, String::new()),
+        Ok(r) if r.status == SSH_FAILED && r.stdout.trim().is_empty() => {
+            let why = first_line(&r.stderr);
+            // Connection refused or timed out before anything ran.
+            if r.stderr.contains("connect to host") || r.stderr.contains("Could not resolve") {
+                (Outcome::Failed { why }, String::new())
+            } else {
+                (Outcome::Broken { why }, r.stderr)
+            }
+        }
+        Ok(r) => match serde_json::from_str::<Answer>(r.stdout.trim()) {
+            Ok(a) => answered(host, ssh, p, a, r.stderr),
+            Err(_) => {
+                let why = if r.stderr.trim().is_empty() {
+                    format!("the host's rampart answered: {}", first_line(&r.stdout))
+                } else {
+                    first_line(&r.stderr)
+                };
+                (Outcome::Failed { why }, r.stderr)
+            }
+        },
+    };
+    Report { host: host.clone(), outcome, transcript }
+}
+
+fn answered(host: &Host, ssh: &Ssh, p: &Push<'_>, a: Answer, stderr: String) -> (Outcome, String) {
+    let transcript = if a.changes.is_empty() { stderr } else { a.changes.join("\n") + "\n" };
+    if let Some(r) = a.refused {
+        let reason = format!("{} would get {}, decided by {}", r.packet, r.verdict, r.decided_by);
+        return (Outcome::Refused { reason }, transcript);
+    }
+    let version = a.version.unwrap_or_default();
+    if a.outcome != "applied" {
+        return (Outcome::Failed { why: format!("unexpected answer `{}`", a.outcome) }, transcript);
+    }
+    if p.try_secs == 0 {
+        return (Outcome::Applied { version, confirmed: false }, transcript);
+    }
+    // A NEW connection, never a shared master one: this proves the host can
+    // still be reached after the change.
+    let outcome = match run(host, ssh, &["confirm"], None, false) {
+        Ok(r) if r.status == 0 => Outcome::Applied { version, confirmed: true },
+        Ok(r) => Outcome::Unconfirmed {
+            version,
+            why: format!(
+                "{}; the host restores its previous rules by itself within {} s",
+                first_line(&r.stderr),
+                p.try_secs
+            ),
+        },
+        Err(why) => Outcome::Unconfirmed { version, why },
+    };
+    (outcome, transcript)
+}
+
+struct Ran {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(
+    host: &Host,
+    ssh: &Ssh,
+    words: &[&str],
+    input: Option<&str>,
+    keepalive: bool,
+) -> Result<Ran, String> {
+    let mut cmd = Command::new(&ssh.program);
+    cmd.args(["-o", "BatchMode=yes", "-o", "ControlPath=none", "-T"])
+        .arg("-o")
+        .arg(format!("ConnectTimeout={}", ssh.connect_timeout));
+    if keepalive {
+        // Notice a session the new rules cut, instead of waiting for TCP.
+        cmd.args(["-o", "ServerAliveInterval=3", "-o", "ServerAliveCountMax=3"]);
+    }
+    for o in &ssh.options {
+        cmd.arg("-o").arg(o);
+    }
+    if let Some(port) = host.port {
+        cmd.arg("-p").arg(port.to_string());
+    }
+    if let Some(user) = &host.user {
+        cmd.arg("-l").arg(user);
+    }
+    let quoted = shlex::try_join(words.iter().copied()).map_err(|e| e.to_string())?;
+    cmd.arg(&host.host).arg(format!("{} {quoted}", ssh.remote_rampart));
+    let mut child = cmd
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!("cannot run `{}`: {e} (apt-get install openssh-client)", ssh.program)
+        })?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| format!("ssh: {e}"))?;
+    Ok(Ran {
+        status: out.status.code().unwrap_or(SSH_FAILED),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_host_specs() {
+        let h: Host = "gw=admin@fw1.example.net:2222".parse().unwrap();
+        assert_eq!(h.firewall.as_deref(), Some("gw"));
+        assert_eq!(h.user.as_deref(), Some("admin"));
+        assert_eq!((h.host.as_str(), h.port), ("fw1.example.net", Some(2222)));
+        assert_eq!(h.to_string(), "admin@fw1.example.net:2222");
+        let h: Host = "root@[2001:db8::1]:22".parse().unwrap();
+        assert_eq!((h.host.as_str(), h.port), ("2001:db8::1", Some(22)));
+        assert_eq!(h.to_string(), "root@[2001:db8::1]:22");
+        let h: Host = "fw2.example.net".parse().unwrap();
+        assert_eq!(h.firewall_name(), "fw2");
+        let h: Host = "10.0.0.1".parse().unwrap();
+        assert_eq!(h.firewall_name(), "10.0.0.1");
+        for bad in ["", "=host", "@host", "host:port", "[2001:db8::1", "root@-oProxyCommand"] {
+            assert!(bad.parse::<Host>().is_err(), "{bad}");
+        }
+    }
+}
