@@ -328,3 +328,192 @@ fn the_nft_backend_applies_detects_drift_and_rolls_back_its_own_tables() {
     assert!(listing.contains("vk42"), "the kvm tables are back: {listing}");
     assert!(tables(&ns).contains("table inet other"));
 }
+
+/// An SSH server in its own namespace, with its own host key, keys and
+/// state directory; killed when dropped.
+struct SshHost {
+    ns: Netns,
+    addr: &'static str,
+    state: PathBuf,
+    _sshd: rampart_lab::Spawned,
+}
+
+fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
+    let ns = Netns::new().unwrap();
+    let (addr, admin_addr): (&'static str, String) = match link {
+        1 => ("10.88.1.2", "10.88.1.1/24".into()),
+        _ => ("10.88.2.2", "10.88.2.1/24".into()),
+    };
+    let admin_if = format!("to{link}");
+    veth(admin, &admin_if, &ns, "eth0").unwrap();
+    admin.addr(&admin_if, &admin_addr).unwrap();
+    ns.addr("eth0", &format!("{addr}/24")).unwrap();
+    let state = dir.join(format!("state{link}"));
+    let config = dir.join(format!("sshd{link}.conf"));
+    std::fs::write(
+        &config,
+        format!(
+            "ListenAddress {addr}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/client_key.pub\n\
+             PidFile none\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+             SetEnv RAMPART_STATE_DIR={s}\n",
+            d = dir.display(),
+            s = state.display()
+        ),
+    )
+    .unwrap();
+    let sshd = ns.spawn(&["/usr/sbin/sshd", "-D", "-e", "-f", config.to_str().unwrap()]).unwrap();
+    let sshd = rampart_lab::Spawned(vec![sshd]);
+    let up = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        rampart_lab::connects_as(admin, 0, addr, 22)
+    });
+    assert!(up, "sshd did not come up in {}", ns.name());
+    SshHost { ns, addr, state, _sshd: sshd }
+}
+
+/// `rampart apply --host` from the admin namespace, as root to the hosts.
+#[allow(clippy::print_stderr)] // the transcript, shown when the test fails
+fn push(admin: &Netns, dir: &Path, policy: &Path, extra: &[&str]) -> Output {
+    let key = dir.join("client_key");
+    let mut cmd = admin.command(env!("CARGO_BIN_EXE_rampart"));
+    cmd.arg("apply")
+        .arg(policy)
+        .args(extra)
+        .args(["--connect-timeout", "3", "--remote-rampart", env!("CARGO_BIN_EXE_rampart")])
+        .args(["--ssh-option", &format!("IdentityFile={}", key.display())])
+        .args(["--ssh-option", "StrictHostKeyChecking=no"])
+        .args(["--ssh-option", "UserKnownHostsFile=/dev/null"])
+        .args(["--ssh-option", "LogLevel=ERROR"])
+        .env("NO_COLOR", "1")
+        .env_remove("SSH_CONNECTION");
+    let out = cmd.output().expect("run rampart");
+    eprintln!("--- apply {extra:?}\n{}{}", text(&out.stdout), text(&out.stderr));
+    out
+}
+
+const FLEET: &str = "\
+host admin1 10.88.1.1
+host admin2 10.88.2.1
+group admins admin1, admin2
+service ssh tcp 22
+
+firewall r1 {
+  interface eth0 10.88.1.2/24 management
+  interface lo loopback
+  ruleset main {
+    accept on lo
+    accept from admins to self service ssh   comment \"administration of r1\"
+  }
+}
+
+firewall r2 {
+  interface eth0 10.88.2.2/24 management
+  interface lo loopback
+  ruleset main {
+    accept on lo
+    accept from admins to self service ssh   comment \"administration of r2\"
+  }
+}
+
+# Keeps the sessions it finds but lets no new SSH connection in.
+firewall closed {
+  interface eth0 10.88.1.2/24 management
+  interface lo loopback
+  ruleset main {
+    accept on lo
+    deny service ssh                         comment \"no new logins\"
+  }
+}
+";
+
+#[test]
+fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
+    tools();
+    require_tools(&[
+        Tool { name: "sshd", package: "openssh-server" },
+        Tool { name: "ssh", package: "openssh-client" },
+        Tool { name: "ssh-keygen", package: "openssh-client" },
+    ])
+    .unwrap();
+    let dir = tempdir("push");
+    // sshd wants its privilege separation directory; whatever the test
+    // creates goes again, also when it fails.
+    let mut made = vec![dir.clone()];
+    if !Path::new("/run/sshd").exists() {
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        made.push("/run/sshd".into());
+    }
+    let _cleanup = RemoveOnDrop(made);
+    for key in ["host_key", "client_key"] {
+        let path = dir.join(key);
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
+    }
+    let policy = dir.join("fleet.rp");
+    std::fs::write(&policy, FLEET).unwrap();
+    let admin = Netns::new().unwrap();
+    let r1 = ssh_host(&admin, 1, &dir);
+    let r2 = ssh_host(&admin, 2, &dir);
+
+    // Two hosts at once, each confirmed from a new connection.
+    let hosts = [format!("root@{}", r1.addr), format!("r2=root@{}", r2.addr)];
+    let firewalls = ["--firewall", "r1"];
+    let out = push(
+        &admin,
+        &dir,
+        &policy,
+        &["--host", &hosts[0], "--host", &hosts[1], "--try", "30", firewalls[0], firewalls[1]],
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_eq!(stdout.matches("confirmed").count(), 2, "a summary line per host: {stdout}");
+    assert!(stderr.contains("2 host(s): 2 applied, 0 not"), "{stderr}");
+    assert!(rules(&r1.ns).contains("administration of r1"), "r1 got its own firewall");
+    assert!(rules(&r2.ns).contains("administration of r2"), "r2 got its own firewall");
+    for h in [&r1, &r2] {
+        let applied = std::fs::read_to_string(h.state.join("applied.json")).unwrap();
+        assert!(applied.contains("fleet.rp"), "{applied}");
+        assert!(!h.state.join("pending.json").exists(), "the try was confirmed");
+        assert!(h.ns.stdout(["ip6tables-save"]).unwrap().contains(":INPUT DROP"), "IPv6 too");
+    }
+
+    // The guard on the host traces the very session: refused, nothing loaded.
+    let host = format!("closed=root@{}", r1.addr);
+    let out = push(&admin, &dir, &policy, &["--host", &host, "--json"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["hosts"][0]["result"], "refused", "{stdout}");
+    let detail = report["hosts"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("a new SSH connection"), "{detail}");
+    assert!(rules(&r1.ns).contains("administration of r1"), "nothing may be loaded");
+
+    // Forced through, the new connection that should confirm cannot get in:
+    // the host puts its previous rules back by itself.
+    let out = push(&admin, &dir, &policy, &["--host", &host, "--force", "--try", "4"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("rolling-back"), "{stdout}");
+    assert!(rules(&r1.ns).contains("no new logins"), "the forced rules were loaded");
+    let back = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        rules(&r1.ns).contains("administration of r1")
+    });
+    assert!(back, "no rollback: {}", rules(&r1.ns));
+    assert!(rampart_lab::connects_as(&admin, 0, r1.addr, 22), "SSH is open again");
+}
+
+struct RemoveOnDrop(Vec<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}

@@ -220,7 +220,7 @@ fn replace(
         diff::diff(&diff::rules_by_chain(before), &diff::rules_by_chain(&after), &compare);
     if family == Family::V6 {
         for c in &mut changes {
-            c.chain = format!("{} (IPv6)", c.chain);
+            c.chain = format!("chain {} (IPv6)", c.chain);
         }
     }
     Ok((doc, changes, ours))

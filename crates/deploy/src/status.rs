@@ -31,7 +31,7 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
             {
                 let loaded = diff::rules_by_chain(&iptables::save(Family::V6)?);
                 for mut d in diff::diff(&diff::rules_by_chain(&doc6), &loaded, &a.chains6) {
-                    d.chain = format!("{} (IPv6)", d.chain);
+                    d.chain = format!("chain {} (IPv6)", d.chain);
                     drift.push(d);
                 }
             }
