@@ -234,8 +234,14 @@ fn install_service_writes_units_that_systemd_accepts() {
     let unit = std::fs::read_to_string(units.join("rampart.service")).unwrap();
     assert!(unit.contains("Before=network-pre.target\nWants=network-pre.target\n"));
     assert!(unit.contains(&format!("-w {}", rules.join("rules.v4").display())));
+    assert!(unit.contains(&format!("-w {}", rules.join("rules.v6").display())));
     let compiled = std::fs::read_to_string(rules.join("rules.v4")).unwrap();
     assert!(compiled.contains("-A Spice_VM_1 ") && compiled.ends_with("COMMIT\n"));
+    // The policy's access kit gets its hourly audit.
+    let timer = std::fs::read_to_string(units.join("rampart-spice-audit.timer")).unwrap();
+    assert!(timer.contains("OnCalendar=hourly"), "{timer}");
+    let audit = std::fs::read_to_string(units.join("rampart-spice-audit.service")).unwrap();
+    assert!(audit.contains("access audit") && audit.contains("--access spice"), "{audit}");
     // The verification is real: a broken unit fails it.
     std::fs::write(units.join("broken.service"), "[Service]\nExecStart=relative/path\n").unwrap();
     let verify = Command::new("systemd-analyze")

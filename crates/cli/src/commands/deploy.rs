@@ -13,6 +13,7 @@ use rampart_diag::Sources;
 use rampart_ir::Family;
 
 use crate::commands::{INVALID, compile, push};
+use crate::policy::{self, Checked};
 use crate::printer;
 
 #[derive(Debug, clap::Args)]
@@ -115,8 +116,8 @@ pub(crate) struct StatusArgs {
 }
 
 /// Write systemd units that load the compiled firewall at boot, before the
-/// network comes up, and run the log collector. (`rampart access install`
-/// adds the access kit's audit timer.)
+/// network comes up, run the log collector, and audit each access kit of
+/// the firewall hourly (a timer).
 ///
 /// The compiled rules go to a stable path (--rules-dir), so boot needs no
 /// compiler. Units are checked with `systemd-analyze verify` unless
@@ -344,10 +345,12 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let (fw, compiled) = match compile::build(&a.policy, a.firewall.as_deref(), &mut sources)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
+    let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+        printer::note("error: the policy has errors; nothing was written");
+        return Ok(ExitCode::from(INVALID));
     };
+    let fw = policy::pick(&model, a.firewall.as_deref())?;
+    let compiled = rampart_lower::compile(fw);
     let title = format!(
         "firewall {} from {}, loaded at boot by rampart.service",
         fw.name,
@@ -362,10 +365,29 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
     let restore = which("iptables-restore")?;
     let restore6 = which("ip6tables-restore")?;
     let v6 = (restore6.as_str(), rules6.to_str().unwrap_or_default());
-    let units = [
-        ("rampart.service", systemd::firewall_unit(&restore, &rules.display().to_string(), v6)),
-        ("rampart-logs.service", systemd::logs_unit(&exe, "/var/log/rampart/firewall.log")),
+    let mut units = vec![
+        (
+            "rampart.service".to_owned(),
+            systemd::firewall_unit(&restore, &rules.display().to_string(), v6),
+        ),
+        (
+            "rampart-logs.service".to_owned(),
+            systemd::logs_unit(&exe, "/var/log/rampart/firewall.log"),
+        ),
     ];
+    // The audit of each access kit of this firewall, hourly and at boot.
+    let policy_path = std::fs::canonicalize(&a.policy).unwrap_or_else(|_| a.policy.clone());
+    for access in model.accesses.iter().filter(|x| x.firewall == fw.name) {
+        let command = format!(
+            "{exe} access audit {} --firewall {} --access {}",
+            policy_path.display(),
+            fw.name,
+            access.name
+        );
+        let kit = rampart_access::Kit::new(access, fw, &command);
+        units.push((kit.unit_name("service"), kit.service.clone()));
+        units.push((kit.unit_name("timer"), kit.timer.clone()));
+    }
     let mut paths = Vec::new();
     for (name, text) in &units {
         let path = a.unit_dir.join(name);
