@@ -523,3 +523,32 @@ impl Drop for RemoveOnDrop {
         }
     }
 }
+
+#[test]
+fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
+    tools();
+    require_tools(&[Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("nft-time");
+    let policy = state.join("time.rp");
+    std::fs::write(
+        &policy,
+        "service web tcp 8080\nfirewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  accept service web time 08:00-18:00\n }\n}\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    // Nine hours east of UTC: a loader in this zone would shift the window.
+    let tokyo = [("TZ", "JST-9")];
+    let out = rampart(&ns, &state, &["apply", policy, "--backend", "nft"], &tokyo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let listing = ns
+        .command("nft")
+        .args(["list", "table", "inet", "rampart"])
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let listing = text(&listing.stdout);
+    assert!(listing.contains("meta hour \"08:00\"-\"17:59:59\""), "{listing}");
+    let out = rampart(&ns, &state, &["status"], &tokyo);
+    assert_eq!(out.status.code(), Some(0), "no drift: {}", text(&out.stdout));
+}

@@ -12,6 +12,8 @@ use crate::DeployError;
 pub fn run(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, DeployError> {
     let mut child = Command::new(tool)
         .args(args)
+        // Policy times are UTC; nft reads `meta hour` in the caller's zone.
+        .env("TZ", "UTC")
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
