@@ -552,3 +552,35 @@ fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
     let out = rampart(&ns, &state, &["status"], &tokyo);
     assert_eq!(out.status.code(), Some(0), "no drift: {}", text(&out.stdout));
 }
+
+#[test]
+fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
+    tools();
+    for example in ["examples/spice-client.rp", "examples/office-gateway.rp"] {
+        let from_policy = Netns::new().unwrap();
+        let from_bundle = Netns::new().unwrap();
+        let state = tempdir("bundle");
+        let out = rampart(&from_policy, &state.join("a"), &["apply", example], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+        let bundle = state.join("fw.json");
+        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["compile", example, "--target", "bundle", "-o"])
+            .arg(&bundle)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let b = bundle.to_str().unwrap();
+        let out = rampart(&from_bundle, &state.join("b"), &["apply", "--compiled", b], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+        for save in ["iptables-save", "ip6tables-save"] {
+            let rules = |ns: &Netns| {
+                let t = ns.stdout([save, "-t", "filter"]).unwrap();
+                t.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
+            };
+            assert_eq!(rules(&from_policy), rules(&from_bundle), "{example}: {save}");
+        }
+    }
+}
