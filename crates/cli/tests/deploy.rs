@@ -379,14 +379,18 @@ fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
 }
 
 /// `rampart apply --host` from the admin namespace, as root to the hosts.
-#[allow(clippy::print_stderr)] // the transcript, shown when the test fails
 fn push(admin: &Netns, dir: &Path, policy: &Path, extra: &[&str]) -> Output {
+    push_with(admin, dir, policy, env!("CARGO_BIN_EXE_rampart"), extra)
+}
+
+#[allow(clippy::print_stderr)] // the transcript, shown when the test fails
+fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&str]) -> Output {
     let key = dir.join("client_key");
     let mut cmd = admin.command(env!("CARGO_BIN_EXE_rampart"));
     cmd.arg("apply")
         .arg(policy)
         .args(extra)
-        .args(["--connect-timeout", "3", "--remote-rampart", env!("CARGO_BIN_EXE_rampart")])
+        .args(["--connect-timeout", "3", "--remote-rampart", remote])
         .args(["--ssh-option", &format!("IdentityFile={}", key.display())])
         .args(["--ssh-option", "StrictHostKeyChecking=no"])
         .args(["--ssh-option", "UserKnownHostsFile=/dev/null"])
@@ -487,6 +491,12 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
         assert!(!h.state.join("pending.json").exists(), "the try was confirmed");
         assert!(h.ns.stdout(["ip6tables-save"]).unwrap().contains(":INPUT DROP"), "IPv6 too");
     }
+
+    // A host without rampart says so, in one line.
+    let out = push_with(&admin, &dir, &policy, "/nonexistent/rampart", &["--host", &hosts[1]]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed") && stdout.contains("install rampart there"), "{stdout}");
 
     // The guard on the host traces the very session: refused, nothing loaded.
     let host = format!("closed=root@{}", r1.addr);

@@ -174,6 +174,8 @@ struct Refusal {
 
 /// ssh's own exit status for connection errors.
 const SSH_FAILED: i32 = 255;
+/// The shell's exit status for a command it cannot find.
+const NOT_FOUND: i32 = 127;
 
 /// Apply on one host, then confirm from a new connection.
 #[must_use]
@@ -194,6 +196,14 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
             } else {
                 (Outcome::Broken { why }, r.stderr)
             }
+        }
+        Ok(r) if r.status == NOT_FOUND => {
+            let why = format!(
+                "`{}` is not on the host ({}): install rampart there, or name it with --remote-rampart",
+                ssh.remote_rampart,
+                first_line(&r.stderr)
+            );
+            (Outcome::Failed { why }, String::new())
         }
         Ok(r) => match serde_json::from_str::<Answer>(r.stdout.trim()) {
             Ok(a) => answered(host, ssh, p, a, r.stderr),
