@@ -48,7 +48,13 @@ impl StateArgs {
 /// connection must get through to confirm; a host that cannot be reached
 /// again rolls back by itself. A summary lists every host.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "compiled"])))]
+#[command(
+    group(clap::ArgGroup::new("input").required(true).args(["policy", "compiled"])),
+    after_help = "Examples:\n  \
+      rampart apply examples/spice-client.rp --try 60\n  \
+      rampart apply fleet.rp --host gw1=root@192.0.2.10 --host root@fw2.example.net\n  \
+      rampart compile fleet.rp --all --target bundle -o out/ && rampart apply --compiled out/gw1.json"
+)]
 pub(crate) struct ApplyArgs {
     /// The policy file.
     pub(crate) policy: Option<PathBuf>,
@@ -65,7 +71,7 @@ pub(crate) struct ApplyArgs {
     pub(crate) try_secs: Option<u64>,
     /// The management connection to protect, as ADMIN_ADDR:SSH_PORT
     /// (default: from $SSH_CONNECTION).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", conflicts_with = "host")]
     pub(crate) mgmt: Option<String>,
     /// Load even if the management connection would be cut.
     #[arg(long)]

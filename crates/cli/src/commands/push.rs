@@ -20,8 +20,8 @@ use crate::printer;
 pub(crate) struct RemoteArgs {
     /// Push to this host over SSH instead of loading here; repeat for a
     /// fleet. Form: [FIREWALL=][USER@]HOST[:PORT]. Without FIREWALL=, the
-    /// policy's firewall named like the host (its first DNS label) is used,
-    /// or --firewall.
+    /// firewall is --firewall, else the one named like the host (its first
+    /// DNS label).
     #[arg(long, value_name = "[FW=][USER@]HOST[:PORT]")]
     pub(crate) host: Vec<String>,
     /// An ssh option for every connection (`-o OPTION`), e.g.
