@@ -22,7 +22,7 @@ pub struct Applied {
     /// Rampart's chains in the filter table, so the next apply can remove
     /// those that are gone (iptables only).
     pub chains: Vec<String>,
-    /// The same for IPv6; empty when IPv6 was left alone.
+    /// The same for IPv6.
     #[serde(default)]
     pub chains6: Vec<String>,
     /// `iptables` or `nft`.
