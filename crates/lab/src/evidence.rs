@@ -48,6 +48,23 @@ pub fn acquire_log_all_netns() -> Result<String, LabError> {
     Ok(ticket)
 }
 
+/// `nf_log_all_netns` on for as long as this lives: a ticket given back on
+/// every way out, also when a test fails.
+#[derive(Debug)]
+pub struct NetnsLogging(String);
+
+impl NetnsLogging {
+    pub fn enable() -> Result<Self, LabError> {
+        acquire_log_all_netns().map(Self)
+    }
+}
+
+impl Drop for NetnsLogging {
+    fn drop(&mut self) {
+        release_log_all_netns(&self.0);
+    }
+}
+
 /// Gives back every ticket of this process (the Ctrl-C handler).
 pub fn release_all_log_tickets() {
     let mine = format!("log-user-{}-", std::process::id());

@@ -1,6 +1,6 @@
 //! Kernel log lines, read from `/dev/kmsg`, for checking what LOG rules
 //! printed. Netfilter only logs from namespaces other than the first when
-//! `net.netfilter.nf_log_all_netns` is 1 ([`enable_netns_logging`]).
+//! `net.netfilter.nf_log_all_netns` is 1 ([`crate::evidence::NetnsLogging`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
@@ -10,12 +10,6 @@ use crate::LabError;
 
 /// `O_NONBLOCK` on Linux (x86_64 and aarch64).
 const O_NONBLOCK: i32 = 0o4000;
-
-/// Lets LOG rules in any namespace reach the kernel log (a global sysctl).
-pub fn enable_netns_logging() -> Result<(), LabError> {
-    std::fs::write("/proc/sys/net/netfilter/nf_log_all_netns", "1")
-        .map_err(|source| LabError::Spawn { command: "write nf_log_all_netns".into(), source })
-}
 
 /// A reader positioned at the end of the kernel log: [`Kmsg::lines`]
 /// returns only what was printed after [`Kmsg::open`].

@@ -27,7 +27,8 @@ pub mod run;
 pub mod topology;
 
 pub use describe::Lab;
-pub use kmsg::{Kmsg, enable_netns_logging};
+pub use evidence::{KmsgTail, NetnsLogging};
+pub use kmsg::Kmsg;
 pub use netns::{
     LabError, Netns, Spawned, Tool, bridge, connects_as, require_root, require_tools, sweep_stale,
     veth,

@@ -11,7 +11,7 @@ use rampart_trace::{Compiled, CtState, Hook, Packet, Verdict, tcp};
 use serde::Serialize;
 
 use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
-use crate::evidence::{self, Counter, KmsgTail};
+use crate::evidence::{self, Counter, KmsgTail, NetnsLogging};
 use crate::netns::{LabError, Tool, require_root, require_tools};
 use crate::path::{Crossing, crossings};
 use crate::probe::{self, Seen};
@@ -144,19 +144,10 @@ fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
     Ok(imported.filter().map(|t| t.ruleset.clone()).unwrap_or_default())
 }
 
-/// Gives the nf_log_all_netns ticket back on every way out.
-struct LogTicket(String);
-
-impl Drop for LogTicket {
-    fn drop(&mut self) {
-        evidence::release_log_all_netns(&self.0);
-    }
-}
-
 /// Runs the whole lab and removes it, also when a probe fails.
 pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
     preflight()?;
-    let _ticket = LogTicket(evidence::acquire_log_all_netns()?);
+    let _logging = NetnsLogging::enable()?;
     let topo = stand_up(lab, rules)?;
     let ruleset = loaded_ruleset(&topo)?;
     let compiled = Compiled::new(&ruleset);

@@ -9,27 +9,7 @@ use std::path::Path;
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{Netns, Tool, connects_as, require_tools, veth};
-
-/// Turns `nf_log_all_netns` on so LOG lines from namespaces reach the
-/// kernel log, and puts the old value back afterwards.
-struct LogAllNetns(String);
-
-impl LogAllNetns {
-    fn enable() -> Self {
-        let path = "/proc/sys/net/netfilter/nf_log_all_netns";
-        let old = std::fs::read_to_string(path)
-            .expect("nf_log_all_netns (needs the nf_log_syslog module)");
-        std::fs::write(path, "1").expect("set nf_log_all_netns");
-        Self(old.trim().to_owned())
-    }
-}
-
-impl Drop for LogAllNetns {
-    fn drop(&mut self) {
-        let _ = std::fs::write("/proc/sys/net/netfilter/nf_log_all_netns", &self.0);
-    }
-}
+use rampart_lab::{KmsgTail, Netns, NetnsLogging, Tool, connects_as, require_tools, veth};
 
 fn compile_example() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spice-client.rp");
@@ -45,26 +25,6 @@ fn compile_example() -> String {
 /// TCP connect from the client as `uid` to the server.
 fn connects(client: &Netns, uid: u32, port: u16) -> bool {
     connects_as(client, uid, "192.168.2.2", port)
-}
-
-/// Kernel log lines stamped at or after `since` (seconds since boot). The
-/// ring may wrap while other tests log, so lines are told apart by time,
-/// not by position.
-fn kernel_log_since(since: f64) -> Vec<String> {
-    let out = std::process::Command::new("dmesg").output().expect("run dmesg (util-linux)");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| {
-            let stamp = l.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(t, _)| t.trim());
-            stamp.and_then(|t| t.parse::<f64>().ok()).is_some_and(|t| t >= since)
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
-fn uptime() -> f64 {
-    let text = std::fs::read_to_string("/proc/uptime").expect("read /proc/uptime");
-    text.split_whitespace().next().and_then(|t| t.parse().ok()).expect("uptime in seconds")
 }
 
 #[test]
@@ -94,8 +54,8 @@ fn each_user_reaches_only_their_own_console() {
     assert!(connects(&client, 1099, 20003), "listener not reachable without firewall");
 
     client.run_with_input(&["iptables-restore", "-w"], &ruleset).unwrap();
-    let _log = LogAllNetns::enable();
-    let since = uptime() - 0.5;
+    let _logging = NetnsLogging::enable().unwrap();
+    let kmsg = KmsgTail::start().unwrap();
 
     let cases =
         [(1021, 20002, true), (1021, 20004, false), (1022, 20004, true), (1022, 20002, false)];
@@ -107,7 +67,7 @@ fn each_user_reaches_only_their_own_console() {
     }
 
     // Denied attempts are logged with the prefix of the deciding rule (7).
-    let log = kernel_log_since(since);
+    let log = kmsg.take();
     let new: Vec<&str> =
         log.iter().map(String::as_str).filter(|l| l.contains("DST=192.168.2.2 ")).collect();
     for port in [20002, 20003, 20004] {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
 use rampart_ir::{Ruleset, Target};
-use rampart_lab::{Kmsg, Netns, Tool, bridge, enable_netns_logging, require_tools, veth};
+use rampart_lab::{Kmsg, Netns, NetnsLogging, Tool, bridge, require_tools, veth};
 use rampart_trace::{Action, CtState, Hook, Packet, Verdict, check, tcp, trace};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_rampart-lab-probe");
@@ -334,7 +334,7 @@ fn tag(test: u32) -> String {
 
 #[test]
 fn addresses_interfaces_and_protocols() {
-    enable_netns_logging().unwrap();
+    let _logging = NetnsLogging::enable().unwrap();
     let lab = routed();
     let t = tag(1);
     let c = &lab.client;
@@ -386,7 +386,7 @@ fn addresses_interfaces_and_protocols() {
 
 #[test]
 fn states_flags_marks_and_chains() {
-    enable_netns_logging().unwrap();
+    let _logging = NetnsLogging::enable().unwrap();
     let lab = routed();
     let t = tag(2);
     let (c, fw) = (&lab.client, &lab.fw);
@@ -448,7 +448,7 @@ fn states_flags_marks_and_chains() {
 
 #[test]
 fn owner_matches_by_uid_and_gid() {
-    enable_netns_logging().unwrap();
+    let _logging = NetnsLogging::enable().unwrap();
     let lab = routed();
     let t = tag(3);
     let fw = &lab.fw;
@@ -478,7 +478,7 @@ fn owner_matches_by_uid_and_gid() {
 
 #[test]
 fn physdev_through_a_bridge() {
-    enable_netns_logging().unwrap();
+    let _logging = NetnsLogging::enable().unwrap();
     let lab = bridged();
     let t = tag(4);
     let filter = format!(
@@ -815,7 +815,7 @@ fn distinct_flows(probes: &mut [Probe<'_>]) {
 /// fixed, so a failure reproduces.
 #[test]
 fn random_rulesets_agree_with_the_kernel() {
-    enable_netns_logging().unwrap();
+    let _logging = NetnsLogging::enable().unwrap();
     let lab = routed();
     let cases: u16 =
         std::env::var("RAMPART_KERNEL_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
