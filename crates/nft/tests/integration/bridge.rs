@@ -62,41 +62,31 @@ fn iptables() -> String {
     iptables_text(&rs, Family::V4)
 }
 
-fn ip(ns: &Netns, args: &[&str]) {
-    let out = ns.run(&[&["ip"], args].concat());
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Outcomes of honest and forged probes with one backend loaded.
-fn run(tag: &str, load: &dyn Fn(&Netns)) -> Vec<String> {
-    let host = Netns::new(&format!("{tag}-host"));
-    let g1 = Netns::new(&format!("{tag}-g1"));
-    let g2 = Netns::new(&format!("{tag}-g2"));
-    ip(&host, &["link", "add", "br0", "type", "bridge"]);
-    ip(&host, &["link", "set", "br0", "up"]);
+fn run(load: &dyn Fn(&Netns)) -> Vec<String> {
+    let host = Netns::new().unwrap();
+    let g1 = Netns::new().unwrap();
+    let g2 = Netns::new().unwrap();
+    sys::ip(&host, &["link", "add", "br0", "type", "bridge"]);
+    sys::ip(&host, &["link", "set", "br0", "up"]);
     for (port, guest, addrs) in
         [("vnet0", &g1, &["10.0.0.5/24", "10.0.0.99/32"][..]), ("vnet1", &g2, &["10.0.0.6/24"][..])]
     {
-        ip(
+        sys::ip(
             &host,
-            &["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", &guest.name],
+            &["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", guest.name()],
         );
-        ip(&host, &["link", "set", port, "master", "br0", "up"]);
+        sys::ip(&host, &["link", "set", port, "master", "br0", "up"]);
         for a in addrs {
-            ip(guest, &["addr", "add", a, "dev", "eth0"]);
+            sys::ip(guest, &["addr", "add", a, "dev", "eth0"]);
         }
-        ip(guest, &["link", "set", "eth0", "up"]);
-        ip(guest, &["link", "set", "lo", "up"]);
+        sys::ip(guest, &["link", "set", "eth0", "up"]);
+        sys::ip(guest, &["link", "set", "lo", "up"]);
     }
     load(&host);
     let mut listeners = Listeners(Vec::new());
     for ns in [&g1, &g2] {
-        let mut child = helper(&ns.name, 0)
+        let mut child = helper(ns.name(), 0)
             .env("RAMPART_NFT_HELPER", "listen")
             .env("RAMPART_NFT_PORTS", "tcp:80 udp:53")
             .stdout(Stdio::piped())
@@ -115,7 +105,7 @@ fn run(tag: &str, load: &dyn Fn(&Netns)) -> Vec<String> {
         ),
         (&g2, "tcp 10.0.0.6 10.0.0.5 80\nudp 10.0.0.6 10.0.0.5 53\n"),
     ] {
-        let out = helper(&ns.name, 0)
+        let out = helper(ns.name(), 0)
             .env("RAMPART_NFT_HELPER", "probe")
             .env("RAMPART_NFT_PROBES", probes)
             .output()
@@ -132,17 +122,17 @@ fn run(tag: &str, load: &dyn Fn(&Netns)) -> Vec<String> {
 
 #[test]
 fn forged_sources_stop_at_the_bridge_port() {
-    let ipt = run("br-ipt", &|host| {
+    let ipt = run(&|host| {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &host.name, "iptables-restore"])
+            .args(["netns", "exec", host.name(), "iptables-restore"])
             .stdin(Stdio::piped())
             .spawn()
             .unwrap();
         child.stdin.take().unwrap().write_all(iptables().as_bytes()).unwrap();
         assert!(child.wait().unwrap().success(), "iptables-restore");
     });
-    let nft = run("br-nft", &|host| {
-        sys::ok(&sys::nft(Some(&host.name), &["-f", "-"], &rampart_nft::emit(&guard())), "nft -f");
+    let nft = run(&|host| {
+        sys::ok(&sys::nft(Some(host.name()), &["-f", "-"], &rampart_nft::emit(&guard())), "nft -f");
     });
     let expected = [
         "tcp 10.0.0.5 10.0.0.6 80 = open",

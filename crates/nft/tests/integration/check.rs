@@ -4,11 +4,11 @@ use crate::{fixtures, sys};
 
 #[test]
 fn nft_check_accepts_every_fixture() {
-    let ns = sys::Netns::new("check");
+    let ns = sys::Netns::new().unwrap();
     for (name, rs) in fixtures::all() {
         let text = rampart_nft::emit(&rs);
         sys::ok(
-            &sys::nft(Some(&ns.name), &["-c", "-f", "-"], &text),
+            &sys::nft(Some(ns.name()), &["-c", "-f", "-"], &text),
             &format!("nft -c -f ({name})"),
         );
     }

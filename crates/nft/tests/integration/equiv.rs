@@ -297,9 +297,8 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
     // Unique per run, as tests run in parallel in one process.
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let tag = format!("{tag}{}", RUNS.fetch_add(1, Ordering::Relaxed));
-    let fw = Netns::new(&format!("{tag}-fw"));
-    let peers: Vec<Netns> =
-        (0..case.ifaces.len()).map(|i| Netns::new(&format!("{tag}-p{i}"))).collect();
+    let fw = Netns::new().unwrap();
+    let peers: Vec<Netns> = (0..case.ifaces.len()).map(|_| Netns::new().unwrap()).collect();
     build(&fw, &peers, case, plan);
     load(&fw, case, backend);
 
@@ -310,7 +309,7 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
     );
     let mut listeners = Listeners(Vec::new());
     for ns in std::iter::once(&fw).chain(&peers) {
-        let mut child = helper(&ns.name, 0)
+        let mut child = helper(ns.name(), 0)
             .env("RAMPART_NFT_HELPER", "listen")
             .env("RAMPART_NFT_PORTS", &spec)
             .stdout(Stdio::piped())
@@ -323,7 +322,7 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
             .lines()
             .map_while(Result::ok)
             .any(|l| l.contains(&format!("{MARK}ready")));
-        assert!(ready, "listener in {} did not start", ns.name);
+        assert!(ready, "listener in {} did not start", ns.name());
     }
 
     // All probers at once (one per namespace and user): most of the time
@@ -331,8 +330,8 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
     let mut running = Vec::new();
     for ((ns, uid), probes) in &plan.probes {
         let (ns_name, from) = match ns {
-            Some(i) => (peers[*i].name.clone(), format!("peer{i}")),
-            None => (fw.name.clone(), "fw".to_owned()),
+            Some(i) => (peers[*i].name().to_owned(), format!("peer{i}")),
+            None => (fw.name().to_owned(), "fw".to_owned()),
         };
         let lines: String = probes.iter().map(|p| p.line() + "\n").collect();
         let child = helper(&ns_name, *uid)
@@ -368,20 +367,9 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
     results
 }
 
-fn ip(ns: &Netns, args: &[&str]) {
-    let out = ns.run(&[&["ip"], args].concat());
-    assert!(
-        out.status.success(),
-        "ip {} in {}: {}",
-        args.join(" "),
-        ns.name,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// veths named as the policy's interfaces, addresses, routes, forwarding.
 fn build(fw: &Netns, peers: &[Netns], case: &Case, plan: &Plan) {
-    ip(fw, &["link", "set", "lo", "up"]);
+    sys::ip(fw, &["link", "set", "lo", "up"]);
     // No rate limit on ICMP errors: every REJECT must answer every probe.
     let sysctls = [
         ("net.ipv4.ip_forward", "1"),
@@ -391,12 +379,12 @@ fn build(fw: &Netns, peers: &[Netns], case: &Case, plan: &Plan) {
         ("net.ipv6.icmp.ratelimit", "0"),
     ];
     for (k, v) in sysctls {
-        let out = fw.run(&["sysctl", "-qw", &format!("{k}={v}")]);
+        let out = sys::run(fw, &["sysctl", "-qw", &format!("{k}={v}")]);
         assert!(out.status.success(), "sysctl {k}");
     }
     for (i, (iface, peer)) in case.ifaces.iter().zip(peers).enumerate() {
-        ip(peer, &["link", "set", "lo", "up"]);
-        ip(
+        sys::ip(peer, &["link", "set", "lo", "up"]);
+        sys::ip(
             fw,
             &[
                 "link",
@@ -408,7 +396,7 @@ fn build(fw: &Netns, peers: &[Netns], case: &Case, plan: &Plan) {
                 "name",
                 "peer",
                 "netns",
-                &peer.name,
+                peer.name(),
             ],
         );
         // Answer ARP for whatever is routed elsewhere, so peers need no gateway.
@@ -417,28 +405,28 @@ fn build(fw: &Netns, peers: &[Netns], case: &Case, plan: &Plan) {
             format!("net.ipv4.conf.{}.proxy_arp=1", iface.name),
             format!("net.ipv4.neigh.{}.proxy_delay=0", iface.name),
         ] {
-            let out = fw.run(&["sysctl", "-qw", &k]);
+            let out = sys::run(fw, &["sysctl", "-qw", &k]);
             assert!(out.status.success(), "sysctl {k}");
         }
         for a in &iface.addrs {
             if a.addr().is_ipv6() && !plan.families.contains(&Family::V6) {
                 continue;
             }
-            ip(fw, &["addr", "add", &a.to_string(), "dev", &iface.name, "nodad"]);
+            sys::ip(fw, &["addr", "add", &a.to_string(), "dev", &iface.name, "nodad"]);
         }
-        ip(fw, &["-6", "addr", "add", "fe80::1/64", "dev", &iface.name, "nodad"]);
-        ip(fw, &["link", "set", &iface.name, "up"]);
-        ip(peer, &["link", "set", "peer", "up"]);
-        ip(peer, &["-6", "addr", "add", "fe80::2/64", "dev", "peer", "nodad"]);
-        ip(peer, &["route", "add", "default", "dev", "peer"]);
-        ip(peer, &["-6", "route", "add", "default", "via", "fe80::1", "dev", "peer"]);
+        sys::ip(fw, &["-6", "addr", "add", "fe80::1/64", "dev", &iface.name, "nodad"]);
+        sys::ip(fw, &["link", "set", &iface.name, "up"]);
+        sys::ip(peer, &["link", "set", "peer", "up"]);
+        sys::ip(peer, &["-6", "addr", "add", "fe80::2/64", "dev", "peer", "nodad"]);
+        sys::ip(peer, &["route", "add", "default", "dev", "peer"]);
+        sys::ip(peer, &["-6", "route", "add", "default", "via", "fe80::1", "dev", "peer"]);
         for h in &plan.hosts[i] {
             let (len, fam) = if h.is_ipv4() { ("32", "-4") } else { ("128", "-6") };
-            ip(peer, &[fam, "addr", "add", &format!("{h}/{len}"), "dev", "peer", "nodad"]);
+            sys::ip(peer, &[fam, "addr", "add", &format!("{h}/{len}"), "dev", "peer", "nodad"]);
             if h.is_ipv4() {
-                ip(fw, &["route", "replace", &format!("{h}/32"), "dev", &iface.name]);
+                sys::ip(fw, &["route", "replace", &format!("{h}/32"), "dev", &iface.name]);
             } else {
-                ip(
+                sys::ip(
                     fw,
                     &[
                         "-6",
@@ -459,7 +447,7 @@ fn build(fw: &Netns, peers: &[Netns], case: &Case, plan: &Plan) {
 fn load(fw: &Netns, case: &Case, backend: Backend) {
     let feed = |cmd: &[&str], input: &str| {
         let mut child = Command::new("ip")
-            .args(["netns", "exec", &fw.name])
+            .args(["netns", "exec", fw.name()])
             .args(cmd)
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
@@ -484,7 +472,7 @@ fn load(fw: &Netns, case: &Case, backend: Backend) {
         }
         Backend::Nft => {
             let text = rampart_nft::emit(case.rich);
-            sys::ok(&sys::nft(Some(&fw.name), &["-f", "-"], &text), "nft -f");
+            sys::ok(&sys::nft(Some(fw.name()), &["-f", "-"], &text), "nft -f");
         }
     }
 }

@@ -13,7 +13,7 @@ struct Listed {
 }
 
 fn list(ns: &sys::Netns, family: &str) -> Listed {
-    let out = ns.run(&["nft", "-j", "list", "table", family, "rampart"]);
+    let out = sys::run(ns, &["nft", "-j", "list", "table", family, "rampart"]);
     let json: Value = serde_json::from_slice(&sys::ok_output(&out)).unwrap();
     let mut listed = Listed::default();
     for obj in json["nftables"].as_array().unwrap() {
@@ -39,17 +39,17 @@ fn strs(v: &[&str]) -> Vec<String> {
 
 #[test]
 fn loads_and_lists_back() {
-    let ns = sys::Netns::new("nft");
+    let ns = sys::Netns::new().unwrap();
     // Someone else's table, which a reload must leave alone.
     sys::ok(
-        &sys::nft(Some(&ns.name), &["-f", "-"], "table inet other {\n\tchain c {\n\t}\n}\n"),
+        &sys::nft(Some(ns.name()), &["-f", "-"], "table inet other {\n\tchain c {\n\t}\n}\n"),
         "nft -f other",
     );
 
     let text = rampart_nft::emit(&fixtures::spice_client());
     for _ in 0..2 {
         // Twice: the second load replaces the first in one transaction.
-        sys::ok(&sys::nft(Some(&ns.name), &["-f", "-"], &text), "nft -f spice_client");
+        sys::ok(&sys::nft(Some(ns.name()), &["-f", "-"], &text), "nft -f spice_client");
     }
     let got = list(&ns, "inet");
     assert_eq!(got.chains, strs(&["input", "forward", "output", "Spice_VM_1", "Spice_VM_2"]));
@@ -61,7 +61,7 @@ fn loads_and_lists_back() {
     assert_eq!(rules, [3, 0, 6, 1, 1]);
 
     let text = rampart_nft::emit(&fixtures::groups());
-    sys::ok(&sys::nft(Some(&ns.name), &["-f", "-"], &text), "nft -f groups");
+    sys::ok(&sys::nft(Some(ns.name()), &["-f", "-"], &text), "nft -f groups");
     let got = list(&ns, "inet");
     assert_eq!(got.chains, strs(&["input", "forward", "output", "Admin_access"]));
     let set_names: Vec<&str> = got.sets.iter().map(|s| s.0.as_str()).collect();
@@ -69,7 +69,7 @@ fn loads_and_lists_back() {
         set_names,
         ["admins", "lan_v4", "lan_v6", "ports_1", "ports_2", "v4only", "v6hosts", "web"]
     );
-    let out = ns.run(&["nft", "list", "tables"]);
+    let out = sys::run(&ns, &["nft", "list", "tables"]);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("table inet other"),
         "foreign table removed"
@@ -78,11 +78,11 @@ fn loads_and_lists_back() {
 
 #[test]
 fn a_bad_document_changes_nothing() {
-    let ns = sys::Netns::new("nft-bad");
+    let ns = sys::Netns::new().unwrap();
     let good = rampart_nft::emit(&fixtures::spice_client());
-    sys::ok(&sys::nft(Some(&ns.name), &["-f", "-"], &good), "nft -f");
+    sys::ok(&sys::nft(Some(ns.name()), &["-f", "-"], &good), "nft -f");
     let before = list(&ns, "inet");
     let bad = good.replace("policy drop;", "policy dro;");
-    assert!(!sys::nft(Some(&ns.name), &["-f", "-"], &bad).status.success());
+    assert!(!sys::nft(Some(ns.name()), &["-f", "-"], &bad).status.success());
     assert_eq!(list(&ns, "inet"), before);
 }

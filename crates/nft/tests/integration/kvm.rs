@@ -20,18 +20,8 @@ const GUESTS: [(&str, &str, &str); 4] = [
 ];
 const HOST: &str = "192.168.50.1";
 
-fn ip(ns: &Netns, args: &[&str]) {
-    let out = ns.run(&[&["ip"], args].concat());
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn sysctl(ns: &Netns, kv: &str) {
-    assert!(ns.run(&["sysctl", "-qw", kv]).status.success(), "sysctl {kv}");
+    assert!(sys::run(ns, &["sysctl", "-qw", kv]).status.success(), "sysctl {kv}");
 }
 
 struct Lab {
@@ -40,41 +30,47 @@ struct Lab {
     _web: Netns,
 }
 
-fn build(tag: &str) -> Lab {
-    let hv = Netns::new(&format!("{tag}-hv"));
-    ip(&hv, &["link", "set", "lo", "up"]);
+fn build() -> Lab {
+    let hv = Netns::new().unwrap();
+    sys::ip(&hv, &["link", "set", "lo", "up"]);
     let mut guests = BTreeMap::new();
     for (name, port, addr) in GUESTS {
-        let g = Netns::new(&format!("{tag}-{name}"));
-        ip(&hv, &["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", &g.name]);
-        ip(&g, &["link", "set", "lo", "up"]);
-        ip(&g, &["addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
-        ip(&g, &["link", "set", "eth0", "up"]);
-        ip(&g, &["route", "add", "default", "via", HOST]);
+        let g = Netns::new().unwrap();
+        sys::ip(
+            &hv,
+            &["link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", g.name()],
+        );
+        sys::ip(&g, &["link", "set", "lo", "up"]);
+        sys::ip(&g, &["addr", "add", &format!("{addr}/24"), "dev", "eth0"]);
+        sys::ip(&g, &["link", "set", "eth0", "up"]);
+        sys::ip(&g, &["route", "add", "default", "via", HOST]);
         sysctl(&g, "net.ipv4.ip_forward=1");
         guests.insert(name, g);
     }
-    ip(&hv, &["link", "add", "vethb2", "type", "veth", "peer", "name", "vethb1"]);
-    ip(&hv, &["link", "add", "vmh1", "type", "veth", "peer", "name", "vmh2"]);
+    sys::ip(&hv, &["link", "add", "vethb2", "type", "veth", "peer", "name", "vethb1"]);
+    sys::ip(&hv, &["link", "add", "vmh1", "type", "veth", "peer", "name", "vmh2"]);
     for (br, ports) in [
         ("virbr6", &["vk63", "vk64", "vk65", "vethb2"][..]),
         ("virbr4", &["vk42", "vethb1", "vmh1"][..]),
     ] {
-        ip(&hv, &["link", "add", br, "type", "bridge"]);
+        sys::ip(&hv, &["link", "add", br, "type", "bridge"]);
         for p in ports {
-            ip(&hv, &["link", "set", p, "master", br, "up"]);
+            sys::ip(&hv, &["link", "set", p, "master", br, "up"]);
         }
-        ip(&hv, &["link", "set", br, "up"]);
+        sys::ip(&hv, &["link", "set", br, "up"]);
     }
-    ip(&hv, &["addr", "add", &format!("{HOST}/24"), "dev", "vmh2"]);
-    ip(&hv, &["link", "set", "vmh2", "up"]);
-    let web = Netns::new(&format!("{tag}-web"));
-    ip(&hv, &["link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", &web.name]);
-    ip(&hv, &["addr", "add", "192.168.0.1/24", "dev", "uplink"]);
-    ip(&hv, &["link", "set", "uplink", "up"]);
-    ip(&web, &["addr", "add", "192.168.0.37/24", "dev", "eth0"]);
-    ip(&web, &["link", "set", "eth0", "up"]);
-    ip(&web, &["route", "add", "default", "via", "192.168.0.1"]);
+    sys::ip(&hv, &["addr", "add", &format!("{HOST}/24"), "dev", "vmh2"]);
+    sys::ip(&hv, &["link", "set", "vmh2", "up"]);
+    let web = Netns::new().unwrap();
+    sys::ip(
+        &hv,
+        &["link", "add", "uplink", "type", "veth", "peer", "name", "eth0", "netns", web.name()],
+    );
+    sys::ip(&hv, &["addr", "add", "192.168.0.1/24", "dev", "uplink"]);
+    sys::ip(&hv, &["link", "set", "uplink", "up"]);
+    sys::ip(&web, &["addr", "add", "192.168.0.37/24", "dev", "eth0"]);
+    sys::ip(&web, &["link", "set", "eth0", "up"]);
+    sys::ip(&web, &["route", "add", "default", "via", "192.168.0.1"]);
     sysctl(&hv, "net.ipv4.ip_forward=1");
     sysctl(&hv, "net.bridge.bridge-nf-call-iptables=1");
     Lab { hv, guests, _web: web }
@@ -87,7 +83,7 @@ fn pings(ns: &Netns, to: &str) -> bool {
 }
 
 fn ping_once(ns: &Netns, to: &str) -> bool {
-    let out = helper(&ns.name, 0)
+    let out = helper(ns.name(), 0)
         .env("RAMPART_NFT_HELPER", "ping")
         .env("RAMPART_NFT_PING", to)
         .output()
@@ -96,7 +92,7 @@ fn ping_once(ns: &Netns, to: &str) -> bool {
 }
 
 fn mac(ns: &Netns, iface: &str) -> String {
-    let out = ns.run(&["cat", &format!("/sys/class/net/{iface}/address")]);
+    let out = sys::run(ns, &["cat", &format!("/sys/class/net/{iface}/address")]);
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -116,16 +112,16 @@ type Attack<'a> = (&'a str, Vec<(&'a Netns, &'a str, &'a str, &'a str)>, (&'a Ne
 
 /// Honest pings and attack outcomes, one line each. `load`: `None` for no
 /// ruleset, `Some(true)` for nft, `Some(false)` for iptables-restore.
-fn run(tag: &str, load: Option<bool>) -> Vec<String> {
-    let lab = build(tag);
+fn run(load: Option<bool>) -> Vec<String> {
+    let lab = build();
     let (ipt, nft_text) = compiled();
     if load.is_none() {
         // The baseline: which attacks work in this topology at all.
     } else if load == Some(true) {
-        sys::ok(&sys::nft(Some(&lab.hv.name), &["-f", "-"], &nft_text), "nft -f kvm-bridges");
+        sys::ok(&sys::nft(Some(lab.hv.name()), &["-f", "-"], &nft_text), "nft -f kvm-bridges");
     } else {
         let mut child = std::process::Command::new("ip")
-            .args(["netns", "exec", &lab.hv.name, "iptables-restore"])
+            .args(["netns", "exec", lab.hv.name(), "iptables-restore"])
             .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -186,7 +182,7 @@ fn run(tag: &str, load: Option<bool>) -> Vec<String> {
     ];
     for (what, forged, (from, to)) in attacks {
         for (victim, iface, addr, mac) in &forged {
-            ip(
+            sys::ip(
                 victim,
                 &["neigh", "replace", addr, "lladdr", mac, "dev", iface, "nud", "permanent"],
             );
@@ -196,7 +192,7 @@ fn run(tag: &str, load: Option<bool>) -> Vec<String> {
             if pings(from, to) { "GOT THROUGH" } else { "stopped" }
         ));
         for (victim, iface, ..) in &forged {
-            ip(victim, &["neigh", "flush", "dev", iface]);
+            sys::ip(victim, &["neigh", "flush", "dev", iface]);
         }
     }
     out
@@ -204,12 +200,12 @@ fn run(tag: &str, load: Option<bool>) -> Vec<String> {
 
 #[test]
 fn kvm_bridges_attacks_stopped_by_both_backends() {
-    let open = run("kvm-open", None);
+    let open = run(None);
     let working: Vec<&String> = open.iter().filter(|l| l.ends_with("GOT THROUGH")).collect();
     // Without rules at least some attacks succeed, or the test proves nothing.
     assert!(!working.is_empty(), "no attack works without rules:\n{open:#?}");
-    let ipt = run("kvm-ipt", Some(false));
-    let nft = run("kvm-nft", Some(true));
+    let ipt = run(Some(false));
+    let nft = run(Some(true));
     assert_eq!(ipt, nft, "iptables (left) and nft (right) differ");
     for line in &ipt {
         let ok = if line.starts_with("honest") {

@@ -1,7 +1,9 @@
-//! Running `nft` and owning a network namespace for the length of a test.
+//! Running `nft` and commands in the namespaces of rampart-lab.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+
+pub(crate) use rampart_lab::Netns;
 
 /// Run `nft ARGS -f -` with `input` on stdin, inside `netns` if given.
 pub(crate) fn nft(netns: Option<&str>, args: &[&str], input: &str) -> Output {
@@ -48,37 +50,14 @@ pub(crate) fn ok_output(out: &Output) -> Vec<u8> {
     out.stdout.clone()
 }
 
-/// A network namespace named `rampart-t-<pid>-<tag>`, deleted on drop even
-/// when the test fails.
-pub(crate) struct Netns {
-    pub(crate) name: String,
-}
-
-impl Netns {
-    pub(crate) fn new(tag: &str) -> Self {
-        let name = format!("rampart-t-{}-{tag}", std::process::id());
-        // A leftover from a killed run of this same pid would block `add`.
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        let out = Command::new("ip")
-            .args(["netns", "add", &name])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run ip ({e}): install iproute2, run as root"));
-        assert!(
-            out.status.success(),
-            "ip netns add {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self { name }
-    }
-
-    /// Run a command inside the namespace.
-    pub(crate) fn run(&self, args: &[&str]) -> Output {
-        Command::new("ip").args(["netns", "exec", &self.name]).args(args).output().unwrap()
+/// `ip ARGS` inside `ns`; panics with ip's complaint if it fails.
+pub(crate) fn ip(ns: &Netns, args: &[&str]) {
+    if let Err(e) = ns.run([&["ip"], args].concat()) {
+        panic!("in {}: {e}", ns.name());
     }
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
-    }
+/// Any command inside `ns`, successful or not: tests look at the status.
+pub(crate) fn run(ns: &Netns, args: &[&str]) -> Output {
+    ns.command(args[0]).args(&args[1..]).output().expect("run ip netns exec")
 }
