@@ -394,7 +394,6 @@ fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&s
         .args(["--ssh-option", &format!("IdentityFile={}", key.display())])
         .args(["--ssh-option", "StrictHostKeyChecking=no"])
         .args(["--ssh-option", "UserKnownHostsFile=/dev/null"])
-        .args(["--ssh-option", "LogLevel=ERROR"])
         .env("NO_COLOR", "1")
         .env_remove("SSH_CONNECTION");
     let out = cmd.output().expect("run rampart");
@@ -433,6 +432,16 @@ firewall closed {
   ruleset main {
     accept on lo
     deny service ssh                         comment \"no new logins\"
+  }
+}
+
+# Cuts every session, the one that loads it too.
+firewall cutoff {
+  interface eth0 10.88.1.2/24 management
+  interface lo loopback
+  accept-established off
+  ruleset main {
+    accept on lo                             comment \"nothing but loopback\"
   }
 }
 ";
@@ -522,6 +531,20 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     });
     assert!(back, "no rollback: {}", rules(&r1.ns));
     assert!(rampart_lab::connects_as(&admin, 0, r1.addr, 22), "SSH is open again");
+
+    // Rules that cut the very session that loads them: the pusher notices
+    // the dead session, and the host rolls back by itself all the same.
+    let host = format!("cutoff=root@{}", r1.addr);
+    // (The try outlasts ssh's keep-alives, about 12 s.)
+    let out = push(&admin, &dir, &policy, &["--host", &host, "--force", "--try", "25"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("broken") && stdout.contains("not responding"), "{stdout}");
+    let back = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        rules(&r1.ns).contains("administration of r1")
+    });
+    assert!(back, "no rollback: {}", rules(&r1.ns));
 }
 
 struct RemoveOnDrop(Vec<PathBuf>);

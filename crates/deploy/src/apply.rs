@@ -18,6 +18,8 @@ pub const APPLIED_DOC: &str = "applied.v4";
 pub const APPLIED_DOC6: &str = "applied.v6";
 pub const APPLIED: &str = "applied.json";
 pub const PENDING: &str = "pending.json";
+/// What `confirm` says when there is no try (also: it already rolled back).
+pub const NOT_WAITING: &str = "no apply is waiting for confirmation";
 
 /// How the rules reach the kernel.
 pub enum Load<'a> {
@@ -267,7 +269,7 @@ pub fn rollback(state: &StateDir) -> Result<(), DeployError> {
 /// Keep the ruleset of a try: the watchdog will not roll it back.
 pub fn confirm(state: &StateDir) -> Result<(), DeployError> {
     if state.read(PENDING)?.is_none() {
-        return Err(DeployError::Nothing("no apply is waiting for confirmation".into()));
+        return Err(DeployError::Nothing(NOT_WAITING.into()));
     }
     state.remove(PENDING)
 }

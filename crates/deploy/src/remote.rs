@@ -11,6 +11,8 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::apply::NOT_WAITING;
+
 /// `[FIREWALL=][USER@]HOST[:PORT]`; an IPv6 host goes in brackets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host {
@@ -190,11 +192,15 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
         Err(why) => (Outcome::Failed { why }, String::new()),
         Ok(r) if r.status == SSH_FAILED && r.stdout.trim().is_empty() => {
             let why = first_line(&r.stderr);
-            // Connection refused or timed out before anything ran.
-            if r.stderr.contains("connect to host") || r.stderr.contains("Could not resolve") {
-                (Outcome::Failed { why }, String::new())
-            } else {
+            // A session that was up and died (keep-alives unanswered) may
+            // have loaded the rules; anything else failed before running.
+            let died = ["not responding", "Broken pipe", "closed by remote host"]
+                .iter()
+                .any(|s| r.stderr.contains(s));
+            if died {
                 (Outcome::Broken { why }, r.stderr)
+            } else {
+                (Outcome::Failed { why }, String::new())
             }
         }
         Ok(r) if r.status == NOT_FOUND => {
@@ -237,6 +243,12 @@ fn answered(host: &Host, ssh: &Ssh, p: &Push<'_>, a: Answer, stderr: String) -> 
     // still be reached after the change.
     let outcome = match run(host, ssh, &["confirm"], None, false) {
         Ok(r) if r.status == 0 => Outcome::Applied { version, confirmed: true },
+        Ok(r) if r.stderr.contains(NOT_WAITING) => Outcome::Unconfirmed {
+            version,
+            why: "the try ran out before the confirmation got through: the host has \
+                  restored its previous rules"
+                .into(),
+        },
         Ok(r) => Outcome::Unconfirmed {
             version,
             why: format!(
@@ -274,6 +286,9 @@ fn run(
     for o in &ssh.options {
         cmd.arg("-o").arg(o);
     }
+    // After the caller's options (the first value wins), before the config
+    // files': a quiet LogLevel would hide "server not responding".
+    cmd.args(["-o", "LogLevel=INFO"]);
     if let Some(port) = host.port {
         cmd.arg("-p").arg(port.to_string());
     }
@@ -301,8 +316,14 @@ fn run(
     })
 }
 
+/// The first line that says something, passing over ssh's notes about
+/// known hosts.
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added"))
+        .unwrap_or("no output")
+        .to_owned()
 }
 
 #[cfg(test)]
