@@ -157,6 +157,18 @@ fn compile_all_writes_every_firewall_of_a_fleet() {
     assert!(gw1.contains("-A INPUT -s 10.1.0.5/32 -p tcp -m tcp --dport 22"), "{gw1}");
     assert!(gw2.contains("--log-prefix \"RULE 1 -- ACCEPT \""), "{gw2}");
     assert!(text(&out.stderr).contains("wrote 2 firewall(s)"));
+    // IPv6 is filtered too, by the same policy.
+    assert!(dir.join("gw1.v6").exists() && dir.join("gw2.v6").exists());
+    // Bundles for `apply --compiled`, one per firewall.
+    let fleet = ["compile", "crates/cli/tests/fixtures/fleet.rp", "--all", "--target", "bundle"];
+    let out = rampart(&[&fleet[..], &["-o", dir.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let bundle: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("gw1.json")).unwrap()).unwrap();
+    assert_eq!(bundle["rampart_bundle"], 1);
+    assert_eq!(bundle["firewall"], "gw1");
+    assert!(bundle["iptables_v4"].as_str().unwrap().contains("--dport 22"), "{bundle}");
+    assert!(bundle["nft"].as_str().unwrap().contains("table inet rampart"), "{bundle}");
     // without -o there is nowhere to write a fleet
     let out = rampart(&["compile", "crates/cli/tests/fixtures/fleet.rp", "--all"]);
     assert_eq!(out.status.code(), Some(2));
