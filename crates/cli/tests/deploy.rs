@@ -257,6 +257,9 @@ fn a_missing_capability_is_one_plain_sentence() {
     tools();
     let ns = Netns::new().unwrap();
     let state = tempdir("nocap");
+    // Root's state directory, closed to the user (as under a private /tmp):
+    // the kernel's refusal is what must be said, not the directory's.
+    std::fs::set_permissions(&state, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     // Without CAP_NET_ADMIN, as in an unprivileged container.
     let out = ns
         .command("setpriv")

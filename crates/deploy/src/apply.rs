@@ -119,9 +119,8 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
     {
         return Ok(Outcome::Refused(cut));
     }
-    let previous: Option<Applied> = state.read_json(APPLIED)?;
     let loaded = match &plan.load {
-        Load::Iptables { v4, v6 } => load_iptables(v4, v6, previous.as_ref(), state)?,
+        Load::Iptables { v4, v6 } => load_iptables(v4, v6, state)?,
         Load::Nft(doc) => load_nft(doc, state)?,
     };
     let version = version(&(loaded.doc.clone() + loaded.doc6.as_deref().unwrap_or_default()));
@@ -171,18 +170,17 @@ struct Loaded {
 
 /// Save both filter tables, then replace Rampart's chains in them: IPv4,
 /// then IPv6. If IPv6 fails, IPv4 is put back, so nothing is half-applied.
-fn load_iptables(
-    v4: &Ruleset,
-    v6: &Ruleset,
-    previous: Option<&Applied>,
-    state: &StateDir,
-) -> Result<Loaded, DeployError> {
+fn load_iptables(v4: &Ruleset, v6: &Ruleset, state: &StateDir) -> Result<Loaded, DeployError> {
+    // The kernel first: where it refuses (no privilege, no module), that is
+    // what the user must hear, not a complaint about the state directory.
     let before = iptables::save(Family::V4)?;
     let before6 = iptables::save(Family::V6)?;
+    let previous: Option<Applied> = state.read_json(APPLIED)?;
     // Keep the way back before changing anything.
     state.write(PREVIOUS, &before)?;
     state.write(PREVIOUS6, &before6)?;
-    let old = |f: fn(&Applied) -> &Vec<String>| previous.map(f).cloned().unwrap_or_default();
+    let old =
+        |f: fn(&Applied) -> &Vec<String>| previous.as_ref().map(f).cloned().unwrap_or_default();
     let (doc, mut diff, chains) = replace(Family::V4, v4, &old(|p| &p.chains), &before)?;
     let (doc6, diff6, chains6) = match replace(Family::V6, v6, &old(|p| &p.chains6), &before6) {
         Ok(x) => x,
