@@ -326,7 +326,8 @@ const MAX_WALKS: usize = 256;
 /// The main walk, one fork per undecided point on it, and the verdict over
 /// every combination of undecided points (bounded by `MAX_WALKS`).
 pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
-    let mut rec = Recorder { full: true, ..Recorder::default() };
+    // Room for a typical path, so that recording it allocates once.
+    let mut rec = Recorder { full: true, path: Vec::with_capacity(8), ..Recorder::default() };
     let main = walk(e, p, &[], &mut rec);
     let Recorder { path, logs, undecided, .. } = rec;
     if undecided.is_empty() {
