@@ -6,7 +6,8 @@
 //!   bits.
 //! - Each long chain gets an index ([`crate::index`]), so a packet visits
 //!   only the rules that can match it, in rule order.
-//! - Tracing allocates nothing but the answer (path and log lines).
+//! - A trace allocates its answer (path, log lines) and, when a rule jumps,
+//!   the stack of chains to return to; nothing per rule or chain visit.
 //!
 //! The walk itself is [`crate::eval`]'s; a property test holds this matcher
 //! to the straightforward one on random rulesets and packets.

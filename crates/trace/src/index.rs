@@ -7,7 +7,7 @@
 //! listing the rules that can match there, in order; the rules that do not
 //! constrain the field are indexed the same way on the remaining fields. A
 //! packet gets one list per level, merged in rule order as it is walked, so
-//! first-match order is kept and nothing is allocated.
+//! first-match order is kept and no list is built.
 
 use std::net::IpAddr;
 
@@ -94,7 +94,7 @@ impl Cands {
 /// The candidate lists of one chain visit, at most one per index level
 /// plus the last level's list; kept on the stack and merged as the walk
 /// asks for the next rule. The lists are disjoint (a rule sits in one level).
-#[derive(Clone, Copy, Default)]
+#[derive(Default)]
 pub(crate) struct Lists<'a> {
     heads: [&'a [u32]; FIELDS.len() + 1],
     n: usize,
