@@ -12,11 +12,13 @@
 //! `iptables-save` produce that form directly. Start reading at [`rule`].
 
 mod arp;
+mod builder;
 pub mod icmp;
 mod iptables;
 pub mod read;
 pub mod rule;
 
 pub use arp::ArpGuard;
+pub use builder::RulesetBuilder;
 pub use iptables::{addr_text, format_rule};
 pub use rule::*;

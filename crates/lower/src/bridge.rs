@@ -13,7 +13,7 @@
 //! its comment which port and clause it implements.
 
 use rampart_ir::{
-    AddrMatch, AddrSet, IfaceMatch, Log, Match, Origin, PhysdevMatch, Rule, Ruleset, Target,
+    AddrMatch, AddrSet, IfaceMatch, Log, Match, Origin, PhysdevMatch, Rule, RulesetBuilder, Target,
 };
 use rampart_model::{Firewall, PortKind, log_prefix};
 
@@ -22,7 +22,7 @@ use crate::hooks::Hook;
 struct Guards<'a> {
     fw: &'a Firewall,
     next: u32,
-    rs: &'a mut Ruleset,
+    rs: &'a mut RulesetBuilder,
 }
 
 impl Guards<'_> {
@@ -77,7 +77,7 @@ fn src(set: &AddrSet) -> Match {
 }
 
 /// Append the recipe for every bridge port to the built-in chains.
-pub(crate) fn guards(fw: &Firewall, rs: &mut Ruleset) {
+pub(crate) fn guards(fw: &Firewall, rs: &mut RulesetBuilder) {
     let last = fw.rulesets.iter().flat_map(|r| &r.rules).map(|r| r.number).max().unwrap_or(0);
     let mut g = Guards { fw, next: last + 1, rs };
     let fwd = [Hook::Forward];

@@ -1,6 +1,6 @@
 //! One firewall of the model into the IR's rich form.
 
-use rampart_ir::{Chain, Policy, Ruleset};
+use rampart_ir::{Chain, Policy, Ruleset, RulesetBuilder};
 use rampart_model::Firewall;
 
 use crate::hooks::{self, Hook};
@@ -12,9 +12,9 @@ use crate::{bridge, implicit, rule};
 #[must_use]
 pub fn lower(fw: &Firewall) -> Ruleset {
     let reached = hooks::reach(fw);
-    let mut rs = Ruleset {
-        chains: Hook::ALL.iter().map(|h| Chain::builtin(h.chain(), Policy::Drop)).collect(),
-    };
+    let mut rs = RulesetBuilder::new(
+        Hook::ALL.iter().map(|h| Chain::builtin(h.chain(), Policy::Drop)).collect(),
+    );
     implicit::backup_ssh(fw, &mut rs);
     // Bridge guards come before any accept, the established one included:
     // a man in the middle sees packets of established connections too.
@@ -29,13 +29,14 @@ pub fn lower(fw: &Firewall) -> Ruleset {
     for set in order {
         let Some(from) = reached.get(&set.name) else { continue };
         for &hook in from {
-            let chain = hooks::chain_name(&set.name, hook, &reached);
-            if rs.chain(&chain).is_none() {
-                rs.chains.push(Chain::user(&chain));
-            }
+            let name = hooks::chain_name(&set.name, hook, &reached);
+            let chain = match rs.index(&name) {
+                Some(i) => i,
+                None => rs.push(Chain::user(&name)),
+            };
             for r in &set.rules {
                 if hooks::hooks(r, fw).contains(&hook) {
-                    rule::lower(r, hook, &chain, &set.name, fw, &reached, &mut rs);
+                    rule::lower(r, hook, chain, &set.name, fw, &reached, &mut rs);
                 }
             }
         }
@@ -43,5 +44,5 @@ pub fn lower(fw: &Firewall) -> Ruleset {
             implicit::catch_all(fw, &mut rs);
         }
     }
-    rs
+    rs.finish()
 }

@@ -3,7 +3,7 @@
 
 use rampart_ir::{
     AddrMatch, CtStates, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith,
-    Rule, Ruleset, Target,
+    Rule, RulesetBuilder, Target,
 };
 use rampart_model::{DefaultAction, Firewall, log_prefix};
 
@@ -16,7 +16,7 @@ fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
     r
 }
 
-fn push(rs: &mut Ruleset, hook: Hook, rule: Rule) {
+fn push(rs: &mut RulesetBuilder, hook: Hook, rule: Rule) {
     if let Some(c) = rs.chain_mut(hook.chain()) {
         c.rules.push(rule);
     }
@@ -32,7 +32,7 @@ fn ssh(dport: bool) -> Vec<Match> {
 }
 
 /// Backup SSH first, so no rule can lock the admin out.
-pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut Ruleset) {
+pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     if let Some(admin) = &o.backup_ssh {
         // With a management interface, backup SSH is only accepted there.
@@ -50,7 +50,7 @@ pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut Ruleset) {
 }
 
 /// The early accept of established and related packets.
-pub(crate) fn established(fw: &Firewall, rs: &mut Ruleset) {
+pub(crate) fn established(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     if o.accept_established {
         let states = CtStates(CtStates::ESTABLISHED | CtStates::RELATED);
@@ -69,7 +69,7 @@ pub(crate) fn established(fw: &Firewall, rs: &mut Ruleset) {
 /// conntrack does not track as a connection; accept it to and from this
 /// host. (ICMPv6 matches make these rules IPv6-only, so an IPv4 ruleset
 /// never sees them.)
-fn neighbour_discovery(rs: &mut Ruleset) {
+fn neighbour_discovery(rs: &mut RulesetBuilder) {
     // router solicitation, router advertisement, neighbour solicitation and advertisement
     for hook in [Hook::Input, Hook::Output] {
         for typ in 133..=136 {
@@ -83,7 +83,7 @@ fn neighbour_discovery(rs: &mut Ruleset) {
 }
 
 /// The last rule of each built-in chain, per the `default` option.
-pub(crate) fn catch_all(fw: &Firewall, rs: &mut Ruleset) {
+pub(crate) fn catch_all(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     let (target, word, logged) = match o.default {
         DefaultAction::Deny => (Target::Drop, "DENY", true),

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use rampart_ir::{
     AddrMatch, AddrSet, Chain, Family, IfaceMatch, Match, PortMatch, PortSet, Proto, Rule, Ruleset,
-    Target,
+    RulesetBuilder, Target,
 };
 
 /// multiport takes at most 15 ports, a range counting as two.
@@ -25,28 +25,26 @@ const MULTIPORT_MAX: usize = 15;
 /// Rewrite the rich form into the restricted form for `family`.
 #[must_use]
 pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
-    let mut pass =
-        Pass { out: Ruleset::default(), log_chains: BTreeMap::new(), temp_chains: BTreeMap::new() };
-    for chain in &rich.chains {
-        pass.out.chains.push(Chain {
-            name: chain.name.clone(),
-            policy: chain.policy,
-            rules: vec![],
-        });
-    }
-    for chain in &rich.chains {
+    let empty = |c: &Chain| Chain { name: c.name.clone(), policy: c.policy, rules: vec![] };
+    let mut pass = Pass {
+        out: RulesetBuilder::new(rich.chains.iter().map(empty).collect()),
+        log_chains: BTreeMap::new(),
+        temp_chains: BTreeMap::new(),
+    };
+    // The rich chains come first in the output, at the same indexes.
+    for (i, chain) in rich.chains.iter().enumerate() {
         for rule in &chain.rules {
             if let Some(rule) = for_family(rule, family) {
                 let lines = pass.rule(rule);
-                pass.out.chain_mut(&chain.name).expect("chain created above").rules.extend(lines);
+                pass.out.at_mut(i).rules.extend(lines);
             }
         }
     }
-    pass.out
+    pass.out.finish()
 }
 
 struct Pass {
-    out: Ruleset,
+    out: RulesetBuilder,
     /// (rule number, target) → LOG chain, shared by the rule's variants.
     log_chains: BTreeMap<(u32, String), String>,
     /// Temporary chains by content, so that variants of one rule share them.
@@ -231,7 +229,7 @@ impl Pass {
                 }
                 let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
                 temp.rules.extend(self.finish(last));
-                self.out.chains.push(temp);
+                self.out.push(temp);
                 self.temp_chains.insert(key, name.clone());
                 Some(Target::Jump(name))
             }
@@ -268,7 +266,7 @@ impl Pass {
                     let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
                     c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
                     c.rules.push(tail);
-                    self.out.chains.push(c);
+                    self.out.push(c);
                     self.log_chains.insert(key, n.clone());
                     n
                 };
@@ -280,7 +278,7 @@ impl Pass {
     fn fresh_chain(&self, base: &str) -> String {
         let mut name = base.to_owned();
         let mut n = 1;
-        while self.out.chain(&name).is_some() {
+        while self.out.contains(&name) {
             n += 1;
             name = format!("{base}_{n}");
         }

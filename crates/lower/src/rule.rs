@@ -5,21 +5,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use rampart_ir::{
     AddrItem, AddrMatch, AddrSet, Chain, CtStates, IdRange, IfaceMatch, Log, Match, Origin,
-    OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, Ruleset, Target,
+    OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder, Target,
 };
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, log_prefix};
 
 use crate::hooks::{Hook, chain_name};
 
-/// Lower `rule` for `hook` and append it to `chain`.
+/// Lower `rule` for `hook` and append it to the chain at index `chain`.
 pub(crate) fn lower(
     rule: &Rule,
     hook: Hook,
-    chain: &str,
+    chain: usize,
     ruleset: &str,
     fw: &Firewall,
     reached: &BTreeMap<String, BTreeSet<Hook>>,
-    rs: &mut Ruleset,
+    rs: &mut RulesetBuilder,
 ) {
     let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
         (Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) })), Some(None))
@@ -72,7 +72,7 @@ pub(crate) fn lower(
                 for (m, t) in any_protocol(&target) {
                     temp.rules.push(ir(rule, m, t, log.clone()));
                 }
-                rs.chains.push(temp);
+                rs.push(temp);
             } else if atoms.is_empty() {
                 for (proto, t) in any_protocol(&target) {
                     let mut m = base.clone();
@@ -97,9 +97,7 @@ pub(crate) fn lower(
             }
         }
     }
-    if let Some(c) = rs.chain_mut(chain) {
-        c.rules.extend(rules);
-    }
+    rs.at_mut(chain).rules.extend(rules);
 }
 
 /// A target for packets of any protocol. A TCP reset exists only for TCP,
@@ -131,10 +129,10 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
     }
 }
 
-fn temp_chain_name(rs: &Ruleset, base: &str) -> String {
+fn temp_chain_name(rs: &RulesetBuilder, base: &str) -> String {
     let mut name = base.to_owned();
     let mut n = 1;
-    while rs.chain(&name).is_some() {
+    while rs.contains(&name) {
         n += 1;
         name = format!("{base}{n}");
     }

@@ -4,16 +4,15 @@
 //! - Interface names and patterns are interned; a packet's interfaces are
 //!   matched against every distinct pattern once, up front, and rules test
 //!   bits.
-//! - Each long chain gets an index on the field that most of its rules
-//!   constrain (destination, source, destination port or protocol): the
-//!   field's value space is cut into intervals, each listing the rules that
-//!   can match there, in order. Rules that do not constrain the field are
-//!   candidates everywhere. A packet visits only the candidates of its
-//!   interval, merged in rule order, so first-match order is kept.
+//! - Each long chain gets an index ([`crate::index`]), so a packet visits
+//!   only the rules that can match it, in rule order.
+//! - A trace allocates its answer (path, log lines) and, when a rule jumps,
+//!   the stack of chains to return to; nothing per rule or chain visit.
 //!
 //! The walk itself is [`crate::eval`]'s; a property test holds this matcher
 //! to the straightforward one on random rulesets and packets.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -22,7 +21,8 @@ use rampart_ir::{
     iface_matches,
 };
 
-use crate::eval::{Act, Engine, RuleRef, Trace, Visit, act, explore};
+use crate::eval::{Act, Engine, RuleRef, Trace, Visit, act, explore, step_limit};
+use crate::index::{Cands, Lists};
 use crate::matches::{Tri, Why};
 use crate::packet::{Hook, Packet};
 
@@ -38,6 +38,7 @@ pub struct Compiled {
     patterns: Vec<String>,
     /// Every rule's tests, rule after rule.
     tests: Vec<Test>,
+    step_limit: usize,
 }
 
 #[derive(Debug)]
@@ -142,25 +143,52 @@ struct CPhysdev {
 #[derive(Clone, Debug)]
 pub struct Prepared {
     hook: Hook,
-    src: Option<IpAddr>,
-    dst: Option<IpAddr>,
-    proto: Option<u8>,
-    has_ports: Option<bool>,
+    pub(crate) src: Option<IpAddr>,
+    pub(crate) dst: Option<IpAddr>,
+    pub(crate) proto: Option<u8>,
+    pub(crate) has_ports: Option<bool>,
     sport: Option<u16>,
-    dport: Option<u16>,
+    pub(crate) dport: Option<u16>,
     icmp: Option<(u8, Option<u8>)>,
     tcp_flags: Option<u8>,
     state: u8,
     uid: Option<u32>,
     gid: Option<u32>,
     mark: u32,
-    in_pats: Option<Box<[bool]>>,
-    out_pats: Option<Box<[bool]>>,
+    in_pats: Option<Pats>,
+    out_pats: Option<Pats>,
     via_bridge: bool,
     has_physin: bool,
     has_physout: bool,
-    physin_pats: Option<Box<[bool]>>,
-    physout_pats: Option<Box<[bool]>>,
+    physin_pats: Option<Pats>,
+    physout_pats: Option<Pats>,
+}
+
+/// Which interface patterns a name matches, by pattern number: a bit mask
+/// for the usual few dozen patterns, so preparing a packet allocates nothing.
+#[derive(Clone, Debug)]
+enum Pats {
+    Few(u64),
+    Many(Box<[bool]>),
+}
+
+impl Pats {
+    fn new(patterns: &[String], name: &str) -> Self {
+        let hits = patterns.iter().map(|pat| iface_matches(pat, name));
+        if patterns.len() <= 64 {
+            Pats::Few(hits.enumerate().fold(0, |m, (i, hit)| m | (u64::from(hit) << i)))
+        } else {
+            Pats::Many(hits.collect())
+        }
+    }
+
+    #[inline]
+    fn has(&self, pat: u32) -> bool {
+        match self {
+            Pats::Few(m) => m >> pat & 1 == 1,
+            Pats::Many(b) => b[pat as usize],
+        }
+    }
 }
 
 impl Compiled {
@@ -187,9 +215,7 @@ impl Compiled {
                 rules.push((first, len));
                 acts.push(act(&r.target, |n| names.get(n).copied()));
             }
-            let ids = (0..u32::try_from(c.rules.len()).unwrap_or(u32::MAX)).collect();
-            let cands = Cands::build(&c.rules, ids, &[]);
-            chains.push(CChain { rules, acts, cands });
+            chains.push(CChain { rules, acts, cands: Cands::new(&c.rules) });
         }
         let mut pats: Vec<(String, u32)> = patterns.into_iter().collect();
         pats.sort_by_key(|(_, i)| *i);
@@ -200,6 +226,7 @@ impl Compiled {
             starts: [start(Hook::Input), start(Hook::Output), start(Hook::Forward)],
             patterns: pats.into_iter().map(|(s, _)| s).collect(),
             tests,
+            step_limit: step_limit(rs),
         }
     }
 
@@ -218,9 +245,7 @@ impl Compiled {
     /// Matches the packet's interface names against every pattern once.
     #[must_use]
     pub fn prepare(&self, p: &Packet) -> Prepared {
-        let pats = |name: Option<&str>| {
-            name.map(|n| self.patterns.iter().map(|pat| iface_matches(pat, n)).collect())
-        };
+        let pats = |name: Option<&str>| name.map(|n| Pats::new(&self.patterns, n));
         Prepared {
             hook: p.hook,
             src: p.src,
@@ -296,12 +321,12 @@ fn addr(a: &AddrMatch, dst: bool) -> Test {
     Test::Addr(Box::new(AddrTest { dst, neg: a.neg, v4: v4.into(), v6: v6.into() }))
 }
 
-enum KeyRange {
+pub(crate) enum KeyRange {
     V4(u32, u32),
     V6(u128, u128),
 }
 
-fn key_range(item: AddrItem) -> KeyRange {
+pub(crate) fn key_range(item: AddrItem) -> KeyRange {
     match item {
         AddrItem::Net(ipnet::IpNet::V4(n)) => {
             KeyRange::V4(n.network().to_bits(), n.broadcast().to_bits())
@@ -329,8 +354,8 @@ fn tri(b: bool, neg: bool) -> Tri {
     Tri::from_bool(b != neg)
 }
 
-fn any_pat(bits: &[bool], pats: &[u32]) -> bool {
-    pats.iter().any(|&i| bits[i as usize])
+fn any_pat(bits: &Pats, pats: &[u32]) -> bool {
+    pats.iter().any(|&i| bits.has(i))
 }
 
 impl Test {
@@ -460,12 +485,12 @@ fn physdev(m: &CPhysdev, p: &Prepared) -> Tri {
         return Tri::False;
     }
     if let (Some((neg, pat)), Some(bits)) = (m.phys_in, &p.physin_pats)
-        && bits[pat as usize] == neg
+        && bits.has(pat) == neg
     {
         return Tri::False;
     }
     match (m.phys_out, &p.physout_pats) {
-        (Some((neg, pat)), Some(bits)) => tri(bits[pat as usize], neg),
+        (Some((neg, pat)), Some(bits)) => tri(bits.has(pat), neg),
         (Some(_), None) if p.has_physout => Tri::Unknown(Why::NoPhysdevOut),
         (Some(_), None) => Tri::False,
         (None, _) => Tri::True,
@@ -486,16 +511,10 @@ impl Engine for Compiled {
     fn visit(&self, chain: usize, p: &Prepared) -> Visit<'_> {
         let c = &self.chains[chain];
         let mut lists = Lists::default();
-        if !c.cands.collect(p, &mut lists) {
-            return Visit::All(c.rules.len());
-        }
-        let all = &lists.items[..lists.n];
-        let mut nonempty = all.iter().filter(|l| !l.is_empty());
-        match (nonempty.next(), nonempty.next()) {
-            (None, _) => Visit::All(0),
-            // One list: no merge, no copy.
-            (Some(one), None) => Visit::Some(std::borrow::Cow::Borrowed(one)),
-            _ => Visit::Some(std::borrow::Cow::Owned(merge(all))),
+        if c.cands.collect(p, &mut lists) {
+            Visit::Lists(lists)
+        } else {
+            Visit::All(0..c.rules.len())
         }
     }
 
@@ -517,231 +536,15 @@ impl Engine for Compiled {
         first_unknown.unwrap_or((Tri::True, 0))
     }
 
-    fn act(&self, at: RuleRef) -> Act {
-        self.chains[at.chain].acts[at.rule].clone()
+    fn act(&self, at: RuleRef) -> Cow<'_, Act> {
+        Cow::Borrowed(&self.chains[at.chain].acts[at.rule])
     }
 
     fn mark(p: &Prepared) -> u32 {
         p.mark
     }
-}
 
-/// The field a chain is indexed on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Field {
-    Dst,
-    Src,
-    Dport,
-    Proto,
-}
-
-const FIELDS: [Field; 4] = [Field::Dst, Field::Src, Field::Dport, Field::Proto];
-
-/// Inclusive key ranges a rule can match on one field.
-type Ranges = Vec<(u64, u64)>;
-
-/// A key no rule interval covers: a packet without ports, for `Dport`.
-const NO_PORTS: u64 = 1 << 40;
-
-/// Candidate rules of one chain (or of a subset of it), in rule order.
-#[derive(Debug)]
-enum Cands {
-    List(Vec<u32>),
-    Index(Box<Index>),
-}
-
-impl Cands {
-    /// Subsets smaller than this are scanned.
-    const MIN_RULES: usize = 16;
-
-    /// Candidates among `ids` (ascending rule indexes), indexed on the most
-    /// selective field not in `used`; the rules that do not constrain that
-    /// field are indexed the same way on the remaining fields.
-    fn build(rules: &[rampart_ir::Rule], ids: Vec<u32>, used: &[Field]) -> Self {
-        if ids.len() < Self::MIN_RULES {
-            return Cands::List(ids);
-        }
-        let best = FIELDS
-            .iter()
-            .filter(|f| !used.contains(f))
-            .filter_map(|f| Index::build(rules, &ids, *f))
-            .min_by(|a, b| a.cost().total_cmp(&b.cost()));
-        match best {
-            Some(mut ix) if ix.cost() < ids.len() as f64 / 2.0 => {
-                let mut used = used.to_vec();
-                used.push(ix.field);
-                let rest = std::mem::take(&mut ix.rest_ids);
-                ix.rest = Cands::build(rules, rest, &used);
-                Cands::Index(Box::new(ix))
-            }
-            _ => Cands::List(ids),
-        }
+    fn step_limit(&self) -> usize {
+        self.step_limit
     }
-
-    /// Adds the sorted lists whose union holds every candidate for `p`;
-    /// `false` when a field the index needs is not given (every rule is a
-    /// candidate then).
-    fn collect<'a>(&'a self, p: &Prepared, out: &mut Lists<'a>) -> bool {
-        match self {
-            Cands::List(ids) => {
-                out.push(ids);
-                true
-            }
-            Cands::Index(ix) => {
-                let Some(key) = ix.key(p) else { return false };
-                let i = ix.bounds.partition_point(|b| *b <= key) - 1;
-                out.push(&ix.lists[ix.offsets[i] as usize..ix.offsets[i + 1] as usize]);
-                ix.rest.collect(p, out)
-            }
-        }
-    }
-}
-
-/// The candidate lists of one chain visit: one per index level and the last
-/// level's list, at most one per field plus one; kept on the stack.
-#[derive(Default)]
-struct Lists<'a> {
-    items: [&'a [u32]; FIELDS.len() + 1],
-    n: usize,
-}
-
-impl<'a> Lists<'a> {
-    fn push(&mut self, l: &'a [u32]) {
-        self.items[self.n] = l;
-        self.n += 1;
-    }
-}
-
-/// Merges sorted lists of rule indexes (disjoint: each rule sits in one
-/// level of the index) into one sorted list.
-fn merge(lists: &[&[u32]]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(lists.iter().map(|l| l.len()).sum());
-    let mut heads: Vec<&[u32]> = lists.iter().copied().filter(|l| !l.is_empty()).collect();
-    while !heads.is_empty() {
-        let (k, _) = heads.iter().enumerate().min_by_key(|(_, l)| l[0]).unwrap_or((0, &heads[0]));
-        out.push(heads[k][0]);
-        heads[k] = &heads[k][1..];
-        if heads[k].is_empty() {
-            heads.swap_remove(k);
-        }
-    }
-    out
-}
-
-/// Rules by interval of one field's value.
-#[derive(Debug)]
-struct Index {
-    field: Field,
-    /// Rules that do not constrain the field (only while building).
-    rest_ids: Vec<u32>,
-    rest: Cands,
-    /// Interval starts, ascending; interval i is `[bounds[i], bounds[i+1])`.
-    bounds: Vec<u64>,
-    /// `lists[offsets[i]..offsets[i+1]]`: rules constrained to interval i.
-    offsets: Vec<u32>,
-    lists: Vec<u32>,
-}
-
-impl Index {
-    fn build(rules: &[rampart_ir::Rule], ids: &[u32], field: Field) -> Option<Self> {
-        let cons: Vec<(u32, Option<Ranges>)> =
-            ids.iter().map(|&i| (i, constraint(&rules[i as usize], field))).collect();
-        let constrained = cons.iter().filter(|(_, c)| c.is_some()).count();
-        if constrained * 4 < ids.len() {
-            return None;
-        }
-        let mut bounds: Vec<u64> = vec![0];
-        for (lo, hi) in cons.iter().filter_map(|(_, c)| c.as_ref()).flatten() {
-            bounds.push(*lo);
-            bounds.push(hi.saturating_add(1));
-        }
-        bounds.sort_unstable();
-        bounds.dedup();
-        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); bounds.len()];
-        let mut rest_ids = Vec::new();
-        // Wide rules would be copied into many intervals; past this budget
-        // they are treated as unconstrained (still correct, just slower).
-        let mut budget = 16 * ids.len() + 4096;
-        for (idx, c) in cons {
-            let Some(ranges) = c else {
-                rest_ids.push(idx);
-                continue;
-            };
-            let spans: Vec<(usize, usize)> = ranges
-                .iter()
-                .map(|(lo, hi)| {
-                    let a = bounds.partition_point(|b| b < lo);
-                    let e = bounds.partition_point(|b| *b < hi.saturating_add(1));
-                    (a, e.max(a + 1).min(bounds.len()))
-                })
-                .collect();
-            let cost: usize = spans.iter().map(|(a, e)| e - a).sum();
-            if cost > budget {
-                rest_ids.push(idx);
-                continue;
-            }
-            budget -= cost;
-            for (a, e) in spans {
-                for l in &mut lists[a..e] {
-                    if l.last() != Some(&idx) {
-                        l.push(idx);
-                    }
-                }
-            }
-        }
-        let mut offsets = vec![0u32];
-        let mut flat = Vec::new();
-        for l in lists {
-            flat.extend(l);
-            offsets.push(u32::try_from(flat.len()).unwrap_or(u32::MAX));
-        }
-        Some(Self { field, rest_ids, rest: Cands::List(vec![]), bounds, offsets, lists: flat })
-    }
-
-    /// Expected candidates per packet: the unconstrained rules plus the
-    /// average interval's list (before the unconstrained are indexed).
-    fn cost(&self) -> f64 {
-        let nonempty = self.offsets.windows(2).filter(|w| w[1] > w[0]).count().max(1);
-        self.rest_ids.len() as f64 + self.lists.len() as f64 / nonempty as f64
-    }
-
-    fn key(&self, p: &Prepared) -> Option<u64> {
-        match self.field {
-            Field::Dst | Field::Src => match if self.field == Field::Dst { p.dst } else { p.src } {
-                Some(IpAddr::V4(a)) => Some(u64::from(a.to_bits())),
-                _ => None,
-            },
-            Field::Dport => match (p.has_ports, p.dport) {
-                (Some(false), _) => Some(NO_PORTS),
-                (Some(true), Some(d)) => Some(u64::from(d)),
-                _ => None,
-            },
-            Field::Proto => p.proto.map(u64::from),
-        }
-    }
-}
-
-/// The values of `field` a rule can match, as inclusive ranges; `None`
-/// when the rule does not constrain it (or only through a negation).
-fn constraint(r: &rampart_ir::Rule, field: Field) -> Option<Vec<(u64, u64)>> {
-    r.matches.iter().find_map(|m| match (field, m) {
-        (Field::Dst, Match::Dst(a)) | (Field::Src, Match::Src(a)) if !a.neg => Some(
-            a.set
-                .items
-                .iter()
-                .filter_map(|i| match key_range(*i) {
-                    KeyRange::V4(lo, hi) => Some((u64::from(lo), u64::from(hi))),
-                    KeyRange::V6(..) => None,
-                })
-                .collect(),
-        ),
-        (Field::Dport, Match::Dport(p)) if !p.neg => {
-            Some(p.set.ranges.iter().map(|&(a, b)| (u64::from(a), u64::from(b))).collect())
-        }
-        (Field::Proto, Match::Proto { neg: false, proto }) => {
-            let n = u64::from(proto.number());
-            Some(vec![(n, n)])
-        }
-        _ => None,
-    })
 }

@@ -17,8 +17,11 @@
 //! main path assumes the match fails, and each fork records what the verdict
 //! would be if it held.
 
+use std::borrow::Cow;
+
 use rampart_ir::{Policy, RejectWith, Ruleset, Target};
 
+use crate::index::Lists;
 use crate::matches::{Tri, Why};
 use crate::packet::Packet;
 
@@ -163,24 +166,32 @@ pub(crate) trait Engine {
     /// Whether the rule matches a packet now carrying `mark` (MARK targets
     /// change it on the way); for unknown, the first undecided match.
     fn check(&self, at: RuleRef, p: &Self::Prepared, mark: u32) -> (Tri, usize);
-    fn act(&self, at: RuleRef) -> Act;
+    fn act(&self, at: RuleRef) -> Cow<'_, Act>;
     fn mark(p: &Self::Prepared) -> u32;
+    /// Steps after which a walk is taken to loop.
+    fn step_limit(&self) -> usize;
 }
 
-/// The rules of a chain a walk looks at: all of them, or the candidates an
-/// index picked (in rule order).
+/// The steps a walk through `rs` may take: more only in a goto loop.
+pub(crate) fn step_limit(rs: &Ruleset) -> usize {
+    4 * (rs.rule_count() + rs.chains.len()) + 16
+}
+
+/// The rules of a chain a walk looks at, in order: all of them, or the
+/// candidates an index picked (merged as the walk goes, so no list is built).
 pub(crate) enum Visit<'a> {
-    All(usize),
-    Some(std::borrow::Cow<'a, [u32]>),
+    All(std::ops::Range<usize>),
+    Lists(Lists<'a>),
 }
 
-impl Visit<'_> {
-    /// The `i`-th rule to look at.
+impl Iterator for Visit<'_> {
+    type Item = usize;
+
     #[inline]
-    fn get(&self, i: usize) -> Option<usize> {
+    fn next(&mut self) -> Option<usize> {
         match self {
-            Visit::All(n) => (i < *n).then_some(i),
-            Visit::Some(v) => v.get(i).map(|r| *r as usize),
+            Visit::All(r) => r.next(),
+            Visit::Lists(l) => l.next().map(|r| r as usize),
         }
     }
 }
@@ -213,29 +224,28 @@ pub(crate) fn walk<E: Engine>(
     };
     let p = packet;
     let mut mark = E::mark(p);
-    // Frames to return to: chain, its candidates, the next one to look at.
-    let mut stack: Vec<(usize, Visit<'_>, usize)> = Vec::new();
-    let (mut chain, mut visit, mut pos) = (base, e.visit(base, p), 0);
+    // Frames to return to: chain and the candidates it has left.
+    let mut stack: Vec<(usize, Visit<'_>)> = Vec::new();
+    let (mut chain, mut visit) = (base, e.visit(base, p));
     let mut undecided = 0usize;
     let mut steps = 0usize;
-    let limit = 4 * (rs.rule_count() + rs.chains.len()) + 16;
+    let limit = e.step_limit();
     loop {
         steps += 1;
         if steps > limit {
             // Only a goto loop gets here; the kernel refuses to load one.
             return Ending { verdict: Verdict::Unknown, decided_by: None };
         }
-        let Some(r) = visit.get(pos) else {
+        let Some(r) = visit.next() else {
             match stack.pop() {
-                Some((c, v, at)) if rs.chains[chain].policy.is_none() => {
-                    (chain, visit, pos) = (c, v, at);
+                Some((c, v)) if rs.chains[chain].policy.is_none() => {
+                    (chain, visit) = (c, v);
                 }
                 _ => return policy(),
             }
             continue;
         };
         let at = RuleRef { chain, rule: r };
-        pos += 1;
         let (tri, which) = e.check(at, p, mark);
         let matched = match tri {
             Tri::True => true,
@@ -261,38 +271,38 @@ pub(crate) fn walk<E: Engine>(
                 rec.path.push(Step { at, action });
             }
         };
-        match e.act(at) {
+        match &*e.act(at) {
             Act::Stop(v) => {
                 step(rec, Action::Verdict);
-                return Ending { verdict: v, decided_by: Some(at) };
+                return Ending { verdict: v.clone(), decided_by: Some(at) };
             }
             Act::Return => {
                 step(rec, Action::Return);
                 match stack.pop() {
-                    Some((c, v, back)) if rs.chains[chain].policy.is_none() => {
-                        (chain, visit, pos) = (c, v, back);
+                    Some((c, v)) if rs.chains[chain].policy.is_none() => {
+                        (chain, visit) = (c, v);
                     }
                     _ => return policy(),
                 }
             }
-            Act::Jump(c) => {
+            &Act::Jump(c) => {
                 step(rec, Action::Jump);
                 let v = e.visit(c, p);
-                stack.push((chain, std::mem::replace(&mut visit, v), pos));
-                (chain, pos) = (c, 0);
+                stack.push((chain, std::mem::replace(&mut visit, v)));
+                chain = c;
             }
-            Act::Goto(c) => {
+            &Act::Goto(c) => {
                 step(rec, Action::Jump);
-                (chain, visit, pos) = (c, e.visit(c, p), 0);
+                (chain, visit) = (c, e.visit(c, p));
             }
             Act::Log(prefix) => {
                 step(rec, Action::Log);
                 if rec.full {
-                    rec.logs.push(prefix);
+                    rec.logs.push(prefix.clone());
                 }
             }
             Act::Continue => step(rec, Action::Continue),
-            Act::Mark { and, xor } => {
+            &Act::Mark { and, xor } => {
                 step(rec, Action::Continue);
                 mark = (mark & !and) ^ xor;
             }
@@ -302,7 +312,7 @@ pub(crate) fn walk<E: Engine>(
                 rec.undecided.push((at, Undecided::Target));
                 if choices.get(k).copied().unwrap_or(false) {
                     step(rec, Action::Verdict);
-                    return Ending { verdict: Verdict::Other(name), decided_by: Some(at) };
+                    return Ending { verdict: Verdict::Other(name.clone()), decided_by: Some(at) };
                 }
                 step(rec, Action::Continue);
             }
@@ -316,7 +326,8 @@ const MAX_WALKS: usize = 256;
 /// The main walk, one fork per undecided point on it, and the verdict over
 /// every combination of undecided points (bounded by `MAX_WALKS`).
 pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
-    let mut rec = Recorder { full: true, ..Recorder::default() };
+    // Room for a typical path, so that recording it allocates once.
+    let mut rec = Recorder { full: true, path: Vec::with_capacity(8), ..Recorder::default() };
     let main = walk(e, p, &[], &mut rec);
     let Recorder { path, logs, undecided, .. } = rec;
     if undecided.is_empty() {
@@ -444,7 +455,7 @@ impl Engine for Linear<'_> {
     }
 
     fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
-        Visit::All(self.rs.chains[chain].rules.len())
+        Visit::All(0..self.rs.chains[chain].rules.len())
     }
 
     fn check(&self, at: RuleRef, p: &Packet, mark: u32) -> (Tri, usize) {
@@ -469,13 +480,17 @@ impl Engine for Linear<'_> {
         first_unknown.unwrap_or((Tri::True, 0))
     }
 
-    fn act(&self, at: RuleRef) -> Act {
+    fn act(&self, at: RuleRef) -> Cow<'_, Act> {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
-        act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name))
+        Cow::Owned(act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name)))
     }
 
     fn mark(p: &Packet) -> u32 {
         p.mark
+    }
+
+    fn step_limit(&self) -> usize {
+        step_limit(self.rs)
     }
 }
 

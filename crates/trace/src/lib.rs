@@ -15,6 +15,7 @@ mod check;
 mod compile;
 pub mod eval;
 pub mod explain;
+mod index;
 pub mod matches;
 pub mod packet;
 
@@ -24,5 +25,7 @@ pub use eval::{Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, t
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

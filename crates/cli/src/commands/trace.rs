@@ -1,6 +1,5 @@
 //! `rampart trace`: which rule decides a packet.
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +9,7 @@ use rampart_ir::{Family, IcmpMatch, icmp};
 use rampart_trace::{Compiled, CtState, Hook, Packet, check, explain, tcp};
 
 use super::import::{RulesFormat, read_rules};
+use crate::printer;
 
 /// Trace a packet through a firewall: the rules it meets, the log lines it
 /// prints, and the verdict.
@@ -196,7 +196,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     let packet = match args.packet.packet() {
         Ok(p) => p,
         Err(e) => {
-            writeln!(std::io::stderr(), "error: {e:#}")?;
+            printer::note(&format!("error: {e:#}"));
             return Ok(ExitCode::from(1));
         }
     };
@@ -232,9 +232,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     };
     let problems = check(&ruleset);
     if !problems.is_empty() {
-        let mut err = std::io::stderr().lock();
         for p in &problems {
-            writeln!(err, "error: chain {} rule {}: {}", p.chain, p.index, p.message)?;
+            printer::note(&format!("error: chain {} rule {}: {}", p.chain, p.index, p.message));
         }
         return Ok(ExitCode::from(1));
     }
@@ -245,12 +244,11 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
-    let mut out = std::io::stdout().lock();
     if args.json {
         let json = explain::to_json(&ruleset, &trace, family);
-        writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
+        printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));
     } else {
-        out.write_all(explain::to_text(&ruleset, &packet, &trace, family).as_bytes())?;
+        printer::out(&explain::to_text(&ruleset, &packet, &trace, family));
     }
     Ok(ExitCode::SUCCESS)
 }
