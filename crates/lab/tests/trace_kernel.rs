@@ -546,27 +546,6 @@ fn physdev_through_a_bridge() {
 
 // ---- randomized: fixed seed, bounded count ----
 
-/// xorshift64*: small, deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap_or(0)
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
-
 const SRCS: [&str; 5] = ["10.77.1.2", "10.77.1.7", "10.77.5.9", "172.16.9.9", "10.77.1.200"];
 const NETS: [&str; 8] = [
     "10.77.1.2",
@@ -582,118 +561,126 @@ const PORTS: [u16; 6] = [22, 53, 80, 443, 1000, 5353];
 
 /// A random ruleset for one hook, in iptables-restore form (the filter
 /// table's body), using only what the kernel accepts there.
-fn random_rules(rng: &mut Rng, hook: Hook, tag: &str) -> String {
+fn random_rules(rng: &mut fastrand::Rng, hook: Hook, tag: &str) -> String {
     let builtin = hook.chain();
     let chains = ["u1", "u2", "u3"];
     let mut out = format!(
         ":INPUT {}\n:FORWARD {}\n:OUTPUT {}\n:u1 - [0:0]\n:u2 - [0:0]\n:u3 - [0:0]\n",
-        if hook == Hook::Input && rng.chance(50) { "DROP" } else { "ACCEPT" },
-        if hook == Hook::Forward && rng.chance(50) { "DROP" } else { "ACCEPT" },
-        if hook == Hook::Output && rng.chance(50) { "DROP" } else { "ACCEPT" },
+        if hook == Hook::Input && rng.u64(..100) < 50 { "DROP" } else { "ACCEPT" },
+        if hook == Hook::Forward && rng.u64(..100) < 50 { "DROP" } else { "ACCEPT" },
+        if hook == Hook::Output && rng.u64(..100) < 50 { "DROP" } else { "ACCEPT" },
     );
     let mut logn = 0;
     for (level, chain) in std::iter::once(builtin).chain(chains).enumerate() {
-        for _ in 0..rng.below(if level == 0 { 10 } else { 5 }) + 1 {
+        for _ in 0..rng.usize(..if level == 0 { 10 } else { 5 }) + 1 {
             let mut m: Vec<String> = Vec::new();
-            let neg = |rng: &mut Rng| if rng.chance(25) { "! " } else { "" };
-            if rng.chance(30) {
-                m.push(format!("{}-s {}", neg(rng), rng.pick(&NETS)));
+            let neg = |rng: &mut fastrand::Rng| if rng.u64(..100) < 25 { "! " } else { "" };
+            if rng.u64(..100) < 30 {
+                m.push(format!("{}-s {}", neg(rng), &NETS[rng.usize(..NETS.len())]));
             }
-            if rng.chance(20) {
-                m.push(format!("{}-d {}", neg(rng), rng.pick(&NETS)));
+            if rng.u64(..100) < 20 {
+                m.push(format!("{}-d {}", neg(rng), &NETS[rng.usize(..NETS.len())]));
             }
-            if hook != Hook::Output && rng.chance(15) {
-                m.push(format!("{}-i {}", neg(rng), rng.pick(&["c0", "c+", "s0", "lo"])));
+            if hook != Hook::Output && rng.u64(..100) < 15 {
+                m.push(format!(
+                    "{}-i {}",
+                    neg(rng),
+                    rng.choice(&["c0", "c+", "s0", "lo"]).unwrap()
+                ));
             }
-            if hook != Hook::Input && rng.chance(15) {
-                m.push(format!("{}-o {}", neg(rng), rng.pick(&["s0", "s+", "c0"])));
+            if hook != Hook::Input && rng.u64(..100) < 15 {
+                m.push(format!("{}-o {}", neg(rng), rng.choice(&["s0", "s+", "c0"]).unwrap()));
             }
-            let proto = *rng.pick(&["", "", "tcp", "udp", "icmp"]);
+            let proto = *rng.choice(&["", "", "tcp", "udp", "icmp"]).unwrap();
             if !proto.is_empty() {
                 m.push(format!("-p {proto}"));
             }
             match proto {
                 "tcp" | "udp" => {
-                    if rng.chance(50) {
-                        let (a, b) = (*rng.pick(&PORTS), *rng.pick(&PORTS));
+                    if rng.u64(..100) < 50 {
+                        let (a, b) =
+                            (PORTS[rng.usize(..PORTS.len())], PORTS[rng.usize(..PORTS.len())]);
                         let range = if a <= b { format!("{a}:{b}") } else { a.to_string() };
                         m.push(format!("-m {proto} {}--dport {range}", neg(rng)));
                     }
-                    if rng.chance(20) {
-                        let ports: Vec<String> =
-                            (0..rng.below(3) + 1).map(|_| rng.pick(&PORTS).to_string()).collect();
-                        let opt = rng.pick(&["--sports", "--dports", "--ports"]);
+                    if rng.u64(..100) < 20 {
+                        let ports: Vec<String> = (0..rng.usize(..3) + 1)
+                            .map(|_| PORTS[rng.usize(..PORTS.len())].to_string())
+                            .collect();
+                        let opt = rng.choice(&["--sports", "--dports", "--ports"]).unwrap();
                         m.push(format!("-m multiport {}{opt} {}", neg(rng), ports.join(",")));
                     }
-                    if proto == "tcp" && rng.chance(30) {
-                        if rng.chance(50) {
+                    if proto == "tcp" && rng.u64(..100) < 30 {
+                        if rng.u64(..100) < 50 {
                             m.push(format!("-m tcp {}--syn", neg(rng)));
                         } else {
                             m.push(format!(
                                 "-m tcp {}--tcp-flags SYN,ACK,RST {}",
                                 neg(rng),
-                                rng.pick(&["SYN", "ACK", "NONE", "RST"])
+                                rng.choice(&["SYN", "ACK", "NONE", "RST"]).unwrap()
                             ));
                         }
                     }
                 }
-                "icmp" if rng.chance(60) => {
+                "icmp" if rng.u64(..100) < 60 => {
                     m.push(format!(
                         "-m icmp {}--icmp-type {}",
                         neg(rng),
-                        rng.pick(&["echo-request", "8", "13", "any", "echo-reply"])
+                        rng.choice(&["echo-request", "8", "13", "any", "echo-reply"]).unwrap()
                     ));
                 }
                 _ => {}
             }
-            if rng.chance(20) {
-                let st = rng.pick(&[
-                    "NEW",
-                    "INVALID",
-                    "NEW,ESTABLISHED",
-                    "RELATED,ESTABLISHED",
-                    "UNTRACKED",
-                ]);
+            if rng.u64(..100) < 20 {
+                let st = rng
+                    .choice(&[
+                        "NEW",
+                        "INVALID",
+                        "NEW,ESTABLISHED",
+                        "RELATED,ESTABLISHED",
+                        "UNTRACKED",
+                    ])
+                    .unwrap();
                 let module =
-                    if rng.chance(50) { "-m state --state" } else { "-m conntrack --ctstate" };
+                    if rng.u64(..100) < 50 { "-m state --state" } else { "-m conntrack --ctstate" };
                 let (a, b) = module.split_once(" --").unwrap();
                 m.push(format!("{a} {}--{b} {st}", neg(rng)));
             }
-            if rng.chance(10) {
+            if rng.u64(..100) < 10 {
                 m.push(format!(
                     "-m mark {}--mark {}",
                     neg(rng),
-                    rng.pick(&["0x1", "0x1/0x1", "0x0/0xf0"])
+                    rng.choice(&["0x1", "0x1/0x1", "0x0/0xf0"]).unwrap()
                 ));
             }
-            if rng.chance(8) {
+            if rng.u64(..100) < 8 {
                 m.push(format!("-m iprange {}--src-range 10.77.1.1-10.77.1.9", neg(rng)));
             }
-            if hook == Hook::Output && rng.chance(30) {
+            if hook == Hook::Output && rng.u64(..100) < 30 {
                 let mut o = "-m owner".to_owned();
-                if rng.chance(70) {
+                if rng.u64(..100) < 70 {
                     o.push_str(&format!(
                         " {}--uid-owner {}",
                         neg(rng),
-                        rng.pick(&["0", "1021", "1000-1999", "5000"])
+                        rng.choice(&["0", "1021", "1000-1999", "5000"]).unwrap()
                     ));
                 }
-                if rng.chance(40) {
+                if rng.u64(..100) < 40 {
                     o.push_str(&format!(
                         " {}--gid-owner {}",
                         neg(rng),
-                        rng.pick(&["0", "50", "1021", "2000-2999"])
+                        rng.choice(&["0", "50", "1021", "2000-2999"]).unwrap()
                     ));
                 }
                 if o.len() > 8 {
                     m.push(o);
                 }
             }
-            if rng.chance(5) {
+            if rng.u64(..100) < 5 {
                 m.push("-m comment --comment \"random rule\"".to_owned());
             }
             let later: Vec<&str> = chains.iter().skip(level).copied().collect();
-            let target = match rng.below(12) {
+            let target = match rng.usize(..12) {
                 0 | 1 => "-j ACCEPT".to_owned(),
                 2 | 3 => "-j DROP".to_owned(),
                 4 if hook != Hook::Output => "-j REJECT".to_owned(),
@@ -703,8 +690,8 @@ fn random_rules(rng: &mut Rng, hook: Hook, tag: &str) -> String {
                 }
                 6 => "-j NFLOG --nflog-group 2".to_owned(),
                 7 if level > 0 => "-j RETURN".to_owned(),
-                8 | 9 if !later.is_empty() => format!("-j {}", rng.pick(&later)),
-                10 if !later.is_empty() => format!("-g {}", rng.pick(&later)),
+                8 | 9 if !later.is_empty() => format!("-j {}", &later[rng.usize(..later.len())]),
+                10 if !later.is_empty() => format!("-g {}", &later[rng.usize(..later.len())]),
                 11 => "-j MARK --set-xmark 0x1/0xff".to_owned(),
                 _ => String::new(),
             };
@@ -724,13 +711,13 @@ fn random_rules(rng: &mut Rng, hook: Hook, tag: &str) -> String {
     out.trim_end().to_owned()
 }
 
-fn random_probe<'a>(rng: &mut Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
-    let proto = *rng.pick(&["tcp", "tcp", "udp", "udp", "icmp"]);
+fn random_probe<'a>(rng: &mut fastrand::Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
+    let proto = *rng.choice(&["tcp", "tcp", "udp", "udp", "icmp"]).unwrap();
     let (a, b, flags) = match proto {
-        "icmp" => (u16::from(*rng.pick(&[8u8, 8, 13, 0])), 0, 0),
+        "icmp" => (u16::from(*rng.choice(&[8u8, 8, 13, 0]).unwrap()), 0, 0),
         _ => {
             let f = if proto == "tcp" {
-                *rng.pick(&[
+                *rng.choice(&[
                     tcp::SYN,
                     tcp::SYN,
                     tcp::ACK,
@@ -739,20 +726,25 @@ fn random_probe<'a>(rng: &mut Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
                     tcp::RST,
                     tcp::FIN | tcp::ACK,
                 ])
+                .unwrap()
             } else {
                 0
             };
-            (*rng.pick(&[1000u16, 4000, 53, 22, 443]), *rng.pick(&PORTS), f)
+            (
+                *rng.choice(&[1000u16, 4000, 53, 22, 443]).unwrap(),
+                PORTS[rng.usize(..PORTS.len())],
+                f,
+            )
         }
     };
     match hook {
         Hook::Input => {
-            let dst = *rng.pick(&["10.77.1.1", "10.77.2.1"]);
+            let dst = *rng.choice(&["10.77.1.1", "10.77.2.1"]).unwrap();
             raw(
                 &lab.client,
                 hook,
                 (Some("c0"), None),
-                rng.pick::<&str>(&SRCS),
+                SRCS[rng.usize(..SRCS.len())],
                 dst,
                 proto,
                 a,
@@ -761,12 +753,12 @@ fn random_probe<'a>(rng: &mut Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
             )
         }
         Hook::Forward => {
-            let dst = *rng.pick(&["10.77.2.2", "10.77.2.3"]);
+            let dst = *rng.choice(&["10.77.2.2", "10.77.2.3"]).unwrap();
             raw(
                 &lab.client,
                 hook,
                 (Some("c0"), Some("s0")),
-                rng.pick::<&str>(&SRCS),
+                SRCS[rng.usize(..SRCS.len())],
                 dst,
                 proto,
                 a,
@@ -775,11 +767,13 @@ fn random_probe<'a>(rng: &mut Rng, lab: &'a Routed, hook: Hook) -> Probe<'a> {
             )
         }
         Hook::Output => {
-            let (src, dst, out) =
-                *rng.pick(&[("10.77.2.1", "10.77.2.2", "s0"), ("10.77.1.1", "10.77.1.2", "c0")]);
-            if proto == "udp" && rng.chance(60) {
-                let user = *rng.pick(&[(1021, 1021), (1500, 50), (5000, 2500), (65534, 65534)]);
-                let sport = 20000 + u16::try_from(rng.below(1000)).unwrap_or(0);
+            let (src, dst, out) = *rng
+                .choice(&[("10.77.2.1", "10.77.2.2", "s0"), ("10.77.1.1", "10.77.1.2", "c0")])
+                .unwrap();
+            if proto == "udp" && rng.u64(..100) < 60 {
+                let user =
+                    *rng.choice(&[(1021, 1021), (1500, 50), (5000, 2500), (65534, 65534)]).unwrap();
+                let sport = 20000 + u16::try_from(rng.usize(..1000)).unwrap_or(0);
                 udp_as(&lab.fw, user, out, src, dst, sport, b)
             } else {
                 raw(&lab.fw, hook, (None, Some(out)), src, dst, proto, a, b, flags)
@@ -819,7 +813,7 @@ fn random_rulesets_agree_with_the_kernel() {
     let lab = routed();
     let cases: u16 =
         std::env::var("RAMPART_KERNEL_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
-    let mut rng = Rng(0x5eed_0f7a_11c0_ffee);
+    let mut rng = fastrand::Rng::with_seed(0x5eed_0f7a_11c0_ffee);
     let mut failures = Vec::new();
     let mut total: Stats = (0, 0, 0, 0);
     let start = std::time::Instant::now();
@@ -827,7 +821,7 @@ fn random_rulesets_agree_with_the_kernel() {
     let first: u16 =
         std::env::var("RAMPART_KERNEL_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     for case in 0..cases {
-        let hook = *rng.pick(&[Hook::Input, Hook::Forward, Hook::Output]);
+        let hook = *rng.choice(&[Hook::Input, Hook::Forward, Hook::Output]).unwrap();
         let t = format!("{}c{case}", tag(5));
         let rules = random_rules(&mut rng, hook, &t);
         let mut probes: Vec<Probe<'_>> =

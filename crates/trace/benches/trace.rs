@@ -30,20 +30,6 @@ use rampart_ir::{
 };
 use rampart_trace::{Compiled, CtState, Hook, Packet, tcp, trace};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const PORTS: [u16; 8] = [22, 25, 53, 80, 443, 3306, 5432, 8080];
 
 fn host(i: u64) -> Ipv4Addr {
@@ -60,7 +46,7 @@ fn ports(p: u16) -> PortMatch {
     PortMatch { neg: false, set: PortSet { name: None, ranges: vec![(p, p)] } }
 }
 
-fn ruleset(n: usize, rng: &mut Rng) -> Ruleset {
+fn ruleset(n: usize, rng: &mut fastrand::Rng) -> Ruleset {
     let mut input = Chain::builtin("INPUT", Policy::Drop);
     input.rules.push(Rule::new(
         vec![Match::State {
@@ -72,25 +58,25 @@ fn ruleset(n: usize, rng: &mut Rng) -> Ruleset {
     let mut users: Vec<Chain> = (0..8).map(|i| Chain::user(&format!("user{i}"))).collect();
     for c in &mut users {
         for _ in 0..20 {
-            let src = Ipv4Addr::from(0xc0a8_0000 | u32::try_from(rng.below(65536)).unwrap_or(0));
+            let src = Ipv4Addr::from(0xc0a8_0000 | u32::try_from(rng.u64(..65536)).unwrap_or(0));
             c.rules.push(Rule::new(vec![Match::Src(addr(src, 32))], Target::Accept));
         }
     }
     let hosts = (n as u64 / 4).max(1);
     for i in 1..n {
-        let proto = if rng.below(4) == 0 { Proto::Udp } else { Proto::Tcp };
-        let port = PORTS[rng.below(8) as usize];
+        let proto = if rng.u64(..4) == 0 { Proto::Udp } else { Proto::Tcp };
+        let port = PORTS[rng.u64(..8) as usize];
         let mut m = Vec::new();
         if i % 100 != 0 || i > 2000 {
-            let src_len = [8u8, 16, 24, 32][rng.below(4) as usize];
-            let src = Ipv4Addr::from(0xc0a8_0000 | u32::try_from(rng.below(65536)).unwrap_or(0));
+            let src_len = [8u8, 16, 24, 32][rng.u64(..4) as usize];
+            let src = Ipv4Addr::from(0xc0a8_0000 | u32::try_from(rng.u64(..65536)).unwrap_or(0));
             m.push(Match::Src(addr(src, src_len)));
-            m.push(Match::Dst(addr(host(rng.below(hosts)), 32)));
+            m.push(Match::Dst(addr(host(rng.u64(..hosts)), 32)));
         }
         m.push(Match::Proto { neg: false, proto });
         m.push(Match::Dport(ports(port)));
         let target = match i % 20 {
-            0 => Target::Jump(format!("user{}", rng.below(8))),
+            0 => Target::Jump(format!("user{}", rng.u64(..8))),
             1 => Target::Log(Log { prefix: format!("RULE {i} -- DENY "), level: 6 }),
             2..=5 => Target::Drop,
             _ => Target::Accept,
@@ -102,7 +88,7 @@ fn ruleset(n: usize, rng: &mut Rng) -> Ruleset {
     rs
 }
 
-fn packets(rs: &Ruleset, count: usize, rng: &mut Rng) -> Vec<Packet> {
+fn packets(rs: &Ruleset, count: usize, rng: &mut fastrand::Rng) -> Vec<Packet> {
     let input = &rs.chains[0].rules;
     let hosts = (input.len() as u64 / 4).max(1);
     (0..count)
@@ -110,19 +96,19 @@ fn packets(rs: &Ruleset, count: usize, rng: &mut Rng) -> Vec<Packet> {
             let mut p = Packet {
                 in_iface: Some("eth0".into()),
                 src: Some(IpAddr::V4(Ipv4Addr::from(
-                    0xc0a8_0000 | u32::try_from(rng.below(65536)).unwrap_or(0),
+                    0xc0a8_0000 | u32::try_from(rng.u64(..65536)).unwrap_or(0),
                 ))),
-                dst: Some(IpAddr::V4(host(rng.below(hosts)))),
+                dst: Some(IpAddr::V4(host(rng.u64(..hosts)))),
                 proto: Some(6),
-                sport: Some(40000 + u16::try_from(rng.below(20000)).unwrap_or(0)),
-                dport: Some(PORTS[rng.below(8) as usize]),
+                sport: Some(40000 + u16::try_from(rng.u64(..20000)).unwrap_or(0)),
+                dport: Some(PORTS[rng.u64(..8) as usize]),
                 tcp_flags: Some(tcp::SYN),
                 state: CtState::New,
                 ..Packet::new(Hook::Input)
             };
             if k % 2 == 0 {
                 // Aim at a random rule.
-                let r = &input[1 + rng.below(input.len() as u64 - 1) as usize];
+                let r = &input[1 + rng.u64(..input.len() as u64 - 1) as usize];
                 for m in &r.matches {
                     match m {
                         Match::Src(a) | Match::Dst(a) => {
@@ -156,7 +142,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
     for n in [1_000usize, 10_000, 100_000] {
-        let mut rng = Rng(0x7261_6d70_6172_7421);
+        let mut rng = fastrand::Rng::with_seed(0x7261_6d70_6172_7421);
         let rs = ruleset(n, &mut rng);
         let compiled = Compiled::new(&rs);
         let batch = packets(&rs, 1024, &mut rng);
@@ -186,7 +172,7 @@ fn bench(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(200))
         .measurement_time(Duration::from_secs(2));
     for n in [1_000usize, 10_000, 100_000] {
-        let rs = ruleset(n, &mut Rng(0x7261_6d70_6172_7421));
+        let rs = ruleset(n, &mut fastrand::Rng::with_seed(0x7261_6d70_6172_7421));
         group.bench_with_input(BenchmarkId::from_parameter(n), &rs, |b, rs| {
             b.iter(|| black_box(Compiled::new(rs)));
         });
@@ -224,7 +210,7 @@ fn cpu_table() {
     );
     println!("|---:|---:|---:|---:|---:|");
     for n in [1_000usize, 10_000, 100_000] {
-        let mut rng = Rng(0x7261_6d70_6172_7421);
+        let mut rng = fastrand::Rng::with_seed(0x7261_6d70_6172_7421);
         let rs = ruleset(n, &mut rng);
         let t = std::time::Instant::now();
         let compiled = Compiled::new(&rs);
@@ -245,7 +231,7 @@ criterion_group!(benches, bench);
 
 /// The compiled evaluator alone, for callgrind.
 fn profile(n: usize) {
-    let mut rng = Rng(0x7261_6d70_6172_7421);
+    let mut rng = fastrand::Rng::with_seed(0x7261_6d70_6172_7421);
     let rs = ruleset(n, &mut rng);
     let compiled = Compiled::new(&rs);
     let batch = packets(&rs, 1024, &mut rng);

@@ -12,30 +12,6 @@ use rampart_ir::{
 use crate::equiv::{Case, FwIface, compare, reset_needs_tcp};
 use crate::fixtures::{item, rule};
 
-/// xorshift64*: enough randomness for test policies, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n as u64).unwrap()
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
-        &v[self.below(v.len())]
-    }
-}
-
 const ADDRS: [&str; 8] = [
     "10.1.0.5",
     "10.1.0.6",
@@ -53,82 +29,88 @@ const PORTS: [(u16, u16); 6] =
 const ADDRS6: [&str; 4] =
     ["2001:db8:1::5", "2001:db8:1::10/126", "2001:db8:2::10", "2001:db8:2::20~2001:db8:2::30"];
 
-fn addrs(rng: &mut Rng, g: usize, dual: bool) -> AddrSet {
-    let n = 1 + rng.below(3);
-    let pick = |rng: &mut Rng| {
-        if dual && rng.chance(40) {
-            item(ADDRS6[rng.below(ADDRS6.len())])
+fn addrs(rng: &mut fastrand::Rng, g: usize, dual: bool) -> AddrSet {
+    let n = 1 + rng.usize(..3);
+    let pick = |rng: &mut fastrand::Rng| {
+        if dual && rng.u64(..100) < 40 {
+            item(ADDRS6[rng.usize(..ADDRS6.len())])
         } else {
-            item(ADDRS[rng.below(ADDRS.len())])
+            item(ADDRS[rng.usize(..ADDRS.len())])
         }
     };
     let mut items: Vec<_> = (0..n).map(|_| pick(rng)).collect();
     items.sort();
     items.dedup();
-    let name = rng.chance(50).then(|| format!("grp{g}"));
+    let name = (rng.u64(..100) < 50).then(|| format!("grp{g}"));
     AddrSet { name, items }
 }
 
-fn target(rng: &mut Rng, tcp: bool, user_chain: bool) -> Target {
-    match rng.below(10) {
+fn target(rng: &mut fastrand::Rng, tcp: bool, user_chain: bool) -> Target {
+    match rng.usize(..10) {
         0..=3 => Target::Accept,
         4 | 5 => Target::Drop,
         6 if tcp => Target::Reject(RejectWith::TcpReset),
-        6 | 7 => Target::Reject(*rng.pick(&[
-            RejectWith::PortUnreachable,
-            RejectWith::HostUnreachable,
-            RejectWith::AdminProhibited,
-            RejectWith::NetProhibited,
-        ])),
+        6 | 7 => Target::Reject(
+            *rng.choice(&[
+                RejectWith::PortUnreachable,
+                RejectWith::HostUnreachable,
+                RejectWith::AdminProhibited,
+                RejectWith::NetProhibited,
+            ])
+            .unwrap(),
+        ),
         8 if user_chain => Target::Return,
         _ if !user_chain => Target::Jump("Sub".into()),
         _ => Target::Accept,
     }
 }
 
-fn random_rule(rng: &mut Rng, n: u32, chain: &str, dual: bool) -> Rule {
+fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: &str, dual: bool) -> Rule {
     let mut m = Vec::new();
     let g = usize::try_from(n).unwrap();
-    if rng.chance(50) {
+    if rng.u64(..100) < 50 {
         m.push(Match::Src(rampart_ir::AddrMatch {
-            neg: rng.chance(25),
+            neg: rng.u64(..100) < 25,
             set: addrs(rng, 2 * g, dual),
         }));
     }
-    if rng.chance(40) {
+    if rng.u64(..100) < 40 {
         m.push(Match::Dst(rampart_ir::AddrMatch {
-            neg: rng.chance(25),
+            neg: rng.u64(..100) < 25,
             set: addrs(rng, 2 * g + 1, dual),
         }));
     }
-    if chain != "OUTPUT" && rng.chance(25) {
-        let names = vec![(*rng.pick(&["eth0", "eth1", "eth+"])).to_owned()];
-        m.push(Match::InIface(IfaceMatch { neg: rng.chance(30), names }));
+    if chain != "OUTPUT" && rng.u64(..100) < 25 {
+        let names = vec![(*rng.choice(&["eth0", "eth1", "eth+"]).unwrap()).to_owned()];
+        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names }));
     }
     let mut tcp = false;
-    if rng.chance(70) {
-        let proto = *rng.pick(&[Proto::Tcp, Proto::Udp]);
+    if rng.u64(..100) < 70 {
+        let proto = *rng.choice(&[Proto::Tcp, Proto::Udp]).unwrap();
         tcp = proto == Proto::Tcp;
         m.push(Match::Proto { neg: false, proto });
-        if rng.chance(80) {
-            let k = 1 + rng.below(3);
-            let mut ranges: Vec<_> = (0..k).map(|_| *rng.pick(&PORTS)).collect();
+        if rng.u64(..100) < 80 {
+            let k = 1 + rng.usize(..3);
+            let mut ranges: Vec<_> = (0..k).map(|_| PORTS[rng.usize(..PORTS.len())]).collect();
             ranges.sort_unstable();
             ranges.dedup();
-            let name = rng.chance(40).then(|| format!("svc{g}"));
-            m.push(Match::Dport(PortMatch { neg: rng.chance(15), set: PortSet { name, ranges } }));
+            let name = (rng.u64(..100) < 40).then(|| format!("svc{g}"));
+            m.push(Match::Dport(PortMatch {
+                neg: rng.u64(..100) < 15,
+                set: PortSet { name, ranges },
+            }));
         }
     }
-    if chain == "OUTPUT" && rng.chance(40) {
-        let uid = *rng.pick(&[1021, 1022]);
-        let id = IdRange { neg: rng.chance(20), first: uid, last: uid };
+    if chain == "OUTPUT" && rng.u64(..100) < 40 {
+        let uid = *rng.choice(&[1021, 1022]).unwrap();
+        let id = IdRange { neg: rng.u64(..100) < 20, first: uid, last: uid };
         m.push(Match::Owner(OwnerMatch { uid: Some(id), gid: None }));
     }
-    if rng.chance(30) {
+    if rng.u64(..100) < 30 {
         m.push(Match::State { neg: false, states: CtStates(CtStates::NEW) });
     }
     let mut r = rule(n, m, target(rng, tcp, chain == "Sub"));
-    if r.target.is_verdict() && rng.chance(30) {
+    if r.target.is_verdict() && rng.u64(..100) < 30 {
         r.log = Some(Log { prefix: format!("RULE {n} -- X "), level: 6 });
     }
     r
@@ -140,7 +122,7 @@ pub(crate) fn random_policy(seed: u64) -> Ruleset {
 
 /// `dual`: groups may hold IPv6 members too.
 pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
-    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut n = 0;
     let mut chains = Vec::new();
     for name in ["INPUT", "FORWARD", "OUTPUT", "Sub"] {
@@ -156,7 +138,7 @@ pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
                 Target::Accept,
             ));
         }
-        for _ in 0..3 + rng.below(6) {
+        for _ in 0..3 + rng.usize(..6) {
             n += 1;
             c.rules.push(random_rule(&mut rng, n, name, dual));
         }
