@@ -377,6 +377,8 @@ fn build(fw: &Netns, peers: &[Netns], case: &Case, plan: &Plan) {
         ("net.ipv4.icmp_ratemask", "0"),
         ("net.ipv4.icmp_ratelimit", "0"),
         ("net.ipv6.icmp.ratelimit", "0"),
+        // Else ICMPv6 errors also pass the global limiter (50 burst).
+        ("net.ipv6.icmp.ratemask", ""),
     ];
     for (k, v) in sysctls {
         let out = sys::run(fw, &["sysctl", "-qw", &format!("{k}={v}")]);

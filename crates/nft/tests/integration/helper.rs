@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-/// How long a probe waits before calling the packet dropped.
-const WAIT: Duration = Duration::from_millis(800);
+/// How long a probe waits before calling the packet dropped. More than
+/// TCP's first retransmission (1 s): an ICMP error that arrives while
+/// `connect` still holds the socket is only a soft error, and the refusal
+/// is reported with the answer to the retransmitted SYN.
+const WAIT: Duration = Duration::from_millis(1500);
 /// Marks the helper's own output lines among libtest's.
 pub(crate) const MARK: &str = "@@ ";
 
