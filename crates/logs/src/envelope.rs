@@ -150,10 +150,9 @@ fn skip_dmesg_stamp(s: &[u8]) -> &[u8] {
     if s.first() != Some(&b'[') {
         return s;
     }
-    let mut i = 1;
-    while i < s.len().min(40) && matches!(s[i], b' ' | b'.' | b'0'..=b'9') {
-        i += 1;
-    }
+    let end = s.len().min(40);
+    let in_stamp = |b: &u8| matches!(b, b' ' | b'.' | b'0'..=b'9');
+    let i = 1 + s[1..end].iter().position(|b| !in_stamp(b)).unwrap_or(end - 1);
     if s.get(i) != Some(&b']') {
         return s;
     }
@@ -317,7 +316,7 @@ fn month_day_time(s: &[u8]) -> Option<(MonthDaySecs, &[u8])> {
 /// (month 1-12, day 1-31, seconds of the day)
 type MonthDaySecs = (i64, i64, i64);
 
-fn wall_micros(year: i64, (mon, day, secs): MonthDaySecs) -> i64 {
+const fn wall_micros(year: i64, (mon, day, secs): MonthDaySecs) -> i64 {
     (days_from_civil(year, mon, day) * 86400 + secs) * 1_000_000
 }
 
@@ -325,12 +324,13 @@ fn bsd_syslog(line: &[u8]) -> Option<(Stamp, &[u8])> {
     let (mds, rest) = month_day_time(line)?;
     let rest = rest.strip_prefix(b" ")?;
     // Year-less: count from 2000 so the stamps order within a file.
-    let micros = wall_micros(2000, mds) - wall_micros(2000, (1, 1, 0));
+    const JAN_1_2000: i64 = wall_micros(2000, (1, 1, 0));
+    let micros = wall_micros(2000, mds) - JAN_1_2000;
     Some((Stamp { clock: Clock::WallNoYear, micros }, rest))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
