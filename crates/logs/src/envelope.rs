@@ -69,7 +69,7 @@ pub fn strip(line: &[u8]) -> Envelope<'_> {
     let Some(&first) = line.first() else { return env };
     match first {
         b'{' => {
-            if let Some(j) = journal_json(line) {
+            if let Some(j) = journal_json_plain(line).or_else(|| journal_json(line)) {
                 return j;
             }
         }
@@ -386,6 +386,47 @@ fn journal_json(line: &[u8]) -> Option<Envelope<'static>> {
                 .map(|micros| Stamp { clock: Clock::Boot, micros })
         });
     Some(Envelope { kind: Kind::JournalJson, stamp, message: Cow::Owned(message), seq: None })
+}
+
+/// `journalctl -o json` read in place when it is plain: string values
+/// only, without escapes, control or non-ASCII bytes, and no space
+/// between tokens (as journalctl writes kernel records). `None` sends the
+/// line to serde_json, so the two agree on every line read here.
+fn journal_json_plain(line: &[u8]) -> Option<Envelope<'_>> {
+    let mut rest = line.strip_prefix(b"{\"")?.strip_suffix(b"\"}")?;
+    let (mut message, mut realtime, mut monotonic) = (None, None, None);
+    loop {
+        let (key, after) = plain_string(rest)?;
+        let (value, after) = plain_string(after.strip_prefix(b"\":\"")?)?;
+        let slot = match key {
+            b"MESSAGE" => &mut message,
+            b"__REALTIME_TIMESTAMP" => &mut realtime,
+            b"_SOURCE_MONOTONIC_TIMESTAMP" => &mut monotonic,
+            _ => &mut None,
+        };
+        // serde_json refuses a field given twice.
+        if slot.replace(value).is_some() {
+            return None;
+        }
+        match after {
+            [] => break,
+            _ => rest = after.strip_prefix(b"\",\"")?,
+        }
+    }
+    let int = |v: &[u8]| std::str::from_utf8(v).ok()?.parse::<i64>().ok();
+    let stamp = realtime
+        .and_then(int)
+        .map(|micros| Stamp { clock: Clock::Wall, micros })
+        .or_else(|| monotonic.and_then(int).map(|micros| Stamp { clock: Clock::Boot, micros }));
+    Some(Envelope { kind: Kind::JournalJson, stamp, message: Cow::Borrowed(message?), seq: None })
+}
+
+/// The text up to the next `"` and what follows that quote, when the text
+/// needs no unescaping.
+fn plain_string(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = memchr::memchr(b'"', s).unwrap_or(s.len());
+    let text = &s[..end];
+    text.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'\\').then(|| (text, &s[end..]))
 }
 
 impl fmt::Display for Stamp {

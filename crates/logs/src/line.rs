@@ -423,10 +423,10 @@ pub fn find_fields(msg: &[u8]) -> Option<usize> {
 fn find_in(s: &[u8]) -> Option<usize> {
     let mut i = 2;
     while i < s.len() {
-        let mut w = [0u8; 8];
-        let n = (s.len() - i).min(8);
-        w[..n].copy_from_slice(&s[i..i + n]);
-        let x = u64::from_le_bytes(w) ^ 0x3d3d_3d3d_3d3d_3d3d;
+        let x = match s[i..].first_chunk::<8>() {
+            Some(w) => u64::from_le_bytes(*w),
+            None => s[i..].iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
+        } ^ 0x3d3d_3d3d_3d3d_3d3d;
         let found = zero_bytes(x);
         if found == 0 {
             i += 8;

@@ -706,14 +706,43 @@ Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=19
         assert_eq!(s.bad[0].line, 4);
     }
 
+    fn tricky() -> Vec<u8> {
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tricky.log")).unwrap()
+    }
+
+    /// The summary's fast reader counts a mixed file (ICMP errors, IPv6,
+    /// FRAG:, options, ARP, UID, journal JSON, malformed lines) exactly as
+    /// the full parser does, and takes most of its firewall lines itself.
+    #[test]
+    fn fast_reader_counts_as_the_full_parser() {
+        let text = tricky();
+        let (mut fast, mut full) = (Tally::default(), Tally::default());
+        let mut quick = 0;
+        for l in lines(&text) {
+            fast.add_line(l);
+            let env = envelope::strip(l);
+            quick += usize::from(matches!(fast::read(&env.message), FastRead::Firewall(_)));
+            full.total_lines += 1;
+            full.add_parsed_line(l, &env.message, env.stamp);
+        }
+        let a = Attributor::default();
+        let json = |t: Tally| serde_json::to_string_pretty(&t.finish(&opts(&a))).unwrap();
+        let (fast, full) = (json(fast), json(full));
+        assert_eq!(fast, full);
+        assert!(full.contains("\"bad_lines\": 7"), "{full}");
+        assert!(quick >= 15, "the fast reader took only {quick} lines");
+    }
+
     #[test]
     fn threads_and_chunks_do_not_change_the_result() {
         let a = Attributor::default();
-        let big = SAMPLE.repeat(50);
-        let one = serde_json::to_string(&Tally::read(big.as_bytes(), 1).unwrap().finish(&opts(&a)))
-            .unwrap();
-        for (threads, chunk) in [(2, 64), (3, 1000), (4, 7)] {
-            let t = Tally::read_chunked(big.as_bytes(), threads, chunk).unwrap();
+        let mut big = SAMPLE.repeat(50).into_bytes();
+        big.extend(tricky().repeat(20));
+        let one =
+            serde_json::to_string(&Tally::read(&big[..], 1).unwrap().finish(&opts(&a))).unwrap();
+        // Chunks of at least a quarter line: longer lines are passed on cut.
+        for (threads, chunk) in [(2, 128), (3, 1000), (4, 100)] {
+            let t = Tally::read_chunked(&big[..], threads, chunk).unwrap();
             assert_eq!(
                 serde_json::to_string(&t.finish(&opts(&a))).unwrap(),
                 one,

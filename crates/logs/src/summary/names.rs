@@ -42,15 +42,23 @@ impl Names {
     }
 }
 
-/// Bytes in the low 15 bytes, the length in the top one.
+/// Bytes in the low 15 bytes, the length in the top one. Two overlapping
+/// loads, not a copy into a buffer (a memcpy call per name).
 fn pack(name: &[u8]) -> Option<u128> {
-    if name.len() > 15 {
-        return None;
-    }
-    let mut b = [0u8; 16];
-    b[..name.len()].copy_from_slice(name);
-    b[15] = name.len() as u8;
-    Some(u128::from_le_bytes(b))
+    let n = name.len();
+    let bytes = if let (Some(lo), Some(hi)) = (name.first_chunk::<8>(), name.last_chunk::<8>()) {
+        if n > 15 {
+            return None;
+        }
+        let hi = u128::from(u64::from_le_bytes(*hi)) >> (8 * (16 - n));
+        u128::from(u64::from_le_bytes(*lo)) | hi << 64
+    } else if let (Some(lo), Some(hi)) = (name.first_chunk::<4>(), name.last_chunk::<4>()) {
+        let hi = u64::from(u32::from_le_bytes(*hi)) >> (8 * (8 - n));
+        u128::from(u32::from_le_bytes(*lo)) | u128::from(hi) << 32
+    } else {
+        name.iter().rev().fold(0, |k, &b| k << 8 | u128::from(b))
+    };
+    Some(bytes | (n as u128) << 120)
 }
 
 fn unpack(k: u128) -> Vec<u8> {
@@ -63,11 +71,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_length_round_trips() {
+        let text = b"0123456789abcdefgh";
+        for n in 0..=15 {
+            assert_eq!(unpack(pack(&text[..n]).unwrap()), &text[..n], "{n}");
+        }
+        assert_eq!(pack(&text[..16]), None);
+    }
+
+    #[test]
     fn short_and_long_names_count_apart_and_merge() {
         let mut a = Names::default();
-        for n in
-            [&b"eth0"[..], b"eth0", b"", b"eth0\0", b"RULE 16 -- DENY", b"filter_IN_public_REJECT:"]
-        {
+        for n in [
+            &b"eth0"[..],
+            b"eth0",
+            b"",
+            b"eth0\0",
+            b"RULE 16 -- DENY",
+            b"filter_IN_public_REJECT:",
+            b"br",
+            b"vnet12",
+            b"12345678",
+        ] {
             a.bump(n);
         }
         let mut b = Names::default();
@@ -78,10 +103,13 @@ mod tests {
         got.sort();
         let want: Vec<(Vec<u8>, u64)> = vec![
             (b"".to_vec(), 1),
+            (b"12345678".to_vec(), 1),
             (b"RULE 16 -- DENY".to_vec(), 1),
+            (b"br".to_vec(), 1),
             (b"eth0".to_vec(), 3),
             (b"eth0\0".to_vec(), 1),
             (b"filter_IN_public_REJECT:".to_vec(), 2),
+            (b"vnet12".to_vec(), 1),
         ];
         assert_eq!(got, want);
     }
