@@ -302,7 +302,7 @@ fn month_day_time(s: &[u8]) -> Option<(MonthDaySecs, &[u8])> {
     if s.len() < 15 || s[3] != b' ' || s[6] != b' ' || s[9] != b':' || s[12] != b':' {
         return None;
     }
-    let mon = MONTHS.iter().position(|m| &s[..3] == *m)? as i64 + 1;
+    let mon = month(&s[..3])?;
     let day = digits_u64(trim_start(&s[4..6]))? as i64;
     let h = digits_u64(&s[7..9])? as i64;
     let m = digits_u64(&s[10..12])? as i64;
@@ -311,6 +311,26 @@ fn month_day_time(s: &[u8]) -> Option<(MonthDaySecs, &[u8])> {
         return None;
     }
     Some(((mon, day, h * 3600 + m * 60 + sec), &s[15..]))
+}
+
+/// `Jan`..`Dec` → 1..12, in one match on the three bytes.
+fn month(name: &[u8]) -> Option<i64> {
+    let [a, b, c] = *name else { return None };
+    Some(match (a, b, c) {
+        (b'J', b'a', b'n') => 1,
+        (b'F', b'e', b'b') => 2,
+        (b'M', b'a', b'r') => 3,
+        (b'A', b'p', b'r') => 4,
+        (b'M', b'a', b'y') => 5,
+        (b'J', b'u', b'n') => 6,
+        (b'J', b'u', b'l') => 7,
+        (b'A', b'u', b'g') => 8,
+        (b'S', b'e', b'p') => 9,
+        (b'O', b'c', b't') => 10,
+        (b'N', b'o', b'v') => 11,
+        (b'D', b'e', b'c') => 12,
+        _ => return None,
+    })
 }
 
 /// (month 1-12, day 1-31, seconds of the day)

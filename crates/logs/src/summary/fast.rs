@@ -182,19 +182,20 @@ struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
     /// Take `key` (`SRC=`) when the text goes on with it.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, key: &[u8]) -> Option<()> {
         self.0 = self.0.strip_prefix(key)?;
         Some(())
     }
 
     /// Past the value that ends here: at the space (taken) or the end.
-    #[inline]
+    #[inline(always)]
     fn skip(&mut self, n: usize) {
         self.0 = self.0.get(n + 1..).unwrap_or_default();
     }
 
     /// A value taken as it is (interface names, MAC, protocol).
+    #[inline(always)]
     fn text(&mut self) -> &'a [u8] {
         let n = line::find_space(self.0);
         let v = &self.0[..n];
@@ -204,10 +205,10 @@ impl<'a> Cursor<'a> {
 
     /// Tokens of capital letters only (`DF`, `SYN`): flags, which never
     /// fail in the full parser.
+    #[inline(always)]
     fn flags(&mut self) {
         loop {
-            let x = word(self.0);
-            let n = first_not(x, b'A', 26);
+            let n = first_not(word(self.0), b'A', 26);
             if n == 0 || n == 8 || !matches!(self.0.get(n), None | Some(b' ')) {
                 return;
             }
@@ -217,26 +218,26 @@ impl<'a> Cursor<'a> {
 
     /// A decimal, as `line::num` reads it (one to ten digits, a u32),
     /// that fits `T`. Up to eight digits are converted at once.
+    #[inline(always)]
     fn dec<T: TryFrom<u32>>(&mut self) -> Option<T> {
         let x = word(self.0);
         let n = first_not(x, b'0', 10);
-        let v = if n < 8 {
-            if n == 0 || self.0.get(n).is_some_and(|&b| b != b' ') {
-                return None;
-            }
-            digits_value(x, n)
-        } else {
+        if n == 8 {
             let n = line::find_space(self.0);
             let v = line::num(&self.0[..n], "").ok()?;
             self.skip(n);
             return T::try_from(v).ok();
-        };
+        }
+        if n == 0 || !matches!(self.0.get(n), None | Some(b' ')) {
+            return None;
+        }
         self.skip(n);
-        T::try_from(v).ok()
+        T::try_from(digits_value(x, n)).ok()
     }
 
     /// `0x..`, as `line::hex` reads it (one to eight hex digits), that
     /// fits `T`.
+    #[inline(always)]
     fn hex<T: TryFrom<u32>>(&mut self) -> Option<T> {
         let digits = self.0.strip_prefix(b"0x").or_else(|| self.0.strip_prefix(b"0X"))?;
         let mut n = 0u32;
@@ -263,6 +264,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An address as `line::ip` reads it, as [`addr_key`].
+    #[inline(always)]
     fn addr(&mut self) -> Option<u128> {
         if let Some((a, n)) = ipv4(self.0) {
             self.skip(n);
@@ -288,29 +290,31 @@ impl<'a> Cursor<'a> {
 /// A dotted quad followed by a space or the end, as `line::ipv4` reads
 /// it (one to three digits per octet, at most 255): its bits and length.
 fn ipv4(s: &[u8]) -> Option<(u32, usize)> {
-    let mut bits = 0u32;
-    let mut at = 0;
+    let digit = |i: usize| s.get(i).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    let (mut bits, mut i) = (0u32, 0);
     for k in 0..4 {
-        let rest = s.get(at..)?;
-        let x = word(rest);
-        let n = first_not(x, b'0', 10);
-        if n == 0 || n > 3 {
-            return None;
+        let mut octet = u32::from(digit(i)?);
+        i += 1;
+        for _ in 0..2 {
+            let Some(d) = digit(i) else { break };
+            octet = octet * 10 + u32::from(d);
+            i += 1;
         }
-        let octet = digits_value(x, n);
-        let end = rest.get(n).copied();
-        let ok = if k < 3 { end == Some(b'.') } else { matches!(end, None | Some(b' ')) };
-        if !ok || octet > 255 {
+        if octet > 255 {
             return None;
         }
         bits = bits << 8 | octet;
-        at += n + 1;
+        match (k, s.get(i)) {
+            (0..3, Some(b'.')) => i += 1,
+            (3, None | Some(b' ')) => {}
+            _ => return None,
+        }
     }
-    Some((bits, at - 1))
+    Some((bits, i))
 }
 
 /// The first 8 bytes of `s` as an integer, zero-padded past its end.
-#[inline]
+#[inline(always)]
 fn word(s: &[u8]) -> u64 {
     match s.first_chunk::<8>() {
         Some(w) => u64::from_le_bytes(*w),
@@ -322,7 +326,7 @@ fn word(s: &[u8]) -> u64 {
 /// Index of the first of the 8 bytes of `x` outside `lo..lo + span`
 /// (span below 128), or 8. Borrows and carries between bytes only reach
 /// bytes above the first one outside, which is the only one used.
-#[inline]
+#[inline(always)]
 fn first_not(x: u64, lo: u8, span: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let t = x.wrapping_sub(ONES * u64::from(lo));
@@ -332,7 +336,7 @@ fn first_not(x: u64, lo: u8, span: u8) -> usize {
 
 /// The value of the `n` (1 to 8) decimal digits at the start of `x`, in
 /// three multiply steps instead of a loop.
-#[inline]
+#[inline(always)]
 fn digits_value(x: u64, n: usize) -> u32 {
     let d = (x.wrapping_sub(0x3030_3030_3030_3030)) << (8 * (8 - n));
     let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00ff_00ff_00ff_00ff;
@@ -403,9 +407,9 @@ mod tests {
     }
 
     #[test]
-    fn swar_helpers_match_plain_loops() {
+    fn swar_digits_match_plain_loops() {
         for s in
-            ["", "0", "7 ", "42", "255.", "12345678", "123456789", "9x", "0000001 ", "4294967295"]
+            ["", "0", "7 ", "42", "255.", "12345678", "123456789", "9x", "0000001 ", "99999999"]
         {
             let x = word(s.as_bytes());
             let n = s.bytes().take(8).take_while(u8::is_ascii_digit).count();
@@ -414,7 +418,7 @@ mod tests {
                 assert_eq!(u64::from(digits_value(x, n)), s[..n].parse::<u64>().unwrap(), "{s:?}");
             }
         }
-        for s in ["SYN URGP", "DF", "A", "ACKPSHFIN", "Df"] {
+        for s in ["SYN URGP", "DF", "A", "ACKPSHFIN", "Df", "@", "Z["] {
             let n = s.bytes().take(8).take_while(u8::is_ascii_uppercase).count();
             assert_eq!(first_not(word(s.as_bytes()), b'A', 26), n, "{s:?}");
         }
