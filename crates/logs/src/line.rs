@@ -629,16 +629,14 @@ fn scan<'a>(
 /// (`INCOMPLETE [65 bytes]` can appear inside a quoted packet).
 pub(crate) fn matching_bracket(s: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
-    for (i, &b) in s.iter().enumerate() {
-        match b {
-            b'[' => depth += 1,
-            b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
+    for i in memchr::memchr2_iter(b'[', b']', s) {
+        if s[i] == b'[' {
+            depth += 1;
+        } else {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
             }
-            _ => {}
         }
     }
     None
