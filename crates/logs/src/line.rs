@@ -46,7 +46,7 @@ fn key_code(from: &[u8], len: usize) -> u64 {
 }
 
 macro_rules! keys {
-    ($($name:ident = $text:literal;)*) => { $(pub(crate) const $name: u64 = pack($text);)* };
+    ($($name:ident = $text:literal;)*) => { $(const $name: u64 = pack($text);)* };
 }
 
 keys! {
@@ -97,7 +97,7 @@ fn zero_bytes(x: u64) -> u64 {
 /// the packed key before the `=`). Keys are at most 8 bytes, so one 8-byte
 /// load usually finds the `=` and yields the key code with a mask.
 #[inline]
-pub(crate) fn split_token(s: &[u8]) -> (usize, Option<usize>, u64) {
+fn split_token(s: &[u8]) -> (usize, Option<usize>, u64) {
     if let Some(w) = s.first_chunk::<8>() {
         let x = u64::from_le_bytes(*w);
         let sp = zero_bytes(x ^ 0x2020_2020_2020_2020);
@@ -680,7 +680,7 @@ fn colon_token(tok: &[u8], p: &mut Packet<'_>) -> Result<(), LineError> {
     Ok(())
 }
 
-pub(crate) fn narrow<T: TryFrom<u32>>(v: u32, key: &'static str) -> Result<T, LineError> {
+fn narrow<T: TryFrom<u32>>(v: u32, key: &'static str) -> Result<T, LineError> {
     T::try_from(v).map_err(|_| LineError::BadValue { key })
 }
 
@@ -713,7 +713,7 @@ pub(crate) fn hex(v: &[u8], key: &'static str) -> Result<u32, LineError> {
     hex_bare(digits, key)
 }
 
-pub(crate) fn hex_bare(v: &[u8], key: &'static str) -> Result<u32, LineError> {
+fn hex_bare(v: &[u8], key: &'static str) -> Result<u32, LineError> {
     if v.is_empty() || v.len() > 8 {
         return Err(LineError::BadValue { key });
     }
@@ -747,7 +747,7 @@ pub(crate) fn ip(v: &[u8], key: &'static str) -> Result<IpAddr, LineError> {
 
 /// IPv6 as the kernel prints it: eight groups of four hex digits
 /// (`2001:0db8:0000:...`), read without going through `str`.
-pub(crate) fn ipv6_padded(v: &[u8]) -> Option<Ipv6Addr> {
+fn ipv6_padded(v: &[u8]) -> Option<Ipv6Addr> {
     if v.len() != 39 {
         return None;
     }
