@@ -600,6 +600,45 @@ mod tests {
         assert_eq!(e.stamp, Some(Stamp { clock: Clock::Boot, micros: 17 }));
     }
 
+    /// The in-place reader of plain journal JSON answers only where
+    /// serde_json agrees, and takes the records journalctl writes.
+    #[test]
+    fn plain_json_agrees_with_serde() {
+        let typical = r#"{"__REALTIME_TIMESTAMP":"1795860001000000","_TRANSPORT":"kernel","MESSAGE":"[UFW BLOCK] IN=eth0 OUT= SRC=1.2.3.4"}"#;
+        assert!(journal_json_plain(typical.as_bytes()).is_some());
+        for line in [
+            typical,
+            r#"{"MESSAGE":"a","_SOURCE_MONOTONIC_TIMESTAMP":"17"}"#,
+            r#"{"__REALTIME_TIMESTAMP":"soon","_SOURCE_MONOTONIC_TIMESTAMP":"9","MESSAGE":""}"#,
+            r#"{"MESSAGE":"a","MESSAGE":"b"}"#,
+            r#"{"MESSAGE":"a "}"#,
+            r#"{ "MESSAGE":"a"}"#,
+            r#"{"MESSAGE":"a"} "#,
+            r#"{"X":"1"}"#,
+            r#"{"MESSAGE":"a","B"}"#,
+            r#"{}"#,
+        ] {
+            if let Some(plain) = journal_json_plain(line.as_bytes()) {
+                assert_eq!(Some(plain), journal_json(line.as_bytes()), "{line}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_json_never_disagrees(
+            fields in proptest::collection::vec(
+                ("(MESSAGE|__REALTIME_TIMESTAMP|_SOURCE_MONOTONIC_TIMESTAMP|X)", "[ -~]{0,8}"), 0..4),
+            junk in "[ \",:{}]{0,2}",
+        ) {
+            let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+            let line = format!("{{{}{junk}}}", body.join(","));
+            if let Some(plain) = journal_json_plain(line.as_bytes()) {
+                proptest::prop_assert_eq!(Some(plain), journal_json(line.as_bytes()), "{}", line);
+            }
+        }
+    }
+
     #[test]
     fn journal_short_format_is_syslog() {
         let owned = format!("Nov 28 10:00:01 host kernel: {LOG}");
