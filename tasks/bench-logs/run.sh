@@ -31,25 +31,27 @@ cat "$log" > /dev/null # warm the page cache for every tool alike
 results=$work/results.tsv
 : > "$results"
 
-# measure NAME RUNS CMD... : best wall time of RUNS runs, peak RSS of that run.
+# measure NAME RUNS CMD... : best wall time of RUNS runs, with the peak RSS
+# and CPU time (user + system) of that run.
 measure() {
     local name=$1 n=$2
     shift 2
-    local best="" rss="" i
+    local best="" rss="" cpu="" i
     for ((i = 0; i < n; i++)); do
         /usr/bin/time -v -o "$work/time" "$@" > "$work/out" 2> /dev/null || true
-        local wall kb
+        local wall kb used
         wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {
             n = split($2, p, ":"); s = 0
             for (j = 1; j <= n; j++) s = s * 60 + p[j]
             print s }' "$work/time")
         kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")
+        used=$(awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {print s}' "$work/time")
         if [[ -z $best ]] || awk -v a="$wall" -v b="$best" 'BEGIN {exit !(a < b)}'; then
-            best=$wall rss=$kb
+            best=$wall rss=$kb cpu=$used
         fi
     done
-    printf '%s\t%s\t%s\t%s\n' "$name" "$best" "$rss" "$(head -c 300 "$work/out" | head -1)" >> "$results"
-    printf '%-34s %8ss %8s KB\n' "$name" "$best" "$rss" >&2
+    printf '%s\t%s\t%s\t%s\n' "$name" "$best" "$rss" "$cpu" >> "$results"
+    printf '%-34s %8ss %8s KB %8ss CPU\n' "$name" "$best" "$rss" "$cpu" >&2
 }
 
 measure 'grep -c SRC=' "$runs" grep -c 'SRC=' "$log"
@@ -63,6 +65,22 @@ else
 fi
 measure 'rampart logs summary -j 1' "$runs" "$rampart" logs summary -j 1 "$log"
 measure 'rampart logs summary -j 2' "$runs" "$rampart" logs summary -j 2 "$log"
+
+# Instructions per line: callgrind counts are the same on a loaded machine.
+# A 100,000-line file minus an empty one, so start-up is not counted.
+ipl="not measured (install valgrind)"
+if command -v valgrind > /dev/null; then
+    "$target/release/examples/gen_logs" 100000 > "$work/small.log"
+    : > "$work/empty.log"
+    irs() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$rampart" logs summary -j 1 "$1" 2>&1 >/dev/null |
+            awk '/Collected :/ {print $NF}'
+    }
+    small=$(irs "$work/small.log")
+    empty=$(irs "$work/empty.log")
+    ipl=$(( (small - empty) / 100000 ))
+    echo "instructions per line: $ipl" >&2
+fi
 
 # NFLOG burst: 100,000 flood pings inside a namespace made for this run
 # = 200,000 NFLOG messages (request and reply leave through OUTPUT).
@@ -90,9 +108,9 @@ if [[ ${SKIP_NFLOG:-0} != 1 ]]; then
     echo "NFLOG burst: $nflog" >&2
 fi
 
-python3 - "$results" "$root/BENCHMARKS.md" "$lines" "$bytes" "$runs" "$f2b" "$nflog" <<'PY'
+python3 - "$results" "$root/BENCHMARKS.md" "$lines" "$bytes" "$runs" "$f2b" "$nflog" "$ipl" <<'PY'
 import os, re, subprocess, sys
-results, md, lines, size, runs, f2b, nflog = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7]
+results, md, lines, size, runs, f2b, nflog, ipl = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
 rows = [l.rstrip("\n").split("\t") for l in open(results)]
 ref = next(float(r[1]) for r in rows if r[0] == "rampart logs summary -j 1")
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
@@ -103,14 +121,19 @@ out = ["## Logs", "",
        f"Wall time is the best of {runs} runs for the fast tools, one run for Python and fail2ban; peak RSS from `/usr/bin/time -v`.",
        "On a shared machine (load above the CPU count) every wall time is inflated and `-j 2` cannot help: compare the ratios of one run.",
        f"fail2ban: {f2b}.", "",
-       "Reproduce: `CARGO_TARGET_DIR=/work/target-logs tasks/bench-logs/run.sh 1000000`", "",
-       "| tool | wall s | lines/s | MB/s | peak RSS MB | time / rampart -j 1 |",
-       "|---|---:|---:|---:|---:|---:|"]
-for name, wall, kb, _ in rows:
+       "CPU s is user + system time of the same run; lines per CPU second is what one core does,",
+       "and is far less inflated by a loaded machine than wall time.",
+       f"Instructions per line (rampart -j 1, callgrind, 100,000 generated lines, start-up subtracted): {ipl}.", "",
+       f"Reproduce (as root, for the NFLOG burst): `BENCH_RUNS={runs} CARGO_TARGET_DIR=/work/target-logs tasks/bench-logs/run.sh {lines}`", "",
+       "| tool | wall s | lines/s | MB/s | CPU s | lines per CPU s | peak RSS MB | time / rampart -j 1 |",
+       "|---|---:|---:|---:|---:|---:|---:|---:|"]
+for name, wall, kb, cpu in rows:
     w = max(float(wall), 1e-3)
-    out.append(f"| {name} | {w:.2f} | {lines / w:,.0f} | {size / 1e6 / w:,.0f} | {int(kb) / 1024:.1f} | {w / ref:.2f}x |")
+    c = max(float(cpu), 1e-3)
+    out.append(f"| {name} | {w:.2f} | {lines / w:,.0f} | {size / 1e6 / w:,.0f} | {c:.2f} | {lines / c:,.0f} | {int(kb) / 1024:.1f} | {w / ref:.2f}x |")
 out += ["", "`grep -c` and the awk one-liner only count or pick one field; the Python script and",
-        "rampart parse every line (rampart: every LOG field, envelope, prefix attribution, time span).", "",
+        "rampart read every line (rampart: envelope, time span, prefix attribution, and every LOG field",
+        "checked, so malformed lines are counted as such).", "",
         f"NFLOG burst (`rampart logs collect --nflog 5 --rcvbuf 268435456` in a network namespace, `ping -f -c 100000 127.0.0.1`): {nflog}.", ""]
 section = "\n".join(out)
 text = open(md).read() if os.path.exists(md) else "# Benchmarks\n\n"

@@ -404,3 +404,57 @@ fn summary_links_lines_to_the_policy_rule() {
     assert!(text.contains("\"line\": 32"), "{text}");
     assert!(text.contains("\"comment\": \"consoles of other users\""), "{text}");
 }
+
+/// `follow --policy` shows, for each line, where its rule is written.
+#[test]
+fn follow_links_lines_to_the_policy_rule() {
+    let d = tmpdir("follow-policy");
+    let log = d.join("kern.log");
+    std::fs::write(
+        &log,
+        "Nov 28 10:00:01 mylap kernel: [12345.678901] RULE 7 -- DENY IN= OUT=eth0 SRC=192.168.2.22 \
+         DST=192.168.2.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40001 DPT=20004 \
+         WINDOW=64240 RES=0x00 SYN URGP=0 UID=1023 GID=1023 \n\
+         Nov 28 10:00:02 mylap kernel: RULE 4 -- ACCEPT IN= OUT=eth0 SRC=192.168.2.22 \
+         DST=192.168.2.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=2 PROTO=UDP SPT=5353 DPT=53 LEN=40 \n\
+         Nov 28 10:00:03 mylap kernel: [UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.7 DST=192.168.2.22 \
+         LEN=40 TOS=0x00 PREC=0x00 TTL=51 ID=2 PROTO=UDP SPT=5 DPT=53 LEN=20 \n",
+    )
+    .unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let follow = |extra: &[&str]| {
+        let o = rampart()
+            .args(["logs", "follow", "--from-start", "--exit-idle", "1"])
+            .args(["--policy", "examples/spice-client.rp"])
+            .args(extra)
+            .arg(&log)
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        stdout(&o)
+    };
+    let text = follow(&[]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].ends_with("uid=1023  examples/spice-client.rp:32 # consoles of other users"),
+        "{text}"
+    );
+    assert!(
+        lines[1].ends_with("  examples/spice-client.rp:29 # name, address and time services"),
+        "{text}"
+    );
+    assert!(!lines[2].contains("spice-client.rp"), "ufw lines have no policy rule: {text}");
+    let json = follow(&["--json", "--rule", "7"]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(
+        v["policy"],
+        serde_json::json!({
+            "file": "examples/spice-client.rp",
+            "line": 32,
+            "comment": "consoles of other users"
+        })
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

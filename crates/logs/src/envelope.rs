@@ -69,7 +69,7 @@ pub fn strip(line: &[u8]) -> Envelope<'_> {
     let Some(&first) = line.first() else { return env };
     match first {
         b'{' => {
-            if let Some(j) = journal_json(line) {
+            if let Some(j) = journal_json_plain(line).or_else(|| journal_json(line)) {
                 return j;
             }
         }
@@ -145,15 +145,27 @@ fn after_host_tag(rest: &[u8]) -> &[u8] {
     }
 }
 
+/// The bytes of a `[ 12345.678901]` stamp, as a table: one load per byte
+/// instead of three comparisons.
+const IN_STAMP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b' ' as usize] = true;
+    t[b'.' as usize] = true;
+    let mut d = b'0';
+    while d <= b'9' {
+        t[d as usize] = true;
+        d += 1;
+    }
+    t
+};
+
 /// Skip a `[...]` stamp without parsing it (the syslog stamp wins anyway).
 fn skip_dmesg_stamp(s: &[u8]) -> &[u8] {
     if s.first() != Some(&b'[') {
         return s;
     }
-    let mut i = 1;
-    while i < s.len().min(40) && matches!(s[i], b' ' | b'.' | b'0'..=b'9') {
-        i += 1;
-    }
+    let end = s.len().min(40);
+    let i = 1 + s[1..end].iter().position(|&b| !IN_STAMP[usize::from(b)]).unwrap_or(end - 1);
     if s.get(i) != Some(&b']') {
         return s;
     }
@@ -303,7 +315,7 @@ fn month_day_time(s: &[u8]) -> Option<(MonthDaySecs, &[u8])> {
     if s.len() < 15 || s[3] != b' ' || s[6] != b' ' || s[9] != b':' || s[12] != b':' {
         return None;
     }
-    let mon = MONTHS.iter().position(|m| &s[..3] == *m)? as i64 + 1;
+    let mon = month(&s[..3])?;
     let day = digits_u64(trim_start(&s[4..6]))? as i64;
     let h = digits_u64(&s[7..9])? as i64;
     let m = digits_u64(&s[10..12])? as i64;
@@ -314,10 +326,30 @@ fn month_day_time(s: &[u8]) -> Option<(MonthDaySecs, &[u8])> {
     Some(((mon, day, h * 3600 + m * 60 + sec), &s[15..]))
 }
 
+/// `Jan`..`Dec` → 1..12, in one match on the three bytes.
+fn month(name: &[u8]) -> Option<i64> {
+    let [a, b, c] = *name else { return None };
+    Some(match (a, b, c) {
+        (b'J', b'a', b'n') => 1,
+        (b'F', b'e', b'b') => 2,
+        (b'M', b'a', b'r') => 3,
+        (b'A', b'p', b'r') => 4,
+        (b'M', b'a', b'y') => 5,
+        (b'J', b'u', b'n') => 6,
+        (b'J', b'u', b'l') => 7,
+        (b'A', b'u', b'g') => 8,
+        (b'S', b'e', b'p') => 9,
+        (b'O', b'c', b't') => 10,
+        (b'N', b'o', b'v') => 11,
+        (b'D', b'e', b'c') => 12,
+        _ => return None,
+    })
+}
+
 /// (month 1-12, day 1-31, seconds of the day)
 type MonthDaySecs = (i64, i64, i64);
 
-fn wall_micros(year: i64, (mon, day, secs): MonthDaySecs) -> i64 {
+const fn wall_micros(year: i64, (mon, day, secs): MonthDaySecs) -> i64 {
     (days_from_civil(year, mon, day) * 86400 + secs) * 1_000_000
 }
 
@@ -325,12 +357,13 @@ fn bsd_syslog(line: &[u8]) -> Option<(Stamp, &[u8])> {
     let (mds, rest) = month_day_time(line)?;
     let rest = rest.strip_prefix(b" ")?;
     // Year-less: count from 2000 so the stamps order within a file.
-    let micros = wall_micros(2000, mds) - wall_micros(2000, (1, 1, 0));
+    const JAN_1_2000: i64 = wall_micros(2000, (1, 1, 0));
+    let micros = wall_micros(2000, mds) - JAN_1_2000;
     Some((Stamp { clock: Clock::WallNoYear, micros }, rest))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
@@ -386,6 +419,47 @@ fn journal_json(line: &[u8]) -> Option<Envelope<'static>> {
                 .map(|micros| Stamp { clock: Clock::Boot, micros })
         });
     Some(Envelope { kind: Kind::JournalJson, stamp, message: Cow::Owned(message), seq: None })
+}
+
+/// `journalctl -o json` read in place when it is plain: string values
+/// only, without escapes, control or non-ASCII bytes, and no space
+/// between tokens (as journalctl writes kernel records). `None` sends the
+/// line to serde_json, so the two agree on every line read here.
+fn journal_json_plain(line: &[u8]) -> Option<Envelope<'_>> {
+    let mut rest = line.strip_prefix(b"{\"")?.strip_suffix(b"\"}")?;
+    let (mut message, mut realtime, mut monotonic) = (None, None, None);
+    loop {
+        let (key, after) = plain_string(rest)?;
+        let (value, after) = plain_string(after.strip_prefix(b"\":\"")?)?;
+        let slot = match key {
+            b"MESSAGE" => &mut message,
+            b"__REALTIME_TIMESTAMP" => &mut realtime,
+            b"_SOURCE_MONOTONIC_TIMESTAMP" => &mut monotonic,
+            _ => &mut None,
+        };
+        // serde_json refuses a field given twice.
+        if slot.replace(value).is_some() {
+            return None;
+        }
+        match after {
+            [] => break,
+            _ => rest = after.strip_prefix(b"\",\"")?,
+        }
+    }
+    let int = |v: &[u8]| std::str::from_utf8(v).ok()?.parse::<i64>().ok();
+    let stamp = realtime
+        .and_then(int)
+        .map(|micros| Stamp { clock: Clock::Wall, micros })
+        .or_else(|| monotonic.and_then(int).map(|micros| Stamp { clock: Clock::Boot, micros }));
+    Some(Envelope { kind: Kind::JournalJson, stamp, message: Cow::Borrowed(message?), seq: None })
+}
+
+/// The text up to the next `"` and what follows that quote, when the text
+/// needs no unescaping.
+fn plain_string(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = memchr::memchr(b'"', s).unwrap_or(s.len());
+    let text = &s[..end];
+    text.iter().all(|&b| (b' '..=b'~').contains(&b) && b != b'\\').then(|| (text, &s[end..]))
 }
 
 impl fmt::Display for Stamp {
@@ -524,6 +598,45 @@ mod tests {
         let e = strip(bytes.as_bytes());
         assert_eq!(msg(&e), "IN= ");
         assert_eq!(e.stamp, Some(Stamp { clock: Clock::Boot, micros: 17 }));
+    }
+
+    /// The in-place reader of plain journal JSON answers only where
+    /// serde_json agrees, and takes the records journalctl writes.
+    #[test]
+    fn plain_json_agrees_with_serde() {
+        let typical = r#"{"__REALTIME_TIMESTAMP":"1795860001000000","_TRANSPORT":"kernel","MESSAGE":"[UFW BLOCK] IN=eth0 OUT= SRC=1.2.3.4"}"#;
+        assert!(journal_json_plain(typical.as_bytes()).is_some());
+        for line in [
+            typical,
+            r#"{"MESSAGE":"a","_SOURCE_MONOTONIC_TIMESTAMP":"17"}"#,
+            r#"{"__REALTIME_TIMESTAMP":"soon","_SOURCE_MONOTONIC_TIMESTAMP":"9","MESSAGE":""}"#,
+            r#"{"MESSAGE":"a","MESSAGE":"b"}"#,
+            r#"{"MESSAGE":"a "}"#,
+            r#"{ "MESSAGE":"a"}"#,
+            r#"{"MESSAGE":"a"} "#,
+            r#"{"X":"1"}"#,
+            r#"{"MESSAGE":"a","B"}"#,
+            r#"{}"#,
+        ] {
+            if let Some(plain) = journal_json_plain(line.as_bytes()) {
+                assert_eq!(Some(plain), journal_json(line.as_bytes()), "{line}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn plain_json_never_disagrees(
+            fields in proptest::collection::vec(
+                ("(MESSAGE|__REALTIME_TIMESTAMP|_SOURCE_MONOTONIC_TIMESTAMP|X)", "[ -~]{0,8}"), 0..4),
+            junk in "[ \",:{}]{0,2}",
+        ) {
+            let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+            let line = format!("{{{}{junk}}}", body.join(","));
+            if let Some(plain) = journal_json_plain(line.as_bytes()) {
+                proptest::prop_assert_eq!(Some(plain), journal_json(line.as_bytes()), "{}", line);
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::attribute::{Action, Attribution, Source};
+use crate::attribute::{Action, Attribution, RuleInfo, RuleLookup, Source, rule_info};
 use crate::envelope::Stamp;
 use crate::line::{LogLine, Proto};
 
@@ -81,6 +81,9 @@ pub struct Event {
     /// Source and destination of the packet an ICMP error quotes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nested: Option<String>,
+    /// Where the rule is written in the policy (`follow --policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<RuleInfo>,
 }
 
 fn s(b: &[u8]) -> String {
@@ -139,7 +142,14 @@ impl Event {
             gid: l.gid,
             mark: l.mark,
             nested,
+            policy: None,
         }
+    }
+
+    /// Link the event to its policy rule, when the lookup knows it.
+    pub fn with_policy(mut self, rules: &dyn RuleLookup) -> Event {
+        self.policy = rule_info(&self.attribution, rules).cloned();
+        self
     }
 
     /// One readable line: time, who, interfaces, protocol, addresses, details.
@@ -188,6 +198,12 @@ impl Event {
         }
         if let Some(u) = self.uid {
             let _ = write!(out, " uid={u}");
+        }
+        if let Some(p) = &self.policy {
+            let _ = write!(out, "  {}:{}", p.file, p.line);
+            if let Some(c) = &p.comment {
+                let _ = write!(out, " # {c}");
+            }
         }
         out
     }
@@ -269,6 +285,25 @@ mod tests {
         assert_eq!(j["action"], "DENY");
         assert_eq!(j["attribution"]["source"]["rule"], 16);
         assert_eq!(j["dpt"], 22);
+        assert!(j.get("policy").is_none());
+    }
+
+    #[test]
+    fn policy_rule_in_columns_and_json() {
+        let l = crate::line::parse(L.as_bytes()).unwrap().unwrap();
+        let mut rules = crate::attribute::RuleIndex::new();
+        let info = RuleInfo { file: "web.rp".into(), line: 42, comment: Some("no ssh".into()) };
+        rules.insert(16, info);
+        let e = Event::new(&l, None, Attributor::default().attribute(l.prefix)).with_policy(&rules);
+        assert!(e.columns().ends_with(" SYN  web.rp:42 # no ssh"), "{}", e.columns());
+        let j = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            j["policy"],
+            serde_json::json!({"file": "web.rp", "line": 42, "comment": "no ssh"})
+        );
+        rules.clear();
+        let e = Event::new(&l, None, Attributor::default().attribute(l.prefix)).with_policy(&rules);
+        assert_eq!(e.policy, None, "a rule the policy does not have");
     }
 
     #[test]

@@ -8,14 +8,9 @@
 //! by construction. The quoted packet of an ICMP error (`[SRC=... ]`) is kept
 //! aside as text and parsed on request by [`LogLine::nested_packet`].
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use std::sync::LazyLock;
-
-use memchr::{memchr, memmem};
-
-/// Built once: building a searcher per line cost 5% of the parse.
-static IN_FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"IN="));
+use memchr::memchr;
 
 /// A key of up to 8 bytes as an integer (keys never contain NUL, so zero
 /// padding keeps them distinct). Matching integers is a jump table;
@@ -174,7 +169,7 @@ pub enum Proto {
 }
 
 impl Proto {
-    fn parse(v: &[u8]) -> Proto {
+    pub(crate) fn parse(v: &[u8]) -> Proto {
         match v {
             b"TCP" => Proto::Tcp,
             b"UDP" => Proto::Udp,
@@ -398,7 +393,7 @@ impl<'a> LogLine<'a> {
     }
 }
 
-fn trim_ascii_end(mut s: &[u8]) -> &[u8] {
+pub(crate) fn trim_ascii_end(mut s: &[u8]) -> &[u8] {
     while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }
@@ -409,7 +404,7 @@ fn trim_ascii_end(mut s: &[u8]) -> &[u8] {
 /// Everything before it is the prefix.
 pub fn find_fields(msg: &[u8]) -> Option<usize> {
     let mut from = 0;
-    while let Some(i) = IN_FINDER.find(&msg[from..]) {
+    while let Some(i) = find_in(&msg[from..]) {
         let at = from + i;
         let v = at + 3;
         let sp = v + find_byte(b' ', &msg[v..])?;
@@ -417,6 +412,34 @@ pub fn find_fields(msg: &[u8]) -> Option<usize> {
             return Some(at);
         }
         from = at + 1;
+    }
+    None
+}
+
+/// Position of the first `IN=`: the `=` signs are found eight bytes at a
+/// time and the two bytes before each are compared. The first `=` of a
+/// LOG line is usually that of `IN=`, a few words in, where a memmem
+/// searcher would cost more to start than to run.
+fn find_in(s: &[u8]) -> Option<usize> {
+    let mut i = 2;
+    while i < s.len() {
+        let x = match s[i..].first_chunk::<8>() {
+            Some(w) => u64::from_le_bytes(*w),
+            None => s[i..].iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
+        } ^ 0x3d3d_3d3d_3d3d_3d3d;
+        let found = zero_bytes(x);
+        if found == 0 {
+            i += 8;
+            continue;
+        }
+        let eq = i + (found.trailing_zeros() / 8) as usize;
+        if eq >= s.len() {
+            return None;
+        }
+        if &s[eq - 2..eq] == b"IN" {
+            return Some(eq - 2);
+        }
+        i = eq + 1;
     }
     None
 }
@@ -604,18 +627,16 @@ fn scan<'a>(
 
 /// Index of the `]` closing the `[` at `s[0]`, counting nested brackets
 /// (`INCOMPLETE [65 bytes]` can appear inside a quoted packet).
-fn matching_bracket(s: &[u8]) -> Option<usize> {
+pub(crate) fn matching_bracket(s: &[u8]) -> Option<usize> {
     let mut depth = 0usize;
-    for (i, &b) in s.iter().enumerate() {
-        match b {
-            b'[' => depth += 1,
-            b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
+    for i in memchr::memchr2_iter(b'[', b']', s) {
+        if s[i] == b'[' {
+            depth += 1;
+        } else {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
             }
-            _ => {}
         }
     }
     None
@@ -679,12 +700,12 @@ fn dec(v: &[u8]) -> Option<u32> {
     u32::try_from(n).ok()
 }
 
-fn num(v: &[u8], key: &'static str) -> Result<u32, LineError> {
+pub(crate) fn num(v: &[u8], key: &'static str) -> Result<u32, LineError> {
     dec(v).ok_or(LineError::BadValue { key })
 }
 
 /// `0x1f`
-fn hex(v: &[u8], key: &'static str) -> Result<u32, LineError> {
+pub(crate) fn hex(v: &[u8], key: &'static str) -> Result<u32, LineError> {
     let digits = v
         .strip_prefix(b"0x")
         .or_else(|| v.strip_prefix(b"0X"))
@@ -709,17 +730,44 @@ fn hex_bare(v: &[u8], key: &'static str) -> Result<u32, LineError> {
     Ok(n)
 }
 
-fn ip(v: &[u8], key: &'static str) -> Result<IpAddr, LineError> {
+pub(crate) fn ip(v: &[u8], key: &'static str) -> Result<IpAddr, LineError> {
     if let Some(a) = ipv4(v) {
         return Ok(IpAddr::V4(a));
     }
-    // IPv6 (the kernel prints it zero-padded: 2001:0db8:0000:...); rare
-    // enough that going through str is fine.
+    if let Some(a) = ipv6_padded(v) {
+        return Ok(IpAddr::V6(a));
+    }
+    // Other IPv6 spellings (NFLOG text, hand-written lines) through str.
     std::str::from_utf8(v)
         .ok()
         .and_then(|s| s.parse::<std::net::Ipv6Addr>().ok())
         .map(IpAddr::V6)
         .ok_or(LineError::BadValue { key })
+}
+
+/// IPv6 as the kernel prints it: eight groups of four hex digits
+/// (`2001:0db8:0000:...`), read without going through `str`.
+fn ipv6_padded(v: &[u8]) -> Option<Ipv6Addr> {
+    if v.len() != 39 {
+        return None;
+    }
+    let mut bits = 0u128;
+    for (i, &b) in v.iter().enumerate() {
+        if i % 5 == 4 {
+            if b != b':' {
+                return None;
+            }
+            continue;
+        }
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        bits = bits << 4 | u128::from(d);
+    }
+    Some(Ipv6Addr::from_bits(bits))
 }
 
 /// Dotted quad by hand (`Ipv4Addr::parse_ascii` is not stable).

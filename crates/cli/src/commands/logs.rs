@@ -135,6 +135,13 @@ struct FollowArgs {
     /// Log prefix template of the policy.
     #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
     prefix_template: String,
+    /// Show where each line's rule is written in this policy (file, line
+    /// and comment).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// The firewall of --policy (needed when it has several).
+    #[arg(long, requires = "policy")]
+    firewall: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -302,12 +309,9 @@ fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
             total.merge(t);
         }
     }
-    let index = match &a.policy {
-        Some(p) => match rule_index(p, a.firewall.as_deref())? {
-            Some(i) => Some(i),
-            None => return Ok(ExitCode::from(1)),
-        },
-        None => None,
+    let index = match policy_rules(a.policy.as_deref(), a.firewall.as_deref())? {
+        Ok(index) => index,
+        Err(code) => return Ok(code),
     };
     let s = total.finish(&SummaryOptions {
         top: a.top,
@@ -485,6 +489,10 @@ fn live_kernel(journal_flag: bool, from_start: bool) -> anyhow::Result<Box<dyn L
 
 fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     let attributor = attributor(&a.prefix_template)?;
+    let index = match policy_rules(a.policy.as_deref(), a.firewall.as_deref())? {
+        Ok(index) => index,
+        Err(code) => return Ok(code),
+    };
     let filter = Filter {
         rule: a.filter.rule,
         src: a.filter.src,
@@ -547,7 +555,10 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
                         if !filter.matches(&l, &who) {
                             continue;
                         }
-                        let ev = Event::new(&l, env.stamp, who);
+                        let mut ev = Event::new(&l, env.stamp, who);
+                        if let Some(rules) = &index {
+                            ev = ev.with_policy(rules);
+                        }
                         if a.json {
                             serde_json::to_writer(&mut out, &ev)?;
                             writeln!(out)?;
@@ -691,6 +702,16 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         bail!("source {name} ended without a firewall line");
     }
     Ok(input_code(0, lost))
+}
+
+/// The rules of `--policy`, when given; `Err` with the exit code when the
+/// policy has errors (they have been printed).
+fn policy_rules(
+    policy: Option<&std::path::Path>,
+    firewall: Option<&str>,
+) -> anyhow::Result<Result<Option<rampart_logs::attribute::RuleIndex>, ExitCode>> {
+    let Some(path) = policy else { return Ok(Ok(None)) };
+    Ok(rule_index(path, firewall)?.map(Some).ok_or(ExitCode::from(1)))
 }
 
 /// Rule number → where the rule is written, from a checked policy; `None`

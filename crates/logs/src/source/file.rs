@@ -93,22 +93,20 @@ pub fn for_each_line<R: Read>(reader: R, mut f: impl FnMut(&[u8])) -> io::Result
     Ok(())
 }
 
-/// Lines of a chunk, without their `\n`.
+/// Lines of a chunk, without their `\n`. One memchr searcher for the
+/// whole chunk rather than a fresh search per line.
 pub fn lines(chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    let mut rest = Some(body);
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', body);
     std::iter::from_fn(move || {
-        let r = rest?;
-        match memchr::memchr(b'\n', r) {
-            Some(i) => {
-                rest = Some(&r[i + 1..]);
-                Some(&r[..i])
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
+        if start > body.len() {
+            return None;
         }
+        let end = ends.next().unwrap_or(body.len());
+        let line = &body[start..end];
+        start = end + 1;
+        Some(line)
     })
     .filter(move |_| !chunk.is_empty())
 }

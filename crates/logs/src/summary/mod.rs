@@ -16,6 +16,12 @@ use crate::envelope::{self, Clock, Stamp};
 use crate::line::{self, LogLine, Proto};
 use crate::source::file::{CHUNK_SIZE, Chunker, lines};
 
+mod fast;
+mod names;
+
+use fast::{Fields, Read as FastRead};
+use names::Names;
+
 /// FxHash: the hot maps are keyed by short, trusted-enough keys and SipHash
 /// would cost a third of the per-line time.
 #[derive(Default, Clone, Copy)]
@@ -99,37 +105,18 @@ pub struct Tally {
     pub lost_lines: u64,
     /// Records the kernel ring had dropped before reading began.
     pub dropped_before_start: u64,
-    by_prefix: FxMap<Box<[u8]>, u64>,
-    /// Keyed by [`addr_key`]: hashing a u128 is cheaper than an `IpAddr`.
+    by_prefix: Names,
+    /// Keyed by [`fast::addr_key`].
     sources: FxMap<u128, u64>,
     /// Keyed by `proto_code << 16 | port`.
     ports: FxMap<u32, u64>,
     /// Indexed by [`proto_code`].
     protos: Vec<u64>,
-    in_ifaces: FxMap<Box<[u8]>, u64>,
-    out_ifaces: FxMap<Box<[u8]>, u64>,
+    in_ifaces: Names,
+    out_ifaces: Names,
     /// (min, max) per clock: Wall, WallNoYear, Boot.
     span: [Option<(i64, i64)>; 3],
     bad: Vec<BadLine>,
-}
-
-fn bump<K: std::hash::Hash + Eq + std::borrow::Borrow<[u8]>>(
-    m: &mut FxMap<K, u64>,
-    k: &[u8],
-    make: impl FnOnce() -> K,
-) {
-    if let Some(c) = m.get_mut(k) {
-        *c += 1;
-    } else {
-        m.insert(make(), 1);
-    }
-}
-
-fn addr_key(a: IpAddr) -> u128 {
-    match a {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped().to_bits(),
-        IpAddr::V6(v6) => v6.to_bits(),
-    }
 }
 
 fn key_addr(k: u128) -> IpAddr {
@@ -175,14 +162,27 @@ fn clock_slot(c: Clock) -> usize {
 }
 
 impl Tally {
-    /// Count one raw line (any envelope, without newline).
+    /// Count one raw line (any envelope, without newline). The summary's
+    /// own reader takes the common lines; the full parser the rest.
     pub fn add_line(&mut self, raw: &[u8]) {
         self.total_lines += 1;
         let env = envelope::strip(raw);
-        match line::parse(&env.message) {
+        match fast::read(&env.message) {
+            FastRead::Firewall(f) => {
+                self.firewall_lines += 1;
+                self.count(&f, env.stamp);
+            }
+            FastRead::Other => self.unparsed_lines += 1,
+            FastRead::Unsure => self.add_parsed_line(raw, &env.message, env.stamp),
+        }
+    }
+
+    /// [`Tally::add_line`] through the full parser only.
+    fn add_parsed_line(&mut self, raw: &[u8], msg: &[u8], stamp: Option<Stamp>) {
+        match line::parse(msg) {
             Ok(Some(l)) => {
                 self.firewall_lines += 1;
-                self.add_parsed(&l, env.stamp);
+                self.add_parsed(&l, stamp);
             }
             Ok(None) => self.unparsed_lines += 1,
             Err(e) => {
@@ -201,24 +201,27 @@ impl Tally {
 
     /// Count a parsed firewall line (for callers that parse themselves).
     pub fn add_parsed(&mut self, l: &LogLine<'_>, stamp: Option<Stamp>) {
-        bump(&mut self.by_prefix, l.prefix_trimmed(), || l.prefix_trimmed().into());
-        let p = &l.packet;
-        if let Some(src) = p.src {
-            *self.sources.entry(addr_key(src)).or_insert(0) += 1;
+        self.count(&Fields::of(l), stamp);
+    }
+
+    fn count(&mut self, f: &Fields<'_>, stamp: Option<Stamp>) {
+        self.by_prefix.bump(f.prefix);
+        if let Some(src) = f.src {
+            *self.sources.entry(src).or_insert(0) += 1;
         }
-        let code = proto_code(p.proto.unwrap_or_default());
+        let code = proto_code(f.proto.unwrap_or_default());
         if self.protos.is_empty() {
             self.protos = vec![0; PROTO_CODES];
         }
         self.protos[usize::from(code)] += 1;
-        if let Some(dpt) = p.dpt {
+        if let Some(dpt) = f.dpt {
             *self.ports.entry(u32::from(code) << 16 | u32::from(dpt)).or_insert(0) += 1;
         }
-        if !l.in_iface.is_empty() {
-            bump(&mut self.in_ifaces, l.in_iface, || l.in_iface.into());
+        if !f.in_iface.is_empty() {
+            self.in_ifaces.bump(f.in_iface);
         }
-        if !l.out_iface.is_empty() {
-            bump(&mut self.out_ifaces, l.out_iface, || l.out_iface.into());
+        if !f.out_iface.is_empty() {
+            self.out_ifaces.bump(f.out_iface);
         }
         if let Some(s) = stamp {
             let slot = &mut self.span[clock_slot(s.clock)];
@@ -252,7 +255,7 @@ impl Tally {
                 *into.entry(k).or_insert(0) += v;
             }
         }
-        add(&mut self.by_prefix, other.by_prefix);
+        self.by_prefix.merge(other.by_prefix);
         add(&mut self.sources, other.sources);
         add(&mut self.ports, other.ports);
         if self.protos.is_empty() {
@@ -262,8 +265,8 @@ impl Tally {
                 *a += b;
             }
         }
-        add(&mut self.in_ifaces, other.in_ifaces);
-        add(&mut self.out_ifaces, other.out_ifaces);
+        self.in_ifaces.merge(other.in_ifaces);
+        self.out_ifaces.merge(other.out_ifaces);
         for (mine, theirs) in self.span.iter_mut().zip(other.span) {
             *mine = match (*mine, theirs) {
                 (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
@@ -356,9 +359,9 @@ impl Tally {
         let mut by_prefix = BTreeMap::new();
         let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
         let mut rules = Vec::new();
-        for (p, n) in &self.by_prefix {
-            let text = String::from_utf8_lossy(p).into_owned();
-            let a = opts.attributor.attribute(p);
+        for (p, n) in self.by_prefix.iter() {
+            let text = String::from_utf8_lossy(&p).into_owned();
+            let a = opts.attributor.attribute(&p);
             let action = a.action();
             *by_action.entry(action.map_or("-".to_owned(), |a| a.to_string())).or_insert(0) += n;
             let policy = opts.rules.and_then(|r| rule_info(&a, r)).cloned();
@@ -366,7 +369,7 @@ impl Tally {
                 prefix: text.clone(),
                 attribution: a,
                 action: action.map(|a| a.to_string()),
-                count: *n,
+                count: n,
                 policy,
             });
             *by_prefix.entry(text).or_insert(0) += n;
@@ -401,7 +404,7 @@ impl Tally {
         let mut top_interfaces = Vec::new();
         for (dir, m) in [("in", &self.in_ifaces), ("out", &self.out_ifaces)] {
             let mut v: Vec<_> =
-                m.iter().map(|(k, c)| (String::from_utf8_lossy(k).into_owned(), *c)).collect();
+                m.iter().map(|(k, c)| (String::from_utf8_lossy(&k).into_owned(), c)).collect();
             v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             for (name, count) in v.into_iter().take(top) {
                 top_interfaces.push(IfaceCount { direction: dir.to_owned(), name, count });
@@ -703,14 +706,43 @@ Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=19
         assert_eq!(s.bad[0].line, 4);
     }
 
+    fn tricky() -> Vec<u8> {
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tricky.log")).unwrap()
+    }
+
+    /// The summary's fast reader counts a mixed file (ICMP errors, IPv6,
+    /// FRAG:, options, ARP, UID, journal JSON, malformed lines) exactly as
+    /// the full parser does, and takes most of its firewall lines itself.
+    #[test]
+    fn fast_reader_counts_as_the_full_parser() {
+        let text = tricky();
+        let (mut fast, mut full) = (Tally::default(), Tally::default());
+        let mut quick = 0;
+        for l in lines(&text) {
+            fast.add_line(l);
+            let env = envelope::strip(l);
+            quick += usize::from(matches!(fast::read(&env.message), FastRead::Firewall(_)));
+            full.total_lines += 1;
+            full.add_parsed_line(l, &env.message, env.stamp);
+        }
+        let a = Attributor::default();
+        let json = |t: Tally| serde_json::to_string_pretty(&t.finish(&opts(&a))).unwrap();
+        let (fast, full) = (json(fast), json(full));
+        assert_eq!(fast, full);
+        assert!(full.contains("\"bad_lines\": 7"), "{full}");
+        assert!(quick >= 15, "the fast reader took only {quick} lines");
+    }
+
     #[test]
     fn threads_and_chunks_do_not_change_the_result() {
         let a = Attributor::default();
-        let big = SAMPLE.repeat(50);
-        let one = serde_json::to_string(&Tally::read(big.as_bytes(), 1).unwrap().finish(&opts(&a)))
-            .unwrap();
-        for (threads, chunk) in [(2, 64), (3, 1000), (4, 7)] {
-            let t = Tally::read_chunked(big.as_bytes(), threads, chunk).unwrap();
+        let mut big = SAMPLE.repeat(50).into_bytes();
+        big.extend(tricky().repeat(20));
+        let one =
+            serde_json::to_string(&Tally::read(&big[..], 1).unwrap().finish(&opts(&a))).unwrap();
+        // Chunks of at least a quarter line: longer lines are passed on cut.
+        for (threads, chunk) in [(2, 128), (3, 1000), (4, 100)] {
+            let t = Tally::read_chunked(&big[..], threads, chunk).unwrap();
             assert_eq!(
                 serde_json::to_string(&t.finish(&opts(&a))).unwrap(),
                 one,
