@@ -124,7 +124,7 @@ out = ["## Logs", "",
        "CPU s is user + system time of the same run; lines per CPU second is what one core does,",
        "and is far less inflated by a loaded machine than wall time.",
        f"Instructions per line (rampart -j 1, callgrind, 100,000 generated lines, start-up subtracted): {ipl}.", "",
-       f"Reproduce (as root, for the NFLOG burst): `BENCH_RUNS={runs} CARGO_TARGET_DIR=/work/target-logs tasks/bench-logs/run.sh {lines}`", "",
+       f"Reproduce (as root, for the NFLOG burst): `BENCH_RUNS={runs} tasks/bench-logs/run.sh {lines}`", "",
        "| tool | wall s | lines/s | MB/s | CPU s | lines per CPU s | peak RSS MB | time / rampart -j 1 |",
        "|---|---:|---:|---:|---:|---:|---:|---:|"]
 for name, wall, kb, cpu in rows:
