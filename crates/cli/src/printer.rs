@@ -12,6 +12,13 @@ pub(crate) fn out(text: &str) {
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
 }
 
+/// One piece of a stream (`logs follow`), written at once; `false` once the
+/// reader has gone (`| head`), so the caller can stop.
+pub(crate) fn stream(text: &str) -> bool {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_ok()
+}
+
 /// A message for the person at the terminal.
 pub(crate) fn note(text: &str) {
     eprintln!("{text}");

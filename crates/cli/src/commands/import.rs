@@ -1,13 +1,14 @@
 //! `rampart import iptables FILE`: read an existing ruleset and print it back
 //! in iptables-restore form, normalised (which shows what Rampart read).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_diag::{Sources, render};
+use rampart_diag::Sources;
 use rampart_ir::read::{self, Format};
+
+use crate::printer;
 
 /// Import a ruleset made elsewhere.
 #[derive(Debug, clap::Args)]
@@ -57,12 +58,7 @@ pub(crate) fn read_rules(
     let mut sources = Sources::new();
     let file = sources.add(path.display().to_string(), text.clone());
     let imported = read::parse(&text, file, format);
-    if !imported.diagnostics.is_empty() {
-        let color = std::env::var_os("NO_COLOR").is_none()
-            && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let out = render(&imported.diagnostics, &sources, color);
-        std::io::stderr().write_all(out.as_bytes())?;
-    }
+    printer::diagnostics(&imported.diagnostics, &sources);
     Ok((!imported.has_errors()).then_some(imported))
 }
 
@@ -72,6 +68,6 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let text = read::write_restore(&imported.tables);
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    printer::out(&text);
     Ok(ExitCode::SUCCESS)
 }

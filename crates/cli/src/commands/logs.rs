@@ -26,6 +26,8 @@ use rampart_logs::source::nflog::Nflog;
 use rampart_logs::source::{LineSource, ReaderSource, file, journal};
 use rampart_logs::summary::{SummaryOptions, Tally};
 
+use crate::printer;
+
 /// Read firewall LOG lines from files, the kernel ring or the journal.
 #[derive(Debug, clap::Args)]
 pub(crate) struct LogsArgs {
@@ -319,14 +321,11 @@ fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
         rules: index.as_ref().map(|i| i as &dyn rampart_logs::attribute::RuleLookup),
         show_bad: a.input.show_bad,
     });
-    let mut out = io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &s)?;
-        writeln!(out)?;
+        printer::out(&(serde_json::to_string_pretty(&s)? + "\n"));
     } else {
-        out.write_all(s.to_text().as_bytes())?;
+        printer::out(&s.to_text());
     }
-    out.flush()?;
     Ok(input_code(s.bad_lines, s.lost_lines))
 }
 
@@ -345,22 +344,19 @@ impl Bad {
         }
     }
 
-    fn report(&self, show: bool) -> anyhow::Result<()> {
-        let mut err = io::stderr().lock();
+    fn report(&self, show: bool) {
         if self.count > 0 {
-            writeln!(
-                err,
+            printer::note(&format!(
                 "{} malformed firewall lines{}",
                 self.count,
                 if show { ":" } else { " (see --show-bad)" }
-            )?;
+            ));
         }
         if show {
             for l in &self.lines {
-                writeln!(err, "  {l}")?;
+                printer::note(&format!("  {l}"));
             }
         }
-        Ok(())
     }
 }
 
@@ -380,19 +376,18 @@ fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
         }
     })?;
     let found: Vec<_> = det.finish().into_iter().filter(|s| s.danger >= a.min_danger).collect();
-    let mut out = io::stdout().lock();
     if a.json {
         let v = serde_json::json!({ "scans": found, "bad_lines": bad.count, "lost_lines": lost });
-        serde_json::to_writer_pretty(&mut out, &v)?;
-        writeln!(out)?;
+        printer::out(&format!("{v:#}\n"));
     } else {
-        out.write_all(scans::to_text(&found).as_bytes())?;
+        printer::out(&scans::to_text(&found));
         if lost > 0 {
-            writeln!(out, "warning: {lost} kernel records were lost before they could be read")?;
+            printer::out(&format!(
+                "warning: {lost} kernel records were lost before they could be read\n"
+            ));
         }
     }
-    out.flush()?;
-    bad.report(a.input.show_bad)?;
+    bad.report(a.input.show_bad);
     Ok(input_code(bad.count, lost))
 }
 
@@ -419,16 +414,13 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
         BlockFormat::Nft => blocklist::to_nft(&list, &names),
         BlockFormat::Ipset => blocklist::to_ipset(&list, &names),
     };
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    printer::out(&text);
     if lost > 0 {
-        writeln!(
-            io::stderr().lock(),
+        printer::note(&format!(
             "warning: {lost} kernel records were lost before they could be read"
-        )?;
+        ));
     }
-    bad.report(a.input.show_bad)?;
+    bad.report(a.input.show_bad);
     Ok(input_code(bad.count, lost))
 }
 
@@ -477,8 +469,7 @@ fn live_kernel(journal_flag: bool, from_start: bool) -> anyhow::Result<Box<dyn L
     match Kmsg::open(start, true) {
         Ok(k) => Ok(Box::new(k)),
         Err(e) if journal::available() => {
-            let mut err = io::stderr().lock();
-            writeln!(err, "note: /dev/kmsg: {e}; following journalctl instead")?;
+            printer::note(&format!("note: /dev/kmsg: {e}; following journalctl instead"));
             Ok(Box::new(journal::Journal::spawn(true).context("cannot start journalctl")?))
         }
         Err(e) => {
@@ -533,7 +524,6 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     let idle = a.exit_idle.map(Duration::from_secs_f64);
     let mut running = sources.len();
     let rx = spawn_sources(sources);
-    let mut out = io::stdout().lock();
     let (mut bad, mut lost) = (0u64, 0u64);
     while running > 0 {
         let msg = match idle {
@@ -559,33 +549,35 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
                         if let Some(rules) = &index {
                             ev = ev.with_policy(rules);
                         }
-                        if a.json {
-                            serde_json::to_writer(&mut out, &ev)?;
-                            writeln!(out)?;
+                        let text = if a.json {
+                            serde_json::to_string(&ev)? + "\n"
                         } else {
-                            writeln!(out, "{}", ev.columns())?;
+                            ev.columns() + "\n"
+                        };
+                        if !printer::stream(&text) {
+                            break; // the reader has gone
                         }
-                        out.flush()?;
                     }
                     Ok(None) => {}
                     Err(e) => {
                         bad += 1;
-                        writeln!(
-                            io::stderr().lock(),
+                        printer::note(&format!(
                             "malformed: {e}: {}",
                             String::from_utf8_lossy(&raw)
-                        )?;
+                        ));
                     }
                 }
             }
             Msg::Lost(n) => {
                 lost += n;
-                if a.json {
-                    writeln!(out, "{}", serde_json::json!({ "lost": n, "lost_total": lost }))?;
+                let text = if a.json {
+                    format!("{}\n", serde_json::json!({ "lost": n, "lost_total": lost }))
                 } else {
-                    writeln!(out, "--- {n} kernel records lost (ring overrun), {lost} so far ---")?;
+                    format!("--- {n} kernel records lost (ring overrun), {lost} so far ---\n")
+                };
+                if !printer::stream(&text) {
+                    break;
                 }
-                out.flush()?;
             }
             Msg::End(name, res) => {
                 running -= 1;
@@ -624,7 +616,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot open {} for appending", a.to.display()))?;
     let mut w = io::BufWriter::new(file);
     let host = hostname();
-    writeln!(io::stderr().lock(), "collecting firewall lines from {name} into {}", a.to.display())?;
+    printer::note(&format!("collecting firewall lines from {name} into {}", a.to.display()));
     let idle = a.exit_idle.map(Duration::from_secs_f64);
     let rx = spawn_sources(vec![source]);
     let (mut lost, mut written) = (0u64, 0u64);
@@ -688,7 +680,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
                     )?;
                 }
                 w.flush()?;
-                writeln!(io::stderr().lock(), "warning: {n} kernel records lost ({lost} so far)")?;
+                printer::note(&format!("warning: {n} kernel records lost ({lost} so far)"));
             }
             Msg::End(name, res) => {
                 res.with_context(|| format!("reading {name}"))?;
@@ -697,7 +689,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         }
     }
     w.flush()?;
-    writeln!(io::stderr().lock(), "wrote {written} firewall lines, {lost} records lost")?;
+    printer::note(&format!("wrote {written} firewall lines, {lost} records lost"));
     if written == 0 && lost == 0 && a.exit_idle.is_none() {
         bail!("source {name} ended without a firewall line");
     }
