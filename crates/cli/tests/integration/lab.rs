@@ -1,25 +1,9 @@
 //! `rampart lab` as a user runs it (root; the kernel tests' rules apply:
 //! a missing tool fails with an install hint, nothing skips).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn rampart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run rampart")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::util::{command, rampart, root, text};
 
 fn namespaces() -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip (iproute2)");
@@ -97,7 +81,7 @@ fn lab_down_removes_what_lab_up_left_standing() {
 
 #[test]
 fn ctrl_c_removes_the_lab() {
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let child = command()
         .args(["lab", "run", "examples/office-gateway.lab"])
         .current_dir(root())
         .stdout(std::process::Stdio::null())
@@ -123,7 +107,7 @@ fn ctrl_c_removes_the_lab() {
 
 #[test]
 fn lab_down_leaves_a_running_lab_alone() {
-    let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let child = command()
         .args(["lab", "run", "crates/lab/tests/fixtures/linked-bridges.lab"])
         .current_dir(root())
         .stdout(std::process::Stdio::piped())

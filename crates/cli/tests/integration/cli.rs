@@ -1,24 +1,6 @@
 //! The `rampart` binary as a user runs it: exit codes, messages, files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn rampart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run rampart")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::util::{rampart, tempdir, text};
 
 #[test]
 fn check_reports_every_error_with_location_and_exits_1() {
@@ -56,7 +38,7 @@ fn shadowed_rule_is_a_warning_not_an_error() {
 
 #[test]
 fn compile_writes_nothing_when_the_policy_has_errors() {
-    let dir = tempdir();
+    let dir = tempdir("cli");
     let target = dir.join("rules.v4");
     let out = rampart(&[
         "compile",
@@ -111,7 +93,7 @@ fn missing_policy_file_is_an_operational_error() {
 
 #[test]
 fn compile_to_file_reports_what_it_wrote() {
-    let dir = tempdir();
+    let dir = tempdir("cli");
     let target = dir.join("rules.v4");
     let out = rampart(&["compile", "examples/office-gateway.rp", "-o", target.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -129,21 +111,9 @@ fn demo_compiles_the_builtin_example() {
     assert!(s.contains("-A Spice_VM_1 -d 192.168.2.2/32 -o eth0 -p tcp -m tcp --dport 20002"));
 }
 
-/// A fresh directory under the target dir (removed at the next run).
-fn tempdir() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn compile_all_writes_every_firewall_of_a_fleet() {
-    let dir = tempdir();
+    let dir = tempdir("cli");
     let out = rampart(&[
         "compile",
         "crates/cli/tests/fixtures/fleet.rp",

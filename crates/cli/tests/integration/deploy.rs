@@ -6,17 +6,7 @@ use std::process::{Command, Output};
 
 use rampart_lab::{Netns, Tool, require_tools, veth};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("deploy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use crate::util::{command, root, tempdir, text};
 
 /// Run rampart inside `ns` with a private state directory.
 fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -31,10 +21,6 @@ fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Out
         cmd.env(k, v);
     }
     cmd.output().expect("run rampart")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn rules(ns: &Netns) -> String {
@@ -221,7 +207,7 @@ fn install_service_writes_units_that_systemd_accepts() {
     let dir = tempdir("units");
     let units = dir.join("units");
     let rules = dir.join("rules");
-    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let out = command()
         .args(["install-service", "examples/spice-client.rp", "--unit-dir"])
         .arg(&units)
         .arg("--rules-dir")
@@ -600,7 +586,7 @@ fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
         let bundle = state.join("fw.json");
-        let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        let out = command()
             .args(["compile", example, "--target", "bundle", "-o"])
             .arg(&bundle)
             .current_dir(root())

@@ -4,16 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn rampart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run rampart")
-}
+use crate::util::rampart;
 
-fn text(o: &Output) -> String {
+/// Stdout and stderr together.
+fn both(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
@@ -50,8 +44,8 @@ fn generate_writes_the_kit_and_systemd_accepts_the_units() {
         "-o",
         out_dir.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("visudo -c accepts it"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    assert!(both(&out).contains("visudo -c accepts it"), "{}", both(&out));
     for f in [
         "etc/sudoers.d/rampart-spice",
         "usr/local/bin/rampart-spice",
@@ -68,7 +62,7 @@ fn generate_writes_the_kit_and_systemd_accepts_the_units() {
         .arg(units.join("rampart-spice-audit.timer"))
         .output()
         .expect("systemd-analyze is missing: install systemd (apt-get install systemd)");
-    assert!(verify.status.success(), "systemd-analyze verify: {}", text(&verify));
+    assert!(verify.status.success(), "systemd-analyze verify: {}", both(&verify));
 }
 
 #[test]
@@ -84,8 +78,8 @@ fn generate_refuses_rules_that_break_the_declaration() {
     let out_dir = d.0.join("kit");
     let out =
         rampart(&["access", "generate", policy.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("mybro (UID 1022) to 192.168.2.2:20006 should be accepted"));
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(both(&out).contains("mybro (UID 1022) to 192.168.2.2:20006 should be accepted"));
     assert!(!out_dir.exists(), "wrote files for a refused kit");
 }
 
@@ -99,8 +93,8 @@ fn install_dry_run_changes_nothing_and_audit_reports_drift() {
     std::fs::write(root.join("usr/bin/remote-viewer"), "#!/bin/sh\n").unwrap();
     let r = root.to_str().unwrap();
     let out = rampart(&["access", "install", "examples/spice-client.rp", "--root", r, "--dry-run"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", both(&out));
+    let t = both(&out);
     assert!(t.contains("dry run: nothing changed"), "{t}");
     assert!(t.contains("create system group spicegrp"), "{t}");
     assert!(t.contains("chown root:spicegrp /usr/bin/remote-viewer; chmod 0750"), "{t}");
@@ -122,14 +116,14 @@ fn install_dry_run_changes_nothing_and_audit_reports_drift() {
         "--iptables-save",
         saved.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let t = both(&out);
     assert!(t.contains("group spicegrp does not exist"), "{t}");
     assert!(t.contains("/etc/sudoers.d/rampart-spice is missing"), "{t}");
     assert!(t.contains("chain OUTPUT lacks"), "{t}");
 
     // Uninstalling what was never installed is an operational failure.
     let out = rampart(&["access", "uninstall", "examples/spice-client.rp", "--root", r]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("is not installed"), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(both(&out).contains("is not installed"), "{}", both(&out));
 }

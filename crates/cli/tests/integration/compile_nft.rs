@@ -4,14 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::util::rampart;
+
 fn compile(example: &str) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["compile", "--target", "nft", example])
-        .current_dir(root)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run rampart");
+    let out = rampart(&["compile", "--target", "nft", example]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }

@@ -6,16 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn rampart() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-}
+use crate::util::command;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../logs/tests/fixtures/mixed.log")
 }
 
 fn run(args: &[&str]) -> Output {
-    rampart().args(args).output().expect("run rampart")
+    command().args(args).output().expect("run rampart")
 }
 
 fn stdout(o: &Output) -> String {
@@ -68,7 +66,7 @@ fn summary_gzip_and_stdin() {
     e.write_all(&plain).unwrap();
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     let a = run(&["logs", "summary", "--json", gz.to_str().unwrap()]);
-    let mut child = rampart()
+    let mut child = command()
         .args(["logs", "summary", "--json", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -170,7 +168,7 @@ fn collect_from_followed_file_across_rotation() {
     let log = d.join("kern.log");
     let out = d.join("fw.jsonl");
     std::fs::write(&log, "old line before start\n").unwrap();
-    let child = rampart()
+    let child = command()
         .args(["logs", "collect", "--json-lines", "--exit-idle", "3"])
         .arg("--from")
         .arg(&log)
@@ -206,7 +204,7 @@ fn collect_from_followed_file_across_rotation() {
 fn collect_from_kmsg() {
     let d = tmpdir("kmsg");
     let out = d.join("fw.log");
-    let mut child = rampart()
+    let mut child = command()
         .args(["logs", "collect", "--exit-idle", "3", "--to"])
         .arg(&out)
         .stderr(Stdio::piped())
@@ -392,7 +390,7 @@ fn summary_links_lines_to_the_policy_rule() {
     )
     .unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+    let out = command()
         .args(["logs", "summary", "--json", "--policy", "examples/spice-client.rp"])
         .arg(&log)
         .current_dir(root)
@@ -423,7 +421,7 @@ fn follow_links_lines_to_the_policy_rule() {
     .unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let follow = |extra: &[&str]| {
-        let o = rampart()
+        let o = command()
             .args(["logs", "follow", "--from-start", "--exit-idle", "1"])
             .args(["--policy", "examples/spice-client.rp"])
             .args(extra)
