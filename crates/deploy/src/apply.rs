@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::hash::{Hash, Hasher};
 
-use rampart_ir::{Family, Ruleset, format_rule};
+use rampart_ir::{Family, Ruleset, chain_line, format_rule};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
@@ -78,12 +78,7 @@ const BUILTIN: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
 pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
     let mut out = String::from("*filter\n");
     for c in &rs.chains {
-        let policy = match c.policy {
-            Some(rampart_ir::Policy::Accept) => "ACCEPT",
-            Some(rampart_ir::Policy::Drop) => "DROP",
-            None => "-",
-        };
-        let _ = writeln!(out, ":{} {policy} [0:0]", c.name);
+        let _ = writeln!(out, "{}", chain_line(c));
     }
     for c in rs.chains.iter().filter(|c| BUILTIN.contains(&c.name.as_str())) {
         let _ = writeln!(out, "-F {}", c.name);

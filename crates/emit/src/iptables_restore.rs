@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use rampart_diag::Sources;
-use rampart_ir::{Family, Policy, Ruleset, format_rule};
+use rampart_ir::{Family, Ruleset, chain_line, format_rule};
 
 use crate::describe_origin;
 
@@ -20,12 +20,7 @@ pub fn iptables_restore(
     let _ = writeln!(out, "# {header}");
     out.push_str("*filter\n");
     for c in &rs.chains {
-        let policy = match c.policy {
-            Some(Policy::Accept) => "ACCEPT",
-            Some(Policy::Drop) => "DROP",
-            None => "-",
-        };
-        let _ = writeln!(out, ":{} {policy} [0:0]", c.name);
+        let _ = writeln!(out, "{}", chain_line(c));
     }
     for c in &rs.chains {
         let mut last = None;

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::{
-    AddrItem, AddrMatch, Family, IdRange, IfaceMatch, Match, PortMatch, Proto, RejectWith, Rule,
-    Target, icmp,
+    AddrItem, AddrMatch, Chain, Family, IdRange, IfaceMatch, Match, Policy, PortMatch, Proto,
+    RejectWith, Rule, Target, icmp,
 };
 
 /// TCP flag bits in the order iptables-save prints them.
@@ -18,6 +18,18 @@ pub const TCP_FLAGS: [(u8, &str); 8] = [
     (0x40, "ECE"),
     (0x80, "CWR"),
 ];
+
+/// A chain's declaration line in an iptables-restore document:
+/// `:INPUT DROP [0:0]` for a built-in chain, `:NAME - [0:0]` for a user one.
+#[must_use]
+pub fn chain_line(chain: &Chain) -> String {
+    let policy = match chain.policy {
+        Some(Policy::Accept) => "ACCEPT",
+        Some(Policy::Drop) => "DROP",
+        None => "-",
+    };
+    format!(":{} {policy} [0:0]", chain.name)
+}
 
 /// One rule in iptables syntax, without the leading `-A CHAIN`, e.g.
 /// `-s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT`.

@@ -20,5 +20,5 @@ pub mod rule;
 
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
-pub use iptables::{addr_text, format_rule};
+pub use iptables::{addr_text, chain_line, format_rule};
 pub use rule::*;

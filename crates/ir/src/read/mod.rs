@@ -14,7 +14,7 @@ mod script;
 
 use rampart_diag::{Diagnostic, FileId};
 
-use crate::{Family, Policy, Ruleset, format_rule};
+use crate::{Family, Ruleset, chain_line, format_rule};
 
 /// One table (`filter`, `nat`, ...) as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,12 +89,7 @@ pub fn write_restore(tables: &[Table]) -> String {
         out.push_str(&t.name);
         out.push('\n');
         for c in &t.ruleset.chains {
-            let policy = match c.policy {
-                Some(Policy::Accept) => "ACCEPT",
-                Some(Policy::Drop) => "DROP",
-                None => "-",
-            };
-            out.push_str(&format!(":{} {policy} [0:0]\n", c.name));
+            out.push_str(&format!("{}\n", chain_line(c)));
         }
         for c in &t.ruleset.chains {
             for r in &c.rules {

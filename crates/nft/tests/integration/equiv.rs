@@ -497,12 +497,7 @@ pub(crate) fn restricted(rs: &Ruleset) -> bool {
 pub(crate) fn iptables_text(rs: &Ruleset, family: Family) -> String {
     let mut out = String::from("*filter\n");
     for c in &rs.chains {
-        let policy = match c.policy {
-            Some(rampart_ir::Policy::Accept) => "ACCEPT",
-            Some(rampart_ir::Policy::Drop) => "DROP",
-            None => "-",
-        };
-        out.push_str(&format!(":{} {policy} [0:0]\n", c.name));
+        out.push_str(&format!("{}\n", rampart_ir::chain_line(c)));
     }
     for c in &rs.chains {
         for r in &c.rules {
