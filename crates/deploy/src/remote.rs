@@ -262,6 +262,57 @@ fn answered(host: &Host, ssh: &Ssh, p: &Push<'_>, a: Answer, stderr: String) -> 
     (outcome, transcript)
 }
 
+/// What `rampart status --json` said on a host.
+#[derive(Clone, Debug)]
+pub struct HostStatus {
+    pub json: serde_json::Value,
+}
+
+impl HostStatus {
+    /// `match`, `drift`, `pending` (a try waits for its confirmation) or
+    /// `nothing` (rampart applied nothing there).
+    #[must_use]
+    pub fn word(&self) -> &'static str {
+        let drift = self.json["drift"].as_array().is_some_and(|d| !d.is_empty());
+        if self.json["applied"].is_null() {
+            "nothing"
+        } else if drift {
+            "drift"
+        } else if !self.json["pending_confirmation"].is_null() {
+            "pending"
+        } else {
+            "match"
+        }
+    }
+
+    #[must_use]
+    pub fn detail(&self) -> String {
+        let a = &self.json["applied"];
+        let field = |k: &str| a[k].as_str().unwrap_or("?").to_owned();
+        let what = format!("firewall {} version {}", field("firewall"), field("version"));
+        let chains = self.json["drift"].as_array().map_or(0, Vec::len);
+        match self.word() {
+            "nothing" => "no ruleset applied by rampart".into(),
+            "drift" => format!("{what}: {chains} chain(s) differ from what was applied"),
+            "pending" => format!("{what}, waiting for `rampart confirm`"),
+            _ => what,
+        }
+    }
+}
+
+/// A host's status, read with `rampart status --json` over SSH.
+pub fn status(host: &Host, ssh: &Ssh) -> Result<HostStatus, String> {
+    let r = run(host, ssh, &["status", "--json"], None, false)?;
+    match serde_json::from_str::<serde_json::Value>(r.stdout.trim()) {
+        Ok(json) if json.get("drift").is_some() => Ok(HostStatus { json }),
+        _ if r.status == NOT_FOUND => Err(format!(
+            "`{}` is not on the host: install rampart there, or name it with --remote-rampart",
+            ssh.remote_rampart
+        )),
+        _ => Err(first_line(&r.stderr)),
+    }
+}
+
 struct Ran {
     status: i32,
     stdout: String,

@@ -112,11 +112,18 @@ pub(crate) struct RollbackArgs {
 }
 
 /// Is the loaded ruleset the one Rampart applied? Exit status 1 on drift.
+///
+/// With --host, asks every host over SSH (`rampart status --json` there)
+/// and prints one line per host: match, drift, pending (a try waits for
+/// `rampart confirm`), nothing (rampart applied nothing) or failed. Exit
+/// status 1 unless every host matches.
 #[derive(Debug, clap::Args)]
 pub(crate) struct StatusArgs {
     /// Print a JSON object instead of text.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    remote: push::RemoteArgs,
     #[command(flatten)]
     state: StateArgs,
 }
@@ -315,6 +322,9 @@ pub(crate) fn rollback(a: &RollbackArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
+    if !a.remote.host.is_empty() {
+        return push::status(&a.remote, a.json);
+    }
     let s = rampart_deploy::status::status(&a.state.dir())?;
     let drift = !s.drift.is_empty();
     if a.json {

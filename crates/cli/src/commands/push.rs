@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use rampart_deploy::remote::{self, Host, Outcome, Push, Report, Ssh};
 use rampart_diag::Sources;
+use rayon::prelude::*;
 
 use crate::commands::deploy::{ApplyArgs, Backend};
 use crate::commands::{INVALID, compile};
@@ -18,10 +17,10 @@ use crate::printer;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RemoteArgs {
-    /// Push to this host over SSH instead of loading here; repeat for a
-    /// fleet. Form: [FIREWALL=][USER@]HOST[:PORT]. Without FIREWALL=, the
-    /// firewall is --firewall, else the one named like the host (its first
-    /// DNS label).
+    /// Work on this host over SSH instead of here; repeat for a fleet.
+    /// Form: [FIREWALL=][USER@]HOST[:PORT]. For apply, FIREWALL= names the
+    /// policy's firewall for the host; else --firewall, else the one named
+    /// like the host (its first DNS label).
     #[arg(long, value_name = "[FW=][USER@]HOST[:PORT]")]
     pub(crate) host: Vec<String>,
     /// An ssh option for every connection (`-o OPTION`), e.g.
@@ -34,17 +33,31 @@ pub(crate) struct RemoteArgs {
     /// How to run rampart on the hosts, as shell words.
     #[arg(long, default_value = "rampart", value_name = "COMMAND", requires = "host")]
     remote_rampart: String,
-    /// Hosts pushed to at the same time.
+    /// Hosts worked on at the same time.
     #[arg(long, short = 'j', default_value = "8", value_name = "N", requires = "host")]
     jobs: usize,
 }
 
+impl RemoteArgs {
+    pub(crate) fn hosts(&self) -> anyhow::Result<Vec<Host>> {
+        self.host
+            .iter()
+            .map(|h| h.parse::<Host>().map_err(|e| anyhow::anyhow!("--host `{h}`: {e}")))
+            .collect()
+    }
+
+    fn ssh(&self) -> Ssh {
+        Ssh {
+            program: "ssh".into(),
+            options: self.ssh_options.clone(),
+            connect_timeout: self.connect_timeout,
+            remote_rampart: self.remote_rampart.clone(),
+        }
+    }
+}
+
 pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::Result<ExitCode> {
-    let hosts = r
-        .host
-        .iter()
-        .map(|h| h.parse::<Host>().map_err(|e| anyhow::anyhow!("--host `{h}`: {e}")))
-        .collect::<anyhow::Result<Vec<Host>>>()?;
+    let hosts = r.hosts()?;
     let mut sources = Sources::new();
     let Checked::Ok(model, _) = policy::load(policy_path, &mut sources, false)? else {
         printer::note("error: the policy has errors; nothing was pushed");
@@ -78,12 +91,7 @@ pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::
     });
     let work: Vec<(&Host, &str, &str)> =
         hosts.iter().zip(&names).map(|(h, n)| (h, n.as_str(), bundles[n].as_str())).collect();
-    let ssh = Ssh {
-        program: "ssh".into(),
-        options: r.ssh_options.clone(),
-        connect_timeout: r.connect_timeout,
-        remote_rampart: r.remote_rampart.clone(),
-    };
+    let ssh = r.ssh();
     let backend = match a.backend {
         Backend::Iptables => "iptables",
         Backend::Nft => "nft",
@@ -94,7 +102,17 @@ pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::
         try_secs: a.try_secs.unwrap_or(60),
         force: a.force,
     };
-    let reports = push_all(&work, &ssh, r.jobs, &push);
+    // Each host's report is printed as soon as it is done: a long fleet
+    // shows progress.
+    let reports = on_hosts(&work, r.jobs, |&(host, fw, json)| {
+        let report = remote::push(host, &ssh, &push(json));
+        printer::note(&format!(
+            "{host} ({fw}): {}\n{}",
+            describe(&report.outcome),
+            indent(&report.transcript)
+        ));
+        report
+    })?;
     let failed = reports.iter().filter(|r| !r.outcome.ok()).count();
     if a.json {
         printer::out(&format!("{:#}\n", json(&reports)));
@@ -109,36 +127,14 @@ pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(INVALID) })
 }
 
-/// Push to every host, `jobs` at a time; each host's report is printed as
-/// soon as it is done, so a long fleet shows progress.
-fn push_all<'a>(
-    work: &[(&Host, &str, &'a str)],
-    ssh: &Ssh,
+/// `f` on every host, `jobs` at a time, results in host order.
+fn on_hosts<W: Sync, T: Send>(
+    work: &[W],
     jobs: usize,
-    push: &(dyn Fn(&'a str) -> Push<'a> + Sync),
-) -> Vec<Report> {
-    let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<(usize, Report)>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs.clamp(1, work.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(host, fw, json)) = work.get(i) else { break };
-                    let report = remote::push(host, ssh, &push(json));
-                    printer::note(&format!(
-                        "{host} ({fw}): {}\n{}",
-                        describe(&report.outcome),
-                        indent(&report.transcript)
-                    ));
-                    done.lock().expect("no thread panics holding it").push((i, report));
-                }
-            });
-        }
-    });
-    let mut done = done.into_inner().expect("no thread panics holding it");
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
+    f: impl Fn(&W) -> T + Sync + Send,
+) -> anyhow::Result<Vec<T>> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build()?;
+    Ok(pool.install(|| work.par_iter().map(f).collect()))
 }
 
 fn describe(o: &Outcome) -> String {
@@ -201,4 +197,40 @@ fn json(reports: &[Report]) -> serde_json::Value {
             })
         }).collect::<Vec<_>>(),
     })
+}
+
+/// `rampart status --host ...`: every host's status, one line each.
+pub(crate) fn status(r: &RemoteArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let hosts = r.hosts()?;
+    let ssh = r.ssh();
+    let states = on_hosts(&hosts, r.jobs, |h| remote::status(h, &ssh))?;
+    let ok = states.iter().filter(|s| s.as_ref().is_ok_and(|s| s.word() == "match")).count();
+    if json {
+        let v: Vec<_> = hosts
+            .iter()
+            .zip(&states)
+            .map(|(h, s)| match s {
+                Ok(s) => {
+                    serde_json::json!({"host": h.to_string(), "state": s.word(), "status": s.json})
+                }
+                Err(why) => {
+                    serde_json::json!({"host": h.to_string(), "state": "failed", "detail": why})
+                }
+            })
+            .collect();
+        printer::out(&format!("{:#}\n", serde_json::json!({ "hosts": v })));
+    } else {
+        let width = hosts.iter().map(|h| h.to_string().len()).max().unwrap_or(4).max(4);
+        let mut out = format!("{:<width$}  {:<9}  {}\n", "HOST", "STATE", "DETAIL");
+        for (h, s) in hosts.iter().zip(&states) {
+            let (word, detail) = match s {
+                Ok(s) => (s.word(), s.detail()),
+                Err(why) => ("failed", why.clone()),
+            };
+            out.push_str(&format!("{:<width$}  {word:<9}  {detail}\n", h.to_string()));
+        }
+        printer::out(&out);
+    }
+    printer::note(&format!("{} host(s): {ok} match, {} not", hosts.len(), hosts.len() - ok));
+    Ok(if ok == hosts.len() { ExitCode::SUCCESS } else { ExitCode::from(INVALID) })
 }

@@ -367,6 +367,26 @@ fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
     SshHost { ns, addr, state, _sshd: sshd }
 }
 
+/// The ssh options of the test's hosts.
+fn ssh_options(dir: &Path) -> Vec<String> {
+    let key = format!("IdentityFile={}", dir.join("client_key").display());
+    [key.as_str(), "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null"]
+        .iter()
+        .flat_map(|o| ["--ssh-option".to_owned(), (*o).to_owned()])
+        .collect()
+}
+
+/// `rampart status --host` from the admin namespace.
+fn status_with(admin: &Netns, dir: &Path, extra: &[&str]) -> Output {
+    let mut cmd = admin.command(env!("CARGO_BIN_EXE_rampart"));
+    cmd.arg("status")
+        .args(extra)
+        .args(["--remote-rampart", env!("CARGO_BIN_EXE_rampart")])
+        .args(ssh_options(dir))
+        .env("NO_COLOR", "1");
+    cmd.output().expect("run rampart")
+}
+
 /// `rampart apply --host` from the admin namespace, as root to the hosts.
 fn push(admin: &Netns, dir: &Path, policy: &Path, extra: &[&str]) -> Output {
     push_with(admin, dir, policy, env!("CARGO_BIN_EXE_rampart"), extra)
@@ -374,15 +394,12 @@ fn push(admin: &Netns, dir: &Path, policy: &Path, extra: &[&str]) -> Output {
 
 #[allow(clippy::print_stderr)] // the transcript, shown when the test fails
 fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&str]) -> Output {
-    let key = dir.join("client_key");
     let mut cmd = admin.command(env!("CARGO_BIN_EXE_rampart"));
     cmd.arg("apply")
         .arg(policy)
         .args(extra)
         .args(["--connect-timeout", "3", "--remote-rampart", remote])
-        .args(["--ssh-option", &format!("IdentityFile={}", key.display())])
-        .args(["--ssh-option", "StrictHostKeyChecking=no"])
-        .args(["--ssh-option", "UserKnownHostsFile=/dev/null"])
+        .args(ssh_options(dir))
         .env("NO_COLOR", "1")
         .env_remove("SSH_CONNECTION");
     let out = cmd.output().expect("run rampart");
@@ -483,6 +500,21 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     assert!(stderr.contains("2 host(s): 2 applied, 0 not"), "{stderr}");
     assert!(rules(&r1.ns).contains("administration of r1"), "r1 got its own firewall");
     assert!(rules(&r2.ns).contains("administration of r2"), "r2 got its own firewall");
+    // The fleet's status, host by host; a changed rule is drift.
+    let status = |admin: &Netns| {
+        let hosts = ["--host", &hosts[0], "--host", &hosts[1]];
+        status_with(admin, &dir, &hosts)
+    };
+    let out = status(&admin);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).matches("  match  ").count(), 2, "{}", text(&out.stdout));
+    r2.ns.run(["iptables", "-w", "-I", "INPUT", "-j", "ACCEPT"]).unwrap();
+    let out = status(&admin);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("  drift  ") && stdout.contains("1 chain(s) differ"), "{stdout}");
+    r2.ns.run(["iptables", "-w", "-D", "INPUT", "-j", "ACCEPT"]).unwrap();
+
     for h in [&r1, &r2] {
         let applied = std::fs::read_to_string(h.state.join("applied.json")).unwrap();
         assert!(applied.contains("fleet.rp"), "{applied}");
