@@ -31,7 +31,7 @@ pub use evidence::{KmsgTail, NetnsLogging};
 pub use kmsg::Kmsg;
 pub use netns::{
     LabError, Netns, Spawned, Tool, bridge, connects_as, require_root, require_tools, sweep_stale,
-    veth,
+    veth, wait_until,
 };
 pub use parse::{Parsed, parse};
 pub use run::{Report, Rules};

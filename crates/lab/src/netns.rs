@@ -344,3 +344,18 @@ pub fn connects_as(ns: &Netns, uid: u32, addr: &str, port: u16) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Polls `done` every 50 ms until it holds or `limit` passes; whether it
+/// held. Things across veths and processes settle asynchronously.
+pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -6,10 +6,13 @@
 //! (192.168.2.2/24, listening on 20002, 20003 and 20004).
 
 use std::path::Path;
+use std::time::Duration;
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{KmsgTail, Netns, NetnsLogging, Tool, connects_as, require_tools, veth};
+use rampart_lab::{
+    KmsgTail, Netns, NetnsLogging, Tool, connects_as, require_tools, veth, wait_until,
+};
 
 fn compile_example() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spice-client.rp");
@@ -45,13 +48,8 @@ fn each_user_reaches_only_their_own_console() {
     server.addr("eth0", "192.168.2.2/24").unwrap();
     let _listeners = server.tcp_listeners(&[20002, 20003, 20004]).unwrap();
     // Before the firewall, every port answers (the listeners are up).
-    for _ in 0..50 {
-        if connects(&client, 1021, 20004) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(connects(&client, 1099, 20003), "listener not reachable without firewall");
+    let up = wait_until(Duration::from_secs(5), || connects(&client, 1021, 20004));
+    assert!(up && connects(&client, 1099, 20003), "listener not reachable without firewall");
 
     client.run_with_input(&["iptables-restore", "-w"], &ruleset).unwrap();
     let _logging = NetnsLogging::enable().unwrap();

@@ -2,11 +2,11 @@
 //! holds the current UTC time accepts, one whose day or hours do not, does
 //! not. The kernel's time match reads UTC (no `--kerneltz`), like Rampart.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart_diag::Sources;
 use rampart_ir::Family;
-use rampart_lab::{Netns, Tool, connects_as, require_tools, veth};
+use rampart_lab::{Netns, Tool, connects_as, require_tools, veth, wait_until};
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -71,13 +71,8 @@ fn rules_apply_only_inside_their_window() {
     client.addr("eth0", "192.168.2.22/24").unwrap();
     server.addr("eth0", "192.168.2.2/24").unwrap();
     let _listeners = server.tcp_listeners(&[20002, 20003, 20004]).unwrap();
-    for _ in 0..50 {
-        if connects(&client, 1021, 20003) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(connects(&client, 1021, 20003), "listener not reachable without firewall");
+    let up = wait_until(Duration::from_secs(5), || connects(&client, 1021, 20003));
+    assert!(up, "listener not reachable without firewall");
 
     client.run_with_input(&["iptables-restore", "-w"], &ruleset).unwrap();
     assert!(connects(&client, 1021, 20002), "today, all day: must connect");

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
-use rampart_lab::{Netns, Tool, require_tools, veth};
+use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
 use crate::util::{command, root, tempdir, text};
 
@@ -97,14 +98,7 @@ fn a_try_without_confirm_rolls_back_by_itself() {
     assert!(rules(&ns).contains("Spice_VM_1"));
     // The watchdog runs in its own session: this process and its terminal
     // play no part any more.
-    let mut rolled_back = false;
-    for _ in 0..50 {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        if !rules(&ns).contains("Spice_VM_1") {
-            rolled_back = true;
-            break;
-        }
-    }
+    let rolled_back = wait_until(Duration::from_secs(10), || !rules(&ns).contains("Spice_VM_1"));
     assert!(rolled_back, "the try was not rolled back within 10 s");
 
     // Confirmed in time: the rules stay past the deadline.
@@ -112,7 +106,7 @@ fn a_try_without_confirm_rolls_back_by_itself() {
     assert_eq!(out.status.code(), Some(0));
     let out = rampart(&ns, &state, &["confirm"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    std::thread::sleep(std::time::Duration::from_secs(4));
+    std::thread::sleep(Duration::from_secs(4));
     assert!(rules(&ns).contains("Spice_VM_1"), "a confirmed try was rolled back");
     let out = rampart(&ns, &state, &["confirm"], &[]);
     assert_eq!(out.status.code(), Some(2), "nothing waits for confirmation now");
@@ -359,10 +353,7 @@ fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
     .unwrap();
     let sshd = ns.spawn(&["/usr/sbin/sshd", "-D", "-e", "-f", config.to_str().unwrap()]).unwrap();
     let sshd = rampart_lab::Spawned(vec![sshd]);
-    let up = (0..50).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        rampart_lab::connects_as(admin, 0, addr, 22)
-    });
+    let up = wait_until(Duration::from_secs(5), || rampart_lab::connects_as(admin, 0, addr, 22));
     assert!(up, "sshd did not come up in {}", ns.name());
     SshHost { ns, addr, state, _sshd: sshd }
 }
@@ -546,10 +537,8 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("rolling-back"), "{stdout}");
     assert!(rules(&r1.ns).contains("no new logins"), "the forced rules were loaded");
-    let back = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        rules(&r1.ns).contains("administration of r1")
-    });
+    let back =
+        wait_until(Duration::from_secs(20), || rules(&r1.ns).contains("administration of r1"));
     assert!(back, "no rollback: {}", rules(&r1.ns));
     assert!(rampart_lab::connects_as(&admin, 0, r1.addr, 22), "SSH is open again");
 
@@ -561,10 +550,8 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("broken") && stdout.contains("not responding"), "{stdout}");
-    let back = (0..200).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        rules(&r1.ns).contains("administration of r1")
-    });
+    let back =
+        wait_until(Duration::from_secs(40), || rules(&r1.ns).contains("administration of r1"));
     assert!(back, "no rollback: {}", rules(&r1.ns));
 }
 
