@@ -30,8 +30,8 @@ pub use describe::Lab;
 pub use evidence::{KmsgTail, NetnsLogging};
 pub use kmsg::Kmsg;
 pub use netns::{
-    LabError, Netns, Spawned, Tool, bridge, connects_as, require_root, require_tools, sweep_stale,
-    veth, wait_until,
+    LabError, Netns, Spawned, Tool, bridge, connects_as, connects_many, require_root,
+    require_tools, sweep_stale, veth, wait_until,
 };
 pub use parse::{Parsed, parse};
 pub use run::{Report, Rules};

@@ -359,3 +359,16 @@ pub fn wait_until(limit: std::time::Duration, mut done: impl FnMut() -> bool) ->
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// [`connects_as`] for many `(uid, port)` at once. A dropped connect costs
+/// its whole timeout, so they run side by side, not one after another.
+#[must_use]
+pub fn connects_many(ns: &Netns, addr: &str, tries: &[(u32, u16)]) -> Vec<bool> {
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = tries
+            .iter()
+            .map(|&(uid, port)| s.spawn(move || connects_as(ns, uid, addr, port)))
+            .collect();
+        jobs.into_iter().map(|j| j.join().unwrap_or(false)).collect()
+    })
+}

@@ -11,7 +11,8 @@ use std::time::Duration;
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{
-    KmsgTail, Netns, NetnsLogging, Tool, connects_as, require_tools, veth, wait_until,
+    KmsgTail, Netns, NetnsLogging, Tool, connects_as, connects_many, require_tools, veth,
+    wait_until,
 };
 
 fn compile_example() -> String {
@@ -55,13 +56,20 @@ fn each_user_reaches_only_their_own_console() {
     let _logging = NetnsLogging::enable().unwrap();
     let kmsg = KmsgTail::start().unwrap();
 
-    let cases =
-        [(1021, 20002, true), (1021, 20004, false), (1022, 20004, true), (1022, 20002, false)];
-    for (uid, port, expected) in cases {
-        assert_eq!(connects(&client, uid, port), expected, "uid {uid} to port {port}");
-    }
-    for port in [20002, 20003, 20004] {
-        assert!(!connects(&client, 1099, port), "uid 1099 must not reach port {port}");
+    // Each user reaches their own console only; uid 1099 none of them.
+    let cases = [
+        ((1021, 20002), true),
+        ((1021, 20004), false),
+        ((1022, 20004), true),
+        ((1022, 20002), false),
+        ((1099, 20002), false),
+        ((1099, 20003), false),
+        ((1099, 20004), false),
+    ];
+    let tries: Vec<(u32, u16)> = cases.iter().map(|c| c.0).collect();
+    let got = connects_many(&client, "192.168.2.2", &tries);
+    for (&((uid, port), want), got) in cases.iter().zip(got) {
+        assert_eq!(got, want, "uid {uid} to port {port}");
     }
 
     // Denied attempts are logged with the prefix of the deciding rule (7).
