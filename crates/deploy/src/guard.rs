@@ -51,6 +51,43 @@ impl Mgmt {
     }
 }
 
+/// `$SSH_CONNECTION` of this process, else of the nearest ancestor that has
+/// it: `sudo` and `su` drop it from the environment, but the login shell
+/// that ran them still holds it. Set and empty means "not over SSH".
+#[must_use]
+pub fn ssh_connection() -> Option<String> {
+    if let Ok(s) = std::env::var("SSH_CONNECTION") {
+        return (!s.trim().is_empty()).then_some(s);
+    }
+    let mut pid = std::process::id();
+    // A bounded walk: a process tree is never this deep.
+    for _ in 0..64 {
+        pid = parent(pid)?;
+        if pid <= 1 {
+            return None;
+        }
+        if let Some(s) = environ_var(pid, "SSH_CONNECTION") {
+            return (!s.trim().is_empty()).then_some(s);
+        }
+    }
+    None
+}
+
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn environ_var(pid: u32, key: &str) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    env.split(|&b| b == 0).find_map(|kv| {
+        let kv = std::str::from_utf8(kv).ok()?;
+        kv.strip_prefix(key)?.strip_prefix('=').map(str::to_owned)
+    })
+}
+
 /// The management connection would be cut: by which packet and rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cut {

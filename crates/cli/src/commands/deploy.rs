@@ -31,8 +31,8 @@ impl StateArgs {
 
 /// Compile a policy and load it into the kernel, safely.
 ///
-/// Before loading, the management connection (from $SSH_CONNECTION, or
-/// --mgmt) is traced through the new rules; if they would cut it, nothing is
+/// Before loading, the management connection (from $SSH_CONNECTION — also
+/// under sudo, from the login shell that ran it — or --mgmt) is traced through the new rules; if they would cut it, nothing is
 /// loaded and the deciding rule is shown (--force loads anyway). The loaded
 /// filter tables (IPv4 and IPv6) are saved, then the new rules replace
 /// Rampart's chains in one iptables-restore transaction per family, leaving
@@ -166,7 +166,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         let policy = a.policy.as_deref().expect("clap: --host needs a policy");
         return push::run(policy, a, &a.remote);
     }
-    let ssh = std::env::var("SSH_CONNECTION").ok();
+    let ssh = rampart_deploy::guard::ssh_connection();
     let mut mgmt = match (&a.mgmt, &ssh) {
         (Some(flag), _) => Some(
             Mgmt::from_flag(flag).with_context(|| format!("--mgmt `{flag}` is not ADDR:PORT"))?,

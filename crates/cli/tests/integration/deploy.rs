@@ -17,7 +17,7 @@ fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Out
         .arg(state)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .env_remove("SSH_CONNECTION");
+        .env("SSH_CONNECTION", "");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -125,6 +125,22 @@ fn the_guard_refuses_rules_that_cut_the_management_connection() {
     assert!(err.contains("would cut the management connection"), "{err}");
     assert!(err.contains("R0: default deny"), "the deciding rule is shown: {err}");
     assert!(!rules(&ns).contains("Spice_VM_1"), "nothing may be loaded");
+
+    // Under sudo, which drops SSH_CONNECTION from the environment, the
+    // login shell that ran it still tells who is connected.
+    require_tools(&[Tool { name: "sudo", package: "sudo" }]).unwrap();
+    let out = ns
+        .command("sh")
+        .args(["-c", "sudo -n \"$0\" \"$@\"; exit $?", env!("CARGO_BIN_EXE_rampart")])
+        .args(["apply", "examples/spice-client.rp", "--try", "0", "--state-dir"])
+        .arg(&state)
+        .current_dir(root())
+        .env("SSH_CONNECTION", outsider[0].1)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("would cut the management connection"), "through sudo: {err}");
 
     let admin = [("SSH_CONNECTION", "192.168.44.12 50000 192.168.2.22 22")];
     let out = rampart(&ns, &state, &["apply", "examples/spice-client.rp", "--try", "0"], &admin);
@@ -254,7 +270,7 @@ fn a_missing_capability_is_one_plain_sentence() {
         .args(["apply", "examples/spice-client.rp", "--state-dir"])
         .arg(&state)
         .current_dir(root())
-        .env_remove("SSH_CONNECTION")
+        .env("SSH_CONNECTION", "")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -392,7 +408,7 @@ fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&s
         .args(["--connect-timeout", "3", "--remote-rampart", remote])
         .args(ssh_options(dir))
         .env("NO_COLOR", "1")
-        .env_remove("SSH_CONNECTION");
+        .env("SSH_CONNECTION", "");
     let out = cmd.output().expect("run rampart");
     eprintln!("--- apply {extra:?}\n{}{}", text(&out.stdout), text(&out.stderr));
     out
