@@ -3,8 +3,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
+
+use rampart_lab::Netns;
 
 use crate::util::command;
 
@@ -223,9 +225,13 @@ fn collect_from_kmsg() {
         let _ = child.kill();
         panic!("cannot write /dev/kmsg ({e}): this test needs root and /dev/kmsg");
     }
-    let text = wait_lines(&out, 1);
+    // Other tests may log to the ring meanwhile: wait for this record.
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    let seen = rampart_lab::wait_until(Duration::from_secs(10), || read().contains(tag.trim_end()));
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = read();
+    assert!(seen, "the record never reached {}: {text}", out.display());
     let ours: Vec<&str> = text.lines().filter(|l| l.contains(tag.trim_end())).collect();
     assert_eq!(ours.len(), 1, "{text}");
     assert!(ours[0].contains(" kernel: rampart-selftest-"), "{text}");
@@ -244,45 +250,6 @@ fn kernel_ring_summary_runs() {
     assert!(v["total_lines"].as_u64().unwrap() > 0, "the kernel ring is never empty");
 }
 
-/// A network namespace made for one test, deleted on drop (also on panic).
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("rampart-t-{}-logs{tag}", std::process::id());
-        let st = Command::new("ip").args(["netns", "add", &name]).status();
-        match st {
-            Ok(s) if s.success() => {}
-            Ok(s) => panic!("`ip netns add {name}` failed ({s}): this test needs root"),
-            Err(e) => panic!("cannot run `ip` ({e}): apt-get install -y iproute2"),
-        }
-        let ns = Netns(name);
-        ns.run(&["ip", "link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn cmd(&self, prog: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0, prog]);
-        c
-    }
-
-    fn run(&self, argv: &[&str]) {
-        let st = self.cmd(argv[0]).args(&argv[1..]).status();
-        match st {
-            Ok(s) if s.success() => {}
-            Ok(s) => panic!("{argv:?} in {} failed: {s}", self.0),
-            Err(e) => panic!("cannot run {argv:?} ({e}); install iptables and iputils-ping"),
-        }
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
 /// Start `rampart logs collect --nflog 5` inside the namespace, let `ping`
 /// send `count` echo requests to 127.0.0.1 there (each logged twice: the
 /// request and the reply leave through OUTPUT), and return the JSON lines.
@@ -292,9 +259,9 @@ fn nflog_collect(
     extra: &[&str],
     expect: usize,
 ) -> (Vec<serde_json::Value>, String) {
-    let d = tmpdir(&format!("nflog{}", ns.0.len()));
+    let d = tmpdir(&format!("nflog-{}", ns.name()));
     let out = d.join("nflog.jsonl");
-    ns.run(&[
+    ns.run([
         "iptables",
         "-A",
         "OUTPUT",
@@ -306,9 +273,10 @@ fn nflog_collect(
         "5",
         "--nflog-prefix",
         "RULE 9 -- ACCEPT ",
-    ]);
+    ])
+    .unwrap();
     let child = ns
-        .cmd(env!("CARGO_BIN_EXE_rampart"))
+        .command(env!("CARGO_BIN_EXE_rampart"))
         .args(["logs", "collect", "--nflog", "5", "--json-lines", "--exit-idle", "3", "--to"])
         .arg(&out)
         .args(extra)
@@ -320,7 +288,7 @@ fn nflog_collect(
     argv.extend_from_slice(ping);
     argv.push("127.0.0.1");
     let st = ns
-        .cmd("ping")
+        .command("ping")
         .args(&argv[1..])
         .stdout(Stdio::null())
         .status()
@@ -338,7 +306,7 @@ fn nflog_collect(
 
 #[test]
 fn nflog_in_a_namespace() {
-    let ns = Netns::new("");
+    let ns = Netns::new().unwrap();
     let (events, _) = nflog_collect(&ns, &["-c", "3", "-i", "0.2"], &[], 6);
     assert_eq!(events.len(), 6, "3 requests and 3 replies: {events:?}");
     let requests: Vec<_> = events.iter().filter(|e| e["icmp_type"] == 8).collect();
@@ -356,7 +324,7 @@ fn nflog_in_a_namespace() {
 /// 100,000 flood pings = 200,000 NFLOG messages: none may be lost.
 #[test]
 fn nflog_burst_loses_nothing() {
-    let ns = Netns::new("b");
+    let ns = Netns::new().unwrap();
     let (events, err) =
         nflog_collect(&ns, &["-f", "-q", "-c", "100000"], &["--rcvbuf", "268435456"], 200_000);
     assert!(err.contains("wrote 200000 firewall lines, 0 records lost"), "{err}");
