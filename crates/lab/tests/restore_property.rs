@@ -14,8 +14,8 @@ const HOSTS: [&str; 5] = ["10.0.0.1", "172.16.0.5", "2001:db8::1", "10.2.3.4", "
 const ADDRS: [&str; 6] =
     ["10.0.0.1", "10.1.0.0/16", "192.168.7.0/24", "10.9.0.1-10.9.0.9", "172.16.0.5", "2001:db8::1"];
 const SERVICES: [&str; 5] = ["ssh", "web", "dns", "ping", "gre"];
-const ACTIONS: [&str; 6] =
-    ["accept", "deny", "reject", "reject with tcp-reset", "continue", "branch sub"];
+const ACTIONS: [&str; 7] =
+    ["accept", "deny", "reject", "reject with tcp-reset", "continue", "return", "branch sub"];
 
 fn rule() -> impl Strategy<Value = String> {
     (

@@ -6,11 +6,11 @@
 //! - A negated match with several values goes to a temporary chain that
 //!   RETURNs for each value and then acts (`! -s a,b` would mean something
 //!   else), without repeating any line.
-//! - A `return` with such a match cannot use that chain: its RETURN would
-//!   only leave the temporary chain. The rule's chain is split instead: the
-//!   rule goes to (`-g`) a chain that, for each value, goes to a chain
-//!   holding the rules after the return, and otherwise falls off its end,
-//!   which returns from the rule's chain (see [`Pass::split`]).
+//! - A `return` (or goto) with such a match cannot use that chain: its
+//!   RETURN would only leave the temporary chain. The rule's chain is split
+//!   instead: the rule goes to (`-g`) a chain that, for each value, goes to
+//!   a chain holding the rules after the rule, and otherwise returns (or
+//!   goes on), leaving the rule's chain (see [`Pass::split`]).
 //! - Other multi-valued matches are expanded into one rule per combination;
 //!   ports are folded into `-m multiport` (at most 15 per rule).
 //! - A rule that logs jumps to a `RULE_N` chain holding LOG and the verdict,
@@ -42,7 +42,8 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
         let mut at = i;
         for rule in &chain.rules {
             if let Some(rule) = for_family(rule, family) {
-                if rule.target == Target::Return && rule.matches.iter().any(needs_temp_chain) {
+                let leaves = matches!(rule.target, Target::Return | Target::Goto(_));
+                if leaves && rule.matches.iter().any(needs_temp_chain) {
                     at = pass.split(rule, at);
                 } else {
                     let lines = pass.rule(rule);
@@ -256,15 +257,16 @@ impl Pass {
         out
     }
 
-    /// A `return` whose match negates several values, at the end of chain
-    /// `at`; returns the chain that takes the rules after it.
+    /// A `return` or goto whose match negates several values, at the end of
+    /// chain `at`; returns the chain that takes the rules after it.
     ///
     /// `at` gets `-g NOT` on each line of the other matches, then `-g REST`,
     /// and the following rules go to REST: going to a chain and falling off
     /// its end continues wherever `at` itself would have returned to (its
     /// policy, for a built-in chain), so REST is the rest of `at`. NOT goes
     /// to REST for each value, as if the rule had not matched, and otherwise
-    /// falls off its end, returning from `at`: the `return`.
+    /// returns, from `at` since no frame was pushed (or goes on, and the end
+    /// of the chain gone to returns from `at` too).
     fn split(&mut self, rule: Rule, at: usize) -> usize {
         let (negated, plain): (Vec<Match>, Vec<Match>) =
             rule.matches.iter().cloned().partition(needs_temp_chain);
@@ -294,8 +296,9 @@ impl Pass {
         let number = rule.origin.map_or(0, |o| o.rule);
         match &rule.target {
             Target::None => vec![Rule { log: None, target: Target::Log(log), ..rule }],
-            // RETURN inside a LOG chain would return from that chain only.
-            Target::Return => vec![
+            // RETURN inside a LOG chain would return from that chain only,
+            // and the end of a chain gone to would return to the LOG chain.
+            Target::Return | Target::Goto(_) => vec![
                 Rule { log: None, target: Target::Log(log), ..rule.clone() },
                 Rule { log: None, ..rule },
             ],

@@ -291,3 +291,19 @@ fn several_returns_split_a_built_in_chain_again_and_the_catch_all_stays_last() {
     assert_eq!(last.origin.unwrap().rule, 0, "{rest:#?}");
     assert_eq!(format_rule(last, Family::V4).split(" -j ").last(), Some("RULE_0"));
 }
+
+#[test]
+fn a_logged_goto_logs_in_place() {
+    use rampart_ir::{Chain, Log, Policy, Rule, Target};
+    // In a LOG chain, the end of the chain gone to would come back to the
+    // LOG chain's caller and go on there.
+    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut r = Rule::new(vec![], Target::Goto("x".into()));
+    r.log = Some(Log { prefix: "RULE 1 -- GOTO ".into(), level: 6 });
+    input.rules.push(r);
+    let rich = Ruleset { chains: vec![input, Chain::user("x")] };
+    assert_eq!(
+        lines(&rampart_lower::iptables(&rich, Family::V4), Family::V4),
+        vec!["INPUT: -j LOG --log-prefix \"RULE 1 -- GOTO \" --log-level 6", "INPUT: -g x"]
+    );
+}
