@@ -1,5 +1,7 @@
 //! One firewall of the model into the IR's rich form.
 
+use std::collections::BTreeMap;
+
 use rampart_ir::{Chain, Policy, Ruleset, RulesetBuilder};
 use rampart_model::Firewall;
 
@@ -26,22 +28,27 @@ pub fn lower(fw: &Firewall) -> Ruleset {
         .iter()
         .filter(|r| r.name == "main")
         .chain(fw.rulesets.iter().filter(|r| r.name != "main"));
+    // Per hook, the chain holding the end of main, where the catch-all goes.
+    let mut tails = BTreeMap::new();
     for set in order {
         let Some(from) = reached.get(&set.name) else { continue };
         for &hook in from {
             let name = hooks::chain_name(&set.name, hook, &reached);
-            let chain = match rs.index(&name) {
+            let mut chain = match rs.index(&name) {
                 Some(i) => i,
                 None => rs.push(Chain::user(&name)),
             };
             for r in &set.rules {
                 if hooks::hooks(r, fw).contains(&hook) {
-                    rule::lower(r, hook, chain, &set.name, fw, &reached, &mut rs);
+                    chain = rule::lower(r, hook, chain, &set.name, fw, &reached, &mut rs);
                 }
+            }
+            if set.name == "main" {
+                tails.insert(hook, chain);
             }
         }
         if set.name == "main" {
-            implicit::catch_all(fw, &mut rs);
+            implicit::catch_all(fw, &tails, &mut rs);
         }
     }
     rs.finish()

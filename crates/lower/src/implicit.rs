@@ -1,6 +1,8 @@
 //! Rules Rampart adds itself (origin rule 0): backup SSH, the early
 //! ESTABLISHED,RELATED accept, and the final catch-all.
 
+use std::collections::BTreeMap;
+
 use rampart_ir::{
     AddrMatch, CtStates, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith,
     Rule, RulesetBuilder, Target,
@@ -82,8 +84,10 @@ fn neighbour_discovery(rs: &mut RulesetBuilder) {
     }
 }
 
-/// The last rule of each built-in chain, per the `default` option.
-pub(crate) fn catch_all(fw: &Firewall, rs: &mut RulesetBuilder) {
+/// The last rule of each built-in chain, per the `default` option; `tails`
+/// holds, per hook, the chain main's rules ended in when a `return` split
+/// the built-in chain.
+pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, usize>, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     let (target, word, logged) = match o.default {
         DefaultAction::Deny => (Target::Drop, "DENY", true),
@@ -96,6 +100,9 @@ pub(crate) fn catch_all(fw: &Firewall, rs: &mut RulesetBuilder) {
         if logged {
             r.log = Some(Log { prefix: log_prefix(o, 0, word, "main", "any"), level: o.log_level });
         }
-        push(rs, hook, r);
+        match tails.get(&hook) {
+            Some(&i) => rs.at_mut(i).rules.push(r),
+            None => push(rs, hook, r),
+        }
     }
 }

@@ -6,6 +6,11 @@
 //! - A negated match with several values goes to a temporary chain that
 //!   RETURNs for each value and then acts (`! -s a,b` would mean something
 //!   else), without repeating any line.
+//! - A `return` (or goto) with such a match cannot use that chain: its
+//!   RETURN would only leave the temporary chain. The rule's chain is split
+//!   instead: the rule goes to (`-g`) a chain that, for each value, goes to
+//!   a chain holding the rules after the rule, and otherwise returns (or
+//!   goes on), leaving the rule's chain (see [`Pass::split`]).
 //! - Other multi-valued matches are expanded into one rule per combination;
 //!   ports are folded into `-m multiport` (at most 15 per rule).
 //! - A rule that logs jumps to a `RULE_N` chain holding LOG and the verdict,
@@ -33,10 +38,17 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
     };
     // The rich chains come first in the output, at the same indexes.
     for (i, chain) in rich.chains.iter().enumerate() {
+        // Where the chain's next rules go: a split moves them to a new chain.
+        let mut at = i;
         for rule in &chain.rules {
             if let Some(rule) = for_family(rule, family) {
-                let lines = pass.rule(rule);
-                pass.out.at_mut(i).rules.extend(lines);
+                let leaves = matches!(rule.target, Target::Return | Target::Goto(_));
+                if leaves && rule.matches.iter().any(needs_temp_chain) {
+                    at = pass.split(rule, at);
+                } else {
+                    let lines = pass.rule(rule);
+                    pass.out.at_mut(at).rules.extend(lines);
+                }
             }
         }
     }
@@ -245,14 +257,48 @@ impl Pass {
         out
     }
 
+    /// A `return` or goto whose match negates several values, at the end of
+    /// chain `at`; returns the chain that takes the rules after it.
+    ///
+    /// `at` gets `-g NOT` on each line of the other matches, then `-g REST`,
+    /// and the following rules go to REST: going to a chain and falling off
+    /// its end continues wherever `at` itself would have returned to (its
+    /// policy, for a built-in chain), so REST is the rest of `at`. NOT goes
+    /// to REST for each value, as if the rule had not matched, and otherwise
+    /// returns, from `at` since no frame was pushed (or goes on, and the end
+    /// of the chain gone to returns from `at` too).
+    fn split(&mut self, rule: Rule, at: usize) -> usize {
+        let (negated, plain): (Vec<Match>, Vec<Match>) =
+            rule.matches.iter().cloned().partition(needs_temp_chain);
+        let number = rule.origin.map_or(0, |o| o.rule);
+        let not = self.fresh_chain(&format!("R{number}_not"));
+        let rest = self.fresh_chain(&format!("R{number}_rest"));
+        let mut temp = Chain::user(&not);
+        for v in negated.iter().flat_map(each_value) {
+            let to_rest = Target::Goto(rest.clone());
+            temp.rules.push(Rule { matches: vec![v], log: None, target: to_rest, ..rule.clone() });
+        }
+        temp.rules.extend(self.finish(Rule { matches: vec![], ..rule.clone() }));
+        self.out.push(temp);
+        let bare = Rule { matches: vec![], log: None, ..rule };
+        let mut lines: Vec<Rule> = expand(&plain)
+            .into_iter()
+            .map(|matches| Rule { matches, target: Target::Goto(not.clone()), ..bare.clone() })
+            .collect();
+        lines.push(Rule { target: Target::Goto(rest.clone()), ..bare });
+        self.out.at_mut(at).rules.extend(lines);
+        self.out.push(Chain::user(&rest))
+    }
+
     /// Turn `log` + target into iptables targets.
     fn finish(&mut self, rule: Rule) -> Vec<Rule> {
         let Some(log) = rule.log.clone() else { return vec![rule] };
         let number = rule.origin.map_or(0, |o| o.rule);
         match &rule.target {
             Target::None => vec![Rule { log: None, target: Target::Log(log), ..rule }],
-            // RETURN inside a LOG chain would return from that chain only.
-            Target::Return => vec![
+            // RETURN inside a LOG chain would return from that chain only,
+            // and the end of a chain gone to would return to the LOG chain.
+            Target::Return | Target::Goto(_) => vec![
                 Rule { log: None, target: Target::Log(log), ..rule.clone() },
                 Rule { log: None, ..rule },
             ],

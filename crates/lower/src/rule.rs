@@ -11,23 +11,25 @@ use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, 
 
 use crate::hooks::{Hook, chain_name};
 
-/// Lower `rule` for `hook` and append it to the chain at index `chain`.
+/// Lower `rule` for `hook` and append it to the chain at index `chain`;
+/// returns the chain that takes the rule set's next rules (another one
+/// after a `return` that negates a service, see [`split`]).
 pub(crate) fn lower(
     rule: &Rule,
     hook: Hook,
-    chain: usize,
+    mut chain: usize,
     ruleset: &str,
     fw: &Firewall,
     reached: &BTreeMap<String, BTreeSet<Hook>>,
     rs: &mut RulesetBuilder,
-) {
+) -> usize {
     let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
         (Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) })), Some(None))
     } else {
         (addr(&rule.src, hook == Hook::Output, fw), addr(&rule.dst, hook == Hook::Input, fw))
     };
     // A column that can match nothing in this hook drops the rule here.
-    let (Some(src), Some(dst)) = (src, dst) else { return };
+    let (Some(src), Some(dst)) = (src, dst) else { return chain };
 
     let mut head = Vec::new();
     head.extend(src.map(Match::Src));
@@ -59,7 +61,11 @@ pub(crate) fn lower(
                 .chain(state.clone())
                 .chain(rule.time.map(Match::Time))
                 .collect();
-            if rule.service.neg {
+            if rule.service.neg && target == Target::Return {
+                let mut jump = base.clone();
+                jump.extend(tail);
+                chain = split(rule, jump, &atoms, log.clone(), chain, rs);
+            } else if rule.service.neg {
                 // NOT service: return for each service, then act.
                 let name = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
                 let mut jump = base.clone();
@@ -98,6 +104,37 @@ pub(crate) fn lower(
         }
     }
     rs.at_mut(chain).rules.extend(rules);
+    chain
+}
+
+/// `return` unless the packet is one of the services, at the end of chain
+/// `at`; returns the chain that takes the rules after it. A RETURN in a
+/// chain of its own would only leave that chain, so `at` goes (`-g`) to
+/// that chain and then to REST, which takes the rest of `at`; the service
+/// chain goes to REST for each service, as if the rule had not matched, and
+/// otherwise returns, which leaves `at` since no frame was pushed.
+fn split(
+    rule: &Rule,
+    jump: Vec<Match>,
+    atoms: &[ServiceAtom],
+    log: Option<Log>,
+    at: usize,
+    rs: &mut RulesetBuilder,
+) -> usize {
+    let not = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
+    let rest = temp_chain_name(rs, &format!("R{}_rest", rule.number));
+    let mut temp = Chain::user(&not);
+    for a in atoms {
+        temp.rules.push(ir(rule, service_matches(a), Target::Goto(rest.clone()), None));
+    }
+    temp.rules.push(ir(rule, vec![], Target::Return, log));
+    rs.push(temp);
+    let lines = [
+        ir(rule, jump, Target::Goto(not), None),
+        ir(rule, vec![], Target::Goto(rest.clone()), None),
+    ];
+    rs.at_mut(at).rules.extend(lines);
+    rs.push(Chain::user(&rest))
 }
 
 /// A target for packets of any protocol. A TCP reset exists only for TCP,

@@ -223,3 +223,87 @@ fn bridge_guards_come_before_every_accept_and_log_their_port() {
     let log = lines(&c.v4, Family::V4).into_iter().find(|l| l.starts_with("RULE_2:")).unwrap();
     assert!(log.contains("--log-prefix \"RULE 2 -- DENY \""), "{log}");
 }
+
+#[test]
+fn return_with_a_negated_list_goes_to_a_chain_that_goes_on_with_the_rest() {
+    let c = compiled(&fw(
+        "forward on",
+        "branch x from dmz to lan\n }\n ruleset x {\n  return to not a, lan service web\n  accept service ssh",
+    ));
+    assert_eq!(
+        lines(&c.v4, Family::V4),
+        vec![
+            "FORWARD: -s 10.2.0.0/24 -d 10.1.0.0/24 -j x",
+            // the other matches stay on the goto; everything else goes on in R2_rest
+            "x: -p tcp -m multiport --dports 80,443 -g R2_not",
+            "x: -g R2_rest",
+            // a listed value goes on as if the rule had not matched ...
+            "R2_not: -d 10.1.0.0/24 -g R2_rest",
+            "R2_not: -d 10.1.0.5/32 -g R2_rest",
+            // ... any other returns from x: nothing pushed a frame for R2_not
+            "R2_not: -j RETURN",
+            "R2_rest: -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",
+        ]
+    );
+    // nftables negates the set itself: the rich form keeps one return rule
+    let x = c.rich.chain("x").unwrap();
+    assert_eq!(x.rules.len(), 2);
+    assert_eq!(x.rules[0].target, rampart_ir::Target::Return);
+}
+
+#[test]
+fn several_returns_split_a_built_in_chain_again_and_the_catch_all_stays_last() {
+    let c = compiled(&fw(
+        "",
+        "return from not a, b log\naccept to self service ssh\nreturn to self service not web, dns\naccept to self",
+    ))
+    .v4;
+    // OUTPUT gets its own R1_not_2 and R1_rest_2
+    let l: Vec<_> = lines(&c, Family::V4)
+        .into_iter()
+        .filter(|l| !l.starts_with("OUTPUT") && !l.contains("_2:"))
+        .collect();
+    assert_eq!(
+        l,
+        vec![
+            "INPUT: -g R1_not",
+            "INPUT: -g R1_rest",
+            // the rich form made R3_notsvc and R3_rest, so they come first
+            "R3_notsvc: -p tcp -m multiport --dports 53,80,443 -g R3_rest",
+            "R3_notsvc: -p udp -m udp --dport 53 -g R3_rest",
+            "R3_notsvc: -j RETURN",
+            "R3_rest: -m conntrack --ctstate NEW -j ACCEPT",
+            // a logged return logs only when it returns
+            "R1_not: -s 10.1.0.5/32 -g R1_rest",
+            "R1_not: -s 10.2.0.7/32 -g R1_rest",
+            "R1_not: -j LOG --log-prefix \"RULE 1 -- RETURN \" --log-level 6",
+            "R1_not: -j RETURN",
+            "R1_rest: -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",
+            // the negated service was split in the rich form already
+            "R1_rest: -g R3_notsvc",
+            "R1_rest: -g R3_rest",
+        ]
+    );
+    // with a catch-all, it follows the last rule of main, in the last split
+    let c = compiled(&fw("default deny", "return from not a, b\naccept to self")).v4;
+    let rest = c.chain("R1_rest").unwrap();
+    let last = rest.rules.last().unwrap();
+    assert_eq!(last.origin.unwrap().rule, 0, "{rest:#?}");
+    assert_eq!(format_rule(last, Family::V4).split(" -j ").last(), Some("RULE_0"));
+}
+
+#[test]
+fn a_logged_goto_logs_in_place() {
+    use rampart_ir::{Chain, Log, Policy, Rule, Target};
+    // In a LOG chain, the end of the chain gone to would come back to the
+    // LOG chain's caller and go on there.
+    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut r = Rule::new(vec![], Target::Goto("x".into()));
+    r.log = Some(Log { prefix: "RULE 1 -- GOTO ".into(), level: 6 });
+    input.rules.push(r);
+    let rich = Ruleset { chains: vec![input, Chain::user("x")] };
+    assert_eq!(
+        lines(&rampart_lower::iptables(&rich, Family::V4), Family::V4),
+        vec!["INPUT: -j LOG --log-prefix \"RULE 1 -- GOTO \" --log-level 6", "INPUT: -g x"]
+    );
+}

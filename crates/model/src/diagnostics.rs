@@ -193,12 +193,3 @@ pub(crate) fn address_on_two_ports(
         .with_label(span, "second port with this address")
         .with_help("a guest address belongs behind one port; the guards of both ports now contradict each other")
 }
-
-pub(crate) fn return_with_negated_list(span: Span) -> Diagnostic {
-    Diagnostic::error("E0227", "`return` cannot negate a list of values or a service")
-        .with_label(span, "this rule returns when a packet is NOT in a list")
-        .with_help(
-            "iptables negates a list through a chain of its own, and RETURN there would only leave \
-             that chain; negate a single value, or decide the listed values with rules before this one",
-        )
-}

@@ -408,15 +408,6 @@ fn rule(
             "antispoof derives its sources and interface itself",
         ));
     }
-    let listed = |c: &AddrColumn| c.neg && (c.set.items.len() > 1 || c.firewall);
-    if out.action == Action::Return
-        && (out.service.neg
-            || listed(&out.src)
-            || listed(&out.dst)
-            || (out.iface.neg && out.iface.names.len() > 1))
-    {
-        diags.push(diagnostics::return_with_negated_list(rule.span));
-    }
     if let Some(c) = &rule.user {
         if out.direction == Direction::In {
             diags.push(diagnostics::user_on_incoming(

@@ -102,12 +102,13 @@ fn bridge_topology_sides_and_warnings() {
 }
 
 #[test]
-fn return_cannot_negate_a_list() {
+fn return_may_negate_a_list_or_a_service() {
     let mut sources = Sources::new();
     let text = "host a 10.0.0.1\nhost b 10.0.0.2\nservice s tcp 1\nfirewall f {\n ruleset main {\n  branch x\n }\n \
                 ruleset x {\n  return from not a, b\n  return service not s\n  return from not a\n }\n}\n";
     let loaded = load_str("t.rp", text, &mut sources);
     let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
-    // a single negated value is fine: iptables' own `!`
-    assert_eq!(codes, vec!["E0227", "E0227"]);
+    // the iptables pass splits the chain (see rampart_lower::iptables)
+    assert!(codes.is_empty(), "{codes:?}");
+    assert!(loaded.model.is_some());
 }
