@@ -10,6 +10,7 @@ use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
+use rayon::prelude::*;
 
 use crate::commands::INVALID;
 use crate::policy::{self, Checked};
@@ -183,25 +184,19 @@ fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         Target::Bundle => "json",
     };
     let sources = &sources;
-    let results: Vec<anyhow::Result<String>> = std::thread::scope(|scope| {
-        let jobs: Vec<_> = model
-            .firewalls
-            .iter()
-            .map(|fw| {
-                let name = &name;
-                scope.spawn(move || {
-                    let compiled = rampart_lower::compile(fw);
-                    let (main, v6) = render(a.target, fw, &compiled, name, sources);
-                    write_atomically(&dir.join(format!("{}.{ext}", fw.name)), &main)?;
-                    if let Some(v6) = v6 {
-                        write_atomically(&dir.join(format!("{}.v6", fw.name)), &v6)?;
-                    }
-                    Ok(format!("{}: {} rules", fw.name, compiled.v4.rule_count()))
-                })
-            })
-            .collect();
-        jobs.into_iter().map(|j| j.join().expect("a compile thread panicked")).collect()
-    });
+    let results: Vec<anyhow::Result<String>> = model
+        .firewalls
+        .par_iter()
+        .map(|fw| {
+            let compiled = rampart_lower::compile(fw);
+            let (main, v6) = render(a.target, fw, &compiled, &name, sources);
+            write_atomically(&dir.join(format!("{}.{ext}", fw.name)), &main)?;
+            if let Some(v6) = v6 {
+                write_atomically(&dir.join(format!("{}.v6", fw.name)), &v6)?;
+            }
+            Ok(format!("{}: {} rules", fw.name, compiled.v4.rule_count()))
+        })
+        .collect();
     let mut lines = Vec::new();
     for r in results {
         lines.push(r?);

@@ -76,19 +76,13 @@ pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::
     }
     // Compile each firewall once, side by side.
     let policy_name = policy_path.display().to_string();
-    let bundles: BTreeMap<String, String> = std::thread::scope(|s| {
-        let jobs: Vec<_> = firewalls
-            .iter()
-            .map(|(n, fw)| {
-                let policy_name = &policy_name;
-                s.spawn(move || {
-                    let c = rampart_lower::compile(fw);
-                    (n.clone(), compile::bundle(fw, &c, policy_name).to_json())
-                })
-            })
-            .collect();
-        jobs.into_iter().map(|j| j.join().expect("a compile thread panicked")).collect()
-    });
+    let bundles: BTreeMap<String, String> = firewalls
+        .par_iter()
+        .map(|(n, fw)| {
+            let c = rampart_lower::compile(fw);
+            (n.clone(), compile::bundle(fw, &c, &policy_name).to_json())
+        })
+        .collect();
     let work: Vec<(&Host, &str, &str)> =
         hosts.iter().zip(&names).map(|(h, n)| (h, n.as_str(), bundles[n].as_str())).collect();
     let ssh = r.ssh();
