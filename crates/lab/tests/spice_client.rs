@@ -26,11 +26,6 @@ fn compile_example() -> String {
     rampart_emit::iptables_restore(&compiled.v4, Family::V4, "spice-client test", Some(&sources))
 }
 
-/// TCP connect from the client as `uid` to the server.
-fn connects(client: &Netns, uid: u32, port: u16) -> bool {
-    connects_as(client, uid, "192.168.2.2", port)
-}
-
 #[test]
 fn each_user_reaches_only_their_own_console() {
     require_tools(&[
@@ -49,8 +44,12 @@ fn each_user_reaches_only_their_own_console() {
     server.addr("eth0", "192.168.2.2/24").unwrap();
     let _listeners = server.tcp_listeners(&[20002, 20003, 20004]).unwrap();
     // Before the firewall, every port answers (the listeners are up).
-    let up = wait_until(Duration::from_secs(5), || connects(&client, 1021, 20004));
-    assert!(up && connects(&client, 1099, 20003), "listener not reachable without firewall");
+    let up =
+        wait_until(Duration::from_secs(5), || connects_as(&client, 1021, "192.168.2.2", 20004));
+    assert!(
+        up && connects_as(&client, 1099, "192.168.2.2", 20003),
+        "listener not reachable without firewall"
+    );
 
     client.run_with_input(&["iptables-restore", "-w"], &ruleset).unwrap();
     let _logging = NetnsLogging::enable().unwrap();

@@ -32,11 +32,6 @@ fn compile(policy: &str) -> String {
     rampart_emit::iptables_restore(&compiled.v4, Family::V4, "time window test", None)
 }
 
-/// TCP connect from the client as `uid` to the server.
-fn connects(client: &Netns, uid: u32, port: u16) -> bool {
-    connects_as(client, uid, "192.168.2.2", port)
-}
-
 #[test]
 fn rules_apply_only_inside_their_window() {
     require_tools(&[
@@ -71,7 +66,8 @@ fn rules_apply_only_inside_their_window() {
     client.addr("eth0", "192.168.2.22/24").unwrap();
     server.addr("eth0", "192.168.2.2/24").unwrap();
     let _listeners = server.tcp_listeners(&[20002, 20003, 20004]).unwrap();
-    let up = wait_until(Duration::from_secs(5), || connects(&client, 1021, 20003));
+    let up =
+        wait_until(Duration::from_secs(5), || connects_as(&client, 1021, "192.168.2.2", 20003));
     assert!(up, "listener not reachable without firewall");
 
     client.run_with_input(&["iptables-restore", "-w"], &ruleset).unwrap();
