@@ -599,14 +599,7 @@ fn smoke_policy_same_in_kernel() {
 #[test]
 #[expect(clippy::print_stderr, reason = "the probe counts are the test's report")]
 fn shipped_examples_same_in_kernel() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rp"))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty(), "no examples in {}", dir.display());
+    let paths = crate::fixtures::example_paths();
     let mut failures = Vec::new();
     let mut total = 0;
     for path in &paths {

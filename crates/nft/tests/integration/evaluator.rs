@@ -137,13 +137,7 @@ fn return_cases() -> Vec<(String, Ruleset, Ruleset, Vec<FwIface>)> {
 }
 
 fn example_cases() -> Vec<(String, Ruleset, Ruleset, Vec<FwIface>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rp"))
-        .collect();
-    paths.sort();
+    let paths = crate::fixtures::example_paths();
     let mut out = Vec::new();
     for path in paths {
         let mut sources = rampart_diag::Sources::new();

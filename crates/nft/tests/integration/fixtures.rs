@@ -6,6 +6,19 @@ use rampart_ir::{
     Ruleset, Target, TimeMatch,
 };
 
+/// The shipped example policies (`examples/*.rp`), in name order.
+pub(crate) fn example_paths() -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rp"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no examples in {}", dir.display());
+    paths
+}
+
 /// Every fixture by name, for the tests that run them all.
 pub(crate) fn all() -> Vec<(&'static str, Ruleset)> {
     vec![
