@@ -109,12 +109,7 @@ pub(crate) fn render(
                     n.chain, n.message
                 ));
             }
-            let mut text = out.text;
-            if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
-                text.push('\n');
-                text.push_str(&arp);
-            }
-            (text, None)
+            (with_arp_guard(fw, out.text), None)
         }
         Target::Bundle => (bundle(fw, c, policy_name).to_json(), None),
         Target::NftArp => match rampart_nft::arp_guard(&fw.arp_guards()) {
@@ -210,10 +205,9 @@ fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The nft document: Rampart's tables and, for bridges with `arp-guard`,
-/// the ARP guard table.
-pub(crate) fn nft_doc(fw: &Firewall, c: &Compiled) -> String {
-    let mut doc = rampart_nft::emit(&c.rich);
+/// An nft document of Rampart's tables, followed by the ARP guard table
+/// when bridges have `arp-guard`.
+fn with_arp_guard(fw: &Firewall, mut doc: String) -> String {
     if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
         doc.push('\n');
         doc.push_str(&arp);
@@ -239,7 +233,7 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
             .collect(),
         iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
         iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
-        nft: nft_doc(fw, c),
+        nft: with_arp_guard(fw, rampart_nft::emit(&c.rich)),
     }
 }
 
