@@ -14,6 +14,8 @@ use rampart_ir::{AddrItem, Family, PortRange};
 pub(crate) struct Elems {
     pub(crate) items: Vec<String>,
     pub(crate) interval: bool,
+    /// The items as numbers, first to last (empty for interface names).
+    pub(crate) ranges: Vec<(u128, u128)>,
 }
 
 /// The items of one family, e.g. `10.0.0.0/8`, `10.1.0.1-10.1.0.9`.
@@ -25,8 +27,8 @@ pub(crate) fn addrs(items: &[AddrItem], family: Family) -> Elems {
     let ranges = items.iter().filter(|i| i.family() == family).map(|i| bounds(*i)).collect();
     let merged = merge(ranges);
     let interval = merged.iter().any(|&(a, b)| a != b);
-    let items = merged.into_iter().map(|(a, b)| addr_range(a, b, bits)).collect();
-    Elems { items, interval }
+    let items = merged.iter().map(|&(a, b)| addr_range(a, b, bits)).collect();
+    Elems { items, interval, ranges: merged }
 }
 
 /// Ports as `22` or `1024-65535`.
@@ -35,13 +37,13 @@ pub(crate) fn ports(ranges: &[PortRange]) -> Elems {
         merge(ranges.iter().map(|&(a, b)| (u128::from(a.min(b)), u128::from(a.max(b)))).collect());
     let interval = merged.iter().any(|&(a, b)| a != b);
     let items = merged
-        .into_iter()
-        .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+        .iter()
+        .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
         .collect();
-    Elems { items, interval }
+    Elems { items, interval, ranges: merged }
 }
 
-fn bounds(item: AddrItem) -> (u128, u128) {
+pub(crate) fn bounds(item: AddrItem) -> (u128, u128) {
     match item {
         AddrItem::Net(n) => {
             let n = n.trunc();
@@ -129,7 +131,11 @@ mod tests {
         let hosts = addrs(&[net("10.0.0.3/32"), net("10.0.0.1/32")], Family::V4);
         assert_eq!(
             hosts,
-            Elems { items: vec!["10.0.0.1".into(), "10.0.0.3".into()], interval: false }
+            Elems {
+                items: vec!["10.0.0.1".into(), "10.0.0.3".into()],
+                interval: false,
+                ranges: vec![(0x0a00_0001, 0x0a00_0001), (0x0a00_0003, 0x0a00_0003)]
+            }
         );
     }
 

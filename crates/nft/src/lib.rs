@@ -34,6 +34,7 @@
 //! ```
 
 mod arp;
+mod classify;
 mod elems;
 mod expr;
 mod merge;
@@ -42,6 +43,7 @@ mod sets;
 mod text;
 
 pub use arp::arp_guard;
+pub use classify::classify;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -261,7 +263,7 @@ fn render_merged(m: &Merged, chain: &str, sets: &mut Sets) -> String {
             }
         })
         .collect();
-    let name = sets.merged(chain, &m.kinds, items, m.vmap);
+    let name = sets.merged(chain, &m.kinds, items, m.vmap, m.interval);
     let lookup = if m.vmap {
         format!("{} vmap @{name}", key.join(" . "))
     } else {

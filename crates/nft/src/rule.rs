@@ -240,7 +240,11 @@ fn ifnames(names: &[String]) -> List {
         .collect();
     items.sort();
     items.dedup();
-    List { kind: Kind::Iface, name: None, elems: elems::Elems { items, interval: false } }
+    List {
+        kind: Kind::Iface,
+        name: None,
+        elems: elems::Elems { items, interval: false, ranges: Vec::new() },
+    }
 }
 
 fn proto_match(out: &mut Matched, neg: bool, proto: Proto, fam: Family, has_ports: bool) -> bool {

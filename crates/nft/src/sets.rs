@@ -76,6 +76,7 @@ impl Sets {
         kinds: &[Kind],
         items: Vec<String>,
         map: bool,
+        interval: bool,
     ) -> String {
         let base = format!("{chain}_{}", if map { "map" } else { "set" });
         let name = (1..)
@@ -87,7 +88,7 @@ impl Sets {
         if map {
             ty.push_str(" : verdict");
         }
-        self.defs.push(SetDef { name: name.clone(), ty, map, interval: false, items });
+        self.defs.push(SetDef { name: name.clone(), ty, map, interval, items });
         name
     }
 

@@ -61,6 +61,11 @@ pub(crate) struct CompileArgs {
     /// directory given with -o: NAME.v4 and NAME.v6, NAME.nft or NAME.sh.
     #[arg(long, requires = "output", conflicts_with = "firewall")]
     all: bool,
+    /// With `--target nft`: one rule after another as in the policy,
+    /// instead of the classifier form (verdict maps that send a packet
+    /// only to the rules that can match it). Same verdicts and logs.
+    #[arg(long)]
+    linear: bool,
 }
 
 /// Load, check and compile; `Err(code)` when the policy is invalid.
@@ -80,6 +85,7 @@ pub(crate) fn build(
 
 pub(crate) fn render(
     target: Target,
+    linear: bool,
     fw: &Firewall,
     c: &Compiled,
     policy_name: &str,
@@ -101,7 +107,11 @@ pub(crate) fn render(
             (rampart_emit::shell_script(&title("shell script"), &c.v4, &c.v6, sources), None)
         }
         Target::Nft => {
-            let out = rampart_nft::emit_with_notes(&c.rich);
+            let out = if linear {
+                rampart_nft::emit_with_notes(&c.rich)
+            } else {
+                rampart_nft::emit_with_notes(&rampart_nft::classify(&c.rich))
+            };
             for n in &out.notes {
                 let rule = n.rule.map_or_else(String::new, |r| format!(" rule {r}"));
                 printer::note(&format!(
@@ -135,7 +145,7 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let name = a.policy.display().to_string();
-    let (v4, v6) = render(a.target, &fw, &compiled, &name, &sources);
+    let (v4, v6) = render(a.target, a.linear, &fw, &compiled, &name, &sources);
     match &a.output {
         Some(path) => {
             write_atomically(path, &v4)?;
@@ -184,7 +194,7 @@ fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         .par_iter()
         .map(|fw| {
             let compiled = rampart_lower::compile(fw);
-            let (main, v6) = render(a.target, fw, &compiled, &name, sources);
+            let (main, v6) = render(a.target, a.linear, fw, &compiled, &name, sources);
             write_atomically(&dir.join(format!("{}.{ext}", fw.name)), &main)?;
             if let Some(v6) = v6 {
                 write_atomically(&dir.join(format!("{}.v6", fw.name)), &v6)?;
@@ -233,7 +243,7 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
             .collect(),
         iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
         iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
-        nft: with_arp_guard(fw, rampart_nft::emit(&c.rich)),
+        nft: with_arp_guard(fw, rampart_nft::emit(&rampart_nft::classify(&c.rich))),
     }
 }
 

@@ -162,6 +162,7 @@ fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rules)>> {
             };
             let (v4, v6) = compile::render(
                 Target::IptablesRestore,
+                false,
                 &fw,
                 &compiled,
                 &p.display().to_string(),

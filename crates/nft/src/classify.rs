@@ -1,0 +1,406 @@
+//! The classifier form: each chain's first-match list as a decision tree
+//! the kernel walks with verdict-map lookups instead of rule by rule.
+//!
+//! At a node (a run of rules in order) one field is chosen: IPv4
+//! destination, IPv4 source, or the TCP or UDP destination port. Its values
+//! are cut into intervals where the set of rules that can match changes;
+//! each interval sends the packet with `goto` to a chain holding, in the
+//! original order and with all their matches, exactly the rules that can
+//! match there. Packets outside every interval (and of another family or
+//! protocol) go on in the node's own chain with the rules that can match
+//! them. A rule reached is therefore still the same rule, at most once per
+//! packet: verdicts, logs, counters and comments are the linear form's.
+//!
+//! `goto` keeps `return` and the end of a chain meaning what they meant:
+//! back to the caller of the chain being split (or its policy). A `jump`
+//! whose chain cannot match anything in an interval, and that does not log,
+//! changes nothing there, so it is left out of it: that is what keeps a
+//! policy of source-only branches from being copied into every destination.
+//!
+//! A rule matching any value of the field goes into every interval, so a
+//! field is only used when the copies stay within a bound; otherwise the
+//! chain stays linear. The IR this returns is what [`crate::emit`] writes;
+//! its runs of dispatch rules become one verdict map each (`merge.rs`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+
+use rampart_ir::{
+    AddrItem, AddrMatch, AddrSet, Chain, Match, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
+};
+
+use crate::elems;
+
+/// Runs this short stay linear: a lookup would cost as much.
+const LEAF: usize = 4;
+/// A level may hold this many rules per rule of its node (plus `SLACK`).
+const LEVEL_GROWTH: (usize, usize) = (3, 2);
+const SLACK: usize = 32;
+/// The whole chain may grow to this many times its rules (plus `SLACK`).
+const TOTAL_GROWTH: usize = 3;
+/// Called chains longer than this are not looked into.
+const CALLEE_MAX: usize = 64;
+/// Nested jumps looked through.
+const DEPTH_MAX: usize = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Src,
+    Dst,
+    Dport(Proto),
+}
+
+const FIELDS: [Field; 4] =
+    [Field::Dst, Field::Src, Field::Dport(Proto::Tcp), Field::Dport(Proto::Udp)];
+
+type Range = (u128, u128);
+
+/// The values of one field a rule can match: `ranges` (`None`: all), and
+/// whether it can match a packet the field does not classify (another
+/// family or protocol, a fragment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Space {
+    ranges: Option<Vec<Range>>,
+    default: bool,
+}
+
+impl Space {
+    const ANY: Space = Space { ranges: None, default: true };
+    const NONE: Space = Space { ranges: Some(Vec::new()), default: false };
+
+    fn is_any(&self) -> bool {
+        self.ranges.is_none()
+    }
+
+    fn overlaps(&self, keys: &[Range]) -> bool {
+        match &self.ranges {
+            None => true,
+            Some(rs) => rs.iter().any(|r| keys.iter().any(|k| r.0 <= k.1 && k.0 <= r.1)),
+        }
+    }
+
+    fn union(self, other: Space) -> Space {
+        let ranges = match (self.ranges, other.ranges) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b);
+                Some(a)
+            }
+            _ => None,
+        };
+        Space { ranges, default: self.default || other.default }
+    }
+
+    fn intersect(self, other: &Space) -> Space {
+        let ranges = match (self.ranges, &other.ranges) {
+            (None, o) => o.clone(),
+            (s, None) => s,
+            (Some(a), Some(b)) => Some(
+                a.iter()
+                    .flat_map(|x| {
+                        b.iter().filter_map(move |y| {
+                            let (lo, hi) = (x.0.max(y.0), x.1.min(y.1));
+                            (lo <= hi).then_some((lo, hi))
+                        })
+                    })
+                    .collect(),
+            ),
+        };
+        Space { ranges, default: self.default && other.default }
+    }
+}
+
+/// The classifier form of a ruleset: every chain that benefits becomes a
+/// tree of chains reached by `goto`; the rest are copied as they are.
+#[must_use]
+pub fn classify(rs: &Ruleset) -> Ruleset {
+    let mut c = Classifier {
+        names: rs.chains.iter().map(|c| c.name.clone()).collect(),
+        by_name: rs.chains.iter().map(|c| (c.name.as_str(), c)).collect(),
+        budget: 0,
+    };
+    let mut chains = Vec::with_capacity(rs.chains.len());
+    let mut extra = Vec::new();
+    for chain in &rs.chains {
+        if !classifiable(chain) {
+            chains.push(chain.clone());
+            continue;
+        }
+        c.budget = TOTAL_GROWTH * chain.rules.len() + SLACK;
+        let rules: Vec<&Rule> = chain.rules.iter().collect();
+        let mut made = Vec::new();
+        let rules = c.node(&chain.name, rules, &mut Vec::new(), &mut made);
+        chains.push(Chain { name: chain.name.clone(), policy: chain.policy, rules });
+        extra.extend(made);
+    }
+    chains.extend(extra);
+    Ruleset { chains }
+}
+
+/// Bridge-port rules go to another table by their chain's hook, and rules
+/// nft cannot express become notes: such chains stay as they are.
+fn classifiable(chain: &Chain) -> bool {
+    chain.rules.len() > LEAF
+        && chain.rules.iter().all(|r| {
+            !matches!(r.target, Target::Other { .. })
+                && r.matches.iter().all(|m| !matches!(m, Match::Physdev(_) | Match::Unknown { .. }))
+        })
+}
+
+struct Classifier<'a> {
+    names: BTreeSet<String>,
+    by_name: HashMap<&'a str, &'a Chain>,
+    /// Rules the current chain may still add by copying.
+    budget: usize,
+}
+
+/// One field's cut of a node: the intervals with the rules (positions in
+/// the node) for each, and the rules for everything else.
+struct Cut {
+    field: Field,
+    /// Leading rules that match every value: they stay in front.
+    prefix: usize,
+    keys: Vec<(Range, usize)>,
+    parts: Vec<Vec<usize>>,
+    rest: Vec<usize>,
+    total: usize,
+    widest: usize,
+}
+
+/// The path to a node: each field cut on the way and its intervals.
+type Context = Vec<(Field, Vec<Range>)>;
+
+impl<'a> Classifier<'a> {
+    /// The rules of a node's chain; new chains go to `made`.
+    fn node(
+        &mut self,
+        chain: &str,
+        rules: Vec<&'a Rule>,
+        ctx: &mut Context,
+        made: &mut Vec<Chain>,
+    ) -> Vec<Rule> {
+        let Some(cut) = self.best_cut(&rules, ctx) else {
+            return rules.into_iter().cloned().collect();
+        };
+        self.budget =
+            self.budget.saturating_sub(cut.total.saturating_sub(rules.len() - cut.prefix));
+        let mut out: Vec<Rule> = rules[..cut.prefix].iter().map(|&r| r.clone()).collect();
+        let body = &rules[cut.prefix..];
+        let mut targets = Vec::with_capacity(cut.parts.len());
+        for part in &cut.parts {
+            let name = self.fresh(chain);
+            let keys: Vec<Range> =
+                cut.keys.iter().filter(|k| targets.len() == k.1).map(|k| k.0).collect();
+            ctx.push((cut.field, keys));
+            let sub = self.node(&name, part.iter().map(|&i| body[i]).collect(), ctx, made);
+            ctx.pop();
+            made.push(Chain::user(&name));
+            let at = made.len() - 1;
+            made[at].rules = sub;
+            targets.push(name);
+        }
+        out.extend(cut.keys.iter().map(|&(key, part)| dispatch(cut.field, key, &targets[part])));
+        let rest = cut.rest.iter().map(|&i| body[i]).collect();
+        out.extend(self.node(chain, rest, ctx, made));
+        out
+    }
+
+    fn fresh(&mut self, chain: &str) -> String {
+        let name = (1..)
+            .map(|i| format!("{chain}_c{i}"))
+            .find(|n| !self.names.contains(n))
+            .unwrap_or_default();
+        self.names.insert(name.clone());
+        name
+    }
+
+    /// The field whose cut leaves the shortest walk, within the bounds.
+    fn best_cut(&self, rules: &[&'a Rule], ctx: &Context) -> Option<Cut> {
+        if rules.len() <= LEAF {
+            return None;
+        }
+        FIELDS.iter().filter_map(|&f| self.cut(f, rules, ctx)).min_by_key(|c| (c.widest, c.total))
+    }
+
+    fn cut(&self, field: Field, rules: &[&'a Rule], ctx: &[(Field, Vec<Range>)]) -> Option<Cut> {
+        let spaces: Vec<Space> = rules.iter().map(|r| self.space(r, field, ctx, 0)).collect();
+        let prefix = spaces.iter().take_while(|s| s.is_any()).count();
+        let spaces = &spaces[prefix..];
+        let n = spaces.len();
+        if n <= LEAF {
+            return None;
+        }
+        let limit = (n * LEVEL_GROWTH.0 / LEVEL_GROWTH.1 + SLACK).min(n + self.budget);
+        // Elementary intervals: between consecutive bounds of any rule.
+        let mut bounds: Vec<u128> = spaces
+            .iter()
+            .filter_map(|s| s.ranges.as_ref())
+            .flatten()
+            .flat_map(|&(lo, hi)| [lo, hi + 1])
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        if bounds.len() < 2 {
+            return None;
+        }
+        let mut cells: Vec<Vec<usize>> = vec![Vec::new(); bounds.len() - 1];
+        let any: Vec<usize> = (0..n).filter(|&i| spaces[i].is_any()).collect();
+        let mut total = any.len();
+        for (i, s) in spaces.iter().enumerate() {
+            for &(lo, hi) in s.ranges.iter().flatten() {
+                let first = bounds.partition_point(|&b| b < lo);
+                let last = bounds.partition_point(|&b| b <= hi);
+                for cell in &mut cells[first..last] {
+                    if cell.last() != Some(&i) {
+                        cell.push(i);
+                        total += 1;
+                    }
+                }
+                if total > limit {
+                    return None;
+                }
+            }
+        }
+        let rest: Vec<usize> = (0..n).filter(|&i| spaces[i].default).collect();
+        let mut parts: Vec<Vec<usize>> = Vec::new();
+        let mut index: HashMap<Vec<usize>, usize> = HashMap::new();
+        let mut keys: Vec<(Range, usize)> = Vec::new();
+        let mut total = rest.len();
+        for (c, cell) in cells.into_iter().enumerate() {
+            if cell.is_empty() {
+                continue;
+            }
+            let range = (bounds[c], bounds[c + 1] - 1);
+            let members = merged(&cell, &any);
+            let part = match index.get(&members) {
+                Some(&p) => p,
+                None => {
+                    total += members.len();
+                    if total > limit {
+                        return None;
+                    }
+                    parts.push(members.clone());
+                    index.insert(members, parts.len() - 1);
+                    parts.len() - 1
+                }
+            };
+            match keys.last_mut() {
+                Some((r, p)) if *p == part && r.1 + 1 == range.0 => r.1 = range.1,
+                _ => keys.push((range, part)),
+            }
+        }
+        let widest = parts.iter().map(Vec::len).max().unwrap_or(0).max(rest.len());
+        (widest < n).then_some(Cut { field, prefix, keys, parts, rest, total, widest })
+    }
+
+    /// The values of `field` for which `rule` can do anything. A jump
+    /// that does not log does something only where a rule of its chain
+    /// that fits the path so far can match.
+    fn space(&self, rule: &Rule, field: Field, ctx: &[(Field, Vec<Range>)], depth: usize) -> Space {
+        let own = own_space(rule, field);
+        let Target::Jump(name) = &rule.target else { return own };
+        let callee = match self.by_name.get(name.as_str()) {
+            Some(c) if rule.log.is_none() && depth < DEPTH_MAX && c.rules.len() <= CALLEE_MAX => c,
+            _ => return own,
+        };
+        let mut reach = Space::NONE;
+        for r in &callee.rules {
+            let fits = ctx.iter().all(|(f, keys)| self.space(r, *f, &[], depth + 1).overlaps(keys));
+            if fits {
+                reach = reach.union(self.space(r, field, ctx, depth + 1));
+            }
+        }
+        own.intersect(&reach)
+    }
+}
+
+/// Two ascending lists of positions as one.
+fn merged(a: &[usize], b: &[usize]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if j == b.len() || (i < a.len() && a[i] < b[j]) {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+/// What a rule's own matches allow for `field`.
+fn own_space(rule: &Rule, field: Field) -> Space {
+    match field {
+        Field::Src | Field::Dst => {
+            let addr = rule.matches.iter().find_map(|m| match (field, m) {
+                (Field::Src, Match::Src(a)) | (Field::Dst, Match::Dst(a)) if !a.neg => Some(a),
+                _ => None,
+            });
+            let Some(a) = addr else { return Space::ANY };
+            let v4: Vec<Range> = a
+                .set
+                .items
+                .iter()
+                .filter(|i| i.family() == rampart_ir::Family::V4)
+                .map(|&i| elems::bounds(i))
+                .collect();
+            Space { default: v4.len() < a.set.items.len(), ranges: Some(v4) }
+        }
+        Field::Dport(proto) => {
+            let named = rule.matches.iter().find_map(|m| match m {
+                Match::Proto { neg: false, proto } => Some(*proto),
+                _ => None,
+            });
+            match named {
+                None => Space::ANY,
+                Some(p) if p != proto => Space { ranges: Some(Vec::new()), default: true },
+                Some(_) => {
+                    let ports = rule.matches.iter().find_map(|m| match m {
+                        Match::Dport(p) if !p.neg => Some(p),
+                        _ => None,
+                    });
+                    match ports {
+                        // `tcp dport` fails on a fragment, as the lookup does.
+                        Some(p) => Space {
+                            ranges: Some(
+                                p.set
+                                    .ranges
+                                    .iter()
+                                    .map(|&(a, b)| (u128::from(a.min(b)), u128::from(a.max(b))))
+                                    .collect(),
+                            ),
+                            default: false,
+                        },
+                        None => Space::ANY,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `field in key: goto target`, one element of the dispatch map.
+fn dispatch(field: Field, (lo, hi): Range, target: &str) -> Rule {
+    let v4 = |x: u128| IpAddr::V4(Ipv4Addr::from_bits(u32::try_from(x).unwrap_or(u32::MAX)));
+    let addr = || AddrMatch { neg: false, set: AddrSet::one(AddrItem::Range(v4(lo), v4(hi))) };
+    let matches = match field {
+        Field::Src => vec![Match::Src(addr())],
+        Field::Dst => vec![Match::Dst(addr())],
+        Field::Dport(proto) => {
+            let port = |x: u128| u16::try_from(x).unwrap_or(u16::MAX);
+            vec![
+                Match::Proto { neg: false, proto },
+                Match::Dport(PortMatch {
+                    neg: false,
+                    set: PortSet { name: None, ranges: vec![(port(lo), port(hi))] },
+                }),
+            ]
+        }
+    };
+    Rule::new(matches, Target::Goto(target.to_owned()))
+}
+
+#[cfg(test)]
+#[path = "classify_tests.rs"]
+mod tests;
