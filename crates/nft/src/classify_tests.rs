@@ -24,7 +24,8 @@ const NETS: [&str; 9] = [
     "192.168.1.0/24",
     "2001:db8::/32",
 ];
-const PORTS: [(u16, u16); 6] = [(22, 22), (80, 80), (1000, 1010), (1005, 1005), (1010, 2000), (53, 53)];
+const PORTS: [(u16, u16); 6] =
+    [(22, 22), (80, 80), (1000, 1010), (1005, 1005), (1010, 2000), (53, 53)];
 const USER_CHAINS: [&str; 3] = ["u1", "u2", "u3"];
 
 fn addr(rng: &mut fastrand::Rng) -> AddrMatch {
@@ -59,7 +60,8 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: usize) -> Rule {
         m.push(Match::State { neg: false, states: CtStates(CtStates::NEW) });
     }
     // User chains only jump forward, so there are no loops.
-    let callee = |rng: &mut fastrand::Rng| USER_CHAINS[chain + rng.usize(..USER_CHAINS.len() - chain)];
+    let callee =
+        |rng: &mut fastrand::Rng| USER_CHAINS[chain + rng.usize(..USER_CHAINS.len() - chain)];
     let target = match rng.u8(..20) {
         0..=5 => Target::Accept,
         6..=9 => Target::Drop,
@@ -174,11 +176,15 @@ fn same_walk_as_the_linear_form() {
 
 #[test]
 fn jumps_that_cannot_match_stay_out() {
-    let net = |s: &str| AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) };
+    let net =
+        |s: &str| AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) };
     let mut fwd = Chain::builtin("FORWARD", Policy::Drop);
     for i in 0..8u8 {
         fwd.rules.push(Rule::new(vec![Match::Dst(net(&format!("10.{i}.0.0/16")))], Target::Accept));
-        fwd.rules.push(Rule::new(vec![Match::Src(net(&format!("192.168.{i}.1/32")))], Target::Jump("b".into())));
+        fwd.rules.push(Rule::new(
+            vec![Match::Src(net(&format!("192.168.{i}.1/32")))],
+            Target::Jump("b".into()),
+        ));
     }
     let mut b = Chain::user("b");
     b.rules.push(Rule::new(vec![Match::Dst(net("10.0.0.0/16"))], Target::Drop));

@@ -473,7 +473,8 @@ fn load(fw: &Netns, case: &Case, backend: Backend) {
             }
         }
         Backend::Nft => {
-            let text = rampart_nft::emit(case.rich);
+            // The classifier form: what `rampart compile --target nft` writes.
+            let text = rampart_nft::emit(&rampart_nft::classify(case.rich));
             sys::ok(&sys::nft(Some(fw.name()), &["-f", "-"], &text), "nft -f");
         }
     }

@@ -122,6 +122,11 @@ pub(crate) fn random_policy(seed: u64) -> Ruleset {
 
 /// `dual`: groups may hold IPv6 members too.
 pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
+    random_policy_sized(seed, dual, 3..9)
+}
+
+/// `rules`: how many random rules each chain gets.
+fn random_policy_sized(seed: u64, dual: bool, rules: std::ops::Range<usize>) -> Ruleset {
     let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut n = 0;
     let mut chains = Vec::new();
@@ -138,7 +143,7 @@ pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
                 Target::Accept,
             ));
         }
-        for _ in 0..3 + rng.usize(..6) {
+        for _ in 0..rng.usize(rules.clone()) {
             n += 1;
             c.rules.push(random_rule(&mut rng, n, name, dual));
         }
@@ -201,7 +206,9 @@ fn random_policies_same_in_kernel() {
                 eprintln!("{name}: {} probes, same outcome: {:?}", report.probes, report.outcomes);
                 total += report.probes;
             }
-            Err(e) => failures.push(format!("{e}\n{}", rampart_nft::emit(&rich))),
+            Err(e) => {
+                failures.push(format!("{e}\n{}", rampart_nft::emit(&rampart_nft::classify(&rich))))
+            }
         }
     }
     eprintln!(
@@ -265,11 +272,51 @@ fn dual_stack_policies_same_in_kernel() {
                 assert!(report.v6.contains_key("open"), "{name}: no IPv6 probe got through");
                 total += report.probes;
             }
-            Err(e) => failures.push(format!("{e}\n{}", rampart_nft::emit(&rich))),
+            Err(e) => {
+                failures.push(format!("{e}\n{}", rampart_nft::emit(&rampart_nft::classify(&rich))))
+            }
         }
     }
     eprintln!(
         "dual-stack policies {a}..={b} ({split} with a return unless listed): {total} probes with the same outcome"
     );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Long chains of overlapping rules, the hard case for the classifier form
+/// (rules copied into several branches, jumps left out where they cannot
+/// match): the same outcome as the iptables pass, probe by probe.
+#[test]
+#[expect(clippy::print_stderr, reason = "the probe counts are the test's report")]
+fn long_overlapping_policies_same_in_kernel() {
+    let mut failures = Vec::new();
+    for seed in 1..=2 {
+        let rich = random_policy_sized(seed, false, 14..22);
+        let classified = rampart_nft::classify(&rich);
+        assert!(classified.chains.len() > rich.chains.len(), "seed {seed}: nothing was cut");
+        let v4 = rampart_lower::iptables(&rich, Family::V4);
+        let name = format!("long random seed {seed}");
+        let case = Case {
+            name: &name,
+            ifaces: vec![
+                FwIface { name: "eth0".into(), addrs: vec!["10.1.0.1/24".parse().unwrap()] },
+                FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
+            ],
+            rich: &rich,
+            iptables_v4: reset_needs_tcp(&rampart_emit::iptables_restore(
+                &v4,
+                Family::V4,
+                &name,
+                None,
+            )),
+            iptables_v6: None,
+        };
+        match compare(&case) {
+            Ok(report) => {
+                eprintln!("{name}: {} probes, same outcome: {:?}", report.probes, report.outcomes);
+            }
+            Err(e) => failures.push(format!("{e}\n{}", rampart_nft::emit(&classified))),
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
