@@ -34,10 +34,10 @@ use crate::elems;
 /// Runs this short stay linear: a lookup would cost as much.
 const LEAF: usize = 4;
 /// A level may hold this many rules per rule of its node (plus `SLACK`).
-const LEVEL_GROWTH: (usize, usize) = (3, 2);
-const SLACK: usize = 32;
+const LEVEL_GROWTH: (usize, usize) = (2, 1);
+const SLACK: usize = 8;
 /// The whole chain may grow to this many times its rules (plus `SLACK`).
-const TOTAL_GROWTH: usize = 3;
+const TOTAL_GROWTH: usize = 2;
 /// Called chains longer than this are not looked into.
 const CALLEE_MAX: usize = 64;
 /// Nested jumps looked through.
@@ -289,7 +289,8 @@ impl<'a> Classifier<'a> {
             }
         }
         let widest = parts.iter().map(Vec::len).max().unwrap_or(0).max(rest.len());
-        (widest < n).then_some(Cut { field, prefix, keys, parts, rest, total, widest })
+        // A cut that leaves most rules on one side only adds a lookup.
+        (widest * 4 <= n * 3).then_some(Cut { field, prefix, keys, parts, rest, total, widest })
     }
 
     /// The values of `field` for which `rule` can do anything. A jump

@@ -33,6 +33,8 @@ pub(crate) struct Sets {
     /// Group names seen with both address families get `_v4`/`_v6`.
     group_kinds: BTreeMap<String, BTreeSet<Kind>>,
     used_names: BTreeSet<String>,
+    /// Per merged-set base name, the number to try next.
+    next_number: HashMap<String, usize>,
 }
 
 impl Sets {
@@ -79,10 +81,13 @@ impl Sets {
         interval: bool,
     ) -> String {
         let base = format!("{chain}_{}", if map { "map" } else { "set" });
-        let name = (1..)
+        // Numbered on from the last one: a chain may have thousands.
+        let next = self.next_number.entry(base.clone()).or_insert(1);
+        let name = (*next..)
             .map(|i| format!("{base}_{i}"))
             .find(|c| !self.used_names.contains(c))
             .unwrap_or(base);
+        *next = name.rsplit('_').next().and_then(|n| n.parse::<usize>().ok()).map_or(1, |n| n + 1);
         self.used_names.insert(name.clone());
         let mut ty = kinds.iter().map(|k| k.nft_type()).collect::<Vec<_>>().join(" . ");
         if map {

@@ -14,8 +14,7 @@ pub fn blast(dst: Ipv4Addr, port: u16, time: Duration) -> anyhow::Result<f64> {
     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).context("udp socket")?;
     sock.connect((dst, port)).context("connect")?;
     let mut buf = [0u8; 64];
-    let mut iov =
-        [libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() }; BATCH];
+    let mut iov = [libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() }; BATCH];
     let start = Instant::now();
     let mut sent: u64 = 0;
     while start.elapsed() < time {

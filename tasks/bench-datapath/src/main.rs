@@ -54,7 +54,8 @@ fn run() -> anyhow::Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--secs" => secs = it.next().context(USAGE)?.parse()?,
-            n => sizes.push(n.parse::<usize>().with_context(|| format!("{USAGE}\nnot a number: {n}"))?),
+            n => sizes
+                .push(n.parse::<usize>().with_context(|| format!("{USAGE}\nnot a number: {n}"))?),
         }
     }
     if sizes.is_empty() {
