@@ -218,6 +218,12 @@ fn is(record: Option<&Applied>, backend: &str) -> bool {
 
 /// Guard, arm the way back, load the new ruleset atomically, record it.
 pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> {
+    // The kernel first: where it refuses (no privilege, no module), that is
+    // what the user must hear, not a complaint about the state directory.
+    match plan.load {
+        Load::Iptables { .. } => iptables::save(Family::V4).map(drop)?,
+        Load::Nft(_) => nft::listing().map(drop)?,
+    }
     let _lock = state.lock(false)?;
     if let (Some(m), false) = (&plan.mgmt, plan.force)
         && let Some(cut) =
@@ -231,8 +237,6 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         if unconfirmed { state.read_json(PREVIOUS_RECORD)? } else { current.clone() };
     let records = [current.as_ref(), confirmed.as_ref()];
     let name = plan.load.name();
-    // The kernel first: where it refuses (no privilege, no module), that is
-    // what the user must hear, not a complaint about the state directory.
     let before = Snapshot::take(
         name == "iptables" || records.iter().any(|r| is(*r, "iptables")),
         name == "nft" || records.iter().any(|r| is(*r, "nft")),
