@@ -292,10 +292,11 @@ pub fn install_sudoers(path: &Path, content: &str) -> Result<(), Error> {
     staged.commit().map_err(|e| io("cannot rename into place", path, e))
 }
 
-/// `visudo -c -f FILE`: does sudo accept this file?
+/// `visudo -c -f FILE`: does sudo accept this file? (Not `-q`: it hides
+/// the syntax error the administrator needs to see.)
 pub fn visudo_check(path: &Path) -> Result<(), Error> {
     let p = path.display().to_string();
-    run("visudo", "sudo", &["-c", "-q", "-f", &p])
+    run("visudo", "sudo", &["-c", "-f", &p])
 }
 
 fn create_parent(path: &Path) -> Result<(), Error> {

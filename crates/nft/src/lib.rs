@@ -145,6 +145,12 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
         out.push('\n');
         table(&mut out, "bridge", &chains);
     }
+    // Strings are quoted by `text::quote` and names made by `text::ident`,
+    // both free of control characters: a NUL here would cut a rule's line.
+    assert!(
+        !out.contains(|c: char| c.is_control() && c != '\n' && c != '\t'),
+        "generated nft document with a control character"
+    );
     Output { text: out, notes }
 }
 
