@@ -25,6 +25,8 @@ pub const PREVIOUS6: &str = "previous.v6";
 pub const PREVIOUS_NFT: &str = "previous.nft";
 pub const PREVIOUS_RECORD: &str = "previous.json";
 const LOCK: &str = "lock";
+/// How long an apply or rollback waits for the lock before it gives up.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Every file Rampart keeps here; a directory holding only these is ours.
 const FILES: [&str; 7] =
     [APPLIED, PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, LOCK];
@@ -139,8 +141,9 @@ impl StateDir {
         DeployError::State { what, path: path.display().to_string(), source }
     }
 
-    /// Take the lock: `wait` blocks until the holder is done, otherwise a
-    /// held lock is refused with a sentence that says so.
+    /// Take the lock: `wait` blocks until the holder is done; otherwise a
+    /// lock still held after a few seconds (a watchdog finishing a rollback
+    /// takes less) is refused with a sentence that says so.
     pub fn lock(&self, wait: bool) -> Result<Lock, DeployError> {
         self.ensure()?;
         let path = self.file(LOCK);
@@ -154,15 +157,26 @@ impl StateDir {
             .map_err(|e| self.err("cannot open", &path, e))?;
         if wait {
             f.lock().map_err(|e| self.err("cannot lock", &path, e))?;
-        } else if let Err(e) = f.try_lock() {
-            return Err(match e {
-                std::fs::TryLockError::WouldBlock => DeployError::Busy(format!(
-                    "another rampart apply or rollback is running (it holds {}); \
-                     nothing was changed: wait for it and run this again",
-                    path.display()
-                )),
-                std::fs::TryLockError::Error(e) => self.err("cannot lock", &path, e),
-            });
+        } else {
+            let until = std::time::Instant::now() + BUSY_WAIT;
+            loop {
+                match f.try_lock() {
+                    Ok(()) => break,
+                    Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                    }
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        return Err(DeployError::Busy(format!(
+                            "another rampart apply or rollback is running (it holds {}); \
+                             nothing was changed: wait for it and run this again",
+                            path.display()
+                        )));
+                    }
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        return Err(self.err("cannot lock", &path, e));
+                    }
+                }
+            }
         }
         Ok(Lock { _file: f })
     }
