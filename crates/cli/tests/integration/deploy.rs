@@ -156,6 +156,31 @@ fn the_guard_refuses_rules_that_cut_the_management_connection() {
 }
 
 #[test]
+fn the_guard_never_skips_a_session_it_cannot_read() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("guard-unread");
+    let apply = ["apply", "examples/spice-client.rp", "--try", "0"];
+    // A link-local IPv6 session carries its zone: it is read, traced, and
+    // cut by the policy's default deny.
+    let zoned = [("SSH_CONNECTION", "fe80::9%eth0 50000 fe80::1%eth0 22")];
+    let out = rampart(&ns, &state, &apply, &zoned);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("would cut the management connection"), "{err}");
+    // Garbage: refused, nothing loaded, unless forced.
+    let garbage = [("SSH_CONNECTION", "10.0.0.9 x")];
+    let out = rampart(&ns, &state, &apply, &garbage);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`10.0.0.9 x`") && err.contains("Nothing was loaded"), "{err}");
+    assert!(!rules(&ns).contains("Spice_VM_1"));
+    let out = rampart(&ns, &state, &[&apply[..], &["--force"]].concat(), &garbage);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("warning: $SSH_CONNECTION"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn no_packet_slips_through_while_rules_are_replaced() {
     tools();
     require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
