@@ -5,6 +5,7 @@ mod access;
 mod cli;
 mod compile_nft;
 mod deploy;
+mod hostile;
 mod lab;
 mod logs;
 mod trace;
