@@ -38,3 +38,36 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_policy_file_name_injects_nothing() {
+    rampart_lab::require_tools(&[rampart_lab::Tool::IPTABLES_RESTORE]).unwrap();
+    let dir = tempdir("title");
+    let name = "t\n-A INPUT -s 6.6.6.6 -j ACCEPT\ntouch injected\n#.rp";
+    let policy = dir.join(name);
+    std::fs::write(
+        &policy,
+        "service ssh tcp 22\nfirewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  accept service ssh\n }\n}\n",
+    )
+    .unwrap();
+    let (v4, sh) = (dir.join("out.v4"), dir.join("out.sh"));
+    for (target, file) in [("iptables-restore", &v4), ("iptables-script", &sh)] {
+        let p = policy.to_str().unwrap();
+        let out = rampart(&["compile", p, "-t", target, "-o", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{target}: {}", text(&out.stderr));
+    }
+    let ns = rampart_lab::Netns::new().unwrap();
+    let out =
+        ns.run_with_input(&["iptables-restore", "-w"], &std::fs::read_to_string(&v4).unwrap());
+    assert!(out.unwrap().status.success());
+    let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+    assert!(!saved.contains("6.6.6.6"), "injected through the .v4 document:\n{saved}");
+
+    let ns = rampart_lab::Netns::new().unwrap();
+    let out = ns.command("sh").arg(&sh).current_dir(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!dir.join("injected").exists(), "the shell script ran an injected command");
+    let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+    assert!(!saved.contains("6.6.6.6"), "injected through the shell script:\n{saved}");
+    assert!(saved.contains("--dport 22"), "the script did load the rules:\n{saved}");
+}
