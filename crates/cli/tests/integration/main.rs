@@ -2,6 +2,7 @@
 //! ripgrep does): each module is one command family.
 
 mod access;
+mod apply_safety;
 mod cli;
 mod compile_nft;
 mod deploy;
