@@ -16,6 +16,7 @@ mod model;
 mod resolve;
 mod service;
 mod shadow;
+mod standard;
 mod time;
 
 pub use access::{Access, Grant};
