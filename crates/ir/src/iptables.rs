@@ -310,20 +310,17 @@ fn reject_name(with: RejectWith, family: Family) -> &'static str {
 
 /// Double-quote a value for iptables-restore, escaping `"` and `\`.
 /// iptables-restore has no escape for a control character, so one is
-/// written as its visible `\u{..}` form rather than cutting the line.
+/// written in its visible escaped form rather than cutting the line.
 #[must_use]
 pub fn quote(s: &str) -> String {
+    let s = rampart_diag::printable(s);
     let mut q = String::with_capacity(s.len() + 2);
     q.push('"');
     for c in s.chars() {
-        if c.is_control() {
-            q.push_str(&c.escape_unicode().to_string().replace('\\', r"\\"));
-        } else {
-            if c == '"' || c == '\\' {
-                q.push('\\');
-            }
-            q.push(c);
+        if c == '"' || c == '\\' {
+            q.push('\\');
         }
+        q.push(c);
     }
     q.push('"');
     q
@@ -402,7 +399,7 @@ mod tests {
         rule.comment = Some("R1: x\0\n-A INPUT -j ACCEPT".into());
         assert_eq!(
             format_rule(&rule, Family::V4),
-            r#"-s 10.0.0.1/32 -m comment --comment "R1: x\\u{0}\\u{a}-A INPUT -j ACCEPT" -j DROP"#
+            r#"-s 10.0.0.1/32 -m comment --comment "R1: x\\u{0}\\n-A INPUT -j ACCEPT" -j DROP"#
         );
         rule.target = Target::Log(Log { prefix: "a\u{1b}[2J".into(), level: 4 });
         assert!(

@@ -166,9 +166,10 @@ fn lower(
         Ok(rules) => rules.into_iter().map(Line::Rule).collect(),
         Err(message) => {
             let rule = r.origin.map(|o| o.rule);
+            let text = rampart_diag::printable(&message);
             let line = match rule {
-                Some(n) => format!("# rampart: rule {n} left out: {message}"),
-                None => format!("# rampart: rule left out: {message}"),
+                Some(n) => format!("# rampart: rule {n} left out: {text}"),
+                None => format!("# rampart: rule left out: {text}"),
             };
             notes.push(Note { chain: chain_name.to_owned(), rule, message });
             vec![Line::Note(line)]

@@ -6,6 +6,7 @@ mod apply_safety;
 mod cli;
 mod compile_nft;
 mod deploy;
+mod hostile;
 mod lab;
 mod logs;
 mod trace;
