@@ -17,6 +17,7 @@ mod names;
 mod resolve;
 mod service;
 mod shadow;
+mod standard;
 mod time;
 
 pub use access::{Access, Grant};
