@@ -4,8 +4,10 @@
 mod access;
 mod cli;
 mod compile_nft;
+mod completion;
 mod deploy;
 mod lab;
 mod logs;
+mod reference;
 mod trace;
 mod util;
