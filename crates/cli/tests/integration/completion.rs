@@ -36,7 +36,12 @@ fn complete_at(path: &str, words: &[&str], cword: usize) -> Vec<String> {
         .output()
         .expect("bash");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout).lines().map(str::trim_end).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    text(&out.stdout)
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
