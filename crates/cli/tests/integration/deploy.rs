@@ -257,7 +257,7 @@ fn install_service_writes_units_that_systemd_accepts() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("systemd-analyze verify: ok"));
     let unit = std::fs::read_to_string(units.join("rampart.service")).unwrap();
-    assert!(unit.contains("Before=network-pre.target\nWants=network-pre.target\n"));
+    assert!(unit.contains("Before=network-pre.target shutdown.target\nWants=network-pre.target\n"));
     assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v4").display())));
     assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v6").display())));
     let compiled = std::fs::read_to_string(rules.join("rules.v4")).unwrap();
