@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::hash::{Hash, Hasher};
 
-use rampart_ir::{Family, Ruleset, chain_line, format_rule};
+use rampart_ir::{Family, Ruleset, Table, chain_line, format_rule};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
@@ -68,8 +68,6 @@ pub enum Outcome {
     Refused(Cut),
 }
 
-const BUILTIN: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
-
 /// An `iptables-restore --noflush` document that replaces exactly
 /// Rampart's chains — the built-in ones and its own — and removes its
 /// chains that are gone, leaving other software's chains (Docker, libvirt)
@@ -80,7 +78,7 @@ pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
     for c in &rs.chains {
         let _ = writeln!(out, "{}", chain_line(c));
     }
-    for c in rs.chains.iter().filter(|c| BUILTIN.contains(&c.name.as_str())) {
+    for c in rs.chains.iter().filter(|c| c.is_builtin()) {
         let _ = writeln!(out, "-F {}", c.name);
     }
     for s in stale {
@@ -202,7 +200,7 @@ fn replace(
     let stale: Vec<String> = old
         .iter()
         .filter(|c| {
-            !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded_chains.contains(*c)
+            !ours.contains(c) && Table::Filter.builtin(c).is_none() && loaded_chains.contains(*c)
         })
         .cloned()
         .collect();

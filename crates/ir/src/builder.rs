@@ -66,25 +66,19 @@ impl RulesetBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::Policy;
+    use crate::rule::{Hook, Policy, Rule, Target};
 
     #[test]
     fn finds_chains_by_name_and_keeps_their_order() {
-        let mut b = RulesetBuilder::new(vec![Chain::builtin("INPUT", Policy::Drop)]);
+        let mut b = RulesetBuilder::new(vec![Chain::builtin(Hook::Input, Policy::Drop)]);
         assert_eq!(b.push(Chain::user("b")), 1);
         assert_eq!(b.push(Chain::user("a")), 2);
         assert!(b.contains("a") && !b.contains("c"));
         assert_eq!(b.index("b"), Some(1));
-        b.chain_mut("a").unwrap().policy = Some(Policy::Accept);
-        let names: Vec<_> = b.finish().chains.into_iter().map(|c| (c.name, c.policy)).collect();
-        assert_eq!(
-            names,
-            [
-                ("INPUT".to_owned(), Some(Policy::Drop)),
-                ("b".to_owned(), None),
-                ("a".to_owned(), Some(Policy::Accept))
-            ]
-        );
+        b.chain_mut("a").unwrap().rules.push(Rule::new(vec![], Target::Accept));
+        let names: Vec<_> =
+            b.finish().chains.into_iter().map(|c| (c.name, c.rules.len())).collect();
+        assert_eq!(names, [("INPUT".to_owned(), 0), ("b".to_owned(), 0), ("a".to_owned(), 1)]);
     }
 
     #[test]

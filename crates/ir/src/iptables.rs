@@ -23,7 +23,7 @@ pub const TCP_FLAGS: [(u8, &str); 8] = [
 /// `:INPUT DROP [0:0]` for a built-in chain, `:NAME - [0:0]` for a user one.
 #[must_use]
 pub fn chain_line(chain: &Chain) -> String {
-    let policy = match chain.policy {
+    let policy = match chain.policy() {
         Some(Policy::Accept) => "ACCEPT",
         Some(Policy::Drop) => "DROP",
         None => "-",

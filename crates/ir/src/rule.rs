@@ -12,8 +12,103 @@ pub enum Family {
     V6,
 }
 
-/// The `filter` table: built-in chains first, then user chains in the order
-/// they were created.
+/// A netfilter table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    Filter,
+    Nat,
+    Mangle,
+    Raw,
+    Security,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] =
+        [Table::Filter, Table::Nat, Table::Mangle, Table::Raw, Table::Security];
+
+    /// The name iptables and nftables use: `filter`, `nat`, ...
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Filter => "filter",
+            Table::Nat => "nat",
+            Table::Mangle => "mangle",
+            Table::Raw => "raw",
+            Table::Security => "security",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// The hooks this table has built-in chains at, in iptables-save order.
+    #[must_use]
+    pub fn hooks(self) -> &'static [Hook] {
+        use Hook::*;
+        match self {
+            Table::Filter | Table::Security => &[Input, Forward, Output],
+            Table::Nat => &[Prerouting, Input, Output, Postrouting],
+            Table::Mangle => &[Prerouting, Input, Forward, Output, Postrouting],
+            Table::Raw => &[Prerouting, Output],
+        }
+    }
+
+    /// The built-in chain called `name` (`INPUT`, ...) in this table.
+    #[must_use]
+    pub fn builtin(self, name: &str) -> Option<Hook> {
+        self.hooks().iter().copied().find(|h| h.chain() == name)
+    }
+}
+
+/// A netfilter hook: where in a packet's path a base chain is entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 5] =
+        [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting];
+
+    /// The name of iptables' built-in chain at this hook: `INPUT`, ...
+    #[must_use]
+    pub fn chain(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "PREROUTING",
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+            Hook::Postrouting => "POSTROUTING",
+        }
+    }
+
+    /// The name nftables uses: `input`, ...
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "prerouting",
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+            Hook::Postrouting => "postrouting",
+        }
+    }
+
+    /// `input`, `INPUT`, ... (case-insensitive).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A ruleset: chains of one or more tables, each table's built-in chains
+/// first, then its user chains in the order they were created.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ruleset {
     pub chains: Vec<Chain>,
@@ -30,6 +125,12 @@ impl Ruleset {
         self.chains.iter_mut().find(|c| c.name == name)
     }
 
+    /// The index of `table`'s base chain at `hook`.
+    #[must_use]
+    pub fn base(&self, table: Table, hook: Hook) -> Option<usize> {
+        self.chains.iter().position(|c| c.table == table && c.hook() == Some(hook))
+    }
+
     /// Number of rules in all chains.
     #[must_use]
     pub fn rule_count(&self) -> usize {
@@ -37,23 +138,72 @@ impl Ruleset {
     }
 }
 
+/// A built-in chain, entered from a hook, or a user chain, entered by jumps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChainKind {
+    Builtin { hook: Hook, policy: Policy },
+    User,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chain {
+    /// For printing; built-in chains are named after their hook (`INPUT`).
     pub name: String,
-    /// `Some` for built-in chains (INPUT, OUTPUT, FORWARD).
-    pub policy: Option<Policy>,
+    pub table: Table,
+    pub kind: ChainKind,
     pub rules: Vec<Rule>,
 }
 
 impl Chain {
+    /// The `filter` table's built-in chain at `hook`.
     #[must_use]
-    pub fn builtin(name: &str, policy: Policy) -> Self {
-        Self { name: name.to_owned(), policy: Some(policy), rules: vec![] }
+    pub fn builtin(hook: Hook, policy: Policy) -> Self {
+        Self::base(Table::Filter, hook, policy)
+    }
+
+    /// `table`'s built-in chain at `hook`.
+    #[must_use]
+    pub fn base(table: Table, hook: Hook, policy: Policy) -> Self {
+        Self {
+            name: hook.chain().to_owned(),
+            table,
+            kind: ChainKind::Builtin { hook, policy },
+            rules: vec![],
+        }
+    }
+
+    /// A user chain of the `filter` table.
+    #[must_use]
+    pub fn user(name: &str) -> Self {
+        Self::user_in(Table::Filter, name)
     }
 
     #[must_use]
-    pub fn user(name: &str) -> Self {
-        Self { name: name.to_owned(), policy: None, rules: vec![] }
+    pub fn user_in(table: Table, name: &str) -> Self {
+        Self { name: name.to_owned(), table, kind: ChainKind::User, rules: vec![] }
+    }
+
+    /// `Some` for built-in chains.
+    #[must_use]
+    pub fn policy(&self) -> Option<Policy> {
+        match self.kind {
+            ChainKind::Builtin { policy, .. } => Some(policy),
+            ChainKind::User => None,
+        }
+    }
+
+    /// `Some` for built-in chains.
+    #[must_use]
+    pub fn hook(&self) -> Option<Hook> {
+        match self.kind {
+            ChainKind::Builtin { hook, .. } => Some(hook),
+            ChainKind::User => None,
+        }
+    }
+
+    #[must_use]
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.kind, ChainKind::Builtin { .. })
     }
 }
 

@@ -17,7 +17,7 @@ use rampart_ir::{
 };
 use rampart_model::{Firewall, PortKind, log_prefix};
 
-use crate::hooks::Hook;
+use rampart_ir::Hook;
 
 struct Guards<'a> {
     fw: &'a Firewall,

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use rampart_ir::{
-    AddrMatch, CtStates, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith,
-    Rule, RulesetBuilder, Target,
+    AddrMatch, CtStates, Hook, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto,
+    RejectWith, Rule, RulesetBuilder, Target,
 };
 use rampart_model::{DefaultAction, Firewall, log_prefix};
 
-use crate::hooks::Hook;
+use crate::hooks;
 
 fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
     let mut r = Rule::new(matches, target);
@@ -56,7 +56,7 @@ pub(crate) fn established(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     if o.accept_established {
         let states = CtStates(CtStates::ESTABLISHED | CtStates::RELATED);
-        for hook in Hook::ALL {
+        for &hook in hooks::filter() {
             if hook == Hook::Forward && !o.forward {
                 continue;
             }
@@ -95,7 +95,7 @@ pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, usize>, rs: &mut R
         DefaultAction::Reject => (Target::Reject(RejectWith::PortUnreachable), "REJECT", true),
         DefaultAction::None => return,
     };
-    for hook in Hook::ALL {
+    for &hook in hooks::filter() {
         let mut r = implicit(vec![], target.clone(), "default deny");
         if logged {
             r.log = Some(Log { prefix: log_prefix(o, 0, word, "main", "any"), level: o.log_level });

@@ -30,7 +30,8 @@ const MULTIPORT_MAX: usize = 15;
 /// Rewrite the rich form into the restricted form for `family`.
 #[must_use]
 pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
-    let empty = |c: &Chain| Chain { name: c.name.clone(), policy: c.policy, rules: vec![] };
+    let empty =
+        |c: &Chain| Chain { name: c.name.clone(), table: c.table, kind: c.kind, rules: vec![] };
     let mut pass = Pass {
         out: RulesetBuilder::new(rich.chains.iter().map(empty).collect()),
         log_chains: BTreeMap::new(),

@@ -4,12 +4,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, IdRange, IfaceMatch, Log, Match, Origin,
+    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Hook, IdRange, IfaceMatch, Log, Match, Origin,
     OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder, Target,
 };
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, log_prefix};
 
-use crate::hooks::{Hook, chain_name};
+use crate::hooks::chain_name;
 
 /// Lower `rule` for `hook` and append it to the chain at index `chain`;
 /// returns the chain that takes the rule set's next rules (another one
@@ -212,8 +212,8 @@ fn ifaces(rule: &Rule, hook: Hook) -> Vec<Option<Match>> {
     let inbound = Some(Match::InIface(m.clone()));
     let outbound = Some(Match::OutIface(m));
     match (hook, rule.direction) {
-        (Hook::Input, _) => vec![inbound],
-        (Hook::Output, _) => vec![outbound],
+        (Hook::Prerouting | Hook::Input, _) => vec![inbound],
+        (Hook::Output | Hook::Postrouting, _) => vec![outbound],
         (Hook::Forward, Direction::In) => vec![inbound],
         (Hook::Forward, Direction::Out) => vec![outbound],
         (Hook::Forward, Direction::Both) => vec![inbound, outbound],

@@ -2,7 +2,7 @@
 //! branches and address families are lowered.
 
 use rampart_diag::Sources;
-use rampart_ir::{Family, Ruleset, format_rule};
+use rampart_ir::{Family, Hook, Ruleset, format_rule};
 use rampart_lower::compile;
 
 fn compiled(body: &str) -> rampart_lower::Compiled {
@@ -168,8 +168,8 @@ fn families_split_and_icmp_follows_its_family() {
     assert!(
         c.v6.chains
             .iter()
-            .filter(|ch| ch.policy.is_some())
-            .all(|ch| ch.policy == Some(rampart_ir::Policy::Drop))
+            .filter(|ch| ch.is_builtin())
+            .all(|ch| ch.policy() == Some(rampart_ir::Policy::Drop))
     );
 }
 
@@ -297,7 +297,7 @@ fn a_logged_goto_logs_in_place() {
     use rampart_ir::{Chain, Log, Policy, Rule, Target};
     // In a LOG chain, the end of the chain gone to would come back to the
     // LOG chain's caller and go on there.
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     let mut r = Rule::new(vec![], Target::Goto("x".into()));
     r.log = Some(Log { prefix: "RULE 1 -- GOTO ".into(), level: 6 });
     input.rules.push(r);

@@ -24,9 +24,9 @@
 //! table. The same IR always gives byte-identical text.
 //!
 //! ```
-//! use rampart_ir::{Chain, Policy, Rule, Ruleset, Target};
+//! use rampart_ir::{Chain, Hook, Policy, Rule, Ruleset, Target};
 //!
-//! let mut input = Chain::builtin("INPUT", Policy::Drop);
+//! let mut input = Chain::builtin(Hook::Input, Policy::Drop);
 //! input.rules.push(Rule::new(vec![], Target::Accept));
 //! let text = rampart_nft::emit(&Ruleset { chains: vec![input] });
 //! assert!(text.starts_with("table inet rampart {}\ndelete table inet rampart\n"));
@@ -46,11 +46,11 @@ pub use arp::arp_guard;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rampart_ir::{Match, Policy, Rule, Ruleset, Target};
+use rampart_ir::{ChainKind, Hook, Match, Policy, Rule, Ruleset, Target};
 
 use expr::{Expr, NftRule};
 use merge::{Line, Merged};
-use rule::{Ctx, Hook};
+use rule::Ctx;
 use sets::Sets;
 
 /// Something in the IR the nft output could not express; the rule is left
@@ -85,7 +85,7 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     let mut notes = Vec::new();
 
     // Lower every rule first: set naming needs to see them all.
-    let mut inet: Vec<(String, Option<Policy>, Vec<Line>)> = Vec::new();
+    let mut inet: Vec<(String, Option<(Hook, Policy)>, Vec<Line>)> = Vec::new();
     let mut bridge: BTreeMap<Hook, Vec<Line>> = BTreeMap::new();
     let hooks = bridge_hooks(rs);
     for c in &rs.chains {
@@ -99,7 +99,11 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             }
         }
         let rules = merge::lines(rules.into_iter().flatten().collect());
-        inet.push((chain(&c.name), base_policy(&c.name, c.policy), rules));
+        let base = match c.kind {
+            ChainKind::Builtin { hook, policy } => Some((hook, policy)),
+            ChainKind::User => None,
+        };
+        inet.push((chain(&c.name), base, rules));
     }
     let bridge: BTreeMap<Hook, Vec<Line>> =
         bridge.into_iter().map(|(h, l)| (h, merge::lines(l))).collect();
@@ -122,24 +126,17 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
 
     let chains: Vec<ChainOut> = inet
         .iter()
-        .map(|(name, policy, rules)| ChainOut {
-            name: name.clone(),
-            base: policy.map(|p| (hook_name(name), p)),
-            rules,
-        })
+        .map(|(name, base, rules)| ChainOut { name: name.clone(), base: *base, rules })
         .collect();
     table(&mut out, "inet", &chains);
 
     if !bridge.is_empty() {
         let chains: Vec<ChainOut> = bridge
             .iter()
-            .map(|(hook, rules)| {
-                let name = match hook {
-                    Hook::Input => "input",
-                    Hook::Forward => "forward",
-                    Hook::Output => "output",
-                };
-                ChainOut { name: name.to_owned(), base: Some((name, Policy::Accept)), rules }
+            .map(|(&hook, rules)| ChainOut {
+                name: hook.name().to_owned(),
+                base: Some((hook, Policy::Accept)),
+                rules,
             })
             .collect();
         out.push('\n');
@@ -173,7 +170,7 @@ fn lower(
 /// A chain to print: base chains have a hook and a policy.
 struct ChainOut<'a> {
     name: String,
-    base: Option<(&'static str, Policy)>,
+    base: Option<(Hook, Policy)>,
     rules: &'a [Line],
 }
 
@@ -200,6 +197,7 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
                 Policy::Accept => "accept",
                 Policy::Drop => "drop",
             };
+            let hook = hook.name();
             let _ = writeln!(body, "\t\ttype filter hook {hook} priority filter; policy {policy};");
         }
         for l in *rules {
@@ -293,17 +291,13 @@ fn chain_names(rs: &Ruleset) -> BTreeMap<String, String> {
     let mut names = BTreeMap::new();
     let mut used = std::collections::BTreeSet::new();
     for c in &rs.chains {
-        let name = match c.name.as_str() {
-            "INPUT" => "input".to_owned(),
-            "FORWARD" => "forward".to_owned(),
-            "OUTPUT" => "output".to_owned(),
-            other => {
-                let base = text::ident(other);
+        let name = match c.hook() {
+            Some(hook) => hook.name().to_owned(),
+            None => {
+                let base = text::ident(&c.name);
                 (1..)
                     .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
-                    .find(|n| {
-                        !used.contains(n) && !["input", "forward", "output"].contains(&n.as_str())
-                    })
+                    .find(|n| !used.contains(n) && Hook::parse(n).is_none())
                     .unwrap_or(base)
             }
         };
@@ -313,28 +307,12 @@ fn chain_names(rs: &Ruleset) -> BTreeMap<String, String> {
     names
 }
 
-fn base_policy(name: &str, policy: Option<Policy>) -> Option<Policy> {
-    match name {
-        "INPUT" | "FORWARD" | "OUTPUT" => Some(policy.unwrap_or(Policy::Accept)),
-        _ => None,
-    }
-}
-
-fn hook_name(chain: &str) -> &'static str {
-    match chain {
-        "input" => "input",
-        "output" => "output",
-        _ => "forward",
-    }
-}
-
 /// The bridge hook for each chain: the first built-in chain that reaches it.
 fn bridge_hooks(rs: &Ruleset) -> BTreeMap<&str, Hook> {
     let mut hooks = BTreeMap::new();
-    for (base, hook) in
-        [("INPUT", Hook::Input), ("FORWARD", Hook::Forward), ("OUTPUT", Hook::Output)]
-    {
-        let mut todo = vec![base];
+    for c in &rs.chains {
+        let Some(hook) = c.hook() else { continue };
+        let mut todo = vec![c.name.as_str()];
         while let Some(name) = todo.pop() {
             if hooks.contains_key(name) {
                 continue;

@@ -2,8 +2,8 @@
 //! `ip` and an `ip6` variant.
 
 use rampart_ir::{
-    AddrMatch, CtStates, Family, IcmpMatch, IdRange, IfaceMatch, Match, PhysdevMatch, PortMatch,
-    Proto, RejectWith, Rule, Target, TimeMatch,
+    AddrMatch, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, Match, PhysdevMatch,
+    PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
 };
 
 use crate::elems;
@@ -20,13 +20,6 @@ pub(crate) enum Ctx {
     Inet,
     /// `table bridge`, at this hook: bridge ports are `iifname`/`oifname`.
     Bridge(Hook),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Hook {
-    Input,
-    Forward,
-    Output,
 }
 
 /// Lower a rule; `chain` maps an IR chain name to its nft name. An empty
@@ -383,9 +376,9 @@ fn physdev_match(out: &mut Matched, p: &PhysdevMatch, ctx: Ctx) -> bool {
         return physdev_all_negated(p);
     };
     let (has_in, has_out) = match hook {
-        Hook::Input => (true, false),
+        Hook::Prerouting | Hook::Input => (true, false),
         Hook::Forward => (true, true),
-        Hook::Output => (false, true),
+        Hook::Output | Hook::Postrouting => (false, true),
     };
     for (flag, present) in
         [(p.is_in, has_in), (p.is_out, has_out), (p.is_bridged, has_in && has_out)]

@@ -47,7 +47,7 @@ fn ports(p: u16) -> PortMatch {
 }
 
 fn ruleset(n: usize, rng: &mut fastrand::Rng) -> Ruleset {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules.push(Rule::new(
         vec![Match::State {
             neg: false,

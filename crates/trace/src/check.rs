@@ -27,7 +27,7 @@ pub fn check(rs: &Ruleset) -> Vec<Problem> {
                 |message: String| Problem { chain: c.name.clone(), index: ri + 1, message };
             match names.get(to.as_str()) {
                 None => problems.push(problem(format!("jumps to `{to}`, which does not exist"))),
-                Some(&t) if rs.chains[t].policy.is_some() => {
+                Some(&t) if rs.chains[t].is_builtin() => {
                     problems.push(problem(format!("jumps to the built-in chain `{to}`")));
                 }
                 Some(&t) => edges[ci].push(t),

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, OwnerMatch, PortMatch, Ruleset, icmp,
+    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, OwnerMatch, PortMatch, Ruleset, Table, icmp,
     iface_matches,
 };
 
@@ -33,7 +33,7 @@ pub struct Compiled {
     rs: Ruleset,
     chains: Vec<CChain>,
     /// Built-in chain per hook (input, output, forward).
-    starts: [Option<usize>; 3],
+    starts: [Option<usize>; 5],
     /// Distinct interface patterns (`eth0`, `vnet+`) across all rules.
     patterns: Vec<String>,
     /// Every rule's tests, rule after rule.
@@ -219,11 +219,10 @@ impl Compiled {
         }
         let mut pats: Vec<(String, u32)> = patterns.into_iter().collect();
         pats.sort_by_key(|(_, i)| *i);
-        let start = |h: Hook| names.get(h.chain()).copied();
         Self {
             rs: rs.clone(),
             chains,
-            starts: [start(Hook::Input), start(Hook::Output), start(Hook::Forward)],
+            starts: Hook::ALL.map(|h| rs.base(Table::Filter, h)),
             patterns: pats.into_iter().map(|(s, _)| s).collect(),
             tests,
             step_limit: step_limit(rs),

@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use rampart_ir::{Policy, RejectWith, Ruleset, Target};
+use rampart_ir::{Policy, RejectWith, Ruleset, Table, Target};
 
 use crate::index::Lists;
 use crate::matches::{Tri, Why};
@@ -216,7 +216,7 @@ pub(crate) fn walk<E: Engine>(
         return Ending { verdict: Verdict::Accept, decided_by: None };
     };
     let policy = || {
-        let v = match rs.chains[base].policy {
+        let v = match rs.chains[base].policy() {
             Some(Policy::Drop) => Verdict::Drop,
             _ => Verdict::Accept,
         };
@@ -238,7 +238,7 @@ pub(crate) fn walk<E: Engine>(
         }
         let Some(r) = visit.next() else {
             match stack.pop() {
-                Some((c, v)) if rs.chains[chain].policy.is_none() => {
+                Some((c, v)) if !rs.chains[chain].is_builtin() => {
                     (chain, visit) = (c, v);
                 }
                 _ => return policy(),
@@ -279,7 +279,7 @@ pub(crate) fn walk<E: Engine>(
             Act::Return => {
                 step(rec, Action::Return);
                 match stack.pop() {
-                    Some((c, v)) if rs.chains[chain].policy.is_none() => {
+                    Some((c, v)) if !rs.chains[chain].is_builtin() => {
                         (chain, visit) = (c, v);
                     }
                     _ => return policy(),
@@ -451,7 +451,7 @@ impl Engine for Linear<'_> {
     }
 
     fn start(&self, p: &Packet) -> Option<usize> {
-        self.rs.chains.iter().position(|c| c.name == p.hook.chain())
+        self.rs.base(Table::Filter, p.hook)
     }
 
     fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Family, IfaceMatch, Log, Match, Policy,
+    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Family, Hook, IfaceMatch, Log, Match, Policy,
     PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 
@@ -306,7 +306,7 @@ fn rich_form_sets_and_logs() {
         Target::Accept,
     );
     allow.log = None;
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![deny, allow];
     let rs = Ruleset { chains: vec![input] };
     // A v4 packet never matches a v6-only set; its negation always does.
@@ -421,7 +421,7 @@ fn arb_ruleset() -> impl Strategy<Value = Ruleset> {
             let mut rs = Ruleset::default();
             for (i, rules) in chains.into_iter().enumerate() {
                 let mut c = if i == 0 {
-                    Chain::builtin("INPUT", Policy::Drop)
+                    Chain::builtin(Hook::Input, Policy::Drop)
                 } else {
                     Chain::user(&format!("c{i}"))
                 };
@@ -491,7 +491,7 @@ proptest! {
                 && r.matches.iter().filter(|m| matches!(m, Match::Dst(_))).count() <= 1
         });
         prop_assume!(restricted);
-        let tables = vec![rampart_ir::read::Table { name: "filter".into(), family: Family::V4, ruleset: rs.clone() }];
+        let tables = vec![rampart_ir::read::Table { table: rampart_ir::Table::Filter, family: Family::V4, ruleset: rs.clone() }];
         let text = rampart_ir::read::write_restore(&tables);
         let im = parse(&text, FileId(0), Format::Save);
         prop_assert!(!im.has_errors(), "{:?}", im.diagnostics);

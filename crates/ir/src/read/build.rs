@@ -6,18 +6,7 @@ use rampart_diag::{Diagnostic, FileId, Span};
 use super::Table;
 use super::args::{ArgError, parse_rule};
 use super::lex::Word;
-use crate::{Chain, Family, Policy, Target};
-
-/// Built-in chains of each table, in iptables-save order.
-pub(crate) fn builtins(table: &str) -> &'static [&'static str] {
-    match table {
-        "filter" | "security" => &["INPUT", "FORWARD", "OUTPUT"],
-        "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-        "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-        "raw" => &["PREROUTING", "OUTPUT"],
-        _ => &[],
-    }
-}
+use crate::{Chain, ChainKind, Family, Policy, Target};
 
 pub(crate) struct Builder {
     pub file: FileId,
@@ -52,15 +41,14 @@ impl Builder {
 
     /// The table's index; with `builtins`, a new table gets its built-in
     /// chains with policy ACCEPT (what a fresh kernel table has).
-    pub fn table(&mut self, name: &str, with_builtins: bool) -> usize {
-        if let Some(i) = self.tables.iter().position(|t| t.name == name) {
+    pub fn table(&mut self, table: crate::Table, with_builtins: bool) -> usize {
+        if let Some(i) = self.tables.iter().position(|t| t.table == table) {
             return i;
         }
-        let mut t =
-            Table { name: name.to_owned(), family: Family::V4, ruleset: Default::default() };
+        let mut t = Table { table, family: Family::V4, ruleset: Default::default() };
         if with_builtins {
-            for c in builtins(name) {
-                t.ruleset.chains.push(Chain::builtin(c, Policy::Accept));
+            for &h in table.hooks() {
+                t.ruleset.chains.push(Chain::base(table, h, Policy::Accept));
             }
         }
         self.tables.push(t);
@@ -72,11 +60,11 @@ impl Builder {
         if let Some(i) = table.ruleset.chains.iter().position(|c| c.name == w.text) {
             return Some(i);
         }
-        if builtins(&table.name).contains(&w.text.as_str()) {
-            table.ruleset.chains.push(Chain::builtin(&w.text, Policy::Accept));
+        if let Some(h) = table.table.builtin(&w.text) {
+            table.ruleset.chains.push(Chain::base(table.table, h, Policy::Accept));
             return Some(table.ruleset.chains.len() - 1);
         }
-        let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].name);
+        let msg = format!("no chain `{}` in table `{}`", w.text, table.table.name());
         self.error(w.start, w.end, msg, "create it first with `-N` (or a `:CHAIN - [0:0]` line)");
         None
     }
@@ -95,23 +83,25 @@ impl Builder {
                 return;
             }
         };
-        let builtin = builtins(&self.tables[t].name).contains(&name.text.as_str());
-        if policy.is_some() && !builtin {
+        let table = self.tables[t].table;
+        let builtin = table.builtin(&name.text);
+        if policy.is_some() && builtin.is_none() {
             let msg = format!("`{}` is not a built-in chain of this table", name.text);
             self.error(name.start, name.end, msg, "only built-in chains have a policy");
             return;
         }
         let chains = &mut self.tables[t].ruleset.chains;
         match chains.iter_mut().find(|c| c.name == name.text) {
-            Some(c) if c.policy.is_some() => c.policy = policy.or(c.policy),
+            Some(Chain { kind: ChainKind::Builtin { policy: p, .. }, .. }) => {
+                *p = policy.unwrap_or(*p);
+            }
             Some(_) => {
                 let msg = format!("chain `{}` already exists", name.text);
                 self.warn(name.start, name.end, msg, "declared again here");
             }
-            None => chains.push(Chain {
-                name: name.text.clone(),
-                policy: policy.or(builtin.then_some(Policy::Accept)),
-                rules: vec![],
+            None => chains.push(match builtin {
+                Some(h) => Chain::base(table, h, policy.unwrap_or(Policy::Accept)),
+                None => Chain::user_in(table, &name.text),
             }),
         }
     }
@@ -172,7 +162,7 @@ impl Builder {
                 else {
                     return;
                 };
-                if !builtins(&self.tables[t].name).contains(&name.text.as_str()) {
+                if self.tables[t].table.builtin(&name.text).is_none() {
                     let msg = format!("`{}` is not a built-in chain", name.text);
                     return self.error(
                         name.start,
@@ -191,7 +181,7 @@ impl Builder {
             }
             "-X" | "--delete-chain" => {
                 let chains = &mut self.tables[t].ruleset.chains;
-                chains.retain(|c| c.policy.is_some() || arg(1).is_some_and(|w| w.text != c.name));
+                chains.retain(|c| c.is_builtin() || arg(1).is_some_and(|w| w.text != c.name));
             }
             "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => {}
             other => {
@@ -224,7 +214,7 @@ impl Builder {
                     }
                 }
             }
-            let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].name);
+            let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].table.name());
             if goto || !opaque {
                 self.error(w.start, w.end, msg, "jumps to a chain that is never created");
             } else {

@@ -11,6 +11,8 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
     let mut table: Option<(usize, usize, usize)> = None; // (index, start, end) of `*name`
     let mut offset = 0;
+    // Inside a table of an unknown name (reported once), until its COMMIT.
+    let mut skipping = false;
     for raw in text.split_inclusive('\n') {
         let start = offset;
         offset += raw.len();
@@ -30,13 +32,26 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
                     "add COMMIT before this line",
                 );
             }
-            table = Some((b.table(name.trim(), false), ls, le));
+            let Some(parsed) = crate::Table::parse(name.trim()) else {
+                b.error(
+                    ls,
+                    le,
+                    format!("unknown table `{}`", name.trim()),
+                    "tables are filter, nat, mangle, raw and security",
+                );
+                skipping = true;
+                continue;
+            };
+            table = Some((b.table(parsed, false), ls, le));
             continue;
         }
         if trimmed == "COMMIT" {
-            if table.take().is_none() {
+            if table.take().is_none() && !std::mem::take(&mut skipping) {
                 b.error(ls, le, "COMMIT outside a table", "no `*table` line before it");
             }
+            continue;
+        }
+        if skipping {
             continue;
         }
         let Some((t, _, _)) = table else {

@@ -45,7 +45,7 @@ fn reads_iptables_save() {
     assert_eq!(im.tables.len(), 2);
     let f = &im.filter().unwrap().ruleset;
     assert_eq!(f.chains.len(), 4);
-    assert_eq!(f.chain("INPUT").unwrap().policy, Some(Policy::Drop));
+    assert_eq!(f.chain("INPUT").unwrap().policy(), Some(Policy::Drop));
     let input = &f.chain("INPUT").unwrap().rules;
     assert_eq!(input.len(), 11);
     assert_eq!(input[0].target, Target::Log(Log { prefix: "x y".into(), level: 4 }),);
@@ -129,7 +129,7 @@ fn reads_scripts() {
     assert_eq!(im.diagnostics.len(), 1, "the ip6tables line is skipped with a warning");
     let f = &im.filter().unwrap().ruleset;
     let input = f.chain("INPUT").unwrap();
-    assert_eq!(input.policy, Some(Policy::Drop));
+    assert_eq!(input.policy(), Some(Policy::Drop));
     assert_eq!(input.rules.len(), 4, "-s a,b makes two rules");
     assert!(matches!(input.rules[0].matches[0], Match::State { .. }));
     assert_eq!(input.rules[1].target, Target::Jump("In_RULE_0".into()));
@@ -147,7 +147,7 @@ fn reads_scripts() {
     );
     assert!(text.contains("-A In_RULE_0 -j LOG --log-prefix \"RULE 0 -- DENY \" --log-level 6\n"));
     assert!(f.chain("tmp").is_some());
-    assert_eq!(im.tables[1].name, "nat");
+    assert_eq!(im.tables[1].table, crate::Table::Nat);
 }
 
 #[test]
@@ -276,10 +276,10 @@ proptest! {
     #[test]
     fn format_then_parse_is_identity(r in rule()) {
         let mut rs = crate::Ruleset::default();
-        rs.chains.push(crate::Chain::builtin("INPUT", Policy::Accept));
+        rs.chains.push(crate::Chain::builtin(crate::Hook::Input, Policy::Accept));
         rs.chains.push(crate::Chain::user("user"));
         rs.chains[0].rules.push(r);
-        let tables = vec![Table { name: "filter".into(), family: Family::V4, ruleset: rs }];
+        let tables = vec![Table { table: crate::Table::Filter, family: Family::V4, ruleset: rs }];
         let text = write_restore(&tables);
         let im = read(&text, Format::Save);
         prop_assert!(im.diagnostics.is_empty(), "{:?}\n{}", im.diagnostics, text);
