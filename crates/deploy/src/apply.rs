@@ -89,7 +89,7 @@ pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
     }
     for c in &rs.chains {
         for r in &c.rules {
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
     }
     out.push_str("COMMIT\n");

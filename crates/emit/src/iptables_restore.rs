@@ -31,7 +31,7 @@ pub fn iptables_restore(
                 let _ = writeln!(out, "# {}", describe_origin(r.origin, sources));
                 last = r.origin;
             }
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
     }
     out.push_str("COMMIT\n");

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::{
     AddrItem, AddrMatch, Chain, Family, IdRange, IfaceMatch, Match, Policy, PortMatch, Proto,
-    RejectWith, Rule, Target, icmp,
+    RejectWith, Rule, Ruleset, Target, icmp,
 };
 
 /// TCP flag bits in the order iptables-save prints them.
@@ -35,9 +35,10 @@ pub fn chain_line(chain: &Chain) -> String {
 /// `-s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT`.
 ///
 /// Expects the restricted form (one address per match, one interface); the
-/// iptables pass in `rampart-lower` guarantees it for compiled rules.
+/// iptables pass in `rampart-lower` guarantees it for compiled rules. `rs`
+/// names the chains jumped to.
 #[must_use]
-pub fn format_rule(rule: &Rule, family: Family) -> String {
+pub fn format_rule(rs: &Ruleset, rule: &Rule, family: Family) -> String {
     let mut out = String::new();
     let proto = rule.matches.iter().find_map(|m| match m {
         Match::Proto { neg: false, proto } => Some(*proto),
@@ -50,7 +51,7 @@ pub fn format_rule(rule: &Rule, family: Family) -> String {
     if let Some(c) = &rule.comment {
         let _ = write!(out, " -m comment --comment {}", quote(c));
     }
-    write_target(&mut out, &rule.target, family);
+    write_target(&mut out, rs, &rule.target, family);
     out.trim_start().to_owned()
 }
 
@@ -257,7 +258,7 @@ fn weekday_names(bits: u8) -> String {
     names.join(",")
 }
 
-fn write_target(out: &mut String, target: &Target, family: Family) {
+fn write_target(out: &mut String, rs: &Ruleset, target: &Target, family: Family) {
     match target {
         Target::Accept => out.push_str(" -j ACCEPT"),
         Target::Drop => out.push_str(" -j DROP"),
@@ -266,10 +267,10 @@ fn write_target(out: &mut String, target: &Target, family: Family) {
             let _ = write!(out, " -j REJECT --reject-with {}", reject_name(*with, family));
         }
         Target::Jump(c) => {
-            let _ = write!(out, " -j {c}");
+            let _ = write!(out, " -j {}", rs.name(*c));
         }
         Target::Goto(c) => {
-            let _ = write!(out, " -g {c}");
+            let _ = write!(out, " -g {}", rs.name(*c));
         }
         Target::Log(l) => {
             let _ =
@@ -347,7 +348,7 @@ mod tests {
             origin: None,
         };
         assert_eq!(
-            format_rule(&rule, Family::V4),
+            format_rule(&Ruleset::default(), &rule, Family::V4),
             "-d 192.168.2.2/32 -o eth0 -p tcp -m tcp --dport 20002 -m owner --uid-owner 1021 \
              -m conntrack --ctstate NEW -m comment --comment \"rule 7\" -j ACCEPT"
         );
@@ -367,10 +368,13 @@ mod tests {
             Target::Log(Log { prefix: "RULE 3 -- DENY ".into(), level: 6 }),
         );
         assert_eq!(
-            format_rule(&rule, Family::V4),
+            format_rule(&Ruleset::default(), &rule, Family::V4),
             "! -s 10.0.0.0/8 -p udp -m multiport --dports 53,67:68 -j LOG --log-prefix \"RULE 3 -- DENY \" --log-level 6"
         );
         rule.target = Target::Reject(RejectWith::AdminProhibited);
-        assert!(format_rule(&rule, Family::V6).ends_with("--reject-with icmp6-adm-prohibited"));
+        assert!(
+            format_rule(&Ruleset::default(), &rule, Family::V6)
+                .ends_with("--reject-with icmp6-adm-prohibited")
+        );
     }
 }

@@ -115,26 +115,48 @@ pub struct Ruleset {
 }
 
 impl Ruleset {
+    /// The chain of that name, for readers of names from outside (tests,
+    /// kernel listings).
     #[must_use]
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.iter().find(|c| c.name == name)
     }
 
+    /// `table`'s base chain at `hook`.
     #[must_use]
-    pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+    pub fn base(&self, table: Table, hook: Hook) -> Option<ChainId> {
+        self.chains.iter().position(|c| c.table == table && c.hook() == Some(hook)).map(ChainId)
     }
 
-    /// The index of `table`'s base chain at `hook`.
+    /// The chain a jump names; `None` only for a ruleset built by hand wrongly.
     #[must_use]
-    pub fn base(&self, table: Table, hook: Hook) -> Option<usize> {
-        self.chains.iter().position(|c| c.table == table && c.hook() == Some(hook))
+    pub fn get(&self, id: ChainId) -> Option<&Chain> {
+        self.chains.get(id.0)
+    }
+
+    /// The name of chain `id`, for printing.
+    #[must_use]
+    pub fn name(&self, id: ChainId) -> &str {
+        self.get(id).map_or("?", |c| c.name.as_str())
     }
 
     /// Number of rules in all chains.
     #[must_use]
     pub fn rule_count(&self) -> usize {
         self.chains.iter().map(|c| c.rules.len()).sum()
+    }
+}
+
+/// A chain: its index in [`Ruleset::chains`]. Jumps and gotos name chains by
+/// id; names are for printing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainId(pub usize);
+
+impl std::ops::Index<ChainId> for Ruleset {
+    type Output = Chain;
+
+    fn index(&self, id: ChainId) -> &Chain {
+        &self.chains[id.0]
     }
 }
 
@@ -252,8 +274,8 @@ pub enum Target {
     Drop,
     Reject(RejectWith),
     Return,
-    Jump(String),
-    Goto(String),
+    Jump(ChainId),
+    Goto(ChainId),
     /// Non-terminating: print a kernel log line and go on.
     Log(Log),
     /// Non-terminating: send the packet to an NFLOG group and go on.

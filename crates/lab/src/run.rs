@@ -344,7 +344,7 @@ fn predict(
                     "{}:{} {}",
                     chain.name,
                     at.rule + 1,
-                    rampart_trace::explain::rule_text(rule, family)
+                    rampart_trace::explain::rule_text(rs, rule, family)
                 )
             }
             None => format!("policy of {}", c.hook.chain()),

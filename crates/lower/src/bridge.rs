@@ -13,11 +13,10 @@
 //! its comment which port and clause it implements.
 
 use rampart_ir::{
-    AddrMatch, AddrSet, IfaceMatch, Log, Match, Origin, PhysdevMatch, Rule, RulesetBuilder, Target,
+    AddrMatch, AddrSet, Hook, IfaceMatch, Log, Match, Origin, PhysdevMatch, Rule, RulesetBuilder,
+    Table, Target,
 };
 use rampart_model::{Firewall, PortKind, log_prefix};
-
-use rampart_ir::Hook;
 
 struct Guards<'a> {
     fw: &'a Firewall,
@@ -41,7 +40,7 @@ impl Guards<'_> {
                 comment: Some(format!("R{number}: {what}")),
                 origin: Some(Origin { rule: number, span: None }),
             };
-            if let Some(c) = self.rs.chain_mut(hook.chain()) {
+            if let Some(c) = self.rs.builtin_mut(Table::Filter, *hook) {
                 c.rules.push(rule);
             }
         }

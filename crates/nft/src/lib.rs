@@ -46,7 +46,7 @@ pub use arp::arp_guard;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rampart_ir::{ChainKind, Hook, Match, Policy, Rule, Ruleset, Target};
+use rampart_ir::{ChainId, ChainKind, Hook, Match, Policy, Rule, Ruleset, Target};
 
 use expr::{Expr, NftRule};
 use merge::{Line, Merged};
@@ -81,29 +81,24 @@ pub fn emit(rs: &Ruleset) -> String {
 #[must_use]
 pub fn emit_with_notes(rs: &Ruleset) -> Output {
     let names = chain_names(rs);
-    let chain = |c: &str| names.get(c).cloned().unwrap_or_else(|| text::ident(c));
+    let chain = |c: ChainId| names.get(c.0).cloned().unwrap_or_else(|| format!("chain_{}", c.0));
     let mut notes = Vec::new();
 
     // Lower every rule first: set naming needs to see them all.
-    let mut inet: Vec<(String, Option<(Hook, Policy)>, Vec<Line>)> = Vec::new();
+    let mut inet: Vec<Vec<Line>> = Vec::new();
     let mut bridge: BTreeMap<Hook, Vec<Line>> = BTreeMap::new();
     let hooks = bridge_hooks(rs);
-    for c in &rs.chains {
+    for (i, c) in rs.chains.iter().enumerate() {
         let mut rules = Vec::new();
         for r in &c.rules {
             rules.push(lower(r, Ctx::Inet, &c.name, &chain, &mut notes));
             if r.matches.iter().any(|m| matches!(m, Match::Physdev(_))) {
-                let hook = hooks.get(c.name.as_str()).copied().unwrap_or(Hook::Forward);
+                let hook = hooks[i].unwrap_or(Hook::Forward);
                 let l = lower(r, Ctx::Bridge(hook), &c.name, &chain, &mut notes);
                 bridge.entry(hook).or_default().extend(l);
             }
         }
-        let rules = merge::lines(rules.into_iter().flatten().collect());
-        let base = match c.kind {
-            ChainKind::Builtin { hook, policy } => Some((hook, policy)),
-            ChainKind::User => None,
-        };
-        inet.push((chain(&c.name), base, rules));
+        inet.push(merge::lines(rules.into_iter().flatten().collect()));
     }
     let bridge: BTreeMap<Hook, Vec<Line>> =
         bridge.into_iter().map(|(h, l)| (h, merge::lines(l))).collect();
@@ -124,9 +119,14 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     }
     out.push('\n');
 
-    let chains: Vec<ChainOut> = inet
-        .iter()
-        .map(|(name, base, rules)| ChainOut { name: name.clone(), base: *base, rules })
+    let chains: Vec<ChainOut> = (rs.chains.iter().zip(&names).zip(&inet))
+        .map(|((c, name), rules)| {
+            let base = match c.kind {
+                ChainKind::Builtin { hook, policy } => Some((hook, policy)),
+                ChainKind::User => None,
+            };
+            ChainOut { name: name.clone(), base, rules }
+        })
         .collect();
     table(&mut out, "inet", &chains);
 
@@ -150,7 +150,7 @@ fn lower(
     r: &Rule,
     ctx: Ctx,
     chain_name: &str,
-    chain: &dyn Fn(&str) -> String,
+    chain: &dyn Fn(ChainId) -> String,
     notes: &mut Vec<Note>,
 ) -> Vec<Line> {
     match rule::lower(r, ctx, chain) {
@@ -285,10 +285,10 @@ fn render_merged(m: &Merged, chain: &str, sets: &mut Sets) -> String {
     render_rule(&rule, sets)
 }
 
-/// IR chain name to nft chain name: built-ins to their hook names, user
-/// chains made scanner-safe and unique.
-fn chain_names(rs: &Ruleset) -> BTreeMap<String, String> {
-    let mut names = BTreeMap::new();
+/// The nft name of each chain: built-ins their hook's name, user chains
+/// their IR name made scanner-safe and unique.
+fn chain_names(rs: &Ruleset) -> Vec<String> {
+    let mut names = Vec::new();
     let mut used = std::collections::BTreeSet::new();
     for c in &rs.chains {
         let name = match c.hook() {
@@ -302,26 +302,26 @@ fn chain_names(rs: &Ruleset) -> BTreeMap<String, String> {
             }
         };
         used.insert(name.clone());
-        names.insert(c.name.clone(), name);
+        names.push(name);
     }
     names
 }
 
 /// The bridge hook for each chain: the first built-in chain that reaches it.
-fn bridge_hooks(rs: &Ruleset) -> BTreeMap<&str, Hook> {
-    let mut hooks = BTreeMap::new();
-    for c in &rs.chains {
+fn bridge_hooks(rs: &Ruleset) -> Vec<Option<Hook>> {
+    let mut hooks = vec![None; rs.chains.len()];
+    for (i, c) in rs.chains.iter().enumerate() {
         let Some(hook) = c.hook() else { continue };
-        let mut todo = vec![c.name.as_str()];
-        while let Some(name) = todo.pop() {
-            if hooks.contains_key(name) {
+        let mut todo = vec![ChainId(i)];
+        while let Some(id) = todo.pop() {
+            let Some(c) = rs.get(id) else { continue };
+            if hooks[id.0].is_some() {
                 continue;
             }
-            hooks.insert(name, hook);
-            let Some(c) = rs.chain(name) else { continue };
+            hooks[id.0] = Some(hook);
             for r in &c.rules {
                 if let Target::Jump(t) | Target::Goto(t) = &r.target {
-                    todo.push(t.as_str());
+                    todo.push(*t);
                 }
             }
         }

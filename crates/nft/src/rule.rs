@@ -2,8 +2,8 @@
 //! `ip` and an `ip6` variant.
 
 use rampart_ir::{
-    AddrMatch, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, Match, PhysdevMatch,
-    PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
+    AddrMatch, ChainId, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, Match,
+    PhysdevMatch, PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
 };
 
 use crate::elems;
@@ -27,7 +27,7 @@ pub(crate) enum Ctx {
 pub(crate) fn lower(
     rule: &Rule,
     ctx: Ctx,
-    chain: &dyn Fn(&str) -> String,
+    chain: &dyn Fn(ChainId) -> String,
 ) -> Result<Vec<NftRule>, String> {
     let mut out = Vec::new();
     for r in split_any_port(rule) {
@@ -472,7 +472,7 @@ fn finish(
     exprs: Vec<Expr>,
     fam: Option<Family>,
     ctx: Ctx,
-    chain: &dyn Fn(&str) -> String,
+    chain: &dyn Fn(ChainId) -> String,
 ) -> Result<NftRule, String> {
     let mut stmts = Vec::new();
     if matches!(rule.target, Target::None) {
@@ -487,8 +487,8 @@ fn finish(
         Target::Drop => Some("drop".to_owned()),
         Target::Reject(with) => Some(reject(*with, fam, &rule.matches)),
         Target::Return if !bridge => Some("return".to_owned()),
-        Target::Jump(c) if !bridge => Some(format!("jump {}", chain(c))),
-        Target::Goto(c) if !bridge => Some(format!("goto {}", chain(c))),
+        Target::Jump(c) if !bridge => Some(format!("jump {}", chain(*c))),
+        Target::Goto(c) if !bridge => Some(format!("goto {}", chain(*c))),
         Target::Log(l) => {
             stmts.push(log_stmt(&l.prefix, l.level));
             None

@@ -201,8 +201,6 @@ impl Compiled {
             let n = u32::try_from(patterns.len()).unwrap_or(u32::MAX);
             *patterns.entry(s.to_owned()).or_insert(n)
         };
-        let names: BTreeMap<&str, usize> =
-            rs.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
         let mut chains = Vec::new();
         let mut tests = Vec::new();
         for c in &rs.chains {
@@ -213,7 +211,7 @@ impl Compiled {
                 tests.extend(r.matches.iter().map(|m| test(m, &mut intern)));
                 let len = u32::try_from(r.matches.len()).unwrap_or(u32::MAX);
                 rules.push((first, len));
-                acts.push(act(&r.target, |n| names.get(n).copied()));
+                acts.push(act(&r.target, rs.chains.len()));
             }
             chains.push(CChain { rules, acts, cands: Cands::new(&c.rules) });
         }
@@ -222,7 +220,7 @@ impl Compiled {
         Self {
             rs: rs.clone(),
             chains,
-            starts: Hook::ALL.map(|h| rs.base(Table::Filter, h)),
+            starts: Hook::ALL.map(|h| rs.base(Table::Filter, h).map(|c| c.0)),
             patterns: pats.into_iter().map(|(s, _)| s).collect(),
             tests,
             step_limit: step_limit(rs),

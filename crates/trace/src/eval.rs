@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use rampart_ir::{Policy, RejectWith, Ruleset, Table, Target};
+use rampart_ir::{ChainId, Policy, RejectWith, Ruleset, Table, Target};
 
 use crate::index::Lists;
 use crate::matches::{Tri, Why};
@@ -371,15 +371,18 @@ pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
     Trace { verdict, main, logs, path, forks }
 }
 
-/// Resolves a target. `chain` finds a chain's index by name.
-pub(crate) fn act(target: &Target, chain: impl Fn(&str) -> Option<usize>) -> Act {
+/// Resolves a target in a ruleset of `chains` chains.
+pub(crate) fn act(target: &Target, chains: usize) -> Act {
+    let chain = |c: ChainId, act: fn(usize) -> Act| {
+        if c.0 < chains { act(c.0) } else { Act::Unknown(format!("chain number {}", c.0)) }
+    };
     match target {
         Target::Accept => Act::Stop(Verdict::Accept),
         Target::Drop => Act::Stop(Verdict::Drop),
         Target::Reject(w) => Act::Stop(Verdict::Reject(*w)),
         Target::Return => Act::Return,
-        Target::Jump(c) => chain(c).map_or_else(|| Act::Unknown(c.clone()), Act::Jump),
-        Target::Goto(c) => chain(c).map_or_else(|| Act::Unknown(c.clone()), Act::Goto),
+        Target::Jump(c) => chain(*c, Act::Jump),
+        Target::Goto(c) => chain(*c, Act::Goto),
         Target::Log(l) => Act::Log(l.prefix.clone()),
         Target::Nflog(n) => Act::Log(n.prefix.clone().unwrap_or_default()),
         Target::None => Act::Continue,
@@ -451,7 +454,7 @@ impl Engine for Linear<'_> {
     }
 
     fn start(&self, p: &Packet) -> Option<usize> {
-        self.rs.base(Table::Filter, p.hook)
+        self.rs.base(Table::Filter, p.hook).map(|c| c.0)
     }
 
     fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
@@ -482,7 +485,7 @@ impl Engine for Linear<'_> {
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
-        Cow::Owned(act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name)))
+        Cow::Owned(act(&rule.target, self.rs.chains.len()))
     }
 
     fn mark(p: &Packet) -> u32 {

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Hook, IfaceMatch, Log, Match, Policy, PortMatch,
-    PortSet, Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook, IfaceMatch, Log, Match, Policy,
+    PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 
 use crate::eval::Engine;
@@ -87,7 +87,7 @@ fn arb_match() -> impl Strategy<Value = Match> {
 
 /// Chain `i` jumps only to chains after it, so there are no loops.
 fn arb_target(i: usize, chains: usize) -> impl Strategy<Value = Target> {
-    let later = (i + 1..chains.max(i + 2)).prop_map(|c| format!("c{c}"));
+    let later = (i + 1..chains.max(i + 2)).prop_map(ChainId);
     prop_oneof![
         4 => Just(Target::Accept),
         3 => Just(Target::Drop),

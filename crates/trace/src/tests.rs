@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Family, Hook, IfaceMatch, Log, Match, Policy,
-    PortMatch, PortSet, Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Family, Hook, IfaceMatch, Log, Match,
+    Policy, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 
 use crate::*;
@@ -349,7 +349,7 @@ fn check_finds_missing_chains_and_loops() {
     let p = check(&rs);
     assert_eq!(p.len(), 1);
     assert!(p[0].message.contains("loop"));
-    rs.chains[0].rules.push(Rule::new(vec![], Target::Jump("nope".into())));
+    rs.chains[0].rules.push(Rule::new(vec![], Target::Jump(ChainId(99))));
     assert!(check(&rs).iter().any(|p| p.message.contains("does not exist")));
 }
 
@@ -405,8 +405,8 @@ fn arb_target(chains: usize) -> impl Strategy<Value = Target> {
         Just(Target::Return),
         Just(Target::None),
         "[a-z]{1,3}".prop_map(|prefix| Target::Log(Log { prefix, level: 4 })),
-        (1..chains.max(2)).prop_map(|c| Target::Jump(format!("c{c}"))),
-        (1..chains.max(2)).prop_map(|c| Target::Goto(format!("c{c}"))),
+        (1..chains.max(2)).prop_map(|c| Target::Jump(ChainId(c))),
+        (1..chains.max(2)).prop_map(|c| Target::Goto(ChainId(c))),
     ]
 }
 
@@ -426,11 +426,10 @@ fn arb_ruleset() -> impl Strategy<Value = Ruleset> {
                     Chain::user(&format!("c{i}"))
                 };
                 for (matches, mut target) in rules {
-                    if let Target::Jump(t) | Target::Goto(t) = &target {
-                        let to: usize = t[1..].parse().unwrap_or(0);
-                        if to <= i || to >= n {
-                            target = Target::Accept;
-                        }
+                    if let Target::Jump(t) | Target::Goto(t) = &target
+                        && (t.0 <= i || t.0 >= n)
+                    {
+                        target = Target::Accept;
                     }
                     c.rules.push(Rule::new(matches, target));
                 }

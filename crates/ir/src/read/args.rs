@@ -25,12 +25,19 @@ fn err(w: &Word, message: impl Into<String>) -> ArgError {
     ArgError { start: w.start, end: w.end, message: message.into() }
 }
 
-/// What a rule jumps to before chain names are known: a name that is not a
-/// built-in target becomes a jump if such a chain exists (checked later).
+/// Rules whose chain target is not resolved yet: a name that is not a
+/// built-in target becomes a jump if such a chain exists (checked once every
+/// chain is known); until then the rules' target is `None`.
 pub(crate) struct ParsedRule {
     pub rules: Vec<Rule>,
-    /// The target word, to point at when the chain does not exist.
-    pub target_word: Option<Word>,
+    pub jump: Option<Jump>,
+}
+
+/// `-j NAME` or `-g NAME` to a chain, by name.
+#[derive(Clone, Debug)]
+pub(crate) struct Jump {
+    pub goto: bool,
+    pub word: Word,
 }
 
 /// Options that end a module's option list.
@@ -222,7 +229,7 @@ struct RuleParser {
     proto: Option<Proto>,
     comment: Option<String>,
     target: Option<Target>,
-    target_word: Option<Word>,
+    jump: Option<Jump>,
 }
 
 impl RuleParser {
@@ -399,8 +406,8 @@ impl RuleParser {
             if !args.is_empty() {
                 return Err(err(&args[0], "`-g` takes only a chain name"));
             }
-            self.target_word = Some(name.clone());
-            Target::Goto(name.text.clone())
+            self.jump = Some(Jump { goto: true, word: name.clone() });
+            Target::None
         } else {
             self.known_target(name, args)?
         };
@@ -451,8 +458,8 @@ impl RuleParser {
                 Target::Nflog(Nflog { group, prefix })
             }
             n if args.is_empty() && !is_extension_target(n) => {
-                self.target_word = Some(name.clone());
-                Target::Jump(n.to_owned())
+                self.jump = Some(Jump { goto: false, word: name.clone() });
+                Target::None
             }
             _ => other(),
         })
@@ -482,7 +489,7 @@ impl RuleParser {
                 rules.push(rule);
             }
         }
-        Ok(ParsedRule { rules, target_word: self.target_word })
+        Ok(ParsedRule { rules, jump: self.jump })
     }
 }
 

@@ -93,7 +93,7 @@ pub fn write_restore(tables: &[Table]) -> String {
         }
         for c in &t.ruleset.chains {
             for r in &c.rules {
-                let text = format_rule(r, t.family);
+                let text = format_rule(&t.ruleset, r, t.family);
                 if text.is_empty() {
                     out.push_str(&format!("-A {}\n", c.name));
                 } else {

@@ -501,7 +501,7 @@ pub(crate) fn iptables_text(rs: &Ruleset, family: Family) -> String {
     }
     for c in &rs.chains {
         for r in &c.rules {
-            out.push_str(&format!("-A {} {}\n", c.name, rampart_ir::format_rule(r, family)));
+            out.push_str(&format!("-A {} {}\n", c.name, rampart_ir::format_rule(rs, r, family)));
         }
     }
     out.push_str("COMMIT\n");

@@ -1,9 +1,9 @@
 //! Rich-form rulesets built by hand: what `rampart-lower` produces.
 
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Hook, IcmpMatch, IdRange, IfaceMatch, Log,
-    Match, Nflog, Origin, OwnerMatch, PhysdevMatch, Policy, PortMatch, PortSet, Proto, RejectWith,
-    Rule, Ruleset, Target, TimeMatch,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook, IcmpMatch, IdRange, IfaceMatch,
+    Log, Match, Nflog, Origin, OwnerMatch, PhysdevMatch, Policy, PortMatch, PortSet, Proto,
+    RejectWith, Rule, Ruleset, Target, TimeMatch,
 };
 
 /// The shipped example policies (`examples/*.rp`), in name order.
@@ -49,7 +49,7 @@ pub(crate) fn runs() -> Ruleset {
         (22, Target::Accept),
         (23, Target::Drop),
         (22, Target::Drop),
-        (25, Target::Jump("Mail".into())),
+        (25, Target::Jump(ChainId(3))), // Mail
         (80, Target::Accept),
         (81, Target::Return),
     ];
@@ -156,8 +156,8 @@ pub(crate) fn spice_client() -> Ruleset {
     output.rules = vec![
         established(),
         rule(2, vec![Match::OutIface(IfaceMatch::one("lo"))], Target::Accept),
-        rule(3, vec![uid(1021)], Target::Jump("Spice_VM_1".into())),
-        rule(4, vec![uid(1022)], Target::Jump("Spice_VM_2".into())),
+        rule(3, vec![uid(1021)], Target::Jump(ChainId(3))),
+        rule(4, vec![uid(1022)], Target::Jump(ChainId(4))),
         logged(
             rule(
                 5,
@@ -247,7 +247,7 @@ pub(crate) fn groups() -> Ruleset {
         rule(
             11,
             vec![src(false, lan()), dst(false, admins())],
-            Target::Jump("Admin_access".into()),
+            Target::Jump(ChainId(3)), // Admin_access
         ),
     ];
     let output = Chain::builtin(Hook::Output, Policy::Accept);
@@ -357,7 +357,7 @@ pub(crate) fn matches() -> Ruleset {
             uid: Some(IdRange { neg: true, first: 1000, last: 1999 }),
             gid: Some(IdRange { neg: false, first: 100, last: 100 }),
         })],
-        Target::Goto("input_rs".into()),
+        Target::Goto(ChainId(3)), // the user chain `input`
     )];
     let mut kw = Chain::user("input");
     kw.rules = vec![rule(23, vec![], Target::Accept)];

@@ -5,8 +5,8 @@
 //! `RAMPART_NFT_SEEDS=first..last`.
 
 use rampart_ir::{
-    AddrSet, Chain, CtStates, Family, Hook, IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy,
-    PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Target,
+    AddrSet, Chain, ChainId, CtStates, Family, Hook, IdRange, IfaceMatch, Log, Match, OwnerMatch,
+    Policy, PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Target,
 };
 
 use crate::equiv::{Case, FwIface, compare, reset_needs_tcp};
@@ -60,7 +60,7 @@ fn target(rng: &mut fastrand::Rng, tcp: bool, user_chain: bool) -> Target {
             .unwrap(),
         ),
         8 if user_chain => Target::Return,
-        _ if !user_chain => Target::Jump("Sub".into()),
+        _ if !user_chain => Target::Jump(ChainId(3)), // Sub
         _ => Target::Accept,
     }
 }
