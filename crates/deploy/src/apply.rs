@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::hash::{Hash, Hasher};
 
-use rampart_ir::{Family, Ruleset, Table, chain_line, format_rule};
+use rampart_ir::{Family, Restricted, Ruleset, Table, chain_line, format_rule};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
@@ -25,7 +25,7 @@ pub const NOT_WAITING: &str = "no apply is waiting for confirmation";
 pub enum Load<'a> {
     /// The compiled restricted-form rulesets, through iptables-restore and
     /// ip6tables-restore.
-    Iptables { v4: &'a Ruleset, v6: &'a Ruleset },
+    Iptables { v4: &'a Restricted, v6: &'a Restricted },
     /// An `nft -f` document.
     Nft(String),
 }
@@ -73,7 +73,7 @@ pub enum Outcome {
 /// chains that are gone, leaving other software's chains (Docker, libvirt)
 /// alone. A chain line flushes the chain it names.
 #[must_use]
-pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
+pub fn noflush_doc(rs: &Restricted, family: Family, stale: &[String]) -> String {
     let mut out = String::from("*filter\n");
     for c in &rs.chains {
         let _ = writeln!(out, "{}", chain_line(c));
@@ -163,7 +163,11 @@ struct Loaded {
 
 /// Save both filter tables, then replace Rampart's chains in them: IPv4,
 /// then IPv6. If IPv6 fails, IPv4 is put back, so nothing is half-applied.
-fn load_iptables(v4: &Ruleset, v6: &Ruleset, state: &StateDir) -> Result<Loaded, DeployError> {
+fn load_iptables(
+    v4: &Restricted,
+    v6: &Restricted,
+    state: &StateDir,
+) -> Result<Loaded, DeployError> {
     // The kernel first: where it refuses (no privilege, no module), that is
     // what the user must hear, not a complaint about the state directory.
     let before = iptables::save(Family::V4)?;
@@ -191,7 +195,7 @@ fn load_iptables(v4: &Ruleset, v6: &Ruleset, state: &StateDir) -> Result<Loaded,
 /// changes and Rampart's chains now.
 fn replace(
     family: Family,
-    rs: &Ruleset,
+    rs: &Restricted,
     old: &[String],
     before: &str,
 ) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {

@@ -20,16 +20,13 @@
 use std::collections::BTreeMap;
 
 use rampart_ir::{
-    AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, Match, PortMatch, PortSet, Proto, Rule,
-    Ruleset, RulesetBuilder, Target,
+    AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, MULTIPORT_MAX, Match, PortMatch,
+    PortSet, Proto, Restricted, Rule, Ruleset, RulesetBuilder, Target,
 };
-
-/// multiport takes at most 15 ports, a range counting as two.
-const MULTIPORT_MAX: usize = 15;
 
 /// Rewrite the rich form into the restricted form for `family`.
 #[must_use]
-pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
+pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
     let empty =
         |c: &Chain| Chain { name: c.name.clone(), table: c.table, kind: c.kind, rules: vec![] };
     let mut pass = Pass {
@@ -53,7 +50,7 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
             }
         }
     }
-    pass.out.finish()
+    Restricted::new(pass.out.finish()).expect("the iptables pass makes the restricted form")
 }
 
 struct Pass {
@@ -106,17 +103,12 @@ fn verdict_matches(rule: &Rule) -> Vec<Match> {
     }
 }
 
-/// Count of multiport slots a port set needs.
-fn port_slots(set: &PortSet) -> usize {
-    set.ranges.iter().map(|(a, b)| if a == b { 1 } else { 2 }).sum()
-}
-
 /// Is this match negated with more than one value (needs a temporary chain)?
 fn needs_temp_chain(m: &Match) -> bool {
     match m {
         Match::Src(a) | Match::Dst(a) => a.neg && a.set.items.len() > 1,
         Match::InIface(i) | Match::OutIface(i) => i.neg && i.names.len() > 1,
-        Match::Sport(p) | Match::Dport(p) => p.neg && port_slots(&p.set) > MULTIPORT_MAX,
+        Match::Sport(p) | Match::Dport(p) => p.neg && p.set.slots() > MULTIPORT_MAX,
         _ => false,
     }
 }
@@ -172,7 +164,7 @@ fn expand(matches: &[Match]) -> Vec<Vec<Match>> {
         let values: Vec<Match> = match m {
             Match::Src(a) | Match::Dst(a) if !a.neg && a.set.items.len() > 1 => each_value(m),
             Match::InIface(i) | Match::OutIface(i) if !i.neg && i.names.len() > 1 => each_value(m),
-            Match::Sport(p) | Match::Dport(p) if !p.neg && port_slots(&p.set) > MULTIPORT_MAX => {
+            Match::Sport(p) | Match::Dport(p) if !p.neg && p.set.slots() > MULTIPORT_MAX => {
                 each_value(m)
             }
             other => vec![strip_name(other)],

@@ -18,7 +18,7 @@ fn rules(body: &str) -> Ruleset {
     let text = format!("*filter\n{body}\nCOMMIT\n");
     let im = parse(&text, FileId(0), Format::Save);
     assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
-    im.filter().unwrap().ruleset.clone()
+    im.filter().unwrap().ruleset.clone().into_ruleset()
 }
 
 fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
@@ -490,7 +490,7 @@ proptest! {
                 && r.matches.iter().filter(|m| matches!(m, Match::Dst(_))).count() <= 1
         });
         prop_assume!(restricted);
-        let tables = vec![rampart_ir::read::Table { table: rampart_ir::Table::Filter, family: Family::V4, ruleset: rs.clone() }];
+        let tables = vec![rampart_ir::read::Table { table: rampart_ir::Table::Filter, family: Family::V4, ruleset: rampart_ir::Restricted::new(rs.clone()).unwrap() }];
         let text = rampart_ir::read::write_restore(&tables);
         let im = parse(&text, FileId(0), Format::Save);
         prop_assert!(!im.has_errors(), "{:?}", im.diagnostics);

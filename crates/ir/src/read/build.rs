@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::Table;
 use super::args::{ArgError, Jump, parse_rule};
 use super::lex::Word;
-use crate::{Chain, ChainId, ChainKind, Family, Hook, Policy, Rule, Ruleset, Target};
+use crate::{Chain, ChainId, ChainKind, Family, Hook, Policy, Restricted, Rule, Ruleset, Target};
 
 /// A table as read so far: jumps still by name, since `-X` may yet delete
 /// and `-N` add chains.
@@ -255,7 +255,7 @@ impl Builder {
                     self.warn(start, end, msg, "kept as a target Rampart does not know");
                 }
             }
-            let ruleset = Ruleset { chains };
+            let ruleset = Restricted::read(Ruleset { chains });
             let v6 = ruleset
                 .chains
                 .iter()

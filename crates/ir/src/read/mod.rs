@@ -14,7 +14,7 @@ mod script;
 
 use rampart_diag::{Diagnostic, FileId};
 
-use crate::{Family, Ruleset, chain_line, format_rule};
+use crate::{Family, Restricted, chain_line, format_rule};
 
 /// One table (`filter`, `nat`, ...) as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub struct Table {
     pub table: crate::Table,
     /// V6 when a rule names an IPv6 address or ICMPv6 (an ip6tables file).
     pub family: Family,
-    pub ruleset: Ruleset,
+    pub ruleset: Restricted,
 }
 
 /// What a reader produced: every table, and the problems found (errors and

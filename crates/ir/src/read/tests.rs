@@ -279,7 +279,7 @@ proptest! {
         rs.chains.push(crate::Chain::builtin(crate::Hook::Input, Policy::Accept));
         rs.chains.push(crate::Chain::user("user"));
         rs.chains[0].rules.push(r);
-        let tables = vec![Table { table: crate::Table::Filter, family: Family::V4, ruleset: rs }];
+        let tables = vec![Table { table: crate::Table::Filter, family: Family::V4, ruleset: crate::Restricted::read(rs) }];
         let text = write_restore(&tables);
         let im = read(&text, Format::Save);
         prop_assert!(im.diagnostics.is_empty(), "{:?}\n{}", im.diagnostics, text);
