@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::{
-    AddrItem, AddrMatch, Chain, Family, IdRange, IfaceMatch, Match, Policy, PortMatch, Proto,
-    RejectWith, Rule, Ruleset, Target, icmp,
+    AddrItem, AddrMatch, Chain, Connmark, Family, IdRange, IfaceMatch, Match, NatTo, Policy,
+    PortMatch, PortRange, Proto, RejectWith, Rule, Ruleset, Target, icmp,
 };
 
 /// TCP flag bits in the order iptables-save prints them.
@@ -207,6 +207,34 @@ pub fn addr_text(item: AddrItem) -> String {
     }
 }
 
+/// `ADDR[-ADDR][:PORT[-PORT]]`, an IPv6 address in brackets when a port
+/// follows, as iptables prints `--to-source` and `--to-destination`.
+#[must_use]
+pub fn nat_to_text(to: NatTo) -> String {
+    let mut s = String::new();
+    if let Some((a, b)) = to.addrs {
+        let bracket = a.is_ipv6() && to.ports.is_some();
+        if bracket {
+            s.push('[');
+        }
+        s.push_str(&a.to_string());
+        if a != b {
+            let _ = write!(s, "-{b}");
+        }
+        if bracket {
+            s.push(']');
+        }
+    }
+    if let Some(p) = to.ports {
+        let _ = write!(s, ":{}", port_range_text(p, '-'));
+    }
+    s
+}
+
+fn port_range_text((a, b): PortRange, sep: char) -> String {
+    if a == b { a.to_string() } else { format!("{a}{sep}{b}") }
+}
+
 fn write_iface(out: &mut String, i: &IfaceMatch, opt: &str) {
     neg(out, i.neg);
     let _ = write!(out, " {opt} {}", i.names.join(","));
@@ -283,6 +311,36 @@ fn write_target(out: &mut String, rs: &Ruleset, target: &Target, family: Family)
             }
             let _ = write!(out, " --nflog-group {}", n.group);
         }
+        Target::Mark(m) => {
+            let _ = write!(out, " -j MARK --set-xmark {:#x}/{:#x}", m.xor, m.mask);
+        }
+        Target::Connmark(Connmark::Set(m)) => {
+            let _ = write!(out, " -j CONNMARK --set-xmark {:#x}/{:#x}", m.xor, m.mask);
+        }
+        Target::Connmark(Connmark::Save { nfmask, ctmask }) => {
+            let _ =
+                write!(out, " -j CONNMARK --save-mark --nfmask {nfmask:#x} --ctmask {ctmask:#x}");
+        }
+        Target::Connmark(Connmark::Restore { nfmask, ctmask }) => {
+            let _ = write!(
+                out,
+                " -j CONNMARK --restore-mark --nfmask {nfmask:#x} --ctmask {ctmask:#x}"
+            );
+        }
+        Target::Snat(to) => {
+            let _ = write!(out, " -j SNAT --to-source {}", nat_to_text(*to));
+        }
+        Target::Dnat(to) => {
+            let _ = write!(out, " -j DNAT --to-destination {}", nat_to_text(*to));
+        }
+        Target::Masquerade(ports) | Target::Redirect(ports) => {
+            let name =
+                if matches!(target, Target::Masquerade(_)) { "MASQUERADE" } else { "REDIRECT" };
+            let _ = write!(out, " -j {name}");
+            if let Some(p) = ports {
+                let _ = write!(out, " --to-ports {}", port_range_text(*p, '-'));
+            }
+        }
         Target::None => {}
         Target::Other { name, args } => {
             let _ = write!(out, " -j {name}");
@@ -346,6 +404,7 @@ mod tests {
             target: Target::Accept,
             comment: Some("rule 7".into()),
             origin: None,
+            counters: None,
         };
         assert_eq!(
             format_rule(&Ruleset::default(), &rule, Family::V4),

@@ -25,6 +25,6 @@ pub mod rule;
 
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
-pub use iptables::{addr_text, chain_line, format_rule};
+pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
 pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};
 pub use rule::*;

@@ -253,12 +253,21 @@ pub struct Rule {
     pub target: Target,
     pub comment: Option<String>,
     pub origin: Option<Origin>,
+    /// What the kernel counted, when read back from it (`iptables-save -c`).
+    pub counters: Option<Counters>,
+}
+
+/// Packets and bytes a rule matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
 }
 
 impl Rule {
     #[must_use]
     pub fn new(matches: Vec<Match>, target: Target) -> Self {
-        Self { matches, log: None, target, comment: None, origin: None }
+        Self { matches, log: None, target, comment: None, origin: None, counters: None }
     }
 
     /// The one family this rule can match, or `None` when it fits both.
@@ -280,6 +289,18 @@ pub enum Target {
     Log(Log),
     /// Non-terminating: send the packet to an NFLOG group and go on.
     Nflog(Nflog),
+    /// Non-terminating: change the packet's mark.
+    Mark(MarkSet),
+    /// Non-terminating: change or copy the connection's mark.
+    Connmark(Connmark),
+    /// nat table: rewrite the source of the connection's packets.
+    Snat(NatTo),
+    /// nat table: rewrite the destination of the connection's packets.
+    Dnat(NatTo),
+    /// nat table: source NAT to the outgoing interface's address.
+    Masquerade(Option<PortRange>),
+    /// nat table: destination NAT to the host itself, on these ports.
+    Redirect(Option<PortRange>),
     /// No target: the rule only counts (and logs, in the rich form).
     None,
     /// A target Rampart does not model, kept verbatim from an import.
@@ -295,6 +316,41 @@ impl Target {
     pub fn is_verdict(&self) -> bool {
         matches!(self, Target::Accept | Target::Drop | Target::Reject(_))
     }
+}
+
+/// `mark = (mark & !mask) ^ xor`, the kernel's one operation behind
+/// `--set-mark`, `--and-mark`, `--or-mark` and `--xor-mark`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MarkSet {
+    pub mask: u32,
+    pub xor: u32,
+}
+
+impl MarkSet {
+    #[must_use]
+    pub fn apply(self, mark: u32) -> u32 {
+        (mark & !self.mask) ^ self.xor
+    }
+}
+
+/// `-j CONNMARK`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Connmark {
+    /// Change the connection's mark.
+    Set(MarkSet),
+    /// Connection mark from the packet mark: `ct = (ct & !ctmask) ^ (mark & nfmask)`.
+    Save { nfmask: u32, ctmask: u32 },
+    /// Packet mark from the connection mark: `mark = (mark & !nfmask) ^ (ct & ctmask)`.
+    Restore { nfmask: u32, ctmask: u32 },
+}
+
+/// Where a SNAT or DNAT translates to: an address range, a port range, or
+/// both; a part left out stays as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NatTo {
+    /// Inclusive, both of one family.
+    pub addrs: Option<(IpAddr, IpAddr)>,
+    pub ports: Option<PortRange>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -39,6 +39,7 @@ impl Guards<'_> {
                 target: Target::Drop,
                 comment: Some(format!("R{number}: {what}")),
                 origin: Some(Origin { rule: number, span: None }),
+                counters: None,
             };
             if let Some(c) = self.rs.builtin_mut(Table::Filter, *hook) {
                 c.rules.push(rule);

@@ -163,6 +163,7 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
         target,
         comment: Some(comment),
         origin: Some(Origin { rule: rule.number, span: Some(rule.span) }),
+        counters: None,
     }
 }
 

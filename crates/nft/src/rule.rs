@@ -2,8 +2,8 @@
 //! `ip` and an `ip6` variant.
 
 use rampart_ir::{
-    AddrMatch, ChainId, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, Match,
-    PhysdevMatch, PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
+    AddrMatch, ChainId, Connmark, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, MarkSet,
+    Match, PhysdevMatch, PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
 };
 
 use crate::elems;
@@ -499,6 +499,28 @@ fn finish(
             None
         }
         Target::None => None,
+        Target::Mark(m) => {
+            stmts.push(format!("meta mark set {}", mark_expr("meta mark", *m)));
+            None
+        }
+        Target::Connmark(Connmark::Set(m)) => {
+            stmts.push(format!("ct mark set {}", mark_expr("ct mark", *m)));
+            None
+        }
+        Target::Connmark(Connmark::Save { nfmask: u32::MAX, ctmask: u32::MAX }) => {
+            stmts.push("ct mark set meta mark".to_owned());
+            None
+        }
+        Target::Connmark(Connmark::Restore { nfmask: u32::MAX, ctmask: u32::MAX }) => {
+            stmts.push("meta mark set ct mark".to_owned());
+            None
+        }
+        Target::Connmark(_) => {
+            return Err("CONNMARK with masks has no nftables form here".into());
+        }
+        Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
+            return Err("a NAT target outside a nat chain".into());
+        }
         Target::Return | Target::Jump(_) | Target::Goto(_) => {
             return Err("a bridge-port rule cannot jump into the inet table's chains".into());
         }
@@ -511,6 +533,16 @@ fn finish(
         .clone()
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
     Ok(NftRule { matches: exprs, stmts, verdict, comment })
+}
+
+/// The value a mark is set to: `(mark & !mask) ^ xor`, plainly when the mask
+/// covers every bit.
+fn mark_expr(mark: &str, m: MarkSet) -> String {
+    if m.mask == u32::MAX {
+        format!("{:#x}", m.xor)
+    } else {
+        format!("{mark} and {:#x} xor {:#x}", !m.mask, m.xor)
+    }
 }
 
 /// `comment "..."`, quoted and cut to what nft keeps.

@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use rampart_ir::{ChainId, Policy, RejectWith, Ruleset, Table, Target};
+use rampart_ir::{ChainId, Connmark, MarkSet, Policy, RejectWith, Ruleset, Table, Target};
 
 use crate::index::Lists;
 use crate::matches::{Tri, Why};
@@ -148,11 +148,7 @@ pub(crate) enum Act {
     Goto(usize),
     Log(String),
     Continue,
-    /// MARK: `mark = (mark & !and) ^ xor`.
-    Mark {
-        and: u32,
-        xor: u32,
-    },
+    Mark(MarkSet),
     Unknown(String),
 }
 
@@ -302,9 +298,9 @@ pub(crate) fn walk<E: Engine>(
                 }
             }
             Act::Continue => step(rec, Action::Continue),
-            &Act::Mark { and, xor } => {
+            Act::Mark(m) => {
                 step(rec, Action::Continue);
-                mark = (mark & !and) ^ xor;
+                mark = m.apply(mark);
             }
             Act::Unknown(name) => {
                 let k = undecided;
@@ -386,7 +382,24 @@ pub(crate) fn act(target: &Target, chains: usize) -> Act {
         Target::Log(l) => Act::Log(l.prefix.clone()),
         Target::Nflog(n) => Act::Log(n.prefix.clone().unwrap_or_default()),
         Target::None => Act::Continue,
+        Target::Mark(m) => Act::Mark(*m),
+        // The connection's mark is not part of a traced packet.
+        Target::Connmark(Connmark::Set(_) | Connmark::Save { .. }) => Act::Continue,
+        Target::Connmark(Connmark::Restore { .. }) => Act::Unknown("CONNMARK".into()),
+        Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
+            Act::Unknown(nat_name(target).into())
+        }
         Target::Other { name, args } => other(name, args),
+    }
+}
+
+/// A NAT target's iptables name.
+fn nat_name(t: &Target) -> &'static str {
+    match t {
+        Target::Snat(_) => "SNAT",
+        Target::Dnat(_) => "DNAT",
+        Target::Masquerade(_) => "MASQUERADE",
+        _ => "REDIRECT",
     }
 }
 
@@ -394,7 +407,6 @@ pub(crate) fn act(target: &Target, chains: usize) -> Act {
 fn other(name: &str, args: &[String]) -> Act {
     match name {
         "QUEUE" | "NFQUEUE" => Act::Stop(Verdict::Other(name.to_owned())),
-        "MARK" => mark(args).unwrap_or_else(|| Act::Unknown(name.to_owned())),
         "LOG" => {
             let prefix = args
                 .iter()
@@ -419,26 +431,6 @@ fn other(name: &str, args: &[String]) -> Act {
         | "RATEEST" => Act::Continue,
         _ => Act::Unknown(name.to_owned()),
     }
-}
-
-fn mark(args: &[String]) -> Option<Act> {
-    let [op, val] = args else { return None };
-    let num = |s: &str| match s.strip_prefix("0x") {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    };
-    let (v, m) = match val.split_once('/') {
-        Some((v, m)) => (num(v)?, num(m)?),
-        None => (num(val)?, u32::MAX),
-    };
-    Some(match op.as_str() {
-        "--set-xmark" => Act::Mark { and: m, xor: v },
-        "--set-mark" => Act::Mark { and: m | v, xor: v },
-        "--and-mark" => Act::Mark { and: !v, xor: 0 },
-        "--or-mark" => Act::Mark { and: v, xor: v },
-        "--xor-mark" => Act::Mark { and: 0, xor: v },
-        _ => return None,
-    })
 }
 
 /// The straightforward evaluator: reads the IR rule by rule.

@@ -8,7 +8,9 @@ use std::collections::{BTreeSet, HashMap};
 use super::Table;
 use super::args::{ArgError, Jump, parse_rule};
 use super::lex::Word;
-use crate::{Chain, ChainId, ChainKind, Family, Hook, Policy, Restricted, Rule, Ruleset, Target};
+use crate::{
+    Chain, ChainId, ChainKind, Counters, Family, Hook, Policy, Restricted, Rule, Ruleset, Target,
+};
 
 /// A table as read so far: jumps still by name, since `-X` may yet delete
 /// and `-N` add chains.
@@ -126,8 +128,9 @@ impl Builder {
         }
     }
 
-    /// Applies one command (`words[0]` is `-A`, `-I`, ...) to table `t`.
-    pub fn command(&mut self, t: usize, words: &[Word]) {
+    /// Applies one command (`words[0]` is `-A`, `-I`, ...) to table `t`;
+    /// `counters` from an iptables-save `[p:b]` prefix.
+    pub fn command(&mut self, t: usize, words: &[Word], counters: Option<Counters>) {
         let cmd = &words[0];
         let arg = |i: usize| words.get(i);
         let need = |b: &mut Self, i: usize, what: &str| -> Option<Word> {
@@ -148,10 +151,13 @@ impl Builder {
                     pos = n;
                     rest = 3;
                 }
-                let parsed = match parse_rule(&words[rest..]) {
+                let mut parsed = match parse_rule(&words[rest..]) {
                     Ok(p) => p,
                     Err(e) => return self.arg_error(e),
                 };
+                for r in &mut parsed.rules {
+                    r.counters = counters;
+                }
                 let rules = &mut self.tables[t].chains[c].rules;
                 if insert {
                     if pos == 0 || pos > rules.len() + 1 {

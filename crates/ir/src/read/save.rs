@@ -1,11 +1,13 @@
 //! `iptables-save` output: `*table`, `:CHAIN POLICY [p:b]`, `[p:b] -A ...`,
-//! `COMMIT`. Counters are read past and dropped.
+//! `COMMIT`. Rule counters (`iptables-save -c`) are kept on the rules;
+//! chain counters are read past.
 
 use rampart_diag::FileId;
 
 use super::Imported;
 use super::build::Builder;
 use super::lex::{Quoting, split};
+use crate::Counters;
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
@@ -77,13 +79,28 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
             b.declare(t, &name, words.get(1));
             continue;
         }
+        let mut counters = None;
         if words[0].text.starts_with('[') && words[0].text.ends_with(']') {
-            words.remove(0);
+            let w = words.remove(0);
+            let inner = &w.text[1..w.text.len() - 1];
+            let parsed = inner.split_once(':').and_then(|(p, b)| {
+                Some(Counters { packets: p.parse().ok()?, bytes: b.parse().ok()? })
+            });
+            let Some(c) = parsed else {
+                b.error(
+                    w.start,
+                    w.end,
+                    format!("bad counters `{}`", w.text),
+                    "expected `[PACKETS:BYTES]`",
+                );
+                continue;
+            };
+            counters = Some(c);
         }
         if words.is_empty() {
             continue;
         }
-        b.command(t, &words);
+        b.command(t, &words, counters);
     }
     if let Some((_, s, e)) = table {
         b.error(s, e, "table is never committed", "add COMMIT at the end of the table");

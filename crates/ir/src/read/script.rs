@@ -135,7 +135,7 @@ fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
         return;
     }
     let t = b.table(table, true);
-    b.command(t, &cmd);
+    b.command(t, &cmd, None);
 }
 
 /// Lines with backslash continuations joined; each with its byte offset.
