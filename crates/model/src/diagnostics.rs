@@ -193,3 +193,9 @@ pub(crate) fn address_on_two_ports(
         .with_label(span, "second port with this address")
         .with_help("a guest address belongs behind one port; the guards of both ports now contradict each other")
 }
+
+pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0250", format!("{kind} name `{name}` cannot be used"))
+        .with_label(span, "this name")
+        .with_help(why.to_owned())
+}

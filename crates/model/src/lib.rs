@@ -13,6 +13,7 @@ mod diagnostics;
 mod firewall;
 mod load;
 mod model;
+mod names;
 mod resolve;
 mod service;
 mod shadow;

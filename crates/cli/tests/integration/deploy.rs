@@ -586,8 +586,9 @@ fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
     tools();
     require_tools(&[Tool::NFT]).unwrap();
     let ns = Netns::new().unwrap();
-    let state = tempdir("nft-time");
-    let policy = state.join("time.rp");
+    let dir = tempdir("nft-time");
+    let state = dir.join("state");
+    let policy = dir.join("time.rp");
     std::fs::write(
         &policy,
         "service web tcp 8080\nfirewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  accept service web time 08:00-18:00\n }\n}\n",
