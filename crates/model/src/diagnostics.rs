@@ -108,6 +108,14 @@ pub(crate) fn include_failed(path: &str, span: Span, err: &str) -> Diagnostic {
         .with_label(span, "included here")
 }
 
+pub(crate) fn not_a_policy(first_error: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0245", "the included file is not a policy: not one statement could be read")
+        .with_label(span, "included here")
+        .with_help(format!(
+            "its content is not shown; the first problem is at {first_error}: check the path"
+        ))
+}
+
 pub(crate) fn include_cycle(path: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0219", format!("`{path}` is already included"))
         .with_label(span, "this include would read the file a second time")

@@ -171,7 +171,24 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         (Some(flag), _) => Some(
             Mgmt::from_flag(flag).with_context(|| format!("--mgmt `{flag}` is not ADDR:PORT"))?,
         ),
-        (None, Some(conn)) => Mgmt::from_ssh_connection(conn),
+        (None, Some(conn)) => match Mgmt::from_ssh_connection(conn) {
+            Ok(m) => Some(m),
+            Err(why) if a.force => {
+                printer::note(&format!(
+                    "warning: {why}: the lock-out guard cannot check this session \
+                     (loading anyway: --force)"
+                ));
+                None
+            }
+            Err(why) => {
+                printer::note(&format!(
+                    "refused: {why}, so the lock-out guard cannot check that the new rules keep \
+                     this session.\nNothing was loaded. Name the session with --mgmt ADDR:PORT, \
+                     or use --force if you are sure."
+                ));
+                return Ok(ExitCode::from(INVALID));
+            }
+        },
         (None, None) => None,
     };
     let try_secs = match a.try_secs.or(ssh.as_ref().map(|_| 60)) {
@@ -195,7 +212,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!("clap requires a policy or --compiled"),
     };
-    if let Some(m) = &mut mgmt {
+    if let Some(m) = mgmt.as_mut().filter(|m| m.iface.is_none()) {
         m.iface = bundle.arrival_iface(m.server);
     }
     let (v4, v6) = match (&compiled, &imported) {
