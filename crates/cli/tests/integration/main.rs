@@ -2,9 +2,11 @@
 //! ripgrep does): each module is one command family.
 
 mod access;
+mod apply_safety;
 mod cli;
 mod compile_nft;
 mod deploy;
+mod hostile;
 mod lab;
 mod logs;
 mod trace;
