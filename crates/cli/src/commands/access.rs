@@ -42,7 +42,7 @@ struct Select {
     /// The policy file.
     policy: PathBuf,
     /// The firewall (client host) whose kit to build; needed when the policy has several.
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// The access declaration; needed when the firewall has several.
     #[arg(long, short = 'a')]

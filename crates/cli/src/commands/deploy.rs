@@ -63,7 +63,7 @@ pub(crate) struct ApplyArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["firewall", "host"])]
     pub(crate) compiled: Option<PathBuf>,
     /// The firewall to apply (needed when the policy has several).
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     pub(crate) firewall: Option<String>,
     /// Seconds to wait for `rampart confirm` before rolling back; 0 to
     /// apply for good. Default: 60 over SSH and with --host, else 0.
@@ -139,7 +139,7 @@ pub(crate) struct StatusArgs {
 pub(crate) struct InstallServiceArgs {
     /// The policy file.
     policy: PathBuf,
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// Where the units go.
     #[arg(long, default_value = "/etc/systemd/system", value_name = "DIR")]
