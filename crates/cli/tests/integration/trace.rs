@@ -191,12 +191,12 @@ fn any_after_a_protocol_stays_in_that_protocol() {
 fn any_beside_other_values_is_an_error() {
     let dir = crate::util::tempdir("any-beside");
     let cases = [
-        ("service dns udp 53, any", "accept service dns in", "E0251"),
-        ("service x tcp 80, ip", "accept service x in", "E0250"),
-        ("service x tcp 80", "accept service x, any in", "E0251"),
-        ("service x tcp 80", "accept service not any in", "E0252"),
-        ("service x tcp 80", "accept on not any", "E0252"),
-        ("service x tcp 80", "accept from 192.0.2.1, any", "E0251"),
+        ("service dns udp 53, any", "accept service dns in", "E0261"),
+        ("service x tcp 80, ip", "accept service x in", "E0260"),
+        ("service x tcp 80", "accept service x, any in", "E0261"),
+        ("service x tcp 80", "accept service not any in", "E0262"),
+        ("service x tcp 80", "accept on not any", "E0262"),
+        ("service x tcp 80", "accept from 192.0.2.1, any", "E0261"),
     ];
     for (service, rule, code) in cases {
         let policy = dir.join("p.rp");
