@@ -17,6 +17,7 @@
 mod check;
 pub mod describe;
 mod diagnostics;
+pub mod offline;
 pub mod evidence;
 pub mod kmsg;
 pub mod netns;
