@@ -39,6 +39,16 @@ pub enum DeployError {
     /// A compiled bundle that cannot be used.
     #[error("{0}")]
     Bundle(String),
+    /// Another apply or rollback holds the state directory.
+    #[error("{0}")]
+    Busy(String),
+    /// The rollback could not be armed; nothing was loaded.
+    #[error("{0}")]
+    Unprotected(String),
+    /// Interrupted or failed after loading: the last confirmed rules were
+    /// put back (or could not be, which the message says).
+    #[error("{0}")]
+    RolledBack(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

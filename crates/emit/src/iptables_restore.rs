@@ -3,7 +3,7 @@ use std::fmt::Write;
 use rampart_diag::Sources;
 use rampart_ir::{Family, Ruleset, chain_line, format_rule};
 
-use crate::describe_origin;
+use crate::{comment, describe_origin};
 
 /// An `iptables-restore` document for the `filter` table.
 ///
@@ -17,7 +17,7 @@ pub fn iptables_restore(
     sources: Option<&Sources>,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {header}");
+    out.push_str(&comment(header));
     out.push_str("*filter\n");
     for c in &rs.chains {
         let _ = writeln!(out, "{}", chain_line(c));
@@ -28,7 +28,7 @@ pub fn iptables_restore(
             if let Some(sources) = sources
                 && r.origin != last
             {
-                let _ = writeln!(out, "# {}", describe_origin(r.origin, sources));
+                out.push_str(&comment(&describe_origin(r.origin, sources)));
                 last = r.origin;
             }
             let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));

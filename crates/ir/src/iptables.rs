@@ -28,7 +28,7 @@ pub fn chain_line(chain: &Chain) -> String {
         Some(Policy::Drop) => "DROP",
         None => "-",
     };
-    format!(":{} {policy} [0:0]", chain.name)
+    one_line(format!(":{} {policy} [0:0]", chain.name))
 }
 
 /// One rule in iptables syntax, without the leading `-A CHAIN`, e.g.
@@ -51,7 +51,19 @@ pub fn format_rule(rule: &Rule, family: Family) -> String {
         let _ = write!(out, " -m comment --comment {}", quote(c));
     }
     write_target(&mut out, &rule.target, family);
-    out.trim_start().to_owned()
+    one_line(out.trim_start().to_owned())
+}
+
+/// A generated line, checked: a control character (a NUL above all) would
+/// cut it where iptables-restore reads it, and the part cut off holds the
+/// target. Texts are escaped by [`quote`]; names are words by the time they
+/// get here, so this only fires on a bug.
+fn one_line(line: String) -> String {
+    assert!(
+        !line.contains(char::is_control),
+        "generated iptables line with a control character: {line:?}"
+    );
+    line
 }
 
 fn neg(out: &mut String, n: bool) {
@@ -297,8 +309,11 @@ fn reject_name(with: RejectWith, family: Family) -> &'static str {
 }
 
 /// Double-quote a value for iptables-restore, escaping `"` and `\`.
+/// iptables-restore has no escape for a control character, so one is
+/// written in its visible escaped form rather than cutting the line.
 #[must_use]
 pub fn quote(s: &str) -> String {
+    let s = rampart_diag::printable(s);
     let mut q = String::with_capacity(s.len() + 2);
     q.push('"');
     for c in s.chars() {
@@ -312,7 +327,11 @@ pub fn quote(s: &str) -> String {
 }
 
 fn quote_if_needed(s: &str) -> String {
-    if s.is_empty() || s.contains([' ', '"', '\\', '\'']) { quote(s) } else { s.to_owned() }
+    if s.is_empty() || s.contains([' ', '"', '\\', '\'']) || s.contains(char::is_control) {
+        quote(s)
+    } else {
+        s.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -372,5 +391,25 @@ mod tests {
         );
         rule.target = Target::Reject(RejectWith::AdminProhibited);
         assert!(format_rule(&rule, Family::V6).ends_with("--reject-with icmp6-adm-prohibited"));
+    }
+
+    #[test]
+    fn control_characters_never_cut_a_line() {
+        let mut rule = Rule::new(vec![Match::Src(net("10.0.0.1/32"))], Target::Drop);
+        rule.comment = Some("R1: x\0\n-A INPUT -j ACCEPT".into());
+        assert_eq!(
+            format_rule(&rule, Family::V4),
+            r#"-s 10.0.0.1/32 -m comment --comment "R1: x\\u{0}\\n-A INPUT -j ACCEPT" -j DROP"#
+        );
+        rule.target = Target::Log(Log { prefix: "a\u{1b}[2J".into(), level: 4 });
+        assert!(
+            format_rule(&rule, Family::V4).ends_with(r#"--log-prefix "a\\u{1b}[2J" --log-level 4"#)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "control character")]
+    fn a_name_with_a_control_character_is_a_bug() {
+        let _ = format_rule(&Rule::new(vec![], Target::Jump("X\0".into())), Family::V4);
     }
 }

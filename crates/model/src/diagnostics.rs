@@ -108,6 +108,14 @@ pub(crate) fn include_failed(path: &str, span: Span, err: &str) -> Diagnostic {
         .with_label(span, "included here")
 }
 
+pub(crate) fn not_a_policy(first_error: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0245", "the included file is not a policy: not one statement could be read")
+        .with_label(span, "included here")
+        .with_help(format!(
+            "its content is not shown; the first problem is at {first_error}: check the path"
+        ))
+}
+
 pub(crate) fn include_cycle(path: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0219", format!("`{path}` is already included"))
         .with_label(span, "this include would read the file a second time")
@@ -192,4 +200,10 @@ pub(crate) fn address_on_two_ports(
     Diagnostic::warning("W0304", format!("{addr} is bound to two guest ports, `{first}` and `{second}`"))
         .with_label(span, "second port with this address")
         .with_help("a guest address belongs behind one port; the guards of both ports now contradict each other")
+}
+
+pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0250", format!("{kind} name `{name}` cannot be used"))
+        .with_label(span, "this name")
+        .with_help(why.to_owned())
 }

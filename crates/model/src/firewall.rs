@@ -58,6 +58,7 @@ pub(crate) fn build(
     crate::bridge::check(&out, diags);
     check_branches(&out, diags);
     check_log_prefixes(&out, diags);
+    crate::names::check(&out, diags);
     shadow::check(&out, diags);
     out
 }

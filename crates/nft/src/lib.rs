@@ -145,6 +145,12 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
         out.push('\n');
         table(&mut out, "bridge", &chains);
     }
+    // Strings are quoted by `text::quote` and names made by `text::ident`,
+    // both free of control characters: a NUL here would cut a rule's line.
+    assert!(
+        !out.contains(|c: char| c.is_control() && c != '\n' && c != '\t'),
+        "generated nft document with a control character"
+    );
     Output { text: out, notes }
 }
 
@@ -160,9 +166,10 @@ fn lower(
         Ok(rules) => rules.into_iter().map(Line::Rule).collect(),
         Err(message) => {
             let rule = r.origin.map(|o| o.rule);
+            let text = rampart_diag::printable(&message);
             let line = match rule {
-                Some(n) => format!("# rampart: rule {n} left out: {message}"),
-                None => format!("# rampart: rule left out: {message}"),
+                Some(n) => format!("# rampart: rule {n} left out: {text}"),
+                None => format!("# rampart: rule left out: {text}"),
             };
             notes.push(Note { chain: chain_name.to_owned(), rule, message });
             vec![Line::Note(line)]

@@ -9,7 +9,7 @@ use rampart_access::Kit;
 use rampart_diag::Sources;
 use rampart_model::{Access, Firewall};
 
-/// The shipped example policy of job 1.
+/// The shipped per-user console client (examples/spice-client.rp).
 pub const SPICE: &str = include_str!("../../../../examples/spice-client.rp");
 
 pub const AUDIT: &str = "/usr/local/bin/rampart access audit /etc/rampart/policy.rp";

@@ -46,7 +46,7 @@ pub(crate) struct CompileArgs {
     /// The policy file.
     policy: PathBuf,
     /// The firewall to compile (needed when the policy has several).
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// What to produce.
     #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
@@ -237,9 +237,8 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
     }
 }
 
-/// Write via a temporary file and rename, so readers never see half a file.
+/// Readers never see half a file; a planted symlink is never followed.
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = PathBuf::from(format!("{}.rampart-tmp", path.display()));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to `{}`", path.display()))
+    rampart_os::write(path, text.as_bytes(), 0o644)
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }

@@ -7,7 +7,7 @@ use anyhow::Context;
 use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
 use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
-use rampart_deploy::state::{DEFAULT_DIR, StateDir, now};
+use rampart_deploy::state::{DEFAULT_DIR, Pending, StateDir, now};
 use rampart_deploy::{diff, systemd};
 use rampart_diag::Sources;
 use rampart_ir::Family;
@@ -63,7 +63,7 @@ pub(crate) struct ApplyArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["firewall", "host"])]
     pub(crate) compiled: Option<PathBuf>,
     /// The firewall to apply (needed when the policy has several).
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     pub(crate) firewall: Option<String>,
     /// Seconds to wait for `rampart confirm` before rolling back; 0 to
     /// apply for good. Default: 60 over SSH and with --host, else 0.
@@ -139,7 +139,7 @@ pub(crate) struct StatusArgs {
 pub(crate) struct InstallServiceArgs {
     /// The policy file.
     policy: PathBuf,
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// Where the units go.
     #[arg(long, default_value = "/etc/systemd/system", value_name = "DIR")]
@@ -171,7 +171,24 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         (Some(flag), _) => Some(
             Mgmt::from_flag(flag).with_context(|| format!("--mgmt `{flag}` is not ADDR:PORT"))?,
         ),
-        (None, Some(conn)) => Mgmt::from_ssh_connection(conn),
+        (None, Some(conn)) => match Mgmt::from_ssh_connection(conn) {
+            Ok(m) => Some(m),
+            Err(why) if a.force => {
+                printer::note(&format!(
+                    "warning: {why}: the lock-out guard cannot check this session \
+                     (loading anyway: --force)"
+                ));
+                None
+            }
+            Err(why) => {
+                printer::note(&format!(
+                    "refused: {why}, so the lock-out guard cannot check that the new rules keep \
+                     this session.\nNothing was loaded. Name the session with --mgmt ADDR:PORT, \
+                     or use --force if you are sure."
+                ));
+                return Ok(ExitCode::from(INVALID));
+            }
+        },
         (None, None) => None,
     };
     let try_secs = match a.try_secs.or(ssh.as_ref().map(|_| 60)) {
@@ -195,7 +212,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => unreachable!("clap requires a policy or --compiled"),
     };
-    if let Some(m) = &mut mgmt {
+    if let Some(m) = mgmt.as_mut().filter(|m| m.iface.is_none()) {
         m.iface = bundle.arrival_iface(m.server);
     }
     let (v4, v6) = match (&compiled, &imported) {
@@ -223,12 +240,13 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         mgmt,
         force: a.force,
         try_secs,
+        arm: &|p: &Pending| spawn_watchdog(&a.state.state_dir, &p.token),
     };
     let state = a.state.dir();
+    // A hang-up, Ctrl-C or TERM while loading puts back the last confirmed
+    // rules instead of leaving half an apply.
+    ctrlc::set_handler(apply::interrupt).context("cannot handle signals")?;
     let outcome = apply::apply(&plan, &state)?;
-    if let Outcome::Applied { pending: Some(p), .. } = &outcome {
-        spawn_watchdog(&a.state.state_dir, &p.token)?;
-    }
     if a.json {
         printer::out(&format!("{:#}\n", outcome_json(&outcome)));
     }
@@ -286,9 +304,10 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 
 /// Start the watchdog in its own session, so that a dying terminal or SSH
 /// connection does not take it along.
-fn spawn_watchdog(state_dir: &Path, token: &str) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("cannot find the rampart binary for the watchdog")?;
-    std::process::Command::new("setsid")
+fn spawn_watchdog(state_dir: &Path, token: &str) -> Result<(), String> {
+    let exe = std::env::current_exe()
+        .map_err(|e| format!("cannot find the rampart binary for the watchdog: {e}"))?;
+    let status = std::process::Command::new("setsid")
         .arg("-f")
         .arg(exe)
         .args(["watchdog", "--token", token, "--state-dir"])
@@ -297,8 +316,14 @@ fn spawn_watchdog(state_dir: &Path, token: &str) -> anyhow::Result<()> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
-        .context("cannot start the rollback watchdog with setsid (apt-get install util-linux)")?;
-    Ok(())
+        .map_err(|e| {
+            format!("cannot start the watchdog with setsid: {e} (apt-get install util-linux)")
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("setsid could not start the watchdog ({status})"))
+    }
 }
 
 pub(crate) fn watchdog(a: &WatchdogArgs) -> anyhow::Result<ExitCode> {
@@ -327,12 +352,19 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let s = rampart_deploy::status::status(&a.state.dir())?;
     let drift = !s.drift.is_empty();
+    let overdue = s.overdue.map(|late| {
+        format!(
+            "OVERDUE: a try passed its deadline {late} s ago and was not rolled back: its \
+             watchdog died or failed (see dmesg); run `rampart rollback` or `rampart confirm`\n"
+        )
+    });
     if a.json {
         let v = serde_json::json!({
             "applied": s.applied.as_ref().map(|x| serde_json::json!({
                 "policy": x.policy, "firewall": x.firewall, "version": x.version, "applied_at": x.applied_at,
             })),
             "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
+            "overdue_secs": s.overdue,
             "drift": s.drift.iter().map(|d| serde_json::json!({
                 "chain": d.chain, "added": d.added, "removed": d.removed, "reordered": d.reordered,
             })).collect::<Vec<_>>(),
@@ -347,7 +379,12 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
                 x.policy,
                 x.version,
                 now().saturating_sub(x.applied_at),
-                if s.pending.is_some() { "waiting for `rampart confirm`\n" } else { "" },
+                match (&overdue, &s.pending) {
+                    (Some(o), _) => o,
+                    (None, Some(p)) if p.awaits_confirm => "waiting for `rampart confirm`\n",
+                    (None, Some(_)) => "an apply is in progress\n",
+                    (None, None) => "",
+                },
                 if drift {
                     format!("DRIFT: the loaded rules differ:\n{}", diff::render(&s.drift))
                 } else {
@@ -356,7 +393,7 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
             )),
         }
     }
-    Ok(if drift { ExitCode::from(INVALID) } else { ExitCode::SUCCESS })
+    Ok(if drift || overdue.is_some() { ExitCode::from(INVALID) } else { ExitCode::SUCCESS })
 }
 
 pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode> {
@@ -439,9 +476,8 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
-    let tmp = PathBuf::from(format!("{}.rampart-tmp", path.display()));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
+    rampart_os::write(path, text.as_bytes(), 0o644)
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// Absolute path of a tool, as systemd wants it.

@@ -19,7 +19,7 @@ pub(crate) struct TraceArgs {
     /// A Rampart policy file (with --firewall).
     pub(crate) policy: Option<PathBuf>,
     /// The firewall of the policy to trace.
-    #[arg(long, requires = "policy")]
+    #[arg(long, requires = "policy", add = crate::complete::firewall())]
     pub(crate) firewall: Option<String>,
     /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
     #[arg(long, value_name = "FILE", conflicts_with = "policy")]

@@ -156,6 +156,31 @@ fn the_guard_refuses_rules_that_cut_the_management_connection() {
 }
 
 #[test]
+fn the_guard_never_skips_a_session_it_cannot_read() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("guard-unread");
+    let apply = ["apply", "examples/spice-client.rp", "--try", "0"];
+    // A link-local IPv6 session carries its zone: it is read, traced, and
+    // cut by the policy's default deny.
+    let zoned = [("SSH_CONNECTION", "fe80::9%eth0 50000 fe80::1%eth0 22")];
+    let out = rampart(&ns, &state, &apply, &zoned);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("would cut the management connection"), "{err}");
+    // Garbage: refused, nothing loaded, unless forced.
+    let garbage = [("SSH_CONNECTION", "10.0.0.9 x")];
+    let out = rampart(&ns, &state, &apply, &garbage);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`10.0.0.9 x`") && err.contains("Nothing was loaded"), "{err}");
+    assert!(!rules(&ns).contains("Spice_VM_1"));
+    let out = rampart(&ns, &state, &[&apply[..], &["--force"]].concat(), &garbage);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("warning: $SSH_CONNECTION"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn no_packet_slips_through_while_rules_are_replaced() {
     tools();
     require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
@@ -405,7 +430,7 @@ fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&s
     cmd.arg("apply")
         .arg(policy)
         .args(extra)
-        .args(["--connect-timeout", "3", "--remote-rampart", remote])
+        .args(["--connect-timeout", "3", &format!("--remote-rampart={remote}")])
         .args(ssh_options(dir))
         .env("NO_COLOR", "1")
         .env("SSH_CONNECTION", "");
@@ -529,6 +554,31 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
         assert!(h.ns.stdout(["ip6tables-save"]).unwrap().contains(":INPUT DROP"), "IPv6 too");
     }
 
+    // An ssh option passed as the remote command never becomes one.
+    let marker = dir.join("proxy-command-ran");
+    let smuggled = format!("-oProxyCommand=touch '{}'; exit 1; #", marker.display());
+    let out = push_with(&admin, &dir, &policy, &smuggled, &["--host", "r1=root@10.88.1.2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(!marker.exists(), "ssh ran a ProxyCommand given as --remote-rampart");
+
+    // A server that hangs up before authentication: nothing ran there, so
+    // the host "failed" (it is not "broken", which would mean "rolling back").
+    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    let closer = admin
+        .spawn(&["socat", "TCP-LISTEN:2200,bind=10.88.1.1,reuseaddr,fork", "EXEC:/bin/true"])
+        .unwrap();
+    let _closer = rampart_lab::Spawned(vec![closer]);
+    assert!(wait_until(Duration::from_secs(5), || rampart_lab::connects_as(
+        &admin,
+        0,
+        "10.88.1.1",
+        2200
+    )));
+    let out = push(&admin, &dir, &policy, &["--host", "r1=root@10.88.1.1:2200", "--try", "5"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed") && !stdout.contains("broken"), "{stdout}");
+
     // A host without rampart says so, in one line.
     let out = push_with(&admin, &dir, &policy, "/nonexistent/rampart", &["--host", &hosts[1]]);
     let stdout = text(&out.stdout);
@@ -586,8 +636,9 @@ fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
     tools();
     require_tools(&[Tool::NFT]).unwrap();
     let ns = Netns::new().unwrap();
-    let state = tempdir("nft-time");
-    let policy = state.join("time.rp");
+    let dir = tempdir("nft-time");
+    let state = dir.join("state");
+    let policy = dir.join("time.rp");
     std::fs::write(
         &policy,
         "service web tcp 8080\nfirewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  accept service web time 08:00-18:00\n }\n}\n",

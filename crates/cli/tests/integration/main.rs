@@ -2,10 +2,14 @@
 //! ripgrep does): each module is one command family.
 
 mod access;
+mod apply_safety;
 mod cli;
 mod compile_nft;
+mod completion;
 mod deploy;
+mod hostile;
 mod lab;
 mod logs;
+mod reference;
 mod trace;
 mod util;

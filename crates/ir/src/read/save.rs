@@ -5,7 +5,7 @@ use rampart_diag::FileId;
 
 use super::Imported;
 use super::build::Builder;
-use super::lex::{Quoting, split};
+use super::lex::{Quoting, control_char, split};
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
@@ -19,6 +19,10 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
         let lead = line.len() - trimmed.len();
         let (ls, le) = (start + lead, start + line.len());
         if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if let Err((at, msg)) = control_char(trimmed, ls) {
+            b.error(at, le, msg, "here");
             continue;
         }
         if let Some(name) = trimmed.strip_prefix('*') {

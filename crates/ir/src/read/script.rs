@@ -10,20 +10,21 @@ use rampart_diag::FileId;
 
 use super::Imported;
 use super::build::Builder;
-use super::lex::{Quoting, Word, split};
+use super::lex::{Quoting, Word, control_char, split};
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
     b.table("filter", true);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (start, line) in logical_lines(text) {
-        let words = match split(&line, start, Quoting::Shell) {
-            Ok(w) => w,
-            Err((at, msg)) => {
-                b.error(at, start + line.len(), msg, "here");
-                continue;
-            }
-        };
+        let words =
+            match control_char(&line, start).and_then(|()| split(&line, start, Quoting::Shell)) {
+                Ok(w) => w,
+                Err((at, msg)) => {
+                    b.error(at, start + line.len(), msg, "here");
+                    continue;
+                }
+            };
         let Some(first) = words.first() else { continue };
         if let Some((name, value)) = assignment(&words) {
             vars.insert(name, value);

@@ -168,6 +168,28 @@ fn errors_name_the_line_and_word() {
     assert!(im.diagnostics[0].message.contains("$NOPE"));
 }
 
+#[test]
+fn control_characters_are_refused_where_they_are() {
+    let mut sources = rampart_diag::Sources::new();
+    for (text, format, at) in [
+        (
+            "*filter\n-A INPUT -s 10.0.0.1 -m comment --comment \"x\0\" -j DROP\nCOMMIT\n",
+            Format::Save,
+            "filter:2:45",
+        ),
+        ("*filter\n:IN\u{1b}PUT ACCEPT [0:0]\nCOMMIT\n", Format::Save, "filter:2:4"),
+        ("*fil\0ter\nCOMMIT\n", Format::Save, "filter:1:5"),
+        ("$IPTABLES -A INPUT -j LOG --log-prefix 'a\u{85}'\n", Format::Script, "filter:1:42"),
+    ] {
+        let f = sources.add("filter", text);
+        let im = parse(text, f, format);
+        let errors: Vec<_> = im.diagnostics.iter().filter(|d| d.is_error()).collect();
+        assert!(!errors.is_empty(), "{text:?}");
+        assert!(errors[0].message.contains("control character"), "{:?}", errors[0]);
+        assert_eq!(sources.location(errors[0].span().unwrap()), at, "{text:?}");
+    }
+}
+
 // ---- property: format ∘ parse is the identity on restricted-form rules ----
 
 fn addr_match() -> impl Strategy<Value = AddrMatch> {

@@ -141,7 +141,7 @@ pub(crate) fn logged(mut r: Rule, action: &str) -> Rule {
     r
 }
 
-/// Job 1 from DESIGN.md: only `myself` (1021) may reach the VM server's TLS
+/// A per-user console client: only `myself` (1021) may reach the VM server's TLS
 /// port 20002 and `mybro` (1022) 20004; everyone else is denied 20001-20010.
 pub(crate) fn spice_client() -> Ruleset {
     let server = || set(Some("vm_server"), &["192.168.2.2"]);
@@ -364,7 +364,7 @@ pub(crate) fn matches() -> Ruleset {
     Ruleset { chains: vec![input, Chain::builtin("FORWARD", Policy::Drop), output, kw] }
 }
 
-/// Job 3: a VM host where guests are bound to their address on their port.
+/// A virtualization host where guests are bound to their address on their port.
 pub(crate) fn bridge() -> Ruleset {
     let port_in = |name: &str| PhysdevMatch {
         physdev_in: Some((false, name.into())),
