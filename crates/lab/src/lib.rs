@@ -17,10 +17,10 @@
 mod check;
 pub mod describe;
 mod diagnostics;
-pub mod offline;
 pub mod evidence;
 pub mod kmsg;
 pub mod netns;
+pub mod offline;
 pub mod parse;
 pub mod path;
 pub mod probe;

@@ -168,7 +168,9 @@ mod tests {
 
     #[test]
     fn routes_by_the_longest_prefix() {
-        let l = lab("lab t\nfirewall fw { rules \"r\"\n interface a 10.0.0.1/24\n interface b 10.9.0.1/24\n route 10.5.0.0/16 via 10.9.0.2\n gateway 10.0.0.2 }\n");
+        let l = lab(
+            "lab t\nfirewall fw { rules \"r\"\n interface a 10.0.0.1/24\n interface b 10.9.0.1/24\n route 10.5.0.0/16 via 10.9.0.2\n gateway 10.0.0.2 }\n",
+        );
         let r = Described(&l);
         let hop = |d: &str| r.route("fw", d.parse().unwrap()).unwrap();
         assert_eq!(hop("10.5.1.1").dev, "b");
