@@ -6,14 +6,13 @@
 
 use std::net::IpAddr;
 
-use rampart_diag::Sources;
-use rampart_ir::{Family, Ruleset};
+use rampart_ir::Family;
 use rampart_trace::Compiled;
 
 use crate::describe::{Lab, Node, Outcome, ProbeKind};
 use crate::netns::LabError;
 use crate::path::Router;
-use crate::run::{ProbeReport, Report, Rules, combine, predict_probe, problems};
+use crate::run::{ProbeReport, Report, Rules, combine, predict_probe, problems, read_filter};
 use crate::topology::RouteHop;
 
 /// Routing as the lab's namespaces would do it: the node's own
@@ -75,28 +74,13 @@ fn unroutable(node: &str, dst: IpAddr) -> LabError {
     }
 }
 
-/// Reads `iptables-restore` text (or a script) into the filter table.
-fn filter_table(text: &str, what: &str) -> Result<Ruleset, LabError> {
-    let mut sources = Sources::new();
-    let file = sources.add(what, text.to_owned());
-    let imported = rampart_ir::read::parse(text, file, rampart_ir::read::detect(text));
-    if imported.has_errors() {
-        return Err(LabError::Failed {
-            command: format!("{what} (read)"),
-            status: "unreadable".into(),
-            stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
-        });
-    }
-    Ok(imported.filter().map(|t| t.ruleset.clone()).unwrap_or_default())
-}
-
 /// Answers every probe of the lab with trace alone. `seen` is trace's
 /// outcome, the counters are the rules on trace's path, the log lines
 /// the prefixes it prints; a probe trace cannot decide fails.
 pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
-    let v4 = Compiled::new(&filter_table(&rules.v4, "IPv4 rules")?);
+    let v4 = Compiled::new(&read_filter(&rules.v4, "IPv4 rules")?);
     let v6 = match &rules.v6 {
-        Some(t) => Some(Compiled::new(&filter_table(t, "IPv6 rules")?)),
+        Some(t) => Some(Compiled::new(&read_filter(t, "IPv6 rules")?)),
         None => None,
     };
     let pick = |f: Family| match (f, &v6) {
@@ -157,6 +141,8 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
 
 #[cfg(test)]
 mod tests {
+    use rampart_diag::Sources;
+
     use super::*;
 
     fn lab(text: &str) -> Lab {

@@ -135,17 +135,23 @@ fn load(topo: &Topology, rules: &Rules) -> Result<(), LabError> {
 /// evaluates, so rule positions are the kernel's own.
 fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
     let text = topo.fw().stdout(["iptables-save", "-t", "filter"])?;
+    read_filter(&text, "iptables-save (read back)")
+}
+
+/// The filter table of `iptables-save` or `iptables-restore` text (or a
+/// `$IPTABLES` script).
+pub(crate) fn read_filter(text: &str, what: &str) -> Result<Ruleset, LabError> {
     let mut sources = Sources::new();
-    let file = sources.add("iptables-save", text.clone());
-    let imported = rampart_ir::read::parse(&text, file, rampart_ir::read::Format::Save);
+    let file = sources.add(what, text.to_owned());
+    let imported = rampart_ir::read::parse(text, file, rampart_ir::read::detect(text));
     if imported.has_errors() {
         return Err(LabError::Failed {
-            command: "iptables-save (read back)".into(),
+            command: what.into(),
             status: "unreadable".into(),
             stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
         });
     }
-    Ok(imported.filter().map(|t| t.ruleset.clone()).unwrap_or_default())
+    Ok(imported.filter().map(|t| t.ruleset.clone().into_ruleset()).unwrap_or_default())
 }
 
 /// Runs the whole lab and removes it, also when a probe fails.
@@ -374,7 +380,7 @@ fn predict(
                     "{}:{} {}",
                     chain.name,
                     at.rule + 1,
-                    rampart_trace::explain::rule_text(rule, family)
+                    rampart_trace::explain::rule_text(rs, rule, family)
                 )
             }
             None => format!("policy of {}", c.hook.chain()),
@@ -389,7 +395,7 @@ fn predict(
                 chain: chain.name.clone(),
                 index: s.at.rule + 1,
                 packets: 1,
-                text: rampart_ir::format_rule(&chain.rules[s.at.rule], family),
+                text: rampart_ir::format_rule(rs, &chain.rules[s.at.rule], family),
             }
         })
         .collect();
