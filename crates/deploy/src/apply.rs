@@ -297,6 +297,7 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         Some(_) => Some(pending),
         None => {
             // An apply for good confirms itself by finishing.
+            persist(state, Some(&record))?;
             state.remove(PENDING)?;
             None
         }
@@ -326,6 +327,7 @@ fn prepare(
         backend: plan.load.name().into(),
         doc: String::new(),
         doc6: None,
+        boot: crate::boot::files(&plan.load),
     };
     let loads = match &plan.load {
         Load::Iptables { v4, v6 } => {
@@ -458,6 +460,7 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
+    persist(state, then.as_ref())?;
     for f in [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD] {
         state.remove(f)?;
     }
@@ -469,8 +472,22 @@ pub fn confirm(state: &StateDir) -> Result<(), DeployError> {
     // Waits for an apply in progress or a rollback under way to finish.
     let _lock = state.lock(true)?;
     match state.read_json::<Pending>(PENDING)? {
-        Some(p) if p.awaits_confirm => state.remove(PENDING),
+        Some(p) if p.awaits_confirm => {
+            persist(state, state.read_json::<Applied>(APPLIED)?.as_ref())?;
+            state.remove(PENDING)
+        }
         _ => Err(DeployError::Nothing(NOT_WAITING.into())),
+    }
+}
+
+/// The boot files follow the confirmed state (none when Rampart applied
+/// nothing), where there is a boot directory.
+fn persist(state: &StateDir, confirmed: Option<&Applied>) -> Result<(), DeployError> {
+    match state.boot() {
+        Some(dir) => {
+            crate::boot::persist(dir, &confirmed.map(|r| r.boot.clone()).unwrap_or_default())
+        }
+        None => Ok(()),
     }
 }
 
