@@ -31,4 +31,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
 # One closing line for the whole run, summed over every test binary.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# Ignored and filtered tests are counted too: a test that does not run proves
+# nothing, so any ignored test fails the run.
+awk '/^test result:/ { p += $4; f += $6; i += $8; x += $12 }
+  END { printf "tests: %d passed, %d failed, %d ignored, %d filtered out\n", p, f, i, x; exit (i > 0) }' "$log"

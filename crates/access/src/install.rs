@@ -284,30 +284,33 @@ fn apply_step(step: &Step, root: &Root) -> Result<(), Error> {
 /// has a `.`) is written and checked by `visudo -c -f`, then renamed over
 /// the real name. A fragment visudo refuses never replaces anything.
 pub fn install_sudoers(path: &Path, content: &str) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.new"));
-    write_file(&tmp, 0o440, content)?;
-    if let Err(e) = visudo_check(&tmp) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| io("cannot rename into place", path, e))
+    create_parent(path)?;
+    let staged = rampart_os::stage(path, content.as_bytes(), 0o440)
+        .map_err(|e| io("cannot write", path, e))?;
+    // Dropped on refusal, the staged file is removed.
+    visudo_check(staged.path())?;
+    staged.commit().map_err(|e| io("cannot rename into place", path, e))
 }
 
-/// `visudo -c -f FILE`: does sudo accept this file?
+/// `visudo -c -f FILE`: does sudo accept this file? (Not `-q`: it hides
+/// the syntax error the administrator needs to see.)
 pub fn visudo_check(path: &Path) -> Result<(), Error> {
     let p = path.display().to_string();
-    run("visudo", "sudo", &["-c", "-q", "-f", &p])
+    run("visudo", "sudo", &["-c", "-f", &p])
+}
+
+fn create_parent(path: &Path) -> Result<(), Error> {
+    match path.parent() {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| io("cannot create directory", dir, e))
+        }
+        None => Ok(()),
+    }
 }
 
 fn write_file(path: &Path, mode: u32, content: &str) -> Result<(), Error> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| io("cannot create directory", dir, e))?;
-    }
-    std::fs::write(path, content).map_err(|e| io("cannot write", path, e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| io("cannot chmod", path, e))
+    create_parent(path)?;
+    rampart_os::write(path, content.as_bytes(), mode).map_err(|e| io("cannot write", path, e))
 }
 
 fn set_owner_mode(path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), Error> {

@@ -151,3 +151,14 @@ fn install_refuses_a_missing_viewer() {
     let err = install::install_plan(&kit(SPICE), &Root(tmp.0.clone())).unwrap_err();
     assert!(err.to_string().contains("apt-get install virt-viewer"), "{err}");
 }
+
+#[test]
+fn a_fragment_visudo_refuses_is_never_left_and_its_message_is_shown() {
+    require("visudo", "sudo");
+    let r = root("refused");
+    let path = r.0.join("etc/sudoers.d/rampart-x");
+    let err = install::install_sudoers(&path, "User_Alias X = \nALL ALL=(ALL) ALL\n").unwrap_err();
+    assert!(err.to_string().contains("syntax error"), "visudo's own message: {err}");
+    let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -1,31 +1,38 @@
 //! Apply, roll back, confirm, and the watchdog that rolls back a try
 //! nobody confirmed.
+//!
+//! The way back is armed before anything is loaded: the last confirmed
+//! state is saved, the new record and a pending entry are written and the
+//! watchdog is started; only then do the rules go in. A try that is not
+//! confirmed, an apply that fails, is interrupted or killed half-way, all
+//! end in the last confirmed state.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
-use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use rampart_ir::{Family, Ruleset, chain_line, format_rule};
+use rampart_ir::{Family, Restricted, Ruleset, Table, chain_line, format_rule};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
-use crate::state::{Applied, Pending, StateDir, now};
+use crate::state::{
+    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending,
+    StateDir, now,
+};
 use crate::{DeployError, iptables, nft};
 
-pub const PREVIOUS: &str = "previous.v4";
-pub const PREVIOUS6: &str = "previous.v6";
-pub const APPLIED_DOC: &str = "applied.v4";
-pub const APPLIED_DOC6: &str = "applied.v6";
-pub const APPLIED: &str = "applied.json";
-pub const PENDING: &str = "pending.json";
 /// What `confirm` says when there is no try (also: it already rolled back).
 pub const NOT_WAITING: &str = "no apply is waiting for confirmation";
+
+/// How long an apply without a try may take before its watchdog takes it
+/// for dead (killed half-way) and restores the last confirmed state.
+const IN_FLIGHT_SECS: u64 = 120;
 
 /// How the rules reach the kernel.
 pub enum Load<'a> {
     /// The compiled restricted-form rulesets, through iptables-restore and
     /// ip6tables-restore.
-    Iptables { v4: &'a Ruleset, v6: &'a Ruleset },
+    Iptables { v4: &'a Restricted, v6: &'a Restricted },
     /// An `nft -f` document.
     Nft(String),
 }
@@ -47,17 +54,24 @@ impl Load<'_> {
     }
 }
 
+/// Starts the watchdog for a pending entry (a detached process that runs
+/// [`watchdog`]); an error means the rollback is not armed.
+pub type Arm<'a> = &'a dyn Fn(&Pending) -> Result<(), String>;
+
 /// What to apply.
 pub struct Plan<'a> {
     pub load: Load<'a>,
     pub traced: Traced<'a>,
     pub policy: String,
     pub firewall: String,
+    /// The digest of the bundle applied (see [`crate::bundle`]).
+    pub bundle: String,
     pub mgmt: Option<Mgmt>,
     /// Load even when the guard says the management connection would be cut.
     pub force: bool,
     /// Roll back after this many seconds unless confirmed.
     pub try_secs: Option<u64>,
+    pub arm: Arm<'a>,
 }
 
 #[derive(Debug)]
@@ -68,19 +82,25 @@ pub enum Outcome {
     Refused(Cut),
 }
 
-const BUILTIN: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Called from the signal handler (HUP, INT, TERM): an apply that has
+/// loaded rules puts back the last confirmed state instead of finishing.
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
 
 /// An `iptables-restore --noflush` document that replaces exactly
 /// Rampart's chains — the built-in ones and its own — and removes its
 /// chains that are gone, leaving other software's chains (Docker, libvirt)
 /// alone. A chain line flushes the chain it names.
 #[must_use]
-pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
+pub fn noflush_doc(rs: &Restricted, family: Family, stale: &[String]) -> String {
     let mut out = String::from("*filter\n");
     for c in &rs.chains {
         let _ = writeln!(out, "{}", chain_line(c));
     }
-    for c in rs.chains.iter().filter(|c| BUILTIN.contains(&c.name.as_str())) {
+    for c in rs.chains.iter().filter(|c| c.is_builtin()) {
         let _ = writeln!(out, "-F {}", c.name);
     }
     for s in stale {
@@ -91,185 +111,393 @@ pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
     }
     for c in &rs.chains {
         for r in &c.rules {
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
     }
     out.push_str("COMMIT\n");
     out
 }
 
-fn version(doc: &str) -> String {
-    // Stable across runs and builds of the same Rust version; it only has to
-    // tell two rulesets apart.
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    doc.hash(&mut h);
-    format!("{:016x}", h.finish())
+/// An `iptables-restore --noflush` document that puts the chains `ours`
+/// back as `saved` (iptables-save text) had them, copying their lines
+/// verbatim, and removes those of them `saved` did not have but `live`
+/// has. Every other chain stays as it is now.
+#[must_use]
+pub fn restore_doc(saved: &str, ours: &BTreeSet<String>, live: &str) -> String {
+    let chain_of = |l: &str| l.split_whitespace().nth(1).map(str::to_owned);
+    let declared = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(':'))
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let (had, has) = (declared(saved), declared(live));
+    let mut out = String::from("*filter\n");
+    for l in saved.lines().filter(|l| l.starts_with(':')) {
+        let mut words = l[1..].split_whitespace();
+        if let (Some(name), Some(policy)) = (words.next(), words.next())
+            && ours.contains(name)
+        {
+            let _ = writeln!(out, ":{name} {policy} [0:0]");
+        }
+    }
+    for c in ours.iter().filter(|c| Table::Filter.builtin(c).is_some() && had.contains(*c)) {
+        let _ = writeln!(out, "-F {c}");
+    }
+    let gone: Vec<&String> = ours
+        .iter()
+        .filter(|c| Table::Filter.builtin(c).is_none() && !had.contains(*c) && has.contains(*c))
+        .collect();
+    for c in &gone {
+        let _ = writeln!(out, "-F {c}");
+    }
+    for c in &gone {
+        let _ = writeln!(out, "-X {c}");
+    }
+    for l in saved.lines().filter(|l| l.starts_with("-A ")) {
+        if chain_of(l).is_some_and(|c| ours.contains(&c)) {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    out.push_str("COMMIT\n");
+    out
 }
 
-/// Guard, save what is loaded, load the new ruleset atomically, record it.
+/// A stable id of a ruleset: the same documents give the same version on
+/// every build and host.
+fn version(doc: &str) -> String {
+    crate::digest(doc)[..16].to_owned()
+}
+
+/// The kernel's state that a rollback returns to: the filter tables as
+/// saved and Rampart's nft tables as listed, for the backends in use.
+struct Snapshot {
+    v4: Option<String>,
+    v6: Option<String>,
+    nft: Option<String>,
+}
+
+impl Snapshot {
+    fn take(iptables: bool, nft: bool) -> Result<Self, DeployError> {
+        Ok(Self {
+            v4: iptables.then(|| iptables::save(Family::V4)).transpose()?,
+            v6: iptables.then(|| iptables::save(Family::V6)).transpose()?,
+            nft: nft.then(nft::listing).transpose()?,
+        })
+    }
+
+    fn store(&self, state: &StateDir) -> Result<(), DeployError> {
+        for (name, text) in [(PREVIOUS, &self.v4), (PREVIOUS6, &self.v6), (PREVIOUS_NFT, &self.nft)]
+        {
+            match text {
+                Some(t) => state.write(name, t)?,
+                None => state.remove(name)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn read(state: &StateDir) -> Result<Option<Self>, DeployError> {
+        let s = Self {
+            v4: state.read(PREVIOUS)?,
+            v6: state.read(PREVIOUS6)?,
+            nft: state.read(PREVIOUS_NFT)?,
+        };
+        Ok((s.v4.is_some() || s.nft.is_some()).then_some(s))
+    }
+}
+
+fn is(record: Option<&Applied>, backend: &str) -> bool {
+    record.is_some_and(|r| r.backend == backend)
+}
+
+/// Guard, arm the way back, load the new ruleset atomically, record it.
 pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> {
+    // The kernel first: where it refuses (no privilege, no module), that is
+    // what the user must hear, not a complaint about the state directory.
+    match plan.load {
+        Load::Iptables { .. } => iptables::save(Family::V4).map(drop)?,
+        Load::Nft(_) => nft::listing().map(drop)?,
+    }
+    let _lock = state.lock(false)?;
     if let (Some(m), false) = (&plan.mgmt, plan.force)
         && let Some(cut) =
             guard::check(if m.family() == Family::V4 { plan.traced.v4 } else { plan.traced.v6 }, m)
     {
         return Ok(Outcome::Refused(cut));
     }
-    let loaded = match &plan.load {
-        Load::Iptables { v4, v6 } => load_iptables(v4, v6, state)?,
-        Load::Nft(doc) => load_nft(doc, state)?,
-    };
-    let version = version(&(loaded.doc.clone() + loaded.doc6.as_deref().unwrap_or_default()));
-    state.write(APPLIED_DOC, &loaded.doc)?;
-    match &loaded.doc6 {
-        Some(doc6) => state.write(APPLIED_DOC6, doc6)?,
-        None => state.remove(APPLIED_DOC6)?,
+    if let Load::Nft(doc) = &plan.load {
+        nft::check_scope(doc).map_err(|why| {
+            DeployError::Bundle(format!("refused, nothing was loaded: the nft document: {why}"))
+        })?;
     }
-    state.write_json(
-        APPLIED,
-        &Applied {
-            policy: plan.policy.clone(),
-            firewall: plan.firewall.clone(),
-            version: version.clone(),
-            applied_at: now(),
-            chains: loaded.chains,
-            chains6: loaded.chains6,
-            backend: plan.load.name().into(),
-        },
+    let current: Option<Applied> = state.read_json(APPLIED)?;
+    let unconfirmed = state.read_json::<Pending>(PENDING)?.is_some();
+    let confirmed: Option<Applied> =
+        if unconfirmed { state.read_json(PREVIOUS_RECORD)? } else { current.clone() };
+    let records = [current.as_ref(), confirmed.as_ref()];
+    let name = plan.load.name();
+    let before = Snapshot::take(
+        name == "iptables" || records.iter().any(|r| is(*r, "iptables")),
+        name == "nft" || records.iter().any(|r| is(*r, "nft")),
     )?;
-    let pending = match plan.try_secs {
-        Some(secs) => {
-            let p = Pending { deadline: now() + secs, token: format!("{version}-{}", now()) };
-            state.write_json(PENDING, &p)?;
-            Some(p)
+    // While a try waits, the way back stays the last confirmed state.
+    if !unconfirmed {
+        before.store(state)?;
+        state.put_json(PREVIOUS_RECORD, current.as_ref())?;
+    }
+
+    // The record goes in before the rules: a rollback must know which
+    // chains to remove, including those of a try this apply replaces.
+    let (mut record, loads) = prepare(plan, current.as_ref(), &before)?;
+    let pending = Pending {
+        deadline: now() + plan.try_secs.unwrap_or(IN_FLIGHT_SECS),
+        token: format!("{}-{}-{}", record.version, now(), std::process::id()),
+        awaits_confirm: plan.try_secs.is_some(),
+    };
+    state.write_json(APPLIED, &record)?;
+    state.write_json(PENDING, &pending)?;
+    if let Err(why) = (plan.arm)(&pending) {
+        return Err(unarmed(state, current.as_ref(), unconfirmed, &why));
+    }
+
+    let loaded = match loads {
+        Loads::Iptables { v4, v6 } => iptables::restore(Family::V4, &v4, true)
+            .and_then(|()| iptables::restore(Family::V6, &v6, true)),
+        Loads::Nft(doc) => nft::load(&doc),
+    };
+    if let Err(e) = loaded {
+        return Err(back_to_confirmed(state, &format!("{e}\nThe load failed")));
+    }
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Err(back_to_confirmed(state, "interrupted by a signal after loading"));
+    }
+    let diff = match (&before, name) {
+        (_, "nft") => {
+            let after = nft::listing()?;
+            let d = diff::diff(
+                &nft::blocks(before.nft.as_deref().unwrap_or("")),
+                &nft::blocks(&after),
+                &[],
+            );
+            record.doc = after;
+            d
         }
+        _ => {
+            let mut d = changes(Family::V4, before.v4.as_deref(), &record.chains)?;
+            d.extend(changes(Family::V6, before.v6.as_deref(), &record.chains6)?);
+            d
+        }
+    };
+    let ours = |rs: &Ruleset| rs.chains.iter().map(|c| c.name.clone()).collect();
+    if let Load::Iptables { v4, v6 } = &plan.load {
+        record.chains = ours(v4);
+        record.chains6 = ours(v6);
+    }
+    state.write_json(APPLIED, &record)?;
+    let pending = match plan.try_secs {
+        Some(_) => Some(pending),
         None => {
+            // An apply for good confirms itself by finishing.
+            persist(state, Some(&record))?;
             state.remove(PENDING)?;
             None
         }
     };
-    Ok(Outcome::Applied { diff: loaded.diff, version, pending })
+    Ok(Outcome::Applied { diff, version: record.version, pending })
 }
 
-/// What one load put into the kernel.
-struct Loaded {
-    /// The document loaded (nft: the kernel's listing after loading), which
-    /// status compares with the kernel later.
-    doc: String,
-    /// The IPv6 document, when ip6tables was loaded too.
-    doc6: Option<String>,
-    diff: Vec<ChainDiff>,
-    /// Rampart's chains per family (iptables only).
-    chains: Vec<String>,
-    chains6: Vec<String>,
+/// The documents one apply loads.
+enum Loads {
+    Iptables { v4: String, v6: String },
+    Nft(String),
 }
 
-/// Save both filter tables, then replace Rampart's chains in them: IPv4,
-/// then IPv6. If IPv6 fails, IPv4 is put back, so nothing is half-applied.
-fn load_iptables(v4: &Ruleset, v6: &Ruleset, state: &StateDir) -> Result<Loaded, DeployError> {
-    // The kernel first: where it refuses (no privilege, no module), that is
-    // what the user must hear, not a complaint about the state directory.
-    let before = iptables::save(Family::V4)?;
-    let before6 = iptables::save(Family::V6)?;
-    let previous: Option<Applied> = state.read_json(APPLIED)?;
-    // Keep the way back before changing anything.
-    state.write(PREVIOUS, &before)?;
-    state.write(PREVIOUS6, &before6)?;
-    let old =
-        |f: fn(&Applied) -> &Vec<String>| previous.as_ref().map(f).cloned().unwrap_or_default();
-    let (doc, mut diff, chains) = replace(Family::V4, v4, &old(|p| &p.chains), &before)?;
-    let (doc6, diff6, chains6) = match replace(Family::V6, v6, &old(|p| &p.chains6), &before6) {
-        Ok(x) => x,
-        Err(e) => {
-            iptables::restore(Family::V4, &before, false)?;
-            return Err(e);
+/// The record of this apply and the documents to load.
+fn prepare(
+    plan: &Plan<'_>,
+    current: Option<&Applied>,
+    before: &Snapshot,
+) -> Result<(Applied, Loads), DeployError> {
+    let mut record = Applied {
+        policy: plan.policy.clone(),
+        firewall: plan.firewall.clone(),
+        bundle: plan.bundle.clone(),
+        version: String::new(),
+        applied_at: now(),
+        chains: vec![],
+        chains6: vec![],
+        backend: plan.load.name().into(),
+        doc: String::new(),
+        doc6: None,
+        boot: crate::boot::files(&plan.load),
+    };
+    let loads = match &plan.load {
+        Load::Iptables { v4, v6 } => {
+            let old = |f: fn(&Applied) -> &Vec<String>| current.map(f).cloned().unwrap_or_default();
+            let (doc, chains) =
+                replacing(Family::V4, v4, &old(|p| &p.chains), before.v4.as_deref());
+            let (doc6, chains6) =
+                replacing(Family::V6, v6, &old(|p| &p.chains6), before.v6.as_deref());
+            record.version = version(&(doc.clone() + &doc6));
+            (record.chains, record.chains6) = (chains, chains6);
+            record.doc = doc.clone();
+            record.doc6 = Some(doc6.clone());
+            Loads::Iptables { v4: doc, v6: doc6 }
+        }
+        Load::Nft(doc) => {
+            record.version = version(doc);
+            Loads::Nft(nft::replace_prefix() + doc)
         }
     };
-    diff.extend(diff6);
-    Ok(Loaded { doc, doc6: Some(doc6), diff, chains, chains6 })
+    Ok((record, loads))
 }
 
-/// Replace Rampart's chains of one family; `before` is the saved table and
-/// `old` the chains the last apply made. Returns the document loaded, the
-/// changes and Rampart's chains now.
-fn replace(
+/// The document replacing Rampart's chains of one family, and the chains
+/// Rampart has while it loads: the new ones and those it removes.
+fn replacing(
     family: Family,
-    rs: &Ruleset,
+    rs: &Restricted,
     old: &[String],
-    before: &str,
-) -> Result<(String, Vec<ChainDiff>, Vec<String>), DeployError> {
+    before: Option<&str>,
+) -> (String, Vec<String>) {
     let ours: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
-    let loaded_chains: BTreeSet<String> = diff::rules_by_chain(before).into_keys().collect();
+    let loaded: BTreeSet<String> =
+        diff::rules_by_chain(before.unwrap_or_default()).into_keys().collect();
     let stale: Vec<String> = old
         .iter()
-        .filter(|c| {
-            !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded_chains.contains(*c)
-        })
+        .filter(|c| !ours.contains(c) && Table::Filter.builtin(c).is_none() && loaded.contains(*c))
         .cloned()
         .collect();
     let doc = noflush_doc(rs, family, &stale);
-    iptables::restore(family, &doc, true)?;
+    let mut chains = ours;
+    chains.extend(stale);
+    (doc, chains)
+}
+
+/// The changes a load made to Rampart's chains of one family.
+fn changes(
+    family: Family,
+    before: Option<&str>,
+    chains: &[String],
+) -> Result<Vec<ChainDiff>, DeployError> {
     let after = iptables::save(family)?;
-    let mut compare = ours.clone();
-    compare.extend(stale);
-    let mut changes =
-        diff::diff(&diff::rules_by_chain(before), &diff::rules_by_chain(&after), &compare);
+    let mut d = diff::diff(
+        &diff::rules_by_chain(before.unwrap_or_default()),
+        &diff::rules_by_chain(&after),
+        chains,
+    );
     if family == Family::V6 {
-        for c in &mut changes {
+        for c in &mut d {
             c.chain = format!("chain {} (IPv6)", c.chain);
         }
     }
-    Ok((doc, changes, ours))
+    Ok(d)
 }
 
-/// Save Rampart's nft tables, then replace them. Returns the listing of
-/// what was loaded (status compares the kernel's listing with it) and the
-/// changes per chain and set.
-fn load_nft(doc: &str, state: &StateDir) -> Result<Loaded, DeployError> {
-    let before = nft::listing()?;
-    state.write(PREVIOUS, &(nft::replace_prefix() + &before))?;
-    state.remove(PREVIOUS6)?;
-    // Tables the new document does not define (an old ARP guard) go too.
-    nft::load(&(nft::replace_prefix() + doc))?;
-    let after = nft::listing()?;
-    let diff = diff::diff(&nft::blocks(&before), &nft::blocks(&after), &[]);
-    Ok(Loaded { doc: after, doc6: None, diff, chains: vec![], chains6: vec![] })
+/// The watchdog could not be started: nothing new is loaded. A try this
+/// apply was replacing has lost its watchdog, so it is rolled back.
+fn unarmed(
+    state: &StateDir,
+    current: Option<&Applied>,
+    unconfirmed: bool,
+    why: &str,
+) -> DeployError {
+    let what = format!("cannot arm the rollback ({why})");
+    if unconfirmed {
+        return back_to_confirmed(state, &format!("{what}; nothing new was loaded"));
+    }
+    let undo = state.put_json(APPLIED, current).and_then(|()| state.remove(PENDING));
+    DeployError::Unprotected(match undo {
+        Ok(()) => format!("{what}: nothing was loaded"),
+        Err(e) => format!("{what}: nothing was loaded, but the state could not be reset: {e}"),
+    })
 }
 
-/// Restore what was loaded before the last apply.
+/// After a failure with rules possibly loaded: put back the last confirmed
+/// state, and say what happened either way.
+fn back_to_confirmed(state: &StateDir, what: &str) -> DeployError {
+    DeployError::RolledBack(match restore(state) {
+        Ok(()) => format!("{what}: the last confirmed rules were put back"),
+        Err(e) => format!(
+            "{what}, and putting back the last confirmed rules failed: {e}\n\
+             The new rules may be loaded; the watchdog tries again at its deadline \
+             (or run `rampart rollback`)"
+        ),
+    })
+}
+
+/// Restore what was loaded at the last confirmed point.
 pub fn rollback(state: &StateDir) -> Result<(), DeployError> {
-    let (Some(previous), Some(applied)) =
-        (state.read(PREVIOUS)?, state.read_json::<Applied>(APPLIED)?)
+    let _lock = state.lock(false)?;
+    restore(state)
+}
+
+/// Put back the last confirmed state: Rampart's chains and tables only,
+/// every other chain and table as it is now. The caller holds the lock.
+fn restore(state: &StateDir) -> Result<(), DeployError> {
+    let (Some(snapshot), Some(now_rec)) =
+        (Snapshot::read(state)?, state.read_json::<Applied>(APPLIED)?)
     else {
         return Err(DeployError::Nothing(format!(
             "nothing to roll back to: no earlier ruleset saved in {}",
             state.path().display()
         )));
     };
-    if applied.backend == "nft" {
-        nft::load(&previous)?;
-    } else {
-        iptables::restore(Family::V4, &previous, false)?;
-        if let Some(previous6) = state.read(PREVIOUS6)? {
-            iptables::restore(Family::V6, &previous6, false)?;
+    let then: Option<Applied> = state.read_json(PREVIOUS_RECORD)?;
+    let records = [Some(&now_rec), then.as_ref()];
+    let builtins = records.iter().any(|r| is(*r, "iptables"));
+    for (family, saved, chains) in [
+        (Family::V4, &snapshot.v4, (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>),
+        (Family::V6, &snapshot.v6, |r: &Applied| r.chains6.clone()),
+    ] {
+        let Some(saved) = saved else { continue };
+        let mut ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
+        if builtins {
+            ours.extend(Table::Filter.hooks().iter().map(|h| h.chain().to_owned()));
         }
+        let live = iptables::save(family)?;
+        iptables::restore(family, &restore_doc(saved, &ours, &live), true)?;
     }
-    for f in [PENDING, APPLIED, APPLIED_DOC, APPLIED_DOC6, PREVIOUS6] {
+    if let Some(listing) = &snapshot.nft {
+        nft::load(&(nft::replace_prefix() + listing))?;
+    }
+    state.put_json(APPLIED, then.as_ref())?;
+    persist(state, then.as_ref())?;
+    for f in [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD] {
         state.remove(f)?;
     }
-    state.remove(PREVIOUS)
+    Ok(())
 }
 
 /// Keep the ruleset of a try: the watchdog will not roll it back.
 pub fn confirm(state: &StateDir) -> Result<(), DeployError> {
-    if state.read(PENDING)?.is_none() {
-        return Err(DeployError::Nothing(NOT_WAITING.into()));
+    // Waits for an apply in progress or a rollback under way to finish.
+    let _lock = state.lock(true)?;
+    match state.read_json::<Pending>(PENDING)? {
+        Some(p) if p.awaits_confirm => {
+            persist(state, state.read_json::<Applied>(APPLIED)?.as_ref())?;
+            state.remove(PENDING)
+        }
+        _ => Err(DeployError::Nothing(NOT_WAITING.into())),
     }
-    state.remove(PENDING)
+}
+
+/// The boot files follow the confirmed state (none when Rampart applied
+/// nothing), where there is a boot directory.
+fn persist(state: &StateDir, confirmed: Option<&Applied>) -> Result<(), DeployError> {
+    match state.boot() {
+        Some(dir) => {
+            crate::boot::persist(dir, &confirmed.map(|r| r.boot.clone()).unwrap_or_default())
+        }
+        None => Ok(()),
+    }
 }
 
 /// What the watchdog did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Watch {
+    /// Confirmed, or the apply finished.
     Confirmed,
     RolledBack,
     /// A newer apply replaced this try; it is that one's watchdog's job.
@@ -277,17 +505,80 @@ pub enum Watch {
 }
 
 /// Wait for the try `token` to be confirmed; roll back at its deadline.
-/// Runs detached from the terminal, so it survives the SSH session.
+/// Runs detached from the terminal, so it survives the SSH session; what
+/// it does and every failure go to the kernel log, where an administrator
+/// finds them (dmesg, the journal).
 pub fn watchdog(state: &StateDir, token: &str) -> Result<Watch, DeployError> {
+    let r = watch(state, token);
+    let dir = state.path().display();
+    match &r {
+        Ok(Watch::RolledBack) => kernel_log(
+            "warning",
+            &format!("no confirmation came: the last confirmed rules are back (state {dir})"),
+        ),
+        Err(e) => kernel_log(
+            "err",
+            &format!("the watchdog cannot roll back the unconfirmed rules (state {dir}): {e}"),
+        ),
+        Ok(_) => {}
+    }
+    r
+}
+
+fn watch(state: &StateDir, token: &str) -> Result<Watch, DeployError> {
     loop {
         let Some(p) = state.read_json::<Pending>(PENDING)? else { return Ok(Watch::Confirmed) };
         if p.token != token {
             return Ok(Watch::Superseded);
         }
         if now() >= p.deadline {
-            rollback(state)?;
-            return Ok(Watch::RolledBack);
+            let _lock = state.lock(true)?;
+            // Confirmed or replaced while the lock was held by someone else?
+            match state.read_json::<Pending>(PENDING)? {
+                Some(p) if p.token == token => {
+                    restore(state)?;
+                    return Ok(Watch::RolledBack);
+                }
+                _ => continue,
+            }
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// One line in the kernel log (`/dev/kmsg`), which dmesg and the journal
+/// show; the watchdog has no terminal to print to.
+fn kernel_log(level: &str, msg: &str) {
+    let prio = if level == "err" { 3 } else { 4 };
+    let line = format!("<{prio}>rampart: {}\n", msg.replace('\n', " "));
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/kmsg")
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_doc_touches_only_the_chains_named() {
+        let saved = "*filter\n:INPUT DROP [1:2]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                     :mine - [0:0]\n:docker - [0:0]\n-A INPUT -j mine\n-A mine -s 10.0.0.1/32 -j ACCEPT\n\
+                     -A docker -j DROP\nCOMMIT\n";
+        let live = "*filter\n:INPUT ACCEPT [0:0]\n:newer - [0:0]\n:fail2ban - [0:0]\n:mine - [0:0]\nCOMMIT\n";
+        let ours: BTreeSet<String> =
+            ["INPUT", "mine", "newer", "absent"].into_iter().map(String::from).collect();
+        let doc = restore_doc(saved, &ours, live);
+        assert_eq!(
+            doc,
+            "*filter\n:INPUT DROP [0:0]\n:mine - [0:0]\n-F INPUT\n-F newer\n-X newer\n\
+             -A INPUT -j mine\n-A mine -s 10.0.0.1/32 -j ACCEPT\nCOMMIT\n"
+        );
+    }
+
+    #[test]
+    fn versions_are_stable() {
+        assert_eq!(version("x"), "2d711642b726b044");
     }
 }

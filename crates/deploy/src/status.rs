@@ -2,42 +2,65 @@
 
 use rampart_ir::Family;
 
-use crate::apply::{APPLIED, APPLIED_DOC, APPLIED_DOC6, PENDING};
 use crate::diff::{self, ChainDiff};
-use crate::state::{Applied, Pending, StateDir};
+use crate::state::{APPLIED, Applied, PENDING, Pending, StateDir, now};
 use crate::{DeployError, iptables, nft};
+
+/// Seconds past its deadline after which a try that is still pending means
+/// its watchdog is not doing its job.
+const GRACE_SECS: u64 = 5;
 
 #[derive(Debug)]
 pub struct Status {
     pub applied: Option<Applied>,
     pub pending: Option<Pending>,
+    /// Seconds a pending try is past its deadline with no rollback: its
+    /// watchdog died or failed (the kernel log says why).
+    pub overdue: Option<u64>,
     /// Differences between the applied rules and the loaded ones, on
     /// Rampart's chains only.
     pub drift: Vec<ChainDiff>,
+    /// How the boot files differ from what was applied; `None` without a
+    /// boot directory.
+    pub boot: Option<Vec<String>>,
 }
 
 pub fn status(state: &StateDir) -> Result<Status, DeployError> {
+    // A consistent view: not half-way through an apply or a rollback.
+    let _lock = if state.path().is_dir() { Some(state.lock(true)?) } else { None };
     let applied: Option<Applied> = state.read_json(APPLIED)?;
-    let pending = state.read_json(PENDING)?;
-    let drift = match (&applied, state.read(APPLIED_DOC)?) {
-        (Some(a), Some(doc)) if a.backend == "nft" => {
-            diff::diff(&nft::blocks(&doc), &nft::blocks(&nft::listing()?), &[])
+    let pending: Option<Pending> = state.read_json(PENDING)?;
+    let overdue = pending
+        .as_ref()
+        .map(|p| now().saturating_sub(p.deadline))
+        .filter(|late| *late > GRACE_SECS);
+    let drift = match &applied {
+        Some(a) if a.backend == "nft" => {
+            diff::diff(&nft::blocks(&a.doc), &nft::blocks(&nft::listing()?), &[])
         }
-        (Some(a), Some(doc)) => {
+        Some(a) => {
             let loaded = diff::rules_by_chain(&iptables::save(Family::V4)?);
-            let mut drift = diff::diff(&diff::rules_by_chain(&doc), &loaded, &a.chains);
-            if let Some(doc6) = state.read(APPLIED_DOC6)?
+            let mut drift = diff::diff(&diff::rules_by_chain(&a.doc), &loaded, &a.chains);
+            if let Some(doc6) = &a.doc6
                 && !a.chains6.is_empty()
             {
                 let loaded = diff::rules_by_chain(&iptables::save(Family::V6)?);
-                for mut d in diff::diff(&diff::rules_by_chain(&doc6), &loaded, &a.chains6) {
+                for mut d in diff::diff(&diff::rules_by_chain(doc6), &loaded, &a.chains6) {
                     d.chain = format!("chain {} (IPv6)", d.chain);
                     drift.push(d);
                 }
             }
             drift
         }
-        _ => vec![],
+        None => vec![],
     };
-    Ok(Status { applied, pending, drift })
+    // While a try waits, boot keeps the last confirmed rules.
+    let boot = match (state.boot(), &pending) {
+        (Some(dir), None) => Some(crate::boot::check(
+            dir,
+            &applied.as_ref().map(|a| a.boot.clone()).unwrap_or_default(),
+        )?),
+        _ => None,
+    };
+    Ok(Status { applied, pending, overdue, drift, boot })
 }

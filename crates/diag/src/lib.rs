@@ -7,7 +7,9 @@
 mod diagnostic;
 mod render;
 mod source;
+mod text;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use render::{render, render_json};
 pub use source::{FileId, LineCol, Sources, Span};
+pub use text::printable;

@@ -1,9 +1,9 @@
 use std::fmt::Write;
 
 use rampart_diag::Sources;
-use rampart_ir::{Family, Ruleset, chain_line, format_rule};
+use rampart_ir::{Family, Restricted, chain_line, format_rule};
 
-use crate::describe_origin;
+use crate::{comment, describe_origin};
 
 /// An `iptables-restore` document for the `filter` table.
 ///
@@ -11,13 +11,13 @@ use crate::describe_origin;
 /// lines is preceded by a comment naming the policy rule it comes from.
 #[must_use]
 pub fn iptables_restore(
-    rs: &Ruleset,
+    rs: &Restricted,
     family: Family,
     header: &str,
     sources: Option<&Sources>,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {header}");
+    out.push_str(&comment(header));
     out.push_str("*filter\n");
     for c in &rs.chains {
         let _ = writeln!(out, "{}", chain_line(c));
@@ -28,10 +28,10 @@ pub fn iptables_restore(
             if let Some(sources) = sources
                 && r.origin != last
             {
-                let _ = writeln!(out, "# {}", describe_origin(r.origin, sources));
+                out.push_str(&comment(&describe_origin(r.origin, sources)));
                 last = r.origin;
             }
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
     }
     out.push_str("COMMIT\n");

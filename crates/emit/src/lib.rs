@@ -12,7 +12,7 @@ mod shell;
 pub use iptables_restore::iptables_restore;
 pub use shell::shell_script;
 
-use rampart_diag::Sources;
+use rampart_diag::{Sources, printable};
 use rampart_ir::Origin;
 
 /// `rule 7 (policy.rp:31:5)`, or `rule 0 (implicit)` for rules Rampart adds.
@@ -25,4 +25,11 @@ pub fn describe_origin(origin: Option<Origin>, sources: &Sources) -> String {
         Some(Origin { rule, span: None }) => format!("rule {rule} (implicit)"),
         None => "no policy rule".into(),
     }
+}
+
+/// A `#` comment line of a generated file (an iptables-restore document or
+/// a shell script, which read `#` alike): a file name or title holding a
+/// line break stays on this one line.
+fn comment(text: &str) -> String {
+    format!("# {}\n", printable(text))
 }

@@ -1,19 +1,19 @@
 use std::fmt::Write;
 
-use rampart_diag::Sources;
-use rampart_ir::{Family, Ruleset};
+use rampart_diag::{Sources, printable};
+use rampart_ir::{Family, Restricted};
 
-use crate::{describe_origin, iptables_restore};
+use crate::{comment, describe_origin, iptables_restore};
 
 /// A shell script that says what each policy rule does and then loads the
 /// rules with one `iptables-restore` (and `ip6tables-restore`) call each,
 /// fed from a here-document: nothing is flushed first, so there is never a
 /// moment without a firewall. Arguments (such as `--test`) are passed on.
 #[must_use]
-pub fn shell_script(title: &str, v4: &Ruleset, v6: &Ruleset, sources: &Sources) -> String {
+pub fn shell_script(title: &str, v4: &Restricted, v6: &Restricted, sources: &Sources) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "#!/bin/sh");
-    let _ = writeln!(out, "# {title}");
+    out.push_str(&comment(title));
     out.push_str(
         "#\n# Read it before you run it. The rules load in one atomic transaction per\n\
          # address family; nothing is flushed first. Run with --test to only check them.\n\
@@ -40,7 +40,7 @@ pub fn shell_script(title: &str, v4: &Ruleset, v6: &Ruleset, sources: &Sources) 
     for line in said.values() {
         let _ = writeln!(out, "echo {}", sh_quote(line));
     }
-    let mut doc = |family: Family, rs: &Ruleset, cmd: &str, tag: &str| {
+    let mut doc = |family: Family, rs: &Restricted, cmd: &str, tag: &str| {
         let _ = writeln!(out, "\n\"${cmd}\" -w \"$@\" <<'{tag}'");
         out.push_str(&iptables_restore(rs, family, title, Some(sources)));
         let _ = writeln!(out, "{tag}");
@@ -55,7 +55,8 @@ fn squeeze(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Single-quote for sh: `'` becomes `'\''`.
+/// Single-quote for sh: `'` becomes `'\''`, control characters their
+/// escapes (echo prints them as text; none reaches the terminal raw).
 fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    format!("'{}'", printable(s).replace('\'', r"'\''"))
 }

@@ -216,6 +216,15 @@ fn grant_line(
     let mut out = Vec::new();
     for n in names {
         match r.lookup(&n.text, diags) {
+            // Goes into sudoers as is: `ALL`, `%group`, `+netgroup` or an
+            // upper-case alias would grant far more than one user.
+            Some(Resolved::User(user)) if !safe_name(&user.name) => diags.push(
+                diagnostics::bad_access(
+                    "user",
+                    n.span,
+                    "a login name (lower case letters, digits, _ and -): sudo reads others                      as keywords, groups or aliases",
+                ),
+            ),
             Some(Resolved::User(user)) => out.push(Grant {
                 user,
                 host: host.text.clone(),

@@ -27,6 +27,11 @@ pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
         .with_label(span, "expected an address such as 192.168.2.2 or 2001:db8::1")
 }
 
+pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0270", format!("`{first}-{last}` is not a valid range"))
+        .with_label(span, "both ends must be of one family, the first not above the last")
+}
+
 pub(crate) fn bad_network(text: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0205", format!("`{text}` is not a valid network"))
         .with_label(span, why.to_owned())
@@ -108,6 +113,14 @@ pub(crate) fn include_failed(path: &str, span: Span, err: &str) -> Diagnostic {
         .with_label(span, "included here")
 }
 
+pub(crate) fn not_a_policy(first_error: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0245", "the included file is not a policy: not one statement could be read")
+        .with_label(span, "included here")
+        .with_help(format!(
+            "its content is not shown; the first problem is at {first_error}: check the path"
+        ))
+}
+
 pub(crate) fn include_cycle(path: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0219", format!("`{path}` is already included"))
         .with_label(span, "this include would read the file a second time")
@@ -165,6 +178,27 @@ pub(crate) fn port_outside_consoles(port: u16, span: Span) -> Diagnostic {
         .with_help("widen `consoles`, or fix the port")
 }
 
+pub(crate) fn every_protocol_not_alone(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0260", format!("`{word}` (every protocol) beside other clauses"))
+        .with_label(span, "this clause alone already matches every protocol")
+        .with_help(
+            "for every port or type of one protocol write it after the protocol \
+             (`tcp any`, `icmp any`); for every protocol, `any` must be the service's only clause",
+        )
+}
+
+pub(crate) fn any_beside_values(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0261", format!("`any` beside other {what}"))
+        .with_label(span, "`any` already means every value here")
+        .with_help("write `any` alone, or list only the values meant")
+}
+
+pub(crate) fn not_any(span: Span) -> Diagnostic {
+    Diagnostic::error("E0262", "`not any` matches nothing")
+        .with_label(span, "a rule with this column could never match")
+        .with_help("remove the column to match everything, or delete the rule")
+}
+
 pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagnostic {
     Diagnostic::warning("W0301", format!("rule {number} can never match"))
         .with_label(span, format!("every packet it matches is decided by rule {by} first"))
@@ -192,4 +226,10 @@ pub(crate) fn address_on_two_ports(
     Diagnostic::warning("W0304", format!("{addr} is bound to two guest ports, `{first}` and `{second}`"))
         .with_label(span, "second port with this address")
         .with_help("a guest address belongs behind one port; the guards of both ports now contradict each other")
+}
+
+pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0250", format!("{kind} name `{name}` cannot be used"))
+        .with_label(span, "this name")
+        .with_help(why.to_owned())
 }

@@ -82,3 +82,21 @@ fn errors() {
     );
     assert_eq!(codes("access s for lap {\n}\n"), vec!["E0242"]);
 }
+
+#[test]
+fn sudoers_keywords_are_not_user_names() {
+    for name in ["ALL", "%sudo", "+net", "Admin", "%:admins"] {
+        let mut sources = Sources::new();
+        let src = format!(
+            "user {name} uid 1030\n{BASE}access s for lap {{\n user {name} to srv port 20002\n}}\n"
+        );
+        let loaded = load_str("t.rp", &src, &mut sources);
+        let d = loaded
+            .diagnostics
+            .iter()
+            .find(|d| d.labels[0].message.contains("login name"))
+            .unwrap_or_else(|| panic!("{name} accepted: {:?}", loaded.diagnostics));
+        assert_eq!(d.code, "E0242", "{name}");
+        assert_eq!(sources.slice(d.labels[0].span), name);
+    }
+}

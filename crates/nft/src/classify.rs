@@ -26,7 +26,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, Match, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, Match, PortMatch, PortSet, Proto, Rule, Ruleset,
+    Table, Target,
 };
 
 use crate::elems;
@@ -110,16 +111,17 @@ impl Space {
 }
 
 /// The classifier form of a ruleset: every chain that benefits becomes a
-/// tree of chains reached by `goto`; the rest are copied as they are.
+/// tree of chains reached by `goto`; the rest are copied as they are. The
+/// chains keep their ids; the new ones follow them.
 #[must_use]
 pub fn classify(rs: &Ruleset) -> Ruleset {
     let mut c = Classifier {
+        rs,
         names: rs.chains.iter().map(|c| c.name.clone()).collect(),
-        by_name: rs.chains.iter().map(|c| (c.name.as_str(), c)).collect(),
+        made: Vec::new(),
         budget: 0,
     };
     let mut chains = Vec::with_capacity(rs.chains.len());
-    let mut extra = Vec::new();
     for chain in &rs.chains {
         if !classifiable(chain) {
             chains.push(chain.clone());
@@ -127,28 +129,45 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         }
         c.budget = TOTAL_GROWTH * chain.rules.len() + SLACK;
         let rules: Vec<&Rule> = chain.rules.iter().collect();
-        let mut made = Vec::new();
-        let rules = c.node(&chain.name, rules, &mut Vec::new(), &mut made);
-        chains.push(Chain { name: chain.name.clone(), policy: chain.policy, rules });
-        extra.extend(made);
+        let rules = c.node(chain, rules, &mut Vec::new());
+        chains.push(Chain {
+            name: chain.name.clone(),
+            table: chain.table,
+            kind: chain.kind,
+            rules,
+        });
     }
-    chains.extend(extra);
+    chains.extend(c.made);
     Ruleset { chains }
 }
 
-/// Bridge-port rules go to another table by their chain's hook, and rules
-/// nft cannot express become notes: such chains stay as they are.
+/// Only filter chains of the targets below. Bridge-port rules go to
+/// another table by their chain's hook, and rules nft cannot express become
+/// notes: such chains stay as they are.
 fn classifiable(chain: &Chain) -> bool {
-    chain.rules.len() > LEAF
+    chain.table == Table::Filter
+        && chain.rules.len() > LEAF
         && chain.rules.iter().all(|r| {
-            !matches!(r.target, Target::Other { .. })
-                && r.matches.iter().all(|m| !matches!(m, Match::Physdev(_) | Match::Unknown { .. }))
+            matches!(
+                r.target,
+                Target::Accept
+                    | Target::Drop
+                    | Target::Reject(_)
+                    | Target::Return
+                    | Target::Jump(_)
+                    | Target::Goto(_)
+                    | Target::Log(_)
+                    | Target::Nflog(_)
+                    | Target::None
+            ) && r.matches.iter().all(|m| !matches!(m, Match::Physdev(_) | Match::Unknown { .. }))
         })
 }
 
 struct Classifier<'a> {
+    rs: &'a Ruleset,
     names: BTreeSet<String>,
-    by_name: HashMap<&'a str, &'a Chain>,
+    /// The chains made so far; ids follow the ruleset's.
+    made: Vec<Chain>,
     /// Rules the current chain may still add by copying.
     budget: usize,
 }
@@ -170,14 +189,8 @@ struct Cut {
 type Context = Vec<(Field, Vec<Range>)>;
 
 impl<'a> Classifier<'a> {
-    /// The rules of a node's chain; new chains go to `made`.
-    fn node(
-        &mut self,
-        chain: &str,
-        rules: Vec<&'a Rule>,
-        ctx: &mut Context,
-        made: &mut Vec<Chain>,
-    ) -> Vec<Rule> {
+    /// The rules of a node of `chain`'s tree; new chains go to `made`.
+    fn node(&mut self, chain: &Chain, rules: Vec<&'a Rule>, ctx: &mut Context) -> Vec<Rule> {
         let Some(cut) = self.best_cut(&rules, ctx) else {
             return rules.into_iter().cloned().collect();
         };
@@ -186,21 +199,20 @@ impl<'a> Classifier<'a> {
         let mut out: Vec<Rule> = rules[..cut.prefix].iter().map(|&r| r.clone()).collect();
         let body = &rules[cut.prefix..];
         let mut targets = Vec::with_capacity(cut.parts.len());
-        for part in &cut.parts {
-            let name = self.fresh(chain);
-            let keys: Vec<Range> =
-                cut.keys.iter().filter(|k| targets.len() == k.1).map(|k| k.0).collect();
+        for (p, part) in cut.parts.iter().enumerate() {
+            let name = self.fresh(&chain.name);
+            let at = self.made.len();
+            self.made.push(Chain::user_in(chain.table, &name));
+            targets.push(ChainId(self.rs.chains.len() + at));
+            let keys: Vec<Range> = cut.keys.iter().filter(|k| k.1 == p).map(|k| k.0).collect();
             ctx.push((cut.field, keys));
-            let sub = self.node(&name, part.iter().map(|&i| body[i]).collect(), ctx, made);
+            let branch = Chain::user_in(chain.table, &name);
+            self.made[at].rules = self.node(&branch, part.iter().map(|&i| body[i]).collect(), ctx);
             ctx.pop();
-            made.push(Chain::user(&name));
-            let at = made.len() - 1;
-            made[at].rules = sub;
-            targets.push(name);
         }
-        out.extend(cut.keys.iter().map(|&(key, part)| dispatch(cut.field, key, &targets[part])));
+        out.extend(cut.keys.iter().map(|&(key, part)| dispatch(cut.field, key, targets[part])));
         let rest = cut.rest.iter().map(|&i| body[i]).collect();
-        out.extend(self.node(chain, rest, ctx, made));
+        out.extend(self.node(chain, rest, ctx));
         out
     }
 
@@ -298,8 +310,8 @@ impl<'a> Classifier<'a> {
     /// that fits the path so far can match.
     fn space(&self, rule: &Rule, field: Field, ctx: &[(Field, Vec<Range>)], depth: usize) -> Space {
         let own = own_space(rule, field);
-        let Target::Jump(name) = &rule.target else { return own };
-        let callee = match self.by_name.get(name.as_str()) {
+        let Target::Jump(id) = rule.target else { return own };
+        let callee = match self.rs.get(id) {
             Some(c) if rule.log.is_none() && depth < DEPTH_MAX && c.rules.len() <= CALLEE_MAX => c,
             _ => return own,
         };
@@ -382,7 +394,7 @@ fn own_space(rule: &Rule, field: Field) -> Space {
 }
 
 /// `field in key: goto target`, one element of the dispatch map.
-fn dispatch(field: Field, (lo, hi): Range, target: &str) -> Rule {
+fn dispatch(field: Field, (lo, hi): Range, target: ChainId) -> Rule {
     let v4 = |x: u128| IpAddr::V4(Ipv4Addr::from_bits(u32::try_from(x).unwrap_or(u32::MAX)));
     let addr = || AddrMatch { neg: false, set: AddrSet::one(AddrItem::Range(v4(lo), v4(hi))) };
     let matches = match field {
@@ -399,7 +411,7 @@ fn dispatch(field: Field, (lo, hi): Range, target: &str) -> Rule {
             ]
         }
     };
-    Rule::new(matches, Target::Goto(target.to_owned()))
+    Rule::new(matches, Target::Goto(target))
 }
 
 #[cfg(test)]

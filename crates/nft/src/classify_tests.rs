@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Log, Match, Origin, Policy, PortMatch, PortSet,
-    Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook as IrHook, Log, Match, Origin,
+    Policy, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 use rampart_trace::{CtState, Hook, Packet, trace};
 
@@ -59,15 +59,15 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: usize) -> Rule {
     if rng.u8(..6) == 0 {
         m.push(Match::State { neg: false, states: CtStates(CtStates::NEW) });
     }
-    // User chains only jump forward, so there are no loops.
+    // User chains (ids 1, 2, 3) only jump forward, so there are no loops.
     let callee =
-        |rng: &mut fastrand::Rng| USER_CHAINS[chain + rng.usize(..USER_CHAINS.len() - chain)];
+        |rng: &mut fastrand::Rng| ChainId(1 + chain + rng.usize(..USER_CHAINS.len() - chain));
     let target = match rng.u8(..20) {
         0..=5 => Target::Accept,
         6..=9 => Target::Drop,
         10 => Target::Reject(rampart_ir::RejectWith::PortUnreachable),
-        11..=13 if chain < USER_CHAINS.len() => Target::Jump(callee(rng).to_owned()),
-        14 if chain < USER_CHAINS.len() => Target::Goto(callee(rng).to_owned()),
+        11..=13 if chain < USER_CHAINS.len() => Target::Jump(callee(rng)),
+        14 if chain < USER_CHAINS.len() => Target::Goto(callee(rng)),
         15 if chain > 0 => Target::Return,
         16 => Target::Log(Log { prefix: format!("L{n} "), level: 4 }),
         17 => Target::None,
@@ -88,7 +88,7 @@ fn random_ruleset(rng: &mut fastrand::Rng) -> Ruleset {
         random_rule(rng, n, chain)
     };
     let policy = if rng.bool() { Policy::Accept } else { Policy::Drop };
-    let mut fwd = Chain::builtin("FORWARD", policy);
+    let mut fwd = Chain::builtin(IrHook::Forward, policy);
     fwd.rules = (0..rng.usize(5..80)).map(|_| rule(rng, 0)).collect();
     let mut chains = vec![fwd];
     for (i, name) in USER_CHAINS.iter().enumerate() {
@@ -178,12 +178,12 @@ fn same_walk_as_the_linear_form() {
 fn jumps_that_cannot_match_stay_out() {
     let net =
         |s: &str| AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) };
-    let mut fwd = Chain::builtin("FORWARD", Policy::Drop);
+    let mut fwd = Chain::builtin(IrHook::Forward, Policy::Drop);
     for i in 0..8u8 {
         fwd.rules.push(Rule::new(vec![Match::Dst(net(&format!("10.{i}.0.0/16")))], Target::Accept));
         fwd.rules.push(Rule::new(
             vec![Match::Src(net(&format!("192.168.{i}.1/32")))],
-            Target::Jump("b".into()),
+            Target::Jump(ChainId(1)),
         ));
     }
     let mut b = Chain::user("b");

@@ -44,3 +44,9 @@ pub(crate) fn unclosed_block(span: Span) -> Diagnostic {
     Diagnostic::error("E0007", "block is never closed")
         .with_label(span, "this `{` has no matching `}`")
 }
+
+pub(crate) fn control_char(c: char, span: Span) -> Diagnostic {
+    Diagnostic::error("E0008", format!("control character {} in the policy", c.escape_unicode()))
+        .with_label(span, "not allowed here")
+        .with_help("strings and comments hold printable text only; remove the character")
+}

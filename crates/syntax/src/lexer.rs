@@ -41,7 +41,7 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<T
             b' ' | b'\t' | b'\r' => i += 1,
             b'#' => {
                 while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
+                    i += control_check(src, i, false, file, diags);
                 }
             }
             b'\n' | b';' => {
@@ -64,7 +64,13 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<T
                 let start = i;
                 i += 1;
                 while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                        if i == bytes.len() || bytes[i] == b'\n' {
+                            break;
+                        }
+                    }
+                    i += control_check(src, i, true, file, diags);
                 }
                 if i < bytes.len() && bytes[i] == b'"' {
                     i += 1;
@@ -81,6 +87,9 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<T
                 }
                 tokens.push(tok(Kind::Word, start, i));
             }
+            _ if src[i..].starts_with(char::is_control) => {
+                i += control_check(src, i, false, file, diags);
+            }
             _ => {
                 let len = src[i..].chars().next().map_or(1, char::len_utf8);
                 diags.push(diagnostics::unexpected_char(Span::new(file, i, i + len)));
@@ -90,6 +99,24 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<T
     }
     tokens.push(tok(Kind::Eof, bytes.len(), bytes.len()));
     tokens
+}
+
+/// Reports a control character at byte `i`; returns the length of the
+/// character there. Tabs and carriage returns pass only in `#` comments
+/// (`in_string` false): a NUL or a line break inside a string would cut the
+/// generated line it lands on, dropping its verdict.
+fn control_check(
+    src: &str,
+    i: usize,
+    in_string: bool,
+    file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> usize {
+    let c = src[i..].chars().next().unwrap_or(' ');
+    if c.is_control() && (in_string || !matches!(c, '\t' | '\r')) {
+        diags.push(diagnostics::control_char(c, Span::new(file, i, i + c.len_utf8())));
+    }
+    c.len_utf8()
 }
 
 /// The value of a string token: quotes removed, `\"` and `\\` unescaped.
@@ -135,5 +162,26 @@ mod tests {
         assert_eq!(unquote("\"a \\\"b\\\"\""), "a \"b\"");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].code, "E0002");
+    }
+
+    #[test]
+    fn control_characters_are_refused_everywhere() {
+        for src in [
+            "comment \"x\0\"",
+            "comment \"x\\\0\"",
+            "comment \"a\tb\"",
+            "log-prefix \"\u{1b}[31m\"",
+            "deny # note \0\n",
+            "deny \u{7}",
+            "comment \"\u{85}\"",
+        ] {
+            let mut d = vec![];
+            lex(src, FileId(0), &mut d);
+            assert_eq!(d.len(), 1, "{src:?}: {d:?}");
+            assert_eq!(d[0].code, "E0008", "{src:?}");
+        }
+        let mut d = vec![];
+        lex("deny\t# a\tb\r\n", FileId(0), &mut d);
+        assert!(d.is_empty(), "{d:?}");
     }
 }

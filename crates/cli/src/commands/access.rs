@@ -42,7 +42,7 @@ struct Select {
     /// The policy file.
     policy: PathBuf,
     /// The firewall (client host) whose kit to build; needed when the policy has several.
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// The access declaration; needed when the firewall has several.
     #[arg(long, short = 'a')]
@@ -129,14 +129,18 @@ fn kit(s: &Select, prove: bool) -> anyhow::Result<Result<Kit, ExitCode>> {
         }
     }
     let policy = std::fs::canonicalize(&s.policy).unwrap_or_else(|_| s.policy.clone());
-    let command = format!(
-        "{} access audit {} --firewall {} --access {}",
-        s.rampart,
-        policy.display(),
-        fw.name,
-        access.name
-    );
-    Ok(Ok(Kit::new(access, fw, &command)))
+    let policy = policy.display().to_string();
+    let audit = [
+        s.rampart.as_str(),
+        "access",
+        "audit",
+        &policy,
+        "--firewall",
+        &fw.name,
+        "--access",
+        &access.name,
+    ];
+    Ok(Ok(Kit::new(access, fw, &audit)?))
 }
 
 fn pick<'m>(all: &'m [Access], fw: &Firewall, name: Option<&str>) -> anyhow::Result<&'m Access> {
@@ -166,24 +170,26 @@ fn generate(g: &GenerateArgs) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let root = Root(g.output.clone());
-    let mut files = vec![(kit.sudoers_path(), 0o440, kit.sudoers.as_str())];
-    files.extend(kit.files());
-    let rules = format!("etc/rampart/{}.rules.v4", kit.stem);
-    files.push((rules, 0o644, kit.rules.as_str()));
-    for (rel, mode, content) in &files {
-        write(&root.join(rel), *mode, content)?;
-        printer::out(&format!("{}\n", root.join(rel).display()));
-    }
-    // Prove the fragment with the real parser when it is installed.
+    // The fragment first, proved by the real parser (when installed) under
+    // a name sudo ignores: a refused one is removed and nothing is written.
     let sudoers = root.join(&kit.sudoers_path());
-    match install::visudo_check(&sudoers) {
+    match install::install_sudoers(&sudoers, &kit.sudoers) {
         Ok(()) => printer::note(&format!("{}: visudo -c accepts it", sudoers.display())),
         Err(rampart_access::Error::Spawn { .. }) => {
+            write(&sudoers, 0o440, &kit.sudoers)?;
             printer::note(
                 "note: visudo is not installed (apt-get install sudo); fragment not checked",
             );
         }
         Err(e) => return Err(e).context("the generated sudoers fragment is refused"),
+    }
+    printer::out(&format!("{}\n", sudoers.display()));
+    let mut files = kit.files();
+    let rules = format!("etc/rampart/{}.rules.v4", kit.stem);
+    files.push((rules, 0o644, kit.rules.as_str()));
+    for (rel, mode, content) in &files {
+        write(&root.join(rel), *mode, content)?;
+        printer::out(&format!("{}\n", root.join(rel).display()));
     }
     Ok(ExitCode::SUCCESS)
 }

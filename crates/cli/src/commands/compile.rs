@@ -46,7 +46,7 @@ pub(crate) struct CompileArgs {
     /// The policy file.
     policy: PathBuf,
     /// The firewall to compile (needed when the policy has several).
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// What to produce.
     #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
@@ -244,12 +244,13 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
         iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
         iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
         nft: with_arp_guard(fw, rampart_nft::emit(&rampart_nft::classify(&c.rich))),
+        digest: String::new(),
     }
+    .sealed()
 }
 
-/// Write via a temporary file and rename, so readers never see half a file.
+/// Readers never see half a file; a planted symlink is never followed.
 fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
-    let tmp = PathBuf::from(format!("{}.rampart-tmp", path.display()));
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot rename to `{}`", path.display()))
+    rampart_os::write(path, text.as_bytes(), 0o644)
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }

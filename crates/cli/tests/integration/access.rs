@@ -84,6 +84,30 @@ fn generate_refuses_rules_that_break_the_declaration() {
 }
 
 #[test]
+fn generate_refuses_sudoers_keywords_as_user_names() {
+    let d = scratch("keywords");
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spice-client.rp"),
+    )
+    .unwrap();
+    for name in ["ALL", "%sudo", "+net"] {
+        let policy = d.0.join("p.rp");
+        std::fs::write(&policy, example.replace("myself", name)).unwrap();
+        let out_dir = d.0.join("kit");
+        let out = rampart(&[
+            "access",
+            "generate",
+            policy.to_str().unwrap(),
+            "-o",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", both(&out));
+        assert!(both(&out).contains("login name"), "{name}: {}", both(&out));
+        assert!(!out_dir.exists(), "{name}: wrote files for a refused kit");
+    }
+}
+
+#[test]
 fn install_dry_run_changes_nothing_and_audit_reports_drift() {
     let d = scratch("dry");
     let root = d.0.join("root");

@@ -135,11 +135,31 @@ fn compile_all_writes_every_firewall_of_a_fleet() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("gw1.json")).unwrap()).unwrap();
-    assert_eq!(bundle["rampart_bundle"], 1);
+    assert_eq!(bundle["rampart_bundle"], 2);
+    assert_eq!(bundle["digest"].as_str().unwrap().len(), 64, "{bundle}");
     assert_eq!(bundle["firewall"], "gw1");
     assert!(bundle["iptables_v4"].as_str().unwrap().contains("--dport 22"), "{bundle}");
     assert!(bundle["nft"].as_str().unwrap().contains("table inet rampart"), "{bundle}");
     // without -o there is nowhere to write a fleet
     let out = rampart(&["compile", "crates/cli/tests/fixtures/fleet.rp", "--all"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn compile_never_writes_through_a_planted_symlink() {
+    // A shared, world-writable output directory where someone planted
+    // symlinks at every name a writer could predict.
+    let dir = tempdir("symlink");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    for planted in
+        ["rules.v4.rampart-tmp", "rules.v4.v6.rampart-tmp", ".rules.v4.tmp", ".rules.v4.new"]
+    {
+        std::os::unix::fs::symlink(&victim, dir.join(planted)).unwrap();
+    }
+    let target = dir.join("rules.v4");
+    let out = rampart(&["compile", "examples/spice-client.rp", "-o", target.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(std::fs::read_to_string(&target).unwrap().contains("COMMIT"));
 }

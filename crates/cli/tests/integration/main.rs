@@ -2,10 +2,15 @@
 //! ripgrep does): each module is one command family.
 
 mod access;
+mod apply_safety;
+mod boot;
 mod cli;
 mod compile_nft;
+mod completion;
 mod deploy;
+mod hostile;
 mod lab;
 mod logs;
+mod reference;
 mod trace;
 mod util;

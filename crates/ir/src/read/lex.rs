@@ -104,6 +104,19 @@ pub(crate) fn split(
     Ok(words)
 }
 
+/// The first control character of `line` (which starts at byte `offset`
+/// of its file), as an error like [`split`]'s. Tabs separate words; any
+/// other control character, a NUL above all, would cut the line it is
+/// written back on and drop the rule's target.
+pub(crate) fn control_char(line: &str, offset: usize) -> Result<(), (usize, String)> {
+    match line.char_indices().find(|&(_, c)| c.is_control() && c != '\t') {
+        Some((i, c)) => {
+            Err((offset + i, format!("control character {} in a rule", c.escape_unicode())))
+        }
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,125 @@
+//! Hostile input as users would feed it: names that try to leave the
+//! output directory, file names and titles that try to inject lines.
+
+use crate::util::{rampart, tempdir, text};
+
+#[test]
+fn firewall_names_never_leave_the_output_directory() {
+    let dir = tempdir("traversal");
+    let out_dir = dir.join("a/b/out");
+    for name in ["../../escape_fw", "/abs/path", "..", ".hidden", "-o"] {
+        let policy = dir.join("p.rp");
+        std::fs::write(
+            &policy,
+            format!("firewall {name} {{\n interface eth0 10.0.0.1/24\n ruleset main {{\n }}\n}}\n"),
+        )
+        .unwrap();
+        let out = rampart(&[
+            "compile",
+            policy.to_str().unwrap(),
+            "--all",
+            "-o",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("E0250"), "{name}: {}", text(&out.stderr));
+    }
+    let written: Vec<_> = walk(&dir).into_iter().filter(|p| !p.ends_with("p.rp")).collect();
+    assert!(written.is_empty(), "files written: {written:?}");
+    assert!(!std::path::Path::new("/abs").exists());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn a_policy_file_name_injects_nothing() {
+    rampart_lab::require_tools(&[rampart_lab::Tool::IPTABLES_RESTORE]).unwrap();
+    let dir = tempdir("title");
+    let name = "t\n-A INPUT -s 6.6.6.6 -j ACCEPT\ntouch injected\n#.rp";
+    let policy = dir.join(name);
+    std::fs::write(
+        &policy,
+        "service ssh tcp 22\nfirewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  accept service ssh\n }\n}\n",
+    )
+    .unwrap();
+    let (v4, sh) = (dir.join("out.v4"), dir.join("out.sh"));
+    for (target, file) in [("iptables-restore", &v4), ("iptables-script", &sh)] {
+        let p = policy.to_str().unwrap();
+        let out = rampart(&["compile", p, "-t", target, "-o", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{target}: {}", text(&out.stderr));
+    }
+    let ns = rampart_lab::Netns::new().unwrap();
+    let out =
+        ns.run_with_input(&["iptables-restore", "-w"], &std::fs::read_to_string(&v4).unwrap());
+    assert!(out.unwrap().status.success());
+    let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+    assert!(!saved.contains("6.6.6.6"), "injected through the .v4 document:\n{saved}");
+
+    let ns = rampart_lab::Netns::new().unwrap();
+    let out = ns.command("sh").arg(&sh).current_dir(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!dir.join("injected").exists(), "the shell script ran an injected command");
+    let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+    assert!(!saved.contains("6.6.6.6"), "injected through the shell script:\n{saved}");
+    assert!(saved.contains("--dport 22"), "the script did load the rules:\n{saved}");
+}
+
+/// `rampart ARGS`, killed after 20 s: a read that hangs fails the test.
+fn rampart_bounded(args: &[&str]) -> std::process::Output {
+    let mut child = crate::util::command()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = rampart_lab::wait_until(std::time::Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !done {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(done, "rampart {args:?} hung: {}", text(&out.stderr));
+    out
+}
+
+#[test]
+fn includes_read_policies_only() {
+    let dir = tempdir("include");
+    let secret = dir.join("shadow");
+    std::fs::write(&secret, "root:$y$j9T$SECRETHASH:19000:0:99999:7:::\n").unwrap();
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = dir.join("big.rp");
+    std::fs::File::create(&big).unwrap().set_len(rampart_model::MAX_POLICY_BYTES + 1).unwrap();
+    for (target, expect) in [
+        (secret.to_str().unwrap(), "is not a policy"),
+        (fifo.to_str().unwrap(), "a FIFO, not a regular file"),
+        ("/dev/zero", "a device, not a regular file"),
+        (big.to_str().unwrap(), "larger than"),
+        (dir.to_str().unwrap(), "a directory, not a regular file"),
+    ] {
+        let policy = dir.join("p.rp");
+        std::fs::write(&policy, format!("include \"{target}\"\n")).unwrap();
+        let out = rampart_bounded(&["check", policy.to_str().unwrap()]);
+        // One line, whatever the renderer's wrapping.
+        let err =
+            text(&out.stderr).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(out.status.code(), Some(1), "{target}: {err}");
+        assert!(err.contains(expect), "{target}: {err}");
+        assert!(!err.contains("SECRETHASH"), "{target}: the file's content is shown: {err}");
+    }
+    for target in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let out = rampart_bounded(&["check", target]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+    }
+}
