@@ -32,7 +32,11 @@ use rampart_ir::{
 
 use crate::elems;
 
-/// Runs this short stay linear: a lookup would cost as much.
+/// Chains this short stay as written: easier to read, and a lookup saves
+/// little.
+const MIN_CHAIN: usize = 16;
+/// Within a cut chain, runs this short stay linear: a lookup would cost as
+/// much.
 const LEAF: usize = 4;
 /// A level may hold this many rules per rule of its node (plus `SLACK`).
 const LEVEL_GROWTH: (usize, usize) = (2, 1);
@@ -146,7 +150,7 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
 /// notes: such chains stay as they are.
 fn classifiable(chain: &Chain) -> bool {
     chain.table == Table::Filter
-        && chain.rules.len() > LEAF
+        && chain.rules.len() > MIN_CHAIN
         && chain.rules.iter().all(|r| {
             matches!(
                 r.target,
@@ -267,7 +271,9 @@ impl<'a> Classifier<'a> {
                         total += 1;
                     }
                 }
-                if total > limit {
+                // Elementary intervals that end up in one chain count once
+                // below; this only bounds the work.
+                if total > 8 * limit {
                     return None;
                 }
             }

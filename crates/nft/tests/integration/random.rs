@@ -293,10 +293,11 @@ fn dual_stack_policies_same_in_kernel() {
 #[expect(clippy::print_stderr, reason = "the probe counts are the test's report")]
 fn long_overlapping_policies_same_in_kernel() {
     let mut failures = Vec::new();
-    for seed in 1..=2 {
-        let rich = random_policy_sized(seed, false, 14..22);
+    let mut cut = 0;
+    for seed in 1..=4 {
+        let rich = random_policy_sized(seed, false, 20..30);
         let classified = rampart_nft::classify(&rich);
-        assert!(classified.chains.len() > rich.chains.len(), "seed {seed}: nothing was cut");
+        cut += usize::from(classified.chains.len() > rich.chains.len());
         let v4 = rampart_lower::iptables(&rich, Family::V4);
         let name = format!("long random seed {seed}");
         let case = Case {
@@ -321,5 +322,6 @@ fn long_overlapping_policies_same_in_kernel() {
             Err(e) => failures.push(format!("{e}\n{}", rampart_nft::emit(&classified))),
         }
     }
+    assert!(cut >= 1, "none of the 4 policies was cut");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
