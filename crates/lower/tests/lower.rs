@@ -307,3 +307,42 @@ fn a_logged_goto_logs_in_place() {
         vec!["INPUT: -j LOG --log-prefix \"RULE 1 -- GOTO \" --log-level 6", "INPUT: -g x"]
     );
 }
+
+#[test]
+fn nat_rules_go_to_rampart_chains_jumped_to_from_the_nat_hooks() {
+    let c = compiled(
+        "host www 10.2.0.80\nservice http tcp 80\nfirewall fw {\n interface eth0 100.64.0.1/24\n \
+         interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n forward on\n \
+         ruleset main {\n  accept to www service http\n }\n nat {\n  no-nat from lan to dmz\n  \
+         masquerade on eth0 from lan\n  dnat to www on eth0 service http\n  \
+         dnat to v6 on eth0 service ssh\n }\n}\n",
+    );
+    let nat: Vec<String> = lines(&c.v4, Family::V4)
+        .into_iter()
+        .filter(|l| {
+            l.starts_with("PREROUTING") || l.starts_with("POSTROUTING") || l.starts_with("RAMPART")
+        })
+        .collect();
+    assert_eq!(
+        nat,
+        [
+            "PREROUTING: -j RAMPART_PRE",
+            "POSTROUTING: -j RAMPART_POST",
+            "RAMPART_PRE: -s 10.1.0.0/24 -d 10.2.0.0/24 -j ACCEPT",
+            "RAMPART_PRE: -i eth0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.2.0.80",
+            "RAMPART_POST: -s 10.1.0.0/24 -d 10.2.0.0/24 -j ACCEPT",
+            "RAMPART_POST: -s 10.1.0.0/24 -o eth0 -j MASQUERADE",
+        ]
+    );
+    let v6 = lines(&c.v6, Family::V6);
+    assert!(
+        v6.contains(
+            &"RAMPART_PRE: -i eth0 -p tcp -m tcp --dport 22 -j DNAT --to-destination 2001:db8::7"
+                .to_owned()
+        ),
+        "the IPv6 forward goes to ip6tables only: {v6:?}"
+    );
+    assert!(c.rich.chains.iter().filter(|ch| ch.table == rampart_ir::Table::Nat).count() == 4);
+    let plain = compiled(&fw("", "  accept from lan"));
+    assert!(plain.rich.tables() == [rampart_ir::Table::Filter], "no NAT, no nat table");
+}
