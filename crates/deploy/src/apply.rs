@@ -16,10 +16,10 @@ use rampart_ir::{Family, Restricted, Ruleset, Table, chain_line, format_rule};
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
 use crate::state::{
-    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending,
-    StateDir, now,
+    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NAT, PREVIOUS_NAT6, PREVIOUS_NFT,
+    PREVIOUS_RECORD, PREVIOUS6, Pending, StateDir, now,
 };
-use crate::{DeployError, iptables, nft};
+use crate::{DeployError, iptables, nat, nft};
 
 /// What `confirm` says when there is no try (also: it already rolled back).
 pub const NOT_WAITING: &str = "no apply is waiting for confirmation";
@@ -95,10 +95,10 @@ pub fn interrupt() {
 #[must_use]
 pub fn noflush_doc(rs: &Restricted, family: Family, stale: &[String]) -> String {
     let mut out = String::from("*filter\n");
-    for c in &rs.chains {
+    for c in rs.table(Table::Filter) {
         let _ = writeln!(out, "{}", chain_line(c));
     }
-    for c in rs.chains.iter().filter(|c| c.is_builtin()) {
+    for c in rs.table(Table::Filter).filter(|c| c.is_builtin()) {
         let _ = writeln!(out, "-F {}", c.name);
     }
     for s in stale {
@@ -107,7 +107,7 @@ pub fn noflush_doc(rs: &Restricted, family: Family, stale: &[String]) -> String 
     for s in stale {
         let _ = writeln!(out, "-X {s}");
     }
-    for c in &rs.chains {
+    for c in rs.table(Table::Filter) {
         for r in &c.rules {
             let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
@@ -178,20 +178,31 @@ struct Snapshot {
     v4: Option<String>,
     v6: Option<String>,
     nft: Option<String>,
+    /// The nat tables, when Rampart had or loads NAT rules.
+    nat4: Option<String>,
+    nat6: Option<String>,
 }
 
 impl Snapshot {
-    fn take(iptables: bool, nft: bool) -> Result<Self, DeployError> {
+    fn take(iptables: bool, nft: bool, nat: bool) -> Result<Self, DeployError> {
+        let nat = |f| (iptables && nat).then(|| iptables::save_table(f, Table::Nat)).transpose();
         Ok(Self {
             v4: iptables.then(|| iptables::save(Family::V4)).transpose()?,
             v6: iptables.then(|| iptables::save(Family::V6)).transpose()?,
             nft: nft.then(nft::listing).transpose()?,
+            nat4: nat(Family::V4)?,
+            nat6: nat(Family::V6)?,
         })
     }
 
     fn store(&self, state: &StateDir) -> Result<(), DeployError> {
-        for (name, text) in [(PREVIOUS, &self.v4), (PREVIOUS6, &self.v6), (PREVIOUS_NFT, &self.nft)]
-        {
+        for (name, text) in [
+            (PREVIOUS, &self.v4),
+            (PREVIOUS6, &self.v6),
+            (PREVIOUS_NFT, &self.nft),
+            (PREVIOUS_NAT, &self.nat4),
+            (PREVIOUS_NAT6, &self.nat6),
+        ] {
             match text {
                 Some(t) => state.write(name, t)?,
                 None => state.remove(name)?,
@@ -205,6 +216,8 @@ impl Snapshot {
             v4: state.read(PREVIOUS)?,
             v6: state.read(PREVIOUS6)?,
             nft: state.read(PREVIOUS_NFT)?,
+            nat4: state.read(PREVIOUS_NAT)?,
+            nat6: state.read(PREVIOUS_NAT6)?,
         };
         Ok((s.v4.is_some() || s.nft.is_some()).then_some(s))
     }
@@ -235,9 +248,15 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         if unconfirmed { state.read_json(PREVIOUS_RECORD)? } else { current.clone() };
     let records = [current.as_ref(), confirmed.as_ref()];
     let name = plan.load.name();
+    let had_nat = records.iter().flatten().any(|r| !r.nat.is_empty() || !r.nat6.is_empty());
+    let loads_nat = match &plan.load {
+        Load::Iptables { v4, v6 } => !nat::ours(v4).is_empty() || !nat::ours(v6).is_empty(),
+        Load::Nft(_) => false,
+    };
     let before = Snapshot::take(
         name == "iptables" || records.iter().any(|r| is(*r, "iptables")),
         name == "nft" || records.iter().any(|r| is(*r, "nft")),
+        had_nat || loads_nat,
     )?;
     // While a try waits, the way back stays the last confirmed state.
     if !unconfirmed {
@@ -287,10 +306,12 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             d
         }
     };
-    let ours = |rs: &Ruleset| rs.chains.iter().map(|c| c.name.clone()).collect();
+    let ours = |rs: &Ruleset| rs.table(Table::Filter).map(|c| c.name.clone()).collect();
     if let Load::Iptables { v4, v6 } = &plan.load {
         record.chains = ours(v4);
         record.chains6 = ours(v6);
+        record.nat = nat::ours(v4);
+        record.nat6 = nat::ours(v6);
     }
     state.write_json(APPLIED, &record)?;
     let pending = match plan.try_secs {
@@ -323,6 +344,8 @@ fn prepare(
         applied_at: now(),
         chains: vec![],
         chains6: vec![],
+        nat: vec![],
+        nat6: vec![],
         backend: plan.load.name().into(),
         doc: String::new(),
         doc6: None,
@@ -330,10 +353,24 @@ fn prepare(
     let loads = match &plan.load {
         Load::Iptables { v4, v6 } => {
             let old = |f: fn(&Applied) -> &Vec<String>| current.map(f).cloned().unwrap_or_default();
-            let (doc, chains) =
+            let (mut doc, chains) =
                 replacing(Family::V4, v4, &old(|p| &p.chains), before.v4.as_deref());
-            let (doc6, chains6) =
+            let (mut doc6, chains6) =
                 replacing(Family::V6, v6, &old(|p| &p.chains6), before.v6.as_deref());
+            let live = |t: &Option<String>| t.clone().unwrap_or_default();
+            doc.push_str(&nat::apply_doc(v4, Family::V4, &old(|p| &p.nat), &live(&before.nat4)));
+            doc6.push_str(&nat::apply_doc(v6, Family::V6, &old(|p| &p.nat6), &live(&before.nat6)));
+            (record.nat, record.nat6) = (nat::ours(v4), nat::ours(v6));
+            for (now, was) in
+                [(&mut record.nat, old(|p| &p.nat)), (&mut record.nat6, old(|p| &p.nat6))]
+            {
+                // Chains being removed stay ours until the load is done.
+                for c in was {
+                    if !now.contains(&c) {
+                        now.push(c);
+                    }
+                }
+            }
             record.version = version(&(doc.clone() + &doc6));
             (record.chains, record.chains6) = (chains, chains6);
             record.doc = doc.clone();
@@ -356,7 +393,7 @@ fn replacing(
     old: &[String],
     before: Option<&str>,
 ) -> (String, Vec<String>) {
-    let ours: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
+    let ours: Vec<String> = rs.table(Table::Filter).map(|c| c.name.clone()).collect();
     let loaded: BTreeSet<String> =
         diff::rules_by_chain(before.unwrap_or_default()).into_keys().collect();
     let stale: Vec<String> = old
@@ -454,11 +491,26 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         let live = iptables::save(family)?;
         iptables::restore(family, &restore_doc(saved, &ours, &live), true)?;
     }
+    for (family, saved, chains) in [
+        (Family::V4, &snapshot.nat4, (|r: &Applied| r.nat.clone()) as fn(&Applied) -> Vec<String>),
+        (Family::V6, &snapshot.nat6, |r: &Applied| r.nat6.clone()),
+    ] {
+        let ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
+        if ours.is_empty() {
+            continue;
+        }
+        // Not saved: the confirmed state had no NAT of Rampart's.
+        let saved = saved.as_deref().unwrap_or_default();
+        let live = iptables::save_table(family, Table::Nat)?;
+        iptables::restore(family, &nat::restore_doc(saved, &ours, &live), true)?;
+    }
     if let Some(listing) = &snapshot.nft {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
-    for f in [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD] {
+    for f in
+        [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS_NAT, PREVIOUS_NAT6]
+    {
         state.remove(f)?;
     }
     Ok(())

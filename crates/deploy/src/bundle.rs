@@ -96,7 +96,7 @@ fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
             d.message
         )));
     }
-    imported.filter().map(|t| t.ruleset.clone()).ok_or_else(|| {
+    imported.joined().ok_or_else(|| {
         DeployError::Bundle(format!("the bundle's {family} iptables document has no filter table"))
     })
 }

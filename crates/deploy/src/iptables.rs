@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use rampart_ir::Family;
+use rampart_ir::{Family, Table};
 
 use crate::DeployError;
 
@@ -84,7 +84,12 @@ fn tool(family: Family, what: &str) -> String {
 
 /// The loaded `filter` table as `iptables-save` prints it.
 pub fn save(family: Family) -> Result<String, DeployError> {
-    run(&tool(family, "save"), &["-t", "filter"], None)
+    save_table(family, Table::Filter)
+}
+
+/// One loaded table as `iptables-save` prints it.
+pub fn save_table(family: Family, table: Table) -> Result<String, DeployError> {
+    run(&tool(family, "save"), &["-t", table.name()], None)
 }
 
 /// Load a document in one transaction. `noflush` leaves chains the

@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod diff;
 pub mod guard;
 pub mod iptables;
+pub mod nat;
 pub mod nft;
 pub mod remote;
 pub mod state;

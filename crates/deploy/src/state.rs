@@ -24,12 +24,24 @@ pub const PREVIOUS: &str = "previous.v4";
 pub const PREVIOUS6: &str = "previous.v6";
 pub const PREVIOUS_NFT: &str = "previous.nft";
 pub const PREVIOUS_RECORD: &str = "previous.json";
+/// The nat tables as saved, when Rampart had or loads NAT rules.
+pub const PREVIOUS_NAT: &str = "previous.nat.v4";
+pub const PREVIOUS_NAT6: &str = "previous.nat.v6";
 const LOCK: &str = "lock";
 /// How long an apply or rollback waits for the lock before it gives up.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Every file Rampart keeps here; a directory holding only these is ours.
-const FILES: [&str; 7] =
-    [APPLIED, PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, LOCK];
+const FILES: [&str; 9] = [
+    APPLIED,
+    PENDING,
+    PREVIOUS,
+    PREVIOUS6,
+    PREVIOUS_NFT,
+    PREVIOUS_RECORD,
+    PREVIOUS_NAT,
+    PREVIOUS_NAT6,
+    LOCK,
+];
 
 /// What was applied, kept as `applied.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +58,11 @@ pub struct Applied {
     /// The same for IPv6.
     #[serde(default)]
     pub chains6: Vec<String>,
+    /// Rampart's chains in the nat table (IPv4, IPv6).
+    #[serde(default)]
+    pub nat: Vec<String>,
+    #[serde(default)]
+    pub nat6: Vec<String>,
     /// `iptables` or `nft`.
     #[serde(default = "iptables")]
     pub backend: String,
