@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(iptables nftables iproute2 iputils-ping sudo socat util-linux procps kmod systemd dsniff
+packages=(iptables nftables iproute2 iputils-ping sudo socat util-linux procps kmod systemd dsniff conntrack
   openssh-client openssh-server)
 missing=()
 for p in "${packages[@]}"; do
