@@ -1,6 +1,8 @@
 //! Applies iptables commands (`-A`, `-I`, `-N`, `-P`, `-F`, `-X`) to tables,
 //! shared by the iptables-save and the script reader.
 
+use std::collections::{HashMap, HashSet};
+
 use rampart_diag::{Diagnostic, FileId, Span};
 
 use super::Table;
@@ -25,11 +27,25 @@ pub(crate) struct Builder {
     pub diagnostics: Vec<Diagnostic>,
     /// Jump and goto targets to check once every chain is known.
     jumps: Vec<(usize, Word)>,
+    /// Per table, each chain's index by name: a ruleset may have 100,000
+    /// chains, and every rule names one.
+    index: Vec<HashMap<String, usize>>,
 }
 
 impl Builder {
     pub fn new(file: FileId) -> Self {
-        Self { file, tables: vec![], diagnostics: vec![], jumps: vec![] }
+        Self { file, tables: vec![], diagnostics: vec![], jumps: vec![], index: vec![] }
+    }
+
+    fn push_chain(&mut self, t: usize, chain: Chain) -> usize {
+        let chains = &mut self.tables[t].ruleset.chains;
+        self.index[t].insert(chain.name.clone(), chains.len());
+        chains.push(chain);
+        chains.len() - 1
+    }
+
+    fn find(&self, t: usize, name: &str) -> Option<usize> {
+        self.index[t].get(name).copied()
     }
 
     pub fn span(&self, start: usize, end: usize) -> Span {
@@ -56,25 +72,24 @@ impl Builder {
         if let Some(i) = self.tables.iter().position(|t| t.name == name) {
             return i;
         }
-        let mut t =
-            Table { name: name.to_owned(), family: Family::V4, ruleset: Default::default() };
+        let t = Table { name: name.to_owned(), family: Family::V4, ruleset: Default::default() };
+        self.tables.push(t);
+        self.index.push(HashMap::new());
+        let t = self.tables.len() - 1;
         if with_builtins {
             for c in builtins(name) {
-                t.ruleset.chains.push(Chain::builtin(c, Policy::Accept));
+                self.push_chain(t, Chain::builtin(c, Policy::Accept));
             }
         }
-        self.tables.push(t);
-        self.tables.len() - 1
+        t
     }
 
     fn chain_index(&mut self, t: usize, w: &Word) -> Option<usize> {
-        let table = &mut self.tables[t];
-        if let Some(i) = table.ruleset.chains.iter().position(|c| c.name == w.text) {
+        if let Some(i) = self.find(t, &w.text) {
             return Some(i);
         }
-        if builtins(&table.name).contains(&w.text.as_str()) {
-            table.ruleset.chains.push(Chain::builtin(&w.text, Policy::Accept));
-            return Some(table.ruleset.chains.len() - 1);
+        if builtins(&self.tables[t].name).contains(&w.text.as_str()) {
+            return Some(self.push_chain(t, Chain::builtin(&w.text, Policy::Accept)));
         }
         let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].name);
         self.error(w.start, w.end, msg, "create it first with `-N` (or a `:CHAIN - [0:0]` line)");
@@ -101,18 +116,19 @@ impl Builder {
             self.error(name.start, name.end, msg, "only built-in chains have a policy");
             return;
         }
-        let chains = &mut self.tables[t].ruleset.chains;
-        match chains.iter_mut().find(|c| c.name == name.text) {
-            Some(c) if c.policy.is_some() => c.policy = policy.or(c.policy),
+        match self.find(t, &name.text) {
+            Some(i) if self.tables[t].ruleset.chains[i].policy.is_some() => {
+                let c = &mut self.tables[t].ruleset.chains[i];
+                c.policy = policy.or(c.policy);
+            }
             Some(_) => {
                 let msg = format!("chain `{}` already exists", name.text);
                 self.warn(name.start, name.end, msg, "declared again here");
             }
-            None => chains.push(Chain {
-                name: name.text.clone(),
-                policy: policy.or(builtin.then_some(Policy::Accept)),
-                rules: vec![],
-            }),
+            None => {
+                let policy = policy.or(builtin.then_some(Policy::Accept));
+                self.push_chain(t, Chain { name: name.text.clone(), policy, rules: vec![] });
+            }
         }
     }
 
@@ -192,6 +208,8 @@ impl Builder {
             "-X" | "--delete-chain" => {
                 let chains = &mut self.tables[t].ruleset.chains;
                 chains.retain(|c| c.policy.is_some() || arg(1).is_some_and(|w| w.text != c.name));
+                self.index[t] =
+                    chains.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
             }
             "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => {}
             other => {
@@ -207,25 +225,32 @@ impl Builder {
     /// error.
     pub fn finish(mut self) -> (Vec<Table>, Vec<Diagnostic>) {
         let jumps = std::mem::take(&mut self.jumps);
-        for (t, w) in jumps {
-            if self.tables[t].ruleset.chain(&w.text).is_some() {
-                continue;
-            }
-            let opaque = w.text.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-            let mut goto = false;
-            for c in &mut self.tables[t].ruleset.chains {
-                for r in &mut c.rules {
-                    match &r.target {
-                        Target::Jump(n) if *n == w.text && opaque => {
-                            r.target = Target::Other { name: n.clone(), args: vec![] };
-                        }
-                        Target::Goto(n) if *n == w.text => goto = true,
-                        _ => {}
+        let missing: Vec<(usize, Word)> =
+            jumps.into_iter().filter(|(t, w)| self.find(*t, &w.text).is_none()).collect();
+        let opaque = |w: &Word| w.text.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+        // One pass over the rules, whatever the number of missing chains.
+        let mut gotos: Vec<HashSet<String>> = vec![Default::default(); self.tables.len()];
+        for (t, table) in self.tables.iter_mut().enumerate() {
+            let names: HashSet<&str> = missing
+                .iter()
+                .filter(|(m, w)| *m == t && opaque(w))
+                .map(|(_, w)| w.text.as_str())
+                .collect();
+            for r in table.ruleset.chains.iter_mut().flat_map(|c| &mut c.rules) {
+                match &r.target {
+                    Target::Jump(n) if names.contains(n.as_str()) => {
+                        r.target = Target::Other { name: n.clone(), args: vec![] };
                     }
+                    Target::Goto(n) => {
+                        gotos[t].insert(n.clone());
+                    }
+                    _ => {}
                 }
             }
+        }
+        for (t, w) in missing {
             let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].name);
-            if goto || !opaque {
+            if gotos[t].contains(&w.text) || !opaque(&w) {
                 self.error(w.start, w.end, msg, "jumps to a chain that is never created");
             } else {
                 self.warn(w.start, w.end, msg, "kept as a target Rampart does not know");
