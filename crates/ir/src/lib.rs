@@ -15,6 +15,7 @@ mod arp;
 mod builder;
 pub mod icmp;
 mod iptables;
+pub mod origin;
 pub mod read;
 pub mod rule;
 
