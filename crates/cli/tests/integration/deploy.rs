@@ -9,6 +9,9 @@ use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
 use crate::util::{command, root, tempdir, text};
 
+/// A boot directory that does not exist: these tests never persist.
+pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
+
 /// Run rampart inside `ns` with a private state directory.
 fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
@@ -17,6 +20,7 @@ fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Out
         .arg(state)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env("RAMPART_BOOT_DIR", NO_BOOT)
         .env("SSH_CONNECTION", "");
     for (k, v) in env {
         cmd.env(k, v);
@@ -253,9 +257,9 @@ fn install_service_writes_units_that_systemd_accepts() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("systemd-analyze verify: ok"));
     let unit = std::fs::read_to_string(units.join("rampart.service")).unwrap();
-    assert!(unit.contains("Before=network-pre.target\nWants=network-pre.target\n"));
-    assert!(unit.contains(&format!("-w {}", rules.join("rules.v4").display())));
-    assert!(unit.contains(&format!("-w {}", rules.join("rules.v6").display())));
+    assert!(unit.contains("Before=network-pre.target shutdown.target\nWants=network-pre.target\n"));
+    assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v4").display())));
+    assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v6").display())));
     let compiled = std::fs::read_to_string(rules.join("rules.v4")).unwrap();
     assert!(compiled.contains("-A Spice_VM_1 ") && compiled.ends_with("COMMIT\n"));
     // The policy's access kit gets its hourly audit.
@@ -386,7 +390,7 @@ fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
             "ListenAddress {addr}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/client_key.pub\n\
              PidFile none\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-             SetEnv RAMPART_STATE_DIR={s}\n",
+             SetEnv RAMPART_STATE_DIR={s} RAMPART_BOOT_DIR={NO_BOOT}\n",
             d = dir.display(),
             s = state.display()
         ),
