@@ -64,6 +64,8 @@ pub struct Plan<'a> {
     pub traced: Traced<'a>,
     pub policy: String,
     pub firewall: String,
+    /// The digest of the bundle applied (see [`crate::bundle`]).
+    pub bundle: String,
     pub mgmt: Option<Mgmt>,
     /// Load even when the guard says the management connection would be cut.
     pub force: bool,
@@ -164,12 +166,7 @@ pub fn restore_doc(saved: &str, ours: &BTreeSet<String>, live: &str) -> String {
 /// A stable id of a ruleset: the same documents give the same version on
 /// every build and host.
 fn version(doc: &str) -> String {
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(doc.as_bytes());
-    hash.iter().take(8).fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::digest(doc)[..16].to_owned()
 }
 
 /// The kernel's state that a rollback returns to: the filter tables as
@@ -241,6 +238,11 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             guard::check(if m.family() == Family::V4 { plan.traced.v4 } else { plan.traced.v6 }, m)
     {
         return Ok(Outcome::Refused(cut));
+    }
+    if let Load::Nft(doc) = &plan.load {
+        nft::check_scope(doc).map_err(|why| {
+            DeployError::Bundle(format!("refused, nothing was loaded: the nft document: {why}"))
+        })?;
     }
     let current: Option<Applied> = state.read_json(APPLIED)?;
     let unconfirmed = state.read_json::<Pending>(PENDING)?.is_some();
@@ -318,6 +320,7 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         Some(_) => Some(pending),
         None => {
             // An apply for good confirms itself by finishing.
+            persist(state, Some(&record))?;
             state.remove(PENDING)?;
             None
         }
@@ -340,6 +343,7 @@ fn prepare(
     let mut record = Applied {
         policy: plan.policy.clone(),
         firewall: plan.firewall.clone(),
+        bundle: plan.bundle.clone(),
         version: String::new(),
         applied_at: now(),
         chains: vec![],
@@ -349,6 +353,7 @@ fn prepare(
         backend: plan.load.name().into(),
         doc: String::new(),
         doc6: None,
+        boot: crate::boot::files(&plan.load),
     };
     let loads = match &plan.load {
         Load::Iptables { v4, v6 } => {
@@ -508,6 +513,7 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
+    persist(state, then.as_ref())?;
     for f in
         [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS_NAT, PREVIOUS_NAT6]
     {
@@ -521,8 +527,22 @@ pub fn confirm(state: &StateDir) -> Result<(), DeployError> {
     // Waits for an apply in progress or a rollback under way to finish.
     let _lock = state.lock(true)?;
     match state.read_json::<Pending>(PENDING)? {
-        Some(p) if p.awaits_confirm => state.remove(PENDING),
+        Some(p) if p.awaits_confirm => {
+            persist(state, state.read_json::<Applied>(APPLIED)?.as_ref())?;
+            state.remove(PENDING)
+        }
         _ => Err(DeployError::Nothing(NOT_WAITING.into())),
+    }
+}
+
+/// The boot files follow the confirmed state (none when Rampart applied
+/// nothing), where there is a boot directory.
+fn persist(state: &StateDir, confirmed: Option<&Applied>) -> Result<(), DeployError> {
+    match state.boot() {
+        Some(dir) => {
+            crate::boot::persist(dir, &confirmed.map(|r| r.boot.clone()).unwrap_or_default())
+        }
+        None => Ok(()),
     }
 }
 

@@ -16,6 +16,12 @@ pub(crate) fn duplicate_name(name: &str, span: Span, first: Span) -> Diagnostic 
         .with_help("every object, user and firewall needs its own name")
 }
 
+pub(crate) fn group_too_deep(name: &str, span: Span, max: usize) -> Diagnostic {
+    Diagnostic::error("E0251", format!("groups nest more than {max} deep at `{name}`"))
+        .with_label(span, "this member is one level too deep")
+        .with_help("flatten the groups: list the members in fewer levels")
+}
+
 pub(crate) fn group_cycle(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0203", format!("group `{name}` contains itself"))
         .with_label(span, "this member leads back to the group")
@@ -25,6 +31,11 @@ pub(crate) fn group_cycle(name: &str, span: Span) -> Diagnostic {
 pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0204", format!("`{text}` is not an IP address"))
         .with_label(span, "expected an address such as 192.168.2.2 or 2001:db8::1")
+}
+
+pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0270", format!("`{first}-{last}` is not a valid range"))
+        .with_label(span, "both ends must be of one family, the first not above the last")
 }
 
 pub(crate) fn bad_network(text: &str, span: Span, why: &str) -> Diagnostic {
@@ -230,7 +241,7 @@ pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnos
 }
 
 pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0270", format!("`{word}` is not a NAT rule"))
+    Diagnostic::error("E0280", format!("`{word}` is not a NAT rule"))
         .with_label(span, "unknown NAT action")
         .with_help(
             "a rule in `nat { }` is masquerade, snat to ADDR, dnat to ADDR[:PORT], \
@@ -239,30 +250,30 @@ pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
 }
 
 pub(crate) fn bad_translation(text: &str, span: Span, why: &str) -> Diagnostic {
-    Diagnostic::error("E0271", format!("cannot translate to `{text}`"))
+    Diagnostic::error("E0281", format!("cannot translate to `{text}`"))
         .with_label(span, why.to_owned())
 }
 
 pub(crate) fn nat_needs_interface(span: Span) -> Diagnostic {
-    Diagnostic::error("E0272", "masquerade without an interface")
+    Diagnostic::error("E0282", "masquerade without an interface")
         .with_label(span, "masquerade takes the address of the interface packets leave by")
         .with_help("add `on IFACE`, e.g. `masquerade on eth0`")
 }
 
 pub(crate) fn nat_on_loopback(iface: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0273", format!("source NAT on the loopback interface `{iface}`"))
+    Diagnostic::error("E0283", format!("source NAT on the loopback interface `{iface}`"))
         .with_label(span, "nothing leaves the host by the loopback interface")
         .with_help("name the interface towards the network the addresses must be hidden from")
 }
 
 pub(crate) fn nat_family(addr: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0274", format!("translation to {addr} for addresses of the other family"))
+    Diagnostic::error("E0284", format!("translation to {addr} for addresses of the other family"))
         .with_label(span, "every address of this column is of the other family")
         .with_help("IPv4 translates to IPv4 and IPv6 to IPv6; write a rule per family")
 }
 
 pub(crate) fn nat_port_without_service(span: Span) -> Diagnostic {
-    Diagnostic::error("E0275", "a port translation needs a TCP or UDP service")
+    Diagnostic::error("E0285", "a port translation needs a TCP or UDP service")
         .with_label(span, "ports exist only for TCP and UDP")
         .with_help("add `service NAME` with TCP or UDP ports (only those), e.g. `service http`")
 }
@@ -296,4 +307,19 @@ pub(crate) fn forward_not_accepted(
         "Rampart does not open the forward path by itself: filter rules see the translated \
              packet, so add e.g. `accept to {addr} service ...` to a rule set"
     ))
+}
+
+pub(crate) fn no_addresses(span: Span) -> Diagnostic {
+    Diagnostic::error("E0271", "this address column holds no address")
+        .with_label(span, "empty once expanded: read as `any`, it would match every address")
+        .with_help("put addresses in the group, write `self` for the firewall, or remove the rule")
+}
+
+pub(crate) fn dynamic_firewall_in_column(name: &str, firewall: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning(
+        "W0305",
+        format!("`{name}` holds firewall `{firewall}`, whose dynamic addresses are unknown"),
+    )
+    .with_label(span, "the rule matches only the addresses known when compiling")
+    .with_help("give the interface its address, or write `self` in the firewall's own rules")
 }

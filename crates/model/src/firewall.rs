@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use rampart_diag::Diagnostic;
+use rampart_ir::origin::{LogPrefix, PrefixValues};
 use rampart_ir::{AddrSet, RejectWith};
 use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 
@@ -92,7 +93,10 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
         diags.push(diagnostics::bad_option(key, span, expected));
     };
     match (key, one) {
-        ("log-prefix", Some(t)) => o.log_prefix = t.to_owned(),
+        ("log-prefix", Some(t)) => match LogPrefix::parse(t) {
+            Ok(p) => o.log_prefix = p,
+            Err(e) => bad(diags, &format!("a template a log line can be traced back by: {e}")),
+        },
         ("log-level", Some(t)) => match log_level(t) {
             Some(l) => o.log_level = l,
             None => bad(
@@ -205,16 +209,25 @@ pub(crate) fn addr_column(
             col.set.name = Some(w.text.clone());
         }
     }
+    let mut broken = false;
     for w in &c.items {
         if w.text == fw.name {
             col.firewall = true;
             continue;
         }
+        if let Some(other) = r.dynamic_firewall_in(&w.text) {
+            diags.push(diagnostics::dynamic_firewall_in_column(&w.text, other, w.span));
+        }
         match addresses(w, r, diags) {
             Some(Addr::Items(items)) => col.set.items.extend(items),
             Some(Addr::Firewall) => col.firewall = true,
-            None => {}
+            None => broken = true,
         }
+    }
+    // A column that names objects but holds no address would read as `any`.
+    if !broken && !col.firewall && col.set.items.is_empty() {
+        let span = c.items.first().map_or(fw.span, |w| w.span);
+        diags.push(diagnostics::no_addresses(span));
     }
     col.set.items.sort();
     col.set.items.dedup();
@@ -495,26 +508,7 @@ pub fn log_prefix(
     ruleset: &str,
     iface: &str,
 ) -> String {
-    let mut out = String::new();
-    let mut chars = options.log_prefix.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('N') => out.push_str(&number.to_string()),
-            Some('A') => out.push_str(action),
-            Some('C') => out.push_str(ruleset),
-            Some('I') => out.push_str(iface),
-            Some(other) => {
-                out.push('%');
-                out.push(other);
-            }
-            None => out.push('%'),
-        }
-    }
-    out
+    options.log_prefix.render(&PrefixValues { rule: number, action, ruleset, iface })
 }
 
 fn check_log_prefixes(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
