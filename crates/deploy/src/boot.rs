@@ -10,19 +10,21 @@ use rampart_ir::Family;
 
 use crate::DeployError;
 use crate::apply::{Load, noflush_doc};
-use crate::nft;
 use crate::systemd::{RULES_NFT, RULES_V4, RULES_V6};
+use crate::{nat, nft};
 
 /// The boot files of a load, by name. The iptables documents are
 /// `--noflush` ones that replace Rampart's chains and nothing else, so
-/// loading them again (a restarted unit) changes nothing; the nft one
-/// replaces Rampart's tables.
+/// loading them again (a restarted unit) changes nothing but a second jump
+/// to Rampart's NAT chains, which decides nothing the first did not; the
+/// nft one replaces Rampart's tables.
 #[must_use]
 pub fn files(load: &Load<'_>) -> BTreeMap<String, String> {
+    let doc = |rs, f| noflush_doc(rs, f, &[]) + &nat::apply_doc(rs, f, &[], "");
     match load {
         Load::Iptables { v4, v6 } => BTreeMap::from([
-            (RULES_V4.to_owned(), noflush_doc(v4, Family::V4, &[])),
-            (RULES_V6.to_owned(), noflush_doc(v6, Family::V6, &[])),
+            (RULES_V4.to_owned(), doc(v4, Family::V4)),
+            (RULES_V6.to_owned(), doc(v6, Family::V6)),
         ]),
         Load::Nft(doc) => BTreeMap::from([(RULES_NFT.to_owned(), nft::replace_prefix() + doc)]),
     }
