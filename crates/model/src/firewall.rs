@@ -46,7 +46,7 @@ pub(crate) fn build(
             .rules
             .iter()
             .filter_map(|rule| {
-                number += 1;
+                number = self::number(rule.number.as_ref(), number + 1, diags);
                 self::rule(rule, number, &out, &names, r, diags)
             })
             .collect();
@@ -363,6 +363,16 @@ fn reject_with(t: &str) -> Option<RejectWith> {
         "net-prohibited" => NetProhibited,
         "admin-prohibited" => AdminProhibited,
         _ => return None,
+    })
+}
+
+/// A rule's number: `number N` as written, else the one after the rule
+/// before, so a run of imported rules keeps its numbers with one `number`.
+fn number(written: Option<&ast::Word>, next: u32, diags: &mut Vec<Diagnostic>) -> u32 {
+    let Some(w) = written else { return next };
+    w.text.parse().unwrap_or_else(|_| {
+        diags.push(diagnostics::bad_number("rule number", &w.text, w.span));
+        next
     })
 }
 

@@ -116,7 +116,9 @@ pub struct RuleSet {
 
 #[derive(Clone, Debug)]
 pub struct Rule {
-    /// Unique within the firewall; what the log prefix shows.
+    /// What the log prefix and comments show: counted from 1 in the order
+    /// written, or as set by `number N` (imported rules keep theirs, which
+    /// may repeat across rule sets).
     pub number: u32,
     pub span: Span,
     pub action: Action,

@@ -573,6 +573,7 @@ impl Parser<'_> {
             time: None,
             log: None,
             stateless: None,
+            number: None,
             comment: None,
         };
         while !self.at_line_end() {
@@ -620,6 +621,10 @@ impl Parser<'_> {
                 }
                 "log" => self.set_once(&mut r.log, w.span, w.span)?,
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span)?,
+                "number" => {
+                    let n = self.word("a rule number")?;
+                    self.set_once(&mut r.number, n, w.span)?;
+                }
                 "comment" => {
                     let text = self.string("a comment in double quotes")?;
                     self.set_once(&mut r.comment, text, w.span)?;
@@ -696,6 +701,9 @@ mod tests {
         assert_eq!(r.comment.as_ref().unwrap().value, "hi");
         assert_eq!(fw.rulesets[0].rules[1].argument.as_ref().unwrap().text, "other");
         assert_eq!(fw.rulesets[0].rules[2].argument.as_ref().unwrap().text, "tcp-reset");
+        let p = ok("firewall fw {\n ruleset main {\n  deny log number 16\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        assert_eq!(fw.rulesets[0].rules[0].number.as_ref().unwrap().text, "16");
     }
 
     #[test]
