@@ -36,10 +36,14 @@ fn only_firewall(c: &AddrColumn) -> bool {
     c.firewall && c.set.items.is_empty() && !c.neg
 }
 
-/// Could this column hold the firewall's own address? Negated columns and
-/// `any` could; a list of other hosts could not.
-fn may_be_firewall(c: &AddrColumn) -> bool {
-    c.neg || c.is_any() || c.firewall
+/// Could this column hold the firewall's own address? Negated columns,
+/// `any` and networks around one of its addresses could (Firewall
+/// Builder's "firewall is part of any and networks"); other hosts could not.
+fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
+    c.neg
+        || c.is_any()
+        || c.firewall
+        || fw.interfaces.iter().flat_map(|i| &i.addrs).any(|a| c.set.contains(a.addr()))
 }
 
 /// The hooks a rule applies in, as Firewall Builder places rules: INPUT for
@@ -58,7 +62,7 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
     if rule.direction != Direction::Out
         && !users
         && !only_firewall(&rule.src)
-        && may_be_firewall(&rule.dst)
+        && may_be_firewall(&rule.dst, fw)
     {
         out.push(Hook::Input);
     }
@@ -76,7 +80,10 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
     {
         out.push(Hook::Forward);
     }
-    if rule.direction != Direction::In && !only_firewall(&rule.dst) && may_be_firewall(&rule.src) {
+    if rule.direction != Direction::In
+        && !only_firewall(&rule.dst)
+        && may_be_firewall(&rule.src, fw)
+    {
         out.push(Hook::Output);
     }
     out
