@@ -181,6 +181,7 @@ impl<'a, 'i> Writer<'a, 'i> {
         let _ = writeln!(out, "  accept-established {}", if established { "on" } else { "off" });
         // Firewall Builder compiles FORWARD rules whatever its ip_forward setting.
         let _ = writeln!(out, "  forward on");
+        let _ = writeln!(out, "  self-in-networks on");
         if on(get("mgmt_ssh")) && !get("mgmt_addr").is_empty() {
             let _ = writeln!(
                 out,

@@ -36,14 +36,15 @@ fn only_firewall(c: &AddrColumn) -> bool {
     c.firewall && c.set.items.is_empty() && !c.neg
 }
 
-/// Could this column hold the firewall's own address? Negated columns,
-/// `any` and networks around one of its addresses could (Firewall
-/// Builder's "firewall is part of any and networks"); other hosts could not.
+/// Could this column hold the firewall's own address? Negated columns and
+/// `any` could, and with `self-in-networks` networks around one of its
+/// addresses; other hosts could not.
 fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
     c.neg
         || c.is_any()
         || c.firewall
-        || fw.interfaces.iter().flat_map(|i| &i.addrs).any(|a| c.set.contains(a.addr()))
+        || (fw.options.self_in_networks
+            && fw.interfaces.iter().flat_map(|i| &i.addrs).any(|a| c.set.contains(a.addr())))
 }
 
 /// The hooks a rule applies in, as Firewall Builder places rules: INPUT for

@@ -307,3 +307,15 @@ fn a_logged_goto_logs_in_place() {
         vec!["INPUT: -j LOG --log-prefix \"RULE 1 -- GOTO \" --log-level 6", "INPUT: -g x"]
     );
 }
+
+#[test]
+fn self_in_networks_places_a_network_around_the_firewall_in_output_too() {
+    let outputs = |opt: &str| {
+        lines(&compiled(&fw(opt, "  accept from lan")).v4, Family::V4)
+            .into_iter()
+            .filter(|l| l.starts_with("OUTPUT:") && l.contains("-s 10.1.0.0/24"))
+            .count()
+    };
+    assert_eq!(outputs(""), 0);
+    assert_eq!(outputs("self-in-networks on"), 1);
+}

@@ -105,13 +105,17 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
             "none" => o.default = DefaultAction::None,
             _ => bad(diags, "deny, deny-quiet, reject or none"),
         },
-        ("accept-established" | "forward", Some(t)) => {
+        ("accept-established" | "forward" | "self-in-networks", Some(t)) => {
             let v = match t {
                 "on" | "yes" | "true" => true,
                 "off" | "no" | "false" => false,
                 _ => return bad(diags, "on or off"),
             };
-            if key == "forward" { o.forward = v } else { o.accept_established = v }
+            match key {
+                "forward" => o.forward = v,
+                "self-in-networks" => o.self_in_networks = v,
+                _ => o.accept_established = v,
+            }
         }
         ("backup-ssh", _) => match s.values.as_slice() {
             [Value::Word(from), rest @ ..] if from.text == "from" && !rest.is_empty() => {

@@ -80,6 +80,10 @@ pub struct Options {
     pub backup_ssh: Option<AddrSet>,
     /// Whether the firewall routes: without it FORWARD only drops.
     pub forward: bool,
+    /// `self-in-networks on`: a network or range around one of the
+    /// firewall's addresses also stands for the firewall, so its rules go to
+    /// INPUT or OUTPUT too (Firewall Builder's placement; imported policies).
+    pub self_in_networks: bool,
 }
 
 impl Default for Options {
@@ -91,6 +95,7 @@ impl Default for Options {
             accept_established: true,
             backup_ssh: None,
             forward: false,
+            self_in_networks: false,
         }
     }
 }

@@ -30,7 +30,7 @@ type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
 const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
-                              accept-established, backup-ssh, forward)";
+                              accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
 struct Parser<'a> {
@@ -394,7 +394,7 @@ impl Parser<'_> {
                 Ok(())
             }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
-            | "forward" => {
+            | "forward" | "self-in-networks" => {
                 let mut values = Vec::new();
                 while !self.at_line_end() {
                     let t = self.peek();
