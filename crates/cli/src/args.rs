@@ -8,6 +8,10 @@ use crate::commands;
 /// iptables-restore, trace any packet through it, prove it in a real kernel,
 /// and read its logs.
 ///
+/// The policy language: `man rampart-policy`; a diagnostic code:
+/// `rampart explain E0210`. Shell completion: `source <(COMPLETE=bash
+/// rampart)` (zsh likewise; fish: `COMPLETE=fish rampart | source`).
+///
 /// Exit status: 0 success, 1 problems found in the input, 2 the command
 /// could not run (unreadable file, missing tool, no permission).
 #[derive(Debug, Parser)]
@@ -39,4 +43,6 @@ pub(crate) enum Command {
     Lab(commands::lab::LabArgs),
     /// The console access kit: sudoers fragment, launcher, install, audit.
     Access(crate::commands::access::AccessArgs),
+    Explain(commands::reference::ExplainArgs),
+    Manpages(commands::reference::ManpagesArgs),
 }

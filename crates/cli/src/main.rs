@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod complete;
 mod policy;
 mod printer;
 
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    complete::answer();
     let cli = args::Cli::parse();
     match commands::run(cli.command) {
         Ok(code) => code,

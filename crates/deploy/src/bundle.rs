@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 
 use rampart_diag::FileId;
-use rampart_ir::Ruleset;
+use rampart_ir::Restricted;
 use rampart_ir::read::{self, Format};
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +71,7 @@ impl Bundle {
     }
 
     /// The IPv4 and IPv6 rulesets, read back from the iptables documents.
-    pub fn rulesets(&self) -> Result<(Ruleset, Ruleset), DeployError> {
+    pub fn rulesets(&self) -> Result<(Restricted, Restricted), DeployError> {
         Ok((import(&self.iptables_v4, "IPv4")?, import(&self.iptables_v6, "IPv6")?))
     }
 
@@ -88,7 +88,7 @@ impl Bundle {
     }
 }
 
-fn import(doc: &str, family: &str) -> Result<Ruleset, DeployError> {
+fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
     let imported = read::parse(doc, FileId(0), Format::Save);
     if let Some(d) = imported.diagnostics.iter().find(|d| d.is_error()) {
         return Err(DeployError::Bundle(format!(

@@ -19,15 +19,29 @@ pub struct Mgmt {
 }
 
 impl Mgmt {
-    /// From `$SSH_CONNECTION`: `client_ip client_port server_ip server_port`.
-    #[must_use]
-    pub fn from_ssh_connection(s: &str) -> Option<Self> {
-        let mut it = s.split_whitespace();
-        let client = it.next()?.parse().ok()?;
-        let client_port = it.next()?.parse().ok();
-        let server = it.next()?.parse().ok();
-        let server_port = it.next()?.parse().ok()?;
-        Some(Self { iface: None, client, client_port, server, server_port })
+    /// From `$SSH_CONNECTION`: `client_ip client_port server_ip server_port`;
+    /// a link-local IPv6 address may carry its zone (`fe80::1%eth0`), which
+    /// names the interface. Anything else is an error saying so.
+    pub fn from_ssh_connection(s: &str) -> Result<Self, String> {
+        let parsed = || -> Option<Self> {
+            let words: Vec<&str> = s.split_whitespace().collect();
+            let [client, client_port, server, server_port] = words[..] else { return None };
+            let (client, zone) = zoned(client)?;
+            let (server, server_zone) = zoned(server)?;
+            Some(Self {
+                iface: server_zone.or(zone),
+                client,
+                client_port: Some(client_port.parse().ok()?),
+                server: Some(server),
+                server_port: server_port.parse().ok()?,
+            })
+        };
+        parsed().ok_or_else(|| {
+            format!(
+                "$SSH_CONNECTION `{}` is not `CLIENT_ADDR CLIENT_PORT SERVER_ADDR SERVER_PORT`",
+                s.escape_debug()
+            )
+        })
     }
 
     #[must_use]
@@ -48,6 +62,18 @@ impl Mgmt {
             server: None,
             server_port: port.parse().ok()?,
         })
+    }
+}
+
+/// An address with an optional IPv6 zone: `fe80::1%eth0`.
+fn zoned(s: &str) -> Option<(IpAddr, Option<String>)> {
+    match s.split_once('%') {
+        None => Some((s.parse().ok()?, None)),
+        Some((addr, zone)) if !zone.is_empty() => {
+            let addr: std::net::Ipv6Addr = addr.parse().ok()?;
+            Some((IpAddr::V6(addr), Some(zone.to_owned())))
+        }
+        Some(_) => None,
     }
 }
 
@@ -140,7 +166,7 @@ pub fn check(rs: &Ruleset, m: &Mgmt) -> Option<Cut> {
                         "{} #{}: {}",
                         chain.name,
                         at.rule + 1,
-                        rampart_trace::explain::rule_text(rule, family)
+                        rampart_trace::explain::rule_text(rs, rule, family)
                     )
                 }
                 None => format!("the policy of the built-in chain {}", p.hook.chain()),
@@ -166,6 +192,11 @@ mod tests {
         let m = Mgmt::from_ssh_connection("10.0.0.9 51000 10.0.0.1 22").unwrap();
         assert_eq!(m.server_port, 22);
         assert_eq!(m.client_port, Some(51000));
+        let m = Mgmt::from_ssh_connection("fe80::9%eth1 51000 fe80::1%eth1 22").unwrap();
+        assert_eq!((m.client.to_string().as_str(), m.iface.as_deref()), ("fe80::9", Some("eth1")));
+        for bad in ["", "garbage", "10.0.0.9 x 10.0.0.1 22", "fe80::1% 1 fe80::2 22", "1 2 3 4 5"] {
+            assert!(Mgmt::from_ssh_connection(bad).is_err(), "{bad}");
+        }
         let m = Mgmt::from_flag("[2001:db8::9]:2222").unwrap();
         assert!(m.client.is_ipv6() && m.server_port == 2222);
         assert!(Mgmt::from_flag("nonsense").is_none());

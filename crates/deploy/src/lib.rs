@@ -9,6 +9,7 @@
 //! boot units.
 
 pub mod apply;
+pub mod boot;
 pub mod bundle;
 pub mod diff;
 pub mod guard;
@@ -49,6 +50,9 @@ pub enum DeployError {
     /// put back (or could not be, which the message says).
     #[error("{0}")]
     RolledBack(String),
+    /// A value that cannot be written into a systemd unit.
+    #[error("{0}")]
+    Unit(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

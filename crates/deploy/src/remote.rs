@@ -192,12 +192,9 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
         Err(why) => (Outcome::Failed { why }, String::new()),
         Ok(r) if r.status == SSH_FAILED && r.stdout.trim().is_empty() => {
             let why = first_line(&r.stderr);
-            // A session that was up and died (keep-alives unanswered) may
-            // have loaded the rules; anything else failed before running.
-            let died = ["not responding", "Broken pipe", "closed by remote host"]
-                .iter()
-                .any(|s| r.stderr.contains(s));
-            if died {
+            // A session that got past authentication and died (keep-alives
+            // unanswered) may have loaded the rules; before it, nothing ran.
+            if r.authenticated {
                 (Outcome::Broken { why }, r.stderr)
             } else {
                 (Outcome::Failed { why }, String::new())
@@ -316,7 +313,17 @@ pub fn status(host: &Host, ssh: &Ssh) -> Result<HostStatus, String> {
 struct Ran {
     status: i32,
     stdout: String,
+    /// ssh's and the remote command's messages, without ssh's own chatter.
     stderr: String,
+    /// ssh said it authenticated: the remote command may have run.
+    authenticated: bool,
+}
+
+/// ssh's own lines at `LogLevel=VERBOSE` that say nothing about the host.
+fn chatter(line: &str) -> bool {
+    ["Authenticated to ", "Transferred: ", "Bytes per second", "Warning: Permanently added"]
+        .iter()
+        .any(|p| line.starts_with(p))
 }
 
 fn run(
@@ -338,8 +345,9 @@ fn run(
         cmd.arg("-o").arg(o);
     }
     // After the caller's options (the first value wins), before the config
-    // files': a quiet LogLevel would hide "server not responding".
-    cmd.args(["-o", "LogLevel=INFO"]);
+    // files': a quiet LogLevel would hide "server not responding", and
+    // VERBOSE says whether authentication was done.
+    cmd.args(["-o", "LogLevel=VERBOSE"]);
     if let Some(port) = host.port {
         cmd.arg("-p").arg(port.to_string());
     }
@@ -347,7 +355,9 @@ fn run(
         cmd.arg("-l").arg(user);
     }
     let quoted = shlex::try_join(words.iter().copied()).map_err(|e| e.to_string())?;
-    cmd.arg(&host.host).arg(format!("{} {quoted}", ssh.remote_rampart));
+    // `--`: nothing after it is an ssh option, whatever the host or the
+    // remote command look like (ssh would take `-o...` there as one).
+    cmd.arg("--").arg(&host.host).arg(format!("{} {quoted}", ssh.remote_rampart));
     let mut child = cmd
         .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
@@ -360,21 +370,19 @@ fn run(
         let _ = stdin.write_all(text.as_bytes());
     }
     let out = child.wait_with_output().map_err(|e| format!("ssh: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
     Ok(Ran {
         status: out.status.code().unwrap_or(SSH_FAILED),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stderr: stderr.lines().filter(|l| !chatter(l)).map(|l| format!("{l}\n")).collect(),
+        authenticated: stderr.lines().any(|l| l.starts_with("Authenticated to ")),
     })
 }
 
 /// The first line that says something, passing over ssh's notes about
 /// known hosts.
 fn first_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added"))
-        .unwrap_or("no output")
-        .to_owned()
+    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
 }
 
 #[cfg(test)]

@@ -141,7 +141,7 @@ fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
             stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
         });
     }
-    Ok(imported.filter().map(|t| t.ruleset.clone()).unwrap_or_default())
+    Ok(imported.filter().map(|t| t.ruleset.clone().into_ruleset()).unwrap_or_default())
 }
 
 /// Runs the whole lab and removes it, also when a probe fails.
@@ -344,7 +344,7 @@ fn predict(
                     "{}:{} {}",
                     chain.name,
                     at.rule + 1,
-                    rampart_trace::explain::rule_text(rule, family)
+                    rampart_trace::explain::rule_text(rs, rule, family)
                 )
             }
             None => format!("policy of {}", c.hook.chain()),

@@ -108,6 +108,14 @@ pub(crate) fn include_failed(path: &str, span: Span, err: &str) -> Diagnostic {
         .with_label(span, "included here")
 }
 
+pub(crate) fn not_a_policy(first_error: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0245", "the included file is not a policy: not one statement could be read")
+        .with_label(span, "included here")
+        .with_help(format!(
+            "its content is not shown; the first problem is at {first_error}: check the path"
+        ))
+}
+
 pub(crate) fn include_cycle(path: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0219", format!("`{path}` is already included"))
         .with_label(span, "this include would read the file a second time")
@@ -163,6 +171,27 @@ pub(crate) fn port_outside_consoles(port: u16, span: Span) -> Diagnostic {
     Diagnostic::error("E0244", format!("port {port} is not one of the `consoles` ports"))
         .with_label(span, "this console is outside the range everyone else is denied")
         .with_help("widen `consoles`, or fix the port")
+}
+
+pub(crate) fn every_protocol_not_alone(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0260", format!("`{word}` (every protocol) beside other clauses"))
+        .with_label(span, "this clause alone already matches every protocol")
+        .with_help(
+            "for every port or type of one protocol write it after the protocol \
+             (`tcp any`, `icmp any`); for every protocol, `any` must be the service's only clause",
+        )
+}
+
+pub(crate) fn any_beside_values(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0261", format!("`any` beside other {what}"))
+        .with_label(span, "`any` already means every value here")
+        .with_help("write `any` alone, or list only the values meant")
+}
+
+pub(crate) fn not_any(span: Span) -> Diagnostic {
+    Diagnostic::error("E0262", "`not any` matches nothing")
+        .with_label(span, "a rule with this column could never match")
+        .with_help("remove the column to match everything, or delete the rule")
 }
 
 pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagnostic {

@@ -22,10 +22,13 @@ impl Loaded {
     }
 }
 
+/// The largest policy file read (a 100,000-rule policy is a few MB).
+pub const MAX_POLICY_BYTES: u64 = 64 << 20;
+
 /// Load a policy file and everything it includes. Includes are read
 /// relative to the including file. An unreadable top file is an `Err`.
 pub fn load(path: &Path, sources: &mut Sources) -> std::io::Result<Loaded> {
-    let text = std::fs::read_to_string(path)?;
+    let text = rampart_os::read_text(path, MAX_POLICY_BYTES)?;
     let file = sources.add(path.display().to_string(), text);
     Ok(finish(file, path.parent(), sources))
 }
@@ -41,7 +44,8 @@ fn finish(file: FileId, dir: Option<&Path>, sources: &mut Sources) -> Loaded {
     let mut diags = Vec::new();
     let mut files = Vec::new();
     let mut seen = vec![canonical(sources.name(file))];
-    collect(file, dir.unwrap_or(Path::new(".")), sources, &mut seen, &mut files, &mut diags);
+    let dir = dir.unwrap_or(Path::new("."));
+    collect(file, None, dir, sources, &mut seen, &mut files, &mut diags);
     if diags.iter().any(Diagnostic::is_error) {
         return Loaded { model: None, diagnostics: diags };
     }
@@ -58,6 +62,7 @@ fn canonical(name: &str) -> PathBuf {
 
 fn collect(
     file: FileId,
+    included_at: Option<Span>,
     dir: &Path,
     sources: &mut Sources,
     seen: &mut Vec<PathBuf>,
@@ -65,6 +70,13 @@ fn collect(
     diags: &mut Vec<Diagnostic>,
 ) {
     let parsed = rampart_syntax::parse(sources.text(file), file);
+    let first_error = parsed.diagnostics.iter().find(|d| d.is_error()).and_then(Diagnostic::span);
+    if let (Some(at), Some(first), true) = (included_at, first_error, parsed.ast.items.is_empty()) {
+        // Not one statement read: no policy (an include of /etc/shadow,
+        // say), whose lines are not ours to print. Where, but not what.
+        diags.push(diagnostics::not_a_policy(&sources.location(first), at));
+        return;
+    }
     diags.extend(parsed.diagnostics);
     let includes: Vec<(String, Span)> = parsed
         .ast
@@ -83,12 +95,12 @@ fn collect(
             diags.push(diagnostics::include_cycle(&rel, span));
             continue;
         }
-        match std::fs::read_to_string(&path) {
+        match rampart_os::read_text(&path, MAX_POLICY_BYTES) {
             Ok(text) => {
                 seen.push(key);
                 let id = sources.add(path.display().to_string(), text);
                 let sub = path.parent().unwrap_or(dir).to_path_buf();
-                collect(id, &sub, sources, seen, out, diags);
+                collect(id, Some(span), &sub, sources, seen, out, diags);
             }
             Err(e) => diags.push(diagnostics::include_failed(&rel, span, &e.to_string())),
         }

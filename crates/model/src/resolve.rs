@@ -7,7 +7,7 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::AddrItem;
 use rampart_syntax::ast::{Item, Policy, ServiceClause, Word};
 
-use crate::{Model, ServiceAtom, User, addr, diagnostics, firewall, service};
+use crate::{Model, ServiceAtom, User, addr, diagnostics, firewall, service, standard};
 
 enum Def<'a> {
     Host(&'a [Word]),
@@ -95,7 +95,13 @@ impl<'a> Resolver<'a> {
         if let Some(done) = self.done.get(name) {
             return Some(done.clone());
         }
-        let (&key, sym) = self.symbols.get_key_value(name)?;
+        let Some((&key, sym)) = self.symbols.get_key_value(name) else {
+            // Not declared: a standard service, or unknown.
+            let (key, atoms) = standard::service(name)?;
+            let resolved = Resolved::Services(atoms);
+            self.done.insert(key, resolved.clone());
+            return Some(resolved);
+        };
         let resolved = match sym.def {
             Def::Host(words) => collect(
                 words
@@ -252,6 +258,7 @@ impl<'a> Resolver<'a> {
             Some(Def::Service(_)) => "a service",
             Some(Def::User(..)) => "a user",
             Some(Def::Firewall(_)) => "a firewall",
+            None if standard::service(name).is_some() => "a service",
             None => "unknown",
         }
     }

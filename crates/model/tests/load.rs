@@ -129,3 +129,38 @@ fn return_may_negate_a_list_or_a_service() {
     assert!(codes.is_empty(), "{codes:?}");
     assert!(loaded.model.is_some());
 }
+
+#[test]
+fn standard_services_need_no_declaration_and_a_declared_one_wins() {
+    let policy = |decl: &str| {
+        format!(
+            "{decl}firewall fw {{\n interface eth0 10.0.0.1/24\n ruleset main {{\n  accept service ssh, dns, ping\n }}\n}}\n"
+        )
+    };
+    let mut sources = Sources::new();
+    let loaded = load_str("std.rp", &policy(""), &mut sources);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let fw = &loaded.model.unwrap().firewalls[0];
+    let atoms = &fw.rulesets[0].rules[0].service.atoms;
+    let summary: Vec<_> =
+        atoms.iter().map(|a| (a.name.as_deref(), a.proto, a.dports.clone())).collect();
+    use rampart_ir::Proto::{Icmp, Tcp, Udp};
+    assert_eq!(
+        summary,
+        vec![
+            (Some("ssh"), Some(Tcp), vec![(22, 22)]),
+            (Some("dns"), Some(Udp), vec![(53, 53)]),
+            (Some("dns"), Some(Tcp), vec![(53, 53)]),
+            (Some("ping"), Some(Icmp), vec![]),
+        ]
+    );
+
+    let loaded = load_str("own.rp", &policy("service ssh tcp 2222\n"), &mut sources);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let fw = &loaded.model.unwrap().firewalls[0];
+    assert_eq!(fw.rulesets[0].rules[0].service.atoms[0].dports, vec![(2222, 2222)]);
+
+    let loaded = load_str("typo.rp", &policy("").replace("ssh,", "sshd,"), &mut sources);
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    assert!(codes.iter().all(|c| c.starts_with('E')) && !codes.is_empty(), "{codes:?}");
+}

@@ -46,7 +46,7 @@ pub(crate) struct CompileArgs {
     /// The policy file.
     policy: PathBuf,
     /// The firewall to compile (needed when the policy has several).
-    #[arg(long, short = 'f')]
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
     firewall: Option<String>,
     /// What to produce.
     #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]

@@ -80,7 +80,7 @@ struct SummaryArgs {
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// The firewall of --policy (needed when it has several).
-    #[arg(long, requires = "policy")]
+    #[arg(long, requires = "policy", add = crate::complete::firewall())]
     firewall: Option<String>,
 }
 
@@ -142,7 +142,7 @@ struct FollowArgs {
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// The firewall of --policy (needed when it has several).
-    #[arg(long, requires = "policy")]
+    #[arg(long, requires = "policy", add = crate::complete::firewall())]
     firewall: Option<String>,
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
 pub(crate) mod push;
+pub(crate) mod reference;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -35,5 +36,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => logs::run(args),
         Command::Lab(a) => lab::run(&a),
         Command::Access(a) => access::run(&a),
+        Command::Explain(a) => reference::explain(&a),
+        Command::Manpages(a) => reference::manpages(&a),
     }
 }

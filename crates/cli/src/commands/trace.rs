@@ -19,7 +19,7 @@ pub(crate) struct TraceArgs {
     /// A Rampart policy file (with --firewall).
     pub(crate) policy: Option<PathBuf>,
     /// The firewall of the policy to trace.
-    #[arg(long, requires = "policy")]
+    #[arg(long, requires = "policy", add = crate::complete::firewall())]
     pub(crate) firewall: Option<String>,
     /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
     #[arg(long, value_name = "FILE", conflicts_with = "policy")]
@@ -206,7 +206,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             };
             match imported.filter() {
-                Some(t) => (t.ruleset.clone(), t.family),
+                Some(t) => (t.ruleset.clone().into_ruleset(), t.family),
                 None => (rampart_ir::Ruleset::default(), Family::V4),
             }
         }
@@ -224,8 +224,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             match (args.target, v6) {
                 // one inet table holds both families
                 (TraceTarget::Nft, _) => (compiled.rich, family),
-                (TraceTarget::Iptables, true) => (compiled.v6, family),
-                (TraceTarget::Iptables, false) => (compiled.v4, family),
+                (TraceTarget::Iptables, true) => (compiled.v6.into_ruleset(), family),
+                (TraceTarget::Iptables, false) => (compiled.v4.into_ruleset(), family),
             }
         }
         (None, None) => bail!("give a policy file or --rules FILE"),

@@ -9,6 +9,9 @@ use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
 use crate::util::{command, root, tempdir, text};
 
+/// A boot directory that does not exist: these tests never persist.
+pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
+
 /// Run rampart inside `ns` with a private state directory.
 fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
@@ -17,6 +20,7 @@ fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Out
         .arg(state)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env("RAMPART_BOOT_DIR", NO_BOOT)
         .env("SSH_CONNECTION", "");
     for (k, v) in env {
         cmd.env(k, v);
@@ -156,6 +160,31 @@ fn the_guard_refuses_rules_that_cut_the_management_connection() {
 }
 
 #[test]
+fn the_guard_never_skips_a_session_it_cannot_read() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("guard-unread");
+    let apply = ["apply", "examples/spice-client.rp", "--try", "0"];
+    // A link-local IPv6 session carries its zone: it is read, traced, and
+    // cut by the policy's default deny.
+    let zoned = [("SSH_CONNECTION", "fe80::9%eth0 50000 fe80::1%eth0 22")];
+    let out = rampart(&ns, &state, &apply, &zoned);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("would cut the management connection"), "{err}");
+    // Garbage: refused, nothing loaded, unless forced.
+    let garbage = [("SSH_CONNECTION", "10.0.0.9 x")];
+    let out = rampart(&ns, &state, &apply, &garbage);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("`10.0.0.9 x`") && err.contains("Nothing was loaded"), "{err}");
+    assert!(!rules(&ns).contains("Spice_VM_1"));
+    let out = rampart(&ns, &state, &[&apply[..], &["--force"]].concat(), &garbage);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("warning: $SSH_CONNECTION"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn no_packet_slips_through_while_rules_are_replaced() {
     tools();
     require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
@@ -228,9 +257,9 @@ fn install_service_writes_units_that_systemd_accepts() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("systemd-analyze verify: ok"));
     let unit = std::fs::read_to_string(units.join("rampart.service")).unwrap();
-    assert!(unit.contains("Before=network-pre.target\nWants=network-pre.target\n"));
-    assert!(unit.contains(&format!("-w {}", rules.join("rules.v4").display())));
-    assert!(unit.contains(&format!("-w {}", rules.join("rules.v6").display())));
+    assert!(unit.contains("Before=network-pre.target shutdown.target\nWants=network-pre.target\n"));
+    assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v4").display())));
+    assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v6").display())));
     let compiled = std::fs::read_to_string(rules.join("rules.v4")).unwrap();
     assert!(compiled.contains("-A Spice_VM_1 ") && compiled.ends_with("COMMIT\n"));
     // The policy's access kit gets its hourly audit.
@@ -361,7 +390,7 @@ fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
             "ListenAddress {addr}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/client_key.pub\n\
              PidFile none\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-             SetEnv RAMPART_STATE_DIR={s}\n",
+             SetEnv RAMPART_STATE_DIR={s} RAMPART_BOOT_DIR={NO_BOOT}\n",
             d = dir.display(),
             s = state.display()
         ),
@@ -405,7 +434,7 @@ fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&s
     cmd.arg("apply")
         .arg(policy)
         .args(extra)
-        .args(["--connect-timeout", "3", "--remote-rampart", remote])
+        .args(["--connect-timeout", "3", &format!("--remote-rampart={remote}")])
         .args(ssh_options(dir))
         .env("NO_COLOR", "1")
         .env("SSH_CONNECTION", "");
@@ -528,6 +557,31 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
         assert!(!h.state.join("pending.json").exists(), "the try was confirmed");
         assert!(h.ns.stdout(["ip6tables-save"]).unwrap().contains(":INPUT DROP"), "IPv6 too");
     }
+
+    // An ssh option passed as the remote command never becomes one.
+    let marker = dir.join("proxy-command-ran");
+    let smuggled = format!("-oProxyCommand=touch '{}'; exit 1; #", marker.display());
+    let out = push_with(&admin, &dir, &policy, &smuggled, &["--host", "r1=root@10.88.1.2"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(!marker.exists(), "ssh ran a ProxyCommand given as --remote-rampart");
+
+    // A server that hangs up before authentication: nothing ran there, so
+    // the host "failed" (it is not "broken", which would mean "rolling back").
+    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    let closer = admin
+        .spawn(&["socat", "TCP-LISTEN:2200,bind=10.88.1.1,reuseaddr,fork", "EXEC:/bin/true"])
+        .unwrap();
+    let _closer = rampart_lab::Spawned(vec![closer]);
+    assert!(wait_until(Duration::from_secs(5), || rampart_lab::connects_as(
+        &admin,
+        0,
+        "10.88.1.1",
+        2200
+    )));
+    let out = push(&admin, &dir, &policy, &["--host", "r1=root@10.88.1.1:2200", "--try", "5"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed") && !stdout.contains("broken"), "{stdout}");
 
     // A host without rampart says so, in one line.
     let out = push_with(&admin, &dir, &policy, "/nonexistent/rampart", &["--host", &hosts[1]]);

@@ -71,3 +71,55 @@ fn a_policy_file_name_injects_nothing() {
     assert!(!saved.contains("6.6.6.6"), "injected through the shell script:\n{saved}");
     assert!(saved.contains("--dport 22"), "the script did load the rules:\n{saved}");
 }
+
+/// `rampart ARGS`, killed after 20 s: a read that hangs fails the test.
+fn rampart_bounded(args: &[&str]) -> std::process::Output {
+    let mut child = crate::util::command()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = rampart_lab::wait_until(std::time::Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !done {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(done, "rampart {args:?} hung: {}", text(&out.stderr));
+    out
+}
+
+#[test]
+fn includes_read_policies_only() {
+    let dir = tempdir("include");
+    let secret = dir.join("shadow");
+    std::fs::write(&secret, "root:$y$j9T$SECRETHASH:19000:0:99999:7:::\n").unwrap();
+    let fifo = dir.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let big = dir.join("big.rp");
+    std::fs::File::create(&big).unwrap().set_len(rampart_model::MAX_POLICY_BYTES + 1).unwrap();
+    for (target, expect) in [
+        (secret.to_str().unwrap(), "is not a policy"),
+        (fifo.to_str().unwrap(), "a FIFO, not a regular file"),
+        ("/dev/zero", "a device, not a regular file"),
+        (big.to_str().unwrap(), "larger than"),
+        (dir.to_str().unwrap(), "a directory, not a regular file"),
+    ] {
+        let policy = dir.join("p.rp");
+        std::fs::write(&policy, format!("include \"{target}\"\n")).unwrap();
+        let out = rampart_bounded(&["check", policy.to_str().unwrap()]);
+        // One line, whatever the renderer's wrapping.
+        let err =
+            text(&out.stderr).replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(out.status.code(), Some(1), "{target}: {err}");
+        assert!(err.contains(expect), "{target}: {err}");
+        assert!(!err.contains("SECRETHASH"), "{target}: the file's content is shown: {err}");
+    }
+    for target in [fifo.to_str().unwrap(), "/dev/zero"] {
+        let out = rampart_bounded(&["check", target]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
+    }
+}

@@ -3,11 +3,14 @@
 
 mod access;
 mod apply_safety;
+mod boot;
 mod cli;
 mod compile_nft;
+mod completion;
 mod deploy;
 mod hostile;
 mod lab;
 mod logs;
+mod reference;
 mod trace;
 mod util;

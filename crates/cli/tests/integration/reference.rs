@@ -1,0 +1,161 @@
+//! The language reference (`docs/language.md`): it documents every
+//! diagnostic the source can report, its policy examples say what `check`
+//! says, and `explain` and `manpages` serve it.
+
+use std::path::Path;
+
+use crate::util::{rampart, root, tempdir, text};
+
+fn reference() -> String {
+    std::fs::read_to_string(root().join("docs/language.md")).unwrap()
+}
+
+/// Every `"E0123"`/`"W0123"` literal under `crates/*/src`.
+fn codes_in_source() -> Vec<String> {
+    fn walk(dir: &Path, codes: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, codes);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let src = std::fs::read_to_string(&path).unwrap();
+                let b = src.as_bytes();
+                for i in 0..b.len().saturating_sub(6) {
+                    let code = &b[i + 1..i + 6];
+                    if b[i] == b'"'
+                        && matches!(code[0], b'E' | b'W')
+                        && code[1..].iter().all(u8::is_ascii_digit)
+                        && b[i + 6] == b'"'
+                    {
+                        codes.push(String::from_utf8(code.to_vec()).unwrap());
+                    }
+                }
+            }
+        }
+    }
+    let mut codes = Vec::new();
+    for krate in std::fs::read_dir(root().join("crates")).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if src.is_dir() {
+            walk(&src, &mut codes);
+        }
+    }
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+/// The codes with an entry: `### E0123: title`.
+fn codes_in_reference() -> Vec<String> {
+    let mut codes: Vec<String> = reference()
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .filter_map(|l| l.split_once(':'))
+        .map(|(code, _)| code.to_owned())
+        .collect();
+    codes.sort();
+    codes
+}
+
+#[test]
+fn every_diagnostic_in_the_source_has_one_entry() {
+    let source = codes_in_source();
+    let documented = codes_in_reference();
+    assert!(source.len() > 50, "the scan found too few codes: {source:?}");
+    let missing: Vec<_> = source.iter().filter(|c| !documented.contains(c)).collect();
+    assert!(missing.is_empty(), "docs/language.md has no `### CODE:` entry for {missing:?}");
+    let stale: Vec<_> = documented.iter().filter(|c| !source.contains(c)).collect();
+    assert!(stale.is_empty(), "docs/language.md documents codes no source reports: {stale:?}");
+    let mut once = documented.clone();
+    once.dedup();
+    assert_eq!(once, documented, "a code has two entries");
+}
+
+#[test]
+fn every_policy_example_gets_the_verdict_it_claims() {
+    let dir = tempdir("reference");
+    let text_ = reference();
+    let mut examples = 0;
+    // A block opened with ```rampart must pass; ```rampart E0210 must report E0210.
+    for (i, block) in text_.split("```rampart").skip(1).enumerate() {
+        let (info, rest) = block.split_once('\n').unwrap();
+        let body = &rest[..rest.find("```").unwrap()];
+        let file = dir.join(format!("example-{i}.rp"));
+        std::fs::write(&file, body).unwrap();
+        let out = rampart(&["check", "--json", file.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+        let codes: Vec<&str> =
+            v.as_array().unwrap().iter().map(|d| d["code"].as_str().unwrap()).collect();
+        match info.trim() {
+            "" => assert!(
+                out.status.success() && codes.is_empty(),
+                "this example should pass `rampart check`, it got {codes:?}:\n{body}"
+            ),
+            code => assert!(
+                codes.contains(&code),
+                "this example should report {code}, it got {codes:?}:\n{body}"
+            ),
+        }
+        examples += 1;
+    }
+    assert!(examples > 40, "only {examples} policy examples found");
+}
+
+#[test]
+fn explain_prints_the_entry_of_a_code_and_refuses_unknown_codes() {
+    for code in codes_in_reference() {
+        let out = rampart(&["explain", &code.to_lowercase()]);
+        assert_eq!(out.status.code(), Some(0), "{code}: {}", text(&out.stderr));
+        let entry = text(&out.stdout);
+        assert!(entry.starts_with(&format!("### {code}:")), "{entry}");
+        assert!(!entry.contains("\n### "), "{code}'s entry runs into the next: {entry}");
+    }
+    let out = rampart(&["explain", "E0210"]);
+    assert!(text(&out.stdout).contains("Fix: declare it"), "{}", text(&out.stdout));
+    let out = rampart(&["explain", "E9999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("no diagnostic `E9999`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn manpages_cover_every_command_and_the_language_and_format_cleanly() {
+    let dir = tempdir("manpages");
+    let out = rampart(&["manpages", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&rampart(&["--help"]).stdout);
+    let commands = help
+        .split("Commands:")
+        .nth(1)
+        .unwrap()
+        .split("Options:")
+        .next()
+        .unwrap()
+        .lines()
+        // `  name   description`; wrapped descriptions are indented further.
+        .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help");
+    let mut pages = vec!["rampart.1".to_owned(), "rampart-policy.5".to_owned()];
+    pages.extend(commands.map(|c| format!("rampart-{c}.1")));
+    assert!(pages.len() > 15, "{pages:?}");
+    for page in &pages {
+        let path = dir.join(page);
+        assert!(path.is_file(), "{page} was not written");
+        // man-db formats it with groff; warnings would mean broken roff.
+        let man = std::process::Command::new("man")
+            .args(["--warnings", "-l"])
+            .arg(&path)
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .output()
+            .expect("man (Debian package man-db) must be installed");
+        assert!(man.status.success(), "{page}: {}", text(&man.stderr));
+        assert!(man.stderr.is_empty(), "{page}: {}", text(&man.stderr));
+        assert!(!man.stdout.is_empty(), "{page} renders empty");
+    }
+    let policy = std::fs::read_to_string(dir.join("rampart-policy.5")).unwrap();
+    assert!(policy.starts_with(".TH \"RAMPART-POLICY\" 5"), "{}", &policy[..80]);
+    assert!(policy.contains("E0210"));
+}
