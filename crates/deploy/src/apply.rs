@@ -64,6 +64,8 @@ pub struct Plan<'a> {
     pub traced: Traced<'a>,
     pub policy: String,
     pub firewall: String,
+    /// The digest of the bundle applied (see [`crate::bundle`]).
+    pub bundle: String,
     pub mgmt: Option<Mgmt>,
     /// Load even when the guard says the management connection would be cut.
     pub force: bool,
@@ -164,12 +166,7 @@ pub fn restore_doc(saved: &str, ours: &BTreeSet<String>, live: &str) -> String {
 /// A stable id of a ruleset: the same documents give the same version on
 /// every build and host.
 fn version(doc: &str) -> String {
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(doc.as_bytes());
-    hash.iter().take(8).fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::digest(doc)[..16].to_owned()
 }
 
 /// The kernel's state that a rollback returns to: the filter tables as
@@ -228,6 +225,11 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             guard::check(if m.family() == Family::V4 { plan.traced.v4 } else { plan.traced.v6 }, m)
     {
         return Ok(Outcome::Refused(cut));
+    }
+    if let Load::Nft(doc) = &plan.load {
+        nft::check_scope(doc).map_err(|why| {
+            DeployError::Bundle(format!("refused, nothing was loaded: the nft document: {why}"))
+        })?;
     }
     let current: Option<Applied> = state.read_json(APPLIED)?;
     let unconfirmed = state.read_json::<Pending>(PENDING)?.is_some();
@@ -320,6 +322,7 @@ fn prepare(
     let mut record = Applied {
         policy: plan.policy.clone(),
         firewall: plan.firewall.clone(),
+        bundle: plan.bundle.clone(),
         version: String::new(),
         applied_at: now(),
         chains: vec![],

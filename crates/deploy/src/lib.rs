@@ -20,6 +20,17 @@ pub mod state;
 pub mod status;
 pub mod systemd;
 
+/// The SHA-256 of `text` in hex: stable across builds and hosts, so a
+/// version or a bundle's digest means the same everywhere.
+#[must_use]
+pub fn digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().fold(String::new(), |mut s, b| {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+        s
+    })
+}
+
 /// Why a deployment step could not be done.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -40,6 +40,10 @@ const FILES: [&str; 7] =
 pub struct Applied {
     pub policy: String,
     pub firewall: String,
+    /// The digest of the compiled bundle applied: the same on the machine
+    /// that compiled it (`rampart compile --target bundle`).
+    #[serde(default)]
+    pub bundle: String,
     /// A hash of the loaded document: the same policy gives the same version.
     pub version: String,
     /// Seconds since the Unix epoch.

@@ -27,6 +27,11 @@ pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
         .with_label(span, "expected an address such as 192.168.2.2 or 2001:db8::1")
 }
 
+pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0270", format!("`{first}-{last}` is not a valid range"))
+        .with_label(span, "both ends must be of one family, the first not above the last")
+}
+
 pub(crate) fn bad_network(text: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0205", format!("`{text}` is not a valid network"))
         .with_label(span, why.to_owned())

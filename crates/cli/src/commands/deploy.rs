@@ -244,6 +244,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         traced,
         policy: bundle.policy.clone(),
         firewall: bundle.firewall.clone(),
+        bundle: bundle.digest.clone(),
         mgmt,
         force: a.force,
         try_secs,
@@ -371,6 +372,7 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         let v = serde_json::json!({
             "applied": s.applied.as_ref().map(|x| serde_json::json!({
                 "policy": x.policy, "firewall": x.firewall, "version": x.version, "applied_at": x.applied_at,
+                "bundle": x.bundle,
             })),
             "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
             "overdue_secs": s.overdue,
@@ -384,10 +386,11 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         match &s.applied {
             None => printer::out("nothing applied by rampart\n"),
             Some(x) => printer::out(&format!(
-                "firewall `{}` from {} (version {}), applied {} s ago\n{}{}",
+                "firewall `{}` from {} (version {}, bundle sha256 {}), applied {} s ago\n{}{}",
                 x.firewall,
                 x.policy,
                 x.version,
+                x.bundle,
                 now().saturating_sub(x.applied_at),
                 match (&overdue, &s.pending) {
                     (Some(o), _) => o,

@@ -666,6 +666,51 @@ fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
 }
 
 #[test]
+fn a_bundle_loads_rampart_tables_only_and_nothing_edited_after_compiling() {
+    tools();
+    require_tools(&[Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let dir = tempdir("hostile-bundle");
+    let state = dir.join("state");
+    ns.run(["nft", "add", "table", "inet", "other"]).unwrap();
+    let file = dir.join("fw.json");
+    let out = command()
+        .args(["compile", "examples/spice-client.rp", "--target", "bundle", "-o"])
+        .arg(&file)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let compiled: rampart_deploy::bundle::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut hostile = compiled.clone();
+    hostile.nft.push_str(
+        "flush ruleset\ntable inet evil {\n\tchain c {\n\t\ttype filter hook input priority -10; policy drop;\n\t}\n}\n",
+    );
+    let apply = ["apply", "--compiled", file.to_str().unwrap(), "--backend", "nft"];
+    // Edited after compiling: the digest says so.
+    std::fs::write(&file, hostile.to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("digest does not match"), "{}", text(&out.stderr));
+    // Sealed again by whoever edited it: the document itself is refused.
+    std::fs::write(&file, hostile.sealed().to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("flush ruleset") && err.contains("Rampart's own tables"), "{err}");
+    let tables = ns.stdout(["nft", "list", "tables"]).unwrap();
+    assert!(tables.contains("inet other") && !tables.contains("evil"), "{tables}");
+    assert!(!tables.contains("rampart"), "nothing may be loaded: {tables}");
+    // The bundle as compiled loads, and status shows its digest.
+    std::fs::write(&file, compiled.to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert!(text(&out.stdout).contains(&compiled.digest), "{}", text(&out.stdout));
+}
+
+#[test]
 fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
     tools();
     for example in ["examples/spice-client.rp", "examples/office-gateway.rp"] {

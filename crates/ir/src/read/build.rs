@@ -5,9 +5,9 @@ use rampart_diag::{Diagnostic, FileId, Span};
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::Table;
 use super::args::{ArgError, Jump, parse_rule};
 use super::lex::Word;
+use super::{Table, diagnostics};
 use crate::{
     Chain, ChainId, ChainKind, Counters, Family, Hook, Policy, Restricted, Rule, Ruleset, Target,
 };
@@ -48,12 +48,12 @@ impl Builder {
     }
 
     pub fn error(&mut self, start: usize, end: usize, message: impl Into<String>, label: &str) {
-        let d = Diagnostic::error("E0801", message).with_label(self.span(start, end), label);
+        let d = diagnostics::unreadable(self.span(start, end), message, label);
         self.diagnostics.push(d);
     }
 
     pub fn warn(&mut self, start: usize, end: usize, message: impl Into<String>, label: &str) {
-        let d = Diagnostic::warning("W0801", message).with_label(self.span(start, end), label);
+        let d = diagnostics::doubtful(self.span(start, end), message, label);
         self.diagnostics.push(d);
     }
 

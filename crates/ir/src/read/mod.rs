@@ -8,6 +8,7 @@
 
 mod args;
 mod build;
+mod diagnostics;
 mod lex;
 mod save;
 mod script;
