@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rampart_ir::{Hook, Table};
+use ipnet::IpNet;
+use rampart_ir::{AddrItem, Hook, Table};
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule};
 
 /// The hooks filter rules go in: the filter table's.
@@ -27,14 +28,17 @@ fn only_firewall(c: &AddrColumn) -> bool {
 }
 
 /// Could this column hold the firewall's own address? Negated columns and
-/// `any` could, and with `self-in-networks` networks around one of its
-/// addresses; other hosts could not.
+/// `any` could, and so could a group or host that lists one of the
+/// firewall's addresses (or its name); a list of other hosts could not.
+/// A network around the firewall's address does not count (it names the
+/// hosts behind an interface) unless `self-in-networks` is on, as in
+/// Firewall Builder.
 fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
-    c.neg
-        || c.is_any()
-        || c.firewall
-        || (fw.options.self_in_networks
-            && fw.interfaces.iter().flat_map(|i| &i.addrs).any(|a| c.set.contains(a.addr())))
+    let own = |a: &IpNet| {
+        c.set.items.contains(&AddrItem::Net(IpNet::from(a.addr())))
+            || (fw.options.self_in_networks && c.set.contains(a.addr()))
+    };
+    c.neg || c.is_any() || c.firewall || fw.interfaces.iter().flat_map(|i| &i.addrs).any(own)
 }
 
 /// The hooks a rule applies in, as Firewall Builder places rules: INPUT for

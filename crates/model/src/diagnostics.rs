@@ -233,3 +233,18 @@ pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnos
         .with_label(span, "this name")
         .with_help(why.to_owned())
 }
+
+pub(crate) fn no_addresses(span: Span) -> Diagnostic {
+    Diagnostic::error("E0271", "this address column holds no address")
+        .with_label(span, "empty once expanded: read as `any`, it would match every address")
+        .with_help("put addresses in the group, write `self` for the firewall, or remove the rule")
+}
+
+pub(crate) fn dynamic_firewall_in_column(name: &str, firewall: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning(
+        "W0305",
+        format!("`{name}` holds firewall `{firewall}`, whose dynamic addresses are unknown"),
+    )
+    .with_label(span, "the rule matches only the addresses known when compiling")
+    .with_help("give the interface its address, or write `self` in the firewall's own rules")
+}

@@ -207,16 +207,25 @@ fn addr_column(
             col.set.name = Some(w.text.clone());
         }
     }
+    let mut broken = false;
     for w in &c.items {
         if w.text == fw.name {
             col.firewall = true;
             continue;
         }
+        if let Some(other) = r.dynamic_firewall_in(&w.text) {
+            diags.push(diagnostics::dynamic_firewall_in_column(&w.text, other, w.span));
+        }
         match addresses(w, r, diags) {
             Some(Addr::Items(items)) => col.set.items.extend(items),
             Some(Addr::Firewall) => col.firewall = true,
-            None => {}
+            None => broken = true,
         }
+    }
+    // A column that names objects but holds no address would read as `any`.
+    if !broken && !col.firewall && col.set.items.is_empty() {
+        let span = c.items.first().map_or(fw.span, |w| w.span);
+        diags.push(diagnostics::no_addresses(span));
     }
     col.set.items.sort();
     col.set.items.dedup();

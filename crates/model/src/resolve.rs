@@ -248,6 +248,31 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// A firewall with an interface of no known address (`dynamic`), named
+    /// by `name` or held in it (through nested groups): its addresses are
+    /// not known when compiling, so a column naming it cannot match them.
+    pub(crate) fn dynamic_firewall_in(&self, name: &str) -> Option<&'a str> {
+        let mut todo = vec![name];
+        let mut seen = Vec::new();
+        while let Some(n) = todo.pop() {
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+            let Some((&key, sym)) = self.symbols.get_key_value(n) else { continue };
+            match sym.def {
+                Def::Firewall(ifaces)
+                    if ifaces.iter().any(|i| i.flags.iter().any(|f| f.text == "dynamic")) =>
+                {
+                    return Some(key);
+                }
+                Def::Group(members) => todo.extend(members.iter().map(|m| m.text.as_str())),
+                _ => {}
+            }
+        }
+        None
+    }
+
     /// Kind name of a symbol, for "is X, not Y" messages.
     pub(crate) fn kind_of(&self, name: &str) -> &'static str {
         match self.symbols.get(name).map(|s| &s.def) {

@@ -164,3 +164,21 @@ fn standard_services_need_no_declaration_and_a_declared_one_wins() {
     let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
     assert!(codes.iter().all(|c| c.starts_with('E')) && !codes.is_empty(), "{codes:?}");
 }
+
+#[test]
+fn a_column_that_expands_to_no_address_is_an_error_never_any() {
+    let mut sources = Sources::new();
+    let codes = |text: &str, sources: &mut Sources| -> Vec<&'static str> {
+        load_str("empty.rp", text, sources).diagnostics.iter().map(|d| d.code).collect()
+    };
+    let policy = |iface: &str, rule: &str| {
+        format!(
+            "group nobody {{ }}\ngroup mine {{ gw }}\nfirewall gw {{\n interface eth0 {iface}\n ruleset main {{\n  {rule}\n }}\n}}\n"
+        )
+    };
+    assert_eq!(codes(&policy("10.0.0.1/24", "accept from nobody"), &mut sources), vec!["E0271"]);
+    // The firewall's only address is unknown: the group is empty, and says why.
+    assert_eq!(codes(&policy("dynamic", "accept to mine"), &mut sources), vec!["W0305", "E0271"]);
+    assert!(codes(&policy("10.0.0.1/24", "accept to mine"), &mut sources).is_empty());
+    assert!(codes(&policy("dynamic", "accept to self"), &mut sources).is_empty());
+}
