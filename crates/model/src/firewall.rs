@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use rampart_diag::Diagnostic;
+use rampart_ir::origin::{LogPrefix, PrefixValues};
 use rampart_ir::{AddrSet, RejectWith};
 use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 
@@ -90,7 +91,10 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
         diags.push(diagnostics::bad_option(key, span, expected));
     };
     match (key, one) {
-        ("log-prefix", Some(t)) => o.log_prefix = t.to_owned(),
+        ("log-prefix", Some(t)) => match LogPrefix::parse(t) {
+            Ok(p) => o.log_prefix = p,
+            Err(e) => bad(diags, &format!("a template a log line can be traced back by: {e}")),
+        },
         ("log-level", Some(t)) => match log_level(t) {
             Some(l) => o.log_level = l,
             None => bad(
@@ -512,26 +516,7 @@ pub fn log_prefix(
     ruleset: &str,
     iface: &str,
 ) -> String {
-    let mut out = String::new();
-    let mut chars = options.log_prefix.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('N') => out.push_str(&number.to_string()),
-            Some('A') => out.push_str(action),
-            Some('C') => out.push_str(ruleset),
-            Some('I') => out.push_str(iface),
-            Some(other) => {
-                out.push('%');
-                out.push(other);
-            }
-            None => out.push('%'),
-        }
-    }
-    out
+    options.log_prefix.render(&PrefixValues { rule: number, action, ruleset, iface })
 }
 
 fn check_log_prefixes(fw: &Firewall, diags: &mut Vec<Diagnostic>) {

@@ -2,6 +2,7 @@
 
 use ipnet::IpNet;
 use rampart_diag::Span;
+use rampart_ir::origin::LogPrefix;
 use rampart_ir::{AddrItem, AddrSet, IcmpMatch, PortRange, Proto, RejectWith};
 
 #[derive(Clone, Debug, Default)]
@@ -70,7 +71,7 @@ pub struct Interface {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `%N` rule number, `%A` action, `%C` rule set, `%I` interface.
-    pub log_prefix: String,
+    pub log_prefix: LogPrefix,
     /// syslog level 0–7.
     pub log_level: u8,
     pub default: DefaultAction,
@@ -89,7 +90,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            log_prefix: "RULE %N -- %A ".into(),
+            log_prefix: LogPrefix::default(),
             log_level: 6,
             default: DefaultAction::Deny,
             accept_established: true,
