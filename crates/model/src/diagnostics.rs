@@ -16,6 +16,12 @@ pub(crate) fn duplicate_name(name: &str, span: Span, first: Span) -> Diagnostic 
         .with_help("every object, user and firewall needs its own name")
 }
 
+pub(crate) fn group_too_deep(name: &str, span: Span, max: usize) -> Diagnostic {
+    Diagnostic::error("E0251", format!("groups nest more than {max} deep at `{name}`"))
+        .with_label(span, "this member is one level too deep")
+        .with_help("flatten the groups: list the members in fewer levels")
+}
+
 pub(crate) fn group_cycle(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0203", format!("group `{name}` contains itself"))
         .with_label(span, "this member leads back to the group")

@@ -89,6 +89,9 @@ pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
     Model { firewalls, accesses }
 }
 
+/// How deep groups may nest (group in group in ...).
+const MAX_GROUP_DEPTH: usize = 64;
+
 impl<'a> Resolver<'a> {
     /// Expand a name, reporting problems once.
     pub(crate) fn lookup(&mut self, name: &str, diags: &mut Vec<Diagnostic>) -> Option<Resolved> {
@@ -195,6 +198,10 @@ impl<'a> Resolver<'a> {
                 }
             } else if self.in_progress.contains(&m.text.as_str()) {
                 diags.push(diagnostics::group_cycle(name, m.span));
+                Resolved::Invalid
+            } else if self.in_progress.len() >= MAX_GROUP_DEPTH {
+                // Resolution recurses: 20,000 levels would overflow the stack.
+                diags.push(diagnostics::group_too_deep(name, m.span, MAX_GROUP_DEPTH));
                 Resolved::Invalid
             } else {
                 match self.lookup(&m.text, diags) {
