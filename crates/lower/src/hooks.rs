@@ -30,10 +30,14 @@ fn only_firewall(c: &AddrColumn) -> bool {
 /// Could this column hold the firewall's own address? Negated columns and
 /// `any` could, and so could a group or host that lists one of the
 /// firewall's addresses (or its name); a list of other hosts could not.
-/// A network around the firewall's address does not count: it names the
-/// hosts behind an interface.
+/// A network around the firewall's address does not count (it names the
+/// hosts behind an interface) unless `self-in-networks` is on, as in
+/// Firewall Builder.
 fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
-    let own = |a: &IpNet| c.set.items.contains(&AddrItem::Net(IpNet::from(a.addr())));
+    let own = |a: &IpNet| {
+        c.set.items.contains(&AddrItem::Net(IpNet::from(a.addr())))
+            || (fw.options.self_in_networks && c.set.contains(a.addr()))
+    };
     c.neg || c.is_any() || c.firewall || fw.interfaces.iter().flat_map(|i| &i.addrs).any(own)
 }
 

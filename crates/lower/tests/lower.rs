@@ -348,6 +348,18 @@ fn nat_rules_go_to_rampart_chains_jumped_to_from_the_nat_hooks() {
 }
 
 #[test]
+fn self_in_networks_places_a_network_around_the_firewall_in_output_too() {
+    let outputs = |opt: &str| {
+        lines(&compiled(&fw(opt, "  accept from lan")).v4, Family::V4)
+            .into_iter()
+            .filter(|l| l.starts_with("OUTPUT:") && l.contains("-s 10.1.0.0/24"))
+            .count()
+    };
+    assert_eq!(outputs(""), 0);
+    assert_eq!(outputs("self-in-networks on"), 1);
+}
+
+#[test]
 fn a_group_holding_the_firewall_gives_input_and_output_lines_too() {
     // By address (a host object on the firewall's own address) and by name.
     let c = compiled(&format!(

@@ -48,7 +48,7 @@ pub(crate) fn build(
             .rules
             .iter()
             .filter_map(|rule| {
-                number += 1;
+                number = self::number(rule.number.as_ref(), number + 1, diags);
                 self::rule(rule, number, &out, &names, r, diags)
             })
             .collect();
@@ -111,13 +111,17 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
             "none" => o.default = DefaultAction::None,
             _ => bad(diags, "deny, deny-quiet, reject or none"),
         },
-        ("accept-established" | "forward", Some(t)) => {
+        ("accept-established" | "forward" | "self-in-networks", Some(t)) => {
             let v = match t {
                 "on" | "yes" | "true" => true,
                 "off" | "no" | "false" => false,
                 _ => return bad(diags, "on or off"),
             };
-            if key == "forward" { o.forward = v } else { o.accept_established = v }
+            match key {
+                "forward" => o.forward = v,
+                "self-in-networks" => o.self_in_networks = v,
+                _ => o.accept_established = v,
+            }
         }
         ("backup-ssh", _) => match s.values.as_slice() {
             [Value::Word(from), rest @ ..] if from.text == "from" && !rest.is_empty() => {
@@ -395,6 +399,16 @@ fn reject_with(t: &str) -> Option<RejectWith> {
         "net-prohibited" => NetProhibited,
         "admin-prohibited" => AdminProhibited,
         _ => return None,
+    })
+}
+
+/// A rule's number: `number N` as written, else the one after the rule
+/// before, so a run of imported rules keeps its numbers with one `number`.
+fn number(written: Option<&ast::Word>, next: u32, diags: &mut Vec<Diagnostic>) -> u32 {
+    let Some(w) = written else { return next };
+    w.text.parse().unwrap_or_else(|_| {
+        diags.push(diagnostics::bad_number("rule number", &w.text, w.span));
+        next
     })
 }
 

@@ -84,6 +84,10 @@ pub struct Options {
     pub backup_ssh: Option<AddrSet>,
     /// Whether the firewall routes: without it FORWARD only drops.
     pub forward: bool,
+    /// `self-in-networks on`: a network or range around one of the
+    /// firewall's addresses also stands for the firewall, so its rules go to
+    /// INPUT or OUTPUT too (Firewall Builder's placement; imported policies).
+    pub self_in_networks: bool,
 }
 
 impl Default for Options {
@@ -95,6 +99,7 @@ impl Default for Options {
             accept_established: true,
             backup_ssh: None,
             forward: false,
+            self_in_networks: false,
         }
     }
 }
@@ -120,7 +125,9 @@ pub struct RuleSet {
 
 #[derive(Clone, Debug)]
 pub struct Rule {
-    /// Unique within the firewall; what the log prefix shows.
+    /// What the log prefix and comments show: counted from 1 in the order
+    /// written, or as set by `number N` (imported rules keep theirs, which
+    /// may repeat across rule sets).
     pub number: u32,
     pub span: Span,
     pub action: Action,
