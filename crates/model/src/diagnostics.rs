@@ -241,7 +241,7 @@ pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnos
 }
 
 pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0280", format!("`{word}` is not a NAT rule"))
+    Diagnostic::error("E0290", format!("`{word}` is not a NAT rule"))
         .with_label(span, "unknown NAT action")
         .with_help(
             "a rule in `nat { }` is masquerade, snat to ADDR, dnat to ADDR[:PORT], \
@@ -250,30 +250,30 @@ pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
 }
 
 pub(crate) fn bad_translation(text: &str, span: Span, why: &str) -> Diagnostic {
-    Diagnostic::error("E0281", format!("cannot translate to `{text}`"))
+    Diagnostic::error("E0291", format!("cannot translate to `{text}`"))
         .with_label(span, why.to_owned())
 }
 
 pub(crate) fn nat_needs_interface(span: Span) -> Diagnostic {
-    Diagnostic::error("E0282", "masquerade without an interface")
+    Diagnostic::error("E0292", "masquerade without an interface")
         .with_label(span, "masquerade takes the address of the interface packets leave by")
         .with_help("add `on IFACE`, e.g. `masquerade on eth0`")
 }
 
 pub(crate) fn nat_on_loopback(iface: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0283", format!("source NAT on the loopback interface `{iface}`"))
+    Diagnostic::error("E0293", format!("source NAT on the loopback interface `{iface}`"))
         .with_label(span, "nothing leaves the host by the loopback interface")
         .with_help("name the interface towards the network the addresses must be hidden from")
 }
 
 pub(crate) fn nat_family(addr: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0284", format!("translation to {addr} for addresses of the other family"))
+    Diagnostic::error("E0294", format!("translation to {addr} for addresses of the other family"))
         .with_label(span, "every address of this column is of the other family")
         .with_help("IPv4 translates to IPv4 and IPv6 to IPv6; write a rule per family")
 }
 
 pub(crate) fn nat_port_without_service(span: Span) -> Diagnostic {
-    Diagnostic::error("E0285", "a port translation needs a TCP or UDP service")
+    Diagnostic::error("E0295", "a port translation needs a TCP or UDP service")
         .with_label(span, "ports exist only for TCP and UDP")
         .with_help("add `service NAME` with TCP or UDP ports (only those), e.g. `service http`")
 }

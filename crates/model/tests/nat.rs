@@ -51,17 +51,17 @@ fn builds_every_kind_of_nat_rule_numbered_after_the_filter_rules() {
 #[test]
 fn refuses_what_cannot_be_translated() {
     let cases = [
-        ("  masquerade\n", "E0282"),
-        ("  masquerade on lo\n", "E0283"),
-        ("  snat to 100.64.0.1 on lo\n", "E0283"),
-        ("  dnat to web6 from lan on eth0\n", "E0284"),
-        ("  dnat to web:8080 on eth0\n", "E0285"),
-        ("  snat to 100.64.0.5:2000-3000 on eth0\n", "E0285"),
-        ("  dnat to web:8080 on eth0 service dns, ping\n", "E0285"),
-        ("  dnat to lan on eth0\n", "E0281"),
-        ("  dnat to 10.2.0.10-10.2.0.12 on eth0\n", "E0281"),
-        ("  redirect to web service http\n", "E0281"),
-        ("  accept from lan\n", "E0280"),
+        ("  masquerade\n", "E0292"),
+        ("  masquerade on lo\n", "E0293"),
+        ("  snat to 100.64.0.1 on lo\n", "E0293"),
+        ("  dnat to web6 from lan on eth0\n", "E0294"),
+        ("  dnat to web:8080 on eth0\n", "E0295"),
+        ("  snat to 100.64.0.5:2000-3000 on eth0\n", "E0295"),
+        ("  dnat to web:8080 on eth0 service dns, ping\n", "E0295"),
+        ("  dnat to lan on eth0\n", "E0291"),
+        ("  dnat to 10.2.0.10-10.2.0.12 on eth0\n", "E0291"),
+        ("  redirect to web service http\n", "E0291"),
+        ("  accept from lan\n", "E0290"),
         ("  masquerade on eth0 log\n", "E0222"),
         ("  masquerade on eth9\n", "E0210"),
     ];
