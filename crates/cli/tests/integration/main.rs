@@ -8,6 +8,7 @@ mod cli;
 mod compile_nft;
 mod completion;
 mod deploy;
+mod fuzz;
 mod hostile;
 mod import_fwb;
 mod lab;
