@@ -387,11 +387,8 @@ pub fn quote(s: &str) -> String {
 }
 
 fn quote_if_needed(s: &str) -> String {
-    if s.is_empty() || s.contains([' ', '"', '\\', '\'']) || s.contains(char::is_control) {
-        quote(s)
-    } else {
-        s.to_owned()
-    }
+    // A control character stays: in a name it is a bug `one_line` stops.
+    if s.is_empty() || s.contains([' ', '"', '\\', '\'']) { quote(s) } else { s.to_owned() }
 }
 
 #[cfg(test)]

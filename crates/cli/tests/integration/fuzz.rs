@@ -159,7 +159,7 @@ fn fuzz_iptables_readers() {
         ..rampart_trace::Packet::new(rampart_trace::Hook::Input)
     };
     fuzz("iptables", 1500, mutated(seeds), |text| {
-        let format = rampart_ir::read::detect(&text);
+        let Ok(format) = rampart_ir::read::detect(&text) else { return };
         let im = rampart_ir::read::parse(&text, FileId(0), format);
         if let Some(f) = im.filter() {
             let _ = rampart_trace::Compiled::new(&f.ruleset).trace(&packet);
