@@ -22,6 +22,8 @@ pub(crate) enum ImportWhat {
     /// Read iptables-save output or a `$IPTABLES ...` shell script and print
     /// it in iptables-restore form.
     Iptables(IptablesImport),
+    /// Write a Rampart policy from a Firewall Builder file (.fwb).
+    Fwb(crate::commands::fwb::FwbImport),
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,7 +65,10 @@ pub(crate) fn read_rules(
 }
 
 pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let ImportWhat::Iptables(args) = args.what;
+    let args = match args.what {
+        ImportWhat::Iptables(args) => args,
+        ImportWhat::Fwb(args) => return crate::commands::fwb::run(&args),
+    };
     let Some(imported) = read_rules(&args.file, args.format)? else {
         return Ok(ExitCode::from(1));
     };

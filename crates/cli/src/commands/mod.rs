@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
+pub(crate) mod fwb;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
