@@ -13,8 +13,9 @@ pub enum Family {
 }
 
 /// A netfilter table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Table {
+    #[default]
     Filter,
     Nat,
     Mangle,

@@ -1,43 +1,28 @@
-//! The firewall's `nat` section into the nat table.
-//!
-//! The built-in chains only jump to Rampart's own chains (`RAMPART_PRE` in
-//! PREROUTING for dnat and redirect, `RAMPART_POST` in POSTROUTING for
-//! masquerade and snat), so that a deploy replaces those and leaves other
-//! software's NAT rules (Docker's, libvirt's) where they are. A no-nat rule
-//! accepts in both, which ends NAT processing for the connection.
+//! The firewall's `nat` section into the nat table: dnat and redirect in
+//! PREROUTING, masquerade and snat in POSTROUTING, no-nat in both (an
+//! accept there ends NAT processing for the connection). Like the filter
+//! table's built-in chains, a deploy moves these rules into Rampart's own
+//! chains hooked into the built-in ones, so that other software's NAT rules
+//! (Docker's, libvirt's) stay.
 
 use rampart_ir::{
-    Chain, ChainId, Hook, IfaceMatch, Match, Origin, Policy, Rule as IrRule, RulesetBuilder, Table,
-    Target,
+    Chain, Hook, IfaceMatch, Match, Origin, Policy, Rule as IrRule, RulesetBuilder, Table, Target,
 };
 use rampart_model::{Firewall, NatAction, NatRule};
 
 use crate::rule::{addr, merge_atoms, service_matches};
-
-/// Rampart's chain for the NAT rules of each hook.
-const CHAINS: [(Hook, &str); 2] =
-    [(Hook::Prerouting, "RAMPART_PRE"), (Hook::Postrouting, "RAMPART_POST")];
 
 /// Adds the nat table's chains, when the firewall has NAT rules.
 pub(crate) fn lower(fw: &Firewall, rs: &mut RulesetBuilder) {
     if fw.nat.is_empty() {
         return;
     }
-    let mut ours: Vec<(Hook, ChainId)> = Vec::new();
-    for (hook, name) in CHAINS {
-        let mut base = Chain::base(Table::Nat, hook, Policy::Accept);
-        let id = rs.id(name);
-        base.rules.push(IrRule::new(vec![], Target::Jump(id)));
-        rs.push(base);
-    }
-    for (hook, name) in CHAINS {
-        ours.push((hook, rs.push(Chain::user_in(Table::Nat, name))));
-    }
-    for n in &fw.nat {
-        for &(hook, id) in &ours {
-            let rules = lower_rule(n, hook, fw);
-            rs.at_mut(id).rules.extend(rules);
+    for hook in [Hook::Prerouting, Hook::Postrouting] {
+        let mut chain = Chain::base(Table::Nat, hook, Policy::Accept);
+        for n in &fw.nat {
+            chain.rules.extend(lower_rule(n, hook, fw));
         }
+        rs.push(chain);
     }
 }
 

@@ -118,22 +118,25 @@ fn nat_rules_replace_only_rampart_chains_and_roll_back() {
 
     ok(&["apply", policy.to_str().unwrap()]);
     let t = nat();
-    assert!(t.contains("-A POSTROUTING -j RAMPART_POST"), "{t}");
-    assert!(t.contains("-A RAMPART_PRE -i eth0 -p tcp -m tcp --dport 80"), "{t}");
+    assert!(t.contains("-A POSTROUTING -j rampart-POSTROUTING"), "{t}");
+    assert!(t.contains("-A rampart-PREROUTING -i eth0 -p tcp -m tcp --dport 80"), "{t}");
     assert!(dockers(&t), "Docker's NAT stays: {t}");
     // Applying again adds no second jump.
     ok(&["apply", policy.to_str().unwrap()]);
-    assert_eq!(nat().matches("-j RAMPART_PRE").count(), 1, "{}", nat());
+    assert_eq!(nat().matches("-j rampart-PREROUTING").count(), 1, "{}", nat());
 
     // A policy without NAT removes Rampart's chains and jumps, nothing else.
     ok(&["apply", "examples/spice-client.rp"]);
     let t = nat();
-    assert!(!t.contains("RAMPART"), "{t}");
+    assert!(!t.contains("rampart-"), "{t}");
     assert!(dockers(&t), "{t}");
     // Rolling back puts them back.
     ok(&["rollback"]);
     let t = nat();
-    assert!(t.contains("-A PREROUTING -j RAMPART_PRE") && t.contains("MASQUERADE"), "{t}");
+    assert!(
+        t.contains("-A PREROUTING -j rampart-PREROUTING") && t.contains("eth0 -j MASQUERADE"),
+        "{t}"
+    );
     assert!(dockers(&t), "{t}");
 }
 
@@ -590,12 +593,12 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     let out = status(&admin);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).matches("  match  ").count(), 2, "{}", text(&out.stdout));
-    r2.ns.run(["iptables", "-w", "-I", "INPUT", "-j", "ACCEPT"]).unwrap();
+    r2.ns.run(["iptables", "-w", "-I", "rampart-INPUT", "-j", "ACCEPT"]).unwrap();
     let out = status(&admin);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("  drift  ") && stdout.contains("1 chain(s) differ"), "{stdout}");
-    r2.ns.run(["iptables", "-w", "-D", "INPUT", "-j", "ACCEPT"]).unwrap();
+    r2.ns.run(["iptables", "-w", "-D", "rampart-INPUT", "-j", "ACCEPT"]).unwrap();
 
     for h in [&r1, &r2] {
         let applied = std::fs::read_to_string(h.state.join("applied.json")).unwrap();
