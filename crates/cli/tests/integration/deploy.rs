@@ -134,7 +134,8 @@ fn nat_rules_replace_only_rampart_chains_and_roll_back() {
     ok(&["rollback"]);
     let t = nat();
     assert!(
-        t.contains("-A PREROUTING -j rampart-PREROUTING") && t.contains("eth0 -j MASQUERADE"),
+        t.contains("-A PREROUTING -j rampart-PREROUTING")
+            && t.contains("-A rampart-POSTROUTING -s 10.1.0.0/24 -o eth0"),
         "{t}"
     );
     assert!(dockers(&t), "{t}");
