@@ -200,6 +200,16 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    if let Some(path) = &args.rules {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if args.format.is_none() && rampart_ir::read::nft::is_json(&text) {
+            let Some(rs) = super::nft_rules::read(path, &text) else {
+                return Ok(ExitCode::from(1));
+            };
+            return super::nft_rules::trace(&rs, &packet, args.json);
+        }
+    }
     let (ruleset, family) = match (&args.rules, &args.policy) {
         (Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {

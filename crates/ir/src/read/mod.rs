@@ -10,6 +10,7 @@ mod args;
 mod build;
 mod diagnostics;
 mod lex;
+pub mod nft;
 mod save;
 mod script;
 
