@@ -34,7 +34,7 @@ pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
 }
 
 pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0270", format!("`{first}-{last}` is not a valid range"))
+    Diagnostic::error("E0280", format!("`{first}-{last}` is not a valid range"))
         .with_label(span, "both ends must be of one family, the first not above the last")
 }
 
@@ -241,7 +241,7 @@ pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnos
 }
 
 pub(crate) fn no_addresses(span: Span) -> Diagnostic {
-    Diagnostic::error("E0271", "this address column holds no address")
+    Diagnostic::error("E0281", "this address column holds no address")
         .with_label(span, "empty once expanded: read as `any`, it would match every address")
         .with_help("put addresses in the group, write `self` for the firewall, or remove the rule")
 }

@@ -176,9 +176,9 @@ fn a_column_that_expands_to_no_address_is_an_error_never_any() {
             "group nobody {{ }}\ngroup mine {{ gw }}\nfirewall gw {{\n interface eth0 {iface}\n ruleset main {{\n  {rule}\n }}\n}}\n"
         )
     };
-    assert_eq!(codes(&policy("10.0.0.1/24", "accept from nobody"), &mut sources), vec!["E0271"]);
+    assert_eq!(codes(&policy("10.0.0.1/24", "accept from nobody"), &mut sources), vec!["E0281"]);
     // The firewall's only address is unknown: the group is empty, and says why.
-    assert_eq!(codes(&policy("dynamic", "accept to mine"), &mut sources), vec!["W0305", "E0271"]);
+    assert_eq!(codes(&policy("dynamic", "accept to mine"), &mut sources), vec!["W0305", "E0281"]);
     assert!(codes(&policy("10.0.0.1/24", "accept to mine"), &mut sources).is_empty());
     assert!(codes(&policy("dynamic", "accept to self"), &mut sources).is_empty());
 }

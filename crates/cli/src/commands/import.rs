@@ -59,16 +59,15 @@ pub(crate) fn read_rules(
     path: &std::path::Path,
     format: Option<RulesFormat>,
 ) -> anyhow::Result<Option<read::Imported>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let format = match format {
-        Some(RulesFormat::Save) => Format::Save,
-        Some(RulesFormat::Script) => Format::Script,
-        None => read::detect(&text),
-    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let format = format.map(|f| match f {
+        RulesFormat::Save => Format::Save,
+        RulesFormat::Script => Format::Script,
+    });
     let mut sources = Sources::new();
-    let file = sources.add(path.display().to_string(), text.clone());
-    let imported = read::parse(&text, file, format);
+    let name = path.display().to_string();
+    let file = sources.add(name.clone(), String::from_utf8_lossy(&bytes).into_owned());
+    let imported = read::read(&bytes, &name, file, format);
     printer::diagnostics(&imported.diagnostics, &sources);
     Ok((!imported.has_errors()).then_some(imported))
 }
