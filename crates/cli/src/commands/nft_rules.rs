@@ -33,6 +33,78 @@ fn family_of(b: &Base) -> Option<Family> {
     }
 }
 
+/// nft text as the kernel reads it: loaded with `nft -f` into a
+/// throw-away network namespace (`unshare --net`, root only) and listed
+/// back as JSON, so nothing of the host changes and nft itself parses.
+pub(crate) fn from_text(path: &Path) -> anyhow::Result<String> {
+    let script = "nft -f \"$1\" && nft -j list ruleset";
+    let out = rampart_lab::netns::run(
+        "unshare",
+        [
+            std::ffi::OsStr::new("--net"),
+            "sh".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+            "sh".as_ref(),
+            path.as_os_str(),
+        ],
+    )
+    .context("loading the nft ruleset into a throw-away namespace (needs root and nft)")?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// This host's rulesets: `nft -j list ruleset` for every table, with the
+/// iptables-nft `filter` tables read through `iptables-nft-save` instead
+/// (their rules as iptables wrote them, at the kernel's place and
+/// priority), and iptables-legacy's filter table, which the kernel
+/// registered before any nft table and so runs last among priority 0.
+pub(crate) fn live() -> anyhow::Result<NftRuleset> {
+    let json = rampart_lab::netns::run("nft", ["-j", "list", "ruleset"])
+        .context("listing the nft ruleset")?;
+    let text = String::from_utf8_lossy(&json.stdout).into_owned();
+    let Some(mut rs) = read(Path::new("nft -j list ruleset"), &text) else {
+        anyhow::bail!("the host's nft ruleset could not be read");
+    };
+    let save = |tool: &str| -> anyhow::Result<Option<rampart_ir::Ruleset>> {
+        let Ok(out) = rampart_lab::netns::run(tool, ["-t", "filter"]) else { return Ok(None) };
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !text.contains("*filter") {
+            return Ok(None);
+        }
+        let mut sources = Sources::new();
+        let file = sources.add(tool.to_owned(), text.clone());
+        let im = rampart_ir::read::parse(&text, file, rampart_ir::read::Format::Save);
+        printer::diagnostics(&im.diagnostics, &sources);
+        anyhow::ensure!(!im.has_errors(), "`{tool}` printed rules Rampart cannot read");
+        Ok(im.filter().map(|t| t.ruleset.clone().into_ruleset()))
+    };
+    for (family, tool) in [("ip", "iptables-nft-save"), ("ip6", "ip6tables-nft-save")] {
+        if let Some(filter) = save(tool)? {
+            for b in rs.bases.iter_mut().filter(|b| b.family == family && b.table == "filter") {
+                b.ruleset = filter.clone();
+            }
+        }
+    }
+    for (family, tool) in [("ip", "iptables-legacy-save"), ("ip6", "ip6tables-legacy-save")] {
+        if let Some(filter) = save(tool)? {
+            for c in filter.chains.iter().filter(|c| c.is_builtin()) {
+                let Some(hook) = c.hook() else { continue };
+                rs.bases.push(Base {
+                    family: family.to_owned(),
+                    table: "filter (iptables-legacy)".to_owned(),
+                    chain: c.name.clone(),
+                    hook,
+                    priority: 0,
+                    ruleset: filter.clone(),
+                });
+            }
+        }
+    }
+    // Stable: the legacy chains stay after the nft ones of their priority.
+    rs.bases.sort_by_key(|b| (b.hook, b.priority));
+    Ok(rs)
+}
+
 /// Traces `packet` through the base chains of its hook, by priority: an
 /// accept (by rule or policy) goes on to the next base chain, anything
 /// else ends the walk there, an undecided verdict included.
