@@ -126,7 +126,8 @@ mod tests {
         let nft = "#!/usr/sbin/nft -f\nflush ruleset\ntable inet filter {\n}\n";
         assert_eq!(detect(nft), Err(Unrecognised::Nftables));
         assert_eq!(detect("table ip t {\n}\n"), Err(Unrecognised::Nftables));
-        assert_eq!(detect("{\"nftables\": []}"), Err(Unrecognised::Json));
+        assert_eq!(detect("{\"nftables\": []}"), Err(Unrecognised::NftJson));
+        assert_eq!(detect("{\"other\": []}"), Err(Unrecognised::Json));
         assert_eq!(detect("#!/bin/sh\necho hello\n"), Err(Unrecognised::ShellScript));
         assert_eq!(detect("*)\n"), Err(Unrecognised::Text));
     }
