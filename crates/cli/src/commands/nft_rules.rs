@@ -149,6 +149,13 @@ pub(crate) fn trace(rs: &NftRuleset, packet: &Packet, json: bool) -> anyhow::Res
         }));
         verdict = t.verdict.clone();
     }
+    if bases.is_empty() {
+        let _ = writeln!(
+            text,
+            "no base chain at hook {}: the kernel lets the packet pass",
+            packet.hook.name()
+        );
+    }
     if json {
         let out = serde_json::json!({"verdict": verdict.name(), "base_chains": steps});
         printer::out(&format!("{}\n", serde_json::to_string_pretty(&out)?));

@@ -64,6 +64,14 @@ fn nft_text_is_read_as_the_kernel_reads_it() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).ends_with("final verdict: DROP\n"), "{}", text(&out.stdout));
+    // a ruleset without a base chain at the hook lets everything pass, and says so
+    let dir = crate::util::tempdir("nft-empty");
+    let empty = dir.join("empty.nft");
+    std::fs::write(&empty, "flush ruleset\ntable inet filter {\n}\n").unwrap();
+    let out =
+        rampart(&["trace", "--rules", empty.to_str().unwrap(), "--proto", "tcp", "--dport", "22"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("no base chain at hook input") && t.ends_with("ACCEPT\n"), "{t}");
 }
 
 /// `trace --live` inside a namespace holding an iptables-nft filter table

@@ -17,6 +17,7 @@ use rampart_diag::{Diagnostic, FileId, Span};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::diagnostics;
 use crate::{
     AddrItem, AddrMatch, AddrSet, Chain, ChainId, ChainKind, Counters, CtStates, Hook, IdRange,
     IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch, PortSet, Proto, RejectWith, Rule,
@@ -106,8 +107,11 @@ pub fn is_json(text: &str) -> bool {
 }
 
 fn warn(file: FileId, what: &str) -> Diagnostic {
-    Diagnostic::warning("W0801", format!("nft ruleset: {what}"))
-        .with_label(Span::new(file, 0, 0), "not part of what trace evaluates")
+    diagnostics::doubtful(
+        Span::new(file, 0, 0),
+        format!("nft ruleset: {what}"),
+        "not part of what trace evaluates",
+    )
 }
 
 /// Reads nft JSON. Structural errors (not JSON, not the nft schema) are
@@ -120,10 +124,11 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
         Ok(d) => d,
         Err(e) => {
             let at = offset(text, e.line(), e.column());
-            out.diagnostics.push(
-                Diagnostic::error("E0801", format!("not an nft JSON ruleset: {e}"))
-                    .with_label(Span::new(file, at, at), "expected `nft -j list ruleset` output"),
-            );
+            out.diagnostics.push(diagnostics::unreadable(
+                Span::new(file, at, at),
+                format!("not an nft JSON ruleset: {e}"),
+                "expected `nft -j list ruleset` output",
+            ));
             return out;
         }
     };
@@ -134,11 +139,11 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
     for obj in doc.nftables {
         for (key, value) in obj {
             let bad = |e: serde_json::Error| {
-                Diagnostic::error("E0801", format!("nft ruleset: a `{key}` object: {e}"))
-                    .with_label(
-                        Span::new(file, 0, 0),
-                        "not in the shape libnftables-json describes",
-                    )
+                diagnostics::unreadable(
+                    Span::new(file, 0, 0),
+                    format!("nft ruleset: a `{key}` object: {e}"),
+                    "not in the shape libnftables-json describes",
+                )
             };
             match key.as_str() {
                 "metainfo" => {}
