@@ -62,6 +62,9 @@ pub enum DeployError {
     /// put back (or could not be, which the message says).
     #[error("{0}")]
     RolledBack(String),
+    /// The ruleset holds what this deploy cannot load yet.
+    #[error("{0}")]
+    Unsupported(String),
     /// The ruleset would take over a chain that other software made.
     #[error("{0}")]
     Foreign(String),
