@@ -36,12 +36,9 @@ pub fn digest(text: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeployError {
-    /// A tool could not be started (usually: not installed).
-    #[error("cannot run `{tool}`: {source} (install it: apt-get install {package})")]
-    Spawn { tool: String, package: &'static str, source: std::io::Error },
-    /// A tool ran and refused; `stderr` says why.
-    #[error("`{tool}` failed: {stderr}")]
-    Failed { tool: String, stderr: String },
+    /// A tool could not be started, or refused.
+    #[error(transparent)]
+    Tool(#[from] rampart_os::ToolError),
     /// The kernel lacks what the ruleset needs (a container without the
     /// module, no permission); said once, in plain words.
     #[error("{0}")]
