@@ -9,6 +9,7 @@ mod coexist;
 mod compile_nft;
 mod completion;
 mod deploy;
+mod fuzz;
 mod hostile;
 mod import_fwb;
 mod lab;
