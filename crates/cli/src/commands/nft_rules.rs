@@ -38,19 +38,10 @@ fn family_of(b: &Base) -> Option<Family> {
 /// back as JSON, so nothing of the host changes and nft itself parses.
 pub(crate) fn from_text(path: &Path) -> anyhow::Result<String> {
     let script = "nft -f \"$1\" && nft -j list ruleset";
-    let out = rampart_lab::netns::run(
-        "unshare",
-        [
-            std::ffi::OsStr::new("--net"),
-            "sh".as_ref(),
-            "-c".as_ref(),
-            script.as_ref(),
-            "sh".as_ref(),
-            path.as_os_str(),
-        ],
-    )
-    .context("loading the nft ruleset into a throw-away namespace (needs root and nft)")?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--net", "sh", "-c", script, "sh"]).arg(path);
+    rampart_os::run(&mut cmd, "nftables", None)
+        .context("loading the nft ruleset into a throw-away namespace (needs root and nft)")
 }
 
 /// This host's rulesets: `nft -j list ruleset` for every table, with the
@@ -66,8 +57,11 @@ pub(crate) fn live() -> anyhow::Result<NftRuleset> {
         anyhow::bail!("the host's nft ruleset could not be read");
     };
     let save = |tool: &str| -> anyhow::Result<Option<rampart_ir::Ruleset>> {
-        let Ok(out) = rampart_lab::netns::run(tool, ["-t", "filter"]) else { return Ok(None) };
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut cmd = std::process::Command::new(tool);
+        // A backend without a filter table (or not installed) has nothing to add.
+        let Ok(text) = rampart_os::run(cmd.args(["-t", "filter"]), "iptables", None) else {
+            return Ok(None);
+        };
         if !text.contains("*filter") {
             return Ok(None);
         }
