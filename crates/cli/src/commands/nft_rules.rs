@@ -50,9 +50,9 @@ pub(crate) fn from_text(path: &Path) -> anyhow::Result<String> {
 /// priority), and iptables-legacy's filter table, which the kernel
 /// registered before any nft table and so runs last among priority 0.
 pub(crate) fn live() -> anyhow::Result<NftRuleset> {
-    let json = rampart_lab::netns::run("nft", ["-j", "list", "ruleset"])
+    let mut nft = std::process::Command::new("nft");
+    let text = rampart_os::run(nft.args(["-j", "list", "ruleset"]), "nftables", None)
         .context("listing the nft ruleset")?;
-    let text = String::from_utf8_lossy(&json.stdout).into_owned();
     let Some(mut rs) = read(Path::new("nft -j list ruleset"), &text) else {
         anyhow::bail!("the host's nft ruleset could not be read");
     };
