@@ -213,7 +213,8 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         Loads::Iptables { v4, v6 } => iptables::restore(Family::V4, &v4, true)
             .and_then(|()| iptables::restore(Family::V6, &v6, true)),
         Loads::Nft(doc) => nft::load(&doc),
-    };
+    }
+    .and_then(|()| other_backend_out(name, &records));
     if let Err(e) = loaded {
         return Err(back_to_confirmed(state, &format!("{e}\nThe load failed")));
     }
@@ -258,6 +259,28 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         }
     };
     Ok(Outcome::Applied { diff, version: record.version, pending })
+}
+
+/// One backend at a time: once the new rules are in, what earlier applies
+/// loaded with the other backend goes (after, so no moment is unfiltered).
+fn other_backend_out(name: &str, records: &[Option<&Applied>]) -> Result<(), DeployError> {
+    let other: Vec<&Applied> =
+        records.iter().flatten().filter(|r| r.backend != name).copied().collect();
+    if other.is_empty() {
+        return Ok(());
+    }
+    if name == "iptables" {
+        return nft::load(&nft::replace_prefix());
+    }
+    for (family, chains) in [
+        (Family::V4, (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>),
+        (Family::V6, |r: &Applied| r.chains6.clone()),
+    ] {
+        let ours: BTreeSet<String> = other.iter().flat_map(|r| chains(r)).collect();
+        let live = iptables::save(family)?;
+        iptables::restore(family, &table::transition(&Default::default(), &ours, &live), true)?;
+    }
+    Ok(())
 }
 
 /// The documents one apply loads.
@@ -338,6 +361,14 @@ fn replacing(
     before: Option<&str>,
 ) -> Result<(String, Vec<String>), DeployError> {
     let before = before.unwrap_or_default();
+    if let Some(c) = rs.chains.iter().find(|c| !matches!(c.table, Table::Filter | Table::Nat)) {
+        return Err(DeployError::Unsupported(format!(
+            "the ruleset has a `{}` table chain ({}): apply loads the filter and nat tables only; \
+             nothing was loaded",
+            c.table.name(),
+            c.name
+        )));
+    }
     let target = hooked::owned(rs, family, table);
     let loaded: BTreeSet<String> = diff::rules_by_chain(before).into_keys().collect();
     if let Some((c, _)) = target.chains.iter().find(|(c, _)| loaded.contains(c) && !old.contains(c))

@@ -284,3 +284,28 @@ impl StateDir {
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_is_root_only_and_never_somebody_elses() {
+        let dir = std::env::temp_dir().join(format!("rampart-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let state = StateDir::new(&dir);
+        state.write(APPLIED, "{}").unwrap();
+        assert_eq!((mode(&dir), mode(&dir.join(APPLIED))), (0o700, 0o600));
+        // Opened up by someone: narrowed again, it holds only Rampart's files.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        state.ensure().unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        // Open and holding other files: somebody else's, refused.
+        std::fs::write(dir.join("notes.txt"), "x").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(state.ensure().unwrap_err().to_string().contains("not Rampart's"));
+        assert_eq!(mode(&dir), 0o755);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
