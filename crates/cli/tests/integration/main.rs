@@ -14,6 +14,7 @@ mod hostile;
 mod import_fwb;
 mod lab;
 mod logs;
+mod nft_rules;
 mod reference;
 mod trace;
 mod util;
