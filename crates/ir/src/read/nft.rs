@@ -19,9 +19,9 @@ use serde_json::Value;
 
 use super::diagnostics;
 use crate::{
-    AddrItem, AddrMatch, AddrSet, Chain, ChainId, ChainKind, Counters, CtStates, Hook, IdRange,
-    IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch, PortSet, Proto, RejectWith, Rule,
-    Ruleset, Table, Target, icmp,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, ChainKind, Counters, CtStates, Hook, IcmpMatch,
+    IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch, PortSet, Proto, RejectWith,
+    Rule, Ruleset, Table, Target, icmp,
 };
 
 /// The top level of `nft -j list ruleset`.
@@ -265,7 +265,10 @@ impl Ctx<'_> {
         for stmt in &r.expr {
             for (key, v) in stmt {
                 match key.as_str() {
-                    "match" => matches.extend(self.match_(v)),
+                    "match" => match icmp_code(v, matches.last()) {
+                        Some(m) => *matches.last_mut().expect("icmp_code saw it") = m,
+                        None => matches.extend(self.match_(v)),
+                    },
                     "counter" => {
                         let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
                         counters = Some(Counters { packets: n("packets"), bytes: n("bytes") });
@@ -365,12 +368,11 @@ impl Ctx<'_> {
                 let field = p.get("field")?.as_str()?;
                 return match (proto, field) {
                     ("ip" | "ip6", "saddr" | "daddr") => {
-                        let set = AddrSet {
-                            name: None,
-                            items: items.iter().map(addr).collect::<Option<_>>()?,
-                        };
-                        let a = AddrMatch { neg, set };
-                        Some(vec![if field == "saddr" { Match::Src(a) } else { Match::Dst(a) }])
+                        let items = items.iter().map(addr).collect::<Option<_>>()?;
+                        let a = AddrMatch { neg, set: AddrSet { name: None, items } };
+                        let m = if field == "saddr" { Match::Src(a) } else { Match::Dst(a) };
+                        // `ip saddr != X` still matches IPv4 packets only.
+                        Some(if neg { vec![family(proto == "ip6", false), m] } else { vec![m] })
                     }
                     ("tcp" | "udp", "sport" | "dport") => {
                         let ranges = items.iter().map(port).collect::<Option<Vec<_>>>()?;
@@ -391,7 +393,7 @@ impl Ctx<'_> {
                     ("icmp" | "icmpv6", "type") if items.len() == 1 && !neg => {
                         let v6 = proto == "icmpv6";
                         let t = match &items[0] {
-                            Value::String(s) => icmp::parse(s, v6)?,
+                            Value::String(s) => icmp::parse(icmpv6_number(s).unwrap_or(s), v6)?,
                             Value::Number(n) => icmp::parse(&n.to_string(), v6)?,
                             _ => return None,
                         };
@@ -425,6 +427,14 @@ impl Ctx<'_> {
                             Match::OutIface(i)
                         }])
                     }
+                    "nfproto" | "protocol" if items.len() == 1 => {
+                        let v6 = match items[0].as_str()? {
+                            "ipv4" | "ip" => false,
+                            "ipv6" | "ip6" => true,
+                            _ => return None,
+                        };
+                        Some(vec![family(v6, neg)])
+                    }
                     "l4proto" if items.len() == 1 => {
                         Some(vec![Match::Proto { neg, proto: l4proto(&items[0])? }])
                     }
@@ -457,6 +467,72 @@ impl Ctx<'_> {
         };
         read().unwrap_or_else(|| vec![unknown(m)])
     }
+}
+
+/// `icmp code N` after `icmp type T`: one type-and-code match.
+fn icmp_code(m: &Value, last: Option<&Match>) -> Option<Match> {
+    let Some(Match::Icmp { neg: false, v6, icmp: IcmpMatch::Type(t) }) = last else { return None };
+    let p = m.get("left")?.get("payload")?;
+    let proto = if *v6 { "icmpv6" } else { "icmp" };
+    if p.get("protocol")?.as_str()? != proto || p.get("field")?.as_str()? != "code" {
+        return None;
+    }
+    if m.get("op").and_then(Value::as_str).is_some_and(|op| op != "==") {
+        return None;
+    }
+    let right = m.get("right")?;
+    let code = match right.as_str() {
+        // nft lists codes by its names for them.
+        Some(name) => icmp_code_number(name, *v6)?,
+        None => u8::try_from(right.as_u64()?).ok()?,
+    };
+    Some(Match::Icmp { neg: false, v6: *v6, icmp: IcmpMatch::TypeCode(*t, code) })
+}
+
+/// The number behind nft's name of an ICMP (or ICMPv6) code.
+fn icmp_code_number(name: &str, v6: bool) -> Option<u8> {
+    let v4 = [
+        ("net-unreachable", 0),
+        ("host-unreachable", 1),
+        ("prot-unreachable", 2),
+        ("port-unreachable", 3),
+        ("frag-needed", 4),
+        ("net-prohibited", 9),
+        ("host-prohibited", 10),
+        ("admin-prohibited", 13),
+    ];
+    let v6s = [
+        ("no-route", 0),
+        ("admin-prohibited", 1),
+        ("addr-unreachable", 3),
+        ("port-unreachable", 4),
+        ("policy-fail", 5),
+        ("reject-route", 6),
+    ];
+    let table: &[(&str, u8)] = if v6 { &v6s } else { &v4 };
+    table.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+/// nft's names of the ICMPv6 types iptables names otherwise.
+fn icmpv6_number(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "nd-router-solicit" => "133",
+        "nd-router-advert" => "134",
+        "nd-neighbor-solicit" => "135",
+        "nd-neighbor-advert" => "136",
+        "nd-redirect" => "137",
+        "mld-listener-query" => "130",
+        "mld-listener-report" => "131",
+        "mld-listener-done" | "mld-listener-reduction" => "132",
+        "mld2-listener-report" => "143",
+        _ => return None,
+    })
+}
+
+/// Packets of one family: any source address of it (every packet has one).
+fn family(v6: bool, neg: bool) -> Match {
+    let any: IpNet = if v6 { "::/0" } else { "0.0.0.0/0" }.parse().expect("a literal network");
+    Match::Src(AddrMatch { neg, set: AddrSet { name: None, items: vec![AddrItem::Net(any)] } })
 }
 
 fn addr(v: &Value) -> Option<AddrItem> {
