@@ -197,15 +197,15 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
 
     // The record goes in before the rules: a rollback must know which
     // chains to remove, including those of a try this apply replaces.
-    let (mut record, loads) = prepare(plan, current.as_ref(), confirmed.as_ref(), &before)?;
+    let (record, loads) = prepare(plan, current.as_ref(), confirmed.as_ref(), &before)?;
     let pending = Pending {
         deadline: now() + plan.try_secs.unwrap_or(IN_FLIGHT_SECS),
         token: format!("{}-{}-{}", record.version, now(), std::process::id()),
         awaits_confirm: plan.try_secs.is_some(),
     };
     state.write_json(APPLIED, &record)?;
-    state.write_json(PENDING, &pending)?;
-    if let Err(why) = (plan.arm)(&pending) {
+    let armed = state.write_json(PENDING, &pending).map_err(|e| e.to_string());
+    if let Err(why) = armed.and_then(|()| (plan.arm)(&pending)) {
         return Err(unarmed(state, current.as_ref(), unconfirmed, &why));
     }
 
@@ -221,7 +221,22 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Err(back_to_confirmed(state, "interrupted by a signal after loading"));
     }
-    let diff = match (&before, name) {
+    // Loaded: whatever fails from here undoes the load, and says so.
+    finish(plan, state, &before, record, pending).map_err(|e| {
+        back_to_confirmed(state, &format!("{e}\nThe rules were loaded, but recording them failed"))
+    })
+}
+
+/// Record what was loaded, and for an apply without a try, confirm it
+/// (the boot files follow).
+fn finish(
+    plan: &Plan<'_>,
+    state: &StateDir,
+    before: &Snapshot,
+    mut record: Applied,
+    pending: Pending,
+) -> Result<Outcome, DeployError> {
+    let diff = match (before, plan.load.name()) {
         (_, "nft") => {
             let after = nft::listing()?;
             let d = diff::diff(
@@ -433,6 +448,7 @@ fn unarmed(
 fn back_to_confirmed(state: &StateDir, what: &str) -> DeployError {
     DeployError::RolledBack(match restore(state) {
         Ok(()) => format!("{what}: the last confirmed rules were put back"),
+        Err(DeployError::Boot(e)) => format!("{what}: {e}"),
         Err(e) => format!(
             "{what}, and putting back the last confirmed rules failed: {e}\n\
              The new rules may be loaded; the watchdog tries again at its deadline \
@@ -488,13 +504,17 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
-    persist(state, then.as_ref())?;
     for f in
         [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS_NAT, PREVIOUS_NAT6]
     {
         state.remove(f)?;
     }
-    Ok(())
+    // The kernel and the record are back whatever happens to the boot files.
+    persist(state, then.as_ref()).map_err(|e| {
+        DeployError::Boot(format!(
+            "the last confirmed rules are back, but the boot files could not follow them: {e}"
+        ))
+    })
 }
 
 /// Keep the ruleset of a try: the watchdog will not roll it back.

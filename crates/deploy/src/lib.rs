@@ -68,6 +68,9 @@ pub enum DeployError {
     /// A value that cannot be written into a systemd unit.
     #[error("{0}")]
     Unit(String),
+    /// The kernel is as it should be, but the boot files are not.
+    #[error("{0}")]
+    Boot(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),
