@@ -179,7 +179,11 @@ fn temp_chain_name(rs: &RulesetBuilder, base: &str) -> String {
 
 /// The address match of a column in a hook. `None`: the rule cannot match
 /// here; `Some(None)`: no match needed.
-fn addr(col: &AddrColumn, firewall_is_implied: bool, fw: &Firewall) -> Option<Option<AddrMatch>> {
+pub(crate) fn addr(
+    col: &AddrColumn,
+    firewall_is_implied: bool,
+    fw: &Firewall,
+) -> Option<Option<AddrMatch>> {
     if col.is_any() {
         return if col.neg { None } else { Some(None) };
     }
@@ -270,7 +274,7 @@ fn antispoof_sources(fw: &Firewall, iface: &str) -> AddrSet {
 
 /// Merge atoms of one protocol so that `tcp 53` and `tcp 80` become one
 /// rule with a port set (multiport in iptables, a set in nftables).
-fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
+pub(crate) fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
     let mut out: Vec<ServiceAtom> = Vec::new();
     for a in atoms {
         let mergeable = |b: &ServiceAtom| {
@@ -296,7 +300,7 @@ fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
     out
 }
 
-fn service_matches(a: &ServiceAtom) -> Vec<Match> {
+pub(crate) fn service_matches(a: &ServiceAtom) -> Vec<Match> {
     let Some(proto) = a.proto else { return vec![] };
     let mut m = vec![Match::Proto { neg: false, proto }];
     let suffix = match proto {

@@ -536,3 +536,21 @@ impl Engine for Linear<'_> {
 pub fn trace(ruleset: &Ruleset, packet: &Packet) -> Trace {
     explore(&Linear { rs: ruleset }, packet)
 }
+
+/// A packet through several base chains of one hook in the kernel's order
+/// (nftables tables at their priorities): an accept, by a rule or a
+/// policy, goes on to the next; any other verdict, undecided included,
+/// ends the walk. The traces of the chains passed, in order.
+#[must_use]
+pub fn trace_through(bases: &[&Ruleset], packet: &Packet) -> Vec<Trace> {
+    let mut out = Vec::new();
+    for rs in bases {
+        let t = trace(rs, packet);
+        let go_on = t.verdict == Verdict::Accept;
+        out.push(t);
+        if !go_on {
+            break;
+        }
+    }
+    out
+}

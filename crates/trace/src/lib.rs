@@ -21,7 +21,9 @@ pub mod packet;
 
 pub use check::{Problem, check};
 pub use compile::{Compiled, Prepared};
-pub use eval::{Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace};
+pub use eval::{
+    Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace, trace_through,
+};
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
 

@@ -9,6 +9,7 @@ pub(crate) mod fwb;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
+pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod test;

@@ -14,7 +14,7 @@ use crate::printer;
 /// Trace a packet through a firewall: the rules it meets, the log lines it
 /// prints, and the verdict.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "rules"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "rules", "live"])))]
 pub(crate) struct TraceArgs {
     /// A Rampart policy file (with --firewall).
     pub(crate) policy: Option<PathBuf>,
@@ -24,6 +24,10 @@ pub(crate) struct TraceArgs {
     /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
     #[arg(long, value_name = "FILE", conflicts_with = "policy")]
     pub(crate) rules: Option<PathBuf>,
+    /// The rulesets this host is running: every nftables table, the
+    /// iptables-nft tables as iptables wrote them, and iptables-legacy's.
+    #[arg(long, conflicts_with_all = ["policy", "rules"])]
+    pub(crate) live: bool,
     /// Force the format of --rules instead of detecting it.
     #[arg(long, value_enum, requires = "rules")]
     pub(crate) format: Option<RulesFormat>,
@@ -200,6 +204,30 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    if args.live {
+        return super::nft_rules::trace(&super::nft_rules::live()?, &packet, args.json);
+    }
+    if let Some(path) = &args.rules {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if args.format.is_none()
+            && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::NftJson)
+        {
+            let Some(rs) = super::nft_rules::read(path, &text) else {
+                return Ok(ExitCode::from(1));
+            };
+            return super::nft_rules::trace(&rs, &packet, args.json);
+        }
+        if args.format.is_none()
+            && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::Nftables)
+        {
+            let json = super::nft_rules::from_text(path)?;
+            let Some(rs) = super::nft_rules::read(path, &json) else {
+                return Ok(ExitCode::from(1));
+            };
+            return super::nft_rules::trace(&rs, &packet, args.json);
+        }
+    }
     let (ruleset, family) = match (&args.rules, &args.policy) {
         (Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {

@@ -230,7 +230,6 @@ fn files_that_are_not_rulesets_are_refused() {
         (nft.to_str().unwrap(), text_file.to_str().unwrap(), empty.to_str().unwrap());
     let cases = [
         (vec!["trace", "--rules", text_file], text_file, "text without"),
-        (vec!["trace", "--rules", nft], nft, "an nftables ruleset"),
         (vec!["trace", "--rules", "/dev/null"], "/dev/null", "an empty file"),
         (vec!["trace", "--rules", empty], empty, "an empty file"),
         (vec!["import", "iptables", nft], nft, "an nftables ruleset"),

@@ -761,9 +761,32 @@ fn proto(s: &str) -> Option<Option<Proto>> {
         "ospf" => 89,
         "vrrp" => 112,
         "mh" | "ipv6-mh" => 135,
-        other => other.parse().ok()?,
+        other => match other.parse() {
+            Ok(n) => n,
+            Err(_) => from_protocols_file(other)?,
+        },
     };
     Some(Some(Proto::from_number(n)))
+}
+
+/// A protocol name as iptables reads it: from `/etc/protocols` (names and
+/// aliases, case-insensitive), so `-p ipv6` is protocol 41.
+fn from_protocols_file(name: &str) -> Option<u8> {
+    static TABLE: std::sync::OnceLock<Vec<(String, u8)>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let text = std::fs::read_to_string("/etc/protocols").unwrap_or_default();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+            let (Some(first), Some(Ok(n))) = (words.next(), words.next().map(str::parse::<u8>))
+            else {
+                continue;
+            };
+            out.extend(std::iter::once(first).chain(words).map(|w| (w.to_ascii_lowercase(), n)));
+        }
+        out
+    });
+    table.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
 }
 
 fn addrs(w: &Word) -> Result<Vec<AddrItem>, ArgError> {

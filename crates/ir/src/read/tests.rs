@@ -411,3 +411,29 @@ fn an_option_belongs_to_the_last_module_that_owns_it() {
     );
     assert!(back.contains("-m multiport --sports 1,2 -m tcp --dport 22 -j ACCEPT"), "{back}");
 }
+
+#[test]
+fn names_with_spaces_or_quotes_are_written_back_quoted() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n\
+                -A INPUT -i \"eth 0\" -m physdev --physdev-in \"a'b\" -j ACCEPT\n\
+                -A INPUT -o 'x\"y' -j DROP\nCOMMIT\n";
+    let im = read(text, Format::Save);
+    assert!(!im.has_errors(), "{:?}", im.diagnostics);
+    let out = write_restore(&im.tables);
+    let again = read(&out, Format::Save);
+    assert!(!again.has_errors(), "{:?}\n{out}", again.diagnostics);
+    assert_eq!(again.tables, im.tables, "{out}");
+}
+
+#[test]
+fn protocol_names_come_from_etc_protocols_as_in_iptables() {
+    let im = read("*filter\n:INPUT DROP [0:0]\n-A INPUT -p ipv6 -j ACCEPT\nCOMMIT\n", Format::Save);
+    assert!(!im.has_errors(), "{:?}", im.diagnostics);
+    let rule = &im.filter().unwrap().ruleset.chains[0].rules[0];
+    assert_eq!(rule.matches, vec![Match::Proto { neg: false, proto: Proto::Other(41) }]);
+    let bad = read(
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p nosuchproto -j ACCEPT\nCOMMIT\n",
+        Format::Save,
+    );
+    assert!(bad.has_errors());
+}
