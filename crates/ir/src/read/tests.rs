@@ -392,6 +392,26 @@ fn repeated_port_options_get_a_module_each() {
     assert_eq!(read(&out, Format::Save).tables, im.tables);
 }
 
+/// Firewall Builder writes `-m tcp -m multiport -s X --dports 80,443`: the
+/// option belongs to the last module that owns it (multiport), as in
+/// iptables, so the rule prints back as iptables-restore takes it.
+#[test]
+fn an_option_belongs_to_the_last_module_that_owns_it() {
+    let text = "*filter\n:INPUT DROP [0:0]\n\
+        -A INPUT -p tcp -m tcp -m multiport -s 10.0.0.1 --dports 80,443 -m state --state NEW -j ACCEPT\n\
+        -A INPUT -p tcp -m multiport --sports 1,2 -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let im = read(text, Format::Save);
+    assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+    let back = write_restore(&im.tables);
+    assert!(
+        back.contains(
+            "-A INPUT -p tcp -m multiport --dports 80,443 -s 10.0.0.1/32 -m conntrack --ctstate NEW -j ACCEPT"
+        ),
+        "{back}"
+    );
+    assert!(back.contains("-m multiport --sports 1,2 -m tcp --dport 22 -j ACCEPT"), "{back}");
+}
+
 #[test]
 fn names_with_spaces_or_quotes_are_written_back_quoted() {
     let text = "*filter\n:INPUT ACCEPT [0:0]\n\
