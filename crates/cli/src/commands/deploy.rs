@@ -437,14 +437,15 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
     let path = |name: &str| rules_dir.join(name).display().to_string();
     let exe = std::env::current_exe().context("cannot find the rampart binary")?;
     let exe = exe.display().to_string();
+    let (iptables, ip6tables) = (which("iptables")?, which("ip6tables")?);
     let (restore, restore6, nft) =
         (which("iptables-restore")?, which("ip6tables-restore")?, which("nft")?);
     let mut units = vec![
         (
             "rampart.service".to_owned(),
             systemd::firewall_unit(
-                (&restore, &path(systemd::RULES_V4)),
-                (&restore6, &path(systemd::RULES_V6)),
+                (&iptables, &restore, &path(systemd::RULES_V4)),
+                (&ip6tables, &restore6, &path(systemd::RULES_V6)),
             )?,
         ),
         ("rampart-nft.service".to_owned(), systemd::nft_unit(&nft, &path(systemd::RULES_NFT))?),
@@ -487,15 +488,14 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         a.unit_dir.display()
     ));
     if !a.no_verify {
-        let out = std::process::Command::new("systemd-analyze")
-            .arg("verify")
-            .args(&paths)
-            .output()
-            .context("cannot run systemd-analyze (apt-get install systemd)")?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            printer::note(&format!("systemd-analyze verify failed:\n{stderr}"));
-            return Ok(ExitCode::from(INVALID));
+        let mut verify = std::process::Command::new("systemd-analyze");
+        match rampart_os::run(verify.arg("verify").args(&paths), "systemd", None) {
+            Ok(_) => {}
+            Err(rampart_os::ToolError::Failed { stderr, .. }) => {
+                printer::note(&format!("systemd-analyze verify failed:\n{stderr}"));
+                return Ok(ExitCode::from(INVALID));
+            }
+            Err(e) => return Err(e.into()),
         }
         printer::note("systemd-analyze verify: ok");
     }
