@@ -115,15 +115,16 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
     // first later rule that covers them).
     let mut covered_later = vec![false; chain.rules.len()];
     for (j, rule) in chain.rules.iter().enumerate() {
-        let me = decision(&rule.target)
-            .and_then(|d| Some((Space::of(rule, family, &b, names, j)?, d)));
+        let me =
+            decision(&rule.target).and_then(|d| Some((Space::of(rule, family, &b, names, j)?, d)));
         let Some((s, d)) = me else {
             spaces.push(None);
             continue;
         };
         index.candidates(&s, &mut cand);
         cand.retain(|&i| spaces[i].as_ref().is_some_and(|(e, _)| e.meets(&s)));
-        let anomaly = |kind, rule, others| Anomaly { kind, chain: chain.name.clone(), rule, others };
+        let anomaly =
+            |kind, rule, others| Anomaly { kind, chain: chain.name.clone(), rule, others };
         // Covered: earlier decisive rules, one or several, take every packet.
         if d != Decision::Other
             && let Some(by) = cover(&s, &cand, &spaces, &b)
@@ -143,15 +144,17 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
                 }
                 let inner = e.within(&s);
                 if *ed == d {
-                    // An earlier rule this one covers with the same verdict,
-                    // nothing between deciding its packets otherwise.
-                    let clear = cand[n + 1..].iter().all(|&k| {
-                        spaces[k].as_ref().is_some_and(|(x, xd)| *xd == d || !x.meets(e))
-                    });
-                    // A rule that logs otherwise is not redundant.
-                    if inner && clear && chain.rules[i].log == rule.log && !covered_later[i] {
-                        covered_later[i] = true;
-                        out.push(anomaly(Kind::Redundant, i, vec![j]));
+                    // An earlier rule this one covers with the same verdict
+                    // (and logging), nothing between deciding its packets
+                    // otherwise.
+                    if inner && chain.rules[i].log == rule.log && !covered_later[i] {
+                        let clear = cand[n + 1..].iter().all(|&k| {
+                            spaces[k].as_ref().is_some_and(|(x, xd)| *xd == d || !x.meets(e))
+                        });
+                        if clear {
+                            covered_later[i] = true;
+                            out.push(anomaly(Kind::Redundant, i, vec![j]));
+                        }
                     }
                 } else if inner && rule.origin.is_none_or(|o| o.rule != 0) {
                     if general < PER_RULE {
@@ -180,6 +183,17 @@ fn cover(
     spaces: &[Option<(Space, Decision)>],
     b: &Bounds,
 ) -> Option<Vec<usize>> {
+    // Most covered rules are covered by the first rule they meet.
+    let first = cand.iter().copied().find(|&i| {
+        spaces[i]
+            .as_ref()
+            .is_some_and(|(e, d)| *d != Decision::Other && e.opaque.is_subset(&s.opaque))
+    });
+    if let Some(i) = first
+        && spaces[i].as_ref().is_some_and(|(e, _)| s.within(e))
+    {
+        return Some(vec![i]);
+    }
     let mut left = vec![s.clone()];
     let mut by = Vec::new();
     for &i in cand {

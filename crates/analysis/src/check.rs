@@ -24,7 +24,8 @@ pub fn check(rs: &Ruleset) -> Vec<Diagnostic> {
         if number == 0 {
             continue;
         }
-        let mut others: Vec<(u32, Option<Span>)> = a.others.iter().filter_map(|&i| origin(i)).collect();
+        let mut others: Vec<(u32, Option<Span>)> =
+            a.others.iter().filter_map(|&i| origin(i)).collect();
         others.dedup_by_key(|o| o.0);
         // Implicit rules (number 0) are the design, not the author's choice.
         if others.iter().any(|o| o.0 == number || o.0 == 0) || others.is_empty() {

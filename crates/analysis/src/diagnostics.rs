@@ -4,18 +4,14 @@ use rampart_diag::{Diagnostic, Span};
 
 /// `by`: the policy rules that decide first, with their spans.
 pub(crate) fn shadowed(number: u32, span: Span, by: &[(u32, Option<Span>)]) -> Diagnostic {
-    let d = Diagnostic::warning("W0301", format!("rule {number} can never match")).with_label(
-        span,
-        format!("every packet it matches is decided by {} first", rules(by)),
-    );
+    let d = Diagnostic::warning("W0301", format!("rule {number} can never match"))
+        .with_label(span, format!("every packet it matches is decided by {} first", rules(by)));
     here(d, by).with_help("move the rule up, narrow the earlier rule, or delete this one")
 }
 
 pub(crate) fn redundant(number: u32, span: Span, by: &[(u32, Option<Span>)]) -> Diagnostic {
-    let d = Diagnostic::warning("W0305", format!("rule {number} is redundant")).with_label(
-        span,
-        format!("{} decides every packet it matches the same way", rules(by)),
-    );
+    let d = Diagnostic::warning("W0305", format!("rule {number} is redundant"))
+        .with_label(span, format!("{} decides every packet it matches the same way", rules(by)));
     here(d, by).with_help("delete it: the rule set means the same without it")
 }
 

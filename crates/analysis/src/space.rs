@@ -56,7 +56,13 @@ impl Space {
     /// The packets `rule` matches in `family`; `None` when it matches none
     /// there (or a match empties a dimension). `names` interns interfaces.
     #[must_use]
-    pub fn of(rule: &Rule, family: Family, b: &Bounds, names: &[String], at: usize) -> Option<Self> {
+    pub fn of(
+        rule: &Rule,
+        family: Family,
+        b: &Bounds,
+        names: &[String],
+        at: usize,
+    ) -> Option<Self> {
         let mut s = Self::full(b);
         for m in &rule.matches {
             let (dim, set, neg) = match m {

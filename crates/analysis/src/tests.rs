@@ -42,7 +42,10 @@ fn input(rules: Vec<Rule>) -> Ruleset {
 }
 
 fn found(rs: &Ruleset) -> Vec<(Kind, usize, Vec<usize>)> {
-    anomalies(rs).into_iter().map(|Anomaly { kind, rule, others, .. }| (kind, rule, others)).collect()
+    anomalies(rs)
+        .into_iter()
+        .map(|Anomaly { kind, rule, others, .. }| (kind, rule, others))
+        .collect()
 }
 
 const A: Target = Target::Accept;
@@ -100,10 +103,8 @@ fn redundant_both_ways() {
 
 #[test]
 fn correlation_is_a_partial_overlap_with_another_verdict() {
-    let rs = input(vec![
-        rule(1, Some("10.1.0.0/24"), None, None, A),
-        rule(2, None, None, Some(22), D),
-    ]);
+    let rs =
+        input(vec![rule(1, Some("10.1.0.0/24"), None, None, A), rule(2, None, None, Some(22), D)]);
     assert_eq!(found(&rs), [(Kind::Correlation, 1, vec![0])]);
 }
 

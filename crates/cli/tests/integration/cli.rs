@@ -191,7 +191,10 @@ fn anomalies_of_each_class_with_both_rules() {
     has("W0305", "rule 4 is redundant", 16);
     has("W0307", "rule 7 generalizes rule 6 with another verdict", 19);
     has("W0306", "rules 7 and 8 overlap with different verdicts", 20);
-    assert_eq!(v[0]["labels"][0], "every packet it matches is decided by rules 1, 2 together first");
+    assert_eq!(
+        v[0]["labels"][0],
+        "every packet it matches is decided by rules 1, 2 together first"
+    );
     // Without --anomalies the notes are counted, not shown.
     let out = rampart(&["check", file]);
     let err = text(&out.stderr);
