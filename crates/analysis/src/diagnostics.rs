@@ -10,14 +10,14 @@ pub(crate) fn shadowed(number: u32, span: Span, by: &[(u32, Option<Span>)]) -> D
 }
 
 pub(crate) fn redundant(number: u32, span: Span, by: &[(u32, Option<Span>)]) -> Diagnostic {
-    let d = Diagnostic::warning("W0305", format!("rule {number} is redundant"))
+    let d = Diagnostic::warning("W0320", format!("rule {number} is redundant"))
         .with_label(span, format!("{} decides every packet it matches the same way", rules(by)));
     here(d, by).with_help("delete it: the rule set means the same without it")
 }
 
 pub(crate) fn correlated(number: u32, span: Span, other: (u32, Option<Span>)) -> Diagnostic {
     let d = Diagnostic::info(
-        "W0306",
+        "W0321",
         format!("rules {} and {number} overlap with different verdicts", other.0),
     )
     .with_label(span, format!("the packets both match are decided by rule {} first", other.0));
@@ -27,7 +27,7 @@ pub(crate) fn correlated(number: u32, span: Span, other: (u32, Option<Span>)) ->
 
 pub(crate) fn generalizes(number: u32, span: Span, exception: (u32, Option<Span>)) -> Diagnostic {
     let d = Diagnostic::info(
-        "W0307",
+        "W0322",
         format!("rule {number} generalizes rule {} with another verdict", exception.0),
     )
     .with_label(span, format!("covers every packet of rule {}", exception.0));

@@ -6,8 +6,8 @@
 //! and pairs that overlap with different verdicts are generalizations
 //! or correlations. Matches not modelled are kept opaque, so the
 //! analysis only claims what holds whatever they match. [`check`] turns
-//! the anomalies into diagnostics on the policy's rules (W0301, W0305,
-//! W0306, W0307).
+//! the anomalies into diagnostics on the policy's rules (W0301, W0320,
+//! W0321, W0322).
 
 pub mod anomaly;
 mod check;

@@ -138,12 +138,12 @@ fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
     read_filter(&text, "iptables-save (read back)")
 }
 
-/// The filter table of `iptables-save` or `iptables-restore` text (or a
-/// `$IPTABLES` script).
+/// The filter table of `iptables-save` or `iptables-restore` text.
 pub(crate) fn read_filter(text: &str, what: &str) -> Result<Ruleset, LabError> {
     let mut sources = Sources::new();
     let file = sources.add(what, text.to_owned());
-    let imported = rampart_ir::read::parse(text, file, rampart_ir::read::detect(text));
+    let save = Some(rampart_ir::read::Format::Save);
+    let imported = rampart_ir::read::read(text.as_bytes(), what, file, save);
     if imported.has_errors() {
         return Err(LabError::Failed {
             command: what.into(),
@@ -297,11 +297,7 @@ pub(crate) fn problems(
 fn rule_matches(r: &RuleRef, c: &Counter) -> bool {
     match r {
         RuleRef::Chain(chain, i) => c.chain == *chain && c.index == *i,
-        RuleRef::Policy(n) => {
-            let tag = format!("R{n}:");
-            c.text.contains(&format!("--comment \"{tag}"))
-                || c.text.contains(&format!("--comment {tag}"))
-        }
+        RuleRef::Policy(n) => rampart_ir::origin::line_rule(&c.text) == Some(*n),
     }
 }
 

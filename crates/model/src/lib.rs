@@ -15,6 +15,7 @@ mod firewall;
 mod load;
 mod model;
 mod names;
+mod nat;
 mod resolve;
 mod service;
 mod standard;

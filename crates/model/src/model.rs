@@ -2,6 +2,7 @@
 
 use ipnet::IpNet;
 use rampart_diag::Span;
+use rampart_ir::origin::LogPrefix;
 use rampart_ir::{AddrItem, AddrSet, IcmpMatch, PortRange, Proto, RejectWith};
 
 #[derive(Clone, Debug, Default)]
@@ -28,6 +29,9 @@ pub struct Firewall {
     pub options: Options,
     /// In source order; `main` is the entry point.
     pub rulesets: Vec<RuleSet>,
+    /// The `nat` section, in order: the first rule that matches a new
+    /// connection decides its translation.
+    pub nat: Vec<NatRule>,
 }
 
 impl Firewall {
@@ -70,7 +74,7 @@ pub struct Interface {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `%N` rule number, `%A` action, `%C` rule set, `%I` interface.
-    pub log_prefix: String,
+    pub log_prefix: LogPrefix,
     /// syslog level 0–7.
     pub log_level: u8,
     pub default: DefaultAction,
@@ -80,17 +84,22 @@ pub struct Options {
     pub backup_ssh: Option<AddrSet>,
     /// Whether the firewall routes: without it FORWARD only drops.
     pub forward: bool,
+    /// `self-in-networks on`: a network or range around one of the
+    /// firewall's addresses also stands for the firewall, so its rules go to
+    /// INPUT or OUTPUT too (Firewall Builder's placement; imported policies).
+    pub self_in_networks: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
-            log_prefix: "RULE %N -- %A ".into(),
+            log_prefix: LogPrefix::default(),
             log_level: 6,
             default: DefaultAction::Deny,
             accept_established: true,
             backup_ssh: None,
             forward: false,
+            self_in_networks: false,
         }
     }
 }
@@ -116,7 +125,9 @@ pub struct RuleSet {
 
 #[derive(Clone, Debug)]
 pub struct Rule {
-    /// Unique within the firewall; what the log prefix shows.
+    /// What the log prefix and comments show: counted from 1 in the order
+    /// written, or as set by `number N` (imported rules keep theirs, which
+    /// may repeat across rule sets).
     pub number: u32,
     pub span: Span,
     pub action: Action,
@@ -168,6 +179,37 @@ impl Action {
     pub fn is_final(&self) -> bool {
         matches!(self, Action::Accept | Action::Deny | Action::Reject(_) | Action::Antispoof(_))
     }
+}
+
+/// One rule of the `nat` section.
+#[derive(Clone, Debug)]
+pub struct NatRule {
+    /// Numbered on after the filter rules, so that every rule of a
+    /// firewall has its own number.
+    pub number: u32,
+    pub span: Span,
+    pub action: NatAction,
+    pub src: AddrColumn,
+    /// The destination as the packet arrives (before dnat).
+    pub dst: AddrColumn,
+    pub service: ServiceColumn,
+    /// Where packets arrive (dnat, redirect) or leave (masquerade, snat);
+    /// for no-nat, both.
+    pub iface: IfaceColumn,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatAction {
+    /// Source NAT to the outgoing interface's address.
+    Masquerade,
+    Snat(rampart_ir::NatTo),
+    /// Destination NAT: a port forward.
+    Dnat(rampart_ir::NatTo),
+    /// Destination NAT to the firewall itself, on this port.
+    Redirect(PortRange),
+    /// Leave the connection untranslated; later NAT rules do not apply.
+    NoNat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

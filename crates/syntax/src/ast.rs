@@ -91,6 +91,9 @@ pub struct Firewall {
     pub bridges: Vec<Bridge>,
     pub options: Vec<Setting>,
     pub rulesets: Vec<RuleSet>,
+    /// `nat { RULE... }`: address translation rules, in order; several
+    /// `nat` blocks read as one.
+    pub nat: Vec<Rule>,
 }
 
 /// `bridge NAME { PORT-STATEMENT... }`, a Linux bridge on the firewall host.
@@ -160,11 +163,12 @@ pub struct RuleSet {
 
 /// `ACTION [ARG] [from [not] A, ...] [to [not] A, ...] [service [not] S, ...]
 ///  [on [not] IF, ...] [in | out] [user U, ...] [days D, ...] [time HH:MM-HH:MM]
-///  [log] [stateless] [comment "..."]`
+///  [log] [stateless] [number N] [comment "..."]`
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub action: Word,
-    /// `branch NAME`, `antispoof IFACE`, `reject with REPLY`.
+    /// `branch NAME`, `antispoof IFACE`, `reject with REPLY`; in `nat`:
+    /// `snat to ADDR`, `dnat to ADDR[:PORT]`, `redirect to PORT`.
     pub argument: Option<Word>,
     pub from: Option<Column>,
     pub to: Option<Column>,
@@ -179,6 +183,9 @@ pub struct Rule {
     pub time: Option<Word>,
     pub log: Option<Span>,
     pub stateless: Option<Span>,
+    /// `number N`: the rule's number as written, for rules brought over
+    /// from another tool whose log prefixes carry their own numbers.
+    pub number: Option<Word>,
     pub comment: Option<Text>,
     pub span: Span,
 }

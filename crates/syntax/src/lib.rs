@@ -10,6 +10,7 @@ pub mod ast;
 mod diagnostics;
 mod lexer;
 mod parser;
+pub mod write;
 
 pub use parser::parse;
 

@@ -29,8 +29,8 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
-                              accept-established, backup-ssh, forward)";
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, or an option (log-prefix, log-level, default, \
+                              accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
 struct Parser<'a> {
@@ -345,6 +345,7 @@ impl Parser<'_> {
             bridges: vec![],
             options: vec![],
             rulesets: vec![],
+            nat: vec![],
         };
         loop {
             self.skip_newlines();
@@ -397,8 +398,13 @@ impl Parser<'_> {
                 fw.rulesets.push(rs);
                 Ok(())
             }
+            "nat" => {
+                let open = self.open_block()?;
+                fw.nat.extend(self.rules(open));
+                Ok(())
+            }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
-            | "forward" => {
+            | "forward" | "self-in-networks" => {
                 let mut values = Vec::new();
                 while !self.at_line_end() {
                     let t = self.peek();
@@ -482,17 +488,22 @@ impl Parser<'_> {
     fn ruleset(&mut self) -> PResult<RuleSet> {
         let name = self.word("a rule set name")?;
         let open = self.open_block()?;
+        Ok(RuleSet { name, rules: self.rules(open) })
+    }
+
+    /// Rules up to the `}` of the block opened at `open`.
+    fn rules(&mut self, open: Span) -> Vec<Rule> {
         let mut rules = Vec::new();
         loop {
             self.skip_newlines();
             match self.peek().kind {
                 Kind::RBrace => {
                     self.bump();
-                    return Ok(RuleSet { name, rules });
+                    return rules;
                 }
                 Kind::Eof => {
                     self.diags.push(diagnostics::unclosed_block(open));
-                    return Ok(RuleSet { name, rules });
+                    return rules;
                 }
                 _ => match self.rule() {
                     Ok(r) => rules.push(r),
@@ -561,6 +572,13 @@ impl Parser<'_> {
             "branch" => Some(self.word("the rule set to branch to")?),
             "antispoof" => Some(self.word("an interface")?),
             "reject" if self.eat_word("with").is_some() => Some(self.word("a reject reply")?),
+            "snat" | "dnat" | "redirect" => {
+                if self.eat_word("to").is_none() {
+                    let t = self.peek();
+                    return Err(self.error_expected("`to` and what to translate to", t));
+                }
+                Some(self.word("an address or port to translate to")?)
+            }
             _ => None,
         };
         let mut r = Rule {
@@ -577,6 +595,7 @@ impl Parser<'_> {
             time: None,
             log: None,
             stateless: None,
+            number: None,
             comment: None,
         };
         while !self.at_line_end() {
@@ -624,6 +643,10 @@ impl Parser<'_> {
                 }
                 "log" => self.set_once(&mut r.log, w.span, w.span)?,
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span)?,
+                "number" => {
+                    let n = self.word("a rule number")?;
+                    self.set_once(&mut r.number, n, w.span)?;
+                }
                 "comment" => {
                     let text = self.string("a comment in double quotes")?;
                     self.set_once(&mut r.comment, text, w.span)?;
@@ -708,6 +731,23 @@ mod tests {
         assert_eq!(r.comment.as_ref().unwrap().value, "hi");
         assert_eq!(fw.rulesets[0].rules[1].argument.as_ref().unwrap().text, "other");
         assert_eq!(fw.rulesets[0].rules[2].argument.as_ref().unwrap().text, "tcp-reset");
+        let p = ok("firewall fw {\n ruleset main {\n  deny log number 16\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        assert_eq!(fw.rulesets[0].rules[0].number.as_ref().unwrap().text, "16");
+    }
+
+    #[test]
+    fn nat_rules() {
+        let p = ok("firewall fw {\n nat {\n  masquerade on eth0 from lan\n  \
+                    dnat to web:8080 to 100.64.0.1 service http on eth0\n }\n \
+                    nat {\n  redirect to 3128 service http\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        assert_eq!(fw.nat.len(), 3, "two nat blocks read as one");
+        assert!(fw.nat[0].argument.is_none());
+        assert_eq!(fw.nat[1].argument.as_ref().unwrap().text, "web:8080");
+        assert_eq!(fw.nat[1].to.as_ref().unwrap().items[0].text, "100.64.0.1");
+        assert_eq!(fw.nat[2].argument.as_ref().unwrap().text, "3128");
+        assert_eq!(codes("firewall fw {\n nat {\n  dnat web\n }\n}\n"), ["E0003"]);
     }
 
     #[test]

@@ -316,11 +316,28 @@ pub(crate) fn walk<E: Engine>(
     }
 }
 
-/// How many walks the search for disagreeing forks may make.
+/// How many walks the forks and the search for disagreeing ones may each
+/// make; a fork past the bound ends in [`Verdict::Unknown`].
 const MAX_WALKS: usize = 256;
 
+/// What taking an undecided point as matching leads to, when that needs no
+/// walk: a verdict at once, or (a LOG or a plain continue) nothing that
+/// changes the walk, so the ending without it (`None` inside).
+fn settled<E: Engine>(e: &E, at: RuleRef, what: Undecided) -> Option<Option<Verdict>> {
+    if what == Undecided::Target {
+        return None;
+    }
+    match &*e.act(at) {
+        Act::Stop(v) => Some(Some(v.clone())),
+        Act::Log(_) | Act::Continue => Some(None),
+        _ => None,
+    }
+}
+
 /// The main walk, one fork per undecided point on it, and the verdict over
-/// every combination of undecided points (bounded by `MAX_WALKS`).
+/// every combination of undecided points (bounded by `MAX_WALKS`). Points
+/// whose outcome needs no walk (a verdict, a LOG) cost none, so thousands
+/// of undecided rules that all accept give ACCEPT, in linear time.
 pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
     // Room for a typical path, so that recording it allocates once.
     let mut rec = Recorder { full: true, path: Vec::with_capacity(8), ..Recorder::default() };
@@ -329,19 +346,35 @@ pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
     if undecided.is_empty() {
         return Trace { verdict: main.verdict.clone(), main, logs, path, forks: vec![] };
     }
-    let mut forks = Vec::new();
-    for (k, (at, what)) in undecided.iter().enumerate() {
-        let mut choices = vec![false; k];
-        choices.push(true);
-        let mut r = Recorder::default();
-        let if_match = walk(e, p, &choices, &mut r);
-        forks.push(Fork { at: *at, undecided: *what, if_match, more: r.undecided.len() > k + 1 });
+    let mut forks = Vec::with_capacity(undecided.len());
+    let mut walks = 0;
+    for (k, &(at, what)) in undecided.iter().enumerate() {
+        let more = undecided.len() > k + 1;
+        let (if_match, more) = match settled(e, at, what) {
+            Some(Some(verdict)) => (Ending { verdict, decided_by: Some(at) }, false),
+            Some(None) => (main.clone(), more),
+            None if walks < MAX_WALKS => {
+                walks += 1;
+                let mut choices = vec![false; k];
+                choices.push(true);
+                let mut r = Recorder::default();
+                let end = walk(e, p, &choices, &mut r);
+                (end, r.undecided.len() > k + 1)
+            }
+            None => (Ending { verdict: Verdict::Unknown, decided_by: None }, more),
+        };
+        forks.push(Fork { at, undecided: what, if_match, more });
     }
     // Every leaf of the tree of choices, depth first.
     let mut todo: Vec<Vec<bool>> = vec![vec![]];
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut walks = 0;
     let mut complete = true;
+    let add = |verdicts: &mut Vec<Verdict>, v: Verdict| {
+        if !verdicts.contains(&v) {
+            verdicts.push(v);
+        }
+    };
     while let Some(choices) = todo.pop() {
         walks += 1;
         if walks > MAX_WALKS {
@@ -350,14 +383,20 @@ pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
         }
         let mut r = Recorder::default();
         let end = walk(e, p, &choices, &mut r);
-        if !verdicts.contains(&end.verdict) {
-            verdicts.push(end.verdict);
-        }
+        add(&mut verdicts, end.verdict);
         for j in choices.len()..r.undecided.len() {
-            let mut c = choices.clone();
-            c.resize(j, false);
-            c.push(true);
-            todo.push(c);
+            let (at, what) = r.undecided[j];
+            match settled(e, at, what) {
+                Some(Some(v)) => add(&mut verdicts, v),
+                // The same walk as this one: nothing new below it.
+                Some(None) => {}
+                None => {
+                    let mut c = choices.clone();
+                    c.resize(j, false);
+                    c.push(true);
+                    todo.push(c);
+                }
+            }
         }
     }
     let verdict = match (complete, verdicts.as_slice()) {
@@ -386,20 +425,12 @@ pub(crate) fn act(target: &Target, chains: usize) -> Act {
         // The connection's mark is not part of a traced packet.
         Target::Connmark(Connmark::Set(_) | Connmark::Save { .. }) => Act::Continue,
         Target::Connmark(Connmark::Restore { .. }) => Act::Unknown("CONNMARK".into()),
+        // A translation ends the nat chain's walk, as the kernel's NAT
+        // targets do; `nat::translate` reads it off the deciding rule.
         Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
-            Act::Unknown(nat_name(target).into())
+            Act::Stop(Verdict::Accept)
         }
         Target::Other { name, args } => other(name, args),
-    }
-}
-
-/// A NAT target's iptables name.
-fn nat_name(t: &Target) -> &'static str {
-    match t {
-        Target::Snat(_) => "SNAT",
-        Target::Dnat(_) => "DNAT",
-        Target::Masquerade(_) => "MASQUERADE",
-        _ => "REDIRECT",
     }
 }
 
@@ -436,6 +467,8 @@ fn other(name: &str, args: &[String]) -> Act {
 /// The straightforward evaluator: reads the IR rule by rule.
 struct Linear<'a> {
     rs: &'a Ruleset,
+    /// The table whose base chain at the packet's hook the walk starts in.
+    table: Table,
 }
 
 impl Engine for Linear<'_> {
@@ -446,7 +479,7 @@ impl Engine for Linear<'_> {
     }
 
     fn start(&self, p: &Packet) -> Option<usize> {
-        self.rs.base(Table::Filter, p.hook).map(|c| c.0)
+        self.rs.base(self.table, p.hook).map(|c| c.0)
     }
 
     fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
@@ -495,5 +528,29 @@ impl Engine for Linear<'_> {
 /// unknown target.
 #[must_use]
 pub fn trace(ruleset: &Ruleset, packet: &Packet) -> Trace {
-    explore(&Linear { rs: ruleset }, packet)
+    explore(&Linear { rs: ruleset, table: Table::Filter }, packet)
+}
+
+/// As [`trace`], through `table`'s base chain at the packet's hook.
+#[must_use]
+pub fn trace_table(ruleset: &Ruleset, table: Table, packet: &Packet) -> Trace {
+    explore(&Linear { rs: ruleset, table }, packet)
+}
+
+/// A packet through several base chains of one hook in the kernel's order
+/// (nftables tables at their priorities): an accept, by a rule or a
+/// policy, goes on to the next; any other verdict, undecided included,
+/// ends the walk. The traces of the chains passed, in order.
+#[must_use]
+pub fn trace_through(bases: &[&Ruleset], packet: &Packet) -> Vec<Trace> {
+    let mut out = Vec::new();
+    for rs in bases {
+        let t = trace(rs, packet);
+        let go_on = t.verdict == Verdict::Accept;
+        out.push(t);
+        if !go_on {
+            break;
+        }
+    }
+    out
 }

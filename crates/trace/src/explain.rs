@@ -125,6 +125,19 @@ fn ending_text(rs: &Ruleset, e: &Ending, start: Option<&str>) -> String {
     }
 }
 
+/// `SRC[:PORT] -> DST[:PORT]`, `?` for an address not given.
+#[must_use]
+pub fn endpoints(p: &Packet) -> String {
+    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
+        let a = a.map_or("?".to_owned(), |a| a.to_string());
+        match port {
+            Some(p) => format!("{a}:{p}"),
+            None => a,
+        }
+    };
+    format!("{} -> {}", end(p.src, p.sport), end(p.dst, p.dport))
+}
+
 /// One line describing the packet, e.g. `input tcp 10.0.0.5:40000 -> 10.0.0.1:22`.
 #[must_use]
 pub fn packet_line(p: &Packet) -> String {
@@ -137,14 +150,7 @@ pub fn packet_line(p: &Packet) -> String {
         Some(n) => format!("proto {n}"),
         None => "any protocol".to_owned(),
     };
-    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
-        let a = a.map_or("?".to_owned(), |a| a.to_string());
-        match port {
-            Some(p) => format!("{a}:{p}"),
-            None => a,
-        }
-    };
-    let _ = write!(s, " {proto} {} -> {}", end(p.src, p.sport), end(p.dst, p.dport));
+    let _ = write!(s, " {proto} {}", endpoints(p));
     if let Some((t, c)) = p.icmp {
         let _ = write!(s, " type {t}");
         if let Some(c) = c {
@@ -193,11 +199,16 @@ pub fn packet_line(p: &Packet) -> String {
     s
 }
 
+/// Undecided rules shown one by one in the text; the rest are counted by
+/// outcome.
+const FORKS_SHOWN: usize = 20;
+
 /// The trace as text: the packet, each matching rule with what it did,
 /// undecided rules with both outcomes, and the verdict.
 #[must_use]
 pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
-    let start = rs.base(Table::Filter, p.hook).map(|c| rs.name(c));
+    let start = (rs.base(Table::Filter, p.hook).or_else(|| rs.base(Table::Nat, p.hook)))
+        .map(|c| rs.name(c));
     let mut out = format!("packet: {}\n", packet_line(p));
     let mut logs = t.logs.iter();
     for s in &t.path {
@@ -232,7 +243,7 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
     }
     if !t.forks.is_empty() {
         out.push_str("undecided (the path above assumes they do not match):\n");
-        for f in &t.forks {
+        for f in t.forks.iter().take(FORKS_SHOWN) {
             let (m, reason) = undecided_text(rs, f.at, f.undecided, family);
             let here = format!("{} {}", rs.chains[f.at.chain].name, f.at.rule + 1);
             let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, rule_at(rs, f.at), family));
@@ -246,6 +257,24 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
                 ending_text(rs, &t.main, start)
             );
         }
+    }
+    if let Some(rest) = t.forks.get(FORKS_SHOWN..).filter(|r| !r.is_empty()) {
+        // The rest merged by outcome, counted (the JSON lists every one).
+        let mut by: Vec<(&str, usize)> = Vec::new();
+        for f in rest {
+            let v = f.if_match.verdict.name();
+            match by.iter_mut().find(|(n, _)| *n == v) {
+                Some((_, c)) => *c += 1,
+                None => by.push((v, 1)),
+            }
+        }
+        let by: Vec<String> = by.iter().map(|(v, c)| format!("{c} {v}")).collect();
+        let _ = writeln!(
+            out,
+            "  ... and {} more undecided rules; if one matches: {}",
+            rest.len(),
+            by.join(", ")
+        );
     }
     match &t.verdict {
         Verdict::Unknown => {

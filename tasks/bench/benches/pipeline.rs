@@ -2,7 +2,7 @@
 //! `cargo bench -p rampart-bench`.
 //!
 //! `load` is parse + resolve + every check of the model; `anomalies` is
-//! the analysis of the compiled rules (W0301, W0305-W0307) that `rampart
+//! the analysis of the compiled rules (W0301, W0320-W0322) that `rampart
 //! check` runs after it.
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -22,8 +22,8 @@ pub(crate) struct CheckArgs {
     /// Print diagnostics as a JSON array on stdout instead of text.
     #[arg(long)]
     json: bool,
-    /// Also show the notes of the analysis: correlated rules (W0306) and
-    /// generalizations (W0307).
+    /// Also show the notes of the analysis: correlated rules (W0321) and
+    /// generalizations (W0322).
     #[arg(long)]
     anomalies: bool,
 }

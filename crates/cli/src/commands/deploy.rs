@@ -244,6 +244,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         traced,
         policy: bundle.policy.clone(),
         firewall: bundle.firewall.clone(),
+        bundle: bundle.digest.clone(),
         mgmt,
         force: a.force,
         try_secs,
@@ -371,6 +372,7 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         let v = serde_json::json!({
             "applied": s.applied.as_ref().map(|x| serde_json::json!({
                 "policy": x.policy, "firewall": x.firewall, "version": x.version, "applied_at": x.applied_at,
+                "bundle": x.bundle,
             })),
             "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
             "overdue_secs": s.overdue,
@@ -384,10 +386,11 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         match &s.applied {
             None => printer::out("nothing applied by rampart\n"),
             Some(x) => printer::out(&format!(
-                "firewall `{}` from {} (version {}), applied {} s ago\n{}{}",
+                "firewall `{}` from {} (version {}, bundle sha256 {}), applied {} s ago\n{}{}",
                 x.firewall,
                 x.policy,
                 x.version,
+                x.bundle,
                 now().saturating_sub(x.applied_at),
                 match (&overdue, &s.pending) {
                     (Some(o), _) => o,
@@ -434,14 +437,15 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
     let path = |name: &str| rules_dir.join(name).display().to_string();
     let exe = std::env::current_exe().context("cannot find the rampart binary")?;
     let exe = exe.display().to_string();
+    let (iptables, ip6tables) = (which("iptables")?, which("ip6tables")?);
     let (restore, restore6, nft) =
         (which("iptables-restore")?, which("ip6tables-restore")?, which("nft")?);
     let mut units = vec![
         (
             "rampart.service".to_owned(),
             systemd::firewall_unit(
-                (&restore, &path(systemd::RULES_V4)),
-                (&restore6, &path(systemd::RULES_V6)),
+                (&iptables, &restore, &path(systemd::RULES_V4)),
+                (&ip6tables, &restore6, &path(systemd::RULES_V6)),
             )?,
         ),
         ("rampart-nft.service".to_owned(), systemd::nft_unit(&nft, &path(systemd::RULES_NFT))?),
@@ -484,15 +488,14 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         a.unit_dir.display()
     ));
     if !a.no_verify {
-        let out = std::process::Command::new("systemd-analyze")
-            .arg("verify")
-            .args(&paths)
-            .output()
-            .context("cannot run systemd-analyze (apt-get install systemd)")?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            printer::note(&format!("systemd-analyze verify failed:\n{stderr}"));
-            return Ok(ExitCode::from(INVALID));
+        let mut verify = std::process::Command::new("systemd-analyze");
+        match rampart_os::run(verify.arg("verify").args(&paths), "systemd", None) {
+            Ok(_) => {}
+            Err(rampart_os::ToolError::Failed { stderr, .. }) => {
+                printer::note(&format!("systemd-analyze verify failed:\n{stderr}"));
+                return Ok(ExitCode::from(INVALID));
+            }
+            Err(e) => return Err(e.into()),
         }
         printer::note("systemd-analyze verify: ok");
     }

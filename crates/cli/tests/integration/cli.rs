@@ -74,7 +74,8 @@ fn compile_script_target_is_readable_and_atomic() {
     assert!(s.starts_with("#!/bin/sh\n"));
     assert!(s.contains("echo 'rule 7 (examples/spice-client.rp:32:5): deny service spice-all log"));
     assert!(s.contains("<<'RAMPART_IPV4'"));
-    assert!(!s.contains("-F"), "the script must never flush");
+    assert!(!s.contains("-F ") && !s.contains("-X "), "the script must never flush or delete");
+    assert!(s.contains("-w --noflush \"$@\" <<'RAMPART_IPV4'"), "only Rampart's chains load");
 }
 
 #[test]
@@ -135,7 +136,8 @@ fn compile_all_writes_every_firewall_of_a_fleet() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("gw1.json")).unwrap()).unwrap();
-    assert_eq!(bundle["rampart_bundle"], 1);
+    assert_eq!(bundle["rampart_bundle"], 2);
+    assert_eq!(bundle["digest"].as_str().unwrap().len(), 64, "{bundle}");
     assert_eq!(bundle["firewall"], "gw1");
     assert!(bundle["iptables_v4"].as_str().unwrap().contains("--dport 22"), "{bundle}");
     assert!(bundle["nft"].as_str().unwrap().contains("table inet rampart"), "{bundle}");
@@ -188,9 +190,9 @@ fn anomalies_of_each_class_with_both_rules() {
         );
     };
     has("W0301", "rule 3 can never match", 15);
-    has("W0305", "rule 4 is redundant", 16);
-    has("W0307", "rule 7 generalizes rule 6 with another verdict", 19);
-    has("W0306", "rules 7 and 8 overlap with different verdicts", 20);
+    has("W0320", "rule 4 is redundant", 16);
+    has("W0322", "rule 7 generalizes rule 6 with another verdict", 19);
+    has("W0321", "rules 7 and 8 overlap with different verdicts", 20);
     assert_eq!(
         v[0]["labels"][0],
         "every packet it matches is decided by rules 1, 2 together first"
@@ -198,7 +200,7 @@ fn anomalies_of_each_class_with_both_rules() {
     // Without --anomalies the notes are counted, not shown.
     let out = rampart(&["check", file]);
     let err = text(&out.stderr);
-    assert!(err.contains("W0305") && !err.contains("W0306"), "{err}");
+    assert!(err.contains("W0320") && !err.contains("W0321"), "{err}");
     assert!(err.contains("2 warning(s), 6 note(s) (shown with --anomalies)"), "{err}");
     // Both rules' spans in the text: the covering rules are labelled.
     let out = rampart(&["check", "--anomalies", file]);

@@ -92,6 +92,56 @@ fn apply_reports_changes_leaves_other_chains_and_rolls_back() {
 }
 
 #[test]
+fn nat_rules_replace_only_rampart_chains_and_roll_back() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("nat");
+    let policy = tempdir("nat-policy").join("gw.rp");
+    std::fs::write(
+        &policy,
+        "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\nfirewall gw {\n \
+         interface eth0 100.64.0.1/24\n interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n \
+         forward on\n ruleset main {\n  accept to web service http\n  accept from lan\n }\n \
+         nat {\n  masquerade on eth0 from lan\n  dnat to web on eth0 service http\n }\n}\n",
+    )
+    .unwrap();
+    // Docker's NAT, which apply and rollback must leave alone.
+    let docker = "*nat\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
+                  -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n";
+    ns.run_with_input(&["iptables-restore", "-w", "--noflush"], docker).unwrap();
+    let nat = || ns.stdout(["iptables-save", "-t", "nat"]).unwrap();
+    let dockers = |t: &str| t.contains("-j DOCKER") && t.contains("-s 172.17.0.0/16 ! -o docker0");
+    let ok = |args: &[&str]| {
+        let out = rampart(&ns, &state, args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+    };
+
+    ok(&["apply", policy.to_str().unwrap()]);
+    let t = nat();
+    assert!(t.contains("-A POSTROUTING -j rampart-POSTROUTING"), "{t}");
+    assert!(t.contains("-A rampart-PREROUTING -i eth0 -p tcp -m tcp --dport 80"), "{t}");
+    assert!(dockers(&t), "Docker's NAT stays: {t}");
+    // Applying again adds no second jump.
+    ok(&["apply", policy.to_str().unwrap()]);
+    assert_eq!(nat().matches("-j rampart-PREROUTING").count(), 1, "{}", nat());
+
+    // A policy without NAT removes Rampart's chains and jumps, nothing else.
+    ok(&["apply", "examples/spice-client.rp"]);
+    let t = nat();
+    assert!(!t.contains("rampart-"), "{t}");
+    assert!(dockers(&t), "{t}");
+    // Rolling back puts them back.
+    ok(&["rollback"]);
+    let t = nat();
+    assert!(
+        t.contains("-A PREROUTING -j rampart-PREROUTING")
+            && t.contains("-A rampart-POSTROUTING -s 10.1.0.0/24 -o eth0"),
+        "{t}"
+    );
+    assert!(dockers(&t), "{t}");
+}
+
+#[test]
 fn a_try_without_confirm_rolls_back_by_itself() {
     tools();
     let ns = Netns::new().unwrap();
@@ -544,12 +594,12 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     let out = status(&admin);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).matches("  match  ").count(), 2, "{}", text(&out.stdout));
-    r2.ns.run(["iptables", "-w", "-I", "INPUT", "-j", "ACCEPT"]).unwrap();
+    r2.ns.run(["iptables", "-w", "-I", "rampart-INPUT", "-j", "ACCEPT"]).unwrap();
     let out = status(&admin);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("  drift  ") && stdout.contains("1 chain(s) differ"), "{stdout}");
-    r2.ns.run(["iptables", "-w", "-D", "INPUT", "-j", "ACCEPT"]).unwrap();
+    r2.ns.run(["iptables", "-w", "-D", "rampart-INPUT", "-j", "ACCEPT"]).unwrap();
 
     for h in [&r1, &r2] {
         let applied = std::fs::read_to_string(h.state.join("applied.json")).unwrap();
@@ -602,7 +652,9 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
 
     // Forced through, the new connection that should confirm cannot get in:
     // the host puts its previous rules back by itself.
-    let out = push(&admin, &dir, &policy, &["--host", &host, "--force", "--try", "4"]);
+    // (The try outlasts the confirming connection's 3 s timeout with room
+    // to spare on a loaded machine: the forced rules are still there after.)
+    let out = push(&admin, &dir, &policy, &["--host", &host, "--force", "--try", "10"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("rolling-back"), "{stdout}");
@@ -663,6 +715,51 @@ fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
     assert!(listing.contains("meta hour \"08:00\"-\"17:59:59\""), "{listing}");
     let out = rampart(&ns, &state, &["status"], &tokyo);
     assert_eq!(out.status.code(), Some(0), "no drift: {}", text(&out.stdout));
+}
+
+#[test]
+fn a_bundle_loads_rampart_tables_only_and_nothing_edited_after_compiling() {
+    tools();
+    require_tools(&[Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let dir = tempdir("hostile-bundle");
+    let state = dir.join("state");
+    ns.run(["nft", "add", "table", "inet", "other"]).unwrap();
+    let file = dir.join("fw.json");
+    let out = command()
+        .args(["compile", "examples/spice-client.rp", "--target", "bundle", "-o"])
+        .arg(&file)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let compiled: rampart_deploy::bundle::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut hostile = compiled.clone();
+    hostile.nft.push_str(
+        "flush ruleset\ntable inet evil {\n\tchain c {\n\t\ttype filter hook input priority -10; policy drop;\n\t}\n}\n",
+    );
+    let apply = ["apply", "--compiled", file.to_str().unwrap(), "--backend", "nft"];
+    // Edited after compiling: the digest says so.
+    std::fs::write(&file, hostile.to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("digest does not match"), "{}", text(&out.stderr));
+    // Sealed again by whoever edited it: the document itself is refused.
+    std::fs::write(&file, hostile.sealed().to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("flush ruleset") && err.contains("Rampart's own tables"), "{err}");
+    let tables = ns.stdout(["nft", "list", "tables"]).unwrap();
+    assert!(tables.contains("inet other") && !tables.contains("evil"), "{tables}");
+    assert!(!tables.contains("rampart"), "nothing may be loaded: {tables}");
+    // The bundle as compiled loads, and status shows its digest.
+    std::fs::write(&file, compiled.to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert!(text(&out.stdout).contains(&compiled.digest), "{}", text(&out.stdout));
 }
 
 #[test]

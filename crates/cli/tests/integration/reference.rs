@@ -116,7 +116,7 @@ fn every_policy_example_gets_the_verdict_it_claims() {
         let body = &rest[..rest.find("```").unwrap()];
         let file = dir.join(format!("example-{i}.rp"));
         std::fs::write(&file, body).unwrap();
-        // Notes (W0306, W0307) are shown with --anomalies only.
+        // Notes (W0321, W0322) are shown with --anomalies only.
         let mut args = vec!["check", "--json", file.to_str().unwrap()];
         if !info.trim().is_empty() {
             args.push("--anomalies");
