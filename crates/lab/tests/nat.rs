@@ -2,7 +2,8 @@
 //! "Internet" server only through masquerade (the server has no route back
 //! to the LAN, and sees the gateway's address), and an Internet host
 //! reaches a DMZ web server through a port forward (port 80 on the
-//! gateway to port 8080 on the server). conntrack shows the translations.
+//! gateway to port 8080 on the server). conntrack shows the translations,
+//! and they are the ones `trace` computes from the same rules.
 //!
 //! Topology (namespaces this test creates): `pc` 10.1.0.50 on `lan0`,
 //! `web` 10.2.0.10 on `dmz0`, `inet` 100.64.0.2 on `eth0` of the gateway
@@ -54,6 +55,29 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
     let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "nat", None);
     let nft = rampart_nft::emit(&c.rich);
+    // trace's translations of the two connections, checked against the kernel's.
+    let mut p = rampart_trace::Packet::new(rampart_ir::Hook::Prerouting);
+    (p.in_iface, p.proto, p.src, p.dst) = (
+        Some("eth0".into()),
+        Some(6),
+        Some("100.64.0.2".parse().unwrap()),
+        Some("100.64.0.1".parse().unwrap()),
+    );
+    (p.sport, p.dport) = (Some(40000), Some(80));
+    let rs: &rampart_ir::Ruleset = &c.v4;
+    let dnat = rampart_trace::nat::translate(rs, &p).translation.expect("trace: a DNAT");
+    let mut q = rampart_trace::Packet::new(rampart_ir::Hook::Postrouting);
+    (q.out_iface, q.proto, q.src, q.dst) = (
+        Some("eth0".into()),
+        Some(6),
+        Some("10.1.0.50".parse().unwrap()),
+        Some("100.64.0.2".parse().unwrap()),
+    );
+    let masq = rampart_trace::nat::translate(rs, &q).translation.expect("trace: a masquerade");
+    assert_eq!(masq.kind, "MASQUERADE");
+    // The rich form, which nft loads, translates the same.
+    let rich = rampart_trace::nat::translate(&c.rich, &p).translation.expect("rich: a DNAT");
+    assert_eq!(rich.after, dnat.after);
 
     let (gw, pc, web, inet) = (
         Netns::new().unwrap(),
@@ -101,9 +125,12 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
             wrong.push(format!("{backend}: port 80 of the gateway reached {seen:?}, not web"));
         }
         let table = gw.stdout(["conntrack", "-L", "-p", "tcp"]).unwrap_or_default();
+        // What the kernel applied equals what trace says: the reply tuple of
+        // the forwarded connection comes from trace's translated address.
+        let (addr, port) = (dnat.after.dst.unwrap(), dnat.after.dport.unwrap());
         let forwarded = table.lines().any(|l| {
             l.contains("src=100.64.0.2 dst=100.64.0.1")
-                && l.contains("src=10.2.0.10 dst=100.64.0.2 sport=8080")
+                && l.contains(&format!("src={addr} dst=100.64.0.2 sport={port}"))
         });
         let masqueraded = table.lines().any(|l| {
             l.contains("src=10.1.0.50 dst=100.64.0.2")

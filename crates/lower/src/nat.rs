@@ -48,10 +48,7 @@ fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall) -> Vec<IrRule> {
     let atoms = merge_atoms(&n.service.atoms);
     let services: Vec<Vec<Match>> =
         if atoms.is_empty() { vec![vec![]] } else { atoms.iter().map(service_matches).collect() };
-    let comment = match &n.comment {
-        Some(c) => format!("R{}: {c}", n.number),
-        None => format!("R{}", n.number),
-    };
+    let comment = rampart_ir::origin::comment(n.number, n.comment.as_deref());
     services
         .into_iter()
         .map(|s| IrRule {

@@ -152,11 +152,12 @@ fn any_protocol(target: &Target) -> Vec<(Vec<Match>, Target)> {
 }
 
 fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrRule {
-    let comment = match (&rule.comment, &rule.action) {
-        (Some(c), _) => format!("R{}: {c}", rule.number),
-        (None, Action::Antispoof(i)) => format!("R{}: antispoof {i}", rule.number),
-        (None, _) => format!("R{}", rule.number),
+    let antispoof = match &rule.action {
+        Action::Antispoof(i) => Some(format!("antispoof {i}")),
+        _ => None,
     };
+    let comment =
+        rampart_ir::origin::comment(rule.number, rule.comment.as_deref().or(antispoof.as_deref()));
     IrRule {
         matches,
         log,

@@ -52,8 +52,14 @@ pub(crate) enum TraceTarget {
 /// reported with the verdict either way.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PacketArgs {
-    /// Netfilter hook: input, output or forward.
-    #[arg(long, default_value = "input", value_parser = ["input", "output", "forward"])]
+    /// Netfilter hook: input, output or forward (the filter rules), or
+    /// prerouting or postrouting (the NAT rules, for a new connection: the
+    /// translation and the packet the next hooks see).
+    #[arg(
+        long,
+        default_value = "input",
+        value_parser = ["input", "output", "forward", "prerouting", "postrouting"]
+    )]
     pub(crate) hook: String,
     /// Input interface (-i).
     #[arg(long = "in", value_name = "IFACE")]
@@ -137,7 +143,8 @@ fn tcp_flags(s: &str) -> anyhow::Result<u8> {
 impl PacketArgs {
     /// The packet, or a message saying which flag is wrong.
     pub(crate) fn packet(&self) -> anyhow::Result<Packet> {
-        let hook = Hook::parse(&self.hook).context("--hook is input, output or forward")?;
+        let hook = Hook::parse(&self.hook)
+            .context("--hook is input, output, forward, prerouting or postrouting")?;
         let state = CtState::parse(&self.state)
             .context("--state is new, established, related, invalid or untracked")?;
         let proto = self.proto.as_deref().map(proto_number).transpose()?;
@@ -233,9 +240,10 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             let Some(imported) = read_rules(path, args.format)? else {
                 return Ok(ExitCode::from(1));
             };
-            match imported.filter() {
-                Some(t) => (t.ruleset.clone().into_ruleset(), t.family),
-                None => (rampart_ir::Ruleset::default(), Family::V4),
+            // Every table: the nat table's rules for the NAT hooks.
+            match (imported.joined(), imported.filter()) {
+                (Some(rs), Some(t)) => (rs.into_ruleset(), t.family),
+                _ => (rampart_ir::Ruleset::default(), Family::V4),
             }
         }
         (None, Some(policy)) => {
@@ -265,18 +273,57 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(1));
     }
-    let compiled = Compiled::new(&ruleset);
-    let trace = compiled.trace(&packet);
     let family = match packet.src.or(packet.dst) {
         Some(IpAddr::V6(_)) => Family::V6,
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
+    if matches!(packet.hook, Hook::Prerouting | Hook::Postrouting) {
+        return nat(&ruleset, &packet, family, args.json);
+    }
+    let compiled = Compiled::new(&ruleset);
+    let trace = compiled.trace(&packet);
     if args.json {
         let json = explain::to_json(&ruleset, &trace, family);
         printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));
     } else {
         printer::out(&explain::to_text(&ruleset, &packet, &trace, family));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--hook prerouting|postrouting`: the nat table's walk for a new
+/// connection and the translation it makes.
+fn nat(
+    ruleset: &rampart_ir::Ruleset,
+    packet: &Packet,
+    family: Family,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let n = rampart_trace::nat::translate(ruleset, packet);
+    let what = match &n.translation {
+        Some(t) => t.text(packet),
+        None if n.trace.verdict == rampart_trace::Verdict::Unknown => {
+            "undecided: the translation depends on the undecided rules above".to_owned()
+        }
+        None => "no translation".to_owned(),
+    };
+    if json {
+        let mut v = explain::to_json(ruleset, &n.trace, family);
+        v["nat"] = serde_json::json!({
+            "translation": n.translation.as_ref().map(|t| t.kind),
+            "text": what,
+            "rule": n.translation.as_ref().and_then(|t| t.rule),
+            "after": n.translation.as_ref().map(|t| explain::packet_line(&t.after)),
+        });
+        printer::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+    } else {
+        let mut text = explain::to_text(ruleset, packet, &n.trace, family);
+        text.push_str(&format!("nat: {what}\n"));
+        if let Some(t) = &n.translation {
+            text.push_str(&format!("then: {}\n", explain::packet_line(&t.after)));
+        }
+        printer::out(&text);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -251,6 +251,92 @@ fn files_that_are_not_rulesets_are_refused() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
+#[test]
+fn nat_hooks_report_the_translation_and_the_translated_packet() {
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "prerouting",
+        "--in",
+        "eth0",
+        "--proto",
+        "tcp",
+        "--src",
+        "192.0.2.44",
+        "--dst",
+        "100.64.0.1",
+        "--sport",
+        "40000",
+        "--dport",
+        "443",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("nat: DNAT 100.64.0.1:443 -> 10.2.0.10:443 by R14\n"), "{t}");
+    assert!(t.contains("then: prerouting tcp 192.0.2.44:40000 -> 10.2.0.10:443 in eth0"), "{t}");
+    // The translated packet, traced through FORWARD: rule 6 lets it through.
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "forward",
+        "--in",
+        "eth0",
+        "--out",
+        "eth2",
+        "--proto",
+        "tcp",
+        "--src",
+        "192.0.2.44",
+        "--dst",
+        "10.2.0.10",
+        "--sport",
+        "40000",
+        "--dport",
+        "443",
+    ]);
+    assert!(text(&out.stdout).contains("(policy rule 6)"), "{}", text(&out.stdout));
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "postrouting",
+        "--out",
+        "eth0",
+        "--proto",
+        "tcp",
+        "--src",
+        "10.1.0.50",
+        "--dst",
+        "192.0.2.80",
+        "--dport",
+        "443",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["nat"]["translation"], "MASQUERADE");
+    assert_eq!(v["nat"]["rule"], 13);
+    // Nothing translates the LAN's traffic to the DMZ.
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "postrouting",
+        "--out",
+        "eth2",
+        "--proto",
+        "tcp",
+        "--src",
+        "10.1.0.50",
+        "--dst",
+        "10.2.0.10",
+        "--dport",
+        "80",
+    ]);
+    assert!(text(&out.stdout).contains("nat: no translation\n"), "{}", text(&out.stdout));
+}
+
 const TEMPLATES: &str = "/usr/share/fwbuilder-5.3.7/templates.xml";
 
 /// `fwb_ipt`'s script for `firewall` of `fwb`, written to `dir`.
