@@ -166,7 +166,7 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
             let (path, v6_path) = &output_paths(path, a.target);
             write_atomically(path, &v4)?;
             if let Some(v6) = &v6 {
-                write_atomically(&v6_path, v6)?;
+                write_atomically(v6_path, v6)?;
             }
             printer::note(&format!(
                 "wrote {}{} ({} rules in {} chains)",
