@@ -8,9 +8,11 @@
 
 pub mod ast;
 mod diagnostics;
+mod format;
 mod lexer;
 mod parser;
 
+pub use format::format;
 pub use parser::parse;
 
 /// A syntax tree and the problems found while building it.

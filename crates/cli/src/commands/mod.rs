@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
+pub(crate) mod fmt;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
@@ -36,6 +37,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lab(a) => lab::run(&a),
         Command::Access(a) => access::run(&a),
         Command::Explain(a) => reference::explain(&a),
+        Command::Fmt(a) => fmt::run(&a),
         Command::Manpages(a) => reference::manpages(&a),
     }
 }

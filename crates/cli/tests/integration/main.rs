@@ -7,6 +7,7 @@ mod cli;
 mod compile_nft;
 mod completion;
 mod deploy;
+mod fmt;
 mod hostile;
 mod lab;
 mod logs;
