@@ -40,7 +40,7 @@ check "the bash completion loads and completes the example's firewall" bash -c '
   [ "${COMPREPLY[*]}" = server ]'
 check "systemd accepts the units" systemd-analyze verify /usr/lib/systemd/system/rampart.service \
   /usr/lib/systemd/system/rampart-logs.service
-check "dependencies declared" sh -c "dpkg-deb -f '$deb' Depends | grep -qx 'iptables | nftables, iproute2'"
+check "dependencies declared" sh -c "dpkg-deb -f '$deb' Depends | tr -d ' ' | tr , '\n' | sort | tr '\n' ' ' | grep -qx 'iproute2 iptables|nftables '"
 
 files=$(dpkg -L rampart | grep -v '^/\.$')
 check "dpkg -r removes it" dpkg -r rampart
