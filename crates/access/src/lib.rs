@@ -15,7 +15,6 @@ pub mod check;
 pub mod install;
 pub mod launcher;
 pub mod sudoers;
-pub mod units;
 
 use rampart_model::{Access, Firewall};
 
@@ -60,17 +59,21 @@ pub mod paths {
 }
 
 impl Kit {
-    /// Generate the kit. `audit_command` is what the audit service runs
-    /// (`/usr/local/bin/rampart access audit /etc/rampart/policy.rp ...`).
-    #[must_use]
-    pub fn new(access: &Access, fw: &Firewall, audit_command: &str) -> Kit {
+    /// Generate the kit. `audit` is the command line the audit service runs
+    /// (`/usr/local/bin/rampart access audit /etc/rampart/policy.rp ...`),
+    /// one argument per item; one that no unit can hold is an error.
+    pub fn new(
+        access: &Access,
+        fw: &Firewall,
+        audit: &[&str],
+    ) -> Result<Kit, rampart_deploy::DeployError> {
         let stem = stem(&access.name);
         let compiled = rampart_lower::compile(fw);
         let title = format!("firewall {} (access {})", fw.name, access.name);
         let rules =
             rampart_emit::iptables_restore(&compiled.v4, rampart_ir::Family::V4, &title, None);
-        let (service, timer) = units::audit_units(&access.name, audit_command);
-        Kit {
+        let (service, timer) = rampart_deploy::systemd::audit_units(&access.name, audit)?;
+        Ok(Kit {
             sudoers: sudoers::fragment(access),
             launcher: launcher::script(access, &stem),
             service,
@@ -78,7 +81,7 @@ impl Kit {
             rules,
             stem,
             access: access.clone(),
-        }
+        })
     }
 
     pub fn sudoers_path(&self) -> String {

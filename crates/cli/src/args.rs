@@ -42,6 +42,8 @@ pub(crate) enum Command {
     Logs(crate::commands::logs::LogsArgs),
     /// Prove a firewall in a real kernel: build a lab network, load, probe.
     Lab(commands::lab::LabArgs),
+    /// Answer a lab's probes offline, by trace alone (no root).
+    Test(commands::test::TestArgs),
     /// The console access kit: sudoers fragment, launcher, install, audit.
     Access(crate::commands::access::AccessArgs),
     Explain(commands::reference::ExplainArgs),

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rampart_ir::{Family, Ruleset, chain_line, format_rule};
+use rampart_ir::{Family, Restricted, Ruleset, Table, chain_line, format_rule};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
@@ -32,7 +32,7 @@ const IN_FLIGHT_SECS: u64 = 120;
 pub enum Load<'a> {
     /// The compiled restricted-form rulesets, through iptables-restore and
     /// ip6tables-restore.
-    Iptables { v4: &'a Ruleset, v6: &'a Ruleset },
+    Iptables { v4: &'a Restricted, v6: &'a Restricted },
     /// An `nft -f` document.
     Nft(String),
 }
@@ -64,6 +64,8 @@ pub struct Plan<'a> {
     pub traced: Traced<'a>,
     pub policy: String,
     pub firewall: String,
+    /// The digest of the bundle applied (see [`crate::bundle`]).
+    pub bundle: String,
     pub mgmt: Option<Mgmt>,
     /// Load even when the guard says the management connection would be cut.
     pub force: bool,
@@ -80,8 +82,6 @@ pub enum Outcome {
     Refused(Cut),
 }
 
-const BUILTIN: [&str; 3] = ["INPUT", "FORWARD", "OUTPUT"];
-
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Called from the signal handler (HUP, INT, TERM): an apply that has
@@ -95,12 +95,12 @@ pub fn interrupt() {
 /// chains that are gone, leaving other software's chains (Docker, libvirt)
 /// alone. A chain line flushes the chain it names.
 #[must_use]
-pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
+pub fn noflush_doc(rs: &Restricted, family: Family, stale: &[String]) -> String {
     let mut out = String::from("*filter\n");
     for c in &rs.chains {
         let _ = writeln!(out, "{}", chain_line(c));
     }
-    for c in rs.chains.iter().filter(|c| BUILTIN.contains(&c.name.as_str())) {
+    for c in rs.chains.iter().filter(|c| c.is_builtin()) {
         let _ = writeln!(out, "-F {}", c.name);
     }
     for s in stale {
@@ -111,7 +111,7 @@ pub fn noflush_doc(rs: &Ruleset, family: Family, stale: &[String]) -> String {
     }
     for c in &rs.chains {
         for r in &c.rules {
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
     }
     out.push_str("COMMIT\n");
@@ -141,12 +141,12 @@ pub fn restore_doc(saved: &str, ours: &BTreeSet<String>, live: &str) -> String {
             let _ = writeln!(out, ":{name} {policy} [0:0]");
         }
     }
-    for c in ours.iter().filter(|c| BUILTIN.contains(&c.as_str()) && had.contains(*c)) {
+    for c in ours.iter().filter(|c| Table::Filter.builtin(c).is_some() && had.contains(*c)) {
         let _ = writeln!(out, "-F {c}");
     }
     let gone: Vec<&String> = ours
         .iter()
-        .filter(|c| !BUILTIN.contains(&c.as_str()) && !had.contains(*c) && has.contains(*c))
+        .filter(|c| Table::Filter.builtin(c).is_none() && !had.contains(*c) && has.contains(*c))
         .collect();
     for c in &gone {
         let _ = writeln!(out, "-F {c}");
@@ -166,12 +166,7 @@ pub fn restore_doc(saved: &str, ours: &BTreeSet<String>, live: &str) -> String {
 /// A stable id of a ruleset: the same documents give the same version on
 /// every build and host.
 fn version(doc: &str) -> String {
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(doc.as_bytes());
-    hash.iter().take(8).fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::digest(doc)[..16].to_owned()
 }
 
 /// The kernel's state that a rollback returns to: the filter tables as
@@ -230,6 +225,11 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             guard::check(if m.family() == Family::V4 { plan.traced.v4 } else { plan.traced.v6 }, m)
     {
         return Ok(Outcome::Refused(cut));
+    }
+    if let Load::Nft(doc) = &plan.load {
+        nft::check_scope(doc).map_err(|why| {
+            DeployError::Bundle(format!("refused, nothing was loaded: the nft document: {why}"))
+        })?;
     }
     let current: Option<Applied> = state.read_json(APPLIED)?;
     let unconfirmed = state.read_json::<Pending>(PENDING)?.is_some();
@@ -299,6 +299,7 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         Some(_) => Some(pending),
         None => {
             // An apply for good confirms itself by finishing.
+            persist(state, Some(&record))?;
             state.remove(PENDING)?;
             None
         }
@@ -321,6 +322,7 @@ fn prepare(
     let mut record = Applied {
         policy: plan.policy.clone(),
         firewall: plan.firewall.clone(),
+        bundle: plan.bundle.clone(),
         version: String::new(),
         applied_at: now(),
         chains: vec![],
@@ -328,6 +330,7 @@ fn prepare(
         backend: plan.load.name().into(),
         doc: String::new(),
         doc6: None,
+        boot: crate::boot::files(&plan.load),
     };
     let loads = match &plan.load {
         Load::Iptables { v4, v6 } => {
@@ -354,7 +357,7 @@ fn prepare(
 /// Rampart has while it loads: the new ones and those it removes.
 fn replacing(
     family: Family,
-    rs: &Ruleset,
+    rs: &Restricted,
     old: &[String],
     before: Option<&str>,
 ) -> (String, Vec<String>) {
@@ -363,7 +366,7 @@ fn replacing(
         diff::rules_by_chain(before.unwrap_or_default()).into_keys().collect();
     let stale: Vec<String> = old
         .iter()
-        .filter(|c| !ours.contains(c) && !BUILTIN.contains(&c.as_str()) && loaded.contains(*c))
+        .filter(|c| !ours.contains(c) && Table::Filter.builtin(c).is_none() && loaded.contains(*c))
         .cloned()
         .collect();
     let doc = noflush_doc(rs, family, &stale);
@@ -451,7 +454,7 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         let Some(saved) = saved else { continue };
         let mut ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
         if builtins {
-            ours.extend(BUILTIN.map(String::from));
+            ours.extend(Table::Filter.hooks().iter().map(|h| h.chain().to_owned()));
         }
         let live = iptables::save(family)?;
         iptables::restore(family, &restore_doc(saved, &ours, &live), true)?;
@@ -460,6 +463,7 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
+    persist(state, then.as_ref())?;
     for f in [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD] {
         state.remove(f)?;
     }
@@ -471,8 +475,22 @@ pub fn confirm(state: &StateDir) -> Result<(), DeployError> {
     // Waits for an apply in progress or a rollback under way to finish.
     let _lock = state.lock(true)?;
     match state.read_json::<Pending>(PENDING)? {
-        Some(p) if p.awaits_confirm => state.remove(PENDING),
+        Some(p) if p.awaits_confirm => {
+            persist(state, state.read_json::<Applied>(APPLIED)?.as_ref())?;
+            state.remove(PENDING)
+        }
         _ => Err(DeployError::Nothing(NOT_WAITING.into())),
+    }
+}
+
+/// The boot files follow the confirmed state (none when Rampart applied
+/// nothing), where there is a boot directory.
+fn persist(state: &StateDir, confirmed: Option<&Applied>) -> Result<(), DeployError> {
+    match state.boot() {
+        Some(dir) => {
+            crate::boot::persist(dir, &confirmed.map(|r| r.boot.clone()).unwrap_or_default())
+        }
+        None => Ok(()),
     }
 }
 

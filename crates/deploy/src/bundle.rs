@@ -5,19 +5,22 @@
 //! It carries the documents for both backends and the interfaces (to tell
 //! which one a management connection arrives on). The iptables documents
 //! are read back into the IR on the host, so the lock-out guard traces the
-//! very rules that get loaded.
+//! very rules that get loaded; the nft document may touch Rampart's tables
+//! only. A digest over everything else ties the two together: a bundle
+//! edited by hand, or damaged on the way, is refused, and `rampart status`
+//! shows the digest of what was applied.
 
 use std::net::IpAddr;
 
 use rampart_diag::FileId;
-use rampart_ir::Ruleset;
+use rampart_ir::Restricted;
 use rampart_ir::read::{self, Format};
 use serde::{Deserialize, Serialize};
 
 use crate::DeployError;
 
 /// The bundle format this build reads and writes.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bundle {
@@ -32,6 +35,8 @@ pub struct Bundle {
     pub iptables_v6: String,
     /// The `nft -f` document (inet and bridge tables, ARP guard).
     pub nft: String,
+    /// SHA-256 of the bundle with this field empty (see [`Bundle::sealed`]).
+    pub digest: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +67,30 @@ impl Bundle {
             }
             None => return Err(bad("not a compiled rampart bundle: no `rampart_bundle`".into())),
         }
-        serde_json::from_str(text).map_err(|e| bad(format!("malformed bundle: {e}")))
+        let b: Self =
+            serde_json::from_str(text).map_err(|e| bad(format!("malformed bundle: {e}")))?;
+        if b.digest != b.content_digest() {
+            return Err(bad(
+                "the bundle's digest does not match its content: it was changed after \
+                 `rampart compile` (or damaged); nothing was loaded"
+                    .into(),
+            ));
+        }
+        crate::nft::check_scope(&b.nft)
+            .map_err(|why| bad(format!("the bundle's nft document is refused: {why}")))?;
+        Ok(b)
+    }
+
+    /// The bundle with its digest set; what `rampart compile` writes.
+    #[must_use]
+    pub fn sealed(mut self) -> Self {
+        self.digest = self.content_digest();
+        self
+    }
+
+    fn content_digest(&self) -> String {
+        let unsealed = Self { digest: String::new(), ..self.clone() };
+        crate::digest(&serde_json::to_string(&unsealed).expect("a bundle serialises"))
     }
 
     #[must_use]
@@ -71,7 +99,7 @@ impl Bundle {
     }
 
     /// The IPv4 and IPv6 rulesets, read back from the iptables documents.
-    pub fn rulesets(&self) -> Result<(Ruleset, Ruleset), DeployError> {
+    pub fn rulesets(&self) -> Result<(Restricted, Restricted), DeployError> {
         Ok((import(&self.iptables_v4, "IPv4")?, import(&self.iptables_v6, "IPv6")?))
     }
 
@@ -88,12 +116,19 @@ impl Bundle {
     }
 }
 
-fn import(doc: &str, family: &str) -> Result<Ruleset, DeployError> {
+fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
     let imported = read::parse(doc, FileId(0), Format::Save);
     if let Some(d) = imported.diagnostics.iter().find(|d| d.is_error()) {
         return Err(DeployError::Bundle(format!(
             "the bundle's {family} iptables document does not read back: {}",
             d.message
+        )));
+    }
+    if let Some(t) = imported.tables.iter().find(|t| t.table != rampart_ir::Table::Filter) {
+        return Err(DeployError::Bundle(format!(
+            "the bundle's {family} iptables document has a `{}` table: a bundle carries the \
+             filter table only",
+            t.table.name()
         )));
     }
     imported.filter().map(|t| t.ruleset.clone()).ok_or_else(|| {
@@ -122,8 +157,10 @@ mod tests {
                 "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
                     .into(),
             iptables_v6: "*filter\n:INPUT DROP [0:0]\nCOMMIT\n".into(),
-            nft: String::new(),
+            nft: "table inet rampart {\n}\n".into(),
+            digest: String::new(),
         }
+        .sealed()
     }
 
     #[test]
@@ -145,6 +182,18 @@ mod tests {
         let mut b = bundle();
         b.iptables_v4 = "*filter\n-A INPUT --bogus\nCOMMIT\n".into();
         assert!(b.rulesets().unwrap_err().to_string().contains("IPv4"));
+        b.iptables_v4 = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
+        assert!(b.rulesets().unwrap_err().to_string().contains("`nat` table"));
+    }
+
+    #[test]
+    fn refuses_a_bundle_changed_after_compiling_or_touching_other_tables() {
+        let mut b = bundle();
+        b.nft.push_str("flush ruleset\n");
+        assert!(Bundle::from_json(&b.to_json()).unwrap_err().to_string().contains("digest"));
+        let b = b.sealed();
+        let err = Bundle::from_json(&b.to_json()).unwrap_err().to_string();
+        assert!(err.contains("flush ruleset") && err.contains("Rampart's own tables"), "{err}");
     }
 
     #[test]

@@ -13,7 +13,8 @@ pub fn rules_by_chain(text: &str) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     if let Some(t) = imported.filter() {
         for c in &t.ruleset.chains {
-            let rules = c.rules.iter().map(|r| rampart_ir::format_rule(r, t.family)).collect();
+            let rules =
+                c.rules.iter().map(|r| rampart_ir::format_rule(&t.ruleset, r, t.family)).collect();
             out.insert(c.name.clone(), rules);
         }
     }

@@ -166,7 +166,7 @@ pub fn check(rs: &Ruleset, m: &Mgmt) -> Option<Cut> {
                         "{} #{}: {}",
                         chain.name,
                         at.rule + 1,
-                        rampart_trace::explain::rule_text(rule, family)
+                        rampart_trace::explain::rule_text(rs, rule, family)
                     )
                 }
                 None => format!("the policy of the built-in chain {}", p.hook.chain()),

@@ -9,6 +9,7 @@
 //! boot units.
 
 pub mod apply;
+pub mod boot;
 pub mod bundle;
 pub mod diff;
 pub mod guard;
@@ -18,6 +19,17 @@ pub mod remote;
 pub mod state;
 pub mod status;
 pub mod systemd;
+
+/// The SHA-256 of `text` in hex: stable across builds and hosts, so a
+/// version or a bundle's digest means the same everywhere.
+#[must_use]
+pub fn digest(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().fold(String::new(), |mut s, b| {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+        s
+    })
+}
 
 /// Why a deployment step could not be done.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +61,9 @@ pub enum DeployError {
     /// put back (or could not be, which the message says).
     #[error("{0}")]
     RolledBack(String),
+    /// A value that cannot be written into a systemd unit.
+    #[error("{0}")]
+    Unit(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

@@ -16,6 +16,104 @@ pub fn replace_prefix() -> String {
     TABLES.iter().map(|t| format!("table {t} {{}}\ndelete table {t}\n")).collect()
 }
 
+/// Refuse an `nft -f` document that could touch anything but Rampart's
+/// tables: every top-level statement must name one of [`TABLES`] (`table
+/// inet rampart { ... }`, `delete table bridge rampart`, `add rule inet
+/// rampart input ...`); `flush ruleset`, other tables, `include` and
+/// `define` are refused with the line they are on.
+pub fn check_scope(doc: &str) -> Result<(), String> {
+    const VERBS: [&str; 8] =
+        ["add", "create", "insert", "replace", "delete", "destroy", "flush", "reset"];
+    let mut depth = 0usize;
+    let mut statement = String::new();
+    let mut line = 1;
+    let mut start = 1;
+    let check = |text: &str, at: usize| -> Result<(), String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let words = match words.first() {
+            None => return Ok(()),
+            Some(v) if VERBS.contains(v) => &words[1..],
+            Some(_) => &words[..],
+        };
+        let ours = match words {
+            [_, family, name, ..] => TABLES.contains(&format!("{family} {name}").as_str()),
+            _ => false,
+        };
+        if ours && words[0] != "ruleset" {
+            Ok(())
+        } else {
+            Err(format!("line {at}: `{}` touches more than Rampart's own tables", text.trim()))
+        }
+    };
+    // The text outside strings and comments.
+    let mut code = String::new();
+    let mut chars = doc.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                // A string (a comment, a log prefix): braces in it do not count.
+                for s in chars.by_ref() {
+                    if s == '\n' {
+                        line += 1;
+                    }
+                    if s == '"' {
+                        break;
+                    }
+                }
+                if depth == 0 {
+                    statement.push_str("\"\"");
+                }
+            }
+            '#' => {
+                for s in chars.by_ref() {
+                    if s == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+                if depth == 0 {
+                    check(&std::mem::take(&mut statement), start)?;
+                }
+            }
+            '{' => {
+                if depth == 0 {
+                    check(&std::mem::take(&mut statement), start)?;
+                }
+                depth += 1;
+            }
+            '}' => {
+                depth = depth.checked_sub(1).ok_or(format!("line {line}: `}}` closes nothing"))?
+            }
+            '\n' | ';' if depth == 0 => {
+                check(&std::mem::take(&mut statement), start)?;
+                if c == '\n' {
+                    line += 1;
+                }
+            }
+            '\n' => line += 1,
+            _ if depth == 0 => {
+                if statement.trim().is_empty() {
+                    start = line;
+                }
+                statement.push(c);
+            }
+            _ => {}
+        }
+        if !matches!(c, '"' | '#') {
+            code.push(c);
+        }
+    }
+    if depth != 0 {
+        return Err("the document ends inside a block".into());
+    }
+    check(&statement, start)?;
+    // At any depth, `include` pulls in text this check never sees.
+    if code.split(|c: char| !c.is_alphanumeric()).any(|w| w == "include") {
+        return Err("`include` pulls in text nobody checked".into());
+    }
+    Ok(())
+}
+
 /// Rampart's tables as the kernel lists them (empty when there are none).
 pub fn listing() -> Result<String, DeployError> {
     let tables = run("nft", &["list", "tables"], None)?;
@@ -74,5 +172,25 @@ mod tests {
         );
         assert_eq!(b["inet rampart set guests"].len(), 2);
         assert!(replace_prefix().starts_with("table inet rampart {}\ndelete table inet rampart\n"));
+    }
+
+    #[test]
+    fn only_rampart_tables_pass_the_scope_check() {
+        let ours = "# include header\ntable inet rampart {}\ndelete table inet rampart\ntable inet rampart {\n\tchain input {\n\t\tlog prefix \"} {\" drop comment \"x }\"\n\t}\n}\n";
+        assert_eq!(check_scope(ours), Ok(()));
+        assert_eq!(check_scope(&(replace_prefix() + ours)), Ok(()));
+        for bad in [
+            "flush ruleset\n",
+            "table inet rampart {}; flush ruleset\n",
+            "table inet filter {\n chain input { type filter hook input priority 0; policy drop; }\n}\n",
+            "delete table ip nat\n",
+            "table inet rampart {\n}\ninclude \"/etc/x\"\n",
+            "table inet rampart {\n include \"/etc/x\"\n}\n",
+            "define x = 1\n",
+            "table inet rampart {\n",
+            "}\n",
+        ] {
+            assert!(check_scope(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! confirmed state, a pending try, and the lock that keeps two applies
 //! apart.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -12,6 +13,9 @@ use crate::DeployError;
 
 /// Default place for state; `--state-dir` or `RAMPART_STATE_DIR` override it.
 pub const DEFAULT_DIR: &str = "/var/lib/rampart";
+/// Default place of the boot files; `--boot-dir` or `RAMPART_BOOT_DIR`
+/// override it.
+pub const DEFAULT_BOOT_DIR: &str = "/etc/rampart";
 
 /// What is applied now.
 pub const APPLIED: &str = "applied.json";
@@ -36,6 +40,10 @@ const FILES: [&str; 7] =
 pub struct Applied {
     pub policy: String,
     pub firewall: String,
+    /// The digest of the compiled bundle applied: the same on the machine
+    /// that compiled it (`rampart compile --target bundle`).
+    #[serde(default)]
+    pub bundle: String,
     /// A hash of the loaded document: the same policy gives the same version.
     pub version: String,
     /// Seconds since the Unix epoch.
@@ -56,6 +64,9 @@ pub struct Applied {
     /// The IPv6 document (iptables).
     #[serde(default)]
     pub doc6: Option<String>,
+    /// The boot files of this ruleset, by name (see [`crate::boot`]).
+    #[serde(default)]
+    pub boot: BTreeMap<String, String>,
 }
 
 fn iptables() -> String {
@@ -87,12 +98,27 @@ pub struct Lock {
 
 pub struct StateDir {
     dir: PathBuf,
+    boot: Option<PathBuf>,
 }
 
 impl StateDir {
     #[must_use]
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self { dir: dir.into(), boot: None }
+    }
+
+    /// Keep the boot files in `dir` equal to the last confirmed apply, once
+    /// it exists (`rampart install-service` creates it).
+    #[must_use]
+    pub fn with_boot(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.boot = Some(dir.into());
+        self
+    }
+
+    /// The boot directory, when there is one.
+    #[must_use]
+    pub fn boot(&self) -> Option<&Path> {
+        self.boot.as_deref().filter(|d| d.is_dir())
     }
 
     #[must_use]

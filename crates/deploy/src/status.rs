@@ -20,6 +20,9 @@ pub struct Status {
     /// Differences between the applied rules and the loaded ones, on
     /// Rampart's chains only.
     pub drift: Vec<ChainDiff>,
+    /// How the boot files differ from what was applied; `None` without a
+    /// boot directory.
+    pub boot: Option<Vec<String>>,
 }
 
 pub fn status(state: &StateDir) -> Result<Status, DeployError> {
@@ -51,5 +54,13 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
         }
         None => vec![],
     };
-    Ok(Status { applied, pending, overdue, drift })
+    // While a try waits, boot keeps the last confirmed rules.
+    let boot = match (state.boot(), &pending) {
+        (Some(dir), None) => Some(crate::boot::check(
+            dir,
+            &applied.as_ref().map(|a| a.boot.clone()).unwrap_or_default(),
+        )?),
+        _ => None,
+    };
+    Ok(Status { applied, pending, overdue, drift, boot })
 }

@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use rampart_diag::Sources;
-use rampart_ir::{Family, Ruleset, chain_line, format_rule};
+use rampart_ir::{Family, Restricted, chain_line, format_rule};
 
 use crate::{comment, describe_origin};
 
@@ -11,7 +11,7 @@ use crate::{comment, describe_origin};
 /// lines is preceded by a comment naming the policy rule it comes from.
 #[must_use]
 pub fn iptables_restore(
-    rs: &Ruleset,
+    rs: &Restricted,
     family: Family,
     header: &str,
     sources: Option<&Sources>,
@@ -31,7 +31,7 @@ pub fn iptables_restore(
                 out.push_str(&comment(&describe_origin(r.origin, sources)));
                 last = r.origin;
             }
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(r, family));
+            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
         }
     }
     out.push_str("COMMIT\n");

@@ -1,7 +1,7 @@
 use std::fmt::Write;
 
 use rampart_diag::{Sources, printable};
-use rampart_ir::{Family, Ruleset};
+use rampart_ir::{Family, Restricted};
 
 use crate::{comment, describe_origin, iptables_restore};
 
@@ -10,7 +10,7 @@ use crate::{comment, describe_origin, iptables_restore};
 /// fed from a here-document: nothing is flushed first, so there is never a
 /// moment without a firewall. Arguments (such as `--test`) are passed on.
 #[must_use]
-pub fn shell_script(title: &str, v4: &Ruleset, v6: &Ruleset, sources: &Sources) -> String {
+pub fn shell_script(title: &str, v4: &Restricted, v6: &Restricted, sources: &Sources) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "#!/bin/sh");
     out.push_str(&comment(title));
@@ -40,7 +40,7 @@ pub fn shell_script(title: &str, v4: &Ruleset, v6: &Ruleset, sources: &Sources) 
     for line in said.values() {
         let _ = writeln!(out, "echo {}", sh_quote(line));
     }
-    let mut doc = |family: Family, rs: &Ruleset, cmd: &str, tag: &str| {
+    let mut doc = |family: Family, rs: &Restricted, cmd: &str, tag: &str| {
         let _ = writeln!(out, "\n\"${cmd}\" -w \"$@\" <<'{tag}'");
         out.push_str(&iptables_restore(rs, family, title, Some(sources)));
         let _ = writeln!(out, "{tag}");

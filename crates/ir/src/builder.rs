@@ -2,16 +2,22 @@
 
 use std::collections::HashMap;
 
-use crate::rule::{Chain, Ruleset};
+use crate::rule::{Chain, ChainId, Hook, Ruleset, Table, Target};
 
-/// A [`Ruleset`] being built, with a name → index map beside it. Lowering
-/// adds thousands of chains and looks one up per rule; a search over all
-/// chains was a fifth of a 100,000-rule compile. Chains keep the order in
-/// which they were added.
+/// A [`Ruleset`] being built, with a name → id map beside it. Lowering adds
+/// thousands of chains and looks one up per rule; a search over all chains
+/// was a fifth of a 100,000-rule compile.
+///
+/// A jump may name a chain before it is made ([`Self::id`] reserves its id);
+/// [`Self::finish`] puts the chains in the order they were made and renumbers
+/// the jumps.
 #[derive(Debug, Default)]
 pub struct RulesetBuilder {
-    rs: Ruleset,
-    names: HashMap<String, usize>,
+    /// By id; `None` while reserved and not yet made.
+    chains: Vec<Option<Chain>>,
+    names: HashMap<String, ChainId>,
+    /// Ids in the order their chains were made.
+    order: Vec<ChainId>,
 }
 
 impl RulesetBuilder {
@@ -25,66 +31,113 @@ impl RulesetBuilder {
         b
     }
 
+    /// Whether the name is taken: made, or reserved by a jump.
     #[must_use]
     pub fn contains(&self, name: &str) -> bool {
         self.names.contains_key(name)
     }
 
+    /// The chain of that name, if it was made.
     #[must_use]
-    pub fn index(&self, name: &str) -> Option<usize> {
-        self.names.get(name).copied()
+    pub fn index(&self, name: &str) -> Option<ChainId> {
+        self.names.get(name).copied().filter(|id| self.chains[id.0].is_some())
+    }
+
+    /// The id of the chain of that name, reserved if it is not made yet.
+    pub fn id(&mut self, name: &str) -> ChainId {
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = ChainId(self.chains.len());
+        self.chains.push(None);
+        self.names.insert(name.to_owned(), id);
+        id
     }
 
     pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        let i = self.index(name)?;
-        Some(&mut self.rs.chains[i])
+        let id = self.index(name)?;
+        Some(self.at_mut(id))
     }
 
-    /// The chain at `index` (from [`Self::index`] or [`Self::push`]).
-    pub fn at_mut(&mut self, index: usize) -> &mut Chain {
-        &mut self.rs.chains[index]
+    /// `table`'s built-in chain at `hook`.
+    pub fn builtin_mut(&mut self, table: Table, hook: Hook) -> Option<&mut Chain> {
+        self.chains.iter_mut().flatten().find(|c| c.table == table && c.hook() == Some(hook))
     }
 
-    /// Appends a chain and returns its index.
+    /// The chain `id` (from [`Self::index`] or [`Self::push`]).
     ///
     /// # Panics
-    /// When a chain of that name exists: callers pick fresh names.
-    pub fn push(&mut self, chain: Chain) -> usize {
-        let i = self.rs.chains.len();
-        let old = self.names.insert(chain.name.clone(), i);
-        assert!(old.is_none(), "chain `{}` added twice", chain.name);
-        self.rs.chains.push(chain);
-        i
+    /// When the chain is only reserved.
+    pub fn at_mut(&mut self, id: ChainId) -> &mut Chain {
+        self.chains[id.0].as_mut().expect("chain reserved but not made")
     }
 
+    /// Makes a chain and returns its id.
+    ///
+    /// # Panics
+    /// When a chain of that name was made before: callers pick fresh names.
+    pub fn push(&mut self, chain: Chain) -> ChainId {
+        let id = self.id(&chain.name);
+        assert!(self.chains[id.0].is_none(), "chain `{}` added twice", chain.name);
+        self.chains[id.0] = Some(chain);
+        self.order.push(id);
+        id
+    }
+
+    /// # Panics
+    /// When a jump names a chain that was never made.
     #[must_use]
     pub fn finish(self) -> Ruleset {
-        self.rs
+        let mut renumber = vec![ChainId(usize::MAX); self.chains.len()];
+        for (new, old) in self.order.iter().enumerate() {
+            renumber[old.0] = ChainId(new);
+        }
+        let mut slots = self.chains;
+        let mut chains: Vec<Chain> =
+            self.order.iter().map(|id| slots[id.0].take().expect("made")).collect();
+        if let Some((name, _)) = self.names.iter().find(|(_, id)| renumber[id.0].0 == usize::MAX) {
+            panic!("a jump names chain `{name}`, which was never made");
+        }
+        if renumber.iter().enumerate().any(|(i, id)| id.0 != i) {
+            for r in chains.iter_mut().flat_map(|c| &mut c.rules) {
+                if let Target::Jump(id) | Target::Goto(id) = &mut r.target {
+                    *id = renumber[id.0];
+                }
+            }
+        }
+        Ruleset { chains }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::Policy;
+    use crate::rule::{Policy, Rule};
 
     #[test]
     fn finds_chains_by_name_and_keeps_their_order() {
-        let mut b = RulesetBuilder::new(vec![Chain::builtin("INPUT", Policy::Drop)]);
-        assert_eq!(b.push(Chain::user("b")), 1);
-        assert_eq!(b.push(Chain::user("a")), 2);
+        let mut b = RulesetBuilder::new(vec![Chain::builtin(Hook::Input, Policy::Drop)]);
+        assert_eq!(b.push(Chain::user("b")), ChainId(1));
+        assert_eq!(b.push(Chain::user("a")), ChainId(2));
         assert!(b.contains("a") && !b.contains("c"));
-        assert_eq!(b.index("b"), Some(1));
-        b.chain_mut("a").unwrap().policy = Some(Policy::Accept);
-        let names: Vec<_> = b.finish().chains.into_iter().map(|c| (c.name, c.policy)).collect();
-        assert_eq!(
-            names,
-            [
-                ("INPUT".to_owned(), Some(Policy::Drop)),
-                ("b".to_owned(), None),
-                ("a".to_owned(), Some(Policy::Accept))
-            ]
-        );
+        assert_eq!(b.index("b"), Some(ChainId(1)));
+        b.chain_mut("a").unwrap().rules.push(Rule::new(vec![], Target::Accept));
+        let names: Vec<_> =
+            b.finish().chains.into_iter().map(|c| (c.name, c.rules.len())).collect();
+        assert_eq!(names, [("INPUT".to_owned(), 0), ("b".to_owned(), 0), ("a".to_owned(), 1)]);
+    }
+
+    #[test]
+    fn a_jump_made_before_its_chain_is_renumbered_into_creation_order() {
+        let mut b = RulesetBuilder::new(vec![Chain::builtin(Hook::Input, Policy::Drop)]);
+        let later = b.id("later");
+        assert_eq!(b.index("later"), None);
+        b.at_mut(ChainId(0)).rules.push(Rule::new(vec![], Target::Jump(later)));
+        b.push(Chain::user("first"));
+        b.push(Chain::user("later"));
+        let rs = b.finish();
+        assert_eq!(rs.chains[2].name, "later");
+        assert_eq!(rs.chains[0].rules[0].target, Target::Jump(ChainId(2)));
     }
 
     #[test]
@@ -92,5 +145,13 @@ mod tests {
     fn refuses_a_second_chain_of_one_name() {
         let mut b = RulesetBuilder::new(vec![Chain::user("x")]);
         b.push(Chain::user("x"));
+    }
+
+    #[test]
+    #[should_panic(expected = "never made")]
+    fn refuses_a_jump_to_a_chain_never_made() {
+        let mut b = RulesetBuilder::default();
+        b.id("x");
+        let _ = b.finish();
     }
 }

@@ -3,8 +3,8 @@
 use std::fmt::Write;
 
 use crate::{
-    AddrItem, AddrMatch, Chain, Family, IdRange, IfaceMatch, Match, Policy, PortMatch, Proto,
-    RejectWith, Rule, Target, icmp,
+    AddrItem, AddrMatch, Chain, Connmark, Family, IdRange, IfaceMatch, Match, NatTo, Policy,
+    PortMatch, PortRange, Proto, RejectWith, Rule, Ruleset, Target, icmp,
 };
 
 /// TCP flag bits in the order iptables-save prints them.
@@ -23,7 +23,7 @@ pub const TCP_FLAGS: [(u8, &str); 8] = [
 /// `:INPUT DROP [0:0]` for a built-in chain, `:NAME - [0:0]` for a user one.
 #[must_use]
 pub fn chain_line(chain: &Chain) -> String {
-    let policy = match chain.policy {
+    let policy = match chain.policy() {
         Some(Policy::Accept) => "ACCEPT",
         Some(Policy::Drop) => "DROP",
         None => "-",
@@ -35,9 +35,10 @@ pub fn chain_line(chain: &Chain) -> String {
 /// `-s 10.0.0.0/8 -p tcp -m tcp --dport 22 -j ACCEPT`.
 ///
 /// Expects the restricted form (one address per match, one interface); the
-/// iptables pass in `rampart-lower` guarantees it for compiled rules.
+/// iptables pass in `rampart-lower` guarantees it for compiled rules. `rs`
+/// names the chains jumped to.
 #[must_use]
-pub fn format_rule(rule: &Rule, family: Family) -> String {
+pub fn format_rule(rs: &Ruleset, rule: &Rule, family: Family) -> String {
     let mut out = String::new();
     let proto = rule.matches.iter().find_map(|m| match m {
         Match::Proto { neg: false, proto } => Some(*proto),
@@ -50,7 +51,7 @@ pub fn format_rule(rule: &Rule, family: Family) -> String {
     if let Some(c) = &rule.comment {
         let _ = write!(out, " -m comment --comment {}", quote(c));
     }
-    write_target(&mut out, &rule.target, family);
+    write_target(&mut out, rs, &rule.target, family);
     one_line(out.trim_start().to_owned())
 }
 
@@ -218,6 +219,34 @@ pub fn addr_text(item: AddrItem) -> String {
     }
 }
 
+/// `ADDR[-ADDR][:PORT[-PORT]]`, an IPv6 address in brackets when a port
+/// follows, as iptables prints `--to-source` and `--to-destination`.
+#[must_use]
+pub fn nat_to_text(to: NatTo) -> String {
+    let mut s = String::new();
+    if let Some((a, b)) = to.addrs {
+        let bracket = a.is_ipv6() && to.ports.is_some();
+        if bracket {
+            s.push('[');
+        }
+        s.push_str(&a.to_string());
+        if a != b {
+            let _ = write!(s, "-{b}");
+        }
+        if bracket {
+            s.push(']');
+        }
+    }
+    if let Some(p) = to.ports {
+        let _ = write!(s, ":{}", port_range_text(p, '-'));
+    }
+    s
+}
+
+fn port_range_text((a, b): PortRange, sep: char) -> String {
+    if a == b { a.to_string() } else { format!("{a}{sep}{b}") }
+}
+
 fn write_iface(out: &mut String, i: &IfaceMatch, opt: &str) {
     neg(out, i.neg);
     let _ = write!(out, " {opt} {}", i.names.join(","));
@@ -269,7 +298,7 @@ fn weekday_names(bits: u8) -> String {
     names.join(",")
 }
 
-fn write_target(out: &mut String, target: &Target, family: Family) {
+fn write_target(out: &mut String, rs: &Ruleset, target: &Target, family: Family) {
     match target {
         Target::Accept => out.push_str(" -j ACCEPT"),
         Target::Drop => out.push_str(" -j DROP"),
@@ -278,10 +307,10 @@ fn write_target(out: &mut String, target: &Target, family: Family) {
             let _ = write!(out, " -j REJECT --reject-with {}", reject_name(*with, family));
         }
         Target::Jump(c) => {
-            let _ = write!(out, " -j {c}");
+            let _ = write!(out, " -j {}", rs.name(*c));
         }
         Target::Goto(c) => {
-            let _ = write!(out, " -g {c}");
+            let _ = write!(out, " -g {}", rs.name(*c));
         }
         Target::Log(l) => {
             let _ =
@@ -293,6 +322,36 @@ fn write_target(out: &mut String, target: &Target, family: Family) {
                 let _ = write!(out, " --nflog-prefix {}", quote(p));
             }
             let _ = write!(out, " --nflog-group {}", n.group);
+        }
+        Target::Mark(m) => {
+            let _ = write!(out, " -j MARK --set-xmark {:#x}/{:#x}", m.xor, m.mask);
+        }
+        Target::Connmark(Connmark::Set(m)) => {
+            let _ = write!(out, " -j CONNMARK --set-xmark {:#x}/{:#x}", m.xor, m.mask);
+        }
+        Target::Connmark(Connmark::Save { nfmask, ctmask }) => {
+            let _ =
+                write!(out, " -j CONNMARK --save-mark --nfmask {nfmask:#x} --ctmask {ctmask:#x}");
+        }
+        Target::Connmark(Connmark::Restore { nfmask, ctmask }) => {
+            let _ = write!(
+                out,
+                " -j CONNMARK --restore-mark --nfmask {nfmask:#x} --ctmask {ctmask:#x}"
+            );
+        }
+        Target::Snat(to) => {
+            let _ = write!(out, " -j SNAT --to-source {}", nat_to_text(*to));
+        }
+        Target::Dnat(to) => {
+            let _ = write!(out, " -j DNAT --to-destination {}", nat_to_text(*to));
+        }
+        Target::Masquerade(ports) | Target::Redirect(ports) => {
+            let name =
+                if matches!(target, Target::Masquerade(_)) { "MASQUERADE" } else { "REDIRECT" };
+            let _ = write!(out, " -j {name}");
+            if let Some(p) = ports {
+                let _ = write!(out, " --to-ports {}", port_range_text(*p, '-'));
+            }
         }
         Target::None => {}
         Target::Other { name, args } => {
@@ -364,9 +423,10 @@ mod tests {
             target: Target::Accept,
             comment: Some("rule 7".into()),
             origin: None,
+            counters: None,
         };
         assert_eq!(
-            format_rule(&rule, Family::V4),
+            format_rule(&Ruleset::default(), &rule, Family::V4),
             "-d 192.168.2.2/32 -o eth0 -p tcp -m tcp --dport 20002 -m owner --uid-owner 1021 \
              -m conntrack --ctstate NEW -m comment --comment \"rule 7\" -j ACCEPT"
         );
@@ -386,11 +446,14 @@ mod tests {
             Target::Log(Log { prefix: "RULE 3 -- DENY ".into(), level: 6 }),
         );
         assert_eq!(
-            format_rule(&rule, Family::V4),
+            format_rule(&Ruleset::default(), &rule, Family::V4),
             "! -s 10.0.0.0/8 -p udp -m multiport --dports 53,67:68 -j LOG --log-prefix \"RULE 3 -- DENY \" --log-level 6"
         );
         rule.target = Target::Reject(RejectWith::AdminProhibited);
-        assert!(format_rule(&rule, Family::V6).ends_with("--reject-with icmp6-adm-prohibited"));
+        assert!(
+            format_rule(&Ruleset::default(), &rule, Family::V6)
+                .ends_with("--reject-with icmp6-adm-prohibited")
+        );
     }
 
     #[test]
@@ -398,18 +461,21 @@ mod tests {
         let mut rule = Rule::new(vec![Match::Src(net("10.0.0.1/32"))], Target::Drop);
         rule.comment = Some("R1: x\0\n-A INPUT -j ACCEPT".into());
         assert_eq!(
-            format_rule(&rule, Family::V4),
+            format_rule(&Ruleset::default(), &rule, Family::V4),
             r#"-s 10.0.0.1/32 -m comment --comment "R1: x\\u{0}\\n-A INPUT -j ACCEPT" -j DROP"#
         );
         rule.target = Target::Log(Log { prefix: "a\u{1b}[2J".into(), level: 4 });
         assert!(
-            format_rule(&rule, Family::V4).ends_with(r#"--log-prefix "a\\u{1b}[2J" --log-level 4"#)
+            format_rule(&Ruleset::default(), &rule, Family::V4)
+                .ends_with(r#"--log-prefix "a\\u{1b}[2J" --log-level 4"#)
         );
     }
 
     #[test]
     #[should_panic(expected = "control character")]
     fn a_name_with_a_control_character_is_a_bug() {
-        let _ = format_rule(&Rule::new(vec![], Target::Jump("X\0".into())), Family::V4);
+        let mut rs = Ruleset::default();
+        rs.chains.push(crate::Chain::user("X\0"));
+        let _ = format_rule(&rs, &Rule::new(vec![], Target::Jump(crate::ChainId(0))), Family::V4);
     }
 }

@@ -1,24 +1,30 @@
 //! The Ruleset IR: netfilter as the kernel sees it.
 //!
 //! One IR serves every backend and the evaluator, so what is traced is what is
-//! loaded. A [`Ruleset`] is the `filter` table: chains of [`Rule`]s, each a list
-//! of typed [`Match`]es and a [`Target`].
+//! loaded. A [`Ruleset`] holds chains of one or more [`Table`]s: built-in
+//! chains entered from a [`Hook`], user chains entered by jumps (by
+//! [`ChainId`]), each a list of [`Rule`]s of typed [`Match`]es and a
+//! [`Target`].
 //!
 //! The IR has a rich form and a restricted form. Lowering produces the rich
 //! form, where a match may hold a whole (named) set of addresses, ports or
 //! interfaces and a rule may log before its verdict — what nftables expresses
 //! natively. The iptables pass in `rampart-lower` rewrites it into the
 //! restricted form, where every rule is one iptables line; importers of
-//! `iptables-save` produce that form directly. Start reading at [`rule`].
+//! `iptables-save` produce that form directly. The restricted form is its
+//! own type, [`Restricted`], which the iptables printers take. Start
+//! reading at [`rule`].
 
 mod arp;
 mod builder;
 pub mod icmp;
 mod iptables;
 pub mod read;
+mod restricted;
 pub mod rule;
 
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
-pub use iptables::{addr_text, chain_line, format_rule};
+pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
+pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};
 pub use rule::*;

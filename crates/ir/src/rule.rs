@@ -12,22 +12,132 @@ pub enum Family {
     V6,
 }
 
-/// The `filter` table: built-in chains first, then user chains in the order
-/// they were created.
+/// A netfilter table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    Filter,
+    Nat,
+    Mangle,
+    Raw,
+    Security,
+}
+
+impl Table {
+    pub const ALL: [Table; 5] =
+        [Table::Filter, Table::Nat, Table::Mangle, Table::Raw, Table::Security];
+
+    /// The name iptables and nftables use: `filter`, `nat`, ...
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Filter => "filter",
+            Table::Nat => "nat",
+            Table::Mangle => "mangle",
+            Table::Raw => "raw",
+            Table::Security => "security",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// The hooks this table has built-in chains at, in iptables-save order.
+    #[must_use]
+    pub fn hooks(self) -> &'static [Hook] {
+        use Hook::*;
+        match self {
+            Table::Filter | Table::Security => &[Input, Forward, Output],
+            Table::Nat => &[Prerouting, Input, Output, Postrouting],
+            Table::Mangle => &[Prerouting, Input, Forward, Output, Postrouting],
+            Table::Raw => &[Prerouting, Output],
+        }
+    }
+
+    /// The built-in chain called `name` (`INPUT`, ...) in this table.
+    #[must_use]
+    pub fn builtin(self, name: &str) -> Option<Hook> {
+        self.hooks().iter().copied().find(|h| h.chain() == name)
+    }
+}
+
+/// A netfilter hook: where in a packet's path a base chain is entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Hook {
+    Prerouting,
+    Input,
+    Forward,
+    Output,
+    Postrouting,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 5] =
+        [Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Postrouting];
+
+    /// The name of iptables' built-in chain at this hook: `INPUT`, ...
+    #[must_use]
+    pub fn chain(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "PREROUTING",
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+            Hook::Output => "OUTPUT",
+            Hook::Postrouting => "POSTROUTING",
+        }
+    }
+
+    /// The name nftables uses: `input`, ...
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Prerouting => "prerouting",
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+            Hook::Output => "output",
+            Hook::Postrouting => "postrouting",
+        }
+    }
+
+    /// `input`, `INPUT`, ... (case-insensitive).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.name().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A ruleset: chains of one or more tables, each table's built-in chains
+/// first, then its user chains in the order they were created.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ruleset {
     pub chains: Vec<Chain>,
 }
 
 impl Ruleset {
+    /// The chain of that name, for readers of names from outside (tests,
+    /// kernel listings).
     #[must_use]
     pub fn chain(&self, name: &str) -> Option<&Chain> {
         self.chains.iter().find(|c| c.name == name)
     }
 
+    /// `table`'s base chain at `hook`.
     #[must_use]
-    pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
-        self.chains.iter_mut().find(|c| c.name == name)
+    pub fn base(&self, table: Table, hook: Hook) -> Option<ChainId> {
+        self.chains.iter().position(|c| c.table == table && c.hook() == Some(hook)).map(ChainId)
+    }
+
+    /// The chain a jump names; `None` only for a ruleset built by hand wrongly.
+    #[must_use]
+    pub fn get(&self, id: ChainId) -> Option<&Chain> {
+        self.chains.get(id.0)
+    }
+
+    /// The name of chain `id`, for printing.
+    #[must_use]
+    pub fn name(&self, id: ChainId) -> &str {
+        self.get(id).map_or("?", |c| c.name.as_str())
     }
 
     /// Number of rules in all chains.
@@ -37,23 +147,85 @@ impl Ruleset {
     }
 }
 
+/// A chain: its index in [`Ruleset::chains`]. Jumps and gotos name chains by
+/// id; names are for printing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainId(pub usize);
+
+impl std::ops::Index<ChainId> for Ruleset {
+    type Output = Chain;
+
+    fn index(&self, id: ChainId) -> &Chain {
+        &self.chains[id.0]
+    }
+}
+
+/// A built-in chain, entered from a hook, or a user chain, entered by jumps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ChainKind {
+    Builtin { hook: Hook, policy: Policy },
+    User,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chain {
+    /// For printing; built-in chains are named after their hook (`INPUT`).
     pub name: String,
-    /// `Some` for built-in chains (INPUT, OUTPUT, FORWARD).
-    pub policy: Option<Policy>,
+    pub table: Table,
+    pub kind: ChainKind,
     pub rules: Vec<Rule>,
 }
 
 impl Chain {
+    /// The `filter` table's built-in chain at `hook`.
     #[must_use]
-    pub fn builtin(name: &str, policy: Policy) -> Self {
-        Self { name: name.to_owned(), policy: Some(policy), rules: vec![] }
+    pub fn builtin(hook: Hook, policy: Policy) -> Self {
+        Self::base(Table::Filter, hook, policy)
+    }
+
+    /// `table`'s built-in chain at `hook`.
+    #[must_use]
+    pub fn base(table: Table, hook: Hook, policy: Policy) -> Self {
+        Self {
+            name: hook.chain().to_owned(),
+            table,
+            kind: ChainKind::Builtin { hook, policy },
+            rules: vec![],
+        }
+    }
+
+    /// A user chain of the `filter` table.
+    #[must_use]
+    pub fn user(name: &str) -> Self {
+        Self::user_in(Table::Filter, name)
     }
 
     #[must_use]
-    pub fn user(name: &str) -> Self {
-        Self { name: name.to_owned(), policy: None, rules: vec![] }
+    pub fn user_in(table: Table, name: &str) -> Self {
+        Self { name: name.to_owned(), table, kind: ChainKind::User, rules: vec![] }
+    }
+
+    /// `Some` for built-in chains.
+    #[must_use]
+    pub fn policy(&self) -> Option<Policy> {
+        match self.kind {
+            ChainKind::Builtin { policy, .. } => Some(policy),
+            ChainKind::User => None,
+        }
+    }
+
+    /// `Some` for built-in chains.
+    #[must_use]
+    pub fn hook(&self) -> Option<Hook> {
+        match self.kind {
+            ChainKind::Builtin { hook, .. } => Some(hook),
+            ChainKind::User => None,
+        }
+    }
+
+    #[must_use]
+    pub fn is_builtin(&self) -> bool {
+        matches!(self.kind, ChainKind::Builtin { .. })
     }
 }
 
@@ -81,12 +253,21 @@ pub struct Rule {
     pub target: Target,
     pub comment: Option<String>,
     pub origin: Option<Origin>,
+    /// What the kernel counted, when read back from it (`iptables-save -c`).
+    pub counters: Option<Counters>,
+}
+
+/// Packets and bytes a rule matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
 }
 
 impl Rule {
     #[must_use]
     pub fn new(matches: Vec<Match>, target: Target) -> Self {
-        Self { matches, log: None, target, comment: None, origin: None }
+        Self { matches, log: None, target, comment: None, origin: None, counters: None }
     }
 
     /// The one family this rule can match, or `None` when it fits both.
@@ -102,12 +283,24 @@ pub enum Target {
     Drop,
     Reject(RejectWith),
     Return,
-    Jump(String),
-    Goto(String),
+    Jump(ChainId),
+    Goto(ChainId),
     /// Non-terminating: print a kernel log line and go on.
     Log(Log),
     /// Non-terminating: send the packet to an NFLOG group and go on.
     Nflog(Nflog),
+    /// Non-terminating: change the packet's mark.
+    Mark(MarkSet),
+    /// Non-terminating: change or copy the connection's mark.
+    Connmark(Connmark),
+    /// nat table: rewrite the source of the connection's packets.
+    Snat(NatTo),
+    /// nat table: rewrite the destination of the connection's packets.
+    Dnat(NatTo),
+    /// nat table: source NAT to the outgoing interface's address.
+    Masquerade(Option<PortRange>),
+    /// nat table: destination NAT to the host itself, on these ports.
+    Redirect(Option<PortRange>),
     /// No target: the rule only counts (and logs, in the rich form).
     None,
     /// A target Rampart does not model, kept verbatim from an import.
@@ -123,6 +316,41 @@ impl Target {
     pub fn is_verdict(&self) -> bool {
         matches!(self, Target::Accept | Target::Drop | Target::Reject(_))
     }
+}
+
+/// `mark = (mark & !mask) ^ xor`, the kernel's one operation behind
+/// `--set-mark`, `--and-mark`, `--or-mark` and `--xor-mark`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MarkSet {
+    pub mask: u32,
+    pub xor: u32,
+}
+
+impl MarkSet {
+    #[must_use]
+    pub fn apply(self, mark: u32) -> u32 {
+        (mark & !self.mask) ^ self.xor
+    }
+}
+
+/// `-j CONNMARK`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Connmark {
+    /// Change the connection's mark.
+    Set(MarkSet),
+    /// Connection mark from the packet mark: `ct = (ct & !ctmask) ^ (mark & nfmask)`.
+    Save { nfmask: u32, ctmask: u32 },
+    /// Packet mark from the connection mark: `mark = (mark & !nfmask) ^ (ct & ctmask)`.
+    Restore { nfmask: u32, ctmask: u32 },
+}
+
+/// Where a SNAT or DNAT translates to: an address range, a port range, or
+/// both; a part left out stays as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NatTo {
+    /// Inclusive, both of one family.
+    pub addrs: Option<(IpAddr, IpAddr)>,
+    pub ports: Option<PortRange>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -20,6 +20,7 @@ mod diagnostics;
 pub mod evidence;
 pub mod kmsg;
 pub mod netns;
+pub mod offline;
 pub mod parse;
 pub mod path;
 pub mod probe;

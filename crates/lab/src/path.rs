@@ -2,7 +2,8 @@
 //! interfaces and bridge ports the kernel will see, so that `rampart
 //! trace` can predict each crossing.
 //!
-//! Routing is asked of each namespace's own kernel (`ip route get`); the
+//! Routing is asked of a [`Router`]: each namespace's own kernel (`ip
+//! route get`) in a running lab, the lab description offline; the
 //! layer-2 part (which veth leads where, which bridge port leads to which
 //! host) comes from the lab description. A frame crossing a bridge in the
 //! firewall's namespace is one FORWARD pass (`-i`/`-o` the bridge, physdev
@@ -16,7 +17,12 @@ use rampart_trace::Hook;
 
 use crate::describe::Lab;
 use crate::netns::LabError;
-use crate::topology::{Topology, route_get};
+use crate::topology::RouteHop;
+
+/// How a node reaches an address: its kernel, or the lab description.
+pub trait Router {
+    fn route(&self, node: &str, dst: IpAddr) -> Result<RouteHop, LabError>;
+}
 
 /// One pass through one of the firewall's filter hooks.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -202,7 +208,7 @@ impl<'a> Fabric<'a> {
 /// neighbour entry was forged) and that node forwards it on.
 pub fn crossings(
     lab: &Lab,
-    topo: &Topology,
+    router: &dyn Router,
     from: &str,
     dst: IpAddr,
     mitm: Option<&str>,
@@ -226,7 +232,7 @@ pub fn crossings(
             }
             break;
         }
-        let Ok(hop) = route_get(topo.ns(&cur), dst) else { break };
+        let Ok(hop) = router.route(&cur, dst) else { break };
         if hop.local {
             break;
         }

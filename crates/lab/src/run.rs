@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
 use crate::evidence::{self, Counter, KmsgTail, NetnsLogging};
 use crate::netns::{LabError, Tool, require_root, require_tools};
-use crate::path::{Crossing, crossings};
+use crate::path::{Crossing, Router, crossings};
 use crate::probe::{self, Seen};
 use crate::topology::{self, Topology};
 
@@ -54,6 +54,10 @@ pub struct Predicted {
     #[serde(skip)]
     pub decided_at: Option<(String, usize)>,
     pub logs: Vec<String>,
+    /// The rules that matched on trace's main path, as counters of one
+    /// packet: what the kernel's counters would show.
+    #[serde(skip)]
+    pub matched: Vec<Counter>,
 }
 
 /// One probe's result.
@@ -131,17 +135,23 @@ fn load(topo: &Topology, rules: &Rules) -> Result<(), LabError> {
 /// evaluates, so rule positions are the kernel's own.
 fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
     let text = topo.fw().stdout(["iptables-save", "-t", "filter"])?;
+    read_filter(&text, "iptables-save (read back)")
+}
+
+/// The filter table of `iptables-save` or `iptables-restore` text (or a
+/// `$IPTABLES` script).
+pub(crate) fn read_filter(text: &str, what: &str) -> Result<Ruleset, LabError> {
     let mut sources = Sources::new();
-    let file = sources.add("iptables-save", text.clone());
-    let imported = rampart_ir::read::parse(&text, file, rampart_ir::read::Format::Save);
+    let file = sources.add(what, text.to_owned());
+    let imported = rampart_ir::read::parse(text, file, rampart_ir::read::detect(text));
     if imported.has_errors() {
         return Err(LabError::Failed {
-            command: "iptables-save (read back)".into(),
+            command: what.into(),
             status: "unreadable".into(),
             stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
         });
     }
-    Ok(imported.filter().map(|t| t.ruleset.clone()).unwrap_or_default())
+    Ok(imported.filter().map(|t| t.ruleset.clone().into_ruleset()).unwrap_or_default())
 }
 
 /// Runs the whole lab and removes it, also when a probe fails.
@@ -180,20 +190,11 @@ fn run_probe(
     sport: u16,
 ) -> Result<ProbeReport, LabError> {
     let dst = lab.target_addr(&p.to).expect("checked target");
-    let src = topology::route_get(topo.ns(&p.from), dst).ok().and_then(|h| h.src);
     let sport = (p.kind != ProbeKind::Ping).then_some(sport);
     let mitm = p.mitm.as_ref().map(|(m, _)| m.as_str());
 
     // Predict before sending: the forged entry changes routing answers.
-    let mut predicted = Vec::new();
-    for c in crossings(lab, topo, &p.from, dst, mitm)? {
-        predicted.push(predict(compiled, p, &c, "request", src, dst, sport));
-    }
-    if let (Some(src), Some(owner)) = (src, lab.owner(dst)) {
-        for c in crossings(lab, topo, &owner.name, src, None)? {
-            predicted.push(predict(compiled, p, &c, "reply", Some(src), dst, sport));
-        }
-    }
+    let (src, predicted) = predict_probe(lab, topo, |_| compiled, p, dst, sport)?;
 
     let spoof = match mitm {
         Some(m) => Some(probe::spoof(lab, topo, &p.from, dst, m)?),
@@ -215,24 +216,7 @@ fn run_probe(
 
     let (pred, deciding) = combine(&predicted);
     let trace_agrees = pred == seen.outcome.name() && blocking_rule_moved(&predicted, &counters);
-    let mut problems = Vec::new();
-    if seen.outcome != p.expect {
-        problems.push(format!(
-            "expected {}, the kernel said {}",
-            p.expect.name(),
-            seen.outcome.name()
-        ));
-    }
-    if let Some(r) = &p.rule
-        && !counters.iter().any(|c| rule_matches(r, c))
-    {
-        problems.push(format!("expected {r} to decide, but its counter did not move"));
-    }
-    if let Some(prefix) = &p.log
-        && !logs.iter().any(|l| l.contains(prefix.as_str()))
-    {
-        problems.push(format!("expected a LOG line with prefix {prefix:?}, none was printed"));
-    }
+    let problems = problems(p, seen.outcome, &counters, &logs, "the kernel");
     Ok(ProbeReport {
         line: p.line,
         probe: p.text.clone(),
@@ -255,6 +239,58 @@ fn run_probe(
         problems,
         trace_agrees,
     })
+}
+
+/// The probe's source address and trace's verdict for every crossing of
+/// the firewall, request then reply. `compiled` picks the ruleset by the
+/// address family of the destination.
+pub(crate) fn predict_probe<'a>(
+    lab: &Lab,
+    router: &dyn Router,
+    compiled: impl Fn(Family) -> &'a Compiled,
+    p: &crate::describe::Probe,
+    dst: IpAddr,
+    sport: Option<u16>,
+) -> Result<(Option<IpAddr>, Vec<Predicted>), LabError> {
+    let compiled = compiled(if dst.is_ipv6() { Family::V6 } else { Family::V4 });
+    let src = router.route(&p.from, dst).ok().and_then(|h| h.src);
+    let mitm = p.mitm.as_ref().map(|(m, _)| m.as_str());
+    let mut predicted = Vec::new();
+    for c in crossings(lab, router, &p.from, dst, mitm)? {
+        predicted.push(predict(compiled, p, &c, "request", src, dst, sport));
+    }
+    if let (Some(src), Some(owner)) = (src, lab.owner(dst)) {
+        for c in crossings(lab, router, &owner.name, src, None)? {
+            predicted.push(predict(compiled, p, &c, "reply", Some(src), dst, sport));
+        }
+    }
+    Ok((src, predicted))
+}
+
+/// Where an outcome, the rules that matched and the LOG lines differ
+/// from what the probe expects.
+pub(crate) fn problems(
+    p: &crate::describe::Probe,
+    outcome: Outcome,
+    counters: &[Counter],
+    logs: &[String],
+    who: &str,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    if outcome != p.expect {
+        problems.push(format!("expected {}, {who} said {}", p.expect.name(), outcome.name()));
+    }
+    if let Some(r) = &p.rule
+        && !counters.iter().any(|c| rule_matches(r, c))
+    {
+        problems.push(format!("expected {r} to decide, but it did not match"));
+    }
+    if let Some(prefix) = &p.log
+        && !logs.iter().any(|l| l.contains(prefix.as_str()))
+    {
+        problems.push(format!("expected a LOG line with prefix {prefix:?}, none was printed"));
+    }
+    problems
 }
 
 /// Whether a moved counter is the rule the probe expected.
@@ -327,6 +363,7 @@ fn predict(
 ) -> Predicted {
     let pk = packet(p, c, direction == "reply", src, dst, sport);
     let t = compiled.trace(&pk);
+    let family = if dst.is_ipv6() { Family::V6 } else { Family::V4 };
     let rs = compiled.ruleset();
     let decided_at = (t.verdict != Verdict::Unknown).then(|| match t.main.decided_by {
         Some(at) => (rs.chains[at.chain].name.clone(), at.rule + 1),
@@ -339,17 +376,37 @@ fn predict(
             Some(at) => {
                 let chain = &rs.chains[at.chain];
                 let rule = &chain.rules[at.rule];
-                let family = if dst.is_ipv6() { Family::V6 } else { Family::V4 };
                 format!(
                     "{}:{} {}",
                     chain.name,
                     at.rule + 1,
-                    rampart_trace::explain::rule_text(rule, family)
+                    rampart_trace::explain::rule_text(rs, rule, family)
                 )
             }
             None => format!("policy of {}", c.hook.chain()),
         }
     };
+    let mut matched: Vec<Counter> = t
+        .path
+        .iter()
+        .map(|s| {
+            let chain = &rs.chains[s.at.chain];
+            Counter {
+                chain: chain.name.clone(),
+                index: s.at.rule + 1,
+                packets: 1,
+                text: rampart_ir::format_rule(rs, &chain.rules[s.at.rule], family),
+            }
+        })
+        .collect();
+    if t.verdict != Verdict::Unknown && t.main.decided_by.is_none() {
+        matched.push(Counter {
+            chain: c.hook.chain().to_owned(),
+            index: 0,
+            packets: 1,
+            text: format!("policy {}", t.verdict.name()),
+        });
+    }
     Predicted {
         direction,
         crossing: c.clone(),
@@ -357,12 +414,13 @@ fn predict(
         decided_by,
         decided_at,
         logs: t.logs,
+        matched,
     }
 }
 
 /// The probe's predicted outcome: blocked at the first crossing that does
 /// not accept, unknown when trace cannot tell, else pass.
-fn combine(predicted: &[Predicted]) -> (&'static str, Option<String>) {
+pub(crate) fn combine(predicted: &[Predicted]) -> (&'static str, Option<String>) {
     for c in predicted {
         match c.verdict.as_str() {
             "ACCEPT" => {}

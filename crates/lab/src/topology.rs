@@ -143,6 +143,12 @@ impl Topology {
     }
 }
 
+impl crate::path::Router for Topology {
+    fn route(&self, node: &str, dst: IpAddr) -> Result<RouteHop, LabError> {
+        route_get(self.ns(node), dst)
+    }
+}
+
 impl Drop for Topology {
     fn drop(&mut self) {
         if self.kept {

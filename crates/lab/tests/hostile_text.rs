@@ -37,15 +37,17 @@ fn a_nul_is_refused_and_a_deny_still_denies() {
     // ruleset could carry it, with an injected line behind it.
     let loaded = rampart_model::load_str("ok.rp", &policy("x"), &mut sources);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let mut c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
-    let deny =
-        c.v4.chains
-            .iter_mut()
-            .flat_map(|c| &mut c.rules)
-            .find(|r| r.target == Target::Drop && r.comment.as_deref() == Some("R1: x"))
-            .expect("the deny rule");
+    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let mut v4 = c.v4.into_ruleset();
+    let deny = v4
+        .chains
+        .iter_mut()
+        .flat_map(|c| &mut c.rules)
+        .find(|r| r.target == Target::Drop && r.comment.as_deref() == Some("R1: x"))
+        .expect("the deny rule");
     deny.comment = Some("R1: x\0\n-A OUTPUT -j ACCEPT".into());
-    let doc = rampart_emit::iptables_restore(&c.v4, Family::V4, "hostile", None);
+    let v4 = rampart_ir::Restricted::new(v4).unwrap();
+    let doc = rampart_emit::iptables_restore(&v4, Family::V4, "hostile", None);
 
     let client = Netns::new().unwrap();
     let server = Netns::new().unwrap();

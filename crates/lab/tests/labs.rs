@@ -1,7 +1,8 @@
 //! The shipped labs in a real kernel (root; a missing tool fails with an
 //! install hint): every probe meets its expectation, `rampart trace`
-//! agrees with the kernel on every probe, and labs run side by side
-//! without seeing each other's traffic.
+//! agrees with the kernel on every probe, the offline answers (no root)
+//! agree with the kernel's outcomes, and labs run side by side without
+//! seeing each other's traffic.
 
 use std::path::{Path, PathBuf};
 
@@ -51,7 +52,13 @@ fn rules(lab: &Lab) -> Rules {
 
 fn run_lab(path: &Path) -> Report {
     let lab = lab(path);
-    let report = run(&lab, &rules(&lab)).unwrap_or_else(|e| panic!("{e}"));
+    let rules = rules(&lab);
+    let report = run(&lab, &rules).unwrap_or_else(|e| panic!("{e}"));
+    let offline = rampart_lab::offline::run(&lab, &rules).unwrap_or_else(|e| panic!("{e}"));
+    for (k, o) in report.probes.iter().zip(&offline.probes) {
+        assert_eq!(k.seen, o.seen, "line {}: {} offline", k.line, k.probe);
+        assert_eq!(at(&k.deciding), at(&o.deciding), "line {}: {} offline", k.line, k.probe);
+    }
     let failed: Vec<String> = report
         .probes
         .iter()
@@ -65,6 +72,63 @@ fn run_lab(path: &Path) -> Report {
         .collect();
     assert!(failed.is_empty(), "{}:\n{}", path.display(), failed.join("\n"));
     report
+}
+
+/// `CHAIN:INDEX` of a deciding rule (the kernel prints rules its own way).
+fn at(deciding: &Option<String>) -> Option<&str> {
+    deciding.as_deref().and_then(|d| d.split(' ').next())
+}
+
+/// The lab answered offline: every probe meets its expectation.
+fn offline_lab(path: &Path) -> Report {
+    let lab = lab(path);
+    let r = rampart_lab::offline::run(&lab, &rules(&lab)).unwrap_or_else(|e| panic!("{e}"));
+    let failed: Vec<String> = r
+        .probes
+        .iter()
+        .filter(|p| !p.ok())
+        .map(|p| format!("line {}: {}: {:?}", p.line, p.probe, p.problems))
+        .collect();
+    assert!(failed.is_empty(), "{}:\n{}", path.display(), failed.join("\n"));
+    r
+}
+
+/// The guard chain each replayed attack of kvm-bridges.lab ends in:
+/// (probe index, policy rule).
+const KVM_ATTACKS: [(usize, u32); 6] = [(7, 15), (8, 18), (9, 5), (10, 22), (11, 22), (12, 26)];
+
+fn decided_in_guards(r: &Report) {
+    for (probe, rule) in KVM_ATTACKS {
+        let deciding = r.probes[probe].deciding.clone().unwrap_or_default();
+        assert!(
+            deciding.starts_with(&format!("RULE_{rule}:2 ")),
+            "probe {}: {deciding}",
+            probe + 1
+        );
+    }
+}
+
+#[test]
+fn every_lab_answered_offline() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut labs: Vec<PathBuf> = Vec::new();
+    for dir in [root().join("examples"), fixtures] {
+        for e in std::fs::read_dir(dir).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.extension().is_some_and(|x| x == "lab") {
+                labs.push(p);
+            }
+        }
+    }
+    labs.sort();
+    assert!(labs.len() >= 5, "{labs:?}");
+    for p in &labs {
+        let r = offline_lab(p);
+        assert_eq!(r.trace_disagrees, 0);
+    }
+    let kvm = offline_lab(&root().join("examples/kvm-bridges.lab"));
+    assert_eq!(kvm.probes.len(), 13);
+    decided_in_guards(&kvm);
 }
 
 fn no_namespaces_left(r: &Report) {
@@ -101,14 +165,7 @@ fn kvm_bridges_lab_replays_the_five_attacks() {
     let r = run_lab(&root().join("examples/kvm-bridges.lab"));
     assert_eq!(r.probes.len(), 13);
     // Each attack is decided by the guard chain of the expected rule.
-    for (probe, rule) in [(7, 15), (8, 18), (9, 5), (10, 22), (11, 22), (12, 26)] {
-        let deciding = r.probes[probe].deciding.clone().unwrap_or_default();
-        assert!(
-            deciding.starts_with(&format!("RULE_{rule}:2 ")),
-            "probe {}: {deciding}",
-            probe + 1
-        );
-    }
+    decided_in_guards(&r);
     no_namespaces_left(&r);
 }
 

@@ -779,6 +779,7 @@ fn random_probe<'a>(rng: &mut fastrand::Rng, lab: &'a Routed, hook: Hook) -> Pro
                 raw(&lab.fw, hook, (None, Some(out)), src, dst, proto, a, b, flags)
             }
         }
+        Hook::Prerouting | Hook::Postrouting => unreachable!("probes are made for filter hooks"),
     }
 }
 

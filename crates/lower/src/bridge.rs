@@ -13,11 +13,10 @@
 //! its comment which port and clause it implements.
 
 use rampart_ir::{
-    AddrMatch, AddrSet, IfaceMatch, Log, Match, Origin, PhysdevMatch, Rule, RulesetBuilder, Target,
+    AddrMatch, AddrSet, Hook, IfaceMatch, Log, Match, Origin, PhysdevMatch, Rule, RulesetBuilder,
+    Table, Target,
 };
 use rampart_model::{Firewall, PortKind, log_prefix};
-
-use crate::hooks::Hook;
 
 struct Guards<'a> {
     fw: &'a Firewall,
@@ -40,8 +39,9 @@ impl Guards<'_> {
                 target: Target::Drop,
                 comment: Some(format!("R{number}: {what}")),
                 origin: Some(Origin { rule: number, span: None }),
+                counters: None,
             };
-            if let Some(c) = self.rs.chain_mut(hook.chain()) {
+            if let Some(c) = self.rs.builtin_mut(Table::Filter, *hook) {
                 c.rules.push(rule);
             }
         }

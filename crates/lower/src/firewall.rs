@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rampart_ir::{Chain, Policy, Ruleset, RulesetBuilder};
 use rampart_model::Firewall;
 
-use crate::hooks::{self, Hook};
+use crate::hooks;
 use crate::{bridge, implicit, rule};
 
 /// Lower one firewall into the IR's rich form: built-in chains INPUT,
@@ -15,7 +15,7 @@ use crate::{bridge, implicit, rule};
 pub fn lower(fw: &Firewall) -> Ruleset {
     let reached = hooks::reach(fw);
     let mut rs = RulesetBuilder::new(
-        Hook::ALL.iter().map(|h| Chain::builtin(h.chain(), Policy::Drop)).collect(),
+        hooks::filter().iter().map(|&h| Chain::builtin(h, Policy::Drop)).collect(),
     );
     implicit::backup_ssh(fw, &mut rs);
     // Bridge guards come before any accept, the established one included:

@@ -2,32 +2,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rampart_ir::{Hook, Table};
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Hook {
-    Input,
-    Forward,
-    Output,
+/// The hooks filter rules go in: the filter table's.
+pub(crate) fn filter() -> &'static [Hook] {
+    Table::Filter.hooks()
 }
 
-impl Hook {
-    pub(crate) const ALL: [Hook; 3] = [Hook::Input, Hook::Forward, Hook::Output];
-
-    pub(crate) fn chain(self) -> &'static str {
-        match self {
-            Hook::Input => "INPUT",
-            Hook::Forward => "FORWARD",
-            Hook::Output => "OUTPUT",
-        }
-    }
-
-    fn suffix(self) -> &'static str {
-        match self {
-            Hook::Input => "in",
-            Hook::Forward => "fwd",
-            Hook::Output => "out",
-        }
+/// The suffix of a rule set's chain per hook, when it has several.
+fn suffix(hook: Hook) -> &'static str {
+    match hook {
+        Hook::Prerouting => "pre",
+        Hook::Input => "in",
+        Hook::Forward => "fwd",
+        Hook::Output => "out",
+        Hook::Postrouting => "post",
     }
 }
 
@@ -85,7 +75,7 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
 /// For every rule set, the hooks it is entered from, following branches.
 pub(crate) fn reach(fw: &Firewall) -> BTreeMap<String, BTreeSet<Hook>> {
     let mut reached: BTreeMap<String, BTreeSet<Hook>> = BTreeMap::new();
-    reached.insert("main".into(), Hook::ALL.into_iter().collect());
+    reached.insert("main".into(), filter().iter().copied().collect());
     // Branches form a DAG (the model rejects loops), so this settles.
     loop {
         let mut changed = false;
@@ -119,7 +109,7 @@ pub(crate) fn chain_name(
         return hook.chain().to_owned();
     }
     match reached.get(ruleset) {
-        Some(h) if h.len() > 1 => format!("{ruleset}_{}", hook.suffix()),
+        Some(h) if h.len() > 1 => format!("{ruleset}_{}", suffix(hook)),
         _ => ruleset.to_owned(),
     }
 }

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use rampart_ir::{
-    AddrMatch, CtStates, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet, Proto, RejectWith,
-    Rule, RulesetBuilder, Target,
+    AddrMatch, ChainId, CtStates, Hook, IcmpMatch, IfaceMatch, Log, Match, PortMatch, PortSet,
+    Proto, RejectWith, Rule, RulesetBuilder, Table, Target,
 };
 use rampart_model::{DefaultAction, Firewall, log_prefix};
 
-use crate::hooks::Hook;
+use crate::hooks;
 
 fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
     let mut r = Rule::new(matches, target);
@@ -19,7 +19,7 @@ fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
 }
 
 fn push(rs: &mut RulesetBuilder, hook: Hook, rule: Rule) {
-    if let Some(c) = rs.chain_mut(hook.chain()) {
+    if let Some(c) = rs.builtin_mut(Table::Filter, hook) {
         c.rules.push(rule);
     }
 }
@@ -56,7 +56,7 @@ pub(crate) fn established(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     if o.accept_established {
         let states = CtStates(CtStates::ESTABLISHED | CtStates::RELATED);
-        for hook in Hook::ALL {
+        for &hook in hooks::filter() {
             if hook == Hook::Forward && !o.forward {
                 continue;
             }
@@ -87,7 +87,7 @@ fn neighbour_discovery(rs: &mut RulesetBuilder) {
 /// The last rule of each built-in chain, per the `default` option; `tails`
 /// holds, per hook, the chain main's rules ended in when a `return` split
 /// the built-in chain.
-pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, usize>, rs: &mut RulesetBuilder) {
+pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, ChainId>, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     let (target, word, logged) = match o.default {
         DefaultAction::Deny => (Target::Drop, "DENY", true),
@@ -95,7 +95,7 @@ pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, usize>, rs: &mut R
         DefaultAction::Reject => (Target::Reject(RejectWith::PortUnreachable), "REJECT", true),
         DefaultAction::None => return,
     };
-    for hook in Hook::ALL {
+    for &hook in hooks::filter() {
         let mut r = implicit(vec![], target.clone(), "default deny");
         if logged {
             r.log = Some(Log { prefix: log_prefix(o, 0, word, "main", "any"), level: o.log_level });

@@ -20,17 +20,15 @@
 use std::collections::BTreeMap;
 
 use rampart_ir::{
-    AddrMatch, AddrSet, Chain, Family, IfaceMatch, Match, PortMatch, PortSet, Proto, Rule, Ruleset,
-    RulesetBuilder, Target,
+    AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, MULTIPORT_MAX, Match, PortMatch,
+    PortSet, Proto, Restricted, Rule, Ruleset, RulesetBuilder, Target,
 };
-
-/// multiport takes at most 15 ports, a range counting as two.
-const MULTIPORT_MAX: usize = 15;
 
 /// Rewrite the rich form into the restricted form for `family`.
 #[must_use]
-pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
-    let empty = |c: &Chain| Chain { name: c.name.clone(), policy: c.policy, rules: vec![] };
+pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
+    let empty =
+        |c: &Chain| Chain { name: c.name.clone(), table: c.table, kind: c.kind, rules: vec![] };
     let mut pass = Pass {
         out: RulesetBuilder::new(rich.chains.iter().map(empty).collect()),
         log_chains: BTreeMap::new(),
@@ -39,7 +37,7 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
     // The rich chains come first in the output, at the same indexes.
     for (i, chain) in rich.chains.iter().enumerate() {
         // Where the chain's next rules go: a split moves them to a new chain.
-        let mut at = i;
+        let mut at = ChainId(i);
         for rule in &chain.rules {
             if let Some(rule) = for_family(rule, family) {
                 let leaves = matches!(rule.target, Target::Return | Target::Goto(_));
@@ -52,15 +50,15 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Ruleset {
             }
         }
     }
-    pass.out.finish()
+    Restricted::new(pass.out.finish()).expect("the iptables pass makes the restricted form")
 }
 
 struct Pass {
     out: RulesetBuilder,
     /// (rule number, target) → LOG chain, shared by the rule's variants.
-    log_chains: BTreeMap<(u32, String), String>,
+    log_chains: BTreeMap<(u32, String), ChainId>,
     /// Temporary chains by content, so that variants of one rule share them.
-    temp_chains: BTreeMap<String, String>,
+    temp_chains: BTreeMap<String, ChainId>,
 }
 
 /// Keep only what applies to `family`; `None` when the rule cannot match.
@@ -105,17 +103,12 @@ fn verdict_matches(rule: &Rule) -> Vec<Match> {
     }
 }
 
-/// Count of multiport slots a port set needs.
-fn port_slots(set: &PortSet) -> usize {
-    set.ranges.iter().map(|(a, b)| if a == b { 1 } else { 2 }).sum()
-}
-
 /// Is this match negated with more than one value (needs a temporary chain)?
 fn needs_temp_chain(m: &Match) -> bool {
     match m {
         Match::Src(a) | Match::Dst(a) => a.neg && a.set.items.len() > 1,
         Match::InIface(i) | Match::OutIface(i) => i.neg && i.names.len() > 1,
-        Match::Sport(p) | Match::Dport(p) => p.neg && port_slots(&p.set) > MULTIPORT_MAX,
+        Match::Sport(p) | Match::Dport(p) => p.neg && p.set.slots() > MULTIPORT_MAX,
         _ => false,
     }
 }
@@ -171,7 +164,7 @@ fn expand(matches: &[Match]) -> Vec<Vec<Match>> {
         let values: Vec<Match> = match m {
             Match::Src(a) | Match::Dst(a) if !a.neg && a.set.items.len() > 1 => each_value(m),
             Match::InIface(i) | Match::OutIface(i) if !i.neg && i.names.len() > 1 => each_value(m),
-            Match::Sport(p) | Match::Dport(p) if !p.neg && port_slots(&p.set) > MULTIPORT_MAX => {
+            Match::Sport(p) | Match::Dport(p) if !p.neg && p.set.slots() > MULTIPORT_MAX => {
                 each_value(m)
             }
             other => vec![strip_name(other)],
@@ -224,8 +217,8 @@ impl Pass {
             // Everything but the negations stays on the jump; the temporary
             // chain returns for each negated value, then acts once.
             let key = format!("{number} {negated:?} {:?} {:?}", rule.target, rule.log);
-            if let Some(name) = self.temp_chains.get(&key) {
-                Some(Target::Jump(name.clone()))
+            if let Some(&id) = self.temp_chains.get(&key) {
+                Some(Target::Jump(id))
             } else {
                 let name = self.fresh_chain(&format!("R{number}_not"));
                 let mut temp = Chain::user(&name);
@@ -241,9 +234,9 @@ impl Pass {
                 }
                 let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
                 temp.rules.extend(self.finish(last));
-                self.out.push(temp);
-                self.temp_chains.insert(key, name.clone());
-                Some(Target::Jump(name))
+                let id = self.out.push(temp);
+                self.temp_chains.insert(key, id);
+                Some(Target::Jump(id))
             }
         };
         let mut out = Vec::new();
@@ -267,25 +260,26 @@ impl Pass {
     /// to REST for each value, as if the rule had not matched, and otherwise
     /// returns, from `at` since no frame was pushed (or goes on, and the end
     /// of the chain gone to returns from `at` too).
-    fn split(&mut self, rule: Rule, at: usize) -> usize {
+    fn split(&mut self, rule: Rule, at: ChainId) -> ChainId {
         let (negated, plain): (Vec<Match>, Vec<Match>) =
             rule.matches.iter().cloned().partition(needs_temp_chain);
         let number = rule.origin.map_or(0, |o| o.rule);
         let not = self.fresh_chain(&format!("R{number}_not"));
         let rest = self.fresh_chain(&format!("R{number}_rest"));
+        let rest_id = self.out.id(&rest);
         let mut temp = Chain::user(&not);
         for v in negated.iter().flat_map(each_value) {
-            let to_rest = Target::Goto(rest.clone());
+            let to_rest = Target::Goto(rest_id);
             temp.rules.push(Rule { matches: vec![v], log: None, target: to_rest, ..rule.clone() });
         }
         temp.rules.extend(self.finish(Rule { matches: vec![], ..rule.clone() }));
-        self.out.push(temp);
+        let not = self.out.push(temp);
         let bare = Rule { matches: vec![], log: None, ..rule };
         let mut lines: Vec<Rule> = expand(&plain)
             .into_iter()
-            .map(|matches| Rule { matches, target: Target::Goto(not.clone()), ..bare.clone() })
+            .map(|matches| Rule { matches, target: Target::Goto(not), ..bare.clone() })
             .collect();
-        lines.push(Rule { target: Target::Goto(rest.clone()), ..bare });
+        lines.push(Rule { target: Target::Goto(rest_id), ..bare });
         self.out.at_mut(at).rules.extend(lines);
         self.out.push(Chain::user(&rest))
     }
@@ -304,19 +298,19 @@ impl Pass {
             ],
             target => {
                 let key = (number, format!("{target:?}"));
-                let name = if let Some(n) = self.log_chains.get(&key) {
-                    n.clone()
+                let id = if let Some(&id) = self.log_chains.get(&key) {
+                    id
                 } else {
                     let n = self.fresh_chain(&format!("RULE_{number}"));
                     let mut c = Chain::user(&n);
                     let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
                     c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
                     c.rules.push(tail);
-                    self.out.push(c);
-                    self.log_chains.insert(key, n.clone());
-                    n
+                    let id = self.out.push(c);
+                    self.log_chains.insert(key, id);
+                    id
                 };
-                vec![Rule { log: None, target: Target::Jump(name), ..rule }]
+                vec![Rule { log: None, target: Target::Jump(id), ..rule }]
             }
         }
     }

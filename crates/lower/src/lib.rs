@@ -20,7 +20,7 @@ mod rule;
 pub use firewall::lower;
 pub use iptables::iptables;
 
-use rampart_ir::{Family, Ruleset};
+use rampart_ir::{Family, Restricted, Ruleset};
 use rampart_model::Firewall;
 
 /// A firewall compiled for every backend.
@@ -29,11 +29,11 @@ pub struct Compiled {
     /// The rich form, for nftables.
     pub rich: Ruleset,
     /// One iptables line per rule, for `iptables-restore`.
-    pub v4: Ruleset,
+    pub v4: Restricted,
     /// For `ip6tables-restore`. Always there: a policy without IPv6
     /// addresses still filters IPv6 (its default applies, as in the nft
     /// inet table), so neither backend leaves a second door open.
-    pub v6: Ruleset,
+    pub v6: Restricted,
 }
 
 /// Lower a firewall and run the iptables pass for each family it uses.

@@ -4,25 +4,26 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, IdRange, IfaceMatch, Log, Match, Origin,
-    OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook, IdRange, IfaceMatch, Log, Match,
+    Origin, OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder,
+    Target,
 };
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, log_prefix};
 
-use crate::hooks::{Hook, chain_name};
+use crate::hooks::chain_name;
 
-/// Lower `rule` for `hook` and append it to the chain at index `chain`;
+/// Lower `rule` for `hook` and append it to chain `chain`;
 /// returns the chain that takes the rule set's next rules (another one
 /// after a `return` that negates a service, see [`split`]).
 pub(crate) fn lower(
     rule: &Rule,
     hook: Hook,
-    mut chain: usize,
+    mut chain: ChainId,
     ruleset: &str,
     fw: &Firewall,
     reached: &BTreeMap<String, BTreeSet<Hook>>,
     rs: &mut RulesetBuilder,
-) -> usize {
+) -> ChainId {
     let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
         (Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) })), Some(None))
     } else {
@@ -35,7 +36,7 @@ pub(crate) fn lower(
     head.extend(src.map(Match::Src));
     head.extend(dst.map(Match::Dst));
 
-    let (target, log) = target(rule, hook, ruleset, fw, reached);
+    let (target, log) = target(rule, hook, ruleset, fw, reached, rs);
     let state = (rule.action == Action::Accept && !rule.stateless)
         .then_some(Match::State { neg: false, states: CtStates(CtStates::NEW) });
     let owners: Vec<Option<Match>> = if rule.users.is_empty() {
@@ -70,7 +71,7 @@ pub(crate) fn lower(
                 let name = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
                 let mut jump = base.clone();
                 jump.extend(tail);
-                rules.push(ir(rule, jump, Target::Jump(name.clone()), None));
+                rules.push(ir(rule, jump, Target::Jump(rs.id(&name)), None));
                 let mut temp = Chain::user(&name);
                 for a in &atoms {
                     temp.rules.push(ir(rule, service_matches(a), Target::Return, None));
@@ -118,21 +119,20 @@ fn split(
     jump: Vec<Match>,
     atoms: &[ServiceAtom],
     log: Option<Log>,
-    at: usize,
+    at: ChainId,
     rs: &mut RulesetBuilder,
-) -> usize {
+) -> ChainId {
     let not = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
     let rest = temp_chain_name(rs, &format!("R{}_rest", rule.number));
+    let rest_id = rs.id(&rest);
     let mut temp = Chain::user(&not);
     for a in atoms {
-        temp.rules.push(ir(rule, service_matches(a), Target::Goto(rest.clone()), None));
+        temp.rules.push(ir(rule, service_matches(a), Target::Goto(rest_id), None));
     }
     temp.rules.push(ir(rule, vec![], Target::Return, log));
-    rs.push(temp);
-    let lines = [
-        ir(rule, jump, Target::Goto(not), None),
-        ir(rule, vec![], Target::Goto(rest.clone()), None),
-    ];
+    let not = rs.push(temp);
+    let lines =
+        [ir(rule, jump, Target::Goto(not), None), ir(rule, vec![], Target::Goto(rest_id), None)];
     rs.at_mut(at).rules.extend(lines);
     rs.push(Chain::user(&rest))
 }
@@ -163,6 +163,7 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
         target,
         comment: Some(comment),
         origin: Some(Origin { rule: rule.number, span: Some(rule.span) }),
+        counters: None,
     }
 }
 
@@ -212,8 +213,8 @@ fn ifaces(rule: &Rule, hook: Hook) -> Vec<Option<Match>> {
     let inbound = Some(Match::InIface(m.clone()));
     let outbound = Some(Match::OutIface(m));
     match (hook, rule.direction) {
-        (Hook::Input, _) => vec![inbound],
-        (Hook::Output, _) => vec![outbound],
+        (Hook::Prerouting | Hook::Input, _) => vec![inbound],
+        (Hook::Output | Hook::Postrouting, _) => vec![outbound],
         (Hook::Forward, Direction::In) => vec![inbound],
         (Hook::Forward, Direction::Out) => vec![outbound],
         (Hook::Forward, Direction::Both) => vec![inbound, outbound],
@@ -226,12 +227,13 @@ fn target(
     ruleset: &str,
     fw: &Firewall,
     reached: &BTreeMap<String, BTreeSet<Hook>>,
+    rs: &mut RulesetBuilder,
 ) -> (Target, Option<Log>) {
     let target = match &rule.action {
         Action::Accept => Target::Accept,
         Action::Deny | Action::Antispoof(_) => Target::Drop,
         Action::Reject(w) => Target::Reject(*w),
-        Action::Branch(to) => Target::Jump(chain_name(to, hook, reached)),
+        Action::Branch(to) => Target::Jump(rs.id(&chain_name(to, hook, reached))),
         Action::Continue => Target::None,
         Action::Return => Target::Return,
     };

@@ -2,7 +2,7 @@
 //! branches and address families are lowered.
 
 use rampart_diag::Sources;
-use rampart_ir::{Family, Ruleset, format_rule};
+use rampart_ir::{Family, Hook, Ruleset, format_rule};
 use rampart_lower::compile;
 
 fn compiled(body: &str) -> rampart_lower::Compiled {
@@ -33,7 +33,7 @@ fn lines(rs: &Ruleset, family: Family) -> Vec<String> {
             c.rules.iter().map(move |r| {
                 let mut r = r.clone();
                 r.comment = None;
-                format!("{}: {}", c.name, format_rule(&r, family))
+                format!("{}: {}", c.name, format_rule(rs, &r, family))
             })
         })
         .collect()
@@ -168,8 +168,8 @@ fn families_split_and_icmp_follows_its_family() {
     assert!(
         c.v6.chains
             .iter()
-            .filter(|ch| ch.policy.is_some())
-            .all(|ch| ch.policy == Some(rampart_ir::Policy::Drop))
+            .filter(|ch| ch.is_builtin())
+            .all(|ch| ch.policy() == Some(rampart_ir::Policy::Drop))
     );
 }
 
@@ -289,7 +289,7 @@ fn several_returns_split_a_built_in_chain_again_and_the_catch_all_stays_last() {
     let rest = c.chain("R1_rest").unwrap();
     let last = rest.rules.last().unwrap();
     assert_eq!(last.origin.unwrap().rule, 0, "{rest:#?}");
-    assert_eq!(format_rule(last, Family::V4).split(" -j ").last(), Some("RULE_0"));
+    assert_eq!(format_rule(&c, last, Family::V4).split(" -j ").last(), Some("RULE_0"));
 }
 
 #[test]
@@ -297,8 +297,8 @@ fn a_logged_goto_logs_in_place() {
     use rampart_ir::{Chain, Log, Policy, Rule, Target};
     // In a LOG chain, the end of the chain gone to would come back to the
     // LOG chain's caller and go on there.
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
-    let mut r = Rule::new(vec![], Target::Goto("x".into()));
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
+    let mut r = Rule::new(vec![], Target::Goto(rampart_ir::ChainId(1)));
     r.log = Some(Log { prefix: "RULE 1 -- GOTO ".into(), level: 6 });
     input.rules.push(r);
     let rich = Ruleset { chains: vec![input, Chain::user("x")] };

@@ -83,8 +83,7 @@ pub(crate) fn parse_range(a: &str, b: &str, span: Span) -> Result<AddrItem, Diag
     let first = parse_addr(a, span)?;
     let last = parse_addr(b, span)?;
     if first.is_ipv4() != last.is_ipv4() || first > last {
-        return Err(Diagnostic::error("E0205", format!("`{a}-{b}` is not a valid range"))
-            .with_label(span, "both ends must be of one family, the first not above the last"));
+        return Err(diagnostics::bad_range(a, b, span));
     }
     Ok(AddrItem::Range(first, last))
 }
@@ -106,7 +105,7 @@ mod tests {
         assert_eq!(item("10.0.0.0/33"), Err("E0205"));
         assert_eq!(item("10.0.0.0/255.0.255.0"), Err("E0205"));
         assert_eq!(item("10.0.0.300"), Err("E0204"));
-        assert_eq!(item("10.0.0.9-10.0.0.1"), Err("E0205"));
+        assert_eq!(item("10.0.0.9-10.0.0.1"), Err("E0270"));
         assert!(is_literal("::1") && is_literal("10.0.0.1") && !is_literal("web1"));
     }
 }

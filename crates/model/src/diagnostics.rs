@@ -27,6 +27,11 @@ pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
         .with_label(span, "expected an address such as 192.168.2.2 or 2001:db8::1")
 }
 
+pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0270", format!("`{first}-{last}` is not a valid range"))
+        .with_label(span, "both ends must be of one family, the first not above the last")
+}
+
 pub(crate) fn bad_network(text: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0205", format!("`{text}` is not a valid network"))
         .with_label(span, why.to_owned())
@@ -171,6 +176,27 @@ pub(crate) fn port_outside_consoles(port: u16, span: Span) -> Diagnostic {
     Diagnostic::error("E0244", format!("port {port} is not one of the `consoles` ports"))
         .with_label(span, "this console is outside the range everyone else is denied")
         .with_help("widen `consoles`, or fix the port")
+}
+
+pub(crate) fn every_protocol_not_alone(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0260", format!("`{word}` (every protocol) beside other clauses"))
+        .with_label(span, "this clause alone already matches every protocol")
+        .with_help(
+            "for every port or type of one protocol write it after the protocol \
+             (`tcp any`, `icmp any`); for every protocol, `any` must be the service's only clause",
+        )
+}
+
+pub(crate) fn any_beside_values(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0261", format!("`any` beside other {what}"))
+        .with_label(span, "`any` already means every value here")
+        .with_help("write `any` alone, or list only the values meant")
+}
+
+pub(crate) fn not_any(span: Span) -> Diagnostic {
+    Diagnostic::error("E0262", "`not any` matches nothing")
+        .with_label(span, "a rule with this column could never match")
+        .with_help("remove the column to match everything, or delete the rule")
 }
 
 pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagnostic {

@@ -194,10 +194,10 @@ fn addr_column(
 ) -> AddrColumn {
     let Some(c) = c else { return AddrColumn::default() };
     let mut col = AddrColumn { neg: c.not.is_some(), ..AddrColumn::default() };
+    if is_any(c, diags) {
+        return AddrColumn::default();
+    }
     if let [w] = c.items.as_slice() {
-        if w.text == "any" {
-            return col;
-        }
         // a single named group keeps its name, so nftables can emit a named set
         if !addr::is_literal(&w.text) && w.text != "self" && w.text != fw.name {
             col.set.name = Some(w.text.clone());
@@ -219,6 +219,19 @@ fn addr_column(
     col
 }
 
+/// Whether a column says `any` alone. `any` beside other items, or `not any`
+/// (which matches nothing), is an error: read either way it would widen or
+/// empty the rule against what the other words say.
+fn is_any(c: &Column, diags: &mut Vec<Diagnostic>) -> bool {
+    let Some(w) = c.items.iter().find(|w| w.text == "any") else { return false };
+    if c.items.len() > 1 {
+        diags.push(diagnostics::any_beside_values("items of this column", w.span));
+    } else if let Some(not) = c.not {
+        diags.push(diagnostics::not_any(not.to(w.span)));
+    }
+    true
+}
+
 fn service_column(
     c: Option<&Column>,
     r: &mut Resolver<'_>,
@@ -226,10 +239,10 @@ fn service_column(
 ) -> ServiceColumn {
     let Some(c) = c else { return ServiceColumn::default() };
     let mut col = ServiceColumn { neg: c.not.is_some(), atoms: vec![] };
+    if is_any(c, diags) {
+        return ServiceColumn::default();
+    }
     for w in &c.items {
-        if w.text == "any" {
-            return ServiceColumn { neg: col.neg, atoms: vec![] };
-        }
         match r.lookup(&w.text, diags) {
             Some(Resolved::Services(atoms)) => {
                 // a group's atoms are named after the group when it is the only item
@@ -261,11 +274,11 @@ fn service_column(
 
 fn iface_column(c: Option<&Column>, fw: &Firewall, diags: &mut Vec<Diagnostic>) -> IfaceColumn {
     let Some(c) = c else { return IfaceColumn::default() };
+    if is_any(c, diags) {
+        return IfaceColumn::default();
+    }
     let mut names = Vec::new();
     for w in &c.items {
-        if w.text == "any" {
-            return IfaceColumn::default();
-        }
         check_iface(w, fw, diags);
         names.push(w.text.clone());
     }

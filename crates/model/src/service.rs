@@ -1,5 +1,5 @@
 //! Service clauses (`tcp 80, 443`, `udp sport 68 dport 67`, `icmp 8/0`,
-//! `proto 47`, `any`) into protocol atoms.
+//! `proto 47`, `any`, `tcp any`) into protocol atoms.
 
 use rampart_diag::Diagnostic;
 use rampart_ir::{PortRange, Proto, icmp};
@@ -13,6 +13,7 @@ pub(crate) fn atoms(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<ServiceAtom> {
     let mut out = Vec::new();
+    every_protocol_alone(clauses, diags);
     for c in clauses {
         let base = ServiceAtom {
             name: Some(name.to_owned()),
@@ -24,18 +25,21 @@ pub(crate) fn atoms(
         match c.proto.text.as_str() {
             "tcp" | "udp" => {
                 let proto = if c.proto.text == "tcp" { Proto::Tcp } else { Proto::Udp };
-                let sports = ports(&c.sports, diags);
-                let dports = ports(&c.dports, diags);
+                let sports = ports(&c.proto, &c.sports, diags);
+                let dports = ports(&c.proto, &c.dports, diags);
                 out.push(ServiceAtom { proto: Some(proto), sports, dports, ..base });
             }
             "icmp" | "icmpv6" => {
                 let v6 = c.proto.text == "icmpv6";
                 let proto = Some(if v6 { Proto::Icmpv6 } else { Proto::Icmp });
                 no_sports(c, diags);
-                if c.dports.is_empty() {
+                any_alone(&c.proto, &c.dports, diags);
+                // `icmp any` is the protocol without a type, as `icmp` alone
+                let types: Vec<&Word> = c.dports.iter().filter(|w| w.text != "any").collect();
+                if types.is_empty() {
                     out.push(ServiceAtom { proto, ..base.clone() });
                 }
-                for w in &c.dports {
+                for w in types {
                     match icmp::parse(&w.text, v6) {
                         Some(m) => out.push(ServiceAtom { proto, icmp: Some(m), ..base.clone() }),
                         None => diags.push(diagnostics::bad_icmp(&w.text, w.span)),
@@ -81,9 +85,35 @@ fn no_sports(c: &ServiceClause, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn ports(words: &[Word], diags: &mut Vec<Diagnostic>) -> Vec<PortRange> {
+/// A clause of every protocol (`any`, `ip`) beside others would widen the
+/// service to everything, whatever the others say.
+fn every_protocol_alone(clauses: &[ServiceClause], diags: &mut Vec<Diagnostic>) {
+    if clauses.len() < 2 {
+        return;
+    }
+    for c in clauses {
+        if matches!(c.proto.text.as_str(), "any" | "ip") {
+            diags.push(diagnostics::every_protocol_not_alone(&c.proto.text, c.proto.span));
+        }
+    }
+}
+
+/// `any` is every port or type of the protocol on its own; beside other
+/// values it is a mistake whichever was meant.
+fn any_alone(proto: &Word, words: &[Word], diags: &mut Vec<Diagnostic>) {
+    if words.len() < 2 {
+        return;
+    }
+    if let Some(w) = words.iter().find(|w| w.text == "any") {
+        diags.push(diagnostics::any_beside_values(&format!("values of `{}`", proto.text), w.span));
+    }
+}
+
+/// Empty for `any` (every port).
+fn ports(proto: &Word, words: &[Word], diags: &mut Vec<Diagnostic>) -> Vec<PortRange> {
+    any_alone(proto, words, diags);
     let mut out = Vec::new();
-    for w in words {
+    for w in words.iter().filter(|w| w.text != "any") {
         match parse_port_range(&w.text) {
             Some(r) => out.push(r),
             None => diags.push(diagnostics::bad_port(&w.text, w.span)),

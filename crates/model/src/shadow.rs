@@ -355,7 +355,7 @@ mod tests {
                 let dst = ADDRS[next(ADDRS.len())];
                 let user = src == "self" && !matches!(dst, "self" | "fw") && next(4) == 0;
                 if src != "any" || next(2) == 0 {
-                    let not = if !user && next(8) == 0 { "not " } else { "" };
+                    let not = if !user && next(8) == 0 && src != "any" { "not " } else { "" };
                     rule += &format!(" from {not}{src}");
                 }
                 if dst != "any" {

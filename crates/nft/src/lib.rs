@@ -24,9 +24,9 @@
 //! table. The same IR always gives byte-identical text.
 //!
 //! ```
-//! use rampart_ir::{Chain, Policy, Rule, Ruleset, Target};
+//! use rampart_ir::{Chain, Hook, Policy, Rule, Ruleset, Target};
 //!
-//! let mut input = Chain::builtin("INPUT", Policy::Drop);
+//! let mut input = Chain::builtin(Hook::Input, Policy::Drop);
 //! input.rules.push(Rule::new(vec![], Target::Accept));
 //! let text = rampart_nft::emit(&Ruleset { chains: vec![input] });
 //! assert!(text.starts_with("table inet rampart {}\ndelete table inet rampart\n"));
@@ -46,11 +46,11 @@ pub use arp::arp_guard;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rampart_ir::{Match, Policy, Rule, Ruleset, Target};
+use rampart_ir::{ChainId, ChainKind, Hook, Match, Policy, Rule, Ruleset, Target};
 
 use expr::{Expr, NftRule};
 use merge::{Line, Merged};
-use rule::{Ctx, Hook};
+use rule::Ctx;
 use sets::Sets;
 
 /// Something in the IR the nft output could not express; the rule is left
@@ -81,25 +81,24 @@ pub fn emit(rs: &Ruleset) -> String {
 #[must_use]
 pub fn emit_with_notes(rs: &Ruleset) -> Output {
     let names = chain_names(rs);
-    let chain = |c: &str| names.get(c).cloned().unwrap_or_else(|| text::ident(c));
+    let chain = |c: ChainId| names.get(c.0).cloned().unwrap_or_else(|| format!("chain_{}", c.0));
     let mut notes = Vec::new();
 
     // Lower every rule first: set naming needs to see them all.
-    let mut inet: Vec<(String, Option<Policy>, Vec<Line>)> = Vec::new();
+    let mut inet: Vec<Vec<Line>> = Vec::new();
     let mut bridge: BTreeMap<Hook, Vec<Line>> = BTreeMap::new();
     let hooks = bridge_hooks(rs);
-    for c in &rs.chains {
+    for (i, c) in rs.chains.iter().enumerate() {
         let mut rules = Vec::new();
         for r in &c.rules {
             rules.push(lower(r, Ctx::Inet, &c.name, &chain, &mut notes));
             if r.matches.iter().any(|m| matches!(m, Match::Physdev(_))) {
-                let hook = hooks.get(c.name.as_str()).copied().unwrap_or(Hook::Forward);
+                let hook = hooks[i].unwrap_or(Hook::Forward);
                 let l = lower(r, Ctx::Bridge(hook), &c.name, &chain, &mut notes);
                 bridge.entry(hook).or_default().extend(l);
             }
         }
-        let rules = merge::lines(rules.into_iter().flatten().collect());
-        inet.push((chain(&c.name), base_policy(&c.name, c.policy), rules));
+        inet.push(merge::lines(rules.into_iter().flatten().collect()));
     }
     let bridge: BTreeMap<Hook, Vec<Line>> =
         bridge.into_iter().map(|(h, l)| (h, merge::lines(l))).collect();
@@ -120,12 +119,13 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     }
     out.push('\n');
 
-    let chains: Vec<ChainOut> = inet
-        .iter()
-        .map(|(name, policy, rules)| ChainOut {
-            name: name.clone(),
-            base: policy.map(|p| (hook_name(name), p)),
-            rules,
+    let chains: Vec<ChainOut> = (rs.chains.iter().zip(&names).zip(&inet))
+        .map(|((c, name), rules)| {
+            let base = match c.kind {
+                ChainKind::Builtin { hook, policy } => Some((hook, policy)),
+                ChainKind::User => None,
+            };
+            ChainOut { name: name.clone(), base, rules }
         })
         .collect();
     table(&mut out, "inet", &chains);
@@ -133,13 +133,10 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     if !bridge.is_empty() {
         let chains: Vec<ChainOut> = bridge
             .iter()
-            .map(|(hook, rules)| {
-                let name = match hook {
-                    Hook::Input => "input",
-                    Hook::Forward => "forward",
-                    Hook::Output => "output",
-                };
-                ChainOut { name: name.to_owned(), base: Some((name, Policy::Accept)), rules }
+            .map(|(&hook, rules)| ChainOut {
+                name: hook.name().to_owned(),
+                base: Some((hook, Policy::Accept)),
+                rules,
             })
             .collect();
         out.push('\n');
@@ -159,7 +156,7 @@ fn lower(
     r: &Rule,
     ctx: Ctx,
     chain_name: &str,
-    chain: &dyn Fn(&str) -> String,
+    chain: &dyn Fn(ChainId) -> String,
     notes: &mut Vec<Note>,
 ) -> Vec<Line> {
     match rule::lower(r, ctx, chain) {
@@ -180,7 +177,7 @@ fn lower(
 /// A chain to print: base chains have a hook and a policy.
 struct ChainOut<'a> {
     name: String,
-    base: Option<(&'static str, Policy)>,
+    base: Option<(Hook, Policy)>,
     rules: &'a [Line],
 }
 
@@ -207,6 +204,7 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
                 Policy::Accept => "accept",
                 Policy::Drop => "drop",
             };
+            let hook = hook.name();
             let _ = writeln!(body, "\t\ttype filter hook {hook} priority filter; policy {policy};");
         }
         for l in *rules {
@@ -294,63 +292,43 @@ fn render_merged(m: &Merged, chain: &str, sets: &mut Sets) -> String {
     render_rule(&rule, sets)
 }
 
-/// IR chain name to nft chain name: built-ins to their hook names, user
-/// chains made scanner-safe and unique.
-fn chain_names(rs: &Ruleset) -> BTreeMap<String, String> {
-    let mut names = BTreeMap::new();
+/// The nft name of each chain: built-ins their hook's name, user chains
+/// their IR name made scanner-safe and unique.
+fn chain_names(rs: &Ruleset) -> Vec<String> {
+    let mut names = Vec::new();
     let mut used = std::collections::BTreeSet::new();
     for c in &rs.chains {
-        let name = match c.name.as_str() {
-            "INPUT" => "input".to_owned(),
-            "FORWARD" => "forward".to_owned(),
-            "OUTPUT" => "output".to_owned(),
-            other => {
-                let base = text::ident(other);
+        let name = match c.hook() {
+            Some(hook) => hook.name().to_owned(),
+            None => {
+                let base = text::ident(&c.name);
                 (1..)
                     .map(|i| if i == 1 { base.clone() } else { format!("{base}_{i}") })
-                    .find(|n| {
-                        !used.contains(n) && !["input", "forward", "output"].contains(&n.as_str())
-                    })
+                    .find(|n| !used.contains(n) && Hook::parse(n).is_none())
                     .unwrap_or(base)
             }
         };
         used.insert(name.clone());
-        names.insert(c.name.clone(), name);
+        names.push(name);
     }
     names
 }
 
-fn base_policy(name: &str, policy: Option<Policy>) -> Option<Policy> {
-    match name {
-        "INPUT" | "FORWARD" | "OUTPUT" => Some(policy.unwrap_or(Policy::Accept)),
-        _ => None,
-    }
-}
-
-fn hook_name(chain: &str) -> &'static str {
-    match chain {
-        "input" => "input",
-        "output" => "output",
-        _ => "forward",
-    }
-}
-
 /// The bridge hook for each chain: the first built-in chain that reaches it.
-fn bridge_hooks(rs: &Ruleset) -> BTreeMap<&str, Hook> {
-    let mut hooks = BTreeMap::new();
-    for (base, hook) in
-        [("INPUT", Hook::Input), ("FORWARD", Hook::Forward), ("OUTPUT", Hook::Output)]
-    {
-        let mut todo = vec![base];
-        while let Some(name) = todo.pop() {
-            if hooks.contains_key(name) {
+fn bridge_hooks(rs: &Ruleset) -> Vec<Option<Hook>> {
+    let mut hooks = vec![None; rs.chains.len()];
+    for (i, c) in rs.chains.iter().enumerate() {
+        let Some(hook) = c.hook() else { continue };
+        let mut todo = vec![ChainId(i)];
+        while let Some(id) = todo.pop() {
+            let Some(c) = rs.get(id) else { continue };
+            if hooks[id.0].is_some() {
                 continue;
             }
-            hooks.insert(name, hook);
-            let Some(c) = rs.chain(name) else { continue };
+            hooks[id.0] = Some(hook);
             for r in &c.rules {
                 if let Target::Jump(t) | Target::Goto(t) = &r.target {
-                    todo.push(t.as_str());
+                    todo.push(*t);
                 }
             }
         }

@@ -2,8 +2,8 @@
 //! `ip` and an `ip6` variant.
 
 use rampart_ir::{
-    AddrMatch, CtStates, Family, IcmpMatch, IdRange, IfaceMatch, Match, PhysdevMatch, PortMatch,
-    Proto, RejectWith, Rule, Target, TimeMatch,
+    AddrMatch, ChainId, Connmark, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, MarkSet,
+    Match, PhysdevMatch, PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
 };
 
 use crate::elems;
@@ -22,19 +22,12 @@ pub(crate) enum Ctx {
     Bridge(Hook),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Hook {
-    Input,
-    Forward,
-    Output,
-}
-
 /// Lower a rule; `chain` maps an IR chain name to its nft name. An empty
 /// result means the rule can never match here.
 pub(crate) fn lower(
     rule: &Rule,
     ctx: Ctx,
-    chain: &dyn Fn(&str) -> String,
+    chain: &dyn Fn(ChainId) -> String,
 ) -> Result<Vec<NftRule>, String> {
     let mut out = Vec::new();
     for r in split_any_port(rule) {
@@ -383,9 +376,9 @@ fn physdev_match(out: &mut Matched, p: &PhysdevMatch, ctx: Ctx) -> bool {
         return physdev_all_negated(p);
     };
     let (has_in, has_out) = match hook {
-        Hook::Input => (true, false),
+        Hook::Prerouting | Hook::Input => (true, false),
         Hook::Forward => (true, true),
-        Hook::Output => (false, true),
+        Hook::Output | Hook::Postrouting => (false, true),
     };
     for (flag, present) in
         [(p.is_in, has_in), (p.is_out, has_out), (p.is_bridged, has_in && has_out)]
@@ -479,7 +472,7 @@ fn finish(
     exprs: Vec<Expr>,
     fam: Option<Family>,
     ctx: Ctx,
-    chain: &dyn Fn(&str) -> String,
+    chain: &dyn Fn(ChainId) -> String,
 ) -> Result<NftRule, String> {
     let mut stmts = Vec::new();
     if matches!(rule.target, Target::None) {
@@ -494,8 +487,8 @@ fn finish(
         Target::Drop => Some("drop".to_owned()),
         Target::Reject(with) => Some(reject(*with, fam, &rule.matches)),
         Target::Return if !bridge => Some("return".to_owned()),
-        Target::Jump(c) if !bridge => Some(format!("jump {}", chain(c))),
-        Target::Goto(c) if !bridge => Some(format!("goto {}", chain(c))),
+        Target::Jump(c) if !bridge => Some(format!("jump {}", chain(*c))),
+        Target::Goto(c) if !bridge => Some(format!("goto {}", chain(*c))),
         Target::Log(l) => {
             stmts.push(log_stmt(&l.prefix, l.level));
             None
@@ -506,6 +499,28 @@ fn finish(
             None
         }
         Target::None => None,
+        Target::Mark(m) => {
+            stmts.push(format!("meta mark set {}", mark_expr("meta mark", *m)));
+            None
+        }
+        Target::Connmark(Connmark::Set(m)) => {
+            stmts.push(format!("ct mark set {}", mark_expr("ct mark", *m)));
+            None
+        }
+        Target::Connmark(Connmark::Save { nfmask: u32::MAX, ctmask: u32::MAX }) => {
+            stmts.push("ct mark set meta mark".to_owned());
+            None
+        }
+        Target::Connmark(Connmark::Restore { nfmask: u32::MAX, ctmask: u32::MAX }) => {
+            stmts.push("meta mark set ct mark".to_owned());
+            None
+        }
+        Target::Connmark(_) => {
+            return Err("CONNMARK with masks has no nftables form here".into());
+        }
+        Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
+            return Err("a NAT target outside a nat chain".into());
+        }
         Target::Return | Target::Jump(_) | Target::Goto(_) => {
             return Err("a bridge-port rule cannot jump into the inet table's chains".into());
         }
@@ -518,6 +533,16 @@ fn finish(
         .clone()
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
     Ok(NftRule { matches: exprs, stmts, verdict, comment })
+}
+
+/// The value a mark is set to: `(mark & !mask) ^ xor`, plainly when the mask
+/// covers every bit.
+fn mark_expr(mark: &str, m: MarkSet) -> String {
+    if m.mask == u32::MAX {
+        format!("{:#x}", m.xor)
+    } else {
+        format!("{mark} and {:#x} xor {:#x}", !m.mask, m.xor)
+    }
 }
 
 /// `comment "..."`, quoted and cut to what nft keeps.

@@ -290,8 +290,12 @@ impl Parser<'_> {
                     self.bump();
                     self.skip_newlines();
                 }
+                // `any` after a protocol is its value (every port or type of
+                // that protocol), never a clause of every protocol
                 let t = self.peek();
-                if t.kind != Kind::Word || PROTOCOLS.contains(&self.text(t)) {
+                if t.kind != Kind::Word
+                    || (self.text(t) != "any" && PROTOCOLS.contains(&self.text(t)))
+                {
                     break;
                 }
                 if self.eat_word("sport").is_some() {
@@ -681,6 +685,14 @@ mod tests {
         assert_eq!(clauses.len(), 2);
         let Item::Service { clauses, .. } = &p.items[1] else { panic!() };
         assert_eq!(clauses[0].sports.len(), 1);
+        assert_eq!(clauses[0].dports.len(), 2);
+        // `any` after a protocol is a value of that clause, not a new one
+        let p = ok("service a icmp any\nservice b udp 53, any, tcp any\n");
+        let Item::Service { clauses, .. } = &p.items[0] else { panic!() };
+        assert_eq!(clauses.len(), 1);
+        assert_eq!(clauses[0].dports[0].text, "any");
+        let Item::Service { clauses, .. } = &p.items[1] else { panic!() };
+        assert_eq!(clauses.len(), 2);
         assert_eq!(clauses[0].dports.len(), 2);
     }
 

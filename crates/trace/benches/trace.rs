@@ -25,8 +25,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Log, Match, Policy, PortMatch, PortSet, Proto,
-    Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Log, Match, Policy, PortMatch, PortSet,
+    Proto, Rule, Ruleset, Target,
 };
 use rampart_trace::{Compiled, CtState, Hook, Packet, tcp, trace};
 
@@ -47,7 +47,7 @@ fn ports(p: u16) -> PortMatch {
 }
 
 fn ruleset(n: usize, rng: &mut fastrand::Rng) -> Ruleset {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules.push(Rule::new(
         vec![Match::State {
             neg: false,
@@ -76,7 +76,7 @@ fn ruleset(n: usize, rng: &mut fastrand::Rng) -> Ruleset {
         m.push(Match::Proto { neg: false, proto });
         m.push(Match::Dport(ports(port)));
         let target = match i % 20 {
-            0 => Target::Jump(format!("user{}", rng.u64(..8))),
+            0 => Target::Jump(ChainId(1 + rng.usize(..8))),
             1 => Target::Log(Log { prefix: format!("RULE {i} -- DENY "), level: 6 }),
             2..=5 => Target::Drop,
             _ => Target::Accept,

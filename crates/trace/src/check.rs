@@ -1,8 +1,6 @@
 //! What the kernel would refuse to load, and a trace could not follow:
 //! jumps to missing chains, jumps into built-in chains, and loops.
 
-use std::collections::BTreeMap;
-
 use rampart_ir::{Ruleset, Target};
 
 /// A ruleset problem at a rule (chain name, index from 1).
@@ -16,8 +14,6 @@ pub struct Problem {
 /// Finds problems; an empty list means every walk ends.
 #[must_use]
 pub fn check(rs: &Ruleset) -> Vec<Problem> {
-    let names: BTreeMap<&str, usize> =
-        rs.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
     let mut problems = Vec::new();
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); rs.chains.len()];
     for (ci, c) in rs.chains.iter().enumerate() {
@@ -25,12 +21,17 @@ pub fn check(rs: &Ruleset) -> Vec<Problem> {
             let (Target::Jump(to) | Target::Goto(to)) = &r.target else { continue };
             let problem =
                 |message: String| Problem { chain: c.name.clone(), index: ri + 1, message };
-            match names.get(to.as_str()) {
-                None => problems.push(problem(format!("jumps to `{to}`, which does not exist"))),
-                Some(&t) if rs.chains[t].policy.is_some() => {
-                    problems.push(problem(format!("jumps to the built-in chain `{to}`")));
+            match rs.get(*to) {
+                None => problems
+                    .push(problem(format!("jumps to chain number {}, which does not exist", to.0))),
+                Some(t) if t.is_builtin() => {
+                    problems.push(problem(format!("jumps to the built-in chain `{}`", t.name)));
                 }
-                Some(&t) => edges[ci].push(t),
+                Some(t) if t.table != c.table => {
+                    let table = t.table.name();
+                    problems.push(problem(format!("jumps to `{}` in table {table}", t.name)));
+                }
+                Some(_) => edges[ci].push(to.0),
             }
         }
     }

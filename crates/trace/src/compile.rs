@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, OwnerMatch, PortMatch, Ruleset, icmp,
+    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, OwnerMatch, PortMatch, Ruleset, Table, icmp,
     iface_matches,
 };
 
@@ -33,7 +33,7 @@ pub struct Compiled {
     rs: Ruleset,
     chains: Vec<CChain>,
     /// Built-in chain per hook (input, output, forward).
-    starts: [Option<usize>; 3],
+    starts: [Option<usize>; 5],
     /// Distinct interface patterns (`eth0`, `vnet+`) across all rules.
     patterns: Vec<String>,
     /// Every rule's tests, rule after rule.
@@ -201,8 +201,6 @@ impl Compiled {
             let n = u32::try_from(patterns.len()).unwrap_or(u32::MAX);
             *patterns.entry(s.to_owned()).or_insert(n)
         };
-        let names: BTreeMap<&str, usize> =
-            rs.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
         let mut chains = Vec::new();
         let mut tests = Vec::new();
         for c in &rs.chains {
@@ -213,17 +211,16 @@ impl Compiled {
                 tests.extend(r.matches.iter().map(|m| test(m, &mut intern)));
                 let len = u32::try_from(r.matches.len()).unwrap_or(u32::MAX);
                 rules.push((first, len));
-                acts.push(act(&r.target, |n| names.get(n).copied()));
+                acts.push(act(&r.target, rs.chains.len()));
             }
             chains.push(CChain { rules, acts, cands: Cands::new(&c.rules) });
         }
         let mut pats: Vec<(String, u32)> = patterns.into_iter().collect();
         pats.sort_by_key(|(_, i)| *i);
-        let start = |h: Hook| names.get(h.chain()).copied();
         Self {
             rs: rs.clone(),
             chains,
-            starts: [start(Hook::Input), start(Hook::Output), start(Hook::Forward)],
+            starts: Hook::ALL.map(|h| rs.base(Table::Filter, h).map(|c| c.0)),
             patterns: pats.into_iter().map(|(s, _)| s).collect(),
             tests,
             step_limit: step_limit(rs),

@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use rampart_ir::{Policy, RejectWith, Ruleset, Target};
+use rampart_ir::{ChainId, Connmark, MarkSet, Policy, RejectWith, Ruleset, Table, Target};
 
 use crate::index::Lists;
 use crate::matches::{Tri, Why};
@@ -148,11 +148,7 @@ pub(crate) enum Act {
     Goto(usize),
     Log(String),
     Continue,
-    /// MARK: `mark = (mark & !and) ^ xor`.
-    Mark {
-        and: u32,
-        xor: u32,
-    },
+    Mark(MarkSet),
     Unknown(String),
 }
 
@@ -216,7 +212,7 @@ pub(crate) fn walk<E: Engine>(
         return Ending { verdict: Verdict::Accept, decided_by: None };
     };
     let policy = || {
-        let v = match rs.chains[base].policy {
+        let v = match rs.chains[base].policy() {
             Some(Policy::Drop) => Verdict::Drop,
             _ => Verdict::Accept,
         };
@@ -238,7 +234,7 @@ pub(crate) fn walk<E: Engine>(
         }
         let Some(r) = visit.next() else {
             match stack.pop() {
-                Some((c, v)) if rs.chains[chain].policy.is_none() => {
+                Some((c, v)) if !rs.chains[chain].is_builtin() => {
                     (chain, visit) = (c, v);
                 }
                 _ => return policy(),
@@ -279,7 +275,7 @@ pub(crate) fn walk<E: Engine>(
             Act::Return => {
                 step(rec, Action::Return);
                 match stack.pop() {
-                    Some((c, v)) if rs.chains[chain].policy.is_none() => {
+                    Some((c, v)) if !rs.chains[chain].is_builtin() => {
                         (chain, visit) = (c, v);
                     }
                     _ => return policy(),
@@ -302,9 +298,9 @@ pub(crate) fn walk<E: Engine>(
                 }
             }
             Act::Continue => step(rec, Action::Continue),
-            &Act::Mark { and, xor } => {
+            Act::Mark(m) => {
                 step(rec, Action::Continue);
-                mark = (mark & !and) ^ xor;
+                mark = m.apply(mark);
             }
             Act::Unknown(name) => {
                 let k = undecided;
@@ -371,19 +367,39 @@ pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
     Trace { verdict, main, logs, path, forks }
 }
 
-/// Resolves a target. `chain` finds a chain's index by name.
-pub(crate) fn act(target: &Target, chain: impl Fn(&str) -> Option<usize>) -> Act {
+/// Resolves a target in a ruleset of `chains` chains.
+pub(crate) fn act(target: &Target, chains: usize) -> Act {
+    let chain = |c: ChainId, act: fn(usize) -> Act| {
+        if c.0 < chains { act(c.0) } else { Act::Unknown(format!("chain number {}", c.0)) }
+    };
     match target {
         Target::Accept => Act::Stop(Verdict::Accept),
         Target::Drop => Act::Stop(Verdict::Drop),
         Target::Reject(w) => Act::Stop(Verdict::Reject(*w)),
         Target::Return => Act::Return,
-        Target::Jump(c) => chain(c).map_or_else(|| Act::Unknown(c.clone()), Act::Jump),
-        Target::Goto(c) => chain(c).map_or_else(|| Act::Unknown(c.clone()), Act::Goto),
+        Target::Jump(c) => chain(*c, Act::Jump),
+        Target::Goto(c) => chain(*c, Act::Goto),
         Target::Log(l) => Act::Log(l.prefix.clone()),
         Target::Nflog(n) => Act::Log(n.prefix.clone().unwrap_or_default()),
         Target::None => Act::Continue,
+        Target::Mark(m) => Act::Mark(*m),
+        // The connection's mark is not part of a traced packet.
+        Target::Connmark(Connmark::Set(_) | Connmark::Save { .. }) => Act::Continue,
+        Target::Connmark(Connmark::Restore { .. }) => Act::Unknown("CONNMARK".into()),
+        Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
+            Act::Unknown(nat_name(target).into())
+        }
         Target::Other { name, args } => other(name, args),
+    }
+}
+
+/// A NAT target's iptables name.
+fn nat_name(t: &Target) -> &'static str {
+    match t {
+        Target::Snat(_) => "SNAT",
+        Target::Dnat(_) => "DNAT",
+        Target::Masquerade(_) => "MASQUERADE",
+        _ => "REDIRECT",
     }
 }
 
@@ -391,7 +407,6 @@ pub(crate) fn act(target: &Target, chain: impl Fn(&str) -> Option<usize>) -> Act
 fn other(name: &str, args: &[String]) -> Act {
     match name {
         "QUEUE" | "NFQUEUE" => Act::Stop(Verdict::Other(name.to_owned())),
-        "MARK" => mark(args).unwrap_or_else(|| Act::Unknown(name.to_owned())),
         "LOG" => {
             let prefix = args
                 .iter()
@@ -418,26 +433,6 @@ fn other(name: &str, args: &[String]) -> Act {
     }
 }
 
-fn mark(args: &[String]) -> Option<Act> {
-    let [op, val] = args else { return None };
-    let num = |s: &str| match s.strip_prefix("0x") {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    };
-    let (v, m) = match val.split_once('/') {
-        Some((v, m)) => (num(v)?, num(m)?),
-        None => (num(val)?, u32::MAX),
-    };
-    Some(match op.as_str() {
-        "--set-xmark" => Act::Mark { and: m, xor: v },
-        "--set-mark" => Act::Mark { and: m | v, xor: v },
-        "--and-mark" => Act::Mark { and: !v, xor: 0 },
-        "--or-mark" => Act::Mark { and: v, xor: v },
-        "--xor-mark" => Act::Mark { and: 0, xor: v },
-        _ => return None,
-    })
-}
-
 /// The straightforward evaluator: reads the IR rule by rule.
 struct Linear<'a> {
     rs: &'a Ruleset,
@@ -451,7 +446,7 @@ impl Engine for Linear<'_> {
     }
 
     fn start(&self, p: &Packet) -> Option<usize> {
-        self.rs.chains.iter().position(|c| c.name == p.hook.chain())
+        self.rs.base(Table::Filter, p.hook).map(|c| c.0)
     }
 
     fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
@@ -482,7 +477,7 @@ impl Engine for Linear<'_> {
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {
         let rule = &self.rs.chains[at.chain].rules[at.rule];
-        Cow::Owned(act(&rule.target, |name| self.rs.chains.iter().position(|c| c.name == name)))
+        Cow::Owned(act(&rule.target, self.rs.chains.len()))
     }
 
     fn mark(p: &Packet) -> u32 {

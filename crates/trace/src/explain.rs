@@ -11,16 +11,17 @@
 
 use std::fmt::Write;
 
-use rampart_ir::{Family, Match, Rule, Ruleset, Target, format_rule};
+use rampart_ir::{Family, Match, Rule, Ruleset, Table, Target, format_rule};
 use serde_json::{Value, json};
 
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
 use crate::packet::Packet;
 
-/// The rule's text as iptables prints it (after `-A CHAIN`).
+/// The rule's text as iptables prints it (after `-A CHAIN`); `rs` is its
+/// ruleset.
 #[must_use]
-pub fn rule_text(rule: &Rule, family: Family) -> String {
-    let text = format_rule(rule, family);
+pub fn rule_text(rs: &Ruleset, rule: &Rule, family: Family) -> String {
+    let text = format_rule(rs, rule, family);
     match &rule.log {
         Some(l) => format!("{text} (logs {:?} first)", l.prefix),
         None => text,
@@ -41,14 +42,14 @@ fn undecided_text(
     match u {
         Undecided::Match(i, why) => {
             let m: Vec<Match> = rule.matches.get(i).cloned().into_iter().collect();
-            let mut text = format_rule(&Rule::new(m, Target::None), family);
+            let mut text = format_rule(rs, &Rule::new(m, Target::None), family);
             if text.is_empty() {
                 text = "(match)".into();
             }
             (text, why.text())
         }
         Undecided::Target => {
-            let text = format_rule(&Rule::new(vec![], rule.target.clone()), family);
+            let text = format_rule(rs, &Rule::new(vec![], rule.target.clone()), family);
             (text, "Rampart does not know whether this target stops the walk")
         }
     }
@@ -60,7 +61,7 @@ fn at_json(rs: &Ruleset, at: Option<RuleRef>, family: Family) -> Value {
         Some(at) => json!({
             "chain": rs.chains[at.chain].name,
             "index": at.rule + 1,
-            "text": rule_text(rule_at(rs, at), family),
+            "text": rule_text(rs, rule_at(rs, at), family),
         }),
     }
 }
@@ -84,7 +85,7 @@ pub fn to_json(rs: &Ruleset, t: &Trace, family: Family) -> Value {
             json!({
                 "chain": rs.chains[s.at.chain].name,
                 "index": s.at.rule + 1,
-                "text": rule_text(rule_at(rs, s.at), family),
+                "text": rule_text(rs, rule_at(rs, s.at), family),
                 "action": s.action.name(),
             })
         })
@@ -97,7 +98,7 @@ pub fn to_json(rs: &Ruleset, t: &Trace, family: Family) -> Value {
             json!({
                 "chain": rs.chains[f.at.chain].name,
                 "index": f.at.rule + 1,
-                "text": rule_text(rule_at(rs, f.at), family),
+                "text": rule_text(rs, rule_at(rs, f.at), family),
                 "match": m,
                 "reason": reason,
                 "if_match": ending_json(rs, &f.if_match, family),
@@ -196,13 +197,13 @@ pub fn packet_line(p: &Packet) -> String {
 /// undecided rules with both outcomes, and the verdict.
 #[must_use]
 pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
-    let start = rs.chain(p.hook.chain()).map(|c| c.name.as_str());
+    let start = rs.base(Table::Filter, p.hook).map(|c| rs.name(c));
     let mut out = format!("packet: {}\n", packet_line(p));
     let mut logs = t.logs.iter();
     for s in &t.path {
         let rule = rule_at(rs, s.at);
         let here = format!("{} {}", rs.chains[s.at.chain].name, s.at.rule + 1);
-        let _ = writeln!(out, "  {here:<12} {}", rule_text(rule, family));
+        let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, rule, family));
         if let Some(o) = rule.origin.filter(|o| o.rule > 0) {
             let _ = writeln!(out, "  {:<12} (policy rule {})", "", o.rule);
         }
@@ -212,8 +213,8 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
             let _ = writeln!(out, "  {:<12} -> log {l:?}", "");
         }
         let what = match (s.action, &rule.target) {
-            (crate::Action::Jump, Target::Jump(c)) => format!("jump to {c}"),
-            (crate::Action::Jump, Target::Goto(c)) => format!("go to {c}"),
+            (crate::Action::Jump, Target::Jump(c)) => format!("jump to {}", rs.name(*c)),
+            (crate::Action::Jump, Target::Goto(c)) => format!("go to {}", rs.name(*c)),
             (crate::Action::Return, _) => "return".to_owned(),
             (crate::Action::Log, _) => format!("log {:?}", logs.next().map_or("", String::as_str)),
             (crate::Action::Verdict, _) => format!("verdict {}", t.main.verdict.name()),
@@ -234,7 +235,7 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
         for f in &t.forks {
             let (m, reason) = undecided_text(rs, f.at, f.undecided, family);
             let here = format!("{} {}", rs.chains[f.at.chain].name, f.at.rule + 1);
-            let _ = writeln!(out, "  {here:<12} {}", rule_text(rule_at(rs, f.at), family));
+            let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, rule_at(rs, f.at), family));
             let _ = writeln!(out, "  {:<12} {m}: {reason}", "");
             let more = if f.more { " (then more undecided rules)" } else { "" };
             let _ = writeln!(

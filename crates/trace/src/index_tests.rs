@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use proptest::prelude::*;
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, IfaceMatch, Log, Match, Policy, PortMatch,
-    PortSet, Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook, IfaceMatch, Log, Match, Policy,
+    PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 
 use crate::eval::Engine;
@@ -87,7 +87,7 @@ fn arb_match() -> impl Strategy<Value = Match> {
 
 /// Chain `i` jumps only to chains after it, so there are no loops.
 fn arb_target(i: usize, chains: usize) -> impl Strategy<Value = Target> {
-    let later = (i + 1..chains.max(i + 2)).prop_map(|c| format!("c{c}"));
+    let later = (i + 1..chains.max(i + 2)).prop_map(ChainId);
     prop_oneof![
         4 => Just(Target::Accept),
         3 => Just(Target::Drop),
@@ -122,7 +122,7 @@ fn arb_ruleset() -> impl Strategy<Value = Ruleset> {
                     }
                 }
                 let mut c = if i == 0 {
-                    Chain::builtin("INPUT", Policy::Drop)
+                    Chain::builtin(Hook::Input, Policy::Drop)
                 } else {
                     Chain::user(&format!("c{i}"))
                 };
@@ -180,7 +180,7 @@ proptest! {
 /// for its destination, not at all of them.
 #[test]
 fn a_packet_visits_only_its_candidates() {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     for i in 0..1000u32 {
         let net = ipnet::Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 + i), 32).unwrap();
         let dst = AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(net.into())) };
@@ -198,7 +198,7 @@ fn a_packet_visits_only_its_candidates() {
 /// More interface patterns than fit in one word take the slow way.
 #[test]
 fn many_interface_patterns_agree_with_linear() {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     for i in 0..70 {
         let name = if i % 10 == 0 { format!("v{i}+") } else { format!("v{i}") };
         let m = Match::InIface(IfaceMatch { neg: i == 68, names: vec![name] });

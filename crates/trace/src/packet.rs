@@ -11,35 +11,7 @@
 
 use std::net::IpAddr;
 
-/// The netfilter hook, which names the built-in chain where a trace starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Hook {
-    Input,
-    Output,
-    Forward,
-}
-
-impl Hook {
-    /// The filter table's built-in chain for this hook.
-    #[must_use]
-    pub fn chain(self) -> &'static str {
-        match self {
-            Hook::Input => "INPUT",
-            Hook::Output => "OUTPUT",
-            Hook::Forward => "FORWARD",
-        }
-    }
-
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "input" => Hook::Input,
-            "output" => Hook::Output,
-            "forward" => Hook::Forward,
-            _ => return None,
-        })
-    }
-}
+pub use rampart_ir::Hook;
 
 /// Conntrack state of the packet (`-m conntrack --ctstate`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -173,7 +145,7 @@ impl Packet {
     pub fn out_name(&self) -> Option<&str> {
         match (&self.out_iface, self.hook) {
             (Some(n), _) => Some(n),
-            (None, Hook::Input) => Some(""),
+            (None, Hook::Input | Hook::Prerouting) => Some(""),
             (None, _) => None,
         }
     }

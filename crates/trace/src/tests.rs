@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, Family, IfaceMatch, Log, Match, Policy,
-    PortMatch, PortSet, Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Family, Hook, IfaceMatch, Log, Match,
+    Policy, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 
 use crate::*;
@@ -18,7 +18,7 @@ fn rules(body: &str) -> Ruleset {
     let text = format!("*filter\n{body}\nCOMMIT\n");
     let im = parse(&text, FileId(0), Format::Save);
     assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
-    im.filter().unwrap().ruleset.clone()
+    im.filter().unwrap().ruleset.clone().into_ruleset()
 }
 
 fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
@@ -306,7 +306,7 @@ fn rich_form_sets_and_logs() {
         Target::Accept,
     );
     allow.log = None;
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![deny, allow];
     let rs = Ruleset { chains: vec![input] };
     // A v4 packet never matches a v6-only set; its negation always does.
@@ -349,7 +349,7 @@ fn check_finds_missing_chains_and_loops() {
     let p = check(&rs);
     assert_eq!(p.len(), 1);
     assert!(p[0].message.contains("loop"));
-    rs.chains[0].rules.push(Rule::new(vec![], Target::Jump("nope".into())));
+    rs.chains[0].rules.push(Rule::new(vec![], Target::Jump(ChainId(99))));
     assert!(check(&rs).iter().any(|p| p.message.contains("does not exist")));
 }
 
@@ -405,8 +405,8 @@ fn arb_target(chains: usize) -> impl Strategy<Value = Target> {
         Just(Target::Return),
         Just(Target::None),
         "[a-z]{1,3}".prop_map(|prefix| Target::Log(Log { prefix, level: 4 })),
-        (1..chains.max(2)).prop_map(|c| Target::Jump(format!("c{c}"))),
-        (1..chains.max(2)).prop_map(|c| Target::Goto(format!("c{c}"))),
+        (1..chains.max(2)).prop_map(|c| Target::Jump(ChainId(c))),
+        (1..chains.max(2)).prop_map(|c| Target::Goto(ChainId(c))),
     ]
 }
 
@@ -421,16 +421,15 @@ fn arb_ruleset() -> impl Strategy<Value = Ruleset> {
             let mut rs = Ruleset::default();
             for (i, rules) in chains.into_iter().enumerate() {
                 let mut c = if i == 0 {
-                    Chain::builtin("INPUT", Policy::Drop)
+                    Chain::builtin(Hook::Input, Policy::Drop)
                 } else {
                     Chain::user(&format!("c{i}"))
                 };
                 for (matches, mut target) in rules {
-                    if let Target::Jump(t) | Target::Goto(t) = &target {
-                        let to: usize = t[1..].parse().unwrap_or(0);
-                        if to <= i || to >= n {
-                            target = Target::Accept;
-                        }
+                    if let Target::Jump(t) | Target::Goto(t) = &target
+                        && (t.0 <= i || t.0 >= n)
+                    {
+                        target = Target::Accept;
                     }
                     c.rules.push(Rule::new(matches, target));
                 }
@@ -491,7 +490,7 @@ proptest! {
                 && r.matches.iter().filter(|m| matches!(m, Match::Dst(_))).count() <= 1
         });
         prop_assume!(restricted);
-        let tables = vec![rampart_ir::read::Table { name: "filter".into(), family: Family::V4, ruleset: rs.clone() }];
+        let tables = vec![rampart_ir::read::Table { table: rampart_ir::Table::Filter, family: Family::V4, ruleset: rampart_ir::Restricted::new(rs.clone()).unwrap() }];
         let text = rampart_ir::read::write_restore(&tables);
         let im = parse(&text, FileId(0), Format::Save);
         prop_assert!(!im.has_errors(), "{:?}", im.diagnostics);

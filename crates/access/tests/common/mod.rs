@@ -12,7 +12,7 @@ use rampart_model::{Access, Firewall};
 /// The shipped per-user console client (examples/spice-client.rp).
 pub const SPICE: &str = include_str!("../../../../examples/spice-client.rp");
 
-pub const AUDIT: &str = "/usr/local/bin/rampart access audit /etc/rampart/policy.rp";
+pub const AUDIT: &[&str] = &["/usr/local/bin/rampart", "access", "audit", "/etc/rampart/policy.rp"];
 
 /// The first access declaration of a policy and its firewall.
 pub fn load(text: &str) -> (Access, Firewall) {
@@ -27,7 +27,7 @@ pub fn load(text: &str) -> (Access, Firewall) {
 
 pub fn kit(text: &str) -> Kit {
     let (a, fw) = load(text);
-    Kit::new(&a, &fw, AUDIT)
+    Kit::new(&a, &fw, AUDIT).unwrap()
 }
 
 /// A tool the proof needs; its absence fails the test, never skips it.

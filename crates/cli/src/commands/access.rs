@@ -129,14 +129,18 @@ fn kit(s: &Select, prove: bool) -> anyhow::Result<Result<Kit, ExitCode>> {
         }
     }
     let policy = std::fs::canonicalize(&s.policy).unwrap_or_else(|_| s.policy.clone());
-    let command = format!(
-        "{} access audit {} --firewall {} --access {}",
-        s.rampart,
-        policy.display(),
-        fw.name,
-        access.name
-    );
-    Ok(Ok(Kit::new(access, fw, &command)))
+    let policy = policy.display().to_string();
+    let audit = [
+        s.rampart.as_str(),
+        "access",
+        "audit",
+        &policy,
+        "--firewall",
+        &fw.name,
+        "--access",
+        &access.name,
+    ];
+    Ok(Ok(Kit::new(access, fw, &audit)?))
 }
 
 fn pick<'m>(all: &'m [Access], fw: &Firewall, name: Option<&str>) -> anyhow::Result<&'m Access> {

@@ -234,7 +234,9 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
         iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
         iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
         nft: with_arp_guard(fw, rampart_nft::emit(&c.rich)),
+        digest: String::new(),
     }
+    .sealed()
 }
 
 /// Readers never see half a file; a planted symlink is never followed.

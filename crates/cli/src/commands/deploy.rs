@@ -7,10 +7,9 @@ use anyhow::Context;
 use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
 use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
-use rampart_deploy::state::{DEFAULT_DIR, Pending, StateDir, now};
-use rampart_deploy::{diff, systemd};
+use rampart_deploy::state::{DEFAULT_BOOT_DIR, DEFAULT_DIR, Pending, StateDir, now};
+use rampart_deploy::{boot, diff, systemd};
 use rampart_diag::Sources;
-use rampart_ir::Family;
 
 use crate::commands::{INVALID, compile, push};
 use crate::policy::{self, Checked};
@@ -21,11 +20,15 @@ pub(crate) struct StateArgs {
     /// Where Rampart keeps the applied and the previous ruleset.
     #[arg(long, env = "RAMPART_STATE_DIR", default_value = DEFAULT_DIR, value_name = "DIR")]
     state_dir: PathBuf,
+    /// Where the boot files are kept equal to the last confirmed apply,
+    /// once the directory exists (`rampart install-service` makes it).
+    #[arg(long, env = "RAMPART_BOOT_DIR", default_value = DEFAULT_BOOT_DIR, value_name = "DIR")]
+    boot_dir: PathBuf,
 }
 
 impl StateArgs {
     fn dir(&self) -> StateDir {
-        StateDir::new(&self.state_dir)
+        StateDir::new(&self.state_dir).with_boot(&self.boot_dir)
     }
 }
 
@@ -144,9 +147,13 @@ pub(crate) struct InstallServiceArgs {
     /// Where the units go.
     #[arg(long, default_value = "/etc/systemd/system", value_name = "DIR")]
     unit_dir: PathBuf,
-    /// Where the compiled rules go.
-    #[arg(long, default_value = "/etc/rampart", value_name = "DIR")]
+    /// Where the boot files go (`rampart apply --boot-dir` keeps them equal
+    /// to what it applied).
+    #[arg(long, default_value = DEFAULT_BOOT_DIR, value_name = "DIR")]
     rules_dir: PathBuf,
+    /// The backend whose boot files are written now.
+    #[arg(long, value_enum, default_value = "iptables")]
+    backend: Backend,
     /// Skip `systemd-analyze verify`.
     #[arg(long)]
     no_verify: bool,
@@ -237,10 +244,11 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         traced,
         policy: bundle.policy.clone(),
         firewall: bundle.firewall.clone(),
+        bundle: bundle.digest.clone(),
         mgmt,
         force: a.force,
         try_secs,
-        arm: &|p: &Pending| spawn_watchdog(&a.state.state_dir, &p.token),
+        arm: &|p: &Pending| spawn_watchdog(&a.state, &p.token),
     };
     let state = a.state.dir();
     // A hang-up, Ctrl-C or TERM while loading puts back the last confirmed
@@ -304,14 +312,16 @@ fn read_input(path: &Path) -> anyhow::Result<String> {
 
 /// Start the watchdog in its own session, so that a dying terminal or SSH
 /// connection does not take it along.
-fn spawn_watchdog(state_dir: &Path, token: &str) -> Result<(), String> {
+fn spawn_watchdog(state: &StateArgs, token: &str) -> Result<(), String> {
     let exe = std::env::current_exe()
         .map_err(|e| format!("cannot find the rampart binary for the watchdog: {e}"))?;
     let status = std::process::Command::new("setsid")
         .arg("-f")
         .arg(exe)
         .args(["watchdog", "--token", token, "--state-dir"])
-        .arg(state_dir)
+        .arg(&state.state_dir)
+        .arg("--boot-dir")
+        .arg(&state.boot_dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -362,9 +372,11 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         let v = serde_json::json!({
             "applied": s.applied.as_ref().map(|x| serde_json::json!({
                 "policy": x.policy, "firewall": x.firewall, "version": x.version, "applied_at": x.applied_at,
+                "bundle": x.bundle,
             })),
             "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
             "overdue_secs": s.overdue,
+            "boot": s.boot,
             "drift": s.drift.iter().map(|d| serde_json::json!({
                 "chain": d.chain, "added": d.added, "removed": d.removed, "reordered": d.reordered,
             })).collect::<Vec<_>>(),
@@ -374,10 +386,11 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         match &s.applied {
             None => printer::out("nothing applied by rampart\n"),
             Some(x) => printer::out(&format!(
-                "firewall `{}` from {} (version {}), applied {} s ago\n{}{}",
+                "firewall `{}` from {} (version {}, bundle sha256 {}), applied {} s ago\n{}{}",
                 x.firewall,
                 x.policy,
                 x.version,
+                x.bundle,
                 now().saturating_sub(x.applied_at),
                 match (&overdue, &s.pending) {
                     (Some(o), _) => o,
@@ -392,8 +405,15 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
                 },
             )),
         }
+        match &s.boot {
+            Some(p) if p.is_empty() => printer::out("boot files match\n"),
+            Some(p) => printer::out(&format!("BOOT: {}\n", p.join("\nBOOT: "))),
+            None => {}
+        }
     }
-    Ok(if drift || overdue.is_some() { ExitCode::from(INVALID) } else { ExitCode::SUCCESS })
+    let boot_differs = s.boot.as_ref().is_some_and(|p| !p.is_empty());
+    let bad = drift || overdue.is_some() || boot_differs;
+    Ok(if bad { ExitCode::from(INVALID) } else { ExitCode::SUCCESS })
 }
 
 pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode> {
@@ -404,43 +424,56 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
     };
     let fw = policy::pick(&model, a.firewall.as_deref())?;
     let compiled = rampart_lower::compile(fw);
-    let title = format!(
-        "firewall {} from {}, loaded at boot by rampart.service",
-        fw.name,
-        a.policy.display()
-    );
-    let rules = a.rules_dir.join("rules.v4");
-    let rules6 = a.rules_dir.join("rules.v6");
-    write(&rules, &rampart_emit::iptables_restore(&compiled.v4, Family::V4, &title, None))?;
-    write(&rules6, &rampart_emit::iptables_restore(&compiled.v6, Family::V6, &title, None))?;
+    let nft_doc = compile::bundle(fw, &compiled, &a.policy.display().to_string()).nft;
+    let load = match a.backend {
+        Backend::Iptables => Load::Iptables { v4: &compiled.v4, v6: &compiled.v6 },
+        Backend::Nft => Load::Nft(nft_doc),
+    };
+    // Units hold absolute paths only: systemd starts them from `/`.
+    let rules_dir = std::path::absolute(&a.rules_dir)
+        .with_context(|| format!("cannot resolve `{}`", a.rules_dir.display()))?;
+    std::fs::create_dir_all(&rules_dir)
+        .with_context(|| format!("cannot create `{}`", rules_dir.display()))?;
+    let path = |name: &str| rules_dir.join(name).display().to_string();
     let exe = std::env::current_exe().context("cannot find the rampart binary")?;
     let exe = exe.display().to_string();
-    let restore = which("iptables-restore")?;
-    let restore6 = which("ip6tables-restore")?;
-    let v6 = (restore6.as_str(), rules6.to_str().unwrap_or_default());
+    let (restore, restore6, nft) =
+        (which("iptables-restore")?, which("ip6tables-restore")?, which("nft")?);
     let mut units = vec![
         (
             "rampart.service".to_owned(),
-            systemd::firewall_unit(&restore, &rules.display().to_string(), v6),
+            systemd::firewall_unit(
+                (&restore, &path(systemd::RULES_V4)),
+                (&restore6, &path(systemd::RULES_V6)),
+            )?,
         ),
+        ("rampart-nft.service".to_owned(), systemd::nft_unit(&nft, &path(systemd::RULES_NFT))?),
         (
             "rampart-logs.service".to_owned(),
-            systemd::logs_unit(&exe, "/var/log/rampart/firewall.log"),
+            systemd::logs_unit(&exe, "/var/log/rampart/firewall.log")?,
         ),
     ];
     // The audit of each access kit of this firewall, hourly and at boot.
     let policy_path = std::fs::canonicalize(&a.policy).unwrap_or_else(|_| a.policy.clone());
+    let policy_path = policy_path.display().to_string();
     for access in model.accesses.iter().filter(|x| x.firewall == fw.name) {
-        let command = format!(
-            "{exe} access audit {} --firewall {} --access {}",
-            policy_path.display(),
-            fw.name,
-            access.name
-        );
-        let kit = rampart_access::Kit::new(access, fw, &command);
+        let audit = [
+            exe.as_str(),
+            "access",
+            "audit",
+            &policy_path,
+            "--firewall",
+            &fw.name,
+            "--access",
+            &access.name,
+        ];
+        let kit = rampart_access::Kit::new(access, fw, &audit)?;
         units.push((kit.unit_name("service"), kit.service.clone()));
         units.push((kit.unit_name("timer"), kit.timer.clone()));
     }
+    // Every unit could be written: now the files go in.
+    let files = boot::files(&load);
+    boot::persist(&rules_dir, &files)?;
     let mut paths = Vec::new();
     for (name, text) in &units {
         let path = a.unit_dir.join(name);
@@ -448,9 +481,8 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         paths.push(path);
     }
     printer::note(&format!(
-        "wrote {}, {} and {} units in {}",
-        rules.display(),
-        rules6.display(),
+        "wrote {} and {} units in {}",
+        files.keys().map(|f| path(f)).collect::<Vec<_>>().join(", "),
         units.len(),
         a.unit_dir.display()
     ));
@@ -467,7 +499,11 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         }
         printer::note("systemd-analyze verify: ok");
     }
-    printer::note("enable with: systemctl daemon-reload && systemctl enable rampart.service");
+    printer::note(
+        "enable with: systemctl daemon-reload && systemctl enable rampart.service rampart-nft.service\n\
+         (each loads its boot files only when they exist; `rampart apply` keeps them equal to \
+         what it applied)",
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -139,7 +139,7 @@ fn explain(e: LabError) -> anyhow::Error {
 
 /// Reads and checks the lab file and, when `rules` is set, compiles or
 /// reads the firewall's ruleset. `None` when the input has errors (printed).
-fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rules)>> {
+pub(crate) fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rules)>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read lab file `{}`", path.display()))?;
     let mut sources = Sources::new();

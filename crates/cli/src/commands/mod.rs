@@ -11,6 +11,7 @@ pub(crate) mod lab;
 pub(crate) mod logs;
 pub(crate) mod push;
 pub(crate) mod reference;
+pub(crate) mod test;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -39,5 +40,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Explain(a) => reference::explain(&a),
         Command::Fmt(a) => fmt::run(&a),
         Command::Manpages(a) => reference::manpages(&a),
+        Command::Test(a) => test::run(&a),
     }
 }

@@ -206,7 +206,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             };
             match imported.filter() {
-                Some(t) => (t.ruleset.clone(), t.family),
+                Some(t) => (t.ruleset.clone().into_ruleset(), t.family),
                 None => (rampart_ir::Ruleset::default(), Family::V4),
             }
         }
@@ -224,8 +224,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             match (args.target, v6) {
                 // one inet table holds both families
                 (TraceTarget::Nft, _) => (compiled.rich, family),
-                (TraceTarget::Iptables, true) => (compiled.v6, family),
-                (TraceTarget::Iptables, false) => (compiled.v4, family),
+                (TraceTarget::Iptables, true) => (compiled.v6.into_ruleset(), family),
+                (TraceTarget::Iptables, false) => (compiled.v4.into_ruleset(), family),
             }
         }
         (None, None) => bail!("give a policy file or --rules FILE"),

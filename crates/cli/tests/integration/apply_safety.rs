@@ -28,6 +28,7 @@ fn command(ns: &Netns, state: &Path, args: &[&str], path: Option<&Path>) -> Comm
         .arg(state)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env("RAMPART_BOOT_DIR", crate::deploy::NO_BOOT)
         .env("SSH_CONNECTION", "");
     if let Some(p) = path {
         cmd.env("PATH", p);

@@ -9,6 +9,9 @@ use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
 use crate::util::{command, root, tempdir, text};
 
+/// A boot directory that does not exist: these tests never persist.
+pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
+
 /// Run rampart inside `ns` with a private state directory.
 fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
@@ -17,6 +20,7 @@ fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Out
         .arg(state)
         .current_dir(root())
         .env("NO_COLOR", "1")
+        .env("RAMPART_BOOT_DIR", NO_BOOT)
         .env("SSH_CONNECTION", "");
     for (k, v) in env {
         cmd.env(k, v);
@@ -253,9 +257,9 @@ fn install_service_writes_units_that_systemd_accepts() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("systemd-analyze verify: ok"));
     let unit = std::fs::read_to_string(units.join("rampart.service")).unwrap();
-    assert!(unit.contains("Before=network-pre.target\nWants=network-pre.target\n"));
-    assert!(unit.contains(&format!("-w {}", rules.join("rules.v4").display())));
-    assert!(unit.contains(&format!("-w {}", rules.join("rules.v6").display())));
+    assert!(unit.contains("Before=network-pre.target shutdown.target\nWants=network-pre.target\n"));
+    assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v4").display())));
+    assert!(unit.contains(&format!("-w --noflush {}", rules.join("rules.v6").display())));
     let compiled = std::fs::read_to_string(rules.join("rules.v4")).unwrap();
     assert!(compiled.contains("-A Spice_VM_1 ") && compiled.ends_with("COMMIT\n"));
     // The policy's access kit gets its hourly audit.
@@ -386,7 +390,7 @@ fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
             "ListenAddress {addr}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/client_key.pub\n\
              PidFile none\nPermitRootLogin prohibit-password\nPasswordAuthentication no\n\
              KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
-             SetEnv RAMPART_STATE_DIR={s}\n",
+             SetEnv RAMPART_STATE_DIR={s} RAMPART_BOOT_DIR={NO_BOOT}\n",
             d = dir.display(),
             s = state.display()
         ),
@@ -659,6 +663,51 @@ fn nft_time_windows_load_as_utc_whatever_the_callers_zone() {
     assert!(listing.contains("meta hour \"08:00\"-\"17:59:59\""), "{listing}");
     let out = rampart(&ns, &state, &["status"], &tokyo);
     assert_eq!(out.status.code(), Some(0), "no drift: {}", text(&out.stdout));
+}
+
+#[test]
+fn a_bundle_loads_rampart_tables_only_and_nothing_edited_after_compiling() {
+    tools();
+    require_tools(&[Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let dir = tempdir("hostile-bundle");
+    let state = dir.join("state");
+    ns.run(["nft", "add", "table", "inet", "other"]).unwrap();
+    let file = dir.join("fw.json");
+    let out = command()
+        .args(["compile", "examples/spice-client.rp", "--target", "bundle", "-o"])
+        .arg(&file)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let compiled: rampart_deploy::bundle::Bundle =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut hostile = compiled.clone();
+    hostile.nft.push_str(
+        "flush ruleset\ntable inet evil {\n\tchain c {\n\t\ttype filter hook input priority -10; policy drop;\n\t}\n}\n",
+    );
+    let apply = ["apply", "--compiled", file.to_str().unwrap(), "--backend", "nft"];
+    // Edited after compiling: the digest says so.
+    std::fs::write(&file, hostile.to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("digest does not match"), "{}", text(&out.stderr));
+    // Sealed again by whoever edited it: the document itself is refused.
+    std::fs::write(&file, hostile.sealed().to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("flush ruleset") && err.contains("Rampart's own tables"), "{err}");
+    let tables = ns.stdout(["nft", "list", "tables"]).unwrap();
+    assert!(tables.contains("inet other") && !tables.contains("evil"), "{tables}");
+    assert!(!tables.contains("rampart"), "nothing may be loaded: {tables}");
+    // The bundle as compiled loads, and status shows its digest.
+    std::fs::write(&file, compiled.to_json()).unwrap();
+    let out = rampart(&ns, &state, &apply, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert!(text(&out.stdout).contains(&compiled.digest), "{}", text(&out.stdout));
 }
 
 #[test]

@@ -129,3 +129,40 @@ fn lab_down_leaves_a_running_lab_alone() {
     let out = child.wait_with_output().expect("wait for rampart");
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
 }
+
+#[test]
+fn rampart_test_answers_every_shipped_lab_offline() {
+    let out = rampart(&[
+        "test",
+        "examples/kvm-bridges.lab",
+        "examples/office-gateway.lab",
+        "examples/spice-client.lab",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 15 + 8, "{stdout}");
+    assert!(stdout.contains("examples/kvm-bridges.lab: 13 probe(s), 13 as expected, 0 failed"));
+}
+
+#[test]
+fn rampart_test_reports_a_wrong_expectation_as_json_and_junit() {
+    let lab = "crates/cli/tests/fixtures/wrong.lab";
+    let out = rampart(&["test", "--json", lab]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON reports");
+    let p = &v[0]["probes"][1];
+    assert_eq!(p["seen"], "blocked");
+    assert!(p["problems"][0].as_str().unwrap().contains("expected pass, trace said blocked"));
+    assert_eq!(p["logs"][0], "RULE 1 -- DENY ");
+
+    let out = rampart(&["test", "--junit", lab]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = text(&out.stdout);
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML");
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 2);
+    let failures: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("failure")).collect();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].attribute("message").unwrap().contains("expected pass"));
+    assert_eq!(doc.root_element().attribute("failures"), Some("1"));
+}

@@ -3,6 +3,7 @@
 
 mod access;
 mod apply_safety;
+mod boot;
 mod cli;
 mod compile_nft;
 mod completion;

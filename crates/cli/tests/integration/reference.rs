@@ -10,34 +10,37 @@ fn reference() -> String {
     std::fs::read_to_string(root().join("docs/language.md")).unwrap()
 }
 
-/// Every `"E0123"`/`"W0123"` literal under `crates/*/src`.
-fn codes_in_source() -> Vec<String> {
-    fn walk(dir: &Path, codes: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, codes);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let src = std::fs::read_to_string(&path).unwrap();
-                let b = src.as_bytes();
-                for i in 0..b.len().saturating_sub(6) {
-                    let code = &b[i + 1..i + 6];
-                    if b[i] == b'"'
-                        && matches!(code[0], b'E' | b'W')
-                        && code[1..].iter().all(u8::is_ascii_digit)
-                        && b[i + 6] == b'"'
-                    {
-                        codes.push(String::from_utf8(code.to_vec()).unwrap());
-                    }
-                }
-            }
+/// The `.rs` files below `dir` (none when it does not exist).
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
         }
     }
+    files
+}
+
+/// Every `"E0123"`/`"W0123"` literal under `crates/*/src`.
+fn codes_in_source() -> Vec<String> {
     let mut codes = Vec::new();
     for krate in std::fs::read_dir(root().join("crates")).unwrap() {
-        let src = krate.unwrap().path().join("src");
-        if src.is_dir() {
-            walk(&src, &mut codes);
+        for path in rust_files(&krate.unwrap().path().join("src")) {
+            let src = std::fs::read_to_string(&path).unwrap();
+            let b = src.as_bytes();
+            for i in 0..b.len().saturating_sub(6) {
+                let code = &b[i + 1..i + 6];
+                if b[i] == b'"'
+                    && matches!(code[0], b'E' | b'W')
+                    && code[1..].iter().all(u8::is_ascii_digit)
+                    && b[i + 6] == b'"'
+                {
+                    codes.push(String::from_utf8(code.to_vec()).unwrap());
+                }
+            }
         }
     }
     codes.sort();
@@ -69,6 +72,37 @@ fn every_diagnostic_in_the_source_has_one_entry() {
     let mut once = documented.clone();
     once.dedup();
     assert_eq!(once, documented, "a code has two entries");
+}
+
+/// Each code is made by one constructor, in its crate's `diagnostics.rs`:
+/// the places that build a `Diagnostic` from a code literal.
+#[test]
+fn every_code_has_one_constructor_in_a_diagnostics_module() {
+    let mut made: Vec<(String, String)> = Vec::new();
+    for krate in std::fs::read_dir(root().join("crates")).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        for path in rust_files(&src) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for kind in ["Diagnostic::error(", "Diagnostic::warning("] {
+                for (at, _) in text.match_indices(kind) {
+                    let rest = text[at + kind.len()..].trim_start();
+                    if let Some(code) = rest.strip_prefix('"').and_then(|r| r.get(..5)) {
+                        let place = path.strip_prefix(root()).unwrap().display().to_string();
+                        made.push((code.to_owned(), place));
+                    }
+                }
+            }
+        }
+    }
+    assert!(made.len() > 50, "the scan found too few constructors: {made:?}");
+    let outside: Vec<_> = made.iter().filter(|(_, p)| !p.ends_with("diagnostics.rs")).collect();
+    assert!(outside.is_empty(), "codes made outside a diagnostics.rs: {outside:?}");
+    made.sort();
+    let twice: Vec<_> = made.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| &w[1]).collect();
+    assert!(
+        twice.is_empty(),
+        "codes with two constructors (one code, one message kind): {twice:?}"
+    );
 }
 
 #[test]

@@ -148,3 +148,69 @@ fn both_targets_of_a_policy_agree() {
         assert_eq!(run("iptables"), run("nft"), "packet {p:?}");
     }
 }
+
+/// `any` after a protocol is every type or port of that protocol: the rule
+/// must not accept other protocols (it once compiled to a second rule with
+/// no protocol at all).
+#[test]
+fn any_after_a_protocol_stays_in_that_protocol() {
+    let dir = crate::util::tempdir("any-after-proto");
+    let policy = dir.join("any.rp");
+    std::fs::write(
+        &policy,
+        "host pinger 192.0.2.1\nhost webber 192.0.2.2\n\
+         service icmp-any icmp any\nservice web-any tcp any\n\
+         firewall fw {\n  interface eth0 10.0.0.1/24\n  ruleset main {\n\
+         \x20   accept from pinger service icmp-any in\n\
+         \x20   accept from webber service web-any in\n  }\n}\n",
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    for target in ["iptables", "nft"] {
+        let verdict = |packet: &str| {
+            let mut args = vec!["trace", policy, "--json", "--target", target, "--hook", "input"];
+            args.extend("--in eth0 --dst 10.0.0.1".split_whitespace());
+            args.extend(packet.split_whitespace());
+            let out = rampart(&args);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+            v["verdict"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(verdict("--src 192.0.2.1 --proto icmp --icmp-type 13"), "ACCEPT");
+        assert_eq!(verdict("--src 192.0.2.1 --proto tcp --dport 22"), "DROP", "{target}");
+        assert_eq!(verdict("--src 192.0.2.1 --proto udp --dport 53"), "DROP", "{target}");
+        assert_eq!(verdict("--src 192.0.2.2 --proto tcp --dport 3306"), "ACCEPT");
+        assert_eq!(verdict("--src 192.0.2.2 --proto udp --dport 53"), "DROP", "{target}");
+        assert_eq!(verdict("--src 192.0.2.2 --proto icmp --icmp-type 8"), "DROP", "{target}");
+    }
+}
+
+/// Where `any` could only widen or empty a rule against the other words,
+/// the policy is refused.
+#[test]
+fn any_beside_other_values_is_an_error() {
+    let dir = crate::util::tempdir("any-beside");
+    let cases = [
+        ("service dns udp 53, any", "accept service dns in", "E0261"),
+        ("service x tcp 80, ip", "accept service x in", "E0260"),
+        ("service x tcp 80", "accept service x, any in", "E0261"),
+        ("service x tcp 80", "accept service not any in", "E0262"),
+        ("service x tcp 80", "accept on not any", "E0262"),
+        ("service x tcp 80", "accept from 192.0.2.1, any", "E0261"),
+    ];
+    for (service, rule, code) in cases {
+        let policy = dir.join("p.rp");
+        std::fs::write(
+            &policy,
+            format!(
+                "{service}\nfirewall fw {{\n  interface eth0 10.0.0.1/24\n  \
+                 ruleset main {{\n    {rule}\n  }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let out = rampart(&["check", policy.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{rule}: {err}");
+        assert!(err.contains(code), "{rule}: {err}");
+    }
+}

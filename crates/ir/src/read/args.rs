@@ -8,8 +8,9 @@ use ipnet::IpNet;
 
 use super::lex::Word;
 use crate::{
-    AddrItem, AddrMatch, AddrSet, CtStates, IdRange, IfaceMatch, Log, Match, Nflog, OwnerMatch,
-    PhysdevMatch, PortMatch, PortSet, Proto, RejectWith, Rule, Target, TimeMatch, icmp,
+    AddrItem, AddrMatch, AddrSet, Connmark, CtStates, IdRange, IfaceMatch, Log, MarkSet, Match,
+    NatTo, Nflog, OwnerMatch, PhysdevMatch, PortMatch, PortRange, PortSet, Proto, RejectWith, Rule,
+    Target, TimeMatch, icmp,
     iptables::{TCP_FLAGS, WEEKDAYS},
 };
 
@@ -25,12 +26,19 @@ fn err(w: &Word, message: impl Into<String>) -> ArgError {
     ArgError { start: w.start, end: w.end, message: message.into() }
 }
 
-/// What a rule jumps to before chain names are known: a name that is not a
-/// built-in target becomes a jump if such a chain exists (checked later).
+/// Rules whose chain target is not resolved yet: a name that is not a
+/// built-in target becomes a jump if such a chain exists (checked once every
+/// chain is known); until then the rules' target is `None`.
 pub(crate) struct ParsedRule {
     pub rules: Vec<Rule>,
-    /// The target word, to point at when the chain does not exist.
-    pub target_word: Option<Word>,
+    pub jump: Option<Jump>,
+}
+
+/// `-j NAME` or `-g NAME` to a chain, by name.
+#[derive(Clone, Debug)]
+pub(crate) struct Jump {
+    pub goto: bool,
+    pub word: Word,
 }
 
 /// Options that end a module's option list.
@@ -222,7 +230,7 @@ struct RuleParser {
     proto: Option<Proto>,
     comment: Option<String>,
     target: Option<Target>,
-    target_word: Option<Word>,
+    jump: Option<Jump>,
 }
 
 impl RuleParser {
@@ -399,8 +407,8 @@ impl RuleParser {
             if !args.is_empty() {
                 return Err(err(&args[0], "`-g` takes only a chain name"));
             }
-            self.target_word = Some(name.clone());
-            Target::Goto(name.text.clone())
+            self.jump = Some(Jump { goto: true, word: name.clone() });
+            Target::None
         } else {
             self.known_target(name, args)?
         };
@@ -413,6 +421,11 @@ impl RuleParser {
             name: name.text.clone(),
             args: args.iter().map(|w| w.text.clone()).collect(),
         };
+        if name.text == "CONNMARK"
+            && let Some(c) = connmark(args)?
+        {
+            return Ok(Target::Connmark(c));
+        }
         let Some(opts) = split_target_opts(args) else { return Ok(other()) };
         let get = |key: &str| opts.iter().find(|(k, _)| k.text == key).map(|(_, v)| *v);
         let only = |keys: &[&str]| opts.iter().all(|(k, _)| keys.contains(&k.text.as_str()));
@@ -450,9 +463,23 @@ impl RuleParser {
                 let prefix = get("--nflog-prefix").map(|w| w.text.clone());
                 Target::Nflog(Nflog { group, prefix })
             }
+            "MARK" if opts.len() == 1 => match mark_op(opts[0].0, opts[0].1)? {
+                Some(m) => Target::Mark(m),
+                None => other(),
+            },
+            "SNAT" if opts.len() == 1 && only(&["--to-source"]) => Target::Snat(nat_to(opts[0].1)?),
+            "DNAT" if opts.len() == 1 && only(&["--to-destination"]) => {
+                Target::Dnat(nat_to(opts[0].1)?)
+            }
+            "MASQUERADE" if only(&["--to-ports"]) => {
+                Target::Masquerade(get("--to-ports").map(to_ports).transpose()?)
+            }
+            "REDIRECT" if only(&["--to-ports"]) => {
+                Target::Redirect(get("--to-ports").map(to_ports).transpose()?)
+            }
             n if args.is_empty() && !is_extension_target(n) => {
-                self.target_word = Some(name.clone());
-                Target::Jump(n.to_owned())
+                self.jump = Some(Jump { goto: false, word: name.clone() });
+                Target::None
             }
             _ => other(),
         })
@@ -482,7 +509,7 @@ impl RuleParser {
                 rules.push(rule);
             }
         }
-        Ok(ParsedRule { rules, target_word: self.target_word })
+        Ok(ParsedRule { rules, jump: self.jump })
     }
 }
 
@@ -563,6 +590,118 @@ fn split_opts(args: &[Word]) -> Option<Vec<Opt<'_>>> {
 }
 
 /// `--opt value` pairs of a target; `None` if the shape is not that.
+/// A mark as iptables writes it: decimal or `0x` hex.
+fn mark_number(w: &Word, s: &str) -> Result<u32, ArgError> {
+    let n = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    };
+    n.ok_or_else(|| err(w, format!("bad mark `{s}`")))
+}
+
+/// `VALUE[/MASK]`; the mask is all ones when left out.
+fn value_mask(w: &Word) -> Result<(u32, u32), ArgError> {
+    match w.text.split_once('/') {
+        Some((v, m)) => Ok((mark_number(w, v)?, mark_number(w, m)?)),
+        None => Ok((mark_number(w, &w.text)?, u32::MAX)),
+    }
+}
+
+/// MARK's (and CONNMARK's) operations as the kernel's one; `None` for an
+/// option this reader does not know.
+fn mark_op(op: &Word, val: &Word) -> Result<Option<MarkSet>, ArgError> {
+    let (v, m) = value_mask(val)?;
+    Ok(Some(match op.text.as_str() {
+        "--set-xmark" => MarkSet { mask: m, xor: v },
+        "--set-mark" => MarkSet { mask: m | v, xor: v },
+        "--and-mark" => MarkSet { mask: !v, xor: 0 },
+        "--or-mark" => MarkSet { mask: v, xor: v },
+        "--xor-mark" => MarkSet { mask: 0, xor: v },
+        _ => return Ok(None),
+    }))
+}
+
+/// CONNMARK's options; `None` when they are not ones this reader knows.
+fn connmark(args: &[Word]) -> Result<Option<Connmark>, ArgError> {
+    let Some((op, rest)) = args.split_first() else { return Ok(None) };
+    if let [val] = rest {
+        return Ok(mark_op(op, val)?.map(Connmark::Set));
+    }
+    let save = match op.text.as_str() {
+        "--save-mark" => true,
+        "--restore-mark" => false,
+        _ => return Ok(None),
+    };
+    let (mut nfmask, mut ctmask) = (u32::MAX, u32::MAX);
+    for pair in rest.chunks(2) {
+        let [k, v] = pair else { return Ok(None) };
+        let (n, _) = value_mask(v)?;
+        match k.text.as_str() {
+            "--nfmask" => nfmask = n,
+            "--ctmask" => ctmask = n,
+            "--mask" => (nfmask, ctmask) = (n, n),
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(if save {
+        Connmark::Save { nfmask, ctmask }
+    } else {
+        Connmark::Restore { nfmask, ctmask }
+    }))
+}
+
+/// `PORT[-PORT]` (iptables also takes `:` between them).
+fn port_range(w: &Word, s: &str) -> Result<PortRange, ArgError> {
+    let num = |p: &str| p.parse::<u16>().map_err(|_| err(w, format!("bad port `{p}`")));
+    match s.split_once(['-', ':']) {
+        Some((a, b)) => Ok((num(a)?, num(b)?)),
+        None => {
+            let p = num(s)?;
+            Ok((p, p))
+        }
+    }
+}
+
+fn to_ports(w: &Word) -> Result<PortRange, ArgError> {
+    port_range(w, &w.text)
+}
+
+/// `ADDR[-ADDR][:PORT[-PORT]]`, an IPv6 address in brackets when a port
+/// follows; either part may be left out (`:8080`).
+fn nat_to(w: &Word) -> Result<NatTo, ArgError> {
+    let s = w.text.as_str();
+    let (addrs, ports) = if let Some(rest) = s.strip_prefix('[') {
+        let (a, p) = rest.split_once(']').ok_or_else(|| err(w, "`[` without `]`"))?;
+        (a, p.strip_prefix(':'))
+    } else if s.matches(':').count() > 1 {
+        (s, None) // a bare IPv6 address
+    } else {
+        match s.split_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        }
+    };
+    let addr = |a: &str| a.parse::<IpAddr>().map_err(|_| err(w, format!("bad address `{a}`")));
+    let addrs = match addrs {
+        "" => None,
+        a => {
+            let (x, y) = match a.split_once('-') {
+                Some((x, y)) => (addr(x)?, addr(y)?),
+                None => (addr(a)?, addr(a)?),
+            };
+            if x.is_ipv4() != y.is_ipv4() || x > y {
+                return Err(err(w, format!("bad address range `{a}`")));
+            }
+            Some((x, y))
+        }
+    };
+    let ports = ports.map(|p| port_range(w, p)).transpose()?;
+    if addrs.is_none() && ports.is_none() {
+        return Err(err(w, "nothing to translate to"));
+    }
+    Ok(NatTo { addrs, ports })
+}
+
 fn split_target_opts(args: &[Word]) -> Option<Vec<(&Word, &Word)>> {
     args.chunks(2)
         .map(|c| match c {

@@ -3,33 +3,44 @@
 
 use rampart_diag::{Diagnostic, FileId, Span};
 
-use super::Table;
-use super::args::{ArgError, parse_rule};
-use super::lex::Word;
-use crate::{Chain, Family, Policy, Target};
+use std::collections::{BTreeSet, HashMap};
 
-/// Built-in chains of each table, in iptables-save order.
-pub(crate) fn builtins(table: &str) -> &'static [&'static str] {
-    match table {
-        "filter" | "security" => &["INPUT", "FORWARD", "OUTPUT"],
-        "nat" => &["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-        "mangle" => &["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-        "raw" => &["PREROUTING", "OUTPUT"],
-        _ => &[],
+use super::args::{ArgError, Jump, parse_rule};
+use super::lex::Word;
+use super::{Table, diagnostics};
+use crate::{
+    Chain, ChainId, ChainKind, Counters, Family, Hook, Policy, Restricted, Rule, Ruleset, Target,
+};
+
+/// A table as read so far: jumps still by name, since `-X` may yet delete
+/// and `-N` add chains.
+struct Reading {
+    table: crate::Table,
+    chains: Vec<ReadChain>,
+}
+
+struct ReadChain {
+    name: String,
+    kind: ChainKind,
+    rules: Vec<(Rule, Option<Jump>)>,
+}
+
+impl ReadChain {
+    fn builtin(hook: Hook, policy: Policy) -> Self {
+        let kind = ChainKind::Builtin { hook, policy };
+        Self { name: hook.chain().to_owned(), kind, rules: vec![] }
     }
 }
 
 pub(crate) struct Builder {
     pub file: FileId,
-    pub tables: Vec<Table>,
+    tables: Vec<Reading>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Jump and goto targets to check once every chain is known.
-    jumps: Vec<(usize, Word)>,
 }
 
 impl Builder {
     pub fn new(file: FileId) -> Self {
-        Self { file, tables: vec![], diagnostics: vec![], jumps: vec![] }
+        Self { file, tables: vec![], diagnostics: vec![] }
     }
 
     pub fn span(&self, start: usize, end: usize) -> Span {
@@ -37,12 +48,12 @@ impl Builder {
     }
 
     pub fn error(&mut self, start: usize, end: usize, message: impl Into<String>, label: &str) {
-        let d = Diagnostic::error("E0801", message).with_label(self.span(start, end), label);
+        let d = diagnostics::unreadable(self.span(start, end), message, label);
         self.diagnostics.push(d);
     }
 
     pub fn warn(&mut self, start: usize, end: usize, message: impl Into<String>, label: &str) {
-        let d = Diagnostic::warning("W0801", message).with_label(self.span(start, end), label);
+        let d = diagnostics::doubtful(self.span(start, end), message, label);
         self.diagnostics.push(d);
     }
 
@@ -52,15 +63,14 @@ impl Builder {
 
     /// The table's index; with `builtins`, a new table gets its built-in
     /// chains with policy ACCEPT (what a fresh kernel table has).
-    pub fn table(&mut self, name: &str, with_builtins: bool) -> usize {
-        if let Some(i) = self.tables.iter().position(|t| t.name == name) {
+    pub fn table(&mut self, table: crate::Table, with_builtins: bool) -> usize {
+        if let Some(i) = self.tables.iter().position(|t| t.table == table) {
             return i;
         }
-        let mut t =
-            Table { name: name.to_owned(), family: Family::V4, ruleset: Default::default() };
+        let mut t = Reading { table, chains: vec![] };
         if with_builtins {
-            for c in builtins(name) {
-                t.ruleset.chains.push(Chain::builtin(c, Policy::Accept));
+            for &h in table.hooks() {
+                t.chains.push(ReadChain::builtin(h, Policy::Accept));
             }
         }
         self.tables.push(t);
@@ -69,14 +79,14 @@ impl Builder {
 
     fn chain_index(&mut self, t: usize, w: &Word) -> Option<usize> {
         let table = &mut self.tables[t];
-        if let Some(i) = table.ruleset.chains.iter().position(|c| c.name == w.text) {
+        if let Some(i) = table.chains.iter().position(|c| c.name == w.text) {
             return Some(i);
         }
-        if builtins(&table.name).contains(&w.text.as_str()) {
-            table.ruleset.chains.push(Chain::builtin(&w.text, Policy::Accept));
-            return Some(table.ruleset.chains.len() - 1);
+        if let Some(h) = table.table.builtin(&w.text) {
+            table.chains.push(ReadChain::builtin(h, Policy::Accept));
+            return Some(table.chains.len() - 1);
         }
-        let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].name);
+        let msg = format!("no chain `{}` in table `{}`", w.text, table.table.name());
         self.error(w.start, w.end, msg, "create it first with `-N` (or a `:CHAIN - [0:0]` line)");
         None
     }
@@ -95,29 +105,32 @@ impl Builder {
                 return;
             }
         };
-        let builtin = builtins(&self.tables[t].name).contains(&name.text.as_str());
-        if policy.is_some() && !builtin {
+        let table = self.tables[t].table;
+        let builtin = table.builtin(&name.text);
+        if policy.is_some() && builtin.is_none() {
             let msg = format!("`{}` is not a built-in chain of this table", name.text);
             self.error(name.start, name.end, msg, "only built-in chains have a policy");
             return;
         }
-        let chains = &mut self.tables[t].ruleset.chains;
+        let chains = &mut self.tables[t].chains;
         match chains.iter_mut().find(|c| c.name == name.text) {
-            Some(c) if c.policy.is_some() => c.policy = policy.or(c.policy),
+            Some(ReadChain { kind: ChainKind::Builtin { policy: p, .. }, .. }) => {
+                *p = policy.unwrap_or(*p);
+            }
             Some(_) => {
                 let msg = format!("chain `{}` already exists", name.text);
                 self.warn(name.start, name.end, msg, "declared again here");
             }
-            None => chains.push(Chain {
-                name: name.text.clone(),
-                policy: policy.or(builtin.then_some(Policy::Accept)),
-                rules: vec![],
+            None => chains.push(match builtin {
+                Some(h) => ReadChain::builtin(h, policy.unwrap_or(Policy::Accept)),
+                None => ReadChain { name: name.text.clone(), kind: ChainKind::User, rules: vec![] },
             }),
         }
     }
 
-    /// Applies one command (`words[0]` is `-A`, `-I`, ...) to table `t`.
-    pub fn command(&mut self, t: usize, words: &[Word]) {
+    /// Applies one command (`words[0]` is `-A`, `-I`, ...) to table `t`;
+    /// `counters` from an iptables-save `[p:b]` prefix.
+    pub fn command(&mut self, t: usize, words: &[Word], counters: Option<Counters>) {
         let cmd = &words[0];
         let arg = |i: usize| words.get(i);
         let need = |b: &mut Self, i: usize, what: &str| -> Option<Word> {
@@ -138,14 +151,14 @@ impl Builder {
                     pos = n;
                     rest = 3;
                 }
-                let parsed = match parse_rule(&words[rest..]) {
+                let mut parsed = match parse_rule(&words[rest..]) {
                     Ok(p) => p,
                     Err(e) => return self.arg_error(e),
                 };
-                if let Some(w) = parsed.target_word {
-                    self.jumps.push((t, w));
+                for r in &mut parsed.rules {
+                    r.counters = counters;
                 }
-                let rules = &mut self.tables[t].ruleset.chains[c].rules;
+                let rules = &mut self.tables[t].chains[c].rules;
                 if insert {
                     if pos == 0 || pos > rules.len() + 1 {
                         let msg = format!(
@@ -155,10 +168,10 @@ impl Builder {
                         return self.error(cmd.start, cmd.end, msg, "here");
                     }
                     for (k, r) in parsed.rules.into_iter().enumerate() {
-                        rules.insert(pos - 1 + k, r);
+                        rules.insert(pos - 1 + k, (r, parsed.jump.clone()));
                     }
                 } else {
-                    rules.extend(parsed.rules);
+                    rules.extend(parsed.rules.into_iter().map(|r| (r, parsed.jump.clone())));
                 }
             }
             "-N" | "--new-chain" => {
@@ -172,7 +185,7 @@ impl Builder {
                 else {
                     return;
                 };
-                if !builtins(&self.tables[t].name).contains(&name.text.as_str()) {
+                if self.tables[t].table.builtin(&name.text).is_none() {
                     let msg = format!("`{}` is not a built-in chain", name.text);
                     return self.error(
                         name.start,
@@ -184,14 +197,16 @@ impl Builder {
                 self.declare(t, &name, Some(&p));
             }
             "-F" | "--flush" => {
-                let chains = &mut self.tables[t].ruleset.chains;
+                let chains = &mut self.tables[t].chains;
                 for c in chains.iter_mut().filter(|c| arg(1).is_none_or(|w| w.text == c.name)) {
                     c.rules.clear();
                 }
             }
             "-X" | "--delete-chain" => {
-                let chains = &mut self.tables[t].ruleset.chains;
-                chains.retain(|c| c.policy.is_some() || arg(1).is_some_and(|w| w.text != c.name));
+                let chains = &mut self.tables[t].chains;
+                chains.retain(|c| {
+                    c.kind != ChainKind::User || arg(1).is_some_and(|w| w.text != c.name)
+                });
             }
             "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => {}
             other => {
@@ -201,47 +216,62 @@ impl Builder {
         }
     }
 
-    /// Checks jump targets, settles each table's family and returns the
-    /// tables. A `-j NAME` with no chain of that name becomes an opaque
-    /// target if `NAME` is upper case (an extension we do not know), else an
-    /// error.
+    /// Resolves jumps, settles each table's family and returns the tables.
+    /// A `-j NAME` with no chain of that name becomes an opaque target if
+    /// `NAME` is upper case (an extension we do not know), else an error.
     pub fn finish(mut self) -> (Vec<Table>, Vec<Diagnostic>) {
-        let jumps = std::mem::take(&mut self.jumps);
-        for (t, w) in jumps {
-            if self.tables[t].ruleset.chain(&w.text).is_some() {
-                continue;
-            }
-            let opaque = w.text.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-            let mut goto = false;
-            for c in &mut self.tables[t].ruleset.chains {
-                for r in &mut c.rules {
-                    match &r.target {
-                        Target::Jump(n) if *n == w.text && opaque => {
-                            r.target = Target::Other { name: n.clone(), args: vec![] };
+        let mut tables = Vec::new();
+        for t in std::mem::take(&mut self.tables) {
+            let ids: HashMap<String, ChainId> =
+                t.chains.iter().enumerate().map(|(i, c)| (c.name.clone(), ChainId(i))).collect();
+            let mut missing = BTreeSet::new();
+            let mut chains = Vec::new();
+            for c in t.chains {
+                let mut rules = Vec::with_capacity(c.rules.len());
+                for (mut r, jump) in c.rules {
+                    if let Some(j) = jump {
+                        let name = &j.word.text;
+                        let opaque = name.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+                        r.target = match ids.get(name) {
+                            Some(&id) if j.goto => Target::Goto(id),
+                            Some(&id) => Target::Jump(id),
+                            None if opaque && !j.goto => {
+                                Target::Other { name: name.clone(), args: vec![] }
+                            }
+                            None => Target::None,
+                        };
+                        if !ids.contains_key(name) {
+                            missing.insert((
+                                j.word.start,
+                                j.word.end,
+                                name.clone(),
+                                j.goto || !opaque,
+                            ));
                         }
-                        Target::Goto(n) if *n == w.text => goto = true,
-                        _ => {}
                     }
+                    rules.push(r);
+                }
+                chains.push(Chain { name: c.name, table: t.table, kind: c.kind, rules });
+            }
+            for (start, end, name, error) in missing {
+                let msg = format!("no chain `{name}` in table `{}`", t.table.name());
+                if error {
+                    self.error(start, end, msg, "jumps to a chain that is never created");
+                } else {
+                    self.warn(start, end, msg, "kept as a target Rampart does not know");
                 }
             }
-            let msg = format!("no chain `{}` in table `{}`", w.text, self.tables[t].name);
-            if goto || !opaque {
-                self.error(w.start, w.end, msg, "jumps to a chain that is never created");
-            } else {
-                self.warn(w.start, w.end, msg, "kept as a target Rampart does not know");
-            }
-        }
-        for t in &mut self.tables {
-            let v6 = t
-                .ruleset
+            let ruleset = Restricted::read(Ruleset { chains });
+            let v6 = ruleset
                 .chains
                 .iter()
                 .flat_map(|c| &c.rules)
                 .any(|r| r.family() == Some(Family::V6));
-            t.family = if v6 { Family::V6 } else { Family::V4 };
+            let family = if v6 { Family::V6 } else { Family::V4 };
+            tables.push(Table { table: t.table, family, ruleset });
         }
         // In file order, whatever order they were found in.
         self.diagnostics.sort_by_key(|d| d.span().map(|s| s.start));
-        (self.tables, self.diagnostics)
+        (tables, self.diagnostics)
     }
 }

@@ -8,21 +8,22 @@
 
 mod args;
 mod build;
+mod diagnostics;
 mod lex;
 mod save;
 mod script;
 
 use rampart_diag::{Diagnostic, FileId};
 
-use crate::{Family, Ruleset, chain_line, format_rule};
+use crate::{Family, Restricted, chain_line, format_rule};
 
 /// One table (`filter`, `nat`, ...) as read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Table {
-    pub name: String,
+    pub table: crate::Table,
     /// V6 when a rule names an IPv6 address or ICMPv6 (an ip6tables file).
     pub family: Family,
-    pub ruleset: Ruleset,
+    pub ruleset: Restricted,
 }
 
 /// What a reader produced: every table, and the problems found (errors and
@@ -37,7 +38,7 @@ impl Imported {
     /// The `filter` table, the one `trace` evaluates.
     #[must_use]
     pub fn filter(&self) -> Option<&Table> {
-        self.tables.iter().find(|t| t.name == "filter")
+        self.tables.iter().find(|t| t.table == crate::Table::Filter)
     }
 
     #[must_use]
@@ -86,14 +87,14 @@ pub fn write_restore(tables: &[Table]) -> String {
     let mut out = String::new();
     for t in tables {
         out.push('*');
-        out.push_str(&t.name);
+        out.push_str(t.table.name());
         out.push('\n');
         for c in &t.ruleset.chains {
             out.push_str(&format!("{}\n", chain_line(c)));
         }
         for c in &t.ruleset.chains {
             for r in &c.rules {
-                let text = format_rule(r, t.family);
+                let text = format_rule(&t.ruleset, r, t.family);
                 if text.is_empty() {
                     out.push_str(&format!("-A {}\n", c.name));
                 } else {

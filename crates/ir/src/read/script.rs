@@ -14,7 +14,7 @@ use super::lex::{Quoting, Word, control_char, split};
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     let mut b = Builder::new(file);
-    b.table("filter", true);
+    b.table(crate::Table::Filter, true);
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (start, line) in logical_lines(text) {
         let words =
@@ -96,7 +96,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
 
 /// Runs one iptables command line (words after the program name).
 fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
-    let mut table = "filter".to_owned();
+    let mut table = crate::Table::Filter;
     let mut cmd = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -104,7 +104,16 @@ fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
         match w.text.as_str() {
             "-t" | "--table" => {
                 if let Some(t) = words.get(i + 1) {
-                    table.clone_from(&t.text);
+                    let Some(parsed) = crate::Table::parse(&t.text) else {
+                        let msg = format!("unknown table `{}`", t.text);
+                        return b.error(
+                            t.start,
+                            t.end,
+                            msg,
+                            "tables are filter, nat, mangle, raw and security",
+                        );
+                    };
+                    table = parsed;
                 }
                 i += 2;
             }
@@ -126,8 +135,8 @@ fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
         b.error(program.start, end, "iptables command without -A, -I, -N or -P", "here");
         return;
     }
-    let t = b.table(&table, true);
-    b.command(t, &cmd);
+    let t = b.table(table, true);
+    b.command(t, &cmd, None);
 }
 
 /// Lines with backslash continuations joined; each with its byte offset.

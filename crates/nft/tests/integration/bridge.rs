@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use rampart_ir::{Chain, Family, IfaceMatch, Match, PhysdevMatch, Policy, Ruleset, Target};
+use rampart_ir::{Chain, Family, Hook, IfaceMatch, Match, PhysdevMatch, Policy, Ruleset, Target};
 
 use crate::equiv::{Listeners, helper, iptables_text};
 use crate::fixtures::{logged, rule, set, src};
@@ -20,7 +20,7 @@ fn guard() -> Ruleset {
             ..PhysdevMatch::default()
         })
     };
-    let mut forward = Chain::builtin("FORWARD", Policy::Drop);
+    let mut forward = Chain::builtin(Hook::Forward, Policy::Drop);
     forward.rules = vec![
         logged(
             rule(
@@ -46,9 +46,9 @@ fn guard() -> Ruleset {
     ];
     Ruleset {
         chains: vec![
-            Chain::builtin("INPUT", Policy::Drop),
+            Chain::builtin(Hook::Input, Policy::Drop),
             forward,
-            Chain::builtin("OUTPUT", Policy::Drop),
+            Chain::builtin(Hook::Output, Policy::Drop),
         ],
     }
 }
@@ -56,7 +56,7 @@ fn guard() -> Ruleset {
 /// The restricted form by hand: one address per rule, the log as a rule.
 fn iptables() -> String {
     let mut rs = guard();
-    for r in &mut rs.chain_mut("FORWARD").unwrap().rules {
+    for r in &mut rs.chains[1].rules {
         r.log = None;
     }
     iptables_text(&rs, Family::V4)

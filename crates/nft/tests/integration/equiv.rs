@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ipnet::IpNet;
-use rampart_ir::{AddrItem, Family, Match, Proto, Ruleset, Target};
+use rampart_ir::{AddrItem, Family, Hook, Match, Proto, Ruleset, Target};
 
 use crate::helper::{L4, MARK, Probe};
 use crate::sys::{self, Netns};
@@ -501,7 +501,7 @@ pub(crate) fn iptables_text(rs: &Ruleset, family: Family) -> String {
     }
     for c in &rs.chains {
         for r in &c.rules {
-            out.push_str(&format!("-A {} {}\n", c.name, rampart_ir::format_rule(r, family)));
+            out.push_str(&format!("-A {} {}\n", c.name, rampart_ir::format_rule(rs, r, family)));
         }
     }
     out.push_str("COMMIT\n");
@@ -512,7 +512,7 @@ pub(crate) fn iptables_text(rs: &Ruleset, family: Family) -> String {
 fn smoke() -> Ruleset {
     use crate::fixtures::{dport, dst, established, proto, rule, set, src, uid};
     use rampart_ir::{Chain, Policy, RejectWith};
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         established(),
         rule(
@@ -546,7 +546,7 @@ fn smoke() -> Ruleset {
             vec![src(false, set(None, &[host])), proto(Proto::Tcp), dport(None, &[(3000, 3000)])];
         input.rules.push(rule(11, m, Target::Accept));
     }
-    let mut forward = Chain::builtin("FORWARD", Policy::Drop);
+    let mut forward = Chain::builtin(Hook::Forward, Policy::Drop);
     forward.rules = vec![
         established(),
         rule(
@@ -565,7 +565,7 @@ fn smoke() -> Ruleset {
             Target::Reject(RejectWith::AdminProhibited),
         ),
     ];
-    let mut output = Chain::builtin("OUTPUT", Policy::Drop);
+    let mut output = Chain::builtin(Hook::Output, Policy::Drop);
     output.rules = vec![
         established(),
         rule(7, vec![uid(1021), proto(Proto::Tcp), dport(None, &[(443, 443)])], Target::Accept),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use rampart_ir::{Family, Ruleset};
+use rampart_ir::{Family, Restricted, Ruleset};
 use rampart_trace::{CtState, Hook, Packet};
 
 use crate::equiv::{FwIface, ports, representatives, routable, strangers, uids};
@@ -107,7 +107,7 @@ pub(crate) fn same_verdicts(
 
 /// Policies whose `return`s negate lists and services, in main (a built-in
 /// chain, with the catch-all after them) and in a rule set, several in a row.
-fn return_cases() -> Vec<(String, Ruleset, Ruleset, Vec<FwIface>)> {
+fn return_cases() -> Vec<(String, Ruleset, Restricted, Vec<FwIface>)> {
     let head = "host a 10.1.0.5\nhost b 10.2.0.7\nnetwork lan 10.1.0.0/24\nservice ssh tcp 22\n\
                 service web tcp 80, 443\nservice dns udp 53, tcp 53\nfirewall fw {\n interface eth0 10.1.0.1/24\n \
                 interface eth1 10.2.0.1/24\n forward on\n";
@@ -136,7 +136,7 @@ fn return_cases() -> Vec<(String, Ruleset, Ruleset, Vec<FwIface>)> {
         .collect()
 }
 
-fn example_cases() -> Vec<(String, Ruleset, Ruleset, Vec<FwIface>)> {
+fn example_cases() -> Vec<(String, Ruleset, Restricted, Vec<FwIface>)> {
     let paths = crate::fixtures::example_paths();
     let mut out = Vec::new();
     for path in paths {

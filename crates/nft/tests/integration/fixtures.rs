@@ -1,9 +1,9 @@
 //! Rich-form rulesets built by hand: what `rampart-lower` produces.
 
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, CtStates, IcmpMatch, IdRange, IfaceMatch, Log, Match,
-    Nflog, Origin, OwnerMatch, PhysdevMatch, Policy, PortMatch, PortSet, Proto, RejectWith, Rule,
-    Ruleset, Target, TimeMatch,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook, IcmpMatch, IdRange, IfaceMatch,
+    Log, Match, Nflog, Origin, OwnerMatch, PhysdevMatch, Policy, PortMatch, PortSet, Proto,
+    RejectWith, Rule, Ruleset, Target, TimeMatch,
 };
 
 /// The shipped example policies (`examples/*.rp`), in name order.
@@ -33,7 +33,7 @@ pub(crate) fn all() -> Vec<(&'static str, Ruleset)> {
 
 /// Rules that differ only in single values: merged into a set or a map.
 pub(crate) fn runs() -> Ruleset {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules.push(established());
     for i in 1..=6u16 {
         let host = format!("10.0.0.{i}");
@@ -49,7 +49,7 @@ pub(crate) fn runs() -> Ruleset {
         (22, Target::Accept),
         (23, Target::Drop),
         (22, Target::Drop),
-        (25, Target::Jump("Mail".into())),
+        (25, Target::Jump(ChainId(3))), // Mail
         (80, Target::Accept),
         (81, Target::Return),
     ];
@@ -75,8 +75,8 @@ pub(crate) fn runs() -> Ruleset {
     Ruleset {
         chains: vec![
             input,
-            Chain::builtin("FORWARD", Policy::Drop),
-            Chain::builtin("OUTPUT", Policy::Accept),
+            Chain::builtin(Hook::Forward, Policy::Drop),
+            Chain::builtin(Hook::Output, Policy::Accept),
             mail,
         ],
     }
@@ -145,19 +145,19 @@ pub(crate) fn logged(mut r: Rule, action: &str) -> Rule {
 /// port 20002 and `mybro` (1022) 20004; everyone else is denied 20001-20010.
 pub(crate) fn spice_client() -> Ruleset {
     let server = || set(Some("vm_server"), &["192.168.2.2"]);
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         established(),
         rule(1, vec![Match::InIface(IfaceMatch::one("lo"))], Target::Accept),
         logged(rule(9, vec![], Target::Drop), "DENY"),
     ];
-    let forward = Chain::builtin("FORWARD", Policy::Drop);
-    let mut output = Chain::builtin("OUTPUT", Policy::Drop);
+    let forward = Chain::builtin(Hook::Forward, Policy::Drop);
+    let mut output = Chain::builtin(Hook::Output, Policy::Drop);
     output.rules = vec![
         established(),
         rule(2, vec![Match::OutIface(IfaceMatch::one("lo"))], Target::Accept),
-        rule(3, vec![uid(1021)], Target::Jump("Spice_VM_1".into())),
-        rule(4, vec![uid(1022)], Target::Jump("Spice_VM_2".into())),
+        rule(3, vec![uid(1021)], Target::Jump(ChainId(3))),
+        rule(4, vec![uid(1022)], Target::Jump(ChainId(4))),
         logged(
             rule(
                 5,
@@ -203,7 +203,7 @@ pub(crate) fn groups() -> Ruleset {
     let web = || dport(Some("web"), &[(80, 80), (443, 443), (8000, 8080)]);
     let mail = || dport(None, &[(25, 25), (465, 465), (587, 587)]);
     let many: Vec<(u16, u16)> = (0..12).map(|i| (5000 + 2 * i, 5000 + 2 * i)).collect();
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         established(),
         rule(
@@ -241,16 +241,16 @@ pub(crate) fn groups() -> Ruleset {
         rule(9, vec![src(false, set(Some("nothing"), &[]))], Target::Accept),
         logged(rule(10, vec![], Target::Reject(RejectWith::HostProhibited)), "DENY"),
     ];
-    let mut forward = Chain::builtin("FORWARD", Policy::Drop);
+    let mut forward = Chain::builtin(Hook::Forward, Policy::Drop);
     forward.rules = vec![
         established(),
         rule(
             11,
             vec![src(false, lan()), dst(false, admins())],
-            Target::Jump("Admin_access".into()),
+            Target::Jump(ChainId(3)), // Admin_access
         ),
     ];
-    let output = Chain::builtin("OUTPUT", Policy::Accept);
+    let output = Chain::builtin(Hook::Output, Policy::Accept);
     let mut admin = Chain::user("Admin_access");
     admin.rules = vec![
         rule(12, vec![proto(Proto::Tcp), web()], Target::Accept),
@@ -261,7 +261,7 @@ pub(crate) fn groups() -> Ruleset {
 
 /// One rule per remaining match and target kind.
 pub(crate) fn matches() -> Ruleset {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         rule(
             1,
@@ -350,18 +350,18 @@ pub(crate) fn matches() -> Ruleset {
         rule(20, vec![], Target::Reject(RejectWith::NetUnreachable)),
         Rule { comment: Some("a comment \"quoted\"".into()), ..rule(21, vec![], Target::Drop) },
     ];
-    let mut output = Chain::builtin("OUTPUT", Policy::Accept);
+    let mut output = Chain::builtin(Hook::Output, Policy::Accept);
     output.rules = vec![rule(
         22,
         vec![Match::Owner(OwnerMatch {
             uid: Some(IdRange { neg: true, first: 1000, last: 1999 }),
             gid: Some(IdRange { neg: false, first: 100, last: 100 }),
         })],
-        Target::Goto("input_rs".into()),
+        Target::Goto(ChainId(3)), // the user chain `input`
     )];
     let mut kw = Chain::user("input");
     kw.rules = vec![rule(23, vec![], Target::Accept)];
-    Ruleset { chains: vec![input, Chain::builtin("FORWARD", Policy::Drop), output, kw] }
+    Ruleset { chains: vec![input, Chain::builtin(Hook::Forward, Policy::Drop), output, kw] }
 }
 
 /// A virtualization host where guests are bound to their address on their port.
@@ -370,7 +370,7 @@ pub(crate) fn bridge() -> Ruleset {
         physdev_in: Some((false, name.into())),
         ..PhysdevMatch::default()
     };
-    let mut forward = Chain::builtin("FORWARD", Policy::Drop);
+    let mut forward = Chain::builtin(Hook::Forward, Policy::Drop);
     forward.rules = vec![
         logged(
             rule(
@@ -428,16 +428,16 @@ pub(crate) fn bridge() -> Ruleset {
     ];
     Ruleset {
         chains: vec![
-            Chain::builtin("INPUT", Policy::Drop),
+            Chain::builtin(Hook::Input, Policy::Drop),
             forward,
-            Chain::builtin("OUTPUT", Policy::Accept),
+            Chain::builtin(Hook::Output, Policy::Accept),
         ],
     }
 }
 
 /// Imports can carry what nft cannot say; those rules become `#` lines.
 pub(crate) fn unsupported() -> Ruleset {
-    let mut input = Chain::builtin("INPUT", Policy::Drop);
+    let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         rule(
             1,

@@ -5,8 +5,8 @@
 //! `RAMPART_NFT_SEEDS=first..last`.
 
 use rampart_ir::{
-    AddrSet, Chain, CtStates, Family, IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy,
-    PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Target,
+    AddrSet, Chain, ChainId, CtStates, Family, Hook, IdRange, IfaceMatch, Log, Match, OwnerMatch,
+    Policy, PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Target,
 };
 
 use crate::equiv::{Case, FwIface, compare, reset_needs_tcp};
@@ -60,12 +60,13 @@ fn target(rng: &mut fastrand::Rng, tcp: bool, user_chain: bool) -> Target {
             .unwrap(),
         ),
         8 if user_chain => Target::Return,
-        _ if !user_chain => Target::Jump("Sub".into()),
+        _ if !user_chain => Target::Jump(ChainId(3)), // Sub
         _ => Target::Accept,
     }
 }
 
-fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: &str, dual: bool) -> Rule {
+/// `hook`: the built-in chain's, `None` for the user chain.
+fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) -> Rule {
     let mut m = Vec::new();
     let g = usize::try_from(n).unwrap();
     if rng.u64(..100) < 50 {
@@ -80,7 +81,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: &str, dual: bool) -> Rule
             set: addrs(rng, 2 * g + 1, dual),
         }));
     }
-    if chain != "OUTPUT" && rng.u64(..100) < 25 {
+    if hook != Some(Hook::Output) && rng.u64(..100) < 25 {
         let names = vec![(*rng.choice(&["eth0", "eth1", "eth+"]).unwrap()).to_owned()];
         m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names }));
     }
@@ -101,7 +102,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: &str, dual: bool) -> Rule
             }));
         }
     }
-    if chain == "OUTPUT" && rng.u64(..100) < 40 {
+    if hook == Some(Hook::Output) && rng.u64(..100) < 40 {
         let uid = *rng.choice(&[1021, 1022]).unwrap();
         let id = IdRange { neg: rng.u64(..100) < 20, first: uid, last: uid };
         m.push(Match::Owner(OwnerMatch { uid: Some(id), gid: None }));
@@ -109,7 +110,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: &str, dual: bool) -> Rule
     if rng.u64(..100) < 30 {
         m.push(Match::State { neg: false, states: CtStates(CtStates::NEW) });
     }
-    let mut r = rule(n, m, target(rng, tcp, chain == "Sub"));
+    let mut r = rule(n, m, target(rng, tcp, hook.is_none()));
     if r.target.is_verdict() && rng.u64(..100) < 30 {
         r.log = Some(Log { prefix: format!("RULE {n} -- X "), level: 6 });
     }
@@ -125,14 +126,16 @@ pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
     let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut n = 0;
     let mut chains = Vec::new();
-    for name in ["INPUT", "FORWARD", "OUTPUT", "Sub"] {
-        let mut c =
-            if name == "Sub" { Chain::user(name) } else { Chain::builtin(name, Policy::Drop) };
-        if name != "Sub" {
+    for hook in [Some(Hook::Input), Some(Hook::Forward), Some(Hook::Output), None] {
+        let mut c = match hook {
+            Some(h) => Chain::builtin(h, Policy::Drop),
+            None => Chain::user("Sub"),
+        };
+        if hook.is_some() {
             c.rules.push(crate::fixtures::established());
         }
         // Neighbour discovery, without which no IPv6 packet gets anywhere.
-        if dual && name != "FORWARD" && name != "Sub" {
+        if dual && matches!(hook, Some(Hook::Input | Hook::Output)) {
             c.rules.push(Rule::new(
                 vec![Match::Proto { neg: false, proto: Proto::Icmpv6 }],
                 Target::Accept,
@@ -140,7 +143,7 @@ pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
         }
         for _ in 0..3 + rng.usize(..6) {
             n += 1;
-            c.rules.push(random_rule(&mut rng, n, name, dual));
+            c.rules.push(random_rule(&mut rng, n, hook, dual));
         }
         chains.push(c);
     }

@@ -1,0 +1,190 @@
+//! What is loaded at boot: the units `install-service` writes, read back
+//! by systemd's own parser, and the boot files `apply` keeps equal to what
+//! it applied, loaded into a fresh namespace as a boot would.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use rampart_lab::{Netns, Tool, require_tools};
+
+use crate::util::{command, root, tempdir, text};
+
+/// Every command line of every unit in `dir`, as systemd parsed it: the
+/// system manager in test mode (run as nobody: it refuses root) dumps
+/// each unit with its `Command Line:`, quoted the way a shell reads.
+fn parsed_commands(dir: &Path, unit: &str) -> Vec<Vec<String>> {
+    let out = Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .args(["/lib/systemd/systemd", "--test", "--system", "--no-pager"])
+        .arg(format!("--unit={unit}"))
+        .env("SYSTEMD_UNIT_PATH", format!("{}:", dir.display()))
+        .env("HOME", "/nonexistent")
+        .output()
+        .expect("run systemd --test (apt-get install systemd)");
+    let dump = text(&out.stdout);
+    let mut mine = false;
+    let mut lines = vec![];
+    for l in dump.lines().map(str::trim) {
+        if let Some(name) = l.strip_prefix("-> Unit ") {
+            mine = name == format!("{unit}:");
+        } else if let (true, Some(cmd)) = (mine, l.strip_prefix("Command Line: ")) {
+            // `$$` is how a literal `$` is kept until the command runs.
+            let words = shlex::split(cmd).expect("systemd quotes as a shell does");
+            lines.push(words.into_iter().map(|w| w.replace("$$", "$")).collect());
+        }
+    }
+    assert!(!lines.is_empty(), "systemd did not dump {unit}: {}{}", dump, text(&out.stderr));
+    lines
+}
+
+fn install(policy: &Path, units: &Path, rules: &Path) -> Output {
+    command()
+        .args(["install-service"])
+        .arg(policy)
+        .arg("--unit-dir")
+        .arg(units)
+        .arg("--rules-dir")
+        .arg(rules)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn units_run_exactly_the_paths_they_were_given() {
+    require_tools(&[
+        Tool { name: "systemd-analyze", package: "systemd" },
+        Tool { name: "setpriv", package: "util-linux" },
+    ])
+    .unwrap();
+    let dir = tempdir("unit-words");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Paths with everything systemd would otherwise read its own way:
+    // white space, specifiers, variables, quotes, backslashes.
+    let rules = dir.join("boot dir %h $HOME \"q\" 'a' back\\slash");
+    let policy = dir.join("pol %i ${USER}.rp");
+    std::fs::copy(root().join("examples/spice-client.rp"), &policy).unwrap();
+    let units = dir.join("units");
+    let out = install(&policy, &units, &rules);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("systemd-analyze verify: ok"), "{}", text(&out.stderr));
+
+    let boot = parsed_commands(&units, "rampart.service");
+    assert_eq!(boot.len(), 2, "{boot:?}");
+    assert!(boot[0][0].ends_with("/iptables-restore"), "{boot:?}");
+    assert_eq!(boot[0][1..], ["-w", "--noflush", &rules.join("rules.v4").display().to_string()]);
+    assert_eq!(boot[1][3], rules.join("rules.v6").display().to_string());
+    let nft = parsed_commands(&units, "rampart-nft.service");
+    assert_eq!(nft[0][1..], ["-f", &rules.join("rules.nft").display().to_string()]);
+    let audit = parsed_commands(&units, "rampart-spice-audit.service");
+    assert_eq!(audit[0][1..4], ["access", "audit", &policy.display().to_string()]);
+
+    // A newline in a path would start a setting of its own: refused, and
+    // nothing is written.
+    let evil = dir.join("x\nExecStartPre=touch pwned.rp");
+    std::fs::copy(root().join("examples/spice-client.rp"), &evil).unwrap();
+    let units2 = dir.join("units2");
+    let out = install(&evil, &units2, &dir.join("rules2"));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("control character"), "{}", text(&out.stderr));
+    assert!(!units2.exists() && !dir.join("rules2").join("rules.v4").exists());
+}
+
+/// `rampart ARGS` inside `ns`, with its state and boot directories.
+fn rampart(ns: &Netns, state: &Path, boot: &Path, args: &[&str]) -> Output {
+    let out = ns
+        .command(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .arg("--state-dir")
+        .arg(state)
+        .env("RAMPART_BOOT_DIR", boot)
+        .env("SSH_CONNECTION", "")
+        .env("NO_COLOR", "1")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}{}", text(&out.stdout), text(&out.stderr));
+    out
+}
+
+/// A filter table as it decides: no comments, no counters.
+fn table(ns: &Netns, save: &str) -> String {
+    let t = ns.stdout([save, "-t", "filter"]).unwrap();
+    t.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| if l.starts_with(':') { l.rsplit_once(' ').map_or(l, |(a, _)| a) } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A fresh kernel (a new namespace) after the boot units ran on `boot`.
+fn booted(boot: &Path) -> Netns {
+    let fresh = Netns::new().unwrap();
+    for (tool, file) in [("iptables-restore", "rules.v4"), ("ip6tables-restore", "rules.v6")] {
+        if boot.join(file).exists() {
+            fresh.run([tool, "-w", "--noflush", boot.join(file).to_str().unwrap()]).unwrap();
+        }
+    }
+    if boot.join("rules.nft").exists() {
+        fresh.run(["nft", "-f", boot.join("rules.nft").to_str().unwrap()]).unwrap();
+    }
+    fresh
+}
+
+#[test]
+fn boot_files_follow_every_confirmed_apply_and_boot_to_the_same_rules() {
+    require_tools(&[
+        Tool::IP,
+        Tool::IPTABLES_RESTORE,
+        Tool::IPTABLES_SAVE,
+        Tool::NFT,
+        Tool { name: "setsid", package: "util-linux" },
+    ])
+    .unwrap();
+    let ns = Netns::new().unwrap();
+    let dir = tempdir("persist");
+    let (state, boot) = (dir.join("state"), dir.join("boot"));
+    std::fs::create_dir_all(&boot).unwrap();
+    let read = |f: &str| std::fs::read_to_string(boot.join(f)).ok();
+
+    rampart(&ns, &state, &boot, &["apply", "examples/spice-client.rp"]);
+    let out = rampart(&ns, &state, &boot, &["status"]);
+    assert!(text(&out.stdout).contains("boot files match"), "{}", text(&out.stdout));
+    let fresh = booted(&boot);
+    for save in ["iptables-save", "ip6tables-save"] {
+        assert_eq!(table(&fresh, save), table(&ns, save), "{save} after a simulated boot");
+    }
+    drop(fresh);
+
+    // A try leaves the boot files alone until it is confirmed.
+    let spice = read("rules.v4");
+    rampart(&ns, &state, &boot, &["apply", "examples/office-gateway.rp", "--try", "30"]);
+    assert_eq!(read("rules.v4"), spice, "an unconfirmed try reached the boot files");
+    rampart(&ns, &state, &boot, &["confirm"]);
+    assert!(read("rules.v4").unwrap().contains("dmz-out"));
+    assert_eq!(table(&booted(&boot), "iptables-save"), table(&ns, "iptables-save"));
+    // A rollback takes them back too.
+    rampart(&ns, &state, &boot, &["rollback"]);
+    assert_eq!(read("rules.v4"), spice);
+
+    // The nft backend: its file replaces the iptables ones.
+    rampart(&ns, &state, &boot, &["apply", "examples/kvm-bridges.rp", "--backend", "nft"]);
+    assert!(read("rules.v4").is_none() && read("rules.v6").is_none());
+    let listing = |ns: &Netns| {
+        let tables = [["inet", "rampart"], ["bridge", "rampart"], ["bridge", "rampart_arp"]];
+        tables.map(|[f, t]| ns.stdout(["nft", "list", "table", f, t]).unwrap()).concat()
+    };
+    assert_eq!(listing(&booted(&boot)), listing(&ns), "nft after a simulated boot");
+
+    // Somebody edits a boot file: status says boot would load other rules.
+    std::fs::write(boot.join("rules.nft"), read("rules.nft").unwrap() + "# edited\n").unwrap();
+    let out = ns
+        .command(env!("CARGO_BIN_EXE_rampart"))
+        .args(["status", "--state-dir"])
+        .arg(&state)
+        .env("RAMPART_BOOT_DIR", &boot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("BOOT: ") && text(&out.stdout).contains("rules.nft"));
+}
