@@ -39,6 +39,7 @@ check "the bash completion loads and completes the example's firewall" bash -c '
   _clap_complete_rampart rampart ""
   [ "${COMPREPLY[*]}" = server ]'
 check "systemd accepts the units" systemd-analyze verify /usr/lib/systemd/system/rampart.service \
+  /usr/lib/systemd/system/rampart-nft.service \
   /usr/lib/systemd/system/rampart-logs.service
 check "dependencies declared" sh -c "dpkg-deb -f '$deb' Depends | tr -d ' ' | tr , '\n' | sort | tr '\n' ' ' | grep -qx 'iproute2 iptables|nftables '"
 
