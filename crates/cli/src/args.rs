@@ -25,6 +25,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     Check(commands::check::CheckArgs),
     Fmt(commands::fmt::FmtArgs),
+    Lsp(commands::lsp::LspArgs),
     Compile(commands::compile::CompileArgs),
     Demo(commands::demo::DemoArgs),
     Apply(commands::deploy::ApplyArgs),

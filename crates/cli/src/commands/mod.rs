@@ -9,6 +9,7 @@ pub(crate) mod fmt;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
+pub(crate) mod lsp;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod test;
@@ -39,6 +40,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Access(a) => access::run(&a),
         Command::Explain(a) => reference::explain(&a),
         Command::Fmt(a) => fmt::run(&a),
+        Command::Lsp(_) => lsp::run(),
         Command::Manpages(a) => reference::manpages(&a),
         Command::Test(a) => test::run(&a),
     }

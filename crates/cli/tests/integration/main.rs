@@ -12,6 +12,7 @@ mod fmt;
 mod hostile;
 mod lab;
 mod logs;
+mod lsp;
 mod reference;
 mod trace;
 mod util;
