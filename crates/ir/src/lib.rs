@@ -19,6 +19,7 @@ mod arp;
 mod builder;
 pub mod icmp;
 mod iptables;
+pub mod origin;
 pub mod read;
 mod restricted;
 pub mod rule;

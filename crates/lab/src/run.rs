@@ -138,12 +138,12 @@ fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
     read_filter(&text, "iptables-save (read back)")
 }
 
-/// The filter table of `iptables-save` or `iptables-restore` text (or a
-/// `$IPTABLES` script).
+/// The filter table of `iptables-save` or `iptables-restore` text.
 pub(crate) fn read_filter(text: &str, what: &str) -> Result<Ruleset, LabError> {
     let mut sources = Sources::new();
     let file = sources.add(what, text.to_owned());
-    let imported = rampart_ir::read::parse(text, file, rampart_ir::read::detect(text));
+    let save = Some(rampart_ir::read::Format::Save);
+    let imported = rampart_ir::read::read(text.as_bytes(), what, file, save);
     if imported.has_errors() {
         return Err(LabError::Failed {
             command: what.into(),

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use rampart_ir::origin::LogPrefix;
+
 /// The verdict a prefix names, normalised across tools.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -93,7 +95,7 @@ pub enum Source {
         rule: u32,
         /// Action word (`%A`), normalised; None if the word is not known.
         action: Option<Action>,
-        /// Rule set name (`%R`), when the template has one.
+        /// Rule set name (`%C`), when the template has one.
         #[serde(skip_serializing_if = "Option::is_none")]
         ruleset: Option<String>,
     },
@@ -171,7 +173,7 @@ pub type RuleIndex = BTreeMap<u32, RuleInfo>;
 /// Look up the policy rule behind an attribution. Implemented for
 /// [`RuleIndex`]; a compiler with rule sets can implement it per rule set.
 pub trait RuleLookup {
-    /// The rule `number` of rule set `ruleset` (None: the template has no `%R`).
+    /// The rule `number` of rule set `ruleset` (None: the template has no `%C`).
     fn rule(&self, ruleset: Option<&str>, number: u32) -> Option<&RuleInfo>;
 }
 
@@ -189,134 +191,15 @@ pub fn rule_info<'r>(a: &Attribution, lookup: &'r dyn RuleLookup) -> Option<&'r 
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Lit(String),
-    /// `%N`
-    Num,
-    /// `%A`
-    Action,
-    /// `%R`
-    Ruleset,
-    /// `%C`, `%I` and other placeholders: any word, ignored.
-    Word,
-}
-
-/// Error in a prefix template.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TemplateError {
-    /// The template has no `%N`, so no rule number can be recovered.
-    #[error("prefix template {0:?} has no %N (rule number)")]
-    NoNumber(String),
-    /// Two placeholders with nothing between them cannot be split.
-    #[error("prefix template {0:?} has two placeholders with no text between them")]
-    Adjacent(String),
-}
-
-/// A log prefix template such as `RULE %N -- %A ` (fwbuilder's default).
-/// `%N` rule number, `%A` action, `%R` rule set, `%C`/`%I` other words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template {
-    pieces: Vec<Piece>,
-}
-
-/// Rampart's default prefix template.
-pub const DEFAULT_TEMPLATE: &str = "RULE %N -- %A ";
-
-impl Default for Template {
-    fn default() -> Self {
-        Template::parse(DEFAULT_TEMPLATE).unwrap_or(Template { pieces: Vec::new() })
-    }
-}
-
-impl Template {
-    /// Parse a template. Trailing spaces are ignored (prefixes are matched trimmed).
-    pub fn parse(text: &str) -> Result<Template, TemplateError> {
-        let mut pieces = Vec::new();
-        let mut lit = String::new();
-        let mut chars = text.trim_end().chars().peekable();
-        while let Some(c) = chars.next() {
-            if c != '%' {
-                lit.push(c);
-                continue;
-            }
-            let piece = match chars.next() {
-                Some('N') => Piece::Num,
-                Some('A') => Piece::Action,
-                Some('R') => Piece::Ruleset,
-                Some('%') => {
-                    lit.push('%');
-                    continue;
-                }
-                Some(_) => Piece::Word,
-                None => {
-                    lit.push('%');
-                    continue;
-                }
-            };
-            if !lit.is_empty() {
-                pieces.push(Piece::Lit(std::mem::take(&mut lit)));
-            } else if pieces.last().is_some_and(|p| !matches!(p, Piece::Lit(_))) {
-                return Err(TemplateError::Adjacent(text.to_owned()));
-            }
-            pieces.push(piece);
-        }
-        if !lit.is_empty() {
-            pieces.push(Piece::Lit(lit));
-        }
-        if !pieces.contains(&Piece::Num) {
-            return Err(TemplateError::NoNumber(text.to_owned()));
-        }
-        Ok(Template { pieces })
-    }
-
-    /// Match a trimmed prefix: Some((rule, action word, rule set)).
-    fn matches<'p>(&self, prefix: &'p str) -> Option<(u32, Option<&'p str>, Option<&'p str>)> {
-        let mut rest = prefix;
-        let (mut rule, mut action, mut ruleset) = (None, None, None);
-        for (i, piece) in self.pieces.iter().enumerate() {
-            match piece {
-                Piece::Lit(l) => rest = rest.strip_prefix(l.as_str())?,
-                Piece::Num => {
-                    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-                    rule = Some(rest[..end].parse::<u32>().ok()?);
-                    rest = &rest[end..];
-                }
-                Piece::Action | Piece::Ruleset | Piece::Word => {
-                    // A placeholder runs to the next literal (or the end).
-                    let end = match self.pieces.get(i + 1) {
-                        Some(Piece::Lit(l)) => rest.find(l.as_str())?,
-                        _ => rest.len(),
-                    };
-                    let word = &rest[..end];
-                    if word.is_empty() {
-                        return None;
-                    }
-                    match piece {
-                        Piece::Action => action = Some(word),
-                        Piece::Ruleset => ruleset = Some(word),
-                        _ => {}
-                    }
-                    rest = &rest[end..];
-                }
-            }
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-        Some((rule?, action, ruleset))
-    }
-}
-
 /// Attribute prefixes; holds the Rampart template to recognise.
 #[derive(Debug, Clone, Default)]
 pub struct Attributor {
-    template: Template,
+    template: LogPrefix,
 }
 
 impl Attributor {
-    /// Use `template` for Rampart prefixes (see [`Template`]).
-    pub fn new(template: Template) -> Attributor {
+    /// Use `template` (the policy's `log-prefix`) for Rampart prefixes.
+    pub fn new(template: LogPrefix) -> Attributor {
         Attributor { template }
     }
 
@@ -324,12 +207,12 @@ impl Attributor {
     pub fn attribute(&self, prefix: &[u8]) -> Attribution {
         let text = String::from_utf8_lossy(prefix);
         let text = text.trim();
-        if let Some((rule, action, ruleset)) = self.template.matches(text) {
+        if let Some(m) = self.template.matches(text) {
             return Attribution {
                 source: Source::Rampart {
-                    rule,
-                    action: action.and_then(Action::parse),
-                    ruleset: ruleset.map(str::to_owned),
+                    rule: m.rule,
+                    action: m.action.and_then(Action::parse),
+                    ruleset: m.ruleset.map(str::to_owned),
                 },
             };
         }
@@ -414,7 +297,7 @@ mod tests {
 
     #[test]
     fn custom_template_with_ruleset() {
-        let t = Template::parse("%R:%N:%A ").unwrap();
+        let t = LogPrefix::parse("%C:%N:%A ").unwrap();
         let a = Attributor::new(t).attribute(b"users:4:ACCEPT ");
         assert_eq!(
             a.source,
@@ -424,8 +307,6 @@ mod tests {
                 ruleset: Some("users".into())
             }
         );
-        assert_eq!(Template::parse("%A"), Err(TemplateError::NoNumber("%A".into())));
-        assert_eq!(Template::parse("%N%A"), Err(TemplateError::Adjacent("%N%A".into())));
     }
 
     #[test]

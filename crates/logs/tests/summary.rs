@@ -90,3 +90,25 @@ fn fixture_scan() {
     assert_eq!(scans[0].src.to_string(), "203.0.113.7");
     assert_eq!(scans[0].ports, 12);
 }
+
+/// The summary of log lines written by someone hostile.
+fn summary_of(text: &str) -> String {
+    let a = Attributor::default();
+    let t = Tally::read(std::io::Cursor::new(text.to_owned().into_bytes()), 1).unwrap();
+    t.finish(&SummaryOptions { top: 5, attributor: &a, rules: None, show_bad: true }).to_text()
+}
+
+const FIELDS: &str = "IN=eth0 OUT= MAC=00 SRC=1.2.3.4 DST=5.6.7.8 LEN=60 TOS=0x00 PREC=0x00 \
+                      TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=22 WINDOW=1 RES=0x00 SYN URGP=0";
+
+#[test]
+fn hostile_prefixes_are_printed_escaped_and_never_panic() {
+    let huge = "A".repeat(70_000);
+    let text = summary_of(&format!("Dec  3 10:00:00 h kernel: [1.0] {huge}{FIELDS}\n"));
+    assert!(text.contains("AAAA"), "{text}");
+    let text = summary_of(&format!(
+        "Dec  3 10:00:00 h kernel: [1.0] RULE 1 -- DENY \u{1b}[2J\u{1b}]0;x\u{7}{FIELDS}\n"
+    ));
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+    assert!(text.contains(r"RULE 1 -- DENY \u{1b}[2J"), "{text}");
+}

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rampart_ir::{Hook, Table};
+use ipnet::IpNet;
+use rampart_ir::{AddrItem, Hook, Table};
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule};
 
 /// The hooks filter rules go in: the filter table's.
@@ -27,9 +28,17 @@ fn only_firewall(c: &AddrColumn) -> bool {
 }
 
 /// Could this column hold the firewall's own address? Negated columns and
-/// `any` could; a list of other hosts could not.
-fn may_be_firewall(c: &AddrColumn) -> bool {
-    c.neg || c.is_any() || c.firewall
+/// `any` could, and so could a group or host that lists one of the
+/// firewall's addresses (or its name); a list of other hosts could not.
+/// A network around the firewall's address does not count (it names the
+/// hosts behind an interface) unless `self-in-networks` is on, as in
+/// Firewall Builder.
+fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
+    let own = |a: &IpNet| {
+        c.set.items.contains(&AddrItem::Net(IpNet::from(a.addr())))
+            || (fw.options.self_in_networks && c.set.contains(a.addr()))
+    };
+    c.neg || c.is_any() || c.firewall || fw.interfaces.iter().flat_map(|i| &i.addrs).any(own)
 }
 
 /// The hooks a rule applies in, as Firewall Builder places rules: INPUT for
@@ -48,7 +57,7 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
     if rule.direction != Direction::Out
         && !users
         && !only_firewall(&rule.src)
-        && may_be_firewall(&rule.dst)
+        && may_be_firewall(&rule.dst, fw)
     {
         out.push(Hook::Input);
     }
@@ -66,7 +75,10 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
     {
         out.push(Hook::Forward);
     }
-    if rule.direction != Direction::In && !only_firewall(&rule.dst) && may_be_firewall(&rule.src) {
+    if rule.direction != Direction::In
+        && !only_firewall(&rule.dst)
+        && may_be_firewall(&rule.src, fw)
+    {
         out.push(Hook::Output);
     }
     out

@@ -211,6 +211,9 @@ impl Pass {
         let (negated, plain): (Vec<Match>, Vec<Match>) =
             rule.matches.iter().cloned().partition(needs_temp_chain);
         let number = rule.origin.map_or(0, |o| o.rule);
+        // What each line copies: never the whole matches, which may hold a
+        // group of 100,000 addresses, once per line.
+        let base = Rule { matches: Vec::new(), ..rule.clone() };
         let action = if negated.is_empty() {
             None
         } else {
@@ -228,7 +231,7 @@ impl Pass {
                             matches: vec![v],
                             log: None,
                             target: Target::Return,
-                            ..rule.clone()
+                            ..base.clone()
                         });
                     }
                 }
@@ -241,7 +244,7 @@ impl Pass {
         };
         let mut out = Vec::new();
         for matches in expand(&plain) {
-            let r = Rule { matches, ..rule.clone() };
+            let r = Rule { matches, ..base.clone() };
             match &action {
                 Some(jump) => out.push(Rule { log: None, target: jump.clone(), ..r }),
                 None => out.extend(self.finish(r)),
@@ -268,13 +271,14 @@ impl Pass {
         let rest = self.fresh_chain(&format!("R{number}_rest"));
         let rest_id = self.out.id(&rest);
         let mut temp = Chain::user(&not);
+        let base = Rule { matches: vec![], ..rule };
         for v in negated.iter().flat_map(each_value) {
             let to_rest = Target::Goto(rest_id);
-            temp.rules.push(Rule { matches: vec![v], log: None, target: to_rest, ..rule.clone() });
+            temp.rules.push(Rule { matches: vec![v], log: None, target: to_rest, ..base.clone() });
         }
-        temp.rules.extend(self.finish(Rule { matches: vec![], ..rule.clone() }));
+        temp.rules.extend(self.finish(base.clone()));
         let not = self.out.push(temp);
-        let bare = Rule { matches: vec![], log: None, ..rule };
+        let bare = Rule { log: None, ..base };
         let mut lines: Vec<Rule> = expand(&plain)
             .into_iter()
             .map(|matches| Rule { matches, target: Target::Goto(not), ..bare.clone() })

@@ -307,3 +307,34 @@ fn a_logged_goto_logs_in_place() {
         vec!["INPUT: -j LOG --log-prefix \"RULE 1 -- GOTO \" --log-level 6", "INPUT: -g x"]
     );
 }
+
+#[test]
+fn self_in_networks_places_a_network_around_the_firewall_in_output_too() {
+    let outputs = |opt: &str| {
+        lines(&compiled(&fw(opt, "  accept from lan")).v4, Family::V4)
+            .into_iter()
+            .filter(|l| l.starts_with("OUTPUT:") && l.contains("-s 10.1.0.0/24"))
+            .count()
+    };
+    assert_eq!(outputs(""), 0);
+    assert_eq!(outputs("self-in-networks on"), 1);
+}
+
+#[test]
+fn a_group_holding_the_firewall_gives_input_and_output_lines_too() {
+    // By address (a host object on the firewall's own address) and by name.
+    let c = compiled(&format!(
+        "host gw-addr 10.0.0.1\ngroup mine {{ fw, b }}\n{}",
+        fw("forward on", "accept from a to gw-addr service ssh\naccept from mine to a service web")
+    ));
+    let l = lines(&c.v4, Family::V4);
+    let chains = |needle: &str| -> Vec<String> {
+        l.iter()
+            .filter(|x| x.contains(needle))
+            .map(|x| x.split(':').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(chains("-s 10.1.0.5/32 -d 10.0.0.1/32"), vec!["INPUT", "FORWARD"], "{l:#?}");
+    let web = chains("--dports 80,443");
+    assert!(web.contains(&"OUTPUT".to_owned()) && web.contains(&"FORWARD".to_owned()), "{l:#?}");
+}

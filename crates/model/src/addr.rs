@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(item("10.0.0.0/33"), Err("E0205"));
         assert_eq!(item("10.0.0.0/255.0.255.0"), Err("E0205"));
         assert_eq!(item("10.0.0.300"), Err("E0204"));
-        assert_eq!(item("10.0.0.9-10.0.0.1"), Err("E0270"));
+        assert_eq!(item("10.0.0.9-10.0.0.1"), Err("E0280"));
         assert!(is_literal("::1") && is_literal("10.0.0.1") && !is_literal("web1"));
     }
 }

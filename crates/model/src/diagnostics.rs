@@ -16,6 +16,12 @@ pub(crate) fn duplicate_name(name: &str, span: Span, first: Span) -> Diagnostic 
         .with_help("every object, user and firewall needs its own name")
 }
 
+pub(crate) fn group_too_deep(name: &str, span: Span, max: usize) -> Diagnostic {
+    Diagnostic::error("E0251", format!("groups nest more than {max} deep at `{name}`"))
+        .with_label(span, "this member is one level too deep")
+        .with_help("flatten the groups: list the members in fewer levels")
+}
+
 pub(crate) fn group_cycle(name: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0203", format!("group `{name}` contains itself"))
         .with_label(span, "this member leads back to the group")
@@ -28,7 +34,7 @@ pub(crate) fn bad_address(text: &str, span: Span) -> Diagnostic {
 }
 
 pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0270", format!("`{first}-{last}` is not a valid range"))
+    Diagnostic::error("E0280", format!("`{first}-{last}` is not a valid range"))
         .with_label(span, "both ends must be of one family, the first not above the last")
 }
 
@@ -232,4 +238,19 @@ pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnos
     Diagnostic::error("E0250", format!("{kind} name `{name}` cannot be used"))
         .with_label(span, "this name")
         .with_help(why.to_owned())
+}
+
+pub(crate) fn no_addresses(span: Span) -> Diagnostic {
+    Diagnostic::error("E0281", "this address column holds no address")
+        .with_label(span, "empty once expanded: read as `any`, it would match every address")
+        .with_help("put addresses in the group, write `self` for the firewall, or remove the rule")
+}
+
+pub(crate) fn dynamic_firewall_in_column(name: &str, firewall: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning(
+        "W0305",
+        format!("`{name}` holds firewall `{firewall}`, whose dynamic addresses are unknown"),
+    )
+    .with_label(span, "the rule matches only the addresses known when compiling")
+    .with_help("give the interface its address, or write `self` in the firewall's own rules")
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use rampart_diag::Diagnostic;
+use rampart_ir::origin::{LogPrefix, PrefixValues};
 use rampart_ir::{AddrSet, RejectWith};
 use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 
@@ -46,7 +47,7 @@ pub(crate) fn build(
             .rules
             .iter()
             .filter_map(|rule| {
-                number += 1;
+                number = self::number(rule.number.as_ref(), number + 1, diags);
                 self::rule(rule, number, &out, &names, r, diags)
             })
             .collect();
@@ -90,7 +91,10 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
         diags.push(diagnostics::bad_option(key, span, expected));
     };
     match (key, one) {
-        ("log-prefix", Some(t)) => o.log_prefix = t.to_owned(),
+        ("log-prefix", Some(t)) => match LogPrefix::parse(t) {
+            Ok(p) => o.log_prefix = p,
+            Err(e) => bad(diags, &format!("a template a log line can be traced back by: {e}")),
+        },
         ("log-level", Some(t)) => match log_level(t) {
             Some(l) => o.log_level = l,
             None => bad(
@@ -105,13 +109,17 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
             "none" => o.default = DefaultAction::None,
             _ => bad(diags, "deny, deny-quiet, reject or none"),
         },
-        ("accept-established" | "forward", Some(t)) => {
+        ("accept-established" | "forward" | "self-in-networks", Some(t)) => {
             let v = match t {
                 "on" | "yes" | "true" => true,
                 "off" | "no" | "false" => false,
                 _ => return bad(diags, "on or off"),
             };
-            if key == "forward" { o.forward = v } else { o.accept_established = v }
+            match key {
+                "forward" => o.forward = v,
+                "self-in-networks" => o.self_in_networks = v,
+                _ => o.accept_established = v,
+            }
         }
         ("backup-ssh", _) => match s.values.as_slice() {
             [Value::Word(from), rest @ ..] if from.text == "from" && !rest.is_empty() => {
@@ -203,16 +211,25 @@ fn addr_column(
             col.set.name = Some(w.text.clone());
         }
     }
+    let mut broken = false;
     for w in &c.items {
         if w.text == fw.name {
             col.firewall = true;
             continue;
         }
+        if let Some(other) = r.dynamic_firewall_in(&w.text) {
+            diags.push(diagnostics::dynamic_firewall_in_column(&w.text, other, w.span));
+        }
         match addresses(w, r, diags) {
             Some(Addr::Items(items)) => col.set.items.extend(items),
             Some(Addr::Firewall) => col.firewall = true,
-            None => {}
+            None => broken = true,
         }
+    }
+    // A column that names objects but holds no address would read as `any`.
+    if !broken && !col.firewall && col.set.items.is_empty() {
+        let span = c.items.first().map_or(fw.span, |w| w.span);
+        diags.push(diagnostics::no_addresses(span));
     }
     col.set.items.sort();
     col.set.items.dedup();
@@ -379,6 +396,16 @@ fn reject_with(t: &str) -> Option<RejectWith> {
     })
 }
 
+/// A rule's number: `number N` as written, else the one after the rule
+/// before, so a run of imported rules keeps its numbers with one `number`.
+fn number(written: Option<&ast::Word>, next: u32, diags: &mut Vec<Diagnostic>) -> u32 {
+    let Some(w) = written else { return next };
+    w.text.parse().unwrap_or_else(|_| {
+        diags.push(diagnostics::bad_number("rule number", &w.text, w.span));
+        next
+    })
+}
+
 fn rule(
     rule: &ast::Rule,
     number: u32,
@@ -489,26 +516,7 @@ pub fn log_prefix(
     ruleset: &str,
     iface: &str,
 ) -> String {
-    let mut out = String::new();
-    let mut chars = options.log_prefix.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('N') => out.push_str(&number.to_string()),
-            Some('A') => out.push_str(action),
-            Some('C') => out.push_str(ruleset),
-            Some('I') => out.push_str(iface),
-            Some(other) => {
-                out.push('%');
-                out.push(other);
-            }
-            None => out.push('%'),
-        }
-    }
-    out
+    options.log_prefix.render(&PrefixValues { rule: number, action, ruleset, iface })
 }
 
 fn check_log_prefixes(fw: &Firewall, diags: &mut Vec<Diagnostic>) {

@@ -2,6 +2,7 @@
 
 use ipnet::IpNet;
 use rampart_diag::Span;
+use rampart_ir::origin::LogPrefix;
 use rampart_ir::{AddrItem, AddrSet, IcmpMatch, PortRange, Proto, RejectWith};
 
 #[derive(Clone, Debug, Default)]
@@ -70,7 +71,7 @@ pub struct Interface {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `%N` rule number, `%A` action, `%C` rule set, `%I` interface.
-    pub log_prefix: String,
+    pub log_prefix: LogPrefix,
     /// syslog level 0–7.
     pub log_level: u8,
     pub default: DefaultAction,
@@ -80,17 +81,22 @@ pub struct Options {
     pub backup_ssh: Option<AddrSet>,
     /// Whether the firewall routes: without it FORWARD only drops.
     pub forward: bool,
+    /// `self-in-networks on`: a network or range around one of the
+    /// firewall's addresses also stands for the firewall, so its rules go to
+    /// INPUT or OUTPUT too (Firewall Builder's placement; imported policies).
+    pub self_in_networks: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
-            log_prefix: "RULE %N -- %A ".into(),
+            log_prefix: LogPrefix::default(),
             log_level: 6,
             default: DefaultAction::Deny,
             accept_established: true,
             backup_ssh: None,
             forward: false,
+            self_in_networks: false,
         }
     }
 }
@@ -116,7 +122,9 @@ pub struct RuleSet {
 
 #[derive(Clone, Debug)]
 pub struct Rule {
-    /// Unique within the firewall; what the log prefix shows.
+    /// What the log prefix and comments show: counted from 1 in the order
+    /// written, or as set by `number N` (imported rules keep theirs, which
+    /// may repeat across rule sets).
     pub number: u32,
     pub span: Span,
     pub action: Action,

@@ -89,6 +89,9 @@ pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
     Model { firewalls, accesses }
 }
 
+/// How deep groups may nest (group in group in ...).
+const MAX_GROUP_DEPTH: usize = 64;
+
 impl<'a> Resolver<'a> {
     /// Expand a name, reporting problems once.
     pub(crate) fn lookup(&mut self, name: &str, diags: &mut Vec<Diagnostic>) -> Option<Resolved> {
@@ -196,6 +199,10 @@ impl<'a> Resolver<'a> {
             } else if self.in_progress.contains(&m.text.as_str()) {
                 diags.push(diagnostics::group_cycle(name, m.span));
                 Resolved::Invalid
+            } else if self.in_progress.len() >= MAX_GROUP_DEPTH {
+                // Resolution recurses: 20,000 levels would overflow the stack.
+                diags.push(diagnostics::group_too_deep(name, m.span, MAX_GROUP_DEPTH));
+                Resolved::Invalid
             } else {
                 match self.lookup(&m.text, diags) {
                     Some(r) => r,
@@ -246,6 +253,31 @@ impl<'a> Resolver<'a> {
             (false, None, Some(s)) => Resolved::Services(s),
             _ => Resolved::Addresses(vec![]),
         }
+    }
+
+    /// A firewall with an interface of no known address (`dynamic`), named
+    /// by `name` or held in it (through nested groups): its addresses are
+    /// not known when compiling, so a column naming it cannot match them.
+    pub(crate) fn dynamic_firewall_in(&self, name: &str) -> Option<&'a str> {
+        let mut todo = vec![name];
+        let mut seen = Vec::new();
+        while let Some(n) = todo.pop() {
+            if seen.contains(&n) {
+                continue;
+            }
+            seen.push(n);
+            let Some((&key, sym)) = self.symbols.get_key_value(n) else { continue };
+            match sym.def {
+                Def::Firewall(ifaces)
+                    if ifaces.iter().any(|i| i.flags.iter().any(|f| f.text == "dynamic")) =>
+                {
+                    return Some(key);
+                }
+                Def::Group(members) => todo.extend(members.iter().map(|m| m.text.as_str())),
+                _ => {}
+            }
+        }
+        None
     }
 
     /// Kind name of a symbol, for "is X, not Y" messages.

@@ -70,6 +70,23 @@ fn rules_are_numbered_across_rule_sets_in_source_order() {
 }
 
 #[test]
+fn number_sets_a_rule_number_and_the_next_ones_follow() {
+    let mut sources = Sources::new();
+    let loaded = load_str(
+        "t.rp",
+        "firewall fw {\n ruleset main {\n  branch x number 0\n  deny\n  deny number 7\n }\n ruleset x {\n  accept number 0\n  accept\n }\n}\n",
+        &mut sources,
+    );
+    let fw = &loaded.model.unwrap().firewalls[0];
+    let numbers: Vec<u32> = fw.rulesets.iter().flat_map(|r| &r.rules).map(|r| r.number).collect();
+    assert_eq!(numbers, vec![0, 1, 7, 0, 1]);
+    let bad =
+        load_str("b.rp", "firewall fw {\n ruleset main {\n  deny number x1\n }\n}\n", &mut sources);
+    let codes: Vec<_> = bad.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0221"]);
+}
+
+#[test]
 fn bridge_topology_sides_and_warnings() {
     let mut sources = Sources::new();
     let text = "host a 10.0.0.1\nhost b 10.0.0.2\nhost c 10.0.0.3\nhost out 192.0.2.9\n\
@@ -146,4 +163,22 @@ fn standard_services_need_no_declaration_and_a_declared_one_wins() {
     let loaded = load_str("typo.rp", &policy("").replace("ssh,", "sshd,"), &mut sources);
     let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
     assert!(codes.iter().all(|c| c.starts_with('E')) && !codes.is_empty(), "{codes:?}");
+}
+
+#[test]
+fn a_column_that_expands_to_no_address_is_an_error_never_any() {
+    let mut sources = Sources::new();
+    let codes = |text: &str, sources: &mut Sources| -> Vec<&'static str> {
+        load_str("empty.rp", text, sources).diagnostics.iter().map(|d| d.code).collect()
+    };
+    let policy = |iface: &str, rule: &str| {
+        format!(
+            "group nobody {{ }}\ngroup mine {{ gw }}\nfirewall gw {{\n interface eth0 {iface}\n ruleset main {{\n  {rule}\n }}\n}}\n"
+        )
+    };
+    assert_eq!(codes(&policy("10.0.0.1/24", "accept from nobody"), &mut sources), vec!["E0281"]);
+    // The firewall's only address is unknown: the group is empty, and says why.
+    assert_eq!(codes(&policy("dynamic", "accept to mine"), &mut sources), vec!["W0305", "E0281"]);
+    assert!(codes(&policy("10.0.0.1/24", "accept to mine"), &mut sources).is_empty());
+    assert!(codes(&policy("dynamic", "accept to self"), &mut sources).is_empty());
 }

@@ -160,7 +160,7 @@ pub struct RuleSet {
 
 /// `ACTION [ARG] [from [not] A, ...] [to [not] A, ...] [service [not] S, ...]
 ///  [on [not] IF, ...] [in | out] [user U, ...] [days D, ...] [time HH:MM-HH:MM]
-///  [log] [stateless] [comment "..."]`
+///  [log] [stateless] [number N] [comment "..."]`
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub action: Word,
@@ -179,6 +179,9 @@ pub struct Rule {
     pub time: Option<Word>,
     pub log: Option<Span>,
     pub stateless: Option<Span>,
+    /// `number N`: the rule's number as written, for rules brought over
+    /// from another tool whose log prefixes carry their own numbers.
+    pub number: Option<Word>,
     pub comment: Option<Text>,
     pub span: Span,
 }

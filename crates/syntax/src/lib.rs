@@ -11,6 +11,7 @@ mod diagnostics;
 mod format;
 mod lexer;
 mod parser;
+pub mod write;
 
 pub use format::format;
 pub use parser::parse;

@@ -30,7 +30,7 @@ type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
 const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
-                              accept-established, backup-ssh, forward)";
+                              accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
 struct Parser<'a> {
@@ -398,7 +398,7 @@ impl Parser<'_> {
                 Ok(())
             }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
-            | "forward" => {
+            | "forward" | "self-in-networks" => {
                 let mut values = Vec::new();
                 while !self.at_line_end() {
                     let t = self.peek();
@@ -577,6 +577,7 @@ impl Parser<'_> {
             time: None,
             log: None,
             stateless: None,
+            number: None,
             comment: None,
         };
         while !self.at_line_end() {
@@ -624,6 +625,10 @@ impl Parser<'_> {
                 }
                 "log" => self.set_once(&mut r.log, w.span, w.span)?,
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span)?,
+                "number" => {
+                    let n = self.word("a rule number")?;
+                    self.set_once(&mut r.number, n, w.span)?;
+                }
                 "comment" => {
                     let text = self.string("a comment in double quotes")?;
                     self.set_once(&mut r.comment, text, w.span)?;
@@ -708,6 +713,9 @@ mod tests {
         assert_eq!(r.comment.as_ref().unwrap().value, "hi");
         assert_eq!(fw.rulesets[0].rules[1].argument.as_ref().unwrap().text, "other");
         assert_eq!(fw.rulesets[0].rules[2].argument.as_ref().unwrap().text, "tcp-reset");
+        let p = ok("firewall fw {\n ruleset main {\n  deny log number 16\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        assert_eq!(fw.rulesets[0].rules[0].number.as_ref().unwrap().text, "16");
     }
 
     #[test]

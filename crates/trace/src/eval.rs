@@ -316,11 +316,28 @@ pub(crate) fn walk<E: Engine>(
     }
 }
 
-/// How many walks the search for disagreeing forks may make.
+/// How many walks the forks and the search for disagreeing ones may each
+/// make; a fork past the bound ends in [`Verdict::Unknown`].
 const MAX_WALKS: usize = 256;
 
+/// What taking an undecided point as matching leads to, when that needs no
+/// walk: a verdict at once, or (a LOG or a plain continue) nothing that
+/// changes the walk, so the ending without it (`None` inside).
+fn settled<E: Engine>(e: &E, at: RuleRef, what: Undecided) -> Option<Option<Verdict>> {
+    if what == Undecided::Target {
+        return None;
+    }
+    match &*e.act(at) {
+        Act::Stop(v) => Some(Some(v.clone())),
+        Act::Log(_) | Act::Continue => Some(None),
+        _ => None,
+    }
+}
+
 /// The main walk, one fork per undecided point on it, and the verdict over
-/// every combination of undecided points (bounded by `MAX_WALKS`).
+/// every combination of undecided points (bounded by `MAX_WALKS`). Points
+/// whose outcome needs no walk (a verdict, a LOG) cost none, so thousands
+/// of undecided rules that all accept give ACCEPT, in linear time.
 pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
     // Room for a typical path, so that recording it allocates once.
     let mut rec = Recorder { full: true, path: Vec::with_capacity(8), ..Recorder::default() };
@@ -329,19 +346,35 @@ pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
     if undecided.is_empty() {
         return Trace { verdict: main.verdict.clone(), main, logs, path, forks: vec![] };
     }
-    let mut forks = Vec::new();
-    for (k, (at, what)) in undecided.iter().enumerate() {
-        let mut choices = vec![false; k];
-        choices.push(true);
-        let mut r = Recorder::default();
-        let if_match = walk(e, p, &choices, &mut r);
-        forks.push(Fork { at: *at, undecided: *what, if_match, more: r.undecided.len() > k + 1 });
+    let mut forks = Vec::with_capacity(undecided.len());
+    let mut walks = 0;
+    for (k, &(at, what)) in undecided.iter().enumerate() {
+        let more = undecided.len() > k + 1;
+        let (if_match, more) = match settled(e, at, what) {
+            Some(Some(verdict)) => (Ending { verdict, decided_by: Some(at) }, false),
+            Some(None) => (main.clone(), more),
+            None if walks < MAX_WALKS => {
+                walks += 1;
+                let mut choices = vec![false; k];
+                choices.push(true);
+                let mut r = Recorder::default();
+                let end = walk(e, p, &choices, &mut r);
+                (end, r.undecided.len() > k + 1)
+            }
+            None => (Ending { verdict: Verdict::Unknown, decided_by: None }, more),
+        };
+        forks.push(Fork { at, undecided: what, if_match, more });
     }
     // Every leaf of the tree of choices, depth first.
     let mut todo: Vec<Vec<bool>> = vec![vec![]];
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut walks = 0;
     let mut complete = true;
+    let add = |verdicts: &mut Vec<Verdict>, v: Verdict| {
+        if !verdicts.contains(&v) {
+            verdicts.push(v);
+        }
+    };
     while let Some(choices) = todo.pop() {
         walks += 1;
         if walks > MAX_WALKS {
@@ -350,14 +383,20 @@ pub(crate) fn explore<E: Engine>(e: &E, p: &E::Prepared) -> Trace {
         }
         let mut r = Recorder::default();
         let end = walk(e, p, &choices, &mut r);
-        if !verdicts.contains(&end.verdict) {
-            verdicts.push(end.verdict);
-        }
+        add(&mut verdicts, end.verdict);
         for j in choices.len()..r.undecided.len() {
-            let mut c = choices.clone();
-            c.resize(j, false);
-            c.push(true);
-            todo.push(c);
+            let (at, what) = r.undecided[j];
+            match settled(e, at, what) {
+                Some(Some(v)) => add(&mut verdicts, v),
+                // The same walk as this one: nothing new below it.
+                Some(None) => {}
+                None => {
+                    let mut c = choices.clone();
+                    c.resize(j, false);
+                    c.push(true);
+                    todo.push(c);
+                }
+            }
         }
     }
     let verdict = match (complete, verdicts.as_slice()) {

@@ -193,6 +193,10 @@ pub fn packet_line(p: &Packet) -> String {
     s
 }
 
+/// Undecided rules shown one by one in the text; the rest are counted by
+/// outcome.
+const FORKS_SHOWN: usize = 20;
+
 /// The trace as text: the packet, each matching rule with what it did,
 /// undecided rules with both outcomes, and the verdict.
 #[must_use]
@@ -232,7 +236,7 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
     }
     if !t.forks.is_empty() {
         out.push_str("undecided (the path above assumes they do not match):\n");
-        for f in &t.forks {
+        for f in t.forks.iter().take(FORKS_SHOWN) {
             let (m, reason) = undecided_text(rs, f.at, f.undecided, family);
             let here = format!("{} {}", rs.chains[f.at.chain].name, f.at.rule + 1);
             let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, rule_at(rs, f.at), family));
@@ -246,6 +250,24 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
                 ending_text(rs, &t.main, start)
             );
         }
+    }
+    if let Some(rest) = t.forks.get(FORKS_SHOWN..).filter(|r| !r.is_empty()) {
+        // The rest merged by outcome, counted (the JSON lists every one).
+        let mut by: Vec<(&str, usize)> = Vec::new();
+        for f in rest {
+            let v = f.if_match.verdict.name();
+            match by.iter_mut().find(|(n, _)| *n == v) {
+                Some((_, c)) => *c += 1,
+                None => by.push((v, 1)),
+            }
+        }
+        let by: Vec<String> = by.iter().map(|(v, c)| format!("{c} {v}")).collect();
+        let _ = writeln!(
+            out,
+            "  ... and {} more undecided rules; if one matches: {}",
+            rest.len(),
+            by.join(", ")
+        );
     }
     match &t.verdict {
         Verdict::Unknown => {

@@ -282,6 +282,34 @@ fn unknown_matches_fork_both_ways() {
 }
 
 #[test]
+fn many_undecided_rules_that_agree_give_their_verdict() {
+    let undecided = |n: usize, policy: &str, target: &str| {
+        let body: String = (0..n)
+            .map(|i| format!("-A INPUT -m recent --rcheck --name r{i} -j {target}\n"))
+            .collect();
+        rules(&format!(":INPUT {policy} [0:0]\n{body}"))
+    };
+    let p = tcp("1.1.1.1", "2.2.2.2", 1);
+    let accepts = undecided(2000, "ACCEPT", "ACCEPT");
+    let t = both(&accepts, &p);
+    assert_eq!((&t.verdict, t.forks.len()), (&Verdict::Accept, 2000));
+    assert!(t.forks.iter().all(|f| f.if_match.verdict == Verdict::Accept && !f.more));
+    let text = explain::to_text(&accepts, &p, &t, Family::V4);
+    assert!(text.contains("and 1980 more undecided rules; if one matches: 1980 ACCEPT"), "{text}");
+    assert!(text.lines().count() < 100, "{text}");
+    let t = both(&undecided(2000, "DROP", "LOG"), &p);
+    assert_eq!(t.verdict, Verdict::Drop, "a LOG changes nothing either way");
+    assert!(t.forks.iter().all(|f| f.if_match.verdict == Verdict::Drop));
+    let t = both(&undecided(2000, "DROP", "ACCEPT"), &p);
+    assert_eq!(t.verdict, Verdict::Unknown, "forks that disagree stay undecided");
+    // Forks that need walks of their own are bounded, and say so.
+    let t = both(&undecided(1000, "DROP", "MARK --set-mark 1"), &p);
+    assert_eq!(t.verdict, Verdict::Unknown);
+    assert!(t.forks[..256].iter().all(|f| f.if_match.verdict == Verdict::Drop));
+    assert!(t.forks[256..].iter().all(|f| f.if_match.verdict == Verdict::Unknown));
+}
+
+#[test]
 fn rich_form_sets_and_logs() {
     let v4: IpAddr = "10.0.0.1".parse().unwrap();
     let v6: IpAddr = "2001:db8::1".parse().unwrap();

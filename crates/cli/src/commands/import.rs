@@ -22,6 +22,8 @@ pub(crate) enum ImportWhat {
     /// Read iptables-save output or a `$IPTABLES ...` shell script and print
     /// it in iptables-restore form.
     Iptables(IptablesImport),
+    /// Write a Rampart policy from a Firewall Builder file (.fwb).
+    Fwb(crate::commands::fwb::FwbImport),
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,22 +50,24 @@ pub(crate) fn read_rules(
     path: &std::path::Path,
     format: Option<RulesFormat>,
 ) -> anyhow::Result<Option<read::Imported>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let format = match format {
-        Some(RulesFormat::Save) => Format::Save,
-        Some(RulesFormat::Script) => Format::Script,
-        None => read::detect(&text),
-    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let format = format.map(|f| match f {
+        RulesFormat::Save => Format::Save,
+        RulesFormat::Script => Format::Script,
+    });
     let mut sources = Sources::new();
-    let file = sources.add(path.display().to_string(), text.clone());
-    let imported = read::parse(&text, file, format);
+    let name = path.display().to_string();
+    let file = sources.add(name.clone(), String::from_utf8_lossy(&bytes).into_owned());
+    let imported = read::read(&bytes, &name, file, format);
     printer::diagnostics(&imported.diagnostics, &sources);
     Ok((!imported.has_errors()).then_some(imported))
 }
 
 pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let ImportWhat::Iptables(args) = args.what;
+    let args = match args.what {
+        ImportWhat::Iptables(args) => args,
+        ImportWhat::Fwb(args) => return crate::commands::fwb::run(&args),
+    };
     let Some(imported) = read_rules(&args.file, args.format)? else {
         return Ok(ExitCode::from(1));
     };

@@ -177,10 +177,8 @@ pub(crate) fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rule
             // iptables-save output loads as it is; a script is loaded as the
             // restore document it describes, never run line by line.
             let v4 = match rampart_ir::read::detect(&text) {
-                rampart_ir::read::Format::Save => text,
-                rampart_ir::read::Format::Script => {
-                    rampart_ir::read::write_restore(&imported.tables)
-                }
+                Ok(rampart_ir::read::Format::Save) => text,
+                _ => rampart_ir::read::write_restore(&imported.tables),
             };
             Rules { v4, v6: None }
         }

@@ -14,7 +14,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Subcommand, ValueEnum};
 use ipnet::IpNet;
-use rampart_logs::attribute::{Action, Attributor, DEFAULT_TEMPLATE, Template};
+use rampart_ir::origin::LogPrefix;
+use rampart_logs::attribute::{Action, Attributor, RuleIndex, RuleInfo};
 use rampart_logs::blocklist::{self, BlockOptions, Collector, Names};
 use rampart_logs::envelope::{self, Stamp};
 use rampart_logs::event::{Event, Filter};
@@ -54,9 +55,11 @@ struct InputArgs {
     /// Log files (plain or gzip; `-` is standard input). Without files: the
     /// kernel ring (/dev/kmsg, or klogctl where it is missing).
     files: Vec<PathBuf>,
-    /// Log prefix template of the policy (%N rule number, %A action, %R rule set).
-    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
-    prefix_template: String,
+    /// Log prefix template of the policy that wrote the log (%N rule number,
+    /// %A action, %C rule set, %I interface; default "RULE %N -- %A ").
+    /// With --policy, the policy's own `log-prefix` is used.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_template)]
+    prefix_template: Option<LogPrefix>,
     /// List malformed firewall lines (file, line number, error, text).
     #[arg(long)]
     show_bad: bool,
@@ -134,9 +137,9 @@ struct FollowArgs {
     exit_idle: Option<f64>,
     #[command(flatten)]
     filter: FilterArgs,
-    /// Log prefix template of the policy.
-    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
-    prefix_template: String,
+    /// Log prefix template of the policy that wrote the log (see `summary`).
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_template)]
+    prefix_template: Option<LogPrefix>,
     /// Show where each line's rule is written in this policy (file, line
     /// and comment).
     #[arg(long, value_name = "FILE")]
@@ -226,8 +229,8 @@ struct CollectArgs {
     #[arg(long, value_name = "SECS")]
     exit_idle: Option<f64>,
     /// Log prefix template of the policy (for --json-lines attribution).
-    #[arg(long, value_name = "TEMPLATE", default_value = DEFAULT_TEMPLATE)]
-    prefix_template: String,
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_template)]
+    prefix_template: Option<LogPrefix>,
 }
 
 fn parse_net(s: &str) -> Result<IpNet, String> {
@@ -240,8 +243,23 @@ fn parse_action(s: &str) -> Result<Action, String> {
     Action::parse(s).ok_or_else(|| format!("unknown action {s:?}"))
 }
 
-fn attributor(template: &str) -> anyhow::Result<Attributor> {
-    Ok(Attributor::new(Template::parse(template)?))
+fn parse_template(s: &str) -> Result<LogPrefix, String> {
+    LogPrefix::parse(s).map_err(|e| e.to_string())
+}
+
+/// The prefixes to recognise: the policy's own `log-prefix` with
+/// `--policy`, else `--prefix-template`, else the default.
+fn attributor(flag: Option<&LogPrefix>, policy: Option<&Policy>) -> anyhow::Result<Attributor> {
+    let template = match (flag, policy) {
+        (Some(_), Some(_)) => bail!(
+            "--prefix-template and --policy both say how prefixes are written: \
+             the policy's `log-prefix` is used, drop --prefix-template"
+        ),
+        (Some(t), None) => t.clone(),
+        (None, Some(p)) => p.template.clone(),
+        (None, None) => LogPrefix::default(),
+    };
+    Ok(Attributor::new(template))
 }
 
 pub(crate) fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
@@ -290,7 +308,11 @@ fn each_input_line(input: &InputArgs, mut f: impl FnMut(&[u8])) -> anyhow::Resul
 }
 
 fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
-    let attributor = attributor(&a.input.prefix_template)?;
+    let policy = match load_policy(a.policy.as_deref(), a.firewall.as_deref())? {
+        Ok(policy) => policy,
+        Err(code) => return Ok(code),
+    };
+    let attributor = attributor(a.input.prefix_template.as_ref(), policy.as_ref())?;
     let mut total = Tally::default();
     if a.input.files.is_empty() {
         let mut src =
@@ -311,14 +333,10 @@ fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
             total.merge(t);
         }
     }
-    let index = match policy_rules(a.policy.as_deref(), a.firewall.as_deref())? {
-        Ok(index) => index,
-        Err(code) => return Ok(code),
-    };
     let s = total.finish(&SummaryOptions {
         top: a.top,
         attributor: &attributor,
-        rules: index.as_ref().map(|i| i as &dyn rampart_logs::attribute::RuleLookup),
+        rules: policy.as_ref().map(|p| &p.rules as &dyn rampart_logs::attribute::RuleLookup),
         show_bad: a.input.show_bad,
     });
     if a.json {
@@ -392,7 +410,7 @@ fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
-    let attributor = attributor(&a.input.prefix_template)?;
+    let attributor = attributor(a.input.prefix_template.as_ref(), None)?;
     let opts = BlockOptions {
         min_hits: a.min_hits,
         all_actions: a.all_actions,
@@ -479,11 +497,11 @@ fn live_kernel(journal_flag: bool, from_start: bool) -> anyhow::Result<Box<dyn L
 }
 
 fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
-    let attributor = attributor(&a.prefix_template)?;
-    let index = match policy_rules(a.policy.as_deref(), a.firewall.as_deref())? {
-        Ok(index) => index,
+    let policy = match load_policy(a.policy.as_deref(), a.firewall.as_deref())? {
+        Ok(policy) => policy,
         Err(code) => return Ok(code),
     };
+    let attributor = attributor(a.prefix_template.as_ref(), policy.as_ref())?;
     let filter = Filter {
         rule: a.filter.rule,
         src: a.filter.src,
@@ -546,8 +564,8 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
                             continue;
                         }
                         let mut ev = Event::new(&l, env.stamp, who);
-                        if let Some(rules) = &index {
-                            ev = ev.with_policy(rules);
+                        if let Some(p) = &policy {
+                            ev = ev.with_policy(&p.rules);
                         }
                         let text = if a.json {
                             serde_json::to_string(&ev)? + "\n"
@@ -597,7 +615,7 @@ fn hostname() -> String {
 }
 
 fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
-    let attributor = attributor(&a.prefix_template)?;
+    let attributor = attributor(a.prefix_template.as_ref(), None)?;
     let source: Box<dyn LineSource + Send> = match (&a.from, a.nflog) {
         (Some(p), _) => Box::new(
             Tail::open(p, false).with_context(|| format!("cannot follow {}", p.display()))?,
@@ -696,34 +714,32 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     Ok(input_code(0, lost))
 }
 
-/// The rules of `--policy`, when given; `Err` with the exit code when the
-/// policy has errors (they have been printed).
-fn policy_rules(
-    policy: Option<&std::path::Path>,
-    firewall: Option<&str>,
-) -> anyhow::Result<Result<Option<rampart_logs::attribute::RuleIndex>, ExitCode>> {
-    let Some(path) = policy else { return Ok(Ok(None)) };
-    Ok(rule_index(path, firewall)?.map(Some).ok_or(ExitCode::from(1)))
+/// What `--policy` tells the log reader: where each rule is written and
+/// how the firewall writes its prefixes.
+struct Policy {
+    rules: RuleIndex,
+    template: LogPrefix,
 }
 
-/// Rule number → where the rule is written, from a checked policy; `None`
-/// when the policy has errors (they have been printed).
-fn rule_index(
-    path: &std::path::Path,
+/// The rules of `--policy`, when given; `Err` with the exit code when the
+/// policy has errors (they have been printed).
+fn load_policy(
+    path: Option<&std::path::Path>,
     firewall: Option<&str>,
-) -> anyhow::Result<Option<rampart_logs::attribute::RuleIndex>> {
+) -> anyhow::Result<Result<Option<Policy>, ExitCode>> {
+    let Some(path) = path else { return Ok(Ok(None)) };
     let mut sources = rampart_diag::Sources::new();
     let crate::policy::Checked::Ok(model, _) = crate::policy::load(path, &mut sources, false)?
     else {
-        return Ok(None);
+        return Ok(Err(ExitCode::from(1)));
     };
     let fw = crate::policy::pick(&model, firewall)?;
-    let index = fw
+    let rules = fw
         .rulesets
         .iter()
         .flat_map(|r| &r.rules)
         .map(|r| {
-            let info = rampart_logs::attribute::RuleInfo {
+            let info = RuleInfo {
                 file: sources.name(r.span.file).to_owned(),
                 line: sources.line_col(r.span.file, r.span.start).line,
                 comment: r.comment.clone(),
@@ -731,5 +747,5 @@ fn rule_index(
             (r.number, info)
         })
         .collect();
-    Ok(Some(index))
+    Ok(Ok(Some(Policy { rules, template: fw.options.log_prefix.clone() })))
 }

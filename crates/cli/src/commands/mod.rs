@@ -6,6 +6,7 @@ pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod fmt;
+pub(crate) mod fwb;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;

@@ -602,7 +602,9 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
 
     // Forced through, the new connection that should confirm cannot get in:
     // the host puts its previous rules back by itself.
-    let out = push(&admin, &dir, &policy, &["--host", &host, "--force", "--try", "4"]);
+    // (The try outlasts the confirming connection's 3 s timeout with room
+    // to spare on a loaded machine: the forced rules are still there after.)
+    let out = push(&admin, &dir, &policy, &["--host", &host, "--force", "--try", "10"]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stdout.contains("rolling-back"), "{stdout}");

@@ -166,3 +166,27 @@ fn rampart_test_reports_a_wrong_expectation_as_json_and_junit() {
     assert!(failures[0].attribute("message").unwrap().contains("expected pass"));
     assert_eq!(doc.root_element().attribute("failures"), Some("1"));
 }
+
+/// A lab whose `rules` file is not an iptables ruleset stops before
+/// anything is built, naming the file, instead of probing an empty one.
+#[test]
+fn a_lab_with_rules_that_are_not_a_ruleset_is_refused() {
+    let dir = crate::util::tempdir("lab-nft-rules");
+    let lab = std::fs::read_to_string(
+        crate::util::root().join("crates/lab/tests/fixtures/bridge-mitm.lab"),
+    )
+    .unwrap()
+    .replace("rules \"bridge-mitm.rules\"", "rules \"x.nft\"");
+    std::fs::write(dir.join("x.nft"), "table bridge filter {\n}\n").unwrap();
+    let file = dir.join("nft.lab");
+    std::fs::write(&file, lab).unwrap();
+    for cmd in ["run", "up"] {
+        let out = rampart(&["lab", cmd, file.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}{err}", text(&out.stdout));
+        assert!(err.contains("x.nft") && err.contains("nftables ruleset"), "{err}");
+    }
+    let out = rampart(&["test", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("x.nft"), "{}", text(&out.stderr));
+}

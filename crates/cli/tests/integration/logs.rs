@@ -424,3 +424,88 @@ fn follow_links_lines_to_the_policy_rule() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+/// The policy's own `log-prefix` is how `--policy` reads the log: a prefix
+/// rendered by `compile` is attributed back to its rule and rule set.
+#[test]
+fn policy_log_prefix_template_round_trips() {
+    let d = tmpdir("template");
+    let policy = d.join("p.rp");
+    std::fs::write(
+        &policy,
+        "firewall fw {\n  interface eth0 10.0.0.1/24\n  log-prefix \"%C:%N %A \"\n\
+         \x20 ruleset main {\n    branch users in\n  }\n\
+         \x20 ruleset users {\n    deny service telnet log comment \"no telnet\"\n  }\n}\n\
+         service telnet tcp 23\n",
+    )
+    .unwrap();
+    let compiled = run(&["compile", policy.to_str().unwrap()]);
+    assert_eq!(compiled.status.code(), Some(0), "{}", String::from_utf8_lossy(&compiled.stderr));
+    let rules = stdout(&compiled);
+    let prefix = rules
+        .split("--log-prefix \"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .find(|p| p.starts_with("users"))
+        .unwrap_or_else(|| panic!("no log prefix of rule set users in {rules}"));
+    assert_eq!(prefix, "users:2 DENY ");
+    let log = d.join("kern.log");
+    std::fs::write(
+        &log,
+        format!(
+            "Nov 28 10:00:01 fw kernel: {prefix}IN=eth0 OUT= SRC=192.0.2.9 DST=10.0.0.1 LEN=60 \
+             TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40001 DPT=23 WINDOW=64240 \
+             RES=0x00 SYN URGP=0 \n"
+        ),
+    )
+    .unwrap();
+    let args = ["logs", "summary", "--json", "--policy", policy.to_str().unwrap()];
+    let o = command().args(args).arg(&log).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rule = &v["rules"][0];
+    assert_eq!(rule["attribution"]["source"]["kind"], "rampart", "{v:#}");
+    assert_eq!(rule["attribution"]["source"]["rule"], 2, "{v:#}");
+    assert_eq!(rule["attribution"]["source"]["ruleset"], "users", "{v:#}");
+    assert_eq!(rule["policy"]["comment"], "no telnet", "{v:#}");
+    // the same line through `follow --policy`
+    let o = command()
+        .args(["logs", "follow", "--no-follow", "--json", "--policy", policy.to_str().unwrap()])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["policy"]["comment"], "no telnet", "{v:#}");
+    // two sources of the template are refused rather than one silently won
+    let o = command()
+        .args(args)
+        .args(["--prefix-template", "RULE %N -- %A "])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--prefix-template and --policy"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// One grammar: a placeholder the compiler would not expand is refused by
+/// the policy check and by the log reader alike.
+#[test]
+fn unknown_placeholders_are_refused_everywhere() {
+    let d = tmpdir("placeholder");
+    let policy = d.join("p.rp");
+    std::fs::write(
+        &policy,
+        "firewall fw {\n  interface eth0 10.0.0.1/24\n  log-prefix \"%R:%N %A \"\n\
+         \x20 ruleset main {\n    deny log\n  }\n}\n",
+    )
+    .unwrap();
+    let o = run(&["check", policy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown placeholder `%R`"));
+    let f = fixture();
+    let o = run(&["logs", "summary", "--prefix-template", "%R:%N %A ", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown placeholder `%R`"));
+    std::fs::remove_dir_all(&d).unwrap();
+}

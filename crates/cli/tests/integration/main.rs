@@ -10,6 +10,7 @@ mod completion;
 mod deploy;
 mod fmt;
 mod hostile;
+mod import_fwb;
 mod lab;
 mod logs;
 mod lsp;

@@ -214,3 +214,40 @@ fn any_beside_other_values_is_an_error() {
         assert!(err.contains(code), "{rule}: {err}");
     }
 }
+
+/// Input that is not a ruleset is refused, naming the file and what it
+/// looked like, never read as an empty ruleset whose policies accept.
+#[test]
+fn files_that_are_not_rulesets_are_refused() {
+    let dir = crate::util::tempdir("not-rulesets");
+    let nft = dir.join("rules.nft");
+    std::fs::write(&nft, "#!/usr/sbin/nft -f\nflush ruleset\ntable inet filter {\n}\n").unwrap();
+    let text_file = dir.join("hostname");
+    std::fs::write(&text_file, "myhost\n").unwrap();
+    let empty = dir.join("empty.save");
+    std::fs::write(&empty, "").unwrap();
+    let (nft, text_file, empty) =
+        (nft.to_str().unwrap(), text_file.to_str().unwrap(), empty.to_str().unwrap());
+    let cases = [
+        (vec!["trace", "--rules", text_file], text_file, "text without"),
+        (vec!["trace", "--rules", nft], nft, "an nftables ruleset"),
+        (vec!["trace", "--rules", "/dev/null"], "/dev/null", "an empty file"),
+        (vec!["trace", "--rules", empty], empty, "an empty file"),
+        (vec!["import", "iptables", nft], nft, "an nftables ruleset"),
+        (vec!["import", "iptables", "--format", "script", nft], nft, "without one iptables"),
+        (vec!["import", "iptables", "target/debug/rampart"], "rampart", "binary data"),
+    ];
+    for (mut args, file, looks) in cases {
+        if args[0] == "trace" {
+            args.extend(["--proto", "tcp", "--dport", "22"]);
+        }
+        let out = rampart(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}{err}", text(&out.stdout));
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(err.contains("E0802") && err.contains(file) && err.contains(looks), "{err}");
+    }
+    // a format given makes an empty file an empty ruleset
+    let out = rampart(&["import", "iptables", "--format", "save", empty]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}

@@ -17,6 +17,21 @@ use crate::{
 struct Reading {
     table: crate::Table,
     chains: Vec<ReadChain>,
+    /// Each chain's index by name: a ruleset may have 100,000 chains, and
+    /// every rule names one.
+    index: HashMap<String, usize>,
+}
+
+impl Reading {
+    fn push(&mut self, c: ReadChain) -> usize {
+        self.index.insert(c.name.clone(), self.chains.len());
+        self.chains.push(c);
+        self.chains.len() - 1
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
 }
 
 struct ReadChain {
@@ -67,10 +82,10 @@ impl Builder {
         if let Some(i) = self.tables.iter().position(|t| t.table == table) {
             return i;
         }
-        let mut t = Reading { table, chains: vec![] };
+        let mut t = Reading { table, chains: vec![], index: HashMap::new() };
         if with_builtins {
             for &h in table.hooks() {
-                t.chains.push(ReadChain::builtin(h, Policy::Accept));
+                t.push(ReadChain::builtin(h, Policy::Accept));
             }
         }
         self.tables.push(t);
@@ -79,12 +94,11 @@ impl Builder {
 
     fn chain_index(&mut self, t: usize, w: &Word) -> Option<usize> {
         let table = &mut self.tables[t];
-        if let Some(i) = table.chains.iter().position(|c| c.name == w.text) {
+        if let Some(i) = table.find(&w.text) {
             return Some(i);
         }
         if let Some(h) = table.table.builtin(&w.text) {
-            table.chains.push(ReadChain::builtin(h, Policy::Accept));
-            return Some(table.chains.len() - 1);
+            return Some(table.push(ReadChain::builtin(h, Policy::Accept)));
         }
         let msg = format!("no chain `{}` in table `{}`", w.text, table.table.name());
         self.error(w.start, w.end, msg, "create it first with `-N` (or a `:CHAIN - [0:0]` line)");
@@ -112,8 +126,8 @@ impl Builder {
             self.error(name.start, name.end, msg, "only built-in chains have a policy");
             return;
         }
-        let chains = &mut self.tables[t].chains;
-        match chains.iter_mut().find(|c| c.name == name.text) {
+        let reading = &mut self.tables[t];
+        match reading.find(&name.text).map(|i| &mut reading.chains[i]) {
             Some(ReadChain { kind: ChainKind::Builtin { policy: p, .. }, .. }) => {
                 *p = policy.unwrap_or(*p);
             }
@@ -121,10 +135,14 @@ impl Builder {
                 let msg = format!("chain `{}` already exists", name.text);
                 self.warn(name.start, name.end, msg, "declared again here");
             }
-            None => chains.push(match builtin {
-                Some(h) => ReadChain::builtin(h, policy.unwrap_or(Policy::Accept)),
-                None => ReadChain { name: name.text.clone(), kind: ChainKind::User, rules: vec![] },
-            }),
+            None => {
+                reading.push(match builtin {
+                    Some(h) => ReadChain::builtin(h, policy.unwrap_or(Policy::Accept)),
+                    None => {
+                        ReadChain { name: name.text.clone(), kind: ChainKind::User, rules: vec![] }
+                    }
+                });
+            }
         }
     }
 
@@ -203,10 +221,12 @@ impl Builder {
                 }
             }
             "-X" | "--delete-chain" => {
-                let chains = &mut self.tables[t].chains;
-                chains.retain(|c| {
+                let reading = &mut self.tables[t];
+                reading.chains.retain(|c| {
                     c.kind != ChainKind::User || arg(1).is_some_and(|w| w.text != c.name)
                 });
+                reading.index =
+                    reading.chains.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
             }
             "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => {}
             other => {

@@ -8,12 +8,15 @@
 
 mod args;
 mod build;
+mod detect;
 mod diagnostics;
 mod lex;
 mod save;
 mod script;
 
 use rampart_diag::{Diagnostic, FileId};
+
+pub use detect::{Format, Unrecognised, detect};
 
 use crate::{Family, Restricted, chain_line, format_rule};
 
@@ -47,27 +50,26 @@ impl Imported {
     }
 }
 
-/// The two input formats.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// `iptables-save` output (with or without counters).
-    Save,
-    /// A shell script of `$IPTABLES -N/-A/-I/-P ...` lines.
-    Script,
-}
-
-/// Guesses the format: a `*table` line or a line starting with `-A` or
-/// `:CHAIN` means iptables-save; anything else is read as a script.
+/// Reads the ruleset file `name`: in `format` when it is given, else in
+/// the format it is recognised to be ([`detect`]). A file that is not a
+/// ruleset is one error (E0802) naming the file and what it looked like,
+/// never an empty ruleset; an empty file is a ruleset only when the format
+/// is given. `file` is used for the spans of the readers' diagnostics.
 #[must_use]
-pub fn detect(text: &str) -> Format {
-    let save = text.lines().map(str::trim).any(|l| {
-        l.starts_with('*')
-            || l.starts_with(':')
-            || l.starts_with("-A ")
-            || l == "COMMIT"
-            || (l.starts_with('[') && l.contains("] -A "))
-    });
-    if save { Format::Save } else { Format::Script }
+pub fn read(bytes: &[u8], name: &str, file: FileId, format: Option<Format>) -> Imported {
+    let refused = |what: Unrecognised| Imported {
+        tables: vec![],
+        diagnostics: vec![diagnostics::not_a_ruleset(name, what)],
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else { return refused(Unrecognised::Binary) };
+    let format = match (format, detect(text)) {
+        (Some(Format::Script), _) if !text.trim().is_empty() && !detect::has_command(text) => {
+            return refused(Unrecognised::ShellScript);
+        }
+        (Some(f), _) | (None, Ok(f)) => f,
+        (None, Err(what)) => return refused(what),
+    };
+    parse(text, file, format)
 }
 
 /// Reads a ruleset in the given format. `file` is used for diagnostic spans.

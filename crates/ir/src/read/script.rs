@@ -94,6 +94,27 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
     Imported { tables, diagnostics }
 }
 
+/// Whether the first word of a line runs iptables or ip6tables, by name or
+/// through a variable named so (`$IPTABLES`, `${IP6TABLES}`).
+pub(crate) fn is_iptables_program(word: &str) -> bool {
+    if let Some(var) = word.strip_prefix('$') {
+        let var = var.trim_start_matches('{').trim_end_matches('}');
+        return (var.contains("IPTABLES") || var.contains("IP6TABLES"))
+            && !var.contains("RESTORE")
+            && !var.contains("SAVE");
+    }
+    let base = word.rsplit('/').next().unwrap_or("");
+    matches!(
+        base,
+        "iptables"
+            | "iptables-legacy"
+            | "iptables-nft"
+            | "ip6tables"
+            | "ip6tables-legacy"
+            | "ip6tables-nft"
+    )
+}
+
 /// Runs one iptables command line (words after the program name).
 fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
     let mut table = crate::Table::Filter;

@@ -130,8 +130,8 @@ $IP6TABLES -A INPUT -j DROP
 #[test]
 fn reads_scripts() {
     let im = read(SCRIPT, Format::Script);
-    assert_eq!(detect(SCRIPT), Format::Script);
-    assert_eq!(detect(SAVE), Format::Save);
+    assert_eq!(detect(SCRIPT), Ok(Format::Script));
+    assert_eq!(detect(SAVE), Ok(Format::Save));
     let errors: Vec<_> = im.diagnostics.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(im.diagnostics.len(), 1, "the ip6tables line is skipped with a warning");

@@ -3,7 +3,7 @@
 //! or the file shrank (copytruncate), finish the old one and reopen.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,6 +19,10 @@ pub struct Tail {
     ino: u64,
     pos: u64,
     partial: Vec<u8>,
+    /// The line in `partial` was cut at `MAX_LINE`.
+    cutting: bool,
+    /// Lines cut at `MAX_LINE`.
+    cut: u64,
     poll: Duration,
     idle_limit: Option<Duration>,
     rotations: u64,
@@ -37,6 +41,8 @@ impl Tail {
             ino: 0,
             pos: 0,
             partial: Vec::new(),
+            cutting: false,
+            cut: 0,
             poll: Duration::from_millis(200),
             idle_limit: None,
             rotations: 0,
@@ -107,9 +113,11 @@ impl LineSource for Tail {
         let mut idle_since = Instant::now();
         loop {
             if let Some(r) = self.reader.as_mut() {
-                let n = r.read_until(b'\n', &mut self.partial)?;
+                let (n, cut) = super::read_capped(r, &mut self.partial)?;
                 self.pos += n as u64;
+                self.cutting |= cut;
                 if self.partial.last() == Some(&b'\n') {
+                    self.cut += u64::from(std::mem::take(&mut self.cutting));
                     self.partial.pop();
                     if self.partial.last() == Some(&b'\r') {
                         self.partial.pop();
@@ -140,6 +148,10 @@ impl LineSource for Tail {
             }
             std::thread::sleep(self.poll);
         }
+    }
+
+    fn lost(&self) -> u64 {
+        self.cut
     }
 
     fn name(&self) -> &str {
@@ -212,6 +224,24 @@ mod tests {
             .stop_after_idle(Duration::from_millis(100));
         append(&p, "x\ny\n");
         assert_eq!(drain(&mut t), ["x", "y"]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_line_without_end_is_cut_and_counted() {
+        let d = tmpdir("tail-bomb");
+        let p = d.join("kern.log");
+        let mut t = Tail::open(&p, true)
+            .unwrap()
+            .poll_every(Duration::from_millis(5))
+            .stop_after_idle(Duration::from_millis(100));
+        let nuls = "\0".repeat(8 << 20);
+        append(&p, &format!("{nuls}{nuls}\nafter\n"));
+        let got = drain(&mut t);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].len(), super::super::MAX_LINE);
+        assert_eq!(got[1], "after");
+        assert_eq!(t.lost(), 1);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -1,7 +1,7 @@
 //! The systemd journal through `journalctl -k -f -o json`, when present.
 //! Lines are JSON records; [`crate::envelope::strip`] takes their MESSAGE.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 use super::LineSource;
@@ -11,6 +11,8 @@ use super::LineSource;
 pub struct Journal {
     child: Child,
     out: BufReader<ChildStdout>,
+    /// Lines cut at `MAX_LINE`.
+    cut: u64,
 }
 
 impl Journal {
@@ -25,18 +27,23 @@ impl Journal {
         let mut child =
             cmd.stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null()).spawn()?;
         let out = child.stdout.take().ok_or_else(|| io::Error::other("journalctl: no stdout"))?;
-        Ok(Journal { child, out: BufReader::new(out) })
+        Ok(Journal { child, out: BufReader::new(out), cut: 0 })
     }
 }
 
 impl LineSource for Journal {
     fn next_line(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
         out.clear();
-        let n = self.out.read_until(b'\n', out)?;
+        let (n, cut) = super::read_capped(&mut self.out, out)?;
+        self.cut += u64::from(cut);
         while out.last() == Some(&b'\n') {
             out.pop();
         }
         Ok(n > 0)
+    }
+
+    fn lost(&self) -> u64 {
+        self.cut
     }
 
     fn name(&self) -> &str {

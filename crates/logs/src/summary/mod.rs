@@ -11,6 +11,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::net::IpAddr;
 
+use rampart_diag::printable;
+
 use crate::attribute::{Attribution, Attributor, RuleInfo, RuleLookup, rule_info};
 use crate::envelope::{self, Clock, Stamp};
 use crate::line::{self, LogLine, Proto};
@@ -588,11 +590,24 @@ impl Summary {
         }
         if !self.rules.is_empty() {
             let _ = writeln!(o, "\nby rule/prefix:");
-            let w = self.rules.iter().map(|r| r.prefix.len()).max().unwrap_or(0).max(8);
-            for r in &self.rules {
+            // Prefixes come from whoever wrote the log line: escaped, and
+            // the column no wider than a usual prefix (the kernel's is 29).
+            let shown: Vec<String> = self
+                .rules
+                .iter()
+                .map(|r| {
+                    if r.prefix.is_empty() {
+                        "(none)".into()
+                    } else {
+                        printable(&r.prefix).into_owned()
+                    }
+                })
+                .collect();
+            let w = shown.iter().map(|p| p.chars().count()).max().unwrap_or(0).clamp(8, 48);
+            for (r, prefix) in self.rules.iter().zip(&shown) {
                 let who = describe(&r.attribution);
-                let prefix = if r.prefix.is_empty() { "(none)" } else { &r.prefix };
-                let _ = write!(o, "  {:>9}  {prefix:<w$}  {who}", r.count);
+                let pad = w.saturating_sub(prefix.chars().count());
+                let _ = write!(o, "  {:>9}  {prefix}{:pad$}  {who}", r.count, "");
                 if let Some(p) = &r.policy {
                     let _ = write!(o, "  {}:{}", p.file, p.line);
                     if let Some(c) = &p.comment {
@@ -629,14 +644,14 @@ impl Summary {
         if !self.top_interfaces.is_empty() {
             let _ = writeln!(o, "\ntop interfaces:");
             for i in &self.top_interfaces {
-                let _ = writeln!(o, "  {:>9}  {} {}", i.count, i.direction, i.name);
+                let _ = writeln!(o, "  {:>9}  {} {}", i.count, i.direction, printable(&i.name));
             }
         }
         if !self.bad.is_empty() {
             let _ = writeln!(o, "\nmalformed lines:");
             for b in &self.bad {
                 let file = if b.file.is_empty() { "-" } else { &b.file };
-                let _ = writeln!(o, "  {file}:{}: {}\n    {}", b.line, b.error, b.text);
+                let _ = writeln!(o, "  {file}:{}: {}\n    {}", b.line, b.error, printable(&b.text));
             }
         }
         o

@@ -1,0 +1,56 @@
+//! `rampart import fwb`: a Firewall Builder file into a policy that checks,
+//! with rule numbers kept and every part left out named and commented.
+
+use crate::util::{rampart, tempdir, text};
+
+const FIXTURE: &str = "crates/fwb/tests/fixtures/features.fwb";
+
+#[test]
+fn imports_a_firewall_that_checks_and_keeps_its_numbers() {
+    let dir = tempdir("fwb");
+    let out = dir.join("gw.rp");
+    let run = rampart(&["import", "fwb", FIXTURE, "--firewall", "gw", "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let policy = std::fs::read_to_string(&out).unwrap();
+    assert!(policy.contains("deny from not lan on eth1 in log number 0"), "{policy}");
+    assert!(policy.contains("accept to web service webs number 0"), "{policy}");
+    let check = rampart(&["check", out.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+    // Rule 0 of the top rule set logs as Firewall Builder's did.
+    let compiled = text(&rampart(&["compile", out.to_str().unwrap()]).stdout);
+    assert!(compiled.contains("--log-prefix \"RULE 0 -- DENY \""), "{compiled}");
+}
+
+#[test]
+fn parts_left_out_are_diagnostics_and_comments_and_exit_1() {
+    let run = rampart(&["import", "fwb", FIXTURE, "--firewall", "lossy"]);
+    assert_eq!(run.status.code(), Some(1));
+    let (out, err) = (text(&run.stdout), text(&run.stderr));
+    for what in [
+        "rule 0 of Policy \"Policy\" (firewall \"lossy\"): Custom service \"xyz\" has no Rampart equivalent",
+        "address table \"blocked\"",
+        "DNS name object \"example\"",
+        "TCPService \"syn only\" (TCP flags)",
+        "bridge port \"vnet0\"",
+    ] {
+        assert!(err.contains(what), "{what} not in:\n{err}");
+    }
+    assert!(out.contains("# left out: rule 0 (Custom service \"xyz\")"), "{out}");
+    assert!(out.contains("accept from lan service ssh number 4"), "{out}");
+}
+
+#[test]
+fn list_and_choosing_a_firewall() {
+    let run = rampart(&["import", "fwb", FIXTURE, "--list"]);
+    assert_eq!(run.status.code(), Some(0));
+    let out = text(&run.stdout);
+    assert!(out.contains("firewall \"gw\" (iptables, linux24)"), "{out}");
+    assert!(out.contains("Policy \"Servers\": 3 rule(s)"), "{out}");
+    assert!(out.contains("1  UserService"), "{out}");
+    let several = rampart(&["import", "fwb", FIXTURE]);
+    assert_eq!(several.status.code(), Some(2));
+    assert!(text(&several.stderr).contains("choose one with --firewall"));
+    let bad = rampart(&["import", "fwb", "examples/spice-client.rp"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stderr).contains("E1103"), "{}", text(&bad.stderr));
+}
