@@ -8,10 +8,10 @@
 //! end in the last confirmed state.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rampart_ir::{Family, Restricted, Ruleset, Table, chain_line, format_rule};
+use rampart_emit::hooked;
+use rampart_ir::{Family, Restricted, Ruleset};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
@@ -19,7 +19,7 @@ use crate::state::{
     APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending,
     StateDir, now,
 };
-use crate::{DeployError, iptables, nft};
+use crate::{DeployError, iptables, nft, table};
 
 /// What `confirm` says when there is no try (also: it already rolled back).
 pub const NOT_WAITING: &str = "no apply is waiting for confirmation";
@@ -88,79 +88,6 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// loaded rules puts back the last confirmed state instead of finishing.
 pub fn interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// An `iptables-restore --noflush` document that replaces exactly
-/// Rampart's chains — the built-in ones and its own — and removes its
-/// chains that are gone, leaving other software's chains (Docker, libvirt)
-/// alone. A chain line flushes the chain it names.
-#[must_use]
-pub fn noflush_doc(rs: &Restricted, family: Family, stale: &[String]) -> String {
-    let mut out = String::from("*filter\n");
-    for c in &rs.chains {
-        let _ = writeln!(out, "{}", chain_line(c));
-    }
-    for c in rs.chains.iter().filter(|c| c.is_builtin()) {
-        let _ = writeln!(out, "-F {}", c.name);
-    }
-    for s in stale {
-        let _ = writeln!(out, "-F {s}");
-    }
-    for s in stale {
-        let _ = writeln!(out, "-X {s}");
-    }
-    for c in &rs.chains {
-        for r in &c.rules {
-            let _ = writeln!(out, "-A {} {}", c.name, format_rule(rs, r, family));
-        }
-    }
-    out.push_str("COMMIT\n");
-    out
-}
-
-/// An `iptables-restore --noflush` document that puts the chains `ours`
-/// back as `saved` (iptables-save text) had them, copying their lines
-/// verbatim, and removes those of them `saved` did not have but `live`
-/// has. Every other chain stays as it is now.
-#[must_use]
-pub fn restore_doc(saved: &str, ours: &BTreeSet<String>, live: &str) -> String {
-    let chain_of = |l: &str| l.split_whitespace().nth(1).map(str::to_owned);
-    let declared = |text: &str| -> BTreeSet<String> {
-        text.lines()
-            .filter_map(|l| l.strip_prefix(':'))
-            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
-            .collect()
-    };
-    let (had, has) = (declared(saved), declared(live));
-    let mut out = String::from("*filter\n");
-    for l in saved.lines().filter(|l| l.starts_with(':')) {
-        let mut words = l[1..].split_whitespace();
-        if let (Some(name), Some(policy)) = (words.next(), words.next())
-            && ours.contains(name)
-        {
-            let _ = writeln!(out, ":{name} {policy} [0:0]");
-        }
-    }
-    for c in ours.iter().filter(|c| Table::Filter.builtin(c).is_some() && had.contains(*c)) {
-        let _ = writeln!(out, "-F {c}");
-    }
-    let gone: Vec<&String> = ours
-        .iter()
-        .filter(|c| Table::Filter.builtin(c).is_none() && !had.contains(*c) && has.contains(*c))
-        .collect();
-    for c in &gone {
-        let _ = writeln!(out, "-F {c}");
-    }
-    for c in &gone {
-        let _ = writeln!(out, "-X {c}");
-    }
-    for l in saved.lines().filter(|l| l.starts_with("-A ")) {
-        if chain_of(l).is_some_and(|c| ours.contains(&c)) {
-            let _ = writeln!(out, "{l}");
-        }
-    }
-    out.push_str("COMMIT\n");
-    out
 }
 
 /// A stable id of a ruleset: the same documents give the same version on
@@ -249,7 +176,7 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
 
     // The record goes in before the rules: a rollback must know which
     // chains to remove, including those of a try this apply replaces.
-    let (mut record, loads) = prepare(plan, current.as_ref(), &before)?;
+    let (mut record, loads) = prepare(plan, current.as_ref(), confirmed.as_ref(), &before)?;
     let pending = Pending {
         deadline: now() + plan.try_secs.unwrap_or(IN_FLIGHT_SECS),
         token: format!("{}-{}-{}", record.version, now(), std::process::id()),
@@ -289,10 +216,13 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
             d
         }
     };
-    let ours = |rs: &Ruleset| rs.chains.iter().map(|c| c.name.clone()).collect();
+    // Loaded: the chains it removed are gone.
+    let ours = |rs: &Restricted, family| {
+        hooked::owned(rs, family).chains.into_iter().map(|(c, _)| c).collect()
+    };
     if let Load::Iptables { v4, v6 } = &plan.load {
-        record.chains = ours(v4);
-        record.chains6 = ours(v6);
+        record.chains = ours(v4, Family::V4);
+        record.chains6 = ours(v6, Family::V6);
     }
     state.write_json(APPLIED, &record)?;
     let pending = match plan.try_secs {
@@ -317,6 +247,7 @@ enum Loads {
 fn prepare(
     plan: &Plan<'_>,
     current: Option<&Applied>,
+    confirmed: Option<&Applied>,
     before: &Snapshot,
 ) -> Result<(Applied, Loads), DeployError> {
     let mut record = Applied {
@@ -334,15 +265,17 @@ fn prepare(
     };
     let loads = match &plan.load {
         Load::Iptables { v4, v6 } => {
-            let old = |f: fn(&Applied) -> &Vec<String>| current.map(f).cloned().unwrap_or_default();
+            let old = |f: fn(&Applied) -> &Vec<String>| {
+                [current, confirmed].into_iter().flatten().flat_map(f).cloned().collect()
+            };
             let (doc, chains) =
-                replacing(Family::V4, v4, &old(|p| &p.chains), before.v4.as_deref());
+                replacing(v4, Family::V4, &old(|p| &p.chains), before.v4.as_deref())?;
             let (doc6, chains6) =
-                replacing(Family::V6, v6, &old(|p| &p.chains6), before.v6.as_deref());
+                replacing(v6, Family::V6, &old(|p| &p.chains6), before.v6.as_deref())?;
             record.version = version(&(doc.clone() + &doc6));
             (record.chains, record.chains6) = (chains, chains6);
-            record.doc = doc.clone();
-            record.doc6 = Some(doc6.clone());
+            record.doc = table::listing(&hooked::owned(v4, Family::V4));
+            record.doc6 = Some(table::listing(&hooked::owned(v6, Family::V6)));
             Loads::Iptables { v4: doc, v6: doc6 }
         }
         Load::Nft(doc) => {
@@ -353,26 +286,35 @@ fn prepare(
     Ok((record, loads))
 }
 
-/// The document replacing Rampart's chains of one family, and the chains
-/// Rampart has while it loads: the new ones and those it removes.
+/// The document replacing Rampart's part of one family's filter table
+/// (`old`: the chains Rampart has there now), and the chains Rampart has
+/// while it loads: the new ones and those it removes. A chain of the new
+/// ruleset that exists but is not Rampart's is refused: it belongs to other
+/// software.
 fn replacing(
-    family: Family,
     rs: &Restricted,
-    old: &[String],
+    family: Family,
+    old: &BTreeSet<String>,
     before: Option<&str>,
-) -> (String, Vec<String>) {
-    let ours: Vec<String> = rs.chains.iter().map(|c| c.name.clone()).collect();
-    let loaded: BTreeSet<String> =
-        diff::rules_by_chain(before.unwrap_or_default()).into_keys().collect();
-    let stale: Vec<String> = old
-        .iter()
-        .filter(|c| !ours.contains(c) && Table::Filter.builtin(c).is_none() && loaded.contains(*c))
-        .cloned()
-        .collect();
-    let doc = noflush_doc(rs, family, &stale);
-    let mut chains = ours;
-    chains.extend(stale);
-    (doc, chains)
+) -> Result<(String, Vec<String>), DeployError> {
+    let before = before.unwrap_or_default();
+    let target = hooked::owned(rs, family);
+    let loaded: BTreeSet<String> = diff::rules_by_chain(before).into_keys().collect();
+    if let Some((c, _)) = target.chains.iter().find(|(c, _)| loaded.contains(c) && !old.contains(c))
+    {
+        return Err(DeployError::Foreign(format!(
+            "chain `{c}` exists in the {} filter table and is not Rampart's (another program \
+             made it): nothing was loaded. Rename the rule set, or remove that chain",
+            if family == Family::V4 { "IPv4" } else { "IPv6" }
+        )));
+    }
+    let mut ours: BTreeSet<String> = old.clone();
+    ours.extend(target.chains.iter().map(|(c, _)| c.clone()));
+    let doc = table::transition(&target, &ours, before);
+    let new: Vec<String> = target.chains.iter().map(|(c, _)| c.clone()).collect();
+    let leaving = old.iter().filter(|c| !new.contains(c) && loaded.contains(*c)).cloned();
+    let chains = new.iter().cloned().chain(leaving).collect();
+    Ok((doc, chains))
 }
 
 /// The changes a load made to Rampart's chains of one family.
@@ -446,18 +388,15 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
     };
     let then: Option<Applied> = state.read_json(PREVIOUS_RECORD)?;
     let records = [Some(&now_rec), then.as_ref()];
-    let builtins = records.iter().any(|r| is(*r, "iptables"));
     for (family, saved, chains) in [
         (Family::V4, &snapshot.v4, (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>),
         (Family::V6, &snapshot.v6, |r: &Applied| r.chains6.clone()),
     ] {
         let Some(saved) = saved else { continue };
-        let mut ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
-        if builtins {
-            ours.extend(Table::Filter.hooks().iter().map(|h| h.chain().to_owned()));
-        }
+        let ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
         let live = iptables::save(family)?;
-        iptables::restore(family, &restore_doc(saved, &ours, &live), true)?;
+        let doc = table::transition(&table::part(saved, &ours), &ours, &live);
+        iptables::restore(family, &doc, true)?;
     }
     if let Some(listing) = &snapshot.nft {
         nft::load(&(nft::replace_prefix() + listing))?;
@@ -560,22 +499,6 @@ fn kernel_log(level: &str, msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn restore_doc_touches_only_the_chains_named() {
-        let saved = "*filter\n:INPUT DROP [1:2]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-                     :mine - [0:0]\n:docker - [0:0]\n-A INPUT -j mine\n-A mine -s 10.0.0.1/32 -j ACCEPT\n\
-                     -A docker -j DROP\nCOMMIT\n";
-        let live = "*filter\n:INPUT ACCEPT [0:0]\n:newer - [0:0]\n:fail2ban - [0:0]\n:mine - [0:0]\nCOMMIT\n";
-        let ours: BTreeSet<String> =
-            ["INPUT", "mine", "newer", "absent"].into_iter().map(String::from).collect();
-        let doc = restore_doc(saved, &ours, live);
-        assert_eq!(
-            doc,
-            "*filter\n:INPUT DROP [0:0]\n:mine - [0:0]\n-F INPUT\n-F newer\n-X newer\n\
-             -A INPUT -j mine\n-A mine -s 10.0.0.1/32 -j ACCEPT\nCOMMIT\n"
-        );
-    }
 
     #[test]
     fn versions_are_stable() {

@@ -9,23 +9,29 @@ use std::path::Path;
 use rampart_ir::Family;
 
 use crate::DeployError;
-use crate::apply::{Load, noflush_doc};
+use crate::apply::Load;
 use crate::nft;
 use crate::systemd::{RULES_NFT, RULES_V4, RULES_V6};
 
 /// The boot files of a load, by name. The iptables documents are
-/// `--noflush` ones that replace Rampart's chains and nothing else, so
-/// loading them again (a restarted unit) changes nothing; the nft one
-/// replaces Rampart's tables.
+/// `--noflush` ones that replace Rampart's chains and nothing else; the nft
+/// one replaces Rampart's tables.
 #[must_use]
 pub fn files(load: &Load<'_>) -> BTreeMap<String, String> {
     match load {
         Load::Iptables { v4, v6 } => BTreeMap::from([
-            (RULES_V4.to_owned(), noflush_doc(v4, Family::V4, &[])),
-            (RULES_V6.to_owned(), noflush_doc(v6, Family::V6, &[])),
+            (RULES_V4.to_owned(), boot_doc(v4, Family::V4)),
+            (RULES_V6.to_owned(), boot_doc(v6, Family::V6)),
         ]),
         Load::Nft(doc) => BTreeMap::from([(RULES_NFT.to_owned(), nft::replace_prefix() + doc)]),
     }
+}
+
+/// Rampart's part of a fresh filter table: its chains, hooked into the
+/// built-in chains (the unit takes out an earlier hook first when it runs
+/// again).
+fn boot_doc(rs: &rampart_ir::Restricted, family: Family) -> String {
+    crate::table::transition(&rampart_emit::hooked::owned(rs, family), &Default::default(), "")
 }
 
 /// Make `dir` hold exactly `files` (root only), each written atomically.

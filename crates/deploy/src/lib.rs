@@ -19,6 +19,7 @@ pub mod remote;
 pub mod state;
 pub mod status;
 pub mod systemd;
+pub mod table;
 
 /// The SHA-256 of `text` in hex: stable across builds and hosts, so a
 /// version or a bundle's digest means the same everywhere.
@@ -61,6 +62,9 @@ pub enum DeployError {
     /// put back (or could not be, which the message says).
     #[error("{0}")]
     RolledBack(String),
+    /// The ruleset would take over a chain that other software made.
+    #[error("{0}")]
+    Foreign(String),
     /// A value that cannot be written into a systemd unit.
     #[error("{0}")]
     Unit(String),

@@ -1,5 +1,6 @@
 //! Is the loaded ruleset the one Rampart applied?
 
+use rampart_emit::hooked;
 use rampart_ir::Family;
 
 use crate::diff::{self, ChainDiff};
@@ -25,6 +26,21 @@ pub struct Status {
     pub boot: Option<Vec<String>>,
 }
 
+/// Rampart's chains whose hook is missing from their built-in chain.
+fn unhooked(live: &str, chains: &[String]) -> Vec<ChainDiff> {
+    chains
+        .iter()
+        .filter_map(|c| c.strip_prefix("rampart-"))
+        .filter(|b| !live.lines().any(|l| l == hooked::hook_rule(b)))
+        .map(|b| ChainDiff {
+            chain: (*b).to_owned(),
+            added: vec![],
+            removed: vec![format!("-j {}", hooked::own_chain(b))],
+            reordered: false,
+        })
+        .collect()
+}
+
 pub fn status(state: &StateDir) -> Result<Status, DeployError> {
     // A consistent view: not half-way through an apply or a rollback.
     let _lock = if state.path().is_dir() { Some(state.lock(true)?) } else { None };
@@ -39,13 +55,18 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
             diff::diff(&nft::blocks(&a.doc), &nft::blocks(&nft::listing()?), &[])
         }
         Some(a) => {
-            let loaded = diff::rules_by_chain(&iptables::save(Family::V4)?);
+            let live = iptables::save(Family::V4)?;
+            let loaded = diff::rules_by_chain(&live);
             let mut drift = diff::diff(&diff::rules_by_chain(&a.doc), &loaded, &a.chains);
+            drift.extend(unhooked(&live, &a.chains));
             if let Some(doc6) = &a.doc6
                 && !a.chains6.is_empty()
             {
-                let loaded = diff::rules_by_chain(&iptables::save(Family::V6)?);
-                for mut d in diff::diff(&diff::rules_by_chain(doc6), &loaded, &a.chains6) {
+                let live = iptables::save(Family::V6)?;
+                let loaded = diff::rules_by_chain(&live);
+                let mut d6 = diff::diff(&diff::rules_by_chain(doc6), &loaded, &a.chains6);
+                d6.extend(unhooked(&live, &a.chains6));
+                for mut d in d6 {
                     d.chain = format!("chain {} (IPv6)", d.chain);
                     drift.push(d);
                 }

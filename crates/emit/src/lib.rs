@@ -3,9 +3,11 @@
 //!
 //! - [`iptables_restore`]: one `*filter … COMMIT` document for
 //!   `iptables-restore` (or `ip6tables-restore`), loaded atomically.
-//! - [`shell_script`]: the same documents inside a readable shell script in
-//!   the Firewall Builder manner, still loaded atomically.
+//! - [`shell_script`]: Rampart's chains ([`hooked`]) inside a readable shell
+//!   script in the Firewall Builder manner, loaded atomically and hooked
+//!   into the built-in chains, leaving other software's rules alone.
 
+pub mod hooked;
 mod iptables_restore;
 mod shell;
 

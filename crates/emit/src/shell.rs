@@ -3,23 +3,37 @@ use std::fmt::Write;
 use rampart_diag::{Sources, printable};
 use rampart_ir::{Family, Restricted};
 
-use crate::{comment, describe_origin, iptables_restore};
+use crate::{comment, describe_origin, hooked};
 
-/// A shell script that says what each policy rule does and then loads the
-/// rules with one `iptables-restore` (and `ip6tables-restore`) call each,
-/// fed from a here-document: nothing is flushed first, so there is never a
-/// moment without a firewall. Arguments (such as `--test`) are passed on.
+/// A shell script that says what each policy rule does and then loads
+/// Rampart's chains ([`crate::hooked`]) with one `iptables-restore
+/// --noflush` (and `ip6tables-restore`) call each, fed from a here-document,
+/// and hooks them into the built-in chains unless they are hooked already:
+/// other software's chains and rules stay, and there is never a moment
+/// without a firewall. Arguments (such as `--test`) are passed on; with
+/// `--test` nothing is hooked.
 #[must_use]
 pub fn shell_script(title: &str, v4: &Restricted, v6: &Restricted, sources: &Sources) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "#!/bin/sh");
     out.push_str(&comment(title));
     out.push_str(
-        "#\n# Read it before you run it. The rules load in one atomic transaction per\n\
-         # address family; nothing is flushed first. Run with --test to only check them.\n\
+        "#\n# Read it before you run it. Rampart's chains load in one atomic transaction\n\
+         # per address family and are hooked into INPUT, FORWARD and OUTPUT (a jump\n\
+         # appended once: rules other software put there decide first); the policies\n\
+         # of those chains are set, and every other chain and rule is left as it is.\n\
+         # Chains an earlier run made that this policy no longer has stay: `rampart\n\
+         # apply` removes those.\n\
+         # Run with --test to only check the rules.\n\
          set -eu\n\
+         IPTABLES=${IPTABLES:-iptables}\n\
+         IP6TABLES=${IP6TABLES:-ip6tables}\n\
          IPTABLES_RESTORE=${IPTABLES_RESTORE:-iptables-restore}\n\
-         IP6TABLES_RESTORE=${IP6TABLES_RESTORE:-ip6tables-restore}\n\n",
+         IP6TABLES_RESTORE=${IP6TABLES_RESTORE:-ip6tables-restore}\n\n\
+         # hook TOOL CHAIN: jump from CHAIN to rampart-CHAIN, once.\n\
+         hook() {\n\
+         \t\"$1\" -w -C \"$2\" -j \"rampart-$2\" 2>/dev/null || \"$1\" -w -A \"$2\" -j \"rampart-$2\"\n\
+         }\n\n",
     );
     // One line per policy rule, in rule order.
     let mut said = std::collections::BTreeMap::new();
@@ -40,13 +54,29 @@ pub fn shell_script(title: &str, v4: &Restricted, v6: &Restricted, sources: &Sou
     for line in said.values() {
         let _ = writeln!(out, "echo {}", sh_quote(line));
     }
-    let mut doc = |family: Family, rs: &Restricted, cmd: &str, tag: &str| {
-        let _ = writeln!(out, "\n\"${cmd}\" -w \"$@\" <<'{tag}'");
-        out.push_str(&iptables_restore(rs, family, title, Some(sources)));
-        let _ = writeln!(out, "{tag}");
+    let mut hooks = String::new();
+    let mut doc = |family: Family, rs: &Restricted, tool: &str, tag: &str| {
+        let owned = hooked::owned(rs, family);
+        let _ = writeln!(out, "\n\"${tool}_RESTORE\" -w --noflush \"$@\" <<'{tag}'");
+        out.push_str(&comment(title));
+        out.push_str("*filter\n");
+        for (chain, policy) in &owned.policies {
+            let _ = writeln!(out, ":{chain} {policy} [0:0]");
+        }
+        for (chain, _) in &owned.chains {
+            let _ = writeln!(out, ":{chain} - [0:0]");
+        }
+        for rule in owned.chains.iter().flat_map(|(_, rules)| rules) {
+            let _ = writeln!(out, "{rule}");
+        }
+        let _ = writeln!(out, "COMMIT\n{tag}");
+        for chain in &owned.hooks {
+            let _ = writeln!(hooks, "hook \"${tool}\" {chain}");
+        }
     };
-    doc(Family::V4, v4, "IPTABLES_RESTORE", "RAMPART_IPV4");
-    doc(Family::V6, v6, "IP6TABLES_RESTORE", "RAMPART_IPV6");
+    doc(Family::V4, v4, "IPTABLES", "RAMPART_IPV4");
+    doc(Family::V6, v6, "IP6TABLES", "RAMPART_IPV6");
+    let _ = writeln!(out, "\ncase \" $* \" in *\" --test \"*) exit 0 ;; esac\n{hooks}");
     out
 }
 

@@ -31,10 +31,13 @@ fn generated_script_checks_and_loads_every_example() {
         );
         let out = ns.stdout(["sh", file]).unwrap();
         assert!(out.contains("rule 1 ("), "the script says what each rule does: {out}");
+        // Its rules, and one hook per built-in chain, also when run again.
+        ns.run(["sh", file]).unwrap();
         let saved = ns.stdout(["iptables-save"]).unwrap();
+        let hooks = rampart_emit::hooked::owned(&c.v4, rampart_ir::Family::V4).hooks.len();
         assert_eq!(
             saved.matches("\n-A ").count(),
-            c.v4.rule_count(),
+            c.v4.rule_count() + hooks,
             "{example}: loaded rules\n{saved}"
         );
         let _ = std::fs::remove_file(file);

@@ -437,14 +437,15 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
     let path = |name: &str| rules_dir.join(name).display().to_string();
     let exe = std::env::current_exe().context("cannot find the rampart binary")?;
     let exe = exe.display().to_string();
+    let (iptables, ip6tables) = (which("iptables")?, which("ip6tables")?);
     let (restore, restore6, nft) =
         (which("iptables-restore")?, which("ip6tables-restore")?, which("nft")?);
     let mut units = vec![
         (
             "rampart.service".to_owned(),
             systemd::firewall_unit(
-                (&restore, &path(systemd::RULES_V4)),
-                (&restore6, &path(systemd::RULES_V6)),
+                (&iptables, &restore, &path(systemd::RULES_V4)),
+                (&ip6tables, &restore6, &path(systemd::RULES_V6)),
             )?,
         ),
         ("rampart-nft.service".to_owned(), systemd::nft_unit(&nft, &path(systemd::RULES_NFT))?),

@@ -69,11 +69,13 @@ fn units_run_exactly_the_paths_they_were_given() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("systemd-analyze verify: ok"), "{}", text(&out.stderr));
 
+    // Six hooks taken out first (a restart), then the two loads.
     let boot = parsed_commands(&units, "rampart.service");
-    assert_eq!(boot.len(), 2, "{boot:?}");
-    assert!(boot[0][0].ends_with("/iptables-restore"), "{boot:?}");
-    assert_eq!(boot[0][1..], ["-w", "--noflush", &rules.join("rules.v4").display().to_string()]);
-    assert_eq!(boot[1][3], rules.join("rules.v6").display().to_string());
+    assert_eq!(boot.len(), 8, "{boot:?}");
+    assert_eq!(boot[0][1..], ["-w", "-D", "INPUT", "-j", "rampart-INPUT"]);
+    assert!(boot[6][0].ends_with("/iptables-restore"), "{boot:?}");
+    assert_eq!(boot[6][1..], ["-w", "--noflush", &rules.join("rules.v4").display().to_string()]);
+    assert_eq!(boot[7][3], rules.join("rules.v6").display().to_string());
     let nft = parsed_commands(&units, "rampart-nft.service");
     assert_eq!(nft[0][1..], ["-f", &rules.join("rules.nft").display().to_string()]);
     let audit = parsed_commands(&units, "rampart-spice-audit.service");

@@ -74,7 +74,8 @@ fn compile_script_target_is_readable_and_atomic() {
     assert!(s.starts_with("#!/bin/sh\n"));
     assert!(s.contains("echo 'rule 7 (examples/spice-client.rp:32:5): deny service spice-all log"));
     assert!(s.contains("<<'RAMPART_IPV4'"));
-    assert!(!s.contains("-F"), "the script must never flush");
+    assert!(!s.contains("-F ") && !s.contains("-X "), "the script must never flush or delete");
+    assert!(s.contains("-w --noflush \"$@\" <<'RAMPART_IPV4'"), "only Rampart's chains load");
 }
 
 #[test]

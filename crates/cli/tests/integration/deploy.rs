@@ -544,12 +544,12 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     let out = status(&admin);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).matches("  match  ").count(), 2, "{}", text(&out.stdout));
-    r2.ns.run(["iptables", "-w", "-I", "INPUT", "-j", "ACCEPT"]).unwrap();
+    r2.ns.run(["iptables", "-w", "-I", "rampart-INPUT", "-j", "ACCEPT"]).unwrap();
     let out = status(&admin);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("  drift  ") && stdout.contains("1 chain(s) differ"), "{stdout}");
-    r2.ns.run(["iptables", "-w", "-D", "INPUT", "-j", "ACCEPT"]).unwrap();
+    r2.ns.run(["iptables", "-w", "-D", "rampart-INPUT", "-j", "ACCEPT"]).unwrap();
 
     for h in [&r1, &r2] {
         let applied = std::fs::read_to_string(h.state.join("applied.json")).unwrap();

@@ -5,6 +5,7 @@ mod access;
 mod apply_safety;
 mod boot;
 mod cli;
+mod coexist;
 mod compile_nft;
 mod completion;
 mod deploy;
