@@ -15,8 +15,8 @@ fn main() -> anyhow::Result<()> {
         (
             "rampart.service",
             systemd::firewall_unit(
-                ("/usr/sbin/iptables-restore", &boot(systemd::RULES_V4)),
-                ("/usr/sbin/ip6tables-restore", &boot(systemd::RULES_V6)),
+                ("/usr/sbin/iptables", "/usr/sbin/iptables-restore", &boot(systemd::RULES_V4)),
+                ("/usr/sbin/ip6tables", "/usr/sbin/ip6tables-restore", &boot(systemd::RULES_V6)),
             )?,
         ),
         ("rampart-nft.service", systemd::nft_unit("/usr/sbin/nft", &boot(systemd::RULES_NFT))?),
