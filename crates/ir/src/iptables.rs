@@ -146,7 +146,7 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &Module)
             for (opt, val) in [("--physdev-in", &p.physdev_in), ("--physdev-out", &p.physdev_out)] {
                 if let Some((n, name)) = val {
                     neg(out, *n);
-                    let _ = write!(out, " {opt} {name}");
+                    let _ = write!(out, " {opt} {}", quote_if_needed(name));
                 }
             }
             for (opt, val) in [
@@ -188,7 +188,7 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &Module)
             }
         }
         Match::Unknown { module: name, args } => {
-            let _ = write!(out, " -m {name}");
+            let _ = write!(out, " -m {}", quote_if_needed(name));
             for a in args {
                 let _ = write!(out, " {}", quote_if_needed(a));
             }
@@ -249,7 +249,8 @@ fn port_range_text((a, b): PortRange, sep: char) -> String {
 
 fn write_iface(out: &mut String, i: &IfaceMatch, opt: &str) {
     neg(out, i.neg);
-    let _ = write!(out, " {opt} {}", i.names.join(","));
+    let names: Vec<String> = i.names.iter().map(|n| quote_if_needed(n)).collect();
+    let _ = write!(out, " {opt} {}", names.join(","));
 }
 
 fn write_id(out: &mut String, id: Option<IdRange>, opt: &str) {
@@ -307,10 +308,10 @@ fn write_target(out: &mut String, rs: &Ruleset, target: &Target, family: Family)
             let _ = write!(out, " -j REJECT --reject-with {}", reject_name(*with, family));
         }
         Target::Jump(c) => {
-            let _ = write!(out, " -j {}", rs.name(*c));
+            let _ = write!(out, " -j {}", quote_if_needed(rs.name(*c)));
         }
         Target::Goto(c) => {
-            let _ = write!(out, " -g {}", rs.name(*c));
+            let _ = write!(out, " -g {}", quote_if_needed(rs.name(*c)));
         }
         Target::Log(l) => {
             let _ =
@@ -355,7 +356,7 @@ fn write_target(out: &mut String, rs: &Ruleset, target: &Target, family: Family)
         }
         Target::None => {}
         Target::Other { name, args } => {
-            let _ = write!(out, " -j {name}");
+            let _ = write!(out, " -j {}", quote_if_needed(name));
             for a in args {
                 let _ = write!(out, " {}", quote_if_needed(a));
             }
@@ -386,11 +387,8 @@ pub fn quote(s: &str) -> String {
 }
 
 fn quote_if_needed(s: &str) -> String {
-    if s.is_empty() || s.contains([' ', '"', '\\', '\'']) || s.contains(char::is_control) {
-        quote(s)
-    } else {
-        s.to_owned()
-    }
+    // A control character stays: in a name it is a bug `one_line` stops.
+    if s.is_empty() || s.contains([' ', '"', '\\', '\'']) { quote(s) } else { s.to_owned() }
 }
 
 #[cfg(test)]

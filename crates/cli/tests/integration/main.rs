@@ -10,6 +10,7 @@ mod compile_nft;
 mod completion;
 mod deploy;
 mod fmt;
+mod fuzz;
 mod hostile;
 mod import_fwb;
 mod lab;

@@ -391,3 +391,16 @@ fn repeated_port_options_get_a_module_each() {
     );
     assert_eq!(read(&out, Format::Save).tables, im.tables);
 }
+
+#[test]
+fn names_with_spaces_or_quotes_are_written_back_quoted() {
+    let text = "*filter\n:INPUT ACCEPT [0:0]\n\
+                -A INPUT -i \"eth 0\" -m physdev --physdev-in \"a'b\" -j ACCEPT\n\
+                -A INPUT -o 'x\"y' -j DROP\nCOMMIT\n";
+    let im = read(text, Format::Save);
+    assert!(!im.has_errors(), "{:?}", im.diagnostics);
+    let out = write_restore(&im.tables);
+    let again = read(&out, Format::Save);
+    assert!(!again.has_errors(), "{:?}\n{out}", again.diagnostics);
+    assert_eq!(again.tables, im.tables, "{out}");
+}
