@@ -14,6 +14,7 @@ mod firewall;
 mod load;
 mod model;
 mod names;
+mod nat;
 mod resolve;
 mod service;
 mod shadow;

@@ -29,7 +29,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -345,6 +345,7 @@ impl Parser<'_> {
             bridges: vec![],
             options: vec![],
             rulesets: vec![],
+            nat: vec![],
         };
         loop {
             self.skip_newlines();
@@ -395,6 +396,11 @@ impl Parser<'_> {
             "ruleset" => {
                 let rs = self.ruleset()?;
                 fw.rulesets.push(rs);
+                Ok(())
+            }
+            "nat" => {
+                let open = self.open_block()?;
+                fw.nat.extend(self.rules(open));
                 Ok(())
             }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
@@ -482,17 +488,22 @@ impl Parser<'_> {
     fn ruleset(&mut self) -> PResult<RuleSet> {
         let name = self.word("a rule set name")?;
         let open = self.open_block()?;
+        Ok(RuleSet { name, rules: self.rules(open) })
+    }
+
+    /// Rules up to the `}` of the block opened at `open`.
+    fn rules(&mut self, open: Span) -> Vec<Rule> {
         let mut rules = Vec::new();
         loop {
             self.skip_newlines();
             match self.peek().kind {
                 Kind::RBrace => {
                     self.bump();
-                    return Ok(RuleSet { name, rules });
+                    return rules;
                 }
                 Kind::Eof => {
                     self.diags.push(diagnostics::unclosed_block(open));
-                    return Ok(RuleSet { name, rules });
+                    return rules;
                 }
                 _ => match self.rule() {
                     Ok(r) => rules.push(r),
@@ -561,6 +572,13 @@ impl Parser<'_> {
             "branch" => Some(self.word("the rule set to branch to")?),
             "antispoof" => Some(self.word("an interface")?),
             "reject" if self.eat_word("with").is_some() => Some(self.word("a reject reply")?),
+            "snat" | "dnat" | "redirect" => {
+                if self.eat_word("to").is_none() {
+                    let t = self.peek();
+                    return Err(self.error_expected("`to` and what to translate to", t));
+                }
+                Some(self.word("an address or port to translate to")?)
+            }
             _ => None,
         };
         let mut r = Rule {
@@ -716,6 +734,20 @@ mod tests {
         let p = ok("firewall fw {\n ruleset main {\n  deny log number 16\n }\n}\n");
         let Item::Firewall(fw) = &p.items[0] else { panic!() };
         assert_eq!(fw.rulesets[0].rules[0].number.as_ref().unwrap().text, "16");
+    }
+
+    #[test]
+    fn nat_rules() {
+        let p = ok("firewall fw {\n nat {\n  masquerade on eth0 from lan\n  \
+                    dnat to web:8080 to 100.64.0.1 service http on eth0\n }\n \
+                    nat {\n  redirect to 3128 service http\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        assert_eq!(fw.nat.len(), 3, "two nat blocks read as one");
+        assert!(fw.nat[0].argument.is_none());
+        assert_eq!(fw.nat[1].argument.as_ref().unwrap().text, "web:8080");
+        assert_eq!(fw.nat[1].to.as_ref().unwrap().items[0].text, "100.64.0.1");
+        assert_eq!(fw.nat[2].argument.as_ref().unwrap().text, "3128");
+        assert_eq!(codes("firewall fw {\n nat {\n  dnat web\n }\n}\n"), ["E0003"]);
     }
 
     #[test]

@@ -201,7 +201,8 @@ const FORKS_SHOWN: usize = 20;
 /// undecided rules with both outcomes, and the verdict.
 #[must_use]
 pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
-    let start = rs.base(Table::Filter, p.hook).map(|c| rs.name(c));
+    let start = (rs.base(Table::Filter, p.hook).or_else(|| rs.base(Table::Nat, p.hook)))
+        .map(|c| rs.name(c));
     let mut out = format!("packet: {}\n", packet_line(p));
     let mut logs = t.logs.iter();
     for s in &t.path {

@@ -63,28 +63,12 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
 
 /// Ask the real iptables-restore whether it accepts the document.
 fn test_load(doc: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let child = Command::new("iptables-restore")
-        .args(["--test", "-w"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(_) => {
-            return "skipped: iptables-restore is not installed (apt-get install iptables)".into();
+    let mut cmd = std::process::Command::new("iptables-restore");
+    match rampart_os::run(cmd.args(["--test", "-w"]), "iptables", Some(doc)) {
+        Ok(_) => "accepted by iptables-restore --test".into(),
+        Err(rampart_os::ToolError::Failed { stderr, .. }) => {
+            format!("iptables-restore --test said: {stderr}")
         }
-    };
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(doc.as_bytes());
-    }
-    match child.wait_with_output() {
-        Ok(o) if o.status.success() => "accepted by iptables-restore --test".into(),
-        Ok(o) => {
-            format!("iptables-restore --test said: {}", String::from_utf8_lossy(&o.stderr).trim())
-        }
-        Err(e) => format!("could not run iptables-restore: {e}"),
+        Err(e) => format!("skipped: {e}"),
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
 pub(crate) mod lsp;
+pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod test;

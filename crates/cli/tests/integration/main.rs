@@ -16,6 +16,7 @@ mod import_fwb;
 mod lab;
 mod logs;
 mod lsp;
+mod nft_rules;
 mod reference;
 mod trace;
 mod util;
