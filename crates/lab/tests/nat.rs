@@ -146,3 +146,96 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}\n{iptables}\n{nft}");
 }
+
+/// Random nat tables (port forwards to several ports of `web`, some for one
+/// source only, no-nat exceptions), read by Rampart's importer and loaded
+/// into the kernel: for every port, the address and port the kernel
+/// forwarded to (what `web` answers) equal trace's translation.
+#[test]
+#[expect(clippy::print_stderr, reason = "the counts are the test's report")]
+fn random_nat_tables_translate_as_trace_says() {
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool { name: "socat", package: "socat" }])
+        .unwrap();
+    let (gw, web, inet) = (Netns::new().unwrap(), Netns::new().unwrap(), Netns::new().unwrap());
+    veth(&web, "eth0", &gw, "dmz0").unwrap();
+    veth(&inet, "eth0", &gw, "eth0").unwrap();
+    web.addr("eth0", "10.2.0.10/24").unwrap();
+    gw.addr("dmz0", "10.2.0.1/24").unwrap();
+    inet.addr("eth0", "100.64.0.2/24").unwrap();
+    gw.addr("eth0", "100.64.0.1/24").unwrap();
+    web.route("default", "10.2.0.1").unwrap();
+    gw.sysctl("net.ipv4.ip_forward", "1").unwrap();
+    let ports = [8080u16, 8081, 8082];
+    let mut servers: Vec<_> = ports
+        .iter()
+        .map(|&p| {
+            let spec = format!("TCP4-LISTEN:{p},fork,reuseaddr");
+            web.spawn(&["socat", &spec, "SYSTEM:echo $SOCAT_SOCKADDR $SOCAT_SOCKPORT"]).unwrap()
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(5), || !answer(&gw, "10.2.0.10", 8080).is_empty()));
+
+    let (mut cases, mut translated, mut wrong) = (0, 0, Vec::new());
+    for seed in 1..=12u64 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut text = String::from(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n\
+             *nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             :POSTROUTING ACCEPT [0:0]\n",
+        );
+        for _ in 0..rng.usize(2..7) {
+            let port = 80 + rng.u16(..4);
+            let src = match rng.u8(..3) {
+                0 => " -s 100.64.0.2/32",
+                1 => " -s 100.64.0.99/32",
+                _ => "",
+            };
+            let target = if rng.u8(..5) == 0 {
+                "ACCEPT".to_owned()
+            } else {
+                format!("DNAT --to-destination 10.2.0.10:{}", ports[rng.usize(..ports.len())])
+            };
+            text.push_str(&format!(
+                "-A PREROUTING -i eth0{src} -p tcp -m tcp --dport {port} -j {target}\n"
+            ));
+        }
+        text.push_str("COMMIT\n");
+        gw.run(["conntrack", "-F"]).ok();
+        gw.run_with_input(&["iptables-restore", "-w"], &text).unwrap();
+        let im =
+            rampart_ir::read::parse(&text, rampart_diag::FileId(0), rampart_ir::read::Format::Save);
+        assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+        let rs = im.joined().unwrap().into_ruleset();
+        for port in 80..84u16 {
+            let mut p = rampart_trace::Packet::new(rampart_ir::Hook::Prerouting);
+            (p.in_iface, p.proto, p.src, p.dst) = (
+                Some("eth0".into()),
+                Some(6),
+                Some("100.64.0.2".parse().unwrap()),
+                Some("100.64.0.1".parse().unwrap()),
+            );
+            (p.sport, p.dport) = (Some(41000 + port), Some(port));
+            let want = match rampart_trace::nat::translate(&rs, &p).translation {
+                Some(t) => format!("{} {}", t.after.dst.unwrap(), t.after.dport.unwrap()),
+                None => String::new(), // the gateway itself, where nothing listens
+            };
+            translated += usize::from(!want.is_empty());
+            cases += 1;
+            let got = answer(&inet, "100.64.0.1", port);
+            if got != want {
+                wrong.push(format!(
+                    "seed {seed} port {port}: kernel {got:?}, trace {want:?}\n{text}"
+                ));
+            }
+        }
+    }
+    for s in &mut servers {
+        let _ = s.kill();
+        let _ = s.wait();
+    }
+    eprintln!(
+        "nat proof: {cases} connections over 12 random nat tables, {translated} translated, {} disagreements",
+        wrong.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}

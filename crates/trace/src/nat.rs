@@ -116,6 +116,17 @@ impl Translation {
         format!("{} {from} -> {to}{by}", self.kind)
     }
 
+    /// The reply of the translated connection as it arrives (from the
+    /// translated side), an established packet the other way.
+    #[must_use]
+    pub fn reply(&self) -> Packet {
+        let mut r = self.after.clone();
+        (r.src, r.dst, r.sport, r.dport) = (r.dst, r.src, r.dport, r.sport);
+        (r.in_iface, r.out_iface) = (r.out_iface, r.in_iface);
+        r.state = crate::packet::CtState::Established;
+        r
+    }
+
     /// The reply to the translated connection as it leaves the firewall:
     /// connection tracking undoes the translation, so the reply carries the
     /// addresses the client used. `reply` is the reply as it arrives.

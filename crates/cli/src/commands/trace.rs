@@ -322,6 +322,10 @@ fn nat(
         text.push_str(&format!("nat: {what}\n"));
         if let Some(t) = &n.translation {
             text.push_str(&format!("then: {}\n", explain::packet_line(&t.after)));
+            // Connection tracking translates the replies back.
+            let back = t.undo(packet, &t.reply());
+            let (arrives, leaves) = (explain::endpoints(&t.reply()), explain::endpoints(&back));
+            text.push_str(&format!("reply: {arrives} leaves as {leaves}\n"));
         }
         printer::out(&text);
     }

@@ -275,6 +275,10 @@ fn nat_hooks_report_the_translation_and_the_translated_packet() {
     let t = text(&out.stdout);
     assert!(t.contains("nat: DNAT 100.64.0.1:443 -> 10.2.0.10:443 by R14\n"), "{t}");
     assert!(t.contains("then: prerouting tcp 192.0.2.44:40000 -> 10.2.0.10:443 in eth0"), "{t}");
+    assert!(
+        t.contains("reply: 10.2.0.10:443 -> 192.0.2.44:40000 leaves as 100.64.0.1:443 -> 192.0.2.44:40000\n"),
+        "{t}"
+    );
     // The translated packet, traced through FORWARD: rule 6 lets it through.
     let out = rampart(&[
         "trace",
