@@ -24,6 +24,6 @@ mod time;
 pub use access::{Access, Grant};
 pub use bridge::{Bridge, BridgePort, PortKind};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
-pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str};
+pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str, load_text};
 pub use model::*;
 pub use time::describe as describe_time;

@@ -209,3 +209,21 @@ fn anomalies_of_each_class_with_both_rules() {
         assert!(err.contains(want), "no {want:?} in {err}");
     }
 }
+
+/// `-o out/rules.v4` puts IPv6 in `out/rules.v6` (not `rules.v4.v6`), and
+/// `-o DIR` writes iptables-persistent's `rules.v4` and `rules.v6`.
+#[test]
+fn output_files_take_iptables_persistent_names() {
+    let dir = tempdir("persistent-names");
+    let file = dir.join("rules.v4");
+    let out = rampart(&["compile", "examples/spice-client.rp", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.join("rules.v6").is_file());
+    assert!(!dir.join("rules.v4.v6").exists());
+    let sub = dir.join("etc-iptables");
+    std::fs::create_dir(&sub).unwrap();
+    let out = rampart(&["compile", "examples/spice-client.rp", "-o", sub.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(sub.join("rules.v4").is_file() && sub.join("rules.v6").is_file());
+    assert_eq!(std::fs::read(sub.join("rules.v4")).unwrap(), std::fs::read(&file).unwrap());
+}
