@@ -110,6 +110,24 @@ fn demo_compiles_the_builtin_example() {
     let s = text(&out.stdout);
     assert!(s.contains("firewall `mylap`"));
     assert!(s.contains("-A Spice_VM_1 -d 192.168.2.2/32 -o eth0 -p tcp -m tcp --dport 20002"));
+    assert!(s.contains("accepted by iptables-restore --test"), "{s}");
+}
+
+/// Without root the load test cannot run: `demo` says so instead of
+/// printing iptables' "Permission denied" as if the document were refused.
+#[test]
+fn demo_without_root_says_the_load_test_was_skipped() {
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_rampart"))
+        .arg("demo")
+        .current_dir(crate::util::root())
+        .output()
+        .expect("run setpriv (apt-get install util-linux)");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("skipped: iptables-restore --test needs root"), "{s}");
+    assert!(!s.contains("Permission denied"), "{s}");
 }
 
 #[test]
