@@ -4,7 +4,8 @@
 //! firewalls whose rules hold resolved addresses, services, interfaces and
 //! users, or diagnostics that say what is wrong and where. Start at
 //! [`load`]; names are resolved in `resolve.rs`, firewalls and rules in
-//! `firewall.rs`, and the shadowing warning lives in `shadow.rs`.
+//! `firewall.rs`. Rules that can never match are found on the compiled
+//! ruleset by `rampart-analysis`.
 
 mod access;
 mod addr;
@@ -17,13 +18,12 @@ mod names;
 mod nat;
 mod resolve;
 mod service;
-mod shadow;
 mod standard;
 mod time;
 
 pub use access::{Access, Grant};
 pub use bridge::{Bridge, BridgePort, PortKind};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
-pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str};
+pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str, load_text};
 pub use model::*;
 pub use time::describe as describe_time;
