@@ -373,3 +373,20 @@ fn a_group_holding_the_firewall_gives_input_and_output_lines_too() {
     let web = chains("--dports 80,443");
     assert!(web.contains(&"OUTPUT".to_owned()) && web.contains(&"FORWARD".to_owned()), "{l:#?}");
 }
+
+/// A logged `reject with tcp-reset` lands in a `RULE_N` chain: its REJECT
+/// line still says `-p tcp`, which iptables-restore requires (the kernel
+/// equivalence tests load the compiler's output unchanged).
+#[test]
+fn a_logged_tcp_reset_keeps_its_protocol_in_the_log_chain() {
+    let c = compiled(&fw(
+        "",
+        "  reject with tcp-reset service web log in\n  reject with tcp-reset from a log in",
+    ));
+    let resets: Vec<String> =
+        lines(&c.v4, Family::V4).into_iter().filter(|l| l.contains("tcp-reset")).collect();
+    assert!(resets.len() >= 2, "{resets:?}");
+    for l in &resets {
+        assert!(l.contains("-p tcp"), "{l}");
+    }
+}

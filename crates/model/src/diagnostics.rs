@@ -76,10 +76,24 @@ pub(crate) fn log_prefix_too_long(prefix: &str, number: u32, span: Span) -> Diag
     .with_help("shorten the firewall's `log-prefix` template or the rule set name it uses (%C)")
 }
 
-pub(crate) fn unknown_interface(name: &str, firewall: &str, span: Span) -> Diagnostic {
+/// `bridge`: the bridge `name` is a port of, when it is one.
+pub(crate) fn unknown_interface(
+    name: &str,
+    firewall: &str,
+    span: Span,
+    bridge: Option<&str>,
+) -> Diagnostic {
+    let help = match bridge {
+        Some(b) => format!(
+            "`{name}` is a port of bridge `{b}`, not an interface of the host: its guard rules \
+             come from its line in `bridge {b}`; to match traffic through the bridge, declare \
+             `interface {b}` and write `on {b}`"
+        ),
+        None => format!("declare it with `interface {name} ...` inside `firewall {firewall}`"),
+    };
     Diagnostic::error("E0210", format!("firewall `{firewall}` has no interface `{name}`"))
         .with_label(span, "unknown interface")
-        .with_help(format!("declare it with `interface {name} ...` inside `firewall {firewall}`"))
+        .with_help(help)
 }
 
 pub(crate) fn missing_main(firewall: &str, span: Span) -> Diagnostic {

@@ -315,7 +315,9 @@ fn check_iface(w: &Word, fw: &Firewall, diags: &mut Vec<Diagnostic>) {
         None => fw.interface(&w.text).is_some(),
     };
     if !known {
-        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span));
+        let bridge = fw.bridges.iter().find(|b| b.ports.iter().any(|p| p.name == w.text));
+        let bridge = bridge.map(|b| b.name.as_str());
+        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge));
     }
 }
 

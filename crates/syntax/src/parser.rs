@@ -598,58 +598,61 @@ impl Parser<'_> {
             number: None,
             comment: None,
         };
+        let mut after_log = false;
         while !self.at_line_end() {
             let t = self.peek();
             if t.kind == Kind::Str {
                 // a bare string at the end of a rule is its comment
+                let prev = self.tokens[self.pos.saturating_sub(1)];
+                after_log = r.comment.is_none() && self.text(prev) == "log";
                 let text = self.string("a comment")?;
-                self.set_once(&mut r.comment, text, t.span)?;
+                self.set_once(&mut r.comment, text, t.span, false)?;
                 continue;
             }
             let w = self.word("a rule clause")?;
             match w.text.as_str() {
                 "from" => {
                     let c = self.column(w.span, "an address or object")?;
-                    self.set_once(&mut r.from, c, w.span)?;
+                    self.set_once(&mut r.from, c, w.span, false)?;
                 }
                 "to" => {
                     let c = self.column(w.span, "an address or object")?;
-                    self.set_once(&mut r.to, c, w.span)?;
+                    self.set_once(&mut r.to, c, w.span, false)?;
                 }
                 "service" => {
                     let c = self.column(w.span, "a service")?;
-                    self.set_once(&mut r.service, c, w.span)?;
+                    self.set_once(&mut r.service, c, w.span, false)?;
                 }
                 "on" => {
                     let c = self.column(w.span, "an interface")?;
-                    self.set_once(&mut r.on, c, w.span)?;
+                    self.set_once(&mut r.on, c, w.span, false)?;
                 }
                 "user" => {
                     let c = Column { keyword: w.span, not: None, items: self.word_list("a user")? };
-                    self.set_once(&mut r.user, c, w.span)?;
+                    self.set_once(&mut r.user, c, w.span, false)?;
                 }
                 "days" => {
                     let c =
                         Column { keyword: w.span, not: None, items: self.word_list("a weekday")? };
-                    self.set_once(&mut r.days, c, w.span)?;
+                    self.set_once(&mut r.days, c, w.span, false)?;
                 }
                 "time" => {
                     let t = self.word("a daily window such as 08:00-18:00")?;
-                    self.set_once(&mut r.time, t, w.span)?;
+                    self.set_once(&mut r.time, t, w.span, false)?;
                 }
                 "in" | "out" => {
                     let span = w.span;
-                    self.set_once(&mut r.direction, w, span)?;
+                    self.set_once(&mut r.direction, w, span, false)?;
                 }
-                "log" => self.set_once(&mut r.log, w.span, w.span)?,
-                "stateless" => self.set_once(&mut r.stateless, w.span, w.span)?,
+                "log" => self.set_once(&mut r.log, w.span, w.span, false)?,
+                "stateless" => self.set_once(&mut r.stateless, w.span, w.span, false)?,
                 "number" => {
                     let n = self.word("a rule number")?;
-                    self.set_once(&mut r.number, n, w.span)?;
+                    self.set_once(&mut r.number, n, w.span, false)?;
                 }
                 "comment" => {
                     let text = self.string("a comment in double quotes")?;
-                    self.set_once(&mut r.comment, text, w.span)?;
+                    self.set_once(&mut r.comment, text, w.span, after_log)?;
                 }
                 other => {
                     self.diags.push(diagnostics::unknown_rule_word(other, w.span));
@@ -663,10 +666,16 @@ impl Parser<'_> {
         Ok(r)
     }
 
-    fn set_once<T>(&mut self, slot: &mut Option<T>, value: T, span: Span) -> PResult<()> {
+    fn set_once<T>(
+        &mut self,
+        slot: &mut Option<T>,
+        value: T,
+        span: Span,
+        after_log: bool,
+    ) -> PResult<()> {
         if slot.is_some() {
             let word = &self.src[span.start as usize..span.end as usize];
-            self.diags.push(diagnostics::duplicate_clause(word, span));
+            self.diags.push(diagnostics::duplicate_clause(word, span, after_log));
             return Err(Reported);
         }
         *slot = Some(value);
@@ -748,6 +757,25 @@ mod tests {
         assert_eq!(fw.nat[1].to.as_ref().unwrap().items[0].text, "100.64.0.1");
         assert_eq!(fw.nat[2].argument.as_ref().unwrap().text, "3128");
         assert_eq!(codes("firewall fw {\n nat {\n  dnat web\n }\n}\n"), ["E0003"]);
+    }
+
+    /// What was really meant, not "given twice" with a hint about commas.
+    #[test]
+    fn second_clauses_say_what_was_meant() {
+        let message = |rule: &str| {
+            let p =
+                parse(&format!("firewall f {{\n ruleset main {{\n  {rule}\n }}\n}}\n"), FileId(0));
+            let d = &p.diagnostics[0];
+            (d.message.clone(), d.help.clone().unwrap_or_default())
+        };
+        let (m, h) = message("deny log \"RULE 6 -- DENY \" comment \"x\"");
+        assert_eq!(m, "a rule has one comment");
+        assert!(h.contains("`log` takes no text"), "{h}");
+        let (m, h) = message("accept service ssh in out");
+        assert_eq!(m, "a rule has one direction, `in` or `out`");
+        assert!(h.contains("leave out both"), "{h}");
+        let (m, _) = message("accept from a from b");
+        assert_eq!(m, "`from` given twice in one rule");
     }
 
     #[test]

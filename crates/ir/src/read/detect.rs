@@ -115,6 +115,7 @@ mod tests {
         let case = "#!/bin/sh\ncase x in\n  *)\n    ;;\nesac\n  $IPTABLES -A INPUT -j DROP\n";
         assert_eq!(detect(case), Ok(Format::Script), "a `*)` case line is not a table");
         assert_eq!(detect("iptables -A INPUT -j DROP\n"), Ok(Format::Script));
+        assert_eq!(detect("IPTABLES=/sbin/iptables\n"), Err(Unrecognised::Text));
     }
 
     #[test]

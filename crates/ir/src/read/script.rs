@@ -304,6 +304,9 @@ pub(crate) fn is_iptables_program(word: &str) -> bool {
             && !var.contains("RESTORE")
             && !var.contains("SAVE");
     }
+    if word.contains('=') {
+        return false; // an assignment, `IPTABLES=/sbin/iptables`
+    }
     let base = word.rsplit('/').next().unwrap_or("");
     matches!(
         base,
