@@ -332,20 +332,7 @@ pub fn group_id(root: &Root, group: &str) -> Result<Option<u32>, Error> {
 }
 
 fn run(tool: &str, package: &'static str, args: &[&str]) -> Result<(), Error> {
-    let out = Command::new(tool).args(args).output().map_err(|source| Error::Spawn {
-        tool: tool.into(),
-        package,
-        source,
-    })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let mut msg = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        if msg.is_empty() {
-            msg = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        }
-        Err(Error::Failed { tool: format!("{tool} {}", args.join(" ")), stderr: msg })
-    }
+    rampart_os::run(Command::new(tool).args(args), package, None).map(drop).map_err(Error::from)
 }
 
 fn io(what: &'static str, path: &Path, source: std::io::Error) -> Error {

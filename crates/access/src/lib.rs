@@ -25,12 +25,9 @@ pub enum Error {
     /// A file could not be read, written or changed.
     #[error("{what} `{path}`: {source}")]
     Io { what: &'static str, path: String, source: std::io::Error },
-    /// A tool could not be started (usually: not installed).
-    #[error("cannot run `{tool}`: {source} (install it: apt-get install {package})")]
-    Spawn { tool: String, package: &'static str, source: std::io::Error },
-    /// A tool ran and refused.
-    #[error("`{tool}` failed: {stderr}")]
-    Failed { tool: String, stderr: String },
+    /// A tool could not be started, or refused.
+    #[error(transparent)]
+    Tool(#[from] rampart_os::ToolError),
     /// Something the kit needs is not there.
     #[error("{0}")]
     Missing(String),

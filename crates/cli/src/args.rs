@@ -24,6 +24,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     Check(commands::check::CheckArgs),
+    Fmt(commands::fmt::FmtArgs),
+    Lsp(commands::lsp::LspArgs),
     Compile(commands::compile::CompileArgs),
     Demo(commands::demo::DemoArgs),
     Apply(commands::deploy::ApplyArgs),

@@ -11,13 +11,13 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rampart_emit::hooked;
-use rampart_ir::{Family, Restricted, Ruleset};
+use rampart_ir::{Family, Restricted, Ruleset, Table};
 
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
 use crate::state::{
-    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending,
-    StateDir, now,
+    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NAT, PREVIOUS_NAT6, PREVIOUS_NFT,
+    PREVIOUS_RECORD, PREVIOUS6, Pending, StateDir, now,
 };
 use crate::{DeployError, iptables, nft, table};
 
@@ -102,20 +102,31 @@ struct Snapshot {
     v4: Option<String>,
     v6: Option<String>,
     nft: Option<String>,
+    /// The nat tables, when Rampart had or loads NAT rules.
+    nat4: Option<String>,
+    nat6: Option<String>,
 }
 
 impl Snapshot {
-    fn take(iptables: bool, nft: bool) -> Result<Self, DeployError> {
+    fn take(iptables: bool, nft: bool, nat: bool) -> Result<Self, DeployError> {
+        let nat = |f| (iptables && nat).then(|| iptables::save_table(f, Table::Nat)).transpose();
         Ok(Self {
             v4: iptables.then(|| iptables::save(Family::V4)).transpose()?,
             v6: iptables.then(|| iptables::save(Family::V6)).transpose()?,
             nft: nft.then(nft::listing).transpose()?,
+            nat4: nat(Family::V4)?,
+            nat6: nat(Family::V6)?,
         })
     }
 
     fn store(&self, state: &StateDir) -> Result<(), DeployError> {
-        for (name, text) in [(PREVIOUS, &self.v4), (PREVIOUS6, &self.v6), (PREVIOUS_NFT, &self.nft)]
-        {
+        for (name, text) in [
+            (PREVIOUS, &self.v4),
+            (PREVIOUS6, &self.v6),
+            (PREVIOUS_NFT, &self.nft),
+            (PREVIOUS_NAT, &self.nat4),
+            (PREVIOUS_NAT6, &self.nat6),
+        ] {
             match text {
                 Some(t) => state.write(name, t)?,
                 None => state.remove(name)?,
@@ -129,6 +140,8 @@ impl Snapshot {
             v4: state.read(PREVIOUS)?,
             v6: state.read(PREVIOUS6)?,
             nft: state.read(PREVIOUS_NFT)?,
+            nat4: state.read(PREVIOUS_NAT)?,
+            nat6: state.read(PREVIOUS_NAT6)?,
         };
         Ok((s.v4.is_some() || s.nft.is_some()).then_some(s))
     }
@@ -164,9 +177,17 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         if unconfirmed { state.read_json(PREVIOUS_RECORD)? } else { current.clone() };
     let records = [current.as_ref(), confirmed.as_ref()];
     let name = plan.load.name();
+    let had_nat = records.iter().flatten().any(|r| !r.nat.is_empty() || !r.nat6.is_empty());
+    let loads_nat = match &plan.load {
+        Load::Iptables { v4, v6 } => {
+            v4.table(Table::Nat).next().is_some() || v6.table(Table::Nat).next().is_some()
+        }
+        Load::Nft(_) => false,
+    };
     let before = Snapshot::take(
         name == "iptables" || records.iter().any(|r| is(*r, "iptables")),
         name == "nft" || records.iter().any(|r| is(*r, "nft")),
+        had_nat || loads_nat,
     )?;
     // While a try waits, the way back stays the last confirmed state.
     if !unconfirmed {
@@ -176,15 +197,15 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
 
     // The record goes in before the rules: a rollback must know which
     // chains to remove, including those of a try this apply replaces.
-    let (mut record, loads) = prepare(plan, current.as_ref(), confirmed.as_ref(), &before)?;
+    let (record, loads) = prepare(plan, current.as_ref(), confirmed.as_ref(), &before)?;
     let pending = Pending {
         deadline: now() + plan.try_secs.unwrap_or(IN_FLIGHT_SECS),
         token: format!("{}-{}-{}", record.version, now(), std::process::id()),
         awaits_confirm: plan.try_secs.is_some(),
     };
     state.write_json(APPLIED, &record)?;
-    state.write_json(PENDING, &pending)?;
-    if let Err(why) = (plan.arm)(&pending) {
+    let armed = state.write_json(PENDING, &pending).map_err(|e| e.to_string());
+    if let Err(why) = armed.and_then(|()| (plan.arm)(&pending)) {
         return Err(unarmed(state, current.as_ref(), unconfirmed, &why));
     }
 
@@ -192,14 +213,30 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         Loads::Iptables { v4, v6 } => iptables::restore(Family::V4, &v4, true)
             .and_then(|()| iptables::restore(Family::V6, &v6, true)),
         Loads::Nft(doc) => nft::load(&doc),
-    };
+    }
+    .and_then(|()| other_backend_out(name, &records));
     if let Err(e) = loaded {
         return Err(back_to_confirmed(state, &format!("{e}\nThe load failed")));
     }
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Err(back_to_confirmed(state, "interrupted by a signal after loading"));
     }
-    let diff = match (&before, name) {
+    // Loaded: whatever fails from here undoes the load, and says so.
+    finish(plan, state, &before, record, pending).map_err(|e| {
+        back_to_confirmed(state, &format!("{e}\nThe rules were loaded, but recording them failed"))
+    })
+}
+
+/// Record what was loaded, and for an apply without a try, confirm it
+/// (the boot files follow).
+fn finish(
+    plan: &Plan<'_>,
+    state: &StateDir,
+    before: &Snapshot,
+    mut record: Applied,
+    pending: Pending,
+) -> Result<Outcome, DeployError> {
+    let diff = match (before, plan.load.name()) {
         (_, "nft") => {
             let after = nft::listing()?;
             let d = diff::diff(
@@ -217,12 +254,14 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         }
     };
     // Loaded: the chains it removed are gone.
-    let ours = |rs: &Restricted, family| {
-        hooked::owned(rs, family).chains.into_iter().map(|(c, _)| c).collect()
+    let ours = |rs: &Restricted, family, table| {
+        hooked::owned(rs, family, table).chains.into_iter().map(|(c, _)| c).collect()
     };
     if let Load::Iptables { v4, v6 } = &plan.load {
-        record.chains = ours(v4, Family::V4);
-        record.chains6 = ours(v6, Family::V6);
+        record.chains = ours(v4, Family::V4, Table::Filter);
+        record.chains6 = ours(v6, Family::V6, Table::Filter);
+        record.nat = ours(v4, Family::V4, Table::Nat);
+        record.nat6 = ours(v6, Family::V6, Table::Nat);
     }
     state.write_json(APPLIED, &record)?;
     let pending = match plan.try_secs {
@@ -235,6 +274,28 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         }
     };
     Ok(Outcome::Applied { diff, version: record.version, pending })
+}
+
+/// One backend at a time: once the new rules are in, what earlier applies
+/// loaded with the other backend goes (after, so no moment is unfiltered).
+fn other_backend_out(name: &str, records: &[Option<&Applied>]) -> Result<(), DeployError> {
+    let other: Vec<&Applied> =
+        records.iter().flatten().filter(|r| r.backend != name).copied().collect();
+    if other.is_empty() {
+        return Ok(());
+    }
+    if name == "iptables" {
+        return nft::load(&nft::replace_prefix());
+    }
+    for (family, chains) in [
+        (Family::V4, (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>),
+        (Family::V6, |r: &Applied| r.chains6.clone()),
+    ] {
+        let ours: BTreeSet<String> = other.iter().flat_map(|r| chains(r)).collect();
+        let live = iptables::save(family)?;
+        iptables::restore(family, &table::transition(&Default::default(), &ours, &live), true)?;
+    }
+    Ok(())
 }
 
 /// The documents one apply loads.
@@ -258,6 +319,8 @@ fn prepare(
         applied_at: now(),
         chains: vec![],
         chains6: vec![],
+        nat: vec![],
+        nat6: vec![],
         backend: plan.load.name().into(),
         doc: String::new(),
         doc6: None,
@@ -268,14 +331,28 @@ fn prepare(
             let old = |f: fn(&Applied) -> &Vec<String>| {
                 [current, confirmed].into_iter().flatten().flat_map(f).cloned().collect()
             };
-            let (doc, chains) =
-                replacing(v4, Family::V4, &old(|p| &p.chains), before.v4.as_deref())?;
-            let (doc6, chains6) =
-                replacing(v6, Family::V6, &old(|p| &p.chains6), before.v6.as_deref())?;
+            let filter = Table::Filter;
+            let (mut doc, chains) =
+                replacing(v4, Family::V4, filter, &old(|p| &p.chains), before.v4.as_deref())?;
+            let (mut doc6, chains6) =
+                replacing(v6, Family::V6, filter, &old(|p| &p.chains6), before.v6.as_deref())?;
+            // The nat table only where Rampart has or had NAT rules.
+            let nat = Table::Nat;
+            let (old4, old6) = (old(|p| &p.nat), old(|p| &p.nat6));
+            if v4.table(nat).next().is_some() || !old4.is_empty() {
+                let (d, c) = replacing(v4, Family::V4, nat, &old4, before.nat4.as_deref())?;
+                doc.push_str(&d);
+                record.nat = c;
+            }
+            if v6.table(nat).next().is_some() || !old6.is_empty() {
+                let (d, c) = replacing(v6, Family::V6, nat, &old6, before.nat6.as_deref())?;
+                doc6.push_str(&d);
+                record.nat6 = c;
+            }
             record.version = version(&(doc.clone() + &doc6));
             (record.chains, record.chains6) = (chains, chains6);
-            record.doc = table::listing(&hooked::owned(v4, Family::V4));
-            record.doc6 = Some(table::listing(&hooked::owned(v6, Family::V6)));
+            record.doc = table::listing(&hooked::owned(v4, Family::V4, filter));
+            record.doc6 = Some(table::listing(&hooked::owned(v6, Family::V6, filter)));
             Loads::Iptables { v4: doc, v6: doc6 }
         }
         Load::Nft(doc) => {
@@ -294,18 +371,28 @@ fn prepare(
 fn replacing(
     rs: &Restricted,
     family: Family,
+    table: Table,
     old: &BTreeSet<String>,
     before: Option<&str>,
 ) -> Result<(String, Vec<String>), DeployError> {
     let before = before.unwrap_or_default();
-    let target = hooked::owned(rs, family);
+    if let Some(c) = rs.chains.iter().find(|c| !matches!(c.table, Table::Filter | Table::Nat)) {
+        return Err(DeployError::Unsupported(format!(
+            "the ruleset has a `{}` table chain ({}): apply loads the filter and nat tables only; \
+             nothing was loaded",
+            c.table.name(),
+            c.name
+        )));
+    }
+    let target = hooked::owned(rs, family, table);
     let loaded: BTreeSet<String> = diff::rules_by_chain(before).into_keys().collect();
     if let Some((c, _)) = target.chains.iter().find(|(c, _)| loaded.contains(c) && !old.contains(c))
     {
         return Err(DeployError::Foreign(format!(
-            "chain `{c}` exists in the {} filter table and is not Rampart's (another program \
+            "chain `{c}` exists in the {} {} table and is not Rampart's (another program \
              made it): nothing was loaded. Rename the rule set, or remove that chain",
-            if family == Family::V4 { "IPv4" } else { "IPv6" }
+            if family == Family::V4 { "IPv4" } else { "IPv6" },
+            table.name()
         )));
     }
     let mut ours: BTreeSet<String> = old.clone();
@@ -361,6 +448,7 @@ fn unarmed(
 fn back_to_confirmed(state: &StateDir, what: &str) -> DeployError {
     DeployError::RolledBack(match restore(state) {
         Ok(()) => format!("{what}: the last confirmed rules were put back"),
+        Err(DeployError::Boot(e)) => format!("{what}: {e}"),
         Err(e) => format!(
             "{what}, and putting back the last confirmed rules failed: {e}\n\
              The new rules may be loaded; the watchdog tries again at its deadline \
@@ -395,18 +483,38 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         let Some(saved) = saved else { continue };
         let ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
         let live = iptables::save(family)?;
-        let doc = table::transition(&table::part(saved, &ours), &ours, &live);
+        let doc = table::transition(&table::part(saved, &ours, Table::Filter), &ours, &live);
+        iptables::restore(family, &doc, true)?;
+    }
+    for (family, saved, chains) in [
+        (Family::V4, &snapshot.nat4, (|r: &Applied| r.nat.clone()) as fn(&Applied) -> Vec<String>),
+        (Family::V6, &snapshot.nat6, |r: &Applied| r.nat6.clone()),
+    ] {
+        let ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
+        if ours.is_empty() {
+            continue;
+        }
+        // Not saved: the confirmed state had no NAT rules of Rampart's.
+        let saved = saved.as_deref().unwrap_or_default();
+        let live = iptables::save_table(family, Table::Nat)?;
+        let doc = table::transition(&table::part(saved, &ours, Table::Nat), &ours, &live);
         iptables::restore(family, &doc, true)?;
     }
     if let Some(listing) = &snapshot.nft {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
-    persist(state, then.as_ref())?;
-    for f in [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD] {
+    for f in
+        [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS_NAT, PREVIOUS_NAT6]
+    {
         state.remove(f)?;
     }
-    Ok(())
+    // The kernel and the record are back whatever happens to the boot files.
+    persist(state, then.as_ref()).map_err(|e| {
+        DeployError::Boot(format!(
+            "the last confirmed rules are back, but the boot files could not follow them: {e}"
+        ))
+    })
 }
 
 /// Keep the ruleset of a try: the watchdog will not roll it back.

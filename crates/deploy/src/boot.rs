@@ -31,7 +31,12 @@ pub fn files(load: &Load<'_>) -> BTreeMap<String, String> {
 /// built-in chains (the unit takes out an earlier hook first when it runs
 /// again).
 fn boot_doc(rs: &rampart_ir::Restricted, family: Family) -> String {
-    crate::table::transition(&rampart_emit::hooked::owned(rs, family), &Default::default(), "")
+    let mut doc = String::new();
+    for table in rs.tables() {
+        let owned = rampart_emit::hooked::owned(rs, family, table);
+        doc.push_str(&crate::table::transition(&owned, &Default::default(), ""));
+    }
+    doc
 }
 
 /// Make `dir` hold exactly `files` (root only), each written atomically.

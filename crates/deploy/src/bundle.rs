@@ -124,14 +124,18 @@ fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
             d.message
         )));
     }
-    if let Some(t) = imported.tables.iter().find(|t| t.table != rampart_ir::Table::Filter) {
+    if let Some(t) = imported
+        .tables
+        .iter()
+        .find(|t| !matches!(t.table, rampart_ir::Table::Filter | rampart_ir::Table::Nat))
+    {
         return Err(DeployError::Bundle(format!(
             "the bundle's {family} iptables document has a `{}` table: a bundle carries the \
-             filter table only",
+             filter and nat tables only",
             t.table.name()
         )));
     }
-    imported.filter().map(|t| t.ruleset.clone()).ok_or_else(|| {
+    imported.joined().ok_or_else(|| {
         DeployError::Bundle(format!("the bundle's {family} iptables document has no filter table"))
     })
 }
@@ -182,8 +186,8 @@ mod tests {
         let mut b = bundle();
         b.iptables_v4 = "*filter\n-A INPUT --bogus\nCOMMIT\n".into();
         assert!(b.rulesets().unwrap_err().to_string().contains("IPv4"));
-        b.iptables_v4 = "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
-        assert!(b.rulesets().unwrap_err().to_string().contains("`nat` table"));
+        b.iptables_v4 = "*filter\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
+        assert!(b.rulesets().unwrap_err().to_string().contains("`mangle` table"));
     }
 
     #[test]

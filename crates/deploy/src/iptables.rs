@@ -1,43 +1,27 @@
 //! The iptables backend: read the loaded filter table, load a document,
 //! for IPv4 (iptables) or IPv6 (ip6tables).
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use rampart_ir::Family;
+use rampart_ir::{Family, Table};
+
+use rampart_os::ToolError;
 
 use crate::DeployError;
 
-/// Run a tool with `input` on stdin; stdout on success.
+/// Run a tool with `input` on stdin; stdout on success. The kernel's
+/// complaints we know become one plain sentence.
 pub fn run(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, DeployError> {
-    let mut child = Command::new(tool)
-        .args(args)
-        // Policy times are UTC; nft reads `meta hour` in the caller's zone.
-        .env("TZ", "UTC")
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| DeployError::Spawn {
-            tool: tool.into(),
-            package: package_of(tool),
-            source,
-        })?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        // A tool that exits early closes its stdin; its stderr says why.
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|source| DeployError::Spawn {
-        tool: tool.into(),
-        package: package_of(tool),
-        source,
-    })?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-        Err(capability(&stderr).unwrap_or(DeployError::Failed { tool: tool.into(), stderr }))
-    }
+    // Policy times are UTC; nft reads `meta hour` in the caller's zone.
+    let mut cmd = Command::new(tool);
+    cmd.args(args).env("TZ", "UTC");
+    rampart_os::run(&mut cmd, package_of(tool), input).map_err(|e| {
+        let known = match &e {
+            ToolError::Failed { stderr, .. } => capability(stderr),
+            _ => None,
+        };
+        known.unwrap_or(DeployError::Tool(e))
+    })
 }
 
 fn package_of(tool: &str) -> &'static str {
@@ -84,7 +68,12 @@ fn tool(family: Family, what: &str) -> String {
 
 /// The loaded `filter` table as `iptables-save` prints it.
 pub fn save(family: Family) -> Result<String, DeployError> {
-    run(&tool(family, "save"), &["-t", "filter"], None)
+    save_table(family, Table::Filter)
+}
+
+/// One loaded table as `iptables-save` prints it.
+pub fn save_table(family: Family, table: Table) -> Result<String, DeployError> {
+    run(&tool(family, "save"), &["-t", table.name()], None)
 }
 
 /// Load a document in one transaction. `noflush` leaves chains the

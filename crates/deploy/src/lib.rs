@@ -36,12 +36,9 @@ pub fn digest(text: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeployError {
-    /// A tool could not be started (usually: not installed).
-    #[error("cannot run `{tool}`: {source} (install it: apt-get install {package})")]
-    Spawn { tool: String, package: &'static str, source: std::io::Error },
-    /// A tool ran and refused; `stderr` says why.
-    #[error("`{tool}` failed: {stderr}")]
-    Failed { tool: String, stderr: String },
+    /// A tool could not be started, or refused.
+    #[error(transparent)]
+    Tool(#[from] rampart_os::ToolError),
     /// The kernel lacks what the ruleset needs (a container without the
     /// module, no permission); said once, in plain words.
     #[error("{0}")]
@@ -62,12 +59,18 @@ pub enum DeployError {
     /// put back (or could not be, which the message says).
     #[error("{0}")]
     RolledBack(String),
+    /// The ruleset holds what this deploy cannot load yet.
+    #[error("{0}")]
+    Unsupported(String),
     /// The ruleset would take over a chain that other software made.
     #[error("{0}")]
     Foreign(String),
     /// A value that cannot be written into a systemd unit.
     #[error("{0}")]
     Unit(String),
+    /// The kernel is as it should be, but the boot files are not.
+    #[error("{0}")]
+    Boot(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

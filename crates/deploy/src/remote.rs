@@ -266,15 +266,22 @@ pub struct HostStatus {
 }
 
 impl HostStatus {
-    /// `match`, `drift`, `pending` (a try waits for its confirmation) or
-    /// `nothing` (rampart applied nothing there).
+    /// `match`, `drift`, `overdue` (a try past its deadline, not rolled
+    /// back), `boot` (the boot files differ from what was applied),
+    /// `pending` (a try waits for its confirmation) or `nothing` (rampart
+    /// applied nothing there).
     #[must_use]
     pub fn word(&self) -> &'static str {
         let drift = self.json["drift"].as_array().is_some_and(|d| !d.is_empty());
+        let boot = self.json["boot"].as_array().is_some_and(|b| !b.is_empty());
         if self.json["applied"].is_null() {
             "nothing"
         } else if drift {
             "drift"
+        } else if !self.json["overdue_secs"].is_null() {
+            "overdue"
+        } else if boot {
+            "boot"
         } else if !self.json["pending_confirmation"].is_null() {
             "pending"
         } else {
@@ -292,6 +299,8 @@ impl HostStatus {
             "nothing" => "no ruleset applied by rampart".into(),
             "drift" => format!("{what}: {chains} chain(s) differ from what was applied"),
             "pending" => format!("{what}, waiting for `rampart confirm`"),
+            "overdue" => format!("{what}: a try is past its deadline and was not rolled back"),
+            "boot" => format!("{what}: the boot files differ from what was applied"),
             _ => what,
         }
     }
@@ -406,5 +415,22 @@ mod tests {
         for bad in ["", "=host", "@host", "host:port", "[2001:db8::1", "root@-oProxyCommand"] {
             assert!(bad.parse::<Host>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_host_status_in_one_word() {
+        let word = |j: serde_json::Value| HostStatus { json: j }.word();
+        let applied = serde_json::json!({"firewall": "gw", "version": "v"});
+        let base = serde_json::json!({"applied": applied, "drift": [], "boot": []});
+        assert_eq!(word(base.clone()), "match");
+        let mut j = base.clone();
+        j["overdue_secs"] = 30.into();
+        assert_eq!(word(j), "overdue");
+        let mut j = base.clone();
+        j["boot"] = serde_json::json!(["/etc/rampart/rules.v4: missing"]);
+        assert_eq!(word(j), "boot");
+        let mut j = base;
+        j["pending_confirmation"] = 1.into();
+        assert_eq!(word(j), "pending");
     }
 }

@@ -28,12 +28,24 @@ pub const PREVIOUS: &str = "previous.v4";
 pub const PREVIOUS6: &str = "previous.v6";
 pub const PREVIOUS_NFT: &str = "previous.nft";
 pub const PREVIOUS_RECORD: &str = "previous.json";
+/// The nat tables as saved, when Rampart had or loads NAT rules.
+pub const PREVIOUS_NAT: &str = "previous.nat.v4";
+pub const PREVIOUS_NAT6: &str = "previous.nat.v6";
 const LOCK: &str = "lock";
 /// How long an apply or rollback waits for the lock before it gives up.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Every file Rampart keeps here; a directory holding only these is ours.
-const FILES: [&str; 7] =
-    [APPLIED, PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, LOCK];
+const FILES: [&str; 9] = [
+    APPLIED,
+    PENDING,
+    PREVIOUS,
+    PREVIOUS6,
+    PREVIOUS_NFT,
+    PREVIOUS_RECORD,
+    PREVIOUS_NAT,
+    PREVIOUS_NAT6,
+    LOCK,
+];
 
 /// What was applied, kept as `applied.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +66,11 @@ pub struct Applied {
     /// The same for IPv6.
     #[serde(default)]
     pub chains6: Vec<String>,
+    /// Rampart's chains in the nat table (IPv4, IPv6).
+    #[serde(default)]
+    pub nat: Vec<String>,
+    #[serde(default)]
+    pub nat6: Vec<String>,
     /// `iptables` or `nft`.
     #[serde(default = "iptables")]
     pub backend: String,
@@ -266,4 +283,29 @@ impl StateDir {
 #[must_use]
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_directory_is_root_only_and_never_somebody_elses() {
+        let dir = std::env::temp_dir().join(format!("rampart-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let state = StateDir::new(&dir);
+        state.write(APPLIED, "{}").unwrap();
+        assert_eq!((mode(&dir), mode(&dir.join(APPLIED))), (0o700, 0o600));
+        // Opened up by someone: narrowed again, it holds only Rampart's files.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        state.ensure().unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        // Open and holding other files: somebody else's, refused.
+        std::fs::write(dir.join("notes.txt"), "x").unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(state.ensure().unwrap_err().to_string().contains("not Rampart's"));
+        assert_eq!(mode(&dir), 0o755);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

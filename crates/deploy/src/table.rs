@@ -1,4 +1,4 @@
-//! Rampart's part of a filter table, and the `iptables-restore --noflush`
+//! Rampart's part of a table (filter, and nat for NAT rules), and the `iptables-restore --noflush`
 //! document that turns the live part into another one. Rampart owns its
 //! chains (the `rampart-<CHAIN>` chains holding its rules of each built-in
 //! chain, and the policy's own chains), the jumps that hook them into the
@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use rampart_emit::hooked::{Owned, hook_rule, own_chain};
+use rampart_ir::Table;
 
 /// Chains declared in an iptables-save text, with their policy (`-` for
 /// user chains).
@@ -35,8 +36,8 @@ fn is_builtin(policy: &str) -> bool {
 /// (and, from applies made before Rampart had chains of its own, the
 /// built-in chains it filled).
 #[must_use]
-pub fn part(saved: &str, ours: &BTreeSet<String>) -> Owned {
-    let mut o = Owned::default();
+pub fn part(saved: &str, ours: &BTreeSet<String>, table: Table) -> Owned {
+    let mut o = Owned { table, ..Owned::default() };
     for (name, policy) in declared(saved) {
         let builtin = is_builtin(policy);
         if builtin && (ours.contains(name) || ours.contains(&own_chain(name))) {
@@ -67,7 +68,7 @@ pub fn transition(target: &Owned, ours: &BTreeSet<String>, live: &str) -> String
             || target.policies.iter().any(|(n, _)| n == c)
     };
     let wanted: BTreeSet<&str> = target.chains.iter().map(|(c, _)| c.as_str()).collect();
-    let mut out = String::from("*filter\n");
+    let mut out = format!("*{}\n", target.table.name());
     for (b, policy) in &target.policies {
         let _ = writeln!(out, ":{b} {policy} [0:0]");
     }
@@ -121,7 +122,7 @@ pub fn transition(target: &Owned, ours: &BTreeSet<String>, live: &str) -> String
 /// comparing with the kernel: hooks and policies are checked apart.
 #[must_use]
 pub fn listing(target: &Owned) -> String {
-    let mut out = String::from("*filter\n");
+    let mut out = format!("*{}\n", target.table.name());
     for (c, _) in &target.chains {
         let _ = writeln!(out, ":{c} - [0:0]");
     }
@@ -156,6 +157,7 @@ mod tests {
                 ("rampart-FORWARD".into(), vec![]),
             ],
             hooks: vec!["INPUT".into(), "FORWARD".into()],
+            table: Table::Filter,
         };
         let doc = transition(&target, &set(&["rampart-INPUT", "old"]), LIVE);
         assert_eq!(
@@ -165,7 +167,7 @@ mod tests {
              -A FORWARD -j rampart-FORWARD\nCOMMIT\n"
         );
         // Back to nothing: the hook goes before its chain.
-        let part = part(LIVE, &set(&[]));
+        let part = part(LIVE, &set(&[]), Table::Filter);
         let doc = transition(&part, &set(&["rampart-INPUT", "old"]), LIVE);
         assert_eq!(
             doc,
@@ -176,7 +178,7 @@ mod tests {
 
     #[test]
     fn reads_rampart_part_of_a_saved_table() {
-        let p = part(LIVE, &set(&["rampart-INPUT", "old"]));
+        let p = part(LIVE, &set(&["rampart-INPUT", "old"]), Table::Filter);
         assert_eq!(p.policies, vec![("INPUT".to_owned(), "DROP")]);
         assert_eq!(p.hooks, vec!["INPUT".to_owned()]);
         assert_eq!(

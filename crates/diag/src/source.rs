@@ -79,6 +79,11 @@ impl Sources {
         FileId(to_u32(self.files.len() - 1))
     }
 
+    /// Every file, in the order read.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> + use<> {
+        (0..to_u32(self.files.len())).map(FileId)
+    }
+
     #[must_use]
     pub fn name(&self, file: FileId) -> &str {
         &self.files[file.0 as usize].name

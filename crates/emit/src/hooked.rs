@@ -22,16 +22,17 @@ pub fn hook_rule(builtin: &str) -> String {
 /// chains with their `-A` lines, and the built-in chains it hooks into.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Owned {
+    pub table: Table,
     pub policies: Vec<(String, &'static str)>,
     pub chains: Vec<(String, Vec<String>)>,
     pub hooks: Vec<String>,
 }
 
-/// The `filter` table of `rs`, hooked.
+/// One table of `rs`, hooked.
 #[must_use]
-pub fn owned(rs: &Restricted, family: Family) -> Owned {
-    let mut o = Owned::default();
-    for c in rs.chains.iter().filter(|c| c.table == Table::Filter) {
+pub fn owned(rs: &Restricted, family: Family, table: Table) -> Owned {
+    let mut o = Owned { table, ..Owned::default() };
+    for c in rs.table(table) {
         let name = match c.policy() {
             Some(policy) => {
                 let policy = match policy {

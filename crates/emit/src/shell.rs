@@ -30,9 +30,10 @@ pub fn shell_script(title: &str, v4: &Restricted, v6: &Restricted, sources: &Sou
          IP6TABLES=${IP6TABLES:-ip6tables}\n\
          IPTABLES_RESTORE=${IPTABLES_RESTORE:-iptables-restore}\n\
          IP6TABLES_RESTORE=${IP6TABLES_RESTORE:-ip6tables-restore}\n\n\
-         # hook TOOL CHAIN: jump from CHAIN to rampart-CHAIN, once.\n\
+         # hook TOOL TABLE CHAIN: jump from CHAIN to rampart-CHAIN, once.\n\
          hook() {\n\
-         \t\"$1\" -w -C \"$2\" -j \"rampart-$2\" 2>/dev/null || \"$1\" -w -A \"$2\" -j \"rampart-$2\"\n\
+         \t\"$1\" -w -t \"$2\" -C \"$3\" -j \"rampart-$3\" 2>/dev/null \\\n\
+         \t\t|| \"$1\" -w -t \"$2\" -A \"$3\" -j \"rampart-$3\"\n\
          }\n\n",
     );
     // One line per policy rule, in rule order.
@@ -56,23 +57,26 @@ pub fn shell_script(title: &str, v4: &Restricted, v6: &Restricted, sources: &Sou
     }
     let mut hooks = String::new();
     let mut doc = |family: Family, rs: &Restricted, tool: &str, tag: &str| {
-        let owned = hooked::owned(rs, family);
         let _ = writeln!(out, "\n\"${tool}_RESTORE\" -w --noflush \"$@\" <<'{tag}'");
         out.push_str(&comment(title));
-        out.push_str("*filter\n");
-        for (chain, policy) in &owned.policies {
-            let _ = writeln!(out, ":{chain} {policy} [0:0]");
+        for table in rs.tables() {
+            let owned = hooked::owned(rs, family, table);
+            let _ = writeln!(out, "*{}", table.name());
+            for (chain, policy) in &owned.policies {
+                let _ = writeln!(out, ":{chain} {policy} [0:0]");
+            }
+            for (chain, _) in &owned.chains {
+                let _ = writeln!(out, ":{chain} - [0:0]");
+            }
+            for rule in owned.chains.iter().flat_map(|(_, rules)| rules) {
+                let _ = writeln!(out, "{rule}");
+            }
+            out.push_str("COMMIT\n");
+            for chain in &owned.hooks {
+                let _ = writeln!(hooks, "hook \"${tool}\" {} {chain}", table.name());
+            }
         }
-        for (chain, _) in &owned.chains {
-            let _ = writeln!(out, ":{chain} - [0:0]");
-        }
-        for rule in owned.chains.iter().flat_map(|(_, rules)| rules) {
-            let _ = writeln!(out, "{rule}");
-        }
-        let _ = writeln!(out, "COMMIT\n{tag}");
-        for chain in &owned.hooks {
-            let _ = writeln!(hooks, "hook \"${tool}\" {chain}");
-        }
+        let _ = writeln!(out, "{tag}");
     };
     doc(Family::V4, v4, "IPTABLES", "RAMPART_IPV4");
     doc(Family::V6, v6, "IP6TABLES", "RAMPART_IPV6");

@@ -270,3 +270,52 @@ mod tests {
         );
     }
 }
+
+/// The comment Rampart gives a generated rule: `R7: text`, or `R7` without
+/// text. [`comment_rule`] reads it back.
+#[must_use]
+pub fn comment(rule: u32, text: Option<&str>) -> String {
+    match text {
+        Some(t) => format!("R{rule}: {t}"),
+        None => format!("R{rule}"),
+    }
+}
+
+/// The policy rule a comment written by [`comment`] names.
+#[must_use]
+pub fn comment_rule(comment: &str) -> Option<u32> {
+    let rest = comment.strip_prefix('R')?;
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let tail = &rest[digits..];
+    (digits > 0 && (tail.is_empty() || tail.starts_with(": ")))
+        .then(|| rest[..digits].parse().ok())?
+}
+
+/// The policy rule named by the comment of an iptables rule line
+/// (`... -m comment --comment "R7: text" ...`), as the kernel lists it.
+#[must_use]
+pub fn line_rule(line: &str) -> Option<u32> {
+    let after = line.split_once("--comment ")?.1;
+    let value = match after.strip_prefix('"') {
+        Some(q) => q.split('"').next()?,
+        None => after.split_whitespace().next()?,
+    };
+    comment_rule(value)
+}
+
+#[cfg(test)]
+mod comment_tests {
+    use super::*;
+
+    #[test]
+    fn comments_name_their_rule_and_read_back() {
+        assert_eq!(comment(7, Some("web")), "R7: web");
+        for (text, rule) in [("R7: web", Some(7)), ("R12", Some(12)), ("R1x", None), ("web", None)]
+        {
+            assert_eq!(comment_rule(text), rule, "{text}");
+        }
+        assert_eq!(line_rule("-A INPUT -m comment --comment \"R7: a b\" -j DROP"), Some(7));
+        assert_eq!(line_rule("-A INPUT -m comment --comment R12 -j DROP"), Some(12));
+        assert_eq!(line_rule("-A INPUT -j DROP"), None);
+    }
+}

@@ -13,8 +13,9 @@ pub enum Family {
 }
 
 /// A netfilter table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Table {
+    #[default]
     Filter,
     Nat,
     Mangle,
@@ -138,6 +139,17 @@ impl Ruleset {
     #[must_use]
     pub fn name(&self, id: ChainId) -> &str {
         self.get(id).map_or("?", |c| c.name.as_str())
+    }
+
+    /// The tables that have chains, in [`Table::ALL`] order (filter first).
+    #[must_use]
+    pub fn tables(&self) -> Vec<Table> {
+        Table::ALL.into_iter().filter(|t| self.chains.iter().any(|c| c.table == *t)).collect()
+    }
+
+    /// The chains of one table, in order.
+    pub fn table(&self, table: Table) -> impl Iterator<Item = &Chain> {
+        self.chains.iter().filter(move |c| c.table == table)
     }
 
     /// Number of rules in all chains.
@@ -273,7 +285,7 @@ impl Rule {
     /// The one family this rule can match, or `None` when it fits both.
     #[must_use]
     pub fn family(&self) -> Option<Family> {
-        self.matches.iter().find_map(Match::family)
+        self.matches.iter().find_map(Match::family).or_else(|| self.target.family())
     }
 }
 
@@ -311,6 +323,18 @@ pub enum Target {
 }
 
 impl Target {
+    /// The family a translation's addresses tie the rule to.
+    #[must_use]
+    pub fn family(&self) -> Option<Family> {
+        match self {
+            Target::Snat(NatTo { addrs: Some((a, _)), .. })
+            | Target::Dnat(NatTo { addrs: Some((a, _)), .. }) => {
+                Some(if a.is_ipv4() { Family::V4 } else { Family::V6 })
+            }
+            _ => None,
+        }
+    }
+
     /// Whether evaluation stops at this target.
     #[must_use]
     pub fn is_verdict(&self) -> bool {

@@ -297,11 +297,7 @@ pub(crate) fn problems(
 fn rule_matches(r: &RuleRef, c: &Counter) -> bool {
     match r {
         RuleRef::Chain(chain, i) => c.chain == *chain && c.index == *i,
-        RuleRef::Policy(n) => {
-            let tag = format!("R{n}:");
-            c.text.contains(&format!("--comment \"{tag}"))
-                || c.text.contains(&format!("--comment {tag}"))
-        }
+        RuleRef::Policy(n) => rampart_ir::origin::line_rule(&c.text) == Some(*n),
     }
 }
 

@@ -34,7 +34,9 @@ fn generated_script_checks_and_loads_every_example() {
         // Its rules, and one hook per built-in chain, also when run again.
         ns.run(["sh", file]).unwrap();
         let saved = ns.stdout(["iptables-save"]).unwrap();
-        let hooks = rampart_emit::hooked::owned(&c.v4, rampart_ir::Family::V4).hooks.len();
+        let hooks: usize = (c.v4.tables().into_iter())
+            .map(|t| rampart_emit::hooked::owned(&c.v4, rampart_ir::Family::V4, t).hooks.len())
+            .sum();
         assert_eq!(
             saved.matches("\n-A ").count(),
             c.v4.rule_count() + hooks,

@@ -37,7 +37,7 @@ impl Guards<'_> {
                 matches: matches.clone(),
                 log: Some(log.clone()),
                 target: Target::Drop,
-                comment: Some(format!("R{number}: {what}")),
+                comment: Some(rampart_ir::origin::comment(number, Some(&what))),
                 origin: Some(Origin { rule: number, span: None }),
                 counters: None,
             };

@@ -6,7 +6,7 @@ use rampart_ir::{Chain, Policy, Ruleset, RulesetBuilder};
 use rampart_model::Firewall;
 
 use crate::hooks;
-use crate::{bridge, implicit, rule};
+use crate::{bridge, implicit, nat, rule};
 
 /// Lower one firewall into the IR's rich form: built-in chains INPUT,
 /// FORWARD and OUTPUT (policy DROP), then one chain per rule set and hook it
@@ -51,5 +51,6 @@ pub fn lower(fw: &Firewall) -> Ruleset {
             implicit::catch_all(fw, &tails, &mut rs);
         }
     }
+    nat::lower(fw, &mut rs);
     rs.finish()
 }

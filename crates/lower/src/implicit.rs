@@ -13,7 +13,7 @@ use crate::hooks;
 
 fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
     let mut r = Rule::new(matches, target);
-    r.comment = Some(format!("R0: {comment}"));
+    r.comment = Some(rampart_ir::origin::comment(0, Some(comment)));
     r.origin = Some(rampart_ir::Origin { rule: 0, span: None });
     r
 }

@@ -63,6 +63,9 @@ struct Pass {
 
 /// Keep only what applies to `family`; `None` when the rule cannot match.
 fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
+    if rule.target.family().is_some_and(|f| f != family) {
+        return None;
+    }
     let mut out = rule.clone();
     out.matches.clear();
     for m in &rule.matches {

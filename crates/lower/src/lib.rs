@@ -15,6 +15,7 @@ mod firewall;
 mod hooks;
 mod implicit;
 mod iptables;
+mod nat;
 mod rule;
 
 pub use firewall::lower;

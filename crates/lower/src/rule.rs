@@ -152,11 +152,12 @@ fn any_protocol(target: &Target) -> Vec<(Vec<Match>, Target)> {
 }
 
 fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrRule {
-    let comment = match (&rule.comment, &rule.action) {
-        (Some(c), _) => format!("R{}: {c}", rule.number),
-        (None, Action::Antispoof(i)) => format!("R{}: antispoof {i}", rule.number),
-        (None, _) => format!("R{}", rule.number),
+    let antispoof = match &rule.action {
+        Action::Antispoof(i) => Some(format!("antispoof {i}")),
+        _ => None,
     };
+    let comment =
+        rampart_ir::origin::comment(rule.number, rule.comment.as_deref().or(antispoof.as_deref()));
     IrRule {
         matches,
         log,
@@ -179,7 +180,11 @@ fn temp_chain_name(rs: &RulesetBuilder, base: &str) -> String {
 
 /// The address match of a column in a hook. `None`: the rule cannot match
 /// here; `Some(None)`: no match needed.
-fn addr(col: &AddrColumn, firewall_is_implied: bool, fw: &Firewall) -> Option<Option<AddrMatch>> {
+pub(crate) fn addr(
+    col: &AddrColumn,
+    firewall_is_implied: bool,
+    fw: &Firewall,
+) -> Option<Option<AddrMatch>> {
     if col.is_any() {
         return if col.neg { None } else { Some(None) };
     }
@@ -270,7 +275,7 @@ fn antispoof_sources(fw: &Firewall, iface: &str) -> AddrSet {
 
 /// Merge atoms of one protocol so that `tcp 53` and `tcp 80` become one
 /// rule with a port set (multiport in iptables, a set in nftables).
-fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
+pub(crate) fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
     let mut out: Vec<ServiceAtom> = Vec::new();
     for a in atoms {
         let mergeable = |b: &ServiceAtom| {
@@ -296,7 +301,7 @@ fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
     out
 }
 
-fn service_matches(a: &ServiceAtom) -> Vec<Match> {
+pub(crate) fn service_matches(a: &ServiceAtom) -> Vec<Match> {
     let Some(proto) = a.proto else { return vec![] };
     let mut m = vec![Match::Proto { neg: false, proto }];
     let suffix = match proto {

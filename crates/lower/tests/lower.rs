@@ -309,6 +309,41 @@ fn a_logged_goto_logs_in_place() {
 }
 
 #[test]
+fn nat_rules_go_to_the_nat_hooks_in_order() {
+    let c = compiled(
+        "host www 10.2.0.80\nservice http tcp 80\nfirewall fw {\n interface eth0 100.64.0.1/24\n \
+         interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n forward on\n \
+         ruleset main {\n  accept to www service http\n }\n nat {\n  no-nat from lan to dmz\n  \
+         masquerade on eth0 from lan\n  dnat to www on eth0 service http\n  \
+         dnat to v6 on eth0 service ssh\n }\n}\n",
+    );
+    let nat: Vec<String> = lines(&c.v4, Family::V4)
+        .into_iter()
+        .filter(|l| l.starts_with("PREROUTING") || l.starts_with("POSTROUTING"))
+        .collect();
+    assert_eq!(
+        nat,
+        [
+            "PREROUTING: -s 10.1.0.0/24 -d 10.2.0.0/24 -j ACCEPT",
+            "PREROUTING: -i eth0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.2.0.80",
+            "POSTROUTING: -s 10.1.0.0/24 -d 10.2.0.0/24 -j ACCEPT",
+            "POSTROUTING: -s 10.1.0.0/24 -o eth0 -j MASQUERADE",
+        ]
+    );
+    let v6 = lines(&c.v6, Family::V6);
+    assert!(
+        v6.contains(
+            &"PREROUTING: -i eth0 -p tcp -m tcp --dport 22 -j DNAT --to-destination 2001:db8::7"
+                .to_owned()
+        ),
+        "the IPv6 forward goes to ip6tables only: {v6:?}"
+    );
+    assert!(c.rich.chains.iter().filter(|ch| ch.table == rampart_ir::Table::Nat).count() == 2);
+    let plain = compiled(&fw("", "  accept from lan"));
+    assert!(plain.rich.tables() == [rampart_ir::Table::Filter], "no NAT, no nat table");
+}
+
+#[test]
 fn self_in_networks_places_a_network_around_the_firewall_in_output_too() {
     let outputs = |opt: &str| {
         lines(&compiled(&fw(opt, "  accept from lan")).v4, Family::V4)
@@ -337,4 +372,21 @@ fn a_group_holding_the_firewall_gives_input_and_output_lines_too() {
     assert_eq!(chains("-s 10.1.0.5/32 -d 10.0.0.1/32"), vec!["INPUT", "FORWARD"], "{l:#?}");
     let web = chains("--dports 80,443");
     assert!(web.contains(&"OUTPUT".to_owned()) && web.contains(&"FORWARD".to_owned()), "{l:#?}");
+}
+
+/// A logged `reject with tcp-reset` lands in a `RULE_N` chain: its REJECT
+/// line still says `-p tcp`, which iptables-restore requires (the kernel
+/// equivalence tests load the compiler's output unchanged).
+#[test]
+fn a_logged_tcp_reset_keeps_its_protocol_in_the_log_chain() {
+    let c = compiled(&fw(
+        "",
+        "  reject with tcp-reset service web log in\n  reject with tcp-reset from a log in",
+    ));
+    let resets: Vec<String> =
+        lines(&c.v4, Family::V4).into_iter().filter(|l| l.contains("tcp-reset")).collect();
+    assert!(resets.len() >= 2, "{resets:?}");
+    for l in &resets {
+        assert!(l.contains("-p tcp"), "{l}");
+    }
 }

@@ -200,7 +200,7 @@ pub(crate) fn check(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
                 },
                 PortKind::HostLink { iface, .. } => {
                     if fw.interface(iface).is_none() {
-                        diags.push(diagnostics::unknown_interface(iface, &fw.name, p.span));
+                        diags.push(diagnostics::unknown_interface(iface, &fw.name, p.span, None));
                     }
                 }
             }

@@ -76,10 +76,24 @@ pub(crate) fn log_prefix_too_long(prefix: &str, number: u32, span: Span) -> Diag
     .with_help("shorten the firewall's `log-prefix` template or the rule set name it uses (%C)")
 }
 
-pub(crate) fn unknown_interface(name: &str, firewall: &str, span: Span) -> Diagnostic {
+/// `bridge`: the bridge `name` is a port of, when it is one.
+pub(crate) fn unknown_interface(
+    name: &str,
+    firewall: &str,
+    span: Span,
+    bridge: Option<&str>,
+) -> Diagnostic {
+    let help = match bridge {
+        Some(b) => format!(
+            "`{name}` is a port of bridge `{b}`, not an interface of the host: its guard rules \
+             come from its line in `bridge {b}`; to match traffic through the bridge, declare \
+             `interface {b}` and write `on {b}`"
+        ),
+        None => format!("declare it with `interface {name} ...` inside `firewall {firewall}`"),
+    };
     Diagnostic::error("E0210", format!("firewall `{firewall}` has no interface `{name}`"))
         .with_label(span, "unknown interface")
-        .with_help(format!("declare it with `interface {name} ...` inside `firewall {firewall}`"))
+        .with_help(help)
 }
 
 pub(crate) fn missing_main(firewall: &str, span: Span) -> Diagnostic {
@@ -238,6 +252,75 @@ pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnos
     Diagnostic::error("E0250", format!("{kind} name `{name}` cannot be used"))
         .with_label(span, "this name")
         .with_help(why.to_owned())
+}
+
+pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0290", format!("`{word}` is not a NAT rule"))
+        .with_label(span, "unknown NAT action")
+        .with_help(
+            "a rule in `nat { }` is masquerade, snat to ADDR, dnat to ADDR[:PORT], \
+             redirect to PORT or no-nat; filter rules go in a `ruleset`",
+        )
+}
+
+pub(crate) fn bad_translation(text: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0291", format!("cannot translate to `{text}`"))
+        .with_label(span, why.to_owned())
+}
+
+pub(crate) fn nat_needs_interface(span: Span) -> Diagnostic {
+    Diagnostic::error("E0292", "masquerade without an interface")
+        .with_label(span, "masquerade takes the address of the interface packets leave by")
+        .with_help("add `on IFACE`, e.g. `masquerade on eth0`")
+}
+
+pub(crate) fn nat_on_loopback(iface: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0293", format!("source NAT on the loopback interface `{iface}`"))
+        .with_label(span, "nothing leaves the host by the loopback interface")
+        .with_help("name the interface towards the network the addresses must be hidden from")
+}
+
+pub(crate) fn nat_family(addr: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0294", format!("translation to {addr} for addresses of the other family"))
+        .with_label(span, "every address of this column is of the other family")
+        .with_help("IPv4 translates to IPv4 and IPv6 to IPv6; write a rule per family")
+}
+
+pub(crate) fn nat_port_without_service(span: Span) -> Diagnostic {
+    Diagnostic::error("E0295", "a port translation needs a TCP or UDP service")
+        .with_label(span, "ports exist only for TCP and UDP")
+        .with_help("add `service NAME` with TCP or UDP ports (only those), e.g. `service http`")
+}
+
+pub(crate) fn dnat_unreachable(addr: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning(
+        "W0310",
+        format!("dnat to {addr}, which no interface of the firewall reaches"),
+    )
+    .with_label(span, "not in the network of any interface")
+    .with_help("check the address, or give the interface towards it its address and length")
+}
+
+pub(crate) fn forward_not_accepted(
+    number: u32,
+    addr: &str,
+    span: Span,
+    forward: bool,
+) -> Diagnostic {
+    let label = if forward {
+        "no accept rule lets the translated connections through"
+    } else {
+        "forwarding is off (`forward on` turns it on)"
+    };
+    Diagnostic::warning(
+        "W0311",
+        format!("the port forward of rule {number} is dropped by the filter rules"),
+    )
+    .with_label(span, label)
+    .with_help(format!(
+        "Rampart does not open the forward path by itself: filter rules see the translated \
+             packet, so add e.g. `accept to {addr} service ...` to a rule set"
+    ))
 }
 
 pub(crate) fn no_addresses(span: Span) -> Diagnostic {

@@ -30,6 +30,7 @@ pub(crate) fn build(
         bridges: vec![],
         options: Options::default(),
         rulesets: vec![],
+        nat: vec![],
     };
     for s in &fw.options {
         option(&mut out.options, s, r, diags);
@@ -53,6 +54,7 @@ pub(crate) fn build(
             .collect();
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
     }
+    out.nat = crate::nat::build(&fw.nat, number, &out, r, diags);
     if out.ruleset("main").is_none() {
         diags.push(diagnostics::missing_main(&out.name, out.span));
     }
@@ -194,7 +196,7 @@ pub(crate) fn addresses(
     }
 }
 
-fn addr_column(
+pub(crate) fn addr_column(
     c: Option<&Column>,
     fw: &Firewall,
     r: &mut Resolver<'_>,
@@ -249,7 +251,7 @@ fn is_any(c: &Column, diags: &mut Vec<Diagnostic>) -> bool {
     true
 }
 
-fn service_column(
+pub(crate) fn service_column(
     c: Option<&Column>,
     r: &mut Resolver<'_>,
     diags: &mut Vec<Diagnostic>,
@@ -289,7 +291,11 @@ fn service_column(
     col
 }
 
-fn iface_column(c: Option<&Column>, fw: &Firewall, diags: &mut Vec<Diagnostic>) -> IfaceColumn {
+pub(crate) fn iface_column(
+    c: Option<&Column>,
+    fw: &Firewall,
+    diags: &mut Vec<Diagnostic>,
+) -> IfaceColumn {
     let Some(c) = c else { return IfaceColumn::default() };
     if is_any(c, diags) {
         return IfaceColumn::default();
@@ -309,7 +315,9 @@ fn check_iface(w: &Word, fw: &Firewall, diags: &mut Vec<Diagnostic>) {
         None => fw.interface(&w.text).is_some(),
     };
     if !known {
-        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span));
+        let bridge = fw.bridges.iter().find(|b| b.ports.iter().any(|p| p.name == w.text));
+        let bridge = bridge.map(|b| b.name.as_str());
+        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge));
     }
 }
 

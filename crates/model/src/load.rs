@@ -33,6 +33,13 @@ pub fn load(path: &Path, sources: &mut Sources) -> std::io::Result<Loaded> {
     Ok(finish(file, path.parent(), sources))
 }
 
+/// Load a policy held in memory as the file `path` (an editor's unsaved
+/// buffer): its includes are read relative to `path`, as [`load`] does.
+pub fn load_text(path: &Path, text: &str, sources: &mut Sources) -> Loaded {
+    let file = sources.add(path.display().to_string(), text);
+    finish(file, path.parent(), sources)
+}
+
 /// Load a policy held in memory (its includes are read relative to the
 /// current directory).
 pub fn load_str(name: &str, text: &str, sources: &mut Sources) -> Loaded {

@@ -29,6 +29,9 @@ pub struct Firewall {
     pub options: Options,
     /// In source order; `main` is the entry point.
     pub rulesets: Vec<RuleSet>,
+    /// The `nat` section, in order: the first rule that matches a new
+    /// connection decides its translation.
+    pub nat: Vec<NatRule>,
 }
 
 impl Firewall {
@@ -176,6 +179,37 @@ impl Action {
     pub fn is_final(&self) -> bool {
         matches!(self, Action::Accept | Action::Deny | Action::Reject(_) | Action::Antispoof(_))
     }
+}
+
+/// One rule of the `nat` section.
+#[derive(Clone, Debug)]
+pub struct NatRule {
+    /// Numbered on after the filter rules, so that every rule of a
+    /// firewall has its own number.
+    pub number: u32,
+    pub span: Span,
+    pub action: NatAction,
+    pub src: AddrColumn,
+    /// The destination as the packet arrives (before dnat).
+    pub dst: AddrColumn,
+    pub service: ServiceColumn,
+    /// Where packets arrive (dnat, redirect) or leave (masquerade, snat);
+    /// for no-nat, both.
+    pub iface: IfaceColumn,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NatAction {
+    /// Source NAT to the outgoing interface's address.
+    Masquerade,
+    Snat(rampart_ir::NatTo),
+    /// Destination NAT: a port forward.
+    Dnat(rampart_ir::NatTo),
+    /// Destination NAT to the firewall itself, on this port.
+    Redirect(PortRange),
+    /// Leave the connection untranslated; later NAT rules do not apply.
+    NoNat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

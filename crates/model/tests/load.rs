@@ -182,3 +182,17 @@ fn a_column_that_expands_to_no_address_is_an_error_never_any() {
     assert!(codes(&policy("10.0.0.1/24", "accept to mine"), &mut sources).is_empty());
     assert!(codes(&policy("dynamic", "accept to self"), &mut sources).is_empty());
 }
+
+/// A rule naming a bridge port with `on` is told what to write for a
+/// bridge port, not to declare it as an interface.
+#[test]
+fn e0210_for_a_bridge_port_says_what_to_write() {
+    let text = "host kali3 10.0.0.3\nfirewall vmhost {\n interface vmh2 192.168.50.1/24\n forward on\n \
+                bridge virbr6 {\n  guest vk63 kali3\n }\n ruleset main {\n  accept on vk63\n }\n}\n";
+    let mut sources = Sources::new();
+    let loaded = load_str("b.rp", text, &mut sources);
+    let d = loaded.diagnostics.iter().find(|d| d.code == "E0210").expect("E0210");
+    let help = d.help.clone().unwrap_or_default();
+    assert!(help.contains("port of bridge `virbr6`") && help.contains("on virbr6"), "{help}");
+    assert!(!help.contains("interface vk63"), "{help}");
+}

@@ -46,7 +46,7 @@ pub use arp::arp_guard;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rampart_ir::{ChainId, ChainKind, Hook, Match, Policy, Rule, Ruleset, Target};
+use rampart_ir::{ChainId, ChainKind, Hook, Match, Policy, Rule, Ruleset, Table, Target};
 
 use expr::{Expr, NftRule};
 use merge::{Line, Merged};
@@ -122,7 +122,7 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     let chains: Vec<ChainOut> = (rs.chains.iter().zip(&names).zip(&inet))
         .map(|((c, name), rules)| {
             let base = match c.kind {
-                ChainKind::Builtin { hook, policy } => Some((hook, policy)),
+                ChainKind::Builtin { hook, policy } => Some((c.table, hook, policy)),
                 ChainKind::User => None,
             };
             ChainOut { name: name.clone(), base, rules }
@@ -135,7 +135,7 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             .iter()
             .map(|(&hook, rules)| ChainOut {
                 name: hook.name().to_owned(),
-                base: Some((hook, Policy::Accept)),
+                base: Some((Table::Filter, hook, Policy::Accept)),
                 rules,
             })
             .collect();
@@ -177,7 +177,7 @@ fn lower(
 /// A chain to print: base chains have a hook and a policy.
 struct ChainOut<'a> {
     name: String,
-    base: Option<(Hook, Policy)>,
+    base: Option<(Table, Hook, Policy)>,
     rules: &'a [Line],
 }
 
@@ -199,13 +199,25 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
             body.push('\n');
         }
         let _ = writeln!(body, "\tchain {name} {{");
-        if let Some((hook, policy)) = base {
+        if let Some((table, hook, policy)) = base {
             let policy = match policy {
                 Policy::Accept => "accept",
                 Policy::Drop => "drop",
             };
+            // nft's standard priorities: NAT before (dnat) and after (snat)
+            // the filter chains at the same hook.
+            let (kind, priority) = match (table, hook) {
+                (Table::Nat, Hook::Prerouting | Hook::Output) => ("nat", "dstnat"),
+                (Table::Nat, _) => ("nat", "srcnat"),
+                (Table::Mangle, Hook::Output) => ("route", "mangle"),
+                (Table::Mangle, _) => ("filter", "mangle"),
+                (Table::Raw, _) => ("filter", "raw"),
+                (Table::Security, _) => ("filter", "security"),
+                (Table::Filter, _) => ("filter", "filter"),
+            };
             let hook = hook.name();
-            let _ = writeln!(body, "\t\ttype filter hook {hook} priority filter; policy {policy};");
+            let _ =
+                writeln!(body, "\t\ttype {kind} hook {hook} priority {priority}; policy {policy};");
         }
         for l in *rules {
             let text = match l {
@@ -299,7 +311,8 @@ fn chain_names(rs: &Ruleset) -> Vec<String> {
     let mut used = std::collections::BTreeSet::new();
     for c in &rs.chains {
         let name = match c.hook() {
-            Some(hook) => hook.name().to_owned(),
+            Some(hook) if c.table == Table::Filter => hook.name().to_owned(),
+            Some(hook) => format!("{}_{}", c.table.name(), hook.name()),
             None => {
                 let base = text::ident(&c.name);
                 (1..)
@@ -318,7 +331,7 @@ fn chain_names(rs: &Ruleset) -> Vec<String> {
 fn bridge_hooks(rs: &Ruleset) -> Vec<Option<Hook>> {
     let mut hooks = vec![None; rs.chains.len()];
     for (i, c) in rs.chains.iter().enumerate() {
-        let Some(hook) = c.hook() else { continue };
+        let Some(hook) = c.hook().filter(|_| c.table == Table::Filter) else { continue };
         let mut todo = vec![ChainId(i)];
         while let Some(id) = todo.pop() {
             let Some(c) = rs.get(id) else { continue };

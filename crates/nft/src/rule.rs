@@ -3,7 +3,7 @@
 
 use rampart_ir::{
     AddrMatch, ChainId, Connmark, CtStates, Family, Hook, IcmpMatch, IdRange, IfaceMatch, MarkSet,
-    Match, PhysdevMatch, PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
+    Match, NatTo, PhysdevMatch, PortMatch, Proto, RejectWith, Rule, Target, TimeMatch,
 };
 
 use crate::elems;
@@ -30,9 +30,11 @@ pub(crate) fn lower(
     chain: &dyn Fn(ChainId) -> String,
 ) -> Result<Vec<NftRule>, String> {
     let mut out = Vec::new();
+    // A translation's addresses tie the rule to their family.
+    let only = rule.target.family();
     for r in split_any_port(rule) {
-        let v4 = matches(&r, Family::V4, ctx)?;
-        let v6 = matches(&r, Family::V6, ctx)?;
+        let v4 = if only == Some(Family::V6) { None } else { matches(&r, Family::V4, ctx)? };
+        let v6 = if only == Some(Family::V4) { None } else { matches(&r, Family::V6, ctx)? };
         let neutral = family_neutral(&r.target);
         match (v4, v6) {
             (Some(a), Some(b)) if neutral && a.exprs == b.exprs => {
@@ -88,7 +90,7 @@ fn family_neutral(target: &Target) -> bool {
         Target::Reject(
             RejectWith::ProtoUnreachable | RejectWith::NetProhibited | RejectWith::HostProhibited
         )
-    )
+    ) && target.family().is_none()
 }
 
 struct Matched {
@@ -518,8 +520,28 @@ fn finish(
         Target::Connmark(_) => {
             return Err("CONNMARK with masks has no nftables form here".into());
         }
+        Target::Snat(to) | Target::Dnat(to) if !bridge => {
+            let kind = if matches!(rule.target, Target::Snat(_)) { "snat" } else { "dnat" };
+            let fam = match to.addrs {
+                Some((a, _)) if a.is_ipv6() => " ip6",
+                Some(_) => " ip",
+                None => "",
+            };
+            Some(format!("{kind}{fam} to {}", nat_to(*to)))
+        }
+        Target::Masquerade(ports) | Target::Redirect(ports) if !bridge => {
+            let kind = if matches!(rule.target, Target::Masquerade(_)) {
+                "masquerade"
+            } else {
+                "redirect"
+            };
+            Some(match ports {
+                Some(p) => format!("{kind} to :{}", port_range(*p)),
+                None => kind.to_owned(),
+            })
+        }
         Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
-            return Err("a NAT target outside a nat chain".into());
+            return Err("a bridge-port rule cannot translate addresses".into());
         }
         Target::Return | Target::Jump(_) | Target::Goto(_) => {
             return Err("a bridge-port rule cannot jump into the inet table's chains".into());
@@ -533,6 +555,30 @@ fn finish(
         .clone()
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
     Ok(NftRule { matches: exprs, stmts, verdict, comment })
+}
+
+/// `ADDR[-ADDR][:PORT[-PORT]]`, an IPv6 address in brackets before a port.
+fn nat_to(to: NatTo) -> String {
+    let mut s = String::new();
+    if let Some((a, b)) = to.addrs {
+        let one = |x: std::net::IpAddr| {
+            if x.is_ipv6() && to.ports.is_some() { format!("[{x}]") } else { x.to_string() }
+        };
+        s.push_str(&one(a));
+        if a != b {
+            s.push('-');
+            s.push_str(&one(b));
+        }
+    }
+    if let Some(p) = to.ports {
+        s.push(':');
+        s.push_str(&port_range(p));
+    }
+    s
+}
+
+fn port_range((a, b): (u16, u16)) -> String {
+    if a == b { a.to_string() } else { format!("{a}-{b}") }
 }
 
 /// The value a mark is set to: `(mark & !mask) ^ xor`, plainly when the mask

@@ -91,6 +91,9 @@ pub struct Firewall {
     pub bridges: Vec<Bridge>,
     pub options: Vec<Setting>,
     pub rulesets: Vec<RuleSet>,
+    /// `nat { RULE... }`: address translation rules, in order; several
+    /// `nat` blocks read as one.
+    pub nat: Vec<Rule>,
 }
 
 /// `bridge NAME { PORT-STATEMENT... }`, a Linux bridge on the firewall host.
@@ -164,7 +167,8 @@ pub struct RuleSet {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub action: Word,
-    /// `branch NAME`, `antispoof IFACE`, `reject with REPLY`.
+    /// `branch NAME`, `antispoof IFACE`, `reject with REPLY`; in `nat`:
+    /// `snat to ADDR`, `dnat to ADDR[:PORT]`, `redirect to PORT`.
     pub argument: Option<Word>,
     pub from: Option<Column>,
     pub to: Option<Column>,

@@ -34,10 +34,30 @@ pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
         )
 }
 
-pub(crate) fn duplicate_clause(word: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0006", format!("`{word}` given twice in one rule"))
-        .with_label(span, "second time here")
-        .with_help("list several values with commas: `from a, b`")
+/// `comment_after_log`: the rule's first comment was a bare string right
+/// after `log`, which reads like a log prefix but is not one.
+pub(crate) fn duplicate_clause(word: &str, span: Span, comment_after_log: bool) -> Diagnostic {
+    let (message, help) = if matches!(word, "in" | "out") {
+        (
+            "a rule has one direction, `in` or `out`".to_owned(),
+            "leave out both `in` and `out` to match both directions",
+        )
+    } else if comment_after_log {
+        (
+            "a rule has one comment".to_owned(),
+            "`log` takes no text: the string after `log` was read as the rule's comment \
+             (log prefixes come from the firewall's `log-prefix`); drop that string or the \
+             second comment",
+        )
+    } else if word == "comment" || word.starts_with('"') {
+        ("a rule has one comment".to_owned(), "join the two comments into one string")
+    } else {
+        (
+            format!("`{word}` given twice in one rule"),
+            "list several values with commas: `from a, b`",
+        )
+    };
+    Diagnostic::error("E0006", message).with_label(span, "second time here").with_help(help)
 }
 
 pub(crate) fn unclosed_block(span: Span) -> Diagnostic {

@@ -31,6 +31,17 @@ fn is_word_byte(b: u8) -> bool {
 }
 
 pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
+    lex_with_comments(src, file, diags, &mut Vec::new())
+}
+
+/// [`lex`], keeping the span of every `#` comment in `comments` (the
+/// formatter's trivia; the parser never sees comments).
+pub(crate) fn lex_with_comments(
+    src: &str,
+    file: FileId,
+    diags: &mut Vec<Diagnostic>,
+    comments: &mut Vec<Span>,
+) -> Vec<Token> {
     let bytes = src.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -40,9 +51,11 @@ pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<T
         match b {
             b' ' | b'\t' | b'\r' => i += 1,
             b'#' => {
+                let start = i;
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += control_check(src, i, false, file, diags);
                 }
+                comments.push(Span::new(file, start, i));
             }
             b'\n' | b';' => {
                 tokens.push(tok(Kind::Newline, i, i + 1));

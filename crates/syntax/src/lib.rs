@@ -8,10 +8,12 @@
 
 pub mod ast;
 mod diagnostics;
+mod format;
 mod lexer;
 mod parser;
 pub mod write;
 
+pub use format::format;
 pub use parser::parse;
 
 /// A syntax tree and the problems found while building it.

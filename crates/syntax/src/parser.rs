@@ -29,7 +29,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -345,6 +345,7 @@ impl Parser<'_> {
             bridges: vec![],
             options: vec![],
             rulesets: vec![],
+            nat: vec![],
         };
         loop {
             self.skip_newlines();
@@ -395,6 +396,11 @@ impl Parser<'_> {
             "ruleset" => {
                 let rs = self.ruleset()?;
                 fw.rulesets.push(rs);
+                Ok(())
+            }
+            "nat" => {
+                let open = self.open_block()?;
+                fw.nat.extend(self.rules(open));
                 Ok(())
             }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
@@ -482,17 +488,22 @@ impl Parser<'_> {
     fn ruleset(&mut self) -> PResult<RuleSet> {
         let name = self.word("a rule set name")?;
         let open = self.open_block()?;
+        Ok(RuleSet { name, rules: self.rules(open) })
+    }
+
+    /// Rules up to the `}` of the block opened at `open`.
+    fn rules(&mut self, open: Span) -> Vec<Rule> {
         let mut rules = Vec::new();
         loop {
             self.skip_newlines();
             match self.peek().kind {
                 Kind::RBrace => {
                     self.bump();
-                    return Ok(RuleSet { name, rules });
+                    return rules;
                 }
                 Kind::Eof => {
                     self.diags.push(diagnostics::unclosed_block(open));
-                    return Ok(RuleSet { name, rules });
+                    return rules;
                 }
                 _ => match self.rule() {
                     Ok(r) => rules.push(r),
@@ -561,6 +572,13 @@ impl Parser<'_> {
             "branch" => Some(self.word("the rule set to branch to")?),
             "antispoof" => Some(self.word("an interface")?),
             "reject" if self.eat_word("with").is_some() => Some(self.word("a reject reply")?),
+            "snat" | "dnat" | "redirect" => {
+                if self.eat_word("to").is_none() {
+                    let t = self.peek();
+                    return Err(self.error_expected("`to` and what to translate to", t));
+                }
+                Some(self.word("an address or port to translate to")?)
+            }
             _ => None,
         };
         let mut r = Rule {
@@ -580,58 +598,61 @@ impl Parser<'_> {
             number: None,
             comment: None,
         };
+        let mut after_log = false;
         while !self.at_line_end() {
             let t = self.peek();
             if t.kind == Kind::Str {
                 // a bare string at the end of a rule is its comment
+                let prev = self.tokens[self.pos.saturating_sub(1)];
+                after_log = r.comment.is_none() && self.text(prev) == "log";
                 let text = self.string("a comment")?;
-                self.set_once(&mut r.comment, text, t.span)?;
+                self.set_once(&mut r.comment, text, t.span, false)?;
                 continue;
             }
             let w = self.word("a rule clause")?;
             match w.text.as_str() {
                 "from" => {
                     let c = self.column(w.span, "an address or object")?;
-                    self.set_once(&mut r.from, c, w.span)?;
+                    self.set_once(&mut r.from, c, w.span, false)?;
                 }
                 "to" => {
                     let c = self.column(w.span, "an address or object")?;
-                    self.set_once(&mut r.to, c, w.span)?;
+                    self.set_once(&mut r.to, c, w.span, false)?;
                 }
                 "service" => {
                     let c = self.column(w.span, "a service")?;
-                    self.set_once(&mut r.service, c, w.span)?;
+                    self.set_once(&mut r.service, c, w.span, false)?;
                 }
                 "on" => {
                     let c = self.column(w.span, "an interface")?;
-                    self.set_once(&mut r.on, c, w.span)?;
+                    self.set_once(&mut r.on, c, w.span, false)?;
                 }
                 "user" => {
                     let c = Column { keyword: w.span, not: None, items: self.word_list("a user")? };
-                    self.set_once(&mut r.user, c, w.span)?;
+                    self.set_once(&mut r.user, c, w.span, false)?;
                 }
                 "days" => {
                     let c =
                         Column { keyword: w.span, not: None, items: self.word_list("a weekday")? };
-                    self.set_once(&mut r.days, c, w.span)?;
+                    self.set_once(&mut r.days, c, w.span, false)?;
                 }
                 "time" => {
                     let t = self.word("a daily window such as 08:00-18:00")?;
-                    self.set_once(&mut r.time, t, w.span)?;
+                    self.set_once(&mut r.time, t, w.span, false)?;
                 }
                 "in" | "out" => {
                     let span = w.span;
-                    self.set_once(&mut r.direction, w, span)?;
+                    self.set_once(&mut r.direction, w, span, false)?;
                 }
-                "log" => self.set_once(&mut r.log, w.span, w.span)?,
-                "stateless" => self.set_once(&mut r.stateless, w.span, w.span)?,
+                "log" => self.set_once(&mut r.log, w.span, w.span, false)?,
+                "stateless" => self.set_once(&mut r.stateless, w.span, w.span, false)?,
                 "number" => {
                     let n = self.word("a rule number")?;
-                    self.set_once(&mut r.number, n, w.span)?;
+                    self.set_once(&mut r.number, n, w.span, false)?;
                 }
                 "comment" => {
                     let text = self.string("a comment in double quotes")?;
-                    self.set_once(&mut r.comment, text, w.span)?;
+                    self.set_once(&mut r.comment, text, w.span, after_log)?;
                 }
                 other => {
                     self.diags.push(diagnostics::unknown_rule_word(other, w.span));
@@ -645,10 +666,16 @@ impl Parser<'_> {
         Ok(r)
     }
 
-    fn set_once<T>(&mut self, slot: &mut Option<T>, value: T, span: Span) -> PResult<()> {
+    fn set_once<T>(
+        &mut self,
+        slot: &mut Option<T>,
+        value: T,
+        span: Span,
+        after_log: bool,
+    ) -> PResult<()> {
         if slot.is_some() {
             let word = &self.src[span.start as usize..span.end as usize];
-            self.diags.push(diagnostics::duplicate_clause(word, span));
+            self.diags.push(diagnostics::duplicate_clause(word, span, after_log));
             return Err(Reported);
         }
         *slot = Some(value);
@@ -716,6 +743,39 @@ mod tests {
         let p = ok("firewall fw {\n ruleset main {\n  deny log number 16\n }\n}\n");
         let Item::Firewall(fw) = &p.items[0] else { panic!() };
         assert_eq!(fw.rulesets[0].rules[0].number.as_ref().unwrap().text, "16");
+    }
+
+    #[test]
+    fn nat_rules() {
+        let p = ok("firewall fw {\n nat {\n  masquerade on eth0 from lan\n  \
+                    dnat to web:8080 to 100.64.0.1 service http on eth0\n }\n \
+                    nat {\n  redirect to 3128 service http\n }\n}\n");
+        let Item::Firewall(fw) = &p.items[0] else { panic!() };
+        assert_eq!(fw.nat.len(), 3, "two nat blocks read as one");
+        assert!(fw.nat[0].argument.is_none());
+        assert_eq!(fw.nat[1].argument.as_ref().unwrap().text, "web:8080");
+        assert_eq!(fw.nat[1].to.as_ref().unwrap().items[0].text, "100.64.0.1");
+        assert_eq!(fw.nat[2].argument.as_ref().unwrap().text, "3128");
+        assert_eq!(codes("firewall fw {\n nat {\n  dnat web\n }\n}\n"), ["E0003"]);
+    }
+
+    /// What was really meant, not "given twice" with a hint about commas.
+    #[test]
+    fn second_clauses_say_what_was_meant() {
+        let message = |rule: &str| {
+            let p =
+                parse(&format!("firewall f {{\n ruleset main {{\n  {rule}\n }}\n}}\n"), FileId(0));
+            let d = &p.diagnostics[0];
+            (d.message.clone(), d.help.clone().unwrap_or_default())
+        };
+        let (m, h) = message("deny log \"RULE 6 -- DENY \" comment \"x\"");
+        assert_eq!(m, "a rule has one comment");
+        assert!(h.contains("`log` takes no text"), "{h}");
+        let (m, h) = message("accept service ssh in out");
+        assert_eq!(m, "a rule has one direction, `in` or `out`");
+        assert!(h.contains("leave out both"), "{h}");
+        let (m, _) = message("accept from a from b");
+        assert_eq!(m, "`from` given twice in one rule");
     }
 
     #[test]

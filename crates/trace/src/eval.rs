@@ -425,20 +425,12 @@ pub(crate) fn act(target: &Target, chains: usize) -> Act {
         // The connection's mark is not part of a traced packet.
         Target::Connmark(Connmark::Set(_) | Connmark::Save { .. }) => Act::Continue,
         Target::Connmark(Connmark::Restore { .. }) => Act::Unknown("CONNMARK".into()),
+        // A translation ends the nat chain's walk, as the kernel's NAT
+        // targets do; `nat::translate` reads it off the deciding rule.
         Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
-            Act::Unknown(nat_name(target).into())
+            Act::Stop(Verdict::Accept)
         }
         Target::Other { name, args } => other(name, args),
-    }
-}
-
-/// A NAT target's iptables name.
-fn nat_name(t: &Target) -> &'static str {
-    match t {
-        Target::Snat(_) => "SNAT",
-        Target::Dnat(_) => "DNAT",
-        Target::Masquerade(_) => "MASQUERADE",
-        _ => "REDIRECT",
     }
 }
 
@@ -475,6 +467,8 @@ fn other(name: &str, args: &[String]) -> Act {
 /// The straightforward evaluator: reads the IR rule by rule.
 struct Linear<'a> {
     rs: &'a Ruleset,
+    /// The table whose base chain at the packet's hook the walk starts in.
+    table: Table,
 }
 
 impl Engine for Linear<'_> {
@@ -485,7 +479,7 @@ impl Engine for Linear<'_> {
     }
 
     fn start(&self, p: &Packet) -> Option<usize> {
-        self.rs.base(Table::Filter, p.hook).map(|c| c.0)
+        self.rs.base(self.table, p.hook).map(|c| c.0)
     }
 
     fn visit(&self, chain: usize, _: &Packet) -> Visit<'_> {
@@ -534,5 +528,29 @@ impl Engine for Linear<'_> {
 /// unknown target.
 #[must_use]
 pub fn trace(ruleset: &Ruleset, packet: &Packet) -> Trace {
-    explore(&Linear { rs: ruleset }, packet)
+    explore(&Linear { rs: ruleset, table: Table::Filter }, packet)
+}
+
+/// As [`trace`], through `table`'s base chain at the packet's hook.
+#[must_use]
+pub fn trace_table(ruleset: &Ruleset, table: Table, packet: &Packet) -> Trace {
+    explore(&Linear { rs: ruleset, table }, packet)
+}
+
+/// A packet through several base chains of one hook in the kernel's order
+/// (nftables tables at their priorities): an accept, by a rule or a
+/// policy, goes on to the next; any other verdict, undecided included,
+/// ends the walk. The traces of the chains passed, in order.
+#[must_use]
+pub fn trace_through(bases: &[&Ruleset], packet: &Packet) -> Vec<Trace> {
+    let mut out = Vec::new();
+    for rs in bases {
+        let t = trace(rs, packet);
+        let go_on = t.verdict == Verdict::Accept;
+        out.push(t);
+        if !go_on {
+            break;
+        }
+    }
+    out
 }

@@ -125,6 +125,19 @@ fn ending_text(rs: &Ruleset, e: &Ending, start: Option<&str>) -> String {
     }
 }
 
+/// `SRC[:PORT] -> DST[:PORT]`, `?` for an address not given.
+#[must_use]
+pub fn endpoints(p: &Packet) -> String {
+    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
+        let a = a.map_or("?".to_owned(), |a| a.to_string());
+        match port {
+            Some(p) => format!("{a}:{p}"),
+            None => a,
+        }
+    };
+    format!("{} -> {}", end(p.src, p.sport), end(p.dst, p.dport))
+}
+
 /// One line describing the packet, e.g. `input tcp 10.0.0.5:40000 -> 10.0.0.1:22`.
 #[must_use]
 pub fn packet_line(p: &Packet) -> String {
@@ -137,14 +150,7 @@ pub fn packet_line(p: &Packet) -> String {
         Some(n) => format!("proto {n}"),
         None => "any protocol".to_owned(),
     };
-    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
-        let a = a.map_or("?".to_owned(), |a| a.to_string());
-        match port {
-            Some(p) => format!("{a}:{p}"),
-            None => a,
-        }
-    };
-    let _ = write!(s, " {proto} {} -> {}", end(p.src, p.sport), end(p.dst, p.dport));
+    let _ = write!(s, " {proto} {}", endpoints(p));
     if let Some((t, c)) = p.icmp {
         let _ = write!(s, " type {t}");
         if let Some(c) = c {
@@ -201,7 +207,8 @@ const FORKS_SHOWN: usize = 20;
 /// undecided rules with both outcomes, and the verdict.
 #[must_use]
 pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
-    let start = rs.base(Table::Filter, p.hook).map(|c| rs.name(c));
+    let start = (rs.base(Table::Filter, p.hook).or_else(|| rs.base(Table::Nat, p.hook)))
+        .map(|c| rs.name(c));
     let mut out = format!("packet: {}\n", packet_line(p));
     let mut logs = t.logs.iter();
     for s in &t.path {

@@ -17,11 +17,15 @@ pub mod eval;
 pub mod explain;
 mod index;
 pub mod matches;
+pub mod nat;
 pub mod packet;
 
 pub use check::{Problem, check};
 pub use compile::{Compiled, Prepared};
-pub use eval::{Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace};
+pub use eval::{
+    Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace, trace_table,
+    trace_through,
+};
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
 

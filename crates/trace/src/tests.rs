@@ -569,3 +569,41 @@ fn indexed_chains_agree_with_linear() {
     icmp.dport = None;
     assert_eq!(trace(&rs, &icmp), compiled.trace(&icmp));
 }
+
+#[test]
+fn nat_translates_the_first_packet_and_the_filter_sees_the_result() {
+    let text = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A FORWARD -d 10.2.0.10/32 -p tcp -m tcp --dport 8080 -j ACCEPT\nCOMMIT\n\
+                *nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                -A PREROUTING -s 100.64.0.9/32 -j ACCEPT\n\
+                -A PREROUTING -i eth0 -p tcp -m tcp --dport 80 -m comment --comment R14 \
+                -j DNAT --to-destination 10.2.0.10:8080\n\
+                -A POSTROUTING -s 10.1.0.0/24 -o eth0 -j MASQUERADE\nCOMMIT\n";
+    let im = parse(text, FileId(0), Format::Save);
+    assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+    let rs = im.joined().unwrap().into_ruleset();
+    let mut p = tcp("198.51.100.7", "100.64.0.1", 80);
+    p.hook = Hook::Prerouting;
+    let n = nat::translate(&rs, &p);
+    let t = n.translation.expect("a DNAT");
+    assert_eq!(t.text(&p), "DNAT 100.64.0.1:80 -> 10.2.0.10:8080 by R14");
+    // The filter rules see the translated packet.
+    let mut fwd = t.after.clone();
+    fwd.hook = Hook::Forward;
+    fwd.out_iface = Some("eth2".into());
+    assert_eq!(trace(&rs, &fwd).verdict, Verdict::Accept);
+    assert_eq!(trace(&rs, &Packet { hook: Hook::Forward, ..p.clone() }).verdict, Verdict::Drop);
+    // The reply leaves with the address the client used.
+    let reply = tcp("10.2.0.10", "198.51.100.7", 40000);
+    let back = t.undo(&p, &Packet { sport: Some(8080), ..reply });
+    assert_eq!((back.src, back.sport), (p.dst, p.dport));
+    // no-nat: the exception decides first; nothing is translated.
+    let mut q = tcp("100.64.0.9", "100.64.0.1", 80);
+    q.hook = Hook::Prerouting;
+    assert!(nat::translate(&rs, &q).translation.is_none());
+    // Masquerade at POSTROUTING, for the LAN only.
+    let mut out = tcp("10.1.0.50", "192.0.2.80", 443);
+    (out.hook, out.in_iface, out.out_iface) = (Hook::Postrouting, None, Some("eth0".into()));
+    let m = nat::translate(&rs, &out).translation.expect("a masquerade");
+    assert_eq!(m.text(&out), "MASQUERADE 10.1.0.50:40000 -> the address of eth0:40000");
+}

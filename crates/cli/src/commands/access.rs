@@ -175,7 +175,7 @@ fn generate(g: &GenerateArgs) -> anyhow::Result<ExitCode> {
     let sudoers = root.join(&kit.sudoers_path());
     match install::install_sudoers(&sudoers, &kit.sudoers) {
         Ok(()) => printer::note(&format!("{}: visudo -c accepts it", sudoers.display())),
-        Err(rampart_access::Error::Spawn { .. }) => {
+        Err(rampart_access::Error::Tool(rampart_os::ToolError::Spawn { .. })) => {
             write(&sudoers, 0o440, &kit.sudoers)?;
             printer::note(
                 "note: visudo is not installed (apt-get install sudo); fragment not checked",

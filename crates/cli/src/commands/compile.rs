@@ -39,8 +39,9 @@ pub(crate) enum Target {
 /// Nothing is written when the policy has errors. The output is
 /// deterministic: the same policy gives byte-identical text. IPv6 is
 /// filtered too, by the same policy (rules whose addresses are all IPv4
-/// only apply to IPv4): with `-o FILE` the IPv6 document goes to `FILE.v6`,
-/// on stdout choose it with `--family 6`.
+/// only apply to IPv4): with `-o FILE.v4` the IPv6 document goes to
+/// `FILE.v6` (else to `FILE.v6` beside `FILE`), with `-o DIR` the two are
+/// `DIR/rules.v4` and `DIR/rules.v6`; on stdout choose it with `--family 6`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CompileArgs {
     /// The policy file.
@@ -51,7 +52,9 @@ pub(crate) struct CompileArgs {
     /// What to produce.
     #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
     target: Target,
-    /// Write to FILE (and FILE.v6, the IPv6 document) instead of stdout.
+    /// Write to FILE instead of stdout; the IPv6 document goes beside it
+    /// (`rules.v4` → `rules.v6`, other names FILE.v6). A directory gets
+    /// `rules.v4` and `rules.v6` (`rules.sh`, `rules.nft`, `rules.json`).
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
     /// On stdout, which family's document to print (4 or 6).
@@ -125,6 +128,28 @@ pub(crate) fn render(
     }
 }
 
+/// Where `-o PATH` writes the document and the IPv6 one: into a directory
+/// under iptables-persistent's names (`rules.v4`, `rules.v6`; `rules.sh`,
+/// `rules.nft`, `rules.json` for the other targets); `FILE.v4` pairs with
+/// `FILE.v6`; another FILE with `FILE.v6`.
+fn output_paths(path: &Path, target: Target) -> (PathBuf, PathBuf) {
+    if path.is_dir() {
+        let name = match target {
+            Target::IptablesRestore => "rules.v4",
+            Target::IptablesScript => "rules.sh",
+            Target::Nft | Target::NftArp => "rules.nft",
+            Target::Bundle => "rules.json",
+        };
+        return (path.join(name), path.join("rules.v6"));
+    }
+    let text = path.display().to_string();
+    let v6 = match text.strip_suffix(".v4") {
+        Some(stem) => format!("{stem}.v6"),
+        None => format!("{text}.v6"),
+    };
+    (path.to_owned(), PathBuf::from(v6))
+}
+
 pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     if a.all {
         return run_all(a);
@@ -138,10 +163,10 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let (v4, v6) = render(a.target, &fw, &compiled, &name, &sources);
     match &a.output {
         Some(path) => {
+            let (path, v6_path) = &output_paths(path, a.target);
             write_atomically(path, &v4)?;
-            let v6_path = PathBuf::from(format!("{}.v6", path.display()));
             if let Some(v6) = &v6 {
-                write_atomically(&v6_path, v6)?;
+                write_atomically(v6_path, v6)?;
             }
             printer::note(&format!(
                 "wrote {}{} ({} rules in {} chains)",

@@ -488,15 +488,14 @@ pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode
         a.unit_dir.display()
     ));
     if !a.no_verify {
-        let out = std::process::Command::new("systemd-analyze")
-            .arg("verify")
-            .args(&paths)
-            .output()
-            .context("cannot run systemd-analyze (apt-get install systemd)")?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
-            printer::note(&format!("systemd-analyze verify failed:\n{stderr}"));
-            return Ok(ExitCode::from(INVALID));
+        let mut verify = std::process::Command::new("systemd-analyze");
+        match rampart_os::run(verify.arg("verify").args(&paths), "systemd", None) {
+            Ok(_) => {}
+            Err(rampart_os::ToolError::Failed { stderr, .. }) => {
+                printer::note(&format!("systemd-analyze verify failed:\n{stderr}"));
+                return Ok(ExitCode::from(INVALID));
+            }
+            Err(e) => return Err(e.into()),
         }
         printer::note("systemd-analyze verify: ok");
     }

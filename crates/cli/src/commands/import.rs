@@ -24,6 +24,15 @@ pub(crate) enum ImportWhat {
     Iptables(IptablesImport),
     /// Write a Rampart policy from a Firewall Builder file (.fwb).
     Fwb(crate::commands::fwb::FwbImport),
+    /// Read an nftables ruleset (`nft -j list ruleset`) and print what was
+    /// understood, base chain by base chain.
+    Nft(NftImport),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct NftImport {
+    /// `nft -j list ruleset` output.
+    pub(crate) file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +76,7 @@ pub(crate) fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let args = match args.what {
         ImportWhat::Iptables(args) => args,
         ImportWhat::Fwb(args) => return crate::commands::fwb::run(&args),
+        ImportWhat::Nft(args) => return crate::commands::nft_rules::import(&args.file),
     };
     let Some(imported) = read_rules(&args.file, args.format)? else {
         return Ok(ExitCode::from(1));

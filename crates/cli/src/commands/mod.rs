@@ -5,10 +5,13 @@ pub(crate) mod check;
 pub(crate) mod compile;
 pub(crate) mod demo;
 pub(crate) mod deploy;
+pub(crate) mod fmt;
 pub(crate) mod fwb;
 pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
+pub(crate) mod lsp;
+pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod test;
@@ -38,6 +41,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lab(a) => lab::run(&a),
         Command::Access(a) => access::run(&a),
         Command::Explain(a) => reference::explain(&a),
+        Command::Fmt(a) => fmt::run(&a),
+        Command::Lsp(_) => lsp::run(),
         Command::Manpages(a) => reference::manpages(&a),
         Command::Test(a) => test::run(&a),
     }

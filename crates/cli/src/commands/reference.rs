@@ -28,9 +28,12 @@ pub(crate) struct ExplainArgs {
 
 /// Write the man pages: rampart(1), one page per subcommand, and
 /// rampart-policy(5), the language reference.
+///
+/// DIR is the root of a manual tree: the pages go into DIR/man1 and
+/// DIR/man5, so `rampart manpages /usr/local/share/man` installs them.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ManpagesArgs {
-    /// The directory to write into (created if missing).
+    /// The root of the manual tree (created if missing).
     #[arg(value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     dir: PathBuf,
 }
@@ -62,11 +65,14 @@ pub(crate) fn entry(code: &str) -> Option<&'static str> {
 }
 
 pub(crate) fn manpages(a: &ManpagesArgs) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&a.dir)
-        .with_context(|| format!("cannot create `{}`", a.dir.display()))?;
-    clap_mangen::generate_to(Cli::command(), &a.dir)
-        .with_context(|| format!("cannot write the man pages into `{}`", a.dir.display()))?;
-    let policy = a.dir.join("rampart-policy.5");
+    let (man1, man5) = (a.dir.join("man1"), a.dir.join("man5"));
+    for dir in [&man1, &man5] {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
+    clap_mangen::generate_to(Cli::command(), &man1)
+        .with_context(|| format!("cannot write the man pages into `{}`", man1.display()))?;
+    let policy = man5.join("rampart-policy.5");
     std::fs::write(&policy, policy_page())
         .with_context(|| format!("cannot write `{}`", policy.display()))?;
     printer::note(&format!("wrote the man pages into {}", a.dir.display()));

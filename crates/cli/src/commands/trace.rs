@@ -14,7 +14,7 @@ use crate::printer;
 /// Trace a packet through a firewall: the rules it meets, the log lines it
 /// prints, and the verdict.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "rules"])))]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "rules", "live"])))]
 pub(crate) struct TraceArgs {
     /// A Rampart policy file (with --firewall).
     pub(crate) policy: Option<PathBuf>,
@@ -24,6 +24,10 @@ pub(crate) struct TraceArgs {
     /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
     #[arg(long, value_name = "FILE", conflicts_with = "policy")]
     pub(crate) rules: Option<PathBuf>,
+    /// The rulesets this host is running: every nftables table, the
+    /// iptables-nft tables as iptables wrote them, and iptables-legacy's.
+    #[arg(long, conflicts_with_all = ["policy", "rules"])]
+    pub(crate) live: bool,
     /// Force the format of --rules instead of detecting it.
     #[arg(long, value_enum, requires = "rules")]
     pub(crate) format: Option<RulesFormat>,
@@ -48,8 +52,14 @@ pub(crate) enum TraceTarget {
 /// reported with the verdict either way.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PacketArgs {
-    /// Netfilter hook: input, output or forward.
-    #[arg(long, default_value = "input", value_parser = ["input", "output", "forward"])]
+    /// Netfilter hook: input, output or forward (the filter rules), or
+    /// prerouting or postrouting (the NAT rules, for a new connection: the
+    /// translation and the packet the next hooks see).
+    #[arg(
+        long,
+        default_value = "input",
+        value_parser = ["input", "output", "forward", "prerouting", "postrouting"]
+    )]
     pub(crate) hook: String,
     /// Input interface (-i).
     #[arg(long = "in", value_name = "IFACE")]
@@ -133,7 +143,8 @@ fn tcp_flags(s: &str) -> anyhow::Result<u8> {
 impl PacketArgs {
     /// The packet, or a message saying which flag is wrong.
     pub(crate) fn packet(&self) -> anyhow::Result<Packet> {
-        let hook = Hook::parse(&self.hook).context("--hook is input, output or forward")?;
+        let hook = Hook::parse(&self.hook)
+            .context("--hook is input, output, forward, prerouting or postrouting")?;
         let state = CtState::parse(&self.state)
             .context("--state is new, established, related, invalid or untracked")?;
         let proto = self.proto.as_deref().map(proto_number).transpose()?;
@@ -200,14 +211,39 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    if args.live {
+        return super::nft_rules::trace(&super::nft_rules::live()?, &packet, args.json);
+    }
+    if let Some(path) = &args.rules {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if args.format.is_none()
+            && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::NftJson)
+        {
+            let Some(rs) = super::nft_rules::read(path, &text) else {
+                return Ok(ExitCode::from(1));
+            };
+            return super::nft_rules::trace(&rs, &packet, args.json);
+        }
+        if args.format.is_none()
+            && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::Nftables)
+        {
+            let json = super::nft_rules::from_text(path)?;
+            let Some(rs) = super::nft_rules::read(path, &json) else {
+                return Ok(ExitCode::from(1));
+            };
+            return super::nft_rules::trace(&rs, &packet, args.json);
+        }
+    }
     let (ruleset, family) = match (&args.rules, &args.policy) {
         (Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {
                 return Ok(ExitCode::from(1));
             };
-            match imported.filter() {
-                Some(t) => (t.ruleset.clone().into_ruleset(), t.family),
-                None => (rampart_ir::Ruleset::default(), Family::V4),
+            // Every table: the nat table's rules for the NAT hooks.
+            match (imported.joined(), imported.filter()) {
+                (Some(rs), Some(t)) => (rs.into_ruleset(), t.family),
+                _ => (rampart_ir::Ruleset::default(), Family::V4),
             }
         }
         (None, Some(policy)) => {
@@ -237,18 +273,61 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::from(1));
     }
-    let compiled = Compiled::new(&ruleset);
-    let trace = compiled.trace(&packet);
     let family = match packet.src.or(packet.dst) {
         Some(IpAddr::V6(_)) => Family::V6,
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
+    if matches!(packet.hook, Hook::Prerouting | Hook::Postrouting) {
+        return nat(&ruleset, &packet, family, args.json);
+    }
+    let compiled = Compiled::new(&ruleset);
+    let trace = compiled.trace(&packet);
     if args.json {
         let json = explain::to_json(&ruleset, &trace, family);
         printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));
     } else {
         printer::out(&explain::to_text(&ruleset, &packet, &trace, family));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--hook prerouting|postrouting`: the nat table's walk for a new
+/// connection and the translation it makes.
+fn nat(
+    ruleset: &rampart_ir::Ruleset,
+    packet: &Packet,
+    family: Family,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let n = rampart_trace::nat::translate(ruleset, packet);
+    let what = match &n.translation {
+        Some(t) => t.text(packet),
+        None if n.trace.verdict == rampart_trace::Verdict::Unknown => {
+            "undecided: the translation depends on the undecided rules above".to_owned()
+        }
+        None => "no translation".to_owned(),
+    };
+    if json {
+        let mut v = explain::to_json(ruleset, &n.trace, family);
+        v["nat"] = serde_json::json!({
+            "translation": n.translation.as_ref().map(|t| t.kind),
+            "text": what,
+            "rule": n.translation.as_ref().and_then(|t| t.rule),
+            "after": n.translation.as_ref().map(|t| explain::packet_line(&t.after)),
+        });
+        printer::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+    } else {
+        let mut text = explain::to_text(ruleset, packet, &n.trace, family);
+        text.push_str(&format!("nat: {what}\n"));
+        if let Some(t) = &n.translation {
+            text.push_str(&format!("then: {}\n", explain::packet_line(&t.after)));
+            // Connection tracking translates the replies back.
+            let back = t.undo(packet, &t.reply());
+            let (arrives, leaves) = (explain::endpoints(&t.reply()), explain::endpoints(&back));
+            text.push_str(&format!("reply: {arrives} leaves as {leaves}\n"));
+        }
+        printer::out(&text);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -243,3 +243,28 @@ fn state_is_root_only_and_a_try_rollback_keeps_chains_made_meanwhile() {
     let r = rules(&ns);
     assert!(r.contains("-A f2b-sshd -s 192.0.2.7/32 -j REJECT"), "{r}");
 }
+
+#[test]
+fn a_failure_after_loading_puts_the_old_rules_back_and_says_so() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let dir = tempdir("after-load");
+    let (state, boot) = (dir.join("state"), dir.join("boot"));
+    // The boot file cannot be written: a directory holds its name.
+    std::fs::create_dir_all(boot.join("rules.v4").join("x")).unwrap();
+    let out = ns
+        .command(env!("CARGO_BIN_EXE_rampart"))
+        .args(["apply", "examples/spice-client.rp", "--state-dir"])
+        .arg(&state)
+        .env("RAMPART_BOOT_DIR", &boot)
+        .env("SSH_CONNECTION", "")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("were loaded, but recording them failed"), "{err}");
+    assert!(err.contains("the last confirmed rules are back"), "{err}");
+    assert!(!rules(&ns).contains("Spice_VM_1"), "{}", rules(&ns));
+    assert!(!state.join("pending.json").exists());
+}

@@ -169,9 +169,14 @@ fn boot_files_follow_every_confirmed_apply_and_boot_to_the_same_rules() {
     rampart(&ns, &state, &boot, &["rollback"]);
     assert_eq!(read("rules.v4"), spice);
 
-    // The nft backend: its file replaces the iptables ones.
+    // The nft backend: its file replaces the iptables ones, and its rules
+    // the iptables ones (one backend at a time).
     rampart(&ns, &state, &boot, &["apply", "examples/kvm-bridges.rp", "--backend", "nft"]);
     assert!(read("rules.v4").is_none() && read("rules.v6").is_none());
+    for save in ["iptables-save", "ip6tables-save"] {
+        let t = ns.stdout([save]).unwrap();
+        assert!(!t.contains("rampart-") && !t.contains("Spice"), "{save} after nft:\n{t}");
+    }
     let listing = |ns: &Netns| {
         let tables = [["inet", "rampart"], ["bridge", "rampart"], ["bridge", "rampart_arp"]];
         tables.map(|[f, t]| ns.stdout(["nft", "list", "table", f, t]).unwrap()).concat()
@@ -189,4 +194,9 @@ fn boot_files_follow_every_confirmed_apply_and_boot_to_the_same_rules() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("BOOT: ") && text(&out.stdout).contains("rules.nft"));
+    // And back to iptables: Rampart's nft tables go.
+    rampart(&ns, &state, &boot, &["apply", "examples/spice-client.rp"]);
+    let tables = ns.stdout(["nft", "list", "tables"]).unwrap();
+    assert!(!tables.contains("rampart"), "{tables}");
+    assert!(read("rules.nft").is_none() && read("rules.v4").is_some());
 }

@@ -110,6 +110,24 @@ fn demo_compiles_the_builtin_example() {
     let s = text(&out.stdout);
     assert!(s.contains("firewall `mylap`"));
     assert!(s.contains("-A Spice_VM_1 -d 192.168.2.2/32 -o eth0 -p tcp -m tcp --dport 20002"));
+    assert!(s.contains("accepted by iptables-restore --test"), "{s}");
+}
+
+/// Without root the load test cannot run: `demo` says so instead of
+/// printing iptables' "Permission denied" as if the document were refused.
+#[test]
+fn demo_without_root_says_the_load_test_was_skipped() {
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_rampart"))
+        .arg("demo")
+        .current_dir(crate::util::root())
+        .output()
+        .expect("run setpriv (apt-get install util-linux)");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("skipped: iptables-restore --test needs root"), "{s}");
+    assert!(!s.contains("Permission denied"), "{s}");
 }
 
 #[test]
@@ -163,4 +181,22 @@ fn compile_never_writes_through_a_planted_symlink() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     assert!(std::fs::read_to_string(&target).unwrap().contains("COMMIT"));
+}
+
+/// `-o out/rules.v4` puts IPv6 in `out/rules.v6` (not `rules.v4.v6`), and
+/// `-o DIR` writes iptables-persistent's `rules.v4` and `rules.v6`.
+#[test]
+fn output_files_take_iptables_persistent_names() {
+    let dir = tempdir("persistent-names");
+    let file = dir.join("rules.v4");
+    let out = rampart(&["compile", "examples/spice-client.rp", "-o", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.join("rules.v6").is_file());
+    assert!(!dir.join("rules.v4.v6").exists());
+    let sub = dir.join("etc-iptables");
+    std::fs::create_dir(&sub).unwrap();
+    let out = rampart(&["compile", "examples/spice-client.rp", "-o", sub.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(sub.join("rules.v4").is_file() && sub.join("rules.v6").is_file());
+    assert_eq!(std::fs::read(sub.join("rules.v4")).unwrap(), std::fs::read(&file).unwrap());
 }

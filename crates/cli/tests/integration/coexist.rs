@@ -285,3 +285,27 @@ fn docker_libvirt_and_fail2ban_keep_their_rules_through_every_operation() {
     fw.run(["iptables", "-w", "-A", "INPUT", "-j", "rampart-INPUT"]).unwrap();
     unchanged("the nft backend's apply and rollback");
 }
+
+#[test]
+fn a_chain_of_another_program_is_never_taken_over() {
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::IPTABLES_SAVE]).unwrap();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("foreign-chain");
+    // Another program's chain that happens to bear a rule set's name.
+    ns.run(["iptables", "-w", "-N", "Spice_VM_1"]).unwrap();
+    ns.run(["iptables", "-w", "-A", "Spice_VM_1", "-j", "RETURN"]).unwrap();
+    let out = ns
+        .command(env!("CARGO_BIN_EXE_rampart"))
+        .args(["apply", "examples/spice-client.rp", "--state-dir"])
+        .arg(&state)
+        .env("RAMPART_BOOT_DIR", crate::deploy::NO_BOOT)
+        .env("SSH_CONNECTION", "")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("chain `Spice_VM_1`") && err.contains("is not Rampart's"), "{err}");
+    let t = ns.stdout(["iptables-save"]).unwrap();
+    assert!(!t.contains("rampart-") && t.contains("-A Spice_VM_1 -j RETURN"), "{t}");
+}

@@ -92,6 +92,56 @@ fn apply_reports_changes_leaves_other_chains_and_rolls_back() {
 }
 
 #[test]
+fn nat_rules_replace_only_rampart_chains_and_roll_back() {
+    tools();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("nat");
+    let policy = tempdir("nat-policy").join("gw.rp");
+    std::fs::write(
+        &policy,
+        "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\nfirewall gw {\n \
+         interface eth0 100.64.0.1/24\n interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n \
+         forward on\n ruleset main {\n  accept to web service http\n  accept from lan\n }\n \
+         nat {\n  masquerade on eth0 from lan\n  dnat to web on eth0 service http\n }\n}\n",
+    )
+    .unwrap();
+    // Docker's NAT, which apply and rollback must leave alone.
+    let docker = "*nat\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
+                  -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n";
+    ns.run_with_input(&["iptables-restore", "-w", "--noflush"], docker).unwrap();
+    let nat = || ns.stdout(["iptables-save", "-t", "nat"]).unwrap();
+    let dockers = |t: &str| t.contains("-j DOCKER") && t.contains("-s 172.17.0.0/16 ! -o docker0");
+    let ok = |args: &[&str]| {
+        let out = rampart(&ns, &state, args, &[]);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+    };
+
+    ok(&["apply", policy.to_str().unwrap()]);
+    let t = nat();
+    assert!(t.contains("-A POSTROUTING -j rampart-POSTROUTING"), "{t}");
+    assert!(t.contains("-A rampart-PREROUTING -i eth0 -p tcp -m tcp --dport 80"), "{t}");
+    assert!(dockers(&t), "Docker's NAT stays: {t}");
+    // Applying again adds no second jump.
+    ok(&["apply", policy.to_str().unwrap()]);
+    assert_eq!(nat().matches("-j rampart-PREROUTING").count(), 1, "{}", nat());
+
+    // A policy without NAT removes Rampart's chains and jumps, nothing else.
+    ok(&["apply", "examples/spice-client.rp"]);
+    let t = nat();
+    assert!(!t.contains("rampart-"), "{t}");
+    assert!(dockers(&t), "{t}");
+    // Rolling back puts them back.
+    ok(&["rollback"]);
+    let t = nat();
+    assert!(
+        t.contains("-A PREROUTING -j rampart-PREROUTING")
+            && t.contains("-A rampart-POSTROUTING -s 10.1.0.0/24 -o eth0"),
+        "{t}"
+    );
+    assert!(dockers(&t), "{t}");
+}
+
+#[test]
 fn a_try_without_confirm_rolls_back_by_itself() {
     tools();
     let ns = Netns::new().unwrap();

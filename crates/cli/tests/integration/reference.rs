@@ -171,8 +171,8 @@ fn manpages_cover_every_command_and_the_language_and_format_cleanly() {
         .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help");
-    let mut pages = vec!["rampart.1".to_owned(), "rampart-policy.5".to_owned()];
-    pages.extend(commands.map(|c| format!("rampart-{c}.1")));
+    let mut pages = vec!["man1/rampart.1".to_owned(), "man5/rampart-policy.5".to_owned()];
+    pages.extend(commands.map(|c| format!("man1/rampart-{c}.1")));
     assert!(pages.len() > 15, "{pages:?}");
     for page in &pages {
         let path = dir.join(page);
@@ -189,7 +189,7 @@ fn manpages_cover_every_command_and_the_language_and_format_cleanly() {
         assert!(man.stderr.is_empty(), "{page}: {}", text(&man.stderr));
         assert!(!man.stdout.is_empty(), "{page} renders empty");
     }
-    let policy = std::fs::read_to_string(dir.join("rampart-policy.5")).unwrap();
+    let policy = std::fs::read_to_string(dir.join("man5/rampart-policy.5")).unwrap();
     assert!(policy.starts_with(".TH \"RAMPART-POLICY\" 5"), "{}", &policy[..80]);
     assert!(policy.contains("E0210"));
 }

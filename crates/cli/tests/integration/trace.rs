@@ -230,7 +230,6 @@ fn files_that_are_not_rulesets_are_refused() {
         (nft.to_str().unwrap(), text_file.to_str().unwrap(), empty.to_str().unwrap());
     let cases = [
         (vec!["trace", "--rules", text_file], text_file, "text without"),
-        (vec!["trace", "--rules", nft], nft, "an nftables ruleset"),
         (vec!["trace", "--rules", "/dev/null"], "/dev/null", "an empty file"),
         (vec!["trace", "--rules", empty], empty, "an empty file"),
         (vec!["import", "iptables", nft], nft, "an nftables ruleset"),
@@ -250,4 +249,229 @@ fn files_that_are_not_rulesets_are_refused() {
     // a format given makes an empty file an empty ruleset
     let out = rampart(&["import", "iptables", "--format", "save", empty]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn nat_hooks_report_the_translation_and_the_translated_packet() {
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "prerouting",
+        "--in",
+        "eth0",
+        "--proto",
+        "tcp",
+        "--src",
+        "192.0.2.44",
+        "--dst",
+        "100.64.0.1",
+        "--sport",
+        "40000",
+        "--dport",
+        "443",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("nat: DNAT 100.64.0.1:443 -> 10.2.0.10:443 by R14\n"), "{t}");
+    assert!(t.contains("then: prerouting tcp 192.0.2.44:40000 -> 10.2.0.10:443 in eth0"), "{t}");
+    assert!(
+        t.contains("reply: 10.2.0.10:443 -> 192.0.2.44:40000 leaves as 100.64.0.1:443 -> 192.0.2.44:40000\n"),
+        "{t}"
+    );
+    // The translated packet, traced through FORWARD: rule 6 lets it through.
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "forward",
+        "--in",
+        "eth0",
+        "--out",
+        "eth2",
+        "--proto",
+        "tcp",
+        "--src",
+        "192.0.2.44",
+        "--dst",
+        "10.2.0.10",
+        "--sport",
+        "40000",
+        "--dport",
+        "443",
+    ]);
+    assert!(text(&out.stdout).contains("(policy rule 6)"), "{}", text(&out.stdout));
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "postrouting",
+        "--out",
+        "eth0",
+        "--proto",
+        "tcp",
+        "--src",
+        "10.1.0.50",
+        "--dst",
+        "192.0.2.80",
+        "--dport",
+        "443",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["nat"]["translation"], "MASQUERADE");
+    assert_eq!(v["nat"]["rule"], 13);
+    // Nothing translates the LAN's traffic to the DMZ.
+    let out = rampart(&[
+        "trace",
+        "examples/office-gateway.rp",
+        "--hook",
+        "postrouting",
+        "--out",
+        "eth2",
+        "--proto",
+        "tcp",
+        "--src",
+        "10.1.0.50",
+        "--dst",
+        "10.2.0.10",
+        "--dport",
+        "80",
+    ]);
+    assert!(text(&out.stdout).contains("nat: no translation\n"), "{}", text(&out.stdout));
+}
+
+const TEMPLATES: &str = "/usr/share/fwbuilder-5.3.7/templates.xml";
+
+/// `fwb_ipt`'s script for `firewall` of `fwb`, written to `dir`.
+fn fwb_ipt(fwb: &std::path::Path, firewall: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    rampart_lab::require_tools(&[rampart_lab::Tool { name: "fwb_ipt", package: "fwbuilder" }])
+        .unwrap();
+    let out = std::process::Command::new("fwb_ipt")
+        .arg("-f")
+        .arg(fwb)
+        .arg("-d")
+        .arg(dir)
+        .arg(firewall)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "fwb_ipt {firewall}: {}", text(&out.stderr));
+    dir.join(format!("{firewall}.fw"))
+}
+
+/// A filter table as a comparable list: chains in name order with their kind,
+/// each rule's matches in a fixed order (the same rule may list them in
+/// another order), jumps by chain name.
+fn normalised(save: &str) -> Vec<String> {
+    let im = rampart_ir::read::parse(save, rampart_diag::FileId(0), rampart_ir::read::Format::Save);
+    assert!(!im.has_errors(), "{:?}\n{save}", im.diagnostics);
+    let rs = im.filter().unwrap().ruleset.clone().into_ruleset();
+    let mut chains = Vec::new();
+    for c in &rs.chains {
+        let mut out = vec![format!("{} {:?}", c.name, c.kind)];
+        for r in &c.rules {
+            let mut m: Vec<String> = r.matches.iter().map(|m| format!("{m:?}")).collect();
+            m.sort();
+            let target = match &r.target {
+                rampart_ir::Target::Jump(id) | rampart_ir::Target::Goto(id) => {
+                    rs.chains[id.0].name.clone()
+                }
+                t => format!("{t:?}"),
+            };
+            out.push(format!("  {m:?} -> {target}"));
+        }
+        chains.push(out);
+    }
+    // iptables-save lists user chains by name
+    chains.sort();
+    chains.concat()
+}
+
+/// A Firewall Builder 5.3.7 script, unmodified, is read as the kernel
+/// loads it: the script runs in a namespace and `iptables-save` shows the
+/// kernel's filter table, which must be what `import` prints. (The
+/// templates get an iptables version, as a user sets it: without one
+/// fwb_ipt writes `-d ! ADDR`, which iptables 1.8 refuses.)
+#[test]
+fn firewall_builder_scripts_read_as_the_kernel_loads_them() {
+    rampart_lab::require_tools(&[rampart_lab::Tool::IP, rampart_lab::Tool::IPTABLES_SAVE]).unwrap();
+    let dir = crate::util::tempdir("fwb-kernel");
+    let xml = std::fs::read_to_string(TEMPLATES).unwrap();
+    let fwb = dir.join("templates.fwb");
+    std::fs::write(
+        &fwb,
+        xml.replace(
+            "platform=\"iptables\" version=\"\"",
+            "platform=\"iptables\" version=\"1.4.20\"",
+        ),
+    )
+    .unwrap();
+    for (firewall, ifaces) in
+        [("web server", &["eth0"][..]), ("fw template 3", &["eth0", "eth1", "eth2"])]
+    {
+        let script = fwb_ipt(&fwb, firewall, &dir);
+        let imported = rampart(&["import", "iptables", script.to_str().unwrap()]);
+        assert_eq!(imported.status.code(), Some(0), "{firewall}: {}", text(&imported.stderr));
+        let ns = rampart_lab::Netns::new().unwrap();
+        for (n, i) in ifaces.iter().enumerate() {
+            let peer = format!("fcpeer{n}");
+            ns.run(["ip", "link", "add", i, "type", "veth", "peer", "name", &peer]).unwrap();
+            ns.run(["ip", "link", "set", i, "up"]).unwrap();
+        }
+        ns.run(["ip", "link", "set", "lo", "up"]).unwrap();
+        let run = ns.command("sh").arg(&script).arg("start").output().unwrap();
+        assert!(run.status.success(), "{firewall}: {}{}", text(&run.stdout), text(&run.stderr));
+        let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+        assert_eq!(
+            normalised(&text(&imported.stdout)),
+            normalised(&saved),
+            "{firewall}: import\n{}\nkernel\n{saved}",
+            text(&imported.stdout)
+        );
+    }
+}
+
+/// The same scripts as fwb_ipt writes them from the templates as shipped
+/// (`-d ! ADDR` included) trace: the multiport rule accepts web and SSH,
+/// the catch-all logs and drops the rest, and `stop`'s ACCEPT policies,
+/// which never run on start, are not read.
+#[test]
+fn firewall_builder_scripts_trace_and_import() {
+    let dir = crate::util::tempdir("fwb-trace");
+    let script = fwb_ipt(std::path::Path::new(TEMPLATES), "web server", &dir);
+    let script = script.to_str().unwrap();
+    let imported = rampart(&["import", "iptables", script]);
+    assert_eq!(imported.status.code(), Some(0), "{}", text(&imported.stderr));
+    let rules = text(&imported.stdout);
+    assert!(rules.contains(":INPUT DROP") && rules.contains(":OUTPUT DROP"), "{rules}");
+    assert!(rules.contains("-m multiport --dports 80,22"), "{rules}");
+    let verdict = |dport: &str| {
+        let out = rampart(&[
+            "trace",
+            "--rules",
+            script,
+            "--json",
+            "--in",
+            "eth0",
+            "--src",
+            "198.51.100.7",
+            "--dst",
+            "192.168.1.10",
+            "--proto",
+            "tcp",
+            "--dport",
+            dport,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["verdict"].as_str().unwrap().to_owned(), v["logs"].clone())
+    };
+    assert_eq!(verdict("80").0, "ACCEPT");
+    assert_eq!(verdict("22").0, "ACCEPT");
+    assert_eq!(verdict("3306"), ("DROP".to_owned(), serde_json::json!(["RULE 6 -- DENY "])));
+    let three = fwb_ipt(std::path::Path::new(TEMPLATES), "fw template 3", &dir);
+    let out = rampart(&["import", "iptables", three.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rules = text(&out.stdout);
+    assert!(rules.contains("--dports 53,25 -s 192.168.2.10/32 ! -d 192.168.1.0/24"), "{rules}");
 }

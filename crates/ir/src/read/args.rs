@@ -172,7 +172,7 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
                 }
                 let start = i;
                 i = module_end(words, i);
-                p.module(v, &words[start..i])?;
+                p.load(v, &words[start..i]);
             }
             "-j" | "--jump" | "-g" | "--goto" => {
                 let v = value(&mut i)?;
@@ -186,7 +186,18 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
             }
             "-f" | "--fragment" => return Err(err(w, "fragment matches (`-f`) are not supported")),
             opt if opt.starts_with('-') => {
-                // An option of the protocol's implicit module (`-p tcp --dport 22`).
+                // An option away from its module belongs, as in iptables, to
+                // the last module loaded that owns it (`-m tcp -m multiport
+                // -s X --dports 80,443`), else to the protocol's implicit
+                // module (`-p tcp --dport 22`).
+                let start = i - 1 - usize::from(neg);
+                i = module_end(words, i);
+                let owner =
+                    p.modules.iter_mut().rev().find(|m| options_of(&m.name.text).contains(&opt));
+                if let Some(m) = owner {
+                    m.args.extend_from_slice(&words[start..i]);
+                    continue;
+                }
                 let module = match p.proto {
                     Some(Proto::Tcp) => "tcp",
                     Some(Proto::Udp) => "udp",
@@ -194,15 +205,43 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
                     Some(Proto::Icmpv6) => "icmp6",
                     _ => return Err(err(w, format!("unknown option `{opt}`"))),
                 };
-                let start = i - 1 - usize::from(neg);
-                i = module_end(words, i);
                 let name = Word { text: module.into(), ..w.clone() };
-                p.module(&name, &words[start..i])?;
+                p.load(&name, &words[start..i]);
             }
             _ => return Err(err(w, format!("unexpected `{}`", w.text))),
         }
     }
     p.finish()
+}
+
+/// The options a known match module owns.
+fn options_of(module: &str) -> &'static [&'static str] {
+    match module {
+        "tcp" => {
+            &["--sport", "--source-port", "--dport", "--destination-port", "--syn", "--tcp-flags"]
+        }
+        "udp" => &["--sport", "--source-port", "--dport", "--destination-port"],
+        "icmp" => &["--icmp-type"],
+        "icmp6" | "ipv6-icmp" => &["--icmpv6-type"],
+        "multiport" => {
+            &["--sports", "--source-ports", "--dports", "--destination-ports", "--ports"]
+        }
+        "state" => &["--state"],
+        "conntrack" => &["--ctstate"],
+        "physdev" => &[
+            "--physdev-in",
+            "--physdev-out",
+            "--physdev-is-bridged",
+            "--physdev-is-in",
+            "--physdev-is-out",
+        ],
+        "owner" => &["--uid-owner", "--gid-owner"],
+        "iprange" => &["--src-range", "--dst-range"],
+        "comment" => &["--comment"],
+        "mark" => &["--mark"],
+        "time" => &["--timestart", "--timestop", "--weekdays"],
+        _ => &[],
+    }
 }
 
 /// Index of the first word after a module's (or target's) options.
@@ -228,9 +267,18 @@ struct RuleParser {
     src: Option<(usize, bool, Vec<AddrItem>)>,
     dst: Option<(usize, bool, Vec<AddrItem>)>,
     proto: Option<Proto>,
+    /// Match modules with their options, read once the whole rule is seen.
+    modules: Vec<Module>,
     comment: Option<String>,
     target: Option<Target>,
     jump: Option<Jump>,
+}
+
+/// A `-m NAME` and its options; `at` is its placeholder in `matches`.
+struct Module {
+    at: usize,
+    name: Word,
+    args: Vec<Word>,
 }
 
 impl RuleParser {
@@ -251,7 +299,15 @@ impl RuleParser {
         Ok(())
     }
 
-    fn module(&mut self, name: &Word, args: &[Word]) -> Result<(), ArgError> {
+    /// Loads a module; its options are read in [`Self::finish`], when every
+    /// option it owns has been found.
+    fn load(&mut self, name: &Word, args: &[Word]) {
+        let at = self.matches.len();
+        self.matches.push(Match::Unknown { module: String::new(), args: vec![] });
+        self.modules.push(Module { at, name: name.clone(), args: args.to_vec() });
+    }
+
+    fn module(&mut self, name: &Word, args: &[Word]) -> Result<Vec<Match>, ArgError> {
         let module = name.text.as_str();
         let opts = split_opts(args);
         let known = matches!(
@@ -275,14 +331,13 @@ impl RuleParser {
             (true, Some(opts)) => self.typed(module, &opts)?,
             _ => None,
         };
-        match typed {
-            Some(ms) => self.matches.extend(ms),
-            None => self.matches.push(Match::Unknown {
+        Ok(match typed {
+            Some(ms) => ms,
+            None => vec![Match::Unknown {
                 module: module.to_owned(),
                 args: args.iter().map(|w| w.text.clone()).collect(),
-            }),
-        }
-        Ok(())
+            }],
+        })
     }
 
     /// Typed matches for a known module, or `None` if an option is not ours
@@ -294,39 +349,8 @@ impl RuleParser {
         let mut time = TimeMatch::default();
         for o in opts {
             let v = o.values.first().copied();
-            let allowed: &[&str] = match module {
-                "tcp" => &[
-                    "--sport",
-                    "--source-port",
-                    "--dport",
-                    "--destination-port",
-                    "--syn",
-                    "--tcp-flags",
-                ],
-                "udp" => &["--sport", "--source-port", "--dport", "--destination-port"],
-                "icmp" => &["--icmp-type"],
-                "icmp6" | "ipv6-icmp" => &["--icmpv6-type"],
-                "multiport" => {
-                    &["--sports", "--source-ports", "--dports", "--destination-ports", "--ports"]
-                }
-                "state" => &["--state"],
-                "conntrack" => &["--ctstate"],
-                "physdev" => &[
-                    "--physdev-in",
-                    "--physdev-out",
-                    "--physdev-is-bridged",
-                    "--physdev-is-in",
-                    "--physdev-is-out",
-                ],
-                "owner" => &["--uid-owner", "--gid-owner"],
-                "iprange" => &["--src-range", "--dst-range"],
-                "comment" => &["--comment"],
-                "mark" => &["--mark"],
-                "time" => &["--timestart", "--timestop", "--weekdays"],
-                _ => &[],
-            };
             let opt = o.name.text.as_str();
-            if !allowed.contains(&opt) {
+            if !options_of(module).contains(&opt) {
                 return Ok(None);
             }
             let neg = o.neg;
@@ -486,6 +510,10 @@ impl RuleParser {
     }
 
     fn finish(mut self) -> Result<ParsedRule, ArgError> {
+        let mut read = Vec::new();
+        for m in std::mem::take(&mut self.modules) {
+            read.push((m.at, self.module(&m.name, &m.args)?));
+        }
         let target = self.target.take().unwrap_or(Target::None);
         let srcs = expand(self.src.as_ref());
         let dsts = expand(self.dst.as_ref());
@@ -501,7 +529,10 @@ impl RuleParser {
                         (_, (Some(at), m_d)) if *at == k => {
                             matches.extend(m_d.clone().map(Match::Dst))
                         }
-                        _ => matches.push(m.clone()),
+                        _ => match read.iter().find(|(at, _)| *at == k) {
+                            Some((_, ms)) => matches.extend(ms.iter().cloned()),
+                            None => matches.push(m.clone()),
+                        },
                     }
                 }
                 let mut rule = Rule::new(matches, target.clone());
@@ -730,9 +761,32 @@ fn proto(s: &str) -> Option<Option<Proto>> {
         "ospf" => 89,
         "vrrp" => 112,
         "mh" | "ipv6-mh" => 135,
-        other => other.parse().ok()?,
+        other => match other.parse() {
+            Ok(n) => n,
+            Err(_) => from_protocols_file(other)?,
+        },
     };
     Some(Some(Proto::from_number(n)))
+}
+
+/// A protocol name as iptables reads it: from `/etc/protocols` (names and
+/// aliases, case-insensitive), so `-p ipv6` is protocol 41.
+fn from_protocols_file(name: &str) -> Option<u8> {
+    static TABLE: std::sync::OnceLock<Vec<(String, u8)>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let text = std::fs::read_to_string("/etc/protocols").unwrap_or_default();
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+            let (Some(first), Some(Ok(n))) = (words.next(), words.next().map(str::parse::<u8>))
+            else {
+                continue;
+            };
+            out.extend(std::iter::once(first).chain(words).map(|w| (w.to_ascii_lowercase(), n)));
+        }
+        out
+    });
+    table.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
 }
 
 fn addrs(w: &Word) -> Result<Vec<AddrItem>, ArgError> {

@@ -72,6 +72,14 @@ impl Builder {
         self.diagnostics.push(d);
     }
 
+    /// Whether any rule or user chain has been read.
+    pub fn has_rules(&self) -> bool {
+        self.tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .any(|c| !c.rules.is_empty() || c.kind == ChainKind::User)
+    }
+
     fn arg_error(&mut self, e: ArgError) {
         self.error(e.start, e.end, e.message, "here");
     }

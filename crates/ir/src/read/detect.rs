@@ -24,7 +24,9 @@ pub enum Unrecognised {
     Binary,
     /// An nftables ruleset (`table inet filter {`, `flush ruleset`).
     Nftables,
-    /// A JSON document (such as `nft -j list ruleset`).
+    /// `nft -j list ruleset` output (read by `read::nft`).
+    NftJson,
+    /// Another JSON document.
     Json,
     /// A shell script without one iptables command.
     ShellScript,
@@ -39,6 +41,7 @@ impl fmt::Display for Unrecognised {
             Unrecognised::Comments => "only comments",
             Unrecognised::Binary => "binary data, not text",
             Unrecognised::Nftables => "an nftables ruleset (not iptables)",
+            Unrecognised::NftJson => "an nftables ruleset in JSON (not iptables)",
             Unrecognised::Json => "a JSON document",
             Unrecognised::ShellScript => "a shell script without one iptables command",
             Unrecognised::Text => {
@@ -70,6 +73,8 @@ pub fn detect(text: &str) -> Result<Format, Unrecognised> {
     }
     Err(if first.starts_with("table ") || first == "flush ruleset" || first.starts_with("add ") {
         Unrecognised::Nftables
+    } else if super::nft::is_json(text) {
+        Unrecognised::NftJson
     } else if first.starts_with(['{', '[']) {
         Unrecognised::Json
     } else if lines.next().is_some_and(|l| l.starts_with("#!") && l.contains("sh")) {
@@ -110,6 +115,7 @@ mod tests {
         let case = "#!/bin/sh\ncase x in\n  *)\n    ;;\nesac\n  $IPTABLES -A INPUT -j DROP\n";
         assert_eq!(detect(case), Ok(Format::Script), "a `*)` case line is not a table");
         assert_eq!(detect("iptables -A INPUT -j DROP\n"), Ok(Format::Script));
+        assert_eq!(detect("IPTABLES=/sbin/iptables\n"), Err(Unrecognised::Text));
     }
 
     #[test]
@@ -121,7 +127,8 @@ mod tests {
         let nft = "#!/usr/sbin/nft -f\nflush ruleset\ntable inet filter {\n}\n";
         assert_eq!(detect(nft), Err(Unrecognised::Nftables));
         assert_eq!(detect("table ip t {\n}\n"), Err(Unrecognised::Nftables));
-        assert_eq!(detect("{\"nftables\": []}"), Err(Unrecognised::Json));
+        assert_eq!(detect("{\"nftables\": []}"), Err(Unrecognised::NftJson));
+        assert_eq!(detect("{\"other\": []}"), Err(Unrecognised::Json));
         assert_eq!(detect("#!/bin/sh\necho hello\n"), Err(Unrecognised::ShellScript));
         assert_eq!(detect("*)\n"), Err(Unrecognised::Text));
     }

@@ -11,6 +11,7 @@ mod build;
 mod detect;
 mod diagnostics;
 mod lex;
+pub mod nft;
 mod save;
 mod script;
 
@@ -42,6 +43,28 @@ impl Imported {
     #[must_use]
     pub fn filter(&self) -> Option<&Table> {
         self.tables.iter().find(|t| t.table == crate::Table::Filter)
+    }
+
+    /// Every table as one ruleset, filter first, as a compiled firewall
+    /// holds them; `None` without a filter table.
+    #[must_use]
+    pub fn joined(&self) -> Option<Restricted> {
+        self.filter()?;
+        let mut chains = Vec::new();
+        for t in crate::Table::ALL {
+            let Some(table) = self.tables.iter().find(|x| x.table == t) else { continue };
+            let offset = chains.len();
+            for c in &table.ruleset.chains {
+                let mut c = c.clone();
+                for r in &mut c.rules {
+                    if let crate::Target::Jump(id) | crate::Target::Goto(id) = &mut r.target {
+                        id.0 += offset;
+                    }
+                }
+                chains.push(c);
+            }
+        }
+        Some(Restricted::read(crate::Ruleset { chains }))
     }
 
     #[must_use]

@@ -1,8 +1,17 @@
-//! Shell scripts in the Firewall Builder manner: `$IPTABLES -A ...` (or
-//! `iptables ...`, `/sbin/iptables ...`) lines are read; `echo`, comments,
-//! blank lines and variable assignments are skipped, assignments being
-//! remembered so that `$VAR` in a rule expands. Other shell lines are
-//! skipped too, with a warning when they mention iptables.
+//! Shell scripts in the Firewall Builder manner, as `fwb_ipt` writes them
+//! or by hand: the iptables commands (`$IPTABLES -A ...`, `iptables ...`,
+//! `/sbin/iptables ...`) are read in the order the script runs them, and
+//! the shell around them is not interpreted.
+//!
+//! What runs: the lines outside functions, in order; a line naming a
+//! function defined in the script runs that function's lines (so
+//! fwbuilder's `script_body`, `reset_all`, ... are read where they are
+//! called, and `stop_action` never is); of a `case`, the branch for
+//! `start` (the script's default command). Variable assignments are
+//! remembered as they run, so `$VAR` expands in later commands. Other
+//! shell lines are skipped, with a warning when they mention iptables, and
+//! an error when they hold an iptables command that the shell around it
+//! decides (`test -n "$a" && $IPTABLES -A ...`).
 
 use std::collections::BTreeMap;
 
@@ -12,59 +21,213 @@ use super::Imported;
 use super::build::Builder;
 use super::lex::{Quoting, Word, control_char, split};
 
+/// How deep function calls may nest before the script is refused.
+const MAX_CALLS: usize = 64;
+
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
-    let mut b = Builder::new(file);
-    b.table(crate::Table::Filter, true);
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    for (start, line) in logical_lines(text) {
-        let words =
-            match control_char(&line, start).and_then(|()| split(&line, start, Quoting::Shell)) {
-                Ok(w) => w,
-                Err((at, msg)) => {
-                    b.error(at, start + line.len(), msg, "here");
+    let lines = logical_lines(text);
+    let (top, functions) = structure(&lines);
+    let mut run = Run {
+        b: Builder::new(file),
+        lines: &lines,
+        functions: &functions,
+        vars: BTreeMap::new(),
+        calls: Vec::new(),
+    };
+    run.b.table(crate::Table::Filter, true);
+    run.block(&top);
+    let (tables, diagnostics) = run.b.finish();
+    Imported { tables, diagnostics }
+}
+
+/// The lines outside functions, and each function's lines, by index.
+fn structure(lines: &[(usize, String)]) -> (Vec<usize>, BTreeMap<String, Vec<usize>>) {
+    let mut top = Vec::new();
+    let mut functions = BTreeMap::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(name) = function_header(&lines[i].1) else {
+            top.push(i);
+            i += 1;
+            continue;
+        };
+        // The body ends where its braces close: fwbuilder (and most
+        // scripts) open a brace group at the end of a line and close it at
+        // the start of one.
+        let mut depth = 1usize;
+        let mut j = i + 1;
+        while j < lines.len() {
+            let l = lines[j].1.trim();
+            if l.starts_with('}') {
+                depth -= 1;
+            }
+            if depth == 0 {
+                break;
+            }
+            if l.ends_with('{') {
+                depth += 1;
+            }
+            j += 1;
+        }
+        functions.insert(name.to_owned(), (i + 1..j).collect());
+        i = j + 1;
+    }
+    (top, functions)
+}
+
+/// `name() {`, `name () {` or `function name {`.
+fn function_header(line: &str) -> Option<&str> {
+    let l = line.trim().strip_suffix('{')?.trim_end();
+    let name = match l.strip_prefix("function ") {
+        Some(rest) => rest.trim().trim_end_matches("()").trim_end(),
+        None => l.strip_suffix("()")?.trim_end(),
+    };
+    let ok =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    ok.then_some(name)
+}
+
+struct Run<'a> {
+    b: Builder,
+    lines: &'a [(usize, String)],
+    functions: &'a BTreeMap<String, Vec<usize>>,
+    vars: BTreeMap<String, String>,
+    /// The functions being run, innermost last.
+    calls: Vec<&'a str>,
+}
+
+impl<'a> Run<'a> {
+    fn block(&mut self, body: &[usize]) {
+        let mut k = 0;
+        while k < body.len() {
+            let (start, line) = &self.lines[body[k]];
+            let trimmed = line.trim();
+            if trimmed.starts_with("case ") && trimmed.ends_with(" in") {
+                k = self.case(body, k);
+                continue;
+            }
+            let first = trimmed.split_whitespace().next().unwrap_or("");
+            if let Some((name, lines)) = self.functions.get_key_value(first) {
+                self.call(name, lines, *start, line);
+            } else {
+                self.line(*start, line);
+            }
+            k += 1;
+        }
+    }
+
+    fn call(&mut self, name: &'a str, lines: &'a [usize], start: usize, line: &str) {
+        if self.calls.len() >= MAX_CALLS || self.calls.contains(&name) {
+            let end = start + line.trim_end().len();
+            self.b.error(start, end, format!("function `{name}` calls itself"), "here");
+            return;
+        }
+        self.calls.push(name);
+        self.block(lines);
+        self.calls.pop();
+    }
+
+    /// Runs the `start` branch of the `case` at `body[k]`; returns the index
+    /// after its `esac`.
+    fn case(&mut self, body: &[usize], k: usize) -> usize {
+        let mut depth = 0usize;
+        let mut branch: Option<bool> = None;
+        let mut chosen = Vec::new();
+        let mut skipped = Vec::new();
+        let mut j = k;
+        while j < body.len() {
+            let l = self.lines[body[j]].1.trim();
+            let word = l.split_whitespace().next().unwrap_or("");
+            if l.starts_with("case ") && l.ends_with(" in") {
+                depth += 1;
+                if depth == 1 {
+                    j += 1;
                     continue;
                 }
-            };
-        let Some(first) = words.first() else { continue };
-        if let Some((name, value)) = assignment(&words) {
-            vars.insert(name, value);
-            continue;
+            } else if word == "esac" {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            } else if depth == 1 && branch.is_none() && l.ends_with(')') {
+                let patterns = l.trim_end_matches(')').trim_start_matches('(');
+                branch = Some(patterns.split('|').any(|p| p.trim() == "start"));
+                j += 1;
+                continue;
+            }
+            let ends = depth == 1 && l.ends_with(";;");
+            if !(depth == 1 && l == ";;") {
+                match branch {
+                    Some(true) => chosen.push(body[j]),
+                    _ => skipped.push(body[j]),
+                }
+            }
+            if ends {
+                branch = None;
+            }
+            j += 1;
         }
+        if !chosen.is_empty() || skipped.iter().all(|&i| !self.runs_iptables(i)) {
+            self.block(&chosen);
+        } else {
+            let (start, line) = &self.lines[body[k]];
+            let end = start + line.trim_end().len();
+            self.b.error(
+                *start,
+                end,
+                "iptables commands in a `case` without a `start` branch: which of them run is \
+                 decided when the script runs",
+                "this case",
+            );
+        }
+        j + 1
+    }
+
+    /// Whether a line runs iptables, directly or through a function.
+    fn runs_iptables(&self, i: usize) -> bool {
+        let first = self.lines[i].1.split_whitespace().next().unwrap_or("");
+        is_iptables_program(first) || self.functions.contains_key(first)
+    }
+
+    /// One line that is not a call: an assignment, an iptables command, or
+    /// other shell.
+    fn line(&mut self, start: usize, line: &str) {
         let end = start + line.trim_end().len();
+        let first = line.split_whitespace().next().unwrap_or("");
+        if !is_iptables_program(first) {
+            if let Ok(words) = split(line, start, Quoting::Shell)
+                && let Some((name, value)) = assignment(&words)
+            {
+                self.vars.insert(name, value);
+                return;
+            }
+            self.other_shell(start, end, line);
+            return;
+        }
+        let words =
+            match control_char(line, start).and_then(|()| split(line, start, Quoting::Shell)) {
+                Ok(w) => w,
+                Err((at, msg)) => {
+                    self.b.error(at, end, msg, "here");
+                    return;
+                }
+            };
+        let first = &words[0];
         let cmd = first.text.as_str();
         let var = cmd.trim_start_matches('$').trim_start_matches('{').trim_end_matches('}');
         let expanded =
-            if cmd.starts_with('$') { vars.get(var).map_or("", String::as_str) } else { cmd };
+            if cmd.starts_with('$') { self.vars.get(var).map_or("", String::as_str) } else { cmd };
         let base = expanded.rsplit('/').next().unwrap_or("");
-        let v6 =
-            base.starts_with("ip6tables") || (cmd.starts_with('$') && var.contains("IP6TABLES"));
-        let v4 = matches!(base, "iptables" | "iptables-legacy" | "iptables-nft")
-            || (cmd.starts_with('$')
-                && var.contains("IPTABLES")
-                && !var.contains("RESTORE")
-                && !v6);
-        if v6 {
-            b.warn(
+        if base.starts_with("ip6tables") || (cmd.starts_with('$') && var.contains("IP6TABLES")) {
+            self.b.warn(
                 first.start,
                 end,
                 "ip6tables line skipped: only IPv4 rules are read from scripts",
                 "skipped",
             );
-            continue;
-        }
-        if !v4 {
-            if line.contains("iptables") || line.contains("IPTABLES") {
-                b.warn(
-                    first.start,
-                    end,
-                    "line mentions iptables but is not a plain iptables command; skipped",
-                    "skipped",
-                );
-            }
-            continue;
+            return;
         }
         let mut rest = Vec::new();
-        let mut ok = true;
         for w in &words[1..] {
             if w.text.starts_with(['|', '&', ';', '>'])
                 || w.text.starts_with("2>")
@@ -72,26 +235,64 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
             {
                 break; // shell operators end the command
             }
-            match expand(w, &vars) {
+            match expand(w, &self.vars) {
                 Ok(ws) => rest.extend(ws),
-                Err(name) => {
-                    b.error(
-                        w.start,
-                        w.end,
-                        format!("undefined shell variable `${name}`"),
-                        "not assigned earlier in this script",
-                    );
-                    ok = false;
-                    break;
-                }
+                Err(name) => return self.unset(w, &name, &words, end),
             }
         }
-        if ok {
-            command(&mut b, rest, first, end);
+        command(&mut self.b, rest, first, end);
+    }
+
+    /// A command that uses a variable the script never assigns (a loop
+    /// variable, a function's argument). fwbuilder's reset loops flush and
+    /// delete every chain before any rule is added: skipping them leaves
+    /// the same empty tables. Anything else is refused.
+    fn unset(&mut self, w: &Word, name: &str, words: &[Word], end: usize) {
+        let resets = words.iter().any(|w| {
+            matches!(
+                w.text.as_str(),
+                "-F" | "--flush" | "-X" | "--delete-chain" | "-Z" | "--zero" | "-L" | "--list"
+            )
+        });
+        if resets && !self.b.has_rules() {
+            self.b.warn(
+                words[0].start,
+                end,
+                format!("skipped: its chains are named at run time (`${name}`), before any rule"),
+                "nothing to flush yet",
+            );
+        } else {
+            self.b.error(
+                w.start,
+                w.end,
+                format!("undefined shell variable `${name}`"),
+                "not assigned earlier in this script",
+            );
         }
     }
-    let (tables, diagnostics) = b.finish();
-    Imported { tables, diagnostics }
+
+    fn other_shell(&mut self, start: usize, end: usize, line: &str) {
+        let comment = line.trim_start().starts_with('#');
+        if comment || !(line.contains("iptables") || line.contains("IPTABLES")) {
+            return;
+        }
+        let changes = [" -A ", " -I ", " -D ", " -R ", " -N ", " -P ", " --append ", " --insert "];
+        if changes.iter().any(|c| line.contains(c)) {
+            self.b.error(
+                start,
+                end,
+                "an iptables command inside shell that decides whether or how it runs",
+                "cannot be read without running the script",
+            );
+        } else {
+            self.b.warn(
+                start,
+                end,
+                "line mentions iptables but is not a plain iptables command; skipped",
+                "skipped",
+            );
+        }
+    }
 }
 
 /// Whether the first word of a line runs iptables or ip6tables, by name or
@@ -102,6 +303,9 @@ pub(crate) fn is_iptables_program(word: &str) -> bool {
         return (var.contains("IPTABLES") || var.contains("IP6TABLES"))
             && !var.contains("RESTORE")
             && !var.contains("SAVE");
+    }
+    if word.contains('=') {
+        return false; // an assignment, `IPTABLES=/sbin/iptables`
     }
     let base = word.rsplit('/').next().unwrap_or("");
     matches!(

@@ -392,6 +392,26 @@ fn repeated_port_options_get_a_module_each() {
     assert_eq!(read(&out, Format::Save).tables, im.tables);
 }
 
+/// Firewall Builder writes `-m tcp -m multiport -s X --dports 80,443`: the
+/// option belongs to the last module that owns it (multiport), as in
+/// iptables, so the rule prints back as iptables-restore takes it.
+#[test]
+fn an_option_belongs_to_the_last_module_that_owns_it() {
+    let text = "*filter\n:INPUT DROP [0:0]\n\
+        -A INPUT -p tcp -m tcp -m multiport -s 10.0.0.1 --dports 80,443 -m state --state NEW -j ACCEPT\n\
+        -A INPUT -p tcp -m multiport --sports 1,2 -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let im = read(text, Format::Save);
+    assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+    let back = write_restore(&im.tables);
+    assert!(
+        back.contains(
+            "-A INPUT -p tcp -m multiport --dports 80,443 -s 10.0.0.1/32 -m conntrack --ctstate NEW -j ACCEPT"
+        ),
+        "{back}"
+    );
+    assert!(back.contains("-m multiport --sports 1,2 -m tcp --dport 22 -j ACCEPT"), "{back}");
+}
+
 #[test]
 fn names_with_spaces_or_quotes_are_written_back_quoted() {
     let text = "*filter\n:INPUT ACCEPT [0:0]\n\
@@ -403,4 +423,17 @@ fn names_with_spaces_or_quotes_are_written_back_quoted() {
     let again = read(&out, Format::Save);
     assert!(!again.has_errors(), "{:?}\n{out}", again.diagnostics);
     assert_eq!(again.tables, im.tables, "{out}");
+}
+
+#[test]
+fn protocol_names_come_from_etc_protocols_as_in_iptables() {
+    let im = read("*filter\n:INPUT DROP [0:0]\n-A INPUT -p ipv6 -j ACCEPT\nCOMMIT\n", Format::Save);
+    assert!(!im.has_errors(), "{:?}", im.diagnostics);
+    let rule = &im.filter().unwrap().ruleset.chains[0].rules[0];
+    assert_eq!(rule.matches, vec![Match::Proto { neg: false, proto: Proto::Other(41) }]);
+    let bad = read(
+        "*filter\n:INPUT DROP [0:0]\n-A INPUT -p nosuchproto -j ACCEPT\nCOMMIT\n",
+        Format::Save,
+    );
+    assert!(bad.has_errors());
 }

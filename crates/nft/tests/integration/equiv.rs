@@ -619,18 +619,8 @@ fn shipped_examples_same_in_kernel() {
                     .map(|i| FwIface { name: i.name.clone(), addrs: i.addrs.clone() })
                     .collect(),
                 rich: &c.rich,
-                iptables_v4: reset_needs_tcp(&rampart_emit::iptables_restore(
-                    &c.v4,
-                    Family::V4,
-                    &name,
-                    None,
-                )),
-                iptables_v6: Some(reset_needs_tcp(&rampart_emit::iptables_restore(
-                    &c.v6,
-                    Family::V6,
-                    &name,
-                    None,
-                ))),
+                iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &name, None),
+                iptables_v6: Some(rampart_emit::iptables_restore(&c.v6, Family::V6, &name, None)),
             };
             match compare(&case) {
                 Ok(report) => {
@@ -646,24 +636,4 @@ fn shipped_examples_same_in_kernel() {
     }
     eprintln!("shipped examples: {total} probes with the same outcome in both backends");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// Workaround for a bug in the iptables pass (reported to the lead): a
-/// logged `reject with tcp-reset` becomes a `RULE_N` chain whose REJECT line
-/// lacks `-p tcp`, which iptables-restore refuses. The chain is only
-/// entered from `-p tcp` rules, so adding the match changes no verdict.
-pub(crate) fn reset_needs_tcp(doc: &str) -> String {
-    doc.lines()
-        .map(|l| {
-            if l.starts_with("-A RULE_")
-                && l.ends_with("--reject-with tcp-reset")
-                && !l.contains(" -p tcp")
-            {
-                let (chain, rest) = l[3..].split_once(' ').unwrap_or((&l[3..], ""));
-                format!("-A {chain} -p tcp {rest}\n")
-            } else {
-                l.to_owned() + "\n"
-            }
-        })
-        .collect()
 }

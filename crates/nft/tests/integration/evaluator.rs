@@ -17,7 +17,7 @@ const MAX_PACKETS: usize = 20_000;
 
 /// Every direction, address, protocol, port, state and user the policy
 /// names, on the interface each address is routed to.
-fn packets(rs: &Ruleset, ifaces: &[FwIface]) -> Vec<Packet> {
+pub(crate) fn packets(rs: &Ruleset, ifaces: &[FwIface]) -> Vec<Packet> {
     let families = BTreeSet::from([Family::V4]);
     let fw: Vec<IpAddr> = ifaces.iter().flat_map(|i| &i.addrs).map(IpNet::addr).collect();
     let mut hosts: Vec<(usize, IpAddr)> = strangers(ifaces.len(), &families);
@@ -136,7 +136,7 @@ fn return_cases() -> Vec<(String, Ruleset, Restricted, Vec<FwIface>)> {
         .collect()
 }
 
-fn example_cases() -> Vec<(String, Ruleset, Restricted, Vec<FwIface>)> {
+pub(crate) fn example_cases() -> Vec<(String, Ruleset, Restricted, Vec<FwIface>)> {
     let paths = crate::fixtures::example_paths();
     let mut out = Vec::new();
     for path in paths {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use rampart_ir::Family;
 
-use crate::equiv::{helper, reset_needs_tcp};
+use crate::equiv::helper;
 use crate::helper::MARK;
 use crate::sys::{self, Netns};
 
@@ -102,7 +102,7 @@ fn compiled() -> (String, String) {
     let model =
         rampart_model::load(&path, &mut sources).unwrap().model.expect("example checks clean");
     let c = rampart_lower::compile(&model.firewalls[0]);
-    let ipt = reset_needs_tcp(&rampart_emit::iptables_restore(&c.v4, Family::V4, "kvm", None));
+    let ipt = rampart_emit::iptables_restore(&c.v4, Family::V4, "kvm", None);
     (ipt, rampart_nft::emit(&c.rich))
 }
 

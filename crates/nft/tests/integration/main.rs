@@ -22,5 +22,7 @@ mod kvm;
 mod random;
 // The rich form and the iptables form agree in the evaluator.
 mod evaluator;
+// Rampart's nft output read back from the kernel traces as its policy.
+mod readback;
 // The listener and prober that `equiv` runs inside its namespaces.
 mod helper;

@@ -9,7 +9,7 @@ use rampart_ir::{
     Policy, PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Target,
 };
 
-use crate::equiv::{Case, FwIface, compare, reset_needs_tcp};
+use crate::equiv::{Case, FwIface, compare};
 use crate::fixtures::{item, rule};
 
 const ADDRS: [&str; 8] = [
@@ -191,12 +191,7 @@ fn random_policies_same_in_kernel() {
                 FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
             ],
             rich: &rich,
-            iptables_v4: reset_needs_tcp(&rampart_emit::iptables_restore(
-                &v4,
-                Family::V4,
-                &name,
-                None,
-            )),
+            iptables_v4: rampart_emit::iptables_restore(&v4, Family::V4, &name, None),
             iptables_v6: None,
         };
         match compare(&case) {
@@ -229,14 +224,8 @@ fn dual_stack_policies_same_in_kernel() {
         let rich = random_policy_with(seed, true);
         split += usize::from(returns_unless_listed(&rich));
         let name = format!("dual-stack seed {seed}");
-        let doc = |f| {
-            reset_needs_tcp(&rampart_emit::iptables_restore(
-                &rampart_lower::iptables(&rich, f),
-                f,
-                &name,
-                None,
-            ))
-        };
+        let doc =
+            |f| rampart_emit::iptables_restore(&rampart_lower::iptables(&rich, f), f, &name, None);
         let case = Case {
             name: &name,
             ifaces: vec![

@@ -1,0 +1,119 @@
+//! nftables rulesets as `nft -j list ruleset` prints them: `trace --rules`
+//! walks every base chain of the hook in priority order, `import nft`
+//! prints what was understood.
+
+use crate::util::{rampart, text};
+
+const JSON: &str = "crates/ir/tests/fixtures/nft-list-ruleset.json";
+
+fn trace(args: &[&str]) -> String {
+    let mut all =
+        vec!["trace", "--rules", JSON, "--hook", "input", "--in", "eth0", "--dst", "10.0.0.1"];
+    all.extend_from_slice(args);
+    let out = rampart(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn an_accept_in_one_table_goes_on_to_the_next_by_priority() {
+    // table ip other (priority -10) drops 9.9.9.9 before table inet fw runs
+    let out = trace(&["--src", "9.9.9.9", "--proto", "tcp", "--dport", "85"]);
+    assert!(out.contains("table ip other chain in2 (hook input, priority -10)"), "{out}");
+    assert!(!out.contains("table inet fw"), "{out}");
+    assert!(out.ends_with("final verdict: DROP\n"), "{out}");
+    // anyone else passes it (policy accept) and meets the named set in fw
+    let out = trace(&["--src", "10.0.0.5", "--proto", "tcp", "--dport", "85", "--state", "new"]);
+    assert!(out.contains("table inet fw chain input (hook input, priority 0)"), "{out}");
+    assert!(out.ends_with("final verdict: ACCEPT\n"), "{out}");
+    // a verdict map key, and a rate limit left undecided
+    assert!(trace(&["--src", "1.1.1.1", "--proto", "tcp", "--dport", "25"]).ends_with("DROP\n"));
+    let limited = trace(&["--src", "1.1.1.1", "--proto", "tcp", "--dport", "7"]);
+    assert!(limited.ends_with("final verdict: UNKNOWN\n"), "{limited}");
+}
+
+#[test]
+fn import_nft_prints_the_base_chains_in_order() {
+    let out = rampart(&["import", "nft", JSON]);
+    assert_eq!(out.status.code(), Some(0));
+    let t = text(&out.stdout);
+    let other = t.find("# table ip other chain in2: hook input priority -10").unwrap();
+    let fw = t.find("# table inet fw chain input: hook input priority 0").unwrap();
+    assert!(other < fw, "{t}");
+    assert!(t.contains("-A web -s 1.2.3.4/32 -j RETURN"), "{t}");
+}
+
+#[test]
+fn nft_text_is_read_as_the_kernel_reads_it() {
+    let out = rampart(&[
+        "trace",
+        "--rules",
+        "crates/ir/tests/fixtures/nft-list-ruleset.nft",
+        "--hook",
+        "input",
+        "--in",
+        "eth0",
+        "--src",
+        "9.9.9.9",
+        "--dst",
+        "10.0.0.1",
+        "--proto",
+        "udp",
+        "--dport",
+        "53",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with("final verdict: DROP\n"), "{}", text(&out.stdout));
+    // a ruleset without a base chain at the hook lets everything pass, and says so
+    let dir = crate::util::tempdir("nft-empty");
+    let empty = dir.join("empty.nft");
+    std::fs::write(&empty, "flush ruleset\ntable inet filter {\n}\n").unwrap();
+    let out =
+        rampart(&["trace", "--rules", empty.to_str().unwrap(), "--proto", "tcp", "--dport", "22"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("no base chain at hook input") && t.ends_with("ACCEPT\n"), "{t}");
+}
+
+/// `trace --live` inside a namespace holding an iptables-nft filter table
+/// and an nft table on the same hook: both are walked, by priority.
+#[test]
+fn live_reads_nft_and_iptables_nft_together() {
+    use rampart_lab::{Netns, Tool, require_tools};
+    require_tools(&[Tool::NFT, Tool::IP]).unwrap();
+    let ns = Netns::new().unwrap();
+    ns.run_with_input(
+        &["iptables-nft-restore", "-w"],
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.9.9.9/32 -m comment --comment \"by iptables\" -j DROP\nCOMMIT\n",
+    )
+    .unwrap();
+    ns.run_with_input(
+        &["nft", "-f", "-"],
+        "table inet t {\n chain in {\n  type filter hook input priority -5; policy accept;\n  tcp dport 22 drop\n }\n}\n",
+    )
+    .unwrap();
+    let live = |src: &str, port: &str| {
+        let bin = env!("CARGO_BIN_EXE_rampart");
+        let out = ns
+            .run([
+                bin, "trace", "--live", "--hook", "input", "--in", "eth0", "--src", src, "--dst",
+                "10.0.0.1", "--proto", "tcp", "--dport", port,
+            ])
+            .unwrap();
+        text(&out.stdout)
+    };
+    let by_iptables = live("10.9.9.9", "80");
+    assert!(
+        by_iptables.contains("table inet t chain in (hook input, priority -5)"),
+        "{by_iptables}"
+    );
+    assert!(
+        by_iptables.contains("table ip filter chain INPUT (hook input, priority 0)"),
+        "{by_iptables}"
+    );
+    assert!(by_iptables.contains("by iptables"), "{by_iptables}");
+    assert!(by_iptables.ends_with("final verdict: DROP\n"), "{by_iptables}");
+    let by_nft = live("10.9.9.9", "22");
+    assert!(!by_nft.contains("table ip filter"), "{by_nft}");
+    assert!(by_nft.ends_with("final verdict: DROP\n"), "{by_nft}");
+    assert!(live("1.1.1.1", "80").ends_with("final verdict: ACCEPT\n"));
+}

@@ -1,0 +1,614 @@
+//! `nft -j list ruleset` (libnftables-json(5)) into the IR.
+//!
+//! Tables, chains, rules and sets are typed serde structs; a rule's
+//! expressions are read one by one into matches and a target. What is not
+//! understood stays in the rule as [`Match::Unknown`] or [`Target::Other`],
+//! so a trace forks on it ("undecided") instead of guessing. Each base
+//! chain of the filter type becomes its own [`Ruleset`] (that chain as the
+//! filter table's built-in chain at its hook, then its table's user
+//! chains), and [`NftRuleset::bases`] lists them in the order the kernel
+//! runs them: by hook, then priority.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use rampart_diag::{Diagnostic, FileId, Span};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::diagnostics;
+use crate::{
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, ChainKind, Counters, CtStates, Hook, IcmpMatch,
+    IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch, PortSet, Proto, RejectWith,
+    Rule, Ruleset, Table, Target, icmp,
+};
+
+/// The top level of `nft -j list ruleset`.
+#[derive(Deserialize)]
+struct Document {
+    nftables: Vec<BTreeMap<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct JsonTable {
+    family: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct JsonChain {
+    family: String,
+    table: String,
+    name: String,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    hook: Option<String>,
+    prio: Option<i64>,
+    policy: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JsonRule {
+    family: String,
+    table: String,
+    chain: String,
+    expr: Vec<BTreeMap<String, Value>>,
+    comment: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JsonSet {
+    family: String,
+    table: String,
+    name: String,
+    #[serde(default)]
+    elem: Vec<Value>,
+}
+
+/// One base chain with the chains it can reach.
+#[derive(Clone, Debug)]
+pub struct Base {
+    /// `ip`, `ip6` or `inet`.
+    pub family: String,
+    pub table: String,
+    pub chain: String,
+    pub hook: Hook,
+    pub priority: i64,
+    /// The base chain (first, as the filter table's built-in chain at
+    /// `hook`) and its table's user chains.
+    pub ruleset: Ruleset,
+}
+
+/// What was read: the base chains in the kernel's order, and problems.
+#[derive(Clone, Debug, Default)]
+pub struct NftRuleset {
+    pub bases: Vec<Base>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl NftRuleset {
+    /// The base chains a packet at `hook` passes, in order.
+    pub fn at(&self, hook: Hook) -> impl Iterator<Item = &Base> {
+        self.bases.iter().filter(move |b| b.hook == hook)
+    }
+
+    #[must_use]
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Whether `text` is nft JSON: an object whose first key is `nftables`.
+#[must_use]
+pub fn is_json(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with('{') && t[1..].trim_start().starts_with("\"nftables\"")
+}
+
+fn warn(file: FileId, what: &str) -> Diagnostic {
+    diagnostics::doubtful(
+        Span::new(file, 0, 0),
+        format!("nft ruleset: {what}"),
+        "not part of what trace evaluates",
+    )
+}
+
+/// Reads nft JSON. Structural errors (not JSON, not the nft schema) are
+/// E0801 diagnostics; the families and chain types trace does not
+/// evaluate are W0801 warnings, counted.
+#[must_use]
+pub fn parse(text: &str, file: FileId) -> NftRuleset {
+    let mut out = NftRuleset::default();
+    let doc: Document = match serde_json::from_str(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let at = offset(text, e.line(), e.column());
+            out.diagnostics.push(diagnostics::unreadable(
+                Span::new(file, at, at),
+                format!("not an nft JSON ruleset: {e}"),
+                "expected `nft -j list ruleset` output",
+            ));
+            return out;
+        }
+    };
+    let mut chains: Vec<JsonChain> = vec![];
+    let mut rules: Vec<JsonRule> = vec![];
+    let mut sets: BTreeMap<(String, String, String), Vec<Value>> = BTreeMap::new();
+    let mut tables: Vec<(String, String)> = vec![];
+    for obj in doc.nftables {
+        for (key, value) in obj {
+            let bad = |e: serde_json::Error| {
+                diagnostics::unreadable(
+                    Span::new(file, 0, 0),
+                    format!("nft ruleset: a `{key}` object: {e}"),
+                    "not in the shape libnftables-json describes",
+                )
+            };
+            match key.as_str() {
+                "metainfo" => {}
+                "table" => match serde_json::from_value::<JsonTable>(value) {
+                    Ok(t) => tables.push((t.family, t.name)),
+                    Err(e) => out.diagnostics.push(bad(e)),
+                },
+                "chain" => match serde_json::from_value(value) {
+                    Ok(c) => chains.push(c),
+                    Err(e) => out.diagnostics.push(bad(e)),
+                },
+                "rule" => match serde_json::from_value(value) {
+                    Ok(r) => rules.push(r),
+                    Err(e) => out.diagnostics.push(bad(e)),
+                },
+                "set" | "map" => match serde_json::from_value::<JsonSet>(value) {
+                    Ok(s) => {
+                        sets.insert((s.family, s.table, s.name), s.elem);
+                    }
+                    Err(e) => out.diagnostics.push(bad(e)),
+                },
+                other => {
+                    out.diagnostics.push(warn(file, &format!("`{other}` objects are skipped")))
+                }
+            }
+        }
+    }
+    for (family, table) in &tables {
+        if !matches!(family.as_str(), "ip" | "ip6" | "inet") {
+            out.diagnostics
+                .push(warn(file, &format!("table {family} {table} is skipped (family {family})")));
+            continue;
+        }
+        let mine = |c: &&JsonChain| &c.family == family && &c.table == table;
+        let users: Vec<&JsonChain> =
+            chains.iter().filter(mine).filter(|c| c.hook.is_none()).collect();
+        for base in chains.iter().filter(mine).filter(|c| c.hook.is_some()) {
+            let hook = base.hook.as_deref().and_then(Hook::parse);
+            let (Some(hook), Some("filter")) = (hook, base.kind.as_deref()) else {
+                out.diagnostics.push(warn(
+                    file,
+                    &format!(
+                        "chain {family} {table} {} is skipped (type {}, hook {})",
+                        base.name,
+                        base.kind.as_deref().unwrap_or("?"),
+                        base.hook.as_deref().unwrap_or("?")
+                    ),
+                ));
+                continue;
+            };
+            let policy =
+                if base.policy.as_deref() == Some("drop") { Policy::Drop } else { Policy::Accept };
+            let mut rs = Ruleset::default();
+            let mut names = BTreeMap::new();
+            rs.chains.push(Chain {
+                name: base.name.clone(),
+                table: Table::Filter,
+                kind: ChainKind::Builtin { hook, policy },
+                rules: vec![],
+            });
+            names.insert(base.name.as_str(), ChainId(0));
+            for u in &users {
+                names.insert(u.name.as_str(), ChainId(rs.chains.len()));
+                rs.chains.push(Chain::user(&u.name));
+            }
+            let ctx = Ctx { family, table, sets: &sets, names: &names };
+            for (i, c) in rs.chains.iter_mut().enumerate() {
+                let name = if i == 0 { base.name.as_str() } else { users[i - 1].name.as_str() };
+                for r in rules
+                    .iter()
+                    .filter(|r| &r.family == family && &r.table == table && r.chain == name)
+                {
+                    c.rules.extend(ctx.rule(r));
+                }
+            }
+            out.bases.push(Base {
+                family: family.clone(),
+                table: table.clone(),
+                chain: base.name.clone(),
+                hook,
+                priority: base.prio.unwrap_or(0),
+                ruleset: rs,
+            });
+        }
+    }
+    // The kernel runs base chains of one hook by priority; of equal
+    // priorities the one registered last runs first (a new hook goes before
+    // those of its priority), and the listing is in registration order.
+    let mut numbered: Vec<(usize, Base)> = out.bases.drain(..).enumerate().collect();
+    numbered.sort_by_key(|(i, b)| (b.hook, b.priority, std::cmp::Reverse(*i)));
+    out.bases = numbered.into_iter().map(|(_, b)| b).collect();
+    out
+}
+
+fn offset(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    (start + col.saturating_sub(1)).min(text.len())
+}
+
+struct Ctx<'a> {
+    family: &'a str,
+    table: &'a str,
+    sets: &'a BTreeMap<(String, String, String), Vec<Value>>,
+    names: &'a BTreeMap<&'a str, ChainId>,
+}
+
+fn unknown(v: &Value) -> Match {
+    Match::Unknown { module: "nft".into(), args: vec![v.to_string()] }
+}
+
+impl Ctx<'_> {
+    /// One nft rule; a verdict map gives one IR rule per key.
+    fn rule(&self, r: &JsonRule) -> Vec<Rule> {
+        let mut matches = Vec::new();
+        let mut log = None;
+        let mut target = Target::None;
+        let mut vmap: Option<(&Value, &Value)> = None;
+        let mut counters = None;
+        for stmt in &r.expr {
+            for (key, v) in stmt {
+                match key.as_str() {
+                    "match" => match icmp_code(v, matches.last()) {
+                        Some(m) => *matches.last_mut().expect("icmp_code saw it") = m,
+                        None => matches.extend(self.match_(v)),
+                    },
+                    "counter" => {
+                        let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+                        counters = Some(Counters { packets: n("packets"), bytes: n("bytes") });
+                    }
+                    "comment" => {}
+                    "accept" => target = Target::Accept,
+                    "drop" => target = Target::Drop,
+                    "return" => target = Target::Return,
+                    "continue" => {}
+                    "jump" | "goto" => {
+                        let name = v.get("target").and_then(Value::as_str).unwrap_or("");
+                        target = match self.names.get(name) {
+                            Some(id) if key == "jump" => Target::Jump(*id),
+                            Some(id) => Target::Goto(*id),
+                            None => {
+                                Target::Other { name: key.clone(), args: vec![name.to_owned()] }
+                            }
+                        };
+                    }
+                    "reject" => target = Target::Reject(reject_with(v)),
+                    "log" => {
+                        let prefix =
+                            v.get("prefix").and_then(Value::as_str).unwrap_or("").to_owned();
+                        let level = match v.get("level").and_then(Value::as_str) {
+                            Some(l) => level(l),
+                            None => 4,
+                        };
+                        log = Some(Log { prefix, level });
+                    }
+                    "vmap" => vmap = v.get("key").zip(v.get("data")),
+                    // limit, quota, meter, ... decide by state Rampart
+                    // does not track: undecided.
+                    _ => matches.push(unknown(&Value::Object(
+                        [(key.clone(), v.clone())].into_iter().collect(),
+                    ))),
+                }
+            }
+        }
+        let base =
+            Rule { matches, log, target, comment: r.comment.clone(), origin: None, counters };
+        let Some((key, data)) = vmap else { return vec![base] };
+        let elems = data.get("set").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        for e in &elems {
+            let Some([k, verdict]) = e.as_array().map(Vec::as_slice) else { continue };
+            let test = serde_json::json!({"op": "==", "left": key, "right": k});
+            let mut rule = base.clone();
+            rule.matches.extend(self.match_(&test));
+            let fake = JsonRule {
+                family: String::new(),
+                table: String::new(),
+                chain: String::new(),
+                expr: verdict
+                    .as_object()
+                    .map(|o| vec![o.clone().into_iter().collect()])
+                    .unwrap_or_default(),
+                comment: None,
+            };
+            rule.target = self.rule(&fake).pop().map_or(Target::None, |r| r.target);
+            out.push(rule);
+        }
+        if out.is_empty() {
+            let mut rule = base;
+            rule.matches.push(unknown(data));
+            out.push(rule);
+        }
+        out
+    }
+
+    /// The set's elements for `@name`, or the value itself.
+    fn elements(&self, right: &Value) -> Option<Vec<Value>> {
+        match right {
+            Value::String(s) if s.starts_with('@') => self
+                .sets
+                .get(&(self.family.to_owned(), self.table.to_owned(), s[1..].to_owned()))
+                .cloned(),
+            Value::Object(o) if o.contains_key("set") => o["set"].as_array().cloned(),
+            Value::Array(items) => Some(items.clone()),
+            other => Some(vec![other.clone()]),
+        }
+    }
+
+    fn match_(&self, m: &Value) -> Vec<Match> {
+        let op = m.get("op").and_then(Value::as_str).unwrap_or("==");
+        let neg = match op {
+            "==" | "in" => false,
+            "!=" => true,
+            _ => return vec![unknown(m)],
+        };
+        let (Some(left), Some(right)) = (m.get("left"), m.get("right")) else {
+            return vec![unknown(m)];
+        };
+        let Some(items) = self.elements(right) else { return vec![unknown(m)] };
+        let read = || -> Option<Vec<Match>> {
+            if let Some(p) = left.get("payload") {
+                let proto = p.get("protocol")?.as_str()?;
+                let field = p.get("field")?.as_str()?;
+                return match (proto, field) {
+                    ("ip" | "ip6", "saddr" | "daddr") => {
+                        let items = items.iter().map(addr).collect::<Option<_>>()?;
+                        let a = AddrMatch { neg, set: AddrSet { name: None, items } };
+                        let m = if field == "saddr" { Match::Src(a) } else { Match::Dst(a) };
+                        // `ip saddr != X` still matches IPv4 packets only.
+                        Some(if neg { vec![family(proto == "ip6", false), m] } else { vec![m] })
+                    }
+                    ("tcp" | "udp", "sport" | "dport") => {
+                        let ranges = items.iter().map(port).collect::<Option<Vec<_>>>()?;
+                        let ports = PortMatch { neg, set: PortSet { name: None, ranges } };
+                        let l4 = Match::Proto {
+                            neg: false,
+                            proto: if proto == "tcp" { Proto::Tcp } else { Proto::Udp },
+                        };
+                        Some(vec![
+                            l4,
+                            if field == "sport" {
+                                Match::Sport(ports)
+                            } else {
+                                Match::Dport(ports)
+                            },
+                        ])
+                    }
+                    ("icmp" | "icmpv6", "type") if items.len() == 1 && !neg => {
+                        let v6 = proto == "icmpv6";
+                        let t = match &items[0] {
+                            Value::String(s) => icmp::parse(icmpv6_number(s).unwrap_or(s), v6)?,
+                            Value::Number(n) => icmp::parse(&n.to_string(), v6)?,
+                            _ => return None,
+                        };
+                        let l4 = Match::Proto {
+                            neg: false,
+                            proto: if v6 { Proto::Icmpv6 } else { Proto::Icmp },
+                        };
+                        Some(vec![l4, Match::Icmp { neg: false, v6, icmp: t }])
+                    }
+                    ("ip", "protocol") | ("ip6", "nexthdr") if items.len() == 1 => {
+                        Some(vec![Match::Proto { neg, proto: l4proto(&items[0])? }])
+                    }
+                    _ => None,
+                };
+            }
+            if let Some(meta) = left.get("meta") {
+                return match meta.get("key")?.as_str()? {
+                    k @ ("iifname" | "oifname") => {
+                        let names = items
+                            .iter()
+                            .map(|i| {
+                                i.as_str().map(|s| {
+                                    s.strip_suffix('*').map_or(s.to_owned(), |p| format!("{p}+"))
+                                })
+                            })
+                            .collect::<Option<Vec<_>>>()?;
+                        let i = IfaceMatch { neg, names };
+                        Some(vec![if k == "iifname" {
+                            Match::InIface(i)
+                        } else {
+                            Match::OutIface(i)
+                        }])
+                    }
+                    "nfproto" | "protocol" if items.len() == 1 => {
+                        let v6 = match items[0].as_str()? {
+                            "ipv4" | "ip" => false,
+                            "ipv6" | "ip6" => true,
+                            _ => return None,
+                        };
+                        Some(vec![family(v6, neg)])
+                    }
+                    "l4proto" if items.len() == 1 => {
+                        Some(vec![Match::Proto { neg, proto: l4proto(&items[0])? }])
+                    }
+                    k @ ("skuid" | "skgid") if items.len() == 1 => {
+                        let id = u32::try_from(items[0].as_u64()?).ok()?;
+                        let r = Some(IdRange { neg, first: id, last: id });
+                        Some(vec![Match::Owner(if k == "skuid" {
+                            OwnerMatch { uid: r, gid: None }
+                        } else {
+                            OwnerMatch { uid: None, gid: r }
+                        })])
+                    }
+                    "mark" if items.len() == 1 => Some(vec![Match::Mark {
+                        neg,
+                        value: u32::try_from(items[0].as_u64()?).ok()?,
+                        mask: u32::MAX,
+                    }]),
+                    _ => None,
+                };
+            }
+            if left.get("ct")?.get("key")?.as_str()? == "state" {
+                let mut bits = 0;
+                for i in &items {
+                    let name = i.as_str()?;
+                    bits |= CtStates::NAMES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name))?.0;
+                }
+                return Some(vec![Match::State { neg, states: CtStates(bits) }]);
+            }
+            None
+        };
+        read().unwrap_or_else(|| vec![unknown(m)])
+    }
+}
+
+/// `icmp code N` after `icmp type T`: one type-and-code match.
+fn icmp_code(m: &Value, last: Option<&Match>) -> Option<Match> {
+    let Some(Match::Icmp { neg: false, v6, icmp: IcmpMatch::Type(t) }) = last else { return None };
+    let p = m.get("left")?.get("payload")?;
+    let proto = if *v6 { "icmpv6" } else { "icmp" };
+    if p.get("protocol")?.as_str()? != proto || p.get("field")?.as_str()? != "code" {
+        return None;
+    }
+    if m.get("op").and_then(Value::as_str).is_some_and(|op| op != "==") {
+        return None;
+    }
+    let right = m.get("right")?;
+    let code = match right.as_str() {
+        // nft lists codes by its names for them.
+        Some(name) => icmp_code_number(name, *v6)?,
+        None => u8::try_from(right.as_u64()?).ok()?,
+    };
+    Some(Match::Icmp { neg: false, v6: *v6, icmp: IcmpMatch::TypeCode(*t, code) })
+}
+
+/// The number behind nft's name of an ICMP (or ICMPv6) code.
+fn icmp_code_number(name: &str, v6: bool) -> Option<u8> {
+    let v4 = [
+        ("net-unreachable", 0),
+        ("host-unreachable", 1),
+        ("prot-unreachable", 2),
+        ("port-unreachable", 3),
+        ("frag-needed", 4),
+        ("net-prohibited", 9),
+        ("host-prohibited", 10),
+        ("admin-prohibited", 13),
+    ];
+    let v6s = [
+        ("no-route", 0),
+        ("admin-prohibited", 1),
+        ("addr-unreachable", 3),
+        ("port-unreachable", 4),
+        ("policy-fail", 5),
+        ("reject-route", 6),
+    ];
+    let table: &[(&str, u8)] = if v6 { &v6s } else { &v4 };
+    table.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+}
+
+/// nft's names of the ICMPv6 types iptables names otherwise.
+fn icmpv6_number(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "nd-router-solicit" => "133",
+        "nd-router-advert" => "134",
+        "nd-neighbor-solicit" => "135",
+        "nd-neighbor-advert" => "136",
+        "nd-redirect" => "137",
+        "mld-listener-query" => "130",
+        "mld-listener-report" => "131",
+        "mld-listener-done" | "mld-listener-reduction" => "132",
+        "mld2-listener-report" => "143",
+        _ => return None,
+    })
+}
+
+/// Packets of one family: any source address of it (every packet has one).
+fn family(v6: bool, neg: bool) -> Match {
+    let any: IpNet = if v6 { "::/0" } else { "0.0.0.0/0" }.parse().expect("a literal network");
+    Match::Src(AddrMatch { neg, set: AddrSet { name: None, items: vec![AddrItem::Net(any)] } })
+}
+
+fn addr(v: &Value) -> Option<AddrItem> {
+    match v {
+        Value::String(s) => s.parse::<IpAddr>().ok().map(|a| AddrItem::Net(IpNet::from(a))),
+        Value::Object(o) => {
+            if let Some(p) = o.get("prefix") {
+                let a: IpAddr = p.get("addr")?.as_str()?.parse().ok()?;
+                let len = u8::try_from(p.get("len")?.as_u64()?).ok()?;
+                return IpNet::new(a, len).ok().map(|n| AddrItem::Net(n.trunc()));
+            }
+            let r = o.get("range")?.as_array()?;
+            let a: IpAddr = r.first()?.as_str()?.parse().ok()?;
+            let b: IpAddr = r.get(1)?.as_str()?.parse().ok()?;
+            Some(AddrItem::Range(a, b))
+        }
+        _ => None,
+    }
+}
+
+fn port(v: &Value) -> Option<(u16, u16)> {
+    let one = |v: &Value| u16::try_from(v.as_u64()?).ok();
+    match v {
+        Value::Number(_) => one(v).map(|p| (p, p)),
+        Value::Object(o) => {
+            let r = o.get("range")?.as_array()?;
+            Some((one(r.first()?)?, one(r.get(1)?)?))
+        }
+        _ => None,
+    }
+}
+
+fn l4proto(v: &Value) -> Option<Proto> {
+    match v {
+        Value::String(s) => match s.as_str() {
+            "tcp" => Some(Proto::Tcp),
+            "udp" => Some(Proto::Udp),
+            "icmp" => Some(Proto::Icmp),
+            "ipv6-icmp" | "icmpv6" => Some(Proto::Icmpv6),
+            _ => None,
+        },
+        Value::Number(n) => n.as_u64().and_then(|n| u8::try_from(n).ok()).map(Proto::from_number),
+        _ => None,
+    }
+}
+
+fn reject_with(v: &Value) -> RejectWith {
+    match (v.get("type").and_then(Value::as_str), v.get("expr").and_then(Value::as_str)) {
+        (Some("tcp reset"), _) => RejectWith::TcpReset,
+        (_, Some(e)) => {
+            let e = e.trim_start_matches("icmp-").trim_start_matches("icmp6-");
+            match e {
+                "host-unreachable" | "addr-unreachable" => RejectWith::HostUnreachable,
+                "net-unreachable" | "no-route" => RejectWith::NetUnreachable,
+                "prot-unreachable" => RejectWith::ProtoUnreachable,
+                "net-prohibited" => RejectWith::NetProhibited,
+                "host-prohibited" => RejectWith::HostProhibited,
+                "admin-prohibited" => RejectWith::AdminProhibited,
+                _ => RejectWith::PortUnreachable,
+            }
+        }
+        _ => RejectWith::PortUnreachable,
+    }
+}
+
+/// A syslog level by nft's name.
+fn level(name: &str) -> u8 {
+    match name {
+        "emerg" => 0,
+        "alert" => 1,
+        "crit" => 2,
+        "err" => 3,
+        "warn" => 4,
+        "notice" => 5,
+        "info" => 6,
+        "debug" => 7,
+        _ => 4,
+    }
+}
