@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use rampart_diag::{Diagnostic, Sources};
+use rampart_diag::{Diagnostic, Severity, Sources};
 use rampart_model::{Firewall, Model};
 
 use crate::printer;
@@ -28,7 +28,13 @@ pub(crate) fn load(path: &Path, sources: &mut Sources, quiet: bool) -> anyhow::R
     Ok(finish(loaded, sources, quiet))
 }
 
-pub(crate) fn finish(loaded: rampart_model::Loaded, sources: &Sources, quiet: bool) -> Checked {
+/// Prints (unless `quiet`) the diagnostics of loading and, for a model
+/// without errors, the warnings of the analysis of each firewall.
+pub(crate) fn finish(mut loaded: rampart_model::Loaded, sources: &Sources, quiet: bool) -> Checked {
+    if let Some(m) = loaded.model.as_ref().filter(|_| !loaded.has_errors()) {
+        let (warnings, _) = analyse(m);
+        loaded.diagnostics.extend(warnings);
+    }
     if !quiet {
         printer::diagnostics(&loaded.diagnostics, sources);
     }
@@ -36,6 +42,17 @@ pub(crate) fn finish(loaded: rampart_model::Loaded, sources: &Sources, quiet: bo
         Some(m) if !loaded.has_errors() => Checked::Ok(m, loaded.diagnostics),
         _ => Checked::Invalid(loaded.diagnostics),
     }
+}
+
+/// The anomalies of each firewall's compiled ruleset: warnings (rules
+/// that never match or change nothing) and notes (overlaps whose order
+/// matters, exceptions before general rules), shown by `check --anomalies`.
+pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    model
+        .firewalls
+        .iter()
+        .flat_map(|fw| rampart_analysis::check(&rampart_lower::lower(fw)))
+        .partition(|d| d.severity != Severity::Info)
 }
 
 /// The firewall to work on: the one named, or the only one.

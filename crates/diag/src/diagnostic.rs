@@ -4,6 +4,9 @@ use crate::Span;
 pub enum Severity {
     Error,
     Warning,
+    /// Worth knowing, often intended (a later rule generalizing an
+    /// exception).
+    Info,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +41,11 @@ impl Diagnostic {
     #[must_use]
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
         Self { severity: Severity::Warning, ..Self::error(code, message) }
+    }
+
+    #[must_use]
+    pub fn info(code: &'static str, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Info, ..Self::error(code, message) }
     }
 
     #[must_use]

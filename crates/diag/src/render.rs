@@ -31,7 +31,11 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value
                        "text": sources.slice(s)})
             });
             json!({
-                "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning" },
+                "severity": match d.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "info",
+                },
                 "code": d.code,
                 "message": d.message,
                 "location": at,
@@ -106,6 +110,7 @@ impl miette::Diagnostic for Report {
         Some(match self.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
         })
     }
 

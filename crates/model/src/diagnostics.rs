@@ -219,13 +219,6 @@ pub(crate) fn not_any(span: Span) -> Diagnostic {
         .with_help("remove the column to match everything, or delete the rule")
 }
 
-pub(crate) fn shadowed(number: u32, by: u32, span: Span, by_span: Span) -> Diagnostic {
-    Diagnostic::warning("W0301", format!("rule {number} can never match"))
-        .with_label(span, format!("every packet it matches is decided by rule {by} first"))
-        .with_label(by_span, format!("rule {by} is here"))
-        .with_help("move the rule up, narrow the earlier rule, or delete this one")
-}
-
 pub(crate) fn unused_ruleset(name: &str, span: Span) -> Diagnostic {
     Diagnostic::warning("W0302", format!("rule set `{name}` is never branched to"))
         .with_label(span, "no rule branches here, so it is not compiled")

@@ -10,7 +10,7 @@ use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 use crate::resolve::{Resolved, Resolver};
 use crate::{
     Action, AddrColumn, DefaultAction, Direction, Firewall, IfaceColumn, Interface, Options, Rule,
-    RuleSet, ServiceColumn, User, addr, diagnostics, shadow,
+    RuleSet, ServiceColumn, User, addr, diagnostics,
 };
 
 /// The longest log prefix the kernel keeps (the LOG target's limit is 29
@@ -62,7 +62,6 @@ pub(crate) fn build(
     check_branches(&out, diags);
     check_log_prefixes(&out, diags);
     crate::names::check(&out, diags);
-    shadow::check(&out, diags);
     out
 }
 

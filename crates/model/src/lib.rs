@@ -4,7 +4,8 @@
 //! firewalls whose rules hold resolved addresses, services, interfaces and
 //! users, or diagnostics that say what is wrong and where. Start at
 //! [`load`]; names are resolved in `resolve.rs`, firewalls and rules in
-//! `firewall.rs`, and the shadowing warning lives in `shadow.rs`.
+//! `firewall.rs`. Rules that can never match are found on the compiled
+//! ruleset by `rampart-analysis`.
 
 mod access;
 mod addr;
@@ -17,7 +18,6 @@ mod names;
 mod nat;
 mod resolve;
 mod service;
-mod shadow;
 mod standard;
 mod time;
 

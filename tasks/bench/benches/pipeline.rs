@@ -1,8 +1,9 @@
 //! The compiler's inner loops on the generated 10,000-rule policy:
 //! `cargo bench -p rampart-bench`.
 //!
-//! `load` is parse + resolve + every check, the W0301 shadowing check
-//! included, as `rampart check` runs them.
+//! `load` is parse + resolve + every check of the model; `anomalies` is
+//! the analysis of the compiled rules (W0301, W0320-W0322) that `rampart
+//! check` runs after it.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rampart_bench::Plan;
@@ -33,6 +34,7 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| rampart_model::load_str("bench.rp", &text, &mut Sources::new()));
     });
     g.bench_function("lower", |b| b.iter(|| rampart_lower::lower(fw)));
+    g.bench_function("anomalies", |b| b.iter(|| rampart_analysis::anomalies(&rich)));
     g.bench_function("iptables", |b| b.iter(|| rampart_lower::iptables(&rich, Family::V4)));
     g.bench_function("emit", |b| {
         b.iter(|| rampart_emit::iptables_restore(&v4, Family::V4, "bench", Some(&sources)));

@@ -83,9 +83,9 @@ impl Plan {
     ///
     /// Every rule of the main rule set has its own (source, destination,
     /// service) slot triple, and the objects of different slots do not
-    /// overlap, so no rule shadows another: `rampart check` warns nothing
-    /// and Firewall Builder's shadowing check finds nothing, but both must
-    /// compare every pair.
+    /// overlap, so rules shadow others only through negation (`deny from
+    /// not SRC`), which `rampart check` reports; Firewall Builder's
+    /// shadowing check must compare every pair.
     #[must_use]
     pub fn new(n: usize) -> Plan {
         let n = n.max(MIN_N);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rampart_diag::Sources;
+use rampart_diag::{Severity, Sources};
 
 use crate::commands::INVALID;
 use crate::policy::{self, Checked};
@@ -22,27 +22,46 @@ pub(crate) struct CheckArgs {
     /// Print diagnostics as a JSON array on stdout instead of text.
     #[arg(long)]
     json: bool,
+    /// Also show the notes of the analysis: correlated rules (W0321) and
+    /// generalizations (W0322).
+    #[arg(long)]
+    anomalies: bool,
 }
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
     let checked = policy::load(&a.policy, &mut sources, a.json)?;
-    let diags = match &checked {
-        Checked::Ok(_, d) | Checked::Invalid(d) => d,
+    let mut diags = match &checked {
+        Checked::Ok(_, d) | Checked::Invalid(d) => d.clone(),
     };
+    let notes = match &checked {
+        Checked::Ok(model, _) => policy::analyse(model).1,
+        Checked::Invalid(_) => Vec::new(),
+    };
+    if a.anomalies {
+        if !a.json {
+            printer::diagnostics(&notes, &sources);
+        }
+        diags.extend(notes.iter().cloned());
+    }
     if a.json {
-        let json = rampart_diag::render_json(diags, &sources);
+        let json = rampart_diag::render_json(&diags, &sources);
         printer::out(&format!("{json:#}\n"));
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
     match checked {
         Checked::Ok(model, _) => {
             if !a.json {
                 let rules: usize =
                     model.firewalls.iter().flat_map(|f| &f.rulesets).map(|r| r.rules.len()).sum();
+                let hidden = if a.anomalies || notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} note(s) (shown with --anomalies)", notes.len())
+                };
                 printer::note(&format!(
-                    "{}: {} firewall(s), {rules} rule(s), no errors, {warnings} warning(s)",
+                    "{}: {} firewall(s), {rules} rule(s), no errors, {warnings} warning(s){hidden}",
                     a.policy.display(),
                     model.firewalls.len()
                 ));

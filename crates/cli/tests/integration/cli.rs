@@ -183,6 +183,51 @@ fn compile_never_writes_through_a_planted_symlink() {
     assert!(std::fs::read_to_string(&target).unwrap().contains("COMMIT"));
 }
 
+/// One of each anomaly class, with the spans of both rules: the union
+/// cover of rule 3 by rules 1 and 2, a rule a later one makes redundant,
+/// generalizations and correlations as notes shown with --anomalies.
+#[test]
+fn anomalies_of_each_class_with_both_rules() {
+    let file = "crates/cli/tests/fixtures/anomalies.rp";
+    let out = rampart(&["check", "--anomalies", "--json", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<(String, String, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap().to_owned();
+            (s("code"), s("message"), d["location"]["line"].as_u64().unwrap())
+        })
+        .collect();
+    let has = |code: &str, msg: &str, line: u64| {
+        assert!(
+            found.contains(&(code.to_owned(), msg.to_owned(), line)),
+            "no {code} {msg:?} at line {line} in {found:#?}"
+        );
+    };
+    has("W0301", "rule 3 can never match", 15);
+    has("W0320", "rule 4 is redundant", 16);
+    has("W0322", "rule 7 generalizes rule 6 with another verdict", 19);
+    has("W0321", "rules 7 and 8 overlap with different verdicts", 20);
+    assert_eq!(
+        v[0]["labels"][0],
+        "every packet it matches is decided by rules 1, 2 together first"
+    );
+    // Without --anomalies the notes are counted, not shown.
+    let out = rampart(&["check", file]);
+    let err = text(&out.stderr);
+    assert!(err.contains("W0320") && !err.contains("W0321"), "{err}");
+    assert!(err.contains("2 warning(s), 6 note(s) (shown with --anomalies)"), "{err}");
+    // Both rules' spans in the text: the covering rules are labelled.
+    let out = rampart(&["check", "--anomalies", file]);
+    let err = text(&out.stderr);
+    for want in ["rule 1 is here", "rule 2 is here", "rule 5 is here", "rule 7 is here"] {
+        assert!(err.contains(want), "no {want:?} in {err}");
+    }
+}
+
 /// `-o out/rules.v4` puts IPv6 in `out/rules.v6` (not `rules.v4.v6`), and
 /// `-o DIR` writes iptables-persistent's `rules.v4` and `rules.v6`.
 #[test]

@@ -1,0 +1,301 @@
+//! Anomalies between the rules of one chain (after Al-Shaer and Hamed's
+//! classes). Each rule is a [`Space`]; a rule is compared only with the
+//! earlier rules an [`Index`] finds overlapping it, never with all.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rampart_ir::{Chain, Family, Match, Ruleset, Target};
+use serde::Serialize;
+
+use crate::space::{Bounds, DST, SRC, Space};
+
+/// What an anomaly says about `rule` and `others` (rule indexes in the
+/// chain, from 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Never matches: earlier rules (one, or several together) decide
+    /// every packet it would, one of them otherwise.
+    Shadowed,
+    /// Removing it changes nothing: earlier rules with its own verdict
+    /// cover it, or (for an earlier rule) a later rule with the same
+    /// verdict covers it and nothing between decides its packets
+    /// otherwise.
+    Redundant,
+    /// A later rule covers an earlier one with another verdict: usually
+    /// an exception before a general rule, meant.
+    Generalization,
+    /// Two rules overlap in part with different verdicts: their order
+    /// decides the overlap.
+    Correlation,
+}
+
+impl Kind {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Shadowed => "shadowed",
+            Kind::Redundant => "redundant",
+            Kind::Generalization => "generalization",
+            Kind::Correlation => "correlation",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Anomaly {
+    pub kind: Kind,
+    pub chain: String,
+    pub rule: usize,
+    pub others: Vec<usize>,
+}
+
+/// How a rule ends a packet's walk, for comparing verdicts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decision {
+    Accept,
+    Drop,
+    Reject,
+    /// Jumps, returns, NAT: decides some packets, not by a verdict here.
+    Other,
+}
+
+fn decision(t: &Target) -> Option<Decision> {
+    match t {
+        Target::Accept => Some(Decision::Accept),
+        Target::Drop => Some(Decision::Drop),
+        Target::Reject(_) => Some(Decision::Reject),
+        Target::Log(_) | Target::Nflog(_) | Target::None => None,
+        _ => Some(Decision::Other),
+    }
+}
+
+/// At most this many correlations or generalizations are kept per rule;
+/// a catch-all otherwise generalizes every rule before it.
+const PER_RULE: usize = 8;
+/// Union cover gives up beyond this many fragments (no report then).
+const MAX_FRAGMENTS: usize = 256;
+
+/// The anomalies of every chain of `rs`, in both families, ordered.
+#[must_use]
+pub fn anomalies(rs: &Ruleset) -> Vec<Anomaly> {
+    let mut names: Vec<String> = rs
+        .chains
+        .iter()
+        .flat_map(|c| &c.rules)
+        .flat_map(|r| &r.matches)
+        .filter_map(|m| match m {
+            Match::InIface(i) | Match::OutIface(i) => Some(&i.names),
+            _ => None,
+        })
+        .flatten()
+        .filter(|n| !n.ends_with('+'))
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for chain in &rs.chains {
+        for family in [Family::V4, Family::V6] {
+            out.extend(chain_anomalies(chain, family, &names));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anomaly> {
+    let b = Bounds::new(family, names.len());
+    let mut out = Vec::new();
+    let mut index = Index::new(family);
+    let mut spaces: Vec<Option<(Space, Decision)>> = Vec::with_capacity(chain.rules.len());
+    let mut cand = Vec::new();
+    // Earlier rules already found redundant (reported once, for the
+    // first later rule that covers them).
+    let mut covered_later = vec![false; chain.rules.len()];
+    for (j, rule) in chain.rules.iter().enumerate() {
+        let me =
+            decision(&rule.target).and_then(|d| Some((Space::of(rule, family, &b, names, j)?, d)));
+        let Some((s, d)) = me else {
+            spaces.push(None);
+            continue;
+        };
+        index.candidates(&s, &mut cand);
+        cand.retain(|&i| spaces[i].as_ref().is_some_and(|(e, _)| e.meets(&s)));
+        let anomaly =
+            |kind, rule, others| Anomaly { kind, chain: chain.name.clone(), rule, others };
+        // Covered: earlier decisive rules, one or several, take every packet.
+        if d != Decision::Other
+            && let Some(by) = cover(&s, &cand, &spaces, &b)
+        {
+            let same = by.iter().all(|&i| spaces[i].as_ref().is_some_and(|(_, e)| *e == d));
+            let kind = if same { Kind::Redundant } else { Kind::Shadowed };
+            out.push(anomaly(kind, j, by));
+            // It never matches: nothing to compare with later rules.
+            spaces.push(None);
+            continue;
+        } else if d != Decision::Other {
+            let (mut general, mut cor) = (0, 0);
+            for (n, &i) in cand.iter().enumerate() {
+                let Some((e, ed)) = &spaces[i] else { continue };
+                if *ed == Decision::Other {
+                    continue;
+                }
+                let inner = e.within(&s);
+                if *ed == d {
+                    // An earlier rule this one covers with the same verdict
+                    // (and logging), nothing between deciding its packets
+                    // otherwise.
+                    if inner && chain.rules[i].log == rule.log && !covered_later[i] {
+                        let clear = cand[n + 1..].iter().all(|&k| {
+                            spaces[k].as_ref().is_some_and(|(x, xd)| *xd == d || !x.meets(e))
+                        });
+                        if clear {
+                            covered_later[i] = true;
+                            out.push(anomaly(Kind::Redundant, i, vec![j]));
+                        }
+                    }
+                } else if inner && rule.origin.is_none_or(|o| o.rule != 0) {
+                    if general < PER_RULE {
+                        out.push(anomaly(Kind::Generalization, i, vec![j]));
+                    }
+                    general += 1;
+                } else if !inner && !s.within(e) {
+                    if cor < PER_RULE {
+                        out.push(anomaly(Kind::Correlation, j, vec![i]));
+                    }
+                    cor += 1;
+                }
+            }
+        }
+        index.insert(j, &s);
+        spaces.push(Some((s, d)));
+    }
+    out
+}
+
+/// The earlier rules that together cover `s`, in order, when they do:
+/// `s` minus each verdict rule in turn, until nothing is left.
+fn cover(
+    s: &Space,
+    cand: &[usize],
+    spaces: &[Option<(Space, Decision)>],
+    b: &Bounds,
+) -> Option<Vec<usize>> {
+    // Most covered rules are covered by the first rule they meet.
+    let first = cand.iter().copied().find(|&i| {
+        spaces[i]
+            .as_ref()
+            .is_some_and(|(e, d)| *d != Decision::Other && e.opaque.is_subset(&s.opaque))
+    });
+    if let Some(i) = first
+        && spaces[i].as_ref().is_some_and(|(e, _)| s.within(e))
+    {
+        return Some(vec![i]);
+    }
+    let mut left = vec![s.clone()];
+    let mut by = Vec::new();
+    for &i in cand {
+        let Some((e, d)) = &spaces[i] else { continue };
+        if *d == Decision::Other || !e.opaque.is_subset(&s.opaque) {
+            continue;
+        }
+        let before = left.len();
+        let mut next = Vec::with_capacity(left.len());
+        let mut cut = false;
+        for piece in &left {
+            if piece.meets(e) {
+                cut = true;
+                next.extend(piece.minus(e, b));
+            } else {
+                next.push(piece.clone());
+            }
+        }
+        if cut {
+            by.push(i);
+            left = next;
+        }
+        if left.is_empty() {
+            return Some(by);
+        }
+        if left.len() > MAX_FRAGMENTS.max(before) {
+            return None;
+        }
+    }
+    None
+}
+
+/// Earlier rules filed by the aligned block (prefix) that holds all their
+/// source, and separately destination, addresses. Two rules can overlap
+/// only if in both columns one block holds the other: the rules found
+/// through the more specific column of a new rule are the candidates.
+struct Index {
+    width: u8,
+    by: [Blocks; 2],
+}
+
+#[derive(Default)]
+struct Blocks {
+    /// (prefix length, network) → rules.
+    exact: HashMap<(u8, u128), Vec<usize>>,
+    /// Prefix lengths in use.
+    lens: BTreeMap<u8, ()>,
+    /// network → (prefix length, rule), for the blocks inside a block.
+    inside: BTreeMap<u128, Vec<(u8, usize)>>,
+}
+
+impl Index {
+    fn new(family: Family) -> Self {
+        let width = if family == Family::V4 { 32 } else { 128 };
+        Self { width, by: [Blocks::default(), Blocks::default()] }
+    }
+
+    /// The smallest aligned block holding a column's addresses.
+    fn block(&self, s: &Space, dim: usize) -> (u8, u128) {
+        let (lo, hi) = s.dims[dim].hull().unwrap_or((0, 0));
+        let diff = lo ^ hi;
+        let free = if diff == 0 { 0 } else { 128 - diff.leading_zeros() };
+        let len = u32::from(self.width).saturating_sub(free) as u8;
+        (len, mask(lo, self.width - len))
+    }
+
+    fn insert(&mut self, i: usize, s: &Space) {
+        for (k, dim) in [SRC, DST].into_iter().enumerate() {
+            let (len, net) = self.block(s, dim);
+            let b = &mut self.by[k];
+            b.exact.entry((len, net)).or_default().push(i);
+            b.lens.insert(len, ());
+            b.inside.entry(net).or_default().push((len, i));
+        }
+    }
+
+    /// Earlier rules whose blocks could overlap `s`'s, in rule order.
+    fn candidates(&self, s: &Space, out: &mut Vec<usize>) {
+        out.clear();
+        let blocks = [self.block(s, SRC), self.block(s, DST)];
+        // The more specific column has fewer overlapping blocks.
+        let k = usize::from(blocks[1].0 > blocks[0].0);
+        let (len, net) = blocks[k];
+        let b = &self.by[k];
+        for (&l, ()) in b.lens.range(..=len) {
+            if let Some(v) = b.exact.get(&(l, mask(net, self.width - l))) {
+                out.extend(v);
+            }
+        }
+        let end = net | low_bits(self.width - len);
+        for v in b.inside.range(net..=end).map(|(_, v)| v) {
+            out.extend(v.iter().filter(|(l, _)| *l > len).map(|(_, i)| *i));
+        }
+        out.sort_unstable();
+    }
+}
+
+/// `v` with its `host` lowest bits cleared.
+fn mask(v: u128, host: u8) -> u128 {
+    v & !low_bits(host)
+}
+
+fn low_bits(n: u8) -> u128 {
+    if n >= 128 { u128::MAX } else { (1u128 << n) - 1 }
+}

@@ -1,0 +1,52 @@
+//! Every diagnostic of the analysis, one constructor per code.
+
+use rampart_diag::{Diagnostic, Span};
+
+/// `by`: the policy rules that decide first, with their spans.
+pub(crate) fn shadowed(number: u32, span: Span, by: &[(u32, Option<Span>)]) -> Diagnostic {
+    let d = Diagnostic::warning("W0301", format!("rule {number} can never match"))
+        .with_label(span, format!("every packet it matches is decided by {} first", rules(by)));
+    here(d, by).with_help("move the rule up, narrow the earlier rule, or delete this one")
+}
+
+pub(crate) fn redundant(number: u32, span: Span, by: &[(u32, Option<Span>)]) -> Diagnostic {
+    let d = Diagnostic::warning("W0320", format!("rule {number} is redundant"))
+        .with_label(span, format!("{} decides every packet it matches the same way", rules(by)));
+    here(d, by).with_help("delete it: the rule set means the same without it")
+}
+
+pub(crate) fn correlated(number: u32, span: Span, other: (u32, Option<Span>)) -> Diagnostic {
+    let d = Diagnostic::info(
+        "W0321",
+        format!("rules {} and {number} overlap with different verdicts", other.0),
+    )
+    .with_label(span, format!("the packets both match are decided by rule {} first", other.0));
+    here(d, &[other])
+        .with_help("the order decides the overlap: narrow one rule, or check the order is meant")
+}
+
+pub(crate) fn generalizes(number: u32, span: Span, exception: (u32, Option<Span>)) -> Diagnostic {
+    let d = Diagnostic::info(
+        "W0322",
+        format!("rule {number} generalizes rule {} with another verdict", exception.0),
+    )
+    .with_label(span, format!("covers every packet of rule {}", exception.0));
+    here(d, &[exception]).with_help("usually meant: an exception before a general rule")
+}
+
+fn rules(by: &[(u32, Option<Span>)]) -> String {
+    let n: Vec<String> = by.iter().map(|(n, _)| n.to_string()).collect();
+    match n.as_slice() {
+        [one] => format!("rule {one}"),
+        _ => format!("rules {} together", n.join(", ")),
+    }
+}
+
+fn here(mut d: Diagnostic, rules: &[(u32, Option<Span>)]) -> Diagnostic {
+    for (n, span) in rules {
+        if let Some(s) = span {
+            d = d.with_label(*s, format!("rule {n} is here"));
+        }
+    }
+    d
+}

@@ -1,0 +1,23 @@
+//! Analysis of a compiled ruleset, exact over the matches it models.
+//!
+//! [`anomalies`]: per chain and address family, every rule is the set of
+//! packets it matches ([`space::Space`], a product of interval sets); a
+//! rule is shadowed or redundant when earlier rules together cover it,
+//! and pairs that overlap with different verdicts are generalizations
+//! or correlations. Matches not modelled are kept opaque, so the
+//! analysis only claims what holds whatever they match. [`check`] turns
+//! the anomalies into diagnostics on the policy's rules (W0301, W0320,
+//! W0321, W0322).
+
+pub mod anomaly;
+mod check;
+mod diagnostics;
+mod ranges;
+pub mod space;
+
+pub use anomaly::{Anomaly, Kind, anomalies};
+pub use check::check;
+pub use ranges::Ranges;
+
+#[cfg(test)]
+mod tests;
