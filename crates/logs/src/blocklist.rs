@@ -68,9 +68,33 @@ impl Collector {
         self.counts
             .into_iter()
             .filter(|(a, n)| {
-                *n >= self.opts.min_hits && !self.opts.exclude.iter().any(|net| net.contains(a))
+                *n >= self.opts.min_hits
+                    && !never_a_source(*a)
+                    && !self.opts.exclude.iter().any(|net| net.contains(a))
             })
             .collect()
+    }
+}
+
+/// Addresses no real peer sends from, which a forged line could use to make
+/// the list block the host itself or its own networks: unspecified,
+/// loopback, broadcast, multicast, link-local.
+fn never_a_source(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v) => {
+            v.is_unspecified()
+                || v.is_loopback()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || v.is_link_local()
+        }
+        IpAddr::V6(v) => {
+            v.to_ipv4_mapped().is_some_and(|m| never_a_source(IpAddr::V4(m)))
+                || v.is_unspecified()
+                || v.is_loopback()
+                || v.is_multicast()
+                || v.is_unicast_link_local()
+        }
     }
 }
 
@@ -173,6 +197,33 @@ mod tests {
             collect(&[out, out, out], BlockOptions { min_hits: 1, ..BlockOptions::default() })
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn addresses_no_peer_sends_from_are_never_listed() {
+        let lines: Vec<String> = [
+            "0.0.0.0",
+            "127.0.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "169.254.1.1",
+            "::",
+            "::1",
+            "ff02::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "203.0.113.9",
+        ]
+        .iter()
+        .map(|a| {
+            format!(
+                "RULE 1 -- DENY IN=eth0 OUT= SRC={a} DST=192.0.2.1 LEN=60 PROTO=TCP SPT=1 DPT=2 "
+            )
+        })
+        .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let l = collect(&lines, BlockOptions { min_hits: 1, ..BlockOptions::default() });
+        assert_eq!(l.keys().map(ToString::to_string).collect::<Vec<_>>(), ["203.0.113.9"]);
     }
 
     #[test]

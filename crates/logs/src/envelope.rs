@@ -59,13 +59,23 @@ pub struct Envelope<'a> {
     pub message: Cow<'a, [u8]>,
     /// `/dev/kmsg` sequence number, when the line was a kmsg record.
     pub seq: Option<u64>,
+    /// The wrapper says the kernel wrote it: a `kernel:` syslog tag, a
+    /// kmsg record, a dmesg stamp, journal transport `kernel`. Any program
+    /// can write a syslog line that looks like a LOG line; a bare line
+    /// says nothing either way.
+    pub from_kernel: bool,
 }
 
 /// Strip the envelope of one line (without its trailing newline).
 pub fn strip(line: &[u8]) -> Envelope<'_> {
     let line = trim_end(line);
-    let mut env =
-        Envelope { kind: Kind::Bare, stamp: None, message: Cow::Borrowed(line), seq: None };
+    let mut env = Envelope {
+        kind: Kind::Bare,
+        stamp: None,
+        message: Cow::Borrowed(line),
+        seq: None,
+        from_kernel: false,
+    };
     let Some(&first) = line.first() else { return env };
     match first {
         b'{' => {
@@ -89,7 +99,8 @@ pub fn strip(line: &[u8]) -> Envelope<'_> {
             if let Some((stamp, rest)) = rfc3339(line) {
                 env.kind = Kind::Rfc3339;
                 env.stamp = Some(stamp);
-                let msg = after_host_tag(rest);
+                let (msg, kernel) = after_host_tag(rest);
+                env.from_kernel = kernel;
                 let (boot, msg) = dmesg_stamp(msg);
                 if env.stamp.is_none() {
                     env.stamp = boot;
@@ -102,7 +113,9 @@ pub fn strip(line: &[u8]) -> Envelope<'_> {
             if let Some((stamp, rest)) = bsd_syslog(line) {
                 env.kind = Kind::Syslog;
                 env.stamp = Some(stamp);
-                let msg = skip_dmesg_stamp(after_host_tag(rest));
+                let (msg, kernel) = after_host_tag(rest);
+                env.from_kernel = kernel;
+                let msg = skip_dmesg_stamp(msg);
                 env.message = Cow::Borrowed(msg);
                 return env;
             }
@@ -112,6 +125,7 @@ pub fn strip(line: &[u8]) -> Envelope<'_> {
             if stamp.is_some() {
                 env.kind = Kind::Dmesg;
                 env.stamp = stamp;
+                env.from_kernel = true;
                 env.message = Cow::Borrowed(msg);
                 return env;
             }
@@ -128,21 +142,30 @@ fn trim_end(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// `host tag: message` → `message`. Syslog lines name the host and program
-/// before the text; the first `": "` after the host ends the tag.
-fn after_host_tag(rest: &[u8]) -> &[u8] {
+/// `host tag: message` → `message`, and whether the tag is the kernel's.
+/// Syslog lines name the host and program before the text; the first `": "`
+/// after the host ends the tag.
+fn after_host_tag(rest: &[u8]) -> (&[u8], bool) {
     let sp = crate::line::find_space(rest);
     if sp == rest.len() {
-        return rest;
+        return (rest, false);
     }
     let tagged = &rest[sp + 1..];
     // The tag is the next word and ends in ':' (`kernel:`, `kernel[0]:`).
     let t = crate::line::find_space(tagged);
     if t > 0 && t < tagged.len() && t <= 64 && tagged[t - 1] == b':' {
-        &tagged[t + 1..]
+        let tag = &tagged[..t - 1];
+        let kernel = tag == b"kernel" || (tag.starts_with(b"kernel[") && tag.ends_with(b"]"));
+        (&tagged[t + 1..], kernel)
     } else {
-        tagged
+        (tagged, false)
     }
+}
+
+/// A journal record's transport is the kernel's.
+fn journal_kernel(line: &[u8]) -> bool {
+    memchr::memmem::find(line, b"\"_TRANSPORT\":\"kernel\"").is_some()
+        || memchr::memmem::find(line, b"\"_TRANSPORT\" : \"kernel\"").is_some()
 }
 
 /// The bytes of a `[ 12345.678901]` stamp, as a table: one load per byte
@@ -248,6 +271,7 @@ fn kmsg(line: &[u8]) -> Option<Envelope<'_>> {
         stamp: Some(Stamp { clock: Clock::Boot, micros: i64::try_from(ts).ok()? }),
         message: Cow::Borrowed(&line[semi + 1..]),
         seq: Some(seq),
+        from_kernel: true,
     })
 }
 
@@ -418,7 +442,14 @@ fn journal_json(line: &[u8]) -> Option<Envelope<'static>> {
                 .and_then(|s| s.parse::<i64>().ok())
                 .map(|micros| Stamp { clock: Clock::Boot, micros })
         });
-    Some(Envelope { kind: Kind::JournalJson, stamp, message: Cow::Owned(message), seq: None })
+    let from_kernel = journal_kernel(line);
+    Some(Envelope {
+        kind: Kind::JournalJson,
+        stamp,
+        message: Cow::Owned(message),
+        seq: None,
+        from_kernel,
+    })
 }
 
 /// `journalctl -o json` read in place when it is plain: string values
@@ -451,7 +482,13 @@ fn journal_json_plain(line: &[u8]) -> Option<Envelope<'_>> {
         .and_then(int)
         .map(|micros| Stamp { clock: Clock::Wall, micros })
         .or_else(|| monotonic.and_then(int).map(|micros| Stamp { clock: Clock::Boot, micros }));
-    Some(Envelope { kind: Kind::JournalJson, stamp, message: Cow::Borrowed(message?), seq: None })
+    Some(Envelope {
+        kind: Kind::JournalJson,
+        stamp,
+        message: Cow::Borrowed(message?),
+        seq: None,
+        from_kernel: journal_kernel(line),
+    })
 }
 
 /// The text up to the next `"` and what follows that quote, when the text
@@ -506,6 +543,19 @@ mod tests {
 
     fn msg(e: &Envelope<'_>) -> String {
         String::from_utf8_lossy(&e.message).into_owned()
+    }
+
+    #[test]
+    fn only_the_kernel_tag_says_kernel() {
+        for (line, kernel) in [
+            (format!("Nov 28 10:00:01 h kernel: {LOG}"), true),
+            (format!("Nov 28 10:00:01 h kernel[0]: {LOG}"), true),
+            (format!("Nov 28 10:00:01 h myapp: {LOG}"), false),
+            (format!("2026-11-28T10:00:01+0000 h logger: {LOG}"), false),
+            (format!("[12.5] {LOG}"), true),
+        ] {
+            assert_eq!(strip(line.as_bytes()).from_kernel, kernel, "{line}");
+        }
     }
 
     #[test]

@@ -411,15 +411,24 @@ fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
 
 fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
     let attributor = attributor(a.input.prefix_template.as_ref(), None)?;
-    let opts = BlockOptions {
-        min_hits: a.min_hits,
-        all_actions: a.all_actions,
-        exclude: a.exclude.clone(),
-    };
+    let mut exclude = a.exclude.clone();
+    // Never the address this session is managed from.
+    if let Some(m) = rampart_deploy::guard::ssh_connection()
+        .and_then(|s| rampart_deploy::guard::Mgmt::from_ssh_connection(&s).ok())
+    {
+        exclude.push(IpNet::from(m.client));
+    }
+    let opts = BlockOptions { min_hits: a.min_hits, all_actions: a.all_actions, exclude };
     let mut c = Collector::new(opts, attributor);
     let mut bad = Bad::default();
+    let mut not_kernel = 0u64;
     let lost = each_input_line(&a.input, |raw| {
         let env = envelope::strip(raw);
+        // Any program may log a line that looks like the kernel's.
+        if env.kind != envelope::Kind::Bare && !env.from_kernel {
+            not_kernel += 1;
+            return;
+        }
         match line::parse(&env.message) {
             Ok(Some(l)) => c.add(&l),
             Ok(None) => {}
@@ -436,6 +445,11 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
     if lost > 0 {
         printer::note(&format!(
             "warning: {lost} kernel records were lost before they could be read"
+        ));
+    }
+    if not_kernel > 0 {
+        printer::note(&format!(
+            "note: {not_kernel} lines not written by the kernel (no `kernel:` tag) were not counted"
         ));
     }
     bad.report(a.input.show_bad);

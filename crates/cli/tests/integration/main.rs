@@ -9,6 +9,7 @@ mod coexist;
 mod compile_nft;
 mod completion;
 mod deploy;
+mod editors;
 mod fmt;
 mod fuzz;
 mod hostile;

@@ -1,0 +1,2 @@
+" Rampart policy files.
+autocmd BufRead,BufNewFile *.rp setfiletype rampart
