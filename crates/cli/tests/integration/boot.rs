@@ -14,6 +14,22 @@ use crate::util::{command, root, tempdir, text};
 /// system manager in test mode (run as nobody: it refuses root) dumps
 /// each unit with its `Command Line:`, quoted the way a shell reads.
 fn parsed_commands(dir: &Path, unit: &str) -> Vec<Vec<String>> {
+    // nobody must reach the units, wherever the checkout lies (a private
+    // temporary directory, say): a world-readable copy under /tmp.
+    use std::os::unix::fs::PermissionsExt;
+    let open = std::env::temp_dir().join(format!("rampart-units-{}-{unit}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&open);
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let to = open.join(path.file_name().unwrap());
+            std::fs::copy(&path, &to).unwrap();
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let dir = open.as_path();
     let out = Command::new("setpriv")
         .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
         .args(["/lib/systemd/systemd", "--test", "--system", "--no-pager"])
@@ -34,6 +50,7 @@ fn parsed_commands(dir: &Path, unit: &str) -> Vec<Vec<String>> {
             lines.push(words.into_iter().map(|w| w.replace("$$", "$")).collect());
         }
     }
+    let _ = std::fs::remove_dir_all(dir);
     assert!(!lines.is_empty(), "systemd did not dump {unit}: {}{}", dump, text(&out.stderr));
     lines
 }
