@@ -241,10 +241,33 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             };
             // Every table: the nat table's rules for the NAT hooks.
-            match (imported.joined(), imported.filter()) {
-                (Some(rs), Some(t)) => (rs.into_ruleset(), t.family),
-                _ => (rampart_ir::Ruleset::default(), Family::V4),
+            let (Some(rs), Some(t)) = (imported.joined(), imported.filter()) else {
+                // Without a filter table the file says nothing about what
+                // the filter hooks decide: never an empty, accepting one.
+                printer::note(&format!(
+                    "error: {} has no filter table, so it cannot say what a packet meets",
+                    path.display()
+                ));
+                return Ok(ExitCode::from(1));
+            };
+            // iptables and ip6tables rules are separate tables: an IPv4
+            // ruleset decides nothing for an IPv6 packet, and the other way.
+            if let Some(addr) = packet.src.or(packet.dst) {
+                let wanted = if addr.is_ipv6() { Family::V6 } else { Family::V4 };
+                if wanted != t.family {
+                    let (has, other) = match t.family {
+                        Family::V4 => ("IPv4 (iptables)", "ip6tables"),
+                        Family::V6 => ("IPv6 (ip6tables)", "iptables"),
+                    };
+                    printer::note(&format!(
+                        "error: {} holds {has} rules; they decide nothing for this packet. \
+                         Trace it against the {other} ruleset.",
+                        path.display()
+                    ));
+                    return Ok(ExitCode::from(1));
+                }
             }
+            (rs.into_ruleset(), t.family)
         }
         (None, Some(policy)) => {
             let mut sources = rampart_diag::Sources::new();

@@ -215,6 +215,53 @@ fn any_beside_other_values_is_an_error() {
     }
 }
 
+/// A ruleset that cannot decide a packet says so: no filter table, or
+/// rules of the other address family, are never traced as an empty
+/// (accepting) chain.
+#[test]
+fn rulesets_that_cannot_decide_the_packet_are_refused() {
+    let dir = crate::util::tempdir("cannot-decide");
+    let nat = dir.join("nat.save");
+    std::fs::write(&nat, "*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n").unwrap();
+    let v4 = dir.join("v4.save");
+    std::fs::write(&v4, "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.9.0.0/16 -j DROP\nCOMMIT\n")
+        .unwrap();
+    let script = dir.join("fw.sh");
+    std::fs::write(
+        &script,
+        "IPTABLES=/sbin/iptables\nIP6TABLES=/sbin/ip6tables\n$IPTABLES -P INPUT ACCEPT\n\
+         $IP6TABLES -P INPUT DROP\n",
+    )
+    .unwrap();
+    let v6 = ["--src", "2001:db8::1", "--dst", "2001:db8::2", "--proto", "tcp", "--dport", "80"];
+    for (file, says) in
+        [(&nat, "has no filter table"), (&v4, "holds IPv4"), (&script, "holds IPv4")]
+    {
+        let mut args = vec!["trace", "--rules", file.to_str().unwrap()];
+        args.extend(v6);
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        assert!(!text(&out.stdout).contains("ACCEPT"), "{}", text(&out.stdout));
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+    // The family the file holds is still traced.
+    let out = rampart(&[
+        "trace",
+        "--rules",
+        v4.to_str().unwrap(),
+        "--src",
+        "10.9.0.1",
+        "--dst",
+        "10.0.0.2",
+        "--proto",
+        "tcp",
+        "--dport",
+        "80",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("verdict: DROP"), "{}", text(&out.stdout));
+}
+
 /// Input that is not a ruleset is refused, naming the file and what it
 /// looked like, never read as an empty ruleset whose policies accept.
 #[test]
