@@ -20,12 +20,14 @@ mod builder;
 pub mod icmp;
 mod iptables;
 pub mod origin;
+mod rate;
 pub mod read;
 mod restricted;
 pub mod rule;
 
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
+pub use rate::{ConnLimit, Limit, Rate, RateUnit};
 pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
 pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};
 pub use rule::*;

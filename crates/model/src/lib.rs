@@ -12,6 +12,7 @@ mod addr;
 mod bridge;
 mod diagnostics;
 mod firewall;
+mod limit;
 mod load;
 mod model;
 mod names;

@@ -111,7 +111,7 @@ enum Test {
         mask: u32,
     },
     True,
-    Undecidable,
+    Undecidable(Why),
 }
 
 #[derive(Debug)]
@@ -298,7 +298,9 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
         }
         Match::Mark { neg, value, mask } => Test::Mark { neg: *neg, value: *value, mask: *mask },
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Test::True,
-        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable,
+        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable(Why::Module),
+        Match::Limit(_) => Test::Undecidable(Why::Rate),
+        Match::ConnLimit(_) => Test::Undecidable(Why::Connections),
     }
 }
 
@@ -449,7 +451,7 @@ impl Test {
             },
             Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
             Test::True => Tri::True,
-            Test::Undecidable => Tri::Unknown(Why::Module),
+            Test::Undecidable(why) => Tri::Unknown(*why),
         }
     }
 }

@@ -39,8 +39,12 @@ pub enum Why {
     NoGid,
     NoUid,
     NoPhysdevOut,
-    /// A module Rampart does not model (`-m limit`, `-m recent`, `-m time`...).
+    /// A module Rampart does not model (`-m recent`, `-m time`...).
     Module,
+    /// A rate limit: the answer depends on the packets that came before.
+    Rate,
+    /// A connection limit: the answer depends on the connections open.
+    Connections,
 }
 
 impl Why {
@@ -60,6 +64,14 @@ impl Why {
             Why::NoUid => "the socket's user is not given (--uid)",
             Why::NoPhysdevOut => "the bridge output port is not given (--physdev-out)",
             Why::Module => "Rampart does not model this match",
+            Why::Rate => {
+                "depends on the rate: it matches while packets arrive under the limit, \
+                 and not once they come faster"
+            }
+            Why::Connections => {
+                "depends on the connections already open: it matches up to the limit, \
+                 and not beyond it"
+            }
         }
     }
 }
@@ -138,6 +150,8 @@ pub fn eval(m: &Match, p: &Packet) -> Tri {
         Match::Mark { neg, value, mask } => Tri::from_bool(p.mark & mask == *value).xor(*neg),
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Tri::True,
         Match::Time(_) | Match::Unknown { .. } => Tri::Unknown(Why::Module),
+        Match::Limit(_) => Tri::Unknown(Why::Rate),
+        Match::ConnLimit(_) => Tri::Unknown(Why::Connections),
     }
 }
 
