@@ -27,7 +27,7 @@ pub mod rule;
 
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
-pub use rate::{ConnLimit, Limit, Rate, RateUnit};
 pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
+pub use rate::{ConnLimit, Limit, Rate, RateUnit};
 pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};
 pub use rule::*;

@@ -141,6 +141,9 @@ impl ConnLimit {
             (Some(_), crate::Family::V4) => 32,
             (Some(_), crate::Family::V6) => 128,
         };
-        format!(" -m connlimit --connlimit-upto {} --connlimit-mask {mask} --connlimit-saddr", self.upto)
+        format!(
+            " -m connlimit --connlimit-upto {} --connlimit-mask {mask} --connlimit-saddr",
+            self.upto
+        )
     }
 }

@@ -33,7 +33,8 @@ pub(crate) fn apply(
         let id = chain(rs, &format!("R{number}_log"), vec![logger, act]);
         // A RETURN must leave the chain the rule is in: go to the log chain
         // rather than jump, so its RETURN returns from where the rule was.
-        rule.target = if rule.target == Target::Return { Target::Goto(id) } else { Target::Jump(id) };
+        rule.target =
+            if rule.target == Target::Return { Target::Goto(id) } else { Target::Jump(id) };
         out.push(rule);
     }
     out
@@ -42,18 +43,17 @@ pub(crate) fn apply(
 /// A chain holding `rules`: one made before under `base` (another variant
 /// or hook of the same rule), else a new one.
 fn chain(rs: &mut RulesetBuilder, base: &str, rules: Vec<Rule>) -> ChainId {
-    for n in 1.. {
+    let mut n = 1;
+    loop {
         let name = if n == 1 { base.to_owned() } else { format!("{base}{n}") };
         match rs.index(&name) {
             Some(id) if rs.at_mut(id).rules == rules => return id,
-            Some(_) => {}
-            None if rs.contains(&name) => {}
-            None => {
+            None if !rs.contains(&name) => {
                 let mut c = Chain::user(&name);
                 c.rules = rules;
                 return rs.push(c);
             }
+            _ => n += 1,
         }
     }
-    unreachable!("some chain name is free")
 }

@@ -82,7 +82,8 @@ pub(crate) fn lower(
                 }
                 let acts =
                     any_protocol(&target).into_iter().map(|(m, t)| ir(rule, m, t, log.clone()));
-                let acts = log_limit::apply(acts.collect(), rule.log_limit.as_ref(), rule.number, rs);
+                let acts =
+                    log_limit::apply(acts.collect(), rule.log_limit.as_ref(), rule.number, rs);
                 temp.rules.extend(acts);
                 rs.push(temp);
             } else if atoms.is_empty() {

@@ -1,5 +1,6 @@
 //! Every model error and warning, in one place. Codes E02xx are errors in
-//! objects and rules, W03xx are warnings.
+//! objects and rules, W03xx are warnings; E04xx and W04xx are about
+//! limits, marks and log prefixes.
 
 use rampart_diag::{Diagnostic, Span};
 

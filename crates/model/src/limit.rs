@@ -41,7 +41,12 @@ fn count(w: &Word, what: &str, max: u32, diags: &mut Vec<Diagnostic>) -> Option<
     match w.text.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Some(n),
         _ => {
-            diags.push(diagnostics::limit_out_of_range(what, &w.text, w.span, &format!("1 to {max}")));
+            diags.push(diagnostics::limit_out_of_range(
+                what,
+                &w.text,
+                w.span,
+                &format!("1 to {max}"),
+            ));
             None
         }
     }
@@ -95,7 +100,12 @@ pub(crate) fn option(values: &[Value], diags: &mut Vec<Diagnostic>) -> Result<Op
 }
 
 fn plain(value: &Word, burst: Option<&Word>) -> ast::Limit {
-    ast::Limit { keyword: value.span, value: value.clone(), burst: burst.cloned(), per_source: None }
+    ast::Limit {
+        keyword: value.span,
+        value: value.clone(),
+        burst: burst.cloned(),
+        per_source: None,
+    }
 }
 
 /// Warn where a limit only narrows what a drop catches.
