@@ -357,3 +357,9 @@ pub(crate) fn limit_on_deny(span: Span) -> Diagnostic {
              (`accept service ssh limit 3/minute per source`): the rest meets the catch-all",
         )
 }
+
+pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0600", format!("`expect {word}` is not an expectation"))
+        .with_label(span, "not a verdict")
+        .with_help("expect accept, deny (or drop) or reject, followed by from, to, service and on")
+}
