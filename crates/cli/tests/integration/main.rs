@@ -18,6 +18,7 @@ mod lab;
 mod logs;
 mod lsp;
 mod nft_rules;
+mod preview;
 mod reference;
 mod trace;
 mod util;
