@@ -506,6 +506,8 @@ pub enum Match {
     Limit(crate::Limit),
     /// Matches while few enough connections are open.
     ConnLimit(crate::ConnLimit),
+    /// `-m addrtype`: the route type of the addresses.
+    AddrType(crate::AddrTypeMatch),
     /// A match Rampart does not model (e.g. `-m recent`, `-m limit`), kept
     /// verbatim. The evaluator reports it rather than guessing.
     Unknown {
