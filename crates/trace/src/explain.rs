@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
 use crate::nat::Nat;
 use crate::packet::Packet;
-use crate::route::{Route, Routed};
+use crate::routed::{Route, Routed};
 
 /// The rule's text as iptables prints it (after `-A CHAIN`); `rs` is its
 /// ruleset.

@@ -12,7 +12,7 @@ use rampart_ir::{NatTo, Ruleset, Table, Target};
 
 use crate::eval::{Trace, Verdict, trace_table};
 use crate::packet::Packet;
-use crate::route::Interfaces;
+use crate::routed::Interfaces;
 
 /// What a nat chain did to a new connection.
 #[derive(Clone, Debug)]

@@ -17,6 +17,7 @@ use rampart_ir::{Hook, Ruleset};
 use crate::eval::{Trace, Verdict};
 use crate::nat::{Nat, Translation, translate};
 use crate::packet::Packet;
+use crate::routes::LocalTable;
 
 /// The firewall's interfaces: name, configured addresses (with their
 /// prefix), and whether the address is assigned at run time (DHCP, PPP).
@@ -101,16 +102,19 @@ pub struct Routed {
 
 /// Follows `packet` (its hook is taken to be PREROUTING; `out_iface`, when
 /// given, names the route) through `rs`, whose filter and nat tables both
-/// count. `filter` traces a packet through the filter table (the
-/// reference evaluator or the compiled one).
+/// count. `local` gives the route types (`-m addrtype`) of the addresses at
+/// each hook, after each translation. `filter` traces a packet through the
+/// filter table (the reference evaluator or the compiled one).
 #[must_use]
 pub fn routed(
     rs: &Ruleset,
     packet: &Packet,
     ifaces: &Interfaces,
+    local: &LocalTable,
     filter: &dyn Fn(&Packet) -> Trace,
 ) -> Routed {
     let mut packet = Packet { hook: Hook::Prerouting, ..packet.clone() };
+    local.classify(&mut packet);
     let named = packet.out_iface.take();
     let prerouting = translate(rs, &packet, ifaces);
     let mut out = Routed {
@@ -140,6 +144,7 @@ pub fn routed(
         }
     }
     out.route = Some(route);
+    local.classify(&mut p);
     let t = filter(&p);
     out.verdict = t.verdict.clone();
     out.filter = Some((p.clone(), t));
@@ -147,6 +152,7 @@ pub fn routed(
         return out;
     }
     p.hook = Hook::Postrouting;
+    local.classify(&mut p);
     let n = translate(rs, &p, ifaces);
     out.verdict = n.trace.verdict.clone();
     out.postrouting = Some((p, n));
