@@ -18,11 +18,34 @@ pub(crate) fn expected(what: &str, found: &str, span: Span) -> Diagnostic {
         .with_label(span, format!("{what} expected here"))
 }
 
+/// `known` lists the statements of the place; its keywords (lower-case
+/// words of three letters or more) are the candidates of "did you mean".
 pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &str) -> Diagnostic {
+    let keywords = known
+        .split(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+        .filter(|w| w.len() >= 3 && *w != "option");
     Diagnostic::error("E0004", format!("unknown statement `{word}` {context}"))
         .with_label(span, "not a statement here")
         .with_help(format!("expected one of: {known}"))
+        .suggest(word, keywords)
 }
+
+/// The words that start a clause of a rule.
+const RULE_CLAUSES: [&str; 13] = [
+    "from",
+    "to",
+    "service",
+    "on",
+    "in",
+    "out",
+    "user",
+    "days",
+    "time",
+    "log",
+    "stateless",
+    "number",
+    "comment",
+];
 
 pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))
@@ -32,6 +55,7 @@ pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
              antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
              days, time, log, stateless, comment \"...\"",
         )
+        .suggest(word, RULE_CLAUSES)
 }
 
 /// `comment_after_log`: the rule's first comment was a bare string right
