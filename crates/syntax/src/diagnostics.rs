@@ -30,32 +30,16 @@ pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &s
         .suggest(word, keywords)
 }
 
-/// The words that start a clause of a rule.
-const RULE_CLAUSES: [&str; 13] = [
-    "from",
-    "to",
-    "service",
-    "on",
-    "in",
-    "out",
-    "user",
-    "days",
-    "time",
-    "log",
-    "stateless",
-    "number",
-    "comment",
-];
-
 pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
+    const HELP: &str = "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
+                        antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
+                        days, time, limit, connlimit, log, log-limit, stateless, number, comment \"...\"";
+    // The clauses listed in the help are the candidates of "did you mean".
+    let clauses = HELP.rsplit(": ").next().unwrap_or("").split(", ");
     Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))
         .with_label(span, "not a rule clause")
-        .with_help(
-            "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
-             antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
-             days, time, limit, connlimit, log, log-limit, stateless, number, comment \"...\"",
-        )
-        .suggest(word, RULE_CLAUSES)
+        .with_help(HELP)
+        .suggest(word, clauses.filter_map(|c| c.split(' ').next()))
 }
 
 /// `comment_after_log`: the rule's first comment was a bare string right
