@@ -155,10 +155,25 @@ pub fn blocks(listing: &str) -> BTreeMap<String, Vec<String>> {
         } else if line == "}" {
             block = None;
         } else if let (Some(b), false) = (&block, line.is_empty()) {
-            out.entry(b.clone()).or_default().push(line.to_owned());
+            out.entry(b.clone()).or_default().push(uncounted(line));
         }
     }
     out
+}
+
+/// A listed rule without the counts of its `counter`: they change with
+/// every packet, the rule does not.
+fn uncounted(line: &str) -> String {
+    let Some((head, tail)) = line.split_once("counter packets ") else { return line.to_owned() };
+    let mut words = tail.splitn(4, ' ');
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some(p), Some("bytes"), Some(b), rest)
+            if [p, b].iter().all(|n| n.bytes().all(|c| c.is_ascii_digit())) =>
+        {
+            format!("{head}counter{}", rest.map(|r| format!(" {r}")).unwrap_or_default())
+        }
+        _ => line.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +192,11 @@ mod tests {
             ]
         );
         assert_eq!(b["inet rampart set guests"].len(), 2);
+        let counted = "chain c {\n\tip saddr 10.0.0.1 counter packets 12 bytes 960 accept\n\tcounter packets 3 bytes 9\n}\n";
+        assert_eq!(
+            blocks(&format!("table inet rampart {{\n{counted}}}\n"))["inet rampart chain c"],
+            ["ip saddr 10.0.0.1 counter accept", "counter"]
+        );
         assert!(replace_prefix().starts_with("table inet rampart {}\ndelete table inet rampart\n"));
     }
 
