@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod boot;
 pub mod bundle;
+pub mod counters;
 pub mod diff;
 pub mod guard;
 pub mod iptables;
@@ -72,6 +73,9 @@ pub enum DeployError {
     /// The kernel is as it should be, but the boot files are not.
     #[error("{0}")]
     Boot(String),
+    /// A tool's output that cannot be read: never taken for an empty one.
+    #[error("{0}")]
+    Unreadable(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

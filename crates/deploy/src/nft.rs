@@ -114,15 +114,21 @@ pub fn check_scope(doc: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Those of Rampart's tables that exist, as `family name`.
+pub fn present() -> Result<Vec<&'static str>, DeployError> {
+    let tables = run("nft", &["list", "tables"], None)?;
+    Ok(TABLES
+        .into_iter()
+        .filter(|t| tables.lines().any(|l| l.trim() == format!("table {t}")))
+        .collect())
+}
+
 /// Rampart's tables as the kernel lists them (empty when there are none).
 pub fn listing() -> Result<String, DeployError> {
-    let tables = run("nft", &["list", "tables"], None)?;
     let mut out = String::new();
-    for t in TABLES {
-        if tables.lines().any(|l| l.trim() == format!("table {t}")) {
-            let (family, name) = t.split_once(' ').expect("family and name");
-            out.push_str(&run("nft", &["list", "table", family, name], None)?);
-        }
+    for t in present()? {
+        let (family, name) = t.split_once(' ').expect("family and name");
+        out.push_str(&run("nft", &["list", "table", family, name], None)?);
     }
     Ok(out)
 }
