@@ -151,6 +151,7 @@ pub fn tally(rules: &[Counted]) -> Tally {
 
 /// The counted rules of Rampart's chains, as `record` applied them.
 pub fn read(record: &Applied) -> Result<Vec<Counted>, DeployError> {
+    crate::preflight::capable("no counters were read")?;
     if record.backend == "nft" {
         return read_nft();
     }

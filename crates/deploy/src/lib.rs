@@ -16,6 +16,7 @@ pub mod diff;
 pub mod guard;
 pub mod iptables;
 pub mod nft;
+pub mod preflight;
 pub mod preview;
 pub mod remote;
 pub mod state;

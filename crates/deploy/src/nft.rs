@@ -139,6 +139,11 @@ pub fn listed(doc: &str) -> Result<String, DeployError> {
     run("unshare", &["--net", "--", "sh", "-c", "nft -f - && nft list ruleset"], Some(doc))
 }
 
+/// Have the kernel check a document without loading it (`nft -c`).
+pub fn check(doc: &str) -> Result<(), DeployError> {
+    run("nft", &["-c", "-f", "-"], Some(&(replace_prefix() + doc))).map(drop)
+}
+
 /// Load a document in one transaction.
 pub fn load(doc: &str) -> Result<(), DeployError> {
     run("nft", &["-f", "-"], Some(doc)).map(drop)

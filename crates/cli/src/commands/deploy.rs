@@ -225,6 +225,7 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    staged.note_logging();
     if a.dry_run {
         return dry_run(&staged, a.backend, a.json, &a.state);
     }
@@ -296,6 +297,28 @@ struct Staged {
 }
 
 impl Staged {
+    /// Whether the rules write LOG lines (NFLOG needs no kernel logger).
+    fn logs(&self) -> bool {
+        let (v4, v6) = match (&self.compiled, &self.imported) {
+            (Some((c, _, _)), _) => (&c.v4, &c.v6),
+            (None, Some((v4, v6))) => (v4, v6),
+            (None, None) => return false,
+        };
+        [v4, v6]
+            .iter()
+            .flat_map(|rs| &rs.chains)
+            .flat_map(|c| &c.rules)
+            .any(|r| matches!(r.target, rampart_ir::Target::Log(_)))
+    }
+
+    /// Where this host would not write the rules' LOG lines, say so.
+    fn note_logging(&self) {
+        let proc = Path::new("/proc/sys/net/netfilter");
+        if let Some(note) = rampart_deploy::preflight::logging(proc, self.logs()) {
+            printer::note(&note);
+        }
+    }
+
     fn load(&self, backend: Backend) -> (Load<'_>, Traced<'_>) {
         let (v4, v6) = match (&self.compiled, &self.imported) {
             (Some((c, _, _)), _) => (&c.v4, &c.v6),

@@ -46,7 +46,8 @@ fn counted(backend: &str) {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rules = v["rules"].as_array().unwrap();
-    let of = |n: u64| rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"));
+    let of =
+        |n: u64| rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"));
     for (n, packets, line) in [(1, 4, 9), (2, 3, 10), (3, 5, 11), (4, 0, 12)] {
         assert_eq!(of(n)["packets"], packets, "R{n} ({backend}): {v:#}");
         assert_eq!(of(n)["at"], format!("{}:{line}", policy.display()), "{v:#}");
@@ -55,13 +56,17 @@ fn counted(backend: &str) {
     assert_eq!(of(2)["comment"], "no web");
     assert_eq!(v["never_hit"], serde_json::json!([4]), "{v:#}");
     // Busiest first.
-    let order: Vec<u64> = rules.iter().filter_map(|r| r["rule"].as_u64()).filter(|n| *n > 0).collect();
+    let order: Vec<u64> =
+        rules.iter().filter_map(|r| r["rule"].as_u64()).filter(|n| *n > 0).collect();
     assert_eq!(order, [3, 1, 2, 4], "{v:#}");
 
     let out = rampart(&fw, &state, &["status", "--counters"], &[]);
     let t = text(&out.stdout);
     assert!(t.contains("never hit since load: R4 ("), "{t}");
-    assert!(t.lines().any(|l| l.starts_with("R3 ") && l.contains(" 5 ") && l.ends_with("no ping")), "{t}");
+    assert!(
+        t.lines().any(|l| l.starts_with("R3 ") && l.contains(" 5 ") && l.ends_with("no ping")),
+        "{t}"
+    );
 
     // The exposition, read by a Prometheus text-format parser: every
     // sample line parses, and the counts are the kernel's.
@@ -106,7 +111,10 @@ fn metrics(prom: &Path, backend: &str) {
     assert!(value("rampart_rule_bytes_total", Some("3")) >= 5.0 * 84.0, "{body}");
     assert_eq!(value("rampart_log_records_lost_total", None), 9.0, "{body}");
     let r2 = scrape.samples.iter().find(|s| s.labels.get("rule") == Some("2")).unwrap();
-    assert_eq!((r2.labels.get("ruleset"), r2.labels.get("comment")), (Some("main"), Some("no web")));
+    assert_eq!(
+        (r2.labels.get("ruleset"), r2.labels.get("comment")),
+        (Some("main"), Some("no web"))
+    );
 }
 
 #[test]

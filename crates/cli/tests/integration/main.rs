@@ -8,6 +8,7 @@ mod cli;
 mod coexist;
 mod compile_nft;
 mod completion;
+mod containers;
 mod counters;
 mod deploy;
 mod editors;
