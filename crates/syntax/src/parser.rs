@@ -18,9 +18,9 @@ use crate::lexer::{self, Kind, Token};
 pub fn parse(src: &str, file: FileId) -> Parsed<Policy> {
     let mut diagnostics = Vec::new();
     let tokens = lexer::lex(src, file, &mut diagnostics);
-    let mut p = Parser { src, tokens, pos: 0, diags: diagnostics };
+    let mut p = Parser { src, tokens, pos: 0, diags: diagnostics, skipped: Vec::new() };
     let ast = p.policy();
-    Parsed { ast, diagnostics: p.diags }
+    Parsed { ast, diagnostics: p.diags, skipped: p.skipped }
 }
 
 /// A statement could not be parsed; it has been reported.
@@ -29,7 +29,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -38,6 +38,7 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     diags: Vec<Diagnostic>,
+    skipped: Vec<Span>,
 }
 
 impl Parser<'_> {
@@ -126,23 +127,27 @@ impl Parser<'_> {
         }
     }
 
-    /// Skip the rest of a broken statement, including any block it opened.
-    fn recover(&mut self) {
+    /// Skip the rest of a broken statement that began at `from`, including
+    /// any block it opened, and keep the span of its text.
+    fn recover(&mut self, from: Span) {
         let mut depth = 0usize;
+        let mut end = from.end;
         loop {
-            match self.peek().kind {
-                Kind::Eof => return,
-                Kind::Newline if depth == 0 => {
-                    self.bump();
-                    return;
-                }
-                Kind::RBrace if depth == 0 => return,
+            let t = self.peek();
+            match t.kind {
+                Kind::Eof => break,
+                Kind::Newline | Kind::RBrace if depth == 0 => break,
                 Kind::LBrace => depth += 1,
                 Kind::RBrace => depth -= 1,
                 _ => {}
             }
+            end = t.span.end;
             self.bump();
         }
+        if self.peek().kind == Kind::Newline {
+            self.bump();
+        }
+        self.skipped.push(Span { end, ..from });
     }
 
     /// `WORD (, WORD)*`, newlines allowed after a comma.
@@ -170,7 +175,7 @@ impl Parser<'_> {
                 }
                 _ => match self.item() {
                     Ok(item) => items.push(item),
-                    Err(Reported) => self.recover(),
+                    Err(Reported) => self.recover(t.span),
                 },
             }
         }
@@ -346,6 +351,7 @@ impl Parser<'_> {
             options: vec![],
             rulesets: vec![],
             nat: vec![],
+            expects: vec![],
         };
         loop {
             self.skip_newlines();
@@ -359,8 +365,9 @@ impl Parser<'_> {
                     return Ok(fw);
                 }
                 _ => {
+                    let from = self.peek().span;
                     if let Err(Reported) = self.firewall_statement(&mut fw) {
-                        self.recover();
+                        self.recover(from);
                     }
                 }
             }
@@ -401,6 +408,12 @@ impl Parser<'_> {
             "nat" => {
                 let open = self.open_block()?;
                 fw.nat.extend(self.rules(open));
+                Ok(())
+            }
+            "expect" => {
+                let mut rule = self.rule()?;
+                rule.span = kw.span.to(rule.span);
+                fw.expects.push(rule);
                 Ok(())
             }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
@@ -445,8 +458,9 @@ impl Parser<'_> {
                     return Ok(bridge);
                 }
                 _ => {
+                    let from = self.peek().span;
                     if let Err(Reported) = self.bridge_statement(&mut bridge) {
-                        self.recover();
+                        self.recover(from);
                     }
                 }
             }
@@ -505,10 +519,13 @@ impl Parser<'_> {
                     self.diags.push(diagnostics::unclosed_block(open));
                     return rules;
                 }
-                _ => match self.rule() {
-                    Ok(r) => rules.push(r),
-                    Err(Reported) => self.recover(),
-                },
+                _ => {
+                    let from = self.peek().span;
+                    match self.rule() {
+                        Ok(r) => rules.push(r),
+                        Err(Reported) => self.recover(from),
+                    }
+                }
             }
         }
     }
@@ -534,10 +551,13 @@ impl Parser<'_> {
                     self.diags.push(diagnostics::unclosed_block(open));
                     return Ok(access);
                 }
-                _ => match self.access_statement() {
-                    Ok(s) => access.statements.push(s),
-                    Err(Reported) => self.recover(),
-                },
+                _ => {
+                    let from = self.peek().span;
+                    match self.access_statement() {
+                        Ok(s) => access.statements.push(s),
+                        Err(Reported) => self.recover(from),
+                    }
+                }
             }
         }
     }
