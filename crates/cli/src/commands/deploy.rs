@@ -225,6 +225,9 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    // Where nothing can be loaded, that is all there is to say.
+    let what = if a.dry_run { "nothing was compared" } else { "nothing was loaded" };
+    rampart_deploy::preflight::capable(what)?;
     staged.note_logging();
     if a.dry_run {
         return dry_run(&staged, a.backend, a.json, &a.state);
