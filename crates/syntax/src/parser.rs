@@ -13,6 +13,8 @@ use crate::ast::{
 use crate::diagnostics;
 use crate::lexer::{self, Kind, Token};
 
+mod limit;
+
 /// Parse one policy file.
 #[must_use]
 pub fn parse(src: &str, file: FileId) -> Parsed<Policy> {
@@ -29,7 +31,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, log-limit, default, \
                               accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -416,8 +418,8 @@ impl Parser<'_> {
                 fw.expects.push(rule);
                 Ok(())
             }
-            "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
-            | "forward" | "self-in-networks" => {
+            "log-prefix" | "log-level" | "log-limit" | "default" | "accept-established"
+            | "backup-ssh" | "forward" | "self-in-networks" => {
                 let mut values = Vec::new();
                 while !self.at_line_end() {
                     let t = self.peek();
@@ -615,6 +617,9 @@ impl Parser<'_> {
             time: None,
             log: None,
             stateless: None,
+            limit: None,
+            connlimit: None,
+            log_limit: None,
             number: None,
             comment: None,
         };
@@ -666,6 +671,18 @@ impl Parser<'_> {
                 }
                 "log" => self.set_once(&mut r.log, w.span, w.span, false)?,
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span, false)?,
+                "limit" => {
+                    let l = self.limit(w.span, "limit")?;
+                    self.set_once(&mut r.limit, l, w.span, false)?;
+                }
+                "connlimit" => {
+                    let l = self.limit(w.span, "connlimit")?;
+                    self.set_once(&mut r.connlimit, l, w.span, false)?;
+                }
+                "log-limit" => {
+                    let l = self.limit(w.span, "log-limit")?;
+                    self.set_once(&mut r.log_limit, l, w.span, false)?;
+                }
                 "number" => {
                     let n = self.word("a rule number")?;
                     self.set_once(&mut r.number, n, w.span, false)?;
