@@ -140,7 +140,7 @@ fn rampart_test_answers_every_shipped_lab_offline() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 15 + 8, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 16 + 8, "{stdout}");
     assert!(stdout.contains("examples/kvm-bridges.lab: 13 probe(s), 13 as expected, 0 failed"));
 }
 
