@@ -66,6 +66,22 @@ fn setup(dir: &Path, host: &SshHost) {
 }
 
 #[test]
+fn every_module_documents_its_options_for_ansible_doc() {
+    require_tools(&[Tool { name: "ansible-doc", package: "ansible-core" }]).unwrap();
+    for (module, option) in [("rampart_apply", "try_seconds"), ("rampart_confirm", "version")] {
+        let out = std::process::Command::new("ansible-doc")
+            .args(["--json", "-t", "module", &format!("rampart.firewall.{module}")])
+            .env("ANSIBLE_COLLECTIONS_PATH", root().join("ansible"))
+            .output()
+            .expect("run ansible-doc");
+        assert!(out.status.success(), "{module}: {}", text(&out.stderr));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let options = &doc[format!("rampart.firewall.{module}")]["doc"]["options"];
+        assert!(options[option]["description"].is_string(), "{module}: {options}");
+    }
+}
+
+#[test]
 fn the_collection_applies_on_trial_confirms_and_rolls_back_when_shut_out() {
     require_tools(&[
         Tool { name: "ansible-playbook", package: "ansible-core" },
@@ -114,8 +130,11 @@ fn the_collection_applies_on_trial_confirms_and_rolls_back_when_shut_out() {
 
     // Forced through, the confirmation cannot get in: the host puts its
     // previous rules back by itself.
-    let (out, report) =
-        playbook(&admin, &dir, &["-e", &vars("closed", "rampart_force=true rampart_try_seconds=10")]);
+    let (out, report) = playbook(
+        &admin,
+        &dir,
+        &["-e", &vars("closed", "rampart_force=true rampart_try_seconds=10")],
+    );
     assert_ne!(out.status.code(), Some(0));
     assert_eq!(task(&report, "Load the firewall on trial")["changed"], true);
     assert_eq!(report["stats"]["r1"]["unreachable"], 1, "{}", report["stats"]);

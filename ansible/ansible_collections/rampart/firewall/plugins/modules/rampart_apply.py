@@ -17,7 +17,7 @@ description:
     traces the SSH connection Ansible uses through the new rules and refuses
     rules that would cut it.
   - A try must be confirmed from a NEW connection with M(rampart.firewall.rampart_confirm)
-    after C(meta: reset_connection), or the host restores its previous rules by
+    after C(meta reset_connection), or the host restores its previous rules by
     itself. The role C(rampart.firewall.apply) does the three steps.
   - Check mode runs only the dry run and reports the diff.
 options:

@@ -11,8 +11,8 @@ DOCUMENTATION = r"""
 module: rampart_confirm
 short_description: Keep the rules of a Rampart try
 description:
-  - Runs C(rampart confirm) on the managed host. Run it after C(meta: reset_connection):
-    only a NEW connection proves the new rules let the administrator back in.
+  - Runs C(rampart confirm) on the managed host. Run it after C(meta reset_connection),
+    because only a NEW connection proves the new rules let the administrator back in.
   - When nothing waits for confirmation, checks that the loaded version is the
     one given; a try that already rolled back fails the task.
 options:
