@@ -330,3 +330,9 @@ pub(crate) fn dynamic_firewall_in_column(name: &str, firewall: &str, span: Span)
     .with_label(span, "the rule matches only the addresses known when compiling")
     .with_help("give the interface its address, or write `self` in the firewall's own rules")
 }
+
+pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0600", format!("`expect {word}` is not an expectation"))
+        .with_label(span, "not a verdict")
+        .with_help("expect accept, deny (or drop) or reject, followed by from, to, service and on")
+}
