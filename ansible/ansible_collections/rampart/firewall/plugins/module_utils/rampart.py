@@ -41,3 +41,21 @@ def run(module, args):
     except ValueError:
         module.fail_json(msg="rampart printed something that is not JSON", rc=rc, stdout=out, stderr=err)
     return rc, parsed, err.strip()
+
+
+SIGNS = {"added": "+", "removed": "-", "moved": "~"}
+
+
+def render(changes):
+    """The changes of `rampart apply --dry-run --json`, chain by chain, as
+    text for Ansible's --diff."""
+    lines = []
+    for chain in changes:
+        name = chain["chain"]
+        lines.append(name if " " in name else "chain %s" % name)
+        for e in chain["edits"]:
+            origin = ""
+            if e.get("policy_rule") is not None:
+                origin = "  (R%s%s)" % (e["policy_rule"], " " + e["at"] if e.get("at") else "")
+            lines.append("  %s %s%s" % (SIGNS.get(e["change"], "?"), e["rule"], origin))
+    return "\n".join(lines) + "\n" if lines else ""

@@ -65,9 +65,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changes:
-  description: What changed (or would change), chain by chain.
+  description: What changed (or would change), chain by chain, as C(rampart apply --dry-run --json) prints it.
   type: list
-  elements: str
+  elements: dict
+  returned: always
+guard:
+  description: The lock-out guard's verdict on the management connection (keeps, cuts, unchecked).
+  type: dict
   returned: always
 version:
   description: Version of the loaded ruleset.
@@ -82,6 +86,7 @@ pending_deadline:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.rampart.firewall.plugins.module_utils.rampart import (
     COMMON_ARGS,
+    render,
     run,
     state_args,
 )
@@ -116,23 +121,36 @@ def main():
         args.append("--force")
 
     rc, preview, err = run(module, args + ["--dry-run"])
-    if rc != 0:
+    if preview is None:
+        module.fail_json(msg=err or "rampart apply --dry-run failed", rc=rc)
+    guard = preview.get("guard") or {}
+    cuts = guard.get("verdict") == "cuts"
+    if cuts and not p["force"]:
+        module.fail_json(
+            msg="the new rules would cut the management connection: %s would get %s, decided by %s"
+            % (guard.get("packet"), guard.get("gets"), guard.get("decided_by")),
+            rc=rc,
+            guard=guard,
+        )
+    # The dry run exits 1 when the guard would refuse; --force loads anyway.
+    if rc != 0 and not cuts:
         module.fail_json(msg=err or "rampart apply --dry-run failed", rc=rc, result=preview)
-    changes = preview.get("changes", [])
+    changes = preview.get("changes") or []
+    diff = dict(prepared=render(changes))
     if module.check_mode or not changes:
-        module.exit_json(changed=bool(changes), changes=changes, diff=dict(prepared="\n".join(changes)))
+        module.exit_json(changed=bool(changes), changes=changes, guard=guard, diff=diff)
 
     rc, applied, err = run(module, args + ["--try", str(p["try_seconds"])])
     if rc != 0 or applied is None:
         module.fail_json(msg=err or "rampart apply failed", rc=rc, result=applied)
     module.exit_json(
         changed=True,
-        changes=applied.get("changes", []),
+        changes=changes,
+        guard=guard,
         version=applied.get("version"),
         pending_deadline=applied.get("pending_deadline"),
-        diff=dict(prepared="\n".join(applied.get("changes", []))),
+        diff=diff,
     )
-
 
 if __name__ == "__main__":
     main()
