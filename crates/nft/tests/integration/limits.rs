@@ -23,10 +23,16 @@ fn per_source_limits_fill_dynamic_sets_and_limited_rules_stay_apart() {
     let nft = nft(&rules.join("\n"));
     let forward = &nft[nft.find("chain forward").unwrap()..];
     let forward = &forward[..forward.find('}').unwrap()];
-    assert_eq!(forward.matches("limit rate 1/second burst 5 packets counter accept").count(), 6, "{nft}");
+    assert_eq!(
+        forward.matches("limit rate 1/second burst 5 packets counter accept").count(),
+        6,
+        "{nft}"
+    );
     assert!(!nft.contains("forward_set") && !nft.contains("forward_map"), "{nft}");
     assert!(
-        nft.contains("add @rampart_7_v4 { ip saddr limit rate 3/minute burst 5 packets } counter accept"),
+        nft.contains(
+            "add @rampart_7_v4 { ip saddr limit rate 3/minute burst 5 packets } counter accept"
+        ),
         "{nft}"
     );
     assert!(nft.contains("add @rampart_8_v6 { ip6 saddr ct count 2 } counter accept"), "{nft}");
