@@ -22,6 +22,7 @@ mod logs;
 mod lsp;
 mod nft_rules;
 mod preview;
+mod readme;
 mod reference;
 mod trace;
 mod util;
