@@ -20,5 +20,6 @@ mod lsp;
 mod nft_rules;
 mod preview;
 mod reference;
+mod report;
 mod trace;
 mod util;
