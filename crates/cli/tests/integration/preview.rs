@@ -54,6 +54,16 @@ fn a_reordering_shows_as_moved_and_nothing_is_loaded() {
     let state = tempdir("preview");
     let dir = tempdir("preview-policy");
     let (before, after) = (policy(&dir, "a.rp", false), policy(&dir, "b.rp", true));
+    // A host with nothing loaded: the built-in chains get a hook and a
+    // policy that drops.
+    let out = ok(&rampart(&ns, &state, &["diff", &before], &[]));
+    let words: Vec<String> =
+        out.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let input = words.iter().position(|l| l == "chain INPUT: 2 added, 1 removed").expect(&out);
+    assert_eq!(
+        words[input + 1..input + 4],
+        ["+ -j rampart-INPUT", "- policy ACCEPT", "+ policy DROP"]
+    );
     ok(&rampart(&ns, &state, &["apply", &before], &[]));
     let loaded = || ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
     let was = loaded();
