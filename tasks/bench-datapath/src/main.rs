@@ -127,13 +127,24 @@ impl Bench {
         })
     }
 
-    fn rulesets(&self) -> [(&'static str, Ruleset); 3] {
+    fn rulesets(&self) -> [(&'static str, Ruleset); 4] {
         [
             ("Rampart iptables", Ruleset::Iptables(self.iptables.clone())),
             ("Rampart nft, linear", Ruleset::Nft(self.linear.clone())),
             ("Rampart nft, classifier", Ruleset::Nft(self.classifier.clone())),
+            ("classifier, `log` left out", Ruleset::Nft(without_log(&self.classifier))),
         ]
     }
+}
+
+/// The document without its `log` statements: what logging costs a packet.
+fn without_log(doc: &str) -> String {
+    doc.lines()
+        .map(|l| match (l.find(" log prefix \""), l.find(" level info")) {
+            (Some(a), Some(b)) if a < b => format!("{}{}\n", &l[..a], &l[b + " level info".len()..]),
+            _ => format!("{l}\n"),
+        })
+        .collect()
 }
 
 struct Measured {
