@@ -105,7 +105,8 @@ fn random_ruleset(rng: &mut fastrand::Rng, keyed: bool) -> Ruleset {
     let mut chains = vec![fwd];
     for (i, name) in USER_CHAINS.iter().enumerate() {
         let mut c = Chain::user(name);
-        c.rules = (0..rng.usize(0..12)).map(|_| rule(rng, i + 1)).collect();
+        let long = if keyed { 40 } else { 12 };
+        c.rules = (0..rng.usize(0..long)).map(|_| rule(rng, i + 1)).collect();
         chains.push(c);
     }
     Ruleset { chains }

@@ -291,7 +291,20 @@ impl Ctx<'_> {
                             }
                         };
                     }
-                    "reject" => target = Target::Reject(reject_with(v)),
+                    "reject" => {
+                        target = Target::Reject(reject_with(v));
+                        // nft lists `meta nfproto ipv6 reject` as `reject
+                        // with icmpv6 ...` and `meta l4proto tcp reject with
+                        // tcp reset` without the protocol: the type keeps it.
+                        match v.get("type").and_then(Value::as_str) {
+                            Some("icmp") => matches.push(family(false, false)),
+                            Some("icmpv6") => matches.push(family(true, false)),
+                            Some("tcp reset") => {
+                                matches.push(Match::Proto { neg: false, proto: Proto::Tcp });
+                            }
+                            _ => {}
+                        }
+                    }
                     "log" => {
                         let prefix =
                             v.get("prefix").and_then(Value::as_str).unwrap_or("").to_owned();
@@ -333,7 +346,7 @@ impl Ctx<'_> {
             return out;
         }
         let Some((key, data)) = vmap else { return vec![base] };
-        let elems = data.get("set").and_then(Value::as_array).cloned().unwrap_or_default();
+        let elems = self.elements(data).unwrap_or_default();
         let mut out = Vec::new();
         for e in &elems {
             let Some([k, verdict]) = e.as_array().map(Vec::as_slice) else { continue };
