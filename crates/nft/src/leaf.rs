@@ -51,6 +51,9 @@ type Region = [Range; DIMS];
 const DIMS: usize = 4;
 const CT: usize = 3;
 
+/// A region and the rules (positions in the run) met there, in order.
+type Cell = (Region, Vec<usize>);
+
 const ALL: Region = [(0, 0xffff_ffff), (0, 0xffff_ffff), (0, 0xffff), (0, 4)];
 
 /// A rule's key space, each dimension sorted and merged.
@@ -179,7 +182,7 @@ fn holds(ranges: &[Range], r: Range) -> bool {
 
 /// The boxes of each protocol of the run, with the rules (positions in the
 /// run) met there; `None` when there would be too many.
-fn boxes(run: &[Keyed]) -> Option<Vec<Vec<(Region, Vec<usize>)>>> {
+fn boxes(run: &[Keyed]) -> Option<Vec<Vec<Cell>>> {
     let mut protos: Vec<Proto> = run.iter().map(|k| k.proto).collect();
     protos.sort_unstable_by_key(|p| p.number());
     protos.dedup();
@@ -201,7 +204,7 @@ fn boxes(run: &[Keyed]) -> Option<Vec<Vec<(Region, Vec<usize>)>>> {
 
 struct Cutter<'k> {
     run: &'k [Keyed],
-    out: Vec<(Region, Vec<usize>)>,
+    out: Vec<Cell>,
     budget: usize,
 }
 
@@ -265,7 +268,7 @@ fn pieces(ranges: &[Range], r: Range) -> Vec<Range> {
 }
 
 /// Neighbouring boxes with the same rules, joined; in a fixed order.
-fn joined(mut boxes: Vec<(Region, Vec<usize>)>) -> Vec<(Region, Vec<usize>)> {
+fn joined(mut boxes: Vec<Cell>) -> Vec<Cell> {
     for d in (0..DIMS).rev() {
         let mut groups: HashMap<(Vec<Range>, Vec<usize>), Vec<Range>> = HashMap::new();
         for (region, list) in boxes {
@@ -300,7 +303,7 @@ fn joined(mut boxes: Vec<(Region, Vec<usize>)>) -> Vec<(Region, Vec<usize>)> {
 fn materialize(
     rules: &[&Rule],
     run: &[Keyed],
-    boxes: &[(Region, Vec<usize>)],
+    boxes: &[Cell],
     chain: &mut dyn FnMut(Vec<Rule>) -> ChainId,
 ) -> Vec<Rule> {
     let ct = run.iter().any(|k| k.dims[CT] != [ALL[CT]]);

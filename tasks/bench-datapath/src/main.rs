@@ -141,7 +141,9 @@ impl Bench {
 fn without_log(doc: &str) -> String {
     doc.lines()
         .map(|l| match (l.find(" log prefix \""), l.find(" level info")) {
-            (Some(a), Some(b)) if a < b => format!("{}{}\n", &l[..a], &l[b + " level info".len()..]),
+            (Some(a), Some(b)) if a < b => {
+                format!("{}{}\n", &l[..a], &l[b + " level info".len()..])
+            }
             _ => format!("{l}\n"),
         })
         .collect()
