@@ -29,10 +29,13 @@ pub(crate) enum Command {
     Compile(commands::compile::CompileArgs),
     Demo(commands::demo::DemoArgs),
     Apply(commands::deploy::ApplyArgs),
+    Diff(commands::deploy::DiffArgs),
     Confirm(commands::deploy::ConfirmArgs),
     Rollback(commands::deploy::RollbackArgs),
     Status(commands::deploy::StatusArgs),
     InstallService(commands::deploy::InstallServiceArgs),
+    Metrics(commands::counters::MetricsArgs),
+    Top(commands::top::TopArgs),
     #[command(hide = true)]
     Watchdog(commands::deploy::WatchdogArgs),
     /// Trace a packet: the rules it meets, the log lines, the verdict.
@@ -45,6 +48,8 @@ pub(crate) enum Command {
     Lab(commands::lab::LabArgs),
     /// Answer a lab's probes offline, by trace alone (no root).
     Test(commands::test::TestArgs),
+    /// What can reach what: the services each zone may open to each other.
+    Matrix(commands::matrix::MatrixArgs),
     /// The console access kit: sudoers fragment, launcher, install, audit.
     Access(crate::commands::access::AccessArgs),
     Explain(commands::reference::ExplainArgs),

@@ -28,6 +28,7 @@ fn package_of(tool: &str) -> &'static str {
     match tool {
         "nft" => "nftables",
         "systemd-analyze" => "systemd",
+        "unshare" => "util-linux",
         _ => "iptables",
     }
 }
@@ -74,6 +75,11 @@ pub fn save(family: Family) -> Result<String, DeployError> {
 /// One loaded table as `iptables-save` prints it.
 pub fn save_table(family: Family, table: Table) -> Result<String, DeployError> {
     run(&tool(family, "save"), &["-t", table.name()], None)
+}
+
+/// One loaded table with each rule's packet and byte counts (`-c`).
+pub fn save_counted(family: Family, table: Table) -> Result<String, DeployError> {
+    run(&tool(family, "save"), &["-c", "-t", table.name()], None)
 }
 
 /// Load a document in one transaction. `noflush` leaves chains the

@@ -7,7 +7,7 @@ use rampart_ir::origin::{LogPrefix, PrefixValues};
 use rampart_ir::{AddrSet, RejectWith};
 use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 
-use crate::resolve::{Resolved, Resolver};
+use crate::resolve::{ADDRESS_KINDS, Resolved, Resolver, SERVICE_KINDS};
 use crate::{
     Action, AddrColumn, DefaultAction, Direction, Firewall, IfaceColumn, Interface, Options, Rule,
     RuleSet, ServiceColumn, User, addr, diagnostics,
@@ -31,6 +31,7 @@ pub(crate) fn build(
         options: Options::default(),
         rulesets: vec![],
         nat: vec![],
+        expects: vec![],
     };
     for s in &fw.options {
         option(&mut out.options, s, r, diags);
@@ -54,7 +55,9 @@ pub(crate) fn build(
             .collect();
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
     }
+    crate::limit::name_tables(&mut out);
     out.nat = crate::nat::build(&fw.nat, number, &out, r, diags);
+    out.expects = crate::expect::build(&fw.expects, &out, r, diags);
     if out.ruleset("main").is_none() {
         diags.push(diagnostics::missing_main(&out.name, out.span));
     }
@@ -95,6 +98,10 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
         ("log-prefix", Some(t)) => match LogPrefix::parse(t) {
             Ok(p) => o.log_prefix = p,
             Err(e) => bad(diags, &format!("a template a log line can be traced back by: {e}")),
+        },
+        ("log-limit", _) => match crate::limit::option(&s.values, diags) {
+            Ok(l) => o.log_limit = l,
+            Err(()) => bad(diags, "a rate such as `3/minute`, `3/minute burst 10`, or `none`"),
         },
         ("log-level", Some(t)) => match log_level(t) {
             Some(l) => o.log_level = l,
@@ -184,12 +191,15 @@ pub(crate) fn addresses(
             None
         }
         None => {
-            diags.push(diagnostics::unknown_name(
-                "address object",
-                &w.text,
-                w.span,
-                "define it with `host`, `network`, `range` or `group`, or write an address",
-            ));
+            diags.push(
+                diagnostics::unknown_name(
+                    "address object",
+                    &w.text,
+                    w.span,
+                    "define it with `host`, `network`, `range` or `group`, or write an address",
+                )
+                .suggest(&w.text, r.names_of(&ADDRESS_KINDS)),
+            );
             None
         }
     }
@@ -279,12 +289,15 @@ pub(crate) fn service_column(
                 "a service",
                 w.span,
             )),
-            None => diags.push(diagnostics::unknown_name(
-                "service",
-                &w.text,
-                w.span,
-                "define it with `service NAME tcp PORT` (or udp, icmp, proto N)",
-            )),
+            None => diags.push(
+                diagnostics::unknown_name(
+                    "service",
+                    &w.text,
+                    w.span,
+                    "define it with `service NAME tcp PORT` (or udp, icmp, proto N)",
+                )
+                .suggest(&w.text, r.names_of(&SERVICE_KINDS)),
+            ),
         }
     }
     col
@@ -316,7 +329,10 @@ fn check_iface(w: &Word, fw: &Firewall, diags: &mut Vec<Diagnostic>) {
     if !known {
         let bridge = fw.bridges.iter().find(|b| b.ports.iter().any(|p| p.name == w.text));
         let bridge = bridge.map(|b| b.name.as_str());
-        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge));
+        diags.push(
+            diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge)
+                .suggest(&w.text, fw.interfaces.iter().map(|i| i.name.as_str())),
+        );
     }
 }
 
@@ -330,12 +346,15 @@ fn users(c: Option<&Column>, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) 
             Some(_) => {
                 diags.push(diagnostics::wrong_kind(&w.text, r.kind_of(&w.text), "a user", w.span))
             }
-            None => diags.push(diagnostics::unknown_name(
-                "user",
-                &w.text,
-                w.span,
-                "define it with `user NAME uid N`",
-            )),
+            None => diags.push(
+                diagnostics::unknown_name(
+                    "user",
+                    &w.text,
+                    w.span,
+                    "define it with `user NAME uid N`",
+                )
+                .suggest(&w.text, r.names_of(&["a user"])),
+            ),
         }
     }
     out
@@ -369,7 +388,10 @@ fn action(
         "branch" => {
             let w = arg?;
             if !rulesets.contains(w.text.as_str()) {
-                diags.push(diagnostics::unknown_ruleset(&w.text, w.span));
+                diags.push(
+                    diagnostics::unknown_ruleset(&w.text, w.span)
+                        .suggest(&w.text, rulesets.iter().copied()),
+                );
                 return None;
             }
             Action::Branch(w.text.clone())
@@ -444,9 +466,13 @@ fn rule(
             diags,
         ),
         log: rule.log.is_some(),
+        log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags),
+        limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)),
+        conn_limit: rule.connlimit.as_ref().and_then(|l| crate::limit::conn_limit(l, diags)),
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     };
+    crate::limit::check(rule, &out.action, diags);
     if let Action::Antispoof(_) = out.action
         && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())
     {

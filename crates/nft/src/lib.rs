@@ -39,6 +39,7 @@ mod elems;
 mod expr;
 mod leaf;
 mod merge;
+mod rate;
 mod rule;
 mod sets;
 mod text;
@@ -131,7 +132,9 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             ChainOut { name: name.clone(), base, rules }
         })
         .collect();
-    table(&mut out, "inet", &chains);
+    let mut dynamic = String::new();
+    rate::render_sets(rs, &mut dynamic);
+    table(&mut out, "inet", &chains, &dynamic);
 
     if !bridge.is_empty() {
         let chains: Vec<ChainOut> = bridge
@@ -143,7 +146,7 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             })
             .collect();
         out.push('\n');
-        table(&mut out, "bridge", &chains);
+        table(&mut out, "bridge", &chains, "");
     }
     // Strings are quoted by `text::quote` and names made by `text::ident`,
     // both free of control characters: a NUL here would cut a rule's line.
@@ -184,7 +187,8 @@ struct ChainOut<'a> {
     rules: &'a [Line],
 }
 
-fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
+/// `dynamic`: set blocks the rules fill themselves (per-source limits).
+fn table(out: &mut String, family: &str, chains: &[ChainOut], dynamic: &str) {
     let mut sets = Sets::default();
     for c in chains {
         for l in c.rules {
@@ -234,6 +238,7 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
     }
     let _ = writeln!(out, "table {family} rampart {{");
     sets.render(out);
+    out.push_str(dynamic);
     out.push_str(&body);
     out.push_str("}\n");
 }
@@ -250,6 +255,11 @@ fn render_expr(e: &Expr, sets: &mut Sets) -> String {
 
 fn render_rule(r: &NftRule, sets: &mut Sets) -> String {
     let mut parts: Vec<String> = r.matches.iter().map(|e| render_expr(e, sets)).collect();
+    // Every rule counts what it matched: `rampart status --counters` sums
+    // the counts per policy rule.
+    if !r.stmts.iter().any(|s| s == "counter") {
+        parts.push("counter".to_owned());
+    }
     parts.extend(r.stmts.iter().cloned());
     parts.extend(r.verdict.iter().cloned());
     if let Some(c) = &r.comment {

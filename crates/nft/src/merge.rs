@@ -140,7 +140,7 @@ fn can_vmap(r: &NftRule) -> bool {
 fn run_at(rules: &[NftRule]) -> Option<(Vec<usize>, usize, bool)> {
     let [a, b, ..] = rules else { return None };
     let width = a.matches.len();
-    if b.matches.len() != width || a.matches == b.matches {
+    if b.matches.len() != width || a.matches == b.matches || a.stateful || b.stateful {
         return None;
     }
     let kind = |e: &Expr| key_part(e).map(|k| (k.0, k.1));
@@ -150,7 +150,8 @@ fn run_at(rules: &[NftRule]) -> Option<(Vec<usize>, usize, bool)> {
     let mut len = 0;
     let mut all_vmap = true;
     for r in rules {
-        let differ = r.matches.len() == width
+        let differ = !r.stateful
+            && r.matches.len() == width
             && (0..width).all(|p| {
                 r.matches[p] == a.matches[p]
                     || kind(&a.matches[p]).is_some_and(|k| kind(&r.matches[p]) == Some(k))

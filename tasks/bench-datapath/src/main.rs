@@ -127,14 +127,29 @@ impl Bench {
         })
     }
 
-    fn rulesets(&self) -> [(&'static str, Ruleset); 4] {
+    fn rulesets(&self) -> [(&'static str, Ruleset); 6] {
         [
             ("Rampart iptables", Ruleset::Iptables(self.iptables.clone())),
             ("Rampart nft, linear", Ruleset::Nft(self.linear.clone())),
+            ("Rampart nft, linear, no counters", Ruleset::Nft(uncounted(&self.linear))),
             ("Rampart nft, classifier", Ruleset::Nft(self.classifier.clone())),
-            ("classifier, `log` left out", Ruleset::Nft(without_log(&self.classifier))),
+            ("Rampart nft, classifier, no counters", Ruleset::Nft(uncounted(&self.classifier))),
+            ("Rampart nft, classifier, no `log`", Ruleset::Nft(without_log(&self.classifier))),
         ]
     }
+}
+
+/// The document without its `counter` statements: what counting costs is
+/// the difference. (Only the statement: the bench policy's comments hold
+/// no such word.)
+fn uncounted(doc: &str) -> String {
+    doc.lines()
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            let words: Vec<&str> = l.split_whitespace().filter(|w| *w != "counter").collect();
+            format!("{}{}\n", &l[..indent], words.join(" "))
+        })
+        .collect()
 }
 
 /// The document without its `log` statements: what logging costs a packet.

@@ -3,6 +3,7 @@
 pub(crate) mod access;
 pub(crate) mod check;
 pub(crate) mod compile;
+pub(crate) mod counters;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod fmt;
@@ -11,10 +12,12 @@ pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
 pub(crate) mod lsp;
+pub(crate) mod matrix;
 pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod test;
+pub(crate) mod top;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -30,10 +33,13 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Compile(a) => compile::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Apply(a) => deploy::apply(&a),
+        Command::Diff(a) => deploy::diff(&a),
         Command::Confirm(a) => deploy::confirm(&a),
         Command::Rollback(a) => deploy::rollback(&a),
         Command::Status(a) => deploy::status(&a),
         Command::InstallService(a) => deploy::install_service(&a),
+        Command::Metrics(a) => counters::run_metrics(&a),
+        Command::Top(a) => top::run(&a),
         Command::Watchdog(a) => deploy::watchdog(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),
@@ -45,5 +51,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lsp(_) => lsp::run(),
         Command::Manpages(a) => reference::manpages(&a),
         Command::Test(a) => test::run(&a),
+        Command::Matrix(a) => matrix::run(&a),
     }
 }

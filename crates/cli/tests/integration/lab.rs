@@ -140,7 +140,7 @@ fn rampart_test_answers_every_shipped_lab_offline() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 15 + 8, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 16 + 8, "{stdout}");
     assert!(stdout.contains("examples/kvm-bridges.lab: 13 probe(s), 13 as expected, 0 failed"));
 }
 
@@ -189,4 +189,90 @@ fn a_lab_with_rules_that_are_not_a_ruleset_is_refused() {
     let out = rampart(&["test", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("x.nft"), "{}", text(&out.stderr));
+}
+
+/// `expect` lines: `rampart test` reports each as a test case, `check`
+/// refuses the policy with the packet that differs and the rule that
+/// decides it, in file:line:col.
+#[test]
+fn expect_lines_are_checked_by_check_and_test() {
+    let out = rampart(&["test", "examples/office-gateway.rp"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("5 expectation(s), 5 hold, 0 failed"), "{stdout}");
+
+    let file = "crates/cli/tests/fixtures/expect-fails.rp";
+    let out = rampart(&["check", file]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("E0601"), "{err}");
+    assert!(err.contains("tcp from 10.1.0.66 port 1 to "), "{err}");
+    assert!(err.contains(&format!("at {file}:8:5: rule 1 decides drop")), "{err}");
+    let out = rampart(&["check", file, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON diagnostics");
+    let d = v.as_array().unwrap().iter().find(|d| d["code"] == "E0601").expect("E0601");
+    assert_eq!(d["location"]["line"], 12);
+    assert_eq!(d["spans"][1]["line"], 8);
+
+    let out = rampart(&["test", "--json", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let e = &v[0]["expectations"];
+    assert_eq!((e[0]["result"].as_str(), e[1]["result"].as_str()), (Some("holds"), Some("fails")));
+    assert_eq!((e[1]["line"].as_u64(), e[1]["rule"].as_u64()), (Some(12), Some(1)));
+    assert_eq!(v[0]["failed"], 1);
+
+    let out = rampart(&["test", "--junit", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = text(&out.stdout);
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML");
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 2);
+    let failures: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("failure")).collect();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].attribute("message").unwrap().contains("10.1.0.66"), "{xml}");
+}
+
+/// `rampart matrix`: the gateway's zones, a cell, the spoofing warnings.
+#[test]
+fn matrix_shows_what_reaches_what_and_who_accepts_spoofed_sources() {
+    let out = rampart(&["matrix", "examples/office-gateway.rp", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON matrix");
+    let zones: Vec<&str> =
+        v["zones"].as_array().unwrap().iter().map(|z| z["name"].as_str().unwrap()).collect();
+    assert_eq!(zones, ["self", "eth0", "eth1", "eth2"]);
+    let cell = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["from"] == "eth0" && c["to"] == "eth2")
+        .expect("eth0 -> eth2");
+    let services: Vec<&str> = cell["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["tcp 25", "tcp 80", "tcp 443"]);
+    assert_eq!(cell["allowed"][1]["rules"], serde_json::json!([6]));
+    let spoofed: Vec<(&str, &str)> = v["spoofing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["interface"].as_str().unwrap(), s["claims"].as_str().unwrap()))
+        .collect();
+    assert!(
+        spoofed.contains(&("eth2", "eth1")) && !spoofed.iter().any(|s| s.0 == "eth0"),
+        "{spoofed:?}"
+    );
+
+    let out = rampart(&["matrix", "examples/office-gateway.rp"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("from \\ to        | self "), "{stdout}");
+    assert!(stdout.contains("| smtp (tcp 25)*"), "{stdout}");
+    assert!(
+        stderr.contains("W0340")
+            && stderr.contains("eth2 accepts packets claiming addresses behind eth1"),
+        "{stderr}"
+    );
 }

@@ -2,12 +2,15 @@
 //! ripgrep does): each module is one command family.
 
 mod access;
+mod ansible;
 mod apply_safety;
 mod boot;
 mod cli;
 mod coexist;
 mod compile_nft;
 mod completion;
+mod containers;
+mod counters;
 mod deploy;
 mod editors;
 mod fmt;
@@ -18,6 +21,8 @@ mod lab;
 mod logs;
 mod lsp;
 mod nft_rules;
+mod preview;
+mod readme;
 mod reference;
 mod trace;
 mod util;
