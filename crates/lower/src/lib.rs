@@ -16,6 +16,7 @@ mod hooks;
 mod implicit;
 mod iptables;
 mod nat;
+mod ports;
 mod rule;
 
 pub use firewall::lower;

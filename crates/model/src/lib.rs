@@ -16,6 +16,7 @@ mod load;
 mod model;
 mod names;
 mod nat;
+mod ports;
 mod resolve;
 mod service;
 mod standard;

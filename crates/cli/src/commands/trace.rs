@@ -204,7 +204,7 @@ impl PacketArgs {
 }
 
 pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
-    let packet = match args.packet.packet() {
+    let mut packet = match args.packet.packet() {
         Ok(p) => p,
         Err(e) => {
             printer::note(&format!("error: {e:#}"));
@@ -271,11 +271,12 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         (None, Some(policy)) => {
             let mut sources = rampart_diag::Sources::new();
-            let (_, compiled) =
+            let (fw, compiled) =
                 match super::compile::build(policy, args.firewall.as_deref(), &mut sources)? {
                     Ok(built) => built,
                     Err(code) => return Ok(code),
                 };
+            bridge_ports(&mut packet, &fw);
             // The ruleset that `rampart compile` loads for this family; a
             // firewall without IPv6 rules leaves IPv6 alone (empty tables).
             let v6 = matches!(packet.src.or(packet.dst), Some(IpAddr::V6(_)));
@@ -313,6 +314,24 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         printer::out(&explain::to_text(&ruleset, &packet, &trace, family));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--in PORT` or `--out PORT` naming a port of one of the policy's
+/// bridges: the kernel shows the bridge as the interface and the port as
+/// the physdev, so the packet gets both.
+fn bridge_ports(packet: &mut Packet, fw: &rampart_model::Firewall) {
+    for (iface, physdev) in [
+        (&mut packet.in_iface, &mut packet.physdev_in),
+        (&mut packet.out_iface, &mut packet.physdev_out),
+    ] {
+        if physdev.is_none()
+            && let Some(bridge) = iface.as_deref().and_then(|p| fw.port_of(p))
+        {
+            *physdev = iface.replace(bridge.to_owned());
+        }
+    }
+    let physdev = packet.physdev_in.is_some() || packet.physdev_out.is_some();
+    packet.bridged |= packet.hook == Hook::Forward && physdev;
 }
 
 /// `--hook prerouting|postrouting`: the nat table's walk for a new
