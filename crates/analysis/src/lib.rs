@@ -11,13 +11,19 @@
 
 pub mod anomaly;
 mod check;
+pub mod cuts;
 mod diagnostics;
+pub mod expect;
+pub mod packets;
 mod ranges;
 pub mod space;
 
 pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
+pub use expect::{Outcome, expectations};
 pub use ranges::Ranges;
 
+#[cfg(test)]
+mod expect_tests;
 #[cfg(test)]
 mod tests;

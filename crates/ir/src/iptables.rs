@@ -187,6 +187,22 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &Module)
                 let _ = write!(out, " --weekdays {}", weekday_names(t.weekdays));
             }
         }
+        Match::AddrType(t) => {
+            let _ = write!(out, " -m addrtype");
+            for (opt, side) in [("--src-type", t.src), ("--dst-type", t.dst)] {
+                if let Some((n, types)) = side {
+                    neg(out, n);
+                    let _ = write!(out, " {opt} {}", types.names().join(","));
+                }
+            }
+            for (opt, on) in
+                [("--limit-iface-in", t.limit_iface_in), ("--limit-iface-out", t.limit_iface_out)]
+            {
+                if on {
+                    let _ = write!(out, " {opt}");
+                }
+            }
+        }
         Match::Unknown { module: name, args } => {
             let _ = write!(out, " -m {}", quote_if_needed(name));
             for a in args {

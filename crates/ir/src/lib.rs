@@ -15,6 +15,7 @@
 //! own type, [`Restricted`], which the iptables printers take. Start
 //! reading at [`rule`].
 
+mod addrtype;
 mod arp;
 mod builder;
 pub mod icmp;
@@ -24,6 +25,7 @@ pub mod read;
 mod restricted;
 pub mod rule;
 
+pub use addrtype::{AddrTypeMatch, AddrTypes};
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
 pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};

@@ -501,6 +501,8 @@ pub enum Match {
         mask: u32,
     },
     Time(TimeMatch),
+    /// `-m addrtype`: the route type of the addresses.
+    AddrType(crate::AddrTypeMatch),
     /// A match Rampart does not model (e.g. `-m recent`, `-m limit`), kept
     /// verbatim. The evaluator reports it rather than guessing.
     Unknown {

@@ -360,3 +360,9 @@ pub(crate) fn port_misses_own_packets(name: &str, bridge: &str, span: Span) -> D
          or write `in`, or a source that is not the firewall, to say that is meant"
     ))
 }
+
+pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0600", format!("`expect {word}` is not an expectation"))
+        .with_label(span, "not a verdict")
+        .with_help("expect accept, deny (or drop) or reject, followed by from, to, service and on")
+}

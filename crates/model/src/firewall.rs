@@ -31,6 +31,7 @@ pub(crate) fn build(
         options: Options::default(),
         rulesets: vec![],
         nat: vec![],
+        expects: vec![],
     };
     for s in &fw.options {
         option(&mut out.options, s, r, diags);
@@ -55,6 +56,7 @@ pub(crate) fn build(
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
     }
     out.nat = crate::nat::build(&fw.nat, number, &out, r, diags);
+    out.expects = crate::expect::build(&fw.expects, &out, r, diags);
     if out.ruleset("main").is_none() {
         diags.push(diagnostics::missing_main(&out.name, out.span));
     }

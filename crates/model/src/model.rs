@@ -32,6 +32,8 @@ pub struct Firewall {
     /// The `nat` section, in order: the first rule that matches a new
     /// connection decides its translation.
     pub nat: Vec<NatRule>,
+    /// `expect` lines, in source order.
+    pub expects: Vec<crate::Expect>,
 }
 
 impl Firewall {

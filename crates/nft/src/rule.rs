@@ -161,6 +161,10 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
                 time(&mut out, t);
                 true
             }
+            Match::AddrType(t) => {
+                addrtype(&mut out, t);
+                true
+            }
             Match::Unknown { module, .. } => {
                 return Err(format!("match `-m {module}` has no nftables form here"));
             }
@@ -644,5 +648,22 @@ fn reject(with: RejectWith, fam: Option<Family>, matches: &[Match]) -> String {
                 _ => "admin-prohibited",
             }
         ),
+    }
+}
+
+/// `-m addrtype` is nft's `fib` route-type lookup.
+fn addrtype(out: &mut Matched, t: &rampart_ir::AddrTypeMatch) {
+    let by = match (t.limit_iface_in, t.limit_iface_out) {
+        (true, _) => " . iif",
+        (_, true) => " . oif",
+        _ => "",
+    };
+    for (field, side) in [("saddr", t.src), ("daddr", t.dst)] {
+        let Some((neg, types)) = side else { continue };
+        let names: Vec<String> = types.names().iter().map(|n| n.to_ascii_lowercase()).collect();
+        let op = if neg { "!= " } else { "" };
+        let value =
+            if names.len() == 1 { names[0].clone() } else { format!("{{ {} }}", names.join(", ")) };
+        out.exprs.push(Expr::Raw(format!("fib {field}{by} type {op}{value}")));
     }
 }

@@ -94,6 +94,10 @@ pub struct Firewall {
     /// `nat { RULE... }`: address translation rules, in order; several
     /// `nat` blocks read as one.
     pub nat: Vec<Rule>,
+    /// `expect VERDICT [from ...] [to ...] [service ...] [on ... [in | out]]`:
+    /// what the rules must decide, checked against the compiled rules. The
+    /// rule's span starts at `expect`.
+    pub expects: Vec<Rule>,
 }
 
 /// `bridge NAME { PORT-STATEMENT... }`, a Linux bridge on the firewall host.

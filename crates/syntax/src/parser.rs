@@ -29,7 +29,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, default, \
                               accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -346,6 +346,7 @@ impl Parser<'_> {
             options: vec![],
             rulesets: vec![],
             nat: vec![],
+            expects: vec![],
         };
         loop {
             self.skip_newlines();
@@ -401,6 +402,12 @@ impl Parser<'_> {
             "nat" => {
                 let open = self.open_block()?;
                 fw.nat.extend(self.rules(open));
+                Ok(())
+            }
+            "expect" => {
+                let mut rule = self.rule()?;
+                rule.span = kw.span.to(rule.span);
+                fw.expects.push(rule);
                 Ok(())
             }
             "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"

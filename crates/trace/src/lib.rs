@@ -19,6 +19,7 @@ mod index;
 pub mod matches;
 pub mod nat;
 pub mod packet;
+mod routes;
 
 pub use check::{Problem, check};
 pub use compile::{Compiled, Prepared};
@@ -28,6 +29,7 @@ pub use eval::{
 };
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
+pub use routes::LocalTable;
 
 #[cfg(test)]
 mod index_tests;

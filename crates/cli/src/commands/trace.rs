@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use rampart_ir::{Family, IcmpMatch, icmp};
-use rampart_trace::{Compiled, CtState, Hook, Packet, check, explain, tcp};
+use rampart_trace::{Compiled, CtState, Hook, LocalTable, Packet, check, explain, tcp};
 
 use super::import::{RulesFormat, read_rules};
 use crate::printer;
@@ -110,6 +110,12 @@ pub(crate) struct PacketArgs {
     /// Packet mark, decimal or 0x hex.
     #[arg(long, value_name = "N")]
     pub(crate) mark: Option<String>,
+    /// An address of the firewall host, with its prefix length (repeat for
+    /// each): decides `-m addrtype` / `fib … type` (LOCAL, BROADCAST,
+    /// UNICAST). Without it, only the destination on input (and the source
+    /// on output) counts as local. `--live` reads the host's own.
+    #[arg(long, value_name = "ADDR/LEN")]
+    pub(crate) local: Vec<ipnet::IpNet>,
 }
 
 fn proto_number(s: &str) -> anyhow::Result<u8> {
@@ -181,7 +187,7 @@ impl PacketArgs {
             .with_context(|| format!("--mark `{m}` is not a number"))?,
         };
         let physdev = self.physdev_in.is_some() || self.physdev_out.is_some();
-        Ok(Packet {
+        let mut packet = Packet {
             hook,
             in_iface: self.in_iface.clone(),
             out_iface: self.out_iface.clone(),
@@ -199,7 +205,15 @@ impl PacketArgs {
             uid: self.uid,
             gid: self.gid,
             mark,
-        })
+            src_type: None,
+            dst_type: None,
+        };
+        let table = match self.local.as_slice() {
+            [] => LocalTable::default(),
+            addrs => LocalTable::from_addresses(addrs),
+        };
+        table.classify(&mut packet);
+        Ok(packet)
     }
 }
 
@@ -212,6 +226,10 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if args.live {
+        let mut packet = packet;
+        if args.packet.local.is_empty() {
+            super::nft_rules::local_table()?.classify(&mut packet);
+        }
         return super::nft_rules::trace(&super::nft_rules::live()?, &packet, args.json);
     }
     if let Some(path) = &args.rules {
@@ -223,6 +241,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             let Some(rs) = super::nft_rules::read(path, &text) else {
                 return Ok(ExitCode::from(1));
             };
+            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+            note_assumed_local(&args.packet, &packet, &rulesets);
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
         if args.format.is_none()
@@ -232,6 +252,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             let Some(rs) = super::nft_rules::read(path, &json) else {
                 return Ok(ExitCode::from(1));
             };
+            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+            note_assumed_local(&args.packet, &packet, &rulesets);
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
     }
@@ -290,6 +312,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("give a policy file or --rules FILE"),
     };
+    note_assumed_local(&args.packet, &packet, &[&ruleset]);
     let problems = check(&ruleset);
     if !problems.is_empty() {
         for p in &problems {
@@ -332,6 +355,33 @@ fn bridge_ports(packet: &mut Packet, fw: &rampart_model::Firewall) {
     }
     let physdev = packet.physdev_in.is_some() || packet.physdev_out.is_some();
     packet.bridged |= packet.hook == Hook::Forward && physdev;
+}
+
+/// Without the host's addresses, `-m addrtype` takes the destination of an
+/// input packet (the source of an output one) as LOCAL: say so where it
+/// can matter, since a subnet broadcast would be BROADCAST.
+fn note_assumed_local(args: &PacketArgs, packet: &Packet, rulesets: &[&rampart_ir::Ruleset]) {
+    let addr = match packet.hook {
+        Hook::Input => packet.dst,
+        Hook::Output => packet.src,
+        _ => None,
+    };
+    let uses = || {
+        rulesets
+            .iter()
+            .flat_map(|rs| &rs.chains)
+            .flat_map(|c| &c.rules)
+            .any(|r| r.matches.iter().any(|m| matches!(m, rampart_ir::Match::AddrType(_))))
+    };
+    if let Some(addr) = addr
+        && args.local.is_empty()
+        && uses()
+    {
+        printer::note(&format!(
+            "note: address types (-m addrtype, fib): {addr} counts as LOCAL, an address of this \
+             host; give the host's addresses with --local ADDR/LEN to tell broadcasts apart"
+        ));
+    }
 }
 
 /// `--hook prerouting|postrouting`: the nat table's walk for a new

@@ -558,3 +558,37 @@ fn trace_a_bridge_port_of_the_policy() {
     assert!(stdout.contains("-m physdev --physdev-in vk65 -m comment"), "{stdout}");
     assert!(stdout.ends_with("verdict: DROP by RULE_2 2\n"), "{stdout}");
 }
+
+/// ufw's rules start with `-m addrtype`: with the host's addresses the
+/// trace tells the host's own address from a broadcast; without them, the
+/// destination of an input packet counts as local, and the trace says so.
+#[test]
+fn ufw_rules_decide_with_address_types() {
+    const UFW: &str = "crates/cli/tests/fixtures/ufw.save";
+    let trace = |dst: &str, dport: &str, local: &[&str]| {
+        let mut args = vec!["trace", "--rules", UFW, "--in", "eth0", "--src", "10.0.0.9"];
+        args.extend(["--dst", dst, "--proto", "udp", "--dport", dport]);
+        for l in local {
+            args.extend(["--local", l]);
+        }
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (out, err) = trace("10.0.0.5", "22", &[]);
+    assert!(
+        out.contains("ufw-not-local 1") && out.ends_with("verdict: DROP (policy of INPUT)\n"),
+        "{out}"
+    );
+    assert!(err.contains("10.0.0.5 counts as LOCAL") && err.contains("--local"), "{err}");
+
+    let (out, err) = trace("10.0.0.255", "5000", &["10.0.0.5/24"]);
+    assert!(out.contains("ufw-not-local 3"), "a broadcast returns from ufw-not-local: {out}");
+    assert!(out.ends_with("verdict: DROP by ufw-skip-to-policy-input 1\n"), "{out}");
+    assert!(err.is_empty(), "{err}");
+
+    // A host with the address 10.0.0.255/16 sees a local address there.
+    let (out, _) = trace("10.0.0.255", "5000", &["10.0.0.255/16"]);
+    assert!(out.contains("ufw-not-local 1"), "{out}");
+    assert!(!out.contains("UNKNOWN"), "{out}");
+}
