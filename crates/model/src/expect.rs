@@ -76,6 +76,9 @@ fn expect(
         (l.log, "log"),
         (l.stateless, "stateless"),
         (l.number.as_ref().map(|w| w.span), "a rule number"),
+        (l.limit.as_ref().map(|c| c.keyword), "a limit"),
+        (l.connlimit.as_ref().map(|c| c.keyword), "a connection limit"),
+        (l.log_limit.as_ref().map(|c| c.keyword), "a log limit"),
         (
             l.direction.as_ref().filter(|_| l.on.is_none()).map(|w| w.span),
             "a direction without `on`",

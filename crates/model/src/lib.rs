@@ -13,6 +13,7 @@ mod bridge;
 mod diagnostics;
 mod expect;
 mod firewall;
+mod limit;
 mod load;
 mod model;
 mod names;

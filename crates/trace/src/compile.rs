@@ -112,7 +112,7 @@ enum Test {
     },
     AddrType(Box<rampart_ir::AddrTypeMatch>),
     True,
-    Undecidable,
+    Undecidable(Why),
 }
 
 #[derive(Debug)]
@@ -304,7 +304,9 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
         Match::Mark { neg, value, mask } => Test::Mark { neg: *neg, value: *value, mask: *mask },
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Test::True,
         Match::AddrType(t) => Test::AddrType(Box::new(*t)),
-        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable,
+        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable(Why::Module),
+        Match::Limit(_) => Test::Undecidable(Why::Rate),
+        Match::ConnLimit(_) => Test::Undecidable(Why::Connections),
     }
 }
 
@@ -456,7 +458,7 @@ impl Test {
             Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
             Test::AddrType(t) => crate::matches::addrtype(t, p.src_type, p.dst_type),
             Test::True => Tri::True,
-            Test::Undecidable => Tri::Unknown(Why::Module),
+            Test::Undecidable(why) => Tri::Unknown(*why),
         }
     }
 }

@@ -19,6 +19,7 @@ mod index;
 pub mod matches;
 pub mod nat;
 pub mod packet;
+pub mod routed;
 mod routes;
 
 pub use check::{Problem, check};
@@ -29,6 +30,7 @@ pub use eval::{
 };
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
+pub use routed::{Interfaces, Route, Routed, routed};
 pub use routes::LocalTable;
 
 #[cfg(test)]

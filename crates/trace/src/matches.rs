@@ -42,8 +42,12 @@ pub enum Why {
     NoPhysdevOut,
     NoSrcType,
     NoDstType,
-    /// A module Rampart does not model (`-m limit`, `-m recent`, `-m time`...).
+    /// A module Rampart does not model (`-m recent`, `-m time`...).
     Module,
+    /// A rate limit: the answer depends on the packets that came before.
+    Rate,
+    /// A connection limit: the answer depends on the connections open.
+    Connections,
 }
 
 impl Why {
@@ -69,6 +73,14 @@ impl Why {
                 "the destination address's route type is not known (give --dst and the host's --local addresses)"
             }
             Why::Module => "Rampart does not model this match",
+            Why::Rate => {
+                "depends on the rate: it matches while packets arrive under the limit, \
+                 and not once they come faster"
+            }
+            Why::Connections => {
+                "depends on the connections already open: it matches up to the limit, \
+                 and not beyond it"
+            }
         }
     }
 }
@@ -148,6 +160,8 @@ pub fn eval(m: &Match, p: &Packet) -> Tri {
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Tri::True,
         Match::AddrType(t) => addrtype(t, p.src_type, p.dst_type),
         Match::Time(_) | Match::Unknown { .. } => Tri::Unknown(Why::Module),
+        Match::Limit(_) => Tri::Unknown(Why::Rate),
+        Match::ConnLimit(_) => Tri::Unknown(Why::Connections),
     }
 }
 

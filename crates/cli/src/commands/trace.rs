@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use rampart_ir::{Family, IcmpMatch, icmp};
-use rampart_trace::{Compiled, CtState, Hook, LocalTable, Packet, check, explain, tcp};
+use rampart_trace::{Compiled, CtState, Hook, Interfaces, LocalTable, Packet, check, explain, tcp};
 
 use super::import::{RulesFormat, read_rules};
 use crate::printer;
@@ -54,11 +54,13 @@ pub(crate) enum TraceTarget {
 pub(crate) struct PacketArgs {
     /// Netfilter hook: input, output or forward (the filter rules), or
     /// prerouting or postrouting (the NAT rules, for a new connection: the
-    /// translation and the packet the next hooks see).
+    /// translation and the packet the next hooks see), or all: a packet
+    /// arriving on --in through prerouting, the routing decision (from the
+    /// policy's interfaces, or --out), input or forward, and postrouting.
     #[arg(
         long,
         default_value = "input",
-        value_parser = ["input", "output", "forward", "prerouting", "postrouting"]
+        value_parser = ["input", "output", "forward", "prerouting", "postrouting", "all"]
     )]
     pub(crate) hook: String,
     /// Input interface (-i).
@@ -149,8 +151,12 @@ fn tcp_flags(s: &str) -> anyhow::Result<u8> {
 impl PacketArgs {
     /// The packet, or a message saying which flag is wrong.
     pub(crate) fn packet(&self) -> anyhow::Result<Packet> {
-        let hook = Hook::parse(&self.hook)
-            .context("--hook is input, output, forward, prerouting or postrouting")?;
+        // `all` starts where a packet arrives.
+        let hook = match self.hook.as_str() {
+            "all" => Hook::Prerouting,
+            h => Hook::parse(h)
+                .context("--hook is input, output, forward, prerouting, postrouting or all")?,
+        };
         let state = CtState::parse(&self.state)
             .context("--state is new, established, related, invalid or untracked")?;
         let proto = self.proto.as_deref().map(proto_number).transpose()?;
@@ -208,12 +214,16 @@ impl PacketArgs {
             src_type: None,
             dst_type: None,
         };
-        let table = match self.local.as_slice() {
+        self.local_table().classify(&mut packet);
+        Ok(packet)
+    }
+
+    /// What `--local` says of the host's addresses.
+    fn local_table(&self) -> LocalTable {
+        match self.local.as_slice() {
             [] => LocalTable::default(),
             addrs => LocalTable::from_addresses(addrs),
-        };
-        table.classify(&mut packet);
-        Ok(packet)
+        }
     }
 }
 
@@ -225,6 +235,11 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    let all = args.packet.hook == "all";
+    if all && args.policy.is_none() && args.rules.is_none() {
+        printer::note("error: --hook all traces a policy or --rules FILE, not --live");
+        return Ok(ExitCode::from(1));
+    }
     if args.live {
         let mut packet = packet;
         if args.packet.local.is_empty() {
@@ -238,6 +253,10 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         if args.format.is_none()
             && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::NftJson)
         {
+            if all {
+                printer::note("error: --hook all traces iptables rules or a policy, not nft's");
+                return Ok(ExitCode::from(1));
+            }
             let Some(rs) = super::nft_rules::read(path, &text) else {
                 return Ok(ExitCode::from(1));
             };
@@ -248,6 +267,10 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         if args.format.is_none()
             && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::Nftables)
         {
+            if all {
+                printer::note("error: --hook all traces iptables rules or a policy, not nft's");
+                return Ok(ExitCode::from(1));
+            }
             let json = super::nft_rules::from_text(path)?;
             let Some(rs) = super::nft_rules::read(path, &json) else {
                 return Ok(ExitCode::from(1));
@@ -257,6 +280,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
     }
+    let mut ifaces = Interfaces::unknown();
     let (ruleset, family) = match (&args.rules, &args.policy) {
         (Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {
@@ -298,6 +322,9 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
                     Ok(built) => built,
                     Err(code) => return Ok(code),
                 };
+            for i in &fw.interfaces {
+                ifaces.add(&i.name, i.addrs.clone(), i.dynamic);
+            }
             bridge_ports(&mut packet, &fw);
             // The ruleset that `rampart compile` loads for this family; a
             // firewall without IPv6 rules leaves IPv6 alone (empty tables).
@@ -325,10 +352,23 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
-    if matches!(packet.hook, Hook::Prerouting | Hook::Postrouting) {
-        return nat(&ruleset, &packet, family, args.json);
-    }
     let compiled = Compiled::new(&ruleset);
+    if all {
+        let r =
+            rampart_trace::routed(&ruleset, &packet, &ifaces, &args.packet.local_table(), &|p| {
+                compiled.trace(p)
+            });
+        if args.json {
+            let json = explain::routed_to_json(&ruleset, &r, family);
+            printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));
+        } else {
+            printer::out(&explain::routed_to_text(&ruleset, &r, family));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if matches!(packet.hook, Hook::Prerouting | Hook::Postrouting) {
+        return nat(&ruleset, &packet, &ifaces, family, args.json);
+    }
     let trace = compiled.trace(&packet);
     if args.json {
         let json = explain::to_json(&ruleset, &trace, family);
@@ -389,29 +429,17 @@ fn note_assumed_local(args: &PacketArgs, packet: &Packet, rulesets: &[&rampart_i
 fn nat(
     ruleset: &rampart_ir::Ruleset,
     packet: &Packet,
+    ifaces: &Interfaces,
     family: Family,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let n = rampart_trace::nat::translate(ruleset, packet);
-    let what = match &n.translation {
-        Some(t) => t.text(packet),
-        None if n.trace.verdict == rampart_trace::Verdict::Unknown => {
-            "undecided: the translation depends on the undecided rules above".to_owned()
-        }
-        None => "no translation".to_owned(),
-    };
+    let n = rampart_trace::nat::translate(ruleset, packet, ifaces);
     if json {
-        let mut v = explain::to_json(ruleset, &n.trace, family);
-        v["nat"] = serde_json::json!({
-            "translation": n.translation.as_ref().map(|t| t.kind),
-            "text": what,
-            "rule": n.translation.as_ref().and_then(|t| t.rule),
-            "after": n.translation.as_ref().map(|t| explain::packet_line(&t.after)),
-        });
+        let v = explain::nat_json(ruleset, packet, &n, family);
         printer::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
     } else {
         let mut text = explain::to_text(ruleset, packet, &n.trace, family);
-        text.push_str(&format!("nat: {what}\n"));
+        text.push_str(&format!("nat: {}\n", explain::nat_line(packet, &n)));
         if let Some(t) = &n.translation {
             text.push_str(&format!("then: {}\n", explain::packet_line(&t.after)));
             // Connection tracking translates the replies back.

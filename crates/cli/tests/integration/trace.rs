@@ -1,6 +1,6 @@
 //! `rampart trace` and `rampart import iptables` as a user runs them.
 
-use crate::util::{rampart, text};
+use crate::util::{rampart, tempdir, text};
 
 const SAVE: &str = "crates/cli/tests/fixtures/host.save";
 
@@ -386,6 +386,79 @@ fn nat_hooks_report_the_translation_and_the_translated_packet() {
         "80",
     ]);
     assert!(text(&out.stdout).contains("nat: no translation\n"), "{}", text(&out.stdout));
+}
+
+/// `trace --hook all`: one call through prerouting, the routing decision,
+/// the filter hook and postrouting; masquerade names the outgoing
+/// interface's address from the policy.
+#[test]
+fn a_routed_packet_is_traced_across_all_hooks() {
+    let dir = tempdir("trace-all");
+    let policy = dir.join("gw.rp");
+    let text_of = "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\n\
+firewall gw {\n  interface eth0 100.64.0.1/24\n  interface eth1 10.1.0.1/24\n  \
+interface eth2 10.2.0.1/24\n  forward on\n  default deny\n  ruleset main {\n    \
+accept from lan service http\n    accept to web service http\n  }\n  nat {\n    \
+masquerade on eth0 from lan\n    dnat to web on eth0 service http\n  }\n}\n";
+    std::fs::write(&policy, text_of).unwrap();
+    let policy = policy.to_str().unwrap();
+    let args = |more: &[&'static str]| {
+        let mut a = vec!["trace", policy, "--hook", "all", "--proto", "tcp", "--sport", "40000"];
+        a.extend_from_slice(more);
+        rampart(&a)
+    };
+    // Out of the LAN: forwarded by rule 1, masqueraded as eth0's address.
+    let out = args(&[
+        "--in",
+        "eth1",
+        "--out",
+        "eth0",
+        "--src",
+        "10.1.0.50",
+        "--dst",
+        "100.64.0.2",
+        "--dport",
+        "80",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    for line in [
+        "== prerouting (nat) ==\n",
+        "== routing ==\nout eth0 (as given): forward\n",
+        "== forward (filter) ==\n",
+        "(policy rule 1)",
+        "== postrouting (nat) ==\n",
+        "translated: MASQUERADE 10.1.0.50:40000 -> 100.64.0.1:40000 by R3\n",
+        "reply: 100.64.0.2:80 -> 100.64.0.1:40000 leaves as 100.64.0.2:80 -> 10.1.0.50:40000\n",
+    ] {
+        assert!(t.contains(line), "{line:?} in\n{t}");
+    }
+    assert!(!t.contains('?'), "{t}");
+    // From the Internet: the port forward, routed by the DMZ's network.
+    let out = args(&[
+        "--in",
+        "eth0",
+        "--src",
+        "100.64.0.2",
+        "--dst",
+        "100.64.0.1",
+        "--dport",
+        "80",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "ACCEPT", "{v}");
+    assert_eq!(v["route"]["decision"], "forward");
+    assert_eq!(v["route"]["out"], "eth2");
+    assert_eq!(v["hooks"][1]["trace"]["decided_by"]["chain"], "FORWARD", "{v}");
+    assert_eq!(v["translations"][0], "DNAT 100.64.0.1:80 -> 10.2.0.10:80 by R4");
+    assert_eq!(v["reply"]["leaves"], "100.64.0.1:80 -> 100.64.0.2:40000");
+    // A destination no interface holds, with no --out: undecided, not guessed.
+    let out = args(&["--in", "eth1", "--src", "10.1.0.50", "--dst", "192.0.2.80", "--dport", "80"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("undecided: no interface's network holds 192.0.2.80"), "{t}");
+    assert!(t.contains("verdict: UNKNOWN\n"), "{t}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 const TEMPLATES: &str = "/usr/share/fwbuilder-5.3.7/templates.xml";
