@@ -14,6 +14,7 @@ mod check;
 pub mod cuts;
 mod diagnostics;
 pub mod expect;
+pub mod matrix;
 pub mod packets;
 mod ranges;
 pub mod space;
@@ -21,9 +22,12 @@ pub mod space;
 pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
 pub use expect::{Outcome, expectations};
+pub use matrix::{Matrix, matrix};
 pub use ranges::Ranges;
 
 #[cfg(test)]
 mod expect_tests;
+#[cfg(test)]
+mod matrix_tests;
 #[cfg(test)]
 mod tests;
