@@ -77,6 +77,16 @@ pub enum PrefixError {
 impl LogPrefix {
     /// Parse a template (see the module documentation).
     pub fn parse(text: &str) -> Result<LogPrefix, PrefixError> {
+        let prefix = Self::parse_own(text)?;
+        if !prefix.pieces.contains(&Piece::Field(Field::Rule)) {
+            return Err(PrefixError::NoNumber(text.to_owned()));
+        }
+        Ok(prefix)
+    }
+
+    /// A rule's own prefix (`log prefix "..."`): the same placeholders, but
+    /// `%N` is not needed, since the whole prefix names the rule.
+    pub fn parse_own(text: &str) -> Result<LogPrefix, PrefixError> {
         let mut pieces = Vec::new();
         let mut lit = String::new();
         let mut chars = text.chars();
@@ -108,9 +118,6 @@ impl LogPrefix {
         }
         if !lit.is_empty() {
             pieces.push(Piece::Lit(lit));
-        }
-        if !pieces.contains(&Piece::Field(Field::Rule)) {
-            return Err(PrefixError::NoNumber(text.to_owned()));
         }
         Ok(LogPrefix { text: text.to_owned(), pieces })
     }
