@@ -8,7 +8,7 @@ use rampart_ir::{
     Origin, OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder,
     Target,
 };
-use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, rule_log_prefix};
+use rampart_model::{Action, AddrColumn, Firewall, Rule, ServiceAtom, rule_log_prefix};
 
 use crate::hooks::chain_name;
 use crate::log_limit;
