@@ -389,9 +389,14 @@ fn run(
 }
 
 /// The first line that says something, passing over ssh's notes about
-/// known hosts.
+/// known hosts and the host's rampart's notes (`note: ...`), which say
+/// nothing of how it went.
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("note: "))
+        .unwrap_or("no output")
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ mod cli;
 mod coexist;
 mod compile_nft;
 mod completion;
+mod containers;
+mod counters;
 mod deploy;
 mod editors;
 mod fmt;
