@@ -8,6 +8,7 @@
 //! compares what is loaded with what was applied, [`systemd`] writes the
 //! boot units.
 
+pub mod answer;
 pub mod apply;
 pub mod boot;
 pub mod bundle;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rampart_deploy::answer::{ApplyAnswer, StatusAnswer};
 use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
 use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
@@ -256,7 +257,9 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
     ctrlc::set_handler(apply::interrupt).context("cannot handle signals")?;
     let outcome = apply::apply(&plan, &state)?;
     if a.json {
-        printer::out(&format!("{:#}\n", outcome_json(&outcome)));
+        // What `apply --host` reads back on the pushing side.
+        let answer = serde_json::to_value(ApplyAnswer::of(&outcome))?;
+        printer::out(&format!("{answer:#}\n"));
     }
     match outcome {
         Outcome::Refused(cut) => {
@@ -451,22 +454,6 @@ pub(crate) fn diff(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// What `apply --json` prints, and what `apply --host` reads back.
-fn outcome_json(o: &Outcome) -> serde_json::Value {
-    match o {
-        Outcome::Refused(cut) => serde_json::json!({
-            "outcome": "refused",
-            "refused": {"packet": cut.packet, "verdict": cut.verdict, "decided_by": cut.decided_by},
-        }),
-        Outcome::Applied { diff, version, pending } => serde_json::json!({
-            "outcome": "applied",
-            "version": version,
-            "pending_deadline": pending.as_ref().map(|p| p.deadline),
-            "changes": diff::render(diff).lines().collect::<Vec<_>>(),
-        }),
-    }
-}
-
 fn read_input(path: &Path) -> anyhow::Result<String> {
     if path == Path::new("-") {
         let mut s = String::new();
@@ -553,16 +540,7 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         )
     });
     if a.json {
-        let v = serde_json::json!({
-            "applied": s.applied.as_ref().map(|x| serde_json::json!({
-                "policy": x.policy, "firewall": x.firewall, "version": x.version, "applied_at": x.applied_at,
-                "bundle": x.bundle,
-            })),
-            "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
-            "overdue_secs": s.overdue,
-            "boot": s.boot,
-            "drift": s.drift,
-        });
+        let v = serde_json::to_value(StatusAnswer::of(&s))?;
         printer::out(&format!("{v:#}\n"));
     } else {
         match &s.applied {
