@@ -298,11 +298,15 @@ pub fn comment_rule(comment: &str) -> Option<u32> {
         .then(|| rest[..digits].parse().ok())?
 }
 
-/// The policy rule named by the comment of an iptables rule line
-/// (`... -m comment --comment "R7: text" ...`), as the kernel lists it.
+/// The policy rule named by the comment of a rule line as the kernel
+/// lists it: iptables (`... -m comment --comment "R7: text" ...`) or nft
+/// (`... comment "R7: text"`).
 #[must_use]
 pub fn line_rule(line: &str) -> Option<u32> {
-    let after = line.split_once("--comment ")?.1;
+    let after = match line.split_once("--comment ") {
+        Some((_, a)) => a,
+        None => line.rsplit_once(" comment ")?.1,
+    };
     let value = match after.strip_prefix('"') {
         Some(q) => q.split('"').next()?,
         None => after.split_whitespace().next()?,
@@ -324,5 +328,6 @@ mod comment_tests {
         assert_eq!(line_rule("-A INPUT -m comment --comment \"R7: a b\" -j DROP"), Some(7));
         assert_eq!(line_rule("-A INPUT -m comment --comment R12 -j DROP"), Some(12));
         assert_eq!(line_rule("-A INPUT -j DROP"), None);
+        assert_eq!(line_rule("ip saddr 10.0.0.1 drop comment \"R7: a b\""), Some(7));
     }
 }
