@@ -18,6 +18,7 @@ mod iptables;
 mod log_limit;
 mod mark;
 mod nat;
+mod ports;
 mod rule;
 
 pub use firewall::lower;

@@ -19,6 +19,7 @@ mod mark;
 mod model;
 mod names;
 mod nat;
+mod ports;
 mod prefix;
 mod resolve;
 mod service;
