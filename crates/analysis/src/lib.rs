@@ -7,16 +7,19 @@
 //! or correlations. Matches not modelled are kept opaque, so the
 //! analysis only claims what holds whatever they match. [`check`] turns
 //! the anomalies into diagnostics on the policy's rules (W0301, W0320,
-//! W0321, W0322).
+//! W0321, W0322). [`check_depth`] refuses chains nested deeper than the
+//! kernel follows (E0276).
 
 pub mod anomaly;
 mod check;
+mod depth;
 mod diagnostics;
 mod ranges;
 pub mod space;
 
 pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
+pub use depth::check_depth;
 pub use ranges::Ranges;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 
 mod arp;
 mod builder;
+pub mod depth;
 pub mod icmp;
 mod iptables;
 pub mod origin;

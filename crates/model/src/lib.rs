@@ -26,4 +26,5 @@ pub use bridge::{Bridge, BridgePort, PortKind};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
 pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str, load_text};
 pub use model::*;
+pub use names::IPTABLES_NAMES;
 pub use time::describe as describe_time;
