@@ -133,7 +133,7 @@ for name, wall, kb, cpu in rows:
     out.append(f"| {name} | {w:.2f} | {lines / w:,.0f} | {size / 1e6 / w:,.0f} | {c:.2f} | {lines / c:,.0f} | {int(kb) / 1024:.1f} | {w / ref:.2f}x |")
 out += ["", "`grep -c` and the awk one-liner only count or pick one field; the Python script and",
         "rampart read every line (rampart: envelope, time span, prefix attribution, and every LOG field",
-        "checked, so malformed lines are counted as such).", "",
+        "checked, so lines read only in part are counted as such).", "",
         f"NFLOG burst (`rampart logs collect --nflog 5 --rcvbuf 268435456` in a network namespace, `ping -f -c 100000 127.0.0.1`): {nflog}.", ""]
 section = "\n".join(out)
 text = open(md).read() if os.path.exists(md) else "# Benchmarks\n\n"

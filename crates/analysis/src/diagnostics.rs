@@ -74,3 +74,53 @@ pub(crate) fn too_deep(
         None => d,
     }
 }
+
+pub(crate) fn expectation_fails(
+    span: Span,
+    expected: &str,
+    packet: &str,
+    got: &str,
+    by: Option<(u32, Option<Span>)>,
+    count: usize,
+    total: usize,
+) -> Diagnostic {
+    let who = match by {
+        Some((0, _)) => "a rule Rampart adds (rule 0)".to_owned(),
+        Some((n, _)) => format!("rule {n}"),
+        None => "the chain's policy".to_owned(),
+    };
+    let d = Diagnostic::error("E0601", format!("expectation fails: {packet} gets {got}"))
+        .with_label(span, format!("expected {expected}; {count} of {total} packet(s) differ"));
+    let d = match by {
+        Some((n, Some(s))) if n != 0 => d.with_label(s, format!("rule {n} decides {got}")),
+        _ => d,
+    };
+    d.with_help(format!("{who} decides it; change the rules or the expectation"))
+}
+
+pub(crate) fn expectation_undecided(span: Span, packet: &str, rule: Option<u32>) -> Diagnostic {
+    let at = rule.map_or_else(String::new, |n| format!(" (rule {n})"));
+    Diagnostic::error("E0602", format!("expectation cannot be decided: {packet}"))
+        .with_label(span, format!("the verdict depends on a match the evaluator cannot decide{at}"))
+        .with_help(
+            "time windows, marks and unknown modules depend on the moment: narrow the expectation",
+        )
+}
+
+pub(crate) fn expectation_too_broad(span: Span, packets: usize, limit: usize) -> Diagnostic {
+    Diagnostic::error("E0603", "expectation describes too many distinct packets to check")
+        .with_label(
+            span,
+            format!("more than {limit} packets the rules tell apart ({packets} counted)"),
+        )
+        .with_help("narrow it with from, to, service or on")
+}
+
+pub(crate) fn expectation_empty(span: Span) -> Diagnostic {
+    Diagnostic::error("E0604", "expectation describes no packet that crosses the firewall")
+        .with_label(
+            span,
+            "source and destination lie behind the same interface, or the address families differ",
+        )
+        .with_help("check the addresses, or pin the interface with `on`")
+}

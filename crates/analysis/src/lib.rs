@@ -12,15 +12,21 @@
 
 pub mod anomaly;
 mod check;
+pub mod cuts;
 mod depth;
 mod diagnostics;
+pub mod expect;
+pub mod packets;
 mod ranges;
 pub mod space;
 
 pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
 pub use depth::check_depth;
+pub use expect::{Outcome, expectations};
 pub use ranges::Ranges;
 
+#[cfg(test)]
+mod expect_tests;
 #[cfg(test)]
 mod tests;

@@ -13,10 +13,10 @@ use crate::ranges::Ranges;
 
 pub const SRC: usize = 0;
 pub const DST: usize = 1;
-const PROTO: usize = 2;
-const SPORT: usize = 3;
-const DPORT: usize = 4;
-const ICMP: usize = 5;
+pub const PROTO: usize = 2;
+pub const SPORT: usize = 3;
+pub const DPORT: usize = 4;
+pub const ICMP: usize = 5;
 const STATE: usize = 6;
 const IN: usize = 7;
 const OUT: usize = 8;
@@ -179,23 +179,28 @@ fn wrong_family(p: Proto, f: Family) -> bool {
 /// The addresses of `family` in a match's set. `None` for a set without
 /// any of them, which matches no packet of this family unless negated.
 fn addrs(a: &AddrMatch, family: Family) -> Option<Ranges> {
-    let parts: Vec<(u128, u128)> = a
-        .set
-        .items
-        .iter()
-        .filter(|i| i.family() == family)
-        .map(|i| match *i {
-            AddrItem::Net(n) => (bits(n.network()), bits(n.broadcast())),
-            AddrItem::Range(lo, hi) => (bits(lo), bits(hi)),
-        })
-        .collect();
-    if parts.is_empty() && !a.neg {
+    let r = items(&a.set.items, family);
+    if r.is_empty() && !a.neg {
         return None;
     }
-    Some(Ranges::from_parts(parts))
+    Some(r)
 }
 
-fn bits(a: std::net::IpAddr) -> u128 {
+/// The addresses of `family` among `items`.
+pub(crate) fn items(items: &[AddrItem], family: Family) -> Ranges {
+    Ranges::from_parts(
+        items
+            .iter()
+            .filter(|i| i.family() == family)
+            .map(|i| match *i {
+                AddrItem::Net(n) => (bits(n.network()), bits(n.broadcast())),
+                AddrItem::Range(lo, hi) => (bits(lo), bits(hi)),
+            })
+            .collect(),
+    )
+}
+
+pub(crate) fn bits(a: std::net::IpAddr) -> u128 {
     match a {
         std::net::IpAddr::V4(v) => u128::from(v.to_bits()),
         std::net::IpAddr::V6(v) => v.to_bits(),

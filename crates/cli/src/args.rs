@@ -29,6 +29,7 @@ pub(crate) enum Command {
     Compile(commands::compile::CompileArgs),
     Demo(commands::demo::DemoArgs),
     Apply(commands::deploy::ApplyArgs),
+    Diff(commands::deploy::DiffArgs),
     Confirm(commands::deploy::ConfirmArgs),
     Rollback(commands::deploy::RollbackArgs),
     Status(commands::deploy::StatusArgs),

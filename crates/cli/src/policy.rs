@@ -34,6 +34,7 @@ pub(crate) fn finish(mut loaded: rampart_model::Loaded, sources: &Sources, quiet
     if let Some(m) = loaded.model.as_ref().filter(|_| !loaded.has_errors()) {
         let (warnings, _) = analyse(m);
         loaded.diagnostics.extend(warnings);
+        loaded.diagnostics.extend(expectations(m).iter().filter_map(|o| o.diagnostic()));
     }
     if !quiet {
         printer::diagnostics(&loaded.diagnostics, sources);
@@ -63,6 +64,20 @@ pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
             out
         })
         .partition(|d| d.severity != Severity::Info)
+}
+
+/// The `expect` lines of every firewall, checked against the rules
+/// `rampart compile` writes for it.
+pub(crate) fn expectations(model: &Model) -> Vec<rampart_analysis::Outcome> {
+    model
+        .firewalls
+        .iter()
+        .filter(|fw| !fw.expects.is_empty())
+        .flat_map(|fw| {
+            let c = rampart_lower::compile(fw);
+            rampart_analysis::expectations(fw, &c.v4, &c.v6)
+        })
+        .collect()
 }
 
 /// The firewall to work on: the one named, or the only one.

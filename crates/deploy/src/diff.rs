@@ -1,17 +1,29 @@
-//! What changed, chain by chain, in words a person reads before trusting it.
+//! What changed, chain by chain, in the order the kernel reads the rules:
+//! rules added, removed, and moved (a moved rule decides before or after
+//! other rules than it did, which can change verdicts even though no rule
+//! was added or removed).
 
 use std::collections::BTreeMap;
 
 use rampart_diag::FileId;
+use rampart_ir::origin::{comment_rule, line_rule};
 use rampart_ir::read::{self, Format};
+use serde::{Deserialize, Serialize};
+use similar::{Algorithm, DiffOp, capture_diff_slices};
 
 /// Rules per chain of the filter table, normalised (counters and layout
 /// removed), from iptables-save or iptables-restore text.
 #[must_use]
 pub fn rules_by_chain(text: &str) -> BTreeMap<String, Vec<String>> {
+    rules_in(text, rampart_ir::Table::Filter)
+}
+
+/// Rules per chain of one table of iptables-save or iptables-restore text.
+#[must_use]
+pub fn rules_in(text: &str, table: rampart_ir::Table) -> BTreeMap<String, Vec<String>> {
     let imported = read::parse(text, FileId(0), Format::Save);
     let mut out = BTreeMap::new();
-    if let Some(t) = imported.filter() {
+    for t in imported.tables.iter().filter(|t| t.table == table) {
         for c in &t.ruleset.chains {
             let rules =
                 c.rules.iter().map(|r| rampart_ir::format_rule(&t.ruleset, r, t.family)).collect();
@@ -21,14 +33,56 @@ pub fn rules_by_chain(text: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// Rules added to and removed from one chain.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How one rule changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Removed,
+    /// In both, at another place relative to the rules around it.
+    Moved,
+}
+
+/// One rule that changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub change: Change,
+    /// The rule as the kernel lists it.
+    pub rule: String,
+    /// Its place in the chain before (from 1); none for an added rule.
+    pub from: Option<usize>,
+    /// Its place after; none for a removed rule.
+    pub to: Option<usize>,
+    /// The policy rule it comes from (its `R<n>` comment).
+    pub policy_rule: Option<u32>,
+    /// Where that policy rule is written (`file:line`), when the policy is
+    /// at hand; a removed rule's number is that of the rules it replaces.
+    pub at: Option<String>,
+}
+
+/// The changed rules of one chain, in chain order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainDiff {
     pub chain: String,
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    /// Same rules, other order.
-    pub reordered: bool,
+    pub edits: Vec<Edit>,
+}
+
+impl ChainDiff {
+    /// How many rules changed in this way.
+    #[must_use]
+    pub fn count(&self, change: Change) -> usize {
+        self.edits.iter().filter(|e| e.change == change).count()
+    }
+}
+
+/// The policy rule a listed rule names in its comment, as iptables
+/// (`--comment "R7: ..."`) or nft (`comment "R7: ..."`) lists it.
+#[must_use]
+pub fn policy_rule(line: &str) -> Option<u32> {
+    line_rule(line).or_else(|| {
+        let after = line.rsplit_once("comment \"")?.1;
+        comment_rule(after.split('"').next()?)
+    })
 }
 
 /// Compare two tables on the chains in `chains` (all chains when empty).
@@ -46,37 +100,73 @@ pub fn diff(
         .into_iter()
         .filter(|n| chains.is_empty() || chains.contains(n))
         .filter_map(|name| {
-            let a = old.get(name).unwrap_or(&empty);
-            let b = new.get(name).unwrap_or(&empty);
-            let added = minus(b, a);
-            let removed = minus(a, b);
-            let reordered = added.is_empty() && removed.is_empty() && a != b;
-            (!added.is_empty() || !removed.is_empty() || reordered).then(|| ChainDiff {
-                chain: name.clone(),
-                added,
-                removed,
-                reordered,
-            })
+            let edits = chain(old.get(name).unwrap_or(&empty), new.get(name).unwrap_or(&empty));
+            (!edits.is_empty()).then(|| ChainDiff { chain: name.clone(), edits })
         })
         .collect()
 }
 
-/// Items of `a` not matched by an item of `b` (as multisets).
-fn minus(a: &[String], b: &[String]) -> Vec<String> {
-    let mut left: Vec<&String> = b.iter().collect();
-    a.iter()
-        .filter(|x| match left.iter().position(|y| y == x) {
-            Some(i) => {
-                left.swap_remove(i);
-                false
+/// The edits from `old` to `new`: what is outside their longest common
+/// subsequence was removed or added, and a rule removed at one place and
+/// added at another was moved.
+fn chain(old: &[String], new: &[String]) -> Vec<Edit> {
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for op in capture_diff_slices(Algorithm::Myers, old, new) {
+        match op {
+            DiffOp::Equal { .. } => {}
+            DiffOp::Delete { old_index, old_len, .. } => {
+                removed.extend(old_index..old_index + old_len)
             }
-            None => true,
-        })
-        .cloned()
-        .collect()
+            DiffOp::Insert { new_index, new_len, .. } => {
+                added.extend(new_index..new_index + new_len)
+            }
+            DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                removed.extend(old_index..old_index + old_len);
+                added.extend(new_index..new_index + new_len);
+            }
+        }
+    }
+    let mut edits = Vec::new();
+    for to in added {
+        let edit = |change, from: Option<usize>| Edit {
+            change,
+            rule: new[to].clone(),
+            from: from.map(|f| f + 1),
+            to: Some(to + 1),
+            policy_rule: policy_rule(&new[to]),
+            at: None,
+        };
+        match removed.iter().position(|&f| old[f] == new[to]) {
+            Some(i) => edits.push(edit(Change::Moved, Some(removed.remove(i)))),
+            None => edits.push(edit(Change::Added, None)),
+        }
+    }
+    edits.extend(removed.into_iter().map(|from| Edit {
+        change: Change::Removed,
+        rule: old[from].clone(),
+        from: Some(from + 1),
+        to: None,
+        policy_rule: policy_rule(&old[from]),
+        at: None,
+    }));
+    // Chain order: a removed rule where it was (before what replaces it),
+    // the others where they go.
+    edits.sort_by_key(|e| (e.to.or(e.from), e.change != Change::Removed));
+    edits
 }
 
-/// `+`/`-` lines under a header per chain.
+/// Fill in where each added or moved rule's policy rule is written.
+pub fn locate(diffs: &mut [ChainDiff], at: &dyn Fn(u32) -> Option<String>) {
+    for e in diffs.iter_mut().flat_map(|d| &mut d.edits) {
+        if e.change != Change::Removed {
+            e.at = e.policy_rule.and_then(at);
+        }
+    }
+}
+
+/// A header per chain, then one line per rule: `+` added, `-` removed,
+/// `~` moved, with its place and its policy rule.
 #[must_use]
 pub fn render(diffs: &[ChainDiff]) -> String {
     if diffs.is_empty() {
@@ -87,17 +177,27 @@ pub fn render(diffs: &[ChainDiff]) -> String {
         // iptables chains are bare names; nft blocks name their table and kind
         let what =
             if d.chain.contains(' ') { d.chain.clone() } else { format!("chain {}", d.chain) };
+        let moved = match d.count(Change::Moved) {
+            0 => String::new(),
+            n => format!(", {n} moved"),
+        };
         out.push_str(&format!(
-            "{what}: {} added, {} removed{}\n",
-            d.added.len(),
-            d.removed.len(),
-            if d.reordered { ", order changed" } else { "" }
+            "{what}: {} added, {} removed{moved}\n",
+            d.count(Change::Added),
+            d.count(Change::Removed)
         ));
-        for r in &d.removed {
-            out.push_str(&format!("  - {r}\n"));
-        }
-        for r in &d.added {
-            out.push_str(&format!("  + {r}\n"));
+        for e in &d.edits {
+            let (sign, place) = match (e.change, e.from, e.to) {
+                (Change::Moved, Some(f), Some(t)) => ('~', format!("{f}→{t}")),
+                (Change::Removed, Some(f), _) => ('-', f.to_string()),
+                (_, _, t) => ('+', t.map(|t| t.to_string()).unwrap_or_default()),
+            };
+            let origin = match (e.policy_rule, &e.at) {
+                (Some(n), Some(at)) => format!("  (R{n} {at})"),
+                (Some(n), None) => format!("  (R{n})"),
+                (None, _) => String::new(),
+            };
+            out.push_str(&format!("  {sign} {place:>5}  {}{origin}\n", e.rule));
         }
     }
     out
@@ -108,19 +208,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn added_removed_and_reordered() {
+    fn added_removed_and_moved() {
         let old = rules_by_chain(
-            "*filter\n:INPUT DROP [1:2]\n:X - [0:0]\n[3:4] -A INPUT -s 10.0.0.1/32 -j ACCEPT\n-A X -j DROP\n-A X -j ACCEPT\nCOMMIT\n",
+            "*filter\n:INPUT DROP [1:2]\n:X - [0:0]\n[3:4] -A INPUT -s 10.0.0.1/32 -j ACCEPT\n-A X -j DROP\n-A X -m comment --comment \"R4: web\" -j ACCEPT\nCOMMIT\n",
         );
         let new = rules_by_chain(
-            "*filter\n:INPUT DROP [0:0]\n:X - [0:0]\n-A INPUT -s 10.0.0.2/32 -j ACCEPT\n-A X -j ACCEPT\n-A X -j DROP\nCOMMIT\n",
+            "*filter\n:INPUT DROP [0:0]\n:X - [0:0]\n-A INPUT -s 10.0.0.2/32 -j ACCEPT\n-A X -m comment --comment \"R4: web\" -j ACCEPT\n-A X -j DROP\nCOMMIT\n",
         );
-        let d = diff(&old, &new, &[]);
+        let mut d = diff(&old, &new, &[]);
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0].added, vec!["-s 10.0.0.2/32 -j ACCEPT"]);
-        assert_eq!(d[0].removed, vec!["-s 10.0.0.1/32 -j ACCEPT"]);
-        assert!(d[1].reordered);
-        assert!(render(&d).contains("chain INPUT: 1 added, 1 removed"));
+        let kinds = |d: &ChainDiff| d.edits.iter().map(|e| e.change).collect::<Vec<_>>();
+        assert_eq!(kinds(&d[0]), [Change::Removed, Change::Added]);
+        assert_eq!(d[0].edits[1].rule, "-s 10.0.0.2/32 -j ACCEPT");
+        assert_eq!(d[0].edits[0].rule, "-s 10.0.0.1/32 -j ACCEPT");
+        // A swap: one rule kept in place, the other moved across it.
+        assert_eq!(kinds(&d[1]), [Change::Moved]);
+        assert_eq!((d[1].edits[0].from, d[1].edits[0].to), (Some(2), Some(1)));
+        assert_eq!(d[1].edits[0].policy_rule, Some(4));
+        locate(&mut d, &|n| Some(format!("p.rp:{}", n + 10)));
+        let text = render(&d);
+        assert!(text.contains("chain INPUT: 1 added, 1 removed\n"), "{text}");
+        assert!(text.contains("chain X: 0 added, 0 removed, 1 moved\n"), "{text}");
+        assert!(
+            text.contains("~   2→1  -m comment --comment \"R4: web\" -j ACCEPT  (R4 p.rp:14)"),
+            "{text}"
+        );
         assert!(diff(&old, &old, &[]).is_empty());
+    }
+
+    #[test]
+    fn nft_comments_name_their_rule() {
+        assert_eq!(policy_rule("tcp dport 22 accept comment \"R12: ssh\""), Some(12));
+        assert_eq!(policy_rule("ct state established accept"), None);
     }
 }

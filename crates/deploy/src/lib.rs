@@ -15,6 +15,7 @@ pub mod diff;
 pub mod guard;
 pub mod iptables;
 pub mod nft;
+pub mod preview;
 pub mod remote;
 pub mod state;
 pub mod status;

@@ -127,6 +127,12 @@ pub fn listing() -> Result<String, DeployError> {
     Ok(out)
 }
 
+/// How the kernel lists `doc`: loaded into a network namespace of its own,
+/// which goes away with the command; the host's ruleset is not touched.
+pub fn listed(doc: &str) -> Result<String, DeployError> {
+    run("unshare", &["--net", "--", "sh", "-c", "nft -f - && nft list ruleset"], Some(doc))
+}
+
 /// Load a document in one transaction.
 pub fn load(doc: &str) -> Result<(), DeployError> {
     run("nft", &["-f", "-"], Some(doc)).map(drop)

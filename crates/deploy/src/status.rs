@@ -3,7 +3,7 @@
 use rampart_emit::hooked;
 use rampart_ir::Family;
 
-use crate::diff::{self, ChainDiff};
+use crate::diff::{self, ChainDiff, Change, Edit};
 use crate::state::{APPLIED, Applied, PENDING, Pending, StateDir, now};
 use crate::{DeployError, iptables, nft};
 
@@ -34,9 +34,14 @@ fn unhooked(live: &str, chains: &[String]) -> Vec<ChainDiff> {
         .filter(|b| !live.lines().any(|l| l == hooked::hook_rule(b)))
         .map(|b| ChainDiff {
             chain: (*b).to_owned(),
-            added: vec![],
-            removed: vec![format!("-j {}", hooked::own_chain(b))],
-            reordered: false,
+            edits: vec![Edit {
+                change: Change::Removed,
+                rule: format!("-j {}", hooked::own_chain(b)),
+                from: None,
+                to: None,
+                policy_rule: None,
+                at: None,
+            }],
         })
         .collect()
 }

@@ -15,6 +15,12 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
         let report = Report::new(d, sources);
         // Writing into a String cannot fail.
         let _ = handler.render_report(&mut out, &report);
+        // miette's header names the primary span only: every other span
+        // gets its own `file:line:col`, so a reader (or an editor) finds
+        // both rules of a pair.
+        for l in d.labels.iter().skip(1) {
+            out.push_str(&format!("  at {}: {}\n", sources.location(l.span), l.message));
+        }
     }
     out
 }
@@ -40,6 +46,12 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value
                 "message": d.message,
                 "location": at,
                 "labels": d.labels.iter().map(|l| l.message.clone()).collect::<Vec<_>>(),
+                // Every label with its place; the first is the primary one.
+                "spans": d.labels.iter().map(|l| {
+                    let lc = sources.line_col(l.span.file, l.span.start);
+                    json!({"message": l.message, "file": sources.name(l.span.file),
+                           "line": lc.line, "column": lc.col, "text": sources.slice(l.span)})
+                }).collect::<Vec<_>>(),
                 "help": d.help,
             })
         })

@@ -46,7 +46,7 @@ pub fn format_rule(rs: &Ruleset, rule: &Rule, family: Family) -> String {
     });
     let mut last = Module::default();
     for m in &rule.matches {
-        last = write_match(&mut out, m, proto, &last);
+        last = write_match(&mut out, m, proto, family, &last);
     }
     if let Some(c) = &rule.comment {
         let _ = write!(out, " -m comment --comment {}", quote(c));
@@ -84,7 +84,13 @@ struct Module {
 }
 
 /// Writes one match; returns the module it leaves open.
-fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &Module) -> Module {
+fn write_match(
+    out: &mut String,
+    m: &Match,
+    proto: Option<Proto>,
+    family: Family,
+    last: &Module,
+) -> Module {
     let port_module = match proto {
         Some(Proto::Udp) => "udp",
         _ => "tcp",
@@ -185,6 +191,24 @@ fn write_match(out: &mut String, m: &Match, proto: Option<Proto>, last: &Module)
             }
             if t.weekdays != 0 {
                 let _ = write!(out, " --weekdays {}", weekday_names(t.weekdays));
+            }
+        }
+        Match::Limit(l) => out.push_str(&l.iptables()),
+        Match::ConnLimit(c) => out.push_str(&c.iptables(family)),
+        Match::AddrType(t) => {
+            let _ = write!(out, " -m addrtype");
+            for (opt, side) in [("--src-type", t.src), ("--dst-type", t.dst)] {
+                if let Some((n, types)) = side {
+                    neg(out, n);
+                    let _ = write!(out, " {opt} {}", types.names().join(","));
+                }
+            }
+            for (opt, on) in
+                [("--limit-iface-in", t.limit_iface_in), ("--limit-iface-out", t.limit_iface_out)]
+            {
+                if on {
+                    let _ = write!(out, " {opt}");
+                }
             }
         }
         Match::Unknown { module: name, args } => {

@@ -15,18 +15,22 @@
 //! own type, [`Restricted`], which the iptables printers take. Start
 //! reading at [`rule`].
 
+mod addrtype;
 mod arp;
 mod builder;
 pub mod depth;
 pub mod icmp;
 mod iptables;
 pub mod origin;
+mod rate;
 pub mod read;
 mod restricted;
 pub mod rule;
 
+pub use addrtype::{AddrTypeMatch, AddrTypes};
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
 pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
+pub use rate::{ConnLimit, Limit, Rate, RateUnit};
 pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};
 pub use rule::*;

@@ -501,6 +501,13 @@ pub enum Match {
         mask: u32,
     },
     Time(TimeMatch),
+    /// Matches while packets arrive under a rate. It spends a token when
+    /// evaluated, so it comes after a rule's other matches.
+    Limit(crate::Limit),
+    /// Matches while few enough connections are open.
+    ConnLimit(crate::ConnLimit),
+    /// `-m addrtype`: the route type of the addresses.
+    AddrType(crate::AddrTypeMatch),
     /// A match Rampart does not model (e.g. `-m recent`, `-m limit`), kept
     /// verbatim. The evaluator reports it rather than guessing.
     Unknown {

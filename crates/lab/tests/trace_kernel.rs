@@ -19,7 +19,7 @@ use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
 use rampart_ir::{Ruleset, Target};
 use rampart_lab::{Kmsg, Netns, NetnsLogging, Tool, bridge, require_tools, veth};
-use rampart_trace::{Action, CtState, Hook, Packet, Verdict, check, tcp, trace};
+use rampart_trace::{Action, CtState, Hook, LocalTable, Packet, Verdict, check, tcp, trace};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_rampart-lab-probe");
 
@@ -39,6 +39,11 @@ struct Routed {
     fw: Netns,
     /// Kept so that its namespace lives as long as the lab.
     _server: Netns,
+}
+
+/// The routed lab firewall's local routing table, for `-m addrtype`.
+fn routed_local() -> LocalTable {
+    LocalTable::from_addresses(&["10.77.1.1/24".parse().unwrap(), "10.77.2.1/24".parse().unwrap()])
 }
 
 fn routed() -> Routed {
@@ -446,6 +451,85 @@ fn states_flags_marks_and_chains() {
     run_case(fw, 2, notrack, &filter, &probes, &t).unwrap();
 }
 
+/// ufw's chains as ufw writes them (its rate-limited LOG rules without
+/// their limit): `-m addrtype` decides what is local, broadcast and
+/// multicast, from the firewall's addresses.
+#[test]
+fn ufw_chains_with_addrtype() {
+    let _logging = NetnsLogging::enable().unwrap();
+    let lab = routed();
+    let t = tag(5);
+    let (c, fw) = (&lab.client, &lab.fw);
+    let input = |dst: &str, proto: &str, a: u16, b: u16, f: u8| {
+        raw(c, Hook::Input, (Some("c0"), None), "10.77.1.2", dst, proto, a, b, f)
+    };
+    let filter = format!(
+        ":INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:ufw-before-input - [0:0]\n\
+:ufw-not-local - [0:0]\n:ufw-user-input - [0:0]\n:ufw-after-input - [0:0]\n:ufw-skip-to-policy-input - [0:0]\n\
+-A INPUT -j ufw-before-input\n\
+-A INPUT -j ufw-after-input\n\
+-A ufw-before-input -i lo -j ACCEPT\n\
+-A ufw-before-input -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+-A ufw-before-input -m conntrack --ctstate INVALID -j DROP\n\
+-A ufw-before-input -p icmp -m icmp --icmp-type 8 -j ACCEPT\n\
+-A ufw-before-input -p udp -m udp --sport 67 --dport 68 -j ACCEPT\n\
+-A ufw-before-input -j ufw-not-local\n\
+-A ufw-before-input -d 224.0.0.251/32 -p udp -m udp --dport 5353 -j ACCEPT\n\
+-A ufw-before-input -j ufw-user-input\n\
+-A ufw-not-local -m addrtype --dst-type LOCAL -j RETURN\n\
+-A ufw-not-local -m addrtype --dst-type MULTICAST -j RETURN\n\
+-A ufw-not-local -m addrtype --dst-type BROADCAST -j RETURN\n\
+-A ufw-not-local -j LOG --log-prefix \"{t}not-local \"\n\
+-A ufw-not-local -j DROP\n\
+-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT\n\
+-A ufw-user-input -p udp -m udp --dport 1000 -j ACCEPT\n\
+-A ufw-after-input -p udp -m udp --dport 137 -j ufw-skip-to-policy-input\n\
+-A ufw-after-input -m addrtype --dst-type BROADCAST -j ufw-skip-to-policy-input\n\
+-A ufw-after-input -m addrtype ! --src-type LOCAL -j LOG --log-prefix \"{t}after \"\n\
+-A ufw-skip-to-policy-input -j DROP\n\
+-A FORWARD -m addrtype --dst-type LOCAL -j DROP\n\
+-A FORWARD -m addrtype --src-type UNICAST --dst-type UNICAST -p tcp -j ACCEPT\n\
+-A OUTPUT -m addrtype --src-type LOCAL --dst-type UNICAST -p udp -j LOG --log-prefix \"{t}out \""
+    );
+    let mut probes = vec![
+        input("10.77.1.1", "tcp", 4000, 22, tcp::SYN),
+        input("10.77.1.1", "udp", 4001, 1000, 0),
+        input("10.77.1.255", "udp", 4002, 1000, 0),
+        input("10.77.1.255", "udp", 4003, 2000, 0),
+        input("224.0.0.1", "udp", 4004, 5353, 0),
+        input("10.77.1.1", "udp", 4005, 3000, 0),
+        input("10.77.1.1", "udp", 4006, 137, 0),
+        raw(
+            c,
+            Hook::Forward,
+            (Some("c0"), Some("s0")),
+            "10.77.1.2",
+            "10.77.2.2",
+            "tcp",
+            4007,
+            80,
+            tcp::SYN,
+        ),
+        raw(
+            c,
+            Hook::Forward,
+            (Some("c0"), Some("s0")),
+            "10.77.1.2",
+            "10.77.2.2",
+            "udp",
+            4008,
+            80,
+            0,
+        ),
+        raw(fw, Hook::Output, (None, Some("c0")), "10.77.1.1", "10.77.1.2", "udp", 4009, 9, 0),
+    ];
+    for p in &mut probes {
+        routed_local().classify(&mut p.packet);
+    }
+    let (_, by_policy, hits, logs) = run_case(fw, 5, "", &filter, &probes, &t).unwrap();
+    assert!(by_policy >= 3 && hits >= 20 && logs >= 2, "{by_policy} {hits} {logs}");
+}
+
 #[test]
 fn owner_matches_by_uid_and_gid() {
     let _logging = NetnsLogging::enable().unwrap();
@@ -590,6 +674,11 @@ fn random_rules(rng: &mut fastrand::Rng, hook: Hook, tag: &str) -> String {
             }
             if hook != Hook::Input && rng.u64(..100) < 15 {
                 m.push(format!("{}-o {}", neg(rng), rng.choice(&["s0", "s+", "c0"]).unwrap()));
+            }
+            if rng.u64(..100) < 10 {
+                let side = rng.choice(&["--src-type", "--dst-type"]).unwrap();
+                let types = rng.choice(&["LOCAL", "UNICAST", "BROADCAST,MULTICAST"]).unwrap();
+                m.push(format!("-m addrtype {}{side} {types}", neg(rng)));
             }
             let proto = *rng.choice(&["", "", "tcp", "udp", "icmp"]).unwrap();
             if !proto.is_empty() {
@@ -828,6 +917,9 @@ fn random_rulesets_agree_with_the_kernel() {
         let mut probes: Vec<Probe<'_>> =
             (0..3).map(|_| random_probe(&mut rng, &lab, hook)).collect();
         distinct_flows(&mut probes);
+        for p in &mut probes {
+            routed_local().classify(&mut p.packet);
+        }
         if case < first {
             continue;
         }
@@ -895,7 +987,13 @@ fn random_nft(rng: &mut fastrand::Rng, hook: Hook) -> String {
                     .unwrap())
                 .to_owned(),
                 _ => (*rng
-                    .choice(&["meta l4proto icmp", "icmp type echo-request", "meta l4proto udp"])
+                    .choice(&[
+                        "meta l4proto icmp",
+                        "icmp type echo-request",
+                        "meta l4proto udp",
+                        "fib daddr type local",
+                        "fib saddr type != { local, broadcast }",
+                    ])
                     .unwrap())
                 .to_owned(),
             });
@@ -956,6 +1054,9 @@ fn random_nft_rulesets_agree_with_the_kernel() {
         let mut probes: Vec<Probe<'_>> =
             (0..3).map(|_| random_probe(&mut rng, &lab, hook)).collect();
         distinct_flows(&mut probes);
+        for p in &mut probes {
+            routed_local().classify(&mut p.packet);
+        }
         let zone = 600 + case;
         let raw = format!(
             "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n"

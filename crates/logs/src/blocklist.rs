@@ -156,7 +156,7 @@ mod tests {
     fn collect(lines: &[&str], opts: BlockOptions) -> BTreeMap<IpAddr, u64> {
         let mut c = Collector::new(opts, Attributor::default());
         for s in lines {
-            c.add(&crate::line::parse(s.as_bytes()).unwrap().unwrap());
+            c.add(&crate::line::parse(s.as_bytes()).unwrap());
         }
         c.finish()
     }

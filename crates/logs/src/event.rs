@@ -84,6 +84,12 @@ pub struct Event {
     /// Where the rule is written in the policy (`follow --policy`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<RuleInfo>,
+    /// Keys whose value did not parse (`DST`): those fields are absent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unparsed_fields: Vec<&'static str>,
+    /// The line was cut short: the fields after the cut are absent.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut: bool,
 }
 
 fn s(b: &[u8]) -> String {
@@ -143,6 +149,8 @@ impl Event {
             mark: l.mark,
             nested,
             policy: None,
+            unparsed_fields: l.unread.fields.clone(),
+            cut: l.unread.cut,
         }
     }
 
@@ -198,6 +206,10 @@ impl Event {
         }
         if let Some(u) = self.uid {
             let _ = write!(out, " uid={u}");
+        }
+        if !self.unparsed_fields.is_empty() || self.cut {
+            let what = crate::partial::describe(&self.unparsed_fields, self.cut);
+            let _ = write!(out, " ({what})");
         }
         if let Some(p) = &self.policy {
             let _ = write!(out, "  {}:{}", p.file, p.line);
@@ -274,7 +286,7 @@ mod tests {
 
     #[test]
     fn columns_and_json() {
-        let l = crate::line::parse(L.as_bytes()).unwrap().unwrap();
+        let l = crate::line::parse(L.as_bytes()).unwrap();
         let a = Attributor::default().attribute(l.prefix);
         let e = Event::new(&l, None, a);
         assert_eq!(
@@ -286,11 +298,31 @@ mod tests {
         assert_eq!(j["attribution"]["source"]["rule"], 16);
         assert_eq!(j["dpt"], 22);
         assert!(j.get("policy").is_none());
+        assert!(j.get("unparsed_fields").is_none() && j.get("cut").is_none());
+    }
+
+    #[test]
+    fn a_line_read_in_part_says_so() {
+        let text = L.replace("DST=192.0.2.10", "DST=xxx");
+        let cut = &text[..=text.find(" WINDOW=").unwrap()];
+        let l = crate::line::parse(cut.as_bytes()).unwrap();
+        let e = Event::new(&l, None, Attributor::default().attribute(l.prefix));
+        assert!(
+            e.columns().ends_with("203.0.113.7:51234 > ? (DST= did not parse; cut short)"),
+            "{}",
+            e.columns()
+        );
+        assert_eq!(e.dpt, Some(22));
+        let j = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            (&j["unparsed_fields"], &j["cut"]),
+            (&serde_json::json!(["DST"]), &serde_json::json!(true))
+        );
     }
 
     #[test]
     fn policy_rule_in_columns_and_json() {
-        let l = crate::line::parse(L.as_bytes()).unwrap().unwrap();
+        let l = crate::line::parse(L.as_bytes()).unwrap();
         let mut rules = crate::attribute::RuleIndex::new();
         let info = RuleInfo { file: "web.rp".into(), line: 42, comment: Some("no ssh".into()) };
         rules.insert(16, info);
@@ -308,7 +340,7 @@ mod tests {
 
     #[test]
     fn filters() {
-        let l = crate::line::parse(L.as_bytes()).unwrap().unwrap();
+        let l = crate::line::parse(L.as_bytes()).unwrap();
         let a = Attributor::default().attribute(l.prefix);
         let yes = |f: Filter| f.matches(&l, &a);
         assert!(yes(Filter::default()));

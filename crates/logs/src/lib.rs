@@ -22,7 +22,7 @@
 //!     SRC=203.0.113.7 DST=192.0.2.10 LEN=60 TOS=0x00 PREC=0x00 TTL=51 ID=1 DF \
 //!     PROTO=TCP SPT=51234 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 ";
 //! let env = envelope::strip(raw);
-//! let l = line::parse(&env.message).unwrap().unwrap();
+//! let l = line::parse(&env.message).unwrap();
 //! assert_eq!(l.packet.dpt, Some(22));
 //! let who = Attributor::default().attribute(l.prefix);
 //! assert_eq!(who.rule(), Some(16));
@@ -35,6 +35,7 @@ pub mod blocklist;
 pub mod envelope;
 pub mod event;
 pub mod line;
+pub mod partial;
 pub mod scans;
 pub mod source;
 pub mod summary;

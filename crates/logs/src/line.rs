@@ -126,7 +126,7 @@ fn find_byte(b: u8, s: &[u8]) -> Option<usize> {
     s.iter().position(|&c| c == b)
 }
 
-/// Why a firewall line could not be read.
+/// Why the packet an ICMP error quotes could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LineError {
     /// A known key had a value that does not parse (`TTL=abc`, `SRC=1.2.3`).
@@ -135,10 +135,6 @@ pub enum LineError {
         /// The key whose value did not parse.
         key: &'static str,
     },
-    /// `IN=`/`OUT=` were there but neither `SRC=` nor ARP fields followed
-    /// (typically a line cut short by the ring buffer or syslog).
-    #[error("no SRC= address (truncated line?)")]
-    NoSource,
     /// A `[` of a nested packet is never closed.
     #[error("unclosed '[' of an ICMP error's quoted packet")]
     Unclosed,
@@ -376,6 +372,29 @@ pub struct LogLine<'a> {
     pub mark: Option<u32>,
     /// ARP fields, for ARP packets.
     pub arp: Option<Arp<'a>>,
+    /// What of the line could not be read; everything else was.
+    pub unread: Unread,
+}
+
+/// The part of a firewall line that was not read. The line still counts
+/// by everything that was: a redacted `DST=xxx` or a line cut short keeps
+/// its prefix, source, protocol and port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unread {
+    /// Keys whose value did not parse (`DST=xxx`, `TTL=300`), in line
+    /// order; each such field is left empty.
+    pub fields: Vec<&'static str>,
+    /// The line stops before the fields the kernel always writes (cut by
+    /// the ring, syslog or a log shipper, or an unclosed `[`). Its last
+    /// word, when not followed by a space, may itself be cut and is not read.
+    pub cut: bool,
+}
+
+impl Unread {
+    /// Whether the whole line was read.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && !self.cut
+    }
 }
 
 impl<'a> LogLine<'a> {
@@ -389,7 +408,39 @@ impl<'a> LogLine<'a> {
     pub fn nested_packet(&self) -> Option<Result<Packet<'a>, LineError>> {
         let text = self.nested?;
         let mut p = Packet::default();
-        Some(scan(text, &mut p, None).map(|()| p))
+        let mut odd = Vec::new();
+        Some(scan(text, &mut p, None, &mut odd).and_then(|_| match odd.first() {
+            Some(&key) => Err(LineError::BadValue { key }),
+            None => Ok(p),
+        }))
+    }
+
+    /// Whether the line holds the fields the kernel always writes last for
+    /// its protocol (a value that did not parse still counts as there).
+    fn ends_whole(&self) -> bool {
+        if self.arp.is_some() {
+            return true;
+        }
+        let p = &self.packet;
+        let seen = |v: bool, key: &str| v || self.unread.fields.contains(&key);
+        if !seen(p.src.is_some(), "SRC") {
+            return false;
+        }
+        let Some(proto) = p.proto else { return false };
+        // A later fragment stops at PROTO=, a short packet at INCOMPLETE.
+        if p.incomplete || p.frag.is_some_and(|f| f > 0) {
+            return true;
+        }
+        match proto {
+            Proto::Tcp => seen(p.urgp.is_some(), "URGP"),
+            Proto::Udp | Proto::UdpLite => seen(p.udp_len.is_some(), "LEN"),
+            Proto::Icmp | Proto::Icmpv6 => seen(p.icmp_code.is_some(), "CODE"),
+            Proto::Ah | Proto::Esp => seen(p.spi.is_some(), "SPI"),
+            // The kernel ends a protocol it does not name at its number.
+            Proto::Num(_) => true,
+            // A name it does not print: a cut one (`PROTO=TC`).
+            Proto::Other => false,
+        }
     }
 }
 
@@ -447,10 +498,25 @@ fn find_in(s: &[u8]) -> Option<usize> {
 /// Parse one kernel message (envelope already stripped, see
 /// [`crate::envelope::strip`]).
 ///
-/// Returns `Ok(None)` when the message is not a firewall line at all,
-/// `Err` when it is one but malformed.
-pub fn parse(msg: &[u8]) -> Result<Option<LogLine<'_>>, LineError> {
-    let Some(at) = find_fields(msg) else { return Ok(None) };
+/// Returns `None` when the message is not a firewall line at all. A
+/// firewall line always comes back: what could not be read is in
+/// [`LogLine::unread`], never a reason to lose the line.
+pub fn parse(msg: &[u8]) -> Option<LogLine<'_>> {
+    let at = find_fields(msg)?;
+    let line = read(msg, at, msg.len());
+    if !line.unread.cut || msg.ends_with(b" ") {
+        return Some(line);
+    }
+    // Cut without a space at the end: the last word may be half a value
+    // (`SRC=203.0.113.7` of `203.0.113.71`), so it is not read.
+    let end = memchr::memrchr(b' ', &msg[at..]).map_or(at, |i| at + i);
+    let mut line = read(msg, at, end);
+    line.unread.cut = true;
+    Some(line)
+}
+
+/// The fields of `msg[at..end]` into a line whose prefix is `msg[..at]`.
+fn read(msg: &[u8], at: usize, end: usize) -> LogLine<'_> {
     let mut line = LogLine { prefix: &msg[..at], ..LogLine::default() };
     // Borrow the packet and the outer fields apart, so the scan fills the
     // line in place instead of a packet copied in afterwards.
@@ -466,15 +532,20 @@ pub fn parse(msg: &[u8]) -> Result<Option<LogLine<'_>>, LineError> {
         gid,
         mark,
         arp,
+        unread,
         ..
     } = &mut line;
     let mut outer =
         Outer { in_iface, out_iface, physin, physout, mac, nested, uid, gid, mark, arp };
-    scan(&msg[at..], packet, Some(&mut outer))?;
-    if line.packet.src.is_none() && line.arp.is_none() {
-        return Err(LineError::NoSource);
-    }
-    Ok(Some(line))
+    let text = &msg[at..end];
+    line.unread.cut = match scan(text, packet, Some(&mut outer), &mut unread.fields) {
+        // A last value that does not parse, with no space after it, is
+        // taken for cut rather than odd (`URGP=` of `URGP=0`).
+        Ok(true) if !text.ends_with(b" ") => true,
+        Ok(_) => !line.ends_whole(),
+        Err(_) => true,
+    };
+    line
 }
 
 /// Fields only the outer line has (interfaces, socket owner, mark, nested packet).
@@ -518,13 +589,18 @@ impl<'a> Outer<'_, 'a> {
 }
 
 /// Walk the tokens of `text`, filling `p` (and `outer`, for the outer line).
+/// A value that does not parse leaves its field empty and its key in `odd`;
+/// `Ok(true)` when that was the last word. `Err` only for a `[` never
+/// closed (the rest of the line is not read).
 fn scan<'a>(
     text: &'a [u8],
     p: &mut Packet<'a>,
     mut outer: Option<&mut Outer<'_, 'a>>,
-) -> Result<(), LineError> {
+    odd: &mut Vec<&'static str>,
+) -> Result<bool, LineError> {
     let mut rest = text;
     let mut l4 = false;
+    let mut last_odd = false;
     while let Some(&c) = rest.first() {
         match c {
             b' ' => {
@@ -552,8 +628,9 @@ fn scan<'a>(
                 } else {
                     p.ip_opt = Some(body);
                     for tok in body.split(|&b| b == b' ') {
-                        colon_token(tok, p)?;
+                        note(colon_token(tok, p), odd);
                     }
+                    last_odd = false;
                 }
                 rest = &rest[(close + 1).min(rest.len())..];
                 continue;
@@ -568,57 +645,89 @@ fn scan<'a>(
         if let [b' ', tail @ ..] = rest {
             rest = tail;
         }
-        let Some(eq) = eq else {
-            flag(tok, key_code(whole, tok.len()), p, l4)?;
-            continue;
+        let r = match eq {
+            None => flag(tok, key_code(whole, tok.len()), p, l4),
+            Some(eq) if l4 => l4_field(code, &tok[..eq], &tok[eq + 1..], p, outer.as_deref_mut()),
+            Some(eq) => l3_field(code, &tok[eq + 1..], p, outer.as_deref_mut(), &mut l4),
         };
-        let (key, val) = (&tok[..eq], &tok[eq + 1..]);
-        if !l4 {
-            match code {
-                K_SRC => p.src = Some(ip(val, "SRC")?),
-                K_DST => p.dst = Some(ip(val, "DST")?),
-                K_LEN => p.len = Some(num(val, "LEN")?),
-                K_TOS => p.tos = Some(narrow(hex(val, "TOS")?, "TOS")?),
-                K_PREC => p.prec = Some(narrow(hex(val, "PREC")?, "PREC")?),
-                K_TTL => p.ttl = Some(narrow(num(val, "TTL")?, "TTL")?),
-                K_ID => p.id = Some(num(val, "ID")?),
-                K_TC => p.tc = Some(narrow(num(val, "TC")?, "TC")?),
-                K_HOPLIMIT => p.hoplimit = Some(narrow(num(val, "HOPLIMIT")?, "HOPLIMIT")?),
-                K_FLOWLBL => p.flowlbl = Some(num(val, "FLOWLBL")?),
-                K_PROTO => {
-                    p.proto = Some(Proto::parse(val));
-                    l4 = true;
-                }
-                _ => {
-                    if let Some(o) = outer.as_deref_mut() {
-                        o.field(code, val)?;
-                    }
-                }
-            }
-            continue;
+        last_odd = note(r, odd);
+    }
+    Ok(last_odd)
+}
+
+/// Keep the key of a value that did not parse; whether there was one.
+#[inline]
+fn note(r: Result<(), LineError>, odd: &mut Vec<&'static str>) -> bool {
+    if let Err(LineError::BadValue { key }) = r {
+        odd.push(key);
+        return true;
+    }
+    false
+}
+
+/// A `KEY=value` before `PROTO=`: the IP header and the outer fields.
+#[inline]
+fn l3_field<'a>(
+    code: u64,
+    val: &'a [u8],
+    p: &mut Packet<'a>,
+    outer: Option<&mut Outer<'_, 'a>>,
+    l4: &mut bool,
+) -> Result<(), LineError> {
+    match code {
+        K_SRC => p.src = Some(ip(val, "SRC")?),
+        K_DST => p.dst = Some(ip(val, "DST")?),
+        K_LEN => p.len = Some(num(val, "LEN")?),
+        K_TOS => p.tos = Some(narrow(hex(val, "TOS")?, "TOS")?),
+        K_PREC => p.prec = Some(narrow(hex(val, "PREC")?, "PREC")?),
+        K_TTL => p.ttl = Some(narrow(num(val, "TTL")?, "TTL")?),
+        K_ID => p.id = Some(num(val, "ID")?),
+        K_TC => p.tc = Some(narrow(num(val, "TC")?, "TC")?),
+        K_HOPLIMIT => p.hoplimit = Some(narrow(num(val, "HOPLIMIT")?, "HOPLIMIT")?),
+        K_FLOWLBL => p.flowlbl = Some(num(val, "FLOWLBL")?),
+        K_PROTO => {
+            p.proto = Some(Proto::parse(val));
+            *l4 = true;
         }
-        match code {
-            K_SPT => p.spt = Some(narrow(num(val, "SPT")?, "SPT")?),
-            K_DPT => p.dpt = Some(narrow(num(val, "DPT")?, "DPT")?),
-            K_LEN => p.udp_len = Some(num(val, "LEN")?),
-            K_SEQ if p.proto == Some(Proto::Tcp) => p.seq = Some(num(val, "SEQ")?),
-            K_ACK => p.ack = Some(num(val, "ACK")?),
-            K_WINDOW => p.window = Some(num(val, "WINDOW")?),
-            K_RES => p.res = Some(narrow(hex(val, "RES")?, "RES")?),
-            K_URGP => p.urgp = Some(num(val, "URGP")?),
-            K_TYPE => p.icmp_type = Some(narrow(num(val, "TYPE")?, "TYPE")?),
-            K_CODE => p.icmp_code = Some(narrow(num(val, "CODE")?, "CODE")?),
-            K_ID => p.icmp_id = Some(num(val, "ID")?),
-            K_SEQ => p.icmp_seq = Some(num(val, "SEQ")?),
-            K_MTU => p.mtu = Some(num(val, "MTU")?),
-            u64::MAX if key == b"PARAMETER" => p.parameter = Some(num(val, "PARAMETER")?),
-            K_POINTER => p.parameter = Some(hex_bare(val, "POINTER")?),
-            K_GATEWAY => p.gateway = Some(ip(val, "GATEWAY")?),
-            K_SPI => p.spi = Some(hex(val, "SPI")?),
-            _ => {
-                if let Some(o) = outer.as_deref_mut() {
-                    o.field(code, val)?;
-                }
+        _ => {
+            if let Some(o) = outer {
+                o.field(code, val)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A `KEY=value` after `PROTO=`: the layer-4 header and the outer fields.
+#[inline]
+fn l4_field<'a>(
+    code: u64,
+    key: &[u8],
+    val: &'a [u8],
+    p: &mut Packet<'a>,
+    outer: Option<&mut Outer<'_, 'a>>,
+) -> Result<(), LineError> {
+    match code {
+        K_SPT => p.spt = Some(narrow(num(val, "SPT")?, "SPT")?),
+        K_DPT => p.dpt = Some(narrow(num(val, "DPT")?, "DPT")?),
+        K_LEN => p.udp_len = Some(num(val, "LEN")?),
+        K_SEQ if p.proto == Some(Proto::Tcp) => p.seq = Some(num(val, "SEQ")?),
+        K_ACK => p.ack = Some(num(val, "ACK")?),
+        K_WINDOW => p.window = Some(num(val, "WINDOW")?),
+        K_RES => p.res = Some(narrow(hex(val, "RES")?, "RES")?),
+        K_URGP => p.urgp = Some(num(val, "URGP")?),
+        K_TYPE => p.icmp_type = Some(narrow(num(val, "TYPE")?, "TYPE")?),
+        K_CODE => p.icmp_code = Some(narrow(num(val, "CODE")?, "CODE")?),
+        K_ID => p.icmp_id = Some(num(val, "ID")?),
+        K_SEQ => p.icmp_seq = Some(num(val, "SEQ")?),
+        K_MTU => p.mtu = Some(num(val, "MTU")?),
+        u64::MAX if key == b"PARAMETER" => p.parameter = Some(num(val, "PARAMETER")?),
+        K_POINTER => p.parameter = Some(hex_bare(val, "POINTER")?),
+        K_GATEWAY => p.gateway = Some(ip(val, "GATEWAY")?),
+        K_SPI => p.spi = Some(hex(val, "SPI")?),
+        _ => {
+            if let Some(o) = outer {
+                o.field(code, val)?;
             }
         }
     }
@@ -811,7 +920,9 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> LogLine<'_> {
-        parse(s.as_bytes()).expect("parses").expect("is a firewall line")
+        let l = parse(s.as_bytes()).expect("is a firewall line");
+        assert!(l.unread.fields.is_empty(), "{s}: {:?}", l.unread);
+        l
     }
 
     fn v4(s: &str) -> Option<IpAddr> {
@@ -1010,30 +1121,118 @@ mod tests {
 
     #[test]
     fn not_firewall_lines() {
-        assert_eq!(parse(b"usb 1-1: new high-speed USB device"), Ok(None));
-        assert_eq!(parse(b"IN=eth0"), Ok(None));
-        assert_eq!(parse(b""), Ok(None));
+        assert_eq!(parse(b"usb 1-1: new high-speed USB device"), None);
+        assert_eq!(parse(b"IN=eth0"), None);
+        assert_eq!(parse(b""), None);
+    }
+
+    fn unread(s: &str) -> (Vec<&'static str>, bool) {
+        let l = parse(s.as_bytes()).expect("is a firewall line");
+        (l.unread.fields, l.unread.cut)
     }
 
     #[test]
-    fn malformed_lines() {
-        assert_eq!(parse(b"IN=eth0 OUT= MAC=00:11"), Err(LineError::NoSource));
+    fn kernel_lines_are_read_whole() {
+        for s in [TCP_SYN, TCP_SYN.trim_end()] {
+            assert!(parse(s.as_bytes()).unwrap().unread.is_empty(), "{s}");
+        }
+    }
+
+    /// A value that does not parse (people redact addresses before
+    /// sharing logs) leaves that field empty and every other one read.
+    #[test]
+    fn odd_values_are_kept_aside() {
+        let s = "[UFW BLOCK] IN=eth0 OUT= MAC=00:11 SRC=45.55.2.201 DST=xxx LEN=60 TOS=0x00 PREC=0x00 TTL=300 ID=1 DF PROTO=TCP SPT=40788 DPT=3306 WINDOW=1 RES=0x00 SYN URGP=0 ";
+        let l = parse(s.as_bytes()).unwrap();
+        assert_eq!(l.unread, Unread { fields: vec!["DST", "TTL"], cut: false });
+        let k = &l.packet;
+        assert_eq!((k.src, k.dst, k.ttl), (v4("45.55.2.201"), None, None));
+        assert_eq!((k.proto, k.spt, k.dpt), (Some(Proto::Tcp), Some(40788), Some(3306)));
+        assert_eq!(l.prefix_trimmed(), b"[UFW BLOCK]");
         assert_eq!(
-            parse(b"IN=eth0 OUT= SRC=1.2.3 DST=1.2.3.4"),
-            Err(LineError::BadValue { key: "SRC" })
+            unread("IN=eth0 OUT= SRC=x.x.x.x DST=1.2.3.4 LEN=1 PROTO=47 "),
+            (vec!["SRC"], false)
         );
         assert_eq!(
-            parse(b"IN=eth0 OUT= SRC=1.2.3.4 TTL=300"),
-            Err(LineError::BadValue { key: "TTL" })
+            unread("IN=eth0 OUT= SRC=1.2.3.4 DST=1.2.3.4 LEN=1 PROTO=UDP SPT=1 DPT=70000 LEN=8 "),
+            (vec!["DPT"], false)
+        );
+    }
+
+    /// Lines cut by the ring, syslog or a shipper are read up to the cut;
+    /// a last word without its space may be half a value and is dropped.
+    #[test]
+    fn cut_lines_keep_what_they_have() {
+        let l = parse(&TCP_SYN.as_bytes()[..TCP_SYN.find(" DPT=").unwrap() + 7]).unwrap();
+        assert_eq!(l.unread, Unread { fields: vec![], cut: true });
+        assert_eq!((l.packet.spt, l.packet.dpt), (Some(51234), None), "DPT=2 of DPT=22 is dropped");
+        let l = parse(&TCP_SYN.as_bytes()[..TCP_SYN.find(" LEN=").unwrap() - 2]).unwrap();
+        assert_eq!((l.packet.src, l.packet.dst, l.unread.cut), (v4("203.0.113.7"), None, true));
+        let l = parse(b"RULE 16 -- DENY IN=eth0 OUT= SRC=203.0.113.7 DST=192.0.2.10 ").unwrap();
+        assert_eq!(
+            (l.packet.dst, l.unread.cut),
+            (v4("192.0.2.10"), true),
+            "a space ends a whole word"
+        );
+        assert_eq!(unread("IN=eth0 OUT= MAC=00:11"), (vec![], true));
+        assert_eq!(unread("IN=eth0 OUT= SRC=1.2.3"), (vec![], true));
+        assert_eq!(
+            unread(
+                "IN=eth0 OUT= SRC=1.2.3.4 DST=1.2.3.4 LEN=1 PROTO=ICMP TYPE=3 CODE=1 [SRC=1.2.3.4 "
+            ),
+            (vec![], true)
+        );
+        // Later fragments and short packets end early by themselves.
+        assert_eq!(
+            unread(
+                "IN=eth0 OUT= SRC=1.1.1.1 DST=2.2.2.2 LEN=1500 TTL=60 ID=77 MF FRAG:185 PROTO=UDP "
+            ),
+            (vec![], false)
         );
         assert_eq!(
-            parse(b"IN=eth0 OUT= SRC=1.2.3.4 PROTO=TCP DPT=70000"),
-            Err(LineError::BadValue { key: "DPT" })
+            unread(
+                "IN=eth0 OUT= SRC=1.1.1.1 DST=2.2.2.2 LEN=1500 TTL=60 ID=77 PROTO=TCP INCOMPLETE [8 bytes] "
+            ),
+            (vec![], false)
         );
-        assert_eq!(
-            parse(b"IN=eth0 OUT= SRC=1.2.3.4 PROTO=ICMP [SRC=1.2.3.4"),
-            Err(LineError::Unclosed)
-        );
+    }
+
+    /// Cut anywhere, a kernel line never reads a value it does not hold
+    /// whole, and says it was cut unless it ends where the kernel ends it.
+    #[test]
+    fn a_cut_never_changes_a_value() {
+        let full = p(TCP_SYN);
+        let f = &full.packet;
+        let start = TCP_SYN.find(" OUT=").unwrap() + 5;
+        for n in start..TCP_SYN.len() {
+            let l = parse(&TCP_SYN.as_bytes()[..n]).unwrap();
+            let k = &l.packet;
+            let text = &TCP_SYN[..n];
+            assert!(l.unread.fields.is_empty(), "{text}: {:?}", l.unread);
+            assert_eq!(l.unread.cut, !text.ends_with("URGP=0"), "{text}");
+            assert!(l.mac.is_none() || l.mac == full.mac, "{text}");
+            for (cut, whole) in [(k.src, f.src), (k.dst, f.dst)] {
+                assert!(cut.is_none() || cut == whole, "{text}");
+            }
+            for (cut, whole) in
+                [(k.len, f.len), (k.id, f.id), (k.window, f.window), (k.urgp, f.urgp)]
+            {
+                assert!(cut.is_none() || cut == whole, "{text}");
+            }
+            for (cut, whole) in [(k.spt, f.spt), (k.dpt, f.dpt)] {
+                assert!(cut.is_none() || cut == whole, "{text}");
+            }
+            for (cut, whole) in [(k.tos, f.tos), (k.prec, f.prec), (k.ttl, f.ttl), (k.res, f.res)] {
+                assert!(cut.is_none() || cut == whole, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn nested_packet_errors() {
+        let l = parse(b"IN=eth0 OUT= SRC=1.2.3.4 DST=1.2.3.4 LEN=1 PROTO=ICMP TYPE=3 CODE=1 [SRC=1.2.3 DST=1.2.3.4 ] ").unwrap();
+        assert!(l.unread.is_empty());
+        assert_eq!(l.nested_packet(), Some(Err(LineError::BadValue { key: "SRC" })));
     }
 
     #[test]
@@ -1103,7 +1302,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
             let env = crate::envelope::strip(&bytes);
-            if let Ok(Some(l)) = parse(&env.message) {
+            if let Some(l) = parse(&env.message) {
                 let _ = l.nested_packet();
             }
         }
@@ -1114,7 +1313,7 @@ mod tests {
             let cut = cut.min(base.len());
             let s = format!("{}{}{}", &base[..cut], junk, &base[cut..]);
             let env = crate::envelope::strip(s.as_bytes());
-            if let Ok(Some(l)) = parse(&env.message) {
+            if let Some(l) = parse(&env.message) {
                 let _ = l.nested_packet();
             }
         }

@@ -250,7 +250,7 @@ mod tests {
         let s = format!(
             "IN=eth0 OUT= SRC={src} DST={dst} LEN=40 TTL=50 ID=1 PROTO=TCP SPT=40000 DPT={dpt} WINDOW=1024 RES=0x00 {flags}URGP=0 "
         );
-        let l = crate::line::parse(s.as_bytes()).unwrap().unwrap();
+        let l = crate::line::parse(s.as_bytes()).unwrap();
         d.add(&l, Some(Stamp { clock: Clock::Wall, micros: secs * 1_000_000 }));
     }
 

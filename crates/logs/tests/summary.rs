@@ -16,7 +16,7 @@ fn summary(threads: usize) -> rampart_logs::summary::Summary {
     let a = Attributor::default();
     let mut t = Tally::read(file::open(&fixture("mixed.log")).unwrap(), threads).unwrap();
     t.set_file("mixed.log");
-    t.finish(&SummaryOptions { top: 5, attributor: &a, rules: None, show_bad: true })
+    t.finish(&SummaryOptions { top: 5, attributor: &a, rules: None, show_partial: true })
 }
 
 #[test]
@@ -37,7 +37,9 @@ fn summary_json_required_keys() {
         "total_lines",
         "firewall_lines",
         "unparsed_lines",
-        "bad_lines",
+        "partial_lines",
+        "cut_lines",
+        "unparsed_fields",
         "lost_lines",
         "by_prefix",
         "top_sources",
@@ -46,10 +48,10 @@ fn summary_json_required_keys() {
         assert!(v.get(key).is_some(), "missing {key}");
     }
     assert_eq!(v["total_lines"], 30);
-    assert_eq!(v["firewall_lines"], 26);
+    assert_eq!(v["firewall_lines"], 27);
     assert_eq!(v["unparsed_lines"], 3);
-    assert_eq!(v["bad_lines"], 1);
-    assert_eq!(v["by_prefix"]["RULE 16 -- DENY"], 13);
+    assert_eq!(v["partial_lines"], 1);
+    assert_eq!(v["by_prefix"]["RULE 16 -- DENY"], 14);
     assert_eq!(v["by_prefix"]["[UFW BLOCK]"], 2);
     assert_eq!(v["top_sources"][0], serde_json::json!({"addr": "203.0.113.7", "count": 13}));
     assert_eq!(v["top_ports"][0], serde_json::json!({"proto": "tcp", "port": 443, "count": 4}));
@@ -63,7 +65,7 @@ fn gzip_gives_the_same_summary() {
     e.write_all(&plain).unwrap();
     let gz = e.finish().unwrap();
     let a = Attributor::default();
-    let opts = SummaryOptions { top: 5, attributor: &a, rules: None, show_bad: false };
+    let opts = SummaryOptions { top: 5, attributor: &a, rules: None, show_partial: false };
     let from_gz = Tally::read(file::maybe_gzip(Box::new(std::io::Cursor::new(gz))).unwrap(), 1)
         .unwrap()
         .finish(&opts);
@@ -80,7 +82,7 @@ fn fixture_scan() {
     let r = file::open(&fixture("mixed.log")).unwrap();
     file::for_each_line(r, |raw| {
         let env = envelope::strip(raw);
-        if let Ok(Some(l)) = line::parse(&env.message) {
+        if let Some(l) = line::parse(&env.message) {
             d.add(&l, env.stamp);
         }
     })
@@ -95,7 +97,7 @@ fn fixture_scan() {
 fn summary_of(text: &str) -> String {
     let a = Attributor::default();
     let t = Tally::read(std::io::Cursor::new(text.to_owned().into_bytes()), 1).unwrap();
-    t.finish(&SummaryOptions { top: 5, attributor: &a, rules: None, show_bad: true }).to_text()
+    t.finish(&SummaryOptions { top: 5, attributor: &a, rules: None, show_partial: true }).to_text()
 }
 
 const FIELDS: &str = "IN=eth0 OUT= MAC=00 SRC=1.2.3.4 DST=5.6.7.8 LEN=60 TOS=0x00 PREC=0x00 \
@@ -111,4 +113,38 @@ fn hostile_prefixes_are_printed_escaped_and_never_panic() {
     ));
     assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
     assert!(text.contains(r"RULE 1 -- DENY \u{1b}[2J"), "{text}");
+}
+
+/// A shared log with its destinations redacted, and a line cut by the
+/// shipper: every line counts under its prefix, source, protocol and
+/// port, and what was not read is reported by field.
+#[test]
+fn redacted_and_cut_lines_still_count() {
+    let text = "\
+Dec  3 10:00:00 h kernel: [UFW BLOCK] IN=eth0 OUT= MAC=xx SRC=45.55.2.201 DST=xxx LEN=40 TOS=0x00 PREC=0x00 TTL=241 ID=54321 PROTO=TCP SPT=40788 DPT=3306 WINDOW=65535 RES=0x00 SYN URGP=0
+Dec  3 10:00:01 h kernel: [UFW BLOCK] IN=eth0 OUT= MAC=xx SRC=45.55.2.201 DST=xxx LEN=40 TOS=0x00 PREC=0x00 TTL=241 ID=54322 PROTO=TCP SPT=40789 DPT=3306 WIN
+";
+    let a = Attributor::default();
+    let s = Tally::read(text.as_bytes(), 1).unwrap().finish(&SummaryOptions {
+        top: 5,
+        attributor: &a,
+        rules: None,
+        show_partial: true,
+    });
+    assert_eq!((s.firewall_lines, s.partial_lines, s.cut_lines), (2, 2, 1));
+    assert_eq!(s.by_prefix["[UFW BLOCK]"], 2);
+    assert_eq!(s.by_action["DENY"], 2);
+    assert_eq!(s.top_sources[0].addr.to_string(), "45.55.2.201");
+    assert_eq!(s.top_sources[0].count, 2);
+    assert_eq!((s.top_ports[0].port, s.top_ports[0].count), (3306, 2));
+    assert_eq!(s.unparsed_fields, std::collections::BTreeMap::from([("DST".to_owned(), 2)]));
+    assert_eq!(s.partial[1].what, "DST= did not parse; cut short");
+    let text = s.to_text();
+    assert!(
+        text.starts_with(
+            "lines: 2 total, 2 firewall (2 read in part), 0 other, 0 lost\n\
+             read in part: 1 cut short; fields not read: DST 2\n"
+        ),
+        "{text}"
+    );
 }

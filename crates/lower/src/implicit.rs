@@ -100,9 +100,11 @@ pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, ChainId>, rs: &mut
         if logged {
             r.log = Some(Log { prefix: log_prefix(o, 0, word, "main", "any"), level: o.log_level });
         }
-        match tails.get(&hook) {
-            Some(&i) => rs.at_mut(i).rules.push(r),
-            None => push(rs, hook, r),
+        for r in crate::log_limit::apply(vec![r], o.log_limit.as_ref(), 0, rs) {
+            match tails.get(&hook) {
+                Some(&i) => rs.at_mut(i).rules.push(r),
+                None => push(rs, hook, r),
+            }
         }
     }
 }

@@ -98,7 +98,7 @@ fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
 
 /// Matches a verdict needs on its own line: the kernel accepts a TCP reset
 /// only in a rule that matches TCP.
-fn verdict_matches(rule: &Rule) -> Vec<Match> {
+pub(crate) fn verdict_matches(rule: &Rule) -> Vec<Match> {
     if rule.target == Target::Reject(rampart_ir::RejectWith::TcpReset) {
         vec![Match::Proto { neg: false, proto: Proto::Tcp }]
     } else {

@@ -15,6 +15,7 @@ mod firewall;
 mod hooks;
 mod implicit;
 mod iptables;
+mod log_limit;
 mod nat;
 mod rule;
 

@@ -11,6 +11,7 @@ use rampart_ir::{
 use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, log_prefix};
 
 use crate::hooks::chain_name;
+use crate::log_limit;
 
 /// Lower `rule` for `hook` and append it to chain `chain`;
 /// returns the chain that takes the rule set's next rules (another one
@@ -61,6 +62,9 @@ pub(crate) fn lower(
                 .cloned()
                 .chain(state.clone())
                 .chain(rule.time.map(Match::Time))
+                // last: a limit spends a token on each packet it sees
+                .chain(rule.conn_limit.clone().map(Match::ConnLimit))
+                .chain(rule.limit.clone().map(Match::Limit))
                 .collect();
             if rule.service.neg && target == Target::Return {
                 let mut jump = base.clone();
@@ -76,9 +80,11 @@ pub(crate) fn lower(
                 for a in &atoms {
                     temp.rules.push(ir(rule, service_matches(a), Target::Return, None));
                 }
-                for (m, t) in any_protocol(&target) {
-                    temp.rules.push(ir(rule, m, t, log.clone()));
-                }
+                let acts =
+                    any_protocol(&target).into_iter().map(|(m, t)| ir(rule, m, t, log.clone()));
+                let acts =
+                    log_limit::apply(acts.collect(), rule.log_limit.as_ref(), rule.number, rs);
+                temp.rules.extend(acts);
                 rs.push(temp);
             } else if atoms.is_empty() {
                 for (proto, t) in any_protocol(&target) {
@@ -104,6 +110,7 @@ pub(crate) fn lower(
             }
         }
     }
+    let rules = log_limit::apply(rules, rule.log_limit.as_ref(), rule.number, rs);
     rs.at_mut(chain).rules.extend(rules);
     chain
 }
@@ -129,7 +136,8 @@ fn split(
     for a in atoms {
         temp.rules.push(ir(rule, service_matches(a), Target::Goto(rest_id), None));
     }
-    temp.rules.push(ir(rule, vec![], Target::Return, log));
+    let last = vec![ir(rule, vec![], Target::Return, log)];
+    temp.rules.extend(log_limit::apply(last, rule.log_limit.as_ref(), rule.number, rs));
     let not = rs.push(temp);
     let lines =
         [ir(rule, jump, Target::Goto(not), None), ir(rule, vec![], Target::Goto(rest_id), None)];
@@ -168,7 +176,7 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
     }
 }
 
-fn temp_chain_name(rs: &RulesetBuilder, base: &str) -> String {
+pub(crate) fn temp_chain_name(rs: &RulesetBuilder, base: &str) -> String {
     let mut name = base.to_owned();
     let mut n = 1;
     while rs.contains(&name) {

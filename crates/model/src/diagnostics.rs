@@ -1,5 +1,6 @@
 //! Every model error and warning, in one place. Codes E02xx are errors in
-//! objects and rules, W03xx are warnings.
+//! objects and rules, W03xx are warnings; E04xx and W04xx are about
+//! limits, marks and log prefixes.
 
 use rampart_diag::{Diagnostic, Span};
 
@@ -383,4 +384,36 @@ pub(crate) fn reserved_id(what: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0275", format!("{what} 4294967295 is (uid_t) -1, which no process has"))
         .with_label(span, "the kernel reserves this value to mean `no id`")
         .with_help("iptables refuses it and an nft rule with it never matches: use the real id")
+}
+
+pub(crate) fn bad_rate(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0400", format!("`{text}` is not a rate"))
+        .with_label(span, "expected COUNT/UNIT")
+        .with_help("write a count of packets per second, minute, hour or day: 3/minute, 10/second")
+}
+
+pub(crate) fn limit_out_of_range(what: &str, text: &str, span: Span, range: &str) -> Diagnostic {
+    Diagnostic::error("E0401", format!("{what} `{text}` is out of range"))
+        .with_label(span, format!("the kernel takes {range}"))
+}
+
+pub(crate) fn log_limit_without_log(span: Span) -> Diagnostic {
+    Diagnostic::error("E0402", "`log-limit` on a rule that does not log")
+        .with_label(span, "this rule writes no log line to limit")
+        .with_help("add `log` to the rule, or leave `log-limit` out")
+}
+
+pub(crate) fn limit_on_deny(span: Span) -> Diagnostic {
+    Diagnostic::warning("W0400", "this rule drops only the packets under its limit")
+        .with_label(span, "packets over this limit are not matched and go on to the next rule")
+        .with_help(
+            "to drop what comes too fast, accept under the limit instead \
+             (`accept service ssh limit 3/minute per source`): the rest meets the catch-all",
+        )
+}
+
+pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0600", format!("`expect {word}` is not an expectation"))
+        .with_label(span, "not a verdict")
+        .with_help("expect accept, deny (or drop) or reject, followed by from, to, service and on")
 }

@@ -31,6 +31,7 @@ pub(crate) fn build(
         options: Options::default(),
         rulesets: vec![],
         nat: vec![],
+        expects: vec![],
     };
     for s in &fw.options {
         option(&mut out.options, s, r, diags);
@@ -54,7 +55,9 @@ pub(crate) fn build(
             .collect();
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
     }
+    crate::limit::name_tables(&mut out);
     out.nat = crate::nat::build(&fw.nat, number, &out, r, diags);
+    out.expects = crate::expect::build(&fw.expects, &out, r, diags);
     if out.ruleset("main").is_none() {
         diags.push(diagnostics::missing_main(&out.name, out.span));
     }
@@ -95,6 +98,10 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
         ("log-prefix", Some(t)) => match LogPrefix::parse(t) {
             Ok(p) => o.log_prefix = p,
             Err(e) => bad(diags, &format!("a template a log line can be traced back by: {e}")),
+        },
+        ("log-limit", _) => match crate::limit::option(&s.values, diags) {
+            Ok(l) => o.log_limit = l,
+            Err(()) => bad(diags, "a rate such as `3/minute`, `3/minute burst 10`, or `none`"),
         },
         ("log-level", Some(t)) => match log_level(t) {
             Some(l) => o.log_level = l,
@@ -444,9 +451,13 @@ fn rule(
             diags,
         ),
         log: rule.log.is_some(),
+        log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags),
+        limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)),
+        conn_limit: rule.connlimit.as_ref().and_then(|l| crate::limit::conn_limit(l, diags)),
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     };
+    crate::limit::check(rule, &out.action, diags);
     if let Action::Antispoof(_) = out.action
         && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())
     {

@@ -11,7 +11,9 @@ mod access;
 mod addr;
 mod bridge;
 mod diagnostics;
+mod expect;
 mod firewall;
+mod limit;
 mod load;
 mod model;
 mod names;
@@ -23,6 +25,7 @@ mod time;
 
 pub use access::{Access, Grant};
 pub use bridge::{Bridge, BridgePort, PortKind};
+pub use expect::{Expect, Expected};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix};
 pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str, load_text};
 pub use model::*;

@@ -50,66 +50,107 @@ pub fn load_str(name: &str, text: &str, sources: &mut Sources) -> Loaded {
 fn finish(file: FileId, dir: Option<&Path>, sources: &mut Sources) -> Loaded {
     let mut diags = Vec::new();
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     let mut seen = vec![canonical(sources.name(file))];
     let dir = dir.unwrap_or(Path::new("."));
-    collect(file, None, dir, sources, &mut seen, &mut files, &mut diags);
-    if diags.iter().any(Diagnostic::is_error) {
+    let mut read =
+        Read { sources, seen: &mut seen, out: &mut files, skipped: &mut skipped, unread: false };
+    read.collect(file, None, dir, &mut diags);
+    if read.unread {
+        // An include not read leaves every name it defines unknown.
         return Loaded { model: None, diagnostics: diags };
     }
-    let model = resolve::resolve(&files, &mut diags);
+    // A syntax error hides no other error: what parsed is still checked,
+    // but not for names written only in a statement that did not parse.
+    let mut model_diags = Vec::new();
+    let model = resolve::resolve(&files, &mut model_diags);
+    let broken: Vec<&str> = skipped
+        .iter()
+        .flat_map(|s| sources.slice(*s).split(|c: char| c.is_whitespace() || ",{}".contains(c)))
+        .filter(|w| !w.is_empty())
+        .collect();
+    diags.extend(model_diags.into_iter().filter(|d| !names_a_broken_statement(d, &broken)));
     // Report in reading order, whatever order the checks ran in.
     diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
     let model = (!diags.iter().any(Diagnostic::is_error)).then_some(model);
     Loaded { model, diagnostics: diags }
 }
 
+/// Whether `d` is about a reference (unknown name, rule set, interface,
+/// `main`, a name of the wrong kind, an unused rule set) to a name that a
+/// statement which did not parse may have defined or used.
+fn names_a_broken_statement(d: &Diagnostic, broken: &[&str]) -> bool {
+    const REFERENCES: [&str; 6] = ["E0201", "E0207", "E0210", "E0212", "E0214", "W0302"];
+    REFERENCES.contains(&d.code)
+        && d.message.split('`').skip(1).step_by(2).any(|name| broken.contains(&name))
+}
+
 fn canonical(name: &str) -> PathBuf {
     std::fs::canonicalize(name).unwrap_or_else(|_| PathBuf::from(name))
 }
 
-fn collect(
-    file: FileId,
-    included_at: Option<Span>,
-    dir: &Path,
-    sources: &mut Sources,
-    seen: &mut Vec<PathBuf>,
-    out: &mut Vec<Policy>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let parsed = rampart_syntax::parse(sources.text(file), file);
-    let first_error = parsed.diagnostics.iter().find(|d| d.is_error()).and_then(Diagnostic::span);
-    if let (Some(at), Some(first), true) = (included_at, first_error, parsed.ast.items.is_empty()) {
-        // Not one statement read: no policy (an include of /etc/shadow,
-        // say), whose lines are not ours to print. Where, but not what.
-        diags.push(diagnostics::not_a_policy(&sources.location(first), at));
-        return;
-    }
-    diags.extend(parsed.diagnostics);
-    let includes: Vec<(String, Span)> = parsed
-        .ast
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Include(t) => Some((t.value.clone(), t.span)),
-            _ => None,
-        })
-        .collect();
-    out.push(parsed.ast);
-    for (rel, span) in includes {
-        let path = dir.join(&rel);
-        let key = canonical(&path.display().to_string());
-        if seen.contains(&key) {
-            diags.push(diagnostics::include_cycle(&rel, span));
-            continue;
+/// The files of one policy as they are read, with the text of every
+/// statement that did not parse.
+struct Read<'a> {
+    sources: &'a mut Sources,
+    seen: &'a mut Vec<PathBuf>,
+    out: &'a mut Vec<Policy>,
+    skipped: &'a mut Vec<Span>,
+    /// An included file could not be read, or was no policy.
+    unread: bool,
+}
+
+impl Read<'_> {
+    fn collect(
+        &mut self,
+        file: FileId,
+        included_at: Option<Span>,
+        dir: &Path,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let parsed = rampart_syntax::parse(self.sources.text(file), file);
+        let first_error =
+            parsed.diagnostics.iter().find(|d| d.is_error()).and_then(Diagnostic::span);
+        if let (Some(at), Some(first), true) =
+            (included_at, first_error, parsed.ast.items.is_empty())
+        {
+            // Not one statement read: no policy (an include of /etc/shadow,
+            // say), whose lines are not ours to print. Where, but not what.
+            diags.push(diagnostics::not_a_policy(&self.sources.location(first), at));
+            self.unread = true;
+            return;
         }
-        match rampart_os::read_text(&path, MAX_POLICY_BYTES) {
-            Ok(text) => {
-                seen.push(key);
-                let id = sources.add(path.display().to_string(), text);
-                let sub = path.parent().unwrap_or(dir).to_path_buf();
-                collect(id, Some(span), &sub, sources, seen, out, diags);
+        diags.extend(parsed.diagnostics);
+        self.skipped.extend(parsed.skipped);
+        let includes: Vec<(String, Span)> = parsed
+            .ast
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Include(t) => Some((t.value.clone(), t.span)),
+                _ => None,
+            })
+            .collect();
+        self.out.push(parsed.ast);
+        for (rel, span) in includes {
+            let path = dir.join(&rel);
+            let key = canonical(&path.display().to_string());
+            if self.seen.contains(&key) {
+                diags.push(diagnostics::include_cycle(&rel, span));
+                continue;
             }
-            Err(e) => diags.push(diagnostics::include_failed(&rel, span, &e.to_string())),
+            match rampart_os::read_text(&path, MAX_POLICY_BYTES) {
+                Ok(text) => {
+                    self.seen.push(key);
+                    let id = self.sources.add(path.display().to_string(), text);
+                    let sub = path.parent().unwrap_or(dir).to_path_buf();
+                    self.collect(id, Some(span), &sub, diags);
+                }
+                Err(e) => {
+                    diags.push(diagnostics::include_failed(&rel, span, &e.to_string()));
+                    self.unread = true;
+                }
+            }
         }
     }
 }

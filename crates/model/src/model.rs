@@ -32,6 +32,8 @@ pub struct Firewall {
     /// The `nat` section, in order: the first rule that matches a new
     /// connection decides its translation.
     pub nat: Vec<NatRule>,
+    /// `expect` lines, in source order.
+    pub expects: Vec<crate::Expect>,
 }
 
 impl Firewall {
@@ -77,6 +79,9 @@ pub struct Options {
     pub log_prefix: LogPrefix,
     /// syslog level 0–7.
     pub log_level: u8,
+    /// `log-limit`: how often each logged rule, the catch-all included,
+    /// writes its line; `None` writes one per packet.
+    pub log_limit: Option<rampart_ir::Limit>,
     pub default: DefaultAction,
     /// Accept ESTABLISHED,RELATED at the top of each built-in chain.
     pub accept_established: bool,
@@ -95,6 +100,7 @@ impl Default for Options {
         Self {
             log_prefix: LogPrefix::default(),
             log_level: 6,
+            log_limit: None,
             default: DefaultAction::Deny,
             accept_established: true,
             backup_ssh: None,
@@ -140,6 +146,13 @@ pub struct Rule {
     /// `days` / `time`: when the rule applies (`-m time`).
     pub time: Option<rampart_ir::TimeMatch>,
     pub log: bool,
+    /// How often the log line is written: the rule's `log-limit`, else the
+    /// firewall's; `None` logs every packet.
+    pub log_limit: Option<rampart_ir::Limit>,
+    /// `limit`: the rule matches only while packets come under the rate.
+    pub limit: Option<rampart_ir::Limit>,
+    /// `connlimit`: the rule matches only up to this many connections.
+    pub conn_limit: Option<rampart_ir::ConnLimit>,
     pub stateless: bool,
     pub comment: Option<String>,
 }

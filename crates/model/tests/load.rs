@@ -196,3 +196,40 @@ fn e0210_for_a_bridge_port_says_what_to_write() {
     assert!(help.contains("port of bridge `virbr6`") && help.contains("on virbr6"), "{help}");
     assert!(!help.contains("interface vk63"), "{help}");
 }
+
+/// A syntax error hides no model error: one run reports both, in reading
+/// order across files. A name written only in a statement that did not
+/// parse (`smtp`) is not reported again as unknown.
+#[test]
+fn syntax_errors_do_not_hide_model_errors() {
+    let d = dir("syntax");
+    std::fs::write(d.join("objects.rp"), "host web 10.0.0.300\nservce smtp tcp 25\n").unwrap();
+    std::fs::write(
+        d.join("main.rp"),
+        "include \"objects.rp\"\nservice http tcp 80\nfirewall fw {\n interface eth0 10.0.0.1/24\n \
+         ruleset main {\n  accept to web service smtp\n  accept to nowhere service http\n  \
+         accept to web from\n  accept service http on eth9\n }\n}\n",
+    )
+    .unwrap();
+    let mut sources = Sources::new();
+    let loaded = load(&d.join("main.rp"), &mut sources).unwrap();
+    let found: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", sources.location(d.span().unwrap()), d.code))
+        .collect();
+    let at = |f: &str, l: &str| format!("{}:{l}", d.join(f).display());
+    assert_eq!(
+        found,
+        vec![
+            format!("{} E0201", at("main.rp", "7:13")),
+            format!("{} E0003", at("main.rp", "8:21")),
+            format!("{} E0210", at("main.rp", "9:26")),
+            format!("{} E0204", at("objects.rp", "1:10")),
+            format!("{} E0004", at("objects.rp", "2:1")),
+        ],
+        "{:?}",
+        loaded.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>()
+    );
+    assert!(loaded.model.is_none());
+}

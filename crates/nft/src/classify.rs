@@ -171,8 +171,16 @@ fn classifiable(chain: &Chain) -> bool {
                     | Target::Goto(_)
                     | Target::Log(_)
                     | Target::Nflog(_)
-                    | Target::None
-            ) && r.matches.iter().all(|m| !matches!(m, Match::Physdev(_) | Match::Unknown { .. }))
+                    | Target::None // A limit's state is its rule's: copies would each keep their own.
+            ) && r.matches.iter().all(|m| {
+                !matches!(
+                    m,
+                    Match::Physdev(_)
+                        | Match::Unknown { .. }
+                        | Match::Limit(_)
+                        | Match::ConnLimit(_)
+                )
+            })
         })
 }
 

@@ -56,4 +56,6 @@ pub(crate) struct NftRule {
     pub(crate) verdict: Option<String>,
     /// Unquoted.
     pub(crate) comment: Option<String>,
+    /// It holds a limit, whose state is the rule's own: never merged.
+    pub(crate) stateful: bool,
 }

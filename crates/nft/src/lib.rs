@@ -38,6 +38,7 @@ mod classify;
 mod elems;
 mod expr;
 mod merge;
+mod rate;
 mod rule;
 mod sets;
 mod text;
@@ -130,7 +131,9 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             ChainOut { name: name.clone(), base, rules }
         })
         .collect();
-    table(&mut out, "inet", &chains);
+    let mut dynamic = String::new();
+    rate::render_sets(rs, &mut dynamic);
+    table(&mut out, "inet", &chains, &dynamic);
 
     if !bridge.is_empty() {
         let chains: Vec<ChainOut> = bridge
@@ -142,7 +145,7 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
             })
             .collect();
         out.push('\n');
-        table(&mut out, "bridge", &chains);
+        table(&mut out, "bridge", &chains, "");
     }
     // Strings are quoted by `text::quote` and names made by `text::ident`,
     // both free of control characters: a NUL here would cut a rule's line.
@@ -183,7 +186,8 @@ struct ChainOut<'a> {
     rules: &'a [Line],
 }
 
-fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
+/// `dynamic`: set blocks the rules fill themselves (per-source limits).
+fn table(out: &mut String, family: &str, chains: &[ChainOut], dynamic: &str) {
     let mut sets = Sets::default();
     for c in chains {
         for l in c.rules {
@@ -233,6 +237,7 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut]) {
     }
     let _ = writeln!(out, "table {family} rampart {{");
     sets.render(out);
+    out.push_str(dynamic);
     out.push_str(&body);
     out.push_str("}\n");
 }

@@ -117,7 +117,7 @@ fn can_vmap(r: &NftRule) -> bool {
 /// whether it needs a verdict map.
 fn run_at(rules: &[NftRule]) -> Option<(Vec<usize>, usize, bool)> {
     let [a, b, ..] = rules else { return None };
-    if a.matches.len() != b.matches.len() {
+    if a.matches.len() != b.matches.len() || a.stateful || b.stateful {
         return None;
     }
     let keys: Vec<usize> = (0..a.matches.len()).filter(|&p| a.matches[p] != b.matches[p]).collect();
@@ -127,7 +127,8 @@ fn run_at(rules: &[NftRule]) -> Option<(Vec<usize>, usize, bool)> {
     // Intervals only as a key of one part, where overlaps are cheap to see.
     let interval = keys.len() == 1;
     let fits = |r: &NftRule| {
-        r.matches.len() == a.matches.len()
+        !r.stateful
+            && r.matches.len() == a.matches.len()
             && (0..a.matches.len()).all(|p| {
                 if keys.contains(&p) {
                     match (key_part(&a.matches[p], interval), key_part(&r.matches[p], interval)) {

@@ -38,7 +38,7 @@ pub(crate) fn lower(
         let neutral = family_neutral(&r.target);
         match (v4, v6) {
             (Some(a), Some(b)) if neutral && a.exprs == b.exprs => {
-                out.push(finish(&r, a.exprs, None, ctx, chain)?);
+                out.push(finish(&r, a.exprs, a.stateful, None, ctx, chain)?);
             }
             (a, b) => {
                 for (fam, m) in [(Family::V4, a), (Family::V6, b)] {
@@ -47,7 +47,7 @@ pub(crate) fn lower(
                         if !m.implies_family {
                             exprs.insert(0, Expr::raw(family_qualifier(fam, ctx)));
                         }
-                        out.push(finish(&r, exprs, Some(fam), ctx, chain)?);
+                        out.push(finish(&r, exprs, m.stateful, Some(fam), ctx, chain)?);
                     }
                 }
             }
@@ -97,6 +97,15 @@ struct Matched {
     exprs: Vec<Expr>,
     /// An `ip`/`ip6`/`icmp` expression already limits the family.
     implies_family: bool,
+    /// A limit keeps state per rule: the rule must stay one rule.
+    stateful: bool,
+}
+
+fn stateful(out: &mut Matched, (expr, family): (String, bool)) -> bool {
+    out.exprs.push(Expr::Raw(expr));
+    out.implies_family |= family;
+    out.stateful = true;
+    true
 }
 
 /// The rule's matches for packets of one family; `None` if it cannot match.
@@ -112,7 +121,7 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
             || matches!(m, Match::Icmp { v6, .. }
                 if l4 == Some(if *v6 { Proto::Icmpv6 } else { Proto::Icmp }))
     });
-    let mut out = Matched { exprs: Vec::new(), implies_family: false };
+    let mut out = Matched { exprs: Vec::new(), implies_family: false, stateful: false };
     let physdev = rule.matches.iter().find_map(|m| match m {
         Match::Physdev(p) => Some(p),
         _ => None,
@@ -159,6 +168,12 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
             }
             Match::Time(t) => {
                 time(&mut out, t);
+                true
+            }
+            Match::Limit(l) => stateful(&mut out, crate::rate::limit(l, fam)),
+            Match::ConnLimit(c) => stateful(&mut out, crate::rate::conn_limit(c, fam)),
+            Match::AddrType(t) => {
+                addrtype(&mut out, t);
                 true
             }
             Match::Unknown { module, .. } => {
@@ -476,6 +491,7 @@ fn flag_names(bits: u8) -> String {
 fn finish(
     rule: &Rule,
     exprs: Vec<Expr>,
+    stateful: bool,
     fam: Option<Family>,
     ctx: Ctx,
     chain: &dyn Fn(ChainId) -> String,
@@ -558,7 +574,7 @@ fn finish(
         .comment
         .clone()
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
-    Ok(NftRule { matches: exprs, stmts, verdict, comment })
+    Ok(NftRule { matches: exprs, stmts, verdict, comment, stateful })
 }
 
 /// `ADDR[-ADDR][:PORT[-PORT]]`, an IPv6 address in brackets before a port.
@@ -644,5 +660,22 @@ fn reject(with: RejectWith, fam: Option<Family>, matches: &[Match]) -> String {
                 _ => "admin-prohibited",
             }
         ),
+    }
+}
+
+/// `-m addrtype` is nft's `fib` route-type lookup.
+fn addrtype(out: &mut Matched, t: &rampart_ir::AddrTypeMatch) {
+    let by = match (t.limit_iface_in, t.limit_iface_out) {
+        (true, _) => " . iif",
+        (_, true) => " . oif",
+        _ => "",
+    };
+    for (field, side) in [("saddr", t.src), ("daddr", t.dst)] {
+        let Some((neg, types)) = side else { continue };
+        let names: Vec<String> = types.names().iter().map(|n| n.to_ascii_lowercase()).collect();
+        let op = if neg { "!= " } else { "" };
+        let value =
+            if names.len() == 1 { names[0].clone() } else { format!("{{ {} }}", names.join(", ")) };
+        out.exprs.push(Expr::Raw(format!("fib {field}{by} type {op}{value}")));
     }
 }

@@ -94,6 +94,10 @@ pub struct Firewall {
     /// `nat { RULE... }`: address translation rules, in order; several
     /// `nat` blocks read as one.
     pub nat: Vec<Rule>,
+    /// `expect VERDICT [from ...] [to ...] [service ...] [on ... [in | out]]`:
+    /// what the rules must decide, checked against the compiled rules. The
+    /// rule's span starts at `expect`.
+    pub expects: Vec<Rule>,
 }
 
 /// `bridge NAME { PORT-STATEMENT... }`, a Linux bridge on the firewall host.
@@ -183,11 +187,29 @@ pub struct Rule {
     pub time: Option<Word>,
     pub log: Option<Span>,
     pub stateless: Option<Span>,
+    /// `limit RATE [burst N] [per source]`: match only under the rate.
+    pub limit: Option<Limit>,
+    /// `connlimit N [per source]`: match only up to N open connections.
+    pub connlimit: Option<Limit>,
+    /// `log-limit RATE [burst N]` or `log-limit none`: how often the log
+    /// line is written.
+    pub log_limit: Option<Limit>,
     /// `number N`: the rule's number as written, for rules brought over
     /// from another tool whose log prefixes carry their own numbers.
     pub number: Option<Word>,
     pub comment: Option<Text>,
     pub span: Span,
+}
+
+/// A limit clause as written: the value (`3/minute`, a count, `none`) and
+/// its options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub keyword: Span,
+    pub value: Word,
+    pub burst: Option<Word>,
+    /// `per source`
+    pub per_source: Option<Span>,
 }
 
 /// The values of one rule column and whether they are negated.

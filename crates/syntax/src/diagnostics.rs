@@ -30,7 +30,7 @@ pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
         .with_help(
             "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
              antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
-             days, time, log, stateless, comment \"...\"",
+             days, time, limit, connlimit, log, log-limit, stateless, number, comment \"...\"",
         )
 }
 

@@ -22,12 +22,16 @@ use crate::lexer::{self, Kind, Token};
 pub fn format(src: &str, file: FileId) -> Parsed<Option<String>> {
     let parsed = crate::parse(src, file);
     if parsed.diagnostics.iter().any(rampart_diag::Diagnostic::is_error) {
-        return Parsed { ast: None, diagnostics: parsed.diagnostics };
+        return Parsed { ast: None, diagnostics: parsed.diagnostics, skipped: parsed.skipped };
     }
     let mut comments = Vec::new();
     let tokens = lexer::lex_with_comments(src, file, &mut Vec::new(), &mut comments);
     let items = merge(tokens, &comments);
-    Parsed { ast: Some(render(&layout(src, &items))), diagnostics: parsed.diagnostics }
+    Parsed {
+        ast: Some(render(&layout(src, &items))),
+        diagnostics: parsed.diagnostics,
+        skipped: parsed.skipped,
+    }
 }
 
 /// A token or a comment, in source order.

@@ -21,4 +21,7 @@ pub use parser::parse;
 pub struct Parsed<T> {
     pub ast: T,
     pub diagnostics: Vec<rampart_diag::Diagnostic>,
+    /// The text of each statement that did not parse (left out of `ast`),
+    /// so later checks can tell a name defined there from an unknown one.
+    pub skipped: Vec<rampart_diag::Span>,
 }

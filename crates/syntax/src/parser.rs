@@ -13,14 +13,16 @@ use crate::ast::{
 use crate::diagnostics;
 use crate::lexer::{self, Kind, Token};
 
+mod limit;
+
 /// Parse one policy file.
 #[must_use]
 pub fn parse(src: &str, file: FileId) -> Parsed<Policy> {
     let mut diagnostics = Vec::new();
     let tokens = lexer::lex(src, file, &mut diagnostics);
-    let mut p = Parser { src, tokens, pos: 0, diags: diagnostics };
+    let mut p = Parser { src, tokens, pos: 0, diags: diagnostics, skipped: Vec::new() };
     let ast = p.policy();
-    Parsed { ast, diagnostics: p.diags }
+    Parsed { ast, diagnostics: p.diags, skipped: p.skipped }
 }
 
 /// A statement could not be parsed; it has been reported.
@@ -29,7 +31,7 @@ struct Reported;
 type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
-const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, or an option (log-prefix, log-level, default, \
+const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, log-limit, default, \
                               accept-established, backup-ssh, forward, self-in-networks)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
@@ -38,6 +40,7 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     diags: Vec<Diagnostic>,
+    skipped: Vec<Span>,
 }
 
 impl Parser<'_> {
@@ -126,23 +129,27 @@ impl Parser<'_> {
         }
     }
 
-    /// Skip the rest of a broken statement, including any block it opened.
-    fn recover(&mut self) {
+    /// Skip the rest of a broken statement that began at `from`, including
+    /// any block it opened, and keep the span of its text.
+    fn recover(&mut self, from: Span) {
         let mut depth = 0usize;
+        let mut end = from.end;
         loop {
-            match self.peek().kind {
-                Kind::Eof => return,
-                Kind::Newline if depth == 0 => {
-                    self.bump();
-                    return;
-                }
-                Kind::RBrace if depth == 0 => return,
+            let t = self.peek();
+            match t.kind {
+                Kind::Eof => break,
+                Kind::Newline | Kind::RBrace if depth == 0 => break,
                 Kind::LBrace => depth += 1,
                 Kind::RBrace => depth -= 1,
                 _ => {}
             }
+            end = t.span.end;
             self.bump();
         }
+        if self.peek().kind == Kind::Newline {
+            self.bump();
+        }
+        self.skipped.push(Span { end, ..from });
     }
 
     /// `WORD (, WORD)*`, newlines allowed after a comma.
@@ -170,7 +177,7 @@ impl Parser<'_> {
                 }
                 _ => match self.item() {
                     Ok(item) => items.push(item),
-                    Err(Reported) => self.recover(),
+                    Err(Reported) => self.recover(t.span),
                 },
             }
         }
@@ -346,6 +353,7 @@ impl Parser<'_> {
             options: vec![],
             rulesets: vec![],
             nat: vec![],
+            expects: vec![],
         };
         loop {
             self.skip_newlines();
@@ -359,8 +367,9 @@ impl Parser<'_> {
                     return Ok(fw);
                 }
                 _ => {
+                    let from = self.peek().span;
                     if let Err(Reported) = self.firewall_statement(&mut fw) {
-                        self.recover();
+                        self.recover(from);
                     }
                 }
             }
@@ -403,8 +412,14 @@ impl Parser<'_> {
                 fw.nat.extend(self.rules(open));
                 Ok(())
             }
-            "log-prefix" | "log-level" | "default" | "accept-established" | "backup-ssh"
-            | "forward" | "self-in-networks" => {
+            "expect" => {
+                let mut rule = self.rule()?;
+                rule.span = kw.span.to(rule.span);
+                fw.expects.push(rule);
+                Ok(())
+            }
+            "log-prefix" | "log-level" | "log-limit" | "default" | "accept-established"
+            | "backup-ssh" | "forward" | "self-in-networks" => {
                 let mut values = Vec::new();
                 while !self.at_line_end() {
                     let t = self.peek();
@@ -445,8 +460,9 @@ impl Parser<'_> {
                     return Ok(bridge);
                 }
                 _ => {
+                    let from = self.peek().span;
                     if let Err(Reported) = self.bridge_statement(&mut bridge) {
-                        self.recover();
+                        self.recover(from);
                     }
                 }
             }
@@ -505,10 +521,13 @@ impl Parser<'_> {
                     self.diags.push(diagnostics::unclosed_block(open));
                     return rules;
                 }
-                _ => match self.rule() {
-                    Ok(r) => rules.push(r),
-                    Err(Reported) => self.recover(),
-                },
+                _ => {
+                    let from = self.peek().span;
+                    match self.rule() {
+                        Ok(r) => rules.push(r),
+                        Err(Reported) => self.recover(from),
+                    }
+                }
             }
         }
     }
@@ -534,10 +553,13 @@ impl Parser<'_> {
                     self.diags.push(diagnostics::unclosed_block(open));
                     return Ok(access);
                 }
-                _ => match self.access_statement() {
-                    Ok(s) => access.statements.push(s),
-                    Err(Reported) => self.recover(),
-                },
+                _ => {
+                    let from = self.peek().span;
+                    match self.access_statement() {
+                        Ok(s) => access.statements.push(s),
+                        Err(Reported) => self.recover(from),
+                    }
+                }
             }
         }
     }
@@ -595,6 +617,9 @@ impl Parser<'_> {
             time: None,
             log: None,
             stateless: None,
+            limit: None,
+            connlimit: None,
+            log_limit: None,
             number: None,
             comment: None,
         };
@@ -646,6 +671,18 @@ impl Parser<'_> {
                 }
                 "log" => self.set_once(&mut r.log, w.span, w.span, false)?,
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span, false)?,
+                "limit" => {
+                    let l = self.limit(w.span, "limit")?;
+                    self.set_once(&mut r.limit, l, w.span, false)?;
+                }
+                "connlimit" => {
+                    let l = self.limit(w.span, "connlimit")?;
+                    self.set_once(&mut r.connlimit, l, w.span, false)?;
+                }
+                "log-limit" => {
+                    let l = self.limit(w.span, "log-limit")?;
+                    self.set_once(&mut r.log_limit, l, w.span, false)?;
+                }
                 "number" => {
                     let n = self.word("a rule number")?;
                     self.set_once(&mut r.number, n, w.span, false)?;

@@ -110,8 +110,9 @@ enum Test {
         value: u32,
         mask: u32,
     },
+    AddrType(Box<rampart_ir::AddrTypeMatch>),
     True,
-    Undecidable,
+    Undecidable(Why),
 }
 
 #[derive(Debug)]
@@ -155,6 +156,8 @@ pub struct Prepared {
     uid: Option<u32>,
     gid: Option<u32>,
     mark: u32,
+    src_type: Option<rampart_ir::AddrTypes>,
+    dst_type: Option<rampart_ir::AddrTypes>,
     in_pats: Option<Pats>,
     out_pats: Option<Pats>,
     via_bridge: bool,
@@ -257,6 +260,8 @@ impl Compiled {
             uid: p.uid,
             gid: p.gid,
             mark: p.mark,
+            src_type: p.src_type,
+            dst_type: p.dst_type,
             in_pats: pats(p.in_name()),
             out_pats: pats(p.out_name()),
             via_bridge: p.via_bridge(),
@@ -298,7 +303,10 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
         }
         Match::Mark { neg, value, mask } => Test::Mark { neg: *neg, value: *value, mask: *mask },
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Test::True,
-        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable,
+        Match::AddrType(t) => Test::AddrType(Box::new(*t)),
+        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable(Why::Module),
+        Match::Limit(_) => Test::Undecidable(Why::Rate),
+        Match::ConnLimit(_) => Test::Undecidable(Why::Connections),
     }
 }
 
@@ -448,8 +456,9 @@ impl Test {
                 (Some(_), None) => Tri::Unknown(Why::NoProto),
             },
             Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
+            Test::AddrType(t) => crate::matches::addrtype(t, p.src_type, p.dst_type),
             Test::True => Tri::True,
-            Test::Undecidable => Tri::Unknown(Why::Module),
+            Test::Undecidable(why) => Tri::Unknown(*why),
         }
     }
 }

@@ -15,7 +15,9 @@ use rampart_ir::{Family, Match, Rule, Ruleset, Table, Target, format_rule};
 use serde_json::{Value, json};
 
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
+use crate::nat::Nat;
 use crate::packet::Packet;
+use crate::routed::{Route, Routed};
 
 /// The rule's text as iptables prints it (after `-A CHAIN`); `rs` is its
 /// ruleset.
@@ -285,4 +287,115 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
         }
     }
     out
+}
+
+/// What a nat chain did, as one line: the translation, or why none.
+#[must_use]
+pub fn nat_line(packet: &Packet, n: &Nat) -> String {
+    match &n.translation {
+        Some(t) => t.text(packet),
+        None if n.trace.verdict == Verdict::Unknown => {
+            "undecided: the translation depends on the undecided rules above".to_owned()
+        }
+        None => "no translation".to_owned(),
+    }
+}
+
+/// A nat chain's walk as JSON: the trace object with a `nat` member
+/// `{"translation": kind|null, "text", "rule", "after": packet line|null}`.
+#[must_use]
+pub fn nat_json(rs: &Ruleset, packet: &Packet, n: &Nat, family: Family) -> Value {
+    let mut v = to_json(rs, &n.trace, family);
+    v["nat"] = json!({
+        "translation": n.translation.as_ref().map(|t| t.kind.name()),
+        "text": nat_line(packet, n),
+        "rule": n.translation.as_ref().and_then(|t| t.rule),
+        "after": n.translation.as_ref().map(|t| packet_line(&t.after)),
+    });
+    v
+}
+
+fn route_line(r: &Route, p: &Packet) -> String {
+    let dst = p.dst.map_or("?".to_owned(), |a| a.to_string());
+    match r {
+        Route::Local => format!("{dst} is this host's: input"),
+        Route::Forward { out, named: true } => format!("out {out} (as given): forward"),
+        Route::Forward { out, named: false } => format!("{dst} is on {out}'s network: forward"),
+        Route::Unknown(why) => format!("undecided: {why}"),
+    }
+}
+
+/// A routed packet as text: each hook's walk in turn, the routing
+/// decision, the translations, the verdict and the reply.
+#[must_use]
+pub fn routed_to_text(rs: &Ruleset, r: &Routed, family: Family) -> String {
+    let mut out = String::from("== prerouting (nat) ==\n");
+    out.push_str(&to_text(rs, &r.packet, &r.prerouting.trace, family));
+    let _ = writeln!(out, "nat: {}", nat_line(&r.packet, &r.prerouting));
+    if let Some(route) = &r.route {
+        let after = r.prerouting.translation.as_ref().map_or(&r.packet, |t| &t.after);
+        let _ = writeln!(out, "== routing ==\n{}", route_line(route, after));
+    }
+    if let Some((p, t)) = &r.filter {
+        let _ = writeln!(out, "== {} (filter) ==", p.hook.chain().to_ascii_lowercase());
+        out.push_str(&to_text(rs, p, t, family));
+    }
+    if let Some((p, n)) = &r.postrouting {
+        out.push_str("== postrouting (nat) ==\n");
+        out.push_str(&to_text(rs, p, &n.trace, family));
+        let _ = writeln!(out, "nat: {}", nat_line(p, n));
+    }
+    let _ = writeln!(out, "== result ==\nverdict: {}", r.verdict.name());
+    for (before, t) in r.translations() {
+        let _ = writeln!(out, "translated: {}", t.text(before));
+    }
+    if let Some(p) = r.result() {
+        let _ = writeln!(out, "delivered: {}", packet_line(p));
+    }
+    if let Some((arrives, leaves)) = r.reply() {
+        let _ = writeln!(out, "reply: {} leaves as {}", endpoints(&arrives), endpoints(&leaves));
+    }
+    out
+}
+
+/// A routed packet as one JSON object:
+/// `{"verdict", "hooks": [{"hook", "table", "packet", "trace"}...],
+///   "route": {"decision": "input"|"forward"|"undecided", "out", "reason"} | null,
+///   "translations": [text...], "delivered": packet line | null,
+///   "reply": {"arrives", "leaves"} | null}`
+/// where each `trace` is [`to_json`]'s object, with [`nat_json`]'s `nat`
+/// member for the nat hooks.
+#[must_use]
+pub fn routed_to_json(rs: &Ruleset, r: &Routed, family: Family) -> Value {
+    let hook = |p: &Packet, table: &str, trace: Value| {
+        json!({
+            "hook": p.hook.chain().to_ascii_lowercase(),
+            "table": table,
+            "packet": packet_line(p),
+            "trace": trace,
+        })
+    };
+    let mut hooks = vec![hook(&r.packet, "nat", nat_json(rs, &r.packet, &r.prerouting, family))];
+    if let Some((p, t)) = &r.filter {
+        hooks.push(hook(p, "filter", to_json(rs, t, family)));
+    }
+    if let Some((p, n)) = &r.postrouting {
+        hooks.push(hook(p, "nat", nat_json(rs, p, n, family)));
+    }
+    let route = r.route.as_ref().map(|route| match route {
+        Route::Local => json!({"decision": "input", "out": null, "reason": null}),
+        Route::Forward { out, named } => json!({
+            "decision": "forward", "out": out, "reason": if *named { "given" } else { "connected" },
+        }),
+        Route::Unknown(why) => json!({"decision": "undecided", "out": null, "reason": why}),
+    });
+    let translations: Vec<String> = r.translations().map(|(p, t)| t.text(p)).collect();
+    json!({
+        "verdict": r.verdict.name(),
+        "hooks": hooks,
+        "route": route,
+        "translations": translations,
+        "delivered": r.result().map(packet_line),
+        "reply": r.reply().map(|(a, l)| json!({"arrives": endpoints(&a), "leaves": endpoints(&l)})),
+    })
 }

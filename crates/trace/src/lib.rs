@@ -19,6 +19,8 @@ mod index;
 pub mod matches;
 pub mod nat;
 pub mod packet;
+pub mod routed;
+mod routes;
 
 pub use check::{Problem, check};
 pub use compile::{Compiled, Prepared};
@@ -28,6 +30,8 @@ pub use eval::{
 };
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
+pub use routed::{Interfaces, Route, Routed, routed};
+pub use routes::LocalTable;
 
 #[cfg(test)]
 mod index_tests;

@@ -10,7 +10,8 @@
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrMatch, IdRange, IfaceMatch, Match, OwnerMatch, PhysdevMatch, PortMatch, icmp, iface_matches,
+    AddrMatch, AddrTypeMatch, AddrTypes, IdRange, IfaceMatch, Match, OwnerMatch, PhysdevMatch,
+    PortMatch, icmp, iface_matches,
 };
 
 use crate::packet::{Hook, Packet};
@@ -39,8 +40,14 @@ pub enum Why {
     NoGid,
     NoUid,
     NoPhysdevOut,
-    /// A module Rampart does not model (`-m limit`, `-m recent`, `-m time`...).
+    NoSrcType,
+    NoDstType,
+    /// A module Rampart does not model (`-m recent`, `-m time`...).
     Module,
+    /// A rate limit: the answer depends on the packets that came before.
+    Rate,
+    /// A connection limit: the answer depends on the connections open.
+    Connections,
 }
 
 impl Why {
@@ -59,7 +66,21 @@ impl Why {
             Why::NoGid => "the socket's group is not given (--gid)",
             Why::NoUid => "the socket's user is not given (--uid)",
             Why::NoPhysdevOut => "the bridge output port is not given (--physdev-out)",
+            Why::NoSrcType => {
+                "the source address's route type is not known (give --src and the host's --local addresses)"
+            }
+            Why::NoDstType => {
+                "the destination address's route type is not known (give --dst and the host's --local addresses)"
+            }
             Why::Module => "Rampart does not model this match",
+            Why::Rate => {
+                "depends on the rate: it matches while packets arrive under the limit, \
+                 and not once they come faster"
+            }
+            Why::Connections => {
+                "depends on the connections already open: it matches up to the limit, \
+                 and not beyond it"
+            }
         }
     }
 }
@@ -137,8 +158,25 @@ pub fn eval(m: &Match, p: &Packet) -> Tri {
         },
         Match::Mark { neg, value, mask } => Tri::from_bool(p.mark & mask == *value).xor(*neg),
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Tri::True,
+        Match::AddrType(t) => addrtype(t, p.src_type, p.dst_type),
         Match::Time(_) | Match::Unknown { .. } => Tri::Unknown(Why::Module),
+        Match::Limit(_) => Tri::Unknown(Why::Rate),
+        Match::ConnLimit(_) => Tri::Unknown(Why::Connections),
     }
+}
+
+/// xt_addrtype on the route types of the packet's addresses: each side
+/// given must hold. A lookup limited to one interface is not modelled.
+pub(crate) fn addrtype(t: &AddrTypeMatch, src: Option<AddrTypes>, dst: Option<AddrTypes>) -> Tri {
+    if t.limit_iface_in || t.limit_iface_out {
+        return Tri::Unknown(Why::Module);
+    }
+    let side = |want: Option<(bool, AddrTypes)>, have: Option<AddrTypes>, why| match (want, have) {
+        (None, _) => Tri::True,
+        (Some((neg, w)), Some(h)) => Tri::from_bool(w.intersects(h)).xor(neg),
+        (Some(_), None) => Tri::Unknown(why),
+    };
+    and(side(t.src, src, Why::NoSrcType), side(t.dst, dst, Why::NoDstType))
 }
 
 fn addr(a: &AddrMatch, x: Option<IpAddr>, why: Why) -> Tri {

@@ -12,6 +12,7 @@ use rampart_ir::{NatTo, Ruleset, Table, Target};
 
 use crate::eval::{Trace, Verdict, trace_table};
 use crate::packet::Packet;
+use crate::routed::Interfaces;
 
 /// What a nat chain did to a new connection.
 #[derive(Clone, Debug)]
@@ -25,52 +26,97 @@ pub struct Nat {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Translation {
-    /// `DNAT`, `SNAT`, `MASQUERADE` or `REDIRECT`.
-    pub kind: &'static str,
+    pub kind: NatKind,
     /// The policy rule, when the rule carries one.
     pub rule: Option<u32>,
-    /// The packet as the next hooks see it. An address the kernel picks at
-    /// run time (masquerade's, redirect's) is not given.
+    /// The packet as the next hooks see it. The address masquerade or
+    /// redirect picks is the interface's first address in the packet's
+    /// family, not given when the interface's addresses are unknown.
     pub after: Packet,
     /// Where the address that is not given comes from, for the text.
     pub note: Option<String>,
 }
 
+/// The four ways a nat rule translates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatKind {
+    Dnat,
+    Snat,
+    Masquerade,
+    Redirect,
+}
+
+impl NatKind {
+    /// `DNAT`, `SNAT`, `MASQUERADE` or `REDIRECT`, as iptables names them.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            NatKind::Dnat => "DNAT",
+            NatKind::Snat => "SNAT",
+            NatKind::Masquerade => "MASQUERADE",
+            NatKind::Redirect => "REDIRECT",
+        }
+    }
+
+    /// Whether it rewrites the destination (DNAT, REDIRECT).
+    #[must_use]
+    pub fn destination(self) -> bool {
+        matches!(self, NatKind::Dnat | NatKind::Redirect)
+    }
+}
+
 /// The nat table's chain at `packet.hook` (PREROUTING, POSTROUTING or
-/// OUTPUT) applied to the first packet of a connection.
+/// OUTPUT) applied to the first packet of a connection; `ifaces` gives the
+/// addresses masquerade and redirect pick.
 #[must_use]
-pub fn translate(rs: &Ruleset, packet: &Packet) -> Nat {
+pub fn translate(rs: &Ruleset, packet: &Packet, ifaces: &Interfaces) -> Nat {
     let trace = trace_table(rs, Table::Nat, packet);
     let rule = match (&trace.verdict, trace.main.decided_by) {
         (Verdict::Accept, Some(at)) => Some(&rs.chains[at.chain].rules[at.rule]),
         _ => None,
     };
+    let v6 = packet.src.or(packet.dst).is_some_and(|a| a.is_ipv6());
     let translation = rule.and_then(|r| {
         let mut after = packet.clone();
         let (kind, note) = match &r.target {
             Target::Dnat(to) => {
                 set(&mut after.dst, &mut after.dport, *to);
-                ("DNAT", None)
+                (NatKind::Dnat, None)
             }
             Target::Snat(to) => {
                 set(&mut after.src, &mut after.sport, *to);
-                ("SNAT", None)
+                (NatKind::Snat, None)
             }
             Target::Masquerade(ports) => {
-                after.src = None;
                 if let Some((p, _)) = ports {
                     after.sport = Some(*p);
                 }
-                let out = packet.out_iface.as_deref().unwrap_or("the outgoing interface");
-                ("MASQUERADE", Some(format!("the address of {out}")))
+                let out = packet.out_iface.as_deref();
+                after.src = out.and_then(|o| ifaces.address(o, v6));
+                let note = after.src.is_none().then(|| match out {
+                    Some(o) if ifaces.dynamic(o) => format!("the address of {o} (dynamic)"),
+                    Some(o) => format!("the address of {o}"),
+                    None => "the address of the outgoing interface".to_owned(),
+                });
+                (NatKind::Masquerade, note)
             }
             Target::Redirect(ports) => {
-                after.dst = None;
                 if let Some((p, _)) = ports {
                     after.dport = Some(*p);
                 }
-                let on = packet.in_iface.as_deref().unwrap_or("the incoming interface");
-                ("REDIRECT", Some(format!("this host's address on {on}")))
+                let on = packet.in_iface.as_deref();
+                // Locally made packets are redirected to the loopback address.
+                after.dst = match (on, packet.hook) {
+                    (_, rampart_ir::Hook::Output) => Some(loopback(v6)),
+                    (Some(i), _) => ifaces.address(i, v6),
+                    (None, _) => None,
+                };
+                let note = after.dst.is_none().then(|| match on {
+                    Some(i) if ifaces.dynamic(i) => format!("this host's address on {i} (dynamic)"),
+                    Some(i) => format!("this host's address on {i}"),
+                    None => "this host's address on the incoming interface".to_owned(),
+                });
+                (NatKind::Redirect, note)
             }
             _ => return None,
         };
@@ -79,6 +125,10 @@ pub fn translate(rs: &Ruleset, packet: &Packet) -> Nat {
         Some(Translation { kind, rule, after, note })
     });
     Nat { trace, translation }
+}
+
+fn loopback(v6: bool) -> IpAddr {
+    if v6 { IpAddr::from(std::net::Ipv6Addr::LOCALHOST) } else { IpAddr::from([127, 0, 0, 1]) }
 }
 
 /// The first address and port of the range: the kernel picks one of them
@@ -99,21 +149,21 @@ impl Translation {
         let end = |a: Option<IpAddr>, p: Option<u16>, dst: bool| {
             let a = match a {
                 Some(a) => a.to_string(),
-                None if self.note.is_some() && dst == (self.kind == "REDIRECT") => {
+                None if self.note.is_some() && dst == self.kind.destination() => {
                     self.note.clone().unwrap_or_default()
                 }
                 None => "?".to_owned(),
             };
             p.map_or(a.clone(), |p| format!("{a}:{p}"))
         };
-        let dst = matches!(self.kind, "DNAT" | "REDIRECT");
+        let dst = self.kind.destination();
         let (from, to) = if dst {
             (end(before.dst, before.dport, true), end(self.after.dst, self.after.dport, true))
         } else {
             (end(before.src, before.sport, false), end(self.after.src, self.after.sport, false))
         };
         let by = self.rule.map_or(String::new(), |n| format!(" by R{n}"));
-        format!("{} {from} -> {to}{by}", self.kind)
+        format!("{} {from} -> {to}{by}", self.kind.name())
     }
 
     /// The reply of the translated connection as it arrives (from the
@@ -133,7 +183,7 @@ impl Translation {
     #[must_use]
     pub fn undo(&self, original: &Packet, reply: &Packet) -> Packet {
         let mut out = reply.clone();
-        if matches!(self.kind, "DNAT" | "REDIRECT") {
+        if self.kind.destination() {
             out.src = original.dst;
             out.sport = original.dport;
         } else {

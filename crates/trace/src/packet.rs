@@ -102,6 +102,10 @@ pub struct Packet {
     pub uid: Option<u32>,
     pub gid: Option<u32>,
     pub mark: u32,
+    /// Route types of the source and destination addresses (`-m
+    /// addrtype`); see [`crate::LocalTable::classify`].
+    pub src_type: Option<rampart_ir::AddrTypes>,
+    pub dst_type: Option<rampart_ir::AddrTypes>,
 }
 
 impl Packet {
@@ -126,6 +130,8 @@ impl Packet {
             uid: None,
             gid: None,
             mark: 0,
+            src_type: None,
+            dst_type: None,
         }
     }
 

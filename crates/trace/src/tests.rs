@@ -584,7 +584,7 @@ fn nat_translates_the_first_packet_and_the_filter_sees_the_result() {
     let rs = im.joined().unwrap().into_ruleset();
     let mut p = tcp("198.51.100.7", "100.64.0.1", 80);
     p.hook = Hook::Prerouting;
-    let n = nat::translate(&rs, &p);
+    let n = nat::translate(&rs, &p, &Interfaces::unknown());
     let t = n.translation.expect("a DNAT");
     assert_eq!(t.text(&p), "DNAT 100.64.0.1:80 -> 10.2.0.10:8080 by R14");
     // The filter rules see the translated packet.
@@ -600,10 +600,88 @@ fn nat_translates_the_first_packet_and_the_filter_sees_the_result() {
     // no-nat: the exception decides first; nothing is translated.
     let mut q = tcp("100.64.0.9", "100.64.0.1", 80);
     q.hook = Hook::Prerouting;
-    assert!(nat::translate(&rs, &q).translation.is_none());
+    assert!(nat::translate(&rs, &q, &Interfaces::unknown()).translation.is_none());
     // Masquerade at POSTROUTING, for the LAN only.
     let mut out = tcp("10.1.0.50", "192.0.2.80", 443);
     (out.hook, out.in_iface, out.out_iface) = (Hook::Postrouting, None, Some("eth0".into()));
-    let m = nat::translate(&rs, &out).translation.expect("a masquerade");
+    let m = nat::translate(&rs, &out, &Interfaces::unknown()).translation.expect("a masquerade");
     assert_eq!(m.text(&out), "MASQUERADE 10.1.0.50:40000 -> the address of eth0:40000");
+    // With the interfaces known, the address masquerade picks.
+    let mut ifaces = Interfaces::unknown();
+    ifaces.add("eth0", vec!["100.64.0.1/24".parse().unwrap()], false);
+    let m = nat::translate(&rs, &out, &ifaces).translation.expect("a masquerade");
+    assert_eq!(m.text(&out), "MASQUERADE 10.1.0.50:40000 -> 100.64.0.1:40000");
+}
+
+/// A gateway's filter and nat tables and its interfaces, for the routed
+/// traces below.
+fn gateway() -> (Ruleset, Interfaces) {
+    let text = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                -A INPUT -i eth1 -p tcp -m tcp --dport 3128 -j ACCEPT\n\
+                -A FORWARD -d 10.2.0.10/32 -p tcp -m tcp --dport 8080 -m comment --comment R3 -j ACCEPT\n\
+                -A FORWARD -i eth1 -o eth0 -m comment --comment R4 -j ACCEPT\nCOMMIT\n\
+                *nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                -A PREROUTING -i eth0 -p tcp -m tcp --dport 80 -m comment --comment R14 \
+                -j DNAT --to-destination 10.2.0.10:8080\n\
+                -A PREROUTING -i eth1 -p tcp -m tcp --dport 80 -j REDIRECT --to-ports 3128\n\
+                -A POSTROUTING -s 10.1.0.0/24 -o eth0 -m comment --comment R15 -j MASQUERADE\nCOMMIT\n";
+    let im = parse(text, FileId(0), Format::Save);
+    assert!(im.diagnostics.is_empty(), "{:?}", im.diagnostics);
+    let mut ifaces = Interfaces::unknown();
+    ifaces.add("eth0", vec!["100.64.0.1/24".parse().unwrap()], false);
+    ifaces.add("eth1", vec!["10.1.0.1/24".parse().unwrap()], false);
+    ifaces.add("eth2", vec!["10.2.0.1/24".parse().unwrap()], false);
+    (im.joined().unwrap().into_ruleset(), ifaces)
+}
+
+#[test]
+fn a_port_forward_is_routed_to_the_server_and_its_reply_undone() {
+    let (rs, ifaces) = gateway();
+    let mut p = tcp("198.51.100.7", "100.64.0.1", 80);
+    p.in_iface = Some("eth0".into());
+    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    assert_eq!(r.route, Some(Route::Forward { out: "eth2".into(), named: false }));
+    assert_eq!(r.verdict, Verdict::Accept);
+    let texts: Vec<String> = r.translations().map(|(b, t)| t.text(b)).collect();
+    assert_eq!(texts, ["DNAT 100.64.0.1:80 -> 10.2.0.10:8080 by R14"]);
+    let (arrives, leaves) = r.reply().unwrap();
+    assert_eq!((arrives.src, arrives.sport), (Some("10.2.0.10".parse().unwrap()), Some(8080)));
+    assert_eq!((leaves.src, leaves.sport), (p.dst, p.dport));
+}
+
+#[test]
+fn a_lan_connection_is_masqueraded_with_the_outgoing_interfaces_address() {
+    let (rs, ifaces) = gateway();
+    let mut p = tcp("10.1.0.50", "192.0.2.80", 443);
+    p.in_iface = Some("eth1".into());
+    // No interface's network holds the Internet address: the route is named.
+    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    assert!(matches!(r.route, Some(Route::Unknown(_))), "{:?}", r.route);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    p.out_iface = Some("eth0".into());
+    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    assert_eq!(r.verdict, Verdict::Accept);
+    let texts: Vec<String> = r.translations().map(|(b, t)| t.text(b)).collect();
+    assert_eq!(texts, ["MASQUERADE 10.1.0.50:40000 -> 100.64.0.1:40000 by R15"]);
+    let (arrives, leaves) = r.reply().unwrap();
+    assert_eq!(arrives.dst, Some("100.64.0.1".parse().unwrap()));
+    assert_eq!(leaves.dst, p.src);
+    let text = explain::routed_to_text(&rs, &r, Family::V4);
+    assert!(text.contains("== forward (filter) =="), "{text}");
+    let json = explain::routed_to_json(&rs, &r, Family::V4);
+    assert_eq!(json["hooks"].as_array().map(Vec::len), Some(3), "{json}");
+    assert_eq!(json["route"]["out"], "eth0");
+}
+
+#[test]
+fn a_redirect_delivers_to_the_incoming_interfaces_address() {
+    let (rs, ifaces) = gateway();
+    let mut p = tcp("10.1.0.50", "192.0.2.80", 80);
+    p.in_iface = Some("eth1".into());
+    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    assert_eq!(r.route, Some(Route::Local));
+    assert_eq!(r.verdict, Verdict::Accept);
+    let delivered = r.result().unwrap();
+    assert_eq!((delivered.dst, delivered.dport), (Some("10.1.0.1".parse().unwrap()), Some(3128)));
+    assert!(r.postrouting.is_none());
 }

@@ -7,9 +7,13 @@ use anyhow::Context;
 use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
 use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
+use rampart_deploy::preview::{self, Guard};
 use rampart_deploy::state::{DEFAULT_BOOT_DIR, DEFAULT_DIR, Pending, StateDir, now};
 use rampart_deploy::{boot, diff, systemd};
 use rampart_diag::Sources;
+use rampart_ir::Restricted;
+use rampart_lower::Compiled;
+use rampart_model::Firewall;
 
 use crate::commands::{INVALID, compile, push};
 use crate::policy::{self, Checked};
@@ -85,6 +89,10 @@ pub(crate) struct ApplyArgs {
     /// Print the outcome as JSON (for scripts and for --host).
     #[arg(long)]
     pub(crate) json: bool,
+    /// Show what would change and what the lock-out guard says, loading
+    /// nothing (as `rampart diff`).
+    #[arg(long, conflicts_with_all = ["host", "try_secs"])]
+    pub(crate) dry_run: bool,
     #[command(flatten)]
     pub(crate) remote: push::RemoteArgs,
     #[command(flatten)]
@@ -98,6 +106,40 @@ pub(crate) enum Backend {
     Iptables,
     /// nft -f, replacing only Rampart's tables (IPv4 and IPv6, and the ARP guard).
     Nft,
+}
+
+/// Show what `rampart apply` would change, loading nothing.
+///
+/// Compiles the policy, reads the loaded rules (iptables-save for IPv4 and
+/// IPv6, or Rampart's nft tables), and prints per chain of Rampart's the
+/// rules added (+), removed (-) and moved (~, which can change verdicts
+/// though no rule changed), each with its place and its policy rule
+/// (R<n> and file:line); then the lock-out guard's verdict. For nft, the
+/// new tables are listed as the kernel would list them, from a network
+/// namespace of their own that the kernel discards. Exit status 1 when
+/// apply would refuse (the management connection would be cut).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  \
+      rampart diff examples/office-gateway.rp\n  \
+      rampart diff fleet.rp -f gw1 --backend nft --json")]
+pub(crate) struct DiffArgs {
+    /// The policy file.
+    policy: PathBuf,
+    /// The firewall to compare (needed when the policy has several).
+    #[arg(long, short = 'f', add = crate::complete::firewall())]
+    firewall: Option<String>,
+    /// The management connection to check, as ADMIN_ADDR:SSH_PORT
+    /// (default: from $SSH_CONNECTION).
+    #[arg(long, value_name = "ADDR:PORT")]
+    mgmt: Option<String>,
+    /// The backend apply would use.
+    #[arg(long, value_enum, default_value = "iptables")]
+    backend: Backend,
+    /// Print a JSON object: `changes` per chain, the `guard`'s verdict.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 /// Keep the ruleset of `rampart apply --try`.
@@ -173,79 +215,28 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         let policy = a.policy.as_deref().expect("clap: --host needs a policy");
         return push::run(policy, a, &a.remote);
     }
-    let ssh = rampart_deploy::guard::ssh_connection();
-    let mut mgmt = match (&a.mgmt, &ssh) {
-        (Some(flag), _) => Some(
-            Mgmt::from_flag(flag).with_context(|| format!("--mgmt `{flag}` is not ADDR:PORT"))?,
-        ),
-        (None, Some(conn)) => match Mgmt::from_ssh_connection(conn) {
-            Ok(m) => Some(m),
-            Err(why) if a.force => {
-                printer::note(&format!(
-                    "warning: {why}: the lock-out guard cannot check this session \
-                     (loading anyway: --force)"
-                ));
-                None
-            }
-            Err(why) => {
-                printer::note(&format!(
-                    "refused: {why}, so the lock-out guard cannot check that the new rules keep \
-                     this session.\nNothing was loaded. Name the session with --mgmt ADDR:PORT, \
-                     or use --force if you are sure."
-                ));
-                return Ok(ExitCode::from(INVALID));
-            }
-        },
-        (None, None) => None,
+    let input = Input { policy: a.policy.as_deref(), compiled: a.compiled.as_deref() };
+    let staged = match stage(&input, a.firewall.as_deref(), a.mgmt.as_deref(), a.force)? {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
     };
+    if a.dry_run {
+        return dry_run(&staged, a.backend, a.json, &a.state);
+    }
+    let ssh = rampart_deploy::guard::ssh_connection();
     let try_secs = match a.try_secs.or(ssh.as_ref().map(|_| 60)) {
         Some(0) | None => None,
         Some(s) => Some(s),
     };
-    // The rules to load and to trace, from a policy or from a bundle.
-    let mut sources = Sources::new();
-    let (bundle, compiled, imported) = match (&a.policy, &a.compiled) {
-        (Some(policy), _) => {
-            let (fw, c) = match compile::build(policy, a.firewall.as_deref(), &mut sources)? {
-                Ok(x) => x,
-                Err(code) => return Ok(code),
-            };
-            (compile::bundle(&fw, &c, &policy.display().to_string()), Some(c), None)
-        }
-        (None, Some(file)) => {
-            let b = Bundle::from_json(&read_input(file)?)?;
-            let rules = b.rulesets()?;
-            (b, None, Some(rules))
-        }
-        (None, None) => unreachable!("clap requires a policy or --compiled"),
-    };
-    if let Some(m) = mgmt.as_mut().filter(|m| m.iface.is_none()) {
-        m.iface = bundle.arrival_iface(m.server);
-    }
-    let (v4, v6) = match (&compiled, &imported) {
-        (Some(c), _) => (&c.v4, &c.v6),
-        (None, Some((v4, v6))) => (v4, v6),
-        (None, None) => unreachable!("compiled or imported"),
-    };
-    let (load, traced) = match a.backend {
-        Backend::Iptables => (Load::Iptables { v4, v6 }, Traced { v4, v6 }),
-        // Compiled here, the rich form decides as nft will; from a bundle,
-        // the iptables rules decide the same (the nft tests prove it).
-        Backend::Nft => (
-            Load::Nft(bundle.nft.clone()),
-            match &compiled {
-                Some(c) => Traced { v4: &c.rich, v6: &c.rich },
-                None => Traced { v4, v6 },
-            },
-        ),
-    };
+    let Staged { bundle, mgmt, .. } = &staged;
+    let (load, traced) = staged.load(a.backend);
     let plan = Plan {
         load,
         traced,
         policy: bundle.policy.clone(),
         firewall: bundle.firewall.clone(),
         bundle: bundle.digest.clone(),
-        mgmt,
+        mgmt: mgmt.clone(),
         force: a.force,
         try_secs,
         arm: &|p: &Pending| spawn_watchdog(&a.state, &p.token),
@@ -280,6 +271,167 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Where the rules come from: a policy, or a bundle compiled elsewhere.
+struct Input<'a> {
+    policy: Option<&'a Path>,
+    compiled: Option<&'a Path>,
+}
+
+/// The rules to load and to trace, and the connection the guard protects.
+struct Staged {
+    bundle: Bundle,
+    /// Compiled here: the rules, and the policy's rules for `file:line`.
+    compiled: Option<(Compiled, Firewall, Sources)>,
+    /// Read from a bundle.
+    imported: Option<(Restricted, Restricted)>,
+    mgmt: Option<Mgmt>,
+}
+
+impl Staged {
+    fn load(&self, backend: Backend) -> (Load<'_>, Traced<'_>) {
+        let (v4, v6) = match (&self.compiled, &self.imported) {
+            (Some((c, _, _)), _) => (&c.v4, &c.v6),
+            (None, Some((v4, v6))) => (v4, v6),
+            (None, None) => unreachable!("compiled or imported"),
+        };
+        match backend {
+            Backend::Iptables => (Load::Iptables { v4, v6 }, Traced { v4, v6 }),
+            // Compiled here, the rich form decides as nft will; from a bundle,
+            // the iptables rules decide the same (the nft tests prove it).
+            Backend::Nft => (
+                Load::Nft(self.bundle.nft.clone()),
+                match &self.compiled {
+                    Some((c, _, _)) => Traced { v4: &c.rich, v6: &c.rich },
+                    None => Traced { v4, v6 },
+                },
+            ),
+        }
+    }
+}
+
+/// Compile the policy or read the bundle, and find the management
+/// connection; `Err` is the exit code of a refusal already printed.
+fn stage(
+    input: &Input<'_>,
+    firewall: Option<&str>,
+    mgmt_flag: Option<&str>,
+    force: bool,
+) -> anyhow::Result<Result<Staged, ExitCode>> {
+    let ssh = rampart_deploy::guard::ssh_connection();
+    let mut mgmt = match (mgmt_flag, &ssh) {
+        (Some(flag), _) => Some(
+            Mgmt::from_flag(flag).with_context(|| format!("--mgmt `{flag}` is not ADDR:PORT"))?,
+        ),
+        (None, Some(conn)) => match Mgmt::from_ssh_connection(conn) {
+            Ok(m) => Some(m),
+            Err(why) if force => {
+                printer::note(&format!(
+                    "warning: {why}: the lock-out guard cannot check this session \
+                     (loading anyway: --force)"
+                ));
+                None
+            }
+            Err(why) => {
+                printer::note(&format!(
+                    "refused: {why}, so the lock-out guard cannot check that the new rules keep \
+                     this session.\nNothing was loaded. Name the session with --mgmt ADDR:PORT, \
+                     or use --force if you are sure."
+                ));
+                return Ok(Err(ExitCode::from(INVALID)));
+            }
+        },
+        (None, None) => None,
+    };
+    let mut sources = Sources::new();
+    let staged = match (input.policy, input.compiled) {
+        (Some(policy), _) => {
+            let (fw, c) = match compile::build(policy, firewall, &mut sources)? {
+                Ok(x) => x,
+                Err(code) => return Ok(Err(code)),
+            };
+            let bundle = compile::bundle(&fw, &c, &policy.display().to_string());
+            Staged { bundle, compiled: Some((c, fw, sources)), imported: None, mgmt: None }
+        }
+        (None, Some(file)) => {
+            let b = Bundle::from_json(&read_input(file)?)?;
+            let rules = b.rulesets()?;
+            Staged { bundle: b, compiled: None, imported: Some(rules), mgmt: None }
+        }
+        (None, None) => unreachable!("clap requires a policy or --compiled"),
+    };
+    if let Some(m) = mgmt.as_mut().filter(|m| m.iface.is_none()) {
+        m.iface = staged.bundle.arrival_iface(m.server);
+    }
+    Ok(Ok(Staged { mgmt, ..staged }))
+}
+
+/// `apply --dry-run` and `diff`: the changes and the guard's verdict,
+/// nothing loaded. Exit status 1 when apply would refuse.
+fn dry_run(
+    s: &Staged,
+    backend: Backend,
+    json: bool,
+    state: &StateArgs,
+) -> anyhow::Result<ExitCode> {
+    let (load, traced) = s.load(backend);
+    let mut p = preview::preview(&load, traced, s.mgmt.as_ref(), &state.dir())?;
+    if let Some((_, fw, sources)) = &s.compiled {
+        diff::locate(&mut p.diff, &|n| policy_rule_at(fw, sources, n));
+    }
+    let refused = matches!(p.guard, Guard::Cuts(_));
+    if json {
+        let guard = match &p.guard {
+            Guard::Keeps => serde_json::json!({"verdict": "keeps"}),
+            Guard::Unchecked => serde_json::json!({"verdict": "unchecked"}),
+            Guard::Cuts(cut) => serde_json::json!({
+                "verdict": "cuts",
+                "packet": cut.packet, "gets": cut.verdict, "decided_by": cut.decided_by,
+            }),
+        };
+        let v = serde_json::json!({"changes": p.diff, "guard": guard, "loaded": false});
+        printer::out(&format!("{v:#}\n"));
+    } else {
+        printer::out(&diff::render(&p.diff));
+        printer::out(&match &p.guard {
+            Guard::Keeps => "lock-out guard: the management connection gets through\n".to_owned(),
+            Guard::Unchecked => {
+                "lock-out guard: no management connection to check (not over SSH, no --mgmt)\n"
+                    .to_owned()
+            }
+            Guard::Cuts(cut) => format!(
+                "lock-out guard: apply would refuse: {} would get {}\n  decided by {}\n",
+                cut.packet, cut.verdict, cut.decided_by
+            ),
+        });
+        printer::note("dry run: nothing was loaded");
+    }
+    Ok(if refused { ExitCode::from(INVALID) } else { ExitCode::SUCCESS })
+}
+
+/// `file:line` of the policy rule numbered `n` (of each, when imported
+/// rules repeat a number across rule sets).
+fn policy_rule_at(fw: &Firewall, sources: &Sources, n: u32) -> Option<String> {
+    let at: Vec<String> = fw
+        .rulesets
+        .iter()
+        .flat_map(|rs| &rs.rules)
+        .filter(|r| r.number == n)
+        .map(|r| {
+            let lc = sources.line_col(r.span.file, r.span.start);
+            format!("{}:{}", sources.name(r.span.file), lc.line)
+        })
+        .collect();
+    (!at.is_empty()).then(|| at.join(", "))
+}
+
+pub(crate) fn diff(a: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let input = Input { policy: Some(&a.policy), compiled: None };
+    match stage(&input, a.firewall.as_deref(), a.mgmt.as_deref(), false)? {
+        Ok(s) => dry_run(&s, a.backend, a.json, &a.state),
+        Err(code) => Ok(code),
     }
 }
 
@@ -377,9 +529,7 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
             "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
             "overdue_secs": s.overdue,
             "boot": s.boot,
-            "drift": s.drift.iter().map(|d| serde_json::json!({
-                "chain": d.chain, "added": d.added, "removed": d.removed, "reordered": d.reordered,
-            })).collect::<Vec<_>>(),
+            "drift": s.drift,
         });
         printer::out(&format!("{v:#}\n"));
     } else {

@@ -1,8 +1,9 @@
 //! `rampart logs`: summary, follow, scans, blocklist, collect.
 //!
-//! Exit codes: 0 ok; 1 the input had malformed firewall lines or the
-//! source lost records (the report is still printed); 2 operational failure
-//! (a file or the kernel ring could not be read).
+//! Exit codes: 0 every line read whole; 1 the report is printed, but some
+//! firewall lines were read only in part (a field that did not parse, a
+//! line cut short: counted by what they hold) or the source lost records;
+//! 2 it could not run (a file or the kernel ring could not be read).
 
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ use rampart_logs::blocklist::{self, BlockOptions, Collector, Names};
 use rampart_logs::envelope::{self, Stamp};
 use rampart_logs::event::{Event, Filter};
 use rampart_logs::line;
+use rampart_logs::partial::Partial;
 use rampart_logs::scans::{self, Detector, ScanOptions};
 use rampart_logs::source::follow::Tail;
 use rampart_logs::source::kmsg::{Kmsg, Start};
@@ -30,6 +32,11 @@ use rampart_logs::summary::{SummaryOptions, Tally};
 use crate::printer;
 
 /// Read firewall LOG lines from files, the kernel ring or the journal.
+///
+/// A firewall line with a field that does not parse (a redacted `DST=xxx`)
+/// or cut short still counts by everything it holds; what was not read is
+/// reported. Exit status: 0 every line read whole; 1 done, but some lines
+/// were read only in part or the source lost records; 2 could not run.
 #[derive(Debug, clap::Args)]
 pub(crate) struct LogsArgs {
     #[command(subcommand)]
@@ -60,9 +67,10 @@ struct InputArgs {
     /// With --policy, the policy's own `log-prefix` is used.
     #[arg(long, value_name = "TEMPLATE", value_parser = parse_template)]
     prefix_template: Option<LogPrefix>,
-    /// List malformed firewall lines (file, line number, error, text).
+    /// List the firewall lines read only in part (file, line number, what
+    /// was not read, text).
     #[arg(long)]
-    show_bad: bool,
+    show_partial: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -283,26 +291,40 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
             == Some(io::ErrorKind::BrokenPipe)
 }
 
-fn input_code(bad: u64, lost: u64) -> ExitCode {
-    if bad > 0 || lost > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+fn input_code(partial: u64, lost: u64) -> ExitCode {
+    if partial > 0 || lost > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 /// Run `f` on every raw line of the inputs (files, or the kernel ring) and
-/// return how many records the source lost while reading.
-fn each_input_line(input: &InputArgs, mut f: impl FnMut(&[u8])) -> anyhow::Result<u64> {
+/// return how many records the source lost while reading. Lines read in
+/// part are noted in `partial`, by file and line.
+fn each_input_line(
+    input: &InputArgs,
+    partial: &mut Partial,
+    mut f: impl FnMut(&[u8]) -> Option<line::Unread>,
+) -> anyhow::Result<u64> {
+    let mut read = |raw: &[u8], n: &mut u64, partial: &mut Partial| {
+        *n += 1;
+        if let Some(u) = f(raw) {
+            partial.note(&u, *n, raw);
+        }
+    };
+    let mut n = 0;
     if input.files.is_empty() {
         let mut src =
             rampart_logs::open_ring().context("cannot read the kernel ring (are you root?)")?;
         let mut buf = Vec::new();
         while src.next_line(&mut buf)? {
-            f(&buf);
+            read(&buf, &mut n, partial);
         }
         return Ok(src.lost());
     }
     for path in &input.files {
+        n = 0;
         let r = file::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        file::for_each_line(r, &mut f)
+        file::for_each_line(r, |raw| read(raw, &mut n, partial))
             .with_context(|| format!("cannot read {}", path.display()))?;
+        partial.set_file(&path.display().to_string());
     }
     Ok(0)
 }
@@ -337,43 +359,30 @@ fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
         top: a.top,
         attributor: &attributor,
         rules: policy.as_ref().map(|p| &p.rules as &dyn rampart_logs::attribute::RuleLookup),
-        show_bad: a.input.show_bad,
+        show_partial: a.input.show_partial,
     });
     if a.json {
         printer::out(&(serde_json::to_string_pretty(&s)? + "\n"));
     } else {
         printer::out(&s.to_text());
     }
-    Ok(input_code(s.bad_lines, s.lost_lines))
+    Ok(input_code(s.partial_lines, s.lost_lines))
 }
 
-/// Malformed lines found while scanning, kept for --show-bad.
-#[derive(Default)]
-struct Bad {
-    count: u64,
-    lines: Vec<String>,
-}
-
-impl Bad {
-    fn note(&mut self, raw: &[u8], err: &line::LineError) {
-        self.count += 1;
-        if self.lines.len() < 1000 {
-            self.lines.push(format!("{err}: {}", String::from_utf8_lossy(raw)));
-        }
+/// The lines read in part, on standard error after the report.
+fn report_partial(partial: &Partial, show: bool) {
+    if let Some(line) = partial.summary_line() {
+        printer::note(&format!("note: {line}{}", if show { ":" } else { " (see --show-partial)" }));
     }
-
-    fn report(&self, show: bool) {
-        if self.count > 0 {
+    if show {
+        for p in &partial.samples {
+            let file = if p.file.is_empty() { "-" } else { &p.file };
             printer::note(&format!(
-                "{} malformed firewall lines{}",
-                self.count,
-                if show { ":" } else { " (see --show-bad)" }
+                "  {file}:{}: {}: {}",
+                p.line,
+                p.what,
+                rampart_diag::printable(&p.text)
             ));
-        }
-        if show {
-            for l in &self.lines {
-                printer::note(&format!("  {l}"));
-            }
         }
     }
 }
@@ -384,18 +393,16 @@ fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
         min_ports: a.min_ports,
         min_hosts: a.min_hosts,
     });
-    let mut bad = Bad::default();
-    let lost = each_input_line(&a.input, |raw| {
+    let mut partial = Partial::default();
+    let lost = each_input_line(&a.input, &mut partial, |raw| {
         let env = envelope::strip(raw);
-        match line::parse(&env.message) {
-            Ok(Some(l)) => det.add(&l, env.stamp),
-            Ok(None) => {}
-            Err(e) => bad.note(raw, &e),
-        }
+        let l = line::parse(&env.message)?;
+        det.add(&l, env.stamp);
+        Some(l.unread)
     })?;
     let found: Vec<_> = det.finish().into_iter().filter(|s| s.danger >= a.min_danger).collect();
     if a.json {
-        let v = serde_json::json!({ "scans": found, "bad_lines": bad.count, "lost_lines": lost });
+        let v = serde_json::json!({ "scans": found, "partial_lines": partial.lines, "lost_lines": lost });
         printer::out(&format!("{v:#}\n"));
     } else {
         printer::out(&scans::to_text(&found));
@@ -405,8 +412,8 @@ fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    bad.report(a.input.show_bad);
-    Ok(input_code(bad.count, lost))
+    report_partial(&partial, a.input.show_partial);
+    Ok(input_code(partial.lines, lost))
 }
 
 fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
@@ -420,20 +427,18 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
     }
     let opts = BlockOptions { min_hits: a.min_hits, all_actions: a.all_actions, exclude };
     let mut c = Collector::new(opts, attributor);
-    let mut bad = Bad::default();
+    let mut partial = Partial::default();
     let mut not_kernel = 0u64;
-    let lost = each_input_line(&a.input, |raw| {
+    let lost = each_input_line(&a.input, &mut partial, |raw| {
         let env = envelope::strip(raw);
         // Any program may log a line that looks like the kernel's.
         if env.kind != envelope::Kind::Bare && !env.from_kernel {
             not_kernel += 1;
-            return;
+            return None;
         }
-        match line::parse(&env.message) {
-            Ok(Some(l)) => c.add(&l),
-            Ok(None) => {}
-            Err(e) => bad.note(raw, &e),
-        }
+        let l = line::parse(&env.message)?;
+        c.add(&l);
+        Some(l.unread)
     })?;
     let list = c.finish();
     let names = Names { nft_table: a.table, set4: a.set4, set6: a.set6 };
@@ -452,8 +457,8 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
             "note: {not_kernel} lines not written by the kernel (no `kernel:` tag) were not counted"
         ));
     }
-    bad.report(a.input.show_bad);
-    Ok(input_code(bad.count, lost))
+    report_partial(&partial, a.input.show_partial);
+    Ok(input_code(partial.lines, lost))
 }
 
 enum Msg {
@@ -556,7 +561,7 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
     let idle = a.exit_idle.map(Duration::from_secs_f64);
     let mut running = sources.len();
     let rx = spawn_sources(sources);
-    let (mut bad, mut lost) = (0u64, 0u64);
+    let (mut partial, mut lost) = (0u64, 0u64);
     while running > 0 {
         let msg = match idle {
             Some(d) => match rx.recv_timeout(d) {
@@ -571,33 +576,21 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         match msg {
             Msg::Line(raw) => {
                 let env = envelope::strip(&raw);
-                match line::parse(&env.message) {
-                    Ok(Some(l)) => {
-                        let who = attributor.attribute(l.prefix);
-                        if !filter.matches(&l, &who) {
-                            continue;
-                        }
-                        let mut ev = Event::new(&l, env.stamp, who);
-                        if let Some(p) = &policy {
-                            ev = ev.with_policy(&p.rules);
-                        }
-                        let text = if a.json {
-                            serde_json::to_string(&ev)? + "\n"
-                        } else {
-                            ev.columns() + "\n"
-                        };
-                        if !printer::stream(&text) {
-                            break; // the reader has gone
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        bad += 1;
-                        printer::note(&format!(
-                            "malformed: {e}: {}",
-                            String::from_utf8_lossy(&raw)
-                        ));
-                    }
+                let Some(l) = line::parse(&env.message) else { continue };
+                // Shown with what was not read, and counted for the exit status.
+                partial += u64::from(!l.unread.is_empty());
+                let who = attributor.attribute(l.prefix);
+                if !filter.matches(&l, &who) {
+                    continue;
+                }
+                let mut ev = Event::new(&l, env.stamp, who);
+                if let Some(p) = &policy {
+                    ev = ev.with_policy(&p.rules);
+                }
+                let text =
+                    if a.json { serde_json::to_string(&ev)? + "\n" } else { ev.columns() + "\n" };
+                if !printer::stream(&text) {
+                    break; // the reader has gone
                 }
             }
             Msg::Lost(n) => {
@@ -617,7 +610,7 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(input_code(bad, lost))
+    Ok(input_code(partial, lost))
 }
 
 fn hostname() -> String {
@@ -670,24 +663,13 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         match msg {
             Msg::Line(raw) => {
                 let env = envelope::strip(&raw);
-                // Malformed firewall lines are kept too: the file is the record.
-                let parsed = line::parse(&env.message);
-                if matches!(parsed, Ok(None)) {
-                    continue;
-                }
+                // Lines read in part are kept too: the file is the record.
+                let Some(l) = line::parse(&env.message) else { continue };
                 let now = Stamp::now();
                 if a.json_lines {
-                    match parsed {
-                        Ok(Some(l)) => {
-                            let mut ev = Event::new(&l, Some(now), attributor.attribute(l.prefix));
-                            ev.time = Some(now.to_string());
-                            serde_json::to_writer(&mut w, &ev)?;
-                        }
-                        _ => serde_json::to_writer(
-                            &mut w,
-                            &serde_json::json!({ "time": now.to_string(), "malformed": String::from_utf8_lossy(&env.message) }),
-                        )?,
-                    }
+                    let mut ev = Event::new(&l, Some(now), attributor.attribute(l.prefix));
+                    ev.time = Some(now.to_string());
+                    serde_json::to_writer(&mut w, &ev)?;
                     writeln!(w)?;
                 } else {
                     write!(w, "{now} {host} kernel: ")?;

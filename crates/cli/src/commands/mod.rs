@@ -30,6 +30,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Compile(a) => compile::run(&a),
         Command::Demo(a) => demo::run(&a),
         Command::Apply(a) => deploy::apply(&a),
+        Command::Diff(a) => deploy::diff(&a),
         Command::Confirm(a) => deploy::confirm(&a),
         Command::Rollback(a) => deploy::rollback(&a),
         Command::Status(a) => deploy::status(&a),

@@ -49,6 +49,36 @@ pub(crate) fn from_text(path: &Path) -> anyhow::Result<String> {
 /// (their rules as iptables wrote them, at the kernel's place and
 /// priority), and iptables-legacy's filter table, which the kernel
 /// registered before any nft table and so runs last among priority 0.
+/// This host's local routing tables (`ip route show table local`), which
+/// decide what `-m addrtype` and `fib … type` see.
+pub(crate) fn local_table() -> anyhow::Result<rampart_trace::LocalTable> {
+    let mut entries = Vec::new();
+    for family in ["-4", "-6"] {
+        let mut ip = std::process::Command::new("ip");
+        let text = rampart_os::run(
+            ip.args([family, "-j", "route", "show", "table", "local"]),
+            "iproute2",
+            None,
+        )
+        .context("listing the local routing table")?;
+        let routes: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .context("`ip -j route` printed something that is not JSON")?;
+        for r in routes {
+            let (Some(kind), Some(dst)) = (r["type"].as_str(), r["dst"].as_str()) else { continue };
+            let Some(kind) = rampart_ir::AddrTypes::parse(kind) else { continue };
+            let net = match dst.parse::<ipnet::IpNet>() {
+                Ok(n) => n,
+                Err(_) => dst
+                    .parse::<std::net::IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .with_context(|| format!("`ip -j route` printed the destination `{dst}`"))?,
+            };
+            entries.push((net, kind));
+        }
+    }
+    Ok(rampart_trace::LocalTable::from_entries(entries))
+}
+
 pub(crate) fn live() -> anyhow::Result<NftRuleset> {
     let mut nft = std::process::Command::new("nft");
     let text = rampart_os::run(nft.args(["-j", "list", "ruleset"]), "nftables", None)

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use rampart_ir::{Family, IcmpMatch, icmp};
-use rampart_trace::{Compiled, CtState, Hook, Packet, check, explain, tcp};
+use rampart_trace::{Compiled, CtState, Hook, Interfaces, LocalTable, Packet, check, explain, tcp};
 
 use super::import::{RulesFormat, read_rules};
 use crate::printer;
@@ -54,11 +54,13 @@ pub(crate) enum TraceTarget {
 pub(crate) struct PacketArgs {
     /// Netfilter hook: input, output or forward (the filter rules), or
     /// prerouting or postrouting (the NAT rules, for a new connection: the
-    /// translation and the packet the next hooks see).
+    /// translation and the packet the next hooks see), or all: a packet
+    /// arriving on --in through prerouting, the routing decision (from the
+    /// policy's interfaces, or --out), input or forward, and postrouting.
     #[arg(
         long,
         default_value = "input",
-        value_parser = ["input", "output", "forward", "prerouting", "postrouting"]
+        value_parser = ["input", "output", "forward", "prerouting", "postrouting", "all"]
     )]
     pub(crate) hook: String,
     /// Input interface (-i).
@@ -110,6 +112,12 @@ pub(crate) struct PacketArgs {
     /// Packet mark, decimal or 0x hex.
     #[arg(long, value_name = "N")]
     pub(crate) mark: Option<String>,
+    /// An address of the firewall host, with its prefix length (repeat for
+    /// each): decides `-m addrtype` / `fib … type` (LOCAL, BROADCAST,
+    /// UNICAST). Without it, only the destination on input (and the source
+    /// on output) counts as local. `--live` reads the host's own.
+    #[arg(long, value_name = "ADDR/LEN")]
+    pub(crate) local: Vec<ipnet::IpNet>,
 }
 
 fn proto_number(s: &str) -> anyhow::Result<u8> {
@@ -143,8 +151,12 @@ fn tcp_flags(s: &str) -> anyhow::Result<u8> {
 impl PacketArgs {
     /// The packet, or a message saying which flag is wrong.
     pub(crate) fn packet(&self) -> anyhow::Result<Packet> {
-        let hook = Hook::parse(&self.hook)
-            .context("--hook is input, output, forward, prerouting or postrouting")?;
+        // `all` starts where a packet arrives.
+        let hook = match self.hook.as_str() {
+            "all" => Hook::Prerouting,
+            h => Hook::parse(h)
+                .context("--hook is input, output, forward, prerouting, postrouting or all")?,
+        };
         let state = CtState::parse(&self.state)
             .context("--state is new, established, related, invalid or untracked")?;
         let proto = self.proto.as_deref().map(proto_number).transpose()?;
@@ -181,7 +193,7 @@ impl PacketArgs {
             .with_context(|| format!("--mark `{m}` is not a number"))?,
         };
         let physdev = self.physdev_in.is_some() || self.physdev_out.is_some();
-        Ok(Packet {
+        let mut packet = Packet {
             hook,
             in_iface: self.in_iface.clone(),
             out_iface: self.out_iface.clone(),
@@ -199,7 +211,19 @@ impl PacketArgs {
             uid: self.uid,
             gid: self.gid,
             mark,
-        })
+            src_type: None,
+            dst_type: None,
+        };
+        self.local_table().classify(&mut packet);
+        Ok(packet)
+    }
+
+    /// What `--local` says of the host's addresses.
+    fn local_table(&self) -> LocalTable {
+        match self.local.as_slice() {
+            [] => LocalTable::default(),
+            addrs => LocalTable::from_addresses(addrs),
+        }
     }
 }
 
@@ -211,7 +235,16 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    let all = args.packet.hook == "all";
+    if all && args.policy.is_none() && args.rules.is_none() {
+        printer::note("error: --hook all traces a policy or --rules FILE, not --live");
+        return Ok(ExitCode::from(1));
+    }
     if args.live {
+        let mut packet = packet;
+        if args.packet.local.is_empty() {
+            super::nft_rules::local_table()?.classify(&mut packet);
+        }
         return super::nft_rules::trace(&super::nft_rules::live()?, &packet, args.json);
     }
     if let Some(path) = &args.rules {
@@ -220,21 +253,34 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         if args.format.is_none()
             && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::NftJson)
         {
+            if all {
+                printer::note("error: --hook all traces iptables rules or a policy, not nft's");
+                return Ok(ExitCode::from(1));
+            }
             let Some(rs) = super::nft_rules::read(path, &text) else {
                 return Ok(ExitCode::from(1));
             };
+            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+            note_assumed_local(&args.packet, &packet, &rulesets);
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
         if args.format.is_none()
             && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::Nftables)
         {
+            if all {
+                printer::note("error: --hook all traces iptables rules or a policy, not nft's");
+                return Ok(ExitCode::from(1));
+            }
             let json = super::nft_rules::from_text(path)?;
             let Some(rs) = super::nft_rules::read(path, &json) else {
                 return Ok(ExitCode::from(1));
             };
+            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+            note_assumed_local(&args.packet, &packet, &rulesets);
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
     }
+    let mut ifaces = Interfaces::unknown();
     let (ruleset, family) = match (&args.rules, &args.policy) {
         (Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {
@@ -271,11 +317,14 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         (None, Some(policy)) => {
             let mut sources = rampart_diag::Sources::new();
-            let (_, compiled) =
+            let (fw, compiled) =
                 match super::compile::build(policy, args.firewall.as_deref(), &mut sources)? {
                     Ok(built) => built,
                     Err(code) => return Ok(code),
                 };
+            for i in &fw.interfaces {
+                ifaces.add(&i.name, i.addrs.clone(), i.dynamic);
+            }
             // The ruleset that `rampart compile` loads for this family; a
             // firewall without IPv6 rules leaves IPv6 alone (empty tables).
             let v6 = matches!(packet.src.or(packet.dst), Some(IpAddr::V6(_)));
@@ -289,6 +338,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => bail!("give a policy file or --rules FILE"),
     };
+    note_assumed_local(&args.packet, &packet, &[&ruleset]);
     let problems = check(&ruleset);
     if !problems.is_empty() {
         for p in &problems {
@@ -301,10 +351,23 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
-    if matches!(packet.hook, Hook::Prerouting | Hook::Postrouting) {
-        return nat(&ruleset, &packet, family, args.json);
-    }
     let compiled = Compiled::new(&ruleset);
+    if all {
+        let r =
+            rampart_trace::routed(&ruleset, &packet, &ifaces, &args.packet.local_table(), &|p| {
+                compiled.trace(p)
+            });
+        if args.json {
+            let json = explain::routed_to_json(&ruleset, &r, family);
+            printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));
+        } else {
+            printer::out(&explain::routed_to_text(&ruleset, &r, family));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if matches!(packet.hook, Hook::Prerouting | Hook::Postrouting) {
+        return nat(&ruleset, &packet, &ifaces, family, args.json);
+    }
     let trace = compiled.trace(&packet);
     if args.json {
         let json = explain::to_json(&ruleset, &trace, family);
@@ -315,34 +378,49 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Without the host's addresses, `-m addrtype` takes the destination of an
+/// input packet (the source of an output one) as LOCAL: say so where it
+/// can matter, since a subnet broadcast would be BROADCAST.
+fn note_assumed_local(args: &PacketArgs, packet: &Packet, rulesets: &[&rampart_ir::Ruleset]) {
+    let addr = match packet.hook {
+        Hook::Input => packet.dst,
+        Hook::Output => packet.src,
+        _ => None,
+    };
+    let uses = || {
+        rulesets
+            .iter()
+            .flat_map(|rs| &rs.chains)
+            .flat_map(|c| &c.rules)
+            .any(|r| r.matches.iter().any(|m| matches!(m, rampart_ir::Match::AddrType(_))))
+    };
+    if let Some(addr) = addr
+        && args.local.is_empty()
+        && uses()
+    {
+        printer::note(&format!(
+            "note: address types (-m addrtype, fib): {addr} counts as LOCAL, an address of this \
+             host; give the host's addresses with --local ADDR/LEN to tell broadcasts apart"
+        ));
+    }
+}
+
 /// `--hook prerouting|postrouting`: the nat table's walk for a new
 /// connection and the translation it makes.
 fn nat(
     ruleset: &rampart_ir::Ruleset,
     packet: &Packet,
+    ifaces: &Interfaces,
     family: Family,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let n = rampart_trace::nat::translate(ruleset, packet);
-    let what = match &n.translation {
-        Some(t) => t.text(packet),
-        None if n.trace.verdict == rampart_trace::Verdict::Unknown => {
-            "undecided: the translation depends on the undecided rules above".to_owned()
-        }
-        None => "no translation".to_owned(),
-    };
+    let n = rampart_trace::nat::translate(ruleset, packet, ifaces);
     if json {
-        let mut v = explain::to_json(ruleset, &n.trace, family);
-        v["nat"] = serde_json::json!({
-            "translation": n.translation.as_ref().map(|t| t.kind),
-            "text": what,
-            "rule": n.translation.as_ref().and_then(|t| t.rule),
-            "after": n.translation.as_ref().map(|t| explain::packet_line(&t.after)),
-        });
+        let v = explain::nat_json(ruleset, packet, &n, family);
         printer::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
     } else {
         let mut text = explain::to_text(ruleset, packet, &n.trace, family);
-        text.push_str(&format!("nat: {what}\n"));
+        text.push_str(&format!("nat: {}\n", explain::nat_line(packet, &n)));
         if let Some(t) = &n.translation {
             text.push_str(&format!("then: {}\n", explain::packet_line(&t.after)));
             // Connection tracking translates the replies back.

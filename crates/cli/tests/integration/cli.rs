@@ -226,6 +226,32 @@ fn anomalies_of_each_class_with_both_rules() {
     for want in ["rule 1 is here", "rule 2 is here", "rule 5 is here", "rule 7 is here"] {
         assert!(err.contains(want), "no {want:?} in {err}");
     }
+    // The other rules' places, file:line:col, in text and in JSON.
+    for want in [":13:5: rule 1 is here", ":14:5: rule 2 is here", ":17:5: rule 5 is here"] {
+        assert!(err.contains(&format!("  at {file}{want}")), "no {want:?} in {err}");
+    }
+    let shadowed = v.as_array().unwrap().iter().find(|d| d["code"] == "W0301").unwrap();
+    let spans: Vec<(u64, u64, &str)> = shadowed["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["file"], file);
+            (
+                s["line"].as_u64().unwrap(),
+                s["column"].as_u64().unwrap(),
+                s["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        [
+            (15, 5, "every packet it matches is decided by rules 1, 2 together first"),
+            (13, 5, "rule 1 is here"),
+            (14, 5, "rule 2 is here")
+        ]
+    );
 }
 
 /// `-o out/rules.v4` puts IPv6 in `out/rules.v6` (not `rules.v4.v6`), and

@@ -13,7 +13,7 @@ use crate::util::{command, root, tempdir, text};
 pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
 
 /// Run rampart inside `ns` with a private state directory.
-fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
     cmd.args(args)
         .arg("--state-dir")
@@ -32,7 +32,7 @@ fn rules(ns: &Netns) -> String {
     ns.stdout(["iptables-save", "-t", "filter"]).unwrap()
 }
 
-fn tools() {
+pub(crate) fn tools() {
     require_tools(&[
         Tool::IP,
         Tool::IPTABLES_RESTORE,
@@ -72,7 +72,8 @@ fn apply_reports_changes_leaves_other_chains_and_rolls_back() {
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["drift"][0]["chain"], "Spice_VM_1");
-    assert_eq!(v["drift"][0]["added"][0], "-j ACCEPT");
+    assert_eq!(v["drift"][0]["edits"][0]["change"], "added");
+    assert_eq!(v["drift"][0]["edits"][0]["rule"], "-j ACCEPT");
 
     // Applying again repairs it; the other policy's chains replace ours and
     // the ones it does not have are removed.
@@ -395,7 +396,7 @@ fn the_nft_backend_applies_detects_drift_and_rolls_back_its_own_tables() {
     let out = rampart(&ns, &state, &["status"], &[]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).contains("inet rampart chain input: 1 added, 0 removed\n  + accept"),
+        text(&out.stdout).contains("inet rampart chain input: 1 added, 0 removed\n  +    "),
         "{}",
         text(&out.stdout)
     );

@@ -194,7 +194,7 @@ fn fuzz_log_lines() {
             top: 5,
             attributor: &attributor,
             rules: None,
-            show_bad: true,
+            show_partial: true,
         };
         let _ = t.unwrap().finish(&options).to_text();
     });

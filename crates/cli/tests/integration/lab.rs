@@ -190,3 +190,44 @@ fn a_lab_with_rules_that_are_not_a_ruleset_is_refused() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("x.nft"), "{}", text(&out.stderr));
 }
+
+/// `expect` lines: `rampart test` reports each as a test case, `check`
+/// refuses the policy with the packet that differs and the rule that
+/// decides it, in file:line:col.
+#[test]
+fn expect_lines_are_checked_by_check_and_test() {
+    let out = rampart(&["test", "examples/office-gateway.rp"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("5 expectation(s), 5 hold, 0 failed"), "{stdout}");
+
+    let file = "crates/cli/tests/fixtures/expect-fails.rp";
+    let out = rampart(&["check", file]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("E0601"), "{err}");
+    assert!(err.contains("tcp from 10.1.0.66 port 1 to "), "{err}");
+    assert!(err.contains(&format!("at {file}:8:5: rule 1 decides drop")), "{err}");
+    let out = rampart(&["check", file, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON diagnostics");
+    let d = v.as_array().unwrap().iter().find(|d| d["code"] == "E0601").expect("E0601");
+    assert_eq!(d["location"]["line"], 12);
+    assert_eq!(d["spans"][1]["line"], 8);
+
+    let out = rampart(&["test", "--json", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let e = &v[0]["expectations"];
+    assert_eq!((e[0]["result"].as_str(), e[1]["result"].as_str()), (Some("holds"), Some("fails")));
+    assert_eq!((e[1]["line"].as_u64(), e[1]["rule"].as_u64()), (Some(12), Some(1)));
+    assert_eq!(v[0]["failed"], 1);
+
+    let out = rampart(&["test", "--junit", file]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = text(&out.stdout);
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit XML");
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("testcase")).count(), 2);
+    let failures: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("failure")).collect();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].attribute("message").unwrap().contains("10.1.0.66"), "{xml}");
+}

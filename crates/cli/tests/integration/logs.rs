@@ -33,16 +33,80 @@ fn tmpdir(tag: &str) -> PathBuf {
 fn summary_text_and_exit_code() {
     let f = fixture();
     let o = run(&["logs", "summary", f.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "the fixture has one malformed line");
+    assert_eq!(o.status.code(), Some(1), "the fixture has one line cut short");
     let out = stdout(&o);
     assert!(
-        out.starts_with("lines: 30 total, 26 firewall, 3 other, 1 malformed, 0 lost\n"),
+        out.starts_with(
+            "lines: 30 total, 27 firewall (1 read in part), 3 other, 0 lost\n\
+             read in part: 1 cut short\n"
+        ),
         "{out}"
     );
-    assert!(out.contains("     13  RULE 16 -- DENY"), "{out}");
-    assert!(!out.contains("malformed lines:"), "bad lines only with --show-bad");
-    let o = run(&["logs", "summary", "--show-bad", f.to_str().unwrap()]);
-    assert!(stdout(&o).contains("mixed.log:28: no SRC= address"), "{}", stdout(&o));
+    assert!(out.contains("     14  RULE 16 -- DENY"), "{out}");
+    assert!(!out.contains("lines read in part:"), "the lines only with --show-partial");
+    let o = run(&["logs", "summary", "--show-partial", f.to_str().unwrap()]);
+    assert!(stdout(&o).contains("mixed.log:28: cut short"), "{}", stdout(&o));
+}
+
+const REDACTED: &str = "\
+Dec  3 10:00:00 h kernel: [UFW BLOCK] IN=eth0 OUT= MAC=xx SRC=45.55.2.201 DST=xxx LEN=40 TOS=0x00 PREC=0x00 TTL=241 ID=54321 PROTO=TCP SPT=40788 DPT=3306 WINDOW=65535 RES=0x00 SYN URGP=0
+Dec  3 10:00:01 h kernel: [UFW BLOCK] IN=eth0 OUT= MAC=xx SRC=45.55.2.201 DST=192.0.2.1 LEN=40 TOS=0x00 PREC=0x00 TTL=241 ID=54322 PROTO=TCP SPT=40789 DPT=3306 WIN
+";
+
+/// The exit status tells a script "could not run" (2) from "ran, some
+/// lines read in part" (1) and "every line read whole" (0); lines with a
+/// redacted field or cut short count by what they hold in every command.
+#[test]
+fn lines_read_in_part_count_and_set_the_exit_status() {
+    let d = tmpdir("partial");
+    let odd = d.join("ufw.log");
+    std::fs::write(&odd, REDACTED).unwrap();
+    let whole = d.join("whole.log");
+    std::fs::write(&whole, REDACTED.lines().next().unwrap().replace("DST=xxx", "DST=192.0.2.1"))
+        .unwrap();
+    let (odd, whole) = (odd.to_str().unwrap(), whole.to_str().unwrap());
+
+    let o = run(&["logs", "summary", "--json", odd]);
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["firewall_lines"].as_u64(), v["partial_lines"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(v["cut_lines"], 1);
+    assert_eq!(v["unparsed_fields"], serde_json::json!({"DST": 1}));
+    assert_eq!(v["by_prefix"]["[UFW BLOCK]"], 2);
+    assert_eq!(v["top_sources"][0], serde_json::json!({"addr": "45.55.2.201", "count": 2}));
+    assert_eq!(v["top_ports"][0], serde_json::json!({"proto": "tcp", "port": 3306, "count": 2}));
+    let o = run(&["logs", "summary", whole]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+
+    let o = run(&["logs", "follow", "--no-follow", "--json", odd]);
+    assert_eq!(o.status.code(), Some(1));
+    let events: Vec<serde_json::Value> =
+        stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["unparsed_fields"], serde_json::json!(["DST"]));
+    assert_eq!(
+        (&events[1]["cut"], &events[1]["dpt"]),
+        (&serde_json::json!(true), &serde_json::json!(3306))
+    );
+    assert_eq!(run(&["logs", "follow", "--no-follow", whole]).status.code(), Some(0));
+
+    let o = run(&["logs", "blocklist", "--min-hits", "2", "--show-partial", odd]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("45.55.2.201"), "{}", stdout(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("2 firewall lines read in part (counted by what they hold): 1 cut short; fields not read: DST 1:"),
+        "{err}"
+    );
+    assert!(err.contains("ufw.log:2: cut short"), "{err}");
+    let o = run(&["logs", "scans", "--json", odd]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["partial_lines"], 2);
+
+    let o = run(&["logs", "summary", &format!("{}/missing.log", d.display())]);
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -52,7 +116,7 @@ fn summary_json_threads_agree() {
     let two = run(&["logs", "summary", "--json", "--top", "3", "-j", "2", f.to_str().unwrap()]);
     assert_eq!(stdout(&one), stdout(&two));
     let v: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
-    assert_eq!(v["firewall_lines"], 26);
+    assert_eq!(v["firewall_lines"], 27);
     assert_eq!(v["by_prefix"]["[UFW BLOCK]"], 2);
     assert_eq!(v["top_sources"].as_array().unwrap().len(), 3);
     assert_eq!(v["top_ports"][0], serde_json::json!({"proto": "tcp", "port": 443, "count": 4}));
@@ -121,7 +185,7 @@ fn scans_json() {
     assert_eq!(scans[0]["kind"], "portscan");
     assert_eq!(scans[0]["ports"], 12);
     assert_eq!(scans[0]["danger"], 1);
-    assert_eq!(v["bad_lines"], 1);
+    assert_eq!(v["partial_lines"], 1);
     let o = run(&["logs", "scans", "--min-ports", "20", f.to_str().unwrap()]);
     assert_eq!(stdout(&o), "no scans found\n");
 }
@@ -333,14 +397,14 @@ fn nflog_burst_loses_nothing() {
 }
 
 #[test]
-fn bad_line_numbers_are_per_file() {
+fn partial_line_numbers_are_per_file() {
     let f = fixture();
     let f = f.to_str().unwrap();
-    let o = run(&["logs", "summary", "--json", "--show-bad", f, f]);
+    let o = run(&["logs", "summary", "--json", "--show-partial", f, f]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["bad_lines"], 2);
-    assert_eq!(v["bad"][0]["line"], 28);
-    assert_eq!(v["bad"][1]["line"], 28, "line numbers restart in each file");
+    assert_eq!(v["partial_lines"], 2);
+    assert_eq!(v["partial"][0]["line"], 28);
+    assert_eq!(v["partial"][1]["line"], 28, "line numbers restart in each file");
 }
 
 /// `--policy` ties a rule's lines to where the rule is written.

@@ -19,6 +19,7 @@ mod lab;
 mod logs;
 mod lsp;
 mod nft_rules;
+mod preview;
 mod reference;
 mod trace;
 mod util;

@@ -1,6 +1,6 @@
 //! `rampart trace` and `rampart import iptables` as a user runs them.
 
-use crate::util::{rampart, text};
+use crate::util::{rampart, tempdir, text};
 
 const SAVE: &str = "crates/cli/tests/fixtures/host.save";
 
@@ -388,6 +388,79 @@ fn nat_hooks_report_the_translation_and_the_translated_packet() {
     assert!(text(&out.stdout).contains("nat: no translation\n"), "{}", text(&out.stdout));
 }
 
+/// `trace --hook all`: one call through prerouting, the routing decision,
+/// the filter hook and postrouting; masquerade names the outgoing
+/// interface's address from the policy.
+#[test]
+fn a_routed_packet_is_traced_across_all_hooks() {
+    let dir = tempdir("trace-all");
+    let policy = dir.join("gw.rp");
+    let text_of = "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\n\
+firewall gw {\n  interface eth0 100.64.0.1/24\n  interface eth1 10.1.0.1/24\n  \
+interface eth2 10.2.0.1/24\n  forward on\n  default deny\n  ruleset main {\n    \
+accept from lan service http\n    accept to web service http\n  }\n  nat {\n    \
+masquerade on eth0 from lan\n    dnat to web on eth0 service http\n  }\n}\n";
+    std::fs::write(&policy, text_of).unwrap();
+    let policy = policy.to_str().unwrap();
+    let args = |more: &[&'static str]| {
+        let mut a = vec!["trace", policy, "--hook", "all", "--proto", "tcp", "--sport", "40000"];
+        a.extend_from_slice(more);
+        rampart(&a)
+    };
+    // Out of the LAN: forwarded by rule 1, masqueraded as eth0's address.
+    let out = args(&[
+        "--in",
+        "eth1",
+        "--out",
+        "eth0",
+        "--src",
+        "10.1.0.50",
+        "--dst",
+        "100.64.0.2",
+        "--dport",
+        "80",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    for line in [
+        "== prerouting (nat) ==\n",
+        "== routing ==\nout eth0 (as given): forward\n",
+        "== forward (filter) ==\n",
+        "(policy rule 1)",
+        "== postrouting (nat) ==\n",
+        "translated: MASQUERADE 10.1.0.50:40000 -> 100.64.0.1:40000 by R3\n",
+        "reply: 100.64.0.2:80 -> 100.64.0.1:40000 leaves as 100.64.0.2:80 -> 10.1.0.50:40000\n",
+    ] {
+        assert!(t.contains(line), "{line:?} in\n{t}");
+    }
+    assert!(!t.contains('?'), "{t}");
+    // From the Internet: the port forward, routed by the DMZ's network.
+    let out = args(&[
+        "--in",
+        "eth0",
+        "--src",
+        "100.64.0.2",
+        "--dst",
+        "100.64.0.1",
+        "--dport",
+        "80",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"], "ACCEPT", "{v}");
+    assert_eq!(v["route"]["decision"], "forward");
+    assert_eq!(v["route"]["out"], "eth2");
+    assert_eq!(v["hooks"][1]["trace"]["decided_by"]["chain"], "FORWARD", "{v}");
+    assert_eq!(v["translations"][0], "DNAT 100.64.0.1:80 -> 10.2.0.10:80 by R4");
+    assert_eq!(v["reply"]["leaves"], "100.64.0.1:80 -> 100.64.0.2:40000");
+    // A destination no interface holds, with no --out: undecided, not guessed.
+    let out = args(&["--in", "eth1", "--src", "10.1.0.50", "--dst", "192.0.2.80", "--dport", "80"]);
+    let t = text(&out.stdout);
+    assert!(t.contains("undecided: no interface's network holds 192.0.2.80"), "{t}");
+    assert!(t.contains("verdict: UNKNOWN\n"), "{t}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 const TEMPLATES: &str = "/usr/share/fwbuilder-5.3.7/templates.xml";
 
 /// `fwb_ipt`'s script for `firewall` of `fwb`, written to `dir`.
@@ -521,4 +594,38 @@ fn firewall_builder_scripts_trace_and_import() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rules = text(&out.stdout);
     assert!(rules.contains("--dports 53,25 -s 192.168.2.10/32 ! -d 192.168.1.0/24"), "{rules}");
+}
+
+/// ufw's rules start with `-m addrtype`: with the host's addresses the
+/// trace tells the host's own address from a broadcast; without them, the
+/// destination of an input packet counts as local, and the trace says so.
+#[test]
+fn ufw_rules_decide_with_address_types() {
+    const UFW: &str = "crates/cli/tests/fixtures/ufw.save";
+    let trace = |dst: &str, dport: &str, local: &[&str]| {
+        let mut args = vec!["trace", "--rules", UFW, "--in", "eth0", "--src", "10.0.0.9"];
+        args.extend(["--dst", dst, "--proto", "udp", "--dport", dport]);
+        for l in local {
+            args.extend(["--local", l]);
+        }
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let (out, err) = trace("10.0.0.5", "22", &[]);
+    assert!(
+        out.contains("ufw-not-local 1") && out.ends_with("verdict: DROP (policy of INPUT)\n"),
+        "{out}"
+    );
+    assert!(err.contains("10.0.0.5 counts as LOCAL") && err.contains("--local"), "{err}");
+
+    let (out, err) = trace("10.0.0.255", "5000", &["10.0.0.5/24"]);
+    assert!(out.contains("ufw-not-local 3"), "a broadcast returns from ufw-not-local: {out}");
+    assert!(out.ends_with("verdict: DROP by ufw-skip-to-policy-input 1\n"), "{out}");
+    assert!(err.is_empty(), "{err}");
+
+    // A host with the address 10.0.0.255/16 sees a local address there.
+    let (out, _) = trace("10.0.0.255", "5000", &["10.0.0.255/16"]);
+    assert!(out.contains("ufw-not-local 1"), "{out}");
+    assert!(!out.contains("UNKNOWN"), "{out}");
 }

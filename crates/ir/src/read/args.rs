@@ -8,9 +8,9 @@ use ipnet::IpNet;
 
 use super::lex::Word;
 use crate::{
-    AddrItem, AddrMatch, AddrSet, Connmark, CtStates, IdRange, IfaceMatch, Log, MarkSet, Match,
-    NatTo, Nflog, OwnerMatch, PhysdevMatch, PortMatch, PortRange, PortSet, Proto, RejectWith, Rule,
-    Target, TimeMatch, icmp,
+    AddrItem, AddrMatch, AddrSet, AddrTypeMatch, AddrTypes, Connmark, CtStates, IdRange,
+    IfaceMatch, Log, MarkSet, Match, NatTo, Nflog, OwnerMatch, PhysdevMatch, PortMatch, PortRange,
+    PortSet, Proto, RejectWith, Rule, Target, TimeMatch, icmp,
     iptables::{TCP_FLAGS, WEEKDAYS},
 };
 
@@ -79,7 +79,12 @@ struct Opt<'a> {
 /// How many values a module option takes, when we know the option.
 fn arity(opt: &str) -> Option<usize> {
     Some(match opt {
-        "--syn" | "--physdev-is-bridged" | "--physdev-is-in" | "--physdev-is-out" => 0,
+        "--syn"
+        | "--physdev-is-bridged"
+        | "--physdev-is-in"
+        | "--physdev-is-out"
+        | "--limit-iface-in"
+        | "--limit-iface-out" => 0,
         "--tcp-flags" => 2,
         "--sport"
         | "--source-port"
@@ -104,7 +109,9 @@ fn arity(opt: &str) -> Option<usize> {
         | "--mark"
         | "--timestart"
         | "--timestop"
-        | "--weekdays" => 1,
+        | "--weekdays"
+        | "--src-type"
+        | "--dst-type" => 1,
         _ => return None,
     })
 }
@@ -240,6 +247,7 @@ fn options_of(module: &str) -> &'static [&'static str] {
         "comment" => &["--comment"],
         "mark" => &["--mark"],
         "time" => &["--timestart", "--timestop", "--weekdays"],
+        "addrtype" => &["--src-type", "--dst-type", "--limit-iface-in", "--limit-iface-out"],
         _ => &[],
     }
 }
@@ -326,6 +334,7 @@ impl RuleParser {
                 | "comment"
                 | "mark"
                 | "time"
+                | "addrtype"
         );
         let typed = match (known, opts) {
             (true, Some(opts)) => self.typed(module, &opts)?,
@@ -347,6 +356,7 @@ impl RuleParser {
         let mut owner = OwnerMatch::default();
         let mut physdev = PhysdevMatch::default();
         let mut time = TimeMatch::default();
+        let mut addrtype = AddrTypeMatch::default();
         for o in opts {
             let v = o.values.first().copied();
             let opt = o.name.text.as_str();
@@ -410,6 +420,19 @@ impl RuleParser {
                 "--timestart" => time.start = Some(clock(o.values[0])?),
                 "--timestop" => time.stop = Some(clock(o.values[0])?),
                 "--weekdays" => time.weekdays = weekdays(o.values[0])?,
+                "--src-type" | "--dst-type" => {
+                    let w = o.values[0];
+                    let types = AddrTypes::parse(&w.text)
+                        .ok_or_else(|| err(w, format!("unknown address type `{}`", w.text)))?;
+                    let side = Some((neg, types));
+                    if opt == "--src-type" {
+                        addrtype.src = side;
+                    } else {
+                        addrtype.dst = side;
+                    }
+                }
+                "--limit-iface-in" => addrtype.limit_iface_in = true,
+                "--limit-iface-out" => addrtype.limit_iface_out = true,
                 _ => return Ok(None),
             }
         }
@@ -417,6 +440,7 @@ impl RuleParser {
             "owner" => out.push(Match::Owner(owner)),
             "physdev" => out.push(Match::Physdev(physdev)),
             "time" => out.push(Match::Time(time)),
+            "addrtype" => out.push(Match::AddrType(addrtype)),
             _ => {}
         }
         Ok(Some(out))

@@ -19,9 +19,9 @@ use serde_json::Value;
 
 use super::diagnostics;
 use crate::{
-    AddrItem, AddrMatch, AddrSet, Chain, ChainId, ChainKind, Counters, CtStates, Hook, IcmpMatch,
-    IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch, PortSet, Proto, RejectWith,
-    Rule, Ruleset, Table, Target, icmp,
+    AddrItem, AddrMatch, AddrSet, AddrTypeMatch, AddrTypes, Chain, ChainId, ChainKind, Counters,
+    CtStates, Hook, IcmpMatch, IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch,
+    PortSet, Proto, RejectWith, Rule, Ruleset, Table, Target, icmp,
 };
 
 /// The top level of `nft -j list ruleset`.
@@ -455,6 +455,9 @@ impl Ctx<'_> {
                     _ => None,
                 };
             }
+            if let Some(fib) = left.get("fib") {
+                return fib_type(fib, &items, neg).map(|t| vec![Match::AddrType(t)]);
+            }
             if left.get("ct")?.get("key")?.as_str()? == "state" {
                 let mut bits = 0;
                 for i in &items {
@@ -467,6 +470,29 @@ impl Ctx<'_> {
         };
         read().unwrap_or_else(|| vec![unknown(m)])
     }
+}
+
+/// `fib daddr [. iif] type local`: a route-type lookup, as `-m addrtype`.
+fn fib_type(fib: &Value, items: &[Value], neg: bool) -> Option<AddrTypeMatch> {
+    if fib.get("result")?.as_str()? != "type" {
+        return None;
+    }
+    let mut types = 0;
+    for i in items {
+        types |= AddrTypes::parse(i.as_str()?)?.0;
+    }
+    let side = Some((neg, AddrTypes(types)));
+    let mut t = AddrTypeMatch::default();
+    for flag in fib.get("flags")?.as_array()? {
+        match flag.as_str()? {
+            "saddr" => t.src = side,
+            "daddr" => t.dst = side,
+            "iif" => t.limit_iface_in = true,
+            "oif" => t.limit_iface_out = true,
+            _ => return None,
+        }
+    }
+    (t.src.is_some() != t.dst.is_some()).then_some(t)
 }
 
 /// `icmp code N` after `icmp type T`: one type-and-code match.

@@ -104,6 +104,8 @@ fn run(args: &[String]) -> Result<(), String> {
             // IPPROTO_RAW: we write the IP header (IP_HDRINCL).
             let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255)))
                 .map_err(|e| format!("raw socket: {e}"))?;
+            // Probes to a subnet's broadcast address, too.
+            sock.set_broadcast(true).map_err(|e| format!("SO_BROADCAST: {e}"))?;
             let to = SockAddr::from(SocketAddrV4::new(dst, 0));
             match sock.send_to(&buf, &to) {
                 // A DROP in OUTPUT makes the send fail with EPERM: an answer.

@@ -16,6 +16,7 @@ use rampart_diag::printable;
 use crate::attribute::{Attribution, Attributor, RuleInfo, RuleLookup, rule_info};
 use crate::envelope::{self, Clock, Stamp};
 use crate::line::{self, LogLine, Proto};
+use crate::partial::{Partial, PartialLine};
 use crate::source::file::{CHUNK_SIZE, Chunker, lines};
 
 mod fast;
@@ -75,34 +76,18 @@ impl FxHasher {
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Keep at most this many malformed lines for `--show-bad`.
-pub const BAD_SAMPLES: usize = 1000;
-
-/// A malformed firewall line, kept for `--show-bad`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BadLine {
-    /// File it came from (empty for the kernel ring).
-    pub file: String,
-    /// 1-based line number within that input.
-    pub line: u64,
-    /// What was wrong.
-    pub error: String,
-    /// The line, lossily decoded.
-    pub text: String,
-}
-
 /// Mergeable counters. Fill with [`Tally::add_line`], combine with
 /// [`Tally::merge`] (in input order), finish with [`Tally::finish`].
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
     /// Every line read.
     pub total_lines: u64,
-    /// Firewall lines parsed.
+    /// Firewall lines counted (those read in part too).
     pub firewall_lines: u64,
     /// Lines that were not firewall lines.
     pub unparsed_lines: u64,
-    /// Firewall lines that could not be parsed.
-    pub bad_lines: u64,
+    /// Firewall lines read only in part.
+    pub partial: Partial,
     /// Lines the source reported lost (kernel ring overrun).
     pub lost_lines: u64,
     /// Records the kernel ring had dropped before reading began.
@@ -118,7 +103,6 @@ pub struct Tally {
     out_ifaces: Names,
     /// (min, max) per clock: Wall, WallNoYear, Boot.
     span: [Option<(i64, i64)>; 3],
-    bad: Vec<BadLine>,
 }
 
 fn key_addr(k: u128) -> IpAddr {
@@ -182,26 +166,17 @@ impl Tally {
     /// [`Tally::add_line`] through the full parser only.
     fn add_parsed_line(&mut self, raw: &[u8], msg: &[u8], stamp: Option<Stamp>) {
         match line::parse(msg) {
-            Ok(Some(l)) => {
+            Some(l) => {
                 self.firewall_lines += 1;
                 self.add_parsed(&l, stamp);
+                self.partial.note(&l.unread, self.total_lines, raw);
             }
-            Ok(None) => self.unparsed_lines += 1,
-            Err(e) => {
-                self.bad_lines += 1;
-                if self.bad.len() < BAD_SAMPLES {
-                    self.bad.push(BadLine {
-                        file: String::new(),
-                        line: self.total_lines,
-                        error: e.to_string(),
-                        text: String::from_utf8_lossy(raw).into_owned(),
-                    });
-                }
-            }
+            None => self.unparsed_lines += 1,
         }
     }
 
-    /// Count a parsed firewall line (for callers that parse themselves).
+    /// Count a parsed firewall line (for callers that parse themselves;
+    /// what it lacked is theirs to note).
     pub fn add_parsed(&mut self, l: &LogLine<'_>, stamp: Option<Stamp>) {
         self.count(&Fields::of(l), stamp);
     }
@@ -211,13 +186,16 @@ impl Tally {
         if let Some(src) = f.src {
             *self.sources.entry(src).or_insert(0) += 1;
         }
-        let code = proto_code(f.proto.unwrap_or_default());
-        if self.protos.is_empty() {
-            self.protos = vec![0; PROTO_CODES];
-        }
-        self.protos[usize::from(code)] += 1;
-        if let Some(dpt) = f.dpt {
-            *self.ports.entry(u32::from(code) << 16 | u32::from(dpt)).or_insert(0) += 1;
+        // A line cut before PROTO= has no protocol, and no port to count.
+        if let Some(proto) = f.proto {
+            let code = proto_code(proto);
+            if self.protos.is_empty() {
+                self.protos = vec![0; PROTO_CODES];
+            }
+            self.protos[usize::from(code)] += 1;
+            if let Some(dpt) = f.dpt {
+                *self.ports.entry(u32::from(code) << 16 | u32::from(dpt)).or_insert(0) += 1;
+            }
         }
         if !f.in_iface.is_empty() {
             self.in_ifaces.bump(f.in_iface);
@@ -234,22 +212,19 @@ impl Tally {
         }
     }
 
-    /// Name the input these counts came from, for bad-line reports.
+    /// Name the input these counts came from, for partial-line reports.
     pub fn set_file(&mut self, name: &str) {
-        for b in &mut self.bad {
-            b.file = name.to_owned();
-        }
+        self.partial.set_file(name);
     }
 
     /// Add `other`, which was read after `self`. Line numbers of its bad
-    /// lines not yet named by [`Tally::set_file`] are shifted by the lines
+    /// partial lines not yet named by [`Tally::set_file`] are shifted by the lines
     /// already counted (chunks of one input).
     pub fn merge(&mut self, other: Tally) {
         let offset = self.total_lines;
         self.total_lines += other.total_lines;
         self.firewall_lines += other.firewall_lines;
         self.unparsed_lines += other.unparsed_lines;
-        self.bad_lines += other.bad_lines;
         self.lost_lines += other.lost_lines;
         self.dropped_before_start += other.dropped_before_start;
         fn add<K: std::hash::Hash + Eq>(into: &mut FxMap<K, u64>, from: FxMap<K, u64>) {
@@ -276,16 +251,7 @@ impl Tally {
                 (None, y) => y,
             };
         }
-        for mut b in other.bad {
-            if self.bad.len() >= BAD_SAMPLES {
-                break;
-            }
-            // Lines already named by file keep their numbers within that file.
-            if b.file.is_empty() {
-                b.line += offset;
-            }
-            self.bad.push(b);
-        }
+        self.partial.merge(other.partial, offset);
     }
 
     /// Count all lines of a reader. With `threads` > 1 chunks are parsed in
@@ -433,7 +399,14 @@ impl Tally {
             total_lines: self.total_lines,
             firewall_lines: self.firewall_lines,
             unparsed_lines: self.unparsed_lines,
-            bad_lines: self.bad_lines,
+            partial_lines: self.partial.lines,
+            cut_lines: self.partial.cut,
+            unparsed_fields: self
+                .partial
+                .fields
+                .iter()
+                .map(|(k, n)| ((*k).to_owned(), *n))
+                .collect(),
             lost_lines: self.lost_lines,
             dropped_before_start: self.dropped_before_start,
             time_span,
@@ -444,7 +417,7 @@ impl Tally {
             top_sources,
             top_ports,
             top_interfaces,
-            bad: if opts.show_bad { self.bad } else { Vec::new() },
+            partial: if opts.show_partial { self.partial.samples } else { Vec::new() },
         }
     }
 }
@@ -457,8 +430,8 @@ pub struct SummaryOptions<'a> {
     pub attributor: &'a Attributor,
     /// Policy rules for `--policy` (None until the compiler provides them).
     pub rules: Option<&'a dyn RuleLookup>,
-    /// Keep malformed lines in the report.
-    pub show_bad: bool,
+    /// Keep the lines read in part in the report.
+    pub show_partial: bool,
 }
 
 /// Count per prefix, with its attribution.
@@ -526,12 +499,16 @@ pub struct TimeSpan {
 pub struct Summary {
     /// Every line read.
     pub total_lines: u64,
-    /// Firewall lines parsed.
+    /// Firewall lines counted, those read in part too.
     pub firewall_lines: u64,
     /// Lines that were not firewall lines.
     pub unparsed_lines: u64,
-    /// Malformed firewall lines.
-    pub bad_lines: u64,
+    /// Firewall lines read only in part: counted by what they hold.
+    pub partial_lines: u64,
+    /// Of those, lines cut short (by the ring, syslog, a log shipper).
+    pub cut_lines: u64,
+    /// Key (`DST`) → lines whose value for it did not parse (redacted, odd).
+    pub unparsed_fields: BTreeMap<String, u64>,
     /// Lines lost while reading (kernel ring overrun, NFLOG buffer full).
     pub lost_lines: u64,
     /// Records the kernel ring had already dropped before reading began
@@ -553,9 +530,9 @@ pub struct Summary {
     pub top_ports: Vec<PortCount>,
     /// Most frequent input and output interfaces.
     pub top_interfaces: Vec<IfaceCount>,
-    /// Malformed lines (with `--show-bad`).
+    /// Lines read in part (with `--show-partial`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub bad: Vec<BadLine>,
+    pub partial: Vec<PartialLine>,
 }
 
 impl Summary {
@@ -564,13 +541,23 @@ impl Summary {
         let mut o = String::new();
         let _ = writeln!(
             o,
-            "lines: {} total, {} firewall, {} other, {} malformed, {} lost",
+            "lines: {} total, {} firewall ({} read in part), {} other, {} lost",
             self.total_lines,
             self.firewall_lines,
+            self.partial_lines,
             self.unparsed_lines,
-            self.bad_lines,
             self.lost_lines
         );
+        if self.partial_lines > 0 {
+            let _ = write!(o, "read in part: {} cut short", self.cut_lines);
+            if !self.unparsed_fields.is_empty() {
+                o.push_str("; fields not read:");
+                for (k, n) in &self.unparsed_fields {
+                    let _ = write!(o, " {k} {n}");
+                }
+            }
+            o.push('\n');
+        }
         if let Some(t) = &self.time_span {
             let _ = writeln!(o, "time:  {} .. {} ({})", t.first, t.last, human_secs(t.seconds));
         }
@@ -647,11 +634,11 @@ impl Summary {
                 let _ = writeln!(o, "  {:>9}  {} {}", i.count, i.direction, printable(&i.name));
             }
         }
-        if !self.bad.is_empty() {
-            let _ = writeln!(o, "\nmalformed lines:");
-            for b in &self.bad {
+        if !self.partial.is_empty() {
+            let _ = writeln!(o, "\nlines read in part:");
+            for b in &self.partial {
                 let file = if b.file.is_empty() { "-" } else { &b.file };
-                let _ = writeln!(o, "  {file}:{}: {}\n    {}", b.line, b.error, printable(&b.text));
+                let _ = writeln!(o, "  {file}:{}: {}\n    {}", b.line, b.what, printable(&b.text));
             }
         }
         o
@@ -696,17 +683,18 @@ Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=19
 ";
 
     fn opts(a: &Attributor) -> SummaryOptions<'_> {
-        SummaryOptions { top: 10, attributor: a, rules: None, show_bad: true }
+        SummaryOptions { top: 10, attributor: a, rules: None, show_partial: true }
     }
 
     #[test]
     fn counts_and_span() {
         let a = Attributor::default();
         let s = Tally::read(SAMPLE.as_bytes(), 1).unwrap().finish(&opts(&a));
-        assert_eq!((s.total_lines, s.firewall_lines, s.unparsed_lines, s.bad_lines), (5, 3, 1, 1));
-        assert_eq!(s.by_prefix.get("RULE 16 -- DENY"), Some(&1));
+        assert_eq!((s.total_lines, s.firewall_lines, s.unparsed_lines), (5, 4, 1));
+        assert_eq!((s.partial_lines, s.cut_lines), (1, 1));
+        assert_eq!(s.by_prefix.get("RULE 16 -- DENY"), Some(&2), "the cut line counts");
         assert_eq!(s.by_prefix.get("[UFW BLOCK]"), Some(&1));
-        assert_eq!(s.by_action.get("DENY"), Some(&3));
+        assert_eq!(s.by_action.get("DENY"), Some(&4));
         assert_eq!(s.top_sources[0].addr.to_string(), "203.0.113.7");
         assert_eq!(s.top_sources[0].count, 2);
         assert_eq!(
@@ -718,7 +706,7 @@ Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=19
             (t.first.as_str(), t.last.as_str(), t.seconds),
             ("Nov 28 10:00:01", "Nov 28 10:05:00", 299.0)
         );
-        assert_eq!(s.bad[0].line, 4);
+        assert_eq!(s.partial[0].line, 4);
     }
 
     fn tricky() -> Vec<u8> {
@@ -726,7 +714,7 @@ Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=19
     }
 
     /// The summary's fast reader counts a mixed file (ICMP errors, IPv6,
-    /// FRAG:, options, ARP, UID, journal JSON, malformed lines) exactly as
+    /// FRAG:, options, ARP, UID, journal JSON, lines read in part) exactly as
     /// the full parser does, and takes most of its firewall lines itself.
     #[test]
     fn fast_reader_counts_as_the_full_parser() {
@@ -744,7 +732,7 @@ Nov 28 10:05:00 web1 kernel: RULE 0 -- DENY IN=eth1 OUT= SRC=198.51.100.1 DST=19
         let json = |t: Tally| serde_json::to_string_pretty(&t.finish(&opts(&a))).unwrap();
         let (fast, full) = (json(fast), json(full));
         assert_eq!(fast, full);
-        assert!(full.contains("\"bad_lines\": 7"), "{full}");
+        assert!(full.contains("\"partial_lines\": 9"), "{full}");
         assert!(quick >= 15, "the fast reader took only {quick} lines");
     }
 

@@ -26,3 +26,5 @@ mod evaluator;
 mod readback;
 // The listener and prober that `equiv` runs inside its namespaces.
 mod helper;
+// Per-source limits fill dynamic sets; limited rules are never merged.
+mod limits;

@@ -1,0 +1,221 @@
+//! `expect` lines checked against the compiled rules: every packet the
+//! line describes (one per piece of the [`Cuts`], so the check is exact)
+//! is traced, and the verdict compared.
+
+use rampart_diag::{Diagnostic, Span};
+use rampart_ir::{Family, Ruleset};
+use rampart_model::{Expect, Expected, Firewall};
+use rampart_trace::{Compiled, Hook, Packet, Trace, Verdict};
+use serde::Serialize;
+
+use crate::cuts::Cuts;
+use crate::diagnostics as d;
+use crate::packets::{Ends, On, Routes, cut_services, packets, services};
+use crate::space::{DST, SRC, items};
+
+/// An expectation describing more packets than this is not checked
+/// (and fails): narrow it.
+pub const LIMIT: usize = 200_000;
+
+/// What became of one `expect` line.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    #[serde(skip)]
+    pub span: Span,
+    pub expected: &'static str,
+    /// The packets traced (one per piece of the description).
+    pub packets: usize,
+    #[serde(flatten)]
+    pub result: Result,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum Result {
+    Holds,
+    /// `count` packets get another verdict; `packet` is the first.
+    Fails {
+        packet: String,
+        got: String,
+        rule: Option<u32>,
+        #[serde(skip)]
+        rule_span: Option<Span>,
+        count: usize,
+    },
+    /// The verdict depends on a match trace cannot decide.
+    Undecided {
+        packet: String,
+        rule: Option<u32>,
+    },
+    TooBroad,
+    NoPacket,
+}
+
+impl Outcome {
+    #[must_use]
+    pub fn holds(&self) -> bool {
+        matches!(self.result, Result::Holds)
+    }
+
+    /// The error for an expectation that does not hold.
+    #[must_use]
+    pub fn diagnostic(&self) -> Option<Diagnostic> {
+        Some(match &self.result {
+            Result::Holds => return None,
+            Result::Fails { packet, got, rule, rule_span, count } => {
+                let by = rule.map(|n| (n, *rule_span));
+                d::expectation_fails(
+                    self.span,
+                    self.expected,
+                    packet,
+                    got,
+                    by,
+                    *count,
+                    self.packets,
+                )
+            }
+            Result::Undecided { packet, rule } => {
+                d::expectation_undecided(self.span, packet, *rule)
+            }
+            Result::TooBroad => d::expectation_too_broad(self.span, self.packets, LIMIT),
+            Result::NoPacket => d::expectation_empty(self.span),
+        })
+    }
+}
+
+/// Checks every `expect` line of `fw` against its compiled rules, one
+/// ruleset per family (what `rampart compile` loads).
+#[must_use]
+pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
+    if fw.expects.is_empty() {
+        return Vec::new();
+    }
+    let routes = Routes::of(fw);
+    let fams: Vec<(Cuts, Compiled, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
+        .into_iter()
+        .map(|(rs, f)| {
+            let mut c = Cuts::of(rs, f);
+            routes.cut(&mut c);
+            (c, Compiled::new(rs), rs)
+        })
+        .collect();
+    fw.expects.iter().map(|e| check(fw, &routes, &fams, e)).collect()
+}
+
+fn check(
+    fw: &Firewall,
+    routes: &Routes,
+    fams: &[(Cuts, Compiled, &Ruleset)],
+    e: &Expect,
+) -> Outcome {
+    let mut out =
+        Outcome { span: e.span, expected: e.verdict.word(), packets: 0, result: Result::Holds };
+    let mut all = Vec::new();
+    for (base, compiled, rs) in fams {
+        let mut cuts = base.clone();
+        cuts.add(SRC, &items(&e.src.set.items, cuts.family));
+        cuts.add(DST, &items(&e.dst.set.items, cuts.family));
+        cut_services(&e.service, &mut cuts);
+        let src = Ends::of(&e.src, &cuts, SRC);
+        let dst = Ends::of(&e.dst, &cuts, DST);
+        let svc = services(&e.service, &cuts);
+        let on = On { iface: &e.iface, direction: e.direction };
+        let Some(ps) = packets(fw, routes, &cuts, &src, &dst, &svc, &on, LIMIT - all.len()) else {
+            out.packets = LIMIT;
+            out.result = Result::TooBroad;
+            return out;
+        };
+        all.extend(ps.into_iter().map(|p| (p, compiled, *rs)));
+    }
+    out.packets = all.len();
+    if all.is_empty() {
+        out.result = Result::NoPacket;
+        return out;
+    }
+    let mut count = 0;
+    for (p, compiled, rs) in &all {
+        let t = compiled.trace(p);
+        let origin = decided_by(rs, &t);
+        if t.verdict == Verdict::Unknown {
+            out.result = Result::Undecided {
+                packet: describe(p),
+                rule: t
+                    .forks
+                    .first()
+                    .and_then(|f| rs.chains[f.at.chain].rules[f.at.rule].origin)
+                    .map(|o| o.rule),
+            };
+            return out;
+        }
+        if !wanted(e.verdict, &t.verdict) {
+            count += 1;
+            if count == 1 {
+                out.result = Result::Fails {
+                    packet: describe(p),
+                    got: t.verdict.name().to_ascii_lowercase(),
+                    rule: origin.map(|o| o.0),
+                    rule_span: origin.and_then(|o| o.1),
+                    count: 0,
+                };
+            }
+        }
+    }
+    if let Result::Fails { count: c, .. } = &mut out.result {
+        *c = count;
+    }
+    out
+}
+
+/// A deny expectation holds for a drop or a reject: the packet does not pass.
+fn wanted(e: Expected, v: &Verdict) -> bool {
+    match e {
+        Expected::Accept => *v == Verdict::Accept,
+        Expected::Deny => matches!(v, Verdict::Drop | Verdict::Reject(_)),
+        Expected::Reject => matches!(v, Verdict::Reject(_)),
+    }
+}
+
+/// The policy rule (number, span) that decided, if a rule did.
+fn decided_by(rs: &Ruleset, t: &Trace) -> Option<(u32, Option<Span>)> {
+    let at = t.main.decided_by?;
+    rs.chains[at.chain].rules[at.rule].origin.map(|o| (o.rule, o.span))
+}
+
+/// `tcp 10.1.0.5:0 -> 10.2.0.10:443 in eth1 out eth2`.
+#[must_use]
+pub fn describe(p: &Packet) -> String {
+    let proto = match p.proto {
+        Some(6) => "tcp".to_owned(),
+        Some(17) => "udp".to_owned(),
+        Some(1) => "icmp".to_owned(),
+        Some(58) => "icmpv6".to_owned(),
+        Some(n) => format!("proto {n}"),
+        None => "ip".to_owned(),
+    };
+    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
+        let a = a.map_or_else(|| "(the firewall)".to_owned(), |a| a.to_string());
+        match port {
+            Some(n) => format!("{a} port {n}"),
+            None => a,
+        }
+    };
+    let mut s = format!("{proto} from {} to {}", end(p.src, p.sport), end(p.dst, p.dport));
+    if let Some((t, c)) = p.icmp {
+        s.push_str(&format!(" type {t}/{}", c.unwrap_or(0)));
+    }
+    match p.hook {
+        Hook::Output => s.push_str(" sent by the firewall"),
+        Hook::Input => s.push_str(" to the firewall"),
+        _ => {}
+    }
+    if let Some(i) = &p.in_iface {
+        s.push_str(&format!(" in on {i}"));
+    }
+    if let Some(o) = &p.out_iface {
+        s.push_str(&format!(" out by {o}"));
+    }
+    if let Some(u) = p.uid {
+        s.push_str(&format!(" (uid {u}, gid {})", p.gid.unwrap_or(0)));
+    }
+    s
+}

@@ -1,0 +1,372 @@
+//! The packets that stand for a description (sources, destinations,
+//! services, interfaces): one per piece of the [`Cuts`], routed by the
+//! firewall's interfaces, so the evaluator's verdicts on them are exact
+//! for every packet described.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use rampart_ir::{Family, IcmpMatch, Proto};
+use rampart_model::{AddrColumn, Direction, Firewall, IfaceColumn, ServiceAtom, ServiceColumn};
+use rampart_trace::{Hook, Packet, tcp};
+
+use crate::cuts::Cuts;
+use crate::ranges::Ranges;
+use crate::space::{DPORT, DST, ICMP, PROTO, SPORT, SRC, bits, items};
+
+/// The interfaces of a firewall as routing sees them: each network
+/// behind the interface that holds it (the longest prefix); every other
+/// address behind the `dynamic` interfaces and those without address
+/// (or, if there are none, behind any interface but the loopback).
+pub struct Routes {
+    nets: Vec<(String, IpNet)>,
+    outside: Vec<String>,
+    names: Vec<String>,
+    own: Vec<IpAddr>,
+    dynamic: bool,
+}
+
+impl Routes {
+    #[must_use]
+    pub fn of(fw: &Firewall) -> Self {
+        let real: Vec<_> = fw.interfaces.iter().filter(|i| !i.loopback).collect();
+        let names: Vec<String> = real.iter().map(|i| i.name.clone()).collect();
+        let mut outside: Vec<String> = real
+            .iter()
+            .filter(|i| i.dynamic || i.addrs.is_empty())
+            .map(|i| i.name.clone())
+            .collect();
+        if outside.is_empty() {
+            outside.clone_from(&names);
+        }
+        Self {
+            nets: real
+                .iter()
+                .flat_map(|i| i.addrs.iter().map(|n| (i.name.clone(), n.trunc())))
+                .collect(),
+            outside,
+            names,
+            own: fw.interfaces.iter().flat_map(|i| i.addrs.iter().map(IpNet::addr)).collect(),
+            dynamic: real.iter().any(|i| i.dynamic),
+        }
+    }
+
+    /// Cut the address dimensions at the networks and own addresses.
+    pub fn cut(&self, c: &mut Cuts) {
+        let mut r: Vec<Ranges> = self.nets.iter().map(|(_, n)| net(*n, c.family)).collect();
+        r.extend(self.own.iter().map(|a| net(IpNet::from(*a), c.family)));
+        for x in &r {
+            c.add(SRC, x);
+            c.add(DST, x);
+        }
+    }
+
+    /// The interfaces behind which `a` lies.
+    #[must_use]
+    pub fn via(&self, a: IpAddr) -> Vec<String> {
+        let best =
+            self.nets.iter().filter(|(_, n)| n.contains(&a)).map(|(_, n)| n.prefix_len()).max();
+        match best {
+            Some(len) => {
+                let mut v: Vec<String> = self
+                    .nets
+                    .iter()
+                    .filter(|(_, n)| n.prefix_len() == len && n.contains(&a))
+                    .map(|(i, _)| i.clone())
+                    .collect();
+                v.dedup();
+                v
+            }
+            None => self.outside.clone(),
+        }
+    }
+
+    /// Whether `a` is one of the firewall's own addresses.
+    #[must_use]
+    pub fn own(&self, a: IpAddr) -> bool {
+        self.own.contains(&a)
+    }
+
+    /// The interfaces a column names (wildcards `eth+` included).
+    fn named(&self, c: &IfaceColumn) -> Vec<String> {
+        let hit = |n: &String| {
+            c.names.iter().any(|w| match w.strip_suffix('+') {
+                Some(p) => n.starts_with(p),
+                None => n == w,
+            })
+        };
+        self.names.iter().filter(|n| hit(n) != c.neg).cloned().collect()
+    }
+
+    /// The firewall's own address to send from by `out`.
+    fn source_on(&self, fw: &Firewall, out: &str, family: Family) -> Option<IpAddr> {
+        let fits = |a: &IpNet| (family == Family::V4) == a.addr().is_ipv4();
+        let on = fw.interface(out).and_then(|i| i.addrs.iter().find(|a| fits(a)));
+        on.or_else(|| fw.interfaces.iter().flat_map(|i| &i.addrs).find(|a| fits(a)))
+            .map(IpNet::addr)
+    }
+}
+
+fn net(n: IpNet, family: Family) -> Ranges {
+    if (family == Family::V4) != matches!(n, IpNet::V4(_)) {
+        return Ranges::empty();
+    }
+    Ranges::span(bits(n.network()), bits(n.broadcast()))
+}
+
+/// One end of the packets described: the firewall itself, and pieces of
+/// the address space.
+pub struct Ends {
+    pub firewall: bool,
+    pub pieces: Vec<(u128, u128)>,
+}
+
+impl Ends {
+    /// The ends an address column describes (`any` includes the
+    /// firewall; a negated column never does).
+    #[must_use]
+    pub fn of(col: &AddrColumn, cuts: &Cuts, dim: usize) -> Self {
+        let full = Ranges::span(0, cuts.max(dim));
+        let set = items(&col.set.items, cuts.family);
+        let pieces = if col.is_any() {
+            cuts.pieces(dim, &full)
+        } else if col.neg {
+            cuts.pieces(dim, &set.complement(cuts.max(dim)))
+        } else {
+            cuts.pieces(dim, &set)
+        };
+        Self { firewall: col.is_any() || (col.firewall && !col.neg), pieces }
+    }
+}
+
+/// A packet's service: protocol, ports, ICMP type and code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub proto: u8,
+    pub sport: Option<u16>,
+    pub dport: Option<u16>,
+    pub icmp: Option<(u8, u8)>,
+}
+
+/// One packet per piece of the services `col` describes.
+#[must_use]
+pub fn services(col: &ServiceColumn, cuts: &Cuts) -> Vec<Service> {
+    let v6 = cuts.family == Family::V6;
+    let full = |d| Ranges::span(0, cuts.max(d));
+    let mut out = Vec::new();
+    for (p, _) in cuts.pieces(PROTO, &full(PROTO)) {
+        let proto = p as u8;
+        let mut one = |s: Service| {
+            let hit = col.atoms.iter().any(|a| atom_has(a, &s, v6));
+            if col.atoms.is_empty() || hit != col.neg {
+                out.push(s);
+            }
+        };
+        let base = Service { proto, sport: None, dport: None, icmp: None };
+        if matches!(proto, 6 | 17 | 33 | 132 | 136) {
+            for s in cuts.pieces(SPORT, &full(SPORT)) {
+                for d in cuts.pieces(DPORT, &full(DPORT)) {
+                    one(Service { sport: Some(rep(s) as u16), dport: Some(rep(d) as u16), ..base });
+                }
+            }
+        } else if proto == if v6 { 58 } else { 1 } {
+            for (i, _) in cuts.pieces(ICMP, &full(ICMP)) {
+                one(Service { icmp: Some(((i >> 8) as u8, (i & 255) as u8)), ..base });
+            }
+        } else {
+            one(base);
+        }
+    }
+    out
+}
+
+/// Cut the service dimensions at the edges of `col`'s atoms.
+pub fn cut_services(col: &ServiceColumn, c: &mut Cuts) {
+    let port = |r: &[rampart_ir::PortRange]| {
+        Ranges::from_parts(r.iter().map(|p| (u128::from(p.0), u128::from(p.1))).collect())
+    };
+    for a in &col.atoms {
+        if let Some(p) = a.proto {
+            let n = u128::from(p.number());
+            c.add(PROTO, &Ranges::span(n, n));
+        }
+        c.add(SPORT, &port(&a.sports));
+        c.add(DPORT, &port(&a.dports));
+        if let Some(i) = a.icmp {
+            c.add(ICMP, &icmp(i));
+        }
+    }
+}
+
+fn icmp(i: IcmpMatch) -> Ranges {
+    match i {
+        IcmpMatch::Any => Ranges::span(0, 65535),
+        IcmpMatch::Type(t) => Ranges::span(u128::from(t) << 8, (u128::from(t) << 8) | 255),
+        IcmpMatch::TypeCode(t, c) => {
+            let v = (u128::from(t) << 8) | u128::from(c);
+            Ranges::span(v, v)
+        }
+    }
+}
+
+fn atom_has(a: &ServiceAtom, s: &Service, v6: bool) -> bool {
+    let inside = |r: &[rampart_ir::PortRange], v: Option<u16>| {
+        r.is_empty() || v.is_some_and(|v| r.iter().any(|p| p.0 <= v && v <= p.1))
+    };
+    let proto_ok = match a.proto {
+        None => true,
+        Some(Proto::Icmp) => !v6 && s.proto == 1,
+        Some(Proto::Icmpv6) => v6 && s.proto == 58,
+        Some(p) => p.number() == s.proto,
+    };
+    let icmp_ok = match (a.icmp, s.icmp) {
+        (None, _) => true,
+        (Some(i), Some((t, c))) => icmp(i).intersects(&Ranges::span(
+            (u128::from(t) << 8) | u128::from(c),
+            (u128::from(t) << 8) | u128::from(c),
+        )),
+        (Some(_), None) => false,
+    };
+    proto_ok && icmp_ok && inside(&a.sports, s.sport) && inside(&a.dports, s.dport)
+}
+
+/// Where the description pins the interfaces: `on` with its direction
+/// (without one: where packets arrive, or leave for the firewall's own).
+pub struct On<'a> {
+    pub iface: &'a IfaceColumn,
+    pub direction: Direction,
+}
+
+/// The packets for `src` × `dst` × `svc`, at most `limit` (then `None`).
+/// A packet whose source and destination lie behind the same interface
+/// does not cross the firewall and is left out; so is the firewall
+/// talking to itself.
+#[allow(clippy::too_many_arguments)] // the description's parts
+#[must_use]
+pub fn packets(
+    fw: &Firewall,
+    routes: &Routes,
+    cuts: &Cuts,
+    src: &Ends,
+    dst: &Ends,
+    svc: &[Service],
+    on: &On<'_>,
+    limit: usize,
+) -> Option<Vec<Packet>> {
+    let family = cuts.family;
+    let addr = |v: u128| match family {
+        Family::V4 => IpAddr::from(std::net::Ipv4Addr::from_bits(v as u32)),
+        Family::V6 => IpAddr::from(std::net::Ipv6Addr::from_bits(v)),
+    };
+    // (hook, source, destination, in, out)
+    let mut walks: Vec<(Hook, Option<IpAddr>, IpAddr, String, String)> = Vec::new();
+    // The static addresses first: the first packet that fails is named.
+    let mut own_dsts: Vec<IpAddr> = cuts
+        .pieces(DST, &Ranges::span(0, cuts.max(DST)))
+        .iter()
+        .map(|p| addr(rep(*p)))
+        .filter(|a| routes.own(*a) || (routes.dynamic && routes.via(*a) == routes.outside))
+        .collect();
+    own_dsts.sort_by_key(|a| !routes.own(*a));
+    let pin = |hook: Hook, side_in: bool, found: Vec<String>| -> Vec<String> {
+        if on.iface.names.is_empty() {
+            return found;
+        }
+        let ins = match on.direction {
+            Direction::In => true,
+            Direction::Out => false,
+            Direction::Both => hook != Hook::Output,
+        };
+        if ins == side_in { routes.named(on.iface) } else { found }
+    };
+    for &(s, s_hi) in &src.pieces {
+        let s = addr(rep((s, s_hi)));
+        let ins = pin(Hook::Input, true, routes.via(s));
+        let fins = pin(Hook::Forward, true, routes.via(s));
+        for &(d, d_hi) in &dst.pieces {
+            let d = addr(rep((d, d_hi)));
+            if routes.own(d) {
+                continue;
+            }
+            for o in pin(Hook::Forward, false, routes.via(d)) {
+                for i in fins.iter().filter(|i| **i != o) {
+                    walks.push((Hook::Forward, Some(s), d, i.clone(), o.clone()));
+                }
+            }
+        }
+        if dst.firewall {
+            for &d in &own_dsts {
+                for i in &ins {
+                    walks.push((Hook::Input, Some(s), d, i.clone(), String::new()));
+                }
+            }
+        } else {
+            for p in dst.pieces.iter().map(|p| addr(rep(*p))).filter(|a| routes.own(*a)) {
+                for i in &ins {
+                    walks.push((Hook::Input, Some(s), p, i.clone(), String::new()));
+                }
+            }
+        }
+        if walks.len() * svc.len() > limit {
+            return None;
+        }
+    }
+    if src.firewall {
+        for &(d, d_hi) in &dst.pieces {
+            let d = addr(rep((d, d_hi)));
+            if routes.own(d) {
+                continue;
+            }
+            for o in pin(Hook::Output, false, routes.via(d)) {
+                let s = routes.source_on(fw, &o, family);
+                walks.push((Hook::Output, s, d, String::new(), o));
+            }
+        }
+    }
+    let owners = owners(cuts);
+    let per = |h: Hook| if h == Hook::Output { owners.len() } else { 1 };
+    if walks.iter().map(|w| per(w.0)).sum::<usize>() * svc.len() > limit {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (hook, s, d, i, o) in walks {
+        for v in svc {
+            let mut p = Packet::new(hook);
+            p.src = s;
+            p.dst = Some(d);
+            p.in_iface = (!i.is_empty()).then(|| i.clone());
+            p.out_iface = (!o.is_empty()).then(|| o.clone());
+            p.proto = Some(v.proto);
+            p.sport = v.sport;
+            p.dport = v.dport;
+            p.icmp = v.icmp.map(|(t, c)| (t, Some(c)));
+            p.tcp_flags = (v.proto == 6).then_some(tcp::SYN);
+            if hook == Hook::Output {
+                for &(uid, gid) in &owners {
+                    out.push(Packet { uid, gid, ..p.clone() });
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The senders of the firewall's own packets the owner matches tell
+/// apart: the kernel (no socket), and one user and group per piece.
+fn owners(cuts: &Cuts) -> Vec<(Option<u32>, Option<u32>)> {
+    let mut v = vec![(None, None)];
+    for (u, _) in cuts.id_pieces(0) {
+        for (g, _) in cuts.id_pieces(1) {
+            v.push((Some(u as u32), Some(g as u32)));
+        }
+    }
+    v
+}
+
+/// The value that stands for a piece: its first, but 1 rather than 0
+/// (address 0.0.0.0, port 0) when the piece holds both.
+fn rep((lo, hi): (u128, u128)) -> u128 {
+    if lo == 0 && hi > 0 { 1 } else { lo }
+}
