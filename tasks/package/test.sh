@@ -43,7 +43,7 @@ check "the bash completion loads and completes the example's firewall" bash -c '
 check "systemd accepts the units" systemd-analyze verify /usr/lib/systemd/system/rampart.service \
   /usr/lib/systemd/system/rampart-nft.service \
   /usr/lib/systemd/system/rampart-logs.service
-check "dependencies declared" sh -c "dpkg-deb -f '$deb' Depends | tr -d ' ' | tr , '\n' | sort | tr '\n' ' ' | grep -qx 'iproute2 iptables|nftables '"
+check "dependencies declared" sh -c "dpkg-deb -f '$deb' Depends | tr -d ' ' | tr , '\n' | sort | tr '\n' ' ' | grep -qx 'conntrack iproute2 iptables|nftables '"
 
 files=$(dpkg -L rampart | grep -v '^/\.$')
 check "dpkg -r removes it" dpkg -r rampart

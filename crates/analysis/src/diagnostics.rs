@@ -124,3 +124,27 @@ pub(crate) fn expectation_empty(span: Span) -> Diagnostic {
         )
         .with_help("check the addresses, or pin the interface with `on`")
 }
+
+pub(crate) fn spoofable(
+    iface: &str,
+    span: Span,
+    claims: &str,
+    packet: &str,
+    by: Option<(u32, Option<Span>)>,
+) -> Diagnostic {
+    let whose = if claims == "self" {
+        "the firewall's own addresses".to_owned()
+    } else {
+        format!("addresses behind {claims}")
+    };
+    let d = Diagnostic::warning("W0340", format!("{iface} accepts packets claiming {whose}"))
+        .with_label(span, format!("accepted: {packet}"));
+    let d = match by {
+        Some((n, Some(s))) if n != 0 => d.with_label(s, format!("rule {n} accepts it")),
+        _ => d,
+    };
+    d.with_help(format!(
+        "`antispoof {iface}` drops the firewall's own addresses and other interfaces' networks; \
+         `deny from not NETWORK on {iface} in` keeps only the sources that belong there"
+    ))
+}

@@ -139,5 +139,6 @@ fn only_verdicts_and_the_packet_clauses() {
     assert_eq!(codes(&with("  expect branch main")), ["E0600"]);
     assert_eq!(codes(&with("  expect deny from lan log")), ["E0222"]);
     assert_eq!(codes(&with("  expect deny from lan in")), ["E0222"]);
+    assert_eq!(codes(&with("  expect accept from lan limit 3/minute")), ["E0222"]);
     assert_eq!(codes(&with("  expect deny from nowhere")), ["E0201"]);
 }

@@ -16,6 +16,7 @@ pub mod cuts;
 mod depth;
 mod diagnostics;
 pub mod expect;
+pub mod matrix;
 pub mod packets;
 mod ranges;
 pub mod space;
@@ -24,9 +25,12 @@ pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
 pub use depth::check_depth;
 pub use expect::{Outcome, expectations};
+pub use matrix::{Matrix, matrix};
 pub use ranges::Ranges;
 
 #[cfg(test)]
 mod expect_tests;
+#[cfg(test)]
+mod matrix_tests;
 #[cfg(test)]
 mod tests;

@@ -81,6 +81,12 @@ impl Routes {
         }
     }
 
+    /// The interfaces behind which every address outside their networks lies.
+    #[must_use]
+    pub fn outside(&self) -> &[String] {
+        &self.outside
+    }
+
     /// Whether `a` is one of the firewall's own addresses.
     #[must_use]
     pub fn own(&self, a: IpAddr) -> bool {
@@ -88,7 +94,7 @@ impl Routes {
     }
 
     /// The interfaces a column names (wildcards `eth+` included).
-    fn named(&self, c: &IfaceColumn) -> Vec<String> {
+    pub(crate) fn named(&self, c: &IfaceColumn) -> Vec<String> {
         let hit = |n: &String| {
             c.names.iter().any(|w| match w.strip_suffix('+') {
                 Some(p) => n.starts_with(p),
@@ -99,7 +105,7 @@ impl Routes {
     }
 
     /// The firewall's own address to send from by `out`.
-    fn source_on(&self, fw: &Firewall, out: &str, family: Family) -> Option<IpAddr> {
+    pub(crate) fn source_on(&self, fw: &Firewall, out: &str, family: Family) -> Option<IpAddr> {
         let fits = |a: &IpNet| (family == Family::V4) == a.addr().is_ipv4();
         let on = fw.interface(out).and_then(|i| i.addrs.iter().find(|a| fits(a)));
         on.or_else(|| fw.interfaces.iter().flat_map(|i| &i.addrs).find(|a| fits(a)))
@@ -146,6 +152,11 @@ pub struct Service {
     pub sport: Option<u16>,
     pub dport: Option<u16>,
     pub icmp: Option<(u8, u8)>,
+    /// The piece it stands for: of protocols, and of destination ports
+    /// or ICMP type and code (`type << 8 | code`) where the protocol has
+    /// them.
+    pub protos: (u8, u8),
+    pub piece: Option<(u128, u128)>,
 }
 
 /// One packet per piece of the services `col` describes.
@@ -154,24 +165,27 @@ pub fn services(col: &ServiceColumn, cuts: &Cuts) -> Vec<Service> {
     let v6 = cuts.family == Family::V6;
     let full = |d| Ranges::span(0, cuts.max(d));
     let mut out = Vec::new();
-    for (p, _) in cuts.pieces(PROTO, &full(PROTO)) {
+    for (p, p_hi) in cuts.pieces(PROTO, &full(PROTO)) {
         let proto = p as u8;
+        let protos = (proto, p_hi as u8);
         let mut one = |s: Service| {
             let hit = col.atoms.iter().any(|a| atom_has(a, &s, v6));
             if col.atoms.is_empty() || hit != col.neg {
                 out.push(s);
             }
         };
-        let base = Service { proto, sport: None, dport: None, icmp: None };
+        let base = Service { proto, sport: None, dport: None, icmp: None, protos, piece: None };
         if matches!(proto, 6 | 17 | 33 | 132 | 136) {
             for s in cuts.pieces(SPORT, &full(SPORT)) {
                 for d in cuts.pieces(DPORT, &full(DPORT)) {
-                    one(Service { sport: Some(rep(s) as u16), dport: Some(rep(d) as u16), ..base });
+                    let (sport, dport) = (Some(rep(s) as u16), Some(rep(d) as u16));
+                    one(Service { sport, dport, piece: Some(d), ..base });
                 }
             }
         } else if proto == if v6 { 58 } else { 1 } {
-            for (i, _) in cuts.pieces(ICMP, &full(ICMP)) {
-                one(Service { icmp: Some(((i >> 8) as u8, (i & 255) as u8)), ..base });
+            for (i, hi) in cuts.pieces(ICMP, &full(ICMP)) {
+                let icmp = Some(((i >> 8) as u8, (i & 255) as u8));
+                one(Service { icmp, piece: Some((i, hi)), ..base });
             }
         } else {
             one(base);
@@ -254,20 +268,9 @@ pub fn packets(
     limit: usize,
 ) -> Option<Vec<Packet>> {
     let family = cuts.family;
-    let addr = |v: u128| match family {
-        Family::V4 => IpAddr::from(std::net::Ipv4Addr::from_bits(v as u32)),
-        Family::V6 => IpAddr::from(std::net::Ipv6Addr::from_bits(v)),
-    };
-    // (hook, source, destination, in, out)
-    let mut walks: Vec<(Hook, Option<IpAddr>, IpAddr, String, String)> = Vec::new();
-    // The static addresses first: the first packet that fails is named.
-    let mut own_dsts: Vec<IpAddr> = cuts
-        .pieces(DST, &Ranges::span(0, cuts.max(DST)))
-        .iter()
-        .map(|p| addr(rep(*p)))
-        .filter(|a| routes.own(*a) || (routes.dynamic && routes.via(*a) == routes.outside))
-        .collect();
-    own_dsts.sort_by_key(|a| !routes.own(*a));
+    let addr = |v: u128| addr(family, v);
+    let mut walks: Vec<Walk> = Vec::new();
+    let own_dsts = own_dsts(cuts, routes);
     let pin = |hook: Hook, side_in: bool, found: Vec<String>| -> Vec<String> {
         if on.iface.names.is_empty() {
             return found;
@@ -290,20 +293,20 @@ pub fn packets(
             }
             for o in pin(Hook::Forward, false, routes.via(d)) {
                 for i in fins.iter().filter(|i| **i != o) {
-                    walks.push((Hook::Forward, Some(s), d, i.clone(), o.clone()));
+                    walks.push(Walk::new(Hook::Forward, Some(s), d, i, &o));
                 }
             }
         }
         if dst.firewall {
             for &d in &own_dsts {
                 for i in &ins {
-                    walks.push((Hook::Input, Some(s), d, i.clone(), String::new()));
+                    walks.push(Walk::new(Hook::Input, Some(s), d, i, ""));
                 }
             }
         } else {
             for p in dst.pieces.iter().map(|p| addr(rep(*p))).filter(|a| routes.own(*a)) {
                 for i in &ins {
-                    walks.push((Hook::Input, Some(s), p, i.clone(), String::new()));
+                    walks.push(Walk::new(Hook::Input, Some(s), p, i, ""));
                 }
             }
         }
@@ -319,43 +322,88 @@ pub fn packets(
             }
             for o in pin(Hook::Output, false, routes.via(d)) {
                 let s = routes.source_on(fw, &o, family);
-                walks.push((Hook::Output, s, d, String::new(), o));
+                walks.push(Walk::new(Hook::Output, s, d, "", &o));
             }
         }
     }
     let owners = owners(cuts);
     let per = |h: Hook| if h == Hook::Output { owners.len() } else { 1 };
-    if walks.iter().map(|w| per(w.0)).sum::<usize>() * svc.len() > limit {
+    if walks.iter().map(|w| per(w.hook)).sum::<usize>() * svc.len() > limit {
         return None;
     }
-    let mut out = Vec::new();
-    for (hook, s, d, i, o) in walks {
+    Some(walks.iter().flat_map(|w| w.packets(svc, &owners)).collect())
+}
+
+/// A path through the firewall: the hook, the addresses and the
+/// interfaces (empty where the hook has none).
+pub(crate) struct Walk {
+    pub hook: Hook,
+    pub src: Option<IpAddr>,
+    pub dst: IpAddr,
+    pub in_iface: String,
+    pub out_iface: String,
+}
+
+impl Walk {
+    pub(crate) fn new(hook: Hook, src: Option<IpAddr>, dst: IpAddr, i: &str, o: &str) -> Self {
+        Self { hook, src, dst, in_iface: i.to_owned(), out_iface: o.to_owned() }
+    }
+
+    /// The walk's packets, one per service (and per sender, for the
+    /// firewall's own).
+    pub(crate) fn packets(
+        &self,
+        svc: &[Service],
+        owners: &[(Option<u32>, Option<u32>)],
+    ) -> Vec<Packet> {
+        let mut out = Vec::new();
         for v in svc {
-            let mut p = Packet::new(hook);
-            p.src = s;
-            p.dst = Some(d);
-            p.in_iface = (!i.is_empty()).then(|| i.clone());
-            p.out_iface = (!o.is_empty()).then(|| o.clone());
+            let mut p = Packet::new(self.hook);
+            p.src = self.src;
+            p.dst = Some(self.dst);
+            p.in_iface = (!self.in_iface.is_empty()).then(|| self.in_iface.clone());
+            p.out_iface = (!self.out_iface.is_empty()).then(|| self.out_iface.clone());
             p.proto = Some(v.proto);
             p.sport = v.sport;
             p.dport = v.dport;
             p.icmp = v.icmp.map(|(t, c)| (t, Some(c)));
             p.tcp_flags = (v.proto == 6).then_some(tcp::SYN);
-            if hook == Hook::Output {
-                for &(uid, gid) in &owners {
+            if self.hook == Hook::Output {
+                for &(uid, gid) in owners {
                     out.push(Packet { uid, gid, ..p.clone() });
                 }
             } else {
                 out.push(p);
             }
         }
+        out
     }
-    Some(out)
+}
+
+pub(crate) fn addr(family: Family, v: u128) -> IpAddr {
+    match family {
+        Family::V4 => IpAddr::from(std::net::Ipv4Addr::from_bits(v as u32)),
+        Family::V6 => IpAddr::from(std::net::Ipv6Addr::from_bits(v)),
+    }
+}
+
+/// The addresses the firewall answers on: its static ones first (the
+/// first packet that fails is named), then, with a `dynamic` interface,
+/// one per piece outside the other interfaces' networks.
+pub(crate) fn own_dsts(cuts: &Cuts, routes: &Routes) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = cuts
+        .pieces(DST, &Ranges::span(0, cuts.max(DST)))
+        .iter()
+        .map(|p| addr(cuts.family, rep(*p)))
+        .filter(|a| routes.own(*a) || (routes.dynamic && routes.via(*a) == routes.outside))
+        .collect();
+    v.sort_by_key(|a| !routes.own(*a));
+    v
 }
 
 /// The senders of the firewall's own packets the owner matches tell
 /// apart: the kernel (no socket), and one user and group per piece.
-fn owners(cuts: &Cuts) -> Vec<(Option<u32>, Option<u32>)> {
+pub(crate) fn owners(cuts: &Cuts) -> Vec<(Option<u32>, Option<u32>)> {
     let mut v = vec![(None, None)];
     for (u, _) in cuts.id_pieces(0) {
         for (g, _) in cuts.id_pieces(1) {
@@ -367,6 +415,6 @@ fn owners(cuts: &Cuts) -> Vec<(Option<u32>, Option<u32>)> {
 
 /// The value that stands for a piece: its first, but 1 rather than 0
 /// (address 0.0.0.0, port 0) when the piece holds both.
-fn rep((lo, hi): (u128, u128)) -> u128 {
+pub(crate) fn rep((lo, hi): (u128, u128)) -> u128 {
     if lo == 0 && hi > 0 { 1 } else { lo }
 }

@@ -46,6 +46,8 @@ pub(crate) enum Command {
     Lab(commands::lab::LabArgs),
     /// Answer a lab's probes offline, by trace alone (no root).
     Test(commands::test::TestArgs),
+    /// What can reach what: the services each zone may open to each other.
+    Matrix(commands::matrix::MatrixArgs),
     /// The console access kit: sudoers fragment, launcher, install, audit.
     Access(crate::commands::access::AccessArgs),
     Explain(commands::reference::ExplainArgs),

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod boot;
 pub mod bundle;
+mod conntrack;
 pub mod diff;
 pub mod guard;
 pub mod iptables;

@@ -7,9 +7,11 @@
 mod diagnostic;
 mod render;
 mod source;
+mod suggest;
 mod text;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use render::{render, render_json};
 pub use source::{FileId, LineCol, Sources, Span};
+pub use suggest::closest;
 pub use text::printable;

@@ -9,10 +9,10 @@ use std::net::IpAddr;
 use rampart_ir::Family;
 use rampart_trace::Compiled;
 
-use crate::describe::{Lab, Node, Outcome, ProbeKind};
+use crate::describe::{Lab, Node, ProbeKind};
 use crate::netns::LabError;
 use crate::path::Router;
-use crate::run::{ProbeReport, Report, Rules, combine, predict_probe, problems, read_filter};
+use crate::run::{ProbeReport, Report, Rules, combine, predict_probe, problems, read_tables};
 use crate::topology::RouteHop;
 
 /// Routing as the lab's namespaces would do it: the node's own
@@ -78,9 +78,9 @@ fn unroutable(node: &str, dst: IpAddr) -> LabError {
 /// outcome, the counters are the rules on trace's path, the log lines
 /// the prefixes it prints; a probe trace cannot decide fails.
 pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
-    let v4 = Compiled::new(&read_filter(&rules.v4, "IPv4 rules")?);
+    let v4 = Compiled::new(&read_tables(&rules.v4, "IPv4 rules")?);
     let v6 = match &rules.v6 {
-        Some(t) => Some(Compiled::new(&read_filter(t, "IPv6 rules")?)),
+        Some(t) => Some(Compiled::new(&read_tables(t, "IPv6 rules")?)),
         None => None,
     };
     let pick = |f: Family| match (f, &v6) {
@@ -96,12 +96,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
         let (pred, deciding) = combine(&predicted);
         let counters: Vec<_> = predicted.iter().flat_map(|c| c.matched.clone()).collect();
         let logs: Vec<String> = predicted.iter().flat_map(|c| c.logs.clone()).collect();
-        let outcome = match pred {
-            "pass" => Some(Outcome::Pass),
-            "blocked" => Some(Outcome::Blocked),
-            _ => None,
-        };
-        let mut problems = match outcome {
+        let mut problems = match pred.outcome() {
             Some(o) => problems(p, o, &counters, &logs, "trace"),
             None => vec![format!("trace cannot decide: {}", deciding.clone().unwrap_or_default())],
         };
@@ -116,7 +111,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
             dst,
             sport,
             mitm: p.mitm.as_ref().map(|(m, _)| m.clone()),
-            expected: p.expect.name(),
+            expected: p.expect,
             seen: pred,
             detail: "answered offline by trace".into(),
             predicted: pred,

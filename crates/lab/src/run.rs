@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
 use crate::evidence::{self, Counter, KmsgTail, NetnsLogging};
 use crate::netns::{LabError, Tool, require_root, require_tools};
-use crate::path::{Crossing, Router, crossings};
+use crate::path::{Crossing, Flow, Leg, Nat, Router, crossings};
 use crate::probe::{self, Seen};
 use crate::topology::{self, Topology};
 
@@ -40,14 +40,75 @@ pub fn preflight() -> Result<(), LabError> {
     ])
 }
 
+/// Which way a packet of a probe's connection goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Request,
+    Reply,
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Direction::Request => "request",
+            Direction::Reply => "reply",
+        })
+    }
+}
+
+/// What became of a probe, or trace's answer for it: an outcome, or
+/// unknown when trace cannot decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    Pass,
+    Blocked,
+    Unknown,
+}
+
+impl Answer {
+    /// The outcome, unless unknown.
+    #[must_use]
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            Answer::Pass => Some(Outcome::Pass),
+            Answer::Blocked => Some(Outcome::Blocked),
+            Answer::Unknown => None,
+        }
+    }
+}
+
+impl From<Outcome> for Answer {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Pass => Answer::Pass,
+            Outcome::Blocked => Answer::Blocked,
+        }
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.outcome() {
+            Some(o) => o.fmt(f),
+            None => f.write_str("unknown"),
+        }
+    }
+}
+
+fn verdict_name<S: serde::Serializer>(v: &Verdict, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.name())
+}
+
 /// One hook crossing with trace's verdict for it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Predicted {
-    /// `request` or `reply`.
-    pub direction: &'static str,
+    pub direction: Direction,
     #[serde(flatten)]
     pub crossing: Crossing,
-    pub verdict: String,
+    #[serde(serialize_with = "verdict_name")]
+    pub verdict: Verdict,
     /// `CHAIN:INDEX` and the rule, or `policy of CHAIN`.
     pub decided_by: String,
     /// The deciding rule as a counter position (`index` 0: the policy).
@@ -71,11 +132,10 @@ pub struct ProbeReport {
     pub dst: IpAddr,
     pub sport: Option<u16>,
     pub mitm: Option<String>,
-    pub expected: &'static str,
-    pub seen: &'static str,
+    pub expected: Outcome,
+    pub seen: Answer,
     pub detail: String,
-    /// `pass`, `blocked` or `unknown`.
-    pub predicted: &'static str,
+    pub predicted: Answer,
     /// The rule trace says decides (the blocking one, or the first
     /// crossing's accept).
     pub deciding: Option<String>,
@@ -131,15 +191,17 @@ fn load(topo: &Topology, rules: &Rules) -> Result<(), LabError> {
     Ok(())
 }
 
-/// The filter table as loaded, read back with `iptables-save`: what trace
+/// The tables as loaded, read back with `iptables-save`: what trace
 /// evaluates, so rule positions are the kernel's own.
 fn loaded_ruleset(topo: &Topology) -> Result<Ruleset, LabError> {
-    let text = topo.fw().stdout(["iptables-save", "-t", "filter"])?;
-    read_filter(&text, "iptables-save (read back)")
+    let text = topo.fw().stdout(["iptables-save"])?;
+    read_tables(&text, "iptables-save (read back)")
 }
 
-/// The filter table of `iptables-save` or `iptables-restore` text.
-pub(crate) fn read_filter(text: &str, what: &str) -> Result<Ruleset, LabError> {
+/// The tables of `iptables-save` or `iptables-restore` text as one
+/// ruleset: the filter table, and the nat table the probes' connections
+/// meet.
+pub(crate) fn read_tables(text: &str, what: &str) -> Result<Ruleset, LabError> {
     let mut sources = Sources::new();
     let file = sources.add(what, text.to_owned());
     let save = Some(rampart_ir::read::Format::Save);
@@ -151,7 +213,7 @@ pub(crate) fn read_filter(text: &str, what: &str) -> Result<Ruleset, LabError> {
             stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
         });
     }
-    Ok(imported.filter().map(|t| t.ruleset.clone().into_ruleset()).unwrap_or_default())
+    Ok(imported.joined().map(rampart_ir::Restricted::into_ruleset).unwrap_or_default())
 }
 
 /// Runs the whole lab and removes it, also when a probe fails.
@@ -212,10 +274,10 @@ fn run_probe(
     std::thread::sleep(Duration::from_millis(50));
     let after = evidence::counters(topo.fw())?;
     let counters = evidence::moved(&before, &after);
-    let logs = log_lines(&kmsg.take(), p.kind, src, dst, sport, p.port);
+    let logs = log_lines(&kmsg.take(), p.kind, &predicted, src, dst, sport, p.port);
 
     let (pred, deciding) = combine(&predicted);
-    let trace_agrees = pred == seen.outcome.name() && blocking_rule_moved(&predicted, &counters);
+    let trace_agrees = pred == seen.outcome.into() && blocking_rule_moved(&predicted, &counters);
     let problems = problems(p, seen.outcome, &counters, &logs, "the kernel");
     Ok(ProbeReport {
         line: p.line,
@@ -228,8 +290,8 @@ fn run_probe(
             Some(s) => format!("{m}.{}", s.attacker_iface),
             None => m.to_owned(),
         }),
-        expected: p.expect.name(),
-        seen: seen.outcome.name(),
+        expected: p.expect,
+        seen: seen.outcome.into(),
         detail: seen.detail,
         predicted: pred,
         deciding,
@@ -242,8 +304,8 @@ fn run_probe(
 }
 
 /// The probe's source address and trace's verdict for every crossing of
-/// the firewall, request then reply. `compiled` picks the ruleset by the
-/// address family of the destination.
+/// the firewall, request then reply. `compiled` picks the ruleset (filter
+/// and nat tables) by the address family of the destination.
 pub(crate) fn predict_probe<'a>(
     lab: &Lab,
     router: &dyn Router,
@@ -253,16 +315,39 @@ pub(crate) fn predict_probe<'a>(
     sport: Option<u16>,
 ) -> Result<(Option<IpAddr>, Vec<Predicted>), LabError> {
     let compiled = compiled(if dst.is_ipv6() { Family::V6 } else { Family::V4 });
+    let nat = Nat::new(compiled.ruleset(), lab);
     let src = router.route(&p.from, dst).ok().and_then(|h| h.src);
-    let mitm = p.mitm.as_ref().map(|(m, _)| m.as_str());
-    let mut predicted = Vec::new();
-    for c in crossings(lab, router, &p.from, dst, mitm)? {
-        predicted.push(predict(compiled, p, &c, "request", src, dst, sport));
-    }
-    if let (Some(src), Some(owner)) = (src, lab.owner(dst)) {
-        for c in crossings(lab, router, &owner.name, src, None)? {
-            predicted.push(predict(compiled, p, &c, "reply", Some(src), dst, sport));
-        }
+    let flow = Flow { src, dst, sport, dport: p.port };
+    let request = crossings(
+        lab,
+        router,
+        &nat,
+        &Leg {
+            from: &p.from,
+            flow,
+            packet: &first_packet(p, Direction::Request, dst.is_ipv6()),
+            mitm: p.mitm.as_ref().map(|(m, _)| m.as_str()),
+            reply_to: None,
+        },
+    )?;
+    let mut predicted: Vec<Predicted> =
+        request.crossings.iter().map(|c| predict(compiled, p, c, Direction::Request)).collect();
+    // The reply leaves from where the request arrived, to the address it
+    // came from (after the nat table's translations).
+    if let (Some(back), Some(owner)) = (request.flow.reversed(), lab.owner(request.flow.dst)) {
+        let reply = crossings(
+            lab,
+            router,
+            &nat,
+            &Leg {
+                from: &owner.name,
+                flow: back,
+                packet: &first_packet(p, Direction::Reply, dst.is_ipv6()),
+                mitm: None,
+                reply_to: Some(request.conn.as_ref()),
+            },
+        )?;
+        predicted.extend(reply.crossings.iter().map(|c| predict(compiled, p, c, Direction::Reply)));
     }
     Ok((src, predicted))
 }
@@ -301,30 +386,16 @@ fn rule_matches(r: &RuleRef, c: &Counter) -> bool {
     }
 }
 
-/// The packet trace follows for one crossing.
-fn packet(
-    p: &crate::describe::Probe,
-    c: &Crossing,
-    reply: bool,
-    src: Option<IpAddr>,
-    dst: IpAddr,
-    sport: Option<u16>,
-) -> Packet {
-    let mut pk = Packet::new(c.hook);
-    pk.in_iface.clone_from(&c.in_iface);
-    pk.out_iface.clone_from(&c.out_iface);
-    pk.physdev_in.clone_from(&c.physdev_in);
-    pk.physdev_out.clone_from(&c.physdev_out);
-    pk.bridged = c.bridged;
-    let (s, d) = if reply { (Some(dst), src) } else { (src, Some(dst)) };
-    pk.src = s;
-    pk.dst = d;
+/// A probe's packet in one direction, before the path sets its hook,
+/// interfaces and addresses.
+fn first_packet(p: &crate::describe::Probe, direction: Direction, v6: bool) -> Packet {
+    let reply = direction == Direction::Reply;
+    let mut pk = Packet::new(Hook::Prerouting);
     pk.state = if reply { CtState::Established } else { CtState::New };
-    let (sp, dp) = if reply { (p.port, sport) } else { (sport, p.port) };
     match p.kind {
         ProbeKind::Ping => {
-            pk.proto = Some(if dst.is_ipv6() { 58 } else { 1 });
-            pk.icmp = Some(match (reply, dst.is_ipv6()) {
+            pk.proto = Some(if v6 { 58 } else { 1 });
+            pk.icmp = Some(match (reply, v6) {
                 (false, false) => (8, Some(0)),
                 (true, false) => (0, Some(0)),
                 (false, true) => (128, Some(0)),
@@ -333,14 +404,28 @@ fn packet(
         }
         ProbeKind::Tcp | ProbeKind::Udp => {
             pk.proto = Some(if p.kind == ProbeKind::Tcp { 6 } else { 17 });
-            pk.sport = sp;
-            pk.dport = dp;
             if p.kind == ProbeKind::Tcp {
                 pk.tcp_flags = Some(if reply { tcp::SYN | tcp::ACK } else { tcp::SYN });
             }
         }
     }
-    if c.hook == Hook::Output && !reply {
+    pk
+}
+
+/// The packet trace follows for one crossing.
+fn packet(p: &crate::describe::Probe, c: &Crossing, direction: Direction) -> Packet {
+    let mut pk = first_packet(p, direction, c.flow.dst.is_ipv6());
+    pk.hook = c.hook;
+    pk.in_iface.clone_from(&c.in_iface);
+    pk.out_iface.clone_from(&c.out_iface);
+    pk.physdev_in.clone_from(&c.physdev_in);
+    pk.physdev_out.clone_from(&c.physdev_out);
+    pk.bridged = c.bridged;
+    (pk.src, pk.dst) = (c.flow.src, Some(c.flow.dst));
+    if p.kind != ProbeKind::Ping {
+        (pk.sport, pk.dport) = (c.flow.sport, c.flow.dport);
+    }
+    if c.hook == Hook::Output && direction == Direction::Request {
         // Sent by a local socket: root unless the probe names a UID.
         pk.uid = Some(p.uid.unwrap_or(0));
         pk.gid = Some(p.uid.unwrap_or(0));
@@ -352,20 +437,23 @@ fn predict(
     compiled: &Compiled,
     p: &crate::describe::Probe,
     c: &Crossing,
-    direction: &'static str,
-    src: Option<IpAddr>,
-    dst: IpAddr,
-    sport: Option<u16>,
+    direction: Direction,
 ) -> Predicted {
-    let pk = packet(p, c, direction == "reply", src, dst, sport);
-    let t = compiled.trace(&pk);
-    let family = if dst.is_ipv6() { Family::V6 } else { Family::V4 };
+    let pk = packet(p, c, direction);
+    let mut t = compiled.trace(&pk);
+    if c.nat_undecided {
+        // The nat rules around the pass decide which packet it is.
+        t.verdict = Verdict::Unknown;
+    }
+    let family = if c.flow.dst.is_ipv6() { Family::V6 } else { Family::V4 };
     let rs = compiled.ruleset();
     let decided_at = (t.verdict != Verdict::Unknown).then(|| match t.main.decided_by {
         Some(at) => (rs.chains[at.chain].name.clone(), at.rule + 1),
         None => (c.hook.chain().to_owned(), 0),
     });
-    let decided_by = if t.verdict == Verdict::Unknown {
+    let decided_by = if c.nat_undecided {
+        "unknown (a nat rule trace cannot decide)".to_owned()
+    } else if t.verdict == Verdict::Unknown {
         "unknown (a match trace cannot decide)".to_owned()
     } else {
         match t.main.decided_by {
@@ -406,7 +494,7 @@ fn predict(
     Predicted {
         direction,
         crossing: c.clone(),
-        verdict: t.verdict.name().to_owned(),
+        verdict: t.verdict,
         decided_by,
         decided_at,
         logs: t.logs,
@@ -416,37 +504,49 @@ fn predict(
 
 /// The probe's predicted outcome: blocked at the first crossing that does
 /// not accept, unknown when trace cannot tell, else pass.
-pub(crate) fn combine(predicted: &[Predicted]) -> (&'static str, Option<String>) {
+pub(crate) fn combine(predicted: &[Predicted]) -> (Answer, Option<String>) {
     for c in predicted {
-        match c.verdict.as_str() {
-            "ACCEPT" => {}
-            "UNKNOWN" => return ("unknown", Some(c.decided_by.clone())),
-            _ => return ("blocked", Some(format!("{} ({})", c.decided_by, c.crossing.describe()))),
+        match c.verdict {
+            Verdict::Accept => {}
+            Verdict::Unknown => return (Answer::Unknown, Some(c.decided_by.clone())),
+            _ => {
+                let at = format!("{} ({})", c.decided_by, c.crossing.describe_pass());
+                return (Answer::Blocked, Some(at));
+            }
         }
     }
-    ("pass", predicted.first().map(|c| c.decided_by.clone()))
+    (Answer::Pass, predicted.first().map(|c| c.decided_by.clone()))
 }
 
 /// For a probe trace says is blocked, the kernel must agree on where: the
 /// counter of the rule (or policy) trace names must have moved.
 fn blocking_rule_moved(predicted: &[Predicted], counters: &[Counter]) -> bool {
-    let Some(block) = predicted.iter().find(|c| c.verdict != "ACCEPT") else { return true };
+    let Some(block) = predicted.iter().find(|c| c.verdict != Verdict::Accept) else {
+        return true;
+    };
     match &block.decided_at {
         Some((chain, index)) => counters.iter().any(|c| c.chain == *chain && c.index == *index),
         None => true,
     }
 }
 
-/// The kernel's LOG lines that belong to this probe, in either direction.
+/// The kernel's LOG lines that belong to this probe, in either direction,
+/// with the addresses it had at any crossing (NAT changes them).
 fn log_lines(
     lines: &[String],
     kind: ProbeKind,
+    crossings: &[Predicted],
     src: Option<IpAddr>,
     dst: IpAddr,
     sport: Option<u16>,
     dport: Option<u16>,
 ) -> Vec<String> {
     let Some(src) = src else { return vec![] };
+    let mut flows = vec![Flow { src: Some(src), dst, sport, dport }];
+    flows.extend(crossings.iter().map(|c| match c.direction {
+        Direction::Request => c.crossing.flow,
+        Direction::Reply => c.crossing.flow.reversed().unwrap_or(c.crossing.flow),
+    }));
     let proto = match kind {
         ProbeKind::Ping => {
             if dst.is_ipv6() {
@@ -458,8 +558,6 @@ fn log_lines(
         ProbeKind::Tcp => "PROTO=TCP ",
         ProbeKind::Udp => "PROTO=UDP ",
     };
-    let fwd = format!("SRC={src} DST={dst} ");
-    let back = format!("SRC={dst} DST={src} ");
     lines
         .iter()
         .filter(|l| l.contains(proto))
@@ -468,7 +566,13 @@ fn log_lines(
                 (Some(a), Some(b)) => l.contains(&format!("SPT={a} DPT={b} ")),
                 _ => true,
             };
-            (l.contains(&fwd) && ports(sport, dport)) || (l.contains(&back) && ports(dport, sport))
+            flows.iter().any(|f| {
+                let Some(src) = f.src else { return false };
+                let (fwd, back) =
+                    (format!("SRC={src} DST={} ", f.dst), format!("SRC={} DST={src} ", f.dst));
+                (l.contains(&fwd) && ports(f.sport, f.dport))
+                    || (l.contains(&back) && ports(f.dport, f.sport))
+            })
         })
         .map(|l| brief(l))
         .fold(Vec::new(), |mut v: Vec<String>, l| {
@@ -495,10 +599,4 @@ fn brief(line: &str) -> String {
         }
     }
     s.trim_end().to_owned()
-}
-
-/// How a probe's expectation reads, for the table.
-#[must_use]
-pub fn outcome_word(o: Outcome) -> &'static str {
-    o.name()
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::describe::{Lab, RulesSource};
-use rampart_lab::run::{Report, Rules, run};
+use rampart_lab::run::{Answer, Report, Rules, run};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -154,9 +154,23 @@ fn spice_client_lab() {
 #[test]
 fn office_gateway_lab() {
     let r = run_lab(&root().join("examples/office-gateway.lab"));
-    assert_eq!(r.probes.len(), 15);
+    assert_eq!(r.probes.len(), 16);
+    // The Internet has no route back: the LAN's connection passes only
+    // masqueraded, and its reply is translated back on the way in.
+    let out = &r.probes[0];
+    assert_eq!((out.seen, out.predicted), (Answer::Pass, Answer::Pass));
+    let (req, rep) = (&out.crossings[0].crossing, &out.crossings[1].crossing);
+    assert!(rep.flow.dst == "10.1.0.50".parse::<std::net::IpAddr>().unwrap(), "{rep:?}");
+    assert!(req.nat_after.iter().any(|n| n.starts_with("MASQUERADE 10.1.0.50:")), "{req:?}");
+    assert!(req.nat_after.iter().any(|n| n.contains(" -> 100.64.0.1:")), "{req:?}");
+    // The port forward: FORWARD sees the web server's address.
+    let fwd = r.probes.iter().find(|p| p.probe.contains("to 100.64.0.1 port 80 pass")).unwrap();
+    assert_eq!(fwd.seen, Answer::Pass);
+    let c = &fwd.crossings[0].crossing;
+    assert_eq!(c.flow.dst, "10.2.0.10".parse::<std::net::IpAddr>().unwrap());
+    assert!(c.nat.iter().any(|n| n.starts_with("DNAT 100.64.0.1:80 -> 10.2.0.10:80")), "{c:?}");
     // Inside the LAN the gateway is not on the path.
-    assert!(r.probes.iter().any(|p| p.crossings.is_empty() && p.seen == "pass"));
+    assert!(r.probes.iter().any(|p| p.crossings.is_empty() && p.seen == Answer::Pass));
     no_namespaces_left(&r);
 }
 
@@ -174,7 +188,7 @@ fn bridge_ports_stop_a_man_in_the_middle() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let r = run_lab(&dir.join("bridge-mitm.lab"));
     let mitm = r.probes.iter().find(|p| p.mitm.is_some()).expect("a mitm probe");
-    assert_eq!(mitm.seen, "blocked");
+    assert_eq!(mitm.seen, Answer::Blocked);
     // Stopped leaving the bridge through the attacker's port.
     assert!(mitm.logs.iter().any(|l| l.contains("PHYSIN=p1 PHYSOUT=p3")), "{:?}", mitm.logs);
     assert!(mitm.counters.iter().any(|c| c.chain == "GUARD_P3" && c.index == 2));

@@ -53,12 +53,15 @@ pub(crate) fn build(
     diags: &mut Vec<Diagnostic>,
 ) -> Access {
     if !firewalls.contains(&a.firewall.text.as_str()) {
-        diags.push(diagnostics::unknown_name(
-            "firewall",
-            &a.firewall.text,
-            a.firewall.span,
-            "an access kit belongs to a firewall (the client host) of this policy",
-        ));
+        diags.push(
+            diagnostics::unknown_name(
+                "firewall",
+                &a.firewall.text,
+                a.firewall.span,
+                "an access kit belongs to a firewall (the client host) of this policy",
+            )
+            .suggest(&a.firewall.text, firewalls.iter().copied()),
+        );
     }
     let mut out = Access {
         name: a.name.text.clone(),
@@ -237,12 +240,10 @@ fn grant_line(
             Some(_) => {
                 diags.push(diagnostics::wrong_kind(&n.text, r.kind_of(&n.text), "a user", n.span))
             }
-            None => diags.push(diagnostics::unknown_name(
-                "user",
-                &n.text,
-                n.span,
-                "define it with `user NAME uid N`",
-            )),
+            None => diags.push(
+                diagnostics::unknown_name("user", &n.text, n.span, "define it with `user NAME uid N`")
+                    .suggest(&n.text, r.names_of(&["a user"])),
+            ),
         }
     }
     Some(out)
@@ -271,12 +272,15 @@ fn server(w: &Word, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> Option
             None
         }
         None => {
-            diags.push(diagnostics::unknown_name(
-                "host",
-                &w.text,
-                w.span,
-                "define the console server with `host NAME ADDRESS`",
-            ));
+            diags.push(
+                diagnostics::unknown_name(
+                    "host",
+                    &w.text,
+                    w.span,
+                    "define the console server with `host NAME ADDRESS`",
+                )
+                .suggest(&w.text, r.names_of(&["a host"])),
+            );
             None
         }
     }

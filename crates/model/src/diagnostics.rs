@@ -118,9 +118,31 @@ pub(crate) fn bad_option(key: &str, span: Span, expected: &str) -> Diagnostic {
 }
 
 pub(crate) fn unknown_action(word: &str, span: Span) -> Diagnostic {
+    // Each action, and the words other firewalls use for it.
+    const ACTIONS: [(&str, &str); 11] = [
+        ("accept", "accept"),
+        ("allow", "accept"),
+        ("permit", "accept"),
+        ("pass", "accept"),
+        ("deny", "deny"),
+        ("block", "deny"),
+        ("reject", "reject"),
+        ("branch", "branch"),
+        ("continue", "continue"),
+        ("return", "return"),
+        ("antispoof", "antispoof"),
+    ];
+    let meant = ACTIONS.iter().find(|(w, _)| *w == word).map(|(_, a)| *a).or_else(|| {
+        let near = rampart_diag::closest(word, ACTIONS.map(|(w, _)| w))?;
+        ACTIONS.iter().find(|(w, _)| *w == near).map(|(_, a)| *a)
+    });
+    let help = "actions: accept, deny, reject [with REPLY], branch RULESET, continue, return, antispoof IFACE";
     Diagnostic::error("E0216", format!("unknown action `{word}`"))
         .with_label(span, "not an action")
-        .with_help("actions: accept, deny, reject [with REPLY], branch RULESET, continue, return, antispoof IFACE")
+        .with_help(match meant {
+            Some(a) => format!("did you mean `{a}`? {help}"),
+            None => help.to_owned(),
+        })
 }
 
 pub(crate) fn mixed_group(name: &str, span: Span) -> Diagnostic {

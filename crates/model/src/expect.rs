@@ -60,52 +60,71 @@ fn expect(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Expect> {
     let before = diags.len();
-    let verdict = match (l.action.text.as_str(), &l.argument) {
+    // Every clause named: one added to rules must be placed here too,
+    // never silently ignored in an expectation.
+    let ast::Rule {
+        action,
+        argument,
+        from,
+        to,
+        service,
+        on,
+        direction,
+        user,
+        days,
+        time,
+        log,
+        stateless,
+        limit,
+        connlimit,
+        log_limit,
+        number,
+        comment,
+        span,
+    } = l;
+    let verdict = match (action.text.as_str(), argument) {
         ("accept", _) => Some(Expected::Accept),
         ("deny" | "drop", _) => Some(Expected::Deny),
         ("reject", None) => Some(Expected::Reject),
         _ => {
-            diags.push(diagnostics::bad_expected_verdict(&l.action.text, l.action.span));
+            diags.push(diagnostics::bad_expected_verdict(&action.text, action.span));
             None
         }
     };
     let misplaced = [
-        (l.user.as_ref().map(|c| c.keyword), "a user clause"),
-        (l.days.as_ref().map(|c| c.keyword), "a days clause"),
-        (l.time.as_ref().map(|w| w.span), "a time clause"),
-        (l.log, "log"),
-        (l.stateless, "stateless"),
-        (l.number.as_ref().map(|w| w.span), "a rule number"),
-        (l.limit.as_ref().map(|c| c.keyword), "a limit"),
-        (l.connlimit.as_ref().map(|c| c.keyword), "a connection limit"),
-        (l.log_limit.as_ref().map(|c| c.keyword), "a log limit"),
-        (
-            l.direction.as_ref().filter(|_| l.on.is_none()).map(|w| w.span),
-            "a direction without `on`",
-        ),
+        (user.as_ref().map(|c| c.keyword), "a user clause"),
+        (days.as_ref().map(|c| c.keyword), "a days clause"),
+        (time.as_ref().map(|w| w.span), "a time clause"),
+        (*log, "log"),
+        (*stateless, "stateless"),
+        (limit.as_ref().map(|x| x.keyword), "a limit"),
+        (connlimit.as_ref().map(|x| x.keyword), "a connlimit"),
+        (log_limit.as_ref().map(|x| x.keyword), "a log-limit"),
+        (number.as_ref().map(|w| w.span), "a rule number"),
+        (direction.as_ref().filter(|_| on.is_none()).map(|w| w.span), "a direction without `on`"),
     ];
-    for (span, what) in misplaced {
-        if let Some(span) = span {
+    for (at, what) in misplaced {
+        if let Some(at) = at {
             diags.push(diagnostics::misplaced(
                 what,
-                span,
+                at,
                 "an expectation describes new connections by addresses, service and interface",
             ));
         }
     }
     let out = Expect {
-        span: l.span,
+        span: *span,
         verdict: verdict?,
-        src: addr_column(l.from.as_ref(), fw, r, diags),
-        dst: addr_column(l.to.as_ref(), fw, r, diags),
-        service: service_column(l.service.as_ref(), r, diags),
-        iface: iface_column(l.on.as_ref(), fw, diags),
-        direction: match l.direction.as_ref().map(|w| w.text.as_str()) {
+        src: addr_column(from.as_ref(), fw, r, diags),
+        dst: addr_column(to.as_ref(), fw, r, diags),
+        service: service_column(service.as_ref(), r, diags),
+        iface: iface_column(on.as_ref(), fw, diags),
+        direction: match direction.as_ref().map(|w| w.text.as_str()) {
             Some("in") => Direction::In,
             Some("out") => Direction::Out,
             _ => Direction::Both,
         },
-        comment: l.comment.as_ref().map(|c| c.value.clone()),
+        comment: comment.as_ref().map(|c| c.value.clone()),
     };
     (!diags[before..].iter().any(Diagnostic::is_error)).then_some(out)
 }

@@ -7,7 +7,7 @@ use rampart_ir::origin::{LogPrefix, PrefixValues};
 use rampart_ir::{AddrSet, RejectWith};
 use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 
-use crate::resolve::{Resolved, Resolver};
+use crate::resolve::{ADDRESS_KINDS, Resolved, Resolver, SERVICE_KINDS};
 use crate::{
     Action, AddrColumn, DefaultAction, Direction, Firewall, IfaceColumn, Interface, Options, Rule,
     RuleSet, ServiceColumn, User, addr, diagnostics,
@@ -191,12 +191,15 @@ pub(crate) fn addresses(
             None
         }
         None => {
-            diags.push(diagnostics::unknown_name(
-                "address object",
-                &w.text,
-                w.span,
-                "define it with `host`, `network`, `range` or `group`, or write an address",
-            ));
+            diags.push(
+                diagnostics::unknown_name(
+                    "address object",
+                    &w.text,
+                    w.span,
+                    "define it with `host`, `network`, `range` or `group`, or write an address",
+                )
+                .suggest(&w.text, r.names_of(&ADDRESS_KINDS)),
+            );
             None
         }
     }
@@ -286,12 +289,15 @@ pub(crate) fn service_column(
                 "a service",
                 w.span,
             )),
-            None => diags.push(diagnostics::unknown_name(
-                "service",
-                &w.text,
-                w.span,
-                "define it with `service NAME tcp PORT` (or udp, icmp, proto N)",
-            )),
+            None => diags.push(
+                diagnostics::unknown_name(
+                    "service",
+                    &w.text,
+                    w.span,
+                    "define it with `service NAME tcp PORT` (or udp, icmp, proto N)",
+                )
+                .suggest(&w.text, r.names_of(&SERVICE_KINDS)),
+            ),
         }
     }
     col
@@ -323,7 +329,10 @@ fn check_iface(w: &Word, fw: &Firewall, diags: &mut Vec<Diagnostic>) {
     if !known {
         let bridge = fw.bridges.iter().find(|b| b.ports.iter().any(|p| p.name == w.text));
         let bridge = bridge.map(|b| b.name.as_str());
-        diags.push(diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge));
+        diags.push(
+            diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge)
+                .suggest(&w.text, fw.interfaces.iter().map(|i| i.name.as_str())),
+        );
     }
 }
 
@@ -337,12 +346,15 @@ fn users(c: Option<&Column>, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) 
             Some(_) => {
                 diags.push(diagnostics::wrong_kind(&w.text, r.kind_of(&w.text), "a user", w.span))
             }
-            None => diags.push(diagnostics::unknown_name(
-                "user",
-                &w.text,
-                w.span,
-                "define it with `user NAME uid N`",
-            )),
+            None => diags.push(
+                diagnostics::unknown_name(
+                    "user",
+                    &w.text,
+                    w.span,
+                    "define it with `user NAME uid N`",
+                )
+                .suggest(&w.text, r.names_of(&["a user"])),
+            ),
         }
     }
     out
@@ -376,7 +388,10 @@ fn action(
         "branch" => {
             let w = arg?;
             if !rulesets.contains(w.text.as_str()) {
-                diags.push(diagnostics::unknown_ruleset(&w.text, w.span));
+                diags.push(
+                    diagnostics::unknown_ruleset(&w.text, w.span)
+                        .suggest(&w.text, rulesets.iter().copied()),
+                );
                 return None;
             }
             Action::Branch(w.text.clone())

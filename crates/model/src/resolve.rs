@@ -36,6 +36,13 @@ pub(crate) enum Resolved {
     Invalid,
 }
 
+/// What a group member, an address column and a service column may name.
+pub(crate) const OBJECT_KINDS: [&str; 5] =
+    ["a host", "a network", "a range", "a group", "a service"];
+pub(crate) const ADDRESS_KINDS: [&str; 5] =
+    ["a host", "a network", "a range", "a group", "a firewall"];
+pub(crate) const SERVICE_KINDS: [&str; 2] = ["a service", "a group"];
+
 pub(crate) struct Resolver<'a> {
     symbols: BTreeMap<&'a str, Symbol<'a>>,
     done: BTreeMap<&'a str, Resolved>,
@@ -212,12 +219,15 @@ impl<'a> Resolver<'a> {
                 match self.lookup(&m.text, diags) {
                     Some(r) => r,
                     None => {
-                        diags.push(diagnostics::unknown_name(
-                            "object",
-                            &m.text,
-                            m.span,
-                            "define it as a host, network, range, group or service",
-                        ));
+                        diags.push(
+                            diagnostics::unknown_name(
+                                "object",
+                                &m.text,
+                                m.span,
+                                "define it as a host, network, range, group or service",
+                            )
+                            .suggest(&m.text, self.names_of(&OBJECT_KINDS)),
+                        );
                         Resolved::Invalid
                     }
                 }
@@ -286,6 +296,18 @@ impl<'a> Resolver<'a> {
     }
 
     /// Kind name of a symbol, for "is X, not Y" messages.
+    /// The names defined as one of `kinds` (as [`Resolver::kind_of`] says
+    /// them; the standard services with `a service`): what a misspelt name
+    /// may have meant.
+    pub(crate) fn names_of(&self, kinds: &[&str]) -> Vec<&'a str> {
+        let mut names: Vec<&'a str> =
+            self.symbols.keys().copied().filter(|n| kinds.contains(&self.kind_of(n))).collect();
+        if kinds.contains(&"a service") {
+            names.extend(standard::names().map(|n| -> &'a str { n }));
+        }
+        names
+    }
+
     pub(crate) fn kind_of(&self, name: &str) -> &'static str {
         match self.symbols.get(name).map(|s| &s.def) {
             Some(Def::Host(_)) => "a host",

@@ -43,6 +43,11 @@ const SERVICES: &[(&str, &[Clause])] = &[
     ("wireguard", &[Ports(Proto::Udp, &[(51820, 51820)])]),
 ];
 
+/// The names of the standard services.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    SERVICES.iter().map(|(n, _)| *n)
+}
+
 /// The atoms of the standard service `name`, with the name as the table
 /// knows it (so it can key the resolver's memo).
 pub(crate) fn service(name: &str) -> Option<(&'static str, Vec<ServiceAtom>)> {

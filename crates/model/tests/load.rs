@@ -233,3 +233,43 @@ fn syntax_errors_do_not_hide_model_errors() {
     );
     assert!(loaded.model.is_none());
 }
+
+/// A misspelt name gets the nearest defined name of the kind wanted in its
+/// help: objects, services (standard ones too), users, rule sets,
+/// interfaces and actions.
+#[test]
+fn did_you_mean_names() {
+    let mut sources = Sources::new();
+    let loaded = load_str(
+        "t.rp",
+        "host web 10.0.0.80\nservice smtp tcp 25\nuser alice uid 1000\n\
+         group servers wbe\n\
+         firewall fw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  \
+         accept to wbe service smpt\n  accept service shh\n  accept to web out user alcie\n  \
+         accept on eht0\n  branch mian\n  alow to web\n  accept to nothing_like_it\n  \
+         permit to web\n }\n}\n",
+        &mut sources,
+    );
+    let helps: Vec<(&str, &str)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.help.as_deref().unwrap_or("").split('?').next().unwrap()))
+        .collect();
+    assert_eq!(
+        helps,
+        vec![
+            ("E0201", "did you mean `web`"),
+            ("E0201", "did you mean `web`"),
+            ("E0201", "did you mean `smtp`"),
+            ("E0201", "did you mean `ssh`"),
+            ("E0201", "did you mean `alice`"),
+            ("E0210", "did you mean `eth0`"),
+            ("E0207", "did you mean `main`"),
+            ("E0216", "did you mean `accept`"),
+            ("E0201", "define it with `host`, `network`, `range` or `group`, or write an address"),
+            ("E0216", "did you mean `accept`"),
+        ],
+        "{:#?}",
+        loaded.diagnostics
+    );
+}

@@ -18,20 +18,28 @@ pub(crate) fn expected(what: &str, found: &str, span: Span) -> Diagnostic {
         .with_label(span, format!("{what} expected here"))
 }
 
+/// `known` lists the statements of the place; its keywords (lower-case
+/// words of three letters or more) are the candidates of "did you mean".
 pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &str) -> Diagnostic {
+    let keywords = known
+        .split(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+        .filter(|w| w.len() >= 3 && *w != "option");
     Diagnostic::error("E0004", format!("unknown statement `{word}` {context}"))
         .with_label(span, "not a statement here")
         .with_help(format!("expected one of: {known}"))
+        .suggest(word, keywords)
 }
 
 pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
+    const HELP: &str = "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
+                        antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
+                        days, time, limit, connlimit, log, log-limit, stateless, number, comment \"...\"";
+    // The clauses listed in the help are the candidates of "did you mean".
+    let clauses = HELP.rsplit(": ").next().unwrap_or("").split(", ");
     Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))
         .with_label(span, "not a rule clause")
-        .with_help(
-            "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
-             antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
-             days, time, limit, connlimit, log, log-limit, stateless, number, comment \"...\"",
-        )
+        .with_help(HELP)
+        .suggest(word, clauses.filter_map(|c| c.split(' ').next()))
 }
 
 /// `comment_after_log`: the rule's first comment was a bare string right

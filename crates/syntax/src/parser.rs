@@ -825,6 +825,26 @@ mod tests {
         assert_eq!(codes("firewall f {\n"), vec!["E0007"]);
     }
 
+    fn helps(src: &str) -> Vec<String> {
+        parse(src, FileId(0)).diagnostics.into_iter().filter_map(|d| d.help).collect()
+    }
+
+    /// Misspelt keywords get the nearest one in their help, at every level.
+    #[test]
+    fn did_you_mean_keywords() {
+        let h = helps(
+            "servce web tcp 80\nfirewall f {\n interfce eth0 10.0.0.1/24\n log-prefx \"x\"\n \
+             ruleset main {\n  accept servce web\n  accept frobnicate\n  accept conlimit 3\n }\n}\n",
+        );
+        assert!(h[0].starts_with("did you mean `service`? expected one of:"), "{h:?}");
+        assert!(h[1].starts_with("did you mean `interface`?"), "{h:?}");
+        assert!(h[2].starts_with("did you mean `log-prefix`?"), "{h:?}");
+        assert!(h[3].starts_with("did you mean `service`? a rule is"), "{h:?}");
+        assert!(h[4].starts_with("a rule is"), "nothing near `frobnicate`: {h:?}");
+        assert!(h.get(5).is_some_and(|h| h.starts_with("did you mean `connlimit`?")), "{h:?}");
+        assert_eq!(h.len(), 6);
+    }
+
     #[test]
     fn access_and_time() {
         let p = ok("access spice for lap {\n viewer \"/usr/bin/rv\"\n \

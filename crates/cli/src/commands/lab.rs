@@ -215,7 +215,7 @@ fn table(r: &Report) -> String {
                 "  {head:<10} {:<7} {} -> {}",
                 c.direction,
                 c.crossing.describe(),
-                c.verdict
+                c.verdict.name()
             );
         }
         if p.logs.is_empty() {

@@ -11,6 +11,7 @@ pub(crate) mod import;
 pub(crate) mod lab;
 pub(crate) mod logs;
 pub(crate) mod lsp;
+pub(crate) mod matrix;
 pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
@@ -46,5 +47,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Lsp(_) => lsp::run(),
         Command::Manpages(a) => reference::manpages(&a),
         Command::Test(a) => test::run(&a),
+        Command::Matrix(a) => matrix::run(&a),
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &st
     cmd.output().expect("run rampart")
 }
 
-fn rules(ns: &Netns) -> String {
+pub(crate) fn rules(ns: &Netns) -> String {
     ns.stdout(["iptables-save", "-t", "filter"]).unwrap()
 }
 
@@ -416,14 +416,14 @@ fn the_nft_backend_applies_detects_drift_and_rolls_back_its_own_tables() {
 
 /// An SSH server in its own namespace, with its own host key, keys and
 /// state directory; killed when dropped.
-struct SshHost {
-    ns: Netns,
-    addr: &'static str,
-    state: PathBuf,
+pub(crate) struct SshHost {
+    pub(crate) ns: Netns,
+    pub(crate) addr: &'static str,
+    pub(crate) state: PathBuf,
     _sshd: rampart_lab::Spawned,
 }
 
-fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
+pub(crate) fn ssh_host(admin: &Netns, link: u8, dir: &Path) -> SshHost {
     let ns = Netns::new().unwrap();
     let (addr, admin_addr): (&'static str, String) = match link {
         1 => ("10.88.1.2", "10.88.1.1/24".into()),
@@ -494,7 +494,7 @@ fn push_with(admin: &Netns, dir: &Path, policy: &Path, remote: &str, extra: &[&s
     out
 }
 
-const FLEET: &str = "\
+pub(crate) const FLEET: &str = "\
 host admin1 10.88.1.1
 host admin2 10.88.2.1
 group admins admin1, admin2
@@ -539,8 +539,9 @@ firewall cutoff {
 }
 ";
 
-#[test]
-fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
+/// A directory with a host key and a client key for the test's SSH hosts,
+/// removed (with /run/sshd when the test made it) when the guard drops.
+pub(crate) fn ssh_keys(name: &str) -> (PathBuf, RemoveOnDrop) {
     tools();
     require_tools(&[
         Tool { name: "sshd", package: "openssh-server" },
@@ -548,7 +549,7 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
         Tool { name: "ssh-keygen", package: "openssh-client" },
     ])
     .unwrap();
-    let dir = tempdir("push");
+    let dir = tempdir(name);
     // sshd wants its privilege separation directory; whatever the test
     // creates goes again, also when it fails.
     let mut made = vec![dir.clone()];
@@ -556,7 +557,7 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
         std::fs::create_dir_all("/run/sshd").unwrap();
         made.push("/run/sshd".into());
     }
-    let _cleanup = RemoveOnDrop(made);
+    let cleanup = RemoveOnDrop(made);
     for key in ["host_key", "client_key"] {
         let path = dir.join(key);
         let out = Command::new("ssh-keygen")
@@ -566,6 +567,12 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
             .unwrap();
         assert!(out.status.success(), "ssh-keygen: {}", text(&out.stderr));
     }
+    (dir, cleanup)
+}
+
+#[test]
+fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
+    let (dir, _cleanup) = ssh_keys("push");
     let policy = dir.join("fleet.rp");
     std::fs::write(&policy, FLEET).unwrap();
     let admin = Netns::new().unwrap();
@@ -678,7 +685,7 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     assert!(back, "no rollback: {}", rules(&r1.ns));
 }
 
-struct RemoveOnDrop(Vec<PathBuf>);
+pub(crate) struct RemoveOnDrop(Vec<PathBuf>);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {

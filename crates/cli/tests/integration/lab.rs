@@ -140,7 +140,7 @@ fn rampart_test_answers_every_shipped_lab_offline() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 15 + 8, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok ")).count(), 13 + 16 + 8, "{stdout}");
     assert!(stdout.contains("examples/kvm-bridges.lab: 13 probe(s), 13 as expected, 0 failed"));
 }
 
@@ -230,4 +230,49 @@ fn expect_lines_are_checked_by_check_and_test() {
     let failures: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("failure")).collect();
     assert_eq!(failures.len(), 1);
     assert!(failures[0].attribute("message").unwrap().contains("10.1.0.66"), "{xml}");
+}
+
+/// `rampart matrix`: the gateway's zones, a cell, the spoofing warnings.
+#[test]
+fn matrix_shows_what_reaches_what_and_who_accepts_spoofed_sources() {
+    let out = rampart(&["matrix", "examples/office-gateway.rp", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON matrix");
+    let zones: Vec<&str> =
+        v["zones"].as_array().unwrap().iter().map(|z| z["name"].as_str().unwrap()).collect();
+    assert_eq!(zones, ["self", "eth0", "eth1", "eth2"]);
+    let cell = v["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["from"] == "eth0" && c["to"] == "eth2")
+        .expect("eth0 -> eth2");
+    let services: Vec<&str> = cell["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(services, ["tcp 25", "tcp 80", "tcp 443"]);
+    assert_eq!(cell["allowed"][1]["rules"], serde_json::json!([6]));
+    let spoofed: Vec<(&str, &str)> = v["spoofing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["interface"].as_str().unwrap(), s["claims"].as_str().unwrap()))
+        .collect();
+    assert!(
+        spoofed.contains(&("eth2", "eth1")) && !spoofed.iter().any(|s| s.0 == "eth0"),
+        "{spoofed:?}"
+    );
+
+    let out = rampart(&["matrix", "examples/office-gateway.rp"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.contains("from \\ to        | self "), "{stdout}");
+    assert!(stdout.contains("| smtp (tcp 25)*"), "{stdout}");
+    assert!(
+        stderr.contains("W0340")
+            && stderr.contains("eth2 accepts packets claiming addresses behind eth1"),
+        "{stderr}"
+    );
 }

@@ -2,6 +2,7 @@
 //! ripgrep does): each module is one command family.
 
 mod access;
+mod ansible;
 mod apply_safety;
 mod boot;
 mod cli;

@@ -1,0 +1,165 @@
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::LazyLock;
+
+use proptest::prelude::*;
+use rampart_diag::Sources;
+use rampart_ir::Family;
+use rampart_model::Firewall;
+use rampart_trace::{Compiled, Hook, Packet, Verdict, tcp};
+
+use crate::matrix::{Matrix, matrix};
+use crate::packets::Routes;
+
+fn gateway() -> (Firewall, rampart_ir::Ruleset) {
+    let mut sources = Sources::new();
+    let text = include_str!("../../../examples/office-gateway.rp");
+    let loaded = rampart_model::load_str("office-gateway.rp", text, &mut sources);
+    let fw = loaded.model.unwrap().firewalls.remove(0);
+    let rs = rampart_lower::compile(&fw).v4.into_ruleset();
+    (fw, rs)
+}
+
+/// The gateway, its rules and its matrix, made once for every case.
+static GATEWAY: LazyLock<(Firewall, rampart_ir::Ruleset, Matrix)> = LazyLock::new(|| {
+    let (fw, rs) = gateway();
+    let m = matrix(&fw, &rs, Family::V4).unwrap();
+    (fw, rs, m)
+});
+
+fn zone(routes: &Routes, a: IpAddr) -> String {
+    if routes.own(a) { "self".into() } else { routes.via(a)[0].clone() }
+}
+
+#[test]
+fn the_gateways_matrix() {
+    let (fw, rs) = gateway();
+    let m = matrix(&fw, &rs, Family::V4).unwrap();
+    let cell = |from: &str, to: &str| -> Vec<String> {
+        let c = m.cells.iter().find(|c| c.from == from && c.to == to).unwrap();
+        c.allowed.iter().map(crate::matrix::Allowed::label).collect()
+    };
+    assert_eq!(
+        cell("eth1", "self"),
+        [
+            "ping (icmp 8)*",
+            "ssh (tcp 22)*",
+            "dns (tcp 53)*",
+            "web-ports (tcp 80)*",
+            "web-ports (tcp 443)*",
+            "dns (udp 53)*"
+        ]
+    );
+    assert_eq!(
+        cell("eth0", "eth2"),
+        ["smtp (tcp 25)*", "web-ports (tcp 80)*", "web-ports (tcp 443)*"]
+    );
+    assert_eq!(cell("eth2", "eth1"), Vec::<String>::new());
+    // Only the admin's address opens ssh to the firewall, by backup-ssh
+    // (rule 0) before rule 3.
+    let c = m.cells.iter().find(|c| c.from == "eth1" && c.to == "self").unwrap();
+    let ssh = c.allowed.iter().find(|a| a.service == "tcp 22").unwrap();
+    assert_eq!(ssh.rules, [0]);
+    assert!(ssh.accepted > 0 && ssh.accepted < ssh.packets, "{ssh:?}");
+    // antispoof eth0: eth0 accepts no other zone's sources; eth1 does.
+    let spoofed: Vec<(&str, &str)> =
+        m.spoofing.iter().map(|s| (s.interface.as_str(), s.claims.as_str())).collect();
+    assert!(!spoofed.iter().any(|s| s.0 == "eth0"), "{spoofed:?}");
+    assert!(spoofed.contains(&("eth1", "eth2")), "{spoofed:?}");
+    assert_eq!(m.spoofing[0].diagnostic().code, "W0340");
+}
+
+/// Addresses near the policy's own, and anywhere.
+fn address() -> impl Strategy<Value = Ipv4Addr> {
+    let near = [
+        "10.1.0.5",
+        "10.1.0.200",
+        "10.1.0.220",
+        "10.1.0.1",
+        "10.2.0.10",
+        "10.2.0.25",
+        "10.2.0.1",
+        "203.0.113.9",
+        "198.51.100.7",
+        "10.1.0.255",
+    ];
+    prop_oneof![
+        (prop::sample::select(near.to_vec()), 0u32..4)
+            .prop_map(|(a, d)| Ipv4Addr::from_bits(a.parse::<Ipv4Addr>().unwrap().to_bits() ^ d)),
+        any::<u32>().prop_map(Ipv4Addr::from_bits),
+    ]
+}
+
+fn lookup(
+    m: &Matrix,
+    from: &str,
+    to: &str,
+    proto: u8,
+    key: Option<u128>,
+) -> Option<(usize, usize)> {
+    let c = m.cells.iter().find(|c| c.from == from && c.to == to)?;
+    c.allowed
+        .iter()
+        .find(|a| {
+            a.protocols.0 <= proto
+                && proto <= a.protocols.1
+                && match (a.piece, key) {
+                    (Some((lo, hi)), Some(k)) => lo <= k && k <= hi,
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                }
+        })
+        .map(|a| (a.packets, a.accepted))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Any packet trace accepts is in its cell; any packet of a service
+    /// the cell accepts for every address is accepted by trace.
+    #[test]
+    fn the_matrix_agrees_with_trace(
+        src in address(),
+        dst in address(),
+        proto in prop::sample::select(vec![6u8, 17, 1, 47]),
+        port in prop_oneof![
+            prop::sample::select(vec![21u16, 22, 23, 24, 25, 26, 53, 79, 80, 81, 442, 443, 444, 631]),
+            any::<u16>(),
+        ],
+        sport in 1024u16..,
+        icmp in (prop_oneof![Just(8u8), 0u8..20], 0u8..3),
+    ) {
+        let (fw, rs, m) = &*GATEWAY;
+        let routes = Routes::of(fw);
+        let (s, d) = (IpAddr::V4(src), IpAddr::V4(dst));
+        let (from, to) = (zone(&routes, s), zone(&routes, d));
+        prop_assume!(from != "self" && from != to);
+        let hook = if to == "self" { Hook::Input } else { Hook::Forward };
+        let mut p = Packet::new(hook);
+        p.src = Some(s);
+        p.dst = Some(d);
+        p.in_iface = Some(from.clone());
+        p.out_iface = (to != "self").then(|| to.clone());
+        p.proto = Some(proto);
+        let key = match proto {
+            6 | 17 => {
+                p.sport = Some(sport);
+                p.dport = Some(port);
+                p.tcp_flags = (proto == 6).then_some(tcp::SYN);
+                Some(u128::from(port))
+            }
+            1 => {
+                p.icmp = Some((icmp.0, Some(icmp.1)));
+                Some((u128::from(icmp.0) << 8) | u128::from(icmp.1))
+            }
+            _ => None,
+        };
+        let verdict = Compiled::new(rs).trace(&p).verdict;
+        match lookup(m, &from, &to, proto, key) {
+            None => prop_assert_ne!(verdict, Verdict::Accept, "{:?} missing from {} -> {}", p, from, to),
+            Some((all, accepted)) if all == accepted => {
+                prop_assert_eq!(verdict, Verdict::Accept, "{:?} said accepted in {} -> {}", p, from, to);
+            }
+            Some(_) => {}
+        }
+    }
+}
