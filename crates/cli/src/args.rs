@@ -34,6 +34,8 @@ pub(crate) enum Command {
     Rollback(commands::deploy::RollbackArgs),
     Status(commands::deploy::StatusArgs),
     InstallService(commands::deploy::InstallServiceArgs),
+    Metrics(commands::counters::MetricsArgs),
+    Top(commands::top::TopArgs),
     #[command(hide = true)]
     Watchdog(commands::deploy::WatchdogArgs),
     /// Trace a packet: the rules it meets, the log lines, the verdict.

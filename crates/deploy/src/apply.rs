@@ -155,6 +155,7 @@ fn is(record: Option<&Applied>, backend: &str) -> bool {
 pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> {
     // The kernel first: where it refuses (no privilege, no module), that is
     // what the user must hear, not a complaint about the state directory.
+    crate::preflight::capable("nothing was loaded")?;
     match plan.load {
         Load::Iptables { .. } => iptables::save(Family::V4).map(drop)?,
         Load::Nft(_) => nft::listing().map(drop)?,
@@ -176,6 +177,9 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         nft::check_scope(doc).map_err(|why| {
             DeployError::Bundle(format!("refused, nothing was loaded: the nft document: {why}"))
         })?;
+        // What this kernel cannot load (a module missing in a container)
+        // is said now, before the way back is armed.
+        nft::check(doc)?;
     }
     let current: Option<Applied> = state.read_json(APPLIED)?;
     let unconfirmed = state.read_json::<Pending>(PENDING)?.is_some();

@@ -77,6 +77,11 @@ pub fn save_table(family: Family, table: Table) -> Result<String, DeployError> {
     run(&tool(family, "save"), &["-t", table.name()], None)
 }
 
+/// One loaded table with each rule's packet and byte counts (`-c`).
+pub fn save_counted(family: Family, table: Table) -> Result<String, DeployError> {
+    run(&tool(family, "save"), &["-c", "-t", table.name()], None)
+}
+
 /// Load a document in one transaction. `noflush` leaves chains the
 /// document does not name alone.
 pub fn restore(family: Family, doc: &str, noflush: bool) -> Result<(), DeployError> {

@@ -8,14 +8,17 @@
 //! compares what is loaded with what was applied, [`systemd`] writes the
 //! boot units.
 
+pub mod answer;
 pub mod apply;
 pub mod boot;
 pub mod bundle;
 mod conntrack;
+pub mod counters;
 pub mod diff;
 pub mod guard;
 pub mod iptables;
 pub mod nft;
+pub mod preflight;
 pub mod preview;
 pub mod remote;
 pub mod state;
@@ -73,6 +76,9 @@ pub enum DeployError {
     /// The kernel is as it should be, but the boot files are not.
     #[error("{0}")]
     Boot(String),
+    /// A tool's output that cannot be read: never taken for an empty one.
+    #[error("{0}")]
+    Unreadable(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

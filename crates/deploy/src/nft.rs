@@ -114,15 +114,21 @@ pub fn check_scope(doc: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Those of Rampart's tables that exist, as `family name`.
+pub fn present() -> Result<Vec<&'static str>, DeployError> {
+    let tables = run("nft", &["list", "tables"], None)?;
+    Ok(TABLES
+        .into_iter()
+        .filter(|t| tables.lines().any(|l| l.trim() == format!("table {t}")))
+        .collect())
+}
+
 /// Rampart's tables as the kernel lists them (empty when there are none).
 pub fn listing() -> Result<String, DeployError> {
-    let tables = run("nft", &["list", "tables"], None)?;
     let mut out = String::new();
-    for t in TABLES {
-        if tables.lines().any(|l| l.trim() == format!("table {t}")) {
-            let (family, name) = t.split_once(' ').expect("family and name");
-            out.push_str(&run("nft", &["list", "table", family, name], None)?);
-        }
+    for t in present()? {
+        let (family, name) = t.split_once(' ').expect("family and name");
+        out.push_str(&run("nft", &["list", "table", family, name], None)?);
     }
     Ok(out)
 }
@@ -131,6 +137,11 @@ pub fn listing() -> Result<String, DeployError> {
 /// which goes away with the command; the host's ruleset is not touched.
 pub fn listed(doc: &str) -> Result<String, DeployError> {
     run("unshare", &["--net", "--", "sh", "-c", "nft -f - && nft list ruleset"], Some(doc))
+}
+
+/// Have the kernel check a document without loading it (`nft -c`).
+pub fn check(doc: &str) -> Result<(), DeployError> {
+    run("nft", &["-c", "-f", "-"], Some(&(replace_prefix() + doc))).map(drop)
 }
 
 /// Load a document in one transaction.
@@ -155,10 +166,25 @@ pub fn blocks(listing: &str) -> BTreeMap<String, Vec<String>> {
         } else if line == "}" {
             block = None;
         } else if let (Some(b), false) = (&block, line.is_empty()) {
-            out.entry(b.clone()).or_default().push(line.to_owned());
+            out.entry(b.clone()).or_default().push(uncounted(line));
         }
     }
     out
+}
+
+/// A listed rule without the counts of its `counter`: they change with
+/// every packet, the rule does not.
+fn uncounted(line: &str) -> String {
+    let Some((head, tail)) = line.split_once("counter packets ") else { return line.to_owned() };
+    let mut words = tail.splitn(4, ' ');
+    match (words.next(), words.next(), words.next(), words.next()) {
+        (Some(p), Some("bytes"), Some(b), rest)
+            if [p, b].iter().all(|n| n.bytes().all(|c| c.is_ascii_digit())) =>
+        {
+            format!("{head}counter{}", rest.map(|r| format!(" {r}")).unwrap_or_default())
+        }
+        _ => line.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +203,11 @@ mod tests {
             ]
         );
         assert_eq!(b["inet rampart set guests"].len(), 2);
+        let counted = "chain c {\n\tip saddr 10.0.0.1 counter packets 12 bytes 960 accept\n\tcounter packets 3 bytes 9\n}\n";
+        assert_eq!(
+            blocks(&format!("table inet rampart {{\n{counted}}}\n"))["inet rampart chain c"],
+            ["ip saddr 10.0.0.1 counter accept", "counter"]
+        );
         assert!(replace_prefix().starts_with("table inet rampart {}\ndelete table inet rampart\n"));
     }
 

@@ -36,6 +36,7 @@ pub fn preview(
     mgmt: Option<&Mgmt>,
     state: &StateDir,
 ) -> Result<Preview, DeployError> {
+    crate::preflight::capable("nothing was compared")?;
     let diff = match load {
         Load::Iptables { v4, v6 } => {
             // The chains Rampart has now go too, when the new rules lack them.

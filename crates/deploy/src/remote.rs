@@ -9,9 +9,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::str::FromStr;
 
-use serde::Deserialize;
-
+use crate::answer::{ApplyAnswer, State, StatusAnswer};
 use crate::apply::NOT_WAITING;
+use crate::diff;
 
 /// `[FIREWALL=][USER@]HOST[:PORT]`; an IPv6 host goes in brackets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -157,23 +157,6 @@ pub struct Report {
     pub transcript: String,
 }
 
-/// What `rampart apply --json` prints; the part a pusher reads.
-#[derive(Deserialize)]
-struct Answer {
-    outcome: String,
-    version: Option<String>,
-    #[serde(default)]
-    changes: Vec<String>,
-    refused: Option<Refusal>,
-}
-
-#[derive(Deserialize)]
-struct Refusal {
-    packet: String,
-    verdict: String,
-    decided_by: String,
-}
-
 /// ssh's own exit status for connection errors.
 const SSH_FAILED: i32 = 255;
 /// The shell's exit status for a command it cannot find.
@@ -208,7 +191,7 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
             );
             (Outcome::Failed { why }, String::new())
         }
-        Ok(r) => match serde_json::from_str::<Answer>(r.stdout.trim()) {
+        Ok(r) => match serde_json::from_str::<ApplyAnswer>(r.stdout.trim()) {
             Ok(a) => answered(host, ssh, p, a, r.stderr),
             Err(_) => {
                 let why = if r.stderr.trim().is_empty() {
@@ -223,16 +206,22 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
     Report { host: host.clone(), outcome, transcript }
 }
 
-fn answered(host: &Host, ssh: &Ssh, p: &Push<'_>, a: Answer, stderr: String) -> (Outcome, String) {
-    let transcript = if a.changes.is_empty() { stderr } else { a.changes.join("\n") + "\n" };
-    if let Some(r) = a.refused {
-        let reason = format!("{} would get {}, decided by {}", r.packet, r.verdict, r.decided_by);
-        return (Outcome::Refused { reason }, transcript);
-    }
-    let version = a.version.unwrap_or_default();
-    if a.outcome != "applied" {
-        return (Outcome::Failed { why: format!("unexpected answer `{}`", a.outcome) }, transcript);
-    }
+fn answered(
+    host: &Host,
+    ssh: &Ssh,
+    p: &Push<'_>,
+    a: ApplyAnswer,
+    stderr: String,
+) -> (Outcome, String) {
+    let (version, changes) = match a {
+        ApplyAnswer::Refused { refused: r } => {
+            let reason =
+                format!("{} would get {}, decided by {}", r.packet, r.verdict, r.decided_by);
+            return (Outcome::Refused { reason }, stderr);
+        }
+        ApplyAnswer::Applied { version, changes, .. } => (version, changes),
+    };
+    let transcript = if changes.is_empty() { stderr } else { diff::render(&changes) };
     if p.try_secs == 0 {
         return (Outcome::Applied { version, confirmed: false }, transcript);
     }
@@ -262,7 +251,7 @@ fn answered(host: &Host, ssh: &Ssh, p: &Push<'_>, a: Answer, stderr: String) -> 
 /// What `rampart status --json` said on a host.
 #[derive(Clone, Debug)]
 pub struct HostStatus {
-    pub json: serde_json::Value,
+    pub status: StatusAnswer,
 }
 
 impl HostStatus {
@@ -272,45 +261,25 @@ impl HostStatus {
     /// applied nothing there).
     #[must_use]
     pub fn word(&self) -> &'static str {
-        let drift = self.json["drift"].as_array().is_some_and(|d| !d.is_empty());
-        let boot = self.json["boot"].as_array().is_some_and(|b| !b.is_empty());
-        if self.json["applied"].is_null() {
-            "nothing"
-        } else if drift {
-            "drift"
-        } else if !self.json["overdue_secs"].is_null() {
-            "overdue"
-        } else if boot {
-            "boot"
-        } else if !self.json["pending_confirmation"].is_null() {
-            "pending"
-        } else {
-            "match"
-        }
+        self.status.state().word()
+    }
+
+    #[must_use]
+    pub fn matches(&self) -> bool {
+        self.status.state() == State::Match
     }
 
     #[must_use]
     pub fn detail(&self) -> String {
-        let a = &self.json["applied"];
-        let field = |k: &str| a[k].as_str().unwrap_or("?").to_owned();
-        let what = format!("firewall {} version {}", field("firewall"), field("version"));
-        let chains = self.json["drift"].as_array().map_or(0, Vec::len);
-        match self.word() {
-            "nothing" => "no ruleset applied by rampart".into(),
-            "drift" => format!("{what}: {chains} chain(s) differ from what was applied"),
-            "pending" => format!("{what}, waiting for `rampart confirm`"),
-            "overdue" => format!("{what}: a try is past its deadline and was not rolled back"),
-            "boot" => format!("{what}: the boot files differ from what was applied"),
-            _ => what,
-        }
+        self.status.detail()
     }
 }
 
 /// A host's status, read with `rampart status --json` over SSH.
 pub fn status(host: &Host, ssh: &Ssh) -> Result<HostStatus, String> {
     let r = run(host, ssh, &["status", "--json"], None, false)?;
-    match serde_json::from_str::<serde_json::Value>(r.stdout.trim()) {
-        Ok(json) if json.get("drift").is_some() => Ok(HostStatus { json }),
+    match serde_json::from_str::<StatusAnswer>(r.stdout.trim()) {
+        Ok(status) => Ok(HostStatus { status }),
         _ if r.status == NOT_FOUND => Err(format!(
             "`{}` is not on the host: install rampart there, or name it with --remote-rampart",
             ssh.remote_rampart
@@ -389,9 +358,14 @@ fn run(
 }
 
 /// The first line that says something, passing over ssh's notes about
-/// known hosts.
+/// known hosts and the host's rampart's notes (`note: ...`), which say
+/// nothing of how it went.
 fn first_line(s: &str) -> String {
-    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_owned()
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("note: "))
+        .unwrap_or("no output")
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -415,22 +389,5 @@ mod tests {
         for bad in ["", "=host", "@host", "host:port", "[2001:db8::1", "root@-oProxyCommand"] {
             assert!(bad.parse::<Host>().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn a_host_status_in_one_word() {
-        let word = |j: serde_json::Value| HostStatus { json: j }.word();
-        let applied = serde_json::json!({"firewall": "gw", "version": "v"});
-        let base = serde_json::json!({"applied": applied, "drift": [], "boot": []});
-        assert_eq!(word(base.clone()), "match");
-        let mut j = base.clone();
-        j["overdue_secs"] = 30.into();
-        assert_eq!(word(j), "overdue");
-        let mut j = base.clone();
-        j["boot"] = serde_json::json!(["/etc/rampart/rules.v4: missing"]);
-        assert_eq!(word(j), "boot");
-        let mut j = base;
-        j["pending_confirmation"] = 1.into();
-        assert_eq!(word(j), "pending");
     }
 }

@@ -254,6 +254,11 @@ fn render_expr(e: &Expr, sets: &mut Sets) -> String {
 
 fn render_rule(r: &NftRule, sets: &mut Sets) -> String {
     let mut parts: Vec<String> = r.matches.iter().map(|e| render_expr(e, sets)).collect();
+    // Every rule counts what it matched: `rampart status --counters` sums
+    // the counts per policy rule.
+    if !r.stmts.iter().any(|s| s == "counter") {
+        parts.push("counter".to_owned());
+    }
     parts.extend(r.stmts.iter().cloned());
     parts.extend(r.verdict.iter().cloned());
     if let Some(c) = &r.comment {

@@ -127,13 +127,28 @@ impl Bench {
         })
     }
 
-    fn rulesets(&self) -> [(&'static str, Ruleset); 3] {
+    fn rulesets(&self) -> [(&'static str, Ruleset); 5] {
         [
             ("Rampart iptables", Ruleset::Iptables(self.iptables.clone())),
             ("Rampart nft, linear", Ruleset::Nft(self.linear.clone())),
+            ("Rampart nft, linear, no counters", Ruleset::Nft(uncounted(&self.linear))),
             ("Rampart nft, classifier", Ruleset::Nft(self.classifier.clone())),
+            ("Rampart nft, classifier, no counters", Ruleset::Nft(uncounted(&self.classifier))),
         ]
     }
+}
+
+/// The document without its `counter` statements: what counting costs is
+/// the difference. (Only the statement: the bench policy's comments hold
+/// no such word.)
+fn uncounted(doc: &str) -> String {
+    doc.lines()
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            let words: Vec<&str> = l.split_whitespace().filter(|w| *w != "counter").collect();
+            format!("{}{}\n", &l[..indent], words.join(" "))
+        })
+        .collect()
 }
 
 struct Measured {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use rampart_deploy::answer::{ApplyAnswer, StatusAnswer};
 use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
 use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
@@ -15,7 +16,7 @@ use rampart_ir::Restricted;
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
 
-use crate::commands::{INVALID, compile, push};
+use crate::commands::{INVALID, compile, counters, push};
 use crate::policy::{self, Checked};
 use crate::printer;
 
@@ -31,7 +32,7 @@ pub(crate) struct StateArgs {
 }
 
 impl StateArgs {
-    fn dir(&self) -> StateDir {
+    pub(crate) fn dir(&self) -> StateDir {
         StateDir::new(&self.state_dir).with_boot(&self.boot_dir)
     }
 }
@@ -167,6 +168,11 @@ pub(crate) struct StatusArgs {
     /// Print a JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// How often each policy rule matched since load (the kernel's
+    /// counters summed per policy rule, busiest first, with rule set,
+    /// file:line and comment), and the rules never hit.
+    #[arg(long, conflicts_with = "host")]
+    counters: bool,
     #[command(flatten)]
     remote: push::RemoteArgs,
     #[command(flatten)]
@@ -220,6 +226,10 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
+    // Where nothing can be loaded, that is all there is to say.
+    let what = if a.dry_run { "nothing was compared" } else { "nothing was loaded" };
+    rampart_deploy::preflight::capable(what)?;
+    staged.note_logging();
     if a.dry_run {
         return dry_run(&staged, a.backend, a.json, &a.state);
     }
@@ -247,7 +257,9 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
     ctrlc::set_handler(apply::interrupt).context("cannot handle signals")?;
     let outcome = apply::apply(&plan, &state)?;
     if a.json {
-        printer::out(&format!("{:#}\n", outcome_json(&outcome)));
+        // What `apply --host` reads back on the pushing side.
+        let answer = serde_json::to_value(ApplyAnswer::of(&outcome))?;
+        printer::out(&format!("{answer:#}\n"));
     }
     match outcome {
         Outcome::Refused(cut) => {
@@ -291,6 +303,28 @@ struct Staged {
 }
 
 impl Staged {
+    /// Whether the rules write LOG lines (NFLOG needs no kernel logger).
+    fn logs(&self) -> bool {
+        let (v4, v6) = match (&self.compiled, &self.imported) {
+            (Some((c, _, _)), _) => (&c.v4, &c.v6),
+            (None, Some((v4, v6))) => (v4, v6),
+            (None, None) => return false,
+        };
+        [v4, v6]
+            .iter()
+            .flat_map(|rs| &rs.chains)
+            .flat_map(|c| &c.rules)
+            .any(|r| matches!(r.target, rampart_ir::Target::Log(_)))
+    }
+
+    /// Where this host would not write the rules' LOG lines, say so.
+    fn note_logging(&self) {
+        let proc = Path::new("/proc/sys/net/netfilter");
+        if let Some(note) = rampart_deploy::preflight::logging(proc, self.logs()) {
+            printer::note(&note);
+        }
+    }
+
     fn load(&self, backend: Backend) -> (Load<'_>, Traced<'_>) {
         let (v4, v6) = match (&self.compiled, &self.imported) {
             (Some((c, _, _)), _) => (&c.v4, &c.v6),
@@ -379,7 +413,8 @@ fn dry_run(
     let (load, traced) = s.load(backend);
     let mut p = preview::preview(&load, traced, s.mgmt.as_ref(), &state.dir())?;
     if let Some((_, fw, sources)) = &s.compiled {
-        diff::locate(&mut p.diff, &|n| policy_rule_at(fw, sources, n));
+        let places = counters::places(fw, sources);
+        diff::locate(&mut p.diff, &|n| places.get(&n).map(|(_, at)| at.clone()));
     }
     let refused = matches!(p.guard, Guard::Cuts(_));
     if json {
@@ -411,43 +446,11 @@ fn dry_run(
     Ok(if refused { ExitCode::from(INVALID) } else { ExitCode::SUCCESS })
 }
 
-/// `file:line` of the policy rule numbered `n` (of each, when imported
-/// rules repeat a number across rule sets).
-fn policy_rule_at(fw: &Firewall, sources: &Sources, n: u32) -> Option<String> {
-    let at: Vec<String> = fw
-        .rulesets
-        .iter()
-        .flat_map(|rs| &rs.rules)
-        .filter(|r| r.number == n)
-        .map(|r| {
-            let lc = sources.line_col(r.span.file, r.span.start);
-            format!("{}:{}", sources.name(r.span.file), lc.line)
-        })
-        .collect();
-    (!at.is_empty()).then(|| at.join(", "))
-}
-
 pub(crate) fn diff(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     let input = Input { policy: Some(&a.policy), compiled: None };
     match stage(&input, a.firewall.as_deref(), a.mgmt.as_deref(), false)? {
         Ok(s) => dry_run(&s, a.backend, a.json, &a.state),
         Err(code) => Ok(code),
-    }
-}
-
-/// What `apply --json` prints, and what `apply --host` reads back.
-fn outcome_json(o: &Outcome) -> serde_json::Value {
-    match o {
-        Outcome::Refused(cut) => serde_json::json!({
-            "outcome": "refused",
-            "refused": {"packet": cut.packet, "verdict": cut.verdict, "decided_by": cut.decided_by},
-        }),
-        Outcome::Applied { diff, version, pending } => serde_json::json!({
-            "outcome": "applied",
-            "version": version,
-            "pending_deadline": pending.as_ref().map(|p| p.deadline),
-            "changes": diff::render(diff).lines().collect::<Vec<_>>(),
-        }),
     }
 }
 
@@ -512,6 +515,22 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
     if !a.remote.host.is_empty() {
         return push::status(&a.remote, a.json);
     }
+    if a.counters {
+        return match counters::read(&a.state.dir(), None)? {
+            None => {
+                printer::out("nothing applied by rampart\n");
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(c) if a.json => {
+                printer::out(&format!("{:#}\n", counters::json(&c)));
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(c) => {
+                printer::out(&counters::text(&c));
+                Ok(ExitCode::SUCCESS)
+            }
+        };
+    }
     let s = rampart_deploy::status::status(&a.state.dir())?;
     let drift = !s.drift.is_empty();
     let overdue = s.overdue.map(|late| {
@@ -521,16 +540,7 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
         )
     });
     if a.json {
-        let v = serde_json::json!({
-            "applied": s.applied.as_ref().map(|x| serde_json::json!({
-                "policy": x.policy, "firewall": x.firewall, "version": x.version, "applied_at": x.applied_at,
-                "bundle": x.bundle,
-            })),
-            "pending_confirmation": s.pending.as_ref().map(|p| p.deadline),
-            "overdue_secs": s.overdue,
-            "boot": s.boot,
-            "drift": s.drift,
-        });
+        let v = serde_json::to_value(StatusAnswer::of(&s))?;
         printer::out(&format!("{v:#}\n"));
     } else {
         match &s.applied {

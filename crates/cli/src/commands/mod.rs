@@ -3,6 +3,7 @@
 pub(crate) mod access;
 pub(crate) mod check;
 pub(crate) mod compile;
+pub(crate) mod counters;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod fmt;
@@ -16,6 +17,7 @@ pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod test;
+pub(crate) mod top;
 pub(crate) mod trace;
 
 use std::process::ExitCode;
@@ -36,6 +38,8 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Rollback(a) => deploy::rollback(&a),
         Command::Status(a) => deploy::status(&a),
         Command::InstallService(a) => deploy::install_service(&a),
+        Command::Metrics(a) => counters::run_metrics(&a),
+        Command::Top(a) => top::run(&a),
         Command::Watchdog(a) => deploy::watchdog(&a),
         Command::Trace(args) => trace::run(*args),
         Command::Import(args) => import::run(args),

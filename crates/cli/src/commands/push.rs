@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_deploy::remote::{self, Host, Outcome, Push, Report, Ssh};
+use rampart_deploy::remote::{self, Host, HostStatus, Outcome, Push, Report, Ssh};
 use rampart_diag::Sources;
 use rayon::prelude::*;
 
@@ -198,14 +198,14 @@ pub(crate) fn status(r: &RemoteArgs, json: bool) -> anyhow::Result<ExitCode> {
     let hosts = r.hosts()?;
     let ssh = r.ssh();
     let states = on_hosts(&hosts, r.jobs, |h| remote::status(h, &ssh))?;
-    let ok = states.iter().filter(|s| s.as_ref().is_ok_and(|s| s.word() == "match")).count();
+    let ok = states.iter().filter(|s| s.as_ref().is_ok_and(HostStatus::matches)).count();
     if json {
         let v: Vec<_> = hosts
             .iter()
             .zip(&states)
             .map(|(h, s)| match s {
                 Ok(s) => {
-                    serde_json::json!({"host": h.to_string(), "state": s.word(), "status": s.json})
+                    serde_json::json!({"host": h.to_string(), "state": s.word(), "status": s.status})
                 }
                 Err(why) => {
                     serde_json::json!({"host": h.to_string(), "state": "failed", "detail": why})

@@ -23,13 +23,19 @@ fn per_source_limits_fill_dynamic_sets_and_limited_rules_stay_apart() {
     let nft = nft(&rules.join("\n"));
     let forward = &nft[nft.find("chain forward").unwrap()..];
     let forward = &forward[..forward.find('}').unwrap()];
-    assert_eq!(forward.matches("limit rate 1/second burst 5 packets accept").count(), 6, "{nft}");
-    assert!(!nft.contains("forward_set") && !nft.contains("forward_map"), "{nft}");
-    assert!(
-        nft.contains("add @rampart_7_v4 { ip saddr limit rate 3/minute burst 5 packets } accept"),
+    assert_eq!(
+        forward.matches("limit rate 1/second burst 5 packets counter accept").count(),
+        6,
         "{nft}"
     );
-    assert!(nft.contains("add @rampart_8_v6 { ip6 saddr ct count 2 } accept"), "{nft}");
+    assert!(!nft.contains("forward_set") && !nft.contains("forward_map"), "{nft}");
+    assert!(
+        nft.contains(
+            "add @rampart_7_v4 { ip saddr limit rate 3/minute burst 5 packets } counter accept"
+        ),
+        "{nft}"
+    );
+    assert!(nft.contains("add @rampart_8_v6 { ip6 saddr ct count 2 } counter accept"), "{nft}");
     assert!(
         nft.contains(
             "set rampart_7_v6 {\n\t\ttype ipv6_addr\n\t\tsize 65535\n\t\tflags dynamic,timeout\n\t\t\
