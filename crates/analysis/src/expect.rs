@@ -27,6 +27,10 @@ pub struct Outcome {
     pub packets: usize,
     #[serde(flatten)]
     pub result: Result,
+    /// The packet that stands for the line: the first that fails, else
+    /// the first traced.
+    #[serde(skip)]
+    pub sample: Option<(Packet, Family)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -108,8 +112,13 @@ fn check(
     fams: &[(Cuts, Compiled, &Ruleset)],
     e: &Expect,
 ) -> Outcome {
-    let mut out =
-        Outcome { span: e.span, expected: e.verdict.word(), packets: 0, result: Result::Holds };
+    let mut out = Outcome {
+        span: e.span,
+        expected: e.verdict.word(),
+        packets: 0,
+        result: Result::Holds,
+        sample: None,
+    };
     let mut all = Vec::new();
     for (base, compiled, rs) in fams {
         let mut cuts = base.clone();
@@ -125,7 +134,7 @@ fn check(
             out.result = Result::TooBroad;
             return out;
         };
-        all.extend(ps.into_iter().map(|p| (p, compiled, *rs)));
+        all.extend(ps.into_iter().map(|p| (p, compiled, *rs, cuts.family)));
     }
     out.packets = all.len();
     if all.is_empty() {
@@ -133,10 +142,12 @@ fn check(
         return out;
     }
     let mut count = 0;
-    for (p, compiled, rs) in &all {
+    out.sample = all.first().map(|(p, _, _, f)| (p.clone(), *f));
+    for (p, compiled, rs, f) in &all {
         let t = compiled.trace(p);
         let origin = decided_by(rs, &t);
         if t.verdict == Verdict::Unknown {
+            out.sample = Some((p.clone(), *f));
             out.result = Result::Undecided {
                 packet: describe(p),
                 rule: t
@@ -150,6 +161,7 @@ fn check(
         if !wanted(e.verdict, &t.verdict) {
             count += 1;
             if count == 1 {
+                out.sample = Some((p.clone(), *f));
                 out.result = Result::Fails {
                     packet: describe(p),
                     got: t.verdict.name().to_ascii_lowercase(),

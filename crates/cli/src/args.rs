@@ -50,6 +50,8 @@ pub(crate) enum Command {
     Test(commands::test::TestArgs),
     /// What can reach what: the services each zone may open to each other.
     Matrix(commands::matrix::MatrixArgs),
+    /// The firewall as one self-contained HTML page.
+    Report(commands::report::ReportArgs),
     /// The console access kit: sudoers fragment, launcher, install, audit.
     Access(crate::commands::access::AccessArgs),
     Explain(commands::reference::ExplainArgs),

@@ -361,8 +361,18 @@ fn prepare(
             }
             record.version = version(&(doc.clone() + &doc6));
             (record.chains, record.chains6) = (chains, chains6);
-            record.doc = table::listing(&hooked::owned(v4, Family::V4, filter));
-            record.doc6 = Some(table::listing(&hooked::owned(v6, Family::V6, filter)));
+            // What status compares with the kernel: the filter part, then
+            // the nat part.
+            let listing = |rs, family| {
+                let mut doc = table::listing(&hooked::owned(rs, family, filter));
+                let nat = hooked::owned(rs, family, nat);
+                if !nat.chains.is_empty() {
+                    doc.push_str(&table::listing(&nat));
+                }
+                doc
+            };
+            record.doc = listing(v4, Family::V4);
+            record.doc6 = Some(listing(v6, Family::V6));
             Loads::Iptables { v4: doc, v6: doc6 }
         }
         Load::Nft(doc) => {
@@ -395,7 +405,7 @@ fn replacing(
         )));
     }
     let target = hooked::owned(rs, family, table);
-    let loaded: BTreeSet<String> = diff::rules_by_chain(before).into_keys().collect();
+    let loaded: BTreeSet<String> = diff::rules_in(before, table).into_keys().collect();
     if let Some((c, _)) = target.chains.iter().find(|(c, _)| loaded.contains(c) && !old.contains(c))
     {
         return Err(DeployError::Foreign(format!(

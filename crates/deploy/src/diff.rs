@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use rampart_diag::FileId;
-use rampart_ir::origin::{comment_rule, line_rule};
+use rampart_ir::origin::line_rule;
 use rampart_ir::read::{self, Format};
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp, capture_diff_slices};
@@ -75,16 +75,6 @@ impl ChainDiff {
     }
 }
 
-/// The policy rule a listed rule names in its comment, as iptables
-/// (`--comment "R7: ..."`) or nft (`comment "R7: ..."`) lists it.
-#[must_use]
-pub fn policy_rule(line: &str) -> Option<u32> {
-    line_rule(line).or_else(|| {
-        let after = line.rsplit_once("comment \"")?.1;
-        comment_rule(after.split('"').next()?)
-    })
-}
-
 /// Compare two tables on the chains in `chains` (all chains when empty).
 #[must_use]
 pub fn diff(
@@ -134,7 +124,7 @@ fn chain(old: &[String], new: &[String]) -> Vec<Edit> {
             rule: new[to].clone(),
             from: from.map(|f| f + 1),
             to: Some(to + 1),
-            policy_rule: policy_rule(&new[to]),
+            policy_rule: line_rule(&new[to]),
             at: None,
         };
         match removed.iter().position(|&f| old[f] == new[to]) {
@@ -147,7 +137,7 @@ fn chain(old: &[String], new: &[String]) -> Vec<Edit> {
         rule: old[from].clone(),
         from: Some(from + 1),
         to: None,
-        policy_rule: policy_rule(&old[from]),
+        policy_rule: line_rule(&old[from]),
         at: None,
     }));
     // Chain order: a removed rule where it was (before what replaces it),
@@ -234,11 +224,5 @@ mod tests {
             "{text}"
         );
         assert!(diff(&old, &old, &[]).is_empty());
-    }
-
-    #[test]
-    fn nft_comments_name_their_rule() {
-        assert_eq!(policy_rule("tcp dport 22 accept comment \"R12: ssh\""), Some(12));
-        assert_eq!(policy_rule("ct state established accept"), None);
     }
 }

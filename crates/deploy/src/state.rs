@@ -74,8 +74,9 @@ pub struct Applied {
     /// `iptables` or `nft`.
     #[serde(default = "iptables")]
     pub backend: String,
-    /// The document loaded (nft: the kernel's listing after loading), which
-    /// status compares with the kernel.
+    /// The document loaded (iptables: Rampart's filter and nat parts; nft:
+    /// the kernel's listing after loading), which status compares with the
+    /// kernel.
     #[serde(default)]
     pub doc: String,
     /// The IPv6 document (iptables).

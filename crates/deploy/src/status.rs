@@ -1,7 +1,7 @@
 //! Is the loaded ruleset the one Rampart applied?
 
 use rampart_emit::hooked;
-use rampart_ir::Family;
+use rampart_ir::{Family, Table};
 
 use crate::diff::{self, ChainDiff, Change, Edit};
 use crate::state::{APPLIED, Applied, PENDING, Pending, StateDir, now};
@@ -46,6 +46,30 @@ fn unhooked(live: &str, chains: &[String]) -> Vec<ChainDiff> {
         .collect()
 }
 
+/// How Rampart's chains of one table differ from what `doc` loaded into
+/// them, hooks included; chains named with the table and family unless
+/// they are IPv4 filter chains.
+fn table_drift(
+    family: Family,
+    table: Table,
+    doc: &str,
+    chains: &[String],
+) -> Result<Vec<ChainDiff>, DeployError> {
+    let live = iptables::save_table(family, table)?;
+    let loaded = diff::rules_in(&live, table);
+    let mut drift = diff::diff(&diff::rules_in(doc, table), &loaded, chains);
+    drift.extend(unhooked(&live, chains));
+    for d in &mut drift {
+        d.chain = match (table, family) {
+            (Table::Filter, Family::V4) => continue,
+            (Table::Filter, Family::V6) => format!("chain {} (IPv6)", d.chain),
+            (t, Family::V4) => format!("{} chain {}", t.name(), d.chain),
+            (t, Family::V6) => format!("{} chain {} (IPv6)", t.name(), d.chain),
+        };
+    }
+    Ok(drift)
+}
+
 pub fn status(state: &StateDir) -> Result<Status, DeployError> {
     // A consistent view: not half-way through an apply or a rollback.
     let _lock = if state.path().is_dir() { Some(state.lock(true)?) } else { None };
@@ -60,21 +84,15 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
             diff::diff(&nft::blocks(&a.doc), &nft::blocks(&nft::listing()?), &[])
         }
         Some(a) => {
-            let live = iptables::save(Family::V4)?;
-            let loaded = diff::rules_by_chain(&live);
-            let mut drift = diff::diff(&diff::rules_by_chain(&a.doc), &loaded, &a.chains);
-            drift.extend(unhooked(&live, &a.chains));
-            if let Some(doc6) = &a.doc6
-                && !a.chains6.is_empty()
-            {
-                let live = iptables::save(Family::V6)?;
-                let loaded = diff::rules_by_chain(&live);
-                let mut d6 = diff::diff(&diff::rules_by_chain(doc6), &loaded, &a.chains6);
-                d6.extend(unhooked(&live, &a.chains6));
-                for mut d in d6 {
-                    d.chain = format!("chain {} (IPv6)", d.chain);
-                    drift.push(d);
-                }
+            let mut drift = Vec::new();
+            for (family, table, chains, doc) in [
+                (Family::V4, Table::Filter, &a.chains, Some(&a.doc)),
+                (Family::V6, Table::Filter, &a.chains6, a.doc6.as_ref()),
+                (Family::V4, Table::Nat, &a.nat, Some(&a.doc)),
+                (Family::V6, Table::Nat, &a.nat6, a.doc6.as_ref()),
+            ] {
+                let Some(doc) = doc.filter(|_| !chains.is_empty()) else { continue };
+                drift.extend(table_drift(family, table, doc, chains)?);
             }
             drift
         }

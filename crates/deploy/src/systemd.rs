@@ -64,8 +64,9 @@ pub fn command_line(argv: &[&str]) -> Result<String, DeployError> {
 
 /// `rampart.service`: loads the iptables boot files (`--noflush`: only
 /// Rampart's chains and hooks) before any interface is up. Run again, it
-/// first takes out the hooks an earlier run put in (`-` ignores the ones
-/// that are not there), so each built-in chain keeps one.
+/// first takes out the hooks an earlier run put in, in the filter and the
+/// nat table (`-` ignores the ones that are not there), so each built-in
+/// chain keeps one.
 pub fn firewall_unit(
     (iptables, restore, rules): (&str, &str, &str),
     (ip6tables, restore6, rules6): (&str, &str, &str),
@@ -83,10 +84,12 @@ pub fn firewall_unit(
     let _ = writeln!(s, "ConditionPathExists={}", path(rules)?);
     s.push_str("\n[Service]\nType=oneshot\nRemainAfterExit=yes\n");
     for tool in [iptables, ip6tables] {
-        for b in rampart_ir::Table::Filter.hooks().iter().map(|h| h.chain()) {
-            let own = rampart_emit::hooked::own_chain(b);
-            let _ =
-                writeln!(s, "ExecStartPre=-{}", command_line(&[tool, "-w", "-D", b, "-j", &own])?);
+        for table in [rampart_ir::Table::Filter, rampart_ir::Table::Nat] {
+            for b in table.hooks().iter().map(|h| h.chain()) {
+                let own = rampart_emit::hooked::own_chain(b);
+                let argv = [tool, "-w", "-t", table.name(), "-D", b, "-j", &own];
+                let _ = writeln!(s, "ExecStartPre=-{}", command_line(&argv)?);
+            }
         }
     }
     let _ = writeln!(s, "ExecStart={}", command_line(&[restore, "-w", "--noflush", rules])?);

@@ -77,6 +77,16 @@ pub enum PrefixError {
 impl LogPrefix {
     /// Parse a template (see the module documentation).
     pub fn parse(text: &str) -> Result<LogPrefix, PrefixError> {
+        let prefix = Self::parse_own(text)?;
+        if !prefix.pieces.contains(&Piece::Field(Field::Rule)) {
+            return Err(PrefixError::NoNumber(text.to_owned()));
+        }
+        Ok(prefix)
+    }
+
+    /// A rule's own prefix (`log prefix "..."`): the same placeholders, but
+    /// `%N` is not needed, since the whole prefix names the rule.
+    pub fn parse_own(text: &str) -> Result<LogPrefix, PrefixError> {
         let mut pieces = Vec::new();
         let mut lit = String::new();
         let mut chars = text.chars();
@@ -108,9 +118,6 @@ impl LogPrefix {
         }
         if !lit.is_empty() {
             pieces.push(Piece::Lit(lit));
-        }
-        if !pieces.contains(&Piece::Field(Field::Rule)) {
-            return Err(PrefixError::NoNumber(text.to_owned()));
         }
         Ok(LogPrefix { text: text.to_owned(), pieces })
     }
@@ -291,11 +298,15 @@ pub fn comment_rule(comment: &str) -> Option<u32> {
         .then(|| rest[..digits].parse().ok())?
 }
 
-/// The policy rule named by the comment of an iptables rule line
-/// (`... -m comment --comment "R7: text" ...`), as the kernel lists it.
+/// The policy rule named by the comment of a rule line as the kernel
+/// lists it: iptables (`... -m comment --comment "R7: text" ...`) or nft
+/// (`... comment "R7: text"`).
 #[must_use]
 pub fn line_rule(line: &str) -> Option<u32> {
-    let after = line.split_once("--comment ")?.1;
+    let after = match line.split_once("--comment ") {
+        Some((_, a)) => a,
+        None => line.rsplit_once(" comment ")?.1,
+    };
     let value = match after.strip_prefix('"') {
         Some(q) => q.split('"').next()?,
         None => after.split_whitespace().next()?,
@@ -317,5 +328,6 @@ mod comment_tests {
         assert_eq!(line_rule("-A INPUT -m comment --comment \"R7: a b\" -j DROP"), Some(7));
         assert_eq!(line_rule("-A INPUT -m comment --comment R12 -j DROP"), Some(12));
         assert_eq!(line_rule("-A INPUT -j DROP"), None);
+        assert_eq!(line_rule("ip saddr 10.0.0.1 drop comment \"R7: a b\""), Some(7));
     }
 }

@@ -195,18 +195,34 @@ pub fn rule_info<'r>(a: &Attribution, lookup: &'r dyn RuleLookup) -> Option<&'r 
 #[derive(Debug, Clone, Default)]
 pub struct Attributor {
     template: LogPrefix,
+    /// Rules' own prefixes (`log prefix "..."`), trimmed → rule number and
+    /// action word.
+    own: BTreeMap<String, (u32, String)>,
 }
 
 impl Attributor {
     /// Use `template` (the policy's `log-prefix`) for Rampart prefixes.
     pub fn new(template: LogPrefix) -> Attributor {
-        Attributor { template }
+        Attributor { template, own: BTreeMap::new() }
+    }
+
+    /// Also recognise the prefixes rules carry of their own, as the policy
+    /// renders them (the policy checks that none names two rules).
+    #[must_use]
+    pub fn with_own(mut self, own: BTreeMap<String, (u32, String)>) -> Attributor {
+        self.own = own;
+        self
     }
 
     /// Attribute a prefix (raw bytes, trailing spaces allowed).
     pub fn attribute(&self, prefix: &[u8]) -> Attribution {
         let text = String::from_utf8_lossy(prefix);
         let text = text.trim();
+        if let Some((rule, action)) = self.own.get(text) {
+            let source =
+                Source::Rampart { rule: *rule, action: Action::parse(action), ruleset: None };
+            return Attribution { source };
+        }
         if let Some(m) = self.template.matches(text) {
             return Attribution {
                 source: Source::Rampart {
@@ -266,6 +282,19 @@ mod tests {
 
     fn at(p: &str) -> Attribution {
         Attributor::default().attribute(p.as_bytes())
+    }
+
+    #[test]
+    fn a_rules_own_prefix_names_that_rule() {
+        let own = BTreeMap::from([("sshd-brute:".to_owned(), (7, "DENY".to_owned()))]);
+        let a = Attributor::default().with_own(own);
+        let got = a.attribute(b"sshd-brute: ");
+        assert_eq!(
+            got.source,
+            Source::Rampart { rule: 7, action: Some(Action::Deny), ruleset: None }
+        );
+        assert_eq!(a.attribute(b"RULE 3 -- ACCEPT ").rule(), Some(3));
+        assert!(matches!(a.attribute(b"sshd-other: ").source, Source::Free { .. }));
     }
 
     #[test]

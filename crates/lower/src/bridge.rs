@@ -76,9 +76,12 @@ fn src(set: &AddrSet) -> Match {
     Match::Src(AddrMatch { neg: false, set: set.clone() })
 }
 
-/// Append the recipe for every bridge port to the built-in chains.
+/// Append the recipe for every bridge port to the built-in chains. The
+/// guards are numbered on after the highest number of a filter or NAT rule,
+/// in the order bridges and ports are written.
 pub(crate) fn guards(fw: &Firewall, rs: &mut RulesetBuilder) {
-    let last = fw.rulesets.iter().flat_map(|r| &r.rules).map(|r| r.number).max().unwrap_or(0);
+    let filter = fw.rulesets.iter().flat_map(|r| &r.rules).map(|r| r.number);
+    let last = filter.chain(fw.nat.iter().map(|r| r.number)).max().unwrap_or(0);
     let mut g = Guards { fw, next: last + 1, rs };
     let fwd = [Hook::Forward];
     for bridge in &fw.bridges {

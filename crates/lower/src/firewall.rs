@@ -22,18 +22,20 @@ pub fn lower(fw: &Firewall) -> Ruleset {
     // a man in the middle sees packets of established connections too.
     bridge::guards(fw, &mut rs);
     implicit::established(fw, &mut rs);
-    // main first, so the catch-all lands after its rules and before user chains
+    // The entry rule set first, so the catch-all lands after its rules and
+    // before user chains.
+    let entry = fw.options.entry.as_str();
     let order = fw
         .rulesets
         .iter()
-        .filter(|r| r.name == "main")
-        .chain(fw.rulesets.iter().filter(|r| r.name != "main"));
-    // Per hook, the chain holding the end of main, where the catch-all goes.
+        .filter(|r| r.name == entry)
+        .chain(fw.rulesets.iter().filter(|r| r.name != entry));
+    // Per hook, the chain holding the end of the entry set, where the catch-all goes.
     let mut tails = BTreeMap::new();
     for set in order {
         let Some(from) = reached.get(&set.name) else { continue };
         for &hook in from {
-            let name = hooks::chain_name(&set.name, hook, &reached);
+            let name = hooks::chain_name(&set.name, hook, fw, &reached);
             let mut chain = match rs.index(&name) {
                 Some(i) => i,
                 None => rs.push(Chain::user(&name)),
@@ -43,11 +45,11 @@ pub fn lower(fw: &Firewall) -> Ruleset {
                     chain = rule::lower(r, hook, chain, &set.name, fw, &reached, &mut rs);
                 }
             }
-            if set.name == "main" {
+            if set.name == entry {
                 tails.insert(hook, chain);
             }
         }
-        if set.name == "main" {
+        if set.name == entry {
             implicit::catch_all(fw, &tails, &mut rs);
         }
     }

@@ -87,7 +87,7 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
 /// For every rule set, the hooks it is entered from, following branches.
 pub(crate) fn reach(fw: &Firewall) -> BTreeMap<String, BTreeSet<Hook>> {
     let mut reached: BTreeMap<String, BTreeSet<Hook>> = BTreeMap::new();
-    reached.insert("main".into(), filter().iter().copied().collect());
+    reached.insert(fw.options.entry.clone(), filter().iter().copied().collect());
     // Branches form a DAG (the model rejects loops), so this settles.
     loop {
         let mut changed = false;
@@ -115,9 +115,10 @@ pub(crate) fn reach(fw: &Firewall) -> BTreeMap<String, BTreeSet<Hook>> {
 pub(crate) fn chain_name(
     ruleset: &str,
     hook: Hook,
+    fw: &Firewall,
     reached: &BTreeMap<String, BTreeSet<Hook>>,
 ) -> String {
-    if ruleset == "main" {
+    if ruleset == fw.options.entry {
         return hook.chain().to_owned();
     }
     match reached.get(ruleset) {

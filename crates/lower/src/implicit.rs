@@ -98,7 +98,8 @@ pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, ChainId>, rs: &mut
     for &hook in hooks::filter() {
         let mut r = implicit(vec![], target.clone(), "default deny");
         if logged {
-            r.log = Some(Log { prefix: log_prefix(o, 0, word, "main", "any"), level: o.log_level });
+            r.log =
+                Some(Log { prefix: log_prefix(o, 0, word, &o.entry, "any"), level: o.log_level });
         }
         for r in crate::log_limit::apply(vec![r], o.log_limit.as_ref(), 0, rs) {
             match tails.get(&hook) {

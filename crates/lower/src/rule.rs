@@ -8,7 +8,7 @@ use rampart_ir::{
     Origin, OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder,
     Target,
 };
-use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, log_prefix};
+use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, rule_log_prefix};
 
 use crate::hooks::chain_name;
 use crate::log_limit;
@@ -246,18 +246,14 @@ fn target(
         Action::Accept => Target::Accept,
         Action::Deny | Action::Antispoof(_) => Target::Drop,
         Action::Reject(w) => Target::Reject(*w),
-        Action::Branch(to) => Target::Jump(rs.id(&chain_name(to, hook, reached))),
+        Action::Branch(to) => Target::Jump(rs.id(&chain_name(to, hook, fw, reached))),
         Action::Continue => Target::None,
         Action::Return => Target::Return,
     };
     let logged = rule.log || matches!(rule.action, Action::Antispoof(_));
-    let log = logged.then(|| {
-        let iface = match &rule.action {
-            Action::Antispoof(i) => i.as_str(),
-            _ => rule.iface.names.first().map_or("any", String::as_str),
-        };
-        let prefix = log_prefix(&fw.options, rule.number, rule.action.log_word(), ruleset, iface);
-        Log { prefix, level: fw.options.log_level }
+    let log = logged.then(|| Log {
+        prefix: rule_log_prefix(&fw.options, rule, ruleset),
+        level: fw.options.log_level,
     });
     (target, log)
 }

@@ -74,7 +74,10 @@ pub(crate) fn log_prefix_too_long(prefix: &str, number: u32, span: Span) -> Diag
         ),
     )
     .with_label(span, "this rule logs")
-    .with_help("shorten the firewall's `log-prefix` template or the rule set name it uses (%C)")
+    .with_help(
+        "shorten the rule's `log prefix`, or the firewall's `log-prefix` template or the rule \
+         set name it uses (%C)",
+    )
 }
 
 /// `bridge`: the bridge `name` is a port of, when it is one.
@@ -97,9 +100,12 @@ pub(crate) fn unknown_interface(
         .with_help(help)
 }
 
-pub(crate) fn missing_main(firewall: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0212", format!("firewall `{firewall}` has no `main` rule set"))
-        .with_label(span, "every firewall needs `ruleset main { ... }`")
+pub(crate) fn missing_main(firewall: &str, entry: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0212", format!("firewall `{firewall}` has no `{entry}` rule set"))
+        .with_label(span, format!("the entry rule set is `{entry}`"))
+        .with_help(format!(
+            "write `ruleset {entry} {{ ... }}`, or name the entry rule set with `entry NAME`"
+        ))
 }
 
 pub(crate) fn bad_icmp(text: &str, span: Span) -> Diagnostic {
@@ -438,4 +444,30 @@ pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0600", format!("`expect {word}` is not an expectation"))
         .with_label(span, "not a verdict")
         .with_help("expect accept, deny (or drop) or reject, followed by from, to, service and on")
+}
+
+pub(crate) fn log_prefix_taken(
+    prefix: &str,
+    span: Span,
+    other: u32,
+    other_span: Option<Span>,
+) -> Diagnostic {
+    let d = Diagnostic::error("E0403", format!("log prefix \"{prefix}\" also names rule {other}"))
+        .with_label(span, "this rule's log lines could not be told from the other rule's")
+        .with_help(
+            "give the rule a prefix of its own (`log prefix \"...\"`, `%N` adds its number)",
+        );
+    match other_span {
+        Some(s) => d.with_label(s, "the other rule"),
+        None => d,
+    }
+}
+
+pub(crate) fn bad_log_prefix(text: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0404", format!("`{text}` cannot be a log prefix"))
+        .with_label(span, why.to_owned())
+        .with_help(
+            "printable ASCII without `\"` or `\\`; placeholders %N (rule number), %A (action), \
+             %C (rule set), %I (interface), %% (a percent sign)",
+        )
 }

@@ -78,6 +78,8 @@ fn expect(
         limit,
         connlimit,
         log_limit,
+        log_prefix,
+        disabled,
         number,
         comment,
         span,
@@ -100,6 +102,8 @@ fn expect(
         (limit.as_ref().map(|x| x.keyword), "a limit"),
         (connlimit.as_ref().map(|x| x.keyword), "a connlimit"),
         (log_limit.as_ref().map(|x| x.keyword), "a log-limit"),
+        (log_prefix.as_ref().map(|x| x.span), "a log prefix"),
+        (*disabled, "disabled"),
         (number.as_ref().map(|w| w.span), "a rule number"),
         (direction.as_ref().filter(|_| on.is_none()).map(|w| w.span), "a direction without `on`"),
     ];

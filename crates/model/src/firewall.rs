@@ -50,7 +50,8 @@ pub(crate) fn build(
             .iter()
             .filter_map(|rule| {
                 number = self::number(rule.number.as_ref(), number + 1, diags);
-                self::rule(rule, number, &out, &names, r, diags)
+                // checked like any rule, then left out: its number stays taken
+                self::rule(rule, number, &out, &names, r, diags).filter(|_| rule.disabled.is_none())
             })
             .collect();
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
@@ -58,12 +59,14 @@ pub(crate) fn build(
     crate::limit::name_tables(&mut out);
     out.nat = crate::nat::build(&fw.nat, number, &out, r, diags);
     out.expects = crate::expect::build(&fw.expects, &out, r, diags);
-    if out.ruleset("main").is_none() {
-        diags.push(diagnostics::missing_main(&out.name, out.span));
+    if out.ruleset(&out.options.entry).is_none() {
+        let span =
+            fw.options.iter().find(|o| o.key.text == "entry").map_or(out.span, |o| o.key.span);
+        diags.push(diagnostics::missing_main(&out.name, &out.options.entry, span));
     }
     crate::bridge::check(&out, diags);
     check_branches(&out, diags);
-    check_log_prefixes(&out, diags);
+    crate::prefix::check(&out, diags);
     crate::names::check(&out, diags);
     out
 }
@@ -95,6 +98,7 @@ fn option(o: &mut Options, s: &Setting, r: &mut Resolver<'_>, diags: &mut Vec<Di
         diags.push(diagnostics::bad_option(key, span, expected));
     };
     match (key, one) {
+        ("entry", Some(t)) => o.entry = t.to_owned(),
         ("log-prefix", Some(t)) => match LogPrefix::parse(t) {
             Ok(p) => o.log_prefix = p,
             Err(e) => bad(diags, &format!("a template a log line can be traced back by: {e}")),
@@ -466,6 +470,7 @@ fn rule(
             diags,
         ),
         log: rule.log.is_some(),
+        log_prefix: rule.log_prefix.as_ref().and_then(|t| crate::prefix::own(t, diags)),
         log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags),
         limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)),
         conn_limit: rule.connlimit.as_ref().and_then(|l| crate::limit::conn_limit(l, diags)),
@@ -524,11 +529,12 @@ fn check_branches(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
         }
         stack.pop();
     }
-    if fw.ruleset("main").is_some() {
-        walk(fw, "main", &mut Vec::new(), diags);
+    let entry = fw.options.entry.as_str();
+    if fw.ruleset(entry).is_some() {
+        walk(fw, entry, &mut Vec::new(), diags);
     }
     for rs in &fw.rulesets {
-        let used = rs.name == "main"
+        let used = rs.name == entry
             || fw
                 .rulesets
                 .iter()
@@ -540,7 +546,7 @@ fn check_branches(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The log prefix of a rule, from the firewall's template.
+/// A prefix from the firewall's template (rules Rampart adds itself).
 #[must_use]
 pub fn log_prefix(
     options: &Options,
@@ -552,17 +558,14 @@ pub fn log_prefix(
     options.log_prefix.render(&PrefixValues { rule: number, action, ruleset, iface })
 }
 
-fn check_log_prefixes(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
-    for rs in &fw.rulesets {
-        for rule in rs.rules.iter().filter(|r| r.log || matches!(r.action, Action::Antispoof(_))) {
-            let iface = match &rule.action {
-                Action::Antispoof(i) => i.as_str(),
-                _ => rule.iface.names.first().map_or("any", String::as_str),
-            };
-            let p = log_prefix(&fw.options, rule.number, rule.action.log_word(), &rs.name, iface);
-            if p.len() > MAX_LOG_PREFIX {
-                diags.push(diagnostics::log_prefix_too_long(&p, rule.number, rule.span));
-            }
-        }
-    }
+/// The log prefix of a policy rule of rule set `ruleset`: its own
+/// `log prefix`, else the firewall's template.
+#[must_use]
+pub fn rule_log_prefix(options: &Options, rule: &Rule, ruleset: &str) -> String {
+    let iface = match &rule.action {
+        Action::Antispoof(i) => i.as_str(),
+        _ => rule.iface.names.first().map_or("any", String::as_str),
+    };
+    let values = PrefixValues { rule: rule.number, action: rule.action.log_word(), ruleset, iface };
+    rule.log_prefix.as_ref().unwrap_or(&options.log_prefix).render(&values)
 }

@@ -27,7 +27,7 @@ pub struct Firewall {
     /// Linux bridges on this host, whose ports get guard rules.
     pub bridges: Vec<crate::Bridge>,
     pub options: Options,
-    /// In source order; `main` is the entry point.
+    /// In source order; `options.entry` (`main`) is the entry point.
     pub rulesets: Vec<RuleSet>,
     /// The `nat` section, in order: the first rule that matches a new
     /// connection decides its translation.
@@ -89,6 +89,8 @@ pub struct Options {
     pub backup_ssh: Option<AddrSet>,
     /// Whether the firewall routes: without it FORWARD only drops.
     pub forward: bool,
+    /// `entry NAME`: the rule set the built-in chains start in (`main`).
+    pub entry: String,
     /// `self-in-networks on`: a network or range around one of the
     /// firewall's addresses also stands for the firewall, so its rules go to
     /// INPUT or OUTPUT too (Firewall Builder's placement; imported policies).
@@ -105,6 +107,7 @@ impl Default for Options {
             accept_established: true,
             backup_ssh: None,
             forward: false,
+            entry: "main".to_owned(),
             self_in_networks: false,
         }
     }
@@ -146,6 +149,8 @@ pub struct Rule {
     /// `days` / `time`: when the rule applies (`-m time`).
     pub time: Option<rampart_ir::TimeMatch>,
     pub log: bool,
+    /// `log prefix "..."`: the rule's own template, else the firewall's.
+    pub log_prefix: Option<LogPrefix>,
     /// How often the log line is written: the rule's `log-limit`, else the
     /// firewall's; `None` logs every packet.
     pub log_limit: Option<rampart_ir::Limit>,

@@ -194,6 +194,10 @@ pub struct Rule {
     /// `log-limit RATE [burst N]` or `log-limit none`: how often the log
     /// line is written.
     pub log_limit: Option<Limit>,
+    /// `log prefix "TEXT"`: the rule's own log prefix, a template.
+    pub log_prefix: Option<Text>,
+    /// `disabled`: the rule keeps its place and number but does nothing.
+    pub disabled: Option<Span>,
     /// `number N`: the rule's number as written, for rules brought over
     /// from another tool whose log prefixes carry their own numbers.
     pub number: Option<Word>,

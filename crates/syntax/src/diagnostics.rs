@@ -33,7 +33,8 @@ pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &s
 pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
     const HELP: &str = "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
                         antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
-                        days, time, limit, connlimit, log, log-limit, stateless, number, comment \"...\"";
+                        days, time, limit, connlimit, log [prefix \"...\"], log-limit, stateless, \
+                        disabled, number, comment \"...\"";
     // The clauses listed in the help are the candidates of "did you mean".
     let clauses = HELP.rsplit(": ").next().unwrap_or("").split(", ");
     Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))
@@ -53,9 +54,9 @@ pub(crate) fn duplicate_clause(word: &str, span: Span, comment_after_log: bool) 
     } else if comment_after_log {
         (
             "a rule has one comment".to_owned(),
-            "`log` takes no text: the string after `log` was read as the rule's comment \
-             (log prefixes come from the firewall's `log-prefix`); drop that string or the \
-             second comment",
+            "the string after `log` was read as the rule's comment; a log prefix of the \
+             rule's own is `log prefix \"TEXT\"` (else the firewall's `log-prefix` applies); \
+             drop that string or the second comment",
         )
     } else if word == "comment" || word.starts_with('"') {
         ("a rule has one comment".to_owned(), "join the two comments into one string")

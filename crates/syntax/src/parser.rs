@@ -32,7 +32,7 @@ type PResult<T> = Result<T, Reported>;
 
 const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
 const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, log-limit, default, \
-                              accept-established, backup-ssh, forward, self-in-networks)";
+                              accept-established, backup-ssh, forward, self-in-networks, entry)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
 
 struct Parser<'a> {
@@ -419,7 +419,7 @@ impl Parser<'_> {
                 Ok(())
             }
             "log-prefix" | "log-level" | "log-limit" | "default" | "accept-established"
-            | "backup-ssh" | "forward" | "self-in-networks" => {
+            | "backup-ssh" | "forward" | "self-in-networks" | "entry" => {
                 let mut values = Vec::new();
                 while !self.at_line_end() {
                     let t = self.peek();
@@ -620,6 +620,8 @@ impl Parser<'_> {
             limit: None,
             connlimit: None,
             log_limit: None,
+            log_prefix: None,
+            disabled: None,
             number: None,
             comment: None,
         };
@@ -669,7 +671,13 @@ impl Parser<'_> {
                     let span = w.span;
                     self.set_once(&mut r.direction, w, span, false)?;
                 }
-                "log" => self.set_once(&mut r.log, w.span, w.span, false)?,
+                "log" => {
+                    self.set_once(&mut r.log, w.span, w.span, false)?;
+                    if self.eat_word("prefix").is_some() {
+                        r.log_prefix = Some(self.string("a log prefix in double quotes")?);
+                    }
+                }
+                "disabled" => self.set_once(&mut r.disabled, w.span, w.span, false)?,
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span, false)?,
                 "limit" => {
                     let l = self.limit(w.span, "limit")?;
@@ -807,7 +815,7 @@ mod tests {
         };
         let (m, h) = message("deny log \"RULE 6 -- DENY \" comment \"x\"");
         assert_eq!(m, "a rule has one comment");
-        assert!(h.contains("`log` takes no text"), "{h}");
+        assert!(h.contains("log prefix \"TEXT\""), "{h}");
         let (m, h) = message("accept service ssh in out");
         assert_eq!(m, "a rule has one direction, `in` or `out`");
         assert!(h.contains("leave out both"), "{h}");

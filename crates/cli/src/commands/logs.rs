@@ -267,7 +267,8 @@ fn attributor(flag: Option<&LogPrefix>, policy: Option<&Policy>) -> anyhow::Resu
         (None, Some(p)) => p.template.clone(),
         (None, None) => LogPrefix::default(),
     };
-    Ok(Attributor::new(template))
+    let own = policy.map(|p| p.own.clone()).unwrap_or_default();
+    Ok(Attributor::new(template).with_own(own))
 }
 
 pub(crate) fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
@@ -715,6 +716,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
 struct Policy {
     rules: RuleIndex,
     template: LogPrefix,
+    /// Rules' own prefixes: trimmed prefix → rule number and action word.
+    own: std::collections::BTreeMap<String, (u32, String)>,
 }
 
 /// The rules of `--policy`, when given; `Err` with the exit code when the
@@ -743,5 +746,15 @@ fn load_policy(
             (r.number, info)
         })
         .collect();
-    Ok(Ok(Some(Policy { rules, template: fw.options.log_prefix.clone() })))
+    let own = fw
+        .rulesets
+        .iter()
+        .flat_map(|rs| rs.rules.iter().map(move |r| (rs, r)))
+        .filter(|(_, r)| r.log_prefix.is_some())
+        .map(|(rs, r)| {
+            let prefix = rampart_model::rule_log_prefix(&fw.options, r, &rs.name);
+            (prefix.trim().to_owned(), (r.number, r.action.log_word().to_owned()))
+        })
+        .collect();
+    Ok(Ok(Some(Policy { rules, template: fw.options.log_prefix.clone(), own })))
 }

@@ -16,6 +16,7 @@ pub(crate) mod matrix;
 pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
+pub(crate) mod report;
 pub(crate) mod test;
 pub(crate) mod top;
 pub(crate) mod trace;
@@ -52,5 +53,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Manpages(a) => reference::manpages(&a),
         Command::Test(a) => test::run(&a),
         Command::Matrix(a) => matrix::run(&a),
+        Command::Report(a) => report::run(&a),
     }
 }

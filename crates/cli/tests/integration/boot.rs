@@ -86,13 +86,15 @@ fn units_run_exactly_the_paths_they_were_given() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("systemd-analyze verify: ok"), "{}", text(&out.stderr));
 
-    // Six hooks taken out first (a restart), then the two loads.
+    // Fourteen hooks taken out first (a restart: filter and nat, IPv4 and
+    // IPv6), then the two loads.
     let boot = parsed_commands(&units, "rampart.service");
-    assert_eq!(boot.len(), 8, "{boot:?}");
-    assert_eq!(boot[0][1..], ["-w", "-D", "INPUT", "-j", "rampart-INPUT"]);
-    assert!(boot[6][0].ends_with("/iptables-restore"), "{boot:?}");
-    assert_eq!(boot[6][1..], ["-w", "--noflush", &rules.join("rules.v4").display().to_string()]);
-    assert_eq!(boot[7][3], rules.join("rules.v6").display().to_string());
+    assert_eq!(boot.len(), 16, "{boot:?}");
+    assert_eq!(boot[0][1..], ["-w", "-t", "filter", "-D", "INPUT", "-j", "rampart-INPUT"]);
+    assert_eq!(boot[3][1..], ["-w", "-t", "nat", "-D", "PREROUTING", "-j", "rampart-PREROUTING"]);
+    assert!(boot[14][0].ends_with("/iptables-restore"), "{boot:?}");
+    assert_eq!(boot[14][1..], ["-w", "--noflush", &rules.join("rules.v4").display().to_string()]);
+    assert_eq!(boot[15][3], rules.join("rules.v6").display().to_string());
     let nft = parsed_commands(&units, "rampart-nft.service");
     assert_eq!(nft[0][1..], ["-f", &rules.join("rules.nft").display().to_string()]);
     let audit = parsed_commands(&units, "rampart-spice-audit.service");
@@ -216,4 +218,59 @@ fn boot_files_follow_every_confirmed_apply_and_boot_to_the_same_rules() {
     let tables = ns.stdout(["nft", "list", "tables"]).unwrap();
     assert!(!tables.contains("rampart"), "{tables}");
     assert!(read("rules.nft").is_none() && read("rules.v4").is_some());
+}
+
+/// The boot unit run again after applies (a restart) leaves one hook in
+/// each built-in chain, in the nat table as in the filter table.
+#[test]
+fn restarting_the_boot_unit_keeps_one_hook_per_chain() {
+    require_tools(&[
+        Tool::IPTABLES_RESTORE,
+        Tool::IPTABLES_SAVE,
+        Tool { name: "systemd-analyze", package: "systemd" },
+        Tool { name: "setpriv", package: "util-linux" },
+        Tool { name: "setsid", package: "util-linux" },
+    ])
+    .unwrap();
+    let ns = Netns::new().unwrap();
+    let dir = tempdir("restart");
+    let (state, boot, units) = (dir.join("state"), dir.join("boot"), dir.join("units"));
+    std::fs::create_dir_all(&boot).unwrap();
+    let policy = dir.join("gw.rp");
+    std::fs::write(
+        &policy,
+        "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\nfirewall gw {\n \
+         interface eth0 100.64.0.1/24\n interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n \
+         forward on\n ruleset main {\n  accept to web service http\n  accept from lan\n }\n \
+         nat {\n  masquerade on eth0 from lan\n  dnat to web on eth0 service http\n }\n}\n",
+    )
+    .unwrap();
+    let out = install(&policy, &units, &boot);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let policy = policy.to_str().unwrap();
+    rampart(&ns, &state, &boot, &["apply", policy]);
+    rampart(&ns, &state, &boot, &["apply", policy]);
+    // The unit's commands, as systemd runs them, twice: `-D` may fail
+    // (systemd ignores it: `ExecStartPre=-`), the loads may not.
+    let unit = parsed_commands(&units, "rampart.service");
+    for _ in 0..2 {
+        for argv in &unit {
+            let out = ns.command(&argv[0]).args(&argv[1..]).output().unwrap();
+            if !argv.iter().any(|w| w == "-D") {
+                assert!(out.status.success(), "{argv:?}: {}", text(&out.stderr));
+            }
+        }
+    }
+    for (table, chains) in
+        [("filter", &["INPUT", "FORWARD", "OUTPUT"][..]), ("nat", &["PREROUTING", "POSTROUTING"])]
+    {
+        let saved = ns.stdout(["iptables-save", "-t", table]).unwrap();
+        for c in chains {
+            let hook = format!("-A {c} -j rampart-{c}\n");
+            assert_eq!(saved.matches(&hook).count(), 1, "{table} {c}:\n{saved}");
+        }
+    }
+    let out = rampart(&ns, &state, &boot, &["status"]);
+    assert!(text(&out.stdout).contains("loaded rules match"), "{}", text(&out.stdout));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

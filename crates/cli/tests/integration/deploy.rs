@@ -122,9 +122,35 @@ fn nat_rules_replace_only_rampart_chains_and_roll_back() {
     assert!(t.contains("-A POSTROUTING -j rampart-POSTROUTING"), "{t}");
     assert!(t.contains("-A rampart-PREROUTING -i eth0 -p tcp -m tcp --dport 80"), "{t}");
     assert!(dockers(&t), "Docker's NAT stays: {t}");
-    // Applying again adds no second jump.
+    ok(&["status"]);
+    // Hand edits in the nat table are drift: a rule added to Rampart's
+    // chain, and its hook taken out.
+    ns.run(["iptables", "-w", "-t", "nat", "-I", "rampart-POSTROUTING", "-j", "ACCEPT"]).unwrap();
+    ns.run(["iptables", "-w", "-t", "nat", "-D", "PREROUTING", "-j", "rampart-PREROUTING"])
+        .unwrap();
+    let out = rampart(&ns, &state, &["status", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let drift: Vec<(String, String, String)> = v["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| {
+            d["edits"].as_array().unwrap().iter().map(|e| {
+                let s = |v: &serde_json::Value| v.as_str().unwrap().to_owned();
+                (s(&d["chain"]), s(&e["change"]), s(&e["rule"]))
+            })
+        })
+        .collect();
+    let want = |c: &str, ch: &str, r: &str| (c.to_owned(), ch.to_owned(), r.to_owned());
+    assert!(drift.contains(&want("nat chain rampart-POSTROUTING", "added", "-j ACCEPT")), "{v}");
+    assert!(drift.contains(&want("nat chain PREROUTING", "removed", "-j rampart-PREROUTING")));
+    // Applying again repairs it and adds no second jump.
+    ok(&["apply", policy.to_str().unwrap()]);
     ok(&["apply", policy.to_str().unwrap()]);
     assert_eq!(nat().matches("-j rampart-PREROUTING").count(), 1, "{}", nat());
+    assert_eq!(nat().matches("-j rampart-POSTROUTING").count(), 1, "{}", nat());
+    ok(&["status"]);
 
     // A policy without NAT removes Rampart's chains and jumps, nothing else.
     ok(&["apply", "examples/spice-client.rp"]);
@@ -140,6 +166,19 @@ fn nat_rules_replace_only_rampart_chains_and_roll_back() {
         "{t}"
     );
     assert!(dockers(&t), "{t}");
+
+    // The nft backend: a rule added to its nat chain is drift too.
+    require_tools(&[Tool::NFT]).unwrap();
+    ok(&["apply", policy.to_str().unwrap(), "--backend", "nft"]);
+    ok(&["status"]);
+    ns.run(["nft", "add", "rule", "inet", "rampart", "nat_postrouting", "accept"]).unwrap();
+    let out = rampart(&ns, &state, &["status"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("inet rampart chain nat_postrouting: 1 added, 0 removed"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]

@@ -25,5 +25,6 @@ mod nft_rules;
 mod preview;
 mod readme;
 mod reference;
+mod report;
 mod trace;
 mod util;

@@ -46,13 +46,8 @@ options:
   mgmt:
     description: The management connection to protect, as ADMIN_ADDR:SSH_PORT (default, the one Ansible uses).
     type: str
-  rampart:
-    description: The rampart binary on the managed host.
-    type: str
-    default: rampart
-  state_dir:
-    description: Rampart's state directory on the managed host.
-    type: path
+extends_documentation_fragment:
+  - rampart.firewall.common
 """
 
 EXAMPLES = r"""

@@ -19,13 +19,8 @@ options:
   version:
     description: The version M(rampart.firewall.rampart_apply) loaded; the task fails when another one is loaded.
     type: str
-  rampart:
-    description: The rampart binary on the managed host.
-    type: str
-    default: rampart
-  state_dir:
-    description: Rampart's state directory on the managed host.
-    type: path
+extends_documentation_fragment:
+  - rampart.firewall.common
 """
 
 EXAMPLES = r"""

@@ -1,0 +1,85 @@
+//! `rampart report`: every shipped example rendered, then loaded in
+//! headless Chromium; assertions on the DOM the browser built, and a
+//! screenshot of each kept under the target directory.
+
+use std::path::Path;
+use std::process::Command;
+
+use rampart_lab::{Tool, require_tools};
+
+use crate::util::{rampart, tempdir, text};
+
+const CHROMIUM: Tool = Tool { name: "chromium", package: "chromium" };
+
+/// Chromium's run on `page`: its DOM, and its own messages.
+fn chromium(page: &Path, extra: &[&str]) -> (String, String) {
+    require_tools(&[CHROMIUM]).expect("chromium");
+    let url = format!("file://{}", page.display());
+    let out = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0"])
+        .args(extra)
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    assert!(out.status.success(), "chromium failed: {}", text(&out.stderr));
+    (text(&out.stdout), text(&out.stderr))
+}
+
+/// The number of rules `check` counts in a one-firewall policy.
+fn rule_count(policy: &str) -> usize {
+    let out = rampart(&["check", policy]);
+    let err = text(&out.stderr);
+    let n = err.split(" rule(s)").next().and_then(|s| s.rsplit(' ').next()).expect("rule count");
+    n.parse().unwrap_or_else(|_| panic!("no rule count in {err}"))
+}
+
+#[test]
+fn every_example_renders_in_a_browser_with_every_rule_and_the_matrix() {
+    let dir = tempdir("report");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for ex in ["spice-client", "office-gateway", "kvm-bridges"] {
+        let policy = format!("examples/{ex}.rp");
+        let page = dir.join(format!("{ex}.html"));
+        let out = rampart(&["report", &policy, "-o", page.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let html = std::fs::read_to_string(&page).unwrap();
+        // Self-contained: nothing fetched from elsewhere.
+        for outside in ["http://", "https://", "<script src", "<link"] {
+            assert!(!html.contains(outside), "{ex}: {outside} in the page");
+        }
+        let (dom, log) = chromium(&page, &["--dump-dom"]);
+        assert!(!log.contains("Uncaught") && !log.contains(":CONSOLE("), "{ex}: {log}");
+        assert!(dom.contains("<title>firewall "), "{ex}: {dom}");
+        let rules = rule_count(&policy);
+        assert_eq!(dom.matches("<tr id=\"r").count(), rules, "{ex}: one row per rule");
+        for n in 1..=rules {
+            assert!(dom.contains(&format!("<tr id=\"r{n}\"")), "{ex}: no row for rule {n}");
+        }
+        assert!(dom.contains("<table class=\"matrix\">"), "{ex}");
+        let shot = shots.join(format!("{ex}.png"));
+        chromium(&page, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,2000"]);
+        assert!(
+            std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false),
+            "{ex}: no screenshot"
+        );
+        if ex == "kvm-bridges" {
+            for port in ["vk63", "vk64", "vk65", "vethb2", "vk42", "vethb1", "vmh1"] {
+                assert!(
+                    dom.contains(&format!("<td class=\"mono\">{port}</td>")),
+                    "no port {port}: {dom}"
+                );
+            }
+        }
+        if ex == "office-gateway" {
+            // The matrix cell eth0 -> eth2 and the rule 8 row as the browser sees them.
+            assert!(dom.contains("<th>eth2 10.2.0.0/24</th>"), "{dom}");
+            assert!(dom.contains("title=\"tcp 25: "), "{dom}");
+            assert!(dom.contains(">smtp (tcp 25)*</span>"), "{dom}");
+            assert!(dom.contains("<span class=\"not\">not</span>internal"), "{dom}");
+            assert!(dom.contains("out to the Internet"), "{dom}");
+            assert!(dom.contains("W0340"), "{dom}");
+            assert!(dom.contains("expect accept from admin-pc to self service ssh"), "{dom}");
+        }
+    }
+}

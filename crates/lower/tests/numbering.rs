@@ -1,0 +1,49 @@
+//! Rule numbers a migrating user can keep: disabled rules hold theirs, the
+//! entry rule set has any name, and derived rules are numbered predictably.
+
+use rampart_diag::Sources;
+use rampart_ir::{Family, format_rule};
+use rampart_lower::compile;
+
+fn compiled(text: &str) -> rampart_lower::Compiled {
+    let mut sources = Sources::new();
+    let loaded = rampart_model::load_str("t.rp", text, &mut sources);
+    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
+    compile(&loaded.model.unwrap().firewalls[0])
+}
+
+#[test]
+fn a_disabled_rule_keeps_its_number_in_an_entry_set_of_any_name() {
+    let c = compiled(
+        "service ssh tcp 22\nservice http tcp 80\nfirewall fw {\n interface eth0 10.0.0.1/24\n \
+         entry Policy\n accept-established off\n default none\n ruleset Policy {\n  \
+         accept service ssh disabled\n  accept service http log prefix \"HTTP %N \"\n }\n}\n",
+    );
+    let input = c.v4.chain("INPUT").unwrap();
+    let texts: Vec<String> =
+        input.rules.iter().map(|r| format_rule(&c.v4, r, Family::V4)).collect();
+    assert_eq!(texts.len(), 1, "{texts:#?}");
+    assert!(texts[0].contains("--dport 80") && texts[0].contains("\"R2\""), "{texts:#?}");
+    let log = c.v4.chain("RULE_2").unwrap();
+    assert!(format_rule(&c.v4, &log.rules[0], Family::V4).contains("--log-prefix \"HTTP 2 \""));
+}
+
+#[test]
+fn bridge_guards_are_numbered_after_the_filter_and_nat_rules() {
+    let c = compiled(
+        "host g1 10.6.0.2\nfirewall fw {\n interface eth0 10.0.0.1/24\n forward on\n \
+         bridge br0 {\n  guest vm1 g1\n }\n ruleset main {\n  accept number 10\n }\n nat {\n  \
+         masquerade on eth0\n }\n}\n",
+    );
+    let numbers: Vec<u32> = c
+        .rich
+        .chains
+        .iter()
+        .flat_map(|ch| &ch.rules)
+        .filter_map(|r| r.origin.map(|o| o.rule))
+        .filter(|&n| n > 11)
+        .collect();
+    // rule 10, the nat rule 11, then the guest port's three guards
+    assert_eq!(numbers.iter().min(), Some(&12), "{numbers:?}");
+    assert_eq!(numbers.iter().max(), Some(&14), "{numbers:?}");
+}
