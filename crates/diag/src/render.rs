@@ -1,6 +1,9 @@
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde_json::json;
 
 use crate::{Diagnostic, Severity, Sources, Span, printable};
@@ -58,13 +61,49 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> serde_json::Value
         .collect()
 }
 
+/// Lines of context kept around the labels: more than miette shows.
+const WINDOW_LINES: usize = 3;
+
+/// The lines of a file around a diagnostic's labels, so that rendering
+/// reads and copies those alone, not the whole file per diagnostic (a
+/// policy of 100,000 rules can have tens of thousands of warnings).
+struct Window {
+    name: String,
+    text: String,
+    /// Where `text` starts in the file, and on which line (0-based).
+    offset: usize,
+    line: usize,
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let start = span.offset().checked_sub(self.offset).ok_or(MietteError::OutOfBounds)?;
+        let local = SourceSpan::new(start.into(), span.len());
+        let c = self.text.as_bytes().read_span(&local, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            c.data(),
+            SourceSpan::new((c.span().offset() + self.offset).into(), c.span().len()),
+            c.line() + self.line,
+            c.column(),
+            // miette counts the lines from the start of the text.
+            c.line_count() + self.line,
+        )))
+    }
+}
+
 /// Adapter from our diagnostic to miette's trait, built only for rendering.
 struct Report {
     message: String,
     code: &'static str,
     severity: Severity,
     help: Option<String>,
-    source: Option<NamedSource<String>>,
+    source: Option<Window>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -84,7 +123,13 @@ impl Report {
             return Self::without_source(d, sources);
         }
         let file = d.span().map(|s| s.file);
-        let source = file.map(|f| NamedSource::new(sources.name(f), sources.text(f).to_owned()));
+        let source = file.map(|f| {
+            let spans = d.labels.iter().map(|l| l.span).filter(|s| s.file == f);
+            let start = spans.clone().map(|s| s.start).min().unwrap_or(0);
+            let end = spans.map(|s| s.end).max().unwrap_or(0);
+            let (offset, line, text) = sources.lines_around(f, start, end, WINDOW_LINES);
+            Window { name: sources.name(f).to_owned(), text: text.to_owned(), offset, line }
+        });
         // The first label is primary: miette puts its line and column in the
         // `file:line:col` header.
         let labels = d
@@ -181,7 +226,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

@@ -81,23 +81,13 @@ pub(crate) fn log_prefix_too_long(prefix: &str, number: u32, span: Span) -> Diag
 }
 
 /// `bridge`: the bridge `name` is a port of, when it is one.
-pub(crate) fn unknown_interface(
-    name: &str,
-    firewall: &str,
-    span: Span,
-    bridge: Option<&str>,
-) -> Diagnostic {
-    let help = match bridge {
-        Some(b) => format!(
-            "`{name}` is a port of bridge `{b}`, not an interface of the host: its guard rules \
-             come from its line in `bridge {b}`; to match traffic through the bridge, declare \
-             `interface {b}` and write `on {b}`"
-        ),
-        None => format!("declare it with `interface {name} ...` inside `firewall {firewall}`"),
-    };
+pub(crate) fn unknown_interface(name: &str, firewall: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0210", format!("firewall `{firewall}` has no interface `{name}`"))
         .with_label(span, "unknown interface")
-        .with_help(help)
+        .with_help(format!(
+            "declare it with `interface {name} ...` inside `firewall {firewall}`, or as a \
+             bridge or a port of one"
+        ))
 }
 
 pub(crate) fn missing_main(firewall: &str, entry: &str, span: Span) -> Diagnostic {
@@ -438,6 +428,46 @@ pub(crate) fn limit_on_deny(span: Span) -> Diagnostic {
             "to drop what comes too fast, accept under the limit instead \
              (`accept service ssh limit 3/minute per source`): the rest meets the catch-all",
         )
+}
+
+pub(crate) fn port_is_interface(name: &str, bridge: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0440",
+        format!("`{name}` is both an interface and a port of bridge `{bridge}`"),
+    )
+    .with_label(span, "declared as an interface too")
+    .with_help(format!(
+        "`on {name}` could mean `-i {name}` or the bridge port; a port is not an interface \
+         of the host: remove its `interface` line"
+    ))
+}
+
+pub(crate) fn negated_port_out(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0441", format!("`on not` with bridge port `{name}` needs `in`"))
+        .with_label(span, "negated outgoing bridge port")
+        .with_help(
+            "the kernel tells the outgoing port only of bridged packets, so `not PORT` could \
+             not cover routed ones: add `in`, or name the ports the rule is for",
+        )
+}
+
+pub(crate) fn port_not_here(name: &str, bridge: &str, what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0442", format!("{what} cannot name bridge port `{name}`"))
+        .with_label(span, format!("a port of bridge `{bridge}`"))
+        .with_help(format!("name the bridge instead: `{bridge}`"))
+}
+
+pub(crate) fn port_misses_own_packets(name: &str, bridge: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning(
+        "W0420",
+        format!("`on {name}` does not match the firewall's own packets leaving through it"),
+    )
+    .with_label(span, "a bridge port")
+    .with_help(format!(
+        "OUTPUT knows only the bridge a packet leaves by, not the port: the rule applies to \
+         bridged and incoming packets; for the firewall's own, add a rule `on {bridge} out`, \
+         or write `in`, or a source that is not the firewall, to say that is meant"
+    ))
 }
 
 pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {

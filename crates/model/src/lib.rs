@@ -18,6 +18,7 @@ mod load;
 mod model;
 mod names;
 mod nat;
+mod ports;
 mod prefix;
 mod resolve;
 mod service;

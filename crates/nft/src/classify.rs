@@ -33,7 +33,7 @@ use rampart_ir::{
 
 use rampart_ir::depth;
 
-use crate::elems;
+use crate::{elems, leaf};
 
 /// Chains this short stay as written: easier to read, and a lookup saves
 /// little.
@@ -127,6 +127,7 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         names: rs.chains.iter().map(|c| c.name.clone()).collect(),
         made: Vec::new(),
         budget: 0,
+        boxed: HashMap::new(),
     };
     let mut chains = Vec::with_capacity(rs.chains.len());
     for chain in &rs.chains {
@@ -191,6 +192,8 @@ struct Classifier<'a> {
     made: Vec<Chain>,
     /// Rules the current chain may still add by copying.
     budget: usize,
+    /// The chains of leaf maps' boxes by their rules, shared by all leaves.
+    boxed: HashMap<Vec<Rule>, ChainId>,
 }
 
 /// One field's cut of a node: the intervals with the rules (positions in
@@ -213,7 +216,16 @@ impl<'a> Classifier<'a> {
     /// The rules of a node of `chain`'s tree; new chains go to `made`.
     fn node(&mut self, chain: &Chain, rules: Vec<&'a Rule>, ctx: &mut Context) -> Vec<Rule> {
         let Some(cut) = self.best_cut(&rules, ctx) else {
-            return rules.into_iter().cloned().collect();
+            return leaf::leaf(&rules, &mut |rules| {
+                if let Some(&id) = self.boxed.get(&rules) {
+                    return id;
+                }
+                let name = self.fresh(&chain.name, "k");
+                let id = ChainId(self.rs.chains.len() + self.made.len());
+                self.boxed.insert(rules.clone(), id);
+                self.made.push(Chain { rules, ..Chain::user_in(chain.table, &name) });
+                id
+            });
         };
         self.budget =
             self.budget.saturating_sub(cut.total.saturating_sub(rules.len() - cut.prefix));
@@ -221,7 +233,7 @@ impl<'a> Classifier<'a> {
         let body = &rules[cut.prefix..];
         let mut targets = Vec::with_capacity(cut.parts.len());
         for (p, part) in cut.parts.iter().enumerate() {
-            let name = self.fresh(&chain.name);
+            let name = self.fresh(&chain.name, "c");
             let at = self.made.len();
             self.made.push(Chain::user_in(chain.table, &name));
             targets.push(ChainId(self.rs.chains.len() + at));
@@ -237,9 +249,9 @@ impl<'a> Classifier<'a> {
         out
     }
 
-    fn fresh(&mut self, chain: &str) -> String {
+    fn fresh(&mut self, chain: &str, kind: &str) -> String {
         let name = (1..)
-            .map(|i| format!("{chain}_c{i}"))
+            .map(|i| format!("{chain}_{kind}{i}"))
             .find(|n| !self.names.contains(n))
             .unwrap_or_default();
         self.names.insert(name.clone());
