@@ -199,32 +199,8 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
                 _ => p.diags.push(d::expected(s.span, "`lab NAME` (letters, digits, `-`, `_`)")),
             },
             "firewall" | "host" => {
-                let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_name(n)) else {
-                    p.diags.push(d::expected(s.span, &format!("`{kw} NAME {{`")));
-                    if s.opens {
-                        p.skip_block();
-                    }
-                    continue;
-                };
-                let is_fw = kw == "firewall";
-                let mut node = Node {
-                    name: n.to_owned(),
-                    span: s.words[1].span,
-                    firewall: is_fw,
-                    interfaces: vec![],
-                    routes: vec![],
-                    forward: is_fw,
-                    users: vec![],
-                    listeners: vec![],
-                };
-                let mut rules = None;
-                if s.opens {
-                    node_block(&mut p, &mut node, &mut rules, dir);
-                    p.close(kw_span);
-                } else if s.words.len() > 2 {
-                    p.diags.push(d::expected(s.words[2].span, "`{` after the name"));
-                }
-                if is_fw {
+                let Some((node, rules)) = node_stmt(&mut p, &s, kw, dir) else { continue };
+                if node.firewall {
                     if let Some((first, _)) = &firewall {
                         p.diags.push(d::second_firewall(node.span, first.span));
                     } else {
@@ -234,42 +210,8 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
                     hosts.push(node);
                 }
             }
-            "link" => {
-                let ends: Vec<Endpoint> =
-                    s.words[1..].iter().filter_map(|t| endpoint(&mut p, t)).collect();
-                if s.words.len() != 3 || ends.len() != 2 {
-                    if ends.len() == s.words.len() - 1 {
-                        p.diags.push(d::expected(s.span, "`link NODE.IFACE NODE.IFACE`"));
-                    }
-                } else {
-                    let mut it = ends.into_iter();
-                    let (a, b) = (it.next().expect("two"), it.next().expect("two"));
-                    links.push(Link { a, b });
-                }
-            }
-            "bridge" | "switch" => {
-                let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_iface(n)) else {
-                    p.diags
-                        .push(d::expected(s.span, &format!("`{kw} NAME {{` (an interface name)")));
-                    if s.opens {
-                        p.skip_block();
-                    }
-                    continue;
-                };
-                let mut br = Bridge {
-                    name: n.to_owned(),
-                    filtered: kw == "bridge",
-                    span: s.words[1].span,
-                    ports: vec![],
-                };
-                if s.opens {
-                    while let Some(ps) = p.stmt() {
-                        bridge_stmt(&mut p, &ps, &mut br);
-                    }
-                    p.close(kw_span);
-                }
-                bridges.push(br);
-            }
+            "link" => links.extend(link_stmt(&mut p, &s)),
+            "bridge" | "switch" => bridges.extend(bridge_block(&mut p, &s, kw)),
             "probe" => {
                 if let Some(pr) = probe(&mut p, &s) {
                     probes.push(pr);
@@ -304,6 +246,80 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
     crate::check::check(&mut lab, &mut diags);
     let ok = !diags.iter().any(Diagnostic::is_error);
     Parsed { lab: ok.then_some(lab), diagnostics: diags }
+}
+
+/// `firewall NAME { ... }` or `host NAME { ... }`: the node, and the
+/// firewall's rules source.
+fn node_stmt(
+    p: &mut Parser<'_>,
+    s: &Stmt,
+    kw: &str,
+    dir: &Path,
+) -> Option<(Node, Option<RulesSource>)> {
+    let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_name(n)) else {
+        p.diags.push(d::expected(s.span, &format!("`{kw} NAME {{`")));
+        if s.opens {
+            p.skip_block();
+        }
+        return None;
+    };
+    let is_fw = kw == "firewall";
+    let mut node = Node {
+        name: n.to_owned(),
+        span: s.words[1].span,
+        firewall: is_fw,
+        interfaces: vec![],
+        routes: vec![],
+        forward: is_fw,
+        users: vec![],
+        listeners: vec![],
+    };
+    let mut rules = None;
+    if s.opens {
+        node_block(p, &mut node, &mut rules, dir);
+        p.close(s.words[0].span);
+    } else if s.words.len() > 2 {
+        p.diags.push(d::expected(s.words[2].span, "`{` after the name"));
+    }
+    Some((node, rules))
+}
+
+/// `link NODE.IFACE NODE.IFACE`.
+fn link_stmt(p: &mut Parser<'_>, s: &Stmt) -> Option<Link> {
+    let ends: Vec<Endpoint> = s.words[1..].iter().filter_map(|t| endpoint(p, t)).collect();
+    if s.words.len() != 3 || ends.len() != 2 {
+        // A bad endpoint has been reported already.
+        if ends.len() == s.words.len() - 1 {
+            p.diags.push(d::expected(s.span, "`link NODE.IFACE NODE.IFACE`"));
+        }
+        return None;
+    }
+    let mut it = ends.into_iter();
+    Some(Link { a: it.next()?, b: it.next()? })
+}
+
+/// `bridge NAME { ... }` or `switch NAME { ... }`.
+fn bridge_block(p: &mut Parser<'_>, s: &Stmt, kw: &str) -> Option<Bridge> {
+    let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_iface(n)) else {
+        p.diags.push(d::expected(s.span, &format!("`{kw} NAME {{` (an interface name)")));
+        if s.opens {
+            p.skip_block();
+        }
+        return None;
+    };
+    let mut br = Bridge {
+        name: n.to_owned(),
+        filtered: kw == "bridge",
+        span: s.words[1].span,
+        ports: vec![],
+    };
+    if s.opens {
+        while let Some(ps) = p.stmt() {
+            bridge_stmt(p, &ps, &mut br);
+        }
+        p.close(s.words[0].span);
+    }
+    Some(br)
 }
 
 /// Lab names become part of namespace names: keep them short and plain.
@@ -485,129 +501,130 @@ fn bridge_stmt(p: &mut Parser<'_>, s: &Stmt, br: &mut Bridge) {
     }
 }
 
-fn probe(p: &mut Parser<'_>, s: &Stmt) -> Option<Probe> {
-    if s.opens {
-        p.diags.push(d::unexpected(s.span, "a probe is one line"));
-        p.skip_block();
-        return None;
-    }
-    let w = &s.words;
-    let kind = match w.get(1).and_then(word) {
-        Some("ping") => ProbeKind::Ping,
-        Some("tcp") => ProbeKind::Tcp,
-        Some("udp") => ProbeKind::Udp,
-        _ => {
-            let span = w.get(1).map_or(s.span, |t| t.span);
-            p.diags.push(d::expected(span, "a probe kind: ping, tcp or udp"));
-            return None;
-        }
-    };
-    let mut from = None;
-    let mut uid = None;
-    let mut user_name = None;
-    let mut to = None;
-    let mut port = None;
-    let mut mitm = None;
-    let mut expect = None;
-    let mut rule = None;
-    let mut log = None;
-    let mut i = 2;
-    let mut ok = true;
-    while i < w.len() {
+/// The clauses of a probe line, as read so far.
+#[derive(Default)]
+struct ProbeClauses {
+    from: Option<(String, Span)>,
+    uid: Option<u32>,
+    user: Option<(String, Span)>,
+    to: Option<Target>,
+    port: Option<u16>,
+    mitm: Option<(String, Span)>,
+    expect: Option<Outcome>,
+    rule: Option<RuleRef>,
+    log: Option<String>,
+}
+
+impl ProbeClauses {
+    /// Reads the clause starting at `w[i]`: how many words it took, or
+    /// `None` after reporting what is wrong with it.
+    fn clause(&mut self, p: &mut Parser<'_>, w: &[Token], i: usize) -> Option<usize> {
         let kw = word(&w[i]).unwrap_or("");
         let arg = w.get(i + 1);
         let need = |p: &mut Parser<'_>, what: &str| {
             p.diags.push(d::expected(w[i].span, &format!("`{kw}` followed by {what}")));
         };
-        i += match kw {
+        match kw {
             "pass" | "blocked" => {
-                expect = Some(if kw == "pass" { Outcome::Pass } else { Outcome::Blocked });
-                1
+                self.expect = Some(if kw == "pass" { Outcome::Pass } else { Outcome::Blocked });
+                return Some(1);
             }
             "from" | "to" | "mitm" | "user" => {
-                let Some(a) = arg.and_then(word) else {
+                let (Some(a), Some(at)) = (arg.and_then(word), arg) else {
                     need(p, "a name");
-                    ok = false;
-                    break;
+                    return None;
                 };
+                let named = Some((a.to_owned(), at.span));
                 match kw {
-                    "from" => from = Some((a.to_owned(), arg.expect("arg").span)),
-                    "mitm" => mitm = Some((a.to_owned(), arg.expect("arg").span)),
-                    "user" => user_name = Some((a.to_owned(), arg.expect("arg").span)),
+                    "from" => self.from = named,
+                    "mitm" => self.mitm = named,
+                    "user" => self.user = named,
                     _ => {
-                        to = Some(match a.parse::<IpAddr>() {
-                            Ok(ip) => (Target::Addr(ip), arg.expect("arg").span),
-                            Err(_) => {
-                                let sp = arg.expect("arg").span;
-                                (Target::Node(a.to_owned(), sp), sp)
-                            }
+                        self.to = Some(match a.parse::<IpAddr>() {
+                            Ok(ip) => Target::Addr(ip),
+                            Err(_) => Target::Node(a.to_owned(), at.span),
                         });
                     }
                 }
-                2
             }
             "uid" | "port" => {
                 let n = arg.and_then(word).and_then(|a| a.parse::<u32>().ok());
                 match (kw, n) {
-                    ("uid", Some(n)) => uid = Some(n),
+                    ("uid", Some(n)) => self.uid = Some(n),
                     ("port", Some(n)) if (1..=65535).contains(&n) => {
-                        port = u16::try_from(n).ok();
+                        self.port = u16::try_from(n).ok();
                     }
                     _ => {
                         need(p, if kw == "uid" { "a number" } else { "a port (1-65535)" });
-                        ok = false;
-                        break;
+                        return None;
                     }
                 }
-                2
             }
             "rule" => {
-                let r = arg.and_then(word).and_then(parse_rule_ref);
-                let Some(r) = r else {
+                let Some(r) = arg.and_then(word).and_then(parse_rule_ref) else {
                     need(p, "a policy rule number (7) or CHAIN:INDEX (INPUT:3)");
-                    ok = false;
-                    break;
+                    return None;
                 };
-                rule = Some(r);
-                2
+                self.rule = Some(r);
             }
-            "log" => match arg.map(|t| &t.tok) {
-                Some(Tok::Text(t)) => {
-                    log = Some(t.clone());
-                    2
-                }
-                _ => {
+            "log" => {
+                let Some(Tok::Text(t)) = arg.map(|t| &t.tok) else {
                     need(p, "a quoted log prefix");
-                    ok = false;
-                    break;
-                }
-            },
+                    return None;
+                };
+                self.log = Some(t.clone());
+            }
             _ => {
                 p.diags.push(d::unknown_statement(
                     word(&w[i]).unwrap_or("text"),
                     w[i].span,
                     "from, user, uid, to, port, mitm, pass, blocked, rule, log",
                 ));
-                ok = false;
-                break;
+                return None;
             }
-        };
+        }
+        Some(2)
     }
-    if !ok {
+}
+
+fn probe_kind(p: &mut Parser<'_>, s: &Stmt) -> Option<ProbeKind> {
+    let w = &s.words;
+    match w.get(1).and_then(word) {
+        Some("ping") => Some(ProbeKind::Ping),
+        Some("tcp") => Some(ProbeKind::Tcp),
+        Some("udp") => Some(ProbeKind::Udp),
+        _ => {
+            let span = w.get(1).map_or(s.span, |t| t.span);
+            p.diags.push(d::expected(span, "a probe kind: ping, tcp or udp"));
+            None
+        }
+    }
+}
+
+fn probe(p: &mut Parser<'_>, s: &Stmt) -> Option<Probe> {
+    if s.opens {
+        p.diags.push(d::unexpected(s.span, "a probe is one line"));
+        p.skip_block();
         return None;
     }
-    let (Some((from, from_span)), Some((to, _)), Some(expect)) = (from, to, expect) else {
+    let kind = probe_kind(p, s)?;
+    let mut c = ProbeClauses::default();
+    let mut i = 2;
+    while i < s.words.len() {
+        i += c.clause(p, &s.words, i)?;
+    }
+    let (Some((from, from_span)), Some(to), Some(expect)) = (c.from, c.to, c.expect) else {
         p.diags.push(d::expected(
             s.span,
             "`from NODE`, `to NODE|ADDRESS` and `pass` or `blocked` in a probe",
         ));
         return None;
     };
-    if kind != ProbeKind::Ping && port.is_none() {
+    if kind != ProbeKind::Ping && c.port.is_none() {
         p.diags.push(d::expected(s.span, "`port N` on a tcp or udp probe"));
         return None;
     }
-    if kind == ProbeKind::Ping && port.is_some() {
+    if kind == ProbeKind::Ping && c.port.is_some() {
         p.diags.push(d::unexpected(s.span, "a ping has no port"));
         return None;
     }
@@ -615,14 +632,14 @@ fn probe(p: &mut Parser<'_>, s: &Stmt) -> Option<Probe> {
         kind,
         from,
         from_span,
-        uid,
-        user: user_name,
+        uid: c.uid,
+        user: c.user,
         to,
-        port,
-        mitm,
+        port: c.port,
+        mitm: c.mitm,
         expect,
-        rule,
-        log,
+        rule: c.rule,
+        log: c.log,
         line: p.line_of(s.span),
         text: p.line_text(s.span),
     })
