@@ -53,11 +53,11 @@ pub fn rules_in(
     Ok(rules)
 }
 
+/// Rules per chain, normalised.
+type Chains = BTreeMap<String, Vec<String>>;
+
 /// The rules per chain of one table, and the errors: offset and message.
-fn read(
-    text: &str,
-    table: rampart_ir::Table,
-) -> (BTreeMap<String, Vec<String>>, Vec<(usize, String)>) {
+fn read(text: &str, table: rampart_ir::Table) -> (Chains, Vec<(usize, String)>) {
     let imported = read::parse(text, FileId(0), Format::Save);
     let mut out = BTreeMap::new();
     for t in imported.tables.iter().filter(|t| t.table == table) {
