@@ -199,32 +199,8 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
                 _ => p.diags.push(d::expected(s.span, "`lab NAME` (letters, digits, `-`, `_`)")),
             },
             "firewall" | "host" => {
-                let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_name(n)) else {
-                    p.diags.push(d::expected(s.span, &format!("`{kw} NAME {{`")));
-                    if s.opens {
-                        p.skip_block();
-                    }
-                    continue;
-                };
-                let is_fw = kw == "firewall";
-                let mut node = Node {
-                    name: n.to_owned(),
-                    span: s.words[1].span,
-                    firewall: is_fw,
-                    interfaces: vec![],
-                    routes: vec![],
-                    forward: is_fw,
-                    users: vec![],
-                    listeners: vec![],
-                };
-                let mut rules = None;
-                if s.opens {
-                    node_block(&mut p, &mut node, &mut rules, dir);
-                    p.close(kw_span);
-                } else if s.words.len() > 2 {
-                    p.diags.push(d::expected(s.words[2].span, "`{` after the name"));
-                }
-                if is_fw {
+                let Some((node, rules)) = node_stmt(&mut p, &s, kw, dir) else { continue };
+                if node.firewall {
                     if let Some((first, _)) = &firewall {
                         p.diags.push(d::second_firewall(node.span, first.span));
                     } else {
@@ -234,42 +210,8 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
                     hosts.push(node);
                 }
             }
-            "link" => {
-                let ends: Vec<Endpoint> =
-                    s.words[1..].iter().filter_map(|t| endpoint(&mut p, t)).collect();
-                if s.words.len() != 3 || ends.len() != 2 {
-                    if ends.len() == s.words.len() - 1 {
-                        p.diags.push(d::expected(s.span, "`link NODE.IFACE NODE.IFACE`"));
-                    }
-                } else {
-                    let mut it = ends.into_iter();
-                    let (a, b) = (it.next().expect("two"), it.next().expect("two"));
-                    links.push(Link { a, b });
-                }
-            }
-            "bridge" | "switch" => {
-                let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_iface(n)) else {
-                    p.diags
-                        .push(d::expected(s.span, &format!("`{kw} NAME {{` (an interface name)")));
-                    if s.opens {
-                        p.skip_block();
-                    }
-                    continue;
-                };
-                let mut br = Bridge {
-                    name: n.to_owned(),
-                    filtered: kw == "bridge",
-                    span: s.words[1].span,
-                    ports: vec![],
-                };
-                if s.opens {
-                    while let Some(ps) = p.stmt() {
-                        bridge_stmt(&mut p, &ps, &mut br);
-                    }
-                    p.close(kw_span);
-                }
-                bridges.push(br);
-            }
+            "link" => links.extend(link_stmt(&mut p, &s)),
+            "bridge" | "switch" => bridges.extend(bridge_block(&mut p, &s, kw)),
             "probe" => {
                 if let Some(pr) = probe(&mut p, &s) {
                     probes.push(pr);
@@ -304,6 +246,80 @@ pub fn parse(path: &Path, text: &str, file: FileId) -> Parsed {
     crate::check::check(&mut lab, &mut diags);
     let ok = !diags.iter().any(Diagnostic::is_error);
     Parsed { lab: ok.then_some(lab), diagnostics: diags }
+}
+
+/// `firewall NAME { ... }` or `host NAME { ... }`: the node, and the
+/// firewall's rules source.
+fn node_stmt(
+    p: &mut Parser<'_>,
+    s: &Stmt,
+    kw: &str,
+    dir: &Path,
+) -> Option<(Node, Option<RulesSource>)> {
+    let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_name(n)) else {
+        p.diags.push(d::expected(s.span, &format!("`{kw} NAME {{`")));
+        if s.opens {
+            p.skip_block();
+        }
+        return None;
+    };
+    let is_fw = kw == "firewall";
+    let mut node = Node {
+        name: n.to_owned(),
+        span: s.words[1].span,
+        firewall: is_fw,
+        interfaces: vec![],
+        routes: vec![],
+        forward: is_fw,
+        users: vec![],
+        listeners: vec![],
+    };
+    let mut rules = None;
+    if s.opens {
+        node_block(p, &mut node, &mut rules, dir);
+        p.close(s.words[0].span);
+    } else if s.words.len() > 2 {
+        p.diags.push(d::expected(s.words[2].span, "`{` after the name"));
+    }
+    Some((node, rules))
+}
+
+/// `link NODE.IFACE NODE.IFACE`.
+fn link_stmt(p: &mut Parser<'_>, s: &Stmt) -> Option<Link> {
+    let ends: Vec<Endpoint> = s.words[1..].iter().filter_map(|t| endpoint(p, t)).collect();
+    if s.words.len() != 3 || ends.len() != 2 {
+        // A bad endpoint has been reported already.
+        if ends.len() == s.words.len() - 1 {
+            p.diags.push(d::expected(s.span, "`link NODE.IFACE NODE.IFACE`"));
+        }
+        return None;
+    }
+    let mut it = ends.into_iter();
+    Some(Link { a: it.next()?, b: it.next()? })
+}
+
+/// `bridge NAME { ... }` or `switch NAME { ... }`.
+fn bridge_block(p: &mut Parser<'_>, s: &Stmt, kw: &str) -> Option<Bridge> {
+    let Some(n) = s.words.get(1).and_then(word).filter(|n| valid_iface(n)) else {
+        p.diags.push(d::expected(s.span, &format!("`{kw} NAME {{` (an interface name)")));
+        if s.opens {
+            p.skip_block();
+        }
+        return None;
+    };
+    let mut br = Bridge {
+        name: n.to_owned(),
+        filtered: kw == "bridge",
+        span: s.words[1].span,
+        ports: vec![],
+    };
+    if s.opens {
+        while let Some(ps) = p.stmt() {
+            bridge_stmt(p, &ps, &mut br);
+        }
+        p.close(s.words[0].span);
+    }
+    Some(br)
 }
 
 /// Lab names become part of namespace names: keep them short and plain.
@@ -355,44 +371,8 @@ fn node_block(p: &mut Parser<'_>, node: &mut Node, rules: &mut Option<RulesSourc
         };
         let args = &s.words[1..];
         match kw {
-            "interface" => {
-                let Some(n) = args.first().and_then(word).filter(|n| valid_iface(n)) else {
-                    p.diags.push(d::expected(s.span, "`interface NAME [ADDRESS/LEN, ...]`"));
-                    continue;
-                };
-                let mut addrs = Vec::new();
-                for t in items(&args[1..]) {
-                    match word(t).and_then(|w| w.parse::<IpNet>().ok()) {
-                        Some(a) => addrs.push(a),
-                        None => p.diags.push(d::bad_address(t.span)),
-                    }
-                }
-                node.interfaces.push(Interface { name: n.to_owned(), addrs, span: args[0].span });
-            }
-            "route" | "gateway" => {
-                let (to, via) = match (kw, args) {
-                    ("gateway", [gw]) => ("default".to_owned(), gw),
-                    ("route", [to, v, gw]) if word(v) == Some("via") => {
-                        let t = word(to).unwrap_or("");
-                        if t != "default" && t.parse::<IpNet>().is_err() {
-                            p.diags.push(d::bad_address(to.span));
-                            continue;
-                        }
-                        (t.to_owned(), gw)
-                    }
-                    _ => {
-                        p.diags.push(d::expected(
-                            s.span,
-                            "`route NETWORK via ADDRESS` or `gateway ADDRESS`",
-                        ));
-                        continue;
-                    }
-                };
-                match word(via).and_then(|w| w.parse::<IpAddr>().ok()) {
-                    Some(via) => node.routes.push(Route { to, via }),
-                    None => p.diags.push(d::bad_address(via.span)),
-                }
-            }
+            "interface" => node.interfaces.extend(interface_stmt(p, &s)),
+            "route" | "gateway" => node.routes.extend(route_stmt(p, &s, kw)),
             "forward" => match args.first().and_then(word) {
                 Some("on") if args.len() == 1 => node.forward = true,
                 Some("off") if args.len() == 1 => node.forward = false,
@@ -409,26 +389,7 @@ fn node_block(p: &mut Parser<'_>, node: &mut Node, rules: &mut Option<RulesSourc
                 }
                 _ => p.diags.push(d::expected(s.span, "`user NAME UID`")),
             },
-            "listen" => {
-                let proto = match args.first().and_then(word) {
-                    Some("tcp") => Proto::Tcp,
-                    Some("udp") => Proto::Udp,
-                    _ => {
-                        p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
-                        continue;
-                    }
-                };
-                let ports = items(&args[1..]);
-                if ports.is_empty() {
-                    p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
-                }
-                for t in ports {
-                    match word(t).and_then(|w| w.parse::<u16>().ok()).filter(|&n| n > 0) {
-                        Some(port) => node.listeners.push(Listener { proto, port }),
-                        None => p.diags.push(d::bad_number(t.span, "a port (1-65535)")),
-                    }
-                }
-            }
+            "listen" => node.listeners.extend(listen_stmt(p, &s)),
             "policy" | "rules" if node.firewall => match args {
                 [Token { tok: Tok::Text(f), .. }] => {
                     if rules.is_some() {
@@ -456,6 +417,74 @@ fn node_block(p: &mut Parser<'_>, node: &mut Node, rules: &mut Option<RulesSourc
             }
         }
     }
+}
+
+/// `interface NAME [ADDRESS/LEN, ...]`.
+fn interface_stmt(p: &mut Parser<'_>, s: &Stmt) -> Option<Interface> {
+    let args = &s.words[1..];
+    let Some(n) = args.first().and_then(word).filter(|n| valid_iface(n)) else {
+        p.diags.push(d::expected(s.span, "`interface NAME [ADDRESS/LEN, ...]`"));
+        return None;
+    };
+    let mut addrs = Vec::new();
+    for t in items(&args[1..]) {
+        match word(t).and_then(|w| w.parse::<IpNet>().ok()) {
+            Some(a) => addrs.push(a),
+            None => p.diags.push(d::bad_address(t.span)),
+        }
+    }
+    Some(Interface { name: n.to_owned(), addrs, span: args[0].span })
+}
+
+/// `route NETWORK via ADDRESS` or `gateway ADDRESS`.
+fn route_stmt(p: &mut Parser<'_>, s: &Stmt, kw: &str) -> Option<Route> {
+    let (to, via) = match (kw, &s.words[1..]) {
+        ("gateway", [gw]) => ("default".to_owned(), gw),
+        ("route", [to, v, gw]) if word(v) == Some("via") => {
+            let t = word(to).unwrap_or("");
+            if t != "default" && t.parse::<IpNet>().is_err() {
+                p.diags.push(d::bad_address(to.span));
+                return None;
+            }
+            (t.to_owned(), gw)
+        }
+        _ => {
+            p.diags.push(d::expected(s.span, "`route NETWORK via ADDRESS` or `gateway ADDRESS`"));
+            return None;
+        }
+    };
+    match word(via).and_then(|w| w.parse::<IpAddr>().ok()) {
+        Some(via) => Some(Route { to, via }),
+        None => {
+            p.diags.push(d::bad_address(via.span));
+            None
+        }
+    }
+}
+
+/// `listen tcp|udp PORT, ...`: the listeners whose ports read.
+fn listen_stmt(p: &mut Parser<'_>, s: &Stmt) -> Vec<Listener> {
+    let args = &s.words[1..];
+    let proto = match args.first().and_then(word) {
+        Some("tcp") => Proto::Tcp,
+        Some("udp") => Proto::Udp,
+        _ => {
+            p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
+            return vec![];
+        }
+    };
+    let ports = items(&args[1..]);
+    if ports.is_empty() {
+        p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
+    }
+    let mut out = Vec::new();
+    for t in ports {
+        match word(t).and_then(|w| w.parse::<u16>().ok()).filter(|&n| n > 0) {
+            Some(port) => out.push(Listener { proto, port }),
+            None => p.diags.push(d::bad_number(t.span, "a port (1-65535)")),
+        }
+    }
+    out
 }
 
 fn bridge_stmt(p: &mut Parser<'_>, s: &Stmt, br: &mut Bridge) {
