@@ -202,8 +202,8 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
 struct Hull {
     /// Source and destination addresses.
     addrs: [(u128, u128); 2],
-    /// The other dimensions, all below 2^64.
-    rest: [(u64, u64); DIMS - 2],
+    /// The other dimensions: protocols, ports, ICMP, states, interface ids.
+    rest: [(u32, u32); DIMS - 2],
     /// A rule compared with others (its space is kept).
     live: bool,
     single: bool,
@@ -226,7 +226,7 @@ impl Hull {
             addrs: [hull(SRC), hull(DST)],
             rest: std::array::from_fn(|d| {
                 let (lo, hi) = hull(d + 2);
-                (lo as u64, hi as u64)
+                (lo as u32, hi as u32)
             }),
             live: true,
             single: s.dims.iter().all(|r| r.parts().len() == 1),
