@@ -177,10 +177,11 @@ pub fn render(diffs: &[ChainDiff]) -> String {
             d.count(Change::Removed)
         ));
         for e in &d.edits {
-            let (sign, place) = match (e.change, e.from, e.to) {
-                (Change::Moved, Some(f), Some(t)) => ('~', format!("{f}→{t}")),
-                (Change::Removed, Some(f), _) => ('-', f.to_string()),
-                (_, _, t) => ('+', t.map(|t| t.to_string()).unwrap_or_default()),
+            let at = |p: Option<usize>| p.map(|p| p.to_string()).unwrap_or_default();
+            let (sign, place) = match e.change {
+                Change::Moved => ('~', format!("{}→{}", at(e.from), at(e.to))),
+                Change::Removed => ('-', at(e.from)),
+                Change::Added => ('+', at(e.to)),
             };
             let origin = match (e.policy_rule, &e.at) {
                 (Some(n), Some(at)) => format!("  (R{n} {at})"),

@@ -58,8 +58,9 @@ fn a_nul_is_refused_and_a_deny_still_denies() {
     let up = wait_until(Duration::from_secs(5), || connects_as(&client, 0, "192.168.2.2", 20002));
     assert!(up, "listener not reachable without firewall");
 
-    let out = client.run_with_input(&["iptables-restore", "-w"], &doc).unwrap();
-    assert!(out.status.success(), "{}\n{doc}", String::from_utf8_lossy(&out.stderr));
+    client
+        .run_with_input(&["iptables-restore", "-w"], &doc)
+        .unwrap_or_else(|e| panic!("{e}\n{doc}"));
     let saved = client.stdout(["iptables-save", "-t", "filter"]).unwrap();
     let line = saved.lines().find(|l| l.contains("R1: x")).expect("the deny is loaded");
     assert!(line.ends_with("-j DROP"), "the deny lost its target: {line}");

@@ -237,3 +237,21 @@ fn labs_run_in_parallel_without_interfering() {
         no_namespaces_left(r);
     }
 }
+
+#[test]
+fn rules_on_bridge_ports() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let r = run_lab(&dir.join("bridge-ports.lab"));
+    assert_eq!(r.probes.len(), 8);
+    // kali5's VM is stopped entering through its port, by the port rule
+    // (`--physdev-in`), whichever port the packet was bound for.
+    for p in &r.probes[4..6] {
+        assert!(p.logs.iter().any(|l| l.contains("PHYSIN=vk65")), "{:?}", p.logs);
+        assert!(p.counters.iter().any(|c| c.chain == "RULE_2" && c.index == 2), "{}", p.probe);
+    }
+    // Leaving through kali4's port (`--physdev-out --physdev-is-bridged`).
+    let out = &r.probes[6];
+    assert!(out.logs.iter().any(|l| l.contains("PHYSOUT=vk64")), "{:?}", out.logs);
+    assert!(out.counters.iter().any(|c| c.chain == "RULE_3" && c.index == 2));
+    no_namespaces_left(&r);
+}

@@ -10,7 +10,9 @@
 //! resets) are dropped in its raw table before conntrack and filter see
 //! them (probes leave with TTL 33, replies do not), and every case gets a
 //! conntrack zone of its own so that earlier cases cannot make later
-//! packets ESTABLISHED.
+//! packets ESTABLISHED. For nat tables the first packets of connections
+//! are followed across the hooks (`rampart_trace::routed`), and the
+//! translations conntrack records are held to trace's too.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -216,7 +218,11 @@ fn send(p: &Probe<'_>) {
 type Counters = BTreeMap<(String, usize), u64>;
 
 fn kernel_counters(fw: &Netns) -> Counters {
-    let text = fw.stdout(["iptables-save", "-c", "-t", "filter"]).unwrap();
+    counters_of(&fw.stdout(["iptables-save", "-c", "-t", "filter"]).unwrap())
+}
+
+/// The packet counters of one table's `iptables-save -c` text.
+fn counters_of(text: &str) -> Counters {
     let mut out = Counters::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let packets =
@@ -1215,4 +1221,211 @@ fn real_shaped_rulesets_are_decided_and_agree_with_the_kernel() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(decided * 100 >= total * 95, "only {decided} of {total} packets decided");
+}
+
+/// A random nat table (the body of `*nat`): destination NAT and redirects
+/// at PREROUTING, source NAT and masquerade at POSTROUTING, user chains
+/// with RETURN, no-nat accepts; targets only where the routed lab can take
+/// the packet (its own networks and addresses).
+fn random_nat(rng: &mut fastrand::Rng) -> String {
+    let mut out = String::from(
+        ":PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         :POSTROUTING ACCEPT [0:0]\n:n1 - [0:0]\n:n2 - [0:0]\n",
+    );
+    for (chain, pre) in [("PREROUTING", true), ("n1", true), ("POSTROUTING", false), ("n2", false)]
+    {
+        for _ in 0..rng.usize(1..5) {
+            let mut m: Vec<String> = Vec::new();
+            let mut proto = None;
+            let mut kinds = Vec::new();
+            for _ in 0..rng.usize(0..3) {
+                let k = rng.u8(..5);
+                // One match of a kind per rule, as iptables takes them.
+                if kinds.contains(&k) {
+                    continue;
+                }
+                kinds.push(k);
+                match k {
+                    0 => m.push(format!("-s {}", NETS[rng.usize(..NETS.len())])),
+                    1 => m.push(format!("-d {}", NETS[rng.usize(..NETS.len())])),
+                    2 if proto.is_none() => {
+                        let p = *rng.choice(&["tcp", "udp"]).unwrap();
+                        proto = Some(p);
+                        m.push(format!(
+                            "-p {p} -m {p} --dport {}",
+                            PORTS[rng.usize(..PORTS.len())]
+                        ));
+                    }
+                    3 if pre => m.push((*rng.choice(&["-i c0", "! -i c0"]).unwrap()).to_owned()),
+                    3 => m.push((*rng.choice(&["-o s0", "-o c0", "! -o s0"]).unwrap()).to_owned()),
+                    _ => {}
+                }
+            }
+            let port = |rng: &mut fastrand::Rng| match proto {
+                Some(_) => format!(":{}", rng.choice(&[8080u16, 2222]).unwrap()),
+                None => String::new(),
+            };
+            let target = match (pre, rng.u8(..6)) {
+                (true, 0 | 1) => {
+                    let to = rng.choice(&["10.77.2.3", "10.77.2.2", "10.77.1.2"]).unwrap();
+                    format!("DNAT --to-destination {to}{}", port(rng))
+                }
+                (true, 2) if proto.is_some() => "REDIRECT --to-ports 8080".to_owned(),
+                // Without a port: the probes' own source ports keep
+                // their connections apart, so the kernel never has to
+                // pick another port for a clash.
+                (false, 0 | 1) => {
+                    let to = rng.choice(&["10.77.2.1", "10.77.1.1"]).unwrap();
+                    format!("SNAT --to-source {to}")
+                }
+                (false, 2) => "MASQUERADE".to_owned(),
+                (_, 3) if chain == "PREROUTING" => "n1".to_owned(),
+                (_, 3) if chain == "POSTROUTING" => "n2".to_owned(),
+                (_, 4) if chain.starts_with('n') => "RETURN".to_owned(),
+                _ => "ACCEPT".to_owned(),
+            };
+            m.push(format!("-j {target}"));
+            out.push_str(&format!("-A {chain} {}\n", m.join(" ")));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// A first packet of a connection from the client, seen at PREROUTING: a
+/// SYN, a UDP datagram or an echo request (what opens a connection, so the
+/// nat table sees it), to the server or the firewall.
+fn nat_probe<'a>(rng: &mut fastrand::Rng, lab: &'a Routed) -> Probe<'a> {
+    let proto = *rng.choice(&["tcp", "tcp", "udp", "udp", "icmp"]).unwrap();
+    let (a, b, flags) = match proto {
+        "icmp" => (8, 0, 0),
+        p => (
+            *rng.choice(&[1000u16, 4000, 53, 22, 443]).unwrap(),
+            PORTS[rng.usize(..PORTS.len())],
+            if p == "tcp" { tcp::SYN } else { 0 },
+        ),
+    };
+    let dst = *rng.choice(&["10.77.2.2", "10.77.2.3", "10.77.1.1", "10.77.2.1"]).unwrap();
+    let src = SRCS[rng.usize(..SRCS.len())];
+    raw(&lab.client, Hook::Prerouting, (Some("c0"), None), src, dst, proto, a, b, flags)
+}
+
+/// Counts a walk's matched rules (and its policy, under index 0) into
+/// `counters`, as the kernel's counters of that table count them.
+fn count_walk(rs: &Ruleset, t: &rampart_trace::Trace, builtin: &str, counters: &mut Counters) {
+    assert!(t.forks.is_empty(), "undecided nat walk: {:?}", t.forks);
+    for s in &t.path {
+        *counters.entry((rs.chains[s.at.chain].name.clone(), s.at.rule + 1)).or_insert(0) += 1;
+    }
+    if t.main.policy() {
+        *counters.entry((builtin.to_owned(), 0)).or_insert(0) += 1;
+    }
+}
+
+/// The nat table's counters and the translated connections: trace's
+/// routed walk (PREROUTING, the route, the filter hook, POSTROUTING) for
+/// every probe against the kernel's counters and conntrack's reply tuples.
+fn run_nat_case(fw: &Netns, zone: u16, nat: &str, probes: &[Probe<'_>]) -> Result<usize, String> {
+    let text = format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*nat\n{nat}\nCOMMIT\n"
+    );
+    let im = parse(&text, FileId(0), Format::Save);
+    assert!(!im.has_errors(), "{:?}\n{text}", im.diagnostics);
+    let rs = im.joined().unwrap().into_ruleset();
+    assert!(check(&rs).is_empty(), "{:?}", check(&rs));
+    let text = rampart_ir::read::write_restore(&im.tables);
+    fw.run_with_input(&["iptables-restore", "-w"], &text).map_err(|e| format!("{e}\n{text}"))?;
+    for p in probes {
+        send(p);
+    }
+    let mut ifaces = rampart_trace::Interfaces::unknown();
+    ifaces.add("c0", vec!["10.77.1.1/24".parse().unwrap()], false);
+    ifaces.add("s0", vec!["10.77.2.1/24".parse().unwrap()], false);
+    let (mut want, mut replies, mut translated) = (Counters::new(), Vec::new(), 0);
+    for p in probes {
+        let r = rampart_trace::routed(&rs, &p.packet, &ifaces, &routed_local(), &|q| trace(&rs, q));
+        assert_eq!(r.verdict, Verdict::Accept, "{:?}: {:?}", p.packet, r.route);
+        count_walk(&rs, &r.prerouting.trace, "PREROUTING", &mut want);
+        if let Some((_, n)) = &r.postrouting {
+            count_walk(&rs, &n.trace, "POSTROUTING", &mut want);
+        } else {
+            // Delivered here: the nat table's INPUT chain, empty.
+            *want.entry(("INPUT".to_owned(), 0)).or_insert(0) += 1;
+        }
+        translated += r.translations().count();
+        let last = r.result().unwrap();
+        if matches!(p.packet.proto, Some(6 | 17)) {
+            let end = |a: Option<std::net::IpAddr>, b: Option<std::net::IpAddr>, s, d| {
+                format!("src={} dst={} sport={} dport={}", a.unwrap(), b.unwrap(), s, d)
+            };
+            let (o, l) = (&p.packet, last);
+            let sent = end(o.src, o.dst, o.sport.unwrap(), o.dport.unwrap());
+            let back = end(l.dst, l.src, l.dport.unwrap(), l.sport.unwrap());
+            replies.push((sent, back));
+        }
+    }
+    let nat_counters = |fw: &Netns| {
+        let t = fw.stdout(["iptables-save", "-c", "-t", "nat"]).unwrap();
+        counters_of(&t)
+    };
+    let mut got = nat_counters(fw);
+    for _ in 0..200 {
+        if got == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        got = nat_counters(fw);
+    }
+    let table = fw.stdout(["conntrack", "-L", "-w", &zone.to_string()]).unwrap_or_default();
+    let missing: Vec<&(String, String)> = replies
+        .iter()
+        .filter(|(sent, back)| {
+            !table.lines().any(|l| l.contains(&format!("{sent} ")) && l.contains(back.as_str()))
+        })
+        .collect();
+    if got != want || !missing.is_empty() {
+        let packets: Vec<String> = probes.iter().map(|p| format!("{:?}", p.packet)).collect();
+        return Err(format!(
+            "kernel and trace disagree\nruleset:\n{text}\npackets:\n{}\nkernel counters: {got:?}\ntrace counters:  {want:?}\ntranslations trace made that conntrack lacks: {missing:?}\nconntrack:\n{table}",
+            packets.join("\n")
+        ));
+    }
+    Ok(translated)
+}
+
+/// Random nat tables and first packets: the nat table's counters and the
+/// translations conntrack records equal trace's walk across the hooks.
+#[test]
+fn random_nat_tables_agree_with_the_kernel() {
+    require_tools(&[Tool { name: "conntrack", package: "conntrack" }]).unwrap();
+    let lab = routed();
+    let cases: u16 = 40;
+    let mut rng = fastrand::Rng::with_seed(0x0a7_5eed);
+    let (mut failures, mut packets, mut translated) = (Vec::new(), 0, 0);
+    for case in 0..cases {
+        let nat = random_nat(&mut rng);
+        let mut probes: Vec<Probe<'_>> = (0..3).map(|_| nat_probe(&mut rng, &lab)).collect();
+        // A source port each: two connections that a translation makes
+        // alike would clash, and the kernel would pick another port.
+        for (k, p) in probes.iter_mut().enumerate().filter(|(_, p)| p.packet.sport.is_some()) {
+            let sport = 30_000 + u16::try_from(k).unwrap_or(0);
+            p.packet.sport = Some(sport);
+            p.args[4] = sport.to_string();
+        }
+        for p in &mut probes {
+            routed_local().classify(&mut p.packet);
+        }
+        packets += probes.len();
+        match run_nat_case(&lab.fw, 2000 + case, &nat, &probes) {
+            Ok(n) => translated += n,
+            Err(e) => failures.push(format!("case {case}: {e}")),
+        }
+    }
+    #[allow(clippy::print_stderr)] // the figures the notes report
+    {
+        eprintln!(
+            "kernel nat proof: {cases} random nat tables, {packets} first packets, {translated} translations, {} disagreements",
+            failures.len()
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

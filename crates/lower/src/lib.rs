@@ -17,6 +17,7 @@ mod implicit;
 mod iptables;
 mod log_limit;
 mod nat;
+mod ports;
 mod rule;
 
 pub use firewall::lower;

@@ -8,7 +8,7 @@ use rampart_ir::{
     Origin, OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder,
     Target,
 };
-use rampart_model::{Action, AddrColumn, Direction, Firewall, Rule, ServiceAtom, rule_log_prefix};
+use rampart_model::{Action, AddrColumn, Firewall, Rule, ServiceAtom, rule_log_prefix};
 
 use crate::hooks::chain_name;
 use crate::log_limit;
@@ -53,7 +53,7 @@ pub(crate) fn lower(
     };
     let atoms = merge_atoms(&rule.service.atoms);
     let mut rules = Vec::new();
-    for iface in ifaces(rule, hook) {
+    for iface in ifaces(rule, hook, fw) {
         for owner in &owners {
             let mut base = head.clone();
             base.extend(iface.clone());
@@ -215,23 +215,14 @@ pub(crate) fn addr(
 }
 
 /// Interface matches per variant of the rule in this hook.
-fn ifaces(rule: &Rule, hook: Hook) -> Vec<Option<Match>> {
+fn ifaces(rule: &Rule, hook: Hook, fw: &Firewall) -> Vec<Vec<Match>> {
     if let Action::Antispoof(i) = &rule.action {
-        return vec![Some(Match::InIface(IfaceMatch::one(i)))];
+        return vec![vec![Match::InIface(IfaceMatch::one(i))]];
     }
     if rule.iface.names.is_empty() {
-        return vec![None];
+        return vec![vec![]];
     }
-    let m = IfaceMatch { neg: rule.iface.neg, names: rule.iface.names.clone() };
-    let inbound = Some(Match::InIface(m.clone()));
-    let outbound = Some(Match::OutIface(m));
-    match (hook, rule.direction) {
-        (Hook::Prerouting | Hook::Input, _) => vec![inbound],
-        (Hook::Output | Hook::Postrouting, _) => vec![outbound],
-        (Hook::Forward, Direction::In) => vec![inbound],
-        (Hook::Forward, Direction::Out) => vec![outbound],
-        (Hook::Forward, Direction::Both) => vec![inbound, outbound],
-    }
+    crate::ports::variants(rule, hook, fw)
 }
 
 fn target(

@@ -390,3 +390,29 @@ fn a_logged_tcp_reset_keeps_its_protocol_in_the_log_chain() {
         assert!(l.contains("-p tcp"), "{l}");
     }
 }
+
+#[test]
+fn bridge_port_rules_use_physdev_in_input_and_forward() {
+    let c = compiled(
+        "firewall vm {\n interface vmh2 10.1.0.1/24\n forward on\n default none\n accept-established off\n \
+         bridge virbr6 {\n  guest vk63 a\n  guest vk64 b\n }\n ruleset main {\n  accept from a service ssh on vk63 in\n  \
+         deny to b on vk64 out\n  deny on not vk63 in\n  accept on virbr6\n }\n}\n",
+    );
+    let l: Vec<String> =
+        lines(&c.v4, Family::V4).into_iter().filter(|l| !l.contains("RULE_")).collect();
+    let want = [
+        "INPUT: -s 10.1.0.5/32 -m physdev --physdev-in vk63 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",
+        "FORWARD: -s 10.1.0.5/32 -m physdev --physdev-in vk63 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT",
+        "FORWARD: -d 10.2.0.7/32 -m physdev --physdev-out vk64 --physdev-is-bridged -j DROP",
+        "INPUT: -m physdev ! --physdev-in vk63 -j DROP",
+        "FORWARD: -m physdev ! --physdev-in vk63 -j DROP",
+        "INPUT: -i virbr6 -m conntrack --ctstate NEW -j ACCEPT",
+        "FORWARD: -o virbr6 -m conntrack --ctstate NEW -j ACCEPT",
+        "OUTPUT: -o virbr6 -m conntrack --ctstate NEW -j ACCEPT",
+    ];
+    for w in want {
+        assert!(l.contains(&w.to_owned()), "{w}\n{l:#?}");
+    }
+    // The firewall's own packets have no port (W0420): nothing in OUTPUT.
+    assert!(!l.iter().any(|x| x.starts_with("OUTPUT:") && x.contains("physdev")), "{l:#?}");
+}

@@ -166,6 +166,9 @@ pub(crate) fn check(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
     let mut owner: BTreeMap<AddrItem, &str> = BTreeMap::new();
     for b in &fw.bridges {
         for p in &b.ports {
+            if fw.interface(&p.name).is_some() {
+                diags.push(diagnostics::port_is_interface(&p.name, &b.name, p.span));
+            }
             match &p.kind {
                 PortKind::Guest { addrs, .. } => {
                     for a in &addrs.items {
@@ -200,7 +203,7 @@ pub(crate) fn check(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
                 },
                 PortKind::HostLink { iface, .. } => {
                     if fw.interface(iface).is_none() {
-                        diags.push(diagnostics::unknown_interface(iface, &fw.name, p.span, None));
+                        diags.push(diagnostics::unknown_interface(iface, &fw.name, p.span));
                     }
                 }
             }

@@ -81,23 +81,13 @@ pub(crate) fn log_prefix_too_long(prefix: &str, number: u32, span: Span) -> Diag
 }
 
 /// `bridge`: the bridge `name` is a port of, when it is one.
-pub(crate) fn unknown_interface(
-    name: &str,
-    firewall: &str,
-    span: Span,
-    bridge: Option<&str>,
-) -> Diagnostic {
-    let help = match bridge {
-        Some(b) => format!(
-            "`{name}` is a port of bridge `{b}`, not an interface of the host: its guard rules \
-             come from its line in `bridge {b}`; to match traffic through the bridge, declare \
-             `interface {b}` and write `on {b}`"
-        ),
-        None => format!("declare it with `interface {name} ...` inside `firewall {firewall}`"),
-    };
+pub(crate) fn unknown_interface(name: &str, firewall: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0210", format!("firewall `{firewall}` has no interface `{name}`"))
         .with_label(span, "unknown interface")
-        .with_help(help)
+        .with_help(format!(
+            "declare it with `interface {name} ...` inside `firewall {firewall}`, or as a \
+             bridge or a port of one"
+        ))
 }
 
 pub(crate) fn missing_main(firewall: &str, entry: &str, span: Span) -> Diagnostic {
@@ -360,6 +350,60 @@ pub(crate) fn dynamic_firewall_in_column(name: &str, firewall: &str, span: Span)
     .with_help("give the interface its address, or write `self` in the firewall's own rules")
 }
 
+pub(crate) fn ruleset_is_iptables_name(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0270", format!("rule set name `{name}` is an iptables target or chain"))
+        .with_label(span, "iptables reads this chain name as something else")
+        .with_help(
+            "a branch to it would run that target (or the built-in chain) instead of the \
+             rule set: choose another name",
+        )
+}
+
+pub(crate) fn ruleset_first_character(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0271", format!("rule set name `{name}` cannot start a chain name"))
+        .with_label(span, "iptables takes a chain name starting with `-` as an option")
+        .with_help("start the name with a letter, digit or `_`")
+}
+
+pub(crate) fn ruleset_too_long(name: &str, span: Span, max: usize) -> Diagnostic {
+    Diagnostic::error(
+        "E0272",
+        format!("rule set name `{name}` is {} bytes, more than {max}", name.len()),
+    )
+    .with_label(span, "too long for a chain name once `_fwd` is added")
+    .with_help(format!(
+        "iptables takes chain names of at most {} bytes, and a rule set entered from several \
+         hooks becomes NAME_in, NAME_fwd, NAME_out: shorten the name",
+        crate::names::MAX_CHAIN
+    ))
+}
+
+/// `owner`: the rule set whose chain (`owner_in`...) the name would be.
+pub(crate) fn ruleset_is_rampart_chain(name: &str, span: Span, owner: Option<&str>) -> Diagnostic {
+    let label = match owner {
+        Some(o) => format!("rule set `{o}` entered from several hooks has a chain of this name"),
+        None => "Rampart names its own chains R<n>_..., RULE_<n> and rampart-...".to_owned(),
+    };
+    Diagnostic::error("E0273", format!("rule set name `{name}` is the name of another chain"))
+        .with_label(span, label)
+        .with_help("two chains of one name would be one chain: choose another name")
+}
+
+pub(crate) fn bad_interface_name(name: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0274", format!("`{name}` cannot be the name of an interface"))
+        .with_label(span, why.to_owned())
+        .with_help(
+            "the kernel never gives an interface this name, so rules on it would never \
+             match (and iptables refuses names over 15 bytes): use the name `ip link` shows",
+        )
+}
+
+pub(crate) fn reserved_id(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0275", format!("{what} 4294967295 is (uid_t) -1, which no process has"))
+        .with_label(span, "the kernel reserves this value to mean `no id`")
+        .with_help("iptables refuses it and an nft rule with it never matches: use the real id")
+}
+
 pub(crate) fn bad_rate(text: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0400", format!("`{text}` is not a rate"))
         .with_label(span, "expected COUNT/UNIT")
@@ -384,6 +428,46 @@ pub(crate) fn limit_on_deny(span: Span) -> Diagnostic {
             "to drop what comes too fast, accept under the limit instead \
              (`accept service ssh limit 3/minute per source`): the rest meets the catch-all",
         )
+}
+
+pub(crate) fn port_is_interface(name: &str, bridge: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0440",
+        format!("`{name}` is both an interface and a port of bridge `{bridge}`"),
+    )
+    .with_label(span, "declared as an interface too")
+    .with_help(format!(
+        "`on {name}` could mean `-i {name}` or the bridge port; a port is not an interface \
+         of the host: remove its `interface` line"
+    ))
+}
+
+pub(crate) fn negated_port_out(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0441", format!("`on not` with bridge port `{name}` needs `in`"))
+        .with_label(span, "negated outgoing bridge port")
+        .with_help(
+            "the kernel tells the outgoing port only of bridged packets, so `not PORT` could \
+             not cover routed ones: add `in`, or name the ports the rule is for",
+        )
+}
+
+pub(crate) fn port_not_here(name: &str, bridge: &str, what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0442", format!("{what} cannot name bridge port `{name}`"))
+        .with_label(span, format!("a port of bridge `{bridge}`"))
+        .with_help(format!("name the bridge instead: `{bridge}`"))
+}
+
+pub(crate) fn port_misses_own_packets(name: &str, bridge: &str, span: Span) -> Diagnostic {
+    Diagnostic::warning(
+        "W0420",
+        format!("`on {name}` does not match the firewall's own packets leaving through it"),
+    )
+    .with_label(span, "a bridge port")
+    .with_help(format!(
+        "OUTPUT knows only the bridge a packet leaves by, not the port: the rule applies to \
+         bridged and incoming packets; for the firewall's own, add a rule `on {bridge} out`, \
+         or write `in`, or a source that is not the firewall, to say that is meant"
+    ))
 }
 
 pub(crate) fn bad_expected_verdict(word: &str, span: Span) -> Diagnostic {

@@ -328,13 +328,11 @@ fn check_iface(w: &Word, fw: &Firewall, diags: &mut Vec<Diagnostic>) {
     // `eth+` is a wildcard over interfaces of that prefix
     let known = match w.text.strip_suffix('+') {
         Some(p) => fw.interfaces.iter().any(|i| i.name.starts_with(p)),
-        None => fw.interface(&w.text).is_some(),
+        None => fw.interface(&w.text).is_some() || crate::ports::is_bridge_name(fw, &w.text),
     };
     if !known {
-        let bridge = fw.bridges.iter().find(|b| b.ports.iter().any(|p| p.name == w.text));
-        let bridge = bridge.map(|b| b.name.as_str());
         diags.push(
-            diagnostics::unknown_interface(&w.text, &fw.name, w.span, bridge)
+            diagnostics::unknown_interface(&w.text, &fw.name, w.span)
                 .suggest(&w.text, fw.interfaces.iter().map(|i| i.name.as_str())),
         );
     }
@@ -405,6 +403,7 @@ fn action(
         "antispoof" => {
             let w = arg?;
             check_iface(w, fw, diags);
+            crate::ports::refuse(w, "antispoof", fw, diags);
             Action::Antispoof(w.text.clone())
         }
         other => {
@@ -477,6 +476,7 @@ fn rule(
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     };
+    crate::ports::check_rule(&out, rule, fw, diags);
     crate::limit::check(rule, &out.action, diags);
     if let Action::Antispoof(_) = out.action
         && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())

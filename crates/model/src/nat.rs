@@ -88,6 +88,9 @@ fn rule(
             return None;
         }
     };
+    for w in rule.on.iter().flat_map(|c| &c.items) {
+        crate::ports::refuse(w, "a NAT rule", fw, diags);
+    }
     Some(NatRule {
         number,
         span: rule.span,

@@ -37,6 +37,7 @@ mod arp;
 mod classify;
 mod elems;
 mod expr;
+mod leaf;
 mod merge;
 mod rate;
 mod rule;
@@ -99,6 +100,10 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
                 let hook = hooks[i].unwrap_or(Hook::Forward);
                 let l = lower(r, Ctx::Bridge(hook), &c.name, &chain, &mut notes);
                 bridge.entry(hook).or_default().extend(l);
+                if let Some(message) = bridge_only(r) {
+                    let rule = r.origin.map(|o| o.rule);
+                    notes.push(Note { chain: c.name.clone(), rule, message });
+                }
             }
         }
         inet.push(merge::lines(rules.into_iter().flatten().collect()));
@@ -177,6 +182,31 @@ fn lower(
             vec![Line::Note(line)]
         }
     }
+}
+
+/// Why a rule on a bridge port that lets packets on says less in nft: an
+/// accept in `table bridge rampart` only passes the bridge hook, and with
+/// br_netfilter the inet chains see the bridge, not the port, so nothing
+/// there accepts the packet.
+fn bridge_only(r: &Rule) -> Option<String> {
+    let port = r.matches.iter().find_map(|m| match m {
+        Match::Physdev(p) => p
+            .physdev_in
+            .iter()
+            .chain(&p.physdev_out)
+            .find(|(neg, _)| !neg)
+            .map(|(_, name)| name.clone()),
+        _ => None,
+    })?;
+    matches!(r.target, Target::Accept | Target::Jump(_) | Target::Goto(_) | Target::Return).then(
+        || {
+            format!(
+                "on bridge port `{port}` it decides only in table bridge rampart; with \
+                 br_netfilter the inet chains see the bridge, not the port, and do not let \
+                 the packet on (use the iptables backend, or accept on the bridge)"
+            )
+        },
+    )
 }
 
 /// A chain to print: base chains have a hook and a policy.

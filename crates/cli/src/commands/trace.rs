@@ -228,7 +228,7 @@ impl PacketArgs {
 }
 
 pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
-    let packet = match args.packet.packet() {
+    let mut packet = match args.packet.packet() {
         Ok(p) => p,
         Err(e) => {
             printer::note(&format!("error: {e:#}"));
@@ -325,6 +325,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             for i in &fw.interfaces {
                 ifaces.add(&i.name, i.addrs.clone(), i.dynamic);
             }
+            bridge_ports(&mut packet, &fw);
             // The ruleset that `rampart compile` loads for this family; a
             // firewall without IPv6 rules leaves IPv6 alone (empty tables).
             let v6 = matches!(packet.src.or(packet.dst), Some(IpAddr::V6(_)));
@@ -376,6 +377,24 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         printer::out(&explain::to_text(&ruleset, &packet, &trace, family));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--in PORT` or `--out PORT` naming a port of one of the policy's
+/// bridges: the kernel shows the bridge as the interface and the port as
+/// the physdev, so the packet gets both.
+fn bridge_ports(packet: &mut Packet, fw: &rampart_model::Firewall) {
+    for (iface, physdev) in [
+        (&mut packet.in_iface, &mut packet.physdev_in),
+        (&mut packet.out_iface, &mut packet.physdev_out),
+    ] {
+        if physdev.is_none()
+            && let Some(bridge) = iface.as_deref().and_then(|p| fw.port_of(p))
+        {
+            *physdev = iface.replace(bridge.to_owned());
+        }
+    }
+    let physdev = packet.physdev_in.is_some() || packet.physdev_out.is_some();
+    packet.bridged |= packet.hook == Hook::Forward && physdev;
 }
 
 /// Without the host's addresses, `-m addrtype` takes the destination of an

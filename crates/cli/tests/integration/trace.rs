@@ -596,6 +596,42 @@ fn firewall_builder_scripts_trace_and_import() {
     assert!(rules.contains("--dports 53,25 -s 192.168.2.10/32 ! -d 192.168.1.0/24"), "{rules}");
 }
 
+/// `--in PORT` of one of the policy's bridges: the packet arrives on the
+/// bridge through that port, and a port rule decides it.
+#[test]
+fn trace_a_bridge_port_of_the_policy() {
+    let policy = "crates/lab/tests/fixtures/bridge-ports.rp";
+    let out = rampart(&[
+        "trace",
+        policy,
+        "--hook",
+        "forward",
+        "--in",
+        "vk65",
+        "--out",
+        "vk63",
+        "--src",
+        "192.168.50.15",
+        "--dst",
+        "192.168.50.13",
+        "--proto",
+        "icmp",
+        "--icmp-type",
+        "8",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "packet: forward icmp 192.168.50.15 -> 192.168.50.13 type 8/0 in virbr6 out virbr6 \
+             physdev-in vk65 physdev-out vk63 bridged"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("-m physdev --physdev-in vk65 -m comment"), "{stdout}");
+    assert!(stdout.ends_with("verdict: DROP by RULE_2 2\n"), "{stdout}");
+}
+
 /// ufw's rules start with `-m addrtype`: with the host's addresses the
 /// trace tells the host's own address from a broadcast; without them, the
 /// destination of an input packet counts as local, and the trace says so.
