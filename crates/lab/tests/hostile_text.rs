@@ -3,6 +3,8 @@
 //! imported or hand-built ruleset), the line keeps its target: the deny
 //! still denies.
 
+mod common;
+
 use std::time::Duration;
 
 use rampart_diag::Sources;
@@ -35,9 +37,7 @@ fn a_nul_is_refused_and_a_deny_still_denies() {
 
     // The same rule with the NUL put in after the checks, as an imported
     // ruleset could carry it, with an injected line behind it.
-    let loaded = rampart_model::load_str("ok.rp", &policy("x"), &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let (_, c) = common::compile("ok.rp", &policy("x"));
     let mut v4 = c.v4.into_ruleset();
     let deny = v4
         .chains
