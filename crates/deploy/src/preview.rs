@@ -96,8 +96,8 @@ fn changes(
         return Ok(vec![]);
     }
     let mut d = diff::diff(
-        &diff::rules_in(&live, table),
-        &diff::rules_in(&table::listing(&target), table),
+        &diff::rules_in(&live, table, &chains)?,
+        &diff::rules_in(&table::listing(&target), table, &chains)?,
         &chains,
     );
     // The built-in chains: hooks added or removed, policies changed.

@@ -371,44 +371,8 @@ fn node_block(p: &mut Parser<'_>, node: &mut Node, rules: &mut Option<RulesSourc
         };
         let args = &s.words[1..];
         match kw {
-            "interface" => {
-                let Some(n) = args.first().and_then(word).filter(|n| valid_iface(n)) else {
-                    p.diags.push(d::expected(s.span, "`interface NAME [ADDRESS/LEN, ...]`"));
-                    continue;
-                };
-                let mut addrs = Vec::new();
-                for t in items(&args[1..]) {
-                    match word(t).and_then(|w| w.parse::<IpNet>().ok()) {
-                        Some(a) => addrs.push(a),
-                        None => p.diags.push(d::bad_address(t.span)),
-                    }
-                }
-                node.interfaces.push(Interface { name: n.to_owned(), addrs, span: args[0].span });
-            }
-            "route" | "gateway" => {
-                let (to, via) = match (kw, args) {
-                    ("gateway", [gw]) => ("default".to_owned(), gw),
-                    ("route", [to, v, gw]) if word(v) == Some("via") => {
-                        let t = word(to).unwrap_or("");
-                        if t != "default" && t.parse::<IpNet>().is_err() {
-                            p.diags.push(d::bad_address(to.span));
-                            continue;
-                        }
-                        (t.to_owned(), gw)
-                    }
-                    _ => {
-                        p.diags.push(d::expected(
-                            s.span,
-                            "`route NETWORK via ADDRESS` or `gateway ADDRESS`",
-                        ));
-                        continue;
-                    }
-                };
-                match word(via).and_then(|w| w.parse::<IpAddr>().ok()) {
-                    Some(via) => node.routes.push(Route { to, via }),
-                    None => p.diags.push(d::bad_address(via.span)),
-                }
-            }
+            "interface" => node.interfaces.extend(interface_stmt(p, &s)),
+            "route" | "gateway" => node.routes.extend(route_stmt(p, &s, kw)),
             "forward" => match args.first().and_then(word) {
                 Some("on") if args.len() == 1 => node.forward = true,
                 Some("off") if args.len() == 1 => node.forward = false,
@@ -425,26 +389,7 @@ fn node_block(p: &mut Parser<'_>, node: &mut Node, rules: &mut Option<RulesSourc
                 }
                 _ => p.diags.push(d::expected(s.span, "`user NAME UID`")),
             },
-            "listen" => {
-                let proto = match args.first().and_then(word) {
-                    Some("tcp") => Proto::Tcp,
-                    Some("udp") => Proto::Udp,
-                    _ => {
-                        p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
-                        continue;
-                    }
-                };
-                let ports = items(&args[1..]);
-                if ports.is_empty() {
-                    p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
-                }
-                for t in ports {
-                    match word(t).and_then(|w| w.parse::<u16>().ok()).filter(|&n| n > 0) {
-                        Some(port) => node.listeners.push(Listener { proto, port }),
-                        None => p.diags.push(d::bad_number(t.span, "a port (1-65535)")),
-                    }
-                }
-            }
+            "listen" => node.listeners.extend(listen_stmt(p, &s)),
             "policy" | "rules" if node.firewall => match args {
                 [Token { tok: Tok::Text(f), .. }] => {
                     if rules.is_some() {
@@ -472,6 +417,74 @@ fn node_block(p: &mut Parser<'_>, node: &mut Node, rules: &mut Option<RulesSourc
             }
         }
     }
+}
+
+/// `interface NAME [ADDRESS/LEN, ...]`.
+fn interface_stmt(p: &mut Parser<'_>, s: &Stmt) -> Option<Interface> {
+    let args = &s.words[1..];
+    let Some(n) = args.first().and_then(word).filter(|n| valid_iface(n)) else {
+        p.diags.push(d::expected(s.span, "`interface NAME [ADDRESS/LEN, ...]`"));
+        return None;
+    };
+    let mut addrs = Vec::new();
+    for t in items(&args[1..]) {
+        match word(t).and_then(|w| w.parse::<IpNet>().ok()) {
+            Some(a) => addrs.push(a),
+            None => p.diags.push(d::bad_address(t.span)),
+        }
+    }
+    Some(Interface { name: n.to_owned(), addrs, span: args[0].span })
+}
+
+/// `route NETWORK via ADDRESS` or `gateway ADDRESS`.
+fn route_stmt(p: &mut Parser<'_>, s: &Stmt, kw: &str) -> Option<Route> {
+    let (to, via) = match (kw, &s.words[1..]) {
+        ("gateway", [gw]) => ("default".to_owned(), gw),
+        ("route", [to, v, gw]) if word(v) == Some("via") => {
+            let t = word(to).unwrap_or("");
+            if t != "default" && t.parse::<IpNet>().is_err() {
+                p.diags.push(d::bad_address(to.span));
+                return None;
+            }
+            (t.to_owned(), gw)
+        }
+        _ => {
+            p.diags.push(d::expected(s.span, "`route NETWORK via ADDRESS` or `gateway ADDRESS`"));
+            return None;
+        }
+    };
+    match word(via).and_then(|w| w.parse::<IpAddr>().ok()) {
+        Some(via) => Some(Route { to, via }),
+        None => {
+            p.diags.push(d::bad_address(via.span));
+            None
+        }
+    }
+}
+
+/// `listen tcp|udp PORT, ...`: the listeners whose ports read.
+fn listen_stmt(p: &mut Parser<'_>, s: &Stmt) -> Vec<Listener> {
+    let args = &s.words[1..];
+    let proto = match args.first().and_then(word) {
+        Some("tcp") => Proto::Tcp,
+        Some("udp") => Proto::Udp,
+        _ => {
+            p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
+            return vec![];
+        }
+    };
+    let ports = items(&args[1..]);
+    if ports.is_empty() {
+        p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
+    }
+    let mut out = Vec::new();
+    for t in ports {
+        match word(t).and_then(|w| w.parse::<u16>().ok()).filter(|&n| n > 0) {
+            Some(port) => out.push(Listener { proto, port }),
+            None => p.diags.push(d::bad_number(t.span, "a port (1-65535)")),
+        }
+    }
+    out
 }
 
 fn bridge_stmt(p: &mut Parser<'_>, s: &Stmt, br: &mut Bridge) {
