@@ -67,19 +67,25 @@ pub(crate) fn established(fw: &Firewall, rs: &mut RulesetBuilder) {
     neighbour_discovery(rs);
 }
 
-/// IPv6 does not work without neighbour and router discovery, which
-/// conntrack does not track as a connection; accept it to and from this
-/// host. (ICMPv6 matches make these rules IPv6-only, so an IPv4 ruleset
-/// never sees them.)
+/// ICMPv6 that a host must not filter (RFC 4890, section 4.4.1): the
+/// errors that keep connections working (destination unreachable, packet
+/// too big, time exceeded, parameter problem), neighbour and router
+/// discovery, inverse discovery, multicast listener discovery (MLD), SEND
+/// certificate paths and multicast router discovery. Conntrack tracks
+/// none of these as a connection; accept them to and from this host.
+/// (ICMPv6 matches make these rules IPv6-only, so an IPv4 ruleset never
+/// sees them.) Echo is left to the policy.
 fn neighbour_discovery(rs: &mut RulesetBuilder) {
-    // router solicitation, router advertisement, neighbour solicitation and advertisement
+    use IcmpMatch::{Type, TypeCode};
+    let mut types = vec![Type(1), Type(2), TypeCode(3, 0), TypeCode(4, 1), TypeCode(4, 2)];
+    types.extend([130, 131, 132, 133, 134, 135, 136, 141, 142, 143, 148, 149, 151, 152, 153].map(Type));
     for hook in [Hook::Input, Hook::Output] {
-        for typ in 133..=136 {
+        for &icmp in &types {
             let m = vec![
                 Match::Proto { neg: false, proto: Proto::Icmpv6 },
-                Match::Icmp { neg: false, v6: true, icmp: IcmpMatch::Type(typ) },
+                Match::Icmp { neg: false, v6: true, icmp },
             ];
-            push(rs, hook, implicit(m, Target::Accept, "IPv6 neighbour discovery"));
+            push(rs, hook, implicit(m, Target::Accept, "ICMPv6 a host must not filter (RFC 4890)"));
         }
     }
 }

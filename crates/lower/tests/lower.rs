@@ -148,21 +148,26 @@ fn families_split_and_icmp_follows_its_family() {
     let v6 = c.v6;
     let (ndp, rest): (Vec<String>, Vec<String>) = lines(&v6, Family::V6)
         .into_iter()
-        .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type 13"));
+        .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type "));
     assert_eq!(
         rest,
         vec![
             "INPUT: -s 2001:db8::7/128 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j ACCEPT"
         ]
     );
-    // IPv6 needs neighbour and router discovery (types 133-136) in and out
-    assert_eq!(ndp.len(), 8, "{ndp:#?}");
+    // IPv6 needs the ICMPv6 of RFC 4890 4.4.1 in and out: errors, neighbour
+    // and router discovery, MLD (130-132, 143) and the rest
+    assert_eq!(ndp.len(), 40, "{ndp:#?}");
+    for t in ["1", "2", "3/0", "4/1", "4/2", "130", "131", "132", "133", "136", "143"] {
+        let want = format!("INPUT: -p ipv6-icmp -m icmp6 --icmpv6-type {t} -j ACCEPT");
+        assert!(ndp.contains(&want), "{want} in {ndp:#?}");
+    }
     // No IPv6 anywhere: IPv6 is still filtered, by the default and the
     // neighbour discovery it needs, as the nft inet table does.
     let c = compiled(&fw("", "accept from a"));
     let (ndp, rest): (Vec<String>, Vec<String>) = lines(&c.v6, Family::V6)
         .into_iter()
-        .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type 13"));
+        .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type "));
     assert_eq!(ndp.len(), 8, "{ndp:#?}");
     assert!(rest.is_empty(), "an IPv4 rule leaked into IPv6: {rest:#?}");
     assert!(
