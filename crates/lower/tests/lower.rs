@@ -168,7 +168,7 @@ fn families_split_and_icmp_follows_its_family() {
     let (ndp, rest): (Vec<String>, Vec<String>) = lines(&c.v6, Family::V6)
         .into_iter()
         .partition(|l| l.contains("-p ipv6-icmp -m icmp6 --icmpv6-type "));
-    assert_eq!(ndp.len(), 8, "{ndp:#?}");
+    assert_eq!(ndp.len(), 40, "{ndp:#?}");
     assert!(rest.is_empty(), "an IPv4 rule leaked into IPv6: {rest:#?}");
     assert!(
         c.v6.chains
