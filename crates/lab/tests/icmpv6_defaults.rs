@@ -30,7 +30,9 @@ fn reports(fw: &Netns, backend: &str) -> u64 {
             .filter(|l| l.contains("icmpv6 type 143") || l.contains("mld2-listener-report"))
             .filter_map(|l| {
                 let w: Vec<&str> = l.split_whitespace().collect();
-                w.iter().position(|x| *x == "packets").and_then(|i| w.get(i + 1)?.parse::<u64>().ok())
+                w.iter()
+                    .position(|x| *x == "packets")
+                    .and_then(|i| w.get(i + 1)?.parse::<u64>().ok())
             })
             .sum()
     }
@@ -44,7 +46,8 @@ fn mld_reports_pass_a_policy_that_does_not_mention_them_with_both_backends() {
     let nft = rampart_nft::emit(&c.rich);
     let (fw, peer) = (Netns::new().unwrap(), Netns::new().unwrap());
     veth(&peer, "eth0", &fw, "c0").unwrap();
-    let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    let open =
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
     let mut wrong = Vec::new();
     for (i, backend) in ["iptables", "nft"].into_iter().enumerate() {
         fw.run_with_input(&["ip6tables-restore", "-w"], open).unwrap();
@@ -55,8 +58,17 @@ fn mld_reports_pass_a_policy_that_does_not_mention_them_with_both_backends() {
             fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
         }
         // a new address: the kernel joins its solicited-node group and says so
-        fw.run(["ip", "-6", "addr", "add", &format!("2001:db8:82::{}/64", i + 10), "dev", "c0", "nodad"])
-            .unwrap();
+        fw.run([
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            &format!("2001:db8:82::{}/64", i + 10),
+            "dev",
+            "c0",
+            "nodad",
+        ])
+        .unwrap();
         if !wait_until(Duration::from_secs(5), || reports(&fw, backend) > 0) {
             wrong.push(format!("{backend}: no MLD report counted by its rule"));
         }

@@ -76,11 +76,14 @@ pub(crate) fn established(fw: &Firewall, rs: &mut RulesetBuilder) {
 /// (ICMPv6 matches make these rules IPv6-only, so an IPv4 ruleset never
 /// sees them.) Echo is left to the policy.
 fn neighbour_discovery(rs: &mut RulesetBuilder) {
-    use IcmpMatch::{Type, TypeCode};
-    let mut types = vec![Type(1), Type(2), TypeCode(3, 0), TypeCode(4, 1), TypeCode(4, 2)];
-    types.extend([130, 131, 132, 133, 134, 135, 136, 141, 142, 143, 148, 149, 151, 152, 153].map(Type));
+    // Time exceeded and parameter problem of every code: RFC 4890 names
+    // some codes a host must not drop and leaves the others to policy;
+    // conntrack lets the rest through as RELATED anyway.
+    let types =
+        [1, 2, 3, 4, 130, 131, 132, 133, 134, 135, 136, 141, 142, 143, 148, 149, 151, 152, 153]
+            .map(IcmpMatch::Type);
     for hook in [Hook::Input, Hook::Output] {
-        for &icmp in &types {
+        for icmp in types {
             let m = vec![
                 Match::Proto { neg: false, proto: Proto::Icmpv6 },
                 Match::Icmp { neg: false, v6: true, icmp },
