@@ -6,7 +6,7 @@ use miette::{
 };
 use serde_json::json;
 
-use crate::{Diagnostic, Severity, Sources};
+use crate::{Diagnostic, Severity, Sources, Span, printable};
 
 /// Render diagnostics as text with the offending source underlined.
 #[must_use]
@@ -107,8 +107,21 @@ struct Report {
     labels: Vec<LabeledSpan>,
 }
 
+/// miette pads to a label's column with a formatting width, which must fit
+/// in a `u16`; a line this long is no picture anyway. A label this far into
+/// its line is shown as its location and an excerpt instead.
+const MAX_COLUMN: u32 = 10_000;
+/// Characters of the line shown on each side of such a label's start.
+const EXCERPT: usize = 40;
+
 impl Report {
     fn new(d: &Diagnostic, sources: &Sources) -> Self {
+        let far = |s: Span| {
+            [s.start, s.end].iter().any(|&at| sources.line_col(s.file, at).col > MAX_COLUMN)
+        };
+        if d.labels.iter().any(|l| far(l.span)) {
+            return Self::without_source(d, sources);
+        }
         let file = d.span().map(|s| s.file);
         let source = file.map(|f| {
             let spans = d.labels.iter().map(|l| l.span).filter(|s| s.file == f);
@@ -140,6 +153,43 @@ impl Report {
             help: d.help.clone(),
             source,
             labels,
+        }
+    }
+
+    /// Each label as `file:line:col: message` and an excerpt of its line,
+    /// before the help.
+    fn without_source(d: &Diagnostic, sources: &Sources) -> Self {
+        let mut help: Vec<String> = d
+            .labels
+            .iter()
+            .map(|l| {
+                let text = sources.text(l.span.file);
+                let line_start = text[..l.span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+                let before: String = text[line_start..l.span.start as usize]
+                    .chars()
+                    .rev()
+                    .take(EXCERPT)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                let after: String = text[l.span.start as usize..]
+                    .chars()
+                    .take_while(|c| *c != '\n')
+                    .take(EXCERPT)
+                    .collect();
+                let excerpt = printable(&format!("…{before}{after}…")).into_owned();
+                format!("{}: {}\n  {excerpt}", sources.location(l.span), l.message)
+            })
+            .collect();
+        help.extend(d.help.clone());
+        Self {
+            message: d.message.clone(),
+            code: d.code,
+            severity: d.severity,
+            help: Some(help.join("\n")),
+            source: None,
+            labels: vec![],
         }
     }
 }
@@ -181,5 +231,30 @@ impl miette::Diagnostic for Report {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A code of no stage: the diagnostics here are made to be rendered.
+    const CODE: &str = "T0001";
+
+    #[test]
+    fn an_error_past_column_65535_is_shown_with_its_location() {
+        let mut sources = Sources::new();
+        let text = format!("host h {}@\n", "x".repeat(100_000));
+        let file = sources.add("long.rp", text);
+        let at = 7 + 100_000;
+        let d = Diagnostic::error(CODE, "unexpected character")
+            .with_label(Span::new(file, at, at + 1), "not part of the language");
+        let out = render(&[d], &sources, false);
+        assert!(out.contains("long.rp:1:100008: not part of the language"), "{out}");
+        assert!(out.contains(&format!("…{}@…", "x".repeat(40))), "{out}");
+        // A label short of the limit keeps the picture of its line.
+        let d = Diagnostic::error(CODE, "unexpected character")
+            .with_label(Span::new(file, 5, 6), "here");
+        assert!(render(&[d], &sources, false).contains("╭─[long.rp:1:6]"));
     }
 }

@@ -18,6 +18,7 @@
 mod addrtype;
 mod arp;
 mod builder;
+pub mod depth;
 pub mod icmp;
 mod iptables;
 pub mod origin;

@@ -19,7 +19,8 @@
 //!
 //! A rule matching any value of the field goes into every interval, so a
 //! field is only used when the copies stay within a bound; otherwise the
-//! chain stays linear. The IR this returns is what [`crate::emit`] writes;
+//! chain stays linear; so does the whole ruleset where the cuts would nest
+//! deeper than the kernel follows. The IR this returns is what [`crate::emit`] writes;
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
 use std::collections::{BTreeSet, HashMap};
@@ -29,6 +30,8 @@ use rampart_ir::{
     AddrItem, AddrMatch, AddrSet, Chain, ChainId, Match, PortMatch, PortSet, Proto, Rule, Ruleset,
     Table, Target,
 };
+
+use rampart_ir::depth;
 
 use crate::{elems, leaf};
 
@@ -143,7 +146,13 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         });
     }
     chains.extend(c.made);
-    Ruleset { chains }
+    let out = Ruleset { chains };
+    // Each cut is a goto more: where that nests deeper than the kernel
+    // follows, the linear form (as deep as the policy) is loaded instead.
+    if depth::deepest(&out).0 > depth::MAX_JUMPS {
+        return rs.clone();
+    }
+    out
 }
 
 /// Only filter chains of the targets below. Bridge-port rules go to

@@ -225,3 +225,30 @@ fn jumps_that_cannot_match_stay_out() {
     assert_eq!(jumps.filter(|r| matches!(r.target, Target::Jump(_))).count(), 9, "{cl:#?}");
     assert!(cl.chains.len() > 8);
 }
+
+#[test]
+fn cuts_never_nest_deeper_than_the_kernel_follows() {
+    let net =
+        |s: &str| AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) };
+    // INPUT and 15 chains, each jumping to the next after 40 rules that
+    // cut well by destination: 15 jumps, as deep as the kernel loads.
+    let mut chains = vec![Chain::builtin(IrHook::Input, Policy::Drop)];
+    chains.extend((1..=15).map(|i| Chain::user(&format!("c{i}"))));
+    for (i, c) in chains.iter_mut().enumerate() {
+        for j in 0..40u8 {
+            let dst = net(&format!("10.{i}.{j}.0/24"));
+            c.rules.push(Rule::new(vec![Match::Dst(dst)], Target::Accept));
+        }
+        if i < 15 {
+            c.rules.push(Rule::new(vec![], Target::Jump(ChainId(i + 1))));
+        }
+    }
+    let rs = Ruleset { chains };
+    assert_eq!(rampart_ir::depth::deepest(&rs).0, 15);
+    let cl = classify(&rs);
+    assert!(rampart_ir::depth::deepest(&cl).0 <= 15, "{}", rampart_ir::depth::deepest(&cl).0);
+    // Alone, such a chain is cut.
+    let mut input = rs.chains[0].clone();
+    input.rules.pop();
+    assert!(classify(&Ruleset { chains: vec![input] }).chains.len() > 1);
+}

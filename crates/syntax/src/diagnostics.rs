@@ -4,7 +4,7 @@ use rampart_diag::{Diagnostic, Span};
 
 pub(crate) fn unexpected_char(span: Span) -> Diagnostic {
     Diagnostic::error("E0001", "unexpected character")
-        .with_label(span, "not part of the policy language")
+        .with_label(span, "not part of the language")
         .with_help("names use letters, digits, `_`, `-` and `.`; text goes in double quotes")
 }
 
@@ -32,9 +32,10 @@ pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &s
 
 pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
     const HELP: &str = "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
-                        antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
-                        days, time, limit, connlimit, log [prefix \"...\"], log-limit, stateless, \
-                        disabled, number, comment \"...\"";
+                        antispoof IFACE, mark N) followed by clauses: from, to, service, on, in, \
+                        out, user, days, time, tcp-flags, marked, mark, limit, connlimit, \
+                        log [prefix \"...\"], log-limit, stateless, disabled, number, \
+                        comment \"...\"";
     // The clauses listed in the help are the candidates of "did you mean".
     let clauses = HELP.rsplit(": ").next().unwrap_or("").split(", ");
     Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))
@@ -75,7 +76,7 @@ pub(crate) fn unclosed_block(span: Span) -> Diagnostic {
 }
 
 pub(crate) fn control_char(c: char, span: Span) -> Diagnostic {
-    Diagnostic::error("E0008", format!("control character {} in the policy", c.escape_unicode()))
+    Diagnostic::error("E0008", format!("control character {} in the text", c.escape_unicode()))
         .with_label(span, "not allowed here")
         .with_help("strings and comments hold printable text only; remove the character")
 }

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use rampart_lab::{Netns, Tool, require_tools};
 
-use crate::util::{command, root, tempdir, text};
+use crate::util::{NAT_GATEWAY, command, root, tempdir, text};
 
 /// Every command line of every unit in `dir`, as systemd parsed it: the
 /// system manager in test mode (run as nobody: it refuses root) dumps
@@ -17,7 +17,11 @@ fn parsed_commands(dir: &Path, unit: &str) -> Vec<Vec<String>> {
     // nobody must reach the units, wherever the checkout lies (a private
     // temporary directory, say): a world-readable copy under /tmp.
     use std::os::unix::fs::PermissionsExt;
-    let open = std::env::temp_dir().join(format!("rampart-units-{}-{unit}", std::process::id()));
+    // One copy per call: tests run side by side and ask for the same unit.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let open =
+        std::env::temp_dir().join(format!("rampart-units-{}-{call}-{unit}", std::process::id()));
     let _ = std::fs::remove_dir_all(&open);
     std::fs::create_dir_all(&open).unwrap();
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -237,14 +241,7 @@ fn restarting_the_boot_unit_keeps_one_hook_per_chain() {
     let (state, boot, units) = (dir.join("state"), dir.join("boot"), dir.join("units"));
     std::fs::create_dir_all(&boot).unwrap();
     let policy = dir.join("gw.rp");
-    std::fs::write(
-        &policy,
-        "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\nfirewall gw {\n \
-         interface eth0 100.64.0.1/24\n interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n \
-         forward on\n ruleset main {\n  accept to web service http\n  accept from lan\n }\n \
-         nat {\n  masquerade on eth0 from lan\n  dnat to web on eth0 service http\n }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(&policy, NAT_GATEWAY).unwrap();
     let out = install(&policy, &units, &boot);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let policy = policy.to_str().unwrap();

@@ -67,6 +67,10 @@ impl Builder {
         self.diagnostics.push(d);
     }
 
+    pub fn push(&mut self, d: Diagnostic) {
+        self.diagnostics.push(d);
+    }
+
     pub fn warn(&mut self, start: usize, end: usize, message: impl Into<String>, label: &str) {
         let d = diagnostics::doubtful(self.span(start, end), message, label);
         self.diagnostics.push(d);

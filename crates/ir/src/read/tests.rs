@@ -448,3 +448,19 @@ fn protocol_names_come_from_etc_protocols_as_in_iptables() {
     );
     assert!(bad.has_errors());
 }
+
+#[test]
+fn each_framing_error_has_its_own_code() {
+    let code = |text: &str| -> Vec<&'static str> {
+        read(text, Format::Save).diagnostics.iter().map(|d| d.code).collect()
+    };
+    assert_eq!(code("*filter\n*nat\nCOMMIT\n"), ["E0812"]);
+    assert_eq!(code("*bogus\nCOMMIT\n"), ["E0813"]);
+    assert_eq!(code("COMMIT\n"), ["E0814"]);
+    assert_eq!(code(":INPUT ACCEPT [0:0]\n"), ["E0815"]);
+    assert_eq!(code("*filter\n: ACCEPT [0:0]\nCOMMIT\n"), ["E0816"]);
+    assert_eq!(code("*filter\n[x:1] -A INPUT -j ACCEPT\nCOMMIT\n"), ["E0817"]);
+    assert_eq!(code("*filter\n-A INPUT -j ACCEPT\n"), ["E0818"]);
+    // A rule that cannot be read is E0801, whatever is wrong with it.
+    assert_eq!(code("*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n"), ["E0801"]);
+}
