@@ -26,7 +26,13 @@ pub(crate) fn lower(
     rs: &mut RulesetBuilder,
 ) -> ChainId {
     let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
-        (Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) })), Some(None))
+        // `from` chooses the sources; else they are derived
+        let src = if rule.src.is_any() && !rule.src.neg {
+            Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) }))
+        } else {
+            addr(&rule.src, false, fw)
+        };
+        (src, Some(None))
     } else {
         (addr(&rule.src, hook == Hook::Output, fw), addr(&rule.dst, hook == Hook::Input, fw))
     };

@@ -493,12 +493,12 @@ fn rule(
         diags.push(diagnostics::tcp_flags_without_tcp(c.keyword));
     }
     if let Action::Antispoof(_) = out.action
-        && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())
+        && (rule.on.is_some() || rule.user.is_some())
     {
         diags.push(diagnostics::misplaced(
-            "a from/on/user clause",
+            "an on/user clause",
             rule.span,
-            "antispoof derives its sources and interface itself",
+            "antispoof names its interface itself; `from` chooses its sources",
         ));
     }
     if let Some(c) = &rule.user {

@@ -76,3 +76,41 @@ pub(crate) fn never_committed(span: Span) -> Diagnostic {
     Diagnostic::error("E0818", "table is never committed")
         .with_label(span, "add COMMIT at the end of the table")
 }
+
+/// E0819: a rule added to, or jumping to, a chain the table does not have.
+pub(crate) fn no_chain(span: Span, name: &str, table: &str, label: &str) -> Diagnostic {
+    Diagnostic::error("E0819", format!("no chain `{name}` in table `{table}`"))
+        .with_label(span, label.to_owned())
+}
+
+/// E0820: a chain policy other than ACCEPT or DROP.
+pub(crate) fn bad_policy(span: Span, policy: &str) -> Diagnostic {
+    Diagnostic::error("E0820", format!("unknown chain policy `{policy}`"))
+        .with_label(span, "a built-in chain's policy is ACCEPT or DROP")
+}
+
+/// E0821: a policy given to a chain that is not built in.
+pub(crate) fn policy_on_user_chain(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0821", format!("`{name}` is not a built-in chain of this table"))
+        .with_label(span, "only built-in chains have a policy")
+}
+
+/// E0822: a command without the chain name or policy it needs.
+pub(crate) fn missing_argument(span: Span, command: &str, what: &str) -> Diagnostic {
+    Diagnostic::error("E0822", format!("`{command}` needs {what}")).with_label(span, "here")
+}
+
+/// E0823: `-I CHAIN N` past the end of the chain.
+pub(crate) fn bad_position(span: Span, pos: usize, len: usize) -> Diagnostic {
+    Diagnostic::error(
+        "E0823",
+        format!("cannot insert at position {pos}: the chain has {len} rules"),
+    )
+    .with_label(span, "here")
+}
+
+/// E0824: an iptables command the readers do not apply.
+pub(crate) fn unsupported_command(span: Span, command: &str) -> Diagnostic {
+    Diagnostic::error("E0824", format!("unsupported iptables command `{command}`"))
+        .with_label(span, "expected -A, -I, -N, -P, -F or -X")
+}
