@@ -29,6 +29,7 @@ fn package_of(tool: &str) -> &'static str {
         "nft" => "nftables",
         "systemd-analyze" => "systemd",
         "unshare" => "util-linux",
+        "ipset" => "ipset",
         _ => "iptables",
     }
 }

@@ -18,6 +18,7 @@
 mod addrtype;
 mod arp;
 mod builder;
+mod dynset;
 pub mod icmp;
 mod iptables;
 pub mod origin;
@@ -29,6 +30,7 @@ pub mod rule;
 pub use addrtype::{AddrTypeMatch, AddrTypes};
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
+pub use dynset::{DynSet, SetMatch, sets};
 pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
 pub use rate::{ConnLimit, Limit, Rate, RateUnit};
 pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};

@@ -19,6 +19,7 @@ mod log_limit;
 mod nat;
 mod ports;
 mod rule;
+mod sets;
 
 pub use firewall::lower;
 pub use iptables::iptables;

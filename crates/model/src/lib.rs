@@ -22,6 +22,7 @@ mod ports;
 mod prefix;
 mod resolve;
 mod service;
+mod sets;
 mod standard;
 mod time;
 

@@ -25,5 +25,6 @@ mod preview;
 mod readme;
 mod reference;
 mod report;
+mod sets;
 mod trace;
 mod util;
