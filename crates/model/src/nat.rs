@@ -11,7 +11,7 @@ use rampart_diag::Diagnostic;
 use rampart_ir::{AddrItem, Family, NatTo, PortRange, Proto};
 use rampart_syntax::ast::{self, Word};
 
-use crate::firewall::{Addr, addr_column, addresses, iface_column, service_column};
+use crate::firewall::{Addr, addresses, iface_column, service_column};
 use crate::resolve::Resolver;
 use crate::{Action, Firewall, NatAction, NatRule, addr, diagnostics, service};
 
