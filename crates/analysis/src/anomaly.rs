@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use rampart_ir::{Chain, Family, Match, Ruleset, Target};
 use serde::Serialize;
 
-use crate::space::{Bounds, DST, SRC, Space};
+use crate::space::{Bounds, DIMS, DST, SRC, Space};
 
 /// What an anomaly says about `rule` and `others` (rule indexes in the
 /// chain, from 0).
@@ -110,6 +110,7 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
     let mut out = Vec::new();
     let mut index = Index::new(family);
     let mut spaces: Vec<Option<(Space, Decision)>> = Vec::with_capacity(chain.rules.len());
+    let mut hulls: Vec<Hull> = Vec::with_capacity(chain.rules.len());
     let mut cand = Vec::new();
     // Earlier rules already found redundant (reported once, for the
     // first later rule that covers them).
@@ -119,10 +120,20 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
             decision(&rule.target).and_then(|d| Some((Space::of(rule, family, &b, names, j)?, d)));
         let Some((s, d)) = me else {
             spaces.push(None);
+            hulls.push(Hull::NONE);
             continue;
         };
+        let h = Hull::of(&s);
         index.candidates(&s, &mut cand);
-        cand.retain(|&i| spaces[i].as_ref().is_some_and(|(e, _)| e.meets(&s)));
+        cand.retain(|&i| {
+            hulls[i].meets(&h)
+                && ((hulls[i].single && h.single)
+                    || spaces[i].as_ref().is_some_and(|(e, _)| e.meets(&s)))
+        });
+        // `a` within `b`, from the hulls where they are the spaces.
+        let within = |a: (&Space, &Hull), b: (&Space, &Hull)| {
+            if a.1.single && b.1.single && b.1.plain { a.1.within(b.1) } else { a.0.within(b.0) }
+        };
         let anomaly =
             |kind, rule, others| Anomaly { kind, chain: chain.name.clone(), rule, others };
         // Covered: earlier decisive rules, one or several, take every packet.
@@ -134,22 +145,30 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
             out.push(anomaly(kind, j, by));
             // It never matches: nothing to compare with later rules.
             spaces.push(None);
+            hulls.push(Hull::NONE);
             continue;
         } else if d != Decision::Other {
             let (mut general, mut cor) = (0, 0);
+            // Positions in `cand` of the rules with another verdict: only
+            // they can stand between an earlier rule and this one.
+            let others: Vec<usize> = (0..cand.len())
+                .filter(|&n| spaces[cand[n]].as_ref().is_some_and(|(_, xd)| *xd != d))
+                .collect();
             for (n, &i) in cand.iter().enumerate() {
                 let Some((e, ed)) = &spaces[i] else { continue };
                 if *ed == Decision::Other {
                     continue;
                 }
-                let inner = e.within(&s);
+                let inner = within((e, &hulls[i]), (&s, &h));
                 if *ed == d {
                     // An earlier rule this one covers with the same verdict
                     // (and logging), nothing between deciding its packets
                     // otherwise.
                     if inner && chain.rules[i].log == rule.log && !covered_later[i] {
-                        let clear = cand[n + 1..].iter().all(|&k| {
-                            spaces[k].as_ref().is_some_and(|(x, xd)| *xd == d || !x.meets(e))
+                        let after = others.partition_point(|&m| m <= n);
+                        let clear = others[after..].iter().all(|&m| {
+                            !hulls[cand[m]].meets(&hulls[i])
+                                || spaces[cand[m]].as_ref().is_some_and(|(x, _)| !x.meets(e))
                         });
                         if clear {
                             covered_later[i] = true;
@@ -161,7 +180,7 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
                         out.push(anomaly(Kind::Generalization, i, vec![j]));
                     }
                     general += 1;
-                } else if !inner && !s.within(e) {
+                } else if !inner && !within((&s, &h), (e, &hulls[i])) {
                     if cor < PER_RULE {
                         out.push(anomaly(Kind::Correlation, j, vec![i]));
                     }
@@ -171,8 +190,61 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
         }
         index.insert(j, &s);
         spaces.push(Some((s, d)));
+        hulls.push(h);
     }
     out
+}
+
+/// A rule's smallest box: the hull of each dimension, kept apart from the
+/// spaces so the comparisons with many candidates read one small array.
+/// Where every dimension is one interval (`single`) the box is the space.
+#[derive(Clone, Copy)]
+struct Hull {
+    /// Source and destination addresses.
+    addrs: [(u128, u128); 2],
+    /// The other dimensions: protocols, ports, ICMP, states, interface ids.
+    rest: [(u32, u32); DIMS - 2],
+    /// A rule compared with others (its space is kept).
+    live: bool,
+    single: bool,
+    /// No opaque matches.
+    plain: bool,
+}
+
+impl Hull {
+    const NONE: Hull = Hull {
+        addrs: [(0, 0); 2],
+        rest: [(0, 0); DIMS - 2],
+        live: false,
+        single: true,
+        plain: true,
+    };
+
+    fn of(s: &Space) -> Self {
+        let hull = |d: usize| s.dims[d].hull().unwrap_or((1, 0));
+        Self {
+            addrs: [hull(SRC), hull(DST)],
+            rest: std::array::from_fn(|d| {
+                let (lo, hi) = hull(d + 2);
+                (lo as u32, hi as u32)
+            }),
+            live: true,
+            single: s.dims.iter().all(|r| r.parts().len() == 1),
+            plain: s.opaque.is_empty(),
+        }
+    }
+
+    fn meets(&self, o: &Self) -> bool {
+        self.live
+            && o.live
+            && self.addrs.iter().zip(&o.addrs).all(|(a, b)| a.0 <= b.1 && b.0 <= a.1)
+            && self.rest.iter().zip(&o.rest).all(|(a, b)| a.0 <= b.1 && b.0 <= a.1)
+    }
+
+    fn within(&self, o: &Self) -> bool {
+        self.addrs.iter().zip(&o.addrs).all(|(a, b)| b.0 <= a.0 && a.1 <= b.1)
+            && self.rest.iter().zip(&o.rest).all(|(a, b)| b.0 <= a.0 && a.1 <= b.1)
+    }
 }
 
 /// The earlier rules that together cover `s`, in order, when they do:
@@ -233,6 +305,8 @@ fn cover(
 struct Index {
     width: u8,
     by: [Blocks; 2],
+    /// Scratch space for [`in_order`].
+    seen: Vec<u64>,
 }
 
 #[derive(Default)]
@@ -248,7 +322,7 @@ struct Blocks {
 impl Index {
     fn new(family: Family) -> Self {
         let width = if family == Family::V4 { 32 } else { 128 };
-        Self { width, by: [Blocks::default(), Blocks::default()] }
+        Self { width, by: [Blocks::default(), Blocks::default()], seen: Vec::new() }
     }
 
     /// The smallest aligned block holding a column's addresses.
@@ -271,7 +345,7 @@ impl Index {
     }
 
     /// Earlier rules whose blocks could overlap `s`'s, in rule order.
-    fn candidates(&self, s: &Space, out: &mut Vec<usize>) {
+    fn candidates(&mut self, s: &Space, out: &mut Vec<usize>) {
         out.clear();
         let blocks = [self.block(s, SRC), self.block(s, DST)];
         // The more specific column has fewer overlapping blocks.
@@ -287,7 +361,31 @@ impl Index {
         for v in b.inside.range(net..=end).map(|(_, v)| v) {
             out.extend(v.iter().filter(|(l, _)| *l > len).map(|(_, i)| *i));
         }
-        out.sort_unstable();
+        in_order(out, &mut self.seen);
+    }
+}
+
+/// `v` (distinct rule indexes) in rule order. Many candidates are put in
+/// order through a bit set of all rules, faster than sorting them.
+fn in_order(v: &mut Vec<usize>, bits: &mut Vec<u64>) {
+    let Some(&max) = v.iter().max() else { return };
+    if v.len() < 64 {
+        v.sort_unstable();
+        return;
+    }
+    let words = max / 64 + 1;
+    bits.clear();
+    bits.resize(words, 0);
+    for &i in v.iter() {
+        bits[i / 64] |= 1 << (i % 64);
+    }
+    v.clear();
+    for (w, &word) in bits.iter().enumerate() {
+        let mut b = word;
+        while b != 0 {
+            v.push(w * 64 + b.trailing_zeros() as usize);
+            b &= b - 1;
+        }
     }
 }
 

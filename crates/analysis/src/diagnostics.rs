@@ -51,6 +51,30 @@ fn here(mut d: Diagnostic, rules: &[(u32, Option<Span>)]) -> Diagnostic {
     d
 }
 
+/// `at`: the policy rule whose jump goes past the limit, when one has a
+/// source span.
+pub(crate) fn too_deep(
+    form: &str,
+    depth: usize,
+    max: usize,
+    at: Option<(u32, Span)>,
+) -> Diagnostic {
+    let d = Diagnostic::error(
+        "E0276",
+        format!("chains nest {depth} jumps deep in the {form} ruleset; the kernel follows {max}"),
+    )
+    .with_help(
+        "branch to fewer levels of rule sets, or split a rule set with many \
+         `return ... not` rules (each one nests the rest of the set a level deeper)",
+    );
+    match at {
+        Some((rule, span)) => {
+            d.with_label(span, format!("rule {rule} goes one jump past what the kernel loads"))
+        }
+        None => d,
+    }
+}
+
 pub(crate) fn expectation_fails(
     span: Span,
     expected: &str,

@@ -7,11 +7,13 @@
 //! or correlations. Matches not modelled are kept opaque, so the
 //! analysis only claims what holds whatever they match. [`check`] turns
 //! the anomalies into diagnostics on the policy's rules (W0301, W0320,
-//! W0321, W0322).
+//! W0321, W0322). [`check_depth`] refuses chains nested deeper than the
+//! kernel follows (E0276).
 
 pub mod anomaly;
 mod check;
 pub mod cuts;
+mod depth;
 mod diagnostics;
 pub mod expect;
 pub mod matrix;
@@ -21,6 +23,7 @@ pub mod space;
 
 pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
+pub use depth::check_depth;
 pub use expect::{Outcome, expectations};
 pub use matrix::{Matrix, matrix};
 pub use ranges::Ranges;

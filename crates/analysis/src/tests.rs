@@ -154,3 +154,20 @@ fn the_index_finds_overlaps_among_many_rules() {
     assert!(f.contains(&(Kind::Shadowed, 301, vec![300])), "{f:?}");
     assert!(f.contains(&(Kind::Redundant, 302, vec![207])), "{f:?}");
 }
+
+/// Ports 22 and 80 and port 50: the boxes around them overlap, the rules
+/// do not. The comparisons by box are only taken where the box is the
+/// rule's space; a rule within the box of another is not within it.
+#[test]
+fn rules_between_the_parts_of_a_set_do_not_overlap() {
+    let mut two = rule(1, Some("10.1.0.0/24"), None, None, A);
+    two.matches.push(Match::Proto { neg: false, proto: Proto::Tcp });
+    two.matches.push(Match::Dport(PortMatch {
+        neg: false,
+        set: PortSet { name: None, ranges: vec![(22, 22), (80, 80)] },
+    }));
+    let rs = input(vec![two.clone(), rule(2, Some("10.1.0.0/24"), None, Some(50), D)]);
+    assert_eq!(found(&rs), []);
+    let rs = input(vec![rule(2, Some("10.1.0.0/24"), None, Some(50), D), two]);
+    assert_eq!(found(&rs), []);
+}

@@ -47,12 +47,22 @@ pub(crate) fn finish(mut loaded: rampart_model::Loaded, sources: &Sources, quiet
 
 /// The anomalies of each firewall's compiled ruleset: warnings (rules
 /// that never match or change nothing) and notes (overlaps whose order
-/// matters, exceptions before general rules), shown by `check --anomalies`.
+/// matters, exceptions before general rules), shown by `check --anomalies`;
+/// and, among the first, errors for every form that nests chains deeper
+/// than the kernel loads.
 pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     model
         .firewalls
         .iter()
-        .flat_map(|fw| rampart_analysis::check(&rampart_lower::lower(fw)))
+        .flat_map(|fw| {
+            // The nft classifier keeps a ruleset linear where cutting it
+            // would nest too deep, so the rich form stands for nft.
+            let c = rampart_lower::compile(fw);
+            let forms = [("nft", &c.rich), ("iptables", &*c.v4), ("ip6tables", &*c.v6)];
+            let mut out = rampart_analysis::check_depth(&forms);
+            out.extend(rampart_analysis::check(&c.rich));
+            out
+        })
         .partition(|d| d.severity != Severity::Info)
 }
 

@@ -410,7 +410,9 @@ fn replacing(
         )));
     }
     let target = hooked::owned(rs, family, table);
-    let loaded: BTreeSet<String> = diff::rules_in(before, table).into_keys().collect();
+    let mut named: Vec<String> = old.iter().cloned().collect();
+    named.extend(target.chains.iter().map(|(c, _)| c.clone()));
+    let loaded: BTreeSet<String> = diff::rules_in(before, table, &named)?.into_keys().collect();
     if let Some((c, _)) = target.chains.iter().find(|(c, _)| loaded.contains(c) && !old.contains(c))
     {
         return Err(DeployError::Foreign(format!(
@@ -436,9 +438,10 @@ fn changes(
     chains: &[String],
 ) -> Result<Vec<ChainDiff>, DeployError> {
     let after = iptables::save(family)?;
+    let filter = Table::Filter;
     let mut d = diff::diff(
-        &diff::rules_by_chain(before.unwrap_or_default()),
-        &diff::rules_by_chain(&after),
+        &diff::rules_in(before.unwrap_or_default(), filter, chains)?,
+        &diff::rules_in(&after, filter, chains)?,
         chains,
     );
     if family == Family::V6 {

@@ -11,16 +11,53 @@ use rampart_ir::read::{self, Format};
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
+use crate::DeployError;
+
 /// Rules per chain of the filter table, normalised (counters and layout
-/// removed), from iptables-save or iptables-restore text.
+/// removed), from iptables-save or iptables-restore text. Lines the reader
+/// cannot read are left out: for the access audit, which reports every
+/// compiled rule it does not find.
 #[must_use]
 pub fn rules_by_chain(text: &str) -> BTreeMap<String, Vec<String>> {
-    rules_in(text, rampart_ir::Table::Filter)
+    read(text, rampart_ir::Table::Filter).0
 }
 
-/// Rules per chain of one table of iptables-save or iptables-restore text.
-#[must_use]
-pub fn rules_in(text: &str, table: rampart_ir::Table) -> BTreeMap<String, Vec<String>> {
+/// Rules per chain of one table, for comparing Rampart's chains (`ours`):
+/// a line the reader cannot read is an error when it is a rule of one of
+/// those chains or no rule at all, never an empty or shorter chain. Rules
+/// of other software's chains are not compared, so what the reader does
+/// not know there is let be.
+pub fn rules_in(
+    text: &str,
+    table: rampart_ir::Table,
+    ours: &[String],
+) -> Result<BTreeMap<String, Vec<String>>, DeployError> {
+    let (rules, errors) = read(text, table);
+    for (start, message) in errors {
+        let line_no = text[..start.min(text.len())].matches('\n').count();
+        let line = text.lines().nth(line_no).unwrap_or_default();
+        let foreign = line
+            .strip_prefix("-A ")
+            .or_else(|| line.split_once("] -A ").map(|(_, r)| r))
+            .and_then(|r| r.split_whitespace().next())
+            .is_some_and(|chain| !ours.iter().any(|c| c == chain));
+        if !foreign {
+            return Err(DeployError::Unreadable(format!(
+                "cannot read line {} of the loaded {} table (`{}`): {message}",
+                line_no + 1,
+                table.name(),
+                line.trim()
+            )));
+        }
+    }
+    Ok(rules)
+}
+
+/// Rules per chain, normalised.
+type Chains = BTreeMap<String, Vec<String>>;
+
+/// The rules per chain of one table, and the errors: offset and message.
+fn read(text: &str, table: rampart_ir::Table) -> (Chains, Vec<(usize, String)>) {
     let imported = read::parse(text, FileId(0), Format::Save);
     let mut out = BTreeMap::new();
     for t in imported.tables.iter().filter(|t| t.table == table) {
@@ -30,7 +67,13 @@ pub fn rules_in(text: &str, table: rampart_ir::Table) -> BTreeMap<String, Vec<St
             out.insert(c.name.clone(), rules);
         }
     }
-    out
+    let errors = imported
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.span().map_or(0, |s| s.start as usize), d.message.clone()))
+        .collect();
+    (out, errors)
 }
 
 /// How one rule changed.
@@ -177,10 +220,11 @@ pub fn render(diffs: &[ChainDiff]) -> String {
             d.count(Change::Removed)
         ));
         for e in &d.edits {
-            let (sign, place) = match (e.change, e.from, e.to) {
-                (Change::Moved, Some(f), Some(t)) => ('~', format!("{f}→{t}")),
-                (Change::Removed, Some(f), _) => ('-', f.to_string()),
-                (_, _, t) => ('+', t.map(|t| t.to_string()).unwrap_or_default()),
+            let at = |p: Option<usize>| p.map(|p| p.to_string()).unwrap_or_default();
+            let (sign, place) = match e.change {
+                Change::Moved => ('~', format!("{}→{}", at(e.from), at(e.to))),
+                Change::Removed => ('-', at(e.from)),
+                Change::Added => ('+', at(e.to)),
             };
             let origin = match (e.policy_rule, &e.at) {
                 (Some(n), Some(at)) => format!("  (R{n} {at})"),
@@ -224,5 +268,18 @@ mod tests {
             "{text}"
         );
         assert!(diff(&old, &old, &[]).is_empty());
+    }
+
+    #[test]
+    fn unreadable_lines_of_ours_are_errors_not_missing_rules() {
+        let text = "*filter\n:INPUT DROP [0:0]\n:mine - [0:0]\n:theirs - [0:0]\n\
+                    -A theirs --frobnicate 3 -j ACCEPT\n-A mine -j DROP\nCOMMIT\n";
+        let ours = ["mine".to_owned()];
+        let filter = rampart_ir::Table::Filter;
+        assert_eq!(rules_in(text, filter, &ours).unwrap()["mine"], ["-j DROP"]);
+        let bad = text.replace("-A mine -j DROP", "-A mine --frobnicate 3 -j DROP");
+        let err = rules_in(&bad, filter, &ours).unwrap_err().to_string();
+        assert!(err.contains("line 6 of the loaded filter table"), "{err}");
+        assert!(rules_in("*filter\n:INPUT DROP [0:0]\n", filter, &ours).is_err());
     }
 }

@@ -28,7 +28,6 @@ fn package_of(tool: &str) -> &'static str {
     match tool {
         "nft" => "nftables",
         "systemd-analyze" => "systemd",
-        "unshare" => "util-linux",
         "ipset" => "ipset",
         _ => "iptables",
     }
@@ -36,7 +35,7 @@ fn package_of(tool: &str) -> &'static str {
 
 /// Turn the kernel's complaints into one plain sentence where we know them
 /// (containers without netfilter modules, missing privileges).
-fn capability(stderr: &str) -> Option<DeployError> {
+pub(crate) fn capability(stderr: &str) -> Option<DeployError> {
     let says = |s: &str| stderr.contains(s);
     let msg = if says("Permission denied") || says("Operation not permitted") {
         "the kernel refused: loading a firewall needs root (CAP_NET_ADMIN)"

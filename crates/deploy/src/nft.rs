@@ -136,7 +136,23 @@ pub fn listing() -> Result<String, DeployError> {
 /// How the kernel lists `doc`: loaded into a network namespace of its own,
 /// which goes away with the command; the host's ruleset is not touched.
 pub fn listed(doc: &str) -> Result<String, DeployError> {
-    run("unshare", &["--net", "--", "sh", "-c", "nft -f - && nft list ruleset"], Some(doc))
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["--net", "--", "sh", "-c", "nft -f - && nft list ruleset"]).env("TZ", "UTC");
+    rampart_os::run(&mut cmd, "util-linux", Some(doc)).map_err(|e| match e {
+        // The namespace itself was refused (a container without
+        // CAP_SYS_ADMIN): say that, not that the document is wrong.
+        rampart_os::ToolError::Failed { stderr, .. } if stderr.starts_with("unshare:") => {
+            DeployError::Capability(format!(
+                "cannot make a throw-away network namespace to list the new nft tables in ({}): \
+                 nothing was compared; `rampart diff --backend iptables` needs no namespace",
+                stderr.trim()
+            ))
+        }
+        rampart_os::ToolError::Failed { ref stderr, .. } => {
+            crate::iptables::capability(stderr).unwrap_or(DeployError::Tool(e))
+        }
+        e => DeployError::Tool(e),
+    })
 }
 
 /// Have the kernel check a document without loading it (`nft -c`).

@@ -96,22 +96,41 @@ fn changes(
         return Ok(vec![]);
     }
     let mut d = diff::diff(
-        &diff::rules_in(&live, table),
-        &diff::rules_in(&table::listing(&target), table),
+        &diff::rules_in(&live, table, &chains)?,
+        &diff::rules_in(&table::listing(&target), table, &chains)?,
         &chains,
     );
-    for b in target.hooks.iter().filter(|b| !live.lines().any(|l| l == hooked::hook_rule(b))) {
-        d.push(ChainDiff {
-            chain: b.clone(),
-            edits: vec![Edit {
-                change: Change::Added,
-                rule: format!("-j {}", hooked::own_chain(b)),
-                from: None,
-                to: None,
-                policy_rule: None,
-                at: None,
-            }],
+    // The built-in chains: hooks added or removed, policies changed.
+    let hooked = |b: &str| live.lines().any(|l| l == hooked::hook_rule(b));
+    let builtins = chains.iter().filter_map(|c| c.strip_prefix("rampart-"));
+    let mut builtins: Vec<&str> = builtins.chain(target.hooks.iter().map(String::as_str)).collect();
+    builtins.sort_unstable();
+    builtins.dedup();
+    for b in builtins {
+        let mut edits = Vec::new();
+        let wanted = target.hooks.iter().any(|h| h == b);
+        if wanted != hooked(b) {
+            let change = if wanted { Change::Added } else { Change::Removed };
+            edits.push(edit(change, format!("-j {}", hooked::own_chain(b))));
+        }
+        let now = live.lines().find_map(|l| {
+            let mut w = l.strip_prefix(':')?.split_whitespace();
+            (w.next()? == b).then(|| w.next()).flatten()
         });
+        if let (Some(now), Some((_, new))) = (now, target.policies.iter().find(|(c, _)| c == b))
+            && now != *new
+        {
+            edits.push(edit(Change::Removed, format!("policy {now}")));
+            edits.push(edit(Change::Added, format!("policy {new}")));
+        }
+        if !edits.is_empty() {
+            d.push(ChainDiff { chain: b.to_owned(), edits });
+        }
     }
     Ok(d)
+}
+
+/// A change to a built-in chain itself (its hook, its policy): no place.
+fn edit(change: Change, rule: String) -> Edit {
+    Edit { change, rule, from: None, to: None, policy_rule: None, at: None }
 }

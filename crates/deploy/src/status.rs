@@ -56,8 +56,8 @@ fn table_drift(
     chains: &[String],
 ) -> Result<Vec<ChainDiff>, DeployError> {
     let live = iptables::save_table(family, table)?;
-    let loaded = diff::rules_in(&live, table);
-    let mut drift = diff::diff(&diff::rules_in(doc, table), &loaded, chains);
+    let loaded = diff::rules_in(&live, table, chains)?;
+    let mut drift = diff::diff(&diff::rules_in(doc, table, chains)?, &loaded, chains);
     drift.extend(unhooked(&live, chains));
     for d in &mut drift {
         d.chain = match (table, family) {

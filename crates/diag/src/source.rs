@@ -110,6 +110,25 @@ impl Sources {
         LineCol { line: to_u32(line + 1), col: to_u32(col + 1) }
     }
 
+    /// The whole lines around `start..end`, `around` more on each side:
+    /// their offset in the file, their first line (0-based) and their text.
+    #[must_use]
+    pub fn lines_around(
+        &self,
+        file: FileId,
+        start: u32,
+        end: u32,
+        around: usize,
+    ) -> (usize, usize, &str) {
+        let f = &self.files[file.0 as usize];
+        let line_of = |o: u32| f.line_starts.partition_point(|&s| s <= o) - 1;
+        let first = line_of(start).saturating_sub(around);
+        let last = line_of(end) + around + 1;
+        let from = f.line_starts[first] as usize;
+        let to = f.line_starts.get(last).map_or(f.text.len(), |&s| s as usize);
+        (from, first, &f.text[from..to])
+    }
+
     /// `file:line:col` of the start of a span.
     #[must_use]
     pub fn location(&self, span: Span) -> String {

@@ -13,6 +13,8 @@ use crate::db::{Db, NS};
 use crate::diagnostics;
 use crate::objects::{self, Addr, Lost, Objects, Svc};
 
+mod nat;
+
 /// Rule option values that mean "not set".
 fn unset(value: &str) -> bool {
     matches!(value, "" | "0" | "-1" | "False" | "false")
@@ -57,22 +59,20 @@ pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, 
     for p in &policies {
         w.ruleset(*p, &mut body);
     }
-    for other in
-        fw.children().filter(|c| c.has_tag_name((NS, "NAT")) || c.has_tag_name((NS, "Routing")))
-    {
-        let kind = other.tag_name().name();
+    w.nat(fw, &mut body);
+    for other in fw.children().filter(|c| c.has_tag_name((NS, "Routing"))) {
         let rules = other.children().filter(|r| r.tag_name().name().ends_with("Rule"));
         for r in rules.filter(|r| r.attribute("disabled") != Some("True")) {
             let place = format!(
-                "rule {} of {kind} \"{}\" (firewall \"{}\")",
+                "rule {} of Routing \"{}\" (firewall \"{}\")",
                 r.attribute("position").unwrap_or("?"),
                 db.name(other),
                 w.fw_name
             );
-            w.diags.push(diagnostics::left_out(&place, &format!("a {kind} rule"), db.span(r)));
+            w.diags.push(diagnostics::left_out(&place, "a Routing rule", db.span(r)));
             let _ = writeln!(
                 body,
-                "  # left out: {kind} rule {} of \"{}\"",
+                "  # left out: Routing rule {} of \"{}\"",
                 r.attribute("position").unwrap_or("?"),
                 one(db.name(other))
             );

@@ -15,7 +15,7 @@ use rampart_diag::Sources;
 use rampart_ir::Ruleset;
 use rampart_ir::read::{self, Format};
 use rampart_lab::{Netns, Tool, require_tools};
-use rampart_trace::{CtState, Hook, Packet, trace};
+use rampart_trace::{CtState, Hook, Interfaces, Packet, nat, trace};
 
 const FWB_IPT: Tool = Tool { name: "fwb_ipt", package: "fwbuilder" };
 const TEMPLATES: &str = "/usr/share/fwbuilder-5.3.7/templates.xml";
@@ -164,12 +164,14 @@ fn fwb_ipt_ruleset(file: &Path, firewall: &str, probe: &Probe) -> Option<Ruleset
         refused.is_empty(),
         "{firewall}: iptables refused lines of the fwb_ipt script: {refused:?}"
     );
-    let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+    // The filter and the nat table, in one ruleset.
+    let mut saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
+    saved.push_str(&ns.stdout(["iptables-save", "-t", "nat"]).unwrap());
     let mut sources = Sources::new();
     let id = sources.add(format!("{firewall} (fwb_ipt, iptables-save)"), saved.clone());
     let imported = read::parse(&saved, id, Format::Save);
     assert!(!imported.has_errors(), "{firewall}: {:?}\n{saved}", imported.diagnostics);
-    Some(imported.filter().unwrap().ruleset.clone().into_ruleset())
+    Some(imported.joined().unwrap().into_ruleset())
 }
 
 /// The same firewall through `rampart import fwb`, compiled by Rampart.
@@ -303,13 +305,78 @@ fn compare(fwb: &Ruleset, rampart: &Ruleset, pkts: &[Packet]) -> BTreeMap<String
     diffs
 }
 
-fn check(file: &Path, firewall: &str) -> (usize, usize) {
+/// The nat table's translation of each new connection, at PREROUTING
+/// (where it arrives) and, when forwarded, at POSTROUTING (where it
+/// leaves): the same kind and the same translated packet.
+fn compare_nat(
+    fwb: &Ruleset,
+    rampart: &Ruleset,
+    pkts: &[Packet],
+    translated: &mut usize,
+) -> BTreeMap<String, Vec<String>> {
+    let ifaces = Interfaces::unknown();
+    let mut diffs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in pkts.iter().filter(|p| p.state == CtState::New) {
+        let pre = Packet { hook: Hook::Prerouting, out_iface: None, ..p.clone() };
+        let post = Packet { hook: Hook::Postrouting, in_iface: None, ..p.clone() };
+        // Packets for the firewall pass PREROUTING only (port forwards to
+        // its own address), forwarded ones both.
+        let hooks = match p.hook {
+            Hook::Forward => vec![pre, post],
+            Hook::Input if p.in_iface.as_deref() != Some("lo") => vec![pre],
+            _ => vec![],
+        };
+        for q in hooks {
+            let seen = |rs: &Ruleset| {
+                let n = nat::translate(rs, &q, &ifaces);
+                (n.trace.verdict, n.translation.map(|t| (t.kind, t.after)))
+            };
+            let (a, b) = (seen(fwb), seen(rampart));
+            *translated += usize::from(a.1.is_some());
+            if a != b {
+                diffs
+                    .entry(format!("nat {}", q.hook.name()))
+                    .or_default()
+                    .push(format!("{q:?}\n    fwb_ipt: {a:?}\n    rampart: {b:?}"));
+            }
+        }
+    }
+    diffs
+}
+
+/// Packets compared, parts left out by the importer, and packets the nat
+/// table translated.
+fn check(file: &Path, firewall: &str) -> (usize, usize, usize) {
     let xml = std::fs::read_to_string(file).unwrap();
     let probe = probe(&xml, firewall);
     let (rampart, left_out) = rampart_ruleset(file, firewall);
-    let Some(fwb) = fwb_ipt_ruleset(file, firewall, &probe) else { return (0, left_out) };
+    let Some(fwb) = fwb_ipt_ruleset(file, firewall, &probe) else { return (0, left_out, 0) };
     let pkts = packets(&probe, 7);
-    let diffs = compare(&fwb, &rampart, &pkts);
+    let mut diffs = compare(&fwb, &rampart, &pkts);
+    // Port forwards to the firewall's own addresses: every address, port
+    // and interface of the file, which random packets seldom hit together.
+    let mut to_fw = pkts.clone();
+    let mut targets = Vec::new();
+    for dst in probe.local.iter().filter(|a| !a.is_loopback()) {
+        for iface in probe.ifaces.iter().filter(|i| *i != "lo") {
+            for dport in &probe.ports {
+                targets.push((*dst, iface.clone(), *dport));
+            }
+        }
+    }
+    for (dst, iface, dport) in targets {
+        let mut pk = Packet::new(Hook::Input);
+        pk.in_iface = Some(iface);
+        pk.src = Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)));
+        pk.dst = Some(IpAddr::V4(dst));
+        pk.proto = Some(6);
+        pk.sport = Some(40000);
+        pk.dport = Some(dport);
+        pk.tcp_flags = Some(rampart_trace::tcp::SYN);
+        to_fw.push(pk);
+    }
+    let mut translated = 0;
+    diffs.extend(compare_nat(&fwb, &rampart, &to_fw, &mut translated));
     let report: Vec<String> = diffs
         .iter()
         .map(|(rule, ps)| {
@@ -317,7 +384,7 @@ fn check(file: &Path, firewall: &str) -> (usize, usize) {
         })
         .collect();
     assert!(report.is_empty(), "{}", report.join("\n"));
-    (pkts.len(), left_out)
+    (pkts.len(), left_out, translated)
 }
 
 /// The templates with their iptables version set to 1.4.20, as a user
@@ -339,7 +406,7 @@ fn templates_for_current_iptables() -> PathBuf {
 fn templates_trace_the_same_as_fwb_ipt() {
     require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
     let file = templates_for_current_iptables();
-    let mut total = 0;
+    let (mut total, mut translated) = (0, 0);
     for fw in [
         "fw template 3",
         "Sveasoft template",
@@ -349,10 +416,14 @@ fn templates_trace_the_same_as_fwb_ipt() {
         "OpenWRT template",
         "DDWRT template",
     ] {
-        total += check(&file, fw).0;
+        let (packets, _, nat) = check(&file, fw);
+        total += packets;
+        translated += nat;
     }
     // Five of seven are compared; the IPCOP scripts do not run (above).
     assert_eq!(total, 5 * PACKETS);
+    // Their NAT rules (masquerade, snat, dnat, no-nat) translated packets.
+    assert!(translated > 50, "only {translated} packets translated");
 }
 
 /// A firewall written for this test with one rule per feature: negation in
@@ -363,6 +434,8 @@ fn templates_trace_the_same_as_fwb_ipt() {
 fn features_trace_the_same_as_fwb_ipt() {
     require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features.fwb");
-    let (packets, left_out) = check(&file, "gw");
+    let (packets, left_out, translated) = check(&file, "gw");
     assert_eq!((packets, left_out), (PACKETS, 0));
+    // Its NAT rules (no-nat, snat, a port forward, a redirect) translated.
+    assert!(translated > 50, "only {translated} packets translated");
 }

@@ -18,6 +18,7 @@
 mod addrtype;
 mod arp;
 mod builder;
+pub mod depth;
 mod dynset;
 pub mod icmp;
 mod iptables;

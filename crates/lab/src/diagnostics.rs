@@ -2,19 +2,6 @@
 
 use rampart_diag::{Diagnostic, Span};
 
-pub(crate) fn unterminated_text(span: Span) -> Diagnostic {
-    Diagnostic::error("E0501", "unterminated text")
-        .with_label(span, "this text has no closing `\"` on its line")
-}
-
-pub(crate) fn unexpected_char(c: char, span: Span) -> Diagnostic {
-    Diagnostic::error("E0502", format!("unexpected character `{c}`"))
-        .with_label(span, "not part of the lab language")
-        .with_help(
-            "names use letters, digits, `_`, `-`, `.`, `/` and `:`; text goes in double quotes",
-        )
-}
-
 pub(crate) fn expected(span: Span, what: &str) -> Diagnostic {
     Diagnostic::error("E0503", format!("expected {what}")).with_label(span, "here")
 }

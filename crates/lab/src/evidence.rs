@@ -21,8 +21,8 @@ use crate::netns::{LabError, Netns};
 const LOG_ALL: &str = "/proc/sys/net/netfilter/nf_log_all_netns";
 const STATE: &str = "/run/rampart-lab";
 
-fn io(what: &str, e: &std::io::Error) -> LabError {
-    LabError::Failed { command: what.to_owned(), status: "error".into(), stderr: e.to_string() }
+fn io(what: &str, e: std::io::Error) -> LabError {
+    LabError::Io { what: what.to_owned(), source: e }
 }
 
 /// Turns `nf_log_all_netns` on until the returned ticket is given back
@@ -32,18 +32,18 @@ pub fn acquire_log_all_netns() -> Result<String, LabError> {
         .arg("nf_log_syslog")
         .stderr(std::process::Stdio::null())
         .status();
-    std::fs::create_dir_all(STATE).map_err(|e| io(STATE, &e))?;
+    std::fs::create_dir_all(STATE).map_err(|e| io(STATE, e))?;
     let lock = lock()?;
     let old = format!("{STATE}/nf_log_all_netns.old");
     if !Path::new(&old).exists() {
         let value = std::fs::read_to_string(LOG_ALL).map_err(|e| {
-            io(&format!("{LOG_ALL} (needs the nf_log_syslog module, package kmod)"), &e)
+            io(&format!("{LOG_ALL} (needs the nf_log_syslog module, package kmod)"), e)
         })?;
-        std::fs::write(&old, value.trim()).map_err(|e| io(&old, &e))?;
+        std::fs::write(&old, value.trim()).map_err(|e| io(&old, e))?;
     }
     let ticket = format!("{STATE}/log-user-{}", crate::topology::run_id());
-    std::fs::write(&ticket, "").map_err(|e| io(&ticket, &e))?;
-    std::fs::write(LOG_ALL, "1").map_err(|e| io(LOG_ALL, &e))?;
+    std::fs::write(&ticket, "").map_err(|e| io(&ticket, e))?;
+    std::fs::write(LOG_ALL, "1").map_err(|e| io(LOG_ALL, e))?;
     drop(lock);
     Ok(ticket)
 }
@@ -115,14 +115,14 @@ pub fn release_log_all_netns(ticket: &str) {
 
 fn lock() -> Result<File, LabError> {
     let path = format!("{STATE}/lock");
-    std::fs::create_dir_all(STATE).map_err(|e| io(STATE, &e))?;
+    std::fs::create_dir_all(STATE).map_err(|e| io(STATE, e))?;
     let f = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| io(&path, &e))?;
-    f.lock().map_err(|e| io(&path, &e))?;
+        .map_err(|e| io(&path, e))?;
+    f.lock().map_err(|e| io(&path, e))?;
     Ok(f)
 }
 

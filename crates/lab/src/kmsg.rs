@@ -20,7 +20,7 @@ pub struct Kmsg {
 
 impl Kmsg {
     pub fn open() -> Result<Self, LabError> {
-        let err = |source| LabError::Spawn { command: "open /dev/kmsg".into(), source };
+        let err = |source| LabError::Io { what: "open /dev/kmsg".into(), source };
         let mut file = OpenOptions::new()
             .read(true)
             .custom_flags(O_NONBLOCK)

@@ -6,7 +6,7 @@
 //! so [`Netns::new`] first sweeps namespaces left by processes that are gone.
 
 use std::ffi::OsStr;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Once;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -23,12 +23,33 @@ pub enum LabError {
     /// The harness needs root (CAP_NET_ADMIN) to create namespaces.
     #[error("kernel tests need root: run them as root (CI does)")]
     NotRoot,
-    /// A command could not be started at all.
-    #[error("could not run `{command}`: {source}")]
-    Spawn { command: String, source: std::io::Error },
-    /// A command ran and exited non-zero.
-    #[error("`{command}` failed ({status}): {stderr}")]
-    Failed { command: String, status: String, stderr: String },
+    /// A command could not be started, or ran and failed (the tool's own
+    /// words in `source`).
+    #[error("`{command}`: {source}")]
+    Command {
+        command: String,
+        #[source]
+        source: rampart_os::ToolError,
+    },
+    /// A kernel file (`/dev/kmsg`, a sysctl) could not be read or written.
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The lab is being removed (Ctrl-C, SIGTERM): nothing more is built.
+    #[error("interrupted: the lab is being removed")]
+    Interrupted,
+    /// A listener did not bind its port in time.
+    #[error("{proto} port {port} never bound in {namespace}")]
+    Listener { proto: &'static str, port: u16, namespace: String },
+    /// The lab description has no route for a probe (offline answers).
+    #[error("no route from {node} to {dst} in the lab description")]
+    Unroutable { node: String, dst: std::net::IpAddr },
+    /// A ruleset could not be read back into the IR.
+    #[error("{what} cannot be read:\n{diagnostics}")]
+    Unreadable { what: String, diagnostics: String },
 }
 
 /// A tool and the Debian package that provides it.
@@ -45,6 +66,8 @@ impl Tool {
     pub const IPTABLES_SAVE: Tool = Tool { name: "iptables-save", package: "iptables" };
     pub const NFT: Tool = Tool { name: "nft", package: "nftables" };
     pub const SETPRIV: Tool = Tool { name: "setpriv", package: "util-linux" };
+    pub const KILL: Tool = Tool { name: "kill", package: "procps" };
+    pub const MODPROBE: Tool = Tool { name: "modprobe", package: "kmod" };
 }
 
 /// Fails with an install hint for the first tool not found on `PATH`.
@@ -74,26 +97,27 @@ pub fn require_root() -> Result<(), LabError> {
     if euid == "0" { Ok(()) } else { Err(LabError::NotRoot) }
 }
 
-/// Runs a command to completion; non-zero exit is an error carrying stderr.
-pub fn run<I, S>(program: &str, args: I) -> Result<Output, LabError>
+/// Runs `tool` to completion; its stdout. A failure carries the command
+/// line and the tool's own words.
+pub fn run<I, S>(tool: Tool, args: I) -> Result<String, LabError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::null());
-    let command = describe(&cmd);
-    let out =
-        cmd.output().map_err(|source| LabError::Spawn { command: command.clone(), source })?;
-    if out.status.success() {
-        Ok(out)
-    } else {
-        Err(LabError::Failed {
-            command,
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        })
-    }
+    let mut cmd = Command::new(tool.name);
+    cmd.args(args);
+    run_command(&mut cmd, tool.package, None)
+}
+
+/// The one way the harness runs a command: through the workspace's tool
+/// runner, the command line kept for the error.
+fn run_command(
+    cmd: &mut Command,
+    package: &'static str,
+    input: Option<&str>,
+) -> Result<String, LabError> {
+    let command = describe(cmd);
+    rampart_os::run(cmd, package, input).map_err(|source| LabError::Command { command, source })
 }
 
 fn describe(cmd: &Command) -> String {
@@ -126,7 +150,7 @@ impl Netns {
         });
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("{PREFIX}{}-{n}", std::process::id());
-        run("ip", ["netns", "add", &name])?;
+        run(Tool::IP, ["netns", "add", &name])?;
         let ns = Self { name };
         ns.run(["ip", "link", "set", "lo", "up"])?;
         Ok(ns)
@@ -138,7 +162,7 @@ impl Netns {
     pub fn named(name: &str) -> Result<Self, LabError> {
         require_root()?;
         require_tools(&[Tool::IP])?;
-        run("ip", ["netns", "add", name])?;
+        run(Tool::IP, ["netns", "add", name])?;
         let ns = Self { name: name.to_owned() };
         ns.run(["ip", "link", "set", "lo", "up"])?;
         Ok(ns)
@@ -164,8 +188,9 @@ impl Netns {
         cmd
     }
 
-    /// Runs a command inside the namespace; non-zero exit is an error.
-    pub fn run<I, S>(&self, argv: I) -> Result<Output, LabError>
+    /// Runs a command inside the namespace; its stdout. Non-zero exit is
+    /// an error.
+    pub fn run<I, S>(&self, argv: I) -> Result<String, LabError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
@@ -173,39 +198,24 @@ impl Netns {
         let mut args: Vec<std::ffi::OsString> =
             vec!["netns".into(), "exec".into(), self.name.clone().into()];
         args.extend(argv.into_iter().map(|a| a.as_ref().to_owned()));
-        run("ip", args)
+        run(Tool::IP, args)
     }
 
-    /// Like [`Netns::run`], and returns stdout as text.
+    /// [`Netns::run`], for reading what a command prints.
     pub fn stdout<I, S>(&self, argv: I) -> Result<String, LabError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        Ok(String::from_utf8_lossy(&self.run(argv)?.stdout).into_owned())
+        self.run(argv)
     }
 
-    /// Runs a command inside the namespace with `input` on its stdin.
-    pub fn run_with_input(&self, argv: &[&str], input: &str) -> Result<Output, LabError> {
-        use std::io::Write;
+    /// Runs a command inside the namespace with `input` on its stdin; its
+    /// stdout.
+    pub fn run_with_input(&self, argv: &[&str], input: &str) -> Result<String, LabError> {
         let mut cmd = self.command(argv[0]);
-        cmd.args(&argv[1..]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let command = describe(&cmd);
-        let spawn_err = |source| LabError::Spawn { command: command.clone(), source };
-        let mut child = cmd.spawn().map_err(spawn_err)?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(input.as_bytes()).map_err(spawn_err)?;
-        }
-        let out = child.wait_with_output().map_err(spawn_err)?;
-        if out.status.success() {
-            Ok(out)
-        } else {
-            Err(LabError::Failed {
-                command,
-                status: out.status.to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            })
-        }
+        cmd.args(&argv[1..]);
+        run_command(&mut cmd, Tool::IP.package, Some(input))
     }
 
     /// Starts a long-running command inside the namespace (a listener).
@@ -214,8 +224,8 @@ impl Netns {
     pub fn spawn(&self, argv: &[&str]) -> Result<Child, LabError> {
         let mut cmd = self.command(argv[0]);
         cmd.args(&argv[1..]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-        let command = describe(&cmd);
-        cmd.spawn().map_err(|source| LabError::Spawn { command, source })
+        let what = format!("start `{}`", describe(&cmd));
+        cmd.spawn().map_err(|source| LabError::Io { what, source })
     }
 
     /// Sets a sysctl inside the namespace, e.g. `net.ipv4.ip_forward`.
@@ -243,7 +253,7 @@ impl Netns {
 impl Drop for Netns {
     fn drop(&mut self) {
         // Deleting the namespace removes its veths (and their peers) too.
-        let _ = run("ip", ["netns", "del", &self.name]);
+        let _ = run(Tool::IP, ["netns", "del", &self.name]);
     }
 }
 
@@ -258,7 +268,7 @@ pub fn veth(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError
 pub fn veth_pair(a: &Netns, a_if: &str, b: &Netns, b_if: &str) -> Result<(), LabError> {
     let (a_ns, b_ns) = (a.name(), b.name());
     run(
-        "ip",
+        Tool::IP,
         ["-n", a_ns, "link", "add", a_if, "type", "veth", "peer", "name", b_if, "netns", b_ns],
     )
     .map(drop)
@@ -277,16 +287,16 @@ pub fn bridge(ns: &Netns, name: &str, ports: &[&str]) -> Result<(), LabError> {
 /// Deletes `rampart-t-<pid>-*` namespaces whose process no longer runs.
 /// Returns how many were deleted.
 pub fn sweep_stale() -> Result<usize, LabError> {
-    let out = run("ip", ["netns", "list"])?;
+    let out = run(Tool::IP, ["netns", "list"])?;
     let mut swept = 0;
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in out.lines() {
         let name = line.split_whitespace().next().unwrap_or("");
         let Some(rest) = name.strip_prefix(PREFIX) else { continue };
         let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
         if !std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && run("ip", ["netns", "del", name]).is_ok()
+            && run(Tool::IP, ["netns", "del", name]).is_ok()
         {
             swept += 1;
         }

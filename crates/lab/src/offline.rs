@@ -67,11 +67,7 @@ fn connected(n: &Node, gw: IpAddr) -> Option<(String, IpAddr)> {
 }
 
 fn unroutable(node: &str, dst: IpAddr) -> LabError {
-    LabError::Failed {
-        command: format!("route from {node} to {dst}"),
-        status: "no route in the lab description".into(),
-        stderr: String::new(),
-    }
+    LabError::Unroutable { node: node.to_owned(), dst }
 }
 
 /// Answers every probe of the lab with trace alone. `seen` is trace's

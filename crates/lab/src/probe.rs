@@ -65,7 +65,9 @@ pub fn command_line(
 pub fn send(ns: &Netns, argv: &[String], kind: ProbeKind) -> Result<Seen, LabError> {
     let mut cmd: Command = ns.command(&argv[0]);
     cmd.args(&argv[1..]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let spawn_err = |source| LabError::Spawn { command: argv.join(" "), source };
+    // The probe's own exit says what became of it: spawned here, not
+    // through the tool runner, which turns a non-zero exit into an error.
+    let spawn_err = |source| LabError::Io { what: format!("run `{}`", argv.join(" ")), source };
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         use std::io::Write;

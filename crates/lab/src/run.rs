@@ -207,10 +207,9 @@ pub(crate) fn read_tables(text: &str, what: &str) -> Result<Ruleset, LabError> {
     let save = Some(rampart_ir::read::Format::Save);
     let imported = rampart_ir::read::read(text.as_bytes(), what, file, save);
     if imported.has_errors() {
-        return Err(LabError::Failed {
-            command: what.into(),
-            status: "unreadable".into(),
-            stderr: rampart_diag::render(&imported.diagnostics, &sources, false),
+        return Err(LabError::Unreadable {
+            what: what.into(),
+            diagnostics: rampart_diag::render(&imported.diagnostics, &sources, false),
         });
     }
     Ok(imported.joined().map(rampart_ir::Restricted::into_ruleset).unwrap_or_default())

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::describe::{Lab, Proto};
-use crate::netns::{self, LabError, Netns};
+use crate::netns::{self, LabError, Netns, Tool};
 
 /// The namespace of `node` in run `run` (`<pid>-<n>`) of lab `lab`.
 #[must_use]
@@ -50,11 +50,7 @@ pub fn interrupted() -> bool {
 
 fn register(name: &str) -> Result<(), LabError> {
     if interrupted() {
-        return Err(LabError::Failed {
-            command: format!("ip netns add {name}"),
-            status: "interrupted".into(),
-            stderr: "the lab is being removed".into(),
-        });
+        return Err(LabError::Interrupted);
     }
     if let Ok(mut live) = LIVE.lock() {
         live.push(name.to_owned());
@@ -90,14 +86,13 @@ pub fn remove_on_interrupt() {
 /// Kills every process in a namespace, then deletes it. Errors are
 /// ignored: this is cleanup, and a namespace already gone is fine.
 pub fn remove(name: &str) {
-    if let Ok(out) = netns::run("ip", ["netns", "pids", name]) {
-        let pids = String::from_utf8_lossy(&out.stdout).into_owned();
-        let pids: Vec<&str> = pids.split_whitespace().collect();
+    if let Ok(out) = netns::run(Tool::IP, ["netns", "pids", name]) {
+        let pids: Vec<&str> = out.split_whitespace().collect();
         if !pids.is_empty() {
-            let _ = netns::run("kill", std::iter::once("-KILL").chain(pids.iter().copied()));
+            let _ = netns::run(Tool::KILL, std::iter::once("-KILL").chain(pids.iter().copied()));
         }
     }
-    let _ = netns::run("ip", ["netns", "del", name]);
+    let _ = netns::run(Tool::IP, ["netns", "del", name]);
     unregister(name);
 }
 
@@ -183,7 +178,7 @@ pub fn build(lab: &Lab, run: &str) -> Result<Topology, LabError> {
         // br_netfilter hands bridged IPv4 to the firewall's iptables, as on
         // a virtualization host. The namespace-wide switch stays off and
         // each `bridge` turns it on for itself, so a `switch` stays plain.
-        let _ = netns::run("modprobe", ["br_netfilter"]);
+        let _ = netns::run(Tool::MODPROBE, ["br_netfilter"]);
         fw.sysctl("net.bridge.bridge-nf-call-iptables", "0")?;
     }
     for b in &lab.bridges {
@@ -249,7 +244,7 @@ fn dummy(ns: &Netns, name: &str) -> bool {
     if ns.run(["ip", "link", "add", name, "type", "dummy"]).is_ok() {
         return true;
     }
-    let _ = netns::run("modprobe", ["dummy"]);
+    let _ = netns::run(Tool::MODPROBE, ["dummy"]);
     ns.run(["ip", "link", "add", name, "type", "dummy"]).is_ok()
 }
 
@@ -292,15 +287,10 @@ pub fn start_listeners(lab: &Lab, topo: &Topology) -> Result<(), LabError> {
                     break;
                 }
                 if Instant::now() > deadline {
-                    return Err(LabError::Failed {
-                        command: format!("socat listening on {} {}", l.proto.name(), l.port),
-                        status: "timeout".into(),
-                        stderr: format!(
-                            "{} port {} never bound in {}",
-                            l.proto.name(),
-                            l.port,
-                            ns.name()
-                        ),
+                    return Err(LabError::Listener {
+                        proto: l.proto.name(),
+                        port: l.port,
+                        namespace: ns.name().to_owned(),
                     });
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -350,12 +340,12 @@ pub fn mac(ns: &Netns, iface: &str) -> Result<String, LabError> {
 /// except those of the calling process itself.
 /// Returns the removed names and the pids of labs still running.
 pub fn down(lab: &str) -> Result<(Vec<String>, Vec<u32>), LabError> {
-    let out = netns::run("ip", ["netns", "list"])?;
+    let out = netns::run(Tool::IP, ["netns", "list"])?;
     let prefix = format!("rl-{lab}-");
     let mut removed = Vec::new();
     let mut running = Vec::new();
     let me = std::process::id();
-    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    let mut names: Vec<String> = out
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|n| n.starts_with(&prefix))

@@ -5,9 +5,10 @@
 //! Topology (inside namespaces this test creates): a client (10.78.1.2) on
 //! a link to the firewall (10.78.1.1), which listens on 22 and 80 itself.
 
+mod common;
+
 use std::time::Duration;
 
-use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, connects_as, require_tools, veth, wait_until};
 
@@ -18,10 +19,7 @@ accept from client to servers service ssh\n    accept from client to fw-addr ser
 #[test]
 fn a_group_or_host_holding_the_firewall_reaches_the_firewall_itself() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("group.rp", POLICY, &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let (_, c) = common::compile("group.rp", POLICY);
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "firewall in a group", None);
     let nft = rampart_nft::emit(&c.rich);
 

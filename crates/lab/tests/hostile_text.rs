@@ -3,6 +3,8 @@
 //! imported or hand-built ruleset), the line keeps its target: the deny
 //! still denies.
 
+mod common;
+
 use std::time::Duration;
 
 use rampart_diag::Sources;
@@ -35,9 +37,7 @@ fn a_nul_is_refused_and_a_deny_still_denies() {
 
     // The same rule with the NUL put in after the checks, as an imported
     // ruleset could carry it, with an injected line behind it.
-    let loaded = rampart_model::load_str("ok.rp", &policy("x"), &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let (_, c) = common::compile("ok.rp", &policy("x"));
     let mut v4 = c.v4.into_ruleset();
     let deny = v4
         .chains
@@ -58,8 +58,9 @@ fn a_nul_is_refused_and_a_deny_still_denies() {
     let up = wait_until(Duration::from_secs(5), || connects_as(&client, 0, "192.168.2.2", 20002));
     assert!(up, "listener not reachable without firewall");
 
-    let out = client.run_with_input(&["iptables-restore", "-w"], &doc).unwrap();
-    assert!(out.status.success(), "{}\n{doc}", String::from_utf8_lossy(&out.stderr));
+    client
+        .run_with_input(&["iptables-restore", "-w"], &doc)
+        .unwrap_or_else(|e| panic!("{e}\n{doc}"));
     let saved = client.stdout(["iptables-save", "-t", "filter"]).unwrap();
     let line = saved.lines().find(|l| l.contains("R1: x")).expect("the deny is loaded");
     assert!(line.ends_with("-j DROP"), "the deny lost its target: {line}");

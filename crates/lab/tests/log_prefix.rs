@@ -7,7 +7,8 @@
 //! a link to the firewall (10.80.1.1), which listens on 22 and 80 itself.
 //! The prefixes carry this process's id: the kernel log is shared.
 
-use rampart_diag::Sources;
+mod common;
+
 use rampart_ir::Family;
 use rampart_lab::{KmsgTail, Netns, NetnsLogging, Tool, connects_many, require_tools, veth};
 
@@ -24,10 +25,7 @@ fn policy(id: u32) -> String {
 fn own_prefixes_kept_numbers_and_a_limited_catch_all_log_in_the_kernel() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
     let id = std::process::id();
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("prefix.rp", &policy(id), &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let (_, c) = common::compile("prefix.rp", &policy(id));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "prefixes", None);
     let nft = rampart_nft::emit(&c.rich);
 

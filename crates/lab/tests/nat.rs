@@ -10,9 +10,10 @@
 //! (100.64.0.1). Each server answers with the address it saw: the peer's
 //! (inet) or its own (web).
 
+mod common;
+
 use std::time::Duration;
 
-use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
@@ -49,11 +50,8 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
         Tool { name: "conntrack", package: "conntrack" },
     ])
     .unwrap();
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("nat.rp", POLICY, &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let fw = &loaded.model.unwrap().firewalls[0];
-    let c = rampart_lower::compile(fw);
+    let (fw, c) = common::compile("nat.rp", POLICY);
+    let fw = &fw;
     let mut ifaces = rampart_trace::Interfaces::unknown();
     for i in &fw.interfaces {
         ifaces.add(&i.name, i.addrs.clone(), i.dynamic);

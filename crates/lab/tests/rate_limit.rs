@@ -8,7 +8,8 @@
 //! 10.79.1.2 and 10.79.2.2, each on its own link to the firewall (10.79.1.1,
 //! 10.79.2.1), which listens on 22 and 80 itself.
 
-use rampart_diag::Sources;
+mod common;
+
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, connects_as, require_tools, veth};
 
@@ -29,10 +30,7 @@ fn attempts(a: &Netns, b: &Netns, port: u16) -> Vec<bool> {
 #[test]
 fn a_limit_drops_what_comes_faster_in_the_kernel_with_both_backends() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("limit.rp", POLICY, &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let (_, c) = common::compile("limit.rp", POLICY);
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "limits", None);
     let nft = rampart_nft::emit(&c.rich);
 

@@ -8,9 +8,10 @@
 //! to the firewall, which routes to `server` (10.77.2.2, listening on 22,
 //! 80 and 8080).
 
+mod common;
+
 use std::time::Duration;
 
-use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, connects_as, require_tools, veth, wait_until};
 
@@ -40,10 +41,7 @@ const CASES: [(&str, u16, bool); 9] = [
 ];
 
 fn compiled() -> rampart_lower::Compiled {
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("return.rp", POLICY, &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    rampart_lower::compile(&loaded.model.unwrap().firewalls[0])
+    common::compile("return.rp", POLICY).1
 }
 
 #[test]

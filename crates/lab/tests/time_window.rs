@@ -2,9 +2,10 @@
 //! holds the current UTC time accepts, one whose day or hours do not, does
 //! not. The kernel's time match reads UTC (no `--kerneltz`), like Rampart.
 
+mod common;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, connects_as, connects_many, require_tools, veth, wait_until};
 
@@ -24,11 +25,7 @@ fn hhmm(minute: u64) -> String {
 }
 
 fn compile(policy: &str) -> String {
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("time.rp", policy, &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let model = loaded.model.unwrap();
-    let compiled = rampart_lower::compile(&model.firewalls[0]);
+    let (_, compiled) = common::compile("time.rp", policy);
     rampart_emit::iptables_restore(&compiled.v4, Family::V4, "time window test", None)
 }
 

@@ -5,11 +5,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 
 use crate::attribute::Attributor;
-use crate::line::LogLine;
+use crate::envelope;
+use crate::inputs::{self, InputError};
+use crate::line::{self, LogLine};
+use crate::partial::Partial;
 
 /// Which lines count and which sources stay off the list.
 #[derive(Debug, Clone, Default)]
@@ -74,6 +78,43 @@ impl Collector {
             })
             .collect()
     }
+}
+
+/// What `rampart logs blocklist` found.
+#[derive(Debug)]
+pub struct BlockReport {
+    /// Sources to block, with their lines, by address.
+    pub list: BTreeMap<IpAddr, u64>,
+    /// Firewall lines read only in part.
+    pub partial: Partial,
+    /// Lines not written by the kernel (no `kernel:` tag), not counted.
+    pub not_kernel: u64,
+    /// Records the kernel ring lost.
+    pub lost: u64,
+}
+
+/// The blocklist of `files` (the kernel ring when there are none). Only
+/// lines the kernel wrote count: any program may log a line that looks
+/// like the kernel's.
+pub fn from_inputs(
+    files: &[PathBuf],
+    opts: BlockOptions,
+    attributor: Attributor,
+) -> Result<BlockReport, InputError> {
+    let mut c = Collector::new(opts, attributor);
+    let mut partial = Partial::default();
+    let mut not_kernel = 0u64;
+    let lost = inputs::each_line(files, &mut partial, |raw| {
+        let env = envelope::strip(raw);
+        if env.kind != envelope::Kind::Bare && !env.from_kernel {
+            not_kernel += 1;
+            return None;
+        }
+        let l = line::parse(&env.message)?;
+        c.add(&l);
+        Some(l.unread)
+    })?;
+    Ok(BlockReport { list: c.finish(), partial, not_kernel, lost })
 }
 
 /// Addresses no real peer sends from, which a forged line could use to make

@@ -32,13 +32,17 @@
 
 pub mod attribute;
 pub mod blocklist;
+pub mod collect;
 pub mod envelope;
 pub mod event;
+pub mod inputs;
 pub mod line;
+pub mod live;
 pub mod partial;
 pub mod scans;
 pub mod source;
 pub mod summary;
+pub mod watch;
 
 use std::io;
 
@@ -54,19 +58,5 @@ pub fn open_ring() -> io::Result<Box<dyn LineSource + Send>> {
             Ok(bytes) => Ok(Box::new(source::ReaderSource::new(io::Cursor::new(bytes), "klogctl"))),
             Err(e) => Err(io::Error::new(e.kind(), format!("/dev/kmsg: {kmsg_err}; klogctl: {e}"))),
         },
-    }
-}
-
-/// The best live source of new kernel LOG lines without configuration:
-/// `/dev/kmsg`, then `journalctl -f -o json`. NFLOG needs its group number:
-/// [`source::nflog::Nflog::open`].
-pub fn open_live() -> io::Result<Box<dyn LineSource + Send>> {
-    match Kmsg::open(Start::End, true) {
-        Ok(k) => Ok(Box::new(k)),
-        Err(kmsg_err) if source::journal::available() => {
-            let _ = kmsg_err;
-            Ok(Box::new(source::journal::Journal::spawn(true)?))
-        }
-        Err(e) => Err(e),
     }
 }

@@ -9,9 +9,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::path::PathBuf;
 
-use crate::envelope::Stamp;
-use crate::line::{LogLine, Proto, TcpFlags};
+use crate::envelope::{self, Stamp};
+use crate::inputs::{self, InputError};
+use crate::line::{self, LogLine, Proto, TcpFlags};
+use crate::partial::Partial;
 
 /// Thresholds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +65,39 @@ pub struct Scan {
     pub last: Option<String>,
     /// Windows (of `window_secs`) in which this source crossed a threshold.
     pub windows: u64,
+}
+
+/// What `rampart logs scans` reports (its JSON form is `--json`).
+#[derive(Debug, serde::Serialize)]
+pub struct ScanReport {
+    /// The scans found, most dangerous first.
+    pub scans: Vec<Scan>,
+    /// Firewall lines read only in part.
+    pub partial_lines: u64,
+    /// Records the kernel ring lost.
+    pub lost_lines: u64,
+    /// The lines read in part, by file and line.
+    #[serde(skip)]
+    pub partial: Partial,
+}
+
+/// The scans of at least `min_danger` in `files` (the kernel ring when
+/// there are none).
+pub fn scan_inputs(
+    files: &[PathBuf],
+    opts: ScanOptions,
+    min_danger: u8,
+) -> Result<ScanReport, InputError> {
+    let mut det = Detector::new(opts);
+    let mut partial = Partial::default();
+    let lost = inputs::each_line(files, &mut partial, |raw| {
+        let env = envelope::strip(raw);
+        let l = line::parse(&env.message)?;
+        det.add(&l, env.stamp);
+        Some(l.unread)
+    })?;
+    let scans = det.finish().into_iter().filter(|s| s.danger >= min_danger).collect();
+    Ok(ScanReport { scans, partial_lines: partial.lines, lost_lines: lost, partial })
 }
 
 #[derive(Debug, Default)]

@@ -350,6 +350,60 @@ pub(crate) fn dynamic_firewall_in_column(name: &str, firewall: &str, span: Span)
     .with_help("give the interface its address, or write `self` in the firewall's own rules")
 }
 
+pub(crate) fn ruleset_is_iptables_name(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0270", format!("rule set name `{name}` is an iptables target or chain"))
+        .with_label(span, "iptables reads this chain name as something else")
+        .with_help(
+            "a branch to it would run that target (or the built-in chain) instead of the \
+             rule set: choose another name",
+        )
+}
+
+pub(crate) fn ruleset_first_character(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0271", format!("rule set name `{name}` cannot start a chain name"))
+        .with_label(span, "iptables takes a chain name starting with `-` as an option")
+        .with_help("start the name with a letter, digit or `_`")
+}
+
+pub(crate) fn ruleset_too_long(name: &str, span: Span, max: usize) -> Diagnostic {
+    Diagnostic::error(
+        "E0272",
+        format!("rule set name `{name}` is {} bytes, more than {max}", name.len()),
+    )
+    .with_label(span, "too long for a chain name once `_fwd` is added")
+    .with_help(format!(
+        "iptables takes chain names of at most {} bytes, and a rule set entered from several \
+         hooks becomes NAME_in, NAME_fwd, NAME_out: shorten the name",
+        crate::names::MAX_CHAIN
+    ))
+}
+
+/// `owner`: the rule set whose chain (`owner_in`...) the name would be.
+pub(crate) fn ruleset_is_rampart_chain(name: &str, span: Span, owner: Option<&str>) -> Diagnostic {
+    let label = match owner {
+        Some(o) => format!("rule set `{o}` entered from several hooks has a chain of this name"),
+        None => "Rampart names its own chains R<n>_..., RULE_<n> and rampart-...".to_owned(),
+    };
+    Diagnostic::error("E0273", format!("rule set name `{name}` is the name of another chain"))
+        .with_label(span, label)
+        .with_help("two chains of one name would be one chain: choose another name")
+}
+
+pub(crate) fn bad_interface_name(name: &str, span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0274", format!("`{name}` cannot be the name of an interface"))
+        .with_label(span, why.to_owned())
+        .with_help(
+            "the kernel never gives an interface this name, so rules on it would never \
+             match (and iptables refuses names over 15 bytes): use the name `ip link` shows",
+        )
+}
+
+pub(crate) fn reserved_id(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0275", format!("{what} 4294967295 is (uid_t) -1, which no process has"))
+        .with_label(span, "the kernel reserves this value to mean `no id`")
+        .with_help("iptables refuses it and an nft rule with it never matches: use the real id")
+}
+
 pub(crate) fn bad_rate(text: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0400", format!("`{text}` is not a rate"))
         .with_label(span, "expected COUNT/UNIT")

@@ -32,4 +32,5 @@ pub use expect::{Expect, Expected};
 pub use firewall::{MAX_LOG_PREFIX, log_prefix, rule_log_prefix};
 pub use load::{Loaded, MAX_POLICY_BYTES, load, load_str, load_text};
 pub use model::*;
+pub use names::IPTABLES_NAMES;
 pub use time::describe as describe_time;

@@ -173,11 +173,16 @@ impl<'a> Resolver<'a> {
         gid: Option<&Word>,
         diags: &mut Vec<Diagnostic>,
     ) -> Resolved {
-        let num = |w: &Word, what: &str, diags: &mut Vec<Diagnostic>| {
-            w.text
-                .parse::<u32>()
-                .map_err(|_| diags.push(diagnostics::bad_number(what, &w.text, w.span)))
-                .ok()
+        let num = |w: &Word, what: &str, diags: &mut Vec<Diagnostic>| match w.text.parse::<u32>() {
+            Ok(u32::MAX) => {
+                diags.push(diagnostics::reserved_id(what, w.span));
+                None
+            }
+            Ok(n) => Some(n),
+            Err(_) => {
+                diags.push(diagnostics::bad_number(what, &w.text, w.span));
+                None
+            }
         };
         let uid = num(uid, "UID", diags);
         let gid = gid.map(|g| num(g, "GID", diags));

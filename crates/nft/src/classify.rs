@@ -19,7 +19,8 @@
 //!
 //! A rule matching any value of the field goes into every interval, so a
 //! field is only used when the copies stay within a bound; otherwise the
-//! chain stays linear. The IR this returns is what [`crate::emit`] writes;
+//! chain stays linear; so does the whole ruleset where the cuts would nest
+//! deeper than the kernel follows. The IR this returns is what [`crate::emit`] writes;
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
 use std::collections::{BTreeSet, HashMap};
@@ -30,7 +31,9 @@ use rampart_ir::{
     Table, Target,
 };
 
-use crate::elems;
+use rampart_ir::depth;
+
+use crate::{elems, leaf};
 
 /// Chains this short stay as written: easier to read, and a lookup saves
 /// little.
@@ -124,6 +127,7 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         names: rs.chains.iter().map(|c| c.name.clone()).collect(),
         made: Vec::new(),
         budget: 0,
+        boxed: HashMap::new(),
     };
     let mut chains = Vec::with_capacity(rs.chains.len());
     for chain in &rs.chains {
@@ -142,7 +146,13 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         });
     }
     chains.extend(c.made);
-    Ruleset { chains }
+    let out = Ruleset { chains };
+    // Each cut is a goto more: where that nests deeper than the kernel
+    // follows, the linear form (as deep as the policy) is loaded instead.
+    if depth::deepest(&out).0 > depth::MAX_JUMPS {
+        return rs.clone();
+    }
+    out
 }
 
 /// Only filter chains of the targets below. Bridge-port rules go to
@@ -182,6 +192,8 @@ struct Classifier<'a> {
     made: Vec<Chain>,
     /// Rules the current chain may still add by copying.
     budget: usize,
+    /// The chains of leaf maps' boxes by their rules, shared by all leaves.
+    boxed: HashMap<Vec<Rule>, ChainId>,
 }
 
 /// One field's cut of a node: the intervals with the rules (positions in
@@ -204,7 +216,16 @@ impl<'a> Classifier<'a> {
     /// The rules of a node of `chain`'s tree; new chains go to `made`.
     fn node(&mut self, chain: &Chain, rules: Vec<&'a Rule>, ctx: &mut Context) -> Vec<Rule> {
         let Some(cut) = self.best_cut(&rules, ctx) else {
-            return rules.into_iter().cloned().collect();
+            return leaf::leaf(&rules, &mut |rules| {
+                if let Some(&id) = self.boxed.get(&rules) {
+                    return id;
+                }
+                let name = self.fresh(&chain.name, "k");
+                let id = ChainId(self.rs.chains.len() + self.made.len());
+                self.boxed.insert(rules.clone(), id);
+                self.made.push(Chain { rules, ..Chain::user_in(chain.table, &name) });
+                id
+            });
         };
         self.budget =
             self.budget.saturating_sub(cut.total.saturating_sub(rules.len() - cut.prefix));
@@ -212,7 +233,7 @@ impl<'a> Classifier<'a> {
         let body = &rules[cut.prefix..];
         let mut targets = Vec::with_capacity(cut.parts.len());
         for (p, part) in cut.parts.iter().enumerate() {
-            let name = self.fresh(&chain.name);
+            let name = self.fresh(&chain.name, "c");
             let at = self.made.len();
             self.made.push(Chain::user_in(chain.table, &name));
             targets.push(ChainId(self.rs.chains.len() + at));
@@ -228,9 +249,9 @@ impl<'a> Classifier<'a> {
         out
     }
 
-    fn fresh(&mut self, chain: &str) -> String {
+    fn fresh(&mut self, chain: &str, kind: &str) -> String {
         let name = (1..)
-            .map(|i| format!("{chain}_c{i}"))
+            .map(|i| format!("{chain}_{kind}{i}"))
             .find(|n| !self.names.contains(n))
             .unwrap_or_default();
         self.names.insert(name.clone());

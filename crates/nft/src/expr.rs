@@ -9,6 +9,7 @@ pub(crate) enum Kind {
     Ipv6,
     Port,
     Iface,
+    CtState,
 }
 
 impl Kind {
@@ -18,6 +19,7 @@ impl Kind {
             Kind::Ipv6 => "ipv6_addr",
             Kind::Port => "inet_service",
             Kind::Iface => "ifname",
+            Kind::CtState => "ct_state",
         }
     }
 }

@@ -37,6 +37,7 @@ mod arp;
 mod classify;
 mod elems;
 mod expr;
+mod leaf;
 mod merge;
 mod rate;
 mod rule;

@@ -5,7 +5,8 @@
 //! evaluates slowest, one rule at a time; as one set lookup it loads several
 //! times faster and costs one hash lookup per packet. First-match order is
 //! kept: the run is contiguous, a packet meets at most one element (keys
-//! are exact values, or one interval each that overlaps no other), and a
+//! are exact values, or intervals and boxes of intervals that overlap no
+//! other), and a
 //! repeated key keeps the first rule's verdict — only where that verdict
 //! ends the rule list, so a repeated jump, log or counter ends the run.
 
@@ -15,6 +16,9 @@ use crate::expr::{Expr, Kind, NftRule};
 
 /// Shorter runs stay rules: a set of two or three reads worse than rules.
 const MIN_RUN: usize = 4;
+/// Keys of several parts with intervals are checked element against
+/// element: such runs stay this short.
+const BOX_RUN_MAX: usize = 1024;
 
 /// A chain line before set names are known.
 pub(crate) enum Line {
@@ -71,19 +75,37 @@ fn flush(rules: &mut Vec<NftRule>, out: &mut Vec<Line>) {
     }
 }
 
-/// A single value on the right (exact, or one interval when `interval`):
-/// usable as a key part.
-fn key_part(e: &Expr, interval: bool) -> Option<(&'static str, Kind, &str)> {
+/// A single value on the right (exact or one interval): usable as a key
+/// part.
+fn key_part(e: &Expr) -> Option<(&'static str, Kind, &str)> {
     match e {
         Expr::Cmp { lhs, neg: false, list }
             if list.elems.items.len() == 1
-                && (interval || !list.elems.interval)
+                && list.elems.ranges.len() <= 1
                 && !list.elems.items[0].contains('*') =>
         {
             Some((lhs, list.kind, &list.elems.items[0]))
         }
         _ => None,
     }
+}
+
+/// A key part as an element of a set: conntrack states, a bit mask in a
+/// rule, are one value or a range of values there (in nft's order of
+/// states, a packet has exactly one).
+fn elem(e: &Expr) -> Option<String> {
+    let (_, kind, text) = key_part(e)?;
+    match (kind, key_range(e)) {
+        (Kind::CtState, Some((lo, hi))) if lo != hi => {
+            let value = |i: u128| [1u32, 2, 4, 8, 64].get(i as usize).copied().unwrap_or(64);
+            Some(format!("0x{:08x}-0x{:08x}", value(lo), value(hi)))
+        }
+        _ => Some(text.to_owned()),
+    }
+}
+
+fn is_interval(e: &Expr) -> bool {
+    matches!(e, Expr::Cmp { list, .. } if list.elems.interval)
 }
 
 /// The one interval of a key part, as numbers.
@@ -113,89 +135,93 @@ fn can_vmap(r: &NftRule) -> bool {
         })
 }
 
-/// The longest run starting at `rules[0]`: key positions, length, and
-/// whether it needs a verdict map.
+/// The longest run starting at `rules[0]`: key positions (every position
+/// where its rules differ), length, and whether it needs a verdict map.
 fn run_at(rules: &[NftRule]) -> Option<(Vec<usize>, usize, bool)> {
     let [a, b, ..] = rules else { return None };
-    if a.matches.len() != b.matches.len() || a.stateful || b.stateful {
+    let width = a.matches.len();
+    if b.matches.len() != width || a.matches == b.matches || a.stateful || b.stateful {
         return None;
     }
-    let keys: Vec<usize> = (0..a.matches.len()).filter(|&p| a.matches[p] != b.matches[p]).collect();
-    if keys.is_empty() {
-        return None;
-    }
-    // Intervals only as a key of one part, where overlaps are cheap to see.
-    let interval = keys.len() == 1;
-    let fits = |r: &NftRule| {
-        !r.stateful
-            && r.matches.len() == a.matches.len()
-            && (0..a.matches.len()).all(|p| {
-                if keys.contains(&p) {
-                    match (key_part(&a.matches[p], interval), key_part(&r.matches[p], interval)) {
-                        (Some((l1, k1, _)), Some((l2, k2, _))) => l1 == l2 && k1 == k2,
-                        _ => false,
-                    }
-                } else {
-                    a.matches[p] == r.matches[p]
-                }
-            })
-    };
-    let same = |r: &NftRule| r.stmts == a.stmts && r.verdict == a.verdict;
+    let kind = |e: &Expr| key_part(e).map(|k| (k.0, k.1));
+    // The rules of the same shape: equal but for key parts of one kind,
+    // and verdicts one set or one verdict map can give.
+    let mut is_key = vec![false; width];
     let mut len = 0;
-    let mut vmap = false;
-    let mut seen: BTreeSet<Vec<&str>> = BTreeSet::new();
-    let mut spans: BTreeMap<u128, u128> = BTreeMap::new();
-    let mut all_end = true;
+    let mut all_vmap = true;
     for r in rules {
-        if !fits(r) {
+        let differ = !r.stateful
+            && r.matches.len() == width
+            && (0..width).all(|p| {
+                r.matches[p] == a.matches[p]
+                    || kind(&a.matches[p]).is_some_and(|k| kind(&r.matches[p]) == Some(k))
+            });
+        if !differ || !(same_verdict(a, r) || (all_vmap && can_vmap(r))) {
             break;
         }
+        all_vmap &= can_vmap(r);
+        for (p, k) in is_key.iter_mut().enumerate() {
+            *k |= r.matches[p] != a.matches[p];
+        }
+        len += 1;
+    }
+    let keys: Vec<usize> = (0..width).filter(|&p| is_key[p]).collect();
+    // Then no element may shadow another unseen: the same key again only
+    // after rules that all end the list, intervals never overlapping.
+    let boxes = keys.len() > 1
+        && rules[..len].iter().any(|r| keys.iter().any(|&p| is_interval(&r.matches[p])));
+    let mut seen: BTreeSet<Vec<&str>> = BTreeSet::new();
+    let mut spans: BTreeMap<u128, u128> = BTreeMap::new();
+    let mut placed: Vec<Vec<(u128, u128)>> = Vec::new();
+    let mut all_end = true;
+    let mut vmap = false;
+    for (n, r) in rules[..len].iter().enumerate() {
         let parts: Vec<&str> =
-            keys.iter().filter_map(|&p| key_part(&r.matches[p], interval).map(|k| k.2)).collect();
+            keys.iter().filter_map(|&p| key_part(&r.matches[p]).map(|k| k.2)).collect();
         if seen.contains(&parts) {
             // Only the first is reached in the map; in the chain, the later
             // one is reached too unless the first ended the list.
             if !all_end {
-                break;
+                return Some((keys, n, vmap));
             }
-        } else if let Some((lo, hi)) = interval.then(|| key_range(&r.matches[keys[0]])).flatten() {
+        } else if keys.len() == 1 {
+            let Some((lo, hi)) = key_range(&r.matches[keys[0]]) else {
+                return Some((keys, n, vmap));
+            };
             let below = spans.range(..=hi).next_back();
             if below.is_some_and(|(_, &end)| end >= lo) {
-                break;
+                return Some((keys, n, vmap));
             }
             spans.insert(lo, hi);
+        } else if boxes {
+            let b: Vec<(u128, u128)> =
+                keys.iter().filter_map(|&p| key_range(&r.matches[p])).collect();
+            let overlap =
+                |x: &Vec<(u128, u128)>| x.iter().zip(&b).all(|(x, y)| x.0 <= y.1 && y.0 <= x.1);
+            if n == BOX_RUN_MAX || b.len() != keys.len() || placed.iter().any(overlap) {
+                return Some((keys, n, vmap));
+            }
+            placed.push(b);
         }
         seen.insert(parts);
         all_end &= r.stmts.is_empty() && ends(r.verdict.as_deref());
-        if !same(r) {
-            // Different verdicts: only a verdict map holds them, and every
-            // rule so far must fit one.
-            if !(can_vmap(r) && rules[..len].iter().all(can_vmap)) {
-                break;
-            }
-            vmap = true;
-        }
-        len += 1;
+        vmap |= !same_verdict(a, r);
     }
     Some((keys, len, vmap))
 }
 
+fn same_verdict(a: &NftRule, r: &NftRule) -> bool {
+    r.stmts == a.stmts && r.verdict == a.verdict
+}
+
 fn merge(run: &[NftRule], keys: Vec<usize>, vmap: bool) -> Merged {
     let first = run[0].clone();
-    let interval = keys.len() == 1;
-    let kinds =
-        keys.iter().filter_map(|&p| key_part(&first.matches[p], interval).map(|k| k.1)).collect();
-    let ranges = keys.len() == 1
-        && run
-            .iter()
-            .any(|r| matches!(&r.matches[keys[0]], Expr::Cmp { list, .. } if list.elems.interval));
+    let kinds = keys.iter().filter_map(|&p| key_part(&first.matches[p]).map(|k| k.1)).collect();
+    let ranges = run.iter().any(|r| keys.iter().any(|&p| is_interval(&r.matches[p])));
     let mut seen = BTreeSet::new();
     let mut elems = Vec::new();
     for r in run {
-        let parts: Vec<String> = keys
-            .iter()
-            .filter_map(|&p| key_part(&r.matches[p], interval).map(|k| k.2.to_owned()))
-            .collect();
+        let parts: Vec<String> = keys.iter().filter_map(|&p| elem(&r.matches[p])).collect();
         // A repeated key: the first rule wins, as in the chain.
         if seen.insert(parts.clone()) {
             elems.push((

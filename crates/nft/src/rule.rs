@@ -393,12 +393,35 @@ fn state(out: &mut Matched, neg: bool, states: CtStates) -> bool {
     if names.is_empty() {
         return neg;
     }
+    if !neg {
+        // A value (or, in nft's order of states, a range of them) that a
+        // merged run can take as a key part.
+        let at: Vec<u128> =
+            (0..NAMES.len()).filter(|&i| states.contains(NAMES[i].0)).map(|i| i as u128).collect();
+        let mut ranges: Vec<(u128, u128)> = Vec::new();
+        for i in at {
+            match ranges.last_mut() {
+                Some(r) if r.1 + 1 == i => r.1 = i,
+                _ => ranges.push((i, i)),
+            }
+        }
+        out.exprs.push(Expr::Cmp {
+            lhs: "ct state",
+            neg: false,
+            list: List {
+                kind: Kind::CtState,
+                name: None,
+                elems: elems::Elems {
+                    interval: names.len() > 1,
+                    items: vec![names.join(",")],
+                    ranges,
+                },
+            },
+        });
+        return true;
+    }
     // A packet has exactly one state, so "not in these" is a zero mask.
-    out.exprs.push(Expr::Raw(if neg {
-        format!("ct state & ({}) == 0", names.join("|"))
-    } else {
-        format!("ct state {}", names.join(","))
-    }));
+    out.exprs.push(Expr::Raw(format!("ct state & ({}) == 0", names.join("|"))));
     true
 }
 

@@ -123,6 +123,7 @@ impl Sets {
                 Kind::Ipv4 => "addrs_v4".to_owned(),
                 Kind::Ipv6 => "addrs_v6".to_owned(),
                 Kind::Port | Kind::Iface => "ports".to_owned(),
+                Kind::CtState => "states".to_owned(),
             },
         };
         // Groups keep their name (`_2` on a clash); other lists are numbered.

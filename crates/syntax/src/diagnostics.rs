@@ -4,7 +4,7 @@ use rampart_diag::{Diagnostic, Span};
 
 pub(crate) fn unexpected_char(span: Span) -> Diagnostic {
     Diagnostic::error("E0001", "unexpected character")
-        .with_label(span, "not part of the policy language")
+        .with_label(span, "not part of the language")
         .with_help("names use letters, digits, `_`, `-` and `.`; text goes in double quotes")
 }
 
@@ -75,7 +75,7 @@ pub(crate) fn unclosed_block(span: Span) -> Diagnostic {
 }
 
 pub(crate) fn control_char(c: char, span: Span) -> Diagnostic {
-    Diagnostic::error("E0008", format!("control character {} in the policy", c.escape_unicode()))
+    Diagnostic::error("E0008", format!("control character {} in the text", c.escape_unicode()))
         .with_label(span, "not allowed here")
         .with_help("strings and comments hold printable text only; remove the character")
 }

@@ -1,4 +1,5 @@
-//! Splits policy text into words, strings, braces, commas and line ends.
+//! Splits text into words, strings, braces, commas and line ends: the one
+//! lexer of Rampart's languages (the policy language and lab files).
 //!
 //! Addresses, networks and port ranges are all single words here
 //! (`2001:db8::/32`, `80:90`, `20001-20010`); the parser and the model give
@@ -9,7 +10,7 @@ use rampart_diag::{Diagnostic, FileId, Span};
 use crate::diagnostics;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     Word,
     /// A double-quoted string; its span includes the quotes.
     Str,
@@ -21,16 +22,26 @@ pub(crate) enum Kind {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Token {
-    pub(crate) kind: Kind,
-    pub(crate) span: Span,
+pub struct Token {
+    pub kind: Kind,
+    pub span: Span,
+}
+
+impl Token {
+    /// The token's text in `src`, the text it was lexed from.
+    #[must_use]
+    pub fn text(self, src: &str) -> &str {
+        &src[self.span.start as usize..self.span.end as usize]
+    }
 }
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/' | b'+' | b'*' | b'%')
 }
 
-pub(crate) fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
+/// The tokens of `src`, ending with [`Kind::Eof`]; lexical errors go to
+/// `diags` (and the text in error is skipped).
+pub fn lex(src: &str, file: FileId, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
     lex_with_comments(src, file, diags, &mut Vec::new())
 }
 
@@ -133,7 +144,8 @@ fn control_check(
 }
 
 /// The value of a string token: quotes removed, `\"` and `\\` unescaped.
-pub(crate) fn unquote(text: &str) -> String {
+#[must_use]
+pub fn unquote(text: &str) -> String {
     let inner = &text[1..text.len() - 1];
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();

@@ -9,7 +9,7 @@
 pub mod ast;
 mod diagnostics;
 mod format;
-mod lexer;
+pub mod lexer;
 mod parser;
 pub mod write;
 

@@ -58,7 +58,7 @@ impl Parser<'_> {
     }
 
     fn text(&self, t: Token) -> &str {
-        &self.src[t.span.start as usize..t.span.end as usize]
+        t.text(self.src)
     }
 
     fn describe(&self, t: Token) -> String {

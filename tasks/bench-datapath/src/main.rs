@@ -127,13 +127,14 @@ impl Bench {
         })
     }
 
-    fn rulesets(&self) -> [(&'static str, Ruleset); 5] {
+    fn rulesets(&self) -> [(&'static str, Ruleset); 6] {
         [
             ("Rampart iptables", Ruleset::Iptables(self.iptables.clone())),
             ("Rampart nft, linear", Ruleset::Nft(self.linear.clone())),
             ("Rampart nft, linear, no counters", Ruleset::Nft(uncounted(&self.linear))),
             ("Rampart nft, classifier", Ruleset::Nft(self.classifier.clone())),
             ("Rampart nft, classifier, no counters", Ruleset::Nft(uncounted(&self.classifier))),
+            ("Rampart nft, classifier, no `log`", Ruleset::Nft(without_log(&self.classifier))),
         ]
     }
 }
@@ -147,6 +148,18 @@ fn uncounted(doc: &str) -> String {
             let indent = l.len() - l.trim_start().len();
             let words: Vec<&str> = l.split_whitespace().filter(|w| *w != "counter").collect();
             format!("{}{}\n", &l[..indent], words.join(" "))
+        })
+        .collect()
+}
+
+/// The document without its `log` statements: what logging costs a packet.
+fn without_log(doc: &str) -> String {
+    doc.lines()
+        .map(|l| match (l.find(" log prefix \""), l.find(" level info")) {
+            (Some(a), Some(b)) if a < b => {
+                format!("{}{}\n", &l[..a], &l[b + " level info".len()..])
+            }
+            _ => format!("{l}\n"),
         })
         .collect()
 }

@@ -250,8 +250,13 @@ fn label(s: &str) -> String {
 /// the lines it writes into its file when it loses some: `... rampart-logs:
 /// lost N kernel records ...`, or `{"lost": N, ...}` with `--json-lines`.
 pub(crate) fn collector_losses(path: &Path) -> anyhow::Result<u64> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot read the log collector's file `{}`", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| {
+        format!(
+            "cannot read the log collector's file `{}` (`--log none` leaves the loss \
+                 counter out)",
+            path.display()
+        )
+    })?;
     let mut total = 0u64;
     let mut bad = None;
     rampart_logs::source::file::for_each_line(file, |line| {

@@ -5,29 +5,25 @@
 //! line cut short: counted by what they hold) or the source lost records;
 //! 2 it could not run (a file or the kernel ring could not be read).
 
-use std::io::{self, Write};
+use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use ipnet::IpNet;
 use rampart_ir::origin::LogPrefix;
-use rampart_logs::attribute::{Action, Attributor, RuleIndex, RuleInfo};
-use rampart_logs::blocklist::{self, BlockOptions, Collector, Names};
-use rampart_logs::envelope::{self, Stamp};
-use rampart_logs::event::{Event, Filter};
-use rampart_logs::line;
+use rampart_logs::attribute::{Action, Attributor, RuleIndex, RuleInfo, RuleLookup};
+use rampart_logs::blocklist::{self, BlockOptions, Names};
+use rampart_logs::collect::{self, CollectOptions};
+use rampart_logs::event::Filter;
+use rampart_logs::live::{self, FollowFrom, Live};
 use rampart_logs::partial::Partial;
-use rampart_logs::scans::{self, Detector, ScanOptions};
-use rampart_logs::source::follow::Tail;
-use rampart_logs::source::kmsg::{Kmsg, Start};
-use rampart_logs::source::nflog::Nflog;
-use rampart_logs::source::{LineSource, ReaderSource, file, journal};
-use rampart_logs::summary::{SummaryOptions, Tally};
+use rampart_logs::scans::{self, ScanOptions};
+use rampart_logs::summary::{self, SummaryOptions};
+use rampart_logs::watch::{Shown, Watch};
 
 use crate::printer;
 
@@ -277,7 +273,7 @@ pub(crate) fn run(args: LogsArgs) -> anyhow::Result<ExitCode> {
         LogsCommand::Follow(a) => follow(a),
         LogsCommand::Scans(a) => scans_cmd(a),
         LogsCommand::Blocklist(a) => blocklist_cmd(a),
-        LogsCommand::Collect(a) => collect(a),
+        LogsCommand::Collect(a) => collect_cmd(a),
     };
     // `rampart logs follow | head` ends with a broken pipe: that is success.
     match result {
@@ -296,70 +292,16 @@ fn input_code(partial: u64, lost: u64) -> ExitCode {
     if partial > 0 || lost > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-/// Run `f` on every raw line of the inputs (files, or the kernel ring) and
-/// return how many records the source lost while reading. Lines read in
-/// part are noted in `partial`, by file and line.
-fn each_input_line(
-    input: &InputArgs,
-    partial: &mut Partial,
-    mut f: impl FnMut(&[u8]) -> Option<line::Unread>,
-) -> anyhow::Result<u64> {
-    let mut read = |raw: &[u8], n: &mut u64, partial: &mut Partial| {
-        *n += 1;
-        if let Some(u) = f(raw) {
-            partial.note(&u, *n, raw);
-        }
-    };
-    let mut n = 0;
-    if input.files.is_empty() {
-        let mut src =
-            rampart_logs::open_ring().context("cannot read the kernel ring (are you root?)")?;
-        let mut buf = Vec::new();
-        while src.next_line(&mut buf)? {
-            read(&buf, &mut n, partial);
-        }
-        return Ok(src.lost());
-    }
-    for path in &input.files {
-        n = 0;
-        let r = file::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        file::for_each_line(r, |raw| read(raw, &mut n, partial))
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        partial.set_file(&path.display().to_string());
-    }
-    Ok(0)
-}
-
 fn summary(a: SummaryArgs) -> anyhow::Result<ExitCode> {
     let policy = match load_policy(a.policy.as_deref(), a.firewall.as_deref())? {
         Ok(policy) => policy,
         Err(code) => return Ok(code),
     };
     let attributor = attributor(a.input.prefix_template.as_ref(), policy.as_ref())?;
-    let mut total = Tally::default();
-    if a.input.files.is_empty() {
-        let mut src =
-            rampart_logs::open_ring().context("cannot read the kernel ring (are you root?)")?;
-        let mut buf = Vec::new();
-        while src.next_line(&mut buf)? {
-            total.add_line(&buf);
-        }
-        total.lost_lines = src.lost();
-        total.dropped_before_start = src.dropped_before_start();
-        total.set_file(src.name());
-    } else {
-        for path in &a.input.files {
-            let r = file::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            let mut t = Tally::read(r, a.threads.max(1))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            t.set_file(&path.display().to_string());
-            total.merge(t);
-        }
-    }
-    let s = total.finish(&SummaryOptions {
+    let s = summary::tally(&a.input.files, a.threads)?.finish(&SummaryOptions {
         top: a.top,
         attributor: &attributor,
-        rules: policy.as_ref().map(|p| &p.rules as &dyn rampart_logs::attribute::RuleLookup),
+        rules: policy.as_ref().map(|p| &p.rules as &dyn RuleLookup),
         show_partial: a.input.show_partial,
     });
     if a.json {
@@ -378,43 +320,29 @@ fn report_partial(partial: &Partial, show: bool) {
     if show {
         for p in &partial.samples {
             let file = if p.file.is_empty() { "-" } else { &p.file };
-            printer::note(&format!(
-                "  {file}:{}: {}: {}",
-                p.line,
-                p.what,
-                rampart_diag::printable(&p.text)
-            ));
+            let text = rampart_diag::printable(&p.text);
+            printer::note(&format!("  {file}:{}: {}: {text}", p.line, p.what));
         }
     }
 }
 
 fn scans_cmd(a: ScansArgs) -> anyhow::Result<ExitCode> {
-    let mut det = Detector::new(ScanOptions {
-        window_secs: a.window,
-        min_ports: a.min_ports,
-        min_hosts: a.min_hosts,
-    });
-    let mut partial = Partial::default();
-    let lost = each_input_line(&a.input, &mut partial, |raw| {
-        let env = envelope::strip(raw);
-        let l = line::parse(&env.message)?;
-        det.add(&l, env.stamp);
-        Some(l.unread)
-    })?;
-    let found: Vec<_> = det.finish().into_iter().filter(|s| s.danger >= a.min_danger).collect();
+    let opts =
+        ScanOptions { window_secs: a.window, min_ports: a.min_ports, min_hosts: a.min_hosts };
+    let r = scans::scan_inputs(&a.input.files, opts, a.min_danger)?;
     if a.json {
-        let v = serde_json::json!({ "scans": found, "partial_lines": partial.lines, "lost_lines": lost });
-        printer::out(&format!("{v:#}\n"));
+        printer::out(&(serde_json::to_string_pretty(&r)? + "\n"));
     } else {
-        printer::out(&scans::to_text(&found));
-        if lost > 0 {
+        printer::out(&scans::to_text(&r.scans));
+        if r.lost_lines > 0 {
             printer::out(&format!(
-                "warning: {lost} kernel records were lost before they could be read\n"
+                "warning: {} kernel records were lost before they could be read\n",
+                r.lost_lines
             ));
         }
     }
-    report_partial(&partial, a.input.show_partial);
-    Ok(input_code(partial.lines, lost))
+    report_partial(&r.partial, a.input.show_partial);
+    Ok(input_code(r.partial_lines, r.lost_lines))
 }
 
 fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
@@ -427,93 +355,26 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
         exclude.push(IpNet::from(m.client));
     }
     let opts = BlockOptions { min_hits: a.min_hits, all_actions: a.all_actions, exclude };
-    let mut c = Collector::new(opts, attributor);
-    let mut partial = Partial::default();
-    let mut not_kernel = 0u64;
-    let lost = each_input_line(&a.input, &mut partial, |raw| {
-        let env = envelope::strip(raw);
-        // Any program may log a line that looks like the kernel's.
-        if env.kind != envelope::Kind::Bare && !env.from_kernel {
-            not_kernel += 1;
-            return None;
-        }
-        let l = line::parse(&env.message)?;
-        c.add(&l);
-        Some(l.unread)
-    })?;
-    let list = c.finish();
+    let r = blocklist::from_inputs(&a.input.files, opts, attributor)?;
     let names = Names { nft_table: a.table, set4: a.set4, set6: a.set6 };
-    let text = match a.format {
-        BlockFormat::Nft => blocklist::to_nft(&list, &names),
-        BlockFormat::Ipset => blocklist::to_ipset(&list, &names),
-    };
-    printer::out(&text);
-    if lost > 0 {
+    printer::out(&match a.format {
+        BlockFormat::Nft => blocklist::to_nft(&r.list, &names),
+        BlockFormat::Ipset => blocklist::to_ipset(&r.list, &names),
+    });
+    if r.lost > 0 {
         printer::note(&format!(
-            "warning: {lost} kernel records were lost before they could be read"
+            "warning: {} kernel records were lost before they could be read",
+            r.lost
         ));
     }
-    if not_kernel > 0 {
+    if r.not_kernel > 0 {
         printer::note(&format!(
-            "note: {not_kernel} lines not written by the kernel (no `kernel:` tag) were not counted"
+            "note: {} lines not written by the kernel (no `kernel:` tag) were not counted",
+            r.not_kernel
         ));
     }
-    report_partial(&partial, a.input.show_partial);
-    Ok(input_code(partial.lines, lost))
-}
-
-enum Msg {
-    Line(Vec<u8>),
-    Lost(u64),
-    End(String, io::Result<()>),
-}
-
-/// Run each source on its own thread (a blocking read on /dev/kmsg cannot
-/// time out), sending lines and loss increments to one channel.
-fn spawn_sources(sources: Vec<Box<dyn LineSource + Send>>) -> mpsc::Receiver<Msg> {
-    let (tx, rx) = mpsc::sync_channel(4096);
-    for mut src in sources {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let mut reported = 0;
-            let result = loop {
-                match src.next_line(&mut buf) {
-                    Ok(true) => {
-                        let lost = src.lost();
-                        if lost > reported {
-                            let _ = tx.send(Msg::Lost(lost - reported));
-                            reported = lost;
-                        }
-                        if tx.send(Msg::Line(std::mem::take(&mut buf))).is_err() {
-                            break Ok(());
-                        }
-                    }
-                    Ok(false) => break Ok(()),
-                    Err(e) => break Err(e),
-                }
-            };
-            let _ = tx.send(Msg::End(src.name().to_owned(), result));
-        });
-    }
-    rx
-}
-
-fn live_kernel(journal_flag: bool, from_start: bool) -> anyhow::Result<Box<dyn LineSource + Send>> {
-    if journal_flag {
-        return Ok(Box::new(journal::Journal::spawn(true).context("cannot start journalctl")?));
-    }
-    let start = if from_start { Start::Oldest } else { Start::End };
-    match Kmsg::open(start, true) {
-        Ok(k) => Ok(Box::new(k)),
-        Err(e) if journal::available() => {
-            printer::note(&format!("note: /dev/kmsg: {e}; following journalctl instead"));
-            Ok(Box::new(journal::Journal::spawn(true).context("cannot start journalctl")?))
-        }
-        Err(e) => {
-            Err(e).context("cannot open /dev/kmsg (are you root?) and journalctl is not available")
-        }
-    }
+    report_partial(&r.partial, a.input.show_partial);
+    Ok(input_code(r.partial.lines, r.lost))
 }
 
 fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
@@ -531,184 +392,53 @@ fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {
         proto: a.filter.proto,
         iface: a.filter.iface,
     };
-    let mut sources: Vec<Box<dyn LineSource + Send>> = Vec::new();
-    if a.no_follow {
-        if a.files.is_empty() {
-            sources.push(rampart_logs::open_ring().context("cannot read the kernel ring")?);
-        }
-        for p in &a.files {
-            let r = file::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-            sources.push(Box::new(ReaderSource::new(r, p.display().to_string())));
-        }
-    } else if let Some(group) = a.nflog {
-        sources.push(Box::new(
-            Nflog::open(group, 32 << 20)
-                .with_context(|| format!("cannot subscribe to NFLOG group {group}"))?,
-        ));
-    } else if a.files.is_empty() {
-        sources.push(live_kernel(a.journal, a.from_start)?);
-    } else {
-        for p in &a.files {
-            if p.as_os_str() == "-" {
-                sources.push(Box::new(ReaderSource::new(io::stdin(), "-")));
-            } else {
-                sources.push(Box::new(
-                    Tail::open(p, a.from_start)
-                        .with_context(|| format!("cannot follow {}", p.display()))?,
-                ));
-            }
-        }
-    }
-    let idle = a.exit_idle.map(Duration::from_secs_f64);
-    let mut running = sources.len();
-    let rx = spawn_sources(sources);
-    let (mut partial, mut lost) = (0u64, 0u64);
-    while running > 0 {
-        let msg = match idle {
-            Some(d) => match rx.recv_timeout(d) {
-                Ok(m) => m,
-                Err(_) => break,
-            },
-            None => match rx.recv() {
-                Ok(m) => m,
-                Err(_) => break,
-            },
-        };
-        match msg {
-            Msg::Line(raw) => {
-                let env = envelope::strip(&raw);
-                let Some(l) = line::parse(&env.message) else { continue };
-                // Shown with what was not read, and counted for the exit status.
-                partial += u64::from(!l.unread.is_empty());
-                let who = attributor.attribute(l.prefix);
-                if !filter.matches(&l, &who) {
-                    continue;
-                }
-                let mut ev = Event::new(&l, env.stamp, who);
-                if let Some(p) = &policy {
-                    ev = ev.with_policy(&p.rules);
-                }
-                let text =
-                    if a.json { serde_json::to_string(&ev)? + "\n" } else { ev.columns() + "\n" };
-                if !printer::stream(&text) {
-                    break; // the reader has gone
-                }
-            }
-            Msg::Lost(n) => {
-                lost += n;
-                let text = if a.json {
-                    format!("{}\n", serde_json::json!({ "lost": n, "lost_total": lost }))
-                } else {
-                    format!("--- {n} kernel records lost (ring overrun), {lost} so far ---\n")
-                };
-                if !printer::stream(&text) {
-                    break;
-                }
-            }
-            Msg::End(name, res) => {
-                running -= 1;
-                res.with_context(|| format!("reading {name}"))?;
-            }
-        }
-    }
-    Ok(input_code(partial, lost))
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_owned())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
-fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
-    let attributor = attributor(a.prefix_template.as_ref(), None)?;
-    let source: Box<dyn LineSource + Send> = match (&a.from, a.nflog) {
-        (Some(p), _) => Box::new(
-            Tail::open(p, false).with_context(|| format!("cannot follow {}", p.display()))?,
-        ),
-        (None, Some(group)) => Box::new(
-            Nflog::open(group, a.rcvbuf)
-                .with_context(|| format!("cannot subscribe to NFLOG group {group}"))?,
-        ),
-        (None, None) => live_kernel(a.journal, false)?,
+    let from = FollowFrom {
+        files: a.files,
+        once: a.no_follow,
+        from_start: a.from_start,
+        journal: a.journal,
+        nflog: a.nflog,
     };
-    let name = source.name().to_owned();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&a.to)
-        .with_context(|| format!("cannot open {} for appending", a.to.display()))?;
-    let mut w = io::BufWriter::new(file);
-    let host = hostname();
-    printer::note(&format!("collecting firewall lines from {name} into {}", a.to.display()));
-    let idle = a.exit_idle.map(Duration::from_secs_f64);
-    let rx = spawn_sources(vec![source]);
-    let (mut lost, mut written) = (0u64, 0u64);
-    loop {
-        // Flush whenever the source has nothing more for now: durable
-        // without a write per line during a burst.
-        let msg = match rx.try_recv() {
-            Ok(m) => Some(m),
-            Err(mpsc::TryRecvError::Disconnected) => None,
-            Err(mpsc::TryRecvError::Empty) => {
-                w.flush()?;
-                match idle {
-                    Some(d) => rx.recv_timeout(d).ok(),
-                    None => rx.recv().ok(),
-                }
+    let sources = live::follow_sources(&from, &mut |n| printer::note(&n))?;
+    let live = Live::spawn(sources, a.exit_idle.map(Duration::from_secs_f64));
+    let rules = policy.as_ref().map(|p| &p.rules as &dyn RuleLookup);
+    let mut watch = Watch::new(live, attributor, filter, rules);
+    for shown in &mut watch {
+        let text = match shown? {
+            Shown::Event(ev) if a.json => serde_json::to_string(&ev)? + "\n",
+            Shown::Event(ev) => ev.columns() + "\n",
+            Shown::Lost { n, total } if a.json => {
+                format!("{}\n", serde_json::json!({ "lost": n, "lost_total": total }))
+            }
+            Shown::Lost { n, total } => {
+                format!("--- {n} kernel records lost (ring overrun), {total} so far ---\n")
             }
         };
-        let Some(msg) = msg else { break };
-        match msg {
-            Msg::Line(raw) => {
-                let env = envelope::strip(&raw);
-                // Lines read in part are kept too: the file is the record.
-                let Some(l) = line::parse(&env.message) else { continue };
-                let now = Stamp::now();
-                if a.json_lines {
-                    let mut ev = Event::new(&l, Some(now), attributor.attribute(l.prefix));
-                    ev.time = Some(now.to_string());
-                    serde_json::to_writer(&mut w, &ev)?;
-                    writeln!(w)?;
-                } else {
-                    write!(w, "{now} {host} kernel: ")?;
-                    w.write_all(&env.message)?;
-                    writeln!(w)?;
-                }
-                written += 1;
-            }
-            Msg::Lost(n) => {
-                lost += n;
-                let now = Stamp::now();
-                if a.json_lines {
-                    writeln!(
-                        w,
-                        "{}",
-                        serde_json::json!({ "time": now.to_string(), "lost": n, "lost_total": lost })
-                    )?;
-                } else {
-                    writeln!(
-                        w,
-                        "{now} {host} rampart-logs: lost {n} kernel records (ring overrun), {lost} so far"
-                    )?;
-                }
-                w.flush()?;
-                printer::note(&format!("warning: {n} kernel records lost ({lost} so far)"));
-            }
-            Msg::End(name, res) => {
-                res.with_context(|| format!("reading {name}"))?;
-                break;
-            }
+        if !printer::stream(&text) {
+            break; // the reader has gone
         }
     }
-    w.flush()?;
-    printer::note(&format!("wrote {written} firewall lines, {lost} records lost"));
-    if written == 0 && lost == 0 && a.exit_idle.is_none() {
-        bail!("source {name} ended without a firewall line");
-    }
-    Ok(input_code(0, lost))
+    Ok(input_code(watch.partial, watch.lost))
+}
+
+fn collect_cmd(a: CollectArgs) -> anyhow::Result<ExitCode> {
+    let attributor = attributor(a.prefix_template.as_ref(), None)?;
+    let mut note = |n: String| printer::note(&n);
+    let nflog = a.nflog.map(|g| (g, a.rcvbuf));
+    let source = live::collect_source(a.from.as_deref(), nflog, a.journal, &mut note)?;
+    printer::note(&format!(
+        "collecting firewall lines from {} into {}",
+        source.name(),
+        a.to.display()
+    ));
+    let opts = CollectOptions {
+        json_lines: a.json_lines,
+        idle: a.exit_idle.map(Duration::from_secs_f64),
+        attributor,
+    };
+    let done = collect::collect(source, &a.to, &opts, &mut note)?;
+    printer::note(&format!("wrote {} firewall lines, {} records lost", done.written, done.lost));
+    Ok(input_code(0, done.lost))
 }
 
 /// What `--policy` tells the log reader: where each rule is written and

@@ -17,7 +17,11 @@ fn parsed_commands(dir: &Path, unit: &str) -> Vec<Vec<String>> {
     // nobody must reach the units, wherever the checkout lies (a private
     // temporary directory, say): a world-readable copy under /tmp.
     use std::os::unix::fs::PermissionsExt;
-    let open = std::env::temp_dir().join(format!("rampart-units-{}-{unit}", std::process::id()));
+    // One copy per call: tests run side by side and ask for the same unit.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let open =
+        std::env::temp_dir().join(format!("rampart-units-{}-{call}-{unit}", std::process::id()));
     let _ = std::fs::remove_dir_all(&open);
     std::fs::create_dir_all(&open).unwrap();
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();

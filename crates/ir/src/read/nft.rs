@@ -261,10 +261,13 @@ impl Ctx<'_> {
         let mut log = None;
         let mut target = Target::None;
         let mut vmap: Option<(&Value, &Value)> = None;
+        // `a . b @set`: one rule per element, as for a verdict map.
+        let mut tuples: Option<&Value> = None;
         let mut counters = None;
         for stmt in &r.expr {
             for (key, v) in stmt {
                 match key.as_str() {
+                    "match" if is_concat_lookup(v) => tuples = Some(v),
                     "match" => match icmp_code(v, matches.last()) {
                         Some(m) => *matches.last_mut().expect("icmp_code saw it") = m,
                         None => matches.extend(self.match_(v)),
@@ -288,7 +291,20 @@ impl Ctx<'_> {
                             }
                         };
                     }
-                    "reject" => target = Target::Reject(reject_with(v)),
+                    "reject" => {
+                        target = Target::Reject(reject_with(v));
+                        // nft lists `meta nfproto ipv6 reject` as `reject
+                        // with icmpv6 ...` and `meta l4proto tcp reject with
+                        // tcp reset` without the protocol: the type keeps it.
+                        match v.get("type").and_then(Value::as_str) {
+                            Some("icmp") => matches.push(family(false, false)),
+                            Some("icmpv6") => matches.push(family(true, false)),
+                            Some("tcp reset") => {
+                                matches.push(Match::Proto { neg: false, proto: Proto::Tcp });
+                            }
+                            _ => {}
+                        }
+                    }
                     "log" => {
                         let prefix =
                             v.get("prefix").and_then(Value::as_str).unwrap_or("").to_owned();
@@ -309,14 +325,33 @@ impl Ctx<'_> {
         }
         let base =
             Rule { matches, log, target, comment: r.comment.clone(), origin: None, counters };
+        if let Some(m) = tuples {
+            let key = &m["left"];
+            let elems = self.elements(&m["right"]).unwrap_or_default();
+            let mut out: Vec<Rule> = elems
+                .iter()
+                .map(|e| {
+                    let mut rule = base.clone();
+                    rule.matches.extend(self.key_matches(key, e));
+                    rule
+                })
+                .collect();
+            if out.is_empty() || vmap.is_some() {
+                // An empty set matches nothing; a lookup and a map in one
+                // rule are not read.
+                let mut rule = base;
+                rule.matches.push(unknown(m));
+                out = vec![rule];
+            }
+            return out;
+        }
         let Some((key, data)) = vmap else { return vec![base] };
-        let elems = data.get("set").and_then(Value::as_array).cloned().unwrap_or_default();
+        let elems = self.elements(data).unwrap_or_default();
         let mut out = Vec::new();
         for e in &elems {
             let Some([k, verdict]) = e.as_array().map(Vec::as_slice) else { continue };
-            let test = serde_json::json!({"op": "==", "left": key, "right": k});
             let mut rule = base.clone();
-            rule.matches.extend(self.match_(&test));
+            rule.matches.extend(self.key_matches(key, elem_value(k)));
             let fake = JsonRule {
                 family: String::new(),
                 table: String::new(),
@@ -338,8 +373,31 @@ impl Ctx<'_> {
         out
     }
 
+    /// The matches of `key == value`; a concatenation part by part.
+    fn key_matches(&self, key: &Value, value: &Value) -> Vec<Match> {
+        let value = elem_value(value);
+        let Some(keys) = key.get("concat").and_then(Value::as_array) else {
+            return self.match_(&serde_json::json!({"op": "==", "left": key, "right": value}));
+        };
+        match value.get("concat").and_then(Value::as_array) {
+            Some(values) if values.len() == keys.len() => keys
+                .iter()
+                .zip(values)
+                .flat_map(|(k, v)| {
+                    self.match_(&serde_json::json!({"op": "==", "left": k, "right": v}))
+                })
+                .collect(),
+            _ => vec![unknown(value)],
+        }
+    }
+
     /// The set's elements for `@name`, or the value itself.
     fn elements(&self, right: &Value) -> Option<Vec<Value>> {
+        let items = self.elements_raw(right)?;
+        Some(items.iter().map(|v| elem_value(v).clone()).collect())
+    }
+
+    fn elements_raw(&self, right: &Value) -> Option<Vec<Value>> {
         match right {
             Value::String(s) if s.starts_with('@') => self
                 .sets
@@ -459,10 +517,27 @@ impl Ctx<'_> {
                 return fib_type(fib, &items, neg).map(|t| vec![Match::AddrType(t)]);
             }
             if left.get("ct")?.get("key")?.as_str()? == "state" {
+                // In nft's order, that of the states' values: a range in a
+                // set holds those between.
+                const ORDER: [u8; 5] = [
+                    CtStates::INVALID,
+                    CtStates::ESTABLISHED,
+                    CtStates::RELATED,
+                    CtStates::NEW,
+                    CtStates::UNTRACKED,
+                ];
+                let at = |v: &Value| {
+                    let name = v.as_str()?;
+                    let bit = CtStates::NAMES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name))?.0;
+                    ORDER.iter().position(|&b| b == bit)
+                };
                 let mut bits = 0;
                 for i in &items {
-                    let name = i.as_str()?;
-                    bits |= CtStates::NAMES.iter().find(|(_, n)| n.eq_ignore_ascii_case(name))?.0;
+                    let (a, b) = match i.get("range").and_then(Value::as_array) {
+                        Some(r) => (at(r.first()?)?, at(r.get(1)?)?),
+                        None => (at(i)?, at(i)?),
+                    };
+                    bits |= ORDER[a..=b].iter().fold(0, |x, y| x | y);
                 }
                 return Some(vec![Match::State { neg, states: CtStates(bits) }]);
             }
@@ -559,6 +634,17 @@ fn icmpv6_number(name: &str) -> Option<&'static str> {
 fn family(v6: bool, neg: bool) -> Match {
     let any: IpNet = if v6 { "::/0" } else { "0.0.0.0/0" }.parse().expect("a literal network");
     Match::Src(AddrMatch { neg, set: AddrSet { name: None, items: vec![AddrItem::Net(any)] } })
+}
+
+/// A set element without its comment: `{"elem": {"val": X, ...}}` is X.
+fn elem_value(v: &Value) -> &Value {
+    v.get("elem").and_then(|e| e.get("val")).unwrap_or(v)
+}
+
+/// `a . b @set` or `a . b { ... }`.
+fn is_concat_lookup(m: &Value) -> bool {
+    m.get("left").is_some_and(|l| l.get("concat").is_some())
+        && matches!(m.get("op").and_then(Value::as_str), Some("==" | "in"))
 }
 
 fn addr(v: &Value) -> Option<AddrItem> {

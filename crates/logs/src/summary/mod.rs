@@ -10,11 +10,13 @@ use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use rampart_diag::printable;
 
 use crate::attribute::{Attribution, Attributor, RuleInfo, RuleLookup, rule_info};
 use crate::envelope::{self, Clock, Stamp};
+use crate::inputs::{self, InputError};
 use crate::line::{self, LogLine, Proto};
 use crate::partial::{Partial, PartialLine};
 use crate::source::file::{CHUNK_SIZE, Chunker, lines};
@@ -145,6 +147,30 @@ fn clock_slot(c: Clock) -> usize {
         Clock::WallNoYear => 1,
         Clock::Boot => 2,
     }
+}
+
+/// Count `files` in order, each with `threads` threads, or the kernel ring
+/// once through when there are none.
+pub fn tally(files: &[PathBuf], threads: usize) -> Result<Tally, InputError> {
+    let mut total = Tally::default();
+    if files.is_empty() {
+        let mut src = inputs::ring()?;
+        let mut buf = Vec::new();
+        while src.next_line(&mut buf).map_err(InputError::Ring)? {
+            total.add_line(&buf);
+        }
+        total.lost_lines = src.lost();
+        total.dropped_before_start = src.dropped_before_start();
+        total.set_file(src.name());
+        return Ok(total);
+    }
+    for path in files {
+        let mut t = Tally::read(inputs::open(path)?, threads.max(1))
+            .map_err(|e| InputError::Read(path.clone(), e))?;
+        t.set_file(&path.display().to_string());
+        total.merge(t);
+    }
+    Ok(total)
 }
 
 impl Tally {

@@ -127,7 +127,7 @@ pub(crate) fn random_policy_with(seed: u64, dual: bool) -> Ruleset {
 }
 
 /// `rules`: how many random rules each chain gets.
-fn random_policy_sized(seed: u64, dual: bool, rules: std::ops::Range<usize>) -> Ruleset {
+pub(crate) fn random_policy_sized(seed: u64, dual: bool, rules: std::ops::Range<usize>) -> Ruleset {
     let mut rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut n = 0;
     let mut chains = Vec::new();

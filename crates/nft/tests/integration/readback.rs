@@ -8,7 +8,9 @@ use rampart_diag::FileId;
 use rampart_ir::read::nft;
 use rampart_trace::{trace, trace_through};
 
+use crate::equiv::FwIface;
 use crate::evaluator::{example_cases, packets};
+use crate::random::random_policy_sized;
 use crate::sys;
 
 #[test]
@@ -48,4 +50,66 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
     eprintln!("nft read back: {total} packets, {} differences", failures.len());
     failures.truncate(20);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The classifier form of long random policies (dispatch maps, leaf maps
+/// keyed by concatenations, rules copied into branches), as the kernel
+/// holds it, traces as the rich form it was written from: the same
+/// verdict and log lines for every packet. Packets whose linear form the
+/// reader does not read back right either are counted and left out: they
+/// measure the reader, not the classifier.
+#[test]
+#[expect(clippy::print_stderr, reason = "the packet counts are the test's report")]
+fn classifier_form_read_back_traces_as_the_policy() {
+    let ifaces = vec![
+        FwIface { name: "eth0".into(), addrs: vec!["10.1.0.1/24".parse().unwrap()] },
+        FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
+    ];
+    let (mut total, mut keyed, mut unread) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for seed in 1..=30 {
+        let rich = random_policy_sized(seed, false, 20..40);
+        let classified = rampart_nft::emit(&rampart_nft::classify(&rich));
+        keyed +=
+            usize::from(classified.lines().any(|l| l.contains(" . ") && l.contains(" vmap @")));
+        let [linear, classified] = [rampart_nft::emit(&rich), classified].map(|text| {
+            let ns = sys::Netns::new().unwrap();
+            sys::ok(&sys::nft(Some(ns.name()), &["-f", "-"], &text), &format!("seed {seed}"));
+            let json = sys::ok(&sys::run(&ns, &["nft", "-j", "list", "ruleset"]), "nft -j list");
+            let read = nft::parse(&json, FileId(0));
+            assert!(!read.has_errors(), "seed {seed}: {:?}", read.diagnostics);
+            read
+        });
+        for p in packets(&rich, &ifaces) {
+            let want = trace(&rich, &p);
+            let walk = |read: &nft::NftRuleset| {
+                let bases: Vec<_> = read.at(p.hook).map(|b| &b.ruleset).collect();
+                let walk = trace_through(&bases, &p);
+                let logs: Vec<String> = walk.iter().flat_map(|t| t.logs.clone()).collect();
+                (walk.last().unwrap().verdict.clone(), logs)
+            };
+            total += 1;
+            if walk(&linear) != (want.verdict.clone(), want.logs.clone()) {
+                unread += 1;
+                continue;
+            }
+            let (verdict, logs) = walk(&classified);
+            if verdict != want.verdict || logs != want.logs {
+                failures.push(format!(
+                    "seed {seed}: {}: read back {verdict:?} {logs:?}, policy {:?} {:?}",
+                    rampart_trace::explain::packet_line(&p),
+                    want.verdict,
+                    want.logs
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "classifier read back: {total} packets ({unread} the linear form does not read back \
+         either), {keyed} of 30 policies with leaf maps"
+    );
+    failures.truncate(20);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(keyed >= 10, "only {keyed} of 30 policies have a leaf map");
+    assert!(unread * 10 < total, "{unread} of {total} packets not read back in the linear form");
 }
