@@ -20,6 +20,17 @@ pub struct RulesetBuilder {
     order: Vec<ChainId>,
 }
 
+/// The name a chain is found by. Built-in chains of tables other than
+/// filter share their names with filter's (`OUTPUT`) and with each other's
+/// (`PREROUTING`), so theirs name the table: `mangle:PREROUTING`.
+fn key(chain: &Chain) -> String {
+    if chain.is_builtin() && chain.table != Table::Filter {
+        format!("{}:{}", chain.table.name(), chain.name)
+    } else {
+        chain.name.clone()
+    }
+}
+
 impl RulesetBuilder {
     /// Starts from `chains`, whose names must differ.
     #[must_use]
@@ -77,7 +88,7 @@ impl RulesetBuilder {
     /// # Panics
     /// When a chain of that name was made before: callers pick fresh names.
     pub fn push(&mut self, chain: Chain) -> ChainId {
-        let id = self.id(&chain.name);
+        let id = self.id(&key(&chain));
         assert!(self.chains[id.0].is_none(), "chain `{}` added twice", chain.name);
         self.chains[id.0] = Some(chain);
         self.order.push(id);

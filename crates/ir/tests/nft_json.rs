@@ -46,5 +46,5 @@ fn detected_positively_and_errors_located() {
     assert!(!nft::is_json("{\"other\": 1}"));
     let bad = nft::parse("{\"nftables\": [", FileId(0));
     assert!(bad.has_errors());
-    assert_eq!(bad.diagnostics[0].code, "E0801");
+    assert_eq!(bad.diagnostics[0].code, "E0810");
 }

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use rampart_ir::{Chain, Policy, Ruleset, RulesetBuilder};
-use rampart_model::Firewall;
+use rampart_model::{Action, Firewall};
 
 use crate::hooks;
-use crate::{bridge, implicit, nat, rule};
+use crate::{bridge, implicit, mark, nat, rule};
 
 /// Lower one firewall into the IR's rich form: built-in chains INPUT,
 /// FORWARD and OUTPUT (policy DROP), then one chain per rule set and hook it
@@ -41,7 +41,8 @@ pub fn lower(fw: &Firewall) -> Ruleset {
                 None => rs.push(Chain::user(&name)),
             };
             for r in &set.rules {
-                if hooks::hooks(r, fw).contains(&hook) {
+                // a mark is set in the mangle table, before routing
+                if hooks::hooks(r, fw).contains(&hook) && !matches!(r.action, Action::Mark(_)) {
                     chain = rule::lower(r, hook, chain, &set.name, fw, &reached, &mut rs);
                 }
             }
@@ -54,5 +55,6 @@ pub fn lower(fw: &Firewall) -> Ruleset {
         }
     }
     nat::lower(fw, &mut rs);
+    mark::lower(fw, &reached, &mut rs);
     rs.finish()
 }

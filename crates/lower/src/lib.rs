@@ -16,6 +16,7 @@ mod hooks;
 mod implicit;
 mod iptables;
 mod log_limit;
+mod mark;
 mod nat;
 mod ports;
 mod rule;

@@ -26,7 +26,13 @@ pub(crate) fn lower(
     rs: &mut RulesetBuilder,
 ) -> ChainId {
     let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
-        (Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) })), Some(None))
+        // `from` chooses the sources; else they are derived
+        let src = if rule.src.is_any() && !rule.src.neg {
+            Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) }))
+        } else {
+            addr(&rule.src, false, fw)
+        };
+        (src, Some(None))
     } else {
         (addr(&rule.src, hook == Hook::Output, fw), addr(&rule.dst, hook == Hook::Input, fw))
     };
@@ -52,7 +58,17 @@ pub(crate) fn lower(
             })
             .collect()
     };
-    let atoms = merge_atoms(&rule.service.atoms);
+    let mut atoms = merge_atoms(&rule.service.atoms);
+    if atoms.is_empty() && rule.tcp_flags.is_some() {
+        // flags are TCP's: a rule of any service matches TCP only
+        atoms.push(ServiceAtom {
+            name: None,
+            proto: Some(Proto::Tcp),
+            sports: vec![],
+            dports: vec![],
+            icmp: None,
+        });
+    }
     let mut rules = Vec::new();
     for iface in ifaces(rule, hook, fw) {
         for owner in &owners {
@@ -63,6 +79,12 @@ pub(crate) fn lower(
                 .cloned()
                 .chain(state.clone())
                 .chain(rule.time.map(Match::Time))
+                .chain(rule.tcp_flags.map(|(mask, comp)| Match::TcpFlags {
+                    neg: false,
+                    mask,
+                    comp,
+                }))
+                .chain(rule.marked.map(|(value, mask)| Match::Mark { neg: false, value, mask }))
                 // last: a limit spends a token on each packet it sees
                 .chain(rule.conn_limit.clone().map(Match::ConnLimit))
                 .chain(rule.limit.clone().map(Match::Limit))
@@ -245,6 +267,7 @@ fn target(
         Action::Branch(to) => Target::Jump(rs.id(&chain_name(to, hook, fw, reached))),
         Action::Continue => Target::None,
         Action::Return => Target::Return,
+        Action::Mark(m) => Target::Mark(*m),
     };
     let logged = rule.log || matches!(rule.action, Action::Antispoof(_));
     let log = logged.then(|| Log {

@@ -47,3 +47,24 @@ fn bridge_guards_are_numbered_after_the_filter_and_nat_rules() {
     assert_eq!(numbers.iter().min(), Some(&12), "{numbers:?}");
     assert_eq!(numbers.iter().max(), Some(&14), "{numbers:?}");
 }
+
+#[test]
+fn antispoof_takes_a_chosen_list_of_sources() {
+    let c = compiled(
+        "network b1 192.168.0.0/16\nnetwork b2 172.16.0.0/12\ngroup bogons { b1, b2 }\nfirewall fw {\n interface eth0 10.0.0.1/24\n \
+         interface eth1 10.1.0.1/24\n accept-established off\n default none\n ruleset main {\n  \
+         antispoof eth0 from bogons\n  antispoof eth1 from not 10.1.0.0/24\n  antispoof eth0\n }\n}\n",
+    );
+    let input = c.v4.chain("INPUT").unwrap();
+    let texts: Vec<String> = input
+        .rules
+        .iter()
+        .map(|r| format_rule(&c.v4, &rampart_ir::Rule { comment: None, ..r.clone() }, Family::V4))
+        .collect();
+    assert_eq!(texts[0], "-s 172.16.0.0/12 -i eth0 -j RULE_1");
+    assert_eq!(texts[1], "-s 192.168.0.0/16 -i eth0 -j RULE_1");
+    assert_eq!(texts[2], "! -s 10.1.0.0/24 -i eth1 -j RULE_2");
+    // without `from`, the derived list: the firewall's addresses, loopback, eth1's network
+    assert!(texts[3..].iter().any(|t| t == "-s 10.1.0.0/24 -i eth0 -j RULE_3"), "{texts:#?}");
+    assert!(texts[3..].iter().any(|t| t == "-s 127.0.0.0/8 -i eth0 -j RULE_3"), "{texts:#?}");
+}

@@ -522,3 +522,30 @@ pub(crate) fn set_in_nat(name: &str, span: Span) -> Diagnostic {
              of a rule set instead",
         )
 }
+
+pub(crate) fn bad_mark(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0405", format!("`{text}` is not a mark"))
+        .with_label(span, "expected a number, or VALUE/MASK")
+        .with_help("a 32-bit number, decimal or hexadecimal: `1`, `0x10`, `0x10/0xf0`")
+}
+
+pub(crate) fn bad_tcp_flag(text: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0406", format!("`{text}` is not a TCP flag"))
+        .with_label(span, "expected a flag, or `no-` and a flag")
+        .with_help("fin, syn, rst, psh, ack, urg, ece, cwr; `no-ack` says ACK must be clear")
+}
+
+pub(crate) fn tcp_flags_without_tcp(span: Span) -> Diagnostic {
+    Diagnostic::error("E0407", "`tcp-flags` on a service that is not TCP")
+        .with_label(span, "only TCP packets have these flags")
+        .with_help("give the rule TCP services only, or none (then it matches TCP)")
+}
+
+pub(crate) fn mark_misplaced(span: Span, why: &str) -> Diagnostic {
+    Diagnostic::error("E0408", "a mark cannot be set here")
+        .with_label(span, why.to_owned())
+        .with_help(
+            "marks are set before routing, so that `ip rule fwmark` sees them: in the entry \
+             rule set, on packets as they arrive (`on IFACE in`) or as the firewall sends them",
+        )
+}

@@ -51,7 +51,9 @@ pub(crate) fn build(
             .filter_map(|rule| {
                 number = self::number(rule.number.as_ref(), number + 1, diags);
                 // checked like any rule, then left out: its number stays taken
-                self::rule(rule, number, &out, &names, r, diags).filter(|_| rule.disabled.is_none())
+                let entry = rs.name.text == out.options.entry;
+                self::rule(rule, number, entry, &out, &names, r, diags)
+                    .filter(|_| rule.disabled.is_none())
             })
             .collect();
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
@@ -405,6 +407,7 @@ fn action(
             Action::Branch(w.text.clone())
         }
         "continue" => Action::Continue,
+        "mark" => Action::Mark(crate::mark::set(arg?, diags)?),
         "return" => Action::Return,
         "antispoof" => {
             let w = arg?;
@@ -447,6 +450,7 @@ fn number(written: Option<&ast::Word>, next: u32, diags: &mut Vec<Diagnostic>) -
 fn rule(
     rule: &ast::Rule,
     number: u32,
+    entry: bool,
     fw: &Firewall,
     rulesets: &BTreeSet<&str>,
     r: &mut Resolver<'_>,
@@ -474,6 +478,9 @@ fn rule(
             rule.time.as_ref(),
             diags,
         ),
+        mark: rule.mark.as_ref().and_then(|w| crate::mark::set(w, diags)),
+        marked: rule.marked.as_ref().and_then(|w| crate::mark::value(w, diags)),
+        tcp_flags: rule.tcp_flags.as_ref().and_then(|c| crate::mark::tcp_flags(c, diags)),
         log: rule.log.is_some(),
         log_prefix: rule.log_prefix.as_ref().and_then(|t| crate::prefix::own(t, diags)),
         log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags),
@@ -484,13 +491,20 @@ fn rule(
     };
     crate::ports::check_rule(&out, rule, fw, diags);
     crate::limit::check(rule, &out.action, diags);
+    let sets_mark = out.mark.is_some() || matches!(out.action, Action::Mark(_));
+    crate::mark::check(rule, sets_mark, out.direction, &out.src, entry, diags);
+    if let Some(c) = &rule.tcp_flags
+        && out.service.atoms.iter().any(|a| a.proto != Some(rampart_ir::Proto::Tcp))
+    {
+        diags.push(diagnostics::tcp_flags_without_tcp(c.keyword));
+    }
     if let Action::Antispoof(_) = out.action
-        && (rule.on.is_some() || rule.from.is_some() || rule.user.is_some())
+        && (rule.on.is_some() || rule.user.is_some())
     {
         diags.push(diagnostics::misplaced(
-            "a from/on/user clause",
+            "an on/user clause",
             rule.span,
-            "antispoof derives its sources and interface itself",
+            "antispoof names its interface itself; `from` chooses its sources",
         ));
     }
     if let Some(c) = &rule.user {

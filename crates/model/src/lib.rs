@@ -15,6 +15,7 @@ mod expect;
 mod firewall;
 mod limit;
 mod load;
+mod mark;
 mod model;
 mod names;
 mod nat;

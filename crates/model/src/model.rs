@@ -156,6 +156,13 @@ pub struct Rule {
     pub log_limit: Option<rampart_ir::Limit>,
     /// `limit`: the rule matches only while packets come under the rate.
     pub limit: Option<rampart_ir::Limit>,
+    /// `mark N` beside another action: the packets it matches are also
+    /// marked (before routing).
+    pub mark: Option<rampart_ir::MarkSet>,
+    /// `marked N[/MASK]`: (value, mask) the packet's mark must have.
+    pub marked: Option<(u32, u32)>,
+    /// `tcp-flags`: (flags looked at, flags set).
+    pub tcp_flags: Option<(u8, u8)>,
     /// `connlimit`: the rule matches only up to this many connections.
     pub conn_limit: Option<rampart_ir::ConnLimit>,
     pub stateless: bool,
@@ -176,6 +183,8 @@ pub enum Action {
     /// Drop packets arriving on this interface with a source that cannot be
     /// behind it.
     Antispoof(String),
+    /// Set the packet's mark before routing and go on.
+    Mark(rampart_ir::MarkSet),
 }
 
 impl Action {
@@ -189,6 +198,7 @@ impl Action {
             Action::Branch(_) => "BRANCH",
             Action::Continue => "CONTINUE",
             Action::Return => "RETURN",
+            Action::Mark(_) => "MARK",
         }
     }
 

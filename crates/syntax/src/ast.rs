@@ -202,6 +202,12 @@ pub struct Rule {
     pub log_limit: Option<Limit>,
     /// `log prefix "TEXT"`: the rule's own log prefix, a template.
     pub log_prefix: Option<Text>,
+    /// `mark N[/MASK]` beside another action: also set the packet's mark.
+    pub mark: Option<Word>,
+    /// `marked N[/MASK]`: match packets that carry this mark.
+    pub marked: Option<Word>,
+    /// `tcp-flags syn, no-ack`: flags that must be set (`no-`: clear).
+    pub tcp_flags: Option<Column>,
     /// `disabled`: the rule keeps its place and number but does nothing.
     pub disabled: Option<Span>,
     /// `number N`: the rule's number as written, for rules brought over

@@ -32,9 +32,10 @@ pub(crate) fn unknown_statement(word: &str, span: Span, context: &str, known: &s
 
 pub(crate) fn unknown_rule_word(word: &str, span: Span) -> Diagnostic {
     const HELP: &str = "a rule is an action (accept, deny, reject, branch NAME, continue, return, \
-                        antispoof IFACE) followed by clauses: from, to, service, on, in, out, user, \
-                        days, time, limit, connlimit, log [prefix \"...\"], log-limit, stateless, \
-                        disabled, number, comment \"...\"";
+                        antispoof IFACE, mark N) followed by clauses: from, to, service, on, in, \
+                        out, user, days, time, tcp-flags, marked, mark, limit, connlimit, \
+                        log [prefix \"...\"], log-limit, stateless, disabled, number, \
+                        comment \"...\"";
     // The clauses listed in the help are the candidates of "did you mean".
     let clauses = HELP.rsplit(": ").next().unwrap_or("").split(", ");
     Diagnostic::error("E0005", format!("unexpected `{word}` in rule"))

@@ -602,6 +602,7 @@ impl Parser<'_> {
         let argument = match action.text.as_str() {
             "branch" => Some(self.word("the rule set to branch to")?),
             "antispoof" => Some(self.word("an interface")?),
+            "mark" => Some(self.word("a mark such as 1 or 0x10/0xff")?),
             "reject" if self.eat_word("with").is_some() => Some(self.word("a reject reply")?),
             "snat" | "dnat" | "redirect" => {
                 if self.eat_word("to").is_none() {
@@ -630,6 +631,9 @@ impl Parser<'_> {
             connlimit: None,
             log_limit: None,
             log_prefix: None,
+            mark: None,
+            marked: None,
+            tcp_flags: None,
             disabled: None,
             number: None,
             comment: None,
@@ -687,6 +691,18 @@ impl Parser<'_> {
                     }
                 }
                 "disabled" => self.set_once(&mut r.disabled, w.span, w.span, false)?,
+                "mark" | "marked" => {
+                    let v = self.word("a mark such as 1 or 0x10/0xff")?;
+                    let slot = if w.text == "mark" { &mut r.mark } else { &mut r.marked };
+                    self.set_once(slot, v, w.span, false)?;
+                }
+                "tcp-flags" => {
+                    let items = self.word_list(
+                        "a TCP flag (syn, ack, fin, rst, psh, urg, ece, cwr, or no-FLAG)",
+                    )?;
+                    let c = Column { keyword: w.span, not: None, items };
+                    self.set_once(&mut r.tcp_flags, c, w.span, false)?;
+                }
                 "stateless" => self.set_once(&mut r.stateless, w.span, w.span, false)?,
                 "limit" => {
                     let l = self.limit(w.span, "limit")?;

@@ -528,7 +528,37 @@ impl Engine for Linear<'_> {
 /// unknown target.
 #[must_use]
 pub fn trace(ruleset: &Ruleset, packet: &Packet) -> Trace {
-    explore(&Linear { rs: ruleset, table: Table::Filter }, packet)
+    match premarked(ruleset, packet) {
+        Some(p) => explore(&Linear { rs: ruleset, table: Table::Filter }, &p),
+        None => explore(&Linear { rs: ruleset, table: Table::Filter }, packet),
+    }
+}
+
+/// An arriving packet as the filter table sees it, after the mangle
+/// table's PREROUTING chain set its mark (the `mark` rules of a policy).
+/// `None` when there is no such chain, or it jumps, or one of its MARK
+/// rules is undecided for this packet: the mark stays as given.
+fn premarked(rs: &Ruleset, packet: &Packet) -> Option<Packet> {
+    use rampart_ir::Hook;
+    if !matches!(packet.hook, Hook::Input | Hook::Forward) {
+        return None;
+    }
+    let chain = &rs[rs.base(Table::Mangle, Hook::Prerouting)?];
+    let mut p = Packet { hook: Hook::Prerouting, ..packet.clone() };
+    for rule in &chain.rules {
+        let Target::Mark(set) = rule.target else { return None };
+        let all = rule
+            .matches
+            .iter()
+            .map(|m| crate::matches::eval(m, &p))
+            .fold(Tri::True, crate::matches::and);
+        match all {
+            Tri::True => p.mark = set.apply(p.mark),
+            Tri::False => {}
+            Tri::Unknown(_) => return None,
+        }
+    }
+    Some(Packet { hook: packet.hook, ..p })
 }
 
 /// As [`trace`], through `table`'s base chain at the packet's hook.

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use rampart_lab::{Netns, Tool, require_tools};
 
-use crate::util::{command, root, tempdir, text};
+use crate::util::{NAT_GATEWAY, command, root, tempdir, text};
 
 /// Every command line of every unit in `dir`, as systemd parsed it: the
 /// system manager in test mode (run as nobody: it refuses root) dumps
@@ -241,14 +241,7 @@ fn restarting_the_boot_unit_keeps_one_hook_per_chain() {
     let (state, boot, units) = (dir.join("state"), dir.join("boot"), dir.join("units"));
     std::fs::create_dir_all(&boot).unwrap();
     let policy = dir.join("gw.rp");
-    std::fs::write(
-        &policy,
-        "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\nfirewall gw {\n \
-         interface eth0 100.64.0.1/24\n interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n \
-         forward on\n ruleset main {\n  accept to web service http\n  accept from lan\n }\n \
-         nat {\n  masquerade on eth0 from lan\n  dnat to web on eth0 service http\n }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(&policy, NAT_GATEWAY).unwrap();
     let out = install(&policy, &units, &boot);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let policy = policy.to_str().unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
-use crate::util::{command, root, tempdir, text};
+use crate::util::{NAT_GATEWAY, command, root, tempdir, text};
 
 /// A boot directory that does not exist: these tests never persist.
 pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
@@ -98,14 +98,7 @@ fn nat_rules_replace_only_rampart_chains_and_roll_back() {
     let ns = Netns::new().unwrap();
     let state = tempdir("nat");
     let policy = tempdir("nat-policy").join("gw.rp");
-    std::fs::write(
-        &policy,
-        "network lan 10.1.0.0/24\nhost web 10.2.0.10\nservice http tcp 80\nfirewall gw {\n \
-         interface eth0 100.64.0.1/24\n interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n \
-         forward on\n ruleset main {\n  accept to web service http\n  accept from lan\n }\n \
-         nat {\n  masquerade on eth0 from lan\n  dnat to web on eth0 service http\n }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(&policy, NAT_GATEWAY).unwrap();
     // Docker's NAT, which apply and rollback must leave alone.
     let docker = "*nat\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
                   -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\nCOMMIT\n";

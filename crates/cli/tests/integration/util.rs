@@ -35,3 +35,10 @@ pub(crate) fn tempdir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// A gateway with masquerade and a port forward, for the deploy tests.
+pub(crate) const NAT_GATEWAY: &str = "network lan 10.1.0.0/24\nhost web 10.2.0.10\n\
+    service http tcp 80\nfirewall gw {\n interface eth0 100.64.0.1/24\n \
+    interface eth1 10.1.0.1/24\n interface eth2 10.2.0.1/24\n forward on\n ruleset main {\n  \
+    accept to web service http\n  accept from lan\n }\n nat {\n  masquerade on eth0 from lan\n  \
+    dnat to web on eth0 service http\n }\n}\n";

@@ -115,7 +115,7 @@ fn warn(file: FileId, what: &str) -> Diagnostic {
 }
 
 /// Reads nft JSON. Structural errors (not JSON, not the nft schema) are
-/// E0801 diagnostics; the families and chain types trace does not
+/// E0810 and E0811 diagnostics; the families and chain types trace does not
 /// evaluate are W0801 warnings, counted.
 #[must_use]
 pub fn parse(text: &str, file: FileId) -> NftRuleset {
@@ -124,11 +124,7 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
         Ok(d) => d,
         Err(e) => {
             let at = offset(text, e.line(), e.column());
-            out.diagnostics.push(diagnostics::unreadable(
-                Span::new(file, at, at),
-                format!("not an nft JSON ruleset: {e}"),
-                "expected `nft -j list ruleset` output",
-            ));
+            out.diagnostics.push(diagnostics::nft_not_json(Span::new(file, at, at), &e));
             return out;
         }
     };
@@ -138,13 +134,8 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
     let mut tables: Vec<(String, String)> = vec![];
     for obj in doc.nftables {
         for (key, value) in obj {
-            let bad = |e: serde_json::Error| {
-                diagnostics::unreadable(
-                    Span::new(file, 0, 0),
-                    format!("nft ruleset: a `{key}` object: {e}"),
-                    "not in the shape libnftables-json describes",
-                )
-            };
+            let bad =
+                |e: serde_json::Error| diagnostics::nft_bad_object(Span::new(file, 0, 0), &key, &e);
             match key.as_str() {
                 "metainfo" => {}
                 "table" => match serde_json::from_value::<JsonTable>(value) {

@@ -4,9 +4,9 @@
 
 use rampart_diag::FileId;
 
-use super::Imported;
 use super::build::Builder;
 use super::lex::{Quoting, control_char, split};
+use super::{Imported, diagnostics};
 use crate::Counters;
 
 pub(crate) fn parse(text: &str, file: FileId) -> Imported {
@@ -31,20 +31,10 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
         }
         if let Some(name) = trimmed.strip_prefix('*') {
             if table.is_some() {
-                b.error(
-                    ls,
-                    le,
-                    "table started before the previous one was committed",
-                    "add COMMIT before this line",
-                );
+                b.push(diagnostics::table_in_table(b.span(ls, le)));
             }
             let Some(parsed) = crate::Table::parse(name.trim()) else {
-                b.error(
-                    ls,
-                    le,
-                    format!("unknown table `{}`", name.trim()),
-                    "tables are filter, nat, mangle, raw and security",
-                );
+                b.push(diagnostics::unknown_table(b.span(ls, le), name.trim()));
                 skipping = true;
                 continue;
             };
@@ -53,7 +43,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
         }
         if trimmed == "COMMIT" {
             if table.take().is_none() && !std::mem::take(&mut skipping) {
-                b.error(ls, le, "COMMIT outside a table", "no `*table` line before it");
+                b.push(diagnostics::commit_outside_table(b.span(ls, le)));
             }
             continue;
         }
@@ -61,7 +51,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
             continue;
         }
         let Some((t, _, _)) = table else {
-            b.error(ls, le, "line outside a table", "expected `*filter` (or another table) first");
+            b.push(diagnostics::line_outside_table(b.span(ls, le)));
             continue;
         };
         let mut words = match split(trimmed, ls, Quoting::Restore) {
@@ -77,7 +67,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
             let name =
                 super::lex::Word { text: name.text[1..].to_owned(), start: name.start + 1, ..name };
             if name.text.is_empty() {
-                b.error(ls, le, "chain line without a name", "expected `:NAME POLICY [0:0]`");
+                b.push(diagnostics::chain_without_name(b.span(ls, le)));
                 continue;
             }
             b.declare(t, &name, words.get(1));
@@ -91,12 +81,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
                 Some(Counters { packets: p.parse().ok()?, bytes: b.parse().ok()? })
             });
             let Some(c) = parsed else {
-                b.error(
-                    w.start,
-                    w.end,
-                    format!("bad counters `{}`", w.text),
-                    "expected `[PACKETS:BYTES]`",
-                );
+                b.push(diagnostics::bad_counters(b.span(w.start, w.end), &w.text));
                 continue;
             };
             counters = Some(c);
@@ -107,7 +92,7 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
         b.command(t, &words, counters);
     }
     if let Some((_, s, e)) = table {
-        b.error(s, e, "table is never committed", "add COMMIT at the end of the table");
+        b.push(diagnostics::never_committed(b.span(s, e)));
     }
     let (tables, diagnostics) = b.finish();
     Imported { tables, diagnostics }

@@ -448,3 +448,27 @@ fn protocol_names_come_from_etc_protocols_as_in_iptables() {
     );
     assert!(bad.has_errors());
 }
+
+#[test]
+fn each_framing_error_has_its_own_code() {
+    let code = |text: &str| -> Vec<&'static str> {
+        read(text, Format::Save).diagnostics.iter().map(|d| d.code).collect()
+    };
+    assert_eq!(code("*filter\n*nat\nCOMMIT\n"), ["E0812"]);
+    assert_eq!(code("*bogus\nCOMMIT\n"), ["E0813"]);
+    assert_eq!(code("COMMIT\n"), ["E0814"]);
+    assert_eq!(code(":INPUT ACCEPT [0:0]\n"), ["E0815"]);
+    assert_eq!(code("*filter\n: ACCEPT [0:0]\nCOMMIT\n"), ["E0816"]);
+    assert_eq!(code("*filter\n[x:1] -A INPUT -j ACCEPT\nCOMMIT\n"), ["E0817"]);
+    assert_eq!(code("*filter\n-A INPUT -j ACCEPT\n"), ["E0818"]);
+    assert_eq!(code("*filter\n-A nowhere -j ACCEPT\nCOMMIT\n"), ["E0819"]);
+    assert_eq!(code("*filter\n-A INPUT -j nowhere\nCOMMIT\n"), ["E0819"]);
+    assert_eq!(code("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n"), ["E0820"]);
+    assert_eq!(code("*filter\n:mine ACCEPT [0:0]\nCOMMIT\n"), ["E0821"]);
+    assert_eq!(code("*filter\n-N mine\n-P mine DROP\nCOMMIT\n"), ["E0821"]);
+    assert_eq!(code("*filter\n-N\nCOMMIT\n"), ["E0822"]);
+    assert_eq!(code("*filter\n-I INPUT 3 -j ACCEPT\nCOMMIT\n"), ["E0823"]);
+    assert_eq!(code("*filter\n-R INPUT 1 -j ACCEPT\nCOMMIT\n"), ["E0824"]);
+    // A rule that cannot be read is E0801, whatever is wrong with it.
+    assert_eq!(code("*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n"), ["E0801"]);
+}
