@@ -114,3 +114,38 @@ pub(crate) fn unsupported_command(span: Span, command: &str) -> Diagnostic {
     Diagnostic::error("E0824", format!("unsupported iptables command `{command}`"))
         .with_label(span, "expected -A, -I, -N, -P, -F or -X")
 }
+
+/// E0825: a shell function of the script that calls itself.
+pub(crate) fn recursive_function(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0825", format!("function `{name}` calls itself")).with_label(span, "here")
+}
+
+/// E0826: iptables commands in a `case` whose branch is chosen at run time.
+pub(crate) fn undecided_case(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0826",
+        "iptables commands in a `case` without a `start` branch: which of them run is \
+         decided when the script runs",
+    )
+    .with_label(span, "this case")
+}
+
+/// E0827: a variable the script never assigns.
+pub(crate) fn undefined_variable(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0827", format!("undefined shell variable `${name}`"))
+        .with_label(span, "not assigned earlier in this script")
+}
+
+/// E0828: an iptables command under shell logic (`if`, `&&`, a loop).
+pub(crate) fn conditional_command(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0828",
+        "an iptables command inside shell that decides whether or how it runs",
+    )
+    .with_label(span, "cannot be read without running the script")
+}
+
+/// E0829: an iptables command line with no command option.
+pub(crate) fn no_command(span: Span) -> Diagnostic {
+    Diagnostic::error("E0829", "iptables command without -A, -I, -N or -P").with_label(span, "here")
+}

@@ -472,3 +472,20 @@ fn each_framing_error_has_its_own_code() {
     // A rule that cannot be read is E0801, whatever is wrong with it.
     assert_eq!(code("*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n"), ["E0801"]);
 }
+
+#[test]
+fn each_script_error_has_its_own_code() {
+    let code = |text: &str| -> Vec<&'static str> {
+        read(text, Format::Script).diagnostics.iter().map(|d| d.code).collect()
+    };
+    let ipt = "IPTABLES=/sbin/iptables\n";
+    assert_eq!(code(&format!("{ipt}f() {{\n  f\n}}\nf\n")), ["E0825"]);
+    assert_eq!(
+        code(&format!("{ipt}case \"$1\" in\n  stop)\n    $IPTABLES -F\n    ;;\nesac\n")),
+        ["E0826"]
+    );
+    assert_eq!(code(&format!("{ipt}$IPTABLES -A INPUT -s $NET -j ACCEPT\n")), ["E0827"]);
+    assert_eq!(code(&format!("{ipt}[ -e x ] && $IPTABLES -A INPUT -j ACCEPT\n")), ["E0828"]);
+    assert_eq!(code(&format!("{ipt}$IPTABLES -t bogus -A INPUT -j ACCEPT\n")), ["E0813"]);
+    assert_eq!(code(&format!("{ipt}$IPTABLES -w -t filter\n")), ["E0829"]);
+}
