@@ -89,6 +89,12 @@ fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
                     Match::Dst(a)
                 });
             }
+            Match::Set(m) if m.set.family != family => {
+                if m.neg {
+                    continue; // not in a set of the other family: every packet
+                }
+                return None;
+            }
             Match::Proto { neg: false, proto: Proto::Icmp } if family == Family::V6 => return None,
             Match::Proto { neg: false, proto: Proto::Icmpv6 } if family == Family::V4 => {
                 return None;
