@@ -280,12 +280,12 @@ impl<'a> Resolver<'a> {
     /// not known when compiling, so a column naming it cannot match them.
     pub(crate) fn dynamic_firewall_in(&self, name: &str) -> Option<&'a str> {
         let mut todo = vec![name];
-        let mut seen = Vec::new();
+        // A set, not a list: a group may hold a hundred thousand members.
+        let mut seen = std::collections::HashSet::new();
         while let Some(n) = todo.pop() {
-            if seen.contains(&n) {
+            if !seen.insert(n) {
                 continue;
             }
-            seen.push(n);
             let Some((&key, sym)) = self.symbols.get_key_value(n) else { continue };
             match sym.def {
                 Def::Firewall(ifaces)
