@@ -219,10 +219,15 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         return Err(unarmed(state, current.as_ref(), unconfirmed, &why));
     }
 
+    let sets = match &plan.load {
+        Load::Iptables { v4, v6 } => crate::sets::ensure(v4, v6),
+        Load::Nft(_) => Ok(()),
+    };
     let loaded = match loads {
-        Loads::Iptables { v4, v6 } => iptables::restore(Family::V4, &v4, true)
+        Loads::Iptables { v4, v6 } => sets
+            .and_then(|()| iptables::restore(Family::V4, &v4, true))
             .and_then(|()| iptables::restore(Family::V6, &v6, true)),
-        Loads::Nft(doc) => nft::load(&doc),
+        Loads::Nft(doc) => crate::sets::carry_over(&doc).and_then(|doc| nft::load(&doc)),
     }
     .and_then(|()| other_backend_out(name, &records));
     if let Err(e) = loaded {

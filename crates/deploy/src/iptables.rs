@@ -28,6 +28,7 @@ fn package_of(tool: &str) -> &'static str {
     match tool {
         "nft" => "nftables",
         "systemd-analyze" => "systemd",
+        "ipset" => "ipset",
         _ => "iptables",
     }
 }

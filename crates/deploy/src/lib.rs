@@ -21,6 +21,7 @@ pub mod nft;
 pub mod preflight;
 pub mod preview;
 pub mod remote;
+pub mod sets;
 pub mod state;
 pub mod status;
 pub mod systemd;

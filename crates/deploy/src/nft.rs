@@ -172,7 +172,23 @@ pub fn blocks(listing: &str) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut table = String::new();
     let mut block: Option<String> = None;
+    // A set with timeouts is filled at run time: its elements are no drift.
+    let (mut timed, mut elements) = (false, false);
     for line in listing.lines().map(str::trim) {
+        if elements {
+            elements = !line.ends_with('}');
+            continue;
+        }
+        if block.is_some()
+            && (line.starts_with("timeout ")
+                || line.starts_with("flags ") && line.contains("timeout"))
+        {
+            timed = true;
+        }
+        if timed && line.starts_with("elements = {") {
+            elements = !line.ends_with('}');
+            continue;
+        }
         if let Some(t) = line.strip_prefix("table ").and_then(|t| t.strip_suffix(" {")) {
             table = t.to_owned();
         } else if let Some(b) = ["chain ", "set ", "map "].iter().find_map(|k| {
@@ -181,6 +197,7 @@ pub fn blocks(listing: &str) -> BTreeMap<String, Vec<String>> {
             block = Some(format!("{table} {}", b.trim()));
         } else if line == "}" {
             block = None;
+            timed = false;
         } else if let (Some(b), false) = (&block, line.is_empty()) {
             out.entry(b.clone()).or_default().push(uncounted(line));
         }

@@ -211,6 +211,12 @@ fn write_match(
                 }
             }
         }
+        Match::Set(m) => {
+            let _ = write!(out, " -m set");
+            neg(out, m.neg);
+            let dir = if m.src { "src" } else { "dst" };
+            let _ = write!(out, " --match-set {} {dir}", quote_if_needed(&m.set.name));
+        }
         Match::Unknown { module: name, args } => {
             let _ = write!(out, " -m {}", quote_if_needed(name));
             for a in args {

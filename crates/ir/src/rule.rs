@@ -508,6 +508,8 @@ pub enum Match {
     ConnLimit(crate::ConnLimit),
     /// `-m addrtype`: the route type of the addresses.
     AddrType(crate::AddrTypeMatch),
+    /// `-m set --match-set`: an address in a set filled at run time.
+    Set(crate::SetMatch),
     /// A match Rampart does not model (e.g. `-m recent`, `-m limit`), kept
     /// verbatim. The evaluator reports it rather than guessing.
     Unknown {
@@ -525,6 +527,7 @@ impl Match {
             Match::Proto { proto: Proto::Icmp, neg: false } => Some(Family::V4),
             Match::Proto { proto: Proto::Icmpv6, neg: false } => Some(Family::V6),
             Match::Icmp { v6, .. } => Some(if *v6 { Family::V6 } else { Family::V4 }),
+            Match::Set(s) if !s.neg => Some(s.set.family),
             _ => None,
         }
     }

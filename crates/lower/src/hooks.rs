@@ -38,7 +38,11 @@ fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
         c.set.items.contains(&AddrItem::Net(IpNet::from(a.addr())))
             || (fw.options.self_in_networks && c.set.contains(a.addr()))
     };
-    c.neg || c.is_any() || c.firewall || fw.interfaces.iter().flat_map(|i| &i.addrs).any(own)
+    c.neg
+        || c.is_any()
+        || c.firewall
+        || c.dynamic.is_some()
+        || fw.interfaces.iter().flat_map(|i| &i.addrs).any(own)
 }
 
 /// The hooks a rule applies in, as Firewall Builder places rules: INPUT for

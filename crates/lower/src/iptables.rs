@@ -17,7 +17,7 @@
 //!   so the LOG line carries the rule's prefix; a logged RETURN or a
 //!   log-only rule becomes a plain LOG rule in place.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use rampart_ir::{
     AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, MULTIPORT_MAX, Match, PortMatch,
@@ -31,8 +31,8 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
         |c: &Chain| Chain { name: c.name.clone(), table: c.table, kind: c.kind, rules: vec![] };
     let mut pass = Pass {
         out: RulesetBuilder::new(rich.chains.iter().map(empty).collect()),
-        log_chains: BTreeMap::new(),
-        temp_chains: BTreeMap::new(),
+        log_chains: HashMap::new(),
+        temp_chains: HashMap::new(),
     };
     // The rich chains come first in the output, at the same indexes.
     for (i, chain) in rich.chains.iter().enumerate() {
@@ -53,12 +53,15 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
     Restricted::new(pass.out.finish()).expect("the iptables pass makes the restricted form")
 }
 
+/// A temporary chain's content: rule number, negated matches, target, log.
+type TempKey = (u32, Vec<Match>, Target, Option<rampart_ir::Log>);
+
 struct Pass {
     out: RulesetBuilder,
     /// (rule number, target) → LOG chain, shared by the rule's variants.
-    log_chains: BTreeMap<(u32, String), ChainId>,
+    log_chains: HashMap<(u32, Target), ChainId>,
     /// Temporary chains by content, so that variants of one rule share them.
-    temp_chains: BTreeMap<String, ChainId>,
+    temp_chains: HashMap<TempKey, ChainId>,
 }
 
 /// Keep only what applies to `family`; `None` when the rule cannot match.
@@ -85,6 +88,12 @@ fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
                 } else {
                     Match::Dst(a)
                 });
+            }
+            Match::Set(m) if m.set.family != family => {
+                if m.neg {
+                    continue; // not in a set of the other family: every packet
+                }
+                return None;
             }
             Match::Proto { neg: false, proto: Proto::Icmp } if family == Family::V6 => return None,
             Match::Proto { neg: false, proto: Proto::Icmpv6 } if family == Family::V4 => {
@@ -222,7 +231,7 @@ impl Pass {
         } else {
             // Everything but the negations stays on the jump; the temporary
             // chain returns for each negated value, then acts once.
-            let key = format!("{number} {negated:?} {:?} {:?}", rule.target, rule.log);
+            let key = (number, negated.clone(), rule.target.clone(), rule.log.clone());
             if let Some(&id) = self.temp_chains.get(&key) {
                 Some(Target::Jump(id))
             } else {
@@ -304,7 +313,7 @@ impl Pass {
                 Rule { log: None, ..rule },
             ],
             target => {
-                let key = (number, format!("{target:?}"));
+                let key = (number, target.clone());
                 let id = if let Some(&id) = self.log_chains.get(&key) {
                     id
                 } else {

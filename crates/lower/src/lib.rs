@@ -20,6 +20,7 @@ mod mark;
 mod nat;
 mod ports;
 mod rule;
+mod sets;
 
 pub use firewall::lower;
 pub use iptables::iptables;

@@ -42,6 +42,7 @@ pub(crate) fn lower(
     let mut head = Vec::new();
     head.extend(src.map(Match::Src));
     head.extend(dst.map(Match::Dst));
+    head.extend(crate::sets::matches(rule));
 
     let (target, log) = target(rule, hook, ruleset, fw, reached, rs);
     let state = (rule.action == Action::Accept && !rule.stateless)
@@ -215,6 +216,10 @@ pub(crate) fn addr(
     firewall_is_implied: bool,
     fw: &Firewall,
 ) -> Option<Option<AddrMatch>> {
+    // A run-time set is matched by `sets::matches`.
+    if col.dynamic.is_some() {
+        return Some(None);
+    }
     if col.is_any() {
         return if col.neg { None } else { Some(None) };
     }

@@ -502,6 +502,27 @@ pub(crate) fn bad_log_prefix(text: &str, span: Span, why: &str) -> Diagnostic {
         )
 }
 
+pub(crate) fn bad_set(span: Span, expected: &str) -> Diagnostic {
+    Diagnostic::error("E0450", "bad set declaration")
+        .with_label(span, expected.to_owned())
+        .with_help("`set blocklist ipv4 timeout 1h size 65536`")
+}
+
+pub(crate) fn set_beside_addresses(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0451", format!("run-time set `{name}` beside other addresses"))
+        .with_label(span, "a column with a run-time set names only that set")
+        .with_help("write one rule for the set and one for the other addresses")
+}
+
+pub(crate) fn set_in_nat(name: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0452", format!("run-time set `{name}` in a NAT rule"))
+        .with_label(span, "NAT takes addresses known when compiling")
+        .with_help(
+            "a connection is translated once, by its first packet: filter on the set in a rule \
+             of a rule set instead",
+        )
+}
+
 pub(crate) fn bad_mark(text: &str, span: Span) -> Diagnostic {
     Diagnostic::error("E0405", format!("`{text}` is not a mark"))
         .with_label(span, "expected a number, or VALUE/MASK")

@@ -234,6 +234,12 @@ pub(crate) fn addr_column(
             col.firewall = true;
             continue;
         }
+        if let Some(Resolved::DynamicSet(s)) = r.lookup(&w.text, diags) {
+            broken |= !crate::sets::alone(&c.items, w, diags);
+            col.set.name = None;
+            col.dynamic = Some(s);
+            continue;
+        }
         if let Some(other) = r.dynamic_firewall_in(&w.text) {
             diags.push(diagnostics::dynamic_firewall_in_column(&w.text, other, w.span));
         }
@@ -244,7 +250,7 @@ pub(crate) fn addr_column(
         }
     }
     // A column that names objects but holds no address would read as `any`.
-    if !broken && !col.firewall && col.set.items.is_empty() {
+    if !broken && !col.firewall && col.dynamic.is_none() && col.set.items.is_empty() {
         let span = c.items.first().map_or(fw.span, |w| w.span);
         diags.push(diagnostics::no_addresses(span));
     }

@@ -23,6 +23,7 @@ mod ports;
 mod prefix;
 mod resolve;
 mod service;
+mod sets;
 mod standard;
 mod time;
 

@@ -255,12 +255,14 @@ pub struct AddrColumn {
     pub firewall: bool,
     /// Other addresses; empty with `firewall == false` means any.
     pub set: AddrSet,
+    /// A set filled at run time (`set NAME ipv4`), alone in its column.
+    pub dynamic: Option<rampart_ir::DynSet>,
 }
 
 impl AddrColumn {
     #[must_use]
     pub fn is_any(&self) -> bool {
-        !self.firewall && self.set.items.is_empty()
+        !self.firewall && self.set.items.is_empty() && self.dynamic.is_none()
     }
 }
 

@@ -11,7 +11,7 @@ use rampart_diag::Diagnostic;
 use rampart_ir::{AddrItem, Family, NatTo, PortRange, Proto};
 use rampart_syntax::ast::{self, Word};
 
-use crate::firewall::{Addr, addr_column, addresses, iface_column, service_column};
+use crate::firewall::{Addr, addresses, iface_column, service_column};
 use crate::resolve::Resolver;
 use crate::{Action, Firewall, NatAction, NatRule, addr, diagnostics, service};
 
@@ -95,8 +95,8 @@ fn rule(
         number,
         span: rule.span,
         action,
-        src: addr_column(rule.from.as_ref(), fw, r, diags),
-        dst: addr_column(rule.to.as_ref(), fw, r, diags),
+        src: crate::sets::not_in_nat(rule.from.as_ref(), fw, r, diags),
+        dst: crate::sets::not_in_nat(rule.to.as_ref(), fw, r, diags),
         service: service_column(rule.service.as_ref(), r, diags),
         iface: iface_column(rule.on.as_ref(), fw, diags),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),

@@ -16,6 +16,7 @@ enum Def<'a> {
     Group(&'a [Word]),
     Service(&'a [ServiceClause]),
     User(&'a Word, Option<&'a Word>),
+    Set(&'a Word, &'a [Word]),
     Firewall(&'a [rampart_syntax::ast::Interface]),
 }
 
@@ -32,6 +33,8 @@ pub(crate) enum Resolved {
     User(User),
     /// A firewall, with the addresses of its interfaces.
     Firewall(Vec<AddrItem>),
+    /// A set filled at run time.
+    DynamicSet(rampart_ir::DynSet),
     /// Broken; the error has been reported.
     Invalid,
 }
@@ -66,6 +69,7 @@ pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
             Item::Group { name, members } => (name, Def::Group(members)),
             Item::Service { name, clauses } => (name, Def::Service(clauses)),
             Item::User { name, uid, gid } => (name, Def::User(uid, gid.as_ref())),
+            Item::Set { name, words } => (name, Def::Set(name, words)),
             Item::Firewall(fw) => {
                 firewalls.push(fw);
                 (&fw.name, Def::Firewall(&fw.interfaces))
@@ -136,6 +140,7 @@ impl<'a> Resolver<'a> {
                 }
             }
             Def::User(uid, gid) => self.user(key, uid, gid, diags),
+            Def::Set(name, words) => crate::sets::declare(name, words, diags),
             Def::Firewall(ifaces) => {
                 let mut items: Vec<AddrItem> = ifaces
                     .iter()
@@ -246,7 +251,7 @@ impl<'a> Resolver<'a> {
                 Resolved::Firewall(items) if svcs.is_none() => {
                     addrs.get_or_insert_with(Vec::new).extend(items)
                 }
-                Resolved::Firewall(_) | Resolved::User(_) => {
+                Resolved::Firewall(_) | Resolved::User(_) | Resolved::DynamicSet(_) => {
                     diags.push(diagnostics::wrong_kind(
                         &m.text,
                         self.kind_of(&m.text),
@@ -275,12 +280,12 @@ impl<'a> Resolver<'a> {
     /// not known when compiling, so a column naming it cannot match them.
     pub(crate) fn dynamic_firewall_in(&self, name: &str) -> Option<&'a str> {
         let mut todo = vec![name];
-        let mut seen = Vec::new();
+        // A set, not a list: a group may hold a hundred thousand members.
+        let mut seen = std::collections::HashSet::new();
         while let Some(n) = todo.pop() {
-            if seen.contains(&n) {
+            if !seen.insert(n) {
                 continue;
             }
-            seen.push(n);
             let Some((&key, sym)) = self.symbols.get_key_value(n) else { continue };
             match sym.def {
                 Def::Firewall(ifaces)
@@ -316,6 +321,7 @@ impl<'a> Resolver<'a> {
             Some(Def::Group(_)) => "a group",
             Some(Def::Service(_)) => "a service",
             Some(Def::User(..)) => "a user",
+            Some(Def::Set(..)) => "a run-time set",
             Some(Def::Firewall(_)) => "a firewall",
             None if standard::service(name).is_some() => "a service",
             None => "unknown",

@@ -127,6 +127,7 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         names: rs.chains.iter().map(|c| c.name.clone()).collect(),
         made: Vec::new(),
         budget: 0,
+        next: HashMap::new(),
         boxed: HashMap::new(),
     };
     let mut chains = Vec::with_capacity(rs.chains.len());
@@ -192,6 +193,8 @@ struct Classifier<'a> {
     made: Vec<Chain>,
     /// Rules the current chain may still add by copying.
     budget: usize,
+    /// Per chain and kind of name, the number to try next.
+    next: HashMap<String, usize>,
     /// The chains of leaf maps' boxes by their rules, shared by all leaves.
     boxed: HashMap<Vec<Rule>, ChainId>,
 }
@@ -250,10 +253,13 @@ impl<'a> Classifier<'a> {
     }
 
     fn fresh(&mut self, chain: &str, kind: &str) -> String {
-        let name = (1..)
+        // Numbered on from the last one: a chain may get thousands.
+        let next = self.next.entry(format!("{chain}_{kind}")).or_insert(1);
+        let name = (*next..)
             .map(|i| format!("{chain}_{kind}{i}"))
             .find(|n| !self.names.contains(n))
             .unwrap_or_default();
+        *next = name[chain.len() + kind.len() + 1..].parse::<usize>().map_or(1, |n| n + 1);
         self.names.insert(name.clone());
         name
     }

@@ -50,7 +50,9 @@ pub use classify::classify;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use rampart_ir::{ChainId, ChainKind, Hook, Match, Policy, Rule, Ruleset, Table, Target};
+use rampart_ir::{
+    ChainId, ChainKind, DynSet, Family, Hook, Match, Policy, Rule, Ruleset, Table, Target,
+};
 
 use expr::{Expr, NftRule};
 use merge::{Line, Merged};
@@ -138,6 +140,9 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
         .collect();
     let mut dynamic = String::new();
     rate::render_sets(rs, &mut dynamic);
+    for d in rampart_ir::sets(rs) {
+        dynamic.push_str(&dyn_set(&d));
+    }
     table(&mut out, "inet", &chains, &dynamic);
 
     if !bridge.is_empty() {
@@ -207,6 +212,24 @@ fn bridge_only(r: &Rule) -> Option<String> {
             )
         },
     )
+}
+
+/// The declaration of a set filled at run time. Its elements are not the
+/// policy's: `rampart apply` carries the live ones over a reload.
+fn dyn_set(d: &DynSet) -> String {
+    let ty = match d.family {
+        Family::V4 => "ipv4_addr",
+        Family::V6 => "ipv6_addr",
+    };
+    let mut text = format!("\tset {} {{\n\t\ttype {ty}\n\t\tflags timeout\n", text::ident(&d.name));
+    if let Some(t) = d.timeout {
+        let _ = writeln!(text, "\t\ttimeout {t}s");
+    }
+    if let Some(n) = d.size {
+        let _ = writeln!(text, "\t\tsize {n}");
+    }
+    text.push_str("\t}\n\n");
+    text
 }
 
 /// A chain to print: base chains have a hook and a policy.

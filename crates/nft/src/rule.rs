@@ -176,6 +176,12 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
                 addrtype(&mut out, t);
                 true
             }
+            Match::Set(m) => match ctx {
+                Ctx::Inet => dyn_set(&mut out, m, fam),
+                Ctx::Bridge(_) => {
+                    return Err(format!("run-time set `{}` in a bridge rule", m.set.name));
+                }
+            },
             Match::Unknown { module, .. } => {
                 return Err(format!("match `-m {module}` has no nftables form here"));
             }
@@ -205,6 +211,24 @@ fn addr(out: &mut Matched, a: &AddrMatch, fam: Family, field: &str) -> bool {
         neg: a.neg,
         list: List { kind, name: a.set.name.clone(), elems },
     });
+    true
+}
+
+/// `ip saddr @blocklist`: the set is declared in the table (see
+/// [`crate::dyn_set`]); in the other family it holds nothing.
+fn dyn_set(out: &mut Matched, m: &rampart_ir::SetMatch, fam: Family) -> bool {
+    if m.set.family != fam {
+        return m.neg;
+    }
+    let lhs = match (fam, m.src) {
+        (Family::V4, true) => "ip saddr",
+        (Family::V4, false) => "ip daddr",
+        (Family::V6, true) => "ip6 saddr",
+        (Family::V6, false) => "ip6 daddr",
+    };
+    let op = if m.neg { "!= " } else { "" };
+    out.implies_family = true;
+    out.exprs.push(Expr::Raw(format!("{lhs} {op}@{}", crate::text::ident(&m.set.name))));
     true
 }
 

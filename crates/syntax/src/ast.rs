@@ -51,6 +51,12 @@ pub enum Item {
         name: Word,
         clauses: Vec<ServiceClause>,
     },
+    /// `set NAME ipv4|ipv6 [timeout DURATION] [size N]`: addresses added
+    /// at run time (fail2ban, `rampart logs blocklist --apply`).
+    Set {
+        name: Word,
+        words: Vec<Word>,
+    },
     /// `user NAME uid N [gid N]`
     User {
         name: Word,

@@ -30,7 +30,8 @@ struct Reported;
 
 type PResult<T> = Result<T, Reported>;
 
-const TOP_LEVEL: &str = "include, host, network, range, group, service, user, firewall, access";
+const TOP_LEVEL: &str =
+    "include, host, network, range, group, service, set, user, firewall, access";
 const FIREWALL_LEVEL: &str = "interface, bridge, ruleset, nat, expect, or an option (log-prefix, log-level, log-limit, default, \
                               accept-established, backup-ssh, forward, self-in-networks, entry)";
 const PROTOCOLS: [&str; 7] = ["tcp", "udp", "icmp", "icmpv6", "proto", "any", "ip"];
@@ -200,6 +201,14 @@ impl Parser<'_> {
             "group" => self.group()?,
             "service" => self.service()?,
             "user" => self.user()?,
+            "set" => {
+                let name = self.word("a set name")?;
+                let mut words = Vec::new();
+                while self.peek().kind == Kind::Word {
+                    words.push(self.word("a word")?);
+                }
+                Item::Set { name, words }
+            }
             "firewall" => return Ok(Item::Firewall(self.firewall()?)),
             "access" => return Ok(Item::Access(self.access()?)),
             other => {

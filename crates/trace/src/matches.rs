@@ -48,6 +48,8 @@ pub enum Why {
     Rate,
     /// A connection limit: the answer depends on the connections open.
     Connections,
+    /// Whether the address is in a set filled at run time.
+    DynamicSet,
 }
 
 impl Why {
@@ -71,6 +73,9 @@ impl Why {
             }
             Why::NoDstType => {
                 "the destination address's route type is not known (give --dst and the host's --local addresses)"
+            }
+            Why::DynamicSet => {
+                "the set is filled at run time: say --in-set SET or --not-in-set SET"
             }
             Why::Module => "Rampart does not model this match",
             Why::Rate => {
@@ -159,9 +164,28 @@ pub fn eval(m: &Match, p: &Packet) -> Tri {
         Match::Mark { neg, value, mask } => Tri::from_bool(p.mark & mask == *value).xor(*neg),
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Tri::True,
         Match::AddrType(t) => addrtype(t, p.src_type, p.dst_type),
+        Match::Set(m) => in_set(m, p.src, p.dst, &p.sets),
         Match::Time(_) | Match::Unknown { .. } => Tri::Unknown(Why::Module),
         Match::Limit(_) => Tri::Unknown(Why::Rate),
         Match::ConnLimit(_) => Tri::Unknown(Why::Connections),
+    }
+}
+
+/// `-m set`: only what the caller says of the set (`--in-set`); a set's
+/// elements are never part of the ruleset.
+pub(crate) fn in_set(
+    m: &rampart_ir::SetMatch,
+    src: Option<std::net::IpAddr>,
+    dst: Option<std::net::IpAddr>,
+    sets: &std::collections::BTreeMap<String, bool>,
+) -> Tri {
+    let addr = if m.src { src } else { dst };
+    if addr.is_some_and(|a| a.is_ipv4() != (m.set.family == rampart_ir::Family::V4)) {
+        return Tri::False.xor(m.neg);
+    }
+    match sets.get(&m.set.name) {
+        Some(&inside) => Tri::from_bool(inside).xor(m.neg),
+        None => Tri::Unknown(Why::DynamicSet),
     }
 }
 

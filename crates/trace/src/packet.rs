@@ -106,6 +106,9 @@ pub struct Packet {
     /// addrtype`); see [`crate::LocalTable::classify`].
     pub src_type: Option<rampart_ir::AddrTypes>,
     pub dst_type: Option<rampart_ir::AddrTypes>,
+    /// Run-time sets the caller says the packet's addresses are in (true)
+    /// or not in (false); a set not listed is undecided.
+    pub sets: std::collections::BTreeMap<String, bool>,
 }
 
 impl Packet {
@@ -132,6 +135,7 @@ impl Packet {
             mark: 0,
             src_type: None,
             dst_type: None,
+            sets: std::collections::BTreeMap::new(),
         }
     }
 

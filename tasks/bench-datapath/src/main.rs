@@ -22,7 +22,7 @@ use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, veth};
 
-const USAGE: &str = "usage: rampart-bench-datapath [--secs S] N...   (root)\n       \
+const USAGE: &str = "usage: rampart-bench-datapath [--secs S] [--also NAME=DIR] N...   (root)\n       \
                      rampart-bench-datapath blast DST PORT SECS";
 
 fn main() -> std::process::ExitCode {
@@ -50,10 +50,16 @@ fn run() -> anyhow::Result<()> {
     }
     let mut secs = 2.0;
     let mut sizes = Vec::new();
+    // Documents made elsewhere (another build), `DIR/N.nft` per size.
+    let mut also: Vec<(String, std::path::PathBuf)> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--secs" => secs = it.next().context(USAGE)?.parse()?,
+            "--also" => {
+                let (name, dir) = it.next().and_then(|s| s.split_once('=')).context(USAGE)?;
+                also.push((name.to_owned(), std::path::PathBuf::from(dir)));
+            }
             n => sizes
                 .push(n.parse::<usize>().with_context(|| format!("{USAGE}\nnot a number: {n}"))?),
         }
@@ -80,6 +86,12 @@ fn run() -> anyhow::Result<()> {
         row("drop-all", &drop_all);
         for (name, rules) in bench.rulesets() {
             row(name, &measure(&rules, &bench, time)?);
+        }
+        for (name, dir) in &also {
+            let path = dir.join(format!("{n}.nft"));
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            row(name, &measure(&Ruleset::Nft(text), &bench, time)?);
         }
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rampart_deploy::bundle::{Bundle, Iface};
 use rampart_diag::Sources;
-use rampart_ir::Family;
+use rampart_ir::{Family, Ruleset};
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
 use rayon::prelude::*;
@@ -86,6 +86,21 @@ pub(crate) fn build(
     Ok(Ok((fw, compiled)))
 }
 
+/// The nft document: the classifier form, or `linear`; what nft cannot
+/// express is said on stderr.
+fn nft_document(linear: bool, fw: &Firewall, rich: &Ruleset) -> String {
+    let out = if linear {
+        rampart_nft::emit_with_notes(rich)
+    } else {
+        rampart_nft::emit_with_notes(&rampart_nft::classify(rich))
+    };
+    for n in &out.notes {
+        let rule = n.rule.map_or_else(String::new, |r| format!(" rule {r}"));
+        printer::note(&format!("warning: nft:{rule} in {} left out: {}", n.chain, n.message));
+    }
+    with_arp_guard(fw, out.text)
+}
+
 pub(crate) fn render(
     target: Target,
     linear: bool,
@@ -109,21 +124,7 @@ pub(crate) fn render(
         Target::IptablesScript => {
             (rampart_emit::shell_script(&title("shell script"), &c.v4, &c.v6, sources), None)
         }
-        Target::Nft => {
-            let out = if linear {
-                rampart_nft::emit_with_notes(&c.rich)
-            } else {
-                rampart_nft::emit_with_notes(&rampart_nft::classify(&c.rich))
-            };
-            for n in &out.notes {
-                let rule = n.rule.map_or_else(String::new, |r| format!(" rule {r}"));
-                printer::note(&format!(
-                    "warning: nft:{rule} in {} left out: {}",
-                    n.chain, n.message
-                ));
-            }
-            (with_arp_guard(fw, out.text), None)
-        }
+        Target::Nft => (nft_document(linear, fw, &c.rich), None),
         Target::Bundle => (bundle(fw, c, policy_name).to_json(), None),
         Target::NftArp => match rampart_nft::arp_guard(&fw.arp_guards()) {
             Some(arp) => (arp, None),
@@ -165,12 +166,24 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         return run_all(a);
     }
     let mut sources = Sources::new();
-    let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
-        Ok(x) => x,
-        Err(code) => return Ok(code),
-    };
     let name = a.policy.display().to_string();
-    let (v4, v6) = render(a.target, a.linear, &fw, &compiled, &name, &sources);
+    // The nft document needs the rich form alone, not the iptables pass.
+    let (v4, v6, rules, chains) = if matches!(a.target, Target::Nft) {
+        let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+            printer::note("error: the policy has errors; nothing was written");
+            return Ok(ExitCode::from(INVALID));
+        };
+        let fw = policy::pick(&model, a.firewall.as_deref())?;
+        let rich = rampart_lower::lower(fw);
+        (nft_document(a.linear, fw, &rich), None, rich.rule_count(), rich.chains.len())
+    } else {
+        let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
+            Ok(x) => x,
+            Err(code) => return Ok(code),
+        };
+        let (v4, v6) = render(a.target, a.linear, &fw, &compiled, &name, &sources);
+        (v4, v6, compiled.v4.rule_count(), compiled.v4.chains.len())
+    };
     match &a.output {
         Some(path) => {
             let (path, v6_path) = &output_paths(path, a.target);
@@ -182,8 +195,8 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
                 "wrote {}{} ({} rules in {} chains)",
                 path.display(),
                 if v6.is_some() { format!(" and {}", v6_path.display()) } else { String::new() },
-                compiled.v4.rule_count(),
-                compiled.v4.chains.len()
+                rules,
+                chains
             ));
         }
         // The nft document holds both families.

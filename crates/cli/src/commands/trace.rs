@@ -112,6 +112,14 @@ pub(crate) struct PacketArgs {
     /// Packet mark, decimal or 0x hex.
     #[arg(long, value_name = "N")]
     pub(crate) mark: Option<String>,
+    /// The packet's address is in this run-time set (`set NAME ipv4`):
+    /// the set's elements are not in the ruleset, so without this or
+    /// --not-in-set a rule on the set is undecided.
+    #[arg(long, value_name = "SET")]
+    pub(crate) in_set: Vec<String>,
+    /// The packet's address is not in this run-time set.
+    #[arg(long, value_name = "SET")]
+    pub(crate) not_in_set: Vec<String>,
     /// An address of the firewall host, with its prefix length (repeat for
     /// each): decides `-m addrtype` / `fib … type` (LOCAL, BROADCAST,
     /// UNICAST). Without it, only the destination on input (and the source
@@ -213,6 +221,12 @@ impl PacketArgs {
             mark,
             src_type: None,
             dst_type: None,
+            sets: self
+                .in_set
+                .iter()
+                .map(|n| (n.clone(), true))
+                .chain(self.not_in_set.iter().map(|n| (n.clone(), false)))
+                .collect(),
         };
         self.local_table().classify(&mut packet);
         Ok(packet)

@@ -26,5 +26,6 @@ mod preview;
 mod readme;
 mod reference;
 mod report;
+mod sets;
 mod trace;
 mod util;

@@ -665,3 +665,40 @@ fn ufw_rules_decide_with_address_types() {
     assert!(out.contains("ufw-not-local 1"), "{out}");
     assert!(!out.contains("UNKNOWN"), "{out}");
 }
+
+/// A run-time set's elements are not in the ruleset: a rule on it is
+/// undecided until the packet is said to be in the set or not.
+#[test]
+fn trace_a_run_time_set_only_as_told() {
+    let dir = crate::util::tempdir("trace-set");
+    let policy = dir.join("s.rp");
+    std::fs::write(
+        &policy,
+        "set blocklist ipv4 timeout 1h\nservice ssh tcp 22\nfirewall gw {\n interface eth0 10.0.0.1/24\n \
+         ruleset main {\n  deny from blocklist\n  accept service ssh\n }\n}\n",
+    )
+    .unwrap();
+    let trace = |extra: &[&str]| {
+        let mut args = vec![
+            "trace",
+            policy.to_str().unwrap(),
+            "--src",
+            "192.0.2.7",
+            "--dst",
+            "10.0.0.1",
+            "--proto",
+            "tcp",
+            "--dport",
+            "22",
+        ];
+        args.extend(extra);
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let unknown = trace(&[]);
+    assert!(unknown.contains("--in-set SET"), "{unknown}");
+    assert!(!unknown.contains("verdict: ACCEPT by"), "{unknown}");
+    assert!(trace(&["--in-set", "blocklist"]).contains("verdict: DROP by INPUT"));
+    assert!(trace(&["--not-in-set", "blocklist"]).contains("verdict: ACCEPT by INPUT"));
+}

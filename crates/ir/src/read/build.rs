@@ -112,8 +112,10 @@ impl Builder {
         if let Some(h) = table.table.builtin(&w.text) {
             return Some(table.push(ReadChain::builtin(h, Policy::Accept)));
         }
-        let msg = format!("no chain `{}` in table `{}`", w.text, table.table.name());
-        self.error(w.start, w.end, msg, "create it first with `-N` (or a `:CHAIN - [0:0]` line)");
+        let name = table.table.name();
+        let label = "create it first with `-N` (or a `:CHAIN - [0:0]` line)";
+        let d = diagnostics::no_chain(Span::new(self.file, w.start, w.end), &w.text, name, label);
+        self.push(d);
         None
     }
 
@@ -126,16 +128,15 @@ impl Builder {
             Some("DROP") => Some(Policy::Drop),
             Some(other) => {
                 let p = policy.unwrap_or(name);
-                let msg = format!("unknown chain policy `{other}`");
-                self.error(p.start, p.end, msg, "a built-in chain's policy is ACCEPT or DROP");
+                self.push(diagnostics::bad_policy(self.span(p.start, p.end), other));
                 return;
             }
         };
         let table = self.tables[t].table;
         let builtin = table.builtin(&name.text);
         if policy.is_some() && builtin.is_none() {
-            let msg = format!("`{}` is not a built-in chain of this table", name.text);
-            self.error(name.start, name.end, msg, "only built-in chains have a policy");
+            let d = diagnostics::policy_on_user_chain(self.span(name.start, name.end), &name.text);
+            self.push(d);
             return;
         }
         let reading = &mut self.tables[t];
@@ -166,7 +167,7 @@ impl Builder {
         let need = |b: &mut Self, i: usize, what: &str| -> Option<Word> {
             let w = words.get(i).cloned();
             if w.is_none() {
-                b.error(cmd.start, cmd.end, format!("`{}` needs {what}", cmd.text), "here");
+                b.push(diagnostics::missing_argument(b.span(cmd.start, cmd.end), &cmd.text, what));
             }
             w
         };
@@ -191,11 +192,12 @@ impl Builder {
                 let rules = &mut self.tables[t].chains[c].rules;
                 if insert {
                     if pos == 0 || pos > rules.len() + 1 {
-                        let msg = format!(
-                            "cannot insert at position {pos}: the chain has {} rules",
-                            rules.len()
+                        let d = diagnostics::bad_position(
+                            Span::new(self.file, cmd.start, cmd.end),
+                            pos,
+                            rules.len(),
                         );
-                        return self.error(cmd.start, cmd.end, msg, "here");
+                        return self.push(d);
                     }
                     for (k, r) in parsed.rules.into_iter().enumerate() {
                         rules.insert(pos - 1 + k, (r, parsed.jump.clone()));
@@ -216,13 +218,8 @@ impl Builder {
                     return;
                 };
                 if self.tables[t].table.builtin(&name.text).is_none() {
-                    let msg = format!("`{}` is not a built-in chain", name.text);
-                    return self.error(
-                        name.start,
-                        name.end,
-                        msg,
-                        "only built-in chains have a policy",
-                    );
+                    let span = self.span(name.start, name.end);
+                    return self.push(diagnostics::policy_on_user_chain(span, &name.text));
                 }
                 self.declare(t, &name, Some(&p));
             }
@@ -242,8 +239,7 @@ impl Builder {
             }
             "-Z" | "--zero" | "-L" | "--list" | "-S" | "--list-rules" => {}
             other => {
-                let msg = format!("unsupported iptables command `{other}`");
-                self.error(cmd.start, cmd.end, msg, "expected -A, -I, -N, -P, -F or -X");
+                self.push(diagnostics::unsupported_command(self.span(cmd.start, cmd.end), other));
             }
         }
     }
@@ -286,10 +282,12 @@ impl Builder {
                 chains.push(Chain { name: c.name, table: t.table, kind: c.kind, rules });
             }
             for (start, end, name, error) in missing {
-                let msg = format!("no chain `{name}` in table `{}`", t.table.name());
                 if error {
-                    self.error(start, end, msg, "jumps to a chain that is never created");
+                    let label = "jumps to a chain that is never created";
+                    let span = self.span(start, end);
+                    self.push(diagnostics::no_chain(span, &name, t.table.name(), label));
                 } else {
+                    let msg = format!("no chain `{name}` in table `{}`", t.table.name());
                     self.warn(start, end, msg, "kept as a target Rampart does not know");
                 }
             }

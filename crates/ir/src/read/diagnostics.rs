@@ -76,3 +76,76 @@ pub(crate) fn never_committed(span: Span) -> Diagnostic {
     Diagnostic::error("E0818", "table is never committed")
         .with_label(span, "add COMMIT at the end of the table")
 }
+
+/// E0819: a rule added to, or jumping to, a chain the table does not have.
+pub(crate) fn no_chain(span: Span, name: &str, table: &str, label: &str) -> Diagnostic {
+    Diagnostic::error("E0819", format!("no chain `{name}` in table `{table}`"))
+        .with_label(span, label.to_owned())
+}
+
+/// E0820: a chain policy other than ACCEPT or DROP.
+pub(crate) fn bad_policy(span: Span, policy: &str) -> Diagnostic {
+    Diagnostic::error("E0820", format!("unknown chain policy `{policy}`"))
+        .with_label(span, "a built-in chain's policy is ACCEPT or DROP")
+}
+
+/// E0821: a policy given to a chain that is not built in.
+pub(crate) fn policy_on_user_chain(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0821", format!("`{name}` is not a built-in chain of this table"))
+        .with_label(span, "only built-in chains have a policy")
+}
+
+/// E0822: a command without the chain name or policy it needs.
+pub(crate) fn missing_argument(span: Span, command: &str, what: &str) -> Diagnostic {
+    Diagnostic::error("E0822", format!("`{command}` needs {what}")).with_label(span, "here")
+}
+
+/// E0823: `-I CHAIN N` past the end of the chain.
+pub(crate) fn bad_position(span: Span, pos: usize, len: usize) -> Diagnostic {
+    Diagnostic::error(
+        "E0823",
+        format!("cannot insert at position {pos}: the chain has {len} rules"),
+    )
+    .with_label(span, "here")
+}
+
+/// E0824: an iptables command the readers do not apply.
+pub(crate) fn unsupported_command(span: Span, command: &str) -> Diagnostic {
+    Diagnostic::error("E0824", format!("unsupported iptables command `{command}`"))
+        .with_label(span, "expected -A, -I, -N, -P, -F or -X")
+}
+
+/// E0825: a shell function of the script that calls itself.
+pub(crate) fn recursive_function(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0825", format!("function `{name}` calls itself")).with_label(span, "here")
+}
+
+/// E0826: iptables commands in a `case` whose branch is chosen at run time.
+pub(crate) fn undecided_case(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0826",
+        "iptables commands in a `case` without a `start` branch: which of them run is \
+         decided when the script runs",
+    )
+    .with_label(span, "this case")
+}
+
+/// E0827: a variable the script never assigns.
+pub(crate) fn undefined_variable(span: Span, name: &str) -> Diagnostic {
+    Diagnostic::error("E0827", format!("undefined shell variable `${name}`"))
+        .with_label(span, "not assigned earlier in this script")
+}
+
+/// E0828: an iptables command under shell logic (`if`, `&&`, a loop).
+pub(crate) fn conditional_command(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0828",
+        "an iptables command inside shell that decides whether or how it runs",
+    )
+    .with_label(span, "cannot be read without running the script")
+}
+
+/// E0829: an iptables command line with no command option.
+pub(crate) fn no_command(span: Span) -> Diagnostic {
+    Diagnostic::error("E0829", "iptables command without -A, -I, -N or -P").with_label(span, "here")
+}

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 
 use rampart_diag::FileId;
 
-use super::Imported;
 use super::build::Builder;
 use super::lex::{Quoting, Word, control_char, split};
+use super::{Imported, diagnostics};
 
 /// How deep function calls may nest before the script is refused.
 const MAX_CALLS: usize = 64;
@@ -119,7 +119,7 @@ impl<'a> Run<'a> {
     fn call(&mut self, name: &'a str, lines: &'a [usize], start: usize, line: &str) {
         if self.calls.len() >= MAX_CALLS || self.calls.contains(&name) {
             let end = start + line.trim_end().len();
-            self.b.error(start, end, format!("function `{name}` calls itself"), "here");
+            self.b.push(diagnostics::recursive_function(self.b.span(start, end), name));
             return;
         }
         self.calls.push(name);
@@ -172,13 +172,7 @@ impl<'a> Run<'a> {
         } else {
             let (start, line) = &self.lines[body[k]];
             let end = start + line.trim_end().len();
-            self.b.error(
-                *start,
-                end,
-                "iptables commands in a `case` without a `start` branch: which of them run is \
-                 decided when the script runs",
-                "this case",
-            );
+            self.b.push(diagnostics::undecided_case(self.b.span(*start, end)));
         }
         j + 1
     }
@@ -262,12 +256,7 @@ impl<'a> Run<'a> {
                 "nothing to flush yet",
             );
         } else {
-            self.b.error(
-                w.start,
-                w.end,
-                format!("undefined shell variable `${name}`"),
-                "not assigned earlier in this script",
-            );
+            self.b.push(diagnostics::undefined_variable(self.b.span(w.start, w.end), name));
         }
     }
 
@@ -278,12 +267,7 @@ impl<'a> Run<'a> {
         }
         let changes = [" -A ", " -I ", " -D ", " -R ", " -N ", " -P ", " --append ", " --insert "];
         if changes.iter().any(|c| line.contains(c)) {
-            self.b.error(
-                start,
-                end,
-                "an iptables command inside shell that decides whether or how it runs",
-                "cannot be read without running the script",
-            );
+            self.b.push(diagnostics::conditional_command(self.b.span(start, end)));
         } else {
             self.b.warn(
                 start,
@@ -330,13 +314,7 @@ fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
             "-t" | "--table" => {
                 if let Some(t) = words.get(i + 1) {
                     let Some(parsed) = crate::Table::parse(&t.text) else {
-                        let msg = format!("unknown table `{}`", t.text);
-                        return b.error(
-                            t.start,
-                            t.end,
-                            msg,
-                            "tables are filter, nat, mangle, raw and security",
-                        );
+                        return b.push(diagnostics::unknown_table(b.span(t.start, t.end), &t.text));
                     };
                     table = parsed;
                 }
@@ -357,7 +335,7 @@ fn command(b: &mut Builder, words: Vec<Word>, program: &Word, end: usize) {
         }
     }
     if cmd.is_empty() {
-        b.error(program.start, end, "iptables command without -A, -I, -N or -P", "here");
+        b.push(diagnostics::no_command(b.span(program.start, end)));
         return;
     }
     let t = b.table(table, true);

@@ -461,6 +461,31 @@ fn each_framing_error_has_its_own_code() {
     assert_eq!(code("*filter\n: ACCEPT [0:0]\nCOMMIT\n"), ["E0816"]);
     assert_eq!(code("*filter\n[x:1] -A INPUT -j ACCEPT\nCOMMIT\n"), ["E0817"]);
     assert_eq!(code("*filter\n-A INPUT -j ACCEPT\n"), ["E0818"]);
+    assert_eq!(code("*filter\n-A nowhere -j ACCEPT\nCOMMIT\n"), ["E0819"]);
+    assert_eq!(code("*filter\n-A INPUT -j nowhere\nCOMMIT\n"), ["E0819"]);
+    assert_eq!(code("*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n"), ["E0820"]);
+    assert_eq!(code("*filter\n:mine ACCEPT [0:0]\nCOMMIT\n"), ["E0821"]);
+    assert_eq!(code("*filter\n-N mine\n-P mine DROP\nCOMMIT\n"), ["E0821"]);
+    assert_eq!(code("*filter\n-N\nCOMMIT\n"), ["E0822"]);
+    assert_eq!(code("*filter\n-I INPUT 3 -j ACCEPT\nCOMMIT\n"), ["E0823"]);
+    assert_eq!(code("*filter\n-R INPUT 1 -j ACCEPT\nCOMMIT\n"), ["E0824"]);
     // A rule that cannot be read is E0801, whatever is wrong with it.
     assert_eq!(code("*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n"), ["E0801"]);
+}
+
+#[test]
+fn each_script_error_has_its_own_code() {
+    let code = |text: &str| -> Vec<&'static str> {
+        read(text, Format::Script).diagnostics.iter().map(|d| d.code).collect()
+    };
+    let ipt = "IPTABLES=/sbin/iptables\n";
+    assert_eq!(code(&format!("{ipt}f() {{\n  f\n}}\nf\n")), ["E0825"]);
+    assert_eq!(
+        code(&format!("{ipt}case \"$1\" in\n  stop)\n    $IPTABLES -F\n    ;;\nesac\n")),
+        ["E0826"]
+    );
+    assert_eq!(code(&format!("{ipt}$IPTABLES -A INPUT -s $NET -j ACCEPT\n")), ["E0827"]);
+    assert_eq!(code(&format!("{ipt}[ -e x ] && $IPTABLES -A INPUT -j ACCEPT\n")), ["E0828"]);
+    assert_eq!(code(&format!("{ipt}$IPTABLES -t bogus -A INPUT -j ACCEPT\n")), ["E0813"]);
+    assert_eq!(code(&format!("{ipt}$IPTABLES -w -t filter\n")), ["E0829"]);
 }
