@@ -37,17 +37,9 @@ fn own_prefixes_kept_numbers_and_a_limited_catch_all_log_in_the_kernel() {
     let _logging = NetnsLogging::enable().unwrap();
     let kmsg = KmsgTail::start().unwrap();
 
-    let open =
-        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
     let mut wrong = Vec::new();
     for backend in ["iptables", "nft"] {
-        fw.run_with_input(&["iptables-restore", "-w"], open).unwrap();
-        fw.run(["nft", "flush", "ruleset"]).unwrap();
-        if backend == "iptables" {
-            fw.run_with_input(&["iptables-restore", "-w"], &iptables).unwrap();
-        } else {
-            fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
-        }
+        common::load_fresh(&fw, backend, &iptables, &nft);
         let _ = kmsg.take();
         let tries: Vec<(u32, u16)> = [22; 5].into_iter().chain([80; 4]).map(|p| (0, p)).collect();
         let got = connects_many(&client, "10.80.1.1", &tries);

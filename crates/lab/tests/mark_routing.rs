@@ -7,6 +7,8 @@
 //! holding 203.0.113.10, A listening on 22 only and B on 80 only. The
 //! firewall's main route goes to A; `ip rule fwmark 1` sends to B.
 
+mod common;
+
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, connects_many, require_tools, veth};
@@ -73,19 +75,11 @@ fn a_mark_set_by_the_policy_steers_ip_rule_in_the_kernel_with_both_backends() {
     p.dport = Some(22);
     assert_eq!(rampart_trace::trace(&rich, &p).verdict, rampart_trace::Verdict::Drop);
 
-    let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n\
-                *mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n";
     let mut wrong = Vec::new();
     for mark in [true, false] {
         let (iptables, nft, _) = compiled(mark);
         for backend in ["iptables", "nft"] {
-            fw.run_with_input(&["iptables-restore", "-w"], open).unwrap();
-            fw.run(["nft", "flush", "ruleset"]).unwrap();
-            if backend == "iptables" {
-                fw.run_with_input(&["iptables-restore", "-w"], &iptables).unwrap();
-            } else {
-                fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
-            }
+            common::load_fresh(&fw, backend, &iptables, &nft);
             let got = connects_many(&client, "203.0.113.10", &[(0, 22), (0, 80)]);
             // without the mark, web traffic takes the main route to A, which
             // does not listen on 80

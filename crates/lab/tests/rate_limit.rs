@@ -65,18 +65,10 @@ fn a_limit_drops_what_comes_faster_in_the_kernel_with_both_backends() {
     // gets its three; with one bucket, the first client takes them all.
     let per_source = [true, true, true, false, false, true, true, true, false, false];
     let shared = [true, true, true, false, false, false, false, false, false, false];
-    let open =
-        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
     let mut wrong = Vec::new();
     for backend in ["iptables", "nft"] {
         // A fresh start: the old rules and their buckets go.
-        fw.run_with_input(&["iptables-restore", "-w"], open).unwrap();
-        fw.run(["nft", "flush", "ruleset"]).unwrap();
-        if backend == "iptables" {
-            fw.run_with_input(&["iptables-restore", "-w"], &iptables).unwrap();
-        } else {
-            fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
-        }
+        common::load_fresh(&fw, backend, &iptables, &nft);
         let ssh = attempts(&a, &b, 22);
         if ssh != per_source {
             wrong.push(format!("{backend}: ssh, limited per source, connected: {ssh:?}"));
