@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rampart_lab::{Netns, Tool, require_tools, wait_until};
 
-use crate::deploy::{FLEET, SshHost, rules, ssh_host, ssh_keys};
+use crate::deploy::{FLEET, RemoveOnDrop, SshHost, rules, ssh_host, ssh_keys};
 use crate::util::{root, text};
 
 const PLAYBOOK: &str = "\
@@ -28,6 +28,9 @@ fn playbook(admin: &Netns, dir: &Path, extra: &[&str]) -> (Output, String) {
         .args(extra)
         .current_dir(dir)
         .env("HOME", dir)
+        // ssh's control socket must fit a Unix socket path (108 bytes),
+        // wherever the checkout lies.
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", control_dir())
         .env("ANSIBLE_CONFIG", dir.join("no-ansible.cfg"))
         .env("ANSIBLE_COLLECTIONS_PATH", root().join("ansible"))
         .env("ANSIBLE_STDOUT_CALLBACK", "default")
@@ -41,6 +44,11 @@ fn playbook(admin: &Netns, dir: &Path, extra: &[&str]) -> (Output, String) {
     let stdout = text(&out.stdout);
     eprintln!("--- ansible-playbook {extra:?}\n{stdout}{}", text(&out.stderr));
     (out, stdout)
+}
+
+/// A short directory for ssh's control sockets, one per test process.
+fn control_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("rampart-cp-{}", std::process::id()))
 }
 
 /// What the task named `name` did on r1: ok, changed, skipping, fatal.
@@ -102,6 +110,8 @@ fn the_collection_applies_on_trial_confirms_and_rolls_back_when_shut_out() {
     ])
     .unwrap();
     let (dir, _cleanup) = ssh_keys("ansible");
+    std::fs::create_dir_all(control_dir()).unwrap();
+    let _sockets = RemoveOnDrop(vec![control_dir()]);
     let admin = Netns::new().unwrap();
     let r1 = ssh_host(&admin, 1, &dir);
     setup(&dir, &r1);

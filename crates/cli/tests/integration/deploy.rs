@@ -710,7 +710,7 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     assert!(back, "no rollback: {}", rules(&r1.ns));
 }
 
-pub(crate) struct RemoveOnDrop(Vec<PathBuf>);
+pub(crate) struct RemoveOnDrop(pub(crate) Vec<PathBuf>);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
