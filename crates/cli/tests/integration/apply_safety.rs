@@ -268,3 +268,61 @@ fn a_failure_after_loading_puts_the_old_rules_back_and_says_so() {
     assert!(!rules(&ns).contains("Spice_VM_1"), "{}", rules(&ns));
     assert!(!state.join("pending.json").exists());
 }
+
+/// On a host where nothing tracked connections yet, the management session
+/// is not in conntrack: after the new rules load, its next packet would be
+/// taken for a NEW one. `apply` inserts it as ESTABLISHED first, so the
+/// session survives even when the host speaks first (as Ansible's module
+/// does when it returns its result).
+#[test]
+fn the_session_that_applies_survives_when_nothing_tracked_it_before() {
+    tools();
+    require_tools(&[
+        Tool { name: "socat", package: "socat" },
+        Tool { name: "conntrack", package: "conntrack" },
+    ])
+    .unwrap();
+    let (admin, fw) = (Netns::new().unwrap(), Netns::new().unwrap());
+    rampart_lab::veth(&admin, "eth0", &fw, "eth0").unwrap();
+    admin.addr("eth0", "10.89.0.1/24").unwrap();
+    fw.addr("eth0", "10.89.0.2/24").unwrap();
+    let dir = tempdir("tracked");
+    let policy = dir.join("fw.rp");
+    std::fs::write(
+        &policy,
+        "host admin 10.89.0.1\nservice mgmt tcp 2222\nfirewall fw {\n  \
+         interface eth0 10.89.0.2/24 management\n  ruleset main {\n    \
+         accept from admin to self service mgmt\n  }\n}\n",
+    )
+    .unwrap();
+    // The session: the host answers after a pause, by when the rules are in.
+    let server = fw
+        .spawn(&["socat", "TCP-LISTEN:2222,bind=10.89.0.2,reuseaddr", "SYSTEM:sleep 3; echo hello"])
+        .unwrap();
+    let _server = rampart_lab::Spawned(vec![server]);
+    assert!(wait_until(Duration::from_secs(5), || {
+        fw.stdout(["ss", "-Hltn", "sport = :2222"]).is_ok_and(|s| !s.trim().is_empty())
+    }));
+    let got = dir.join("got");
+    let client = admin
+        .command("sh")
+        .arg("-c")
+        .arg("exec timeout 15 socat -u TCP:10.89.0.2:2222,sourceport=40123 - > \"$0\"")
+        .arg(&got)
+        .spawn()
+        .unwrap();
+    let mut client = rampart_lab::Spawned(vec![client]);
+    // Nothing has made the kernel track connections in this namespace.
+    assert!(!rules(&fw).contains("conntrack"));
+    std::thread::sleep(Duration::from_millis(500));
+    let state = dir.join("state");
+    let out = command(&fw, &state, &["apply", policy.to_str().unwrap(), "--try", "0"], None)
+        .env("SSH_CONNECTION", "10.89.0.1 40123 10.89.0.2 2222")
+        .output()
+        .unwrap();
+    ok(&out);
+    assert!(rules(&fw).contains("--ctstate RELATED,ESTABLISHED"), "{}", rules(&fw));
+    let done = client.0[0].wait().unwrap();
+    assert!(done.success(), "the session was cut: the client timed out");
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "hello\n", "the host's answer arrived");
+}
