@@ -167,11 +167,12 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
     {
         return Ok(Outcome::Refused(cut));
     }
-    // With --force, a session that cannot be made known is the user's risk.
-    if let (Some(m), false) = (&plan.mgmt, plan.force) {
-        crate::conntrack::track(m)?;
-    } else if let Some(m) = &plan.mgmt {
-        let _ = crate::conntrack::track(m);
+    if let Some(m) = &plan.mgmt {
+        let tracked = crate::conntrack::track(m);
+        // With --force, a session that cannot be made known is the user's risk.
+        if !plan.force {
+            tracked?;
+        }
     }
     if let Load::Nft(doc) = &plan.load {
         nft::check_scope(doc).map_err(|why| {

@@ -64,8 +64,15 @@ pub(crate) fn local_table() -> anyhow::Result<rampart_trace::LocalTable> {
         let routes: Vec<serde_json::Value> = serde_json::from_str(&text)
             .context("`ip -j route` printed something that is not JSON")?;
         for r in routes {
-            let (Some(kind), Some(dst)) = (r["type"].as_str(), r["dst"].as_str()) else { continue };
-            let Some(kind) = rampart_ir::AddrTypes::parse(kind) else { continue };
+            // An entry not understood would make its addresses UNICAST: refuse.
+            let (Some(kind), Some(dst)) = (r["type"].as_str(), r["dst"].as_str()) else {
+                anyhow::bail!(
+                    "`ip -j route show table local` printed an entry without type or dst: {r}"
+                );
+            };
+            let kind = rampart_ir::AddrTypes::parse(kind).with_context(|| {
+                format!("`ip -j route show table local` printed the route type `{kind}`")
+            })?;
             let net = match dst.parse::<ipnet::IpNet>() {
                 Ok(n) => n,
                 Err(_) => dst

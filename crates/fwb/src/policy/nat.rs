@@ -111,9 +111,7 @@ impl<'a, 'i> Writer<'a, 'i> {
         let inbound = child(r, "ItfInb").map(|c| self.iface_column(c, lost)).unwrap_or_default();
         let outbound = child(r, "ItfOutb").map(|c| self.iface_column(c, lost)).unwrap_or_default();
         let on = match &action {
-            Action::Masquerade { iface } | Action::Snat { iface, .. }
-                if outbound.is_empty() && !iface.is_empty() =>
-            {
+            Action::Masquerade { iface } | Action::Snat { iface, .. } if outbound.is_empty() => {
                 format!(" on {iface}")
             }
             Action::Masquerade { .. } | Action::Snat { .. } => outbound,
