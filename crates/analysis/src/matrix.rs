@@ -12,12 +12,12 @@ use ipnet::IpNet;
 use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Firewall, ServiceColumn};
+use rampart_trace::explain::describe;
 use rampart_trace::{Compiled, Hook, Packet, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
 use crate::diagnostics as d;
-use crate::expect::describe;
 use crate::packets::{Routes, Service, Walk, addr, own_dsts, owners, rep, services};
 use crate::ranges::Ranges;
 use crate::space::{DST, SRC};
@@ -261,7 +261,7 @@ fn cell(
                     Verdict::Accept => {
                         e.1 += 1;
                         if let Some(at) = t.main.decided_by
-                            && let Some(o) = rs.chains[at.chain].rules[at.rule].origin
+                            && let Some(o) = at.origin(rs)
                         {
                             e.3.insert(o.rule);
                         }
@@ -408,7 +408,7 @@ fn spoofing(
 fn accepted(compiled: &Compiled, rs: &Ruleset, p: &Packet) -> Option<(String, Option<By>)> {
     let t = compiled.trace(p);
     (t.verdict == Verdict::Accept).then(|| {
-        let by = t.main.decided_by.and_then(|at| rs.chains[at.chain].rules[at.rule].origin);
+        let by = t.main.decided_by.and_then(|at| at.origin(rs));
         (describe(p), by.map(|o| (o.rule, o.span)))
     })
 }

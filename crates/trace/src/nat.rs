@@ -72,7 +72,7 @@ impl NatKind {
 pub fn translate(rs: &Ruleset, packet: &Packet, ifaces: &Interfaces) -> Nat {
     let trace = trace_table(rs, Table::Nat, packet);
     let rule = match (&trace.verdict, trace.main.decided_by) {
-        (Verdict::Accept, Some(at)) => Some(&rs.chains[at.chain].rules[at.rule]),
+        (Verdict::Accept, Some(at)) => Some(at.rule(rs)),
         _ => None,
     };
     let v6 = packet.src.or(packet.dst).is_some_and(|a| a.is_ipv6());
