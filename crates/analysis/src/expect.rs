@@ -6,12 +6,12 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Expect, Expected, Firewall};
 use rampart_trace::explain::describe;
-use rampart_trace::{Compiled, Packet, Verdict};
+use rampart_trace::{Compiled, Interfaces, Packet, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
 use crate::diagnostics as d;
-use crate::packets::{Ends, On, Routes, cut_services, packets, services};
+use crate::packets::{Ends, On, cut_at, cut_services, interfaces, packets, services};
 use crate::space::{DST, SRC, items};
 
 /// An expectation describing more packets than this is not checked
@@ -95,24 +95,19 @@ pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
     if fw.expects.is_empty() {
         return Vec::new();
     }
-    let routes = Routes::of(fw);
+    let ifaces = interfaces(fw);
     let fams: Vec<(Cuts, Compiled, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
         .into_iter()
         .map(|(rs, f)| {
             let mut c = Cuts::of(rs, f);
-            routes.cut(&mut c);
+            cut_at(&ifaces, &mut c);
             (c, Compiled::new(rs), rs)
         })
         .collect();
-    fw.expects.iter().map(|e| check(fw, &routes, &fams, e)).collect()
+    fw.expects.iter().map(|e| check(&ifaces, &fams, e)).collect()
 }
 
-fn check(
-    fw: &Firewall,
-    routes: &Routes,
-    fams: &[(Cuts, Compiled, &Ruleset)],
-    e: &Expect,
-) -> Outcome {
+fn check(ifaces: &Interfaces, fams: &[(Cuts, Compiled, &Ruleset)], e: &Expect) -> Outcome {
     let mut out = Outcome {
         span: e.span,
         expected: e.verdict.word(),
@@ -130,7 +125,7 @@ fn check(
         let dst = Ends::of(&e.dst, &cuts, DST);
         let svc = services(&e.service, &cuts);
         let on = On { iface: &e.iface, direction: e.direction };
-        let Some(ps) = packets(fw, routes, &cuts, &src, &dst, &svc, &on, LIMIT - all.len()) else {
+        let Some(ps) = packets(ifaces, &cuts, &src, &dst, &svc, &on, LIMIT - all.len()) else {
             out.packets = LIMIT;
             out.result = Result::TooBroad;
             return out;

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use rampart_ir::{NatTo, Ruleset, Table, Target};
 
 use crate::eval::{Trace, Verdict, trace_table};
+use crate::interfaces::Interfaces;
 use crate::packet::Packet;
-use crate::routed::Interfaces;
 
 /// What a nat chain did to a new connection.
 #[derive(Clone, Debug)]
