@@ -48,7 +48,7 @@ fn antispoof_drops_sources_from_its_chosen_list_in_the_kernel_with_both_backends
         for rs in [&c.rich, &*c.v4] {
             let t = rampart_trace::trace(rs, &p);
             let at = t.main.decided_by.expect("a rule decides");
-            let decided = rs.chains[at.chain].rules[at.rule].origin.map(|o| o.rule);
+            let decided = at.origin(rs).map(|o| o.rule);
             assert_eq!(decided, Some(rule), "{src}: {t:#?}");
         }
     }
