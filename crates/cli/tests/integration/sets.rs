@@ -2,10 +2,10 @@
 //! ipset before the rules that match it, its elements decide, and they
 //! are kept across a reload without `status` calling them drift.
 
-use rampart_lab::{Netns, Tool, require_tools};
+use rampart_lab::{Netns, Tool, require_tools, veth};
 
 use crate::deploy::{TwoPolicies, rampart, tools};
-use crate::util::text;
+use crate::util::{tempdir, text};
 
 fn pings(from: &Netns, to: &str) -> bool {
     from.run(["ping", "-c1", "-W1", to]).is_ok()
