@@ -484,19 +484,7 @@ fn predict(
     } else if t.verdict == Verdict::Unknown {
         "unknown (a match trace cannot decide)".to_owned()
     } else {
-        match t.main.decided_by {
-            Some(at) => {
-                let chain = &rs.chains[at.chain];
-                let rule = &chain.rules[at.rule];
-                format!(
-                    "{}:{} {}",
-                    chain.name,
-                    at.rule + 1,
-                    rampart_trace::explain::rule_text(rs, rule, family)
-                )
-            }
-            None => format!("policy of {}", c.hook.chain()),
-        }
+        rampart_trace::explain::deciding(rs, &t.main, c.hook, family)
     };
     let mut matched: Vec<Counter> = t
         .path
