@@ -479,8 +479,7 @@ fn classes(
         Family::V6 => u128::MAX,
     };
     let mut key_class: HashMap<(usize, usize), usize> = HashMap::new();
-    // Each class's ranges, and a source and a destination group of it.
-    let mut out: Vec<(Vec<(u128, u128)>, usize, usize)> = Vec::new();
+    let mut out: Vec<Found> = Vec::new();
     for (k, &lo) in starts.iter().enumerate() {
         let hi = starts.get(k + 1).map_or(max, |n| n - 1);
         let gs = src.group[src.starts.partition_point(|&x| x <= lo) - 1];
@@ -488,9 +487,9 @@ fn classes(
         let n = key_class.len();
         let class = *key_class.entry((rows[gs], cols[gd])).or_insert(n);
         if class == out.len() {
-            out.push((Vec::new(), gs, gd));
+            out.push(Found { ranges: Vec::new(), src: gs, dst: gd });
         }
-        let ranges = &mut out[class].0;
+        let ranges = &mut out[class].ranges;
         match ranges.last_mut() {
             Some(last) if last.1.checked_add(1) == Some(lo) => last.1 = hi,
             _ => ranges.push((lo, hi)),
@@ -498,9 +497,9 @@ fn classes(
     }
     let names: Vec<String> = (0..out.len()).map(name).collect();
     let mut allowed = Vec::new();
-    for (a, (_, gs, _)) in out.iter().enumerate() {
-        for (b, (_, _, gd)) in out.iter().enumerate() {
-            if acc.get(*gs, *gd) {
+    for (a, x) in out.iter().enumerate() {
+        for (b, y) in out.iter().enumerate() {
+            if acc.get(x.src, y.dst) {
                 allowed.push((names[a].clone(), names[b].clone()));
             }
         }
@@ -510,14 +509,21 @@ fn classes(
         classes: out
             .iter()
             .zip(&names)
-            .map(|((ranges, _, _), n)| Class {
+            .map(|(f, n)| Class {
                 name: n.clone(),
-                ranges: ranges.iter().map(|&(lo, hi)| range_text(lo, hi, family)).collect(),
+                ranges: f.ranges.iter().map(|&(lo, hi)| range_text(lo, hi, family)).collect(),
             })
             .collect(),
         allowed,
         approximated,
     }
+}
+
+/// A class's ranges, and a source and a destination group of it.
+struct Found {
+    ranges: Vec<(u128, u128)>,
+    src: usize,
+    dst: usize,
 }
 
 /// `a`…`z`, `aa`, `ab`…
