@@ -1295,20 +1295,41 @@ fn random_nat(rng: &mut fastrand::Rng) -> String {
 
 /// A first packet of a connection from the client, seen at PREROUTING: a
 /// SYN, a UDP datagram or an echo request (what opens a connection, so the
-/// nat table sees it), to the server or the firewall.
-fn nat_probe<'a>(rng: &mut fastrand::Rng, lab: &'a Routed) -> Probe<'a> {
+/// nat table sees it), to the server or the firewall; with `aim`, of that
+/// protocol to that port.
+fn nat_probe<'a>(
+    rng: &mut fastrand::Rng,
+    lab: &'a Routed,
+    aim: Option<(&'static str, u16)>,
+) -> Probe<'a> {
     let proto = *rng.choice(&["tcp", "tcp", "udp", "udp", "icmp"]).unwrap();
+    let proto = aim.map_or(proto, |(p, _)| p);
     let (a, b, flags) = match proto {
         "icmp" => (8, 0, 0),
         p => (
             *rng.choice(&[1000u16, 4000, 53, 22, 443]).unwrap(),
-            PORTS[rng.usize(..PORTS.len())],
+            aim.map_or_else(|| PORTS[rng.usize(..PORTS.len())], |(_, port)| port),
             if p == "tcp" { tcp::SYN } else { 0 },
         ),
     };
     let dst = *rng.choice(&["10.77.2.2", "10.77.2.3", "10.77.1.1", "10.77.2.1"]).unwrap();
     let src = SRCS[rng.usize(..SRCS.len())];
     raw(&lab.client, Hook::Prerouting, (Some("c0"), None), src, dst, proto, a, b, flags)
+}
+
+/// The protocol and port of a rule that translates ports (a DNAT to a
+/// port, a REDIRECT), if the nat table has one: one probe per case aims
+/// at it, or random packets would seldom meet one.
+fn port_rule(nat: &str) -> Option<(&'static str, u16)> {
+    nat.lines().find_map(|l| {
+        let to = l.split("--to-destination ").nth(1);
+        if !l.contains("-j REDIRECT") && !to.is_some_and(|t| t.contains(':')) {
+            return None;
+        }
+        let proto = ["tcp", "udp"].into_iter().find(|p| l.contains(&format!("-p {p} ")))?;
+        let port = l.split("--dport ").nth(1)?.split_whitespace().next()?.parse().ok()?;
+        Some((proto, port))
+    })
 }
 
 /// Counts a walk's matched rules (and its policy, under index 0) into
@@ -1456,7 +1477,9 @@ fn random_nat_tables(nft: bool) {
     let (mut failures, mut packets, mut translated, mut ports) = (Vec::new(), 0, 0, 0);
     for case in 0..cases {
         let nat = random_nat(&mut rng);
-        let mut probes: Vec<Probe<'_>> = (0..3).map(|_| nat_probe(&mut rng, &lab)).collect();
+        let aim = port_rule(&nat);
+        let mut probes: Vec<Probe<'_>> =
+            (0..3).map(|k| nat_probe(&mut rng, &lab, aim.filter(|_| k == 0))).collect();
         // A source port each: two connections that a translation makes
         // alike would clash, and the kernel would pick another port.
         for (k, p) in probes.iter_mut().enumerate().filter(|(_, p)| p.packet.sport.is_some()) {
