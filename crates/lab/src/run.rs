@@ -39,7 +39,7 @@ pub fn preflight() -> Result<(), LabError> {
         Tool::IPTABLES_SAVE,
         Tool::NFT,
         Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
+        Tool::SOCAT,
         Tool { name: "ping", package: "iputils-ping" },
         Tool { name: "ss", package: "iproute2" },
         Tool { name: "sysctl", package: "procps" },
