@@ -21,19 +21,44 @@ pub(crate) enum Checked {
     Invalid(Vec<Diagnostic>),
 }
 
+/// How much of the analysis a command runs on a policy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Analysis {
+    /// The model's diagnostics, the forms nested too deep and the
+    /// `expect` lines: what decides whether the rules can be written.
+    Errors,
+    /// Also the anomalies of the compiled rules (W0301, W0320): `check`.
+    /// It compares every rule with the earlier ones, so it costs more
+    /// than compiling and is left to `check`, as a linter is.
+    Anomalies,
+}
+
 /// Load and check a policy file. Diagnostics are printed unless `quiet`.
-pub(crate) fn load(path: &Path, sources: &mut Sources, quiet: bool) -> anyhow::Result<Checked> {
+pub(crate) fn load(
+    path: &Path,
+    sources: &mut Sources,
+    quiet: bool,
+    analysis: Analysis,
+) -> anyhow::Result<Checked> {
     let loaded = rampart_model::load(path, sources)
         .with_context(|| format!("cannot read policy `{}`", path.display()))?;
-    Ok(finish(loaded, sources, quiet))
+    Ok(finish(loaded, sources, quiet, analysis))
 }
 
 /// Prints (unless `quiet`) the diagnostics of loading and, for a model
-/// without errors, the warnings of the analysis of each firewall.
-pub(crate) fn finish(mut loaded: rampart_model::Loaded, sources: &Sources, quiet: bool) -> Checked {
+/// without errors, those of the `analysis` of each firewall.
+pub(crate) fn finish(
+    mut loaded: rampart_model::Loaded,
+    sources: &Sources,
+    quiet: bool,
+    analysis: Analysis,
+) -> Checked {
     if let Some(m) = loaded.model.as_ref().filter(|_| !loaded.has_errors()) {
-        let (warnings, _) = analyse(m);
-        loaded.diagnostics.extend(warnings);
+        let found = match analysis {
+            Analysis::Anomalies => analyse(m).0,
+            Analysis::Errors => too_deep(m),
+        };
+        loaded.diagnostics.extend(found);
         loaded.diagnostics.extend(expectations(m).iter().filter_map(|o| o.diagnostic()));
     }
     if !quiet {
@@ -55,15 +80,24 @@ pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         .firewalls
         .iter()
         .flat_map(|fw| {
-            // The nft classifier keeps a ruleset linear where cutting it
-            // would nest too deep, so the rich form stands for nft.
             let c = rampart_lower::compile(fw);
-            let forms = [("nft", &c.rich), ("iptables", &*c.v4), ("ip6tables", &*c.v6)];
-            let mut out = rampart_analysis::check_depth(&forms);
+            let mut out = depth(&c);
             out.extend(rampart_analysis::check(&c.rich));
             out
         })
         .partition(|d| d.severity != Severity::Info)
+}
+
+/// E0276 for every firewall with a form nested deeper than the kernel follows.
+fn too_deep(model: &Model) -> Vec<Diagnostic> {
+    model.firewalls.iter().flat_map(|fw| depth(&rampart_lower::compile(fw))).collect()
+}
+
+fn depth(c: &rampart_lower::Compiled) -> Vec<Diagnostic> {
+    // The nft classifier keeps a ruleset linear where cutting it would
+    // nest too deep, so the rich form stands for nft.
+    let forms = [("nft", &c.rich), ("iptables", &*c.v4), ("ip6tables", &*c.v6)];
+    rampart_analysis::check_depth(&forms)
 }
 
 /// The `expect` lines of every firewall, checked against the rules

@@ -77,7 +77,9 @@ pub(crate) fn build(
     firewall: Option<&str>,
     sources: &mut Sources,
 ) -> anyhow::Result<Result<(Firewall, Compiled), ExitCode>> {
-    let Checked::Ok(model, _) = policy::load(policy_path, sources, false)? else {
+    let Checked::Ok(model, _) =
+        policy::load(policy_path, sources, false, policy::Analysis::Errors)?
+    else {
         printer::note("error: the policy has errors; nothing was written");
         return Ok(Err(ExitCode::from(INVALID)));
     };
@@ -169,7 +171,9 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let name = a.policy.display().to_string();
     // The nft document needs the rich form alone, not the iptables pass.
     let (v4, v6, rules, chains) = if matches!(a.target, Target::Nft) {
-        let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+        let Checked::Ok(model, _) =
+            policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+        else {
             printer::note("error: the policy has errors; nothing was written");
             return Ok(ExitCode::from(INVALID));
         };
@@ -212,7 +216,9 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
 /// A fleet: every firewall of one policy, compiled side by side.
 fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+    let Checked::Ok(model, _) =
+        policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+    else {
         printer::note("error: the policy has errors; nothing was written");
         return Ok(ExitCode::from(INVALID));
     };
