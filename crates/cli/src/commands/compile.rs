@@ -78,13 +78,17 @@ pub(crate) fn build(
     sources: &mut Sources,
 ) -> anyhow::Result<Result<(Firewall, Compiled), ExitCode>> {
     let Checked::Ok(model, _) =
-        policy::load(policy_path, sources, false, policy::Analysis::Errors)?
+        policy::load(policy_path, sources, false, policy::Analysis::Model)?
     else {
         printer::note("error: the policy has errors; nothing was written");
         return Ok(Err(ExitCode::from(INVALID)));
     };
     let fw = policy::pick(&model, firewall)?.clone();
     let compiled = rampart_lower::compile(&fw);
+    // Checked here rather than in `load`, so the firewall is lowered once.
+    if policy::too_deep(&policy::forms(&compiled), sources) {
+        return Ok(Err(ExitCode::from(INVALID)));
+    }
     Ok(Ok((fw, compiled)))
 }
 
@@ -172,13 +176,16 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     // The nft document needs the rich form alone, not the iptables pass.
     let (v4, v6, rules, chains) = if matches!(a.target, Target::Nft) {
         let Checked::Ok(model, _) =
-            policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+            policy::load(&a.policy, &mut sources, false, policy::Analysis::Model)?
         else {
             printer::note("error: the policy has errors; nothing was written");
             return Ok(ExitCode::from(INVALID));
         };
         let fw = policy::pick(&model, a.firewall.as_deref())?;
         let rich = rampart_lower::lower(fw);
+        if policy::too_deep(&[("nft", &rich)], &sources) {
+            return Ok(ExitCode::from(INVALID));
+        }
         (nft_document(a.linear, fw, &rich), None, rich.rule_count(), rich.chains.len())
     } else {
         let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
