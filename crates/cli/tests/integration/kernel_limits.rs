@@ -168,8 +168,8 @@ fn iptables_targets_and_chains_are_not_rule_set_names() {
 #[test]
 fn rule_set_names_never_merge_with_rampart_chains() {
     let p = policy(
-        " ruleset R1_notsvc {\n  accept\n }\n",
-        "  accept in service not ssh\n  branch R1_notsvc in\n",
+        " ruleset R1_not {\n  accept\n }\n",
+        "  accept in service not ssh\n  branch R1_not in\n",
     );
     assert_eq!(errors("temp", &p), [("E0273".to_owned(), 9, 10)]);
     let p = policy(
