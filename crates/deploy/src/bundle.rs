@@ -13,8 +13,8 @@
 use std::net::IpAddr;
 
 use rampart_diag::FileId;
-use rampart_ir::Restricted;
 use rampart_ir::read::{self, Format};
+use rampart_ir::{Restricted, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::DeployError;
@@ -127,11 +127,11 @@ fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
     if let Some(t) = imported
         .tables
         .iter()
-        .find(|t| !matches!(t.table, rampart_ir::Table::Filter | rampart_ir::Table::Nat))
+        .find(|t| !matches!(t.table, Table::Filter | Table::Nat | Table::Mangle))
     {
         return Err(DeployError::Bundle(format!(
             "the bundle's {family} iptables document has a `{}` table: a bundle carries the \
-             filter and nat tables only",
+             filter, nat and mangle tables only",
             t.table.name()
         )));
     }
@@ -186,8 +186,8 @@ mod tests {
         let mut b = bundle();
         b.iptables_v4 = "*filter\n-A INPUT --bogus\nCOMMIT\n".into();
         assert!(b.rulesets().unwrap_err().to_string().contains("IPv4"));
-        b.iptables_v4 = "*filter\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
-        assert!(b.rulesets().unwrap_err().to_string().contains("`mangle` table"));
+        b.iptables_v4 = "*filter\nCOMMIT\n*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
+        assert!(b.rulesets().unwrap_err().to_string().contains("`raw` table"));
     }
 
     #[test]
