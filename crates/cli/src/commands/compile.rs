@@ -282,6 +282,11 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
         iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
         iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
         nft: with_arp_guard(fw, rampart_nft::emit(&rampart_nft::classify(&c.rich))),
+        sets: rampart_ir::sets(&c.v4)
+            .iter()
+            .chain(&rampart_ir::sets(&c.v6))
+            .map(rampart_deploy::bundle::Set::of)
+            .collect(),
         digest: String::new(),
     }
     .sealed()

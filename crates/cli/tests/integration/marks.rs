@@ -74,4 +74,21 @@ fn apply_loads_replaces_and_rolls_back_the_mangle_tables_marks() {
     assert!(!m.contains("rampart-PREROUTING") && m.contains("-A PREROUTING -j OTHER"), "{m}");
     assert!(pings(&peer, "10.75.0.1"));
     assert!(rules(&fw).contains("rampart-INPUT"));
+
+    // A compiled bundle carries the mangle table too.
+    let bundle = dir.join("marked.json");
+    let p = dir.join("marked.rp");
+    let out = crate::util::rampart(&[
+        "compile",
+        p.to_str().unwrap(),
+        "--target",
+        "bundle",
+        "-o",
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = rampart(&fw, &state, &["apply", "--compiled", bundle.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(mangle().contains("MARK --set-xmark 0x1/0xffffffff"), "{}", mangle());
+    assert!(!pings(&peer, "10.75.0.1"), "marked through the bundle");
 }
