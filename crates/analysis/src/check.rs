@@ -9,6 +9,9 @@ use rampart_ir::{Family, Ruleset};
 use crate::anomaly::{Anomaly, Kind, per_family};
 use crate::diagnostics as d;
 
+/// A policy rule: its number and where it is written.
+type PolicyRule = (u32, Option<Span>);
+
 /// Diagnostics for the anomalies between different policy rules, once
 /// per pair of policy rules (a rule compiles to several IR rules, in
 /// several chains). Anomalies of rules without a source span (rules read
@@ -21,13 +24,14 @@ use crate::diagnostics as d;
 pub fn check(rs: &Ruleset) -> Vec<Diagnostic> {
     let found = per_family(rs);
     let origin_at = |c: usize, i: usize| rs.chains[c].rules[i].origin.map(|o| (o.rule, o.span));
-    let mut deciding: BTreeMap<(u32, Option<Span>), usize> = BTreeMap::new();
+    let mut deciding: BTreeMap<PolicyRule, usize> = BTreeMap::new();
     for &(c, i, _) in &found.deciding {
         *deciding.entry(origin_at(c, i).unwrap_or_default()).or_default() += 1;
     }
     let index: BTreeMap<&str, usize> =
         rs.chains.iter().enumerate().map(|(c, ch)| (ch.name.as_str(), c)).collect();
-    let mut void: BTreeMap<(u32, Option<Span>), BTreeSet<(usize, usize, Family)>> = BTreeMap::new();
+    // (chain, rule, family) of the lines found shadowed or redundant
+    let mut void: BTreeMap<PolicyRule, BTreeSet<(usize, usize, Family)>> = BTreeMap::new();
     for (family, a) in &found.found {
         if matches!(a.kind, Kind::Shadowed | Kind::Redundant) {
             let c = index[a.chain.as_str()];
@@ -35,7 +39,7 @@ pub fn check(rs: &Ruleset) -> Vec<Diagnostic> {
             void.entry(key).or_default().insert((c, a.rule, *family));
         }
     }
-    let all_void = |key: (u32, Option<Span>)| {
+    let all_void = |key: PolicyRule| {
         void.get(&key).map_or(0, BTreeSet::len) == deciding.get(&key).copied().unwrap_or(0)
     };
     let mut seen = BTreeSet::new();
