@@ -312,6 +312,11 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
             rampart_nft::emit(&rampart_nft::classify(&c.rich)),
             rampart_nft::arp_guard(&fw.arp_guards()),
         ),
+        sets: rampart_ir::sets(&c.v4)
+            .iter()
+            .chain(&rampart_ir::sets(&c.v6))
+            .map(rampart_deploy::bundle::Set::of)
+            .collect(),
         digest: String::new(),
     }
     .sealed()

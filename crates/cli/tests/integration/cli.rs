@@ -205,7 +205,7 @@ fn compile_all_writes_every_firewall_of_a_fleet() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("gw1.json")).unwrap()).unwrap();
-    assert_eq!(bundle["rampart_bundle"], 2);
+    assert_eq!(bundle["rampart_bundle"], 3);
     assert_eq!(bundle["digest"].as_str().unwrap().len(), 64, "{bundle}");
     assert_eq!(bundle["firewall"], "gw1");
     assert!(bundle["iptables_v4"].as_str().unwrap().contains("--dport 22"), "{bundle}");
