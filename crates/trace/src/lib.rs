@@ -29,7 +29,7 @@ pub use eval::{
     trace_through,
 };
 pub use matches::{Tri, Why};
-pub use packet::{CtState, Hook, Packet, tcp};
+pub use packet::{CtState, Given, Hook, Packet, tcp};
 pub use routed::{Interfaces, Route, Routed, routed};
 pub use routes::LocalTable;
 

@@ -36,6 +36,7 @@ fn trace_json_has_the_documented_keys() {
         "icmp",
         "--icmp-type",
         "echo-request",
+        "--over-limit",
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(0));
@@ -44,8 +45,11 @@ fn trace_json_has_the_documented_keys() {
     assert_eq!(v["decided_by"], serde_json::Value::Null);
     assert_eq!(v["logs"][0], "RULE 16 -- DENY ");
     assert_eq!(v["path"][0]["action"], "log");
-    assert_eq!(v["path"][0]["index"], 5);
-    assert_eq!(v["unknown"][0]["match"], "-m limit --limit 5/sec");
+    assert_eq!(v["path"][0]["index"], 6);
+    assert_eq!(
+        v["unknown"][0]["match"],
+        "-m recent --rcheck --seconds 30 --name knocked --rsource"
+    );
     assert_eq!(v["unknown"][0]["if_match"]["verdict"], "ACCEPT");
     assert_eq!(v["unknown"][0]["if_no_match"]["policy"], true);
 }
