@@ -19,7 +19,9 @@
 
 use std::borrow::Cow;
 
-use rampart_ir::{ChainId, Connmark, MarkSet, Policy, RejectWith, Ruleset, Table, Target};
+use rampart_ir::{
+    ChainId, Connmark, MarkSet, Origin, Policy, RejectWith, Rule, Ruleset, Table, Target,
+};
 
 use crate::index::Lists;
 use crate::matches::{Tri, Why};
@@ -31,6 +33,20 @@ use crate::packet::Packet;
 pub struct RuleRef {
     pub chain: usize,
     pub rule: usize,
+}
+
+impl RuleRef {
+    /// The rule itself, in the ruleset the trace walked.
+    #[must_use]
+    pub fn rule(self, rs: &Ruleset) -> &Rule {
+        &rs.chains[self.chain].rules[self.rule]
+    }
+
+    /// The policy rule it was made from, if Rampart made it.
+    #[must_use]
+    pub fn origin(self, rs: &Ruleset) -> Option<Origin> {
+        self.rule(rs).origin
+    }
 }
 
 /// What a matching rule did, for the path.
@@ -540,7 +556,7 @@ impl Engine for Linear<'_> {
     }
 
     fn check(&self, at: RuleRef, p: &Packet, marks: Marks) -> (Tri, usize) {
-        let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let rule = at.rule(self.rs);
         let marked;
         let p = if marks.mark == p.mark && marks.ct == p.given.connmark {
             p
@@ -564,7 +580,7 @@ impl Engine for Linear<'_> {
     }
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {
-        let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let rule = at.rule(self.rs);
         Cow::Owned(act(&rule.target, self.rs.chains.len()))
     }
 

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use super::diagnostics::{self as d, Make, Unreadable};
 use super::lex::Word;
 use crate::{
     AddrItem, AddrMatch, AddrSet, AddrTypeMatch, AddrTypes, Connmark, CtStates, IdRange,
@@ -14,16 +15,15 @@ use crate::{
     iptables::{TCP_FLAGS, WEEKDAYS},
 };
 
-/// A problem in one word (byte span in the file) and what is wrong.
-#[derive(Debug)]
-pub(crate) struct ArgError {
-    pub start: usize,
-    pub end: usize,
-    pub message: String,
+/// The word `w` cannot be read, as `make` says of its text.
+fn err(w: &Word, make: Make) -> Unreadable {
+    err_in(w, &w.text, make)
 }
 
-fn err(w: &Word, message: impl Into<String>) -> ArgError {
-    ArgError { start: w.start, end: w.end, message: message.into() }
+/// The word `w` cannot be read, as `make` says of `text` (a part of it,
+/// or the option it belongs to).
+fn err_in(w: &Word, text: &str, make: Make) -> Unreadable {
+    Unreadable { start: w.start, end: w.end, text: text.to_owned(), make }
 }
 
 /// Rules whose chain target is not resolved yet: a name that is not a
@@ -117,7 +117,7 @@ fn arity(opt: &str) -> Option<usize> {
 }
 
 /// Parses rule words. `words` starts after the chain name.
-pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
+pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, Unreadable> {
     let mut p = RuleParser::default();
     let mut i = 0;
     while i < words.len() {
@@ -126,17 +126,16 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
         if w.text == "!" {
             neg = true;
             i += 1;
-            w = words.get(i).ok_or_else(|| err(&words[i - 1], "`!` at end of rule"))?;
+            w = words.get(i).ok_or_else(|| err(&words[i - 1], d::negation_at_end))?;
         }
         i += 1;
         // Old syntax: `-s ! 10.0.0.1`.
-        let mut value = |i: &mut usize| -> Result<&Word, ArgError> {
-            let mut v =
-                words.get(*i).ok_or_else(|| err(w, format!("`{}` needs a value", w.text)))?;
+        let mut value = |i: &mut usize| -> Result<&Word, Unreadable> {
+            let mut v = words.get(*i).ok_or_else(|| err(w, d::missing_value))?;
             if v.text == "!" {
                 neg = !neg;
                 *i += 1;
-                v = words.get(*i).ok_or_else(|| err(w, format!("`{}` needs a value", w.text)))?;
+                v = words.get(*i).ok_or_else(|| err(w, d::missing_value))?;
             }
             *i += 1;
             Ok(v)
@@ -162,20 +161,20 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
                 let v = value(&mut i)?;
                 match proto(&v.text) {
                     Some(None) if !neg => {}
-                    Some(None) => return Err(err(v, "`! -p all` never matches")),
+                    Some(None) => return Err(err(v, d::never_matches)),
                     Some(Some(pr)) => {
                         if !neg {
                             p.proto = Some(pr);
                         }
                         p.matches.push(Match::Proto { neg, proto: pr });
                     }
-                    None => return Err(err(v, format!("unknown protocol `{}`", v.text))),
+                    None => return Err(err(v, d::unknown_protocol)),
                 }
             }
             "-m" | "--match" => {
                 let v = value(&mut i)?;
                 if neg {
-                    return Err(err(w, "`!` cannot negate `-m`"));
+                    return Err(err(w, d::negated_module));
                 }
                 let start = i;
                 i = module_end(words, i);
@@ -191,7 +190,7 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
                 value(&mut i)?;
                 value(&mut i)?;
             }
-            "-f" | "--fragment" => return Err(err(w, "fragment matches (`-f`) are not supported")),
+            "-f" | "--fragment" => return Err(err(w, d::fragment_match)),
             opt if opt.starts_with('-') => {
                 // An option away from its module belongs, as in iptables, to
                 // the last module loaded that owns it (`-m tcp -m multiport
@@ -210,12 +209,12 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, ArgError> {
                     Some(Proto::Udp) => "udp",
                     Some(Proto::Icmp) => "icmp",
                     Some(Proto::Icmpv6) => "icmp6",
-                    _ => return Err(err(w, format!("unknown option `{opt}`"))),
+                    _ => return Err(err(w, d::unknown_option)),
                 };
                 let name = Word { text: module.into(), ..w.clone() };
                 p.load(&name, &words[start..i]);
             }
-            _ => return Err(err(w, format!("unexpected `{}`", w.text))),
+            _ => return Err(err(w, d::unexpected_word)),
         }
     }
     p.finish()
@@ -296,10 +295,10 @@ impl RuleParser {
         src: bool,
         neg: bool,
         items: Vec<AddrItem>,
-    ) -> Result<(), ArgError> {
+    ) -> Result<(), Unreadable> {
         let slot = if src { &mut self.src } else { &mut self.dst };
         if slot.is_some() {
-            return Err(err(w, format!("`{}` given twice", w.text)));
+            return Err(err(w, d::given_twice));
         }
         *slot = Some((self.matches.len(), neg, items));
         // Placeholder, replaced per address in `finish`.
@@ -315,7 +314,7 @@ impl RuleParser {
         self.modules.push(Module { at, name: name.clone(), args: args.to_vec() });
     }
 
-    fn module(&mut self, name: &Word, args: &[Word]) -> Result<Vec<Match>, ArgError> {
+    fn module(&mut self, name: &Word, args: &[Word]) -> Result<Vec<Match>, Unreadable> {
         let module = name.text.as_str();
         if super::modules::is_told(module) {
             let m = super::modules::read(module, args).unwrap_or_else(|| Match::Unknown {
@@ -358,7 +357,7 @@ impl RuleParser {
 
     /// Typed matches for a known module, or `None` if an option is not ours
     /// (the module is then kept verbatim as unknown).
-    fn typed(&mut self, module: &str, opts: &[Opt<'_>]) -> Result<Option<Vec<Match>>, ArgError> {
+    fn typed(&mut self, module: &str, opts: &[Opt<'_>]) -> Result<Option<Vec<Match>>, Unreadable> {
         let mut out = Vec::new();
         let mut owner = OwnerMatch::default();
         let mut physdev = PhysdevMatch::default();
@@ -390,8 +389,8 @@ impl RuleParser {
                 "--icmp-type" | "--icmpv6-type" => {
                     let w = o.values[0];
                     let v6 = opt == "--icmpv6-type";
-                    let icmp = icmp::parse(&w.text, v6)
-                        .ok_or_else(|| err(w, format!("unknown ICMP type `{}`", w.text)))?;
+                    let icmp =
+                        icmp::parse(&w.text, v6).ok_or_else(|| err(w, d::unknown_icmp_type))?;
                     out.push(Match::Icmp { neg, v6, icmp });
                 }
                 "--state" | "--ctstate" => {
@@ -405,8 +404,8 @@ impl RuleParser {
                 "--physdev-is-bridged" => physdev.is_bridged = Some(neg),
                 "--physdev-is-in" => physdev.is_in = Some(neg),
                 "--physdev-is-out" => physdev.is_out = Some(neg),
-                "--uid-owner" => owner.uid = Some(id_range(o.values[0], neg, "user")?),
-                "--gid-owner" => owner.gid = Some(id_range(o.values[0], neg, "group")?),
+                "--uid-owner" => owner.uid = Some(id_range(o.values[0], neg)?),
+                "--gid-owner" => owner.gid = Some(id_range(o.values[0], neg)?),
                 "--src-range" | "--dst-range" => {
                     let item = range(o.values[0])?;
                     let m = AddrMatch { neg, set: AddrSet::one(item) };
@@ -429,8 +428,8 @@ impl RuleParser {
                 "--weekdays" => time.weekdays = weekdays(o.values[0])?,
                 "--src-type" | "--dst-type" => {
                     let w = o.values[0];
-                    let types = AddrTypes::parse(&w.text)
-                        .ok_or_else(|| err(w, format!("unknown address type `{}`", w.text)))?;
+                    let types =
+                        AddrTypes::parse(&w.text).ok_or_else(|| err(w, d::unknown_address_type))?;
                     let side = Some((neg, types));
                     if opt == "--src-type" {
                         addrtype.src = side;
@@ -453,14 +452,14 @@ impl RuleParser {
         Ok(Some(out))
     }
 
-    fn target(&mut self, how: &Word, name: &Word, args: &[Word]) -> Result<(), ArgError> {
+    fn target(&mut self, how: &Word, name: &Word, args: &[Word]) -> Result<(), Unreadable> {
         if self.target.is_some() {
-            return Err(err(how, "a rule has one target"));
+            return Err(err(how, d::second_target));
         }
         let goto = how.text == "-g" || how.text == "--goto";
         let t = if goto {
             if !args.is_empty() {
-                return Err(err(&args[0], "`-g` takes only a chain name"));
+                return Err(err(&args[0], d::goto_with_options));
             }
             self.jump = Some(Jump { goto: true, word: name.clone() });
             Target::None
@@ -471,7 +470,7 @@ impl RuleParser {
         Ok(())
     }
 
-    fn known_target(&mut self, name: &Word, args: &[Word]) -> Result<Target, ArgError> {
+    fn known_target(&mut self, name: &Word, args: &[Word]) -> Result<Target, Unreadable> {
         let other = || Target::Other {
             name: name.text.clone(),
             args: args.iter().map(|w| w.text.clone()).collect(),
@@ -486,7 +485,7 @@ impl RuleParser {
         let only = |keys: &[&str]| opts.iter().all(|(k, _)| keys.contains(&k.text.as_str()));
         Ok(match name.text.as_str() {
             "ACCEPT" | "DROP" | "RETURN" if !args.is_empty() => {
-                return Err(err(&args[0], format!("`{}` takes no options", name.text)));
+                return Err(err_in(&args[0], &name.text, d::target_without_options));
             }
             "ACCEPT" => Target::Accept,
             "DROP" => Target::Drop,
@@ -495,14 +494,13 @@ impl RuleParser {
                 None => Target::Reject(RejectWith::PortUnreachable),
                 Some(w) => Target::Reject(
                     RejectWith::from_iptables(&w.text)
-                        .ok_or_else(|| err(w, format!("unknown reject type `{}`", w.text)))?,
+                        .ok_or_else(|| err(w, d::unknown_reject_type))?,
                 ),
             },
             "LOG" if only(&["--log-prefix", "--log-level"]) => {
                 let level = match get("--log-level") {
                     None => 4,
-                    Some(w) => log_level(&w.text)
-                        .ok_or_else(|| err(w, format!("unknown log level `{}`", w.text)))?,
+                    Some(w) => log_level(&w.text).ok_or_else(|| err(w, d::unknown_log_level))?,
                 };
                 let prefix = get("--log-prefix").map(|w| w.text.clone()).unwrap_or_default();
                 Target::Log(Log { prefix, level })
@@ -510,10 +508,7 @@ impl RuleParser {
             "NFLOG" if only(&["--nflog-group", "--nflog-prefix"]) => {
                 let group = match get("--nflog-group") {
                     None => 0,
-                    Some(w) => w
-                        .text
-                        .parse()
-                        .map_err(|_| err(w, format!("bad NFLOG group `{}`", w.text)))?,
+                    Some(w) => w.text.parse().map_err(|_| err(w, d::bad_nflog_group))?,
                 };
                 let prefix = get("--nflog-prefix").map(|w| w.text.clone());
                 Target::Nflog(Nflog { group, prefix })
@@ -540,7 +535,7 @@ impl RuleParser {
         })
     }
 
-    fn finish(mut self) -> Result<ParsedRule, ArgError> {
+    fn finish(mut self) -> Result<ParsedRule, Unreadable> {
         let mut read = Vec::new();
         for m in std::mem::take(&mut self.modules) {
             read.push((m.at, self.module(&m.name, &m.args)?));
@@ -653,16 +648,16 @@ fn split_opts(args: &[Word]) -> Option<Vec<Opt<'_>>> {
 
 /// `--opt value` pairs of a target; `None` if the shape is not that.
 /// A mark as iptables writes it: decimal or `0x` hex.
-fn mark_number(w: &Word, s: &str) -> Result<u32, ArgError> {
+fn mark_number(w: &Word, s: &str) -> Result<u32, Unreadable> {
     let n = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u32::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
     };
-    n.ok_or_else(|| err(w, format!("bad mark `{s}`")))
+    n.ok_or_else(|| err_in(w, s, d::bad_mark))
 }
 
 /// `VALUE[/MASK]`; the mask is all ones when left out.
-fn value_mask(w: &Word) -> Result<(u32, u32), ArgError> {
+fn value_mask(w: &Word) -> Result<(u32, u32), Unreadable> {
     match w.text.split_once('/') {
         Some((v, m)) => Ok((mark_number(w, v)?, mark_number(w, m)?)),
         None => Ok((mark_number(w, &w.text)?, u32::MAX)),
@@ -671,7 +666,7 @@ fn value_mask(w: &Word) -> Result<(u32, u32), ArgError> {
 
 /// MARK's (and CONNMARK's) operations as the kernel's one; `None` for an
 /// option this reader does not know.
-fn mark_op(op: &Word, val: &Word) -> Result<Option<MarkSet>, ArgError> {
+fn mark_op(op: &Word, val: &Word) -> Result<Option<MarkSet>, Unreadable> {
     let (v, m) = value_mask(val)?;
     Ok(Some(match op.text.as_str() {
         "--set-xmark" => MarkSet { mask: m, xor: v },
@@ -684,7 +679,7 @@ fn mark_op(op: &Word, val: &Word) -> Result<Option<MarkSet>, ArgError> {
 }
 
 /// CONNMARK's options; `None` when they are not ones this reader knows.
-fn connmark(args: &[Word]) -> Result<Option<Connmark>, ArgError> {
+fn connmark(args: &[Word]) -> Result<Option<Connmark>, Unreadable> {
     let Some((op, rest)) = args.split_first() else { return Ok(None) };
     if let [val] = rest {
         return Ok(mark_op(op, val)?.map(Connmark::Set));
@@ -713,8 +708,8 @@ fn connmark(args: &[Word]) -> Result<Option<Connmark>, ArgError> {
 }
 
 /// `PORT[-PORT]` (iptables also takes `:` between them).
-fn port_range(w: &Word, s: &str) -> Result<PortRange, ArgError> {
-    let num = |p: &str| p.parse::<u16>().map_err(|_| err(w, format!("bad port `{p}`")));
+fn port_range(w: &Word, s: &str) -> Result<PortRange, Unreadable> {
+    let num = |p: &str| p.parse::<u16>().map_err(|_| err_in(w, p, d::bad_port));
     match s.split_once(['-', ':']) {
         Some((a, b)) => Ok((num(a)?, num(b)?)),
         None => {
@@ -724,16 +719,16 @@ fn port_range(w: &Word, s: &str) -> Result<PortRange, ArgError> {
     }
 }
 
-fn to_ports(w: &Word) -> Result<PortRange, ArgError> {
+fn to_ports(w: &Word) -> Result<PortRange, Unreadable> {
     port_range(w, &w.text)
 }
 
 /// `ADDR[-ADDR][:PORT[-PORT]]`, an IPv6 address in brackets when a port
 /// follows; either part may be left out (`:8080`).
-fn nat_to(w: &Word) -> Result<NatTo, ArgError> {
+fn nat_to(w: &Word) -> Result<NatTo, Unreadable> {
     let s = w.text.as_str();
     let (addrs, ports) = if let Some(rest) = s.strip_prefix('[') {
-        let (a, p) = rest.split_once(']').ok_or_else(|| err(w, "`[` without `]`"))?;
+        let (a, p) = rest.split_once(']').ok_or_else(|| err(w, d::bad_address))?;
         (a, p.strip_prefix(':'))
     } else if s.matches(':').count() > 1 {
         (s, None) // a bare IPv6 address
@@ -743,7 +738,7 @@ fn nat_to(w: &Word) -> Result<NatTo, ArgError> {
             None => (s, None),
         }
     };
-    let addr = |a: &str| a.parse::<IpAddr>().map_err(|_| err(w, format!("bad address `{a}`")));
+    let addr = |a: &str| a.parse::<IpAddr>().map_err(|_| err_in(w, a, d::bad_address));
     let addrs = match addrs {
         "" => None,
         a => {
@@ -752,14 +747,14 @@ fn nat_to(w: &Word) -> Result<NatTo, ArgError> {
                 None => (addr(a)?, addr(a)?),
             };
             if x.is_ipv4() != y.is_ipv4() || x > y {
-                return Err(err(w, format!("bad address range `{a}`")));
+                return Err(err_in(w, a, d::bad_address_range));
             }
             Some((x, y))
         }
     };
     let ports = ports.map(|p| port_range(w, p)).transpose()?;
     if addrs.is_none() && ports.is_none() {
-        return Err(err(w, "nothing to translate to"));
+        return Err(err(w, d::nothing_to_translate));
     }
     Ok(NatTo { addrs, ports })
 }
@@ -820,33 +815,35 @@ fn from_protocols_file(name: &str) -> Option<u8> {
     table.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
 }
 
-fn addrs(w: &Word) -> Result<Vec<AddrItem>, ArgError> {
-    w.text.split(',').map(|a| addr(a).map_err(|m| err(w, m))).collect()
+fn addrs(w: &Word) -> Result<Vec<AddrItem>, Unreadable> {
+    w.text.split(',').map(|a| addr(a).map_err(|make| err_in(w, a, make))).collect()
 }
 
-/// `10.0.0.1`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, and the v6 forms.
-fn addr(s: &str) -> Result<AddrItem, String> {
+/// `10.0.0.1`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, and the v6 forms; an
+/// error is the kind of problem with `s`.
+fn addr(s: &str) -> Result<AddrItem, Make> {
     let (ip, len) = match s.split_once('/') {
         None => {
-            let ip: IpAddr = s.parse().map_err(|_| format!("not an address: `{s}`"))?;
+            let ip: IpAddr = s.parse().map_err(|_| d::bad_address as Make)?;
             let len = if ip.is_ipv4() { 32 } else { 128 };
             (ip, len)
         }
         Some((ip, mask)) => {
-            let ip: IpAddr = ip.parse().map_err(|_| format!("not an address: `{s}`"))?;
+            let ip: IpAddr = ip.parse().map_err(|_| d::bad_address as Make)?;
             let len = match (mask.parse::<u8>(), ip, mask.parse::<IpAddr>()) {
                 (Ok(len), _, _) => len,
-                (_, IpAddr::V4(_), Ok(IpAddr::V4(m))) => mask_len(u128::from(m.to_bits()) << 96)
-                    .ok_or_else(|| format!("non-contiguous mask `{mask}`"))?,
-                (_, IpAddr::V6(_), Ok(IpAddr::V6(m))) => {
-                    mask_len(m.to_bits()).ok_or_else(|| format!("non-contiguous mask `{mask}`"))?
+                (_, IpAddr::V4(_), Ok(IpAddr::V4(m))) => {
+                    mask_len(u128::from(m.to_bits()) << 96).ok_or(d::bad_mask as Make)?
                 }
-                _ => return Err(format!("bad mask `{mask}`")),
+                (_, IpAddr::V6(_), Ok(IpAddr::V6(m))) => {
+                    mask_len(m.to_bits()).ok_or(d::bad_mask as Make)?
+                }
+                _ => return Err(d::bad_mask),
             };
             (ip, len)
         }
     };
-    let net = IpNet::new(ip, len).map_err(|_| format!("bad prefix length in `{s}`"))?;
+    let net = IpNet::new(ip, len).map_err(|_| d::bad_mask as Make)?;
     Ok(AddrItem::Net(net.trunc()))
 }
 
@@ -855,8 +852,8 @@ fn mask_len(bits: u128) -> Option<u8> {
     (bits.checked_shl(len).unwrap_or(0) == 0).then(|| u8::try_from(len).unwrap_or(128))
 }
 
-fn range(w: &Word) -> Result<AddrItem, ArgError> {
-    let bad = || err(w, format!("not an address range: `{}`", w.text));
+fn range(w: &Word) -> Result<AddrItem, Unreadable> {
+    let bad = || err(w, d::bad_address_range);
     let (a, b) = w.text.split_once('-').ok_or_else(bad)?;
     let (a, b): (IpAddr, IpAddr) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
     match (a, b) {
@@ -867,7 +864,7 @@ fn range(w: &Word) -> Result<AddrItem, ArgError> {
     }
 }
 
-fn ports(w: &Word) -> Result<PortSet, ArgError> {
+fn ports(w: &Word) -> Result<PortSet, Unreadable> {
     let mut ranges = Vec::new();
     for part in w.text.split(',') {
         let r = match part.split_once(':') {
@@ -882,15 +879,15 @@ fn ports(w: &Word) -> Result<PortSet, ArgError> {
             }
         };
         if r.0 > r.1 {
-            return Err(err(w, format!("port range `{part}` is backwards")));
+            return Err(err_in(w, part, d::backwards_port_range));
         }
         ranges.push(r);
     }
     Ok(PortSet { name: None, ranges })
 }
 
-fn bad_port(w: &Word) -> ArgError {
-    err(w, format!("not a port or port range: `{}`", w.text))
+fn bad_port(w: &Word) -> Unreadable {
+    err(w, d::bad_port)
 }
 
 /// A number or a well-known service name (a fixed table, so results do not
@@ -928,7 +925,7 @@ fn port(s: &str) -> Option<u16> {
     })
 }
 
-fn tcp_flags(w: &Word) -> Result<u8, ArgError> {
+fn tcp_flags(w: &Word) -> Result<u8, Unreadable> {
     let mut bits = 0;
     for name in w.text.split(',') {
         bits |= match name.to_ascii_uppercase().as_str() {
@@ -938,15 +935,14 @@ fn tcp_flags(w: &Word) -> Result<u8, ArgError> {
                 .iter()
                 .find(|(_, f)| *f == n)
                 .map(|(b, _)| *b)
-                .ok_or_else(|| err(w, format!("unknown TCP flag `{name}`")))?,
+                .ok_or_else(|| err_in(w, name, d::unknown_tcp_flag))?,
         };
     }
     Ok(bits)
 }
 
-fn id_range(w: &Word, neg: bool, what: &str) -> Result<IdRange, ArgError> {
-    let bad =
-        || err(w, format!("{what} `{}` is not a number or range (names are not resolved)", w.text));
+fn id_range(w: &Word, neg: bool) -> Result<IdRange, Unreadable> {
+    let bad = || err(w, d::bad_owner);
     let (a, b) = w.text.split_once('-').unwrap_or((&w.text, &w.text));
     let first: u32 = a.parse().map_err(|_| bad())?;
     let last: u32 = b.parse().map_err(|_| bad())?;
@@ -963,8 +959,8 @@ fn number(s: &str) -> Option<u32> {
     }
 }
 
-fn mark(w: &Word) -> Result<(u32, u32), ArgError> {
-    let bad = || err(w, format!("bad mark `{}`", w.text));
+fn mark(w: &Word) -> Result<(u32, u32), Unreadable> {
+    let bad = || err(w, d::bad_mark);
     match w.text.split_once('/') {
         Some((v, m)) => Ok((number(v).ok_or_else(bad)?, number(m).ok_or_else(bad)?)),
         None => Ok((number(&w.text).ok_or_else(bad)?, u32::MAX)),
@@ -972,8 +968,8 @@ fn mark(w: &Word) -> Result<(u32, u32), ArgError> {
 }
 
 /// `HH:MM[:SS]` as minutes after midnight.
-fn clock(w: &Word) -> Result<u16, ArgError> {
-    let bad = || err(w, format!("bad time `{}`", w.text));
+fn clock(w: &Word) -> Result<u16, Unreadable> {
+    let bad = || err(w, d::bad_time);
     let mut it = w.text.split(':');
     let h: u16 = it.next().and_then(|h| h.parse().ok()).ok_or_else(bad)?;
     let m: u16 = it.next().and_then(|m| m.parse().ok()).ok_or_else(bad)?;
@@ -983,15 +979,15 @@ fn clock(w: &Word) -> Result<u16, ArgError> {
     Ok(h * 60 + m)
 }
 
-fn weekdays(w: &Word) -> Result<u8, ArgError> {
+fn weekdays(w: &Word) -> Result<u8, Unreadable> {
     let mut bits = 0u8;
-    for d in w.text.split(',') {
-        let i = match d.parse::<usize>() {
+    for day in w.text.split(',') {
+        let i = match day.parse::<usize>() {
             Ok(n @ 1..=7) => n - 1,
             _ => WEEKDAYS
                 .iter()
-                .position(|n| n.eq_ignore_ascii_case(d))
-                .ok_or_else(|| err(w, format!("unknown weekday `{d}`")))?,
+                .position(|n| n.eq_ignore_ascii_case(day))
+                .ok_or_else(|| err_in(w, day, d::unknown_weekday))?,
         };
         bits |= 1 << i;
     }

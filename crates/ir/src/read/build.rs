@@ -5,7 +5,8 @@ use rampart_diag::{Diagnostic, FileId, Span};
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::args::{ArgError, Jump, parse_rule};
+use super::args::{Jump, parse_rule};
+use super::diagnostics::Unreadable;
 use super::lex::Word;
 use super::{Table, diagnostics};
 use crate::{
@@ -63,9 +64,8 @@ impl Builder {
         Span::new(self.file, start, end)
     }
 
-    pub fn error(&mut self, start: usize, end: usize, message: impl Into<String>, label: &str) {
-        let d = diagnostics::unreadable(self.span(start, end), message, label);
-        self.diagnostics.push(d);
+    pub fn unreadable(&mut self, e: &Unreadable) {
+        self.diagnostics.push(e.diagnostic(self.file));
     }
 
     pub fn push(&mut self, d: Diagnostic) {
@@ -83,10 +83,6 @@ impl Builder {
             .iter()
             .flat_map(|t| &t.chains)
             .any(|c| !c.rules.is_empty() || c.kind == ChainKind::User)
-    }
-
-    fn arg_error(&mut self, e: ArgError) {
-        self.error(e.start, e.end, e.message, "here");
     }
 
     /// The table's index; with `builtins`, a new table gets its built-in
@@ -185,7 +181,7 @@ impl Builder {
                 }
                 let mut parsed = match parse_rule(&words[rest..]) {
                     Ok(p) => p,
-                    Err(e) => return self.arg_error(e),
+                    Err(e) => return self.unreadable(&e),
                 };
                 for r in &mut parsed.rules {
                     r.counters = counters;

@@ -6,6 +6,8 @@
 //! diagnostics must point at the offending word; a property test checks that
 //! both agree on the words.
 
+use super::diagnostics::{self as d, Make, Unreadable};
+
 /// One word of a line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Word {
@@ -28,13 +30,15 @@ pub(crate) enum Quoting {
     Restore,
 }
 
-/// Splits `line` (starting at byte `offset` of its file).
-/// On error returns the byte offset (in the file) and a message.
-pub(crate) fn split(
-    line: &str,
-    offset: usize,
-    quoting: Quoting,
-) -> Result<Vec<Word>, (usize, String)> {
+/// Splits `line` (starting at byte `offset` of its file). An error spans
+/// from where the line stops making sense to its end.
+pub(crate) fn split(line: &str, offset: usize, quoting: Quoting) -> Result<Vec<Word>, Unreadable> {
+    let rest = |i: usize, text: &str, make: Make| Unreadable {
+        start: offset + i,
+        end: offset + line.len(),
+        text: text.to_owned(),
+        make,
+    };
     let comments = quoting == Quoting::Shell;
     let mut words = Vec::new();
     let mut chars = line.char_indices().peekable();
@@ -68,10 +72,10 @@ pub(crate) fn split(
                                 text.push('\\');
                                 text.push(e);
                             }
-                            None => return Err((offset + i, "unterminated double quote".into())),
+                            None => return Err(rest(i, "\"", d::unterminated_quote)),
                         },
                         Some((_, e)) => text.push(e),
-                        None => return Err((offset + i, "unterminated double quote".into())),
+                        None => return Err(rest(i, "\"", d::unterminated_quote)),
                     }
                 },
                 '\'' => {
@@ -83,9 +87,7 @@ pub(crate) fn split(
                                 break;
                             }
                             Some((_, e)) => text.push(e),
-                            None => {
-                                return Err((offset + i, "unterminated single quote".into()));
-                            }
+                            None => return Err(rest(i, "'", d::unterminated_quote)),
                         }
                     }
                 }
@@ -94,7 +96,7 @@ pub(crate) fn split(
                         end = j + e.len_utf8();
                         text.push(e);
                     }
-                    None => return Err((offset + i, "backslash at end of line".into())),
+                    None => return Err(rest(i, "\\", d::trailing_backslash)),
                 },
                 c => text.push(c),
             }
@@ -108,11 +110,14 @@ pub(crate) fn split(
 /// of its file), as an error like [`split`]'s. Tabs separate words; any
 /// other control character, a NUL above all, would cut the line it is
 /// written back on and drop the rule's target.
-pub(crate) fn control_char(line: &str, offset: usize) -> Result<(), (usize, String)> {
+pub(crate) fn control_char(line: &str, offset: usize) -> Result<(), Unreadable> {
     match line.char_indices().find(|&(_, c)| c.is_control() && c != '\t') {
-        Some((i, c)) => {
-            Err((offset + i, format!("control character {} in a rule", c.escape_unicode())))
-        }
+        Some((i, c)) => Err(Unreadable {
+            start: offset + i,
+            end: offset + line.len(),
+            text: c.escape_unicode().to_string(),
+            make: d::control_character,
+        }),
         None => Ok(()),
     }
 }

@@ -25,8 +25,8 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        if let Err((at, msg)) = control_char(trimmed, ls) {
-            b.error(at, le, msg, "here");
+        if let Err(e) = control_char(trimmed, ls) {
+            b.unreadable(&e);
             continue;
         }
         if let Some(name) = trimmed.strip_prefix('*') {
@@ -56,8 +56,8 @@ pub(crate) fn parse(text: &str, file: FileId) -> Imported {
         };
         let mut words = match split(trimmed, ls, Quoting::Restore) {
             Ok(w) => w,
-            Err((at, msg)) => {
-                b.error(at, le, msg, "here");
+            Err(e) => {
+                b.unreadable(&e);
                 continue;
             }
         };

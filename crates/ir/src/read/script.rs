@@ -201,8 +201,8 @@ impl<'a> Run<'a> {
         let words =
             match control_char(line, start).and_then(|()| split(line, start, Quoting::Shell)) {
                 Ok(w) => w,
-                Err((at, msg)) => {
-                    self.b.error(at, end, msg, "here");
+                Err(e) => {
+                    self.b.unreadable(&e);
                     return;
                 }
             };

@@ -526,8 +526,52 @@ fn each_framing_error_has_its_own_code() {
     assert_eq!(code("*filter\n-N\nCOMMIT\n"), ["E0822"]);
     assert_eq!(code("*filter\n-I INPUT 3 -j ACCEPT\nCOMMIT\n"), ["E0823"]);
     assert_eq!(code("*filter\n-R INPUT 1 -j ACCEPT\nCOMMIT\n"), ["E0824"]);
-    // A rule that cannot be read is E0801, whatever is wrong with it.
-    assert_eq!(code("*filter\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n"), ["E0801"]);
+}
+
+#[test]
+fn each_kind_of_unreadable_word_has_its_own_code() {
+    let cases = [
+        ("filter", "-A INPUT !", "E0860"),
+        ("filter", "-A INPUT ! -m tcp -j ACCEPT", "E0861"),
+        ("filter", "-A INPUT -s", "E0862"),
+        ("filter", "-A INPUT ! -p all -j ACCEPT", "E0863"),
+        ("filter", "-A INPUT -p nosuchproto -j ACCEPT", "E0864"),
+        ("filter", "-A INPUT -f -j ACCEPT", "E0865"),
+        ("filter", "-A INPUT --dport 22 -j ACCEPT", "E0866"),
+        ("filter", "-A INPUT stray -j ACCEPT", "E0867"),
+        ("filter", "-A INPUT -s 10.0.0.1 -s 10.0.0.2 -j ACCEPT", "E0868"),
+        ("filter", "-A INPUT -p icmp --icmp-type nosuch -j ACCEPT", "E0869"),
+        ("filter", "-A INPUT -m addrtype --dst-type NOSUCH -j ACCEPT", "E0870"),
+        ("filter", "-A INPUT -j ACCEPT -j DROP", "E0871"),
+        ("filter", "-A INPUT -g INPUT extra", "E0872"),
+        ("filter", "-A INPUT -j ACCEPT --now 1", "E0873"),
+        ("filter", "-A INPUT -j REJECT --reject-with nosuch", "E0874"),
+        ("filter", "-A INPUT -j LOG --log-level loud", "E0875"),
+        ("filter", "-A INPUT -j NFLOG --nflog-group x", "E0876"),
+        ("filter", "-A INPUT -m mark --mark zz -j ACCEPT", "E0877"),
+        ("mangle", "-A PREROUTING -j MARK --set-mark zz", "E0877"),
+        ("filter", "-A INPUT -p tcp --dport 99999 -j ACCEPT", "E0878"),
+        ("filter", "-A INPUT -p tcp --dport 90:80 -j ACCEPT", "E0879"),
+        ("filter", "-A INPUT -s 10.0.0 -j ACCEPT", "E0880"),
+        ("nat", "-A PREROUTING -j DNAT --to-destination [::1", "E0880"),
+        ("filter", "-A INPUT -s 10.0.0.0/255.0.255.0 -j ACCEPT", "E0881"),
+        ("filter", "-A INPUT -s 10.0.0.0/33 -j ACCEPT", "E0881"),
+        ("filter", "-A INPUT -m iprange --src-range 10.0.0.5-::1 -j ACCEPT", "E0882"),
+        ("nat", "-A PREROUTING -j DNAT --to-destination 10.0.0.9-10.0.0.1", "E0882"),
+        ("nat", "-A PREROUTING -j DNAT --to-destination \"\"", "E0883"),
+        ("filter", "-A INPUT -p tcp --tcp-flags SYN,NOSUCH SYN -j ACCEPT", "E0884"),
+        ("filter", "-A OUTPUT -m owner --uid-owner root -j ACCEPT", "E0885"),
+        ("filter", "-A INPUT -m time --timestart 25:00 -j ACCEPT", "E0886"),
+        ("filter", "-A INPUT -m time --weekdays Funday -j ACCEPT", "E0887"),
+        ("filter", "-A INPUT -m comment --comment \"open -j ACCEPT", "E0888"),
+        ("filter", "-A INPUT -j ACCEPT \\", "E0889"),
+        ("filter", "-A INPUT -j ACCEPT \u{1}", "E0890"),
+    ];
+    for (table, line, want) in cases {
+        let im = read(&format!("*{table}\n{line}\nCOMMIT\n"), Format::Save);
+        let codes: Vec<_> = im.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [want], "{line}: {:?}", im.diagnostics);
+    }
 }
 
 #[test]
