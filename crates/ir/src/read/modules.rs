@@ -39,7 +39,7 @@ fn options<'a>(args: &'a [Word], arity: impl Fn(&str) -> Option<usize>) -> Optio
         let values: Option<Vec<&str>> =
             (0..n).map(|k| args.get(i + 1 + k).map(|w| w.text.as_str())).collect();
         let values = values?;
-        if values.iter().any(|v| *v == "!") {
+        if values.contains(&"!") {
             return None;
         }
         out.push((neg, name, values));
@@ -151,9 +151,11 @@ fn recent(args: &[Word]) -> Option<ModuleTest> {
     for (neg, o, v) in &opts {
         match *o {
             "--set" | "--rcheck" | "--update" | "--remove" => {
-                if command.replace((*neg, *o != "--set")).is_some() {
+                // One command per match.
+                if command.is_some() {
                     return None;
                 }
+                command = Some((*neg, *o != "--set"));
             }
             _ if *neg => return None,
             "--name" => v[0].clone_into(&mut name),
