@@ -134,11 +134,15 @@ impl<'a, 'i> Objects<'a, 'i> {
             "AddressRange" => self.define(n, |name| {
                 format!("range {name} {} - {}", attr("start_address"), attr("end_address"))
             }),
-            // Compiled in as the file holds it now, as fwb_ipt does.
+            // Read when compiling, as fwb_ipt reads it: Rampart's address
+            // table. A relative name is relative to where fwb_ipt ran.
             "AddressTable" if attr("run_time") != "True" => {
-                let items =
-                    table_file(attr("filename")).map_err(|why| format!("{} ({why})", what(n)))?;
-                self.define(n, |name| format!("group {name} {{ {} }}", items.join(", ")))
+                let path = attr("filename");
+                let quoted =
+                    write::quote(path).filter(|_| path.starts_with('/')).ok_or_else(|| {
+                        format!("{} (its file name is not an absolute path)", what(n))
+                    })?;
+                self.define(n, |name| format!("set {name} from {quoted}"))
             }
             "AddressTable" => {
                 return Err(format!(
@@ -324,48 +328,6 @@ pub(crate) fn interface_addrs(n: Node<'_, '_>, what: &str) -> Result<Vec<(String
 }
 
 /// The prefix length of a dotted netmask (or a bare length).
-/// The addresses of an address table's file as `fwb_ipt` reads it: one
-/// address or network (`/LEN`) per line; `#` and `;` start comments.
-fn table_file(path: &str) -> Result<Vec<String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!("its file {} cannot be read: {e}", one_line(path).unwrap_or_default())
-    })?;
-    let mut items = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let item = line.split(['#', ';']).next().unwrap_or("").trim();
-        if item.is_empty() {
-            continue;
-        }
-        let bad = || {
-            format!(
-                "line {} of its file is not an address: {}",
-                i + 1,
-                one_line(item).unwrap_or_default()
-            )
-        };
-        let (addr, len) = item.split_once('/').map_or((item, None), |(a, l)| (a, Some(l)));
-        // A network is written from its first address, as iptables keeps it.
-        let written = match (addr.parse::<std::net::IpAddr>().map_err(|_| bad())?, len) {
-            (a, None) => a.to_string(),
-            (std::net::IpAddr::V4(a), Some(m)) => {
-                let len = m.parse::<u8>().ok().filter(|l| *l <= 32).ok_or_else(bad)?;
-                let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-                format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask))
-            }
-            (std::net::IpAddr::V6(a), Some(l)) => {
-                let len = l.parse::<u8>().ok().filter(|l| *l <= 128).ok_or_else(bad)?;
-                let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-                format!("{}/{len}", std::net::Ipv6Addr::from(u128::from(a) & mask))
-            }
-        };
-        items.push(written);
-    }
-    if items.is_empty() {
-        return Err("its file holds no address".to_owned());
-    }
-    Ok(items)
-}
-
 fn prefix_len(mask: &str) -> Option<u8> {
     if let Ok(len) = mask.parse::<u8>() {
         return (len <= 32).then_some(len);

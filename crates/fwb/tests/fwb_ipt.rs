@@ -447,8 +447,8 @@ fn features_trace_the_same_as_fwb_ipt() {
 }
 
 /// Address tables compiled in: `fwb_ipt` reads each table's file when it
-/// compiles, the importer when it imports (a group of the file's
-/// addresses), so both rulesets hold the same addresses.
+/// compiles, Rampart when it compiles the imported `set NAME from "FILE"`,
+/// so both rulesets hold the same addresses.
 #[test]
 fn address_tables_trace_the_same_as_fwb_ipt() {
     require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
@@ -459,7 +459,7 @@ fn address_tables_trace_the_same_as_fwb_ipt() {
     let trusted = dir.join("trusted.txt");
     std::fs::write(
         &blocked,
-        "# blocked by hand\n192.0.2.66\n198.51.100.0/24 ; a whole network\n203.0.113.5/32\n\n",
+        "# blocked by hand\n192.0.2.66\n198.51.100.0/24 # a whole network\n203.0.113.5/32\n\n",
     )
     .unwrap();
     std::fs::write(&trusted, "10.3.0.10\n10.3.0.11\n").unwrap();
