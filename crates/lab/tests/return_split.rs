@@ -46,14 +46,8 @@ fn compiled() -> rampart_lower::Compiled {
 
 #[test]
 fn a_listed_packet_goes_on_in_the_rule_set_and_any_other_returns() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::NFT,
-        Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV, Tool::SOCAT])
+        .unwrap();
     let c = compiled();
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "return split", None);
     // both `return`s of x and the one of main (a built-in chain) are split
@@ -96,14 +90,7 @@ fn a_listed_packet_goes_on_in_the_rule_set_and_any_other_returns() {
 
     let mut wrong = Vec::new();
     for backend in ["iptables", "nft"] {
-        if backend == "iptables" {
-            fw.run_with_input(&["iptables-restore", "-w"], &iptables).unwrap();
-        } else {
-            // an open iptables filter table, so that only nft decides
-            let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-            fw.run_with_input(&["iptables-restore", "-w"], open).unwrap();
-            fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
-        }
+        common::load_fresh(&fw, backend, &iptables, &nft);
         for ((name, port, expected), got) in CASES.iter().zip(probe()) {
             if got != *expected {
                 wrong.push(format!("{backend}: {name} to port {port} should connect: {expected}"));

@@ -9,27 +9,12 @@ use std::time::Duration;
 
 use rampart_lab::{Netns, Tool, require_tools, wait_until};
 
+use crate::deploy::{rules, tools};
 use crate::util::{root, tempdir, text};
 
-fn tools() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::IPTABLES_SAVE,
-        Tool { name: "setsid", package: "util-linux" },
-    ])
-    .unwrap();
-}
-
+/// [`crate::deploy::in_ns`] with `PATH` set to `path` when given.
 fn command(ns: &Netns, state: &Path, args: &[&str], path: Option<&Path>) -> Command {
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
-    cmd.args(args)
-        .arg("--state-dir")
-        .arg(state)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("RAMPART_BOOT_DIR", crate::deploy::NO_BOOT)
-        .env("SSH_CONNECTION", "");
+    let mut cmd = crate::deploy::in_ns(ns, state, args);
     if let Some(p) = path {
         cmd.env("PATH", p);
     }
@@ -37,11 +22,7 @@ fn command(ns: &Netns, state: &Path, args: &[&str], path: Option<&Path>) -> Comm
 }
 
 fn rampart(ns: &Netns, state: &Path, args: &[&str]) -> Output {
-    command(ns, state, args, None).output().expect("run rampart")
-}
-
-fn rules(ns: &Netns) -> String {
-    ns.stdout(["iptables-save", "-t", "filter"]).unwrap()
+    crate::deploy::rampart(ns, state, args, &[])
 }
 
 fn ok(out: &Output) {
@@ -277,11 +258,7 @@ fn a_failure_after_loading_puts_the_old_rules_back_and_says_so() {
 #[test]
 fn the_session_that_applies_survives_when_nothing_tracked_it_before() {
     tools();
-    require_tools(&[
-        Tool { name: "socat", package: "socat" },
-        Tool { name: "conntrack", package: "conntrack" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::SOCAT, Tool { name: "conntrack", package: "conntrack" }]).unwrap();
     let (admin, fw) = (Netns::new().unwrap(), Netns::new().unwrap());
     rampart_lab::veth(&admin, "eth0", &fw, "eth0").unwrap();
     admin.addr("eth0", "10.89.0.1/24").unwrap();

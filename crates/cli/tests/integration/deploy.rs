@@ -12,8 +12,9 @@ use crate::util::{NAT_GATEWAY, command, root, tempdir, text};
 /// A boot directory that does not exist: these tests never persist.
 pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
 
-/// Run rampart inside `ns` with a private state directory.
-pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// rampart inside `ns` with a private state directory, not over SSH and
+/// never writing boot files.
+pub(crate) fn in_ns(ns: &Netns, state: &Path, args: &[&str]) -> Command {
     let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
     cmd.args(args)
         .arg("--state-dir")
@@ -22,10 +23,12 @@ pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &st
         .env("NO_COLOR", "1")
         .env("RAMPART_BOOT_DIR", NO_BOOT)
         .env("SSH_CONNECTION", "");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run rampart")
+    cmd
+}
+
+/// Run [`in_ns`] to the end, with `env` added.
+pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    in_ns(ns, state, args).envs(env.iter().copied()).output().expect("run rampart")
 }
 
 pub(crate) fn rules(ns: &Netns) -> String {
@@ -308,7 +311,7 @@ fn the_guard_never_skips_a_session_it_cannot_read() {
 #[test]
 fn no_packet_slips_through_while_rules_are_replaced() {
     tools();
-    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    require_tools(&[Tool::SOCAT]).unwrap();
     // Two different policies that both drop TCP 7777 to the firewall.
     let t = TwoPolicies::new(
         77,
@@ -676,7 +679,7 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
 
     // A server that hangs up before authentication: nothing ran there, so
     // the host "failed" (it is not "broken", which would mean "rolling back").
-    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    require_tools(&[Tool::SOCAT]).unwrap();
     let closer = admin
         .spawn(&["socat", "TCP-LISTEN:2200,bind=10.88.1.1,reuseaddr,fork", "EXEC:/bin/true"])
         .unwrap();
