@@ -145,8 +145,14 @@ pub(crate) fn trace(rs: &NftRuleset, packet: &Packet, json: bool) -> anyhow::Res
         Some(IpAddr::V6(_)) => Family::V6,
         _ => Family::V4,
     };
-    let bases: Vec<&Base> =
-        rs.at(packet.hook).filter(|b| family_of(b).is_none_or(|f| f == family)).collect();
+    // A frame crossing a bridge meets the bridge family's chains first;
+    // br_netfilter then hands it to the IP chains of the same hook.
+    let bridged = packet.bridged || packet.physdev_in.is_some() || packet.physdev_out.is_some();
+    let bases: Vec<&Base> = rs
+        .bridge_at(packet.hook)
+        .filter(|_| bridged)
+        .chain(rs.at(packet.hook).filter(|b| family_of(b).is_none_or(|f| f == family)))
+        .collect();
     for b in &bases {
         if let Some(p) = check(&b.ruleset).first() {
             anyhow::bail!(

@@ -163,7 +163,7 @@ fn mark_number(flag: &str, m: &str) -> anyhow::Result<u32> {
     .with_context(|| format!("{flag} `{m}` is not a number"))
 }
 
-fn proto_number(s: &str) -> anyhow::Result<u8> {
+pub(crate) fn proto_number(s: &str) -> anyhow::Result<u8> {
     Ok(match s.to_ascii_lowercase().as_str() {
         "tcp" => 6,
         "udp" => 17,

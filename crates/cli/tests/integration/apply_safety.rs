@@ -10,7 +10,7 @@ use std::time::Duration;
 use rampart_lab::{Netns, Tool, require_tools, wait_until};
 
 use crate::deploy::{rules, tools};
-use crate::util::{root, tempdir, text};
+use crate::util::{tempdir, text};
 
 /// [`crate::deploy::in_ns`] with `PATH` set to `path` when given.
 fn command(ns: &Netns, state: &Path, args: &[&str], path: Option<&Path>) -> Command {
@@ -233,13 +233,8 @@ fn a_failure_after_loading_puts_the_old_rules_back_and_says_so() {
     let (state, boot) = (dir.join("state"), dir.join("boot"));
     // The boot file cannot be written: a directory holds its name.
     std::fs::create_dir_all(boot.join("rules.v4").join("x")).unwrap();
-    let out = ns
-        .command(env!("CARGO_BIN_EXE_rampart"))
-        .args(["apply", "examples/spice-client.rp", "--state-dir"])
-        .arg(&state)
+    let out = command(&ns, &state, &["apply", "examples/spice-client.rp"], None)
         .env("RAMPART_BOOT_DIR", &boot)
-        .env("SSH_CONNECTION", "")
-        .current_dir(root())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -141,3 +141,34 @@ fn nat_chains_translate_across_every_hook() {
     let persistent = run(&["--hook", "prerouting", "--dport", "86"]);
     assert!(persistent.contains("verdict: UNKNOWN"), "{persistent}");
 }
+
+/// A bridge table's chains see the frames crossing the bridge, first; a
+/// routed packet never meets them.
+#[test]
+fn bridge_tables_see_frames_across_the_bridge() {
+    let dir = crate::util::tempdir("nft-bridge");
+    let file = dir.join("bridge.nft");
+    std::fs::write(
+        &file,
+        "table bridge b {\n chain through {\n  type filter hook forward priority filter; policy accept;\n  \
+         iifname \"p1\" oifname \"p3\" counter drop\n }\n}\n\
+         table inet f {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n }\n}\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["trace", "--rules", file.to_str().unwrap(), "--hook", "forward"];
+        args.extend_from_slice(&["--in", "br0", "--out", "br0", "--src", "10.9.0.1"]);
+        args.extend_from_slice(&["--dst", "10.9.0.2", "--proto", "icmp"]);
+        args.extend_from_slice(extra);
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let to_p3 = run(&["--physdev-in", "p1", "--physdev-out", "p3"]);
+    assert!(to_p3.contains("table bridge b chain through (hook forward"), "{to_p3}");
+    assert!(to_p3.ends_with("final verdict: DROP\n"), "{to_p3}");
+    let to_p2 = run(&["--physdev-in", "p1", "--physdev-out", "p2"]);
+    assert!(to_p2.ends_with("final verdict: ACCEPT\n"), "{to_p2}");
+    let routed = run(&[]);
+    assert!(!routed.contains("table bridge"), "{routed}");
+}
