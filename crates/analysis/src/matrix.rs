@@ -12,7 +12,7 @@ use ipnet::IpNet;
 use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Firewall, ServiceColumn};
-use rampart_trace::explain::describe;
+use rampart_trace::explain::{describe, proto_name};
 use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict};
 use serde::Serialize;
 
@@ -310,15 +310,10 @@ fn cell(
 }
 
 fn service_text(((p, p_hi), piece): Key) -> String {
-    let proto = match p {
-        6 => "tcp".to_owned(),
-        17 => "udp".to_owned(),
-        1 => "icmp".to_owned(),
-        58 => "icmpv6".to_owned(),
-        132 => "sctp".to_owned(),
-        _ if p_hi != p => return format!("proto {p}-{p_hi}"),
-        _ => format!("proto {p}"),
-    };
+    if p_hi != p {
+        return format!("proto {p}-{p_hi}");
+    }
+    let proto = proto_name(p);
     match piece {
         None => proto,
         Some((lo, hi)) if matches!(p, 1 | 58) => {

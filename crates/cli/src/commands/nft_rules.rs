@@ -118,6 +118,15 @@ pub(crate) fn live() -> anyhow::Result<NftRuleset> {
     }
     for (family, tool) in [("ip", "iptables-legacy-save"), ("ip6", "ip6tables-legacy-save")] {
         if let Some(filter) = save(tool)? {
+            // Without rules and with accepting policies it changes nothing:
+            // the kernel makes such a table in every namespace once its
+            // module is loaded.
+            let accept = |c: &rampart_ir::Chain| {
+                c.rules.is_empty() && c.policy().is_none_or(|p| p == rampart_ir::Policy::Accept)
+            };
+            if filter.chains.iter().all(accept) {
+                continue;
+            }
             for c in filter.chains.iter().filter(|c| c.is_builtin()) {
                 let Some(hook) = c.hook() else { continue };
                 rs.bases.push(Base {

@@ -115,6 +115,19 @@ fn examples_log_with_the_numbers_of_their_listings() {
     assert!(s.contains("\"R18: mybro to VM 2\""), "{s}");
 }
 
+/// A rule on a bridge port is no less needed for the bridge guard before
+/// it: the guard drops every IPv6 packet on the port, the rule the IPv4
+/// ones from the guest's own address too, so neither is called redundant.
+#[test]
+fn rules_on_bridge_ports_are_not_called_redundant() {
+    for policy in ["crates/lab/tests/fixtures/bridge-ports.rp", "examples/kvm-bridges.rp"] {
+        let out = rampart(&["check", policy]);
+        assert_eq!(out.status.code(), Some(0), "{policy}");
+        let err = text(&out.stderr);
+        assert!(!err.contains("W0320") && err.contains(" 0 warning(s)"), "{policy}: {err}");
+    }
+}
+
 #[test]
 fn compile_script_target_is_readable_and_atomic() {
     let out = rampart(&["compile", "examples/spice-client.rp", "--target", "iptables-script"]);
@@ -205,7 +218,7 @@ fn compile_all_writes_every_firewall_of_a_fleet() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("gw1.json")).unwrap()).unwrap();
-    assert_eq!(bundle["rampart_bundle"], 2);
+    assert_eq!(bundle["rampart_bundle"], 3);
     assert_eq!(bundle["digest"].as_str().unwrap().len(), 64, "{bundle}");
     assert_eq!(bundle["firewall"], "gw1");
     assert!(bundle["iptables_v4"].as_str().unwrap().contains("--dport 22"), "{bundle}");
