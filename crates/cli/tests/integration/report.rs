@@ -69,12 +69,19 @@ fn every_example_renders_in_a_browser_with_every_rule_and_the_matrix() {
             std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false),
             "{ex}: no screenshot"
         );
+        // The topology drawing: every interface, bridge and port.
+        let svg = dom.split("<svg id=\"topology\"").nth(1).and_then(|s| s.split("</svg>").next());
+        let svg = svg.unwrap_or_else(|| panic!("{ex}: no topology drawing"));
         if ex == "kvm-bridges" {
             for port in ["vk63", "vk64", "vk65", "vethb2", "vk42", "vethb1", "vmh1"] {
                 assert!(
                     dom.contains(&format!("<td class=\"mono\">{port}</td>")),
                     "no port {port}: {dom}"
                 );
+                assert!(svg.contains(&format!(">{port}</text>")), "no port {port} drawn: {svg}");
+            }
+            for name in ["virbr6", "virbr4", "vmh2", "uplink", "beyond: 192.168.0.37"] {
+                assert!(svg.contains(name), "{name} not drawn: {svg}");
             }
         }
         if ex == "office-gateway" {
