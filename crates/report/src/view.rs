@@ -29,6 +29,40 @@ pub struct Page {
     pub spoofing: Vec<Finding>,
     pub anomalies: Vec<Finding>,
     pub expectations: Vec<Expectation>,
+    pub lab: Option<LabSection>,
+    pub counters: Option<Counted>,
+}
+
+/// Sections shown only when their data is given.
+#[derive(Default)]
+pub struct Extras {
+    pub lab: Option<LabSection>,
+    pub counters: Option<Counted>,
+}
+
+/// A lab's probes and how they came out.
+pub struct LabSection {
+    pub name: String,
+    /// `offline, by trace`, or how the run was made.
+    pub how: String,
+    pub passed: usize,
+    pub probes: Vec<LabProbe>,
+}
+
+pub struct LabProbe {
+    pub line: usize,
+    pub probe: String,
+    pub expected: String,
+    pub seen: String,
+    pub ok: bool,
+}
+
+/// The kernel's counts of the policy's rules.
+pub struct Counted {
+    /// Rule numbers that matched no packet since their rules were loaded.
+    pub never: Vec<u32>,
+    /// (rule, packets, bytes), most packets first.
+    pub busiest: Vec<(u32, u64, u64)>,
 }
 
 /// The drawing of the firewall: a row per interface, bridge and port,
@@ -182,7 +216,13 @@ pub struct Expectation {
     pub trace: String,
 }
 
-pub(crate) fn page(policy: &str, fw: &Firewall, c: &Compiled, sources: &Sources) -> Page {
+pub(crate) fn page(
+    policy: &str,
+    fw: &Firewall,
+    c: &Compiled,
+    sources: &Sources,
+    extras: Extras,
+) -> Page {
     let asts: Vec<ast::Policy> =
         sources.ids().map(|id| rampart_syntax::parse(sources.text(id), id).ast).collect();
     let numbers: BTreeMap<Span, u32> =
@@ -249,6 +289,8 @@ pub(crate) fn page(policy: &str, fw: &Firewall, c: &Compiled, sources: &Sources)
         spoofing,
         anomalies,
         expectations,
+        lab: extras.lab,
+        counters: extras.counters,
     }
 }
 
