@@ -107,6 +107,7 @@ pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
             let c = compile(fw);
             let mut out = depth(&c);
             out.extend(rampart_analysis::check(&c.rich));
+            out.extend(rampart_analysis::check_placed(fw, &c.rich));
             out
         })
         .partition(|d| d.severity != Severity::Info)

@@ -316,13 +316,25 @@ fn other_backend_out(name: &str, records: &[Option<&Applied>]) -> Result<(), Dep
     if name == "iptables" {
         return nft::load(&nft::replace_prefix());
     }
-    for (family, chains) in [
-        (Family::V4, (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>),
-        (Family::V6, |r: &Applied| r.chains6.clone()),
+    for (family, table, chains) in [
+        (
+            Family::V4,
+            Table::Filter,
+            (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>,
+        ),
+        (Family::V6, Table::Filter, |r: &Applied| r.chains6.clone()),
+        (Family::V4, Table::Nat, |r: &Applied| r.nat.clone()),
+        (Family::V6, Table::Nat, |r: &Applied| r.nat6.clone()),
+        (Family::V4, Table::Mangle, |r: &Applied| r.mangle.clone()),
+        (Family::V6, Table::Mangle, |r: &Applied| r.mangle6.clone()),
     ] {
         let ours: BTreeSet<String> = other.iter().flat_map(|r| chains(r)).collect();
-        let live = iptables::save(family)?;
-        iptables::restore(family, &table::transition(&Default::default(), &ours, &live), true)?;
+        if ours.is_empty() && table != Table::Filter {
+            continue;
+        }
+        let live = iptables::save_table(family, table)?;
+        let none = hooked::Owned { table, ..Default::default() };
+        iptables::restore(family, &table::transition(&none, &ours, &live), true)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use rampart_diag::FileId;
 use rampart_ir::read::{self, Format};
-use rampart_ir::{DynSet, Family, Match, Restricted, Table};
+use rampart_ir::{DynSet, Family, Match, Restricted, SetMatch, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::DeployError;
@@ -141,8 +141,8 @@ impl Bundle {
     pub fn rulesets(&self) -> Result<(Restricted, Restricted), DeployError> {
         let sets = self.sets.iter().map(Set::declared).collect::<Result<Vec<_>, _>>()?;
         Ok((
-            declared(import(&self.iptables_v4, "IPv4")?, &sets)?,
-            declared(import(&self.iptables_v6, "IPv6")?, &sets)?,
+            declared(import(&self.iptables_v4, "IPv4")?, &sets, Family::V4)?,
+            declared(import(&self.iptables_v6, "IPv6")?, &sets, Family::V6)?,
         ))
     }
 
@@ -161,10 +161,14 @@ impl Bundle {
 
 /// `rs` with each set it matches as the bundle declares it (an iptables
 /// line gives the name only); a set the bundle does not declare, or of the
-/// other family, is refused.
-fn declared(rs: Restricted, sets: &[DynSet]) -> Result<Restricted, DeployError> {
+/// other family, is refused. A reader that keeps `-m set` verbatim gets it
+/// typed here, so that `apply` creates the ipset as declared.
+fn declared(rs: Restricted, sets: &[DynSet], family: Family) -> Result<Restricted, DeployError> {
     let mut rs = rs.into_ruleset();
     for m in rs.chains.iter_mut().flat_map(|c| &mut c.rules).flat_map(|r| &mut r.matches) {
+        if let Some(typed) = set_match(m, family) {
+            *m = Match::Set(typed);
+        }
         let Match::Set(s) = m else { continue };
         let Some(d) = sets.iter().find(|d| d.name == s.set.name && d.family == s.set.family) else {
             return Err(DeployError::Bundle(format!(
@@ -175,6 +179,23 @@ fn declared(rs: Restricted, sets: &[DynSet]) -> Result<Restricted, DeployError> 
         s.set = d.clone();
     }
     Restricted::new(rs).map_err(|e| DeployError::Bundle(format!("the bundle's rules: {e}")))
+}
+
+/// `-m set [!] --match-set NAME src|dst` kept verbatim, as a set match
+/// of the document's family (its declaration is filled in after).
+fn set_match(m: &Match, family: Family) -> Option<SetMatch> {
+    let Match::Unknown { module, args } = m else { return None };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (neg, rest) = match args.as_slice() {
+        ["!", rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    let ["--match-set", name, dir @ ("src" | "dst")] = rest else { return None };
+    (module == "set").then(|| SetMatch {
+        set: DynSet { name: (*name).to_owned(), family, timeout: None, size: None },
+        src: *dir == "src",
+        neg,
+    })
 }
 
 fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
@@ -243,20 +264,28 @@ mod tests {
     /// come from the bundle's declaration, and an undeclared one is refused.
     #[test]
     fn sets_as_the_bundle_declares_them() {
-        use rampart_ir::{Chain, Hook, Policy, Rule, Ruleset, SetMatch, Target};
+        use rampart_ir::{Chain, Hook, Policy, Rule, Ruleset, Target};
         let named = DynSet { name: "bl".into(), family: Family::V4, timeout: None, size: None };
         let mut input = Chain::builtin(Hook::Input, Policy::Drop);
         let m = SetMatch { set: named, src: true, neg: false };
         input.rules.push(Rule::new(vec![Match::Set(m)], Target::Drop));
         let rs = || Restricted::new(Ruleset { chains: vec![input.clone()] }).unwrap();
         let set = Set { name: "bl".into(), family: "ipv4".into(), timeout: Some(3600), size: None };
-        let got = declared(rs(), &[set.declared().unwrap()]).unwrap();
+        let got = declared(rs(), &[set.declared().unwrap()], Family::V4).unwrap();
         assert_eq!(rampart_ir::sets(&got), [set.declared().unwrap()]);
         assert_eq!(Set::of(&set.declared().unwrap()), set);
-        let err = declared(rs(), &[]).unwrap_err().to_string();
+        let err = declared(rs(), &[], Family::V4).unwrap_err().to_string();
         assert!(err.contains("set `bl`, which it does not declare"), "{err}");
         let v6 = Set { family: "ipv6".into(), ..set.clone() };
-        assert!(declared(rs(), &[v6.declared().unwrap()]).is_err());
+        assert!(declared(rs(), &[v6.declared().unwrap()], Family::V4).is_err());
+        // Kept verbatim by a reader: typed, then declared.
+        let verbatim = |args: &[&str]| Match::Unknown {
+            module: "set".into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        let typed = set_match(&verbatim(&["!", "--match-set", "bl", "dst"]), Family::V6).unwrap();
+        assert!(typed.neg && !typed.src && typed.set.family == Family::V6);
+        assert!(set_match(&verbatim(&["--match-set", "bl", "src,dst"]), Family::V4).is_none());
         let odd = Set { family: "inet".into(), ..set };
         assert!(odd.declared().unwrap_err().to_string().contains("not ipv4 or ipv6"));
     }

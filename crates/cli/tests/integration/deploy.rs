@@ -628,7 +628,11 @@ pub(crate) fn ssh_keys(name: &str) -> (PathBuf, RemoveOnDrop) {
 fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     let (dir, _cleanup) = ssh_keys("push");
     let policy = dir.join("fleet.rp");
-    std::fs::write(&policy, FLEET).unwrap();
+    // r1 also drops what a run-time set holds (after the administrators'
+    // rule, so the guard is certain): the host makes the ipset.
+    let admin_r1 = "comment \"administration of r1\"\n";
+    let fleet = FLEET.replacen(admin_r1, &format!("{admin_r1}    deny from blocklist\n"), 1);
+    std::fs::write(&policy, format!("set blocklist ipv4 timeout 1h\n{fleet}")).unwrap();
     let admin = Netns::new().unwrap();
     let r1 = ssh_host(&admin, 1, &dir);
     let r2 = ssh_host(&admin, 2, &dir);
@@ -648,6 +652,8 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     assert!(stderr.contains("2 host(s): 2 applied, 0 not"), "{stderr}");
     assert!(rules(&r1.ns).contains("administration of r1"), "r1 got its own firewall");
     assert!(rules(&r2.ns).contains("administration of r2"), "r2 got its own firewall");
+    let set = r1.ns.stdout(["ipset", "list", "blocklist", "-t"]).unwrap();
+    assert!(set.contains("timeout 3600"), "{set}");
     // The fleet's status, host by host; a changed rule is drift.
     let status = |admin: &Netns| {
         let hosts = ["--host", &hosts[0], "--host", &hosts[1]];
@@ -827,7 +833,20 @@ fn a_bundle_loads_rampart_tables_only_and_nothing_edited_after_compiling() {
 #[test]
 fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
     tools();
-    for example in ["examples/spice-client.rp", "examples/office-gateway.rp"] {
+    // A run-time set (its ipset made as declared) and a mark.
+    let dir = tempdir("bundle-sets");
+    let sets = dir.join("sets.rp");
+    std::fs::write(
+        &sets,
+        "set blocklist ipv4 timeout 1h size 4096\nhost peer 10.1.0.2\n\
+         service ping icmp echo-request\nfirewall fw {\n interface eth0 10.1.0.1/24\n \
+         ruleset main {\n  deny from blocklist log\n  mark 1 from peer service ping\n  \
+         accept service ping\n }\n}\n",
+    )
+    .unwrap();
+    for example in
+        ["examples/spice-client.rp", "examples/office-gateway.rp", sets.to_str().unwrap()]
+    {
         let from_policy = Netns::new().unwrap();
         let from_bundle = Netns::new().unwrap();
         let state = tempdir("bundle");
@@ -847,11 +866,19 @@ fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
         for save in ["iptables-save", "ip6tables-save"] {
-            let rules = |ns: &Netns| {
-                let t = ns.stdout([save, "-t", "filter"]).unwrap();
-                t.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
-            };
-            assert_eq!(rules(&from_policy), rules(&from_bundle), "{example}: {save}");
+            for table in ["filter", "mangle"] {
+                let rules = |ns: &Netns| {
+                    let t = ns.stdout([save, "-t", table]).unwrap();
+                    t.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
+                };
+                assert_eq!(rules(&from_policy), rules(&from_bundle), "{example}: {save} {table}");
+            }
+        }
+        if example.ends_with("sets.rp") {
+            let list = from_bundle.stdout(["ipset", "list", "blocklist", "-t"]).unwrap();
+            assert!(list.contains("timeout 3600") && list.contains("maxelem 4096"), "{list}");
+            let m = from_bundle.stdout(["iptables-save", "-t", "mangle"]).unwrap();
+            assert!(m.contains("MARK --set-xmark 0x1/0xffffffff"), "{m}");
         }
     }
 }

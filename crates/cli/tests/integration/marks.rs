@@ -91,4 +91,10 @@ fn apply_loads_replaces_and_rolls_back_the_mangle_tables_marks() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(mangle().contains("MARK --set-xmark 0x1/0xffffffff"), "{}", mangle());
     assert!(!pings(&peer, "10.75.0.1"), "marked through the bundle");
+
+    // The other backend takes over: Rampart's mangle chains go, OTHER stays.
+    apply("marked.rp", &["--backend", "nft"]);
+    let m = mangle();
+    assert!(!m.contains("rampart-PREROUTING") && m.contains("-A PREROUTING -j OTHER"), "{m}");
+    assert!(!pings(&peer, "10.75.0.1"), "marked by nft");
 }

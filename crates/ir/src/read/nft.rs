@@ -114,12 +114,29 @@ impl NftRuleset {
     ///
     /// # Errors
     /// When two base chains of one type share a hook: their order then
-    /// matters, and one ruleset holds one chain per table and hook.
+    /// matters, and one ruleset holds one chain per table and hook. When a
+    /// filter chain at prerouting or postrouting could decide (a rule, or a
+    /// drop policy): across the hooks only the nat chains are walked there.
     pub fn joined(&self, v6: bool) -> Result<Ruleset, String> {
         let mut chains: Vec<Chain> = Vec::new();
         let mut taken: Vec<&Base> = Vec::new();
         let own = if v6 { "ip6" } else { "ip" };
         for b in self.bases.iter().filter(|b| b.family == own || b.family == "inet") {
+            let filter_at_nat_hook =
+                b.kind == Table::Filter && matches!(b.hook, Hook::Prerouting | Hook::Postrouting);
+            let base = &b.ruleset.chains[0];
+            if filter_at_nat_hook && (!base.rules.is_empty() || base.policy() == Some(Policy::Drop))
+            {
+                return Err(format!(
+                    "chain {} {} {} is a filter chain at hook {} that can decide, and a \
+                     walk through the nat chains does not evaluate it: the packet's fate \
+                     there is not traced",
+                    b.family,
+                    b.table,
+                    b.chain,
+                    b.hook.name()
+                ));
+            }
             if let Some(first) = taken.iter().find(|t| t.kind == b.kind && t.hook == b.hook) {
                 return Err(format!(
                     "chains {} {} {} and {} {} {} are both {} chains at hook {}: \
