@@ -5,8 +5,6 @@
 //! Topology (inside namespaces this test creates): a client (10.78.1.2) on
 //! a link to the firewall (10.78.1.1), which listens on 22 and 80 itself.
 
-mod common;
-
 use std::time::Duration;
 
 use rampart_ir::Family;
@@ -19,7 +17,7 @@ accept from client to servers service ssh\n    accept from client to fw-addr ser
 #[test]
 fn a_group_or_host_holding_the_firewall_reaches_the_firewall_itself() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let (_, c) = common::compile("group.rp", POLICY);
+    let c = rampart_lower::compile(&rampart_testing::firewall(POLICY));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "firewall in a group", None);
     let nft = rampart_nft::emit(&c.rich);
 

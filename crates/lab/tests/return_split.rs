@@ -8,8 +8,6 @@
 //! to the firewall, which routes to `server` (10.77.2.2, listening on 22,
 //! 80 and 8080).
 
-mod common;
-
 use std::time::Duration;
 
 use rampart_ir::Family;
@@ -41,7 +39,7 @@ const CASES: [(&str, u16, bool); 9] = [
 ];
 
 fn compiled() -> rampart_lower::Compiled {
-    common::compile("return.rp", POLICY).1
+    rampart_lower::compile(&rampart_testing::firewall(POLICY))
 }
 
 #[test]
