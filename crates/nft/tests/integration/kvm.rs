@@ -9,7 +9,7 @@ use std::path::Path;
 use rampart_ir::Family;
 
 use crate::equiv::helper;
-use crate::helper::MARK;
+use crate::protocol::MARK;
 use crate::sys::{self, Netns};
 
 const GUESTS: [(&str, &str, &str); 4] = [
