@@ -5,12 +5,13 @@
 use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Expect, Expected, Firewall};
-use rampart_trace::{Compiled, Hook, Packet, Trace, Verdict};
+use rampart_trace::explain::describe;
+use rampart_trace::{Compiled, Interfaces, Packet, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
 use crate::diagnostics as d;
-use crate::packets::{Ends, On, Routes, cut_services, packets, services};
+use crate::packets::{Ends, On, cut_at, cut_services, interfaces, packets, services};
 use crate::space::{DST, SRC, items};
 
 /// An expectation describing more packets than this is not checked
@@ -94,24 +95,19 @@ pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
     if fw.expects.is_empty() {
         return Vec::new();
     }
-    let routes = Routes::of(fw);
+    let ifaces = interfaces(fw);
     let fams: Vec<(Cuts, Compiled, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
         .into_iter()
         .map(|(rs, f)| {
             let mut c = Cuts::of(rs, f);
-            routes.cut(&mut c);
+            cut_at(&ifaces, &mut c);
             (c, Compiled::new(rs), rs)
         })
         .collect();
-    fw.expects.iter().map(|e| check(fw, &routes, &fams, e)).collect()
+    fw.expects.iter().map(|e| check(&ifaces, &fams, e)).collect()
 }
 
-fn check(
-    fw: &Firewall,
-    routes: &Routes,
-    fams: &[(Cuts, Compiled, &Ruleset)],
-    e: &Expect,
-) -> Outcome {
+fn check(ifaces: &Interfaces, fams: &[(Cuts, Compiled, &Ruleset)], e: &Expect) -> Outcome {
     let mut out = Outcome {
         span: e.span,
         expected: e.verdict.word(),
@@ -129,7 +125,7 @@ fn check(
         let dst = Ends::of(&e.dst, &cuts, DST);
         let svc = services(&e.service, &cuts);
         let on = On { iface: &e.iface, direction: e.direction };
-        let Some(ps) = packets(fw, routes, &cuts, &src, &dst, &svc, &on, LIMIT - all.len()) else {
+        let Some(ps) = packets(ifaces, &cuts, &src, &dst, &svc, &on, LIMIT - all.len()) else {
             out.packets = LIMIT;
             out.result = Result::TooBroad;
             return out;
@@ -145,16 +141,12 @@ fn check(
     out.sample = all.first().map(|(p, _, _, f)| (p.clone(), *f));
     for (p, compiled, rs, f) in &all {
         let t = compiled.trace(p);
-        let origin = decided_by(rs, &t);
+        let origin = t.main.decided_by.and_then(|at| at.origin(rs));
         if t.verdict == Verdict::Unknown {
             out.sample = Some((p.clone(), *f));
             out.result = Result::Undecided {
                 packet: describe(p),
-                rule: t
-                    .forks
-                    .first()
-                    .and_then(|f| rs.chains[f.at.chain].rules[f.at.rule].origin)
-                    .map(|o| o.rule),
+                rule: t.forks.first().and_then(|f| f.at.origin(rs)).map(|o| o.rule),
             };
             return out;
         }
@@ -165,8 +157,8 @@ fn check(
                 out.result = Result::Fails {
                     packet: describe(p),
                     got: t.verdict.name().to_ascii_lowercase(),
-                    rule: origin.map(|o| o.0),
-                    rule_span: origin.and_then(|o| o.1),
+                    rule: origin.map(|o| o.rule),
+                    rule_span: origin.and_then(|o| o.span),
                     count: 0,
                 };
             }
@@ -185,49 +177,4 @@ fn wanted(e: Expected, v: &Verdict) -> bool {
         Expected::Deny => matches!(v, Verdict::Drop | Verdict::Reject(_)),
         Expected::Reject => matches!(v, Verdict::Reject(_)),
     }
-}
-
-/// The policy rule (number, span) that decided, if a rule did.
-fn decided_by(rs: &Ruleset, t: &Trace) -> Option<(u32, Option<Span>)> {
-    let at = t.main.decided_by?;
-    rs.chains[at.chain].rules[at.rule].origin.map(|o| (o.rule, o.span))
-}
-
-/// `tcp 10.1.0.5:0 -> 10.2.0.10:443 in eth1 out eth2`.
-#[must_use]
-pub fn describe(p: &Packet) -> String {
-    let proto = match p.proto {
-        Some(6) => "tcp".to_owned(),
-        Some(17) => "udp".to_owned(),
-        Some(1) => "icmp".to_owned(),
-        Some(58) => "icmpv6".to_owned(),
-        Some(n) => format!("proto {n}"),
-        None => "ip".to_owned(),
-    };
-    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
-        let a = a.map_or_else(|| "(the firewall)".to_owned(), |a| a.to_string());
-        match port {
-            Some(n) => format!("{a} port {n}"),
-            None => a,
-        }
-    };
-    let mut s = format!("{proto} from {} to {}", end(p.src, p.sport), end(p.dst, p.dport));
-    if let Some((t, c)) = p.icmp {
-        s.push_str(&format!(" type {t}/{}", c.unwrap_or(0)));
-    }
-    match p.hook {
-        Hook::Output => s.push_str(" sent by the firewall"),
-        Hook::Input => s.push_str(" to the firewall"),
-        _ => {}
-    }
-    if let Some(i) = &p.in_iface {
-        s.push_str(&format!(" in on {i}"));
-    }
-    if let Some(o) = &p.out_iface {
-        s.push_str(&format!(" out by {o}"));
-    }
-    if let Some(u) = p.uid {
-        s.push_str(&format!(" (uid {u}, gid {})", p.gid.unwrap_or(0)));
-    }
-    s
 }

@@ -12,13 +12,13 @@ use ipnet::IpNet;
 use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Firewall, ServiceColumn};
-use rampart_trace::{Compiled, Hook, Packet, Verdict};
+use rampart_trace::explain::describe;
+use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
 use crate::diagnostics as d;
-use crate::expect::describe;
-use crate::packets::{Routes, Service, Walk, addr, own_dsts, owners, rep, services};
+use crate::packets::{Service, Walk, addr, cut_at, interfaces, own_dsts, owners, rep, services};
 use crate::ranges::Ranges;
 use crate::space::{DST, SRC};
 
@@ -124,13 +124,13 @@ impl Spoof {
 /// that family); `None` when it would trace more than [`LIMIT`] packets.
 #[must_use]
 pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
-    let routes = Routes::of(fw);
+    let ifaces = interfaces(fw);
     let mut cuts = Cuts::of(rs, family);
-    routes.cut(&mut cuts);
+    cut_at(&ifaces, &mut cuts);
     let compiled = Compiled::new(rs);
     let svc = services(&ServiceColumn::default(), &cuts);
     let owners = owners(&cuts);
-    let zones = zones(fw, &routes, &cuts);
+    let zones = zones(fw, &ifaces, &cuts);
     let names = service_names(fw);
     let mut m = Matrix {
         firewall: fw.name.clone(),
@@ -145,7 +145,7 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
             if a.zone.name == b.zone.name {
                 continue;
             }
-            let walks = walks(fw, &routes, family, a, b);
+            let walks = walks(&ifaces, family, a, b);
             let per = if a.iface.is_none() { owners.len() } else { 1 };
             m.packets += walks.len() * svc.len() * per;
             if m.packets > LIMIT {
@@ -155,7 +155,7 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
             m.cells.push(Cell { from: a.zone.name.clone(), to: b.zone.name.clone(), allowed });
         }
     }
-    m.spoofing = spoofing(fw, &routes, &compiled, rs, &zones, &svc);
+    m.spoofing = spoofing(fw, &ifaces, &compiled, rs, &zones, &svc);
     Some(m)
 }
 
@@ -169,7 +169,7 @@ struct Area {
     addrs: Vec<IpAddr>,
 }
 
-fn zones(fw: &Firewall, routes: &Routes, cuts: &Cuts) -> Vec<Area> {
+fn zones(fw: &Firewall, ifaces: &Interfaces, cuts: &Cuts) -> Vec<Area> {
     let f = cuts.family;
     let pieces: Vec<IpAddr> = cuts
         .pieces(SRC, &Ranges::span(0, cuts.max(SRC)))
@@ -182,7 +182,7 @@ fn zones(fw: &Firewall, routes: &Routes, cuts: &Cuts) -> Vec<Area> {
     let mut out = vec![Area {
         zone: Zone { name: "self".into(), networks: vec![] },
         iface: None,
-        addrs: own_dsts(cuts, routes),
+        addrs: own_dsts(cuts, ifaces),
     }];
     for i in fw.interfaces.iter().filter(|i| !i.loopback) {
         let mut networks: Vec<String> = i
@@ -191,12 +191,12 @@ fn zones(fw: &Firewall, routes: &Routes, cuts: &Cuts) -> Vec<Area> {
             .filter(|n| matches!(n, IpNet::V4(_)) == (f == Family::V4))
             .map(|n| n.trunc().to_string())
             .collect();
-        if routes.outside().contains(&i.name) {
+        if ifaces.outside().contains(&i.name.as_str()) {
             networks.push("elsewhere".into());
         }
         let addrs = pieces
             .iter()
-            .filter(|a| !routes.own(**a) && routes.via(**a).contains(&i.name))
+            .filter(|a| !ifaces.own(**a) && ifaces.via(**a).contains(&i.name.as_str()))
             .copied()
             .collect();
         out.push(Area {
@@ -208,7 +208,7 @@ fn zones(fw: &Firewall, routes: &Routes, cuts: &Cuts) -> Vec<Area> {
     out
 }
 
-fn walks(fw: &Firewall, routes: &Routes, family: Family, a: &Area, b: &Area) -> Vec<Walk> {
+fn walks(ifaces: &Interfaces, family: Family, a: &Area, b: &Area) -> Vec<Walk> {
     let mut v = Vec::new();
     match (&a.iface, &b.iface) {
         (Some(i), Some(o)) => {
@@ -226,7 +226,7 @@ fn walks(fw: &Firewall, routes: &Routes, family: Family, a: &Area, b: &Area) -> 
             }
         }
         (None, Some(o)) => {
-            let s = routes.source_on(fw, o, family);
+            let s = ifaces.source(o, family == Family::V6);
             for &d in &b.addrs {
                 v.push(Walk::new(Hook::Output, s, d, "", o));
             }
@@ -261,7 +261,7 @@ fn cell(
                     Verdict::Accept => {
                         e.1 += 1;
                         if let Some(at) = t.main.decided_by
-                            && let Some(o) = rs.chains[at.chain].rules[at.rule].origin
+                            && let Some(o) = at.origin(rs)
                         {
                             e.3.insert(o.rule);
                         }
@@ -361,14 +361,14 @@ fn service_names(fw: &Firewall) -> BTreeMap<Key, String> {
 /// of another zone (once per interface and zone).
 fn spoofing(
     fw: &Firewall,
-    routes: &Routes,
+    ifaces: &Interfaces,
     compiled: &Compiled,
     rs: &Ruleset,
     zones: &[Area],
     svc: &[Service],
 ) -> Vec<Spoof> {
     let mut out = Vec::new();
-    let own: Vec<IpAddr> = zones[0].addrs.iter().copied().filter(|a| routes.own(*a)).collect();
+    let own: Vec<IpAddr> = zones[0].addrs.iter().copied().filter(|a| ifaces.own(*a)).collect();
     for i in fw.interfaces.iter().filter(|i| !i.loopback) {
         for claim in zones.iter().filter(|z| z.iface.as_ref() != Some(&i.name)) {
             let srcs: Vec<IpAddr> = match &claim.iface {
@@ -377,7 +377,7 @@ fn spoofing(
                     .addrs
                     .iter()
                     .copied()
-                    .filter(|a| !routes.via(*a).contains(&i.name))
+                    .filter(|a| !ifaces.via(*a).contains(&i.name.as_str()))
                     .collect(),
             };
             let found = srcs.iter().find_map(|&s| {
@@ -408,7 +408,7 @@ fn spoofing(
 fn accepted(compiled: &Compiled, rs: &Ruleset, p: &Packet) -> Option<(String, Option<By>)> {
     let t = compiled.trace(p);
     (t.verdict == Verdict::Accept).then(|| {
-        let by = t.main.decided_by.and_then(|at| rs.chains[at.chain].rules[at.rule].origin);
+        let by = t.main.decided_by.and_then(|at| at.origin(rs));
         (describe(p), by.map(|o| (o.rule, o.span)))
     })
 }

@@ -5,10 +5,10 @@ use proptest::prelude::*;
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_model::Firewall;
-use rampart_trace::{Compiled, Hook, Packet, Verdict, tcp};
+use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict, tcp};
 
 use crate::matrix::{Matrix, matrix};
-use crate::packets::Routes;
+use crate::packets::interfaces;
 
 fn gateway() -> (Firewall, rampart_ir::Ruleset) {
     let mut sources = Sources::new();
@@ -26,8 +26,8 @@ static GATEWAY: LazyLock<(Firewall, rampart_ir::Ruleset, Matrix)> = LazyLock::ne
     (fw, rs, m)
 });
 
-fn zone(routes: &Routes, a: IpAddr) -> String {
-    if routes.own(a) { "self".into() } else { routes.via(a)[0].clone() }
+fn zone(ifaces: &Interfaces, a: IpAddr) -> String {
+    if ifaces.own(a) { "self".into() } else { ifaces.via(a)[0].to_owned() }
 }
 
 #[test]
@@ -129,9 +129,9 @@ proptest! {
         icmp in (prop_oneof![Just(8u8), 0u8..20], 0u8..3),
     ) {
         let (fw, rs, m) = &*GATEWAY;
-        let routes = Routes::of(fw);
+        let ifaces = interfaces(fw);
         let (s, d) = (IpAddr::V4(src), IpAddr::V4(dst));
-        let (from, to) = (zone(&routes, s), zone(&routes, d));
+        let (from, to) = (zone(&ifaces, s), zone(&ifaces, d));
         prop_assume!(from != "self" && from != to);
         let hook = if to == "self" { Hook::Input } else { Hook::Forward };
         let mut p = Packet::new(hook);

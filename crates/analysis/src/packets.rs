@@ -8,109 +8,46 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use rampart_ir::{Family, IcmpMatch, Proto};
 use rampart_model::{AddrColumn, Direction, Firewall, IfaceColumn, ServiceAtom, ServiceColumn};
-use rampart_trace::{Hook, Packet, tcp};
+use rampart_trace::{Hook, Interfaces, Packet, tcp};
 
 use crate::cuts::Cuts;
 use crate::ranges::Ranges;
 use crate::space::{DPORT, DST, ICMP, PROTO, SPORT, SRC, bits, items};
 
-/// The interfaces of a firewall as routing sees them: each network
-/// behind the interface that holds it (the longest prefix); every other
-/// address behind the `dynamic` interfaces and those without address
-/// (or, if there are none, behind any interface but the loopback).
-pub struct Routes {
-    nets: Vec<(String, IpNet)>,
-    outside: Vec<String>,
-    names: Vec<String>,
-    own: Vec<IpAddr>,
-    dynamic: bool,
+/// The firewall's interfaces, as routing sees them.
+#[must_use]
+pub fn interfaces(fw: &Firewall) -> Interfaces {
+    let mut ifaces = Interfaces::unknown();
+    for i in &fw.interfaces {
+        if i.loopback {
+            ifaces.add_loopback(&i.name, i.addrs.clone());
+        } else {
+            ifaces.add(&i.name, i.addrs.clone(), i.dynamic);
+        }
+    }
+    ifaces
 }
 
-impl Routes {
-    #[must_use]
-    pub fn of(fw: &Firewall) -> Self {
-        let real: Vec<_> = fw.interfaces.iter().filter(|i| !i.loopback).collect();
-        let names: Vec<String> = real.iter().map(|i| i.name.clone()).collect();
-        let mut outside: Vec<String> = real
-            .iter()
-            .filter(|i| i.dynamic || i.addrs.is_empty())
-            .map(|i| i.name.clone())
-            .collect();
-        if outside.is_empty() {
-            outside.clone_from(&names);
-        }
-        Self {
-            nets: real
-                .iter()
-                .flat_map(|i| i.addrs.iter().map(|n| (i.name.clone(), n.trunc())))
-                .collect(),
-            outside,
-            names,
-            own: fw.interfaces.iter().flat_map(|i| i.addrs.iter().map(IpNet::addr)).collect(),
-            dynamic: real.iter().any(|i| i.dynamic),
-        }
+/// Cut the address dimensions at the interfaces' networks and the
+/// firewall's own addresses.
+pub fn cut_at(ifaces: &Interfaces, c: &mut Cuts) {
+    let nets = ifaces.networks().chain(ifaces.addresses().map(IpNet::from));
+    let r: Vec<Ranges> = nets.map(|n| net(n, c.family)).collect();
+    for x in &r {
+        c.add(SRC, x);
+        c.add(DST, x);
     }
+}
 
-    /// Cut the address dimensions at the networks and own addresses.
-    pub fn cut(&self, c: &mut Cuts) {
-        let mut r: Vec<Ranges> = self.nets.iter().map(|(_, n)| net(*n, c.family)).collect();
-        r.extend(self.own.iter().map(|a| net(IpNet::from(*a), c.family)));
-        for x in &r {
-            c.add(SRC, x);
-            c.add(DST, x);
-        }
-    }
-
-    /// The interfaces behind which `a` lies.
-    #[must_use]
-    pub fn via(&self, a: IpAddr) -> Vec<String> {
-        let best =
-            self.nets.iter().filter(|(_, n)| n.contains(&a)).map(|(_, n)| n.prefix_len()).max();
-        match best {
-            Some(len) => {
-                let mut v: Vec<String> = self
-                    .nets
-                    .iter()
-                    .filter(|(_, n)| n.prefix_len() == len && n.contains(&a))
-                    .map(|(i, _)| i.clone())
-                    .collect();
-                v.dedup();
-                v
-            }
-            None => self.outside.clone(),
-        }
-    }
-
-    /// The interfaces behind which every address outside their networks lies.
-    #[must_use]
-    pub fn outside(&self) -> &[String] {
-        &self.outside
-    }
-
-    /// Whether `a` is one of the firewall's own addresses.
-    #[must_use]
-    pub fn own(&self, a: IpAddr) -> bool {
-        self.own.contains(&a)
-    }
-
-    /// The interfaces a column names (wildcards `eth+` included).
-    pub(crate) fn named(&self, c: &IfaceColumn) -> Vec<String> {
-        let hit = |n: &String| {
-            c.names.iter().any(|w| match w.strip_suffix('+') {
-                Some(p) => n.starts_with(p),
-                None => n == w,
-            })
-        };
-        self.names.iter().filter(|n| hit(n) != c.neg).cloned().collect()
-    }
-
-    /// The firewall's own address to send from by `out`.
-    pub(crate) fn source_on(&self, fw: &Firewall, out: &str, family: Family) -> Option<IpAddr> {
-        let fits = |a: &IpNet| (family == Family::V4) == a.addr().is_ipv4();
-        let on = fw.interface(out).and_then(|i| i.addrs.iter().find(|a| fits(a)));
-        on.or_else(|| fw.interfaces.iter().flat_map(|i| &i.addrs).find(|a| fits(a)))
-            .map(IpNet::addr)
-    }
+/// The interfaces a column names (wildcards `eth+` included).
+pub(crate) fn named<'a>(ifaces: &'a Interfaces, c: &IfaceColumn) -> Vec<&'a str> {
+    let hit = |n: &str| {
+        c.names.iter().any(|w| match w.strip_suffix('+') {
+            Some(p) => n.starts_with(p),
+            None => n == w,
+        })
+    };
+    ifaces.names().filter(|n| hit(n) != c.neg).collect()
 }
 
 fn net(n: IpNet, family: Family) -> Ranges {
@@ -255,11 +192,9 @@ pub struct On<'a> {
 /// A packet whose source and destination lie behind the same interface
 /// does not cross the firewall and is left out; so is the firewall
 /// talking to itself.
-#[allow(clippy::too_many_arguments)] // the description's parts
 #[must_use]
-pub fn packets(
-    fw: &Firewall,
-    routes: &Routes,
+pub fn packets<'a>(
+    ifaces: &'a Interfaces,
     cuts: &Cuts,
     src: &Ends,
     dst: &Ends,
@@ -270,8 +205,8 @@ pub fn packets(
     let family = cuts.family;
     let addr = |v: u128| addr(family, v);
     let mut walks: Vec<Walk> = Vec::new();
-    let own_dsts = own_dsts(cuts, routes);
-    let pin = |hook: Hook, side_in: bool, found: Vec<String>| -> Vec<String> {
+    let own_dsts = own_dsts(cuts, ifaces);
+    let pin = |hook: Hook, side_in: bool, found: Vec<&'a str>| -> Vec<&'a str> {
         if on.iface.names.is_empty() {
             return found;
         }
@@ -280,20 +215,20 @@ pub fn packets(
             Direction::Out => false,
             Direction::Both => hook != Hook::Output,
         };
-        if ins == side_in { routes.named(on.iface) } else { found }
+        if ins == side_in { named(ifaces, on.iface) } else { found }
     };
     for &(s, s_hi) in &src.pieces {
         let s = addr(rep((s, s_hi)));
-        let ins = pin(Hook::Input, true, routes.via(s));
-        let fins = pin(Hook::Forward, true, routes.via(s));
+        let ins = pin(Hook::Input, true, ifaces.via(s));
+        let fins = pin(Hook::Forward, true, ifaces.via(s));
         for &(d, d_hi) in &dst.pieces {
             let d = addr(rep((d, d_hi)));
-            if routes.own(d) {
+            if ifaces.own(d) {
                 continue;
             }
-            for o in pin(Hook::Forward, false, routes.via(d)) {
+            for o in pin(Hook::Forward, false, ifaces.via(d)) {
                 for i in fins.iter().filter(|i| **i != o) {
-                    walks.push(Walk::new(Hook::Forward, Some(s), d, i, &o));
+                    walks.push(Walk::new(Hook::Forward, Some(s), d, i, o));
                 }
             }
         }
@@ -304,7 +239,7 @@ pub fn packets(
                 }
             }
         } else {
-            for p in dst.pieces.iter().map(|p| addr(rep(*p))).filter(|a| routes.own(*a)) {
+            for p in dst.pieces.iter().map(|p| addr(rep(*p))).filter(|a| ifaces.own(*a)) {
                 for i in &ins {
                     walks.push(Walk::new(Hook::Input, Some(s), p, i, ""));
                 }
@@ -317,12 +252,12 @@ pub fn packets(
     if src.firewall {
         for &(d, d_hi) in &dst.pieces {
             let d = addr(rep((d, d_hi)));
-            if routes.own(d) {
+            if ifaces.own(d) {
                 continue;
             }
-            for o in pin(Hook::Output, false, routes.via(d)) {
-                let s = routes.source_on(fw, &o, family);
-                walks.push(Walk::new(Hook::Output, s, d, "", &o));
+            for o in pin(Hook::Output, false, ifaces.via(d)) {
+                let s = ifaces.source(o, family == Family::V6);
+                walks.push(Walk::new(Hook::Output, s, d, "", o));
             }
         }
     }
@@ -390,14 +325,15 @@ pub(crate) fn addr(family: Family, v: u128) -> IpAddr {
 /// The addresses the firewall answers on: its static ones first (the
 /// first packet that fails is named), then, with a `dynamic` interface,
 /// one per piece outside the other interfaces' networks.
-pub(crate) fn own_dsts(cuts: &Cuts, routes: &Routes) -> Vec<IpAddr> {
+pub(crate) fn own_dsts(cuts: &Cuts, ifaces: &Interfaces) -> Vec<IpAddr> {
+    let dynamic = ifaces.dynamics().next().is_some();
     let mut v: Vec<IpAddr> = cuts
         .pieces(DST, &Ranges::span(0, cuts.max(DST)))
         .iter()
         .map(|p| addr(cuts.family, rep(*p)))
-        .filter(|a| routes.own(*a) || (routes.dynamic && routes.via(*a) == routes.outside))
+        .filter(|a| ifaces.own(*a) || (dynamic && ifaces.via(*a) == ifaces.outside()))
         .collect();
-    v.sort_by_key(|a| !routes.own(*a));
+    v.sort_by_key(|a| !ifaces.own(*a));
     v
 }
 

@@ -158,19 +158,7 @@ pub fn check(rs: &Ruleset, m: &Mgmt) -> Option<Cut> {
     for (what, p) in packets {
         let t = rampart_trace::trace(rs, &p);
         if t.verdict != Verdict::Accept {
-            let decided_by = match t.main.decided_by {
-                Some(at) => {
-                    let chain = &rs.chains[at.chain];
-                    let rule = &chain.rules[at.rule];
-                    format!(
-                        "{} #{}: {}",
-                        chain.name,
-                        at.rule + 1,
-                        rampart_trace::explain::rule_text(rs, rule, family)
-                    )
-                }
-                None => format!("the policy of the built-in chain {}", p.hook.chain()),
-            };
+            let decided_by = rampart_trace::explain::deciding(rs, &t.main, p.hook, family);
             let verdict = match t.verdict {
                 Verdict::Unknown => {
                     "no certain ACCEPT (it depends on matches a trace cannot decide)".to_owned()

@@ -48,3 +48,28 @@ fn detected_positively_and_errors_located() {
     assert!(bad.has_errors());
     assert_eq!(bad.diagnostics[0].code, "E0810");
 }
+
+#[test]
+fn counters_by_chain_position_with_the_rule_comment() {
+    let json = r#"{"nftables": [
+      {"metainfo": {"json_schema_version": 1}},
+      {"rule": {"family": "inet", "table": "t", "chain": "input", "handle": 4,
+        "comment": "R7: web", "expr": [{"counter": {"packets": 3, "bytes": 180}}, {"accept": null}]}},
+      {"rule": {"family": "inet", "table": "t", "chain": "input", "handle": 5,
+        "expr": [{"accept": null}]}},
+      {"rule": {"family": "inet", "table": "t", "chain": "input", "handle": 6,
+        "comment": "R9: one of several", "expr": [{"vmap": {"key": {"meta": {"key": "l4proto"}},
+          "data": "@m"}}, {"counter": {"packets": 2, "bytes": 80}}]}},
+      {"rule": {"family": "inet", "table": "t", "chain": "forward", "handle": 7,
+        "expr": [{"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}}
+    ]}"#;
+    let c = nft::counters(json).unwrap();
+    let got: Vec<_> =
+        c.iter().map(|c| (c.chain.as_str(), c.index, c.packets, c.comment.as_deref())).collect();
+    // A verdict map's one counter names no single policy rule.
+    assert_eq!(
+        got,
+        vec![("input", 1, 3, Some("R7: web")), ("input", 3, 2, None), ("forward", 1, 0, None)]
+    );
+    assert!(nft::counters("{\"nftables\": [").is_err());
+}

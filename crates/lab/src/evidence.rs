@@ -1,5 +1,5 @@
 //! What the kernel did: LOG lines (read with [`crate::kmsg`]) and the rule
-//! counters of `iptables-save -c`.
+//! counters of `iptables-save -c` or `nft -j list ruleset`.
 //!
 //! LOG lines from a namespace reach the kernel log only with
 //! `net.netfilter.nf_log_all_netns=1`. That switch is global, and labs run
@@ -183,10 +183,35 @@ pub struct Counter {
     pub text: String,
 }
 
-/// Reads the filter table's counters in a namespace.
-pub fn counters(ns: &Netns) -> Result<Vec<Counter>, LabError> {
+/// Reads the rule counters in a namespace: the filter table's with
+/// `iptables-save -c`, or every rule's of `nft -j list ruleset` on nft.
+pub fn counters(ns: &Netns, nft: bool) -> Result<Vec<Counter>, LabError> {
+    if nft {
+        let text = ns.stdout(["nft", "-j", "list", "ruleset"])?;
+        return nft_counters(&text);
+    }
     let text = ns.stdout(["iptables-save", "-c", "-t", "filter"])?;
     Ok(parse_counters(&text))
+}
+
+/// The counters of `nft -j list ruleset`, each with the rule's comment
+/// (`R<n>: ...`), which names the policy rule it came from.
+fn nft_counters(text: &str) -> Result<Vec<Counter>, LabError> {
+    let read = rampart_ir::read::nft::counters(text).map_err(|e| LabError::Unreadable {
+        what: "nft -j list ruleset".into(),
+        diagnostics: e.to_string(),
+    })?;
+    Ok(read
+        .into_iter()
+        .map(|c| {
+            let mut text = format!("{} {} {} rule {}", c.family, c.table, c.chain, c.index);
+            match &c.comment {
+                Some(comment) => text.push_str(&format!(" comment \"{comment}\"")),
+                None => text.push_str(" (names no policy rule)"),
+            }
+            Counter { chain: c.chain, index: c.index, packets: c.packets, text }
+        })
+        .collect())
 }
 
 /// Parses `iptables-save -c` output.

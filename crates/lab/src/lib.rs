@@ -4,7 +4,8 @@
 //! every kernel test.
 //!
 //! Input: a lab file ([`parse()`] → [`Lab`]) and the firewall's ruleset as
-//! `iptables-restore` text ([`Rules`]). Output: a [`Report`], per probe the
+//! `iptables-restore` text, and optionally as an `nft -f` document to load
+//! instead ([`Rules`]). Output: a [`Report`], per probe the
 //! outcome expected, seen and predicted by `rampart trace`, with the LOG
 //! lines and rule counters as evidence. Start reading at [`run::run`];
 //! [`topology`] builds, [`probe`] sends, [`evidence`] reads back,

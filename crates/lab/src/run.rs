@@ -17,11 +17,17 @@ use crate::path::{Crossing, Flow, Leg, Nat, Router, crossings};
 use crate::probe::{self, Seen};
 use crate::topology::{self, Topology};
 
-/// The firewall's ruleset as `iptables-restore` documents.
+/// The firewall's ruleset as `iptables-restore` documents, and the
+/// backend the kernel gets.
 #[derive(Clone, Debug)]
 pub struct Rules {
     pub v4: String,
     pub v6: Option<String>,
+    /// The same firewall as one `nft -f` document. When set, the kernel
+    /// loads this instead of the iptables documents, which then serve only
+    /// trace's prediction, and the kernel's counters are matched to trace's
+    /// rules by the policy rule they name (`R<n>`).
+    pub nft: Option<String>,
 }
 
 /// Everything the lab needs on the machine.
@@ -114,6 +120,9 @@ pub struct Predicted {
     /// The deciding rule as a counter position (`index` 0: the policy).
     #[serde(skip)]
     pub decided_at: Option<(String, usize)>,
+    /// The policy rule the deciding rule came from (`R<n>`).
+    #[serde(skip)]
+    pub decided_rule: Option<u32>,
     pub logs: Vec<String>,
     /// The rules that matched on trace's main path, as counters of one
     /// packet: what the kernel's counters would show.
@@ -181,8 +190,13 @@ pub fn stand_up(lab: &Lab, rules: &Rules) -> Result<Topology, LabError> {
 }
 
 /// Loads the documents with `iptables-restore`, which replaces the table
-/// in one transaction or changes nothing; its exit status is checked.
+/// in one transaction or changes nothing, or the nft document with `nft
+/// -f`, one transaction too; the exit status is checked.
 fn load(topo: &Topology, rules: &Rules) -> Result<(), LabError> {
+    if let Some(nft) = &rules.nft {
+        topo.fw().run_with_input(&["nft", "-f", "-"], nft)?;
+        return Ok(());
+    }
     topo.fw().run_with_input(&["iptables-restore", "-w"], &rules.v4)?;
     if let Some(v6) = &rules.v6 {
         require_tools(&[Tool { name: "ip6tables-restore", package: "iptables" }])?;
@@ -220,13 +234,19 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
     preflight()?;
     let _logging = NetnsLogging::enable()?;
     let topo = stand_up(lab, rules)?;
-    let ruleset = loaded_ruleset(&topo)?;
+    let ruleset = match rules.nft {
+        // trace reads no nft ruleset with its nat table: it predicts from
+        // the same firewall's iptables form.
+        Some(_) => read_tables(&rules.v4, "IPv4 rules")?,
+        None => loaded_ruleset(&topo)?,
+    };
     let compiled = Compiled::new(&ruleset);
+    let nft = rules.nft.is_some();
     let kmsg = KmsgTail::start()?;
     let mut probes = Vec::new();
     for (i, p) in lab.probes.iter().enumerate() {
         let sport = u16::try_from(40000 + i).unwrap_or(40000);
-        probes.push(run_probe(lab, &topo, &compiled, &kmsg, p, sport)?);
+        probes.push(run_probe(lab, &topo, &compiled, &kmsg, p, sport, nft)?);
     }
     let run = topo.run.clone();
     drop(topo);
@@ -249,6 +269,7 @@ fn run_probe(
     kmsg: &KmsgTail,
     p: &crate::describe::Probe,
     sport: u16,
+    nft: bool,
 ) -> Result<ProbeReport, LabError> {
     let dst = lab.target_addr(&p.to).expect("checked target");
     let sport = (p.kind != ProbeKind::Ping).then_some(sport);
@@ -261,7 +282,7 @@ fn run_probe(
         Some(m) => Some(probe::spoof(lab, topo, &p.from, dst, m)?),
         None => None,
     };
-    let before = evidence::counters(topo.fw())?;
+    let before = evidence::counters(topo.fw(), nft)?;
     let _ = kmsg.take();
     let argv = probe::command_line(p.kind, dst, p.port, sport.unwrap_or(0), p.uid);
     let seen = probe::send(topo.ns(&p.from), &argv, p.kind);
@@ -271,12 +292,13 @@ fn run_probe(
     let seen: Seen = seen?;
     // printk is synchronous, but give late retransmissions a moment.
     std::thread::sleep(Duration::from_millis(50));
-    let after = evidence::counters(topo.fw())?;
+    let after = evidence::counters(topo.fw(), nft)?;
     let counters = evidence::moved(&before, &after);
     let logs = log_lines(&kmsg.take(), p.kind, &predicted, src, dst, sport, p.port);
 
     let (pred, deciding) = combine(&predicted);
-    let trace_agrees = pred == seen.outcome.into() && blocking_rule_moved(&predicted, &counters);
+    let trace_agrees =
+        pred == seen.outcome.into() && blocking_rule_moved(&predicted, &counters, nft);
     let problems = problems(p, seen.outcome, &counters, &logs, "the kernel");
     Ok(ProbeReport {
         line: p.line,
@@ -450,24 +472,19 @@ fn predict(
         Some(at) => (rs.chains[at.chain].name.clone(), at.rule + 1),
         None => (c.hook.chain().to_owned(), 0),
     });
+    let decided_rule = t.main.decided_by.and_then(|at| {
+        let rule = &rs.chains[at.chain].rules[at.rule];
+        rule.origin
+            .as_ref()
+            .map(|o| o.rule)
+            .or_else(|| rule.comment.as_deref().and_then(rampart_ir::origin::comment_rule))
+    });
     let decided_by = if c.nat_undecided {
         "unknown (a nat rule trace cannot decide)".to_owned()
     } else if t.verdict == Verdict::Unknown {
         "unknown (a match trace cannot decide)".to_owned()
     } else {
-        match t.main.decided_by {
-            Some(at) => {
-                let chain = &rs.chains[at.chain];
-                let rule = &chain.rules[at.rule];
-                format!(
-                    "{}:{} {}",
-                    chain.name,
-                    at.rule + 1,
-                    rampart_trace::explain::rule_text(rs, rule, family)
-                )
-            }
-            None => format!("policy of {}", c.hook.chain()),
-        }
+        rampart_trace::explain::deciding(rs, &t.main, c.hook, family)
     };
     let mut matched: Vec<Counter> = t
         .path
@@ -496,6 +513,7 @@ fn predict(
         verdict: t.verdict,
         decided_by,
         decided_at,
+        decided_rule,
         logs: t.logs,
         matched,
     }
@@ -518,14 +536,23 @@ pub(crate) fn combine(predicted: &[Predicted]) -> (Answer, Option<String>) {
 }
 
 /// For a probe trace says is blocked, the kernel must agree on where: the
-/// counter of the rule (or policy) trace names must have moved.
-fn blocking_rule_moved(predicted: &[Predicted], counters: &[Counter]) -> bool {
+/// counter of the rule (or policy) trace names must have moved. On nft,
+/// whose chains are not iptables', a counter of a rule of the same policy
+/// rule (`R<n>`); a chain's policy has no counter there, so a block by a
+/// policy is proven by the outcome alone.
+fn blocking_rule_moved(predicted: &[Predicted], counters: &[Counter], nft: bool) -> bool {
     let Some(block) = predicted.iter().find(|c| c.verdict != Verdict::Accept) else {
         return true;
     };
-    match &block.decided_at {
-        Some((chain, index)) => counters.iter().any(|c| c.chain == *chain && c.index == *index),
-        None => true,
+    match (&block.decided_at, nft) {
+        (Some((_, 0)), true) => true,
+        (Some(_), true) => block.decided_rule.is_some_and(|n| {
+            counters.iter().any(|c| rampart_ir::origin::line_rule(&c.text) == Some(n))
+        }),
+        (Some((chain, index)), false) => {
+            counters.iter().any(|c| c.chain == *chain && c.index == *index)
+        }
+        (None, _) => true,
     }
 }
 

@@ -24,8 +24,9 @@ fn lab(path: &Path) -> Lab {
     parsed.lab.unwrap_or_else(|| panic!("lab file has errors:\n{diags}"))
 }
 
-/// The firewall's ruleset, compiled as `rampart lab` does.
-fn rules(lab: &Lab) -> Rules {
+/// The firewall's ruleset, compiled as `rampart lab` does; with `nft`, as
+/// `rampart lab run --target nft` does.
+fn rules_for(lab: &Lab, nft: bool) -> Rules {
     match &lab.rules {
         RulesSource::Policy(p) => {
             let mut sources = Sources::new();
@@ -34,6 +35,7 @@ fn rules(lab: &Lab) -> Rules {
             let model = loaded.model.expect("model");
             let fw = model.firewall(&lab.firewall.name).expect("firewall");
             let c = rampart_lower::compile(fw);
+            let nft = nft.then(|| rampart_nft::emit(&rampart_nft::classify(&c.rich)));
             Rules {
                 v4: rampart_emit::iptables_restore(&c.v4, Family::V4, "lab test", Some(&sources)),
                 v6: Some(rampart_emit::iptables_restore(
@@ -42,17 +44,27 @@ fn rules(lab: &Lab) -> Rules {
                     "lab test",
                     Some(&sources),
                 )),
+                nft,
             }
         }
         RulesSource::Rules(p) => {
-            Rules { v4: std::fs::read_to_string(p).expect("read rules"), v6: None }
+            Rules { v4: std::fs::read_to_string(p).expect("read rules"), v6: None, nft: None }
         }
     }
 }
 
+fn rules(lab: &Lab) -> Rules {
+    rules_for(lab, false)
+}
+
 fn run_lab(path: &Path) -> Report {
+    run_lab_on(path, false)
+}
+
+/// Runs the lab on iptables, or on nft with `nft`.
+fn run_lab_on(path: &Path, nft: bool) -> Report {
     let lab = lab(path);
-    let rules = rules(&lab);
+    let rules = rules_for(&lab, nft);
     let report = run(&lab, &rules).unwrap_or_else(|e| panic!("{e}"));
     let offline = rampart_lab::offline::run(&lab, &rules).unwrap_or_else(|e| panic!("{e}"));
     for (k, o) in report.probes.iter().zip(&offline.probes) {
@@ -152,8 +164,14 @@ fn spice_client_lab() {
 }
 
 #[test]
-fn office_gateway_lab() {
-    let r = run_lab(&root().join("examples/office-gateway.lab"));
+fn office_gateway_lab_on_both_backends() {
+    for nft in [false, true] {
+        office_gateway(nft);
+    }
+}
+
+fn office_gateway(nft: bool) {
+    let r = run_lab_on(&root().join("examples/office-gateway.lab"), nft);
     assert_eq!(r.probes.len(), 16);
     // The Internet has no route back: the LAN's connection passes only
     // masqueraded, and its reply is translated back on the way in.
@@ -171,6 +189,15 @@ fn office_gateway_lab() {
     assert!(c.nat.iter().any(|n| n.starts_with("DNAT 100.64.0.1:80 -> 10.2.0.10:80")), "{c:?}");
     // Inside the LAN the gateway is not on the path.
     assert!(r.probes.iter().any(|p| p.crossings.is_empty() && p.seen == Answer::Pass));
+    if nft {
+        // nft counts every rule: the kernel's own nat rules took the two
+        // connections, the masquerade (R13) and the port forward (R14).
+        let counted = |p: &rampart_lab::run::ProbeReport, n: u32| {
+            p.counters.iter().any(|c| rampart_ir::origin::line_rule(&c.text) == Some(n))
+        };
+        assert!(counted(out, 13), "{:?}", out.counters);
+        assert!(counted(fwd, 14), "{:?}", fwd.counters);
+    }
     no_namespaces_left(&r);
 }
 

@@ -19,7 +19,9 @@
 
 use std::borrow::Cow;
 
-use rampart_ir::{ChainId, Connmark, MarkSet, Policy, RejectWith, Ruleset, Table, Target};
+use rampart_ir::{
+    ChainId, Connmark, MarkSet, Origin, Policy, RejectWith, Rule, Ruleset, Table, Target,
+};
 
 use crate::index::Lists;
 use crate::matches::{Tri, Why};
@@ -31,6 +33,20 @@ use crate::packet::Packet;
 pub struct RuleRef {
     pub chain: usize,
     pub rule: usize,
+}
+
+impl RuleRef {
+    /// The rule itself, in the ruleset the trace walked.
+    #[must_use]
+    pub fn rule(self, rs: &Ruleset) -> &Rule {
+        &rs.chains[self.chain].rules[self.rule]
+    }
+
+    /// The policy rule it was made from, if Rampart made it.
+    #[must_use]
+    pub fn origin(self, rs: &Ruleset) -> Option<Origin> {
+        self.rule(rs).origin
+    }
 }
 
 /// What a matching rule did, for the path.
@@ -487,7 +503,7 @@ impl Engine for Linear<'_> {
     }
 
     fn check(&self, at: RuleRef, p: &Packet, mark: u32) -> (Tri, usize) {
-        let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let rule = at.rule(self.rs);
         let marked;
         let p = if mark == p.mark {
             p
@@ -509,7 +525,7 @@ impl Engine for Linear<'_> {
     }
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {
-        let rule = &self.rs.chains[at.chain].rules[at.rule];
+        let rule = at.rule(self.rs);
         Cow::Owned(act(&rule.target, self.rs.chains.len()))
     }
 

@@ -10,8 +10,9 @@
 //! from 1, as `iptables -L --line-numbers` does.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 
-use rampart_ir::{Family, Match, Rule, Ruleset, Table, Target, format_rule};
+use rampart_ir::{Family, Hook, Match, Rule, Ruleset, Table, Target, format_rule};
 use serde_json::{Value, json};
 
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
@@ -30,8 +31,19 @@ pub fn rule_text(rs: &Ruleset, rule: &Rule, family: Family) -> String {
     }
 }
 
-fn rule_at(rs: &Ruleset, at: RuleRef) -> &Rule {
-    &rs.chains[at.chain].rules[at.rule]
+/// The rule that decided, as `CHAIN:INDEX` and its text, or `policy of
+/// HOOK` when the chain's policy did.
+#[must_use]
+pub fn deciding(rs: &Ruleset, e: &Ending, hook: Hook, family: Family) -> String {
+    match e.decided_by {
+        Some(at) => format!(
+            "{}:{} {}",
+            rs.chains[at.chain].name,
+            at.rule + 1,
+            rule_text(rs, at.rule(rs), family)
+        ),
+        None => format!("policy of {}", hook.chain()),
+    }
 }
 
 fn undecided_text(
@@ -40,7 +52,7 @@ fn undecided_text(
     u: Undecided,
     family: Family,
 ) -> (String, &'static str) {
-    let rule = rule_at(rs, at);
+    let rule = at.rule(rs);
     match u {
         Undecided::Match(i, why) => {
             let m: Vec<Match> = rule.matches.get(i).cloned().into_iter().collect();
@@ -63,7 +75,7 @@ fn at_json(rs: &Ruleset, at: Option<RuleRef>, family: Family) -> Value {
         Some(at) => json!({
             "chain": rs.chains[at.chain].name,
             "index": at.rule + 1,
-            "text": rule_text(rs, rule_at(rs, at), family),
+            "text": rule_text(rs, at.rule(rs), family),
         }),
     }
 }
@@ -87,7 +99,7 @@ pub fn to_json(rs: &Ruleset, t: &Trace, family: Family) -> Value {
             json!({
                 "chain": rs.chains[s.at.chain].name,
                 "index": s.at.rule + 1,
-                "text": rule_text(rs, rule_at(rs, s.at), family),
+                "text": rule_text(rs, s.at.rule(rs), family),
                 "action": s.action.name(),
             })
         })
@@ -100,7 +112,7 @@ pub fn to_json(rs: &Ruleset, t: &Trace, family: Family) -> Value {
             json!({
                 "chain": rs.chains[f.at.chain].name,
                 "index": f.at.rule + 1,
-                "text": rule_text(rs, rule_at(rs, f.at), family),
+                "text": rule_text(rs, f.at.rule(rs), family),
                 "match": m,
                 "reason": reason,
                 "if_match": ending_json(rs, &f.if_match, family),
@@ -127,31 +139,70 @@ fn ending_text(rs: &Ruleset, e: &Ending, start: Option<&str>) -> String {
     }
 }
 
+/// A protocol by name (`tcp`), or `proto N` for one without.
+#[must_use]
+pub fn proto_name(n: u8) -> String {
+    match n {
+        6 => "tcp".to_owned(),
+        17 => "udp".to_owned(),
+        1 => "icmp".to_owned(),
+        58 => "icmpv6".to_owned(),
+        n => format!("proto {n}"),
+    }
+}
+
+/// One end of a packet: the address (`none` when not given), then the
+/// port after `sep`.
+fn end(a: Option<IpAddr>, port: Option<u16>, none: &str, sep: &str) -> String {
+    let a = a.map_or_else(|| none.to_owned(), |a| a.to_string());
+    match port {
+        Some(p) => format!("{a}{sep}{p}"),
+        None => a,
+    }
+}
+
 /// `SRC[:PORT] -> DST[:PORT]`, `?` for an address not given.
 #[must_use]
 pub fn endpoints(p: &Packet) -> String {
-    let end = |a: Option<std::net::IpAddr>, port: Option<u16>| {
-        let a = a.map_or("?".to_owned(), |a| a.to_string());
-        match port {
-            Some(p) => format!("{a}:{p}"),
-            None => a,
-        }
-    };
-    format!("{} -> {}", end(p.src, p.sport), end(p.dst, p.dport))
+    format!("{} -> {}", end(p.src, p.sport, "?", ":"), end(p.dst, p.dport, "?", ":"))
+}
+
+/// The packet in words, for messages about a policy: `tcp from 10.1.0.5
+/// port 1 to 10.2.0.10 port 443 in on eth1 out by eth2`.
+#[must_use]
+pub fn describe(p: &Packet) -> String {
+    let proto = p.proto.map_or_else(|| "ip".to_owned(), proto_name);
+    let fw = "(the firewall)";
+    let mut s = format!(
+        "{proto} from {} to {}",
+        end(p.src, p.sport, fw, " port "),
+        end(p.dst, p.dport, fw, " port ")
+    );
+    if let Some((t, c)) = p.icmp {
+        let _ = write!(s, " type {t}/{}", c.unwrap_or(0));
+    }
+    match p.hook {
+        Hook::Output => s.push_str(" sent by the firewall"),
+        Hook::Input => s.push_str(" to the firewall"),
+        _ => {}
+    }
+    if let Some(i) = &p.in_iface {
+        let _ = write!(s, " in on {i}");
+    }
+    if let Some(o) = &p.out_iface {
+        let _ = write!(s, " out by {o}");
+    }
+    if let Some(u) = p.uid {
+        let _ = write!(s, " (uid {u}, gid {})", p.gid.unwrap_or(0));
+    }
+    s
 }
 
 /// One line describing the packet, e.g. `input tcp 10.0.0.5:40000 -> 10.0.0.1:22`.
 #[must_use]
 pub fn packet_line(p: &Packet) -> String {
     let mut s = p.hook.chain().to_ascii_lowercase();
-    let proto = match p.proto {
-        Some(6) => "tcp".to_owned(),
-        Some(17) => "udp".to_owned(),
-        Some(1) => "icmp".to_owned(),
-        Some(58) => "icmpv6".to_owned(),
-        Some(n) => format!("proto {n}"),
-        None => "any protocol".to_owned(),
-    };
+    let proto = p.proto.map_or_else(|| "any protocol".to_owned(), proto_name);
     let _ = write!(s, " {proto} {}", endpoints(p));
     if let Some((t, c)) = p.icmp {
         let _ = write!(s, " type {t}");
@@ -214,7 +265,7 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
     let mut out = format!("packet: {}\n", packet_line(p));
     let mut logs = t.logs.iter();
     for s in &t.path {
-        let rule = rule_at(rs, s.at);
+        let rule = s.at.rule(rs);
         let here = format!("{} {}", rs.chains[s.at.chain].name, s.at.rule + 1);
         let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, rule, family));
         if let Some(o) = rule.origin.filter(|o| o.rule > 0) {
@@ -248,7 +299,7 @@ pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
         for f in t.forks.iter().take(FORKS_SHOWN) {
             let (m, reason) = undecided_text(rs, f.at, f.undecided, family);
             let here = format!("{} {}", rs.chains[f.at.chain].name, f.at.rule + 1);
-            let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, rule_at(rs, f.at), family));
+            let _ = writeln!(out, "  {here:<12} {}", rule_text(rs, f.at.rule(rs), family));
             let _ = writeln!(out, "  {:<12} {m}: {reason}", "");
             let more = if f.more { " (then more undecided rules)" } else { "" };
             let _ = writeln!(

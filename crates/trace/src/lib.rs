@@ -16,6 +16,7 @@ mod compile;
 pub mod eval;
 pub mod explain;
 mod index;
+mod interfaces;
 pub mod matches;
 pub mod nat;
 pub mod packet;
@@ -28,9 +29,10 @@ pub use eval::{
     Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace, trace_table,
     trace_through,
 };
+pub use interfaces::Interfaces;
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Hook, Packet, tcp};
-pub use routed::{Interfaces, Route, Routed, routed};
+pub use routed::{Route, Routed, routed};
 pub use routes::LocalTable;
 
 #[cfg(test)]

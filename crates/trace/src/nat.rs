@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use rampart_ir::{NatTo, Ruleset, Table, Target};
 
 use crate::eval::{Trace, Verdict, trace_table};
+use crate::interfaces::Interfaces;
 use crate::packet::Packet;
-use crate::routed::Interfaces;
 
 /// What a nat chain did to a new connection.
 #[derive(Clone, Debug)]
@@ -72,7 +72,7 @@ impl NatKind {
 pub fn translate(rs: &Ruleset, packet: &Packet, ifaces: &Interfaces) -> Nat {
     let trace = trace_table(rs, Table::Nat, packet);
     let rule = match (&trace.verdict, trace.main.decided_by) {
-        (Verdict::Accept, Some(at)) => Some(&rs.chains[at.chain].rules[at.rule]),
+        (Verdict::Accept, Some(at)) => Some(at.rule(rs)),
         _ => None,
     };
     let v6 = packet.src.or(packet.dst).is_some_and(|a| a.is_ipv6());

@@ -9,68 +9,13 @@
 //! place is never guessed: the route is undecided unless the caller names
 //! the outgoing interface.
 
-use std::net::IpAddr;
-
-use ipnet::IpNet;
 use rampart_ir::{Hook, Ruleset};
 
 use crate::eval::{Trace, Verdict};
+use crate::interfaces::Interfaces;
 use crate::nat::{Nat, Translation, translate};
 use crate::packet::Packet;
 use crate::routes::LocalTable;
-
-/// The firewall's interfaces: name, configured addresses (with their
-/// prefix), and whether the address is assigned at run time (DHCP, PPP).
-#[derive(Clone, Debug, Default)]
-pub struct Interfaces {
-    list: Vec<Interface>,
-}
-
-#[derive(Clone, Debug)]
-struct Interface {
-    name: String,
-    addrs: Vec<IpNet>,
-    dynamic: bool,
-}
-
-impl Interfaces {
-    /// No interfaces known (a ruleset read from a file): every route must
-    /// be named, and masquerade's address is not given.
-    #[must_use]
-    pub fn unknown() -> Self {
-        Self::default()
-    }
-
-    /// Adds an interface, in the order the policy declares them.
-    pub fn add(&mut self, name: &str, addrs: Vec<IpNet>, dynamic: bool) {
-        self.list.push(Interface { name: name.to_owned(), addrs, dynamic });
-    }
-
-    /// The first address of `iface` in the packet's family: the one
-    /// masquerade puts as the source and redirect as the destination.
-    #[must_use]
-    pub fn address(&self, iface: &str, v6: bool) -> Option<IpAddr> {
-        let i = self.list.iter().find(|i| i.name == iface)?;
-        i.addrs.iter().map(IpNet::addr).find(|a| a.is_ipv6() == v6)
-    }
-
-    /// Whether `iface` is known to take its address at run time.
-    #[must_use]
-    pub fn dynamic(&self, iface: &str) -> bool {
-        self.list.iter().any(|i| i.name == iface && i.dynamic)
-    }
-
-    fn local(&self, a: IpAddr) -> bool {
-        a.is_loopback() || self.list.iter().any(|i| i.addrs.iter().any(|n| n.addr() == a))
-    }
-
-    /// The interface whose network holds `a`, the longest prefix first.
-    fn connected(&self, a: IpAddr) -> Option<&str> {
-        let on = self.list.iter().flat_map(|i| i.addrs.iter().map(move |n| (i, n)));
-        let best = on.filter(|(_, n)| n.contains(&a)).max_by_key(|(_, n)| n.prefix_len());
-        best.map(|(i, _)| i.name.as_str())
-    }
-}
 
 /// The routing decision for the packet after PREROUTING.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,16 +114,15 @@ fn route(p: &Packet, named: Option<String>, ifaces: &Interfaces) -> Route {
     if let Some(out) = named {
         return Route::Forward { out, named: true };
     }
-    if let Some(out) = ifaces.connected(dst) {
-        return Route::Forward { out: out.to_owned(), named: false };
-    }
-    let dynamic: Vec<&str> =
-        ifaces.list.iter().filter(|i| i.dynamic).map(|i| i.name.as_str()).collect();
-    let why = match dynamic.as_slice() {
-        [] => format!("no interface's network holds {dst}"),
-        d => format!("no interface's network holds {dst}, and it may be the address of {}", {
+    let dynamic: Vec<&str> = ifaces.dynamics().collect();
+    let why = match (ifaces.holding(dst).as_slice(), dynamic.as_slice()) {
+        ([out], _) => return Route::Forward { out: (*out).to_owned(), named: false },
+        ([], []) => format!("no interface's network holds {dst}"),
+        ([], d) => format!(
+            "no interface's network holds {dst}, and it may be the address of {}",
             d.join(" or ")
-        }),
+        ),
+        (many, _) => format!("{dst} is on the networks of {}", many.join(" and ")),
     };
     Route::Unknown(format!("{why}: name the route with --out IFACE, or trace --hook input"))
 }

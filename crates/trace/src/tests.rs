@@ -674,6 +674,36 @@ fn a_lan_connection_is_masqueraded_with_the_outgoing_interfaces_address() {
 }
 
 #[test]
+fn a_network_on_two_interfaces_routes_nowhere_until_named() {
+    let (rs, mut ifaces) = gateway();
+    // A second interface on eth2's network: the kernel's choice depends on
+    // the routing table, which the interfaces do not say.
+    ifaces.add("eth3", vec!["10.2.0.2/24".parse().unwrap()], false);
+    let mut p = tcp("198.51.100.7", "100.64.0.1", 80);
+    p.in_iface = Some("eth0".into());
+    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let Some(Route::Unknown(why)) = &r.route else { panic!("{:?}", r.route) };
+    assert!(why.contains("10.2.0.10 is on the networks of eth2 and eth3"), "{why}");
+    assert_eq!(r.verdict, Verdict::Unknown);
+    p.out_iface = Some("eth2".into());
+    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    assert_eq!(r.verdict, Verdict::Accept);
+}
+
+#[test]
+fn the_loopback_holds_the_firewalls_addresses_and_no_route() {
+    let mut ifaces = Interfaces::unknown();
+    ifaces.add_loopback("lo", vec!["127.0.0.1/8".parse().unwrap(), "10.9.0.1/16".parse().unwrap()]);
+    ifaces.add("eth0", vec!["100.64.0.1/24".parse().unwrap()], true);
+    let a = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    assert!(ifaces.own(a("10.9.0.1")) && ifaces.local(a("127.0.0.5")));
+    assert_eq!(ifaces.via(a("10.9.0.7")), ["eth0"]);
+    assert_eq!(ifaces.via(a("100.64.0.9")), ["eth0"]);
+    assert_eq!(ifaces.names().collect::<Vec<_>>(), ["eth0"]);
+    assert_eq!(ifaces.source("eth1", false), Some(a("127.0.0.1")));
+}
+
+#[test]
 fn a_redirect_delivers_to_the_incoming_interfaces_address() {
     let (rs, ifaces) = gateway();
     let mut p = tcp("10.1.0.50", "192.0.2.80", 80);

@@ -32,6 +32,9 @@ enum LabCommand {
     Run {
         /// The lab file.
         file: PathBuf,
+        /// The backend the firewall is loaded with.
+        #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
+        target: LabTarget,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -41,6 +44,9 @@ enum LabCommand {
     Up {
         /// The lab file.
         file: PathBuf,
+        /// The backend the firewall is loaded with.
+        #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
+        target: LabTarget,
     },
     /// Remove a lab left standing by `lab up` or half-built by a run that
     /// was killed. Labs still running are left alone.
@@ -50,10 +56,24 @@ enum LabCommand {
     },
 }
 
+/// What `compile --target` calls the two backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LabTarget {
+    /// `iptables-restore` and `ip6tables-restore`; trace evaluates the
+    /// tables read back with `iptables-save`.
+    IptablesRestore,
+    /// One `nft -f` document, as `compile --target nft` writes it; trace
+    /// evaluates the same policy's iptables form, and the kernel's counters
+    /// are matched to it by policy rule (`R<n>`).
+    Nft,
+}
+
 pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
     match &args.what {
-        LabCommand::Run { file, json } => {
-            let Some((lab, rules)) = load(file, true)? else { return Ok(ExitCode::from(INVALID)) };
+        LabCommand::Run { file, target, json } => {
+            let Some((lab, rules)) = load(file, Some(*target))? else {
+                return Ok(ExitCode::from(INVALID));
+            };
             let report = match rampart_lab::run::run(&lab, &rules) {
                 Ok(r) => r,
                 Err(e) => return failed(e),
@@ -65,8 +85,10 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        LabCommand::Up { file } => {
-            let Some((lab, rules)) = load(file, true)? else { return Ok(ExitCode::from(INVALID)) };
+        LabCommand::Up { file, target } => {
+            let Some((lab, rules)) = load(file, Some(*target))? else {
+                return Ok(ExitCode::from(INVALID));
+            };
             let topo = match rampart_lab::run::stand_up(&lab, &rules) {
                 Ok(t) => t,
                 Err(e) => return failed(e),
@@ -92,7 +114,7 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Down { file } => {
-            let Some((lab, _)) = load(file, false)? else { return Ok(ExitCode::from(INVALID)) };
+            let Some((lab, _)) = load(file, None)? else { return Ok(ExitCode::from(INVALID)) };
             rampart_lab::require_root().map_err(explain)?;
             let (removed, running) = rampart_lab::topology::down(&lab.name).map_err(explain)?;
             let mut s = String::new();
@@ -137,9 +159,10 @@ fn explain(e: LabError) -> anyhow::Error {
     }
 }
 
-/// Reads and checks the lab file and, when `rules` is set, compiles or
-/// reads the firewall's ruleset. `None` when the input has errors (printed).
-pub(crate) fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rules)>> {
+/// Reads and checks the lab file and, when `target` is set, compiles or
+/// reads the firewall's ruleset for it. `None` when the input has errors
+/// (printed).
+pub(crate) fn load(path: &Path, target: Option<LabTarget>) -> anyhow::Result<Option<(Lab, Rules)>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read lab file `{}`", path.display()))?;
     let mut sources = Sources::new();
@@ -150,9 +173,9 @@ pub(crate) fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rule
         printer::note(&format!("{}: the lab file has errors", path.display()));
         return Ok(None);
     };
-    if !rules {
-        return Ok(Some((lab, Rules { v4: String::new(), v6: None })));
-    }
+    let Some(target) = target else {
+        return Ok(Some((lab, Rules { v4: String::new(), v6: None, nft: None })));
+    };
     let rules = match &lab.rules {
         RulesSource::Policy(p) => {
             let mut sources = Sources::new();
@@ -168,7 +191,25 @@ pub(crate) fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rule
                 &p.display().to_string(),
                 &sources,
             );
-            Rules { v4, v6 }
+            let nft = (target == LabTarget::Nft).then(|| {
+                compile::render(
+                    Target::Nft,
+                    false,
+                    &fw,
+                    &compiled,
+                    &p.display().to_string(),
+                    &sources,
+                )
+                .0
+            });
+            Rules { v4, v6, nft }
+        }
+        RulesSource::Rules(p) if target == LabTarget::Nft => {
+            anyhow::bail!(
+                "lab `{}` loads the iptables rules file `{}`: it runs with --target iptables-restore only",
+                lab.name,
+                p.display()
+            );
         }
         RulesSource::Rules(p) => {
             let Some(imported) = super::import::read_rules(p, None)? else {
@@ -181,7 +222,7 @@ pub(crate) fn load(path: &Path, rules: bool) -> anyhow::Result<Option<(Lab, Rule
                 Ok(rampart_ir::read::Format::Save) => text,
                 _ => rampart_ir::read::write_restore(&imported.tables),
             };
-            Rules { v4, v6: None }
+            Rules { v4, v6: None, nft: None }
         }
     };
     Ok(Some((lab, rules)))

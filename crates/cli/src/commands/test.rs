@@ -45,7 +45,9 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             reports.push((name, Tested::Policy(r)));
             continue;
         }
-        let Some((l, rules)) = lab::load(f, true)? else { return Ok(ExitCode::from(INVALID)) };
+        let Some((l, rules)) = lab::load(f, Some(lab::LabTarget::IptablesRestore))? else {
+            return Ok(ExitCode::from(INVALID));
+        };
         let report = rampart_lab::offline::run(&l, &rules)
             .map_err(|e| anyhow::Error::new(e).context(name.clone()))?;
         reports.push((name, Tested::Lab(report)));

@@ -336,9 +336,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
                     Ok(built) => built,
                     Err(code) => return Ok(code),
                 };
-            for i in &fw.interfaces {
-                ifaces.add(&i.name, i.addrs.clone(), i.dynamic);
-            }
+            ifaces = rampart_analysis::packets::interfaces(&fw);
             bridge_ports(&mut packet, &fw);
             // The ruleset that `rampart compile` loads for this family; a
             // firewall without IPv6 rules leaves IPv6 alone (empty tables).

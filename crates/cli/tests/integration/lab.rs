@@ -36,6 +36,14 @@ fn lab_file_errors_name_file_line_and_column() {
 }
 
 #[test]
+fn an_iptables_rules_file_is_not_loaded_on_nft() {
+    let out = rampart(&["lab", "run", "--target", "nft", "crates/cli/tests/fixtures/wrong.lab"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("it runs with --target iptables-restore only"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn a_probe_against_its_expectation_exits_1_and_says_why() {
     let out = rampart(&["lab", "run", "--json", "crates/cli/tests/fixtures/wrong.lab"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));

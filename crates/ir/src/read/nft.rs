@@ -229,6 +229,50 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
     out
 }
 
+/// One rule's counter as `nft -j list ruleset` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleCounter {
+    pub family: String,
+    pub table: String,
+    pub chain: String,
+    /// Position in its chain, from 1.
+    pub index: usize,
+    pub packets: u64,
+    /// The rule's comment; `None` also for a rule that dispatches by a
+    /// verdict map, whose one counter counts the packets of every element
+    /// (each with a comment of its own), so it names no single rule.
+    pub comment: Option<String>,
+}
+
+/// The counters of every rule that has a `counter` statement, in listing
+/// order.
+///
+/// # Errors
+/// When `text` is not nft JSON.
+pub fn counters(text: &str) -> Result<Vec<RuleCounter>, serde_json::Error> {
+    let doc: Document = serde_json::from_str(text)?;
+    let mut out: Vec<RuleCounter> = Vec::new();
+    let mut seen: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for value in doc.nftables.into_iter().filter_map(|mut o| o.remove("rule")) {
+        let r: JsonRule = serde_json::from_value(value)?;
+        let n = seen.entry((r.family.clone(), r.table.clone(), r.chain.clone())).or_insert(0);
+        *n += 1;
+        let packets = r.expr.iter().find_map(|s| s.get("counter")?.get("packets")?.as_u64());
+        let vmap = r.expr.iter().any(|s| s.contains_key("vmap"));
+        if let Some(packets) = packets {
+            out.push(RuleCounter {
+                index: *n,
+                packets,
+                comment: r.comment.filter(|_| !vmap),
+                family: r.family,
+                table: r.table,
+                chain: r.chain,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn offset(text: &str, line: usize, col: usize) -> usize {
     let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
     (start + col.saturating_sub(1)).min(text.len())
