@@ -6,7 +6,7 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Expect, Expected, Firewall};
 use rampart_trace::explain::describe;
-use rampart_trace::{Compiled, Interfaces, Packet, Verdict};
+use rampart_trace::{Interfaces, Packet, Tracer, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
@@ -96,18 +96,18 @@ pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
         return Vec::new();
     }
     let ifaces = interfaces(fw);
-    let fams: Vec<(Cuts, Compiled, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
+    let fams: Vec<(Cuts, Tracer, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
         .into_iter()
         .map(|(rs, f)| {
             let mut c = Cuts::of(rs, f);
             cut_at(&ifaces, &mut c);
-            (c, Compiled::new(rs), rs)
+            (c, Tracer::new(rs), rs)
         })
         .collect();
     fw.expects.iter().map(|e| check(&ifaces, &fams, e)).collect()
 }
 
-fn check(ifaces: &Interfaces, fams: &[(Cuts, Compiled, &Ruleset)], e: &Expect) -> Outcome {
+fn check(ifaces: &Interfaces, fams: &[(Cuts, Tracer, &Ruleset)], e: &Expect) -> Outcome {
     let mut out = Outcome {
         span: e.span,
         expected: e.verdict.word(),

@@ -13,7 +13,7 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Firewall, ServiceColumn};
 use rampart_trace::explain::describe;
-use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict};
+use rampart_trace::{Hook, Interfaces, Packet, Tracer, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
@@ -127,7 +127,7 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
     let ifaces = interfaces(fw);
     let mut cuts = Cuts::of(rs, family);
     cut_at(&ifaces, &mut cuts);
-    let compiled = Compiled::new(rs);
+    let compiled = Tracer::new(rs);
     let svc = services(&ServiceColumn::default(), &cuts);
     let owners = owners(&cuts);
     let zones = zones(fw, &ifaces, &cuts);
@@ -242,7 +242,7 @@ type Key = ((u8, u8), Option<(u128, u128)>);
 type By = (u32, Option<Span>);
 
 fn cell(
-    compiled: &Compiled,
+    compiled: &Tracer,
     rs: &Ruleset,
     walks: &[Walk],
     svc: &[Service],
@@ -362,7 +362,7 @@ fn service_names(fw: &Firewall) -> BTreeMap<Key, String> {
 fn spoofing(
     fw: &Firewall,
     ifaces: &Interfaces,
-    compiled: &Compiled,
+    compiled: &Tracer,
     rs: &Ruleset,
     zones: &[Area],
     svc: &[Service],
@@ -405,7 +405,7 @@ fn spoofing(
     out
 }
 
-fn accepted(compiled: &Compiled, rs: &Ruleset, p: &Packet) -> Option<(String, Option<By>)> {
+fn accepted(compiled: &Tracer, rs: &Ruleset, p: &Packet) -> Option<(String, Option<By>)> {
     let t = compiled.trace(p);
     (t.verdict == Verdict::Accept).then(|| {
         let by = t.main.decided_by.and_then(|at| at.origin(rs));

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_model::Firewall;
-use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict, tcp};
+use rampart_trace::{Hook, Interfaces, Packet, Tracer, Verdict, tcp};
 
 use crate::matrix::{Matrix, matrix};
 use crate::packets::interfaces;
@@ -153,7 +153,7 @@ proptest! {
             }
             _ => None,
         };
-        let verdict = Compiled::new(rs).trace(&p).verdict;
+        let verdict = Tracer::new(rs).trace(&p).verdict;
         match lookup(m, &from, &to, proto, key) {
             None => prop_assert_ne!(verdict, Verdict::Accept, "{:?} missing from {} -> {}", p, from, to),
             Some((all, accepted)) if all == accepted => {

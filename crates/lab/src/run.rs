@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rampart_diag::Sources;
 use rampart_ir::{Family, Ruleset};
-use rampart_trace::{Compiled, CtState, Hook, Packet, Verdict, tcp};
+use rampart_trace::{CtState, Hook, Packet, Tracer, Verdict, tcp};
 use serde::Serialize;
 
 use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
@@ -240,7 +240,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
         Some(_) => read_tables(&rules.v4, "IPv4 rules")?,
         None => loaded_ruleset(&topo)?,
     };
-    let compiled = Compiled::new(&ruleset);
+    let compiled = Tracer::new(&ruleset);
     let nft = rules.nft.is_some();
     let kmsg = KmsgTail::start()?;
     let mut probes = Vec::new();
@@ -265,7 +265,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
 fn run_probe(
     lab: &Lab,
     topo: &Topology,
-    compiled: &Compiled,
+    compiled: &Tracer,
     kmsg: &KmsgTail,
     p: &crate::describe::Probe,
     sport: u16,
@@ -330,7 +330,7 @@ fn run_probe(
 pub(crate) fn predict_probe<'a>(
     lab: &Lab,
     router: &dyn Router,
-    compiled: impl Fn(Family) -> &'a Compiled,
+    compiled: impl Fn(Family) -> &'a Tracer,
     p: &crate::describe::Probe,
     dst: IpAddr,
     sport: Option<u16>,
@@ -455,7 +455,7 @@ fn packet(p: &crate::describe::Probe, c: &Crossing, direction: Direction) -> Pac
 }
 
 fn predict(
-    compiled: &Compiled,
+    compiled: &Tracer,
     p: &crate::describe::Probe,
     c: &Crossing,
     direction: Direction,

@@ -26,10 +26,10 @@ use crate::index::{Cands, Lists};
 use crate::matches::{Tri, Why};
 use crate::packet::{Hook, Packet};
 
-/// A ruleset compiled for fast tracing. Build once with [`Compiled::new`],
-/// then [`Compiled::trace`] any number of packets.
+/// A ruleset compiled for fast tracing. Build once with [`Tracer::new`],
+/// then [`Tracer::trace`] any number of packets.
 #[derive(Debug)]
-pub struct Compiled {
+pub struct Tracer {
     rs: Ruleset,
     chains: Vec<CChain>,
     /// Built-in chain per hook (input, output, forward).
@@ -43,7 +43,7 @@ pub struct Compiled {
 
 #[derive(Debug)]
 struct CChain {
-    /// Each rule's tests: `tests[first..first + len]` of [`Compiled`], so
+    /// Each rule's tests: `tests[first..first + len]` of [`Tracer`], so
     /// that all tests sit in one array; 8 bytes a rule, read per candidate.
     rules: Vec<(u32, u32)>,
     /// Each rule's target, read only when the rule matches.
@@ -196,7 +196,7 @@ impl Pats {
     }
 }
 
-impl Compiled {
+impl Tracer {
     /// Compiles a ruleset. Check it first with [`crate::check`]: jumps to
     /// missing chains become unknown targets here.
     #[must_use]
@@ -508,7 +508,7 @@ fn physdev(m: &CPhysdev, p: &Prepared) -> Tri {
     }
 }
 
-impl Engine for Compiled {
+impl Engine for Tracer {
     type Prepared = Prepared;
 
     fn ruleset(&self) -> &Ruleset {

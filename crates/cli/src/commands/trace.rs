@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use rampart_ir::{Family, IcmpMatch, icmp};
-use rampart_trace::{Compiled, CtState, Hook, Interfaces, LocalTable, Packet, check, explain, tcp};
+use rampart_trace::{CtState, Hook, Interfaces, LocalTable, Packet, Tracer, check, explain, tcp};
 
 use super::import::{RulesFormat, read_rules};
 use crate::printer;
@@ -364,7 +364,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
-    let compiled = Compiled::new(&ruleset);
+    let compiled = Tracer::new(&ruleset);
     if all {
         let r =
             rampart_trace::routed(&ruleset, &packet, &ifaces, &args.packet.local_table(), &|p| {

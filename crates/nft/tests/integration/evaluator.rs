@@ -81,7 +81,7 @@ pub(crate) fn same_verdicts(
     v4: &Ruleset,
     ifaces: &[FwIface],
 ) -> Result<usize, String> {
-    let (a, b) = (rampart_trace::Compiled::new(rich), rampart_trace::Compiled::new(v4));
+    let (a, b) = (rampart_trace::Tracer::new(rich), rampart_trace::Tracer::new(v4));
     let mut diffs = Vec::new();
     let packets = packets(rich, ifaces);
     for p in &packets {
