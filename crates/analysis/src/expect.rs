@@ -20,7 +20,7 @@ pub const LIMIT: usize = 200_000;
 
 /// What became of one `expect` line.
 #[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
+pub struct ExpectOutcome {
     #[serde(skip)]
     pub span: Span,
     pub expected: &'static str,
@@ -56,7 +56,7 @@ pub enum Result {
     NoPacket,
 }
 
-impl Outcome {
+impl ExpectOutcome {
     #[must_use]
     pub fn holds(&self) -> bool {
         matches!(self.result, Result::Holds)
@@ -91,7 +91,7 @@ impl Outcome {
 /// Checks every `expect` line of `fw` against its compiled rules, one
 /// ruleset per family (what `rampart compile` loads).
 #[must_use]
-pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
+pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<ExpectOutcome> {
     if fw.expects.is_empty() {
         return Vec::new();
     }
@@ -107,8 +107,8 @@ pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
     fw.expects.iter().map(|e| check(&ifaces, &fams, e)).collect()
 }
 
-fn check(ifaces: &Interfaces, fams: &[(Cuts, Tracer, &Ruleset)], e: &Expect) -> Outcome {
-    let mut out = Outcome {
+fn check(ifaces: &Interfaces, fams: &[(Cuts, Tracer, &Ruleset)], e: &Expect) -> ExpectOutcome {
+    let mut out = ExpectOutcome {
         span: e.span,
         expected: e.verdict.word(),
         packets: 0,

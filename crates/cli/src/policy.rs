@@ -68,7 +68,7 @@ pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
 
 /// The `expect` lines of every firewall, checked against the rules
 /// `rampart compile` writes for it.
-pub(crate) fn expectations(model: &Model) -> Vec<rampart_analysis::Outcome> {
+pub(crate) fn expectations(model: &Model) -> Vec<rampart_analysis::ExpectOutcome> {
     model
         .firewalls
         .iter()
