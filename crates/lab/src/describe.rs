@@ -86,17 +86,17 @@ pub struct User {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Proto {
+pub enum ListenerProto {
     Tcp,
     Udp,
 }
 
-impl Proto {
+impl ListenerProto {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
+            ListenerProto::Tcp => "tcp",
+            ListenerProto::Udp => "udp",
         }
     }
 }
@@ -104,7 +104,7 @@ impl Proto {
 /// `listen tcp|udp PORT`: a TCP acceptor or a UDP echo on the node.
 #[derive(Clone, Debug)]
 pub struct Listener {
-    pub proto: Proto,
+    pub proto: ListenerProto,
     pub port: u16,
 }
 

@@ -10,8 +10,8 @@ use ipnet::IpNet;
 use rampart_diag::{Diagnostic, FileId, Span};
 
 use crate::describe::{
-    Bridge, Endpoint, Interface, Lab, Link, Listener, Node, Outcome, Port, Probe, ProbeKind, Proto,
-    Route, RuleRef, RulesSource, Target, User,
+    Bridge, Endpoint, Interface, Lab, Link, Listener, ListenerProto, Node, Outcome, Port, Probe,
+    ProbeKind, Route, RuleRef, RulesSource, Target, User,
 };
 use crate::diagnostics as d;
 
@@ -466,8 +466,8 @@ fn route_stmt(p: &mut Parser<'_>, s: &Stmt, kw: &str) -> Option<Route> {
 fn listen_stmt(p: &mut Parser<'_>, s: &Stmt) -> Vec<Listener> {
     let args = &s.words[1..];
     let proto = match args.first().and_then(word) {
-        Some("tcp") => Proto::Tcp,
-        Some("udp") => Proto::Udp,
+        Some("tcp") => ListenerProto::Tcp,
+        Some("udp") => ListenerProto::Udp,
         _ => {
             p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
             return vec![];

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::describe::{Lab, Proto};
+use crate::describe::{Lab, ListenerProto};
 use crate::netns::{self, LabError, Netns, Tool};
 
 /// The namespace of `node` in run `run` (`<pid>-<n>`) of lab `lab`.
@@ -255,13 +255,13 @@ pub fn start_listeners(lab: &Lab, topo: &Topology) -> Result<(), LabError> {
         let ns = topo.ns(&node.name);
         for l in &node.listeners {
             match l.proto {
-                Proto::Tcp => {
+                ListenerProto::Tcp => {
                     let spec = format!("TCP4-LISTEN:{},fork,reuseaddr", l.port);
                     // The child dies with the namespace: remove() kills
                     // every process in it.
                     let _child = ns.spawn(&["socat", &spec, "OPEN:/dev/null"])?;
                 }
-                Proto::Udp => {
+                ListenerProto::Udp => {
                     // One echo per address: a socket bound to the wildcard
                     // would answer from whichever address routing picks,
                     // and the sender would ignore the answer.
@@ -279,7 +279,7 @@ pub fn start_listeners(lab: &Lab, topo: &Topology) -> Result<(), LabError> {
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         for l in &node.listeners {
-            let flag = if l.proto == Proto::Tcp { "-Hltn" } else { "-Hlun" };
+            let flag = if l.proto == ListenerProto::Tcp { "-Hltn" } else { "-Hlun" };
             let want = format!(":{} ", l.port);
             loop {
                 let out = ns.stdout(["ss", flag])?;
