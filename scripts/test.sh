@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(iptables nftables iproute2 iputils-ping sudo socat util-linux procps kmod systemd dsniff conntrack
-  openssh-client openssh-server fwbuilder netbase man-db file vim ansible-core chromium ipset)
+  openssh-client openssh-server fwbuilder netbase man-db file vim ansible-core chromium ipset fail2ban)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

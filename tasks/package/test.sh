@@ -34,6 +34,7 @@ check "man -w rampart-policy" sh -c 'man -w rampart-policy | grep -q man5'
 check "a page per subcommand" man -w rampart-compile
 check "the editor files are installed" test -f /usr/share/vim/vimfiles/syntax/rampart.vim \
   -a -f /usr/share/vim/vimfiles/ftdetect/rampart.vim -a -f /usr/share/rampart/editors/rampart.tmLanguage.json
+check "the fail2ban action is installed" grep -q "^actionban = <rampart> set add" /etc/fail2ban/action.d/rampart.conf
 check "the example policy checks" rampart check /etc/rampart/policy.rp
 check "the bash completion loads and completes the example's firewall" bash -c '
   source /usr/share/bash-completion/completions/rampart

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::os::unix::fs::MetadataExt;
 
-use rampart_deploy::diff::rules_by_chain;
+use rampart_deploy::diff::{compiled_rules, loaded_rules};
 
 use crate::install::{self, Root, Step};
 use crate::{Error, Kit};
@@ -110,17 +110,17 @@ pub fn audit(kit: &Kit, root: &Root, loaded: Option<&str>) -> Result<Vec<Finding
         }
     }
     if let Some(loaded) = loaded {
-        out.extend(missing_rules(&kit.rules, loaded));
+        out.extend(missing_rules(&kit.rules, loaded)?);
     }
     Ok(out)
 }
 
 /// Every compiled rule must be loaded, in order, in its chain (other rules
 /// may sit between them: the audit checks presence, not exclusivity).
-#[must_use]
-pub fn missing_rules(compiled: &str, loaded: &str) -> Vec<Finding> {
-    let want = rules_by_chain(compiled);
-    let have = rules_by_chain(loaded);
+/// A compiled document the reader cannot read whole is an error.
+pub fn missing_rules(compiled: &str, loaded: &str) -> Result<Vec<Finding>, Error> {
+    let want = compiled_rules(compiled)?;
+    let have = loaded_rules(loaded);
     let mut out = Vec::new();
     for (chain, rules) in &want {
         let got = have.get(chain).map_or(&[][..], Vec::as_slice);
@@ -136,7 +136,7 @@ pub fn missing_rules(compiled: &str, loaded: &str) -> Vec<Finding> {
             out.push(Finding::RulesMissing { chain: chain.clone(), missing });
         }
     }
-    out
+    Ok(out)
 }
 
 /// The steps that repair the findings. Missing firewall rules are not

@@ -31,6 +31,9 @@ pub enum Error {
     /// Something the kit needs is not there.
     #[error("{0}")]
     Missing(String),
+    /// The compiled rules cannot be read back whole.
+    #[error(transparent)]
+    Rules(#[from] rampart_deploy::DeployError),
 }
 
 /// Every generated file of one access declaration, with where it goes.

@@ -44,6 +44,7 @@ pub(crate) enum Command {
     Import(crate::commands::import::ImportArgs),
     /// Read firewall LOG lines: summary, follow, scans, blocklist, collect.
     Logs(crate::commands::logs::LogsArgs),
+    Set(commands::set::SetArgs),
     /// Prove a firewall in a real kernel: build a lab network, load, probe.
     Lab(commands::lab::LabArgs),
     /// Answer a lab's probes offline, by trace alone (no root).

@@ -14,11 +14,23 @@ use similar::{Algorithm, DiffOp, capture_diff_slices};
 use crate::DeployError;
 
 /// Rules per chain of the filter table, normalised (counters and layout
-/// removed), from iptables-save or iptables-restore text. Lines the reader
-/// cannot read are left out: for the access audit, which reports every
-/// compiled rule it does not find.
+/// removed), from a document Rampart wrote: every line must read, so no
+/// rule it holds goes unchecked.
+pub fn compiled_rules(text: &str) -> Result<Chains, DeployError> {
+    let (rules, errors) = read(text, rampart_ir::Table::Filter);
+    match errors.first() {
+        Some((start, message)) => {
+            Err(unreadable(text, *start, message, "the compiled filter table"))
+        }
+        None => Ok(rules),
+    }
+}
+
+/// Rules per chain of the filter table as loaded, the lines the reader
+/// cannot read left out: a rule lost so is one the caller looks for and
+/// does not find (the access audit reports it missing), never one found.
 #[must_use]
-pub fn rules_by_chain(text: &str) -> BTreeMap<String, Vec<String>> {
+pub fn loaded_rules(text: &str) -> Chains {
     read(text, rampart_ir::Table::Filter).0
 }
 
@@ -31,30 +43,40 @@ pub fn rules_in(
     text: &str,
     table: rampart_ir::Table,
     ours: &[String],
-) -> Result<BTreeMap<String, Vec<String>>, DeployError> {
+) -> Result<Chains, DeployError> {
     let (rules, errors) = read(text, table);
     for (start, message) in errors {
-        let line_no = text[..start.min(text.len())].matches('\n').count();
-        let line = text.lines().nth(line_no).unwrap_or_default();
+        let (_, line) = line_at(text, start);
         let foreign = line
             .strip_prefix("-A ")
             .or_else(|| line.split_once("] -A ").map(|(_, r)| r))
             .and_then(|r| r.split_whitespace().next())
             .is_some_and(|chain| !ours.iter().any(|c| c == chain));
         if !foreign {
-            return Err(DeployError::Unreadable(format!(
-                "cannot read line {} of the loaded {} table (`{}`): {message}",
-                line_no + 1,
-                table.name(),
-                line.trim()
-            )));
+            let what = format!("the loaded {} table", table.name());
+            return Err(unreadable(text, start, &message, &what));
         }
     }
     Ok(rules)
 }
 
+/// The line (number from 1, text) that holds byte `start` of `text`.
+fn line_at(text: &str, start: usize) -> (usize, &str) {
+    let n = text[..start.min(text.len())].matches('\n').count();
+    (n + 1, text.lines().nth(n).unwrap_or_default())
+}
+
+/// The error for the line at byte `start` of `what`, which the reader refused.
+fn unreadable(text: &str, start: usize, message: &str, what: &str) -> DeployError {
+    let (n, line) = line_at(text, start);
+    DeployError::Unreadable(format!(
+        "cannot read line {n} of {what} (`{}`): {message}",
+        line.trim()
+    ))
+}
+
 /// Rules per chain, normalised.
-type Chains = BTreeMap<String, Vec<String>>;
+pub type Chains = BTreeMap<String, Vec<String>>;
 
 /// The rules per chain of one table, and the errors: offset and message.
 fn read(text: &str, table: rampart_ir::Table) -> (Chains, Vec<(usize, String)>) {
@@ -243,12 +265,14 @@ mod tests {
 
     #[test]
     fn added_removed_and_moved() {
-        let old = rules_by_chain(
+        let old = compiled_rules(
             "*filter\n:INPUT DROP [1:2]\n:X - [0:0]\n[3:4] -A INPUT -s 10.0.0.1/32 -j ACCEPT\n-A X -j DROP\n-A X -m comment --comment \"R4: web\" -j ACCEPT\nCOMMIT\n",
-        );
-        let new = rules_by_chain(
+        )
+        .unwrap();
+        let new = compiled_rules(
             "*filter\n:INPUT DROP [0:0]\n:X - [0:0]\n-A INPUT -s 10.0.0.2/32 -j ACCEPT\n-A X -m comment --comment \"R4: web\" -j ACCEPT\n-A X -j DROP\nCOMMIT\n",
-        );
+        )
+        .unwrap();
         let mut d = diff(&old, &new, &[]);
         assert_eq!(d.len(), 2);
         let kinds = |d: &ChainDiff| d.edits.iter().map(|e| e.change).collect::<Vec<_>>();
@@ -281,5 +305,14 @@ mod tests {
         let err = rules_in(&bad, filter, &ours).unwrap_err().to_string();
         assert!(err.contains("line 6 of the loaded filter table"), "{err}");
         assert!(rules_in("*filter\n:INPUT DROP [0:0]\n", filter, &ours).is_err());
+    }
+
+    #[test]
+    fn a_compiled_document_reads_whole_or_not_at_all() {
+        let text = "*filter\n:INPUT DROP [0:0]\n-A INPUT -j DROP\n-A INPUT --frobnicate 3 -j ACCEPT\nCOMMIT\n";
+        let err = compiled_rules(text).unwrap_err().to_string();
+        assert!(err.contains("line 4 of the compiled filter table"), "{err}");
+        assert!(compiled_rules("not iptables-save text at all\n").is_err());
+        assert_eq!(loaded_rules(text)["INPUT"], ["-j DROP"]);
     }
 }

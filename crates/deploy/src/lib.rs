@@ -80,6 +80,9 @@ pub enum DeployError {
     /// A tool's output that cannot be read: never taken for an empty one.
     #[error("{0}")]
     Unreadable(String),
+    /// A run-time set that is not loaded, or an address that does not fit it.
+    #[error("{0}")]
+    Set(String),
     /// There is nothing to roll back to or confirm.
     #[error("{0}")]
     Nothing(String),

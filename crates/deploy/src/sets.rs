@@ -2,9 +2,13 @@
 //! (fail2ban or `rampart logs blocklist --apply` put them there), so a
 //! load keeps them. iptables: each ipset is created, if missing, before
 //! the rules that match it. nft: the document replaces the table, so the
-//! live elements are added back in the same transaction.
+//! live elements are added back in the same transaction. [`live`] finds a
+//! loaded set for those who fill it (`rampart set`, `logs blocklist --apply`).
 
-use rampart_ir::{DynSet, Restricted};
+use std::net::IpAddr;
+
+use rampart_ir::{DynSet, Family, Restricted};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::DeployError;
@@ -80,6 +84,197 @@ fn live_elements(json: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// Where a loaded run-time set lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A named set of the `inet rampart` table.
+    Nft,
+    /// An ipset that loaded iptables rules match.
+    Ipset,
+}
+
+/// A run-time set as the kernel holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Live {
+    pub name: String,
+    pub backend: Backend,
+    #[serde(serialize_with = "family_name")]
+    pub family: Family,
+    /// Seconds an added element stays (the set's own timeout).
+    pub timeout: Option<u64>,
+}
+
+fn family_name<S: serde::Serializer>(f: &Family, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match f {
+        Family::V4 => "ipv4",
+        Family::V6 => "ipv6",
+    })
+}
+
+/// The loaded set `name`: the nft set of Rampart's table, or an ipset that
+/// loaded rules match. Neither, or both, is an error: an element must go
+/// where the loaded rules look.
+pub fn live(name: &str) -> Result<Live, DeployError> {
+    let nft = match run("nft", &["-j", "list", "set", "inet", "rampart", name], None) {
+        Ok(json) => Some(
+            nft_set(name, &json)
+                .map_err(|why| DeployError::Unreadable(format!("the nft set `{name}`: {why}")))?,
+        ),
+        Err(e) if absent(&e) => None,
+        Err(e) => return Err(e),
+    };
+    let ipset = match run("ipset", &["list", name, "-t"], None) {
+        Ok(text) => Some(ipset_header(name, &text)?),
+        Err(e) if absent(&e) => None,
+        Err(e) => return Err(e),
+    };
+    match (nft, ipset) {
+        (Some(set), None | Some((_, 0))) => Ok(set),
+        (None, Some((set, refs))) if refs > 0 => Ok(set),
+        (None, Some(_)) => Err(DeployError::Set(format!(
+            "ipset `{name}` exists, but no loaded rule matches it: apply a policy that \
+             declares `set {name}` first"
+        ))),
+        (None, None) => Err(DeployError::Set(format!(
+            "no set `{name}` is loaded (neither an nft set of table inet rampart nor an \
+             ipset): declare `set {name} ipv4` (or ipv6) in the policy and apply it"
+        ))),
+        (Some(_), Some(_)) => Err(DeployError::Set(format!(
+            "`{name}` is both an nft set and an ipset that iptables rules match: \
+             Rampart cannot tell which the loaded firewall uses"
+        ))),
+    }
+}
+
+/// The tool said the set (or nft's table) does not exist, or the tool is
+/// not installed: that backend has no such set.
+fn absent(e: &DeployError) -> bool {
+    match e {
+        DeployError::Tool(rampart_os::ToolError::Spawn { .. }) => true,
+        DeployError::Tool(rampart_os::ToolError::Failed { stderr, .. }) => {
+            stderr.contains("No such file or directory")
+                || stderr.contains("The set with the given name does not exist")
+        }
+        _ => false,
+    }
+}
+
+fn nft_set(name: &str, json: &str) -> Result<Live, String> {
+    let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let set = v["nftables"]
+        .as_array()
+        .and_then(|a| a.iter().find_map(|o| o.get("set")))
+        .ok_or("no set in the listing")?;
+    let family = match set["type"].as_str() {
+        Some("ipv4_addr") => Family::V4,
+        Some("ipv6_addr") => Family::V6,
+        other => return Err(format!("a set of {other:?}, not of addresses")),
+    };
+    Ok(Live {
+        name: name.to_owned(),
+        backend: Backend::Nft,
+        family,
+        timeout: set["timeout"].as_u64(),
+    })
+}
+
+/// The set and its references from `ipset list NAME -t`.
+fn ipset_header(name: &str, text: &str) -> Result<(Live, u64), DeployError> {
+    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+    let bad = |why: &str| DeployError::Unreadable(format!("ipset `{name}`: {why}:\n{text}"));
+    if field("Type:") != Some("hash:ip") {
+        return Err(DeployError::Set(format!(
+            "ipset `{name}` is not a set of addresses (hash:ip); Rampart did not make it"
+        )));
+    }
+    let header: Vec<&str> = field("Header:").ok_or_else(|| bad("no header"))?.split(' ').collect();
+    let after = |key: &str| header.iter().position(|w| *w == key).and_then(|i| header.get(i + 1));
+    let family = match after("family") {
+        Some(&"inet") => Family::V4,
+        Some(&"inet6") => Family::V6,
+        _ => return Err(bad("no family")),
+    };
+    let timeout = match after("timeout") {
+        Some(t) => Some(t.parse().map_err(|_| bad("a timeout that is not a number"))?),
+        None => None,
+    };
+    let refs = field("References:")
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(|| bad("no count of references"))?;
+    Ok((Live { name: name.to_owned(), backend: Backend::Ipset, family, timeout }, refs))
+}
+
+impl Live {
+    /// Refuse an address of the other family before anything is changed.
+    pub fn check(&self, addrs: &[IpAddr]) -> Result<(), DeployError> {
+        let wrong: Vec<String> = addrs
+            .iter()
+            .filter(|a| a.is_ipv6() != (self.family == Family::V6))
+            .map(ToString::to_string)
+            .collect();
+        if wrong.is_empty() {
+            return Ok(());
+        }
+        let fam = if self.family == Family::V6 { "ipv6" } else { "ipv4" };
+        Err(DeployError::Set(format!(
+            "set `{}` holds {fam} addresses; {} cannot go in it: nothing was added",
+            self.name,
+            wrong.join(", ")
+        )))
+    }
+
+    /// Add `addrs` with the set's own timeout; one already there stays
+    /// (ipset: its timeout starts again).
+    pub fn add(&self, addrs: &[IpAddr]) -> Result<(), DeployError> {
+        self.check(addrs)?;
+        if addrs.is_empty() {
+            return Ok(());
+        }
+        match self.backend {
+            Backend::Nft => {
+                let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+                let doc =
+                    format!("add element inet rampart {} {{ {} }}\n", self.name, list.join(", "));
+                run("nft", &["-f", "-"], Some(&doc)).map(|_| ())
+            }
+            Backend::Ipset => {
+                let doc: String =
+                    addrs.iter().map(|a| format!("add {} {a} -exist\n", self.name)).collect();
+                run("ipset", &["restore"], Some(&doc)).map(|_| ())
+            }
+        }
+    }
+
+    /// Take `addrs` out; those that were not in the set (expired, never
+    /// added) are returned.
+    pub fn remove(&self, addrs: &[IpAddr]) -> Result<Vec<IpAddr>, DeployError> {
+        self.check(addrs)?;
+        let mut absent = Vec::new();
+        for a in addrs {
+            let text = a.to_string();
+            let res = match self.backend {
+                Backend::Nft => {
+                    let elem = format!("{{ {text} }}");
+                    run("nft", &["delete", "element", "inet", "rampart", &self.name, &elem], None)
+                }
+                Backend::Ipset => run("ipset", &["del", &self.name, &text], None),
+            };
+            match res {
+                Ok(_) => {}
+                Err(DeployError::Tool(rampart_os::ToolError::Failed { stderr, .. }))
+                    if stderr.contains("No such file or directory")
+                        || stderr.contains("it's not added") =>
+                {
+                    absent.push(*a);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(absent)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -97,5 +292,15 @@ mod tests {
         assert!(super::live_elements(&odd).is_err());
         let policy = r#"{"nftables": [{"set": {"name": "guests", "elem": ["10.0.0.1"]}}]}"#;
         assert!(super::live_elements(policy).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_ipset_header() {
+        let text = "Name: bl\nType: hash:ip\nRevision: 6\nHeader: family inet6 hashsize 1024 maxelem 65536 timeout 60 bucketsize 12 initval 0x1\nSize in memory: 216\nReferences: 2\nNumber of entries: 0\n";
+        let (set, refs) = super::ipset_header("bl", text).unwrap();
+        assert_eq!((set.family, set.timeout, refs), (rampart_ir::Family::V6, Some(60), 2));
+        let net = text.replace("hash:ip", "hash:net");
+        assert!(super::ipset_header("bl", &net).is_err());
+        assert!(super::ipset_header("bl", &text.replace("family inet6 ", "")).is_err());
     }
 }

@@ -7,7 +7,7 @@ pub(crate) fn expected(span: Span, what: &str) -> Diagnostic {
 }
 
 pub(crate) fn unexpected(span: Span, why: &str) -> Diagnostic {
-    Diagnostic::error("E0504", "unexpected text").with_label(span, why.to_owned())
+    Diagnostic::error("E0504", "unexpected text").with_label(span, why)
 }
 
 pub(crate) fn unknown_statement(word: &str, span: Span, allowed: &str) -> Diagnostic {

@@ -1,5 +1,5 @@
 //! The shipped client policy in a real kernel: each user reaches only their
-//! own VM console, everyone else is dropped and logged by rule 7.
+//! own VM console, everyone else is dropped and logged by rule 16.
 //!
 //! Topology (all inside namespaces this test creates):
 //! `client` (the firewall, eth0 192.168.2.22/24) —veth— `server`
@@ -78,8 +78,8 @@ fn each_user_reaches_only_their_own_console() {
     for port in [20002, 20003, 20004] {
         let dpt = format!("DPT={port} ");
         assert!(
-            new.iter().any(|l| l.contains("RULE 7 -- DENY ") && l.contains(&dpt)),
-            "no `RULE 7 -- DENY` line for port {port} in:\n{}",
+            new.iter().any(|l| l.contains("RULE 16 -- DENY ") && l.contains(&dpt)),
+            "no `RULE 16 -- DENY` line for port {port} in:\n{}",
             new.join("\n")
         );
     }

@@ -339,8 +339,10 @@ fn run_case(
     Ok(stats)
 }
 
+/// Ends in `.` so that no test's tag is the start of another's
+/// (`t1.` against `t10.`): the kernel log is shared by all tests.
 fn tag(test: u32) -> String {
-    format!("r{}t{test}", std::process::id() % 10000)
+    format!("r{}t{test}.", std::process::id() % 10000)
 }
 
 #[test]
@@ -918,7 +920,7 @@ fn random_rulesets_agree_with_the_kernel() {
         std::env::var("RAMPART_KERNEL_FIRST").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
     for case in 0..cases {
         let hook = *rng.choice(&[Hook::Input, Hook::Forward, Hook::Output]).unwrap();
-        let t = format!("{}c{case}", tag(5));
+        let t = format!("{}c{case}", tag(6));
         let rules = random_rules(&mut rng, hook, &t);
         let mut probes: Vec<Probe<'_>> =
             (0..3).map(|_| random_probe(&mut rng, &lab, hook)).collect();

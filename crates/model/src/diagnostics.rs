@@ -7,7 +7,7 @@ use rampart_diag::{Diagnostic, Span};
 pub(crate) fn unknown_name(kind: &str, name: &str, span: Span, hint: &str) -> Diagnostic {
     Diagnostic::error("E0201", format!("unknown {kind} `{name}`"))
         .with_label(span, "not defined in this policy or its includes")
-        .with_help(hint.to_owned())
+        .with_help(hint)
 }
 
 pub(crate) fn duplicate_name(name: &str, span: Span, first: Span) -> Diagnostic {
@@ -41,7 +41,7 @@ pub(crate) fn bad_range(first: &str, last: &str, span: Span) -> Diagnostic {
 
 pub(crate) fn bad_network(text: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0205", format!("`{text}` is not a valid network"))
-        .with_label(span, why.to_owned())
+        .with_label(span, why)
         .with_help("write a network as ADDRESS/LENGTH, e.g. 192.168.2.0/24 or 2001:db8::/32")
 }
 
@@ -58,7 +58,7 @@ pub(crate) fn unknown_ruleset(name: &str, span: Span) -> Diagnostic {
 
 pub(crate) fn user_on_incoming(span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0208", "user match on traffic the firewall does not send")
-        .with_label(span, why.to_owned())
+        .with_label(span, why)
         .with_help(
             "the kernel knows the owner only of packets this host sends (OUTPUT); \
              remove `in` or `to` the firewall, or drop the `user` clause",
@@ -177,8 +177,7 @@ pub(crate) fn bad_number(what: &str, text: &str, span: Span) -> Diagnostic {
 }
 
 pub(crate) fn misplaced(what: &str, span: Span, why: &str) -> Diagnostic {
-    Diagnostic::error("E0222", format!("{what} is not allowed here"))
-        .with_label(span, why.to_owned())
+    Diagnostic::error("E0222", format!("{what} is not allowed here")).with_label(span, why)
 }
 
 pub(crate) fn duplicate_ruleset(name: &str, span: Span) -> Diagnostic {
@@ -245,7 +244,7 @@ pub(crate) fn unused_ruleset(name: &str, span: Span) -> Diagnostic {
 
 pub(crate) fn unguarded_port(port: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::warning("W0303", format!("bridge port `{port}` is left without guard"))
-        .with_label(span, why.to_owned())
+        .with_label(span, why)
         .with_help("declare the link on both ends: `border A to B` on one bridge, `border B to A` on the other")
 }
 
@@ -263,7 +262,7 @@ pub(crate) fn address_on_two_ports(
 pub(crate) fn bad_name(kind: &str, name: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0250", format!("{kind} name `{name}` cannot be used"))
         .with_label(span, "this name")
-        .with_help(why.to_owned())
+        .with_help(why)
 }
 
 pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
@@ -276,8 +275,7 @@ pub(crate) fn unknown_nat_action(word: &str, span: Span) -> Diagnostic {
 }
 
 pub(crate) fn bad_translation(text: &str, span: Span, why: &str) -> Diagnostic {
-    Diagnostic::error("E0291", format!("cannot translate to `{text}`"))
-        .with_label(span, why.to_owned())
+    Diagnostic::error("E0291", format!("cannot translate to `{text}`")).with_label(span, why)
 }
 
 pub(crate) fn nat_needs_interface(span: Span) -> Diagnostic {
@@ -391,7 +389,7 @@ pub(crate) fn ruleset_is_rampart_chain(name: &str, span: Span, owner: Option<&st
 
 pub(crate) fn bad_interface_name(name: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0274", format!("`{name}` cannot be the name of an interface"))
-        .with_label(span, why.to_owned())
+        .with_label(span, why)
         .with_help(
             "the kernel never gives an interface this name, so rules on it would never \
              match (and iptables refuses names over 15 bytes): use the name `ip link` shows",
@@ -495,7 +493,7 @@ pub(crate) fn log_prefix_taken(
 
 pub(crate) fn bad_log_prefix(text: &str, span: Span, why: &str) -> Diagnostic {
     Diagnostic::error("E0404", format!("`{text}` cannot be a log prefix"))
-        .with_label(span, why.to_owned())
+        .with_label(span, why)
         .with_help(
             "printable ASCII without `\"` or `\\`; placeholders %N (rule number), %A (action), \
              %C (rule set), %I (interface), %% (a percent sign)",
@@ -504,7 +502,7 @@ pub(crate) fn bad_log_prefix(text: &str, span: Span, why: &str) -> Diagnostic {
 
 pub(crate) fn bad_set(span: Span, expected: &str) -> Diagnostic {
     Diagnostic::error("E0450", "bad set declaration")
-        .with_label(span, expected.to_owned())
+        .with_label(span, expected)
         .with_help("`set blocklist ipv4 timeout 1h size 65536`")
 }
 
@@ -542,10 +540,8 @@ pub(crate) fn tcp_flags_without_tcp(span: Span) -> Diagnostic {
 }
 
 pub(crate) fn mark_misplaced(span: Span, why: &str) -> Diagnostic {
-    Diagnostic::error("E0408", "a mark cannot be set here")
-        .with_label(span, why.to_owned())
-        .with_help(
-            "marks are set before routing, so that `ip rule fwmark` sees them: in the entry \
+    Diagnostic::error("E0408", "a mark cannot be set here").with_label(span, why).with_help(
+        "marks are set before routing, so that `ip rule fwmark` sees them: in the entry \
              rule set, on packets as they arrive (`on IFACE in`) or as the firewall sends them",
-        )
+    )
 }

@@ -194,15 +194,15 @@ fn generate(g: &GenerateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Through the one atomic write: never half a file, and the mode from
+/// the start (a sudoers fragment is never readable by others, even briefly).
 fn write(path: &Path, mode: u32, content: &str) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory `{}`", dir.display()))?;
     }
-    std::fs::write(path, content).with_context(|| format!("cannot write `{}`", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot chmod `{}`", path.display()))
+    rampart_os::write(path, content.as_bytes(), mode)
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 fn install(i: &InstallArgs, installing: bool) -> anyhow::Result<ExitCode> {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::{Subcommand, ValueEnum};
 use ipnet::IpNet;
+use rampart_deploy::sets;
 use rampart_ir::origin::LogPrefix;
 use rampart_logs::attribute::{Action, Attributor, RuleIndex, RuleInfo, RuleLookup};
 use rampart_logs::blocklist::{self, BlockOptions, Names};
@@ -207,6 +208,14 @@ struct BlocklistArgs {
     /// Set (nft) or ipset name for IPv6 sources.
     #[arg(long, default_value = "blocklist_v6", value_name = "NAME")]
     set6: String,
+    /// Add the sources to this loaded run-time set (`set NAME ipv4` in the
+    /// policy) instead of printing them; once per family when the log holds
+    /// both. Prints what was added.
+    #[arg(long, value_name = "SET", conflicts_with_all = ["format", "table", "set4", "set6"])]
+    apply: Vec<String>,
+    /// With --apply: print what was added as JSON.
+    #[arg(long, requires = "apply")]
+    json: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -356,11 +365,15 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
     }
     let opts = BlockOptions { min_hits: a.min_hits, all_actions: a.all_actions, exclude };
     let r = blocklist::from_inputs(&a.input.files, opts, attributor)?;
-    let names = Names { nft_table: a.table, set4: a.set4, set6: a.set6 };
-    printer::out(&match a.format {
-        BlockFormat::Nft => blocklist::to_nft(&r.list, &names),
-        BlockFormat::Ipset => blocklist::to_ipset(&r.list, &names),
-    });
+    if a.apply.is_empty() {
+        let names = Names { nft_table: a.table, set4: a.set4, set6: a.set6 };
+        printer::out(&match a.format {
+            BlockFormat::Nft => blocklist::to_nft(&r.list, &names),
+            BlockFormat::Ipset => blocklist::to_ipset(&r.list, &names),
+        });
+    } else {
+        apply_blocklist(&a.apply, &r.list, a.json)?;
+    }
     if r.lost > 0 {
         printer::note(&format!(
             "warning: {} kernel records were lost before they could be read",
@@ -375,6 +388,66 @@ fn blocklist_cmd(a: BlocklistArgs) -> anyhow::Result<ExitCode> {
     }
     report_partial(&r.partial, a.input.show_partial);
     Ok(input_code(r.partial.lines, r.lost))
+}
+
+/// One added source, as `--apply --json` prints it.
+#[derive(serde::Serialize)]
+struct Added<'a> {
+    address: IpAddr,
+    set: &'a str,
+    lines: u64,
+}
+
+/// Each source into the named set of its family; nothing is added unless
+/// every source has one.
+fn apply_blocklist(
+    names: &[String],
+    list: &std::collections::BTreeMap<IpAddr, u64>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let sets = names.iter().map(|n| sets::live(n)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(pair) = sets.windows(2).find(|w| w[0].family == w[1].family) {
+        bail!(
+            "sets `{}` and `{}` hold the same family: give one set per family",
+            pair[0].name,
+            pair[1].name
+        );
+    }
+    let of = |a: &IpAddr| sets.iter().find(|s| s.check(&[*a]).is_ok());
+    if let Some(a) = list.keys().find(|a| of(a).is_none()) {
+        let fam = if a.is_ipv6() { "ipv6" } else { "ipv4" };
+        bail!("{a} is {fam}, and no set of --apply holds {fam} addresses: nothing was added");
+    }
+    let mut added = Vec::new();
+    for set in &sets {
+        let addrs: Vec<IpAddr> =
+            list.keys().copied().filter(|a| set.check(&[*a]).is_ok()).collect();
+        set.add(&addrs)?;
+        added.extend(addrs.iter().map(|a| Added { address: *a, set: &set.name, lines: list[a] }));
+    }
+    if json {
+        let v = serde_json::json!({ "sets": sets, "added": added });
+        printer::out(&(serde_json::to_string_pretty(&v)? + "\n"));
+        return Ok(());
+    }
+    let mut text = String::new();
+    for a in &added {
+        let set = sets.iter().find(|s| s.name == a.set).expect("the set of an added address");
+        let timeout = set.timeout.map_or("no timeout".to_owned(), |t| format!("timeout {t}s"));
+        let backend = match set.backend {
+            sets::Backend::Nft => "nft",
+            sets::Backend::Ipset => "ipset",
+        };
+        text += &format!(
+            "added {} to {} ({backend}, {timeout}): {} blocked lines\n",
+            a.address, a.set, a.lines
+        );
+    }
+    if added.is_empty() {
+        text = "nothing to add: no source has enough blocked lines\n".to_owned();
+    }
+    printer::out(&text);
+    Ok(())
 }
 
 fn follow(a: FollowArgs) -> anyhow::Result<ExitCode> {

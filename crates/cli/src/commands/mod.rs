@@ -17,6 +17,7 @@ pub(crate) mod nft_rules;
 pub(crate) mod push;
 pub(crate) mod reference;
 pub(crate) mod report;
+pub(crate) mod set;
 pub(crate) mod test;
 pub(crate) mod top;
 pub(crate) mod trace;
@@ -54,5 +55,6 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Test(a) => test::run(&a),
         Command::Matrix(a) => matrix::run(&a),
         Command::Report(a) => report::run(&a),
+        Command::Set(a) => set::run(&a),
     }
 }

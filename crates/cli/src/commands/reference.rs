@@ -73,7 +73,7 @@ pub(crate) fn manpages(a: &ManpagesArgs) -> anyhow::Result<ExitCode> {
     clap_mangen::generate_to(Cli::command(), &man1)
         .with_context(|| format!("cannot write the man pages into `{}`", man1.display()))?;
     let policy = man5.join("rampart-policy.5");
-    std::fs::write(&policy, policy_page())
+    rampart_os::write(&policy, policy_page().as_bytes(), 0o644)
         .with_context(|| format!("cannot write `{}`", policy.display()))?;
     printer::note(&format!("wrote the man pages into {}", a.dir.display()));
     Ok(ExitCode::SUCCESS)

@@ -72,11 +72,78 @@ enum Tested {
     Policy(Expectations),
 }
 
+/// One probe or expectation, as the text and JUnit forms show it.
+struct Case<'a> {
+    ok: bool,
+    line: usize,
+    text: &'a str,
+    /// What follows the text on its line: what was seen, or the packets.
+    result: String,
+    problems: Vec<&'a str>,
+}
+
 impl Tested {
     fn failed(&self) -> usize {
         match self {
             Tested::Lab(r) => r.failed,
             Tested::Policy(p) => p.failed,
+        }
+    }
+
+    /// The file as named in the report (JUnit's class name).
+    fn name(&self) -> &str {
+        match self {
+            Tested::Lab(r) => &r.lab,
+            Tested::Policy(p) => &p.policy,
+        }
+    }
+
+    fn cases(&self) -> Vec<Case<'_>> {
+        match self {
+            Tested::Lab(r) => r
+                .probes
+                .iter()
+                .map(|p| Case {
+                    ok: p.ok(),
+                    line: p.line,
+                    text: &p.probe,
+                    result: format!(
+                        "-> {} ({})",
+                        p.seen,
+                        p.deciding.as_deref().unwrap_or("no crossing of the firewall")
+                    ),
+                    problems: p.problems.iter().map(String::as_str).collect(),
+                })
+                .collect(),
+            Tested::Policy(p) => p
+                .expectations
+                .iter()
+                .map(|e| Case {
+                    ok: e.outcome.holds(),
+                    line: e.line as usize,
+                    text: &e.text,
+                    result: format!("({} packet(s))", e.outcome.packets),
+                    problems: e.problem.iter().map(String::as_str).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The closing line's counts.
+    fn summary(&self) -> String {
+        match self {
+            Tested::Lab(r) => format!(
+                "{} probe(s), {} as expected, {} failed",
+                r.probes.len(),
+                r.passed,
+                r.failed
+            ),
+            Tested::Policy(p) => format!(
+                "{} expectation(s), {} hold, {} failed",
+                p.expectations.len(),
+                p.passed,
+                p.failed
+            ),
         }
     }
 }
@@ -141,42 +208,14 @@ fn expectations(path: &Path) -> anyhow::Result<Option<Expectations>> {
 fn text(reports: &[(String, Tested)]) -> String {
     let mut s = String::new();
     for (file, r) in reports {
-        let r = match r {
-            Tested::Lab(r) => r,
-            Tested::Policy(p) => {
-                for e in &p.expectations {
-                    let mark = if e.outcome.holds() { "ok  " } else { "FAIL" };
-                    let n = e.outcome.packets;
-                    let _ = writeln!(s, "{mark} {file}:{} {} ({n} packet(s))", e.line, e.text);
-                    if let Some(pr) = &e.problem {
-                        let _ = writeln!(s, "       {pr}");
-                    }
-                }
-                let _ = writeln!(
-                    s,
-                    "{file}: {} expectation(s), {} hold, {} failed (offline, by trace)",
-                    p.expectations.len(),
-                    p.passed,
-                    p.failed
-                );
-                continue;
-            }
-        };
-        for p in &r.probes {
-            let mark = if p.ok() { "ok  " } else { "FAIL" };
-            let by = p.deciding.as_deref().unwrap_or("no crossing of the firewall");
-            let _ = writeln!(s, "{mark} {file}:{} {} -> {} ({by})", p.line, p.probe, p.seen);
-            for pr in &p.problems {
+        for c in r.cases() {
+            let mark = if c.ok { "ok  " } else { "FAIL" };
+            let _ = writeln!(s, "{mark} {file}:{} {} {}", c.line, c.text, c.result);
+            for pr in &c.problems {
                 let _ = writeln!(s, "       {pr}");
             }
         }
-        let _ = writeln!(
-            s,
-            "{file}: {} probe(s), {} as expected, {} failed (offline, by trace)",
-            r.probes.len(),
-            r.passed,
-            r.failed
-        );
+        let _ = writeln!(s, "{file}: {} (offline, by trace)", r.summary());
     }
     s
 }
@@ -185,37 +224,16 @@ fn junit(reports: &[(String, Tested)]) -> anyhow::Result<String> {
     let mut out = Junit::new("rampart test");
     for (file, r) in reports {
         let mut suite = TestSuite::new(file.as_str());
-        let r = match r {
-            Tested::Lab(r) => r,
-            Tested::Policy(p) => {
-                for e in &p.expectations {
-                    let status = match &e.problem {
-                        None => TestCaseStatus::success(),
-                        Some(pr) => {
-                            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                            st.set_message(pr.as_str());
-                            st
-                        }
-                    };
-                    let mut case = TestCase::new(format!("line {}: {}", e.line, e.text), status);
-                    case.set_classname(p.policy.as_str());
-                    suite.add_test_case(case);
-                }
-                out.add_test_suite(suite);
-                continue;
-            }
-        };
-        for p in &r.probes {
-            let name = format!("line {}: {}", p.line, p.probe);
-            let status = if p.ok() {
+        for c in r.cases() {
+            let status = if c.ok {
                 TestCaseStatus::success()
             } else {
                 let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                st.set_message(p.problems.join("; "));
+                st.set_message(c.problems.join("; "));
                 st
             };
-            let mut case = TestCase::new(name, status);
-            case.set_classname(r.lab.as_str());
+            let mut case = TestCase::new(format!("line {}: {}", c.line, c.text), status);
+            case.set_classname(r.name());
             suite.add_test_case(case);
         }
         out.add_test_suite(suite);

@@ -66,13 +66,57 @@ fn compile_output_is_deterministic_and_snapshotted() {
     }
 }
 
+/// The log prefixes of each example, in both backends: the client's refused
+/// consoles keep the number of the listing they replaced (`number 16`, and
+/// the branches' rules count on from it), and the KVM host's bridge guards
+/// are numbered on from its last rule, port by port as written.
+#[test]
+fn examples_log_with_the_numbers_of_their_listings() {
+    let prefixes = |path: &str, target: &str| {
+        let out = rampart(&["compile", path, "--target", target]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        let mut found: Vec<String> = s
+            .split("log-prefix \"")
+            .skip(1)
+            .chain(s.split("log prefix \"").skip(1))
+            .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    };
+    let numbered = |numbers: &[u32]| {
+        let mut want: Vec<String> = numbers.iter().map(|n| format!("RULE {n} -- DENY ")).collect();
+        want.sort();
+        want
+    };
+    for target in ["iptables-restore", "nft"] {
+        assert_eq!(prefixes("examples/spice-client.rp", target), numbered(&[0, 1, 16]), "{target}");
+        let guards: Vec<u32> = [0].into_iter().chain(5..=30).collect();
+        let mut want = numbered(&guards);
+        if target == "nft" {
+            // the bridge family's ARP guard, one prefix per guest port
+            want.extend(["vk42", "vk63", "vk64", "vk65"].map(|p| format!("ARP {p} -- DENY ")));
+            want.sort();
+        }
+        assert_eq!(prefixes("examples/kvm-bridges.rp", target), want, "{target}");
+    }
+    let script = rampart(&["compile", "examples/spice-client.rp", "--target", "iptables-script"]);
+    let s = text(&script.stdout);
+    assert!(s.contains("-A Spice_VM_1 ") && s.contains("\"R17: myself to VM 1\""), "{s}");
+    assert!(s.contains("\"R18: mybro to VM 2\""), "{s}");
+}
+
 #[test]
 fn compile_script_target_is_readable_and_atomic() {
     let out = rampart(&["compile", "examples/spice-client.rp", "--target", "iptables-script"]);
     assert_eq!(out.status.code(), Some(0));
     let s = text(&out.stdout);
     assert!(s.starts_with("#!/bin/sh\n"));
-    assert!(s.contains("echo 'rule 7 (examples/spice-client.rp:32:5): deny service spice-all log"));
+    assert!(
+        s.contains("echo 'rule 16 (examples/spice-client.rp:32:5): deny service spice-all log")
+    );
     assert!(s.contains("<<'RAMPART_IPV4'"));
     assert!(!s.contains("-F ") && !s.contains("-X "), "the script must never flush or delete");
     assert!(s.contains("-w --noflush \"$@\" <<'RAMPART_IPV4'"), "only Rampart's chains load");

@@ -44,6 +44,44 @@ pub(crate) fn tools() {
     .unwrap();
 }
 
+/// A firewall and a peer joined by `eth0` in 10.`net`.0.0/24 (the
+/// firewall .1, the peer .2), a state directory, and two policies `a.rp`
+/// and `b.rp`: `policy` with its `{extra}` replaced by each of `extras`.
+pub(crate) struct TwoPolicies {
+    pub fw: Netns,
+    pub peer: Netns,
+    pub dir: TempDir,
+    pub state: PathBuf,
+}
+
+impl TwoPolicies {
+    pub(crate) fn new(net: u8, name: &str, policy: &str, extras: [&str; 2]) -> Self {
+        let fw = Netns::new().unwrap();
+        let peer = Netns::new().unwrap();
+        veth(&fw, "eth0", &peer, "eth0").unwrap();
+        fw.addr("eth0", &format!("10.{net}.0.1/24")).unwrap();
+        peer.addr("eth0", &format!("10.{net}.0.2/24")).unwrap();
+        let dir = tempdir(name);
+        for (file, extra) in ["a.rp", "b.rp"].into_iter().zip(extras) {
+            std::fs::write(dir.join(file), policy.replace("{extra}", extra)).unwrap();
+        }
+        let state = dir.join("state");
+        Self { fw, peer, dir, state }
+    }
+
+    /// The path of `a.rp` or `b.rp`.
+    pub(crate) fn policy(&self, file: &str) -> String {
+        self.dir.join(file).to_str().unwrap().to_owned()
+    }
+
+    /// `rampart apply` of `a.rp` or `b.rp` with `args`, which must succeed.
+    pub(crate) fn apply(&self, file: &str, args: &[&str]) {
+        let p = self.policy(file);
+        let out = rampart(&self.fw, &self.state, &[&["apply", p.as_str()], args].concat(), &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+}
+
 #[test]
 fn apply_reports_changes_leaves_other_chains_and_rolls_back() {
     tools();
@@ -274,29 +312,17 @@ fn the_guard_never_skips_a_session_it_cannot_read() {
 fn no_packet_slips_through_while_rules_are_replaced() {
     tools();
     require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
-    let fw = Netns::new().unwrap();
-    let peer = Netns::new().unwrap();
-    veth(&fw, "eth0", &peer, "eth0").unwrap();
-    fw.addr("eth0", "10.77.0.1/24").unwrap();
-    peer.addr("eth0", "10.77.0.2/24").unwrap();
-    let dir = tempdir("window");
     // Two different policies that both drop TCP 7777 to the firewall.
-    for (name, extra) in [("a", "accept service web"), ("b", "accept service ssh log")] {
-        std::fs::write(
-            dir.join(format!("{name}.rp")),
-            format!(
-                "service web tcp 80\nservice ssh tcp 22\nservice probe tcp 7777\nfirewall fw {{\n interface eth0 10.77.0.1/24\n \
-                 ruleset main {{\n  {extra}\n  deny service probe\n }}\n}}\n"
-            ),
-        )
-        .unwrap();
-    }
-    let state = dir.join("state");
-    let a = dir.join("a.rp");
-    let b = dir.join("b.rp");
-    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    let out = rampart(&fw, &state, &["apply", a, "--try", "0"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = TwoPolicies::new(
+        77,
+        "window",
+        "service web tcp 80\nservice ssh tcp 22\nservice probe tcp 7777\nfirewall fw {\n \
+         interface eth0 10.77.0.1/24\n ruleset main {\n  {extra}\n  deny service probe\n }\n}\n",
+        ["accept service web", "accept service ssh log"],
+    );
+    let (fw, peer, state) = (&t.fw, &t.peer, &t.state);
+    t.apply("a.rp", &["--try", "0"]);
+    let (a, b) = (t.policy("a.rp"), t.policy("b.rp"));
     let mut listener =
         fw.spawn(&["socat", "-u", "TCP-LISTEN:7777,fork,reuseaddr", "OPEN:/dev/null"]).unwrap();
     let mut prober = peer
@@ -308,8 +334,8 @@ fn no_packet_slips_through_while_rules_are_replaced() {
     // Swap the two back and forth for as long as the probes run.
     let mut applies = 0;
     while prober.try_wait().unwrap().is_none() || applies < 10 {
-        let policy = if applies % 2 == 0 { b } else { a };
-        let out = rampart(&fw, &state, &["apply", policy, "--try", "0"], &[]);
+        let policy = if applies % 2 == 0 { &b } else { &a };
+        let out = rampart(fw, state, &["apply", policy, "--try", "0"], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         applies += 1;
     }

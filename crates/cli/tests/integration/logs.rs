@@ -399,7 +399,7 @@ fn summary_links_lines_to_the_policy_rule() {
     let log = dir.join("kern.log");
     std::fs::write(
         &log,
-        "Nov 28 10:00:01 mylap kernel: [12345.678901] RULE 7 -- DENY IN= OUT=eth0 SRC=192.168.2.22 \
+        "Nov 28 10:00:01 mylap kernel: [12345.678901] RULE 16 -- DENY IN= OUT=eth0 SRC=192.168.2.22 \
          DST=192.168.2.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40001 DPT=20004 \
          WINDOW=64240 RES=0x00 SYN URGP=0 \n",
     )
@@ -425,7 +425,7 @@ fn follow_links_lines_to_the_policy_rule() {
     let log = d.join("kern.log");
     std::fs::write(
         &log,
-        "Nov 28 10:00:01 mylap kernel: [12345.678901] RULE 7 -- DENY IN= OUT=eth0 SRC=192.168.2.22 \
+        "Nov 28 10:00:01 mylap kernel: [12345.678901] RULE 16 -- DENY IN= OUT=eth0 SRC=192.168.2.22 \
          DST=192.168.2.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40001 DPT=20004 \
          WINDOW=64240 RES=0x00 SYN URGP=0 UID=1023 GID=1023 \n\
          Nov 28 10:00:02 mylap kernel: RULE 4 -- ACCEPT IN= OUT=eth0 SRC=192.168.2.22 \
@@ -459,7 +459,7 @@ fn follow_links_lines_to_the_policy_rule() {
         "{text}"
     );
     assert!(!lines[2].contains("spice-client.rp"), "ufw lines have no policy rule: {text}");
-    let json = follow(&["--json", "--rule", "7"]);
+    let json = follow(&["--json", "--rule", "16"]);
     let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
     assert_eq!(
         v["policy"],

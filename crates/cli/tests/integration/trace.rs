@@ -91,7 +91,7 @@ fn trace_a_policy_firewall() {
     assert_eq!(run("1021")["verdict"], "ACCEPT");
     let other = run("1022");
     assert_eq!(other["verdict"], "DROP");
-    assert_eq!(other["logs"][0], "RULE 7 -- DENY ");
+    assert_eq!(other["logs"][0], "RULE 16 -- DENY ");
 }
 
 #[test]

@@ -75,7 +75,7 @@ pub(crate) fn never_committed(span: Span) -> Diagnostic {
 /// E0819: a rule added to, or jumping to, a chain the table does not have.
 pub(crate) fn no_chain(span: Span, name: &str, table: &str, label: &str) -> Diagnostic {
     Diagnostic::error("E0819", format!("no chain `{name}` in table `{table}`"))
-        .with_label(span, label.to_owned())
+        .with_label(span, label)
 }
 
 /// E0820: a chain policy other than ACCEPT or DROP.

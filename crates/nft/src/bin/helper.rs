@@ -1,6 +1,6 @@
 //! `rampart-nft-helper`: the listener and the prober that the nft kernel
 //! tests run inside their namespaces (`ip netns exec NS rampart-nft-helper`
-//! with `RAMPART_NFT_HELPER` set to `listen`, `probe` or `ping`). Its stdout
+//! with `RAMPART_NFT_HELPER` set to `listen` or `probe`). Its stdout
 //! is the protocol with the test (`tests/integration/protocol.rs`), hence
 //! the prints.
 #![expect(
@@ -32,13 +32,8 @@ fn main() -> ExitCode {
     match std::env::var("RAMPART_NFT_HELPER").as_deref() {
         Ok("listen") => listen(&std::env::var("RAMPART_NFT_PORTS").unwrap()),
         Ok("probe") => probe_all(&std::env::var("RAMPART_NFT_PROBES").unwrap()),
-        Ok("ping") => {
-            let dst: std::net::Ipv4Addr =
-                std::env::var("RAMPART_NFT_PING").unwrap().parse().unwrap();
-            println!("{MARK}{}", if ping(dst) { "reply" } else { "none" });
-        }
         _ => {
-            eprintln!("set RAMPART_NFT_HELPER to listen, probe or ping");
+            eprintln!("set RAMPART_NFT_HELPER to listen or probe");
             return ExitCode::from(2);
         }
     }
@@ -129,42 +124,4 @@ fn outcome(p: &Probe) -> String {
             (k, None) => format!("{k:?}"),
         },
     }
-}
-
-/// One ICMP echo over a raw socket (root): is there a reply within `WAIT`?
-/// The test binary has no `ping` to lean on, and the bridge recipe allows
-/// only echo between guests.
-fn ping(dst: std::net::Ipv4Addr) -> bool {
-    // A raw socket driven through std's datagram calls: no unsafe needed.
-    let sock: UdpSocket =
-        Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)).unwrap().into();
-    let id = u16::try_from(std::process::id() & 0xffff).unwrap();
-    let [hi, lo] = id.to_be_bytes();
-    let mut pkt = [8u8, 0, 0, 0, hi, lo, 0, 1, b'r', b'a', b'm', b'p'];
-    let sum = checksum(&pkt);
-    pkt[2..4].copy_from_slice(&sum.to_be_bytes());
-    sock.send_to(&pkt, SocketAddr::new(IpAddr::V4(dst), 0)).unwrap();
-    let end = std::time::Instant::now() + WAIT;
-    let mut b = [0u8; 1500];
-    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
-        sock.set_read_timeout(Some(left.max(Duration::from_millis(1)))).unwrap();
-        let Ok((n, from)) = sock.recv_from(&mut b) else { return false };
-        let ihl = usize::from(b[0] & 0x0f) * 4;
-        let echo_reply = n >= ihl + 8 && b[ihl] == 0 && b[ihl + 4..ihl + 6] == [hi, lo];
-        if from.ip() == IpAddr::V4(dst) && echo_reply {
-            return true;
-        }
-    }
-    false
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !u16::try_from(sum).unwrap_or(u16::MAX)
 }

@@ -16,8 +16,6 @@ mod kernel;
 mod equiv;
 // Bridge ports: forged sources stop at the port, with either backend.
 mod bridge;
-// The kvm-bridges example: five ARP-spoofing attacks, both backends.
-mod kvm;
 // Random policies, compared the same way.
 mod random;
 // The rich form and the iptables form agree in the evaluator.
