@@ -182,7 +182,7 @@ pub struct Report {
 pub fn stand_up(lab: &Lab, rules: &Rules) -> Result<Topology, LabError> {
     preflight()?;
     topology::remove_on_interrupt();
-    let topo = topology::build(lab, &topology::run_id())?;
+    let topo = topology::build(lab, &crate::netns::run_id())?;
     // `build` removes what it made when it fails; past it, `topo` does.
     load(&topo, rules)?;
     topology::start_listeners(lab, &topo)?;

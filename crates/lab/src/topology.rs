@@ -24,16 +24,6 @@ pub fn ns_name(lab: &str, run: &str, node: &str) -> String {
     format!("rl-{lab}-{run}-{node}")
 }
 
-static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// A new run id, `<pid>-<n>`: unique on the machine while this process
-/// lives, so the same lab can run twice at once.
-#[must_use]
-pub fn run_id() -> String {
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}-{n}", std::process::id())
-}
-
 /// Namespaces this process created and has not removed yet; the Ctrl-C
 /// handler removes them.
 static LIVE: Mutex<Vec<String>> = Mutex::new(Vec::new());
