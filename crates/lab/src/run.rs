@@ -10,7 +10,7 @@ use rampart_ir::{Family, Ruleset};
 use rampart_trace::{CtState, Hook, Packet, Tracer, Verdict, tcp};
 use serde::Serialize;
 
-use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
+use crate::describe::{ExpectedRule, Lab, Outcome, ProbeKind};
 use crate::evidence::{self, Counter, KmsgTail, NetnsLogging};
 use crate::netns::{LabError, Tool, require_root, require_tools};
 use crate::path::{Crossing, Flow, Leg, Nat, Router, crossings};
@@ -400,10 +400,10 @@ pub(crate) fn problems(
 }
 
 /// Whether a moved counter is the rule the probe expected.
-fn rule_matches(r: &RuleRef, c: &Counter) -> bool {
+fn rule_matches(r: &ExpectedRule, c: &Counter) -> bool {
     match r {
-        RuleRef::Chain(chain, i) => c.chain == *chain && c.index == *i,
-        RuleRef::Policy(n) => rampart_ir::origin::line_rule(&c.text) == Some(*n),
+        ExpectedRule::Chain(chain, i) => c.chain == *chain && c.index == *i,
+        ExpectedRule::Policy(n) => rampart_ir::origin::line_rule(&c.text) == Some(*n),
     }
 }
 
