@@ -2,7 +2,7 @@
 //! classes). Each rule is a [`Space`]; a rule is compared only with the
 //! earlier rules an [`Index`] finds overlapping it, never with all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rampart_ir::{Chain, Family, Match, Ruleset, Target};
 use serde::Serialize;
@@ -108,10 +108,14 @@ pub fn anomalies(rs: &Ruleset) -> Vec<Anomaly> {
 fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anomaly> {
     let b = Bounds::new(family, names.len());
     let mut out = Vec::new();
+    // Rules that decide by a verdict, and the others (jumps, returns):
+    // a verdict rule is compared with the first, the second only stand
+    // between two rules that could be redundant.
     let mut index = Index::new(family);
+    let mut passing = Index::new(family);
     let mut spaces: Vec<Option<(Space, Decision)>> = Vec::with_capacity(chain.rules.len());
     let mut hulls: Vec<Hull> = Vec::with_capacity(chain.rules.len());
-    let mut cand = Vec::new();
+    let (mut cand, mut found) = (Vec::new(), Vec::new());
     // Earlier rules already found redundant (reported once, for the
     // first later rule that covers them).
     let mut covered_later = vec![false; chain.rules.len()];
@@ -124,12 +128,20 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
             continue;
         };
         let h = Hull::of(&s);
-        index.candidates(&s, &mut cand);
-        cand.retain(|&i| {
-            hulls[i].meets(&h)
+        if d == Decision::Other {
+            // Nothing is asked of a jump's earlier rules.
+            passing.insert(j, &s);
+            spaces.push(Some((s, d)));
+            hulls.push(h);
+            continue;
+        }
+        let meets = |i: usize, s: &Space, h: &Hull| {
+            hulls[i].meets(h)
                 && ((hulls[i].single && h.single)
-                    || spaces[i].as_ref().is_some_and(|(e, _)| e.meets(&s)))
-        });
+                    || spaces[i].as_ref().is_some_and(|(e, _)| e.meets(s)))
+        };
+        index.candidates(&s, &mut cand);
+        cand.retain(|&i| meets(i, &s, &h));
         // `a` within `b`, from the hulls where they are the spaces.
         let within = |a: (&Space, &Hull), b: (&Space, &Hull)| {
             if a.1.single && b.1.single && b.1.plain { a.1.within(b.1) } else { a.0.within(b.0) }
@@ -137,9 +149,7 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
         let anomaly =
             |kind, rule, others| Anomaly { kind, chain: chain.name.clone(), rule, others };
         // Covered: earlier decisive rules, one or several, take every packet.
-        if d != Decision::Other
-            && let Some(by) = cover(&s, &cand, &spaces, &b)
-        {
+        if let Some(by) = cover(&s, &cand, &spaces, &b) {
             let same = by.iter().all(|&i| spaces[i].as_ref().is_some_and(|(_, e)| *e == d));
             let kind = if same { Kind::Redundant } else { Kind::Shadowed };
             out.push(anomaly(kind, j, by));
@@ -147,45 +157,42 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
             spaces.push(None);
             hulls.push(Hull::NONE);
             continue;
-        } else if d != Decision::Other {
-            let (mut general, mut cor) = (0, 0);
-            // Positions in `cand` of the rules with another verdict: only
-            // they can stand between an earlier rule and this one.
-            let others: Vec<usize> = (0..cand.len())
-                .filter(|&n| spaces[cand[n]].as_ref().is_some_and(|(_, xd)| *xd != d))
-                .collect();
-            for (n, &i) in cand.iter().enumerate() {
-                let Some((e, ed)) = &spaces[i] else { continue };
-                if *ed == Decision::Other {
-                    continue;
+        }
+        let (mut general, mut cor) = (0, 0);
+        for &i in &cand {
+            let Some((e, ed)) = &spaces[i] else { continue };
+            let inner = within((e, &hulls[i]), (&s, &h));
+            if *ed == d {
+                // An earlier rule this one covers with the same verdict
+                // (and logging), nothing between deciding its packets
+                // otherwise.
+                if inner && chain.rules[i].log == rule.log && !covered_later[i] {
+                    // A rule between them with another verdict (or
+                    // none) meeting the earlier one; it meets this one
+                    // too, which holds the earlier.
+                    let between = [&mut index, &mut passing].into_iter().any(|x| {
+                        x.candidates(e, &mut found);
+                        found.iter().any(|&m| {
+                            i < m
+                                && spaces[m].as_ref().is_some_and(|(_, xd)| *xd != d)
+                                && meets(m, e, &hulls[i])
+                        })
+                    });
+                    if !between {
+                        covered_later[i] = true;
+                        out.push(anomaly(Kind::Redundant, i, vec![j]));
+                    }
                 }
-                let inner = within((e, &hulls[i]), (&s, &h));
-                if *ed == d {
-                    // An earlier rule this one covers with the same verdict
-                    // (and logging), nothing between deciding its packets
-                    // otherwise.
-                    if inner && chain.rules[i].log == rule.log && !covered_later[i] {
-                        let after = others.partition_point(|&m| m <= n);
-                        let clear = others[after..].iter().all(|&m| {
-                            !hulls[cand[m]].meets(&hulls[i])
-                                || spaces[cand[m]].as_ref().is_some_and(|(x, _)| !x.meets(e))
-                        });
-                        if clear {
-                            covered_later[i] = true;
-                            out.push(anomaly(Kind::Redundant, i, vec![j]));
-                        }
-                    }
-                } else if inner && rule.origin.is_none_or(|o| o.rule != 0) {
-                    if general < PER_RULE {
-                        out.push(anomaly(Kind::Generalization, i, vec![j]));
-                    }
-                    general += 1;
-                } else if !inner && !within((&s, &h), (e, &hulls[i])) {
-                    if cor < PER_RULE {
-                        out.push(anomaly(Kind::Correlation, j, vec![i]));
-                    }
-                    cor += 1;
+            } else if inner && rule.origin.is_none_or(|o| o.rule != 0) {
+                if general < PER_RULE {
+                    out.push(anomaly(Kind::Generalization, i, vec![j]));
                 }
+                general += 1;
+            } else if !inner && !within((&s, &h), (e, &hulls[i])) {
+                if cor < PER_RULE {
+                    out.push(anomaly(Kind::Correlation, j, vec![i]));
+                }
+                cor += 1;
             }
         }
         index.insert(j, &s);
@@ -256,11 +263,10 @@ fn cover(
     b: &Bounds,
 ) -> Option<Vec<usize>> {
     // Most covered rules are covered by the first rule they meet.
-    let first = cand.iter().copied().find(|&i| {
-        spaces[i]
-            .as_ref()
-            .is_some_and(|(e, d)| *d != Decision::Other && e.opaque.is_subset(&s.opaque))
-    });
+    let first = cand
+        .iter()
+        .copied()
+        .find(|&i| spaces[i].as_ref().is_some_and(|(e, _)| e.opaque.is_subset(&s.opaque)));
     if let Some(i) = first
         && spaces[i].as_ref().is_some_and(|(e, _)| s.within(e))
     {
@@ -269,8 +275,8 @@ fn cover(
     let mut left = vec![s.clone()];
     let mut by = Vec::new();
     for &i in cand {
-        let Some((e, d)) = &spaces[i] else { continue };
-        if *d == Decision::Other || !e.opaque.is_subset(&s.opaque) {
+        let Some((e, _)) = &spaces[i] else { continue };
+        if !e.opaque.is_subset(&s.opaque) {
             continue;
         }
         let before = left.len();
@@ -298,31 +304,28 @@ fn cover(
     None
 }
 
-/// Earlier rules filed by the aligned block (prefix) that holds all their
-/// source, and separately destination, addresses. Two rules can overlap
-/// only if in both columns one block holds the other: the rules found
-/// through the more specific column of a new rule are the candidates.
+/// Earlier rules filed by the aligned blocks (prefixes) that hold all
+/// their source and all their destination addresses. Two rules can
+/// overlap only if in both columns one block holds the other, so a new
+/// rule's candidates are the rules filed under its blocks' ancestors or
+/// descendants in both columns at once: a rule that excludes one source
+/// (`not h`, filed under the whole space) is found only by the rules to
+/// its own destination.
 struct Index {
     width: u8,
-    by: [Blocks; 2],
+    /// (source length, destination length, source network, destination
+    /// network) → rules.
+    by: BTreeMap<(u8, u8, u128, u128), Vec<usize>>,
+    /// The (source, destination) prefix lengths in use.
+    lens: BTreeSet<(u8, u8)>,
     /// Scratch space for [`in_order`].
     seen: Vec<u64>,
-}
-
-#[derive(Default)]
-struct Blocks {
-    /// (prefix length, network) → rules.
-    exact: HashMap<(u8, u128), Vec<usize>>,
-    /// Prefix lengths in use.
-    lens: BTreeMap<u8, ()>,
-    /// network → (prefix length, rule), for the blocks inside a block.
-    inside: BTreeMap<u128, Vec<(u8, usize)>>,
 }
 
 impl Index {
     fn new(family: Family) -> Self {
         let width = if family == Family::V4 { 32 } else { 128 };
-        Self { width, by: [Blocks::default(), Blocks::default()], seen: Vec::new() }
+        Self { width, by: BTreeMap::new(), lens: BTreeSet::new(), seen: Vec::new() }
     }
 
     /// The smallest aligned block holding a column's addresses.
@@ -335,31 +338,42 @@ impl Index {
     }
 
     fn insert(&mut self, i: usize, s: &Space) {
-        for (k, dim) in [SRC, DST].into_iter().enumerate() {
-            let (len, net) = self.block(s, dim);
-            let b = &mut self.by[k];
-            b.exact.entry((len, net)).or_default().push(i);
-            b.lens.insert(len, ());
-            b.inside.entry(net).or_default().push((len, i));
-        }
+        let ((ls, src), (ld, dst)) = (self.block(s, SRC), self.block(s, DST));
+        self.by.entry((ls, ld, src, dst)).or_default().push(i);
+        self.lens.insert((ls, ld));
     }
 
     /// Earlier rules whose blocks could overlap `s`'s, in rule order.
     fn candidates(&mut self, s: &Space, out: &mut Vec<usize>) {
         out.clear();
-        let blocks = [self.block(s, SRC), self.block(s, DST)];
-        // The more specific column has fewer overlapping blocks.
-        let k = usize::from(blocks[1].0 > blocks[0].0);
-        let (len, net) = blocks[k];
-        let b = &self.by[k];
-        for (&l, ()) in b.lens.range(..=len) {
-            if let Some(v) = b.exact.get(&(l, mask(net, self.width - l))) {
-                out.extend(v);
+        let ((ls, src), (ld, dst)) = (self.block(s, SRC), self.block(s, DST));
+        let (src_end, dst_end) = (src | low_bits(self.width - ls), dst | low_bits(self.width - ld));
+        for &(l, m) in &self.lens {
+            if l <= ls {
+                // The source block holds this one's: one network.
+                let net = mask(src, self.width - l);
+                if m <= ld {
+                    if let Some(v) = self.by.get(&(l, m, net, mask(dst, self.width - m))) {
+                        out.extend(v);
+                    }
+                } else {
+                    for v in self.by.range((l, m, net, dst)..=(l, m, net, dst_end)).map(|e| e.1) {
+                        out.extend(v);
+                    }
+                }
+            } else {
+                // Inside this one's source block: the destination decides.
+                let held = |d: u128| {
+                    if m <= ld { d == mask(dst, self.width - m) } else { dst <= d && d <= dst_end }
+                };
+                for (_, v) in self
+                    .by
+                    .range((l, m, src, 0)..=(l, m, src_end, u128::MAX))
+                    .filter(|((_, _, _, d), _)| held(*d))
+                {
+                    out.extend(v);
+                }
             }
-        }
-        let end = net | low_bits(self.width - len);
-        for v in b.inside.range(net..=end).map(|(_, v)| v) {
-            out.extend(v.iter().filter(|(l, _)| *l > len).map(|(_, i)| *i));
         }
         in_order(out, &mut self.seen);
     }
@@ -396,4 +410,58 @@ fn mask(v: u128, host: u8) -> u128 {
 
 fn low_bits(n: u8) -> u128 {
     if n >= 128 { u128::MAX } else { (1u128 << n) - 1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use rampart_ir::Family;
+
+    use super::Index;
+    use crate::ranges::Ranges;
+    use crate::space::{Bounds, DST, SRC, Space};
+
+    /// A column: every address, a block of 10.0/16, or all but one.
+    fn column() -> impl Strategy<Value = Ranges> {
+        (0u8..3, 16u32..=32, any::<u16>()).prop_map(|(kind, len, low)| {
+            let net = (0x0a00_0000 | u32::from(low)) & (u32::MAX << (32 - len));
+            let block = Ranges::span(
+                u128::from(net),
+                u128::from(net | (u32::MAX.checked_shr(len).unwrap_or(0))),
+            );
+            match kind {
+                0 => Ranges::span(0, u32::MAX.into()),
+                1 => block,
+                _ => block.complement(u32::MAX.into()),
+            }
+        })
+    }
+
+    proptest! {
+        /// Every earlier rule that meets a new one is among its
+        /// candidates, in rule order.
+        #[test]
+        fn the_index_misses_no_overlap(rules in proptest::collection::vec((column(), column()), 1..40)) {
+            let b = Bounds::new(Family::V4, 0);
+            let spaces: Vec<Space> = rules
+                .into_iter()
+                .map(|(src, dst)| {
+                    let mut s = Space::full(&b);
+                    s.dims[SRC] = src;
+                    s.dims[DST] = dst;
+                    s
+                })
+                .collect();
+            let mut index = Index::new(Family::V4);
+            let mut cand = Vec::new();
+            for (j, s) in spaces.iter().enumerate() {
+                index.candidates(s, &mut cand);
+                prop_assert!(cand.windows(2).all(|w| w[0] < w[1]), "{:?}", cand);
+                for (i, e) in spaces[..j].iter().enumerate() {
+                    prop_assert!(!e.meets(s) || cand.contains(&i), "rule {} meets {} unfound", i, j);
+                }
+                index.insert(j, s);
+            }
+        }
+    }
 }

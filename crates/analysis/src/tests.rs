@@ -171,3 +171,20 @@ fn rules_between_the_parts_of_a_set_do_not_overlap() {
     let rs = input(vec![rule(2, Some("10.1.0.0/24"), None, Some(50), D), two]);
     assert_eq!(found(&rs), []);
 }
+
+#[test]
+fn a_jump_between_keeps_an_earlier_rule_from_being_redundant() {
+    let jump = Target::Jump(rampart_ir::ChainId(1));
+    let rs = input(vec![
+        rule(1, Some("10.1.0.9/32"), None, Some(80), A),
+        rule(2, Some("10.1.0.0/16"), None, None, jump),
+        rule(3, Some("10.1.0.0/24"), None, None, A),
+    ]);
+    assert!(!found(&rs).iter().any(|f| f.0 == Kind::Redundant), "{:?}", found(&rs));
+    // Without the jump it is.
+    let rs = input(vec![
+        rule(1, Some("10.1.0.9/32"), None, Some(80), A),
+        rule(3, Some("10.1.0.0/24"), None, None, A),
+    ]);
+    assert_eq!(found(&rs), [(Kind::Redundant, 0, vec![1])]);
+}

@@ -71,18 +71,7 @@ pub fn firewall_unit(
     (iptables, restore, rules): (&str, &str, &str),
     (ip6tables, restore6, rules6): (&str, &str, &str),
 ) -> Result<String, DeployError> {
-    let mut s = String::from(
-        "[Unit]\n\
-         Description=Rampart firewall, iptables (load the applied rules before the network)\n\
-         Documentation=man:iptables-restore(8)\n\
-         DefaultDependencies=no\n\
-         Before=network-pre.target shutdown.target\n\
-         Wants=network-pre.target\n\
-         After=local-fs.target systemd-modules-load.service\n\
-         Conflicts=shutdown.target\n",
-    );
-    let _ = writeln!(s, "ConditionPathExists={}", path(rules)?);
-    s.push_str("\n[Service]\nType=oneshot\nRemainAfterExit=yes\n");
+    let mut s = boot_unit("iptables", "iptables-restore(8)", rules)?;
     for tool in [iptables, ip6tables] {
         for table in [rampart_ir::Table::Filter, rampart_ir::Table::Nat] {
             for b in table.hooks().iter().map(|h| h.chain()) {
@@ -98,21 +87,28 @@ pub fn firewall_unit(
     Ok(s)
 }
 
-/// `rampart-nft.service`: loads the nft boot file (which replaces only
-/// Rampart's tables), ordered as nftables.service is.
-pub fn nft_unit(nft: &str, rules: &str) -> Result<String, DeployError> {
-    let mut s = String::from(
+/// The start of a boot unit for `backend`, up to its `[Service]` lines:
+/// one shot before the network, only when `rules` exists.
+fn boot_unit(backend: &str, man: &str, rules: &str) -> Result<String, DeployError> {
+    let mut s = format!(
         "[Unit]\n\
-         Description=Rampart firewall, nftables (load the applied rules before the network)\n\
-         Documentation=man:nft(8)\n\
+         Description=Rampart firewall, {backend} (load the applied rules before the network)\n\
+         Documentation=man:{man}\n\
          DefaultDependencies=no\n\
          Before=network-pre.target shutdown.target\n\
          Wants=network-pre.target\n\
          After=local-fs.target systemd-modules-load.service\n\
-         Conflicts=shutdown.target\n",
+         Conflicts=shutdown.target\n"
     );
     let _ = writeln!(s, "ConditionPathExists={}", path(rules)?);
     s.push_str("\n[Service]\nType=oneshot\nRemainAfterExit=yes\n");
+    Ok(s)
+}
+
+/// `rampart-nft.service`: loads the nft boot file (which replaces only
+/// Rampart's tables), ordered as nftables.service is.
+pub fn nft_unit(nft: &str, rules: &str) -> Result<String, DeployError> {
+    let mut s = boot_unit("nftables", "nft(8)", rules)?;
     let _ = writeln!(s, "ExecStart={}", command_line(&[nft, "-f", rules])?);
     s.push_str("\n[Install]\nWantedBy=sysinit.target\n");
     Ok(s)

@@ -32,7 +32,7 @@ pub use addrtype::{AddrTypeMatch, AddrTypes};
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
 pub use dynset::{DynSet, SetMatch, sets};
-pub use iptables::{addr_text, chain_line, format_rule, nat_to_text};
+pub use iptables::{TCP_FLAGS, addr_text, chain_line, format_rule, nat_to_text};
 pub use rate::{ConnLimit, Limit, Rate, RateUnit};
 pub use restricted::{MULTIPORT_MAX, NotRestricted, Restricted};
 pub use rule::*;

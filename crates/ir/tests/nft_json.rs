@@ -73,3 +73,83 @@ fn counters_by_chain_position_with_the_rule_comment() {
     );
     assert!(nft::counters("{\"nftables\": [").is_err());
 }
+
+/// `fixtures/nft-nat.nft` as the kernel lists it.
+const NAT: &str = include_str!("fixtures/nft-nat.json");
+
+#[test]
+fn nat_statements_are_typed_nat_targets() {
+    use rampart_ir::{NatTo, Table};
+    let rs = nft::parse(NAT, FileId(0));
+    assert!(!rs.has_errors(), "{:?}", rs.diagnostics);
+    // nat chains are read, not skipped with a warning
+    assert!(rs.diagnostics.is_empty(), "{:?}", rs.diagnostics);
+    let pre = rs.bases.iter().find(|b| b.hook == Hook::Prerouting).unwrap();
+    assert_eq!((pre.kind, pre.ruleset.chains[0].table), (Table::Nat, Table::Nat));
+    // a nat chain is no filter chain of its hook
+    assert_eq!(rs.at(Hook::Prerouting).count(), 0);
+    let a = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let targets: Vec<&Target> = pre.ruleset.chains[0].rules.iter().map(|r| &r.target).collect();
+    assert_eq!(
+        targets[0],
+        &Target::Dnat(NatTo { addrs: Some((a("10.2.0.10"), a("10.2.0.10"))), ports: None })
+    );
+    assert_eq!(
+        targets[1],
+        &Target::Dnat(NatTo {
+            addrs: Some((a("10.2.0.10"), a("10.2.0.10"))),
+            ports: Some((8080, 8080))
+        })
+    );
+    assert_eq!(
+        targets[2],
+        &Target::Dnat(NatTo {
+            addrs: Some((a("10.2.0.10"), a("10.2.0.20"))),
+            ports: Some((8080, 8090))
+        })
+    );
+    assert_eq!(targets[4], &Target::Redirect(Some((8084, 8084))));
+    assert_eq!(targets[5], &Target::Redirect(None));
+    // `persistent` picks another address than the first: not modelled
+    assert!(matches!(targets[6], Target::Other { .. }), "{:?}", targets[6]);
+    // `dnat ip to` in an inet table translates IPv4 packets only
+    let line = |r| format_rule(&pre.ruleset, r, Family::V4);
+    let first = line(&pre.ruleset.chains[0].rules[0]);
+    assert!(first.contains("-s 0.0.0.0/0 "), "{first}");
+    let v6 = line(&pre.ruleset.chains[0].rules[3]);
+    assert!(v6.contains("-s ::/0 "), "{v6}");
+    let post = rs.bases.iter().find(|b| b.hook == Hook::Postrouting).unwrap();
+    let targets: Vec<&Target> = post.ruleset.chains[0].rules.iter().map(|r| &r.target).collect();
+    assert_eq!(targets[0], &Target::Masquerade(None));
+    assert!(matches!(targets[1], Target::Other { .. }), "random: {:?}", targets[1]);
+    assert_eq!(
+        targets[2],
+        &Target::Snat(NatTo { addrs: Some((a("192.0.2.4"), a("192.0.2.4"))), ports: None })
+    );
+    assert_eq!(
+        targets[3],
+        &Target::Snat(NatTo {
+            addrs: Some((a("192.0.2.4"), a("192.0.2.8"))),
+            ports: Some((100, 200))
+        })
+    );
+    // one ruleset across the hooks: nat and filter chains of both tables
+    let joined = rs.joined(false).unwrap();
+    assert!(joined.base(Table::Nat, Hook::Prerouting).is_some());
+    assert!(joined.base(Table::Filter, Hook::Forward).is_some());
+}
+
+#[test]
+fn two_nat_chains_at_one_hook_are_not_joined() {
+    let two = NAT.replacen(
+        r#"{"table": {"family": "ip", "name": "f""#,
+        r#"{"chain": {"family": "ip", "table": "f", "name": "pre2", "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}, {"table": {"family": "ip", "name": "f""#,
+        1,
+    );
+    assert_ne!(two, NAT);
+    let rs = nft::parse(&two, FileId(0));
+    let e = rs.joined(false).unwrap_err();
+    assert!(e.contains("both nat chains at hook prerouting"), "{e}");
+    // IPv6 packets meet only the inet table's
+    assert!(rs.joined(true).is_ok());
+}

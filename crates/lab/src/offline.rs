@@ -119,15 +119,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
             trace_agrees: true,
         });
     }
-    let failed = probes.iter().filter(|p| !p.ok()).count();
-    Ok(Report {
-        lab: lab.name.clone(),
-        run: "offline".into(),
-        passed: probes.len() - failed,
-        failed,
-        trace_disagrees: 0,
-        probes,
-    })
+    Ok(Report::of(lab, "offline".into(), probes))
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub fn preflight() -> Result<(), LabError> {
         Tool::IPTABLES_SAVE,
         Tool::NFT,
         Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
+        Tool::SOCAT,
         Tool { name: "ping", package: "iputils-ping" },
         Tool { name: "ss", package: "iproute2" },
         Tool { name: "sysctl", package: "procps" },
@@ -177,6 +177,21 @@ pub struct Report {
     pub trace_disagrees: usize,
 }
 
+impl Report {
+    /// The lab's report of its probes, counted.
+    pub(crate) fn of(lab: &Lab, run: String, probes: Vec<ProbeReport>) -> Self {
+        let failed = probes.iter().filter(|p| !p.ok()).count();
+        Self {
+            lab: lab.name.clone(),
+            run,
+            passed: probes.len() - failed,
+            failed,
+            trace_disagrees: probes.iter().filter(|p| !p.trace_agrees).count(),
+            probes,
+        }
+    }
+}
+
 /// Builds the lab, loads the ruleset and starts the listeners. On error
 /// nothing is left behind.
 pub fn stand_up(lab: &Lab, rules: &Rules) -> Result<Topology, LabError> {
@@ -250,16 +265,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
     }
     let run = topo.run.clone();
     drop(topo);
-    let failed = probes.iter().filter(|p| !p.ok()).count();
-    let trace_disagrees = probes.iter().filter(|p| !p.trace_agrees).count();
-    Ok(Report {
-        lab: lab.name.clone(),
-        run,
-        passed: probes.len() - failed,
-        failed,
-        trace_disagrees,
-        probes,
-    })
+    Ok(Report::of(lab, run, probes))
 }
 
 fn run_probe(

@@ -20,13 +20,7 @@ fn policy(comment: &str) -> String {
 
 #[test]
 fn a_nul_is_refused_and_a_deny_still_denies() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::SETPRIV, Tool::SOCAT]).unwrap();
     let mut sources = Sources::new();
     let loaded = rampart_model::load_str("nul.rp", &policy("x\0"), &mut sources);
     let codes: Vec<(&str, String)> =

@@ -44,7 +44,7 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
         Tool::IP,
         Tool::IPTABLES_RESTORE,
         Tool::NFT,
-        Tool { name: "socat", package: "socat" },
+        Tool::SOCAT,
         Tool { name: "conntrack", package: "conntrack" },
     ])
     .unwrap();
@@ -160,8 +160,7 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
 #[test]
 #[expect(clippy::print_stderr, reason = "the counts are the test's report")]
 fn random_nat_tables_translate_as_trace_says() {
-    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool { name: "socat", package: "socat" }])
-        .unwrap();
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::SOCAT]).unwrap();
     let (gw, web, inet) = (Netns::new().unwrap(), Netns::new().unwrap(), Netns::new().unwrap());
     veth(&web, "eth0", &gw, "dmz0").unwrap();
     veth(&inet, "eth0", &gw, "eth0").unwrap();

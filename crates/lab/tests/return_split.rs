@@ -44,14 +44,8 @@ fn compiled() -> rampart_lower::Compiled {
 
 #[test]
 fn a_listed_packet_goes_on_in_the_rule_set_and_any_other_returns() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::NFT,
-        Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV, Tool::SOCAT])
+        .unwrap();
     let c = compiled();
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "return split", None);
     // both `return`s of x and the one of main (a built-in chain) are split

@@ -28,13 +28,7 @@ fn compile_example() -> String {
 
 #[test]
 fn each_user_reaches_only_their_own_console() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::SETPRIV, Tool::SOCAT]).unwrap();
     let ruleset = compile_example();
     let client = Netns::new().unwrap();
     let server = Netns::new().unwrap();

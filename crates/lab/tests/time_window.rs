@@ -29,13 +29,7 @@ fn compile(policy: &str) -> String {
 
 #[test]
 fn rules_apply_only_inside_their_window() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::SETPRIV,
-        Tool { name: "socat", package: "socat" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::SETPRIV, Tool::SOCAT]).unwrap();
     let (today, minute) = now_utc();
     let tomorrow = DAYS[(today + 1) % 7];
     // Two to three hours from now: a window that does not hold this minute

@@ -107,6 +107,9 @@ impl Index {
                 Item::Service { name, clauses } => {
                     self.def(name, "service", clauses.iter().map(service_clause).collect());
                 }
+                Item::AddressTable { name, file, .. } => {
+                    self.def(name, "address table", vec![format!("from \"{}\"", file.value)]);
+                }
                 Item::User { name, uid, .. } => {
                     self.def(name, "user", vec![format!("uid {}", uid.text)])
                 }

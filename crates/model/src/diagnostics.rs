@@ -500,6 +500,18 @@ pub(crate) fn bad_log_prefix(text: &str, span: Span, why: &str) -> Diagnostic {
         )
 }
 
+pub(crate) fn table_line(span: Span) -> Diagnostic {
+    Diagnostic::error("E0480", "more than one word on a line of an address table")
+        .with_label(span, "one address, network or range a line")
+        .with_help("`10.0.0.1`, `192.0.2.0/24` or `10.0.0.1-10.0.0.9`; `#` starts a comment")
+}
+
+pub(crate) fn table_unreadable(path: &str, span: Span, err: &str) -> Diagnostic {
+    Diagnostic::error("E0481", format!("cannot read address table `{path}`: {err}"))
+        .with_label(span, "read from here")
+        .with_help("the path is relative to the policy file that names it")
+}
+
 pub(crate) fn bad_set(span: Span, expected: &str) -> Diagnostic {
     Diagnostic::error("E0450", "bad set declaration")
         .with_label(span, expected)

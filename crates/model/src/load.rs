@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use rampart_diag::{Diagnostic, FileId, Sources, Span};
-use rampart_syntax::ast::{Item, Policy};
+use rampart_syntax::ast::{Item, Policy, Text, Word};
 
 use crate::{Model, access, diagnostics, firewall, resolve};
 
@@ -112,6 +112,39 @@ struct Read<'a> {
 }
 
 impl Read<'_> {
+    /// The words of an address table, `file` read relative to `dir`: one
+    /// a line, `#` to the end of a line a comment. The file joins the
+    /// sources, so a bad line is reported at its own file, line and column.
+    fn table(&mut self, file: &Text, dir: &Path, diags: &mut Vec<Diagnostic>) -> Vec<Word> {
+        let path = dir.join(&file.value);
+        let text = match rampart_os::read_text(&path, MAX_POLICY_BYTES) {
+            Ok(text) => text,
+            Err(e) => {
+                diags.push(diagnostics::table_unreadable(&file.value, file.span, &e.to_string()));
+                return Vec::new();
+            }
+        };
+        let id = self.sources.add(path.display().to_string(), text);
+        let mut words = Vec::new();
+        let mut at = 0;
+        for line in self.sources.text(id).split_inclusive('\n') {
+            let content = line.split('#').next().unwrap_or("");
+            let start = at + content.len() - content.trim_start().len();
+            let trimmed = content.trim();
+            at += line.len();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let span = Span::new(id, start, start + trimmed.len());
+            if trimmed.contains(char::is_whitespace) {
+                diags.push(diagnostics::table_line(span));
+                continue;
+            }
+            words.push(Word { text: trimmed.to_owned(), span });
+        }
+        words
+    }
+
     fn collect(
         &mut self,
         file: FileId,
@@ -119,7 +152,7 @@ impl Read<'_> {
         dir: &Path,
         diags: &mut Vec<Diagnostic>,
     ) {
-        let parsed = rampart_syntax::parse(self.sources.text(file), file);
+        let mut parsed = rampart_syntax::parse(self.sources.text(file), file);
         let first_error =
             parsed.diagnostics.iter().find(|d| d.is_error()).and_then(Diagnostic::span);
         if let (Some(at), Some(first), true) =
@@ -133,6 +166,11 @@ impl Read<'_> {
         }
         diags.extend(parsed.diagnostics);
         self.skipped.extend(parsed.skipped);
+        for item in &mut parsed.ast.items {
+            if let Item::AddressTable { file, addrs, .. } = item {
+                *addrs = self.table(file, dir, diags);
+            }
+        }
         let includes: Vec<(String, Span)> = parsed
             .ast
             .items

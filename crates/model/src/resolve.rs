@@ -17,6 +17,8 @@ enum Def<'a> {
     Service(&'a [ServiceClause]),
     User(&'a Word, Option<&'a Word>),
     Set(&'a Word, &'a [Word]),
+    /// An address table's lines, read by the loader.
+    Table(&'a [Word]),
     Firewall(&'a [rampart_syntax::ast::Interface]),
 }
 
@@ -78,6 +80,7 @@ pub(crate) fn resolve<'a>(files: &'a [Policy], diags: &mut Vec<Diagnostic>) -> D
             Item::Service { name, clauses } => (name, Def::Service(clauses)),
             Item::User { name, uid, gid } => (name, Def::User(uid, gid.as_ref())),
             Item::Set { name, words } => (name, Def::Set(name, words)),
+            Item::AddressTable { name, addrs, .. } => (name, Def::Table(addrs)),
             Item::Firewall(fw) => {
                 firewalls.push(fw);
                 (&fw.name, Def::Firewall(&fw.interfaces))
@@ -128,6 +131,9 @@ impl<'a> Resolver<'a> {
                     .map(|w| addr::parse_addr(&w.text, w.span).map(|ip| AddrItem::Net(ip.into()))),
                 diags,
             ),
+            Def::Table(words) => {
+                collect(words.iter().map(|w| addr::parse_item(&w.text, w.span)), diags)
+            }
             Def::Network(w) => {
                 collect(std::iter::once(addr::parse_net(&w.text, w.span).map(AddrItem::Net)), diags)
             }
@@ -327,6 +333,7 @@ impl<'a> Resolver<'a> {
             Some(Def::Service(_)) => "a service",
             Some(Def::User(..)) => "a user",
             Some(Def::Set(..)) => "a run-time set",
+            Some(Def::Table(_)) => "an address table",
             Some(Def::Firewall(_)) => "a firewall",
             None if standard::service(name).is_some() => "a service",
             None => "unknown",

@@ -67,6 +67,7 @@ impl Tool {
     pub const NFT: Tool = Tool { name: "nft", package: "nftables" };
     pub const SETPRIV: Tool = Tool { name: "setpriv", package: "util-linux" };
     pub const KILL: Tool = Tool { name: "kill", package: "procps" };
+    pub const SOCAT: Tool = Tool { name: "socat", package: "socat" };
     pub const MODPROBE: Tool = Tool { name: "modprobe", package: "kmod" };
 }
 
@@ -331,7 +332,7 @@ impl Netns {
     /// TCP listeners on `ports` (socat, accepting and discarding), killed
     /// when the returned guard is dropped.
     pub fn tcp_listeners(&self, ports: &[u16]) -> Result<Spawned, LabError> {
-        require_tools(&[Tool { name: "socat", package: "socat" }])?;
+        require_tools(&[Tool::SOCAT])?;
         let mut spawned = Spawned(Vec::new());
         for p in ports {
             let spec = format!("TCP-LISTEN:{p},fork,reuseaddr");

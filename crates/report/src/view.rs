@@ -327,6 +327,9 @@ fn objects(asts: &[ast::Policy], rulesets: &[RuleSet]) -> Vec<Object> {
                 ("range", name, format!("{} - {}", first.text, last.text))
             }
             Item::Group { name, members } => ("group", name, join(members)),
+            Item::AddressTable { name, file, .. } => {
+                ("address table", name, format!("from \"{}\"", file.value))
+            }
             Item::Service { name, clauses } => (
                 "service",
                 name,

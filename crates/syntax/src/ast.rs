@@ -57,6 +57,15 @@ pub enum Item {
         name: Word,
         words: Vec<Word>,
     },
+    /// `set NAME from "FILE"`: an address table, the addresses and
+    /// networks of a file read when the policy is compiled (one a line,
+    /// `#` comments). The parser leaves `addrs` empty; the model's loader
+    /// reads the file (relative to the policy file) into it.
+    AddressTable {
+        name: Word,
+        file: Text,
+        addrs: Vec<Word>,
+    },
     /// `user NAME uid N [gid N]`
     User {
         name: Word,

@@ -203,11 +203,17 @@ impl Parser<'_> {
             "user" => self.user()?,
             "set" => {
                 let name = self.word("a set name")?;
-                let mut words = Vec::new();
-                while self.peek().kind == Kind::Word {
-                    words.push(self.word("a word")?);
+                if self.peek().kind == Kind::Word && self.text(self.peek()) == "from" {
+                    self.bump();
+                    let file = self.string("a file name in double quotes")?;
+                    Item::AddressTable { name, file, addrs: Vec::new() }
+                } else {
+                    let mut words = Vec::new();
+                    while self.peek().kind == Kind::Word {
+                        words.push(self.word("a word")?);
+                    }
+                    Item::Set { name, words }
                 }
-                Item::Set { name, words }
             }
             "firewall" => return Ok(Item::Firewall(self.firewall()?)),
             "access" => return Ok(Item::Access(self.access()?)),

@@ -514,17 +514,7 @@ impl Engine for Tracer {
         let rule = &self.chains[at.chain].rules[at.rule];
         let (first, len) = *rule;
         let tests = &self.tests[first as usize..(first + len) as usize];
-        let mut first_unknown = None;
-        for (i, t) in tests.iter().enumerate() {
-            match t.eval(p, mark) {
-                Tri::True => {}
-                Tri::False => return (Tri::False, i),
-                u @ Tri::Unknown(_) => {
-                    first_unknown.get_or_insert((u, i));
-                }
-            }
-        }
-        first_unknown.unwrap_or((Tri::True, 0))
+        Tri::all(tests.iter().map(|t| t.eval(p, mark)))
     }
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {

@@ -511,17 +511,7 @@ impl Engine for Linear<'_> {
             marked = Packet { mark, ..p.clone() };
             &marked
         };
-        let mut first_unknown = None;
-        for (i, m) in rule.matches.iter().enumerate() {
-            match crate::matches::eval(m, p) {
-                Tri::True => {}
-                Tri::False => return (Tri::False, i),
-                u @ Tri::Unknown(_) => {
-                    first_unknown.get_or_insert((u, i));
-                }
-            }
-        }
-        first_unknown.unwrap_or((Tri::True, 0))
+        Tri::all(rule.matches.iter().map(|m| crate::matches::eval(m, p)))
     }
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {

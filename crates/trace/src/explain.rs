@@ -12,7 +12,7 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use rampart_ir::{Family, Hook, Match, Rule, Ruleset, Table, Target, format_rule};
+use rampart_ir::{Family, Hook, Match, Rule, Ruleset, TCP_FLAGS, Table, Target, format_rule};
 use serde_json::{Value, json};
 
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
@@ -225,18 +225,8 @@ pub fn packet_line(p: &Packet) -> String {
     }
     let _ = write!(s, " state {}", p.state.name());
     if let Some(f) = p.tcp_flags {
-        let names: Vec<&str> = [
-            (0x01, "FIN"),
-            (0x02, "SYN"),
-            (0x04, "RST"),
-            (0x08, "PSH"),
-            (0x10, "ACK"),
-            (0x20, "URG"),
-        ]
-        .iter()
-        .filter(|(b, _)| f & b != 0)
-        .map(|(_, n)| *n)
-        .collect();
+        let names: Vec<&str> =
+            TCP_FLAGS.iter().filter(|(b, _)| f & b != 0).map(|(_, n)| *n).collect();
         let _ =
             write!(s, " flags {}", if names.is_empty() { "none".into() } else { names.join(",") });
     }

@@ -26,6 +26,25 @@ pub enum Tri {
     Unknown(Why),
 }
 
+impl Tri {
+    /// A rule's matches together, in order: the first that fails decides
+    /// (with its index); else the first undecided; else true.
+    #[inline]
+    pub(crate) fn all(answers: impl Iterator<Item = Tri>) -> (Tri, usize) {
+        let mut first_unknown = None;
+        for (i, t) in answers.enumerate() {
+            match t {
+                Tri::True => {}
+                Tri::False => return (Tri::False, i),
+                u @ Tri::Unknown(_) => {
+                    first_unknown.get_or_insert((u, i));
+                }
+            }
+        }
+        first_unknown.unwrap_or((Tri::True, 0))
+    }
+}
+
 /// Why a match could not be decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Why {

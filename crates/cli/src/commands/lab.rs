@@ -32,9 +32,9 @@ enum LabCommand {
     Run {
         /// The lab file.
         file: PathBuf,
-        /// The backend the firewall is loaded with.
-        #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
-        target: LabTarget,
+        /// The backend the firewall is loaded with, as `apply --backend`.
+        #[arg(long, value_enum, default_value = "iptables")]
+        backend: LabBackend,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -44,9 +44,9 @@ enum LabCommand {
     Up {
         /// The lab file.
         file: PathBuf,
-        /// The backend the firewall is loaded with.
-        #[arg(long, short = 't', value_enum, default_value = "iptables-restore")]
-        target: LabTarget,
+        /// The backend the firewall is loaded with, as `apply --backend`.
+        #[arg(long, value_enum, default_value = "iptables")]
+        backend: LabBackend,
     },
     /// Remove a lab left standing by `lab up` or half-built by a run that
     /// was killed. Labs still running are left alone.
@@ -56,12 +56,12 @@ enum LabCommand {
     },
 }
 
-/// What `compile --target` calls the two backends.
+/// The two backends, named as `apply --backend` names them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum LabTarget {
+pub(crate) enum LabBackend {
     /// `iptables-restore` and `ip6tables-restore`; trace evaluates the
     /// tables read back with `iptables-save`.
-    IptablesRestore,
+    Iptables,
     /// One `nft -f` document, as `compile --target nft` writes it; trace
     /// evaluates the same policy's iptables form, and the kernel's counters
     /// are matched to it by policy rule (`R<n>`).
@@ -70,8 +70,8 @@ pub(crate) enum LabTarget {
 
 pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
     match &args.what {
-        LabCommand::Run { file, target, json } => {
-            let Some((lab, rules)) = load(file, Some(*target))? else {
+        LabCommand::Run { file, backend, json } => {
+            let Some((lab, rules)) = load(file, Some(*backend))? else {
                 return Ok(ExitCode::from(INVALID));
             };
             let report = match rampart_lab::run::run(&lab, &rules) {
@@ -85,8 +85,8 @@ pub(crate) fn run(args: &LabArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(if report.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
-        LabCommand::Up { file, target } => {
-            let Some((lab, rules)) = load(file, Some(*target))? else {
+        LabCommand::Up { file, backend } => {
+            let Some((lab, rules)) = load(file, Some(*backend))? else {
                 return Ok(ExitCode::from(INVALID));
             };
             let topo = match rampart_lab::run::stand_up(&lab, &rules) {
@@ -159,10 +159,13 @@ fn explain(e: LabError) -> anyhow::Error {
     }
 }
 
-/// Reads and checks the lab file and, when `target` is set, compiles or
+/// Reads and checks the lab file and, when `backend` is set, compiles or
 /// reads the firewall's ruleset for it. `None` when the input has errors
 /// (printed).
-pub(crate) fn load(path: &Path, target: Option<LabTarget>) -> anyhow::Result<Option<(Lab, Rules)>> {
+pub(crate) fn load(
+    path: &Path,
+    backend: Option<LabBackend>,
+) -> anyhow::Result<Option<(Lab, Rules)>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read lab file `{}`", path.display()))?;
     let mut sources = Sources::new();
@@ -173,7 +176,7 @@ pub(crate) fn load(path: &Path, target: Option<LabTarget>) -> anyhow::Result<Opt
         printer::note(&format!("{}: the lab file has errors", path.display()));
         return Ok(None);
     };
-    let Some(target) = target else {
+    let Some(backend) = backend else {
         return Ok(Some((lab, Rules { v4: String::new(), v6: None, nft: None })));
     };
     let rules = match &lab.rules {
@@ -191,7 +194,7 @@ pub(crate) fn load(path: &Path, target: Option<LabTarget>) -> anyhow::Result<Opt
                 &p.display().to_string(),
                 &sources,
             );
-            let nft = (target == LabTarget::Nft).then(|| {
+            let nft = (backend == LabBackend::Nft).then(|| {
                 compile::render(
                     Target::Nft,
                     false,
@@ -204,9 +207,9 @@ pub(crate) fn load(path: &Path, target: Option<LabTarget>) -> anyhow::Result<Opt
             });
             Rules { v4, v6, nft }
         }
-        RulesSource::Rules(p) if target == LabTarget::Nft => {
+        RulesSource::Rules(p) if backend == LabBackend::Nft => {
             anyhow::bail!(
-                "lab `{}` loads the iptables rules file `{}`: it runs with --target iptables-restore only",
+                "lab `{}` loads the iptables rules file `{}`: it runs with --backend iptables only",
                 lab.name,
                 p.display()
             );

@@ -126,6 +126,7 @@ pub(crate) fn live() -> anyhow::Result<NftRuleset> {
                     chain: c.name.clone(),
                     hook,
                     priority: 0,
+                    kind: rampart_ir::Table::Filter,
                     ruleset: filter.clone(),
                 });
             }
@@ -209,10 +210,11 @@ pub(crate) fn import(path: &Path) -> anyhow::Result<ExitCode> {
         let family = family_of(b).unwrap_or(Family::V4);
         let _ = writeln!(
             out,
-            "# table {} {} chain {}: hook {} priority {}",
+            "# table {} {} chain {}: type {} hook {} priority {}",
             b.family,
             b.table,
             b.chain,
+            b.kind.name(),
             b.hook.name(),
             b.priority
         );

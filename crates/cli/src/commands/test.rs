@@ -45,7 +45,7 @@ pub(crate) fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             reports.push((name, Tested::Policy(r)));
             continue;
         }
-        let Some((l, rules)) = lab::load(f, Some(lab::LabTarget::IptablesRestore))? else {
+        let Some((l, rules)) = lab::load(f, Some(lab::LabBackend::Iptables))? else {
             return Ok(ExitCode::from(INVALID));
         };
         let report = rampart_lab::offline::run(&l, &rules)

@@ -250,16 +250,20 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let all = args.packet.hook == "all";
-    if all && args.policy.is_none() && args.rules.is_none() {
-        printer::note("error: --hook all traces a policy or --rules FILE, not --live");
-        return Ok(ExitCode::from(1));
-    }
+    // Across the NAT hooks an nft ruleset is traced as one ruleset.
+    let nat_hooks = all || matches!(packet.hook, Hook::Prerouting | Hook::Postrouting);
+    let mut nft_joined = None;
+    let mut local = args.packet.local_table();
     if args.live {
-        let mut packet = packet;
         if args.packet.local.is_empty() {
-            super::nft_rules::local_table()?.classify(&mut packet);
+            local = super::nft_rules::local_table()?;
+            local.classify(&mut packet);
         }
-        return super::nft_rules::trace(&super::nft_rules::live()?, &packet, args.json);
+        let rs = super::nft_rules::live()?;
+        if !nat_hooks {
+            return super::nft_rules::trace(&rs, &packet, args.json);
+        }
+        nft_joined = Some(rs);
     }
     if let Some(path) = &args.rules {
         let text =
@@ -267,36 +271,43 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         if args.format.is_none()
             && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::NftJson)
         {
-            if all {
-                printer::note("error: --hook all traces iptables rules or a policy, not nft's");
-                return Ok(ExitCode::from(1));
-            }
             let Some(rs) = super::nft_rules::read(path, &text) else {
                 return Ok(ExitCode::from(1));
             };
-            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
-            note_assumed_local(&args.packet, &packet, &rulesets);
-            return super::nft_rules::trace(&rs, &packet, args.json);
-        }
-        if args.format.is_none()
+            if !nat_hooks {
+                let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+                note_assumed_local(&args.packet, &packet, &rulesets);
+                return super::nft_rules::trace(&rs, &packet, args.json);
+            }
+            nft_joined = Some(rs);
+        } else if args.format.is_none()
             && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::Nftables)
         {
-            if all {
-                printer::note("error: --hook all traces iptables rules or a policy, not nft's");
-                return Ok(ExitCode::from(1));
-            }
             let json = super::nft_rules::from_text(path)?;
             let Some(rs) = super::nft_rules::read(path, &json) else {
                 return Ok(ExitCode::from(1));
             };
-            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
-            note_assumed_local(&args.packet, &packet, &rulesets);
-            return super::nft_rules::trace(&rs, &packet, args.json);
+            if !nat_hooks {
+                let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+                note_assumed_local(&args.packet, &packet, &rulesets);
+                return super::nft_rules::trace(&rs, &packet, args.json);
+            }
+            nft_joined = Some(rs);
         }
     }
     let mut ifaces = Interfaces::unknown();
-    let (ruleset, family) = match (&args.rules, &args.policy) {
-        (Some(path), _) => {
+    let (ruleset, family) = match (nft_joined, &args.rules, &args.policy) {
+        (Some(rs), _, _) => {
+            let v6 = matches!(packet.src.or(packet.dst), Some(IpAddr::V6(_)));
+            match rs.joined(v6) {
+                Ok(joined) => (joined, if v6 { Family::V6 } else { Family::V4 }),
+                Err(e) => {
+                    printer::note(&format!("error: {e}"));
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        (None, Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {
                 return Ok(ExitCode::from(1));
             };
@@ -329,7 +340,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             }
             (rs.into_ruleset(), t.family)
         }
-        (None, Some(policy)) => {
+        (None, None, Some(policy)) => {
             let mut sources = rampart_diag::Sources::new();
             let (fw, compiled) =
                 match super::compile::build(policy, args.firewall.as_deref(), &mut sources)? {
@@ -349,7 +360,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
                 (TraceTarget::Iptables, false) => (compiled.v4.into_ruleset(), family),
             }
         }
-        (None, None) => bail!("give a policy file or --rules FILE"),
+        (None, None, None) => bail!("give a policy file or --rules FILE"),
     };
     note_assumed_local(&args.packet, &packet, &[&ruleset]);
     let problems = check(&ruleset);
@@ -366,10 +377,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     };
     let compiled = Tracer::new(&ruleset);
     if all {
-        let r =
-            rampart_trace::routed(&ruleset, &packet, &ifaces, &args.packet.local_table(), &|p| {
-                compiled.trace(p)
-            });
+        let r = rampart_trace::routed(&ruleset, &packet, &ifaces, &local, &|p| compiled.trace(p));
         if args.json {
             let json = explain::routed_to_json(&ruleset, &r, family);
             printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));

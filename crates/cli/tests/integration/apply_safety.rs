@@ -279,11 +279,7 @@ fn a_failure_after_loading_puts_the_old_rules_back_and_says_so() {
 #[test]
 fn the_session_that_applies_survives_when_nothing_tracked_it_before() {
     tools();
-    require_tools(&[
-        Tool { name: "socat", package: "socat" },
-        Tool { name: "conntrack", package: "conntrack" },
-    ])
-    .unwrap();
+    require_tools(&[Tool::SOCAT, Tool { name: "conntrack", package: "conntrack" }]).unwrap();
     let (admin, fw) = (Netns::new().unwrap(), Netns::new().unwrap());
     rampart_lab::veth(&admin, "eth0", &fw, "eth0").unwrap();
     admin.addr("eth0", "10.89.0.1/24").unwrap();

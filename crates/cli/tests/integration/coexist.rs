@@ -204,7 +204,7 @@ fn docker_libvirt_and_fail2ban_keep_their_rules_through_every_operation() {
         Tool::IPTABLES_RESTORE,
         Tool::IPTABLES_SAVE,
         Tool::NFT,
-        Tool { name: "socat", package: "socat" },
+        Tool::SOCAT,
         Tool { name: "setsid", package: "util-linux" },
     ])
     .unwrap();

@@ -311,7 +311,7 @@ fn the_guard_never_skips_a_session_it_cannot_read() {
 #[test]
 fn no_packet_slips_through_while_rules_are_replaced() {
     tools();
-    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    require_tools(&[Tool::SOCAT]).unwrap();
     // Two different policies that both drop TCP 7777 to the firewall.
     let t = TwoPolicies::new(
         77,
@@ -680,7 +680,7 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
 
     // A server that hangs up before authentication: nothing ran there, so
     // the host "failed" (it is not "broken", which would mean "rolling back").
-    require_tools(&[Tool { name: "socat", package: "socat" }]).unwrap();
+    require_tools(&[Tool::SOCAT]).unwrap();
     let closer = admin
         .spawn(&["socat", "TCP-LISTEN:2200,bind=10.88.1.1,reuseaddr,fork", "EXEC:/bin/true"])
         .unwrap();

@@ -37,9 +37,9 @@ fn lab_file_errors_name_file_line_and_column() {
 
 #[test]
 fn an_iptables_rules_file_is_not_loaded_on_nft() {
-    let out = rampart(&["lab", "run", "--target", "nft", "crates/cli/tests/fixtures/wrong.lab"]);
+    let out = rampart(&["lab", "run", "--backend", "nft", "crates/cli/tests/fixtures/wrong.lab"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("it runs with --target iptables-restore only"));
+    assert!(text(&out.stderr).contains("it runs with --backend iptables only"));
     assert!(out.stdout.is_empty());
 }
 

@@ -339,3 +339,75 @@ impl Drop for Cleanup {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// An address table (`set NAME from "FILE"`): the file read when
+/// compiling, relative to the policy, compiled and traced as a group; a
+/// bad line is an error at the table's own file, line and column.
+#[test]
+fn an_address_table_is_read_from_its_file_compiled_and_traced() {
+    let dir = tempdir("sets-table");
+    let sub = dir.join("tables");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        sub.join("blocked.txt"),
+        "# scanners\n203.0.113.7\n  198.51.100.0/24   # a network\n\n10.9.0.1-10.9.0.5\n\
+         2001:db8:bad::/48\n",
+    )
+    .unwrap();
+    let policy = dir.join("p.rp");
+    std::fs::write(
+        &policy,
+        "set blocked from \"tables/blocked.txt\"\nfirewall gw {\n interface eth0 10.0.0.1/24\n \
+         ruleset main {\n  deny from blocked log\n  accept service ssh\n }\n}\n",
+    )
+    .unwrap();
+    let p = policy.to_str().unwrap();
+    let out = crate::util::rampart(&["compile", p, "--target", "nft"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let nft = text(&out.stdout);
+    assert!(nft.contains("198.51.100.0/24") && nft.contains("10.9.0.1-10.9.0.5"), "{nft}");
+    assert!(nft.contains("2001:db8:bad::/48"), "{nft}");
+    let trace = |src: &str| {
+        let out = crate::util::rampart(&[
+            "trace", p, "--src", src, "--dst", "10.0.0.1", "--proto", "tcp", "--dport", "22",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(trace("198.51.100.9").contains("verdict: DROP"), "{}", trace("198.51.100.9"));
+    assert!(trace("10.9.0.3").contains("verdict: DROP"));
+    assert!(trace("192.0.2.1").contains("verdict: ACCEPT"));
+
+    std::fs::write(sub.join("blocked.txt"), "203.0.113.7\n  10.0.0.1 10.0.0.2\n10.0.0.300\n")
+        .unwrap();
+    let out = crate::util::rampart(&["check", "--json", p]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at: Vec<(String, String, u64, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let l = &d["location"];
+            let file = l["file"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                file,
+                l["line"].as_u64().unwrap(),
+                l["column"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("E0480".into(), "blocked.txt".into(), 2, 3),
+            ("E0204".into(), "blocked.txt".into(), 3, 1)
+        ]
+    );
+
+    std::fs::remove_file(sub.join("blocked.txt")).unwrap();
+    let out = crate::util::rampart(&["check", "--json", p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("E0481"), "{}", text(&out.stdout));
+}

@@ -4,10 +4,11 @@
 //! expressions are read one by one into matches and a target. What is not
 //! understood stays in the rule as [`Match::Unknown`] or [`Target::Other`],
 //! so a trace forks on it ("undecided") instead of guessing. Each base
-//! chain of the filter type becomes its own [`Ruleset`] (that chain as the
-//! filter table's built-in chain at its hook, then its table's user
-//! chains), and [`NftRuleset::bases`] lists them in the order the kernel
-//! runs them: by hook, then priority.
+//! chain of the filter or nat type becomes its own [`Ruleset`] (that chain
+//! as the filter or nat table's built-in chain at its hook, then its
+//! table's user chains), and [`NftRuleset::bases`] lists them in the order
+//! the kernel runs them: by hook, then priority. NAT statements (snat,
+//! dnat, masquerade, redirect) are the IR's typed NAT targets.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -20,8 +21,8 @@ use serde_json::Value;
 use super::diagnostics;
 use crate::{
     AddrItem, AddrMatch, AddrSet, AddrTypeMatch, AddrTypes, Chain, ChainId, ChainKind, Counters,
-    CtStates, Hook, IcmpMatch, IdRange, IfaceMatch, Log, Match, OwnerMatch, Policy, PortMatch,
-    PortSet, Proto, RejectWith, Rule, Ruleset, Table, Target, icmp,
+    CtStates, Hook, IcmpMatch, IdRange, IfaceMatch, Log, Match, NatTo, OwnerMatch, Policy,
+    PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Table, Target, icmp,
 };
 
 /// The top level of `nft -j list ruleset`.
@@ -75,7 +76,9 @@ pub struct Base {
     pub chain: String,
     pub hook: Hook,
     pub priority: i64,
-    /// The base chain (first, as the filter table's built-in chain at
+    /// The chain's type: [`Table::Filter`] or [`Table::Nat`].
+    pub kind: Table,
+    /// The base chain (first, as the built-in chain of `kind`'s table at
     /// `hook`) and its table's user chains.
     pub ruleset: Ruleset,
 }
@@ -88,9 +91,51 @@ pub struct NftRuleset {
 }
 
 impl NftRuleset {
-    /// The base chains a packet at `hook` passes, in order.
+    /// The filter base chains a packet at `hook` passes, in order.
     pub fn at(&self, hook: Hook) -> impl Iterator<Item = &Base> {
-        self.bases.iter().filter(move |b| b.hook == hook)
+        self.bases.iter().filter(move |b| b.hook == hook && b.kind == Table::Filter)
+    }
+
+    /// The base chains that see packets of one family (`ip` or `ip6`
+    /// tables, and `inet` ones) as one ruleset, each chain in its table at
+    /// its hook: what a walk across every hook, NAT included, evaluates.
+    ///
+    /// # Errors
+    /// When two base chains of one type share a hook: their order then
+    /// matters, and one ruleset holds one chain per table and hook.
+    pub fn joined(&self, v6: bool) -> Result<Ruleset, String> {
+        let mut chains: Vec<Chain> = Vec::new();
+        let mut taken: Vec<&Base> = Vec::new();
+        let own = if v6 { "ip6" } else { "ip" };
+        for b in self.bases.iter().filter(|b| b.family == own || b.family == "inet") {
+            if let Some(first) = taken.iter().find(|t| t.kind == b.kind && t.hook == b.hook) {
+                return Err(format!(
+                    "chains {} {} {} and {} {} {} are both {} chains at hook {}: \
+                     trace one hook at a time (--hook {})",
+                    first.family,
+                    first.table,
+                    first.chain,
+                    b.family,
+                    b.table,
+                    b.chain,
+                    b.kind.name(),
+                    b.hook.name(),
+                    b.hook.name()
+                ));
+            }
+            taken.push(b);
+            let offset = chains.len();
+            for c in &b.ruleset.chains {
+                let mut c = c.clone();
+                for r in &mut c.rules {
+                    if let Target::Jump(id) | Target::Goto(id) = &mut r.target {
+                        id.0 += offset;
+                    }
+                }
+                chains.push(c);
+            }
+        }
+        Ok(Ruleset { chains })
     }
 
     #[must_use]
@@ -173,7 +218,12 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
             chains.iter().filter(mine).filter(|c| c.hook.is_none()).collect();
         for base in chains.iter().filter(mine).filter(|c| c.hook.is_some()) {
             let hook = base.hook.as_deref().and_then(Hook::parse);
-            let (Some(hook), Some("filter")) = (hook, base.kind.as_deref()) else {
+            let kind = match base.kind.as_deref() {
+                Some("filter") => Some(Table::Filter),
+                Some("nat") => Some(Table::Nat),
+                _ => None,
+            };
+            let (Some(hook), Some(kind)) = (hook, kind) else {
                 out.diagnostics.push(warn(
                     file,
                     &format!(
@@ -191,14 +241,14 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
             let mut names = BTreeMap::new();
             rs.chains.push(Chain {
                 name: base.name.clone(),
-                table: Table::Filter,
+                table: kind,
                 kind: ChainKind::Builtin { hook, policy },
                 rules: vec![],
             });
             names.insert(base.name.as_str(), ChainId(0));
             for u in &users {
                 names.insert(u.name.as_str(), ChainId(rs.chains.len()));
-                rs.chains.push(Chain::user(&u.name));
+                rs.chains.push(Chain::user_in(kind, &u.name));
             }
             let ctx = Ctx { family, table, sets: &sets, names: &names };
             for (i, c) in rs.chains.iter_mut().enumerate() {
@@ -216,6 +266,7 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
                 chain: base.name.clone(),
                 hook,
                 priority: base.prio.unwrap_or(0),
+                kind,
                 ruleset: rs,
             });
         }
@@ -350,6 +401,21 @@ impl Ctx<'_> {
                         log = Some(Log { prefix, level });
                     }
                     "vmap" => vmap = v.get("key").zip(v.get("data")),
+                    "snat" | "dnat" | "masquerade" | "redirect" => match nat_target(key, v) {
+                        Some((t, v6)) => {
+                            target = t;
+                            // `dnat ip to ...` in an inet table leaves the
+                            // other family's packets to the next rule.
+                            if let Some(v6) = v6.filter(|_| self.family == "inet")
+                                && !matches.contains(&family(v6, false))
+                            {
+                                matches.push(family(v6, false));
+                            }
+                        }
+                        None => {
+                            target = Target::Other { name: key.clone(), args: vec![v.to_string()] }
+                        }
+                    },
                     // limit, quota, meter, ... decide by state Rampart
                     // does not track: undecided.
                     _ => matches.push(unknown(&Value::Object(
@@ -580,6 +646,64 @@ impl Ctx<'_> {
         };
         read().unwrap_or_else(|| vec![unknown(m)])
     }
+}
+
+/// A NAT statement as the IR's target, with the family it is limited to
+/// (`snat ip to ...`). `None` for what the IR does not model: flags
+/// (`random`, `persistent`, `netmap`: another address or port than the
+/// first of the range), addresses from maps or prefixes.
+fn nat_target(key: &str, v: &Value) -> Option<(Target, Option<bool>)> {
+    let none = serde_json::Map::new();
+    let o = match v {
+        Value::Null => &none,
+        Value::Object(o) => o,
+        _ => return None,
+    };
+    if o.keys().any(|k| !matches!(k.as_str(), "addr" | "port" | "family")) {
+        return None;
+    }
+    let v6 = match o.get("family") {
+        None => None,
+        Some(f) => Some(match f.as_str()? {
+            "ip" => false,
+            "ip6" => true,
+            _ => return None,
+        }),
+    };
+    let ports = match o.get("port") {
+        Some(p) => Some(port(p)?),
+        None => None,
+    };
+    let addrs = match o.get("addr") {
+        None => None,
+        Some(Value::String(a)) => {
+            let a: IpAddr = a.parse().ok()?;
+            Some((a, a))
+        }
+        Some(a) => {
+            let r = a.get("range")?.as_array()?;
+            let first: IpAddr = r.first()?.as_str()?.parse().ok()?;
+            let last: IpAddr = r.get(1)?.as_str()?.parse().ok()?;
+            if first.is_ipv6() != last.is_ipv6() {
+                return None;
+            }
+            Some((first, last))
+        }
+    };
+    if let (Some(v6), Some((a, _))) = (v6, addrs)
+        && a.is_ipv6() != v6
+    {
+        return None;
+    }
+    let to = NatTo { addrs, ports };
+    let t = match key {
+        "snat" if addrs.is_some() => Target::Snat(to),
+        "dnat" if addrs.is_some() => Target::Dnat(to),
+        "masquerade" if addrs.is_none() => Target::Masquerade(ports),
+        "redirect" if addrs.is_none() => Target::Redirect(ports),
+        _ => return None,
+    };
+    Some((t, v6))
 }
 
 /// `fib daddr [. iif] type local`: a route-type lookup, as `-m addrtype`.

@@ -1,12 +1,13 @@
 //! Rampart's own nft output, loaded into a namespace's kernel and read
 //! back with `nft -j list ruleset`, traces as the policy does: the JSON
 //! reader and the walk through base chains agree with the rich form the
-//! output was written from (tables of the bridge family are not read yet,
-//! so the bridge example is left out).
+//! output was written from, and so do the nat chains' translations of a
+//! packet routed across every hook (tables of the bridge family are not
+//! read yet, so the bridge example is left out).
 
 use rampart_diag::FileId;
 use rampart_ir::read::nft;
-use rampart_trace::{trace, trace_through};
+use rampart_trace::{Hook, Interfaces, LocalTable, Packet, Routed, routed, trace, trace_through};
 
 use crate::equiv::FwIface;
 use crate::evaluator::{example_cases, packets};
@@ -16,7 +17,7 @@ use crate::sys;
 #[test]
 #[expect(clippy::print_stderr, reason = "the packet counts are the test's report")]
 fn examples_read_back_from_the_kernel_trace_as_their_policies() {
-    let mut total = 0;
+    let (mut total, mut across, mut translated) = (0, 0, 0);
     let mut failures = Vec::new();
     // The bridge family (kvm-bridges' port guards) is not read back yet.
     for (name, rich, _, ifaces) in
@@ -46,10 +47,49 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
             }
             total += 1;
         }
+        // Every hook, NAT included: the read-back tables as one ruleset.
+        let joined = read.joined(false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut fw = Interfaces::unknown();
+        for i in &ifaces {
+            fw.add(&i.name, i.addrs.clone(), false);
+        }
+        let local = LocalTable::default();
+        for p in packets(&rich, &ifaces) {
+            if !matches!(p.hook, Hook::Input | Hook::Forward) {
+                continue;
+            }
+            // Arriving: the route is the firewall's to choose, after DNAT.
+            let p = Packet { hook: Hook::Prerouting, out_iface: None, ..p };
+            let got = routed(&joined, &p, &fw, &local, &|q| trace(&joined, q));
+            let want = routed(&rich, &p, &fw, &local, &|q| trace(&rich, q));
+            if summary(&got) != summary(&want) {
+                failures.push(format!(
+                    "{name}: {} across every hook: read back {:?}, policy {:?}",
+                    rampart_trace::explain::packet_line(&p),
+                    summary(&got),
+                    summary(&want)
+                ));
+            }
+            across += 1;
+            translated += usize::from(want.translations().next().is_some());
+        }
     }
-    eprintln!("nft read back: {total} packets, {} differences", failures.len());
+    eprintln!(
+        "nft read back: {total} packets, {across} across every hook ({translated} translated), \
+         {} differences",
+        failures.len()
+    );
+    assert!(translated > 0, "no packet met a nat rule");
     failures.truncate(20);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What a walk across every hook ends in: the verdict, each translation
+/// (kind, addresses, policy rule) and the packet as delivered.
+fn summary(r: &Routed) -> (String, Vec<String>, Option<String>) {
+    let nat = r.translations().map(|(before, t)| t.text(before)).collect();
+    let out = r.result().map(rampart_trace::explain::packet_line);
+    (r.verdict.name().to_owned(), nat, out)
 }
 
 /// The classifier form of long random policies (dispatch maps, leaf maps
