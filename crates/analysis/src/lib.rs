@@ -19,6 +19,7 @@ pub mod expect;
 pub mod matrix;
 pub mod packets;
 mod ranges;
+pub mod service;
 pub mod space;
 
 pub use anomaly::{Anomaly, Kind, anomalies};
@@ -27,10 +28,13 @@ pub use depth::check_depth;
 pub use expect::{ExpectOutcome, expectations};
 pub use matrix::{Matrix, matrix};
 pub use ranges::Ranges;
+pub use service::{ServiceMatrix, service_matrix};
 
 #[cfg(test)]
 mod expect_tests;
 #[cfg(test)]
 mod matrix_tests;
+#[cfg(test)]
+mod service_tests;
 #[cfg(test)]
 mod tests;

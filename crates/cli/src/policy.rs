@@ -4,6 +4,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use rampart_diag::{Diagnostic, Severity, Sources};
+use rampart_ir::Ruleset;
+use rampart_lower::{Compiled, compile};
 use rampart_model::{Firewall, Model};
 
 use crate::printer;
@@ -21,19 +23,49 @@ pub(crate) enum Checked {
     Invalid(Vec<Diagnostic>),
 }
 
+/// How much of the analysis a command runs on a policy.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Analysis {
+    /// The model's diagnostics and the `expect` lines; the caller checks
+    /// the forms it compiles with [`too_deep`] (`compile`, which lowers
+    /// once).
+    Model,
+    /// Also every compiled form nested too deep: what decides whether
+    /// the rules can be loaded.
+    Errors,
+    /// Also the anomalies of the compiled rules (W0301, W0320): `check`.
+    /// It compares every rule with the earlier ones, so it costs more
+    /// than compiling and is left to `check`, as a linter is.
+    Anomalies,
+}
+
 /// Load and check a policy file. Diagnostics are printed unless `quiet`.
-pub(crate) fn load(path: &Path, sources: &mut Sources, quiet: bool) -> anyhow::Result<Checked> {
+pub(crate) fn load(
+    path: &Path,
+    sources: &mut Sources,
+    quiet: bool,
+    analysis: Analysis,
+) -> anyhow::Result<Checked> {
     let loaded = rampart_model::load(path, sources)
         .with_context(|| format!("cannot read policy `{}`", path.display()))?;
-    Ok(finish(loaded, sources, quiet))
+    Ok(finish(loaded, sources, quiet, analysis))
 }
 
 /// Prints (unless `quiet`) the diagnostics of loading and, for a model
-/// without errors, the warnings of the analysis of each firewall.
-pub(crate) fn finish(mut loaded: rampart_model::Loaded, sources: &Sources, quiet: bool) -> Checked {
+/// without errors, those of the `analysis` of each firewall.
+pub(crate) fn finish(
+    mut loaded: rampart_model::Loaded,
+    sources: &Sources,
+    quiet: bool,
+    analysis: Analysis,
+) -> Checked {
     if let Some(m) = loaded.model.as_ref().filter(|_| !loaded.has_errors()) {
-        let (warnings, _) = analyse(m);
-        loaded.diagnostics.extend(warnings);
+        let found = match analysis {
+            Analysis::Anomalies => analyse(m).0,
+            Analysis::Errors => m.firewalls.iter().flat_map(|fw| depth(&compile(fw))).collect(),
+            Analysis::Model => Vec::new(),
+        };
+        loaded.diagnostics.extend(found);
         loaded.diagnostics.extend(expectations(m).iter().filter_map(|o| o.diagnostic()));
     }
     if !quiet {
@@ -55,15 +87,34 @@ pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
         .firewalls
         .iter()
         .flat_map(|fw| {
-            // The nft classifier keeps a ruleset linear where cutting it
-            // would nest too deep, so the rich form stands for nft.
-            let c = rampart_lower::compile(fw);
-            let forms = [("nft", &c.rich), ("iptables", &*c.v4), ("ip6tables", &*c.v6)];
-            let mut out = rampart_analysis::check_depth(&forms);
+            let c = compile(fw);
+            let mut out = depth(&c);
             out.extend(rampart_analysis::check(&c.rich));
             out
         })
         .partition(|d| d.severity != Severity::Info)
+}
+
+fn depth(c: &Compiled) -> Vec<Diagnostic> {
+    rampart_analysis::check_depth(&forms(c))
+}
+
+/// The forms of `c` that load, by backend. The nft classifier keeps a
+/// ruleset linear where cutting it would nest too deep, so the rich form
+/// stands for nft.
+pub(crate) fn forms(c: &Compiled) -> [(&'static str, &Ruleset); 3] {
+    [("nft", &c.rich), ("iptables", &*c.v4), ("ip6tables", &*c.v6)]
+}
+
+/// Prints E0276 for each of `forms` nested deeper than the kernel
+/// follows, and that nothing was written; true when there was one.
+pub(crate) fn too_deep(forms: &[(&str, &Ruleset)], sources: &Sources) -> bool {
+    let errors = rampart_analysis::check_depth(forms);
+    printer::diagnostics(&errors, sources);
+    if !errors.is_empty() {
+        printer::note("error: the policy has errors; nothing was written");
+    }
+    !errors.is_empty()
 }
 
 /// The `expect` lines of every firewall, checked against the rules
@@ -74,7 +125,7 @@ pub(crate) fn expectations(model: &Model) -> Vec<rampart_analysis::ExpectOutcome
         .iter()
         .filter(|fw| !fw.expects.is_empty())
         .flat_map(|fw| {
-            let c = rampart_lower::compile(fw);
+            let c = compile(fw);
             rampart_analysis::expectations(fw, &c.v4, &c.v6)
         })
         .collect()

@@ -43,10 +43,12 @@ pub(crate) fn track(m: &Mgmt) -> Result<(), DeployError> {
         Ok(_) => Ok(()),
         // Tracked already: nothing to do.
         Err(ToolError::Failed { stderr, .. }) if stderr.contains("exists") => Ok(()),
-        Err(e) => Err(DeployError::Capability(format!(
-            "cannot make connection tracking know the SSH session before loading ({e}); \
-             without it, rules that accept established traffic can cut the session on a host \
-             where nothing tracked connections yet. Install conntrack, or use --force"
-        ))),
+        Err(e) => Err(DeployError::Capability {
+            what: "cannot make connection tracking know the SSH session before loading; \
+                   without it, rules that accept established traffic can cut the session on a \
+                   host where nothing tracked connections yet. Install conntrack, or use --force"
+                .to_owned(),
+            cause: Some(e),
+        }),
     }
 }

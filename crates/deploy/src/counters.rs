@@ -88,7 +88,7 @@ fn merged(comment: &str) -> bool {
 pub fn tally(rules: &[Counted]) -> Tally {
     let number = |r: &Counted| r.comment.as_deref().filter(|c| !merged(c)).and_then(comment_rule);
     // A chain all of whose rules belong to one policy rule is that rule's
-    // own (`RULE_7`, `R12_notsvc`).
+    // own (`RULE_7`, `R12_not`).
     let mut owner: BTreeMap<&str, Option<Option<u32>>> = BTreeMap::new();
     for r in rules {
         let n = number(r);

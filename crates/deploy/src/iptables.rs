@@ -15,13 +15,7 @@ pub fn run(tool: &str, args: &[&str], input: Option<&str>) -> Result<String, Dep
     // Policy times are UTC; nft reads `meta hour` in the caller's zone.
     let mut cmd = Command::new(tool);
     cmd.args(args).env("TZ", "UTC");
-    rampart_os::run(&mut cmd, package_of(tool), input).map_err(|e| {
-        let known = match &e {
-            ToolError::Failed { stderr, .. } => capability(stderr),
-            _ => None,
-        };
-        known.unwrap_or(DeployError::Tool(e))
-    })
+    rampart_os::run(&mut cmd, package_of(tool), input).map_err(capability)
 }
 
 fn package_of(tool: &str) -> &'static str {
@@ -34,8 +28,10 @@ fn package_of(tool: &str) -> &'static str {
 }
 
 /// Turn the kernel's complaints into one plain sentence where we know them
-/// (containers without netfilter modules, missing privileges).
-pub(crate) fn capability(stderr: &str) -> Option<DeployError> {
+/// (containers without netfilter modules, missing privileges), the tool's
+/// error kept as the cause.
+pub(crate) fn capability(e: ToolError) -> DeployError {
+    let ToolError::Failed { stderr, .. } = &e else { return DeployError::Tool(e) };
     let says = |s: &str| stderr.contains(s);
     let msg = if says("Permission denied") || says("Operation not permitted") {
         "the kernel refused: loading a firewall needs root (CAP_NET_ADMIN)"
@@ -52,12 +48,9 @@ pub(crate) fn capability(stderr: &str) -> Option<DeployError> {
         "this kernel lacks a match or target the ruleset uses (a module cannot be loaded here); \
          nothing was changed"
     } else {
-        return None;
+        return DeployError::Tool(e);
     };
-    Some(DeployError::Capability(format!(
-        "{msg}\n  (the tool said: {})",
-        stderr.lines().next().unwrap_or("")
-    )))
+    DeployError::Capability { what: msg.to_owned(), cause: Some(e) }
 }
 
 fn tool(family: Family, what: &str) -> String {
@@ -87,4 +80,22 @@ pub fn save_counted(family: Family, table: Table) -> Result<String, DeployError>
 pub fn restore(family: Family, doc: &str, noflush: bool) -> Result<(), DeployError> {
     let args: &[&str] = if noflush { &["-w", "--noflush"] } else { &["-w"] };
     run(&tool(family, "restore"), args, Some(doc)).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_complaint_is_one_sentence_that_keeps_the_tools_words() {
+        let said = "iptables-restore v1.8: Permission denied (you must be root)";
+        let e =
+            capability(ToolError::Failed { tool: "iptables-restore".into(), stderr: said.into() });
+        assert!(e.to_string().starts_with("the kernel refused"), "{e}");
+        let cause = std::error::Error::source(&e).map(ToString::to_string).unwrap_or_default();
+        assert!(cause.contains(said), "{cause}");
+        // An unknown complaint stays the tool's own error.
+        let e = capability(ToolError::Failed { tool: "nft".into(), stderr: "syntax".into() });
+        assert!(matches!(e, DeployError::Tool(_)), "{e}");
+    }
 }

@@ -45,10 +45,15 @@ pub enum DeployError {
     /// A tool could not be started, or refused.
     #[error(transparent)]
     Tool(#[from] rampart_os::ToolError),
-    /// The kernel lacks what the ruleset needs (a container without the
-    /// module, no permission); said once, in plain words.
-    #[error("{0}")]
-    Capability(String),
+    /// The kernel or this host lacks what is needed (a container without
+    /// the module, no permission); said once, in plain words, the tool's
+    /// own error kept as the cause where one failed.
+    #[error("{what}")]
+    Capability {
+        what: String,
+        #[source]
+        cause: Option<rampart_os::ToolError>,
+    },
     /// Reading or writing the state directory failed.
     #[error("{what} `{path}`: {source}")]
     State { what: &'static str, path: String, source: std::io::Error },

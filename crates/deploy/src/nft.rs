@@ -138,20 +138,19 @@ pub fn listing() -> Result<String, DeployError> {
 pub fn listed(doc: &str) -> Result<String, DeployError> {
     let mut cmd = std::process::Command::new("unshare");
     cmd.args(["--net", "--", "sh", "-c", "nft -f - && nft list ruleset"]).env("TZ", "UTC");
-    rampart_os::run(&mut cmd, "util-linux", Some(doc)).map_err(|e| match e {
+    rampart_os::run(&mut cmd, "util-linux", Some(doc)).map_err(|e| match &e {
         // The namespace itself was refused (a container without
         // CAP_SYS_ADMIN): say that, not that the document is wrong.
         rampart_os::ToolError::Failed { stderr, .. } if stderr.starts_with("unshare:") => {
-            DeployError::Capability(format!(
-                "cannot make a throw-away network namespace to list the new nft tables in ({}): \
-                 nothing was compared; `rampart diff --backend iptables` needs no namespace",
-                stderr.trim()
-            ))
+            DeployError::Capability {
+                what: "cannot make a throw-away network namespace to list the new nft tables \
+                       in: nothing was compared; `rampart diff --backend iptables` needs no \
+                       namespace"
+                    .to_owned(),
+                cause: Some(e),
+            }
         }
-        rampart_os::ToolError::Failed { ref stderr, .. } => {
-            crate::iptables::capability(stderr).unwrap_or(DeployError::Tool(e))
-        }
-        e => DeployError::Tool(e),
+        _ => crate::iptables::capability(e),
     })
 }
 

@@ -30,10 +30,13 @@ pub fn capable(what: &str) -> Result<(), DeployError> {
     match net_admin(&status) {
         // Unknown: the tools themselves will say.
         None | Some(true) => Ok(()),
-        Some(false) => Err(DeployError::Capability(format!(
-            "this process lacks CAP_NET_ADMIN (not root, or a container that withholds it), \
-             so the firewall cannot be read or changed here: {what}; {STILL_WORKS}"
-        ))),
+        Some(false) => Err(DeployError::Capability {
+            what: format!(
+                "this process lacks CAP_NET_ADMIN (not root, or a container that withholds it), \
+                 so the firewall cannot be read or changed here: {what}; {STILL_WORKS}"
+            ),
+            cause: None,
+        }),
     }
 }
 

@@ -5,6 +5,8 @@
 //! Topology (inside namespaces this test creates): a client (10.78.1.2) on
 //! a link to the firewall (10.78.1.1), which listens on 22 and 80 itself.
 
+mod common;
+
 use std::time::Duration;
 
 use rampart_ir::Family;
@@ -31,13 +33,7 @@ fn a_group_or_host_holding_the_firewall_reaches_the_firewall_itself() {
 
     let mut wrong = Vec::new();
     for backend in ["iptables", "nft"] {
-        if backend == "iptables" {
-            fw.run_with_input(&["iptables-restore", "-w"], &iptables).unwrap();
-        } else {
-            let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-            fw.run_with_input(&["iptables-restore", "-w"], open).unwrap();
-            fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
-        }
+        common::load_fresh(&fw, backend, &iptables, &nft);
         let got: Vec<bool> = std::thread::scope(|s| {
             let client = &client;
             let jobs: Vec<_> = [22, 80, 8080]

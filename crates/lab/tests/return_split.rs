@@ -8,6 +8,8 @@
 //! to the firewall, which routes to `server` (10.77.2.2, listening on 22,
 //! 80 and 8080).
 
+mod common;
+
 use std::time::Duration;
 
 use rampart_ir::Family;
@@ -88,14 +90,7 @@ fn a_listed_packet_goes_on_in_the_rule_set_and_any_other_returns() {
 
     let mut wrong = Vec::new();
     for backend in ["iptables", "nft"] {
-        if backend == "iptables" {
-            fw.run_with_input(&["iptables-restore", "-w"], &iptables).unwrap();
-        } else {
-            // an open iptables filter table, so that only nft decides
-            let open = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
-            fw.run_with_input(&["iptables-restore", "-w"], open).unwrap();
-            fw.run_with_input(&["nft", "-f", "-"], &nft).unwrap();
-        }
+        common::load_fresh(&fw, backend, &iptables, &nft);
         for ((name, port, expected), got) in CASES.iter().zip(probe()) {
             if got != *expected {
                 wrong.push(format!("{backend}: {name} to port {port} should connect: {expected}"));

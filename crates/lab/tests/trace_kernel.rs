@@ -1295,20 +1295,41 @@ fn random_nat(rng: &mut fastrand::Rng) -> String {
 
 /// A first packet of a connection from the client, seen at PREROUTING: a
 /// SYN, a UDP datagram or an echo request (what opens a connection, so the
-/// nat table sees it), to the server or the firewall.
-fn nat_probe<'a>(rng: &mut fastrand::Rng, lab: &'a Routed) -> Probe<'a> {
+/// nat table sees it), to the server or the firewall; with `aim`, of that
+/// protocol to that port.
+fn nat_probe<'a>(
+    rng: &mut fastrand::Rng,
+    lab: &'a Routed,
+    aim: Option<(&'static str, u16)>,
+) -> Probe<'a> {
     let proto = *rng.choice(&["tcp", "tcp", "udp", "udp", "icmp"]).unwrap();
+    let proto = aim.map_or(proto, |(p, _)| p);
     let (a, b, flags) = match proto {
         "icmp" => (8, 0, 0),
         p => (
             *rng.choice(&[1000u16, 4000, 53, 22, 443]).unwrap(),
-            PORTS[rng.usize(..PORTS.len())],
+            aim.map_or_else(|| PORTS[rng.usize(..PORTS.len())], |(_, port)| port),
             if p == "tcp" { tcp::SYN } else { 0 },
         ),
     };
     let dst = *rng.choice(&["10.77.2.2", "10.77.2.3", "10.77.1.1", "10.77.2.1"]).unwrap();
     let src = SRCS[rng.usize(..SRCS.len())];
     raw(&lab.client, Hook::Prerouting, (Some("c0"), None), src, dst, proto, a, b, flags)
+}
+
+/// The protocol and port of a rule that translates ports (a DNAT to a
+/// port, a REDIRECT), if the nat table has one: one probe per case aims
+/// at it, or random packets would seldom meet one.
+fn port_rule(nat: &str) -> Option<(&'static str, u16)> {
+    nat.lines().find_map(|l| {
+        let to = l.split("--to-destination ").nth(1);
+        if !l.contains("-j REDIRECT") && !to.is_some_and(|t| t.contains(':')) {
+            return None;
+        }
+        let proto = ["tcp", "udp"].into_iter().find(|p| l.contains(&format!("-p {p} ")))?;
+        let port = l.split("--dport ").nth(1)?.split_whitespace().next()?.parse().ok()?;
+        Some((proto, port))
+    })
 }
 
 /// Counts a walk's matched rules (and its policy, under index 0) into
@@ -1326,23 +1347,46 @@ fn count_walk(rs: &Ruleset, t: &rampart_trace::Trace, builtin: &str, counters: &
 /// The nat table's counters and the translated connections: trace's
 /// routed walk (PREROUTING, the route, the filter hook, POSTROUTING) for
 /// every probe against the kernel's counters and conntrack's reply tuples.
-fn run_nat_case(fw: &Netns, zone: u16, nat: &str, probes: &[Probe<'_>]) -> Result<usize, String> {
-    let text = format!(
-        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n*nat\n{nat}\nCOMMIT\n"
+/// With `nft`, the nat table is loaded as Rampart's nft output of it and
+/// traced as read back with `nft -j list ruleset` (a chain's policy has
+/// no counter there). The number of translations, and of those that
+/// changed a port.
+fn run_nat_case(
+    fw: &Netns,
+    zone: u16,
+    nat: &str,
+    probes: &[Probe<'_>],
+    nft: bool,
+) -> Result<(usize, usize), String> {
+    let zones = format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
     );
+    let text = format!("{zones}*nat\n{nat}\nCOMMIT\n");
     let im = parse(&text, FileId(0), Format::Save);
     assert!(!im.has_errors(), "{:?}\n{text}", im.diagnostics);
-    let rs = im.joined().unwrap().into_ruleset();
+    let (rs, text) = if nft {
+        let table = im.tables.iter().find(|t| t.table == rampart_ir::Table::Nat).unwrap();
+        let text = rampart_nft::emit(&table.ruleset.clone().into_ruleset());
+        fw.run_with_input(&["iptables-restore", "-w"], &zones).unwrap();
+        fw.run_with_input(&["nft", "-f", "-"], &text).map_err(|e| format!("{e}\n{text}"))?;
+        let mut read = rampart_ir::read::nft::parse(&nft_json(fw), FileId(0));
+        assert!(!read.has_errors(), "{:?}", read.diagnostics);
+        read.bases.retain(|b| b.table == "rampart");
+        (read.joined(false).unwrap(), text)
+    } else {
+        let text = rampart_ir::read::write_restore(&im.tables);
+        fw.run_with_input(&["iptables-restore", "-w"], &text)
+            .map_err(|e| format!("{e}\n{text}"))?;
+        (im.joined().unwrap().into_ruleset(), text)
+    };
     assert!(check(&rs).is_empty(), "{:?}", check(&rs));
-    let text = rampart_ir::read::write_restore(&im.tables);
-    fw.run_with_input(&["iptables-restore", "-w"], &text).map_err(|e| format!("{e}\n{text}"))?;
     for p in probes {
         send(p);
     }
     let mut ifaces = rampart_trace::Interfaces::unknown();
     ifaces.add("c0", vec!["10.77.1.1/24".parse().unwrap()], false);
     ifaces.add("s0", vec!["10.77.2.1/24".parse().unwrap()], false);
-    let (mut want, mut replies, mut translated) = (Counters::new(), Vec::new(), 0);
+    let (mut want, mut replies, mut translated, mut ports) = (Counters::new(), Vec::new(), 0, 0);
     for p in probes {
         let r = rampart_trace::routed(&rs, &p.packet, &ifaces, &routed_local(), &|q| trace(&rs, q));
         assert_eq!(r.verdict, Verdict::Accept, "{:?}: {:?}", p.packet, r.route);
@@ -1354,6 +1398,10 @@ fn run_nat_case(fw: &Netns, zone: u16, nat: &str, probes: &[Probe<'_>]) -> Resul
             *want.entry(("INPUT".to_owned(), 0)).or_insert(0) += 1;
         }
         translated += r.translations().count();
+        ports += r
+            .translations()
+            .filter(|(b, t)| (b.sport, b.dport) != (t.after.sport, t.after.dport))
+            .count();
         let last = r.result().unwrap();
         if matches!(p.packet.proto, Some(6 | 17)) {
             let end = |a: Option<std::net::IpAddr>, b: Option<std::net::IpAddr>, s, d| {
@@ -1365,7 +1413,15 @@ fn run_nat_case(fw: &Netns, zone: u16, nat: &str, probes: &[Probe<'_>]) -> Resul
             replies.push((sent, back));
         }
     }
+    if nft {
+        want.retain(|(_, i), _| *i > 0);
+    }
     let nat_counters = |fw: &Netns| {
+        if nft {
+            let all = rampart_ir::read::nft::counters(&nft_json(fw)).unwrap();
+            let ours = all.into_iter().filter(|c| c.table == "rampart" && c.packets > 0);
+            return ours.map(|c| ((c.chain, c.index), c.packets)).collect();
+        }
         let t = fw.stdout(["iptables-save", "-c", "-t", "nat"]).unwrap();
         counters_of(&t)
     };
@@ -1391,21 +1447,39 @@ fn run_nat_case(fw: &Netns, zone: u16, nat: &str, probes: &[Probe<'_>]) -> Resul
             packets.join("\n")
         ));
     }
-    Ok(translated)
+    Ok((translated, ports))
+}
+
+fn nft_json(fw: &Netns) -> String {
+    fw.stdout(["nft", "-j", "list", "ruleset"]).unwrap()
 }
 
 /// Random nat tables and first packets: the nat table's counters and the
 /// translations conntrack records equal trace's walk across the hooks.
 #[test]
 fn random_nat_tables_agree_with_the_kernel() {
+    random_nat_tables(false);
+}
+
+/// The same on nft: each random nat table as Rampart's nft output, read
+/// back from the kernel and traced through its nat chains.
+#[test]
+fn random_nft_nat_tables_agree_with_the_kernel() {
+    require_tools(&[Tool::NFT]).unwrap_or_else(|e| panic!("{e}"));
+    random_nat_tables(true);
+}
+
+fn random_nat_tables(nft: bool) {
     require_tools(&[Tool { name: "conntrack", package: "conntrack" }]).unwrap();
     let lab = routed();
     let cases: u16 = 40;
     let mut rng = fastrand::Rng::with_seed(0x0a7_5eed);
-    let (mut failures, mut packets, mut translated) = (Vec::new(), 0, 0);
+    let (mut failures, mut packets, mut translated, mut ports) = (Vec::new(), 0, 0, 0);
     for case in 0..cases {
         let nat = random_nat(&mut rng);
-        let mut probes: Vec<Probe<'_>> = (0..3).map(|_| nat_probe(&mut rng, &lab)).collect();
+        let aim = port_rule(&nat);
+        let mut probes: Vec<Probe<'_>> =
+            (0..3).map(|k| nat_probe(&mut rng, &lab, aim.filter(|_| k == 0))).collect();
         // A source port each: two connections that a translation makes
         // alike would clash, and the kernel would pick another port.
         for (k, p) in probes.iter_mut().enumerate().filter(|(_, p)| p.packet.sport.is_some()) {
@@ -1417,15 +1491,16 @@ fn random_nat_tables_agree_with_the_kernel() {
             routed_local().classify(&mut p.packet);
         }
         packets += probes.len();
-        match run_nat_case(&lab.fw, 2000 + case, &nat, &probes) {
-            Ok(n) => translated += n,
+        match run_nat_case(&lab.fw, 2000 + case, &nat, &probes, nft) {
+            Ok((n, p)) => (translated, ports) = (translated + n, ports + p),
             Err(e) => failures.push(format!("case {case}: {e}")),
         }
     }
     #[allow(clippy::print_stderr)] // the figures the notes report
     {
         eprintln!(
-            "kernel nat proof: {cases} random nat tables, {packets} first packets, {translated} translations, {} disagreements",
+            "kernel nat proof ({}): {cases} random nat tables, {packets} first packets, {translated} translations ({ports} of ports), {} disagreements",
+            if nft { "nft" } else { "iptables" },
             failures.len()
         );
     }

@@ -19,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use crate::negate::{self, Negated};
 use rampart_ir::{
     AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, MULTIPORT_MAX, Match, PortMatch,
     PortSet, Proto, Restricted, Rule, Ruleset, RulesetBuilder, Target,
@@ -235,21 +236,14 @@ impl Pass {
             if let Some(&id) = self.temp_chains.get(&key) {
                 Some(Target::Jump(id))
             } else {
-                let name = self.fresh_chain(&format!("R{number}_not"));
-                let mut temp = Chain::user(&name);
-                for m in &negated {
-                    for v in each_value(m) {
-                        temp.rules.push(Rule {
-                            matches: vec![v],
-                            log: None,
-                            target: Target::Return,
-                            ..base.clone()
-                        });
-                    }
-                }
                 let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
-                temp.rules.extend(self.finish(last));
-                let id = self.out.push(temp);
+                let not = Negated {
+                    number,
+                    template: base.clone(),
+                    values: negated.iter().flat_map(each_value).map(|v| vec![v]).collect(),
+                    acts: self.finish(last),
+                };
+                let id = not.chain(&mut self.out);
                 self.temp_chains.insert(key, id);
                 Some(Target::Jump(id))
             }
@@ -266,38 +260,19 @@ impl Pass {
     }
 
     /// A `return` or goto whose match negates several values, at the end of
-    /// chain `at`; returns the chain that takes the rules after it.
-    ///
-    /// `at` gets `-g NOT` on each line of the other matches, then `-g REST`,
-    /// and the following rules go to REST: going to a chain and falling off
-    /// its end continues wherever `at` itself would have returned to (its
-    /// policy, for a built-in chain), so REST is the rest of `at`. NOT goes
-    /// to REST for each value, as if the rule had not matched, and otherwise
-    /// returns, from `at` since no frame was pushed (or goes on, and the end
-    /// of the chain gone to returns from `at` too).
+    /// chain `at`: the chain is split ([`Negated::split`]); returns the
+    /// chain that takes the rules after it.
     fn split(&mut self, rule: Rule, at: ChainId) -> ChainId {
         let (negated, plain): (Vec<Match>, Vec<Match>) =
             rule.matches.iter().cloned().partition(needs_temp_chain);
-        let number = rule.origin.map_or(0, |o| o.rule);
-        let not = self.fresh_chain(&format!("R{number}_not"));
-        let rest = self.fresh_chain(&format!("R{number}_rest"));
-        let rest_id = self.out.id(&rest);
-        let mut temp = Chain::user(&not);
         let base = Rule { matches: vec![], ..rule };
-        for v in negated.iter().flat_map(each_value) {
-            let to_rest = Target::Goto(rest_id);
-            temp.rules.push(Rule { matches: vec![v], log: None, target: to_rest, ..base.clone() });
-        }
-        temp.rules.extend(self.finish(base.clone()));
-        let not = self.out.push(temp);
-        let bare = Rule { log: None, ..base };
-        let mut lines: Vec<Rule> = expand(&plain)
-            .into_iter()
-            .map(|matches| Rule { matches, target: Target::Goto(not), ..bare.clone() })
-            .collect();
-        lines.push(Rule { target: Target::Goto(rest_id), ..bare });
-        self.out.at_mut(at).rules.extend(lines);
-        self.out.push(Chain::user(&rest))
+        let not = Negated {
+            number: base.origin.map_or(0, |o| o.rule),
+            template: base.clone(),
+            values: negated.iter().flat_map(each_value).map(|v| vec![v]).collect(),
+            acts: self.finish(base),
+        };
+        not.split(expand(&plain), at, &mut self.out)
     }
 
     /// Turn `log` + target into iptables targets.
@@ -317,7 +292,7 @@ impl Pass {
                 let id = if let Some(&id) = self.log_chains.get(&key) {
                     id
                 } else {
-                    let n = self.fresh_chain(&format!("RULE_{number}"));
+                    let n = negate::fresh(&self.out, &format!("RULE_{number}"));
                     let mut c = Chain::user(&n);
                     let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
                     c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
@@ -329,15 +304,5 @@ impl Pass {
                 vec![Rule { log: None, target: Target::Jump(id), ..rule }]
             }
         }
-    }
-
-    fn fresh_chain(&self, base: &str) -> String {
-        let mut name = base.to_owned();
-        let mut n = 1;
-        while self.out.contains(&name) {
-            n += 1;
-            name = format!("{base}_{n}");
-        }
-        name
     }
 }

@@ -18,6 +18,7 @@ mod iptables;
 mod log_limit;
 mod mark;
 mod nat;
+mod negate;
 mod ports;
 mod rule;
 mod sets;

@@ -4,18 +4,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Hook, IdRange, IfaceMatch, Log, Match,
-    Origin, OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder,
-    Target,
+    AddrItem, AddrMatch, AddrSet, ChainId, CtStates, Hook, IdRange, IfaceMatch, Log, Match, Origin,
+    OwnerMatch, PortMatch, PortSet, Proto, RejectWith, Rule as IrRule, RulesetBuilder, Target,
 };
 use rampart_model::{Action, AddrColumn, Firewall, Rule, ServiceAtom, rule_log_prefix};
 
 use crate::hooks::chain_name;
 use crate::log_limit;
+use crate::negate::Negated;
 
 /// Lower `rule` for `hook` and append it to chain `chain`;
 /// returns the chain that takes the rule set's next rules (another one
-/// after a `return` that negates a service, see [`split`]).
+/// after a `return` that negates a service, see [`Negated::split`]).
 pub(crate) fn lower(
     rule: &Rule,
     hook: Hook,
@@ -89,26 +89,29 @@ pub(crate) fn lower(
                 .chain(rule.conn_limit.clone().map(Match::ConnLimit))
                 .chain(rule.limit.clone().map(Match::Limit))
                 .collect();
-            if rule.service.neg && target == Target::Return {
+            if rule.service.neg {
+                // NOT service: leave for each service, then act.
                 let mut jump = base.clone();
                 jump.extend(tail);
-                chain = split(rule, jump, &atoms, log.clone(), chain, rs);
-            } else if rule.service.neg {
-                // NOT service: return for each service, then act.
-                let name = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
-                let mut jump = base.clone();
-                jump.extend(tail);
-                rules.push(ir(rule, jump, Target::Jump(rs.id(&name)), None));
-                let mut temp = Chain::user(&name);
-                for a in &atoms {
-                    temp.rules.push(ir(rule, service_matches(a), Target::Return, None));
-                }
                 let acts =
                     any_protocol(&target).into_iter().map(|(m, t)| ir(rule, m, t, log.clone()));
-                let acts =
-                    log_limit::apply(acts.collect(), rule.log_limit.as_ref(), rule.number, rs);
-                temp.rules.extend(acts);
-                rs.push(temp);
+                let not = Negated {
+                    number: rule.number,
+                    template: ir(rule, vec![], Target::None, None),
+                    values: atoms.iter().map(service_matches).collect(),
+                    acts: log_limit::apply(
+                        acts.collect(),
+                        rule.log_limit.as_ref(),
+                        rule.number,
+                        rs,
+                    ),
+                };
+                if target == Target::Return {
+                    chain = not.split(vec![jump], chain, rs);
+                } else {
+                    let line = not.line(jump, Target::None);
+                    rules.push(IrRule { target: Target::Jump(not.chain(rs)), ..line });
+                }
             } else if atoms.is_empty() {
                 for (proto, t) in any_protocol(&target) {
                     let mut m = base.clone();
@@ -136,36 +139,6 @@ pub(crate) fn lower(
     let rules = log_limit::apply(rules, rule.log_limit.as_ref(), rule.number, rs);
     rs.at_mut(chain).rules.extend(rules);
     chain
-}
-
-/// `return` unless the packet is one of the services, at the end of chain
-/// `at`; returns the chain that takes the rules after it. A RETURN in a
-/// chain of its own would only leave that chain, so `at` goes (`-g`) to
-/// that chain and then to REST, which takes the rest of `at`; the service
-/// chain goes to REST for each service, as if the rule had not matched, and
-/// otherwise returns, which leaves `at` since no frame was pushed.
-fn split(
-    rule: &Rule,
-    jump: Vec<Match>,
-    atoms: &[ServiceAtom],
-    log: Option<Log>,
-    at: ChainId,
-    rs: &mut RulesetBuilder,
-) -> ChainId {
-    let not = temp_chain_name(rs, &format!("R{}_notsvc", rule.number));
-    let rest = temp_chain_name(rs, &format!("R{}_rest", rule.number));
-    let rest_id = rs.id(&rest);
-    let mut temp = Chain::user(&not);
-    for a in atoms {
-        temp.rules.push(ir(rule, service_matches(a), Target::Goto(rest_id), None));
-    }
-    let last = vec![ir(rule, vec![], Target::Return, log)];
-    temp.rules.extend(log_limit::apply(last, rule.log_limit.as_ref(), rule.number, rs));
-    let not = rs.push(temp);
-    let lines =
-        [ir(rule, jump, Target::Goto(not), None), ir(rule, vec![], Target::Goto(rest_id), None)];
-    rs.at_mut(at).rules.extend(lines);
-    rs.push(Chain::user(&rest))
 }
 
 /// A target for packets of any protocol. A TCP reset exists only for TCP,
@@ -197,16 +170,6 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
         origin: Some(Origin { rule: rule.number, span: Some(rule.span) }),
         counters: None,
     }
-}
-
-pub(crate) fn temp_chain_name(rs: &RulesetBuilder, base: &str) -> String {
-    let mut name = base.to_owned();
-    let mut n = 1;
-    while rs.contains(&name) {
-        n += 1;
-        name = format!("{base}{n}");
-    }
-    name
 }
 
 /// The address match of a column in a hook. `None`: the rule cannot match

@@ -264,10 +264,14 @@ fn table(out: &mut String, family: &str, chains: &[ChainOut], dynamic: &str) {
                 Policy::Drop => "drop",
             };
             // nft's standard priorities: NAT before (dnat) and after (snat)
-            // the filter chains at the same hook.
+            // the filter chains at the same hook. nft names them only at
+            // prerouting and postrouting; at output and input the same
+            // numbers (the kernel's NAT_DST and NAT_SRC).
             let (kind, priority) = match (table, hook) {
-                (Table::Nat, Hook::Prerouting | Hook::Output) => ("nat", "dstnat"),
-                (Table::Nat, _) => ("nat", "srcnat"),
+                (Table::Nat, Hook::Prerouting) => ("nat", "dstnat"),
+                (Table::Nat, Hook::Output) => ("nat", "-100"),
+                (Table::Nat, Hook::Postrouting) => ("nat", "srcnat"),
+                (Table::Nat, _) => ("nat", "100"),
                 (Table::Mangle, Hook::Output) => ("route", "mangle"),
                 (Table::Mangle, _) => ("filter", "mangle"),
                 (Table::Raw, _) => ("filter", "raw"),

@@ -107,7 +107,9 @@ pub(crate) fn run(a: &AccessArgs) -> anyhow::Result<ExitCode> {
 /// has errors or the firewall's rules disagree with the declaration.
 fn kit(s: &Select, prove: bool) -> anyhow::Result<Result<Kit, ExitCode>> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) = policy::load(&s.policy, &mut sources, false)? else {
+    let Checked::Ok(model, _) =
+        policy::load(&s.policy, &mut sources, false, policy::Analysis::Errors)?
+    else {
         printer::note("error: the policy has errors; nothing was done");
         return Ok(Err(ExitCode::from(INVALID)));
     };

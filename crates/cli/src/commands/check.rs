@@ -30,7 +30,7 @@ pub(crate) struct CheckArgs {
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let checked = policy::load(&a.policy, &mut sources, a.json)?;
+    let checked = policy::load(&a.policy, &mut sources, a.json, policy::Analysis::Anomalies)?;
     let mut diags = match &checked {
         Checked::Ok(_, d) | Checked::Invalid(d) => d.clone(),
     };

@@ -77,28 +77,35 @@ pub(crate) fn build(
     firewall: Option<&str>,
     sources: &mut Sources,
 ) -> anyhow::Result<Result<(Firewall, Compiled), ExitCode>> {
-    let Checked::Ok(model, _) = policy::load(policy_path, sources, false)? else {
+    let Checked::Ok(model, _) = policy::load(policy_path, sources, false, policy::Analysis::Model)?
+    else {
         printer::note("error: the policy has errors; nothing was written");
         return Ok(Err(ExitCode::from(INVALID)));
     };
     let fw = policy::pick(&model, firewall)?.clone();
     let compiled = rampart_lower::compile(&fw);
+    // Checked here rather than in `load`, so the firewall is lowered once.
+    if policy::too_deep(&policy::forms(&compiled), sources) {
+        return Ok(Err(ExitCode::from(INVALID)));
+    }
     Ok(Ok((fw, compiled)))
 }
 
 /// The nft document: the classifier form, or `linear`; what nft cannot
 /// express is said on stderr.
 fn nft_document(linear: bool, fw: &Firewall, rich: &Ruleset) -> String {
-    let out = if linear {
-        rampart_nft::emit_with_notes(rich)
-    } else {
-        rampart_nft::emit_with_notes(&rampart_nft::classify(rich))
-    };
+    let arp = rampart_nft::arp_guard(&fw.arp_guards());
+    if linear { nft_text(rich, arp) } else { nft_text(&rampart_nft::classify(rich), arp) }
+}
+
+/// The nft document of `form`, followed by the ARP guard.
+fn nft_text(form: &Ruleset, arp: Option<String>) -> String {
+    let out = rampart_nft::emit_with_notes(form);
     for n in &out.notes {
         let rule = n.rule.map_or_else(String::new, |r| format!(" rule {r}"));
         printer::note(&format!("warning: nft:{rule} in {} left out: {}", n.chain, n.message));
     }
-    with_arp_guard(fw, out.text)
+    with_arp_guard(out.text, arp)
 }
 
 pub(crate) fn render(
@@ -169,13 +176,31 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let name = a.policy.display().to_string();
     // The nft document needs the rich form alone, not the iptables pass.
     let (v4, v6, rules, chains) = if matches!(a.target, Target::Nft) {
-        let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+        let Checked::Ok(model, _) =
+            policy::load(&a.policy, &mut sources, false, policy::Analysis::Model)?
+        else {
             printer::note("error: the policy has errors; nothing was written");
             return Ok(ExitCode::from(INVALID));
         };
         let fw = policy::pick(&model, a.firewall.as_deref())?;
         let rich = rampart_lower::lower(fw);
-        (nft_document(a.linear, fw, &rich), None, rich.rule_count(), rich.chains.len())
+        if policy::too_deep(&[("nft", &rich)], &sources) {
+            return Ok(ExitCode::from(INVALID));
+        }
+        let arp = rampart_nft::arp_guard(&fw.arp_guards());
+        let (rules, chains) = (rich.rule_count(), rich.chains.len());
+        // Each stage's input is freed once the next is made: at 100,000
+        // rules the model, the rich form and the classifier form are each
+        // a hundred MB or so.
+        drop(model);
+        let form = if a.linear {
+            rich
+        } else {
+            let form = rampart_nft::classify(&rich);
+            drop(rich);
+            form
+        };
+        (nft_text(&form, arp), None, rules, chains)
     } else {
         let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
             Ok(x) => x,
@@ -212,7 +237,9 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
 /// A fleet: every firewall of one policy, compiled side by side.
 fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+    let Checked::Ok(model, _) =
+        policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+    else {
         printer::note("error: the policy has errors; nothing was written");
         return Ok(ExitCode::from(INVALID));
     };
@@ -255,8 +282,8 @@ fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
 
 /// An nft document of Rampart's tables, followed by the ARP guard table
 /// when bridges have `arp-guard`.
-fn with_arp_guard(fw: &Firewall, mut doc: String) -> String {
-    if let Some(arp) = rampart_nft::arp_guard(&fw.arp_guards()) {
+fn with_arp_guard(mut doc: String, arp: Option<String>) -> String {
+    if let Some(arp) = arp {
         doc.push('\n');
         doc.push_str(&arp);
     }
@@ -281,7 +308,10 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
             .collect(),
         iptables_v4: rampart_emit::iptables_restore(&c.v4, Family::V4, &title("IPv4"), None),
         iptables_v6: rampart_emit::iptables_restore(&c.v6, Family::V6, &title("IPv6"), None),
-        nft: with_arp_guard(fw, rampart_nft::emit(&rampart_nft::classify(&c.rich))),
+        nft: with_arp_guard(
+            rampart_nft::emit(&rampart_nft::classify(&c.rich)),
+            rampart_nft::arp_guard(&fw.arp_guards()),
+        ),
         digest: String::new(),
     }
     .sealed()

@@ -578,7 +578,9 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) = policy::load(&a.policy, &mut sources, false)? else {
+    let Checked::Ok(model, _) =
+        policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+    else {
         printer::note("error: the policy has errors; nothing was written");
         return Ok(ExitCode::from(INVALID));
     };

@@ -531,7 +531,8 @@ fn load_policy(
 ) -> anyhow::Result<Result<Option<Policy>, ExitCode>> {
     let Some(path) = path else { return Ok(Ok(None)) };
     let mut sources = rampart_diag::Sources::new();
-    let crate::policy::Checked::Ok(model, _) = crate::policy::load(path, &mut sources, false)?
+    let crate::policy::Checked::Ok(model, _) =
+        crate::policy::load(path, &mut sources, false, crate::policy::Analysis::Errors)?
     else {
         return Ok(Err(ExitCode::from(1)));
     };

@@ -4,11 +4,14 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rampart_analysis::Matrix;
+use rampart_analysis::service::Service;
+use rampart_analysis::{Matrix, ServiceMatrix};
 use rampart_diag::Sources;
 use rampart_ir::Family;
 
 use crate::commands::compile;
+use crate::commands::import::{RulesFormat, read_rules};
+use crate::commands::trace::proto_number;
 use crate::printer;
 
 /// The services each zone may open to each other zone: the firewall
@@ -21,13 +24,39 @@ use crate::printer;
 /// addresses only; `ssh?`: the verdict depends on a time window, a mark
 /// or an unknown match. Also warns (W0340) for each interface that
 /// accepts a packet claiming a source from another zone.
+///
+/// With --rules FILE (any ruleset trace reads) instead: for one chain and
+/// one service, the classes of addresses the chain treats alike as
+/// sources and as destinations, and the class pairs it accepts. Matches
+/// trace cannot decide for the service (interfaces, rates, unknown
+/// modules) are taken both ways and listed: the pairs are an upper
+/// closure.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["policy", "rules"])))]
 pub(crate) struct MatrixArgs {
     /// The policy file.
-    policy: PathBuf,
+    policy: Option<PathBuf>,
     /// The firewall of the policy.
-    #[arg(long, add = crate::complete::firewall())]
+    #[arg(long, requires = "policy", add = crate::complete::firewall())]
     firewall: Option<String>,
+    /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
+    #[arg(long, value_name = "FILE", conflicts_with = "policy", requires_all = ["chain", "proto"])]
+    rules: Option<PathBuf>,
+    /// Force the format of --rules instead of detecting it.
+    #[arg(long, value_enum, requires = "rules")]
+    format: Option<RulesFormat>,
+    /// The built-in filter chain of --rules: INPUT, FORWARD or OUTPUT.
+    #[arg(long, requires = "rules")]
+    chain: Option<String>,
+    /// The service's protocol: tcp, udp, icmp, sctp or a number.
+    #[arg(long, requires = "rules")]
+    proto: Option<String>,
+    /// The service's source port.
+    #[arg(long, requires = "rules")]
+    sport: Option<u16>,
+    /// The service's destination port.
+    #[arg(long, requires = "rules")]
+    dport: Option<u16>,
     /// Address family.
     #[arg(long, default_value = "4", value_parser = ["4", "6"])]
     family: String,
@@ -37,8 +66,9 @@ pub(crate) struct MatrixArgs {
 }
 
 pub(crate) fn run(a: &MatrixArgs) -> anyhow::Result<ExitCode> {
+    let Some(policy) = &a.policy else { return rules(a) };
     let mut sources = Sources::new();
-    let (fw, compiled) = match compile::build(&a.policy, a.firewall.as_deref(), &mut sources)? {
+    let (fw, compiled) = match compile::build(policy, a.firewall.as_deref(), &mut sources)? {
         Ok(built) => built,
         Err(code) => return Ok(code),
     };
@@ -61,6 +91,55 @@ pub(crate) fn run(a: &MatrixArgs) -> anyhow::Result<ExitCode> {
         printer::out(&text(&m));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The service matrix of a chain of --rules.
+fn rules(a: &MatrixArgs) -> anyhow::Result<ExitCode> {
+    let (Some(path), Some(chain), Some(proto)) = (&a.rules, &a.chain, &a.proto) else {
+        anyhow::bail!("--rules needs --chain and --proto");
+    };
+    let svc = Service { proto: proto_number(proto)?, sport: a.sport, dport: a.dport };
+    let Some(imported) = read_rules(path, a.format)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let (Some(rs), Some(t)) = (imported.joined(), imported.filter()) else {
+        printer::note(&format!("error: {} has no filter table", path.display()));
+        return Ok(ExitCode::from(1));
+    };
+    let m = match rampart_analysis::service_matrix(&rs.into_ruleset(), t.family, chain, svc) {
+        Ok(m) => m,
+        Err(e) => {
+            printer::note(&format!("error: {e}"));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if a.json {
+        printer::out(&format!("{}\n", serde_json::to_string_pretty(&m)?));
+    } else {
+        printer::out(&service_text(&m));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn service_text(m: &ServiceMatrix) -> String {
+    let mut s = format!("{}: address classes the chain treats alike\n", m.chain);
+    for c in &m.classes {
+        let _ = writeln!(s, "  {}: {}", c.name, c.ranges.join(" "));
+    }
+    let _ = writeln!(s, "\naccepted (source class -> destination class):");
+    for (a, b) in &m.allowed {
+        let _ = writeln!(s, "  {a} -> {b}");
+    }
+    if m.allowed.is_empty() {
+        let _ = writeln!(s, "  nothing");
+    }
+    if !m.approximated.is_empty() {
+        let _ = writeln!(s, "\ntaken both ways (upper closure: the pairs may be fewer):");
+        for x in &m.approximated {
+            let _ = writeln!(s, "  {} rule {}: {} ({})", x.chain, x.rule, x.text, x.why);
+        }
+    }
+    s
 }
 
 /// The matrix as a table: a row per source zone, a column per

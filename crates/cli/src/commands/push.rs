@@ -59,7 +59,9 @@ impl RemoteArgs {
 pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::Result<ExitCode> {
     let hosts = r.hosts()?;
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) = policy::load(policy_path, &mut sources, false)? else {
+    let Checked::Ok(model, _) =
+        policy::load(policy_path, &mut sources, false, policy::Analysis::Errors)?
+    else {
         printer::note("error: the policy has errors; nothing was pushed");
         return Ok(ExitCode::from(INVALID));
     };

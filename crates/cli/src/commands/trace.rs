@@ -128,7 +128,7 @@ pub(crate) struct PacketArgs {
     pub(crate) local: Vec<ipnet::IpNet>,
 }
 
-fn proto_number(s: &str) -> anyhow::Result<u8> {
+pub(crate) fn proto_number(s: &str) -> anyhow::Result<u8> {
     Ok(match s.to_ascii_lowercase().as_str() {
         "tcp" => 6,
         "udp" => 17,

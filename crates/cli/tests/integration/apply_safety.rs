@@ -11,27 +11,12 @@ use rampart_lab::{Netns, Tool, require_tools, wait_until};
 
 use rampart_testing::TempDir;
 
-use crate::util::{root, tempdir, text};
+use crate::deploy::{rules, tools};
+use crate::util::{tempdir, text};
 
-fn tools() {
-    require_tools(&[
-        Tool::IP,
-        Tool::IPTABLES_RESTORE,
-        Tool::IPTABLES_SAVE,
-        Tool { name: "setsid", package: "util-linux" },
-    ])
-    .unwrap();
-}
-
+/// [`crate::deploy::in_ns`] with `PATH` set to `path` when given.
 fn command(ns: &Netns, state: &Path, args: &[&str], path: Option<&Path>) -> Command {
-    let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
-    cmd.args(args)
-        .arg("--state-dir")
-        .arg(state)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("RAMPART_BOOT_DIR", crate::deploy::NO_BOOT)
-        .env("SSH_CONNECTION", "");
+    let mut cmd = crate::deploy::in_ns(ns, state, args);
     if let Some(p) = path {
         cmd.env("PATH", p);
     }
@@ -39,11 +24,7 @@ fn command(ns: &Netns, state: &Path, args: &[&str], path: Option<&Path>) -> Comm
 }
 
 fn rampart(ns: &Netns, state: &Path, args: &[&str]) -> Output {
-    command(ns, state, args, None).output().expect("run rampart")
-}
-
-fn rules(ns: &Netns) -> String {
-    ns.stdout(["iptables-save", "-t", "filter"]).unwrap()
+    crate::deploy::rampart(ns, state, args, &[])
 }
 
 fn ok(out: &Output) {
@@ -254,13 +235,8 @@ fn a_failure_after_loading_puts_the_old_rules_back_and_says_so() {
     let (state, boot) = (dir.join("state"), dir.join("boot"));
     // The boot file cannot be written: a directory holds its name.
     std::fs::create_dir_all(boot.join("rules.v4").join("x")).unwrap();
-    let out = ns
-        .command(env!("CARGO_BIN_EXE_rampart"))
-        .args(["apply", "examples/spice-client.rp", "--state-dir"])
-        .arg(&state)
+    let out = command(&ns, &state, &["apply", "examples/spice-client.rp"], None)
         .env("RAMPART_BOOT_DIR", &boot)
-        .env("SSH_CONNECTION", "")
-        .current_dir(root())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

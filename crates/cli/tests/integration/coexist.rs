@@ -294,15 +294,7 @@ fn a_chain_of_another_program_is_never_taken_over() {
     // Another program's chain that happens to bear a rule set's name.
     ns.run(["iptables", "-w", "-N", "Spice_VM_1"]).unwrap();
     ns.run(["iptables", "-w", "-A", "Spice_VM_1", "-j", "RETURN"]).unwrap();
-    let out = ns
-        .command(env!("CARGO_BIN_EXE_rampart"))
-        .args(["apply", "examples/spice-client.rp", "--state-dir"])
-        .arg(&state)
-        .env("RAMPART_BOOT_DIR", crate::deploy::NO_BOOT)
-        .env("SSH_CONNECTION", "")
-        .current_dir(root())
-        .output()
-        .unwrap();
+    let out = crate::deploy::rampart(&ns, &state, &["apply", "examples/spice-client.rp"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("chain `Spice_VM_1`") && err.contains("is not Rampart's"), "{err}");

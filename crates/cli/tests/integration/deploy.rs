@@ -14,8 +14,9 @@ use crate::util::{NAT_GATEWAY, command, root, tempdir, text};
 /// A boot directory that does not exist: these tests never persist.
 pub(crate) const NO_BOOT: &str = "/nonexistent/rampart-boot";
 
-/// Run rampart inside `ns` with a private state directory.
-pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// rampart inside `ns` with a private state directory, not over SSH and
+/// never writing boot files.
+pub(crate) fn in_ns(ns: &Netns, state: &Path, args: &[&str]) -> Command {
     let mut cmd = ns.command(env!("CARGO_BIN_EXE_rampart"));
     cmd.args(args)
         .arg("--state-dir")
@@ -24,10 +25,12 @@ pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &st
         .env("NO_COLOR", "1")
         .env("RAMPART_BOOT_DIR", NO_BOOT)
         .env("SSH_CONNECTION", "");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("run rampart")
+    cmd
+}
+
+/// Run [`in_ns`] to the end, with `env` added.
+pub(crate) fn rampart(ns: &Netns, state: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    in_ns(ns, state, args).envs(env.iter().copied()).output().expect("run rampart")
 }
 
 pub(crate) fn rules(ns: &Netns) -> String {

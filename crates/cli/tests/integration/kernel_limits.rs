@@ -168,8 +168,8 @@ fn iptables_targets_and_chains_are_not_rule_set_names() {
 #[test]
 fn rule_set_names_never_merge_with_rampart_chains() {
     let p = policy(
-        " ruleset R1_notsvc {\n  accept\n }\n",
-        "  accept in service not ssh\n  branch R1_notsvc in\n",
+        " ruleset R1_not {\n  accept\n }\n",
+        "  accept in service not ssh\n  branch R1_not in\n",
     );
     assert_eq!(errors("temp", &p), [("E0273".to_owned(), 9, 10)]);
     let p = policy(
@@ -294,6 +294,13 @@ fn chains_nest_no_deeper_than_the_kernel_follows() {
     loads("depth-15", &nested(15));
     // The 16th set's branch is written in b15, on line 8 + 4 * 14 + 1.
     assert_eq!(errors("depth-16", &nested(16)), [("E0276".to_owned(), 65, 3)]);
+    // `compile` checks the forms it writes, and writes nothing.
+    for target in ["iptables-restore", "nft"] {
+        let out = run("depth-16", &nested(16), &["compile", "-t", target]);
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        assert!(out.stdout.is_empty(), "{target}");
+        assert!(text(&out.stderr).contains("E0276"), "{target}: {}", text(&out.stderr));
+    }
     // `return ... not` nests the rest of a set a level deeper in iptables.
     let returns: String =
         (1..=20).map(|i| format!("  return from not 10.0.{i}.1, 10.0.{i}.2\n")).collect();

@@ -239,6 +239,43 @@ fn expect_lines_are_checked_by_check_and_test() {
 
 /// `rampart matrix`: the gateway's zones, a cell, the spoofing warnings.
 #[test]
+fn matrix_of_a_saved_ruleset_in_address_classes_with_what_it_approximates() {
+    let out = rampart(&[
+        "matrix",
+        "--rules",
+        "crates/cli/tests/fixtures/service.save",
+        "--chain",
+        "INPUT",
+        "--proto",
+        "tcp",
+        "--sport",
+        "10000",
+        "--dport",
+        "22",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON matrix");
+    let class = |name: &str| {
+        v["classes"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["ranges"]
+            .clone()
+    };
+    assert_eq!(v["classes"].as_array().unwrap().len(), 4, "{v}");
+    assert_eq!(class("c"), serde_json::json!(["10.1.0.0-10.1.255.255"]));
+    assert_eq!(class("d"), serde_json::json!(["192.0.2.0-192.0.2.255"]));
+    // 10/8 but 10.0.0.66 reaches 10.1/16; 192.0.2.0/24 anything, if it
+    // comes in on eth1, which the rules say nothing of here.
+    let pairs: Vec<(String, String)> = serde_json::from_value(v["allowed"].clone()).unwrap();
+    assert!(pairs.contains(&("b".into(), "c".into())), "{pairs:?}");
+    assert!(!pairs.contains(&("a".into(), "c".into())), "{pairs:?}");
+    let approx = &v["approximated"][0];
+    assert_eq!((approx["rule"].as_u64(), approx["text"].as_str()), (Some(3), Some("-i eth1")));
+    // Without --chain and --proto there is no service to speak of.
+    let out = rampart(&["matrix", "--rules", "crates/cli/tests/fixtures/service.save"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
 fn matrix_shows_what_reaches_what_and_who_accepts_spoofed_sources() {
     let out = rampart(&["matrix", "examples/office-gateway.rp", "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -2,7 +2,7 @@
 //! stopped on its bridge port, by iptables `-m physdev` (through
 //! br_netfilter) and by the nft bridge table alike; honest traffic passes.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 use rampart_ir::{Chain, Family, Hook, IfaceMatch, Match, PhysdevMatch, Policy, Ruleset, Target};
@@ -86,16 +86,7 @@ fn run(load: &dyn Fn(&Netns)) -> Vec<String> {
     load(&host);
     let mut listeners = Listeners(Vec::new());
     for ns in [&g1, &g2] {
-        let mut child = helper(ns.name(), 0)
-            .env("RAMPART_NFT_HELPER", "listen")
-            .env("RAMPART_NFT_PORTS", "tcp:80 udp:53")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        listeners.0.push(child);
-        assert!(BufReader::new(out).lines().map_while(Result::ok).any(|l| l.contains(MARK)));
+        listeners.start(ns, "tcp:80 udp:53");
     }
     let mut results = Vec::new();
     for (ns, probes) in [

@@ -268,6 +268,27 @@ pub(crate) fn uids(rs: &Ruleset) -> Vec<u32> {
 /// Listener processes, killed (by their own pid) when dropped.
 pub(crate) struct Listeners(pub(crate) Vec<Child>);
 
+impl Listeners {
+    /// Starts the helper's listener in `ns` for `spec` (`tcp:22,80 udp:53`)
+    /// and waits until it says it is ready.
+    pub(crate) fn start(&mut self, ns: &Netns, spec: &str) {
+        let mut child = helper(ns.name(), 0)
+            .env("RAMPART_NFT_HELPER", "listen")
+            .env("RAMPART_NFT_PORTS", spec)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        self.0.push(child);
+        let ready = BufReader::new(out)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains(&format!("{MARK}ready")));
+        assert!(ready, "listener in {} did not start", ns.name());
+    }
+}
+
 impl Drop for Listeners {
     fn drop(&mut self) {
         for c in &mut self.0 {
@@ -308,20 +329,7 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
     );
     let mut listeners = Listeners(Vec::new());
     for ns in std::iter::once(&fw).chain(&peers) {
-        let mut child = helper(ns.name(), 0)
-            .env("RAMPART_NFT_HELPER", "listen")
-            .env("RAMPART_NFT_PORTS", &spec)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        listeners.0.push(child);
-        let ready = BufReader::new(out)
-            .lines()
-            .map_while(Result::ok)
-            .any(|l| l.contains(&format!("{MARK}ready")));
-        assert!(ready, "listener in {} did not start", ns.name());
+        listeners.start(ns, &spec);
     }
 
     // All probers at once (one per namespace and user): most of the time

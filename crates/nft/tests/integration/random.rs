@@ -175,6 +175,22 @@ pub(crate) fn returns_unless_listed(rs: &Ruleset) -> bool {
     })
 }
 
+/// An IPv4 random policy between eth0 (10.1.0.0/24) and eth1 (10.2.0.0/24),
+/// compared as `name`.
+fn v4_case<'a>(name: &'a str, rich: &'a Ruleset) -> Case<'a> {
+    let v4 = rampart_lower::iptables(rich, Family::V4);
+    Case {
+        name,
+        ifaces: vec![
+            FwIface { name: "eth0".into(), addrs: vec!["10.1.0.1/24".parse().unwrap()] },
+            FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
+        ],
+        rich,
+        iptables_v4: rampart_emit::iptables_restore(&v4, Family::V4, name, None),
+        iptables_v6: None,
+    }
+}
+
 #[test]
 #[expect(clippy::print_stderr, reason = "the probe counts are the test's report")]
 fn random_policies_same_in_kernel() {
@@ -187,19 +203,8 @@ fn random_policies_same_in_kernel() {
     for seed in a..=b {
         let rich = random_policy(seed);
         split += usize::from(returns_unless_listed(&rich));
-        let v4 = rampart_lower::iptables(&rich, Family::V4);
         let name = format!("random seed {seed}");
-        let case = Case {
-            name: &name,
-            ifaces: vec![
-                FwIface { name: "eth0".into(), addrs: vec!["10.1.0.1/24".parse().unwrap()] },
-                FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
-            ],
-            rich: &rich,
-            iptables_v4: rampart_emit::iptables_restore(&v4, Family::V4, &name, None),
-            iptables_v6: None,
-        };
-        match compare(&case) {
+        match compare(&v4_case(&name, &rich)) {
             Ok(report) => {
                 eprintln!("{name}: {} probes, same outcome: {:?}", report.probes, report.outcomes);
                 total += report.probes;
@@ -287,19 +292,8 @@ fn long_overlapping_policies_same_in_kernel() {
         let rich = random_policy_sized(seed, false, 20..30);
         let classified = rampart_nft::classify(&rich);
         cut += usize::from(classified.chains.len() > rich.chains.len());
-        let v4 = rampart_lower::iptables(&rich, Family::V4);
         let name = format!("long random seed {seed}");
-        let case = Case {
-            name: &name,
-            ifaces: vec![
-                FwIface { name: "eth0".into(), addrs: vec!["10.1.0.1/24".parse().unwrap()] },
-                FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
-            ],
-            rich: &rich,
-            iptables_v4: rampart_emit::iptables_restore(&v4, Family::V4, &name, None),
-            iptables_v6: None,
-        };
-        match compare(&case) {
+        match compare(&v4_case(&name, &rich)) {
             Ok(report) => {
                 eprintln!("{name}: {} probes, same outcome: {:?}", report.probes, report.outcomes);
             }
