@@ -79,6 +79,29 @@ const MAX_FRAGMENTS: usize = 256;
 /// The anomalies of every chain of `rs`, in both families, ordered.
 #[must_use]
 pub fn anomalies(rs: &Ruleset) -> Vec<Anomaly> {
+    per_family(rs).anomalies()
+}
+
+/// What [`anomalies`] finds, family by family, and the rules each family
+/// compared: one anomaly in one family says nothing of the other's packets.
+pub(crate) struct PerFamily {
+    pub(crate) found: Vec<(Family, Anomaly)>,
+    /// (chain index, rule index, family) of every rule deciding some of
+    /// that family's packets by a verdict.
+    pub(crate) deciding: BTreeSet<(usize, usize, Family)>,
+}
+
+impl PerFamily {
+    /// Each anomaly once, whichever families show it, ordered.
+    pub(crate) fn anomalies(&self) -> Vec<Anomaly> {
+        let mut out: Vec<Anomaly> = self.found.iter().map(|(_, a)| a.clone()).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+pub(crate) fn per_family(rs: &Ruleset) -> PerFamily {
     let mut names: Vec<String> = rs
         .chains
         .iter()
@@ -94,18 +117,25 @@ pub fn anomalies(rs: &Ruleset) -> Vec<Anomaly> {
         .collect();
     names.sort();
     names.dedup();
-    let mut out = Vec::new();
-    for chain in &rs.chains {
+    let mut out = PerFamily { found: Vec::new(), deciding: BTreeSet::new() };
+    let mut deciding = Vec::new();
+    for (c, chain) in rs.chains.iter().enumerate() {
         for family in [Family::V4, Family::V6] {
-            out.extend(chain_anomalies(chain, family, &names));
+            deciding.clear();
+            let found = chain_anomalies(chain, family, &names, &mut deciding);
+            out.found.extend(found.into_iter().map(|a| (family, a)));
+            out.deciding.extend(deciding.iter().map(|&i| (c, i, family)));
         }
     }
-    out.sort();
-    out.dedup();
     out
 }
 
-fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anomaly> {
+fn chain_anomalies(
+    chain: &Chain,
+    family: Family,
+    names: &[String],
+    deciding: &mut Vec<usize>,
+) -> Vec<Anomaly> {
     let b = Bounds::new(family, names.len());
     let mut out = Vec::new();
     // Rules that decide by a verdict, and the others (jumps, returns):
@@ -127,6 +157,9 @@ fn chain_anomalies(chain: &Chain, family: Family, names: &[String]) -> Vec<Anoma
             hulls.push(Hull::NONE);
             continue;
         };
+        if d != Decision::Other {
+            deciding.push(j);
+        }
         let h = Hull::of(&s);
         if d == Decision::Other {
             // Nothing is asked of a jump's earlier rules.

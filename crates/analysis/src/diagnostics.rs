@@ -34,6 +34,22 @@ pub(crate) fn generalizes(number: u32, span: Span, exception: (u32, Option<Span>
     here(d, &[exception]).with_help("usually meant: an exception before a general rule")
 }
 
+/// `entry`: the rule set is the entry rule set, entered from every chain.
+pub(crate) fn unplaced(number: u32, span: Span, ruleset: &str, entry: bool) -> Diagnostic {
+    let why = if entry {
+        "no chain sees the packets it describes".to_owned()
+    } else {
+        format!("no chain that branches into `{ruleset}` sees the packets it describes")
+    };
+    Diagnostic::warning("W0490", format!("rule {number} compiles to nothing"))
+        .with_label(span, why)
+        .with_help(
+            "`from self` is the firewall's own packets (OUTPUT), `to self` those to it \
+             (INPUT), the rest passes through (FORWARD, with `forward on`); a rule set is \
+             entered only where the branch into it applies",
+        )
+}
+
 fn rules(by: &[(u32, Option<Span>)]) -> String {
     let n: Vec<String> = by.iter().map(|(n, _)| n.to_string()).collect();
     match n.as_slice() {

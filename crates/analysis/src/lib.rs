@@ -7,7 +7,8 @@
 //! or correlations. Matches not modelled are kept opaque, so the
 //! analysis only claims what holds whatever they match. [`check`] turns
 //! the anomalies into diagnostics on the policy's rules (W0301, W0320,
-//! W0321, W0322). [`check_depth`] refuses chains nested deeper than the
+//! W0321, W0322). [`check_placed`] warns of policy rules that compile to no
+//! line at all (W0490). [`check_depth`] refuses chains nested deeper than the
 //! kernel follows (E0276).
 
 pub mod anomaly;
@@ -18,6 +19,7 @@ mod diagnostics;
 pub mod expect;
 pub mod matrix;
 pub mod packets;
+mod placed;
 mod ranges;
 pub mod service;
 pub mod space;
@@ -27,6 +29,7 @@ pub use check::check;
 pub use depth::check_depth;
 pub use expect::{ExpectOutcome, expectations};
 pub use matrix::{Matrix, matrix};
+pub use placed::check_placed;
 pub use ranges::Ranges;
 pub use service::{ServiceMatrix, service_matrix};
 

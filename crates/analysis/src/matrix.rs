@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use rampart_diag::{Diagnostic, Span};
-use rampart_ir::{Family, Ruleset};
+use rampart_ir::{AddrItem, Family, Ruleset};
 use rampart_model::{Firewall, ServiceColumn};
-use rampart_trace::explain::describe;
+use rampart_trace::explain::{describe, proto_name};
 use rampart_trace::{Hook, Interfaces, Packet, Tracer, Verdict};
 use serde::Serialize;
 
@@ -33,8 +33,21 @@ pub struct Matrix {
     /// Every ordered pair of different zones, in zone order.
     pub cells: Vec<Cell>,
     pub spoofing: Vec<Spoof>,
+    /// Bridged traffic: for each bridge, port to port.
+    pub bridges: Vec<Bridged>,
     /// Packets traced.
     pub packets: usize,
+}
+
+/// What a bridge forwards from each of its ports to each other one.
+#[derive(Clone, Debug, Serialize)]
+pub struct Bridged {
+    pub bridge: String,
+    /// Each port, with the addresses beyond it (its guest's, or what lies
+    /// beyond a border).
+    pub ports: Vec<Zone>,
+    /// Every ordered pair of different ports, in port order.
+    pub cells: Vec<Cell>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -138,6 +151,7 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
         zones: zones.iter().map(|z| z.zone.clone()).collect(),
         cells: Vec::new(),
         spoofing: Vec::new(),
+        bridges: Vec::new(),
         packets: 0,
     };
     for a in &zones {
@@ -156,7 +170,85 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
         }
     }
     m.spoofing = spoofing(fw, &ifaces, &compiled, rs, &zones, &svc);
+    m.bridges = bridged(fw, &cuts, (&compiled, rs), &svc, &names, &mut m.packets)?;
     Some(m)
+}
+
+/// The cells of each bridge: packets from the addresses beyond one port
+/// to those beyond another, bridged (the bridge as input and output
+/// interface, the ports as physdev), one per piece as for the zones.
+fn bridged(
+    fw: &Firewall,
+    cuts: &Cuts,
+    (compiled, rs): (&Tracer, &Ruleset),
+    svc: &[Service],
+    names: &BTreeMap<Key, String>,
+    packets: &mut usize,
+) -> Option<Vec<Bridged>> {
+    let f = cuts.family;
+    let sets: BTreeMap<&str, Ranges> = fw
+        .bridges
+        .iter()
+        .flat_map(|b| &b.ports)
+        .map(|p| (p.name.as_str(), crate::space::items(&fw.far_side(p).items, f)))
+        .collect();
+    // The ports' edges cut the addresses too.
+    let mut cuts = cuts.clone();
+    for r in sets.values() {
+        cuts.add(SRC, r);
+        cuts.add(DST, r);
+    }
+    let reps = |r: &Ranges| -> Vec<IpAddr> {
+        let pieces = cuts.pieces(SRC, r).into_iter().chain(cuts.pieces(DST, r));
+        pieces.map(|p| addr(f, rep(p))).collect::<BTreeSet<_>>().into_iter().collect()
+    };
+    let mut out = Vec::new();
+    for b in &fw.bridges {
+        let addrs: Vec<Vec<IpAddr>> =
+            b.ports.iter().map(|p| reps(&sets[p.name.as_str()])).collect();
+        let mut cells = Vec::new();
+        for (i, p) in b.ports.iter().enumerate() {
+            for (j, q) in b.ports.iter().enumerate() {
+                if i == j {
+                    continue;
+                }
+                let mut walks = Vec::new();
+                for &s in &addrs[i] {
+                    for &d in &addrs[j] {
+                        walks.push(Walk::bridged(&b.name, (&p.name, &q.name), s, d));
+                    }
+                }
+                *packets += walks.len() * svc.len();
+                if *packets > LIMIT {
+                    return None;
+                }
+                let allowed = cell(compiled, rs, &walks, svc, &[(None, None)], names);
+                cells.push(Cell { from: p.name.clone(), to: q.name.clone(), allowed });
+            }
+        }
+        let ports = b
+            .ports
+            .iter()
+            .map(|p| Zone {
+                name: p.name.clone(),
+                networks: fw
+                    .far_side(p)
+                    .items
+                    .iter()
+                    .filter(|a| a.family() == f)
+                    .map(|a| match a {
+                        AddrItem::Net(n) if n.prefix_len() == n.max_prefix_len() => {
+                            n.addr().to_string()
+                        }
+                        AddrItem::Net(n) => n.to_string(),
+                        AddrItem::Range(lo, hi) => format!("{lo}-{hi}"),
+                    })
+                    .collect(),
+            })
+            .collect();
+        out.push(Bridged { bridge: b.name.clone(), ports, cells });
+    }
+    Some(out)
 }
 
 /// A zone and the pieces of the address space in it.
@@ -310,15 +402,10 @@ fn cell(
 }
 
 fn service_text(((p, p_hi), piece): Key) -> String {
-    let proto = match p {
-        6 => "tcp".to_owned(),
-        17 => "udp".to_owned(),
-        1 => "icmp".to_owned(),
-        58 => "icmpv6".to_owned(),
-        132 => "sctp".to_owned(),
-        _ if p_hi != p => return format!("proto {p}-{p_hi}"),
-        _ => format!("proto {p}"),
-    };
+    if p_hi != p {
+        return format!("proto {p}-{p_hi}");
+    }
+    let proto = proto_name(p);
     match piece {
         None => proto,
         Some((lo, hi)) if matches!(p, 1 | 58) => {

@@ -277,11 +277,21 @@ pub(crate) struct Walk {
     pub dst: IpAddr,
     pub in_iface: String,
     pub out_iface: String,
+    /// Bridged: the ports in and out.
+    pub physdev: Option<(String, String)>,
 }
 
 impl Walk {
     pub(crate) fn new(hook: Hook, src: Option<IpAddr>, dst: IpAddr, i: &str, o: &str) -> Self {
-        Self { hook, src, dst, in_iface: i.to_owned(), out_iface: o.to_owned() }
+        Self { hook, src, dst, in_iface: i.to_owned(), out_iface: o.to_owned(), physdev: None }
+    }
+
+    /// Through `bridge` from one port to another.
+    pub(crate) fn bridged(bridge: &str, (i, o): (&str, &str), src: IpAddr, dst: IpAddr) -> Self {
+        Self {
+            physdev: Some((i.to_owned(), o.to_owned())),
+            ..Self::new(Hook::Forward, Some(src), dst, bridge, bridge)
+        }
     }
 
     /// The walk's packets, one per service (and per sender, for the
@@ -298,6 +308,11 @@ impl Walk {
             p.dst = Some(self.dst);
             p.in_iface = (!self.in_iface.is_empty()).then(|| self.in_iface.clone());
             p.out_iface = (!self.out_iface.is_empty()).then(|| self.out_iface.clone());
+            if let Some((i, o)) = &self.physdev {
+                p.physdev_in = Some(i.clone());
+                p.physdev_out = Some(o.clone());
+                p.bridged = true;
+            }
             p.proto = Some(v.proto);
             p.sport = v.sport;
             p.dport = v.dport;

@@ -188,3 +188,34 @@ fn a_jump_between_keeps_an_earlier_rule_from_being_redundant() {
     ]);
     assert_eq!(found(&rs), [(Kind::Redundant, 0, vec![1])]);
 }
+
+/// `check`'s W0301 and W0320 (code and message) on the first firewall of
+/// `text`: the rules it calls useless.
+fn warnings(text: &str) -> Vec<String> {
+    let mut sources = rampart_diag::Sources::new();
+    let loaded = rampart_model::load_str("t.rp", text, &mut sources);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    crate::check(&c.rich)
+        .iter()
+        .filter(|d| matches!(d.code, "W0301" | "W0320"))
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect()
+}
+
+#[test]
+fn a_rule_is_redundant_only_where_every_chain_it_is_in_says_so() {
+    let fw = |rules: &str| {
+        format!(
+            "firewall fw {{\n interface eth0 10.0.0.1/24\n interface eth1 10.1.0.1/24\n \
+             forward on\n ruleset main {{\n{rules} }}\n}}\nservice ssh tcp 22\n"
+        )
+    };
+    // Rule 2 is redundant in INPUT (rule 1 accepts the firewall's ssh), but
+    // in FORWARD it alone lets 10.0.0.5 reach ssh on other hosts.
+    let w = warnings(&fw("  accept to self service ssh\n  accept from 10.0.0.5 service ssh\n"));
+    assert!(w.is_empty(), "{w:?}");
+    // Where every chain agrees, the warning names the rule that covers it.
+    let w = warnings(&fw("  accept service ssh\n  accept from 10.0.0.5 service ssh\n"));
+    assert_eq!(w, ["W0320 rule 2 is redundant"]);
+}

@@ -51,6 +51,23 @@ pub(crate) fn load(
     Ok(finish(loaded, sources, quiet, analysis))
 }
 
+/// [`load`] for a command that acts on the policy: its model, or `None`
+/// when it has errors (printed, with the note that nothing was `done`).
+pub(crate) fn load_valid(
+    path: &Path,
+    sources: &mut Sources,
+    analysis: Analysis,
+    done: &str,
+) -> anyhow::Result<Option<Model>> {
+    Ok(match load(path, sources, false, analysis)? {
+        Checked::Ok(model, _) => Some(model),
+        Checked::Invalid(_) => {
+            printer::note(&format!("error: the policy has errors; nothing was {done}"));
+            None
+        }
+    })
+}
+
 /// Prints (unless `quiet`) the diagnostics of loading and, for a model
 /// without errors, those of the `analysis` of each firewall.
 pub(crate) fn finish(
@@ -90,6 +107,7 @@ pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
             let c = compile(fw);
             let mut out = depth(&c);
             out.extend(rampart_analysis::check(&c.rich));
+            out.extend(rampart_analysis::check_placed(fw, &c.rich));
             out
         })
         .partition(|d| d.severity != Severity::Info)

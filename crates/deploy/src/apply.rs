@@ -16,8 +16,8 @@ use rampart_ir::{Family, Restricted, Ruleset, Table};
 use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
 use crate::state::{
-    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_NAT, PREVIOUS_NAT6, PREVIOUS_NFT,
-    PREVIOUS_RECORD, PREVIOUS6, Pending, StateDir, now,
+    APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_MANGLE, PREVIOUS_MANGLE6, PREVIOUS_NAT,
+    PREVIOUS_NAT6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending, StateDir, now,
 };
 use crate::{DeployError, iptables, nft, table};
 
@@ -105,17 +105,23 @@ struct Snapshot {
     /// The nat tables, when Rampart had or loads NAT rules.
     nat4: Option<String>,
     nat6: Option<String>,
+    /// The mangle tables, when Rampart had or loads marks.
+    mangle4: Option<String>,
+    mangle6: Option<String>,
 }
 
 impl Snapshot {
-    fn take(iptables: bool, nft: bool, nat: bool) -> Result<Self, DeployError> {
-        let nat = |f| (iptables && nat).then(|| iptables::save_table(f, Table::Nat)).transpose();
+    fn take(iptables: bool, nft: bool, nat: bool, mangle: bool) -> Result<Self, DeployError> {
+        let save =
+            |on: bool, f, t| (iptables && on).then(|| iptables::save_table(f, t)).transpose();
         Ok(Self {
             v4: iptables.then(|| iptables::save(Family::V4)).transpose()?,
             v6: iptables.then(|| iptables::save(Family::V6)).transpose()?,
             nft: nft.then(nft::listing).transpose()?,
-            nat4: nat(Family::V4)?,
-            nat6: nat(Family::V6)?,
+            nat4: save(nat, Family::V4, Table::Nat)?,
+            nat6: save(nat, Family::V6, Table::Nat)?,
+            mangle4: save(mangle, Family::V4, Table::Mangle)?,
+            mangle6: save(mangle, Family::V6, Table::Mangle)?,
         })
     }
 
@@ -126,6 +132,8 @@ impl Snapshot {
             (PREVIOUS_NFT, &self.nft),
             (PREVIOUS_NAT, &self.nat4),
             (PREVIOUS_NAT6, &self.nat6),
+            (PREVIOUS_MANGLE, &self.mangle4),
+            (PREVIOUS_MANGLE6, &self.mangle6),
         ] {
             match text {
                 Some(t) => state.write(name, t)?,
@@ -142,6 +150,8 @@ impl Snapshot {
             nft: state.read(PREVIOUS_NFT)?,
             nat4: state.read(PREVIOUS_NAT)?,
             nat6: state.read(PREVIOUS_NAT6)?,
+            mangle4: state.read(PREVIOUS_MANGLE)?,
+            mangle6: state.read(PREVIOUS_MANGLE6)?,
         };
         Ok((s.v4.is_some() || s.nft.is_some()).then_some(s))
     }
@@ -189,16 +199,17 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<ApplyOutcome, DeployEr
     let records = [current.as_ref(), confirmed.as_ref()];
     let name = plan.load.name();
     let had_nat = records.iter().flatten().any(|r| !r.nat.is_empty() || !r.nat6.is_empty());
-    let loads_nat = match &plan.load {
-        Load::Iptables { v4, v6 } => {
-            v4.table(Table::Nat).next().is_some() || v6.table(Table::Nat).next().is_some()
-        }
+    let had_mangle =
+        records.iter().flatten().any(|r| !r.mangle.is_empty() || !r.mangle6.is_empty());
+    let loads = |t| match &plan.load {
+        Load::Iptables { v4, v6 } => v4.table(t).next().is_some() || v6.table(t).next().is_some(),
         Load::Nft(_) => false,
     };
     let before = Snapshot::take(
         name == "iptables" || records.iter().any(|r| is(*r, "iptables")),
         name == "nft" || records.iter().any(|r| is(*r, "nft")),
-        had_nat || loads_nat,
+        had_nat || loads(Table::Nat),
+        had_mangle || loads(Table::Mangle),
     )?;
     // While a try waits, the way back stays the last confirmed state.
     if !unconfirmed {
@@ -278,6 +289,8 @@ fn finish(
         record.chains6 = ours(v6, Family::V6, Table::Filter);
         record.nat = ours(v4, Family::V4, Table::Nat);
         record.nat6 = ours(v6, Family::V6, Table::Nat);
+        record.mangle = ours(v4, Family::V4, Table::Mangle);
+        record.mangle6 = ours(v6, Family::V6, Table::Mangle);
     }
     state.write_json(APPLIED, &record)?;
     let pending = match plan.try_secs {
@@ -303,13 +316,25 @@ fn other_backend_out(name: &str, records: &[Option<&Applied>]) -> Result<(), Dep
     if name == "iptables" {
         return nft::load(&nft::replace_prefix());
     }
-    for (family, chains) in [
-        (Family::V4, (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>),
-        (Family::V6, |r: &Applied| r.chains6.clone()),
+    for (family, table, chains) in [
+        (
+            Family::V4,
+            Table::Filter,
+            (|r: &Applied| r.chains.clone()) as fn(&Applied) -> Vec<String>,
+        ),
+        (Family::V6, Table::Filter, |r: &Applied| r.chains6.clone()),
+        (Family::V4, Table::Nat, |r: &Applied| r.nat.clone()),
+        (Family::V6, Table::Nat, |r: &Applied| r.nat6.clone()),
+        (Family::V4, Table::Mangle, |r: &Applied| r.mangle.clone()),
+        (Family::V6, Table::Mangle, |r: &Applied| r.mangle6.clone()),
     ] {
         let ours: BTreeSet<String> = other.iter().flat_map(|r| chains(r)).collect();
-        let live = iptables::save(family)?;
-        iptables::restore(family, &table::transition(&Default::default(), &ours, &live), true)?;
+        if ours.is_empty() && table != Table::Filter {
+            continue;
+        }
+        let live = iptables::save_table(family, table)?;
+        let none = hooked::Owned { table, ..Default::default() };
+        iptables::restore(family, &table::transition(&none, &ours, &live), true)?;
     }
     Ok(())
 }
@@ -337,6 +362,8 @@ fn prepare(
         chains6: vec![],
         nat: vec![],
         nat6: vec![],
+        mangle: vec![],
+        mangle6: vec![],
         backend: plan.load.name().into(),
         doc: String::new(),
         doc6: None,
@@ -352,28 +379,42 @@ fn prepare(
                 replacing(v4, Family::V4, filter, &old(|p| &p.chains), before.v4.as_deref())?;
             let (mut doc6, chains6) =
                 replacing(v6, Family::V6, filter, &old(|p| &p.chains6), before.v6.as_deref())?;
-            // The nat table only where Rampart has or had NAT rules.
-            let nat = Table::Nat;
-            let (old4, old6) = (old(|p| &p.nat), old(|p| &p.nat6));
-            if v4.table(nat).next().is_some() || !old4.is_empty() {
-                let (d, c) = replacing(v4, Family::V4, nat, &old4, before.nat4.as_deref())?;
-                doc.push_str(&d);
-                record.nat = c;
-            }
-            if v6.table(nat).next().is_some() || !old6.is_empty() {
-                let (d, c) = replacing(v6, Family::V6, nat, &old6, before.nat6.as_deref())?;
-                doc6.push_str(&d);
-                record.nat6 = c;
+            // The nat and mangle tables only where Rampart has or had
+            // rules there.
+            let (nat, mangle) = (Table::Nat, Table::Mangle);
+            for (table, old4, old6, saved4, saved6) in [
+                (nat, old(|p| &p.nat), old(|p| &p.nat6), &before.nat4, &before.nat6),
+                (mangle, old(|p| &p.mangle), old(|p| &p.mangle6), &before.mangle4, &before.mangle6),
+            ] {
+                let mut chains4 = vec![];
+                let mut chains6 = vec![];
+                if v4.table(table).next().is_some() || !old4.is_empty() {
+                    let (d, c) = replacing(v4, Family::V4, table, &old4, saved4.as_deref())?;
+                    doc.push_str(&d);
+                    chains4 = c;
+                }
+                if v6.table(table).next().is_some() || !old6.is_empty() {
+                    let (d, c) = replacing(v6, Family::V6, table, &old6, saved6.as_deref())?;
+                    doc6.push_str(&d);
+                    chains6 = c;
+                }
+                if table == nat {
+                    (record.nat, record.nat6) = (chains4, chains6);
+                } else {
+                    (record.mangle, record.mangle6) = (chains4, chains6);
+                }
             }
             record.version = version(&(doc.clone() + &doc6));
             (record.chains, record.chains6) = (chains, chains6);
             // What status compares with the kernel: the filter part, then
-            // the nat part.
+            // the nat and mangle parts.
             let listing = |rs, family| {
                 let mut doc = table::listing(&hooked::owned(rs, family, filter));
-                let nat = hooked::owned(rs, family, nat);
-                if !nat.chains.is_empty() {
-                    doc.push_str(&table::listing(&nat));
+                for table in [nat, mangle] {
+                    let part = hooked::owned(rs, family, table);
+                    if !part.chains.is_empty() {
+                        doc.push_str(&table::listing(&part));
+                    }
                 }
                 doc
             };
@@ -402,10 +443,12 @@ fn replacing(
     before: Option<&str>,
 ) -> Result<(String, Vec<String>), DeployError> {
     let before = before.unwrap_or_default();
-    if let Some(c) = rs.chains.iter().find(|c| !matches!(c.table, Table::Filter | Table::Nat)) {
+    if let Some(c) =
+        rs.chains.iter().find(|c| !matches!(c.table, Table::Filter | Table::Nat | Table::Mangle))
+    {
         return Err(DeployError::Unsupported(format!(
-            "the ruleset has a `{}` table chain ({}): apply loads the filter and nat tables only; \
-             nothing was loaded",
+            "the ruleset has a `{}` table chain ({}): apply loads the filter, nat and mangle \
+             tables only; nothing was loaded",
             c.table.name(),
             c.name
         )));
@@ -515,27 +558,42 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         let doc = table::transition(&table::part(saved, &ours, Table::Filter), &ours, &live);
         iptables::restore(family, &doc, true)?;
     }
-    for (family, saved, chains) in [
-        (Family::V4, &snapshot.nat4, (|r: &Applied| r.nat.clone()) as fn(&Applied) -> Vec<String>),
-        (Family::V6, &snapshot.nat6, |r: &Applied| r.nat6.clone()),
+    for (family, table, saved, chains) in [
+        (
+            Family::V4,
+            Table::Nat,
+            &snapshot.nat4,
+            (|r: &Applied| r.nat.clone()) as fn(&Applied) -> Vec<String>,
+        ),
+        (Family::V6, Table::Nat, &snapshot.nat6, |r: &Applied| r.nat6.clone()),
+        (Family::V4, Table::Mangle, &snapshot.mangle4, |r: &Applied| r.mangle.clone()),
+        (Family::V6, Table::Mangle, &snapshot.mangle6, |r: &Applied| r.mangle6.clone()),
     ] {
         let ours: BTreeSet<String> = records.iter().flatten().flat_map(|r| chains(r)).collect();
         if ours.is_empty() {
             continue;
         }
-        // Not saved: the confirmed state had no NAT rules of Rampart's.
+        // Not saved: the confirmed state had no rules of Rampart's there.
         let saved = saved.as_deref().unwrap_or_default();
-        let live = iptables::save_table(family, Table::Nat)?;
-        let doc = table::transition(&table::part(saved, &ours, Table::Nat), &ours, &live);
+        let live = iptables::save_table(family, table)?;
+        let doc = table::transition(&table::part(saved, &ours, table), &ours, &live);
         iptables::restore(family, &doc, true)?;
     }
     if let Some(listing) = &snapshot.nft {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
-    for f in
-        [PENDING, PREVIOUS, PREVIOUS6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS_NAT, PREVIOUS_NAT6]
-    {
+    for f in [
+        PENDING,
+        PREVIOUS,
+        PREVIOUS6,
+        PREVIOUS_NFT,
+        PREVIOUS_RECORD,
+        PREVIOUS_NAT,
+        PREVIOUS_NAT6,
+        PREVIOUS_MANGLE,
+        PREVIOUS_MANGLE6,
+    ] {
         state.remove(f)?;
     }
     // The kernel and the record are back whatever happens to the boot files.

@@ -2,8 +2,10 @@
 //! --compiled` loads on a host that has no policy or compiler, and what
 //! `rampart apply --host` sends over SSH.
 //!
-//! It carries the documents for both backends and the interfaces (to tell
-//! which one a management connection arrives on). The iptables documents
+//! It carries the documents for both backends, the interfaces (to tell
+//! which one a management connection arrives on) and the run-time sets the
+//! rules match (an iptables line names a set only; `apply` creates the
+//! ipset as declared). The iptables documents
 //! are read back into the IR on the host, so the lock-out guard traces the
 //! very rules that get loaded; the nft document may touch Rampart's tables
 //! only. A digest over everything else ties the two together: a bundle
@@ -13,14 +15,14 @@
 use std::net::IpAddr;
 
 use rampart_diag::FileId;
-use rampart_ir::Restricted;
 use rampart_ir::read::{self, Format};
+use rampart_ir::{DynSet, Family, Match, Restricted, SetMatch, Table};
 use serde::{Deserialize, Serialize};
 
 use crate::DeployError;
 
 /// The bundle format this build reads and writes.
-pub const FORMAT: u32 = 2;
+pub const FORMAT: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bundle {
@@ -35,8 +37,45 @@ pub struct Bundle {
     pub iptables_v6: String,
     /// The `nft -f` document (inet and bridge tables, ARP guard).
     pub nft: String,
+    /// The run-time sets the iptables documents match, as declared.
+    pub sets: Vec<Set>,
     /// SHA-256 of the bundle with this field empty (see [`Bundle::sealed`]).
     pub digest: String,
+}
+
+/// A run-time set (`set NAME ipv4 [timeout ..] [size N]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Set {
+    pub name: String,
+    /// `ipv4` or `ipv6`.
+    pub family: String,
+    pub timeout: Option<u32>,
+    pub size: Option<u32>,
+}
+
+impl Set {
+    #[must_use]
+    pub fn of(set: &DynSet) -> Self {
+        let family = match set.family {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        };
+        Set { name: set.name.clone(), family: family.into(), timeout: set.timeout, size: set.size }
+    }
+
+    fn declared(&self) -> Result<DynSet, DeployError> {
+        let family = match self.family.as_str() {
+            "ipv4" => Family::V4,
+            "ipv6" => Family::V6,
+            other => {
+                return Err(DeployError::Bundle(format!(
+                    "the bundle's set `{}` has family `{other}`, not ipv4 or ipv6",
+                    self.name
+                )));
+            }
+        };
+        Ok(DynSet { name: self.name.clone(), family, timeout: self.timeout, size: self.size })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +139,11 @@ impl Bundle {
 
     /// The IPv4 and IPv6 rulesets, read back from the iptables documents.
     pub fn rulesets(&self) -> Result<(Restricted, Restricted), DeployError> {
-        Ok((import(&self.iptables_v4, "IPv4")?, import(&self.iptables_v6, "IPv6")?))
+        let sets = self.sets.iter().map(Set::declared).collect::<Result<Vec<_>, _>>()?;
+        Ok((
+            declared(import(&self.iptables_v4, "IPv4")?, &sets, Family::V4)?,
+            declared(import(&self.iptables_v6, "IPv6")?, &sets, Family::V6)?,
+        ))
     }
 
     /// The interface a connection to `server` arrives on: the one holding
@@ -116,6 +159,45 @@ impl Bundle {
     }
 }
 
+/// `rs` with each set it matches as the bundle declares it (an iptables
+/// line gives the name only); a set the bundle does not declare, or of the
+/// other family, is refused. A reader that keeps `-m set` verbatim gets it
+/// typed here, so that `apply` creates the ipset as declared.
+fn declared(rs: Restricted, sets: &[DynSet], family: Family) -> Result<Restricted, DeployError> {
+    let mut rs = rs.into_ruleset();
+    for m in rs.chains.iter_mut().flat_map(|c| &mut c.rules).flat_map(|r| &mut r.matches) {
+        if let Some(typed) = set_match(m, family) {
+            *m = Match::Set(typed);
+        }
+        let Match::Set(s) = m else { continue };
+        let Some(d) = sets.iter().find(|d| d.name == s.set.name && d.family == s.set.family) else {
+            return Err(DeployError::Bundle(format!(
+                "the bundle's rules match set `{}`, which it does not declare for that family",
+                s.set.name
+            )));
+        };
+        s.set = d.clone();
+    }
+    Restricted::new(rs).map_err(|e| DeployError::Bundle(format!("the bundle's rules: {e}")))
+}
+
+/// `-m set [!] --match-set NAME src|dst` kept verbatim, as a set match
+/// of the document's family (its declaration is filled in after).
+fn set_match(m: &Match, family: Family) -> Option<SetMatch> {
+    let Match::Unknown { module, args } = m else { return None };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (neg, rest) = match args.as_slice() {
+        ["!", rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    let ["--match-set", name, dir @ ("src" | "dst")] = rest else { return None };
+    (module == "set").then(|| SetMatch {
+        set: DynSet { name: (*name).to_owned(), family, timeout: None, size: None },
+        src: *dir == "src",
+        neg,
+    })
+}
+
 fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
     let imported = read::parse(doc, FileId(0), Format::Save);
     if let Some(d) = imported.diagnostics.iter().find(|d| d.is_error()) {
@@ -127,11 +209,11 @@ fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
     if let Some(t) = imported
         .tables
         .iter()
-        .find(|t| !matches!(t.table, rampart_ir::Table::Filter | rampart_ir::Table::Nat))
+        .find(|t| !matches!(t.table, Table::Filter | Table::Nat | Table::Mangle))
     {
         return Err(DeployError::Bundle(format!(
             "the bundle's {family} iptables document has a `{}` table: a bundle carries the \
-             filter and nat tables only",
+             filter, nat and mangle tables only",
             t.table.name()
         )));
     }
@@ -162,6 +244,7 @@ mod tests {
                     .into(),
             iptables_v6: "*filter\n:INPUT DROP [0:0]\nCOMMIT\n".into(),
             nft: "table inet rampart {\n}\n".into(),
+            sets: vec![],
             digest: String::new(),
         }
         .sealed()
@@ -177,6 +260,36 @@ mod tests {
         assert_eq!(v6.rule_count(), 0);
     }
 
+    /// An iptables line names a set only: its family, timeout and size
+    /// come from the bundle's declaration, and an undeclared one is refused.
+    #[test]
+    fn sets_as_the_bundle_declares_them() {
+        use rampart_ir::{Chain, Hook, Policy, Rule, Ruleset, Target};
+        let named = DynSet { name: "bl".into(), family: Family::V4, timeout: None, size: None };
+        let mut input = Chain::builtin(Hook::Input, Policy::Drop);
+        let m = SetMatch { set: named, src: true, neg: false };
+        input.rules.push(Rule::new(vec![Match::Set(m)], Target::Drop));
+        let rs = || Restricted::new(Ruleset { chains: vec![input.clone()] }).unwrap();
+        let set = Set { name: "bl".into(), family: "ipv4".into(), timeout: Some(3600), size: None };
+        let got = declared(rs(), &[set.declared().unwrap()], Family::V4).unwrap();
+        assert_eq!(rampart_ir::sets(&got), [set.declared().unwrap()]);
+        assert_eq!(Set::of(&set.declared().unwrap()), set);
+        let err = declared(rs(), &[], Family::V4).unwrap_err().to_string();
+        assert!(err.contains("set `bl`, which it does not declare"), "{err}");
+        let v6 = Set { family: "ipv6".into(), ..set.clone() };
+        assert!(declared(rs(), &[v6.declared().unwrap()], Family::V4).is_err());
+        // Kept verbatim by a reader: typed, then declared.
+        let verbatim = |args: &[&str]| Match::Unknown {
+            module: "set".into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        let typed = set_match(&verbatim(&["!", "--match-set", "bl", "dst"]), Family::V6).unwrap();
+        assert!(typed.neg && !typed.src && typed.set.family == Family::V6);
+        assert!(set_match(&verbatim(&["--match-set", "bl", "src,dst"]), Family::V4).is_none());
+        let odd = Set { family: "inet".into(), ..set };
+        assert!(odd.declared().unwrap_err().to_string().contains("not ipv4 or ipv6"));
+    }
+
     #[test]
     fn refuses_what_it_cannot_read() {
         let err = |t: &str| Bundle::from_json(t).unwrap_err().to_string();
@@ -186,8 +299,8 @@ mod tests {
         let mut b = bundle();
         b.iptables_v4 = "*filter\n-A INPUT --bogus\nCOMMIT\n".into();
         assert!(b.rulesets().unwrap_err().to_string().contains("IPv4"));
-        b.iptables_v4 = "*filter\nCOMMIT\n*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
-        assert!(b.rulesets().unwrap_err().to_string().contains("`mangle` table"));
+        b.iptables_v4 = "*filter\nCOMMIT\n*raw\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n".into();
+        assert!(b.rulesets().unwrap_err().to_string().contains("`raw` table"));
     }
 
     #[test]

@@ -161,6 +161,8 @@ pub fn read(record: &Applied) -> Result<Vec<Counted>, DeployError> {
         (Family::V6, Table::Filter, &record.chains6),
         (Family::V4, Table::Nat, &record.nat),
         (Family::V6, Table::Nat, &record.nat6),
+        (Family::V4, Table::Mangle, &record.mangle),
+        (Family::V6, Table::Mangle, &record.mangle6),
     ] {
         if chains.is_empty() {
             continue;

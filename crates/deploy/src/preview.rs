@@ -44,14 +44,16 @@ pub fn preview(
             let record: Option<Applied> = state.read_json(APPLIED)?;
             let had = |f: fn(&Applied) -> &Vec<String>| record.as_ref().map(f).cloned();
             let mut d = Vec::new();
-            for (family, rs, filter, nat) in [
-                (Family::V4, v4, had(|a| &a.chains), had(|a| &a.nat)),
-                (Family::V6, v6, had(|a| &a.chains6), had(|a| &a.nat6)),
+            for (family, rs, filter, nat, mangle) in [
+                (Family::V4, v4, had(|a| &a.chains), had(|a| &a.nat), had(|a| &a.mangle)),
+                (Family::V6, v6, had(|a| &a.chains6), had(|a| &a.nat6), had(|a| &a.mangle6)),
             ] {
                 let mut part = changes(rs, family, Table::Filter, filter.unwrap_or_default())?;
-                let nat = nat.unwrap_or_default();
-                if rs.table(Table::Nat).next().is_some() || !nat.is_empty() {
-                    part.extend(changes(rs, family, Table::Nat, nat)?);
+                for (table, had) in [(Table::Nat, nat), (Table::Mangle, mangle)] {
+                    let had = had.unwrap_or_default();
+                    if rs.table(table).next().is_some() || !had.is_empty() {
+                        part.extend(changes(rs, family, table, had)?);
+                    }
                 }
                 if family == Family::V6 {
                     for c in &mut part {

@@ -31,11 +31,14 @@ pub const PREVIOUS_RECORD: &str = "previous.json";
 /// The nat tables as saved, when Rampart had or loads NAT rules.
 pub const PREVIOUS_NAT: &str = "previous.nat.v4";
 pub const PREVIOUS_NAT6: &str = "previous.nat.v6";
+/// The mangle tables as saved, when Rampart had or loads marks.
+pub const PREVIOUS_MANGLE: &str = "previous.mangle.v4";
+pub const PREVIOUS_MANGLE6: &str = "previous.mangle.v6";
 const LOCK: &str = "lock";
 /// How long an apply or rollback waits for the lock before it gives up.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// Every file Rampart keeps here; a directory holding only these is ours.
-const FILES: [&str; 9] = [
+const FILES: [&str; 11] = [
     APPLIED,
     PENDING,
     PREVIOUS,
@@ -44,6 +47,8 @@ const FILES: [&str; 9] = [
     PREVIOUS_RECORD,
     PREVIOUS_NAT,
     PREVIOUS_NAT6,
+    PREVIOUS_MANGLE,
+    PREVIOUS_MANGLE6,
     LOCK,
 ];
 
@@ -71,10 +76,15 @@ pub struct Applied {
     pub nat: Vec<String>,
     #[serde(default)]
     pub nat6: Vec<String>,
+    /// Rampart's chains in the mangle table (marks; IPv4, IPv6).
+    #[serde(default)]
+    pub mangle: Vec<String>,
+    #[serde(default)]
+    pub mangle6: Vec<String>,
     /// `iptables` or `nft`.
     #[serde(default = "iptables")]
     pub backend: String,
-    /// The document loaded (iptables: Rampart's filter and nat parts; nft:
+    /// The document loaded (iptables: Rampart's filter, nat and mangle parts; nft:
     /// the kernel's listing after loading), which status compares with the
     /// kernel.
     #[serde(default)]

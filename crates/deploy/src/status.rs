@@ -90,6 +90,8 @@ pub fn status(state: &StateDir) -> Result<Status, DeployError> {
                 (Family::V6, Table::Filter, &a.chains6, a.doc6.as_ref()),
                 (Family::V4, Table::Nat, &a.nat, Some(&a.doc)),
                 (Family::V6, Table::Nat, &a.nat6, a.doc6.as_ref()),
+                (Family::V4, Table::Mangle, &a.mangle, Some(&a.doc)),
+                (Family::V6, Table::Mangle, &a.mangle6, a.doc6.as_ref()),
             ] {
                 let Some(doc) = doc.filter(|_| !chains.is_empty()) else { continue };
                 drift.extend(table_drift(family, table, doc, chains)?);

@@ -1,5 +1,6 @@
-//! Rampart's part of a table (filter, and nat for NAT rules), and the `iptables-restore --noflush`
-//! document that turns the live part into another one. Rampart owns its
+//! Rampart's part of a table (filter, nat for NAT rules, mangle for
+//! marks), and the `iptables-restore --noflush` document that turns the
+//! live part into another one. Rampart owns its
 //! chains (the `rampart-<CHAIN>` chains holding its rules of each built-in
 //! chain, and the policy's own chains), the jumps that hook them into the
 //! built-in chains, and the built-in chains' policies; every other rule and

@@ -153,3 +153,20 @@ fn two_nat_chains_at_one_hook_are_not_joined() {
     // IPv6 packets meet only the inet table's
     assert!(rs.joined(true).is_ok());
 }
+
+#[test]
+fn a_deciding_filter_chain_at_prerouting_is_not_joined() {
+    let with = |policy: &str| {
+        NAT.replacen(
+            r#"{"table": {"family": "ip", "name": "f""#,
+            &format!(
+                r#"{{"chain": {{"family": "ip", "table": "f", "name": "raw", "type": "filter", "hook": "prerouting", "prio": -300, "policy": "{policy}"}}}}, {{"table": {{"family": "ip", "name": "f""#
+            ),
+            1,
+        )
+    };
+    // An empty accepting chain changes nothing; a dropping one could.
+    assert!(nft::parse(&with("accept"), FileId(0)).joined(false).is_ok());
+    let e = nft::parse(&with("drop"), FileId(0)).joined(false).unwrap_err();
+    assert!(e.contains("ip f raw is a filter chain at hook prerouting that can decide"), "{e}");
+}

@@ -250,8 +250,8 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
     let _logging = NetnsLogging::enable()?;
     let topo = stand_up(lab, rules)?;
     let ruleset = match rules.nft {
-        // trace reads no nft ruleset with its nat table: it predicts from
-        // the same firewall's iptables form.
+        // trace predicts from the same firewall's iptables form, so its
+        // deciding rules are named alike on both backends.
         Some(_) => read_tables(&rules.v4, "IPv4 rules")?,
         None => loaded_ruleset(&topo)?,
     };

@@ -152,15 +152,23 @@ fn no_namespaces_left(r: &Report) {
 }
 
 #[test]
-fn spice_client_lab() {
-    let r = run_lab(&root().join("examples/spice-client.lab"));
-    assert_eq!(r.probes.len(), 8);
-    // A refused console attempt is logged by rule 16 and dropped in its chain.
-    let p = &r.probes[1];
-    assert!(p.logs.iter().any(|l| l.starts_with("RULE 16 -- DENY ") && l.contains("DPT=20004")));
-    assert!(p.counters.iter().any(|c| c.chain == "RULE_16" && c.index == 2));
-    assert_eq!(p.deciding.as_deref().map(|d| d.starts_with("RULE_16:2 ")), Some(true));
-    no_namespaces_left(&r);
+fn spice_client_lab_on_both_backends() {
+    for nft in [false, true] {
+        let r = run_lab_on(&root().join("examples/spice-client.lab"), nft);
+        assert_eq!(r.probes.len(), 8);
+        // A refused console attempt is logged by rule 16 and dropped in its chain.
+        let p = &r.probes[1];
+        assert!(
+            p.logs.iter().any(|l| l.starts_with("RULE 16 -- DENY ") && l.contains("DPT=20004"))
+        );
+        let counted = |c: &rampart_lab::evidence::Counter| match nft {
+            false => c.chain == "RULE_16" && c.index == 2,
+            true => rampart_ir::origin::line_rule(&c.text) == Some(16),
+        };
+        assert!(p.counters.iter().any(counted), "{:?}", p.counters);
+        assert_eq!(p.deciding.as_deref().map(|d| d.starts_with("RULE_16:2 ")), Some(true));
+        no_namespaces_left(&r);
+    }
 }
 
 #[test]

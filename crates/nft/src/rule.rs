@@ -291,18 +291,8 @@ fn proto_match(out: &mut Matched, neg: bool, proto: Proto, fam: Family, has_port
         }
     }
     let op = if neg { "!= " } else { "" };
-    out.exprs.push(Expr::Raw(format!("meta l4proto {op}{}", proto_name(proto))));
+    out.exprs.push(Expr::Raw(format!("meta l4proto {op}{}", proto.name())));
     true
-}
-
-fn proto_name(p: Proto) -> String {
-    match p {
-        Proto::Tcp => "tcp".into(),
-        Proto::Udp => "udp".into(),
-        Proto::Icmp => "icmp".into(),
-        Proto::Icmpv6 => "ipv6-icmp".into(),
-        Proto::Other(n) => n.to_string(),
-    }
 }
 
 fn ports(out: &mut Matched, p: &PortMatch, l4: Option<Proto>, field: &str) -> bool {

@@ -14,15 +14,16 @@ use rampart_diag::Sources;
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
 
-pub use view::Page;
+pub use view::{Counted, Extras, LabProbe, LabSection, Page};
 
 /// The report of `fw` (compiled as `compiled`), whose policy `sources`
-/// hold; `policy` names it in the title.
+/// hold; `policy` names it in the title; `extras`, the optional sections.
 pub fn render(
     policy: &str,
     fw: &Firewall,
     compiled: &Compiled,
     sources: &Sources,
+    extras: Extras,
 ) -> Result<String, askama::Error> {
-    view::page(policy, fw, compiled, sources).render()
+    view::page(policy, fw, compiled, sources, extras).render()
 }

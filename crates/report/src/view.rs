@@ -21,6 +21,7 @@ pub struct Page {
     pub interfaces: Vec<Iface>,
     /// (bridge, port, kind, what lies behind it)
     pub bridges: Vec<(String, String, &'static str, String)>,
+    pub topology: Topology,
     pub options: Vec<(String, String)>,
     pub objects: Vec<Object>,
     pub rulesets: Vec<RuleSet>,
@@ -28,6 +29,116 @@ pub struct Page {
     pub spoofing: Vec<Finding>,
     pub anomalies: Vec<Finding>,
     pub expectations: Vec<Expectation>,
+    pub lab: Option<LabSection>,
+    pub counters: Option<Counted>,
+}
+
+/// Sections shown only when their data is given.
+#[derive(Default)]
+pub struct Extras {
+    pub lab: Option<LabSection>,
+    pub counters: Option<Counted>,
+}
+
+/// A lab's probes and how they came out.
+pub struct LabSection {
+    pub name: String,
+    /// `offline, by trace`, or how the run was made.
+    pub how: String,
+    pub passed: usize,
+    pub probes: Vec<LabProbe>,
+}
+
+pub struct LabProbe {
+    pub line: usize,
+    pub probe: String,
+    pub expected: String,
+    pub seen: String,
+    pub ok: bool,
+}
+
+/// The kernel's counts of the policy's rules.
+pub struct Counted {
+    /// Rule numbers that matched no packet since their rules were loaded.
+    pub never: Vec<u32>,
+    /// (rule, packets, bytes), most packets first.
+    pub busiest: Vec<(u32, u64, u64)>,
+}
+
+/// The drawing of the firewall: a row per interface, bridge and port,
+/// each a box joined to the firewall (or its bridge), its addresses or
+/// kind, and what lies behind it.
+pub struct Topology {
+    pub name: String,
+    /// Wide enough for the longest text at 8 units a character.
+    pub width: u32,
+    pub height: u32,
+    pub rows: Vec<TopoRow>,
+}
+
+pub struct TopoRow {
+    /// Top of the row's box.
+    pub y: u32,
+    /// Left of the box: ports sit to the right of their bridge.
+    pub x: u32,
+    /// `iface`, `bridge`, `port`: the CSS class.
+    pub kind: &'static str,
+    pub name: String,
+    /// Addresses, or the port's kind.
+    pub detail: String,
+    /// Networks behind an interface, a guest, the far side of a border.
+    pub behind: String,
+    /// A bridge's line down to its last port (0 for the others).
+    pub down: u32,
+}
+
+/// Rows 32 units apart, below a margin for the firewall's name.
+const ROW: u32 = 32;
+
+fn topology(fw: &Firewall, bridges: &[(String, String, &'static str, String)]) -> Topology {
+    let mut rows = Vec::new();
+    let mut y = 44;
+    for i in &fw.interfaces {
+        let nets: Vec<String> = i.addrs.iter().map(|a| a.trunc().to_string()).collect();
+        let behind = if i.loopback { "the host itself".to_owned() } else { nets.join(", ") };
+        rows.push(TopoRow {
+            y,
+            x: 200,
+            kind: "iface",
+            name: i.name.clone(),
+            detail: i.addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            behind,
+            down: 0,
+        });
+        y += ROW;
+    }
+    for b in &fw.bridges {
+        let ports: Vec<_> = bridges.iter().filter(|x| x.0 == b.name).collect();
+        rows.push(TopoRow {
+            y,
+            x: 200,
+            kind: "bridge",
+            name: b.name.clone(),
+            detail: "bridge".into(),
+            behind: String::new(),
+            down: ROW * ports.len() as u32 - 12,
+        });
+        y += ROW;
+        for (_, port, kind, behind) in ports {
+            rows.push(TopoRow {
+                y,
+                x: 240,
+                kind: "port",
+                name: port.clone(),
+                detail: format!("{kind} port"),
+                behind: behind.clone(),
+                down: 0,
+            });
+            y += ROW;
+        }
+    }
+    let longest = rows.iter().map(|r| r.behind.chars().count()).max().unwrap_or(0);
+    Topology { name: fw.name.clone(), width: 660 + 8 * longest as u32, height: y + 12, rows }
 }
 
 pub struct Iface {
@@ -105,7 +216,13 @@ pub struct Expectation {
     pub trace: String,
 }
 
-pub(crate) fn page(policy: &str, fw: &Firewall, c: &Compiled, sources: &Sources) -> Page {
+pub(crate) fn page(
+    policy: &str,
+    fw: &Firewall,
+    c: &Compiled,
+    sources: &Sources,
+    extras: Extras,
+) -> Page {
     let asts: Vec<ast::Policy> =
         sources.ids().map(|id| rampart_syntax::parse(sources.text(id), id).ast).collect();
     let numbers: BTreeMap<Span, u32> =
@@ -141,7 +258,9 @@ pub(crate) fn page(policy: &str, fw: &Firewall, c: &Compiled, sources: &Sources)
             }
         })
         .collect();
+    let bridges = bridge_ports(fw);
     Page {
+        topology: topology(fw, &bridges),
         title: format!("firewall {} ({policy})", fw.name),
         version: env!("CARGO_PKG_VERSION"),
         interfaces: fw
@@ -162,29 +281,7 @@ pub(crate) fn page(policy: &str, fw: &Firewall, c: &Compiled, sources: &Sources)
                 .join(", "),
             })
             .collect(),
-        bridges: fw
-            .bridges
-            .iter()
-            .flat_map(|b| b.ports.iter().map(move |p| (b, p)))
-            .map(|(b, p)| {
-                let (kind, behind) = match &p.kind {
-                    rampart_model::PortKind::Guest { addrs: a, mac, .. } => (
-                        "guest",
-                        format!(
-                            "{}{}",
-                            addrs(&a.items),
-                            mac.as_ref().map_or_else(String::new, |m| format!(" (mac {m})"))
-                        ),
-                    ),
-                    rampart_model::PortKind::Border { peer } => ("border", format!("port {peer}")),
-                    rampart_model::PortKind::HostLink { iface, beyond } => (
-                        "border",
-                        format!("host interface {iface}; beyond: {}", addrs(&beyond.items)),
-                    ),
-                };
-                (b.name.clone(), p.name.clone(), kind, behind)
-            })
-            .collect(),
+        bridges,
         options: options(fw),
         objects,
         rulesets,
@@ -192,7 +289,36 @@ pub(crate) fn page(policy: &str, fw: &Firewall, c: &Compiled, sources: &Sources)
         spoofing,
         anomalies,
         expectations,
+        lab: extras.lab,
+        counters: extras.counters,
     }
+}
+
+/// (bridge, port, kind, what lies behind it), port by port.
+fn bridge_ports(fw: &Firewall) -> Vec<(String, String, &'static str, String)> {
+    fw.bridges
+        .iter()
+        .flat_map(|b| b.ports.iter().map(move |p| (b, p)))
+        .map(|(b, p)| {
+            let (kind, behind) = match &p.kind {
+                rampart_model::PortKind::Guest { addrs: a, mac, .. } => (
+                    "guest",
+                    format!(
+                        "{}{}",
+                        addrs(&a.items),
+                        mac.as_ref().map_or_else(String::new, |m| format!(" (mac {m})"))
+                    ),
+                ),
+                rampart_model::PortKind::Border { peer } => {
+                    ("border", format!("port {peer}; beyond: {}", addrs(&fw.far_side(p).items)))
+                }
+                rampart_model::PortKind::HostLink { iface, beyond } => {
+                    ("border", format!("host interface {iface}; beyond: {}", addrs(&beyond.items)))
+                }
+            };
+            (b.name.clone(), p.name.clone(), kind, behind)
+        })
+        .collect()
 }
 
 fn has_family(fw: &Firewall, f: Family) -> bool {

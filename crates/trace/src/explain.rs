@@ -147,6 +147,7 @@ pub fn proto_name(n: u8) -> String {
         17 => "udp".to_owned(),
         1 => "icmp".to_owned(),
         58 => "icmpv6".to_owned(),
+        132 => "sctp".to_owned(),
         n => format!("proto {n}"),
     }
 }

@@ -9,7 +9,10 @@
 //! rule names (a scan or a flood); "matched" goes to the destination and
 //! UDP port of the policy's last `deny from not …` rule, which drops it, so
 //! every datagram is classified anew. Load time is `nft -f` or
-//! `iptables-restore` of the whole document. Run as root; prints Markdown.
+//! `iptables-restore` of the whole document. The classifier form is also
+//! loaded without its `log` statements, and compiled from the policy with
+//! a firewall-wide `log-limit`, as a host that logs what it drops would
+//! set it. Run as root; prints Markdown.
 
 mod blast;
 
@@ -104,21 +107,28 @@ enum Ruleset {
     Iptables(String),
 }
 
-/// The policy of N rules compiled three ways, and the matched packet.
+/// The policy of N rules compiled three ways, the classifier form of the
+/// same policy with a firewall-wide `log-limit`, and the matched packet.
 struct Bench {
     iptables: String,
     linear: String,
     classifier: String,
+    limited: String,
     matched: (Ipv4Addr, u16),
 }
+
+/// The `log-limit` of the "log-limit" variant: what a host that logs
+/// denied packets would set, so a flood is counted but not written out.
+const LOG_LIMIT: &str = "  log-limit 10/second burst 20\n";
 
 impl Bench {
     fn new(n: usize) -> anyhow::Result<Bench> {
         let plan = Plan::new(n);
         let text = plan.rampart();
-        let loaded = rampart_model::load_str("bench.rp", &text, &mut Sources::new());
-        let model = loaded.model.context("the generated policy has errors")?;
-        let rich = rampart_lower::lower(&model.firewalls[0]);
+        let rich = lower(&text)?;
+        let firewall = "\nfirewall fw {\n";
+        let at = text.find(firewall).context("the policy has no firewall `fw`")? + firewall.len();
+        let limited = lower(&format!("{}{LOG_LIMIT}{}", &text[..at], &text[at..]))?;
         let v4 = rampart_lower::iptables(&rich, Family::V4);
         let matched = plan
             .main
@@ -135,11 +145,12 @@ impl Bench {
             iptables: rampart_emit::iptables_restore(&v4, Family::V4, "bench", None),
             linear: rampart_nft::emit(&rich),
             classifier: rampart_nft::emit(&rampart_nft::classify(&rich)),
+            limited: rampart_nft::emit(&rampart_nft::classify(&limited)),
             matched,
         })
     }
 
-    fn rulesets(&self) -> [(&'static str, Ruleset); 6] {
+    fn rulesets(&self) -> [(&'static str, Ruleset); 7] {
         [
             ("Rampart iptables", Ruleset::Iptables(self.iptables.clone())),
             ("Rampart nft, linear", Ruleset::Nft(self.linear.clone())),
@@ -147,8 +158,16 @@ impl Bench {
             ("Rampart nft, classifier", Ruleset::Nft(self.classifier.clone())),
             ("Rampart nft, classifier, no counters", Ruleset::Nft(uncounted(&self.classifier))),
             ("Rampart nft, classifier, no `log`", Ruleset::Nft(without_log(&self.classifier))),
+            ("Rampart nft, classifier, `log-limit`", Ruleset::Nft(self.limited.clone())),
         ]
     }
+}
+
+/// The rich form of the policy `text`.
+fn lower(text: &str) -> anyhow::Result<rampart_ir::Ruleset> {
+    let loaded = rampart_model::load_str("bench.rp", text, &mut Sources::new());
+    let model = loaded.model.context("the generated policy has errors")?;
+    Ok(rampart_lower::lower(&model.firewalls[0]))
 }
 
 /// The document without its `counter` statements: what counting costs is

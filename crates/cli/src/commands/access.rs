@@ -11,7 +11,7 @@ use rampart_diag::Sources;
 use rampart_model::{Access, Firewall};
 
 use crate::commands::INVALID;
-use crate::policy::{self, Checked};
+use crate::policy;
 use crate::printer;
 
 /// Generate, install, remove and audit the access kit of an `access`
@@ -107,10 +107,9 @@ pub(crate) fn run(a: &AccessArgs) -> anyhow::Result<ExitCode> {
 /// has errors or the firewall's rules disagree with the declaration.
 fn kit(s: &Select, prove: bool) -> anyhow::Result<Result<Kit, ExitCode>> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) =
-        policy::load(&s.policy, &mut sources, false, policy::Analysis::Errors)?
+    let Some(model) =
+        policy::load_valid(&s.policy, &mut sources, policy::Analysis::Errors, "done")?
     else {
-        printer::note("error: the policy has errors; nothing was done");
         return Ok(Err(ExitCode::from(INVALID)));
     };
     let fw = policy::pick(&model, s.firewall.as_deref())?;

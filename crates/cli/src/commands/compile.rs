@@ -13,7 +13,7 @@ use rampart_model::Firewall;
 use rayon::prelude::*;
 
 use crate::commands::INVALID;
-use crate::policy::{self, Checked};
+use crate::policy;
 use crate::printer;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -77,9 +77,8 @@ pub(crate) fn build(
     firewall: Option<&str>,
     sources: &mut Sources,
 ) -> anyhow::Result<Result<(Firewall, Compiled), ExitCode>> {
-    let Checked::Ok(model, _) = policy::load(policy_path, sources, false, policy::Analysis::Model)?
+    let Some(model) = policy::load_valid(policy_path, sources, policy::Analysis::Model, "written")?
     else {
-        printer::note("error: the policy has errors; nothing was written");
         return Ok(Err(ExitCode::from(INVALID)));
     };
     let fw = policy::pick(&model, firewall)?.clone();
@@ -176,10 +175,9 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let name = a.policy.display().to_string();
     // The nft document needs the rich form alone, not the iptables pass.
     let (v4, v6, rules, chains) = if matches!(a.target, Target::Nft) {
-        let Checked::Ok(model, _) =
-            policy::load(&a.policy, &mut sources, false, policy::Analysis::Model)?
+        let Some(model) =
+            policy::load_valid(&a.policy, &mut sources, policy::Analysis::Model, "written")?
         else {
-            printer::note("error: the policy has errors; nothing was written");
             return Ok(ExitCode::from(INVALID));
         };
         let fw = policy::pick(&model, a.firewall.as_deref())?;
@@ -237,10 +235,9 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
 /// A fleet: every firewall of one policy, compiled side by side.
 fn run_all(a: &CompileArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) =
-        policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+    let Some(model) =
+        policy::load_valid(&a.policy, &mut sources, policy::Analysis::Errors, "written")?
     else {
-        printer::note("error: the policy has errors; nothing was written");
         return Ok(ExitCode::from(INVALID));
     };
     let dir = a.output.as_deref().expect("clap requires -o with --all");
@@ -312,6 +309,11 @@ pub(crate) fn bundle(fw: &Firewall, c: &Compiled, policy_name: &str) -> Bundle {
             rampart_nft::emit(&rampart_nft::classify(&c.rich)),
             rampart_nft::arp_guard(&fw.arp_guards()),
         ),
+        sets: rampart_ir::sets(&c.v4)
+            .iter()
+            .chain(&rampart_ir::sets(&c.v6))
+            .map(rampart_deploy::bundle::Set::of)
+            .collect(),
         digest: String::new(),
     }
     .sealed()

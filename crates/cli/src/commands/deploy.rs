@@ -17,7 +17,7 @@ use rampart_lower::Compiled;
 use rampart_model::Firewall;
 
 use crate::commands::{INVALID, compile, counters, push};
-use crate::policy::{self, Checked};
+use crate::policy;
 use crate::printer;
 
 #[derive(Debug, clap::Args)]
@@ -578,10 +578,9 @@ pub(crate) fn status(a: &StatusArgs) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn install_service(a: &InstallServiceArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) =
-        policy::load(&a.policy, &mut sources, false, policy::Analysis::Errors)?
+    let Some(model) =
+        policy::load_valid(&a.policy, &mut sources, policy::Analysis::Errors, "written")?
     else {
-        printer::note("error: the policy has errors; nothing was written");
         return Ok(ExitCode::from(INVALID));
     };
     let fw = policy::pick(&model, a.firewall.as_deref())?;

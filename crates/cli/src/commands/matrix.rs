@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use rampart_analysis::matrix::{Cell, Zone};
 use rampart_analysis::service::Service;
 use rampart_analysis::{Matrix, ServiceMatrix};
 use rampart_diag::Sources;
@@ -145,7 +146,29 @@ fn service_text(m: &ServiceMatrix) -> String {
 /// The matrix as a table: a row per source zone, a column per
 /// destination, one service per line in a cell.
 pub(crate) fn text(m: &Matrix) -> String {
-    let head = |z: &rampart_analysis::matrix::Zone| {
+    let mut s = format!(
+        "{} ({}): new connections the rules accept, from each row to each column\n\n",
+        m.firewall,
+        if m.family == "ipv4" { "IPv4" } else { "IPv6" }
+    );
+    grid(&mut s, &m.zones, &m.cells);
+    for b in &m.bridges {
+        let _ = writeln!(s, "\nbridged by {}, from each row's port to each column's:\n", b.bridge);
+        grid(&mut s, &b.ports, &b.cells);
+    }
+    let _ = writeln!(
+        s,
+        "\nNAME* accepted for some of the addresses only; NAME? undecided (time, mark, unknown match); \
+         {} packets traced",
+        m.packets
+    );
+    s
+}
+
+/// One table: a row per zone (or port), a column per zone, one service
+/// per line in a cell.
+fn grid(s: &mut String, zones: &[Zone], cells: &[Cell]) {
+    let head = |z: &Zone| {
         if z.networks.is_empty() {
             z.name.clone()
         } else {
@@ -154,12 +177,12 @@ pub(crate) fn text(m: &Matrix) -> String {
     };
     let mut cols: Vec<Vec<Vec<String>>> = Vec::new();
     let mut first = vec![vec!["from \\ to".to_owned()]];
-    first.extend(m.zones.iter().map(|z| vec![head(z)]));
+    first.extend(zones.iter().map(|z| vec![head(z)]));
     cols.push(first);
-    for to in &m.zones {
+    for to in zones {
         let mut col = vec![vec![head(to)]];
-        for from in &m.zones {
-            let cell = m.cells.iter().find(|c| c.from == from.name && c.to == to.name);
+        for from in zones {
+            let cell = cells.iter().find(|c| c.from == from.name && c.to == to.name);
             col.push(match cell {
                 None => vec!["-".to_owned()],
                 Some(c) if c.allowed.is_empty() => vec!["nothing".to_owned()],
@@ -172,12 +195,7 @@ pub(crate) fn text(m: &Matrix) -> String {
         .iter()
         .map(|c| c.iter().flatten().map(|s| s.chars().count()).max().unwrap_or(0))
         .collect();
-    let mut s = format!(
-        "{} ({}): new connections the rules accept, from each row to each column\n\n",
-        m.firewall,
-        if m.family == "ipv4" { "IPv4" } else { "IPv6" }
-    );
-    for row in 0..=m.zones.len() {
+    for row in 0..=zones.len() {
         let height = cols.iter().map(|c| c[row].len()).max().unwrap_or(1);
         for line in 0..height {
             let cells: Vec<String> = cols
@@ -190,11 +208,4 @@ pub(crate) fn text(m: &Matrix) -> String {
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
         let _ = writeln!(s, "{}", rule.join("-+-"));
     }
-    let _ = writeln!(
-        s,
-        "\nNAME* accepted for some of the addresses only; NAME? undecided (time, mark, unknown match); \
-         {} packets traced",
-        m.packets
-    );
-    s
 }

@@ -118,6 +118,15 @@ pub(crate) fn live() -> anyhow::Result<NftRuleset> {
     }
     for (family, tool) in [("ip", "iptables-legacy-save"), ("ip6", "ip6tables-legacy-save")] {
         if let Some(filter) = save(tool)? {
+            // Without rules and with accepting policies it changes nothing:
+            // the kernel makes such a table in every namespace once its
+            // module is loaded.
+            let accept = |c: &rampart_ir::Chain| {
+                c.rules.is_empty() && c.policy().is_none_or(|p| p == rampart_ir::Policy::Accept)
+            };
+            if filter.chains.iter().all(accept) {
+                continue;
+            }
             for c in filter.chains.iter().filter(|c| c.is_builtin()) {
                 let Some(hook) = c.hook() else { continue };
                 rs.bases.push(Base {
@@ -145,8 +154,14 @@ pub(crate) fn trace(rs: &NftRuleset, packet: &Packet, json: bool) -> anyhow::Res
         Some(IpAddr::V6(_)) => Family::V6,
         _ => Family::V4,
     };
-    let bases: Vec<&Base> =
-        rs.at(packet.hook).filter(|b| family_of(b).is_none_or(|f| f == family)).collect();
+    // A frame crossing a bridge meets the bridge family's chains first;
+    // br_netfilter then hands it to the IP chains of the same hook.
+    let bridged = packet.bridged || packet.physdev_in.is_some() || packet.physdev_out.is_some();
+    let bases: Vec<&Base> = rs
+        .bridge_at(packet.hook)
+        .filter(|_| bridged)
+        .chain(rs.at(packet.hook).filter(|b| family_of(b).is_none_or(|f| f == family)))
+        .collect();
     for b in &bases {
         if let Some(p) = check(&b.ruleset).first() {
             anyhow::bail!(

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::commands::deploy::{ApplyArgs, Backend};
 use crate::commands::{INVALID, compile};
-use crate::policy::{self, Checked};
+use crate::policy;
 use crate::printer;
 
 #[derive(Debug, clap::Args)]
@@ -59,10 +59,9 @@ impl RemoteArgs {
 pub(crate) fn run(policy_path: &Path, a: &ApplyArgs, r: &RemoteArgs) -> anyhow::Result<ExitCode> {
     let hosts = r.hosts()?;
     let mut sources = Sources::new();
-    let Checked::Ok(model, _) =
-        policy::load(policy_path, &mut sources, false, policy::Analysis::Errors)?
+    let Some(model) =
+        policy::load_valid(policy_path, &mut sources, policy::Analysis::Errors, "pushed")?
     else {
-        printer::note("error: the policy has errors; nothing was pushed");
         return Ok(ExitCode::from(INVALID));
     };
     // Every host's firewall must exist before anything is pushed anywhere.

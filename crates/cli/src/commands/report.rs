@@ -6,15 +6,19 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rampart_diag::Sources;
 
-use crate::commands::compile;
+use rampart_report::{Counted, Extras, LabProbe, LabSection};
+
+use crate::commands::{compile, lab};
 use crate::printer;
 
 /// Write one self-contained HTML page about a firewall: its interfaces
 /// and options, the objects and the rules that use them, every rule set
 /// in order with numbers, comments and source lines, the matrix of what
 /// can reach what, the spoofing check, the anomalies, and each `expect`
-/// line with the trace of its packet. No network, scripts or fonts from
-/// elsewhere: it opens from a mail attachment or a wiki, and prints on A4.
+/// line with the trace of its packet; with --lab and --counters, a lab's
+/// probes answered by trace and the rules never hit. No network, scripts
+/// or fonts from elsewhere: it opens from a mail attachment or a wiki, and
+/// prints on A4.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ReportArgs {
     /// The policy file.
@@ -25,7 +29,26 @@ pub(crate) struct ReportArgs {
     /// Where to write the page.
     #[arg(short, long, value_name = "FILE")]
     output: PathBuf,
+    /// A lab file: its probes answered by trace (as `rampart test` does),
+    /// in a section of their own.
+    #[arg(long, value_name = "FILE")]
+    lab: Option<PathBuf>,
+    /// A `rampart status --counters --json` file of this firewall: the
+    /// rules never hit, and those that matched most.
+    #[arg(long, value_name = "FILE")]
+    counters: Option<PathBuf>,
 }
+
+/// What the report reads of `status --counters --json`.
+#[derive(serde::Deserialize)]
+struct CountersFile {
+    firewall: String,
+    rules: Vec<rampart_deploy::counters::Hits>,
+    never_hit: Vec<u32>,
+}
+
+/// Rows of the busiest rules the page shows.
+const BUSIEST: usize = 10;
 
 pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
@@ -33,8 +56,48 @@ pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
         Ok(built) => built,
         Err(code) => return Ok(code),
     };
-    let html = rampart_report::render(&a.policy.display().to_string(), &fw, &compiled, &sources)
-        .context("cannot render the report")?;
+    let mut extras = Extras::default();
+    if let Some(path) = &a.lab {
+        let Some((l, rules)) = lab::load(path, Some(lab::LabBackend::Iptables))? else {
+            return Ok(ExitCode::from(1));
+        };
+        let r = rampart_lab::offline::run(&l, &rules)
+            .with_context(|| format!("cannot answer the probes of `{}`", path.display()))?;
+        extras.lab = Some(LabSection {
+            name: path.display().to_string(),
+            how: "offline, by trace".into(),
+            passed: r.passed,
+            probes: r
+                .probes
+                .iter()
+                .map(|p| LabProbe {
+                    line: p.line,
+                    probe: p.probe.clone(),
+                    expected: p.expected.to_string(),
+                    seen: p.seen.to_string(),
+                    ok: p.ok(),
+                })
+                .collect(),
+        });
+    }
+    if let Some(path) = &a.counters {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let c: CountersFile = serde_json::from_str(&text).with_context(|| {
+            format!("`{}` is not the output of `rampart status --counters --json`", path.display())
+        })?;
+        if c.firewall != fw.name {
+            anyhow::bail!("`{}` counts firewall {}, not {}", path.display(), c.firewall, fw.name);
+        }
+        let mut busiest: Vec<(u32, u64, u64)> =
+            c.rules.iter().map(|h| (h.rule, h.packets, h.bytes)).collect();
+        busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        busiest.truncate(BUSIEST);
+        extras.counters = Some(Counted { never: c.never_hit, busiest });
+    }
+    let html =
+        rampart_report::render(&a.policy.display().to_string(), &fw, &compiled, &sources, extras)
+            .context("cannot render the report")?;
     rampart_os::write(&a.output, html.as_bytes(), 0o644)
         .with_context(|| format!("cannot write `{}`", a.output.display()))?;
     printer::note(&format!("{}: report of firewall {} written", a.output.display(), fw.name));

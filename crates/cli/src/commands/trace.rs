@@ -250,8 +250,12 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let all = args.packet.hook == "all";
-    // Across the NAT hooks an nft ruleset is traced as one ruleset.
-    let nat_hooks = all || matches!(packet.hook, Hook::Prerouting | Hook::Postrouting);
+    // Across the hooks, or at a hook with nat chains, an nft ruleset is
+    // traced as one ruleset.
+    let hook = packet.hook;
+    let nat_hooks = |rs: &rampart_ir::read::nft::NftRuleset| {
+        all || rs.bases.iter().any(|b| b.kind == rampart_ir::Table::Nat && b.hook == hook)
+    };
     let mut nft_joined = None;
     let mut local = args.packet.local_table();
     if args.live {
@@ -260,7 +264,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             local.classify(&mut packet);
         }
         let rs = super::nft_rules::live()?;
-        if !nat_hooks {
+        if !nat_hooks(&rs) {
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
         nft_joined = Some(rs);
@@ -274,7 +278,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             let Some(rs) = super::nft_rules::read(path, &text) else {
                 return Ok(ExitCode::from(1));
             };
-            if !nat_hooks {
+            if !nat_hooks(&rs) {
                 let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
                 note_assumed_local(&args.packet, &packet, &rulesets);
                 return super::nft_rules::trace(&rs, &packet, args.json);
@@ -287,7 +291,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             let Some(rs) = super::nft_rules::read(path, &json) else {
                 return Ok(ExitCode::from(1));
             };
-            if !nat_hooks {
+            if !nat_hooks(&rs) {
                 let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
                 note_assumed_local(&args.packet, &packet, &rulesets);
                 return super::nft_rules::trace(&rs, &packet, args.json);

@@ -115,6 +115,51 @@ fn examples_log_with_the_numbers_of_their_listings() {
     assert!(s.contains("\"R18: mybro to VM 2\""), "{s}");
 }
 
+/// A rule on a bridge port is no less needed for the bridge guard before
+/// it: the guard drops every IPv6 packet on the port, the rule the IPv4
+/// ones from the guest's own address too, so neither is called redundant.
+#[test]
+fn rules_on_bridge_ports_are_not_called_redundant() {
+    for policy in ["crates/lab/tests/fixtures/bridge-ports.rp", "examples/kvm-bridges.rp"] {
+        let out = rampart(&["check", policy]);
+        assert_eq!(out.status.code(), Some(0), "{policy}");
+        let err = text(&out.stderr);
+        assert!(!err.contains("W0320") && err.contains(" 0 warning(s)"), "{policy}: {err}");
+    }
+}
+
+/// A rule of which no line is compiled is a warning, not a silent gap:
+/// `from self` in a rule set entered from INPUT only, and traffic between
+/// two other hosts with forwarding off. The same rules where their
+/// packets pass compile, without it.
+#[test]
+fn a_rule_that_compiles_to_nothing_is_a_warning() {
+    let dir = tempdir("unplaced");
+    let check = |rules: &str, other: &str| {
+        let policy = dir.join("p.rp");
+        let body = format!(
+            "service ssh tcp 22\nfirewall fw {{\n interface eth0 10.0.0.1/24\n \
+             ruleset main {{\n{rules} }}\n ruleset In {{\n{other} }}\n}}\n"
+        );
+        std::fs::write(&policy, body).unwrap();
+        let out = rampart(&["check", "--json", policy.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["code"] == "W0490")
+            .map(|d| (d["message"].as_str().unwrap().to_owned(), d["location"]["line"].clone()))
+            .collect::<Vec<_>>()
+    };
+    let branch = "  branch In on eth0 in\n";
+    let w = check(branch, "  accept from self service ssh\n  accept to self service ssh\n");
+    assert_eq!(w, [("rule 2 compiles to nothing".to_owned(), serde_json::json!(8))]);
+    let w = check("  accept from 10.0.0.5 to 10.9.0.9\n  branch In\n", "  accept from self\n");
+    assert_eq!(w, [("rule 1 compiles to nothing".to_owned(), serde_json::json!(5))]);
+    assert!(check(branch, "  accept to self service ssh\n").is_empty());
+}
+
 #[test]
 fn compile_script_target_is_readable_and_atomic() {
     let out = rampart(&["compile", "examples/spice-client.rp", "--target", "iptables-script"]);
@@ -205,7 +250,7 @@ fn compile_all_writes_every_firewall_of_a_fleet() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let bundle: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("gw1.json")).unwrap()).unwrap();
-    assert_eq!(bundle["rampart_bundle"], 2);
+    assert_eq!(bundle["rampart_bundle"], 3);
     assert_eq!(bundle["digest"].as_str().unwrap().len(), 64, "{bundle}");
     assert_eq!(bundle["firewall"], "gw1");
     assert!(bundle["iptables_v4"].as_str().unwrap().contains("--dport 22"), "{bundle}");

@@ -831,7 +831,20 @@ fn a_bundle_loads_rampart_tables_only_and_nothing_edited_after_compiling() {
 #[test]
 fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
     tools();
-    for example in ["examples/spice-client.rp", "examples/office-gateway.rp"] {
+    // A run-time set (its ipset made as declared) and a mark.
+    let dir = tempdir("bundle-sets");
+    let sets = dir.join("sets.rp");
+    std::fs::write(
+        &sets,
+        "set blocklist ipv4 timeout 1h size 4096\nhost peer 10.1.0.2\n\
+         service ping icmp echo-request\nfirewall fw {\n interface eth0 10.1.0.1/24\n \
+         ruleset main {\n  deny from blocklist log\n  mark 1 from peer service ping\n  \
+         accept service ping\n }\n}\n",
+    )
+    .unwrap();
+    for example in
+        ["examples/spice-client.rp", "examples/office-gateway.rp", sets.to_str().unwrap()]
+    {
         let from_policy = Netns::new().unwrap();
         let from_bundle = Netns::new().unwrap();
         let state = tempdir("bundle");
@@ -851,11 +864,19 @@ fn a_compiled_bundle_loads_the_same_rules_as_its_policy() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
         for save in ["iptables-save", "ip6tables-save"] {
-            let rules = |ns: &Netns| {
-                let t = ns.stdout([save, "-t", "filter"]).unwrap();
-                t.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
-            };
-            assert_eq!(rules(&from_policy), rules(&from_bundle), "{example}: {save}");
+            for table in ["filter", "mangle"] {
+                let rules = |ns: &Netns| {
+                    let t = ns.stdout([save, "-t", table]).unwrap();
+                    t.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n")
+                };
+                assert_eq!(rules(&from_policy), rules(&from_bundle), "{example}: {save} {table}");
+            }
+        }
+        if example.ends_with("sets.rp") {
+            let list = from_bundle.stdout(["ipset", "list", "blocklist", "-t"]).unwrap();
+            assert!(list.contains("timeout 3600") && list.contains("maxelem 4096"), "{list}");
+            let m = from_bundle.stdout(["iptables-save", "-t", "mangle"]).unwrap();
+            assert!(m.contains("MARK --set-xmark 0x1/0xffffffff"), "{m}");
         }
     }
 }

@@ -21,6 +21,7 @@ mod kernel_limits;
 mod lab;
 mod logs;
 mod lsp;
+mod marks;
 mod nft_rules;
 mod preview;
 mod readme;

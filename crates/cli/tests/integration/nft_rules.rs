@@ -114,6 +114,32 @@ fn live_reads_nft_and_iptables_nft_together() {
     assert!(!by_nft.contains("table ip filter"), "{by_nft}");
     assert!(by_nft.ends_with("final verdict: DROP\n"), "{by_nft}");
     assert!(live("1.1.1.1", "80").ends_with("final verdict: ACCEPT\n"));
+    // Across every hook the tables are one ruleset: two filter chains on
+    // one hook (their order matters) are refused, never merged.
+    let all = |ns: &Netns| {
+        ns.command(env!("CARGO_BIN_EXE_rampart"))
+            .args(["trace", "--live", "--hook", "all", "--in", "eth0", "--out", "eth1"])
+            .args(["--src", "198.51.100.1", "--dst", "10.0.0.1", "--proto", "tcp", "--dport", "80"])
+            .output()
+            .unwrap()
+    };
+    let mixed = all(&ns);
+    assert_eq!(mixed.status.code(), Some(1), "{}", text(&mixed.stdout));
+    assert!(text(&mixed.stderr).contains("are both filter chains at hook input"));
+    // With one table: the port forward followed across the hooks.
+    ns.run(["nft", "flush", "ruleset"]).unwrap();
+    ns.run_with_input(
+        &["nft", "-f", "-"],
+        "table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  \
+         tcp dport 80 dnat ip to 10.2.0.10:8080\n }\n chain fwd_in {\n  \
+         type filter hook forward priority 0; policy drop;\n  tcp dport 8080 accept\n }\n}\n",
+    )
+    .unwrap();
+    let forwarded = all(&ns);
+    let out = text(&forwarded.stdout);
+    assert_eq!(forwarded.status.code(), Some(0), "{}", text(&forwarded.stderr));
+    assert!(out.contains("translated: DNAT 10.0.0.1:80 -> 10.2.0.10:8080"), "{out}");
+    assert!(out.contains("== result ==\nverdict: ACCEPT\n"), "{out}");
 }
 
 /// The nat chains of an nft ruleset: `--hook all` follows the port forward
@@ -140,4 +166,35 @@ fn nat_chains_translate_across_every_hook() {
     assert!(pre.contains("nat: DNAT 203.0.113.1:81 -> 10.2.0.10:8080"), "{pre}");
     let persistent = run(&["--hook", "prerouting", "--dport", "86"]);
     assert!(persistent.contains("verdict: UNKNOWN"), "{persistent}");
+}
+
+/// A bridge table's chains see the frames crossing the bridge, first; a
+/// routed packet never meets them.
+#[test]
+fn bridge_tables_see_frames_across_the_bridge() {
+    let dir = crate::util::tempdir("nft-bridge");
+    let file = dir.join("bridge.nft");
+    std::fs::write(
+        &file,
+        "table bridge b {\n chain through {\n  type filter hook forward priority filter; policy accept;\n  \
+         iifname \"p1\" oifname \"p3\" counter drop\n }\n}\n\
+         table inet f {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n }\n}\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["trace", "--rules", file.to_str().unwrap(), "--hook", "forward"];
+        args.extend_from_slice(&["--in", "br0", "--out", "br0", "--src", "10.9.0.1"]);
+        args.extend_from_slice(&["--dst", "10.9.0.2", "--proto", "icmp"]);
+        args.extend_from_slice(extra);
+        let out = rampart(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let to_p3 = run(&["--physdev-in", "p1", "--physdev-out", "p3"]);
+    assert!(to_p3.contains("table bridge b chain through (hook forward"), "{to_p3}");
+    assert!(to_p3.ends_with("final verdict: DROP\n"), "{to_p3}");
+    let to_p2 = run(&["--physdev-in", "p1", "--physdev-out", "p2"]);
+    assert!(to_p2.ends_with("final verdict: ACCEPT\n"), "{to_p2}");
+    let routed = run(&[]);
+    assert!(!routed.contains("table bridge"), "{routed}");
 }

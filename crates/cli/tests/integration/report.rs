@@ -7,7 +7,7 @@ use std::process::Command;
 
 use rampart_lab::{Tool, require_tools};
 
-use crate::util::{rampart, tempdir, text};
+use crate::util::{rampart, root, tempdir, text};
 
 const CHROMIUM: Tool = Tool { name: "chromium", package: "chromium" };
 
@@ -69,12 +69,19 @@ fn every_example_renders_in_a_browser_with_every_rule_and_the_matrix() {
             std::fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false),
             "{ex}: no screenshot"
         );
+        // The topology drawing: every interface, bridge and port.
+        let svg = dom.split("<svg id=\"topology\"").nth(1).and_then(|s| s.split("</svg>").next());
+        let svg = svg.unwrap_or_else(|| panic!("{ex}: no topology drawing"));
         if ex == "kvm-bridges" {
             for port in ["vk63", "vk64", "vk65", "vethb2", "vk42", "vethb1", "vmh1"] {
                 assert!(
                     dom.contains(&format!("<td class=\"mono\">{port}</td>")),
                     "no port {port}: {dom}"
                 );
+                assert!(svg.contains(&format!(">{port}</text>")), "no port {port} drawn: {svg}");
+            }
+            for name in ["virbr6", "virbr4", "vmh2", "uplink", "beyond: 192.168.0.37"] {
+                assert!(svg.contains(name), "{name} not drawn: {svg}");
             }
         }
         if ex == "office-gateway" {
@@ -88,4 +95,49 @@ fn every_example_renders_in_a_browser_with_every_rule_and_the_matrix() {
             assert!(dom.contains("expect accept from admin-pc to self service ssh"), "{dom}");
         }
     }
+}
+
+#[test]
+fn the_lab_and_counters_sections_when_their_files_are_given() {
+    let dir = tempdir("report-extras");
+    let page = dir.join("gw.html");
+    let counters = "crates/cli/tests/fixtures/gw-counters.json";
+    let out = rampart(&[
+        "report",
+        "examples/office-gateway.rp",
+        "-o",
+        page.to_str().unwrap(),
+        "--lab",
+        "examples/office-gateway.lab",
+        "--counters",
+        counters,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let (dom, log) = chromium(&page, &["--dump-dom"]);
+    assert!(!log.contains("Uncaught") && !log.contains(":CONSOLE("), "{log}");
+    // Every probe of the lab, each as expected offline.
+    let lab = std::fs::read_to_string(root().join("examples/office-gateway.lab")).unwrap();
+    let probes = lab.lines().filter(|l| l.trim_start().starts_with("probe ")).count();
+    assert_eq!(dom.matches("<tr class=\"probe\">").count(), probes, "{dom}");
+    assert!(dom.contains(&format!("{probes} of {probes} probe(s) as expected")), "{dom}");
+    // Rule 3 never hit, linked to its row; rule 6 the busiest policy rule.
+    assert!(dom.contains("<a class=\"never\" href=\"#r3\">3</a>"), "{dom}");
+    assert!(dom.contains("<a href=\"#r6\">6</a></td><td class=\"num\">912</td>"), "{dom}");
+    // Without the files, no such sections.
+    let plain = dir.join("plain.html");
+    let out = rampart(&["report", "examples/office-gateway.rp", "-o", plain.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(&plain).unwrap();
+    assert!(!html.contains("id=\"lab\"") && !html.contains("id=\"counters\""));
+    // Another firewall's counters are refused.
+    let out = rampart(&[
+        "report",
+        "examples/kvm-bridges.rp",
+        "-o",
+        plain.to_str().unwrap(),
+        "--counters",
+        counters,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("counts firewall gw, not vmhost"), "{}", text(&out.stderr));
 }

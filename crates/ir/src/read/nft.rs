@@ -8,7 +8,9 @@
 //! as the filter or nat table's built-in chain at its hook, then its
 //! table's user chains), and [`NftRuleset::bases`] lists them in the order
 //! the kernel runs them: by hook, then priority. NAT statements (snat,
-//! dnat, masquerade, redirect) are the IR's typed NAT targets.
+//! dnat, masquerade, redirect) are the IR's typed NAT targets. In a
+//! bridge table `iifname` and `oifname` name the bridge's ports: physdev
+//! matches.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -21,8 +23,8 @@ use serde_json::Value;
 use super::diagnostics;
 use crate::{
     AddrItem, AddrMatch, AddrSet, AddrTypeMatch, AddrTypes, Chain, ChainId, ChainKind, Counters,
-    CtStates, Hook, IcmpMatch, IdRange, IfaceMatch, Log, Match, NatTo, OwnerMatch, Policy,
-    PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Table, Target, icmp,
+    CtStates, Hook, IcmpMatch, IdRange, IfaceMatch, Log, Match, NatTo, OwnerMatch, PhysdevMatch,
+    Policy, PortMatch, PortSet, Proto, RejectWith, Rule, Ruleset, Table, Target, icmp,
 };
 
 /// The top level of `nft -j list ruleset`.
@@ -70,7 +72,7 @@ struct JsonSet {
 /// One base chain with the chains it can reach.
 #[derive(Clone, Debug)]
 pub struct Base {
-    /// `ip`, `ip6` or `inet`.
+    /// `ip`, `ip6`, `inet` or `bridge`.
     pub family: String,
     pub table: String,
     pub chain: String,
@@ -91,9 +93,19 @@ pub struct NftRuleset {
 }
 
 impl NftRuleset {
-    /// The filter base chains a packet at `hook` passes, in order.
+    /// The filter base chains a packet at `hook` passes, in order (the
+    /// bridge family's apart: [`NftRuleset::bridge_at`]).
     pub fn at(&self, hook: Hook) -> impl Iterator<Item = &Base> {
-        self.bases.iter().filter(move |b| b.hook == hook && b.kind == Table::Filter)
+        self.bases
+            .iter()
+            .filter(move |b| b.hook == hook && b.kind == Table::Filter && b.family != "bridge")
+    }
+
+    /// The bridge family's base chains at `hook`, in order: what a frame
+    /// crossing a bridge meets there before br_netfilter hands it to the
+    /// IP chains of the same hook ([`NftRuleset::at`]).
+    pub fn bridge_at(&self, hook: Hook) -> impl Iterator<Item = &Base> {
+        self.bases.iter().filter(move |b| b.hook == hook && b.family == "bridge")
     }
 
     /// The base chains that see packets of one family (`ip` or `ip6`
@@ -102,12 +114,29 @@ impl NftRuleset {
     ///
     /// # Errors
     /// When two base chains of one type share a hook: their order then
-    /// matters, and one ruleset holds one chain per table and hook.
+    /// matters, and one ruleset holds one chain per table and hook. When a
+    /// filter chain at prerouting or postrouting could decide (a rule, or a
+    /// drop policy): across the hooks only the nat chains are walked there.
     pub fn joined(&self, v6: bool) -> Result<Ruleset, String> {
         let mut chains: Vec<Chain> = Vec::new();
         let mut taken: Vec<&Base> = Vec::new();
         let own = if v6 { "ip6" } else { "ip" };
         for b in self.bases.iter().filter(|b| b.family == own || b.family == "inet") {
+            let filter_at_nat_hook =
+                b.kind == Table::Filter && matches!(b.hook, Hook::Prerouting | Hook::Postrouting);
+            let base = &b.ruleset.chains[0];
+            if filter_at_nat_hook && (!base.rules.is_empty() || base.policy() == Some(Policy::Drop))
+            {
+                return Err(format!(
+                    "chain {} {} {} is a filter chain at hook {} that can decide, and a \
+                     walk through the nat chains does not evaluate it: the packet's fate \
+                     there is not traced",
+                    b.family,
+                    b.table,
+                    b.chain,
+                    b.hook.name()
+                ));
+            }
             if let Some(first) = taken.iter().find(|t| t.kind == b.kind && t.hook == b.hook) {
                 return Err(format!(
                     "chains {} {} {} and {} {} {} are both {} chains at hook {}: \
@@ -208,7 +237,7 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
         }
     }
     for (family, table) in &tables {
-        if !matches!(family.as_str(), "ip" | "ip6" | "inet") {
+        if !matches!(family.as_str(), "ip" | "ip6" | "inet" | "bridge") {
             out.diagnostics
                 .push(warn(file, &format!("table {family} {table} is skipped (family {family})")));
             continue;
@@ -223,6 +252,7 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
                 Some("nat") => Some(Table::Nat),
                 _ => None,
             };
+            let kind = kind.filter(|k| family != "bridge" || *k == Table::Filter);
             let (Some(hook), Some(kind)) = (hook, kind) else {
                 out.diagnostics.push(warn(
                     file,
@@ -570,7 +600,20 @@ impl Ctx<'_> {
             }
             if let Some(meta) = left.get("meta") {
                 return match meta.get("key")?.as_str()? {
-                    k @ ("iifname" | "oifname") => {
+                    // In a bridge table the interfaces are the bridge's ports.
+                    k @ ("iifname" | "oifname") if self.family == "bridge" => {
+                        let [Value::String(name)] = items.as_slice() else { return None };
+                        let port = Some((
+                            neg,
+                            name.strip_suffix('*').map_or(name.clone(), |p| format!("{p}+")),
+                        ));
+                        Some(vec![Match::Physdev(if k == "iifname" {
+                            PhysdevMatch { physdev_in: port, ..PhysdevMatch::default() }
+                        } else {
+                            PhysdevMatch { physdev_out: port, ..PhysdevMatch::default() }
+                        })])
+                    }
+                    k @ ("iifname" | "oifname" | "ibrname" | "obrname") => {
                         let names = items
                             .iter()
                             .map(|i| {
@@ -580,7 +623,7 @@ impl Ctx<'_> {
                             })
                             .collect::<Option<Vec<_>>>()?;
                         let i = IfaceMatch { neg, names };
-                        Some(vec![if k == "iifname" {
+                        Some(vec![if matches!(k, "iifname" | "ibrname") {
                             Match::InIface(i)
                         } else {
                             Match::OutIface(i)

@@ -1,9 +1,9 @@
 //! Rampart's own nft output, loaded into a namespace's kernel and read
 //! back with `nft -j list ruleset`, traces as the policy does: the JSON
 //! reader and the walk through base chains agree with the rich form the
-//! output was written from, and so do the nat chains' translations of a
-//! packet routed across every hook (tables of the bridge family are not
-//! read yet, so the bridge example is left out).
+//! output was written from, frames across a bridge included (the bridge
+//! table's chains, then the inet table's), and so do the nat chains'
+//! translations of a packet routed across every hook.
 
 use rampart_diag::FileId;
 use rampart_ir::read::nft;
@@ -17,21 +17,40 @@ use crate::sys;
 #[test]
 #[expect(clippy::print_stderr, reason = "the packet counts are the test's report")]
 fn examples_read_back_from_the_kernel_trace_as_their_policies() {
-    let (mut total, mut across, mut translated) = (0, 0, 0);
+    let (mut total, mut across, mut translated, mut bridged) = (0, 0, 0, 0);
     let mut failures = Vec::new();
-    // The bridge family (kvm-bridges' port guards) is not read back yet.
-    for (name, rich, _, ifaces) in
-        example_cases().into_iter().filter(|c| !c.0.contains("kvm-bridges"))
-    {
+    for (name, rich, _, ifaces) in example_cases() {
         let ns = sys::Netns::new().unwrap();
         let text = rampart_nft::emit(&rich);
         sys::ok(&sys::nft(Some(ns.name()), &["-f", "-"], &text), &name);
         let json = sys::ok(&sys::run(&ns, &["nft", "-j", "list", "ruleset"]), "nft -j list");
         let read = nft::parse(&json, FileId(0));
         assert!(!read.has_errors(), "{name}: {:?}", read.diagnostics);
-        for p in packets(&rich, &ifaces) {
-            let bases: Vec<_> =
-                read.at(p.hook).filter(|b| b.family == "inet").map(|b| &b.ruleset).collect();
+        let ports = bridge_ports(&rich);
+        for (i, mut p) in packets(&rich, &ifaces).into_iter().enumerate() {
+            // Frames across a bridge (every other packet of a firewall with
+            // bridge ports): its ports, the bridge device as the interface.
+            let across_bridge = !ports.is_empty() && i % 2 == 0;
+            if across_bridge {
+                let (a, b) = (&ports[i / 2 % ports.len()], &ports[(i / 2 + 1) % ports.len()]);
+                let dev = ifaces[i / 2 % ifaces.len()].name.clone();
+                match p.hook {
+                    Hook::Forward => {
+                        (p.physdev_in, p.physdev_out, p.bridged) =
+                            (Some(a.clone()), Some(b.clone()), true);
+                        (p.in_iface, p.out_iface) = (Some(dev.clone()), Some(dev));
+                    }
+                    Hook::Input => (p.physdev_in, p.in_iface) = (Some(a.clone()), Some(dev)),
+                    _ => {}
+                }
+                bridged += usize::from(p.physdev_in.is_some());
+            }
+            let bases: Vec<_> = read
+                .bridge_at(p.hook)
+                .filter(|_| p.physdev_in.is_some())
+                .chain(read.at(p.hook).filter(|b| b.family == "inet"))
+                .map(|b| &b.ruleset)
+                .collect();
             let walk = trace_through(&bases, &p);
             let last = walk.last().unwrap();
             let logs: Vec<String> = walk.iter().flat_map(|t| t.logs.clone()).collect();
@@ -75,13 +94,29 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
         }
     }
     eprintln!(
-        "nft read back: {total} packets, {across} across every hook ({translated} translated), \
-         {} differences",
+        "nft read back: {total} packets ({bridged} across a bridge), {across} across every hook \
+         ({translated} translated), {} differences",
         failures.len()
     );
+    assert!(bridged > 0, "no packet crossed a bridge");
     assert!(translated > 0, "no packet met a nat rule");
     failures.truncate(20);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The bridge ports the rules name, in order.
+fn bridge_ports(rs: &rampart_ir::Ruleset) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
+        if let rampart_ir::Match::Physdev(ph) = m {
+            for (_, port) in [&ph.physdev_in, &ph.physdev_out].into_iter().flatten() {
+                if !out.contains(port) {
+                    out.push(port.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// What a walk across every hook ends in: the verdict, each translation
