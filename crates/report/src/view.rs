@@ -11,7 +11,7 @@ use rampart_ir::{Family, Ruleset};
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
 use rampart_syntax::ast::{self, Column, Item};
-use rampart_trace::{Compiled as Evaluator, explain};
+use rampart_trace::{Tracer, explain};
 
 #[derive(Template)]
 #[template(path = "report.html")]
@@ -260,7 +260,7 @@ pub(crate) fn page(
             let lc = sources.line_col(o.span.file, o.span.start);
             let trace = o.sample.as_ref().map_or_else(String::new, |(p, f)| {
                 let rs: &Ruleset = if *f == Family::V4 { &c.v4 } else { &c.v6 };
-                explain::to_text(rs, p, &Evaluator::new(rs).trace(p), *f)
+                explain::to_text(rs, p, &Tracer::new(rs).trace(p), *f)
             });
             Expectation {
                 text: sources.slice(o.span).to_owned(),
