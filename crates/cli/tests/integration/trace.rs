@@ -707,3 +707,45 @@ fn trace_a_run_time_set_only_as_told() {
     assert!(trace(&["--in-set", "blocklist"]).contains("verdict: DROP by INPUT"));
     assert!(trace(&["--not-in-set", "blocklist"]).contains("verdict: ACCEPT by INPUT"));
 }
+
+/// `--ipset-file`: the members of the ipsets, as `ipset save` lists them,
+/// decide `-m set` by the address each rule looks at.
+#[test]
+fn ipset_members_from_a_file_decide_set_matches() {
+    let dir = tempdir("ipset-file");
+    let rules = dir.join("rules.save");
+    std::fs::write(
+        &rules,
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m set --match-set f2b-sshd src -j REJECT\nCOMMIT\n",
+    )
+    .unwrap();
+    let members = dir.join("ipset.save");
+    std::fs::write(
+        &members,
+        "create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 600\nadd f2b-sshd 192.0.2.7 timeout 300\n",
+    )
+    .unwrap();
+    let trace = |src: &str| {
+        let out = rampart(&[
+            "trace",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--in",
+            "eth0",
+            "--src",
+            src,
+            "--dst",
+            "10.0.0.1",
+            "--proto",
+            "tcp",
+            "--dport",
+            "22",
+            "--ipset-file",
+            members.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(trace("192.0.2.7").ends_with("verdict: REJECT by INPUT 1\n"));
+    assert!(trace("192.0.2.8").ends_with("verdict: ACCEPT (policy of INPUT)\n"));
+}
