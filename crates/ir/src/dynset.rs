@@ -78,14 +78,7 @@ pub fn ipset_members(text: &str) -> std::collections::BTreeMap<String, crate::Ad
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["create", name, kind, opts @ ..] => {
-                let plain = opts.chunks(2).all(|kv| match kv {
-                    [
-                        "family" | "hashsize" | "maxelem" | "timeout" | "bucketsize" | "initval",
-                        _,
-                    ] => true,
-                    ["counters" | "comment" | "skbinfo" | "forceadd", ..] => true,
-                    _ => false,
-                });
+                let plain = plain_options(opts);
                 if matches!(*kind, "hash:ip" | "hash:net") && plain {
                     sets.insert((*name).to_owned(), crate::AddrSet::default());
                 } else {
@@ -114,6 +107,20 @@ pub fn ipset_members(text: &str) -> std::collections::BTreeMap<String, crate::Ad
     sets
 }
 
+/// Whether a set's options leave its elements plain addresses: a
+/// `netmask` (or anything unknown) does not.
+fn plain_options(opts: &[&str]) -> bool {
+    let mut i = 0;
+    while let Some(o) = opts.get(i) {
+        i += match *o {
+            "counters" | "comment" | "skbinfo" | "forceadd" => 1,
+            "family" | "hashsize" | "maxelem" | "timeout" | "bucketsize" | "initval" => 2,
+            _ => return false,
+        };
+    }
+    true
+}
+
 /// An address or network of an ipset element.
 fn elem_item(s: &str) -> Option<crate::AddrItem> {
     let net = match s.split_once('/') {
@@ -130,10 +137,10 @@ mod tests {
         let text = "create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 600\n\
 add f2b-sshd 192.0.2.7 timeout 412\n\
 add f2b-sshd 198.51.100.9\n\
-create nets hash:net family inet hashsize 1024 maxelem 65536\n\
+create nets hash:net family inet hashsize 1024 maxelem 65536 counters comment\n\
 add nets 203.0.113.0/24\n\
 add nets 203.0.113.128/25 nomatch\n\
-create pairs hash:ip,port family inet hashsize 1024 maxelem 65536\n\
+create pairs hash:ip,port family inet hashsize 1024 maxelem 65536\ncreate masked hash:ip family inet netmask 24\nadd masked 10.0.0.0\n\
 add pairs 192.0.2.1,tcp:22\n\
 create empty hash:ip family inet6 hashsize 1024 maxelem 65536\n";
         let sets = super::ipset_members(text);
