@@ -31,6 +31,7 @@ pub struct Page {
     pub expectations: Vec<Expectation>,
     pub lab: Option<LabSection>,
     pub counters: Option<Counted>,
+    pub logs: Option<Logged>,
 }
 
 /// Sections shown only when their data is given.
@@ -38,6 +39,19 @@ pub struct Page {
 pub struct Extras {
     pub lab: Option<LabSection>,
     pub counters: Option<Counted>,
+    pub logs: Option<Logged>,
+}
+
+/// The rules that log most, from a log file.
+pub struct Logged {
+    pub file: String,
+    pub lines: u64,
+    pub firewall_lines: u64,
+    /// Firewall lines read only in part (still counted by prefix).
+    pub partial_lines: u64,
+    /// (rule, when Rampart's prefix names one; the prefix; lines), most
+    /// lines first.
+    pub top: Vec<(Option<u32>, String, u64)>,
 }
 
 /// A lab's probes and how they came out.
@@ -291,6 +305,7 @@ pub(crate) fn page(
         expectations,
         lab: extras.lab,
         counters: extras.counters,
+        logs: extras.logs,
     }
 }
 
