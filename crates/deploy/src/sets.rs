@@ -116,6 +116,17 @@ fn family_name<S: serde::Serializer>(f: &Family, s: S) -> Result<S::Ok, S::Error
 /// loaded rules match. Neither, or both, is an error: an element must go
 /// where the loaded rules look.
 pub fn live(name: &str) -> Result<Live, DeployError> {
+    // A policy's set name, nothing that could be read as more of a command.
+    if name.is_empty()
+        || name.len() > 31
+        || !name.starts_with(|c: char| c.is_ascii_alphabetic())
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(DeployError::Set(format!(
+            "`{name}` is not a set name a policy declares (a letter, then letters, digits \
+             or `_`, at most 31)"
+        )));
+    }
     let nft = match run("nft", &["-j", "list", "set", "inet", "rampart", name], None) {
         Ok(json) => Some(
             nft_set(name, &json)

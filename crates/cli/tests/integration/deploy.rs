@@ -628,7 +628,11 @@ pub(crate) fn ssh_keys(name: &str) -> (PathBuf, RemoveOnDrop) {
 fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     let (dir, _cleanup) = ssh_keys("push");
     let policy = dir.join("fleet.rp");
-    std::fs::write(&policy, FLEET).unwrap();
+    // r1 also drops what a run-time set holds (after the administrators'
+    // rule, so the guard is certain): the host makes the ipset.
+    let admin_r1 = "comment \"administration of r1\"\n";
+    let fleet = FLEET.replacen(admin_r1, &format!("{admin_r1}    deny from blocklist\n"), 1);
+    std::fs::write(&policy, format!("set blocklist ipv4 timeout 1h\n{fleet}")).unwrap();
     let admin = Netns::new().unwrap();
     let r1 = ssh_host(&admin, 1, &dir);
     let r2 = ssh_host(&admin, 2, &dir);
@@ -648,6 +652,8 @@ fn push_over_ssh_applies_confirms_refuses_and_rolls_back_by_itself() {
     assert!(stderr.contains("2 host(s): 2 applied, 0 not"), "{stderr}");
     assert!(rules(&r1.ns).contains("administration of r1"), "r1 got its own firewall");
     assert!(rules(&r2.ns).contains("administration of r2"), "r2 got its own firewall");
+    let set = r1.ns.stdout(["ipset", "list", "blocklist", "-t"]).unwrap();
+    assert!(set.contains("timeout 3600"), "{set}");
     // The fleet's status, host by host; a changed rule is drift.
     let status = |admin: &Netns| {
         let hosts = ["--host", &hosts[0], "--host", &hosts[1]];

@@ -128,6 +128,10 @@ fn logs_blocklist_apply_fills_the_loaded_set() {
         let out = plain(&fw, &["logs", "blocklist", log, "--min-hits", "3", "--apply", "nosuch"]);
         assert_eq!(out.status.code(), Some(2), "{backend}: {}", text(&out.stderr));
         assert!(text(&out.stderr).contains("no set `nosuch` is loaded"), "{}", text(&out.stderr));
+        let odd = "x { 10.77.0.2 }; flush ruleset";
+        let out = plain(&fw, &["set", "add", odd, "10.77.0.2"]);
+        assert_eq!(out.status.code(), Some(2), "{backend}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("is not a set name"), "{}", text(&out.stderr));
         let out = plain(&fw, &["logs", "blocklist", v6, "--min-hits", "1", "--apply", "blocklist"]);
         assert_eq!(out.status.code(), Some(2), "{backend}: {}", text(&out.stderr));
         assert!(
