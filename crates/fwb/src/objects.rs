@@ -134,6 +134,23 @@ impl<'a, 'i> Objects<'a, 'i> {
             "AddressRange" => self.define(n, |name| {
                 format!("range {name} {} - {}", attr("start_address"), attr("end_address"))
             }),
+            // Read when compiling, as fwb_ipt reads it: Rampart's address
+            // table. A relative name is relative to where fwb_ipt ran.
+            "AddressTable" if attr("run_time") != "True" => {
+                let path = attr("filename");
+                let quoted =
+                    write::quote(path).filter(|_| path.starts_with('/')).ok_or_else(|| {
+                        format!("{} (its file name is not an absolute path)", what(n))
+                    })?;
+                self.define(n, |name| format!("set {name} from {quoted}"))
+            }
+            "AddressTable" => {
+                return Err(format!(
+                    "{} (a run-time table: {} is read when the firewall starts)",
+                    what(n),
+                    one_line(attr("filename")).unwrap_or_default()
+                ));
+            }
             "ObjectGroup" => {
                 let members = self.members(n, Self::address)?;
                 let items: Vec<String> = members

@@ -60,6 +60,12 @@ fn probe(xml: &str, firewall: &str) -> Probe {
         .iter()
         .filter_map(|a| a.parse().ok())
         .collect();
+    // And those of the address tables' files.
+    for table in attrs(&["filename"]) {
+        let text = std::fs::read_to_string(&table).unwrap_or_default();
+        let words = text.lines().filter_map(|l| l.split(['#', ';', '/']).next());
+        addrs.extend(words.filter_map(|w| w.trim().parse::<Ipv4Addr>().ok()));
+    }
     // The neighbours of each: the next address, the network's last one.
     let near: Vec<Ipv4Addr> = addrs
         .iter()
@@ -438,4 +444,32 @@ fn features_trace_the_same_as_fwb_ipt() {
     assert_eq!((packets, left_out), (PACKETS, 0));
     // Its NAT rules (no-nat, snat, a port forward, a redirect) translated.
     assert!(translated > 50, "only {translated} packets translated");
+}
+
+/// Address tables compiled in: `fwb_ipt` reads each table's file when it
+/// compiles, Rampart when it compiles the imported `set NAME from "FILE"`,
+/// so both rulesets hold the same addresses.
+#[test]
+fn address_tables_trace_the_same_as_fwb_ipt() {
+    require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("tables-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocked = dir.join("blocked.txt");
+    let trusted = dir.join("trusted.txt");
+    std::fs::write(
+        &blocked,
+        "# blocked by hand\n192.0.2.66\n198.51.100.0/24 # a whole network\n203.0.113.5/32\n\n",
+    )
+    .unwrap();
+    std::fs::write(&trusted, "10.3.0.10\n10.3.0.11\n").unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tables.fwb");
+    let xml = std::fs::read_to_string(fixture)
+        .unwrap()
+        .replace("@BLOCKED@", &blocked.display().to_string())
+        .replace("@TRUSTED@", &trusted.display().to_string());
+    let file = dir.join("tables.fwb");
+    std::fs::write(&file, xml).unwrap();
+    let (packets, left_out, _) = check(&file, "tables");
+    assert_eq!((packets, left_out), (PACKETS, 0));
 }

@@ -217,6 +217,12 @@ fn write_match(
             let dir = if m.src { "src" } else { "dst" };
             let _ = write!(out, " --match-set {} {dir}", quote_if_needed(&m.set.name));
         }
+        Match::Module(m) => {
+            let _ = write!(out, " -m {}", quote_if_needed(&m.module));
+            for a in &m.args {
+                let _ = write!(out, " {}", quote_if_needed(a));
+            }
+        }
         Match::Unknown { module: name, args } => {
             let _ = write!(out, " -m {}", quote_if_needed(name));
             for a in args {

@@ -510,7 +510,10 @@ pub enum Match {
     AddrType(crate::AddrTypeMatch),
     /// `-m set --match-set`: an address in a set filled at run time.
     Set(crate::SetMatch),
-    /// A match Rampart does not model (e.g. `-m recent`, `-m limit`), kept
+    /// A module read from iptables whose answer the trace is told (a
+    /// rate, a recent list, the connection's mark, the link layer).
+    Module(Box<crate::ModuleMatch>),
+    /// A match Rampart does not model (e.g. `-m u32`, `-m string`), kept
     /// verbatim. The evaluator reports it rather than guessing.
     Unknown {
         module: String,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
-use rampart_ir::{Ruleset, Target};
+use rampart_ir::{Match, ModuleMatch, ModuleTest, Ruleset, Target};
 use rampart_lab::{Kmsg, Netns, NetnsLogging, Tool, bridge, require_tools, veth};
 use rampart_trace::{Action, CtState, Hook, LocalTable, Packet, Verdict, check, tcp, trace};
 
@@ -1146,15 +1146,147 @@ fn random_nft_rulesets_agree_with_the_kernel() {
 
 // ---- rulesets in the shapes other tools write ----
 
-/// Filter tables shaped as ufw, Docker, Shorewall, ferm and firewalld
-/// write them (interfaces renamed to the lab's: `c0` outside, `s0` inside).
-const CORPUS: [(&str, &str); 5] = [
+/// Filter tables shaped as ufw, Docker, Shorewall, ferm, firewalld and
+/// fail2ban write them (interfaces renamed to the lab's: `c0` outside, `s0`
+/// inside).
+const CORPUS: [(&str, &str); 6] = [
     ("ufw", include_str!("fixtures/corpus/ufw.rules")),
     ("docker", include_str!("fixtures/corpus/docker.rules")),
     ("shorewall", include_str!("fixtures/corpus/shorewall.rules")),
     ("ferm", include_str!("fixtures/corpus/ferm.rules")),
     ("firewalld", include_str!("fixtures/corpus/firewalld.rules")),
+    ("fail2ban", include_str!("fixtures/corpus/fail2ban.rules")),
 ];
+
+/// The client's link address, which the corpus's `-m mac` rule names.
+const CLIENT_MAC: [u8; 6] = [0x02, 0x77, 0, 0, 0x01, 0x02];
+/// The ipset the corpus's `-m set` rules name, and its one member.
+const BANNED: (&str, &str) = ("f2b-sshd", "10.77.1.7");
+
+/// What the trace is told of a probe, as the kernel will see it: a new
+/// connection's mark is 0; the client's link address; the probe's length
+/// (the probe tool's fixed sizes); no TCP options; the ipset's member;
+/// every `-m recent` list empty (checked after the run: no list gets
+/// enough `--set` hits to hold an address); under every rate (checked too).
+fn give(p: &mut Probe<'_>, lab: &Routed, rs: &Ruleset) {
+    let packet = &mut p.packet;
+    packet.given.connmark = Some(0);
+    if p.from.name() == lab.client.name() {
+        packet.given.mac_source = Some(CLIENT_MAC);
+    }
+    packet.given.length = Some(match (packet.proto, p.args[0].as_str()) {
+        (Some(6), _) => 40,
+        (Some(17), "raw") => 32,
+        (Some(17), _) => 35,
+        _ => 36,
+    });
+    if packet.proto == Some(6) {
+        packet.given.mss = Some(None);
+    }
+    let banned = packet.src == Some(BANNED.1.parse().unwrap());
+    packet.sets.insert(BANNED.0.to_owned(), banned);
+    for (name, _) in recent_checks(rs) {
+        packet.given.recent.insert(name, false);
+    }
+}
+
+/// Each `-m recent` check's list and the hits it needs (`--hitcount`, 1
+/// without).
+fn recent_checks(rs: &Ruleset) -> Vec<(String, usize)> {
+    modules(rs)
+        .filter_map(|(_, m)| match &m.test {
+            ModuleTest::Recent { name, check: true, .. } => {
+                Some((name.clone(), arg(&m.args, "--hitcount").unwrap_or(1)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The modules of a ruleset with the rule each is in.
+fn modules(rs: &Ruleset) -> impl Iterator<Item = ((usize, usize), &ModuleMatch)> {
+    rs.chains.iter().enumerate().flat_map(|(c, chain)| {
+        chain.rules.iter().enumerate().flat_map(move |(r, rule)| {
+            rule.matches.iter().filter_map(move |m| match m {
+                Match::Module(m) => Some(((c, r), &**m)),
+                _ => None,
+            })
+        })
+    })
+}
+
+fn arg(args: &[String], opt: &str) -> Option<usize> {
+    let i = args.iter().position(|a| a == opt)?;
+    args.get(i + 1)?.parse().ok()
+}
+
+/// Each rate rule's burst (`--limit-burst`, `--hashlimit-burst`; 5 by
+/// default), by rule.
+fn bursts(rs: &Ruleset) -> Vec<((usize, usize), usize)> {
+    modules(rs)
+        .filter(|(_, m)| m.test == ModuleTest::Rate { above: false })
+        .map(|(at, m)| {
+            let burst = arg(&m.args, "--limit-burst").or(arg(&m.args, "--hashlimit-burst"));
+            (at, burst.unwrap_or(5))
+        })
+        .collect()
+}
+
+/// The probes the kernel will take as coming under every rate, as `give`
+/// told the trace: a rate rule's bucket starts full with its burst, and
+/// (its rate match being the rule's last) spends a token each time the
+/// rule matches; a probe that would find a bucket empty is held back.
+fn under_the_rates<'a>(
+    rs: &Ruleset,
+    probes: Vec<(Probe<'a>, rampart_trace::Trace)>,
+) -> Vec<(Probe<'a>, rampart_trace::Trace)> {
+    let mut left: BTreeMap<(usize, usize), usize> = bursts(rs).into_iter().collect();
+    probes
+        .into_iter()
+        .filter(|(_, t)| {
+            let spent: Vec<(usize, usize)> = t
+                .path
+                .iter()
+                .map(|s| (s.at.chain, s.at.rule))
+                .filter(|at| left.contains_key(at))
+                .collect();
+            let fits = spent.iter().all(|at| spent.iter().filter(|a| *a == at).count() <= left[at]);
+            if fits {
+                for at in &spent {
+                    *left.get_mut(at).unwrap() -= 1;
+                }
+            }
+            fits
+        })
+        .collect()
+}
+
+/// What `give` assumed of `-m recent`, held to the probes sent: no source
+/// gets as many `--set` hits on a list as a check of it needs.
+fn lists_stay_short(
+    rs: &Ruleset,
+    sent: &[(Probe<'_>, rampart_trace::Trace)],
+) -> Result<(), String> {
+    for (name, needs) in recent_checks(rs) {
+        let sets: Vec<(usize, usize)> = modules(rs)
+            .filter(|(_, m)| {
+                matches!(&m.test, ModuleTest::Recent { name: n, check: false, .. } if *n == name)
+            })
+            .map(|(at, _)| at)
+            .collect();
+        let mut per_src: BTreeMap<Option<std::net::IpAddr>, usize> = BTreeMap::new();
+        for (p, t) in sent {
+            let n = t.path.iter().filter(|s| sets.contains(&(s.at.chain, s.at.rule))).count();
+            *per_src.entry(p.packet.src).or_default() += n;
+        }
+        if let Some((src, n)) = per_src.iter().find(|(_, n)| **n >= needs) {
+            return Err(format!(
+                "recent list {name}: {src:?} set {n} times, a check needs {needs}"
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Each LOG prefix replaced by the case's tag and a number, so that the
 /// kernel's lines can be told from other tests' (and stay within 29 bytes).
@@ -1179,8 +1311,13 @@ fn tagged_prefixes(rules: &str, tag: &str) -> String {
 /// without an undecided match meets the same rules in the kernel.
 #[test]
 fn real_shaped_rulesets_are_decided_and_agree_with_the_kernel() {
+    require_tools(&[Tool { name: "ipset", package: "ipset" }]).unwrap_or_else(|e| panic!("{e}"));
     let _logging = NetnsLogging::enable().unwrap();
     let lab = routed();
+    let mac: Vec<String> = CLIENT_MAC.iter().map(|b| format!("{b:02x}")).collect();
+    lab.client.run(["ip", "link", "set", "eth0", "address", &mac.join(":")]).unwrap();
+    lab.fw.run(["ipset", "create", BANNED.0, "hash:ip"]).unwrap();
+    lab.fw.run(["ipset", "add", BANNED.0, BANNED.1]).unwrap();
     let mut rng = fastrand::Rng::with_seed(0xc0_4b05_5eed);
     let (mut total, mut decided, mut sent) = (0, 0, 0);
     let mut failures = Vec::new();
@@ -1199,17 +1336,20 @@ fn real_shaped_rulesets_are_decided_and_agree_with_the_kernel() {
         distinct_flows(&mut probes);
         for p in &mut probes {
             routed_local().classify(&mut p.packet);
+            give(p, &lab, &rs);
         }
         let traces: Vec<_> = probes.iter().map(|p| trace(&rs, &p.packet)).collect();
         let known = traces.iter().filter(|t| t.verdict != Verdict::Unknown).count();
         total += probes.len();
         decided += known;
-        let clean: Vec<Probe<'_>> = probes
-            .into_iter()
-            .zip(&traces)
-            .filter(|(_, t)| t.forks.is_empty())
-            .map(|(p, _)| p)
-            .collect();
+        let clean: Vec<_> =
+            probes.into_iter().zip(traces).filter(|(_, t)| t.forks.is_empty()).collect();
+        let clean = under_the_rates(&rs, clean);
+        if let Err(e) = lists_stay_short(&rs, &clean) {
+            failures.push(format!("{name}: the probes break what the trace was told: {e}"));
+            continue;
+        }
+        let clean: Vec<Probe<'_>> = clean.into_iter().map(|(p, _)| p).collect();
         sent += clean.len();
         if let Err(e) = run_case(&lab.fw, 700 + u16::try_from(i).unwrap(), "", &rules, &clean, &t) {
             failures.push(format!("{name}: {e}"));

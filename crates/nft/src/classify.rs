@@ -179,6 +179,7 @@ fn classifiable(chain: &Chain) -> bool {
                     m,
                     Match::Physdev(_)
                         | Match::Unknown { .. }
+                        | Match::Module(_)
                         | Match::Limit(_)
                         | Match::ConnLimit(_)
                 )

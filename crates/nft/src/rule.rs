@@ -185,6 +185,10 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
             Match::Unknown { module, .. } => {
                 return Err(format!("match `-m {module}` has no nftables form here"));
             }
+            Match::Module(m) => {
+                let module = &m.module;
+                return Err(format!("match `-m {module}` has no nftables form here"));
+            }
         };
         if !ok {
             return Ok(None);

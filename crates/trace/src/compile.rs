@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, OwnerMatch, PortMatch, Ruleset, Table, icmp,
-    iface_matches,
+    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, ModuleTest, OwnerMatch, PortMatch, Ruleset,
+    Table, icmp, iface_matches,
 };
 
-use crate::eval::{Act, Engine, RuleRef, Trace, Visit, act, explore, step_limit};
+use crate::eval::{Act, Engine, Marks, RuleRef, Trace, Visit, act, explore, step_limit};
 use crate::index::{Cands, Lists};
-use crate::matches::{Tri, Why};
+use crate::matches::{Facts, Tri, Why};
 use crate::packet::{Hook, Packet};
 
 /// A ruleset compiled for fast tracing. Build once with [`Compiled::new`],
@@ -112,6 +112,7 @@ enum Test {
     },
     AddrType(Box<rampart_ir::AddrTypeMatch>),
     Set(Box<rampart_ir::SetMatch>),
+    Module(Box<ModuleTest>),
     True,
     Undecidable(Why),
 }
@@ -160,6 +161,7 @@ pub struct Prepared {
     src_type: Option<rampart_ir::AddrTypes>,
     dst_type: Option<rampart_ir::AddrTypes>,
     sets: std::collections::BTreeMap<String, bool>,
+    given: crate::Given,
     in_pats: Option<Pats>,
     out_pats: Option<Pats>,
     via_bridge: bool,
@@ -265,6 +267,7 @@ impl Compiled {
             src_type: p.src_type,
             dst_type: p.dst_type,
             sets: p.sets.clone(),
+            given: p.given.clone(),
             in_pats: pats(p.in_name()),
             out_pats: pats(p.out_name()),
             via_bridge: p.via_bridge(),
@@ -309,7 +312,8 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
         Match::AddrType(t) => Test::AddrType(Box::new(*t)),
         Match::Set(m) => Test::Set(Box::new(m.clone())),
         Match::Time(_) | Match::Unknown { .. } => Test::Undecidable(Why::Module),
-        Match::Limit(_) => Test::Undecidable(Why::Rate),
+        Match::Limit(_) => Test::Module(Box::new(ModuleTest::Rate { above: false })),
+        Match::Module(m) => Test::Module(Box::new(m.test.clone())),
         Match::ConnLimit(_) => Test::Undecidable(Why::Connections),
     }
 }
@@ -369,7 +373,8 @@ fn any_pat(bits: &Pats, pats: &[u32]) -> bool {
 
 impl Test {
     #[inline]
-    fn eval(&self, p: &Prepared, mark: u32) -> Tri {
+    fn eval(&self, p: &Prepared, marks: Marks) -> Tri {
+        let mark = marks.mark;
         match self {
             Test::Addr4 { dst, neg, lo, hi } => match if *dst { p.dst } else { p.src } {
                 Some(IpAddr::V4(a)) => {
@@ -462,6 +467,18 @@ impl Test {
             Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
             Test::AddrType(t) => crate::matches::addrtype(t, p.src_type, p.dst_type),
             Test::Set(m) => crate::matches::in_set(m, p.src, p.dst, &p.sets),
+            Test::Module(t) => {
+                let facts = Facts {
+                    hook: p.hook,
+                    proto: p.proto,
+                    tracked: marks.tracked,
+                    dst: p.dst,
+                    dst_type: p.dst_type,
+                    given: &p.given,
+                    connmark: marks.ct,
+                };
+                crate::matches::module(t, &facts)
+            }
             Test::True => Tri::True,
             Test::Undecidable(why) => Tri::Unknown(*why),
         }
@@ -530,19 +547,20 @@ impl Engine for Compiled {
     }
 
     #[inline]
-    fn check(&self, at: RuleRef, p: &Prepared, mark: u32) -> (Tri, usize) {
+    fn check(&self, at: RuleRef, p: &Prepared, marks: Marks) -> (Tri, usize) {
         let rule = &self.chains[at.chain].rules[at.rule];
         let (first, len) = *rule;
         let tests = &self.tests[first as usize..(first + len) as usize];
-        Tri::all(tests.iter().map(|t| t.eval(p, mark)))
+        Tri::all(tests.iter().map(|t| t.eval(p, marks)))
     }
 
     fn act(&self, at: RuleRef) -> Cow<'_, Act> {
         Cow::Borrowed(&self.chains[at.chain].acts[at.rule])
     }
 
-    fn mark(p: &Prepared) -> u32 {
-        p.mark
+    fn marks(p: &Prepared) -> Marks {
+        let no_connection = rampart_ir::CtStates::INVALID | rampart_ir::CtStates::UNTRACKED;
+        Marks { mark: p.mark, ct: p.given.connmark, tracked: p.state & no_connection == 0 }
     }
 
     fn step_limit(&self) -> usize {

@@ -165,7 +165,53 @@ pub(crate) enum Act {
     Log(String),
     Continue,
     Mark(MarkSet),
+    Connmark(Connmark),
     Unknown(String),
+}
+
+/// The marks a walk carries: the packet's, which MARK changes, and its
+/// connection's, which CONNMARK changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Marks {
+    pub mark: u32,
+    /// `None`: not given (`-m connmark` is undecided).
+    pub ct: Option<u32>,
+    /// The packet has a connection (not INVALID or UNTRACKED): without one,
+    /// CONNMARK changes nothing.
+    pub tracked: bool,
+}
+
+impl Marks {
+    pub(crate) fn of(p: &Packet) -> Self {
+        let tracked = !matches!(p.state, crate::CtState::Invalid | crate::CtState::Untracked);
+        Marks { mark: p.mark, ct: p.given.connmark, tracked }
+    }
+
+    /// After a CONNMARK target, as the kernel computes it; `None` when the
+    /// packet's mark would come from a connection mark not given.
+    fn connmark(self, c: Connmark) -> Option<Self> {
+        if !self.tracked {
+            return Some(self);
+        }
+        let mut m = self;
+        match c {
+            Connmark::Set(set) if set.mask == u32::MAX => m.ct = Some(set.xor),
+            Connmark::Set(set) => m.ct = self.ct.map(|ct| set.apply(ct)),
+            Connmark::Save { nfmask, ctmask } => {
+                let from_packet = self.mark & nfmask;
+                m.ct = match self.ct {
+                    _ if ctmask == u32::MAX => Some(from_packet),
+                    Some(ct) => Some((ct & !ctmask) ^ from_packet),
+                    None => None,
+                };
+            }
+            Connmark::Restore { nfmask, ctmask } => {
+                let ct = if ctmask == 0 { 0 } else { self.ct? };
+                m.mark = (self.mark & !nfmask) ^ (ct & ctmask);
+            }
+        }
+        Some(m)
+    }
 }
 
 /// Both evaluators answer these; the walk is the same.
@@ -175,11 +221,12 @@ pub(crate) trait Engine {
     fn start(&self, p: &Self::Prepared) -> Option<usize>;
     /// The rules of `chain` that may match, in order.
     fn visit(&self, chain: usize, p: &Self::Prepared) -> Visit<'_>;
-    /// Whether the rule matches a packet now carrying `mark` (MARK targets
-    /// change it on the way); for unknown, the first undecided match.
-    fn check(&self, at: RuleRef, p: &Self::Prepared, mark: u32) -> (Tri, usize);
+    /// Whether the rule matches a packet now carrying `marks` (MARK and
+    /// CONNMARK targets change them on the way); for unknown, the first
+    /// undecided match.
+    fn check(&self, at: RuleRef, p: &Self::Prepared, marks: Marks) -> (Tri, usize);
     fn act(&self, at: RuleRef) -> Cow<'_, Act>;
-    fn mark(p: &Self::Prepared) -> u32;
+    fn marks(p: &Self::Prepared) -> Marks;
     /// Steps after which a walk is taken to loop.
     fn step_limit(&self) -> usize;
 }
@@ -235,7 +282,7 @@ pub(crate) fn walk<E: Engine>(
         Ending { verdict: v, decided_by: None }
     };
     let p = packet;
-    let mut mark = E::mark(p);
+    let mut marks = E::marks(p);
     // Frames to return to: chain and the candidates it has left.
     let mut stack: Vec<(usize, Visit<'_>)> = Vec::new();
     let (mut chain, mut visit) = (base, e.visit(base, p));
@@ -258,7 +305,7 @@ pub(crate) fn walk<E: Engine>(
             continue;
         };
         let at = RuleRef { chain, rule: r };
-        let (tri, which) = e.check(at, p, mark);
+        let (tri, which) = e.check(at, p, marks);
         let matched = match tri {
             Tri::True => true,
             Tri::False => false,
@@ -283,7 +330,14 @@ pub(crate) fn walk<E: Engine>(
                 rec.path.push(Step { at, action });
             }
         };
-        match &*e.act(at) {
+        let mut act = e.act(at);
+        if let Act::Connmark(c) = &*act {
+            match marks.connmark(*c) {
+                Some(m) => marks = m,
+                None => act = Cow::Owned(Act::Unknown("CONNMARK".into())),
+            }
+        }
+        match &*act {
             Act::Stop(v) => {
                 step(rec, Action::Verdict);
                 return Ending { verdict: v.clone(), decided_by: Some(at) };
@@ -313,10 +367,11 @@ pub(crate) fn walk<E: Engine>(
                     rec.logs.push(prefix.clone());
                 }
             }
-            Act::Continue => step(rec, Action::Continue),
+            // A CONNMARK's marks were changed above.
+            Act::Continue | Act::Connmark(_) => step(rec, Action::Continue),
             Act::Mark(m) => {
                 step(rec, Action::Continue);
-                mark = m.apply(mark);
+                marks.mark = m.apply(marks.mark);
             }
             Act::Unknown(name) => {
                 let k = undecided;
@@ -438,9 +493,7 @@ pub(crate) fn act(target: &Target, chains: usize) -> Act {
         Target::Nflog(n) => Act::Log(n.prefix.clone().unwrap_or_default()),
         Target::None => Act::Continue,
         Target::Mark(m) => Act::Mark(*m),
-        // The connection's mark is not part of a traced packet.
-        Target::Connmark(Connmark::Set(_) | Connmark::Save { .. }) => Act::Continue,
-        Target::Connmark(Connmark::Restore { .. }) => Act::Unknown("CONNMARK".into()),
+        Target::Connmark(c) => Act::Connmark(*c),
         // A translation ends the nat chain's walk, as the kernel's NAT
         // targets do; `nat::translate` reads it off the deciding rule.
         Target::Snat(_) | Target::Dnat(_) | Target::Masquerade(_) | Target::Redirect(_) => {
@@ -502,13 +555,15 @@ impl Engine for Linear<'_> {
         Visit::All(0..self.rs.chains[chain].rules.len())
     }
 
-    fn check(&self, at: RuleRef, p: &Packet, mark: u32) -> (Tri, usize) {
+    fn check(&self, at: RuleRef, p: &Packet, marks: Marks) -> (Tri, usize) {
         let rule = at.rule(self.rs);
         let marked;
-        let p = if mark == p.mark {
+        let p = if marks.mark == p.mark && marks.ct == p.given.connmark {
             p
         } else {
-            marked = Packet { mark, ..p.clone() };
+            let mut q = Packet { mark: marks.mark, ..p.clone() };
+            q.given.connmark = marks.ct;
+            marked = q;
             &marked
         };
         Tri::all(rule.matches.iter().map(|m| crate::matches::eval(m, p)))
@@ -519,8 +574,8 @@ impl Engine for Linear<'_> {
         Cow::Owned(act(&rule.target, self.rs.chains.len()))
     }
 
-    fn mark(p: &Packet) -> u32 {
-        p.mark
+    fn marks(p: &Packet) -> Marks {
+        Marks::of(p)
     }
 
     fn step_limit(&self) -> usize {

@@ -31,7 +31,7 @@ pub use eval::{
 };
 pub use interfaces::Interfaces;
 pub use matches::{Tri, Why};
-pub use packet::{CtState, Hook, Packet, tcp};
+pub use packet::{CtState, Given, Hook, Packet, tcp};
 pub use routed::{Route, Routed, routed};
 pub use routes::LocalTable;
 

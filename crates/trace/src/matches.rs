@@ -10,11 +10,11 @@
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrMatch, AddrTypeMatch, AddrTypes, IdRange, IfaceMatch, Match, OwnerMatch, PhysdevMatch,
-    PortMatch, icmp, iface_matches,
+    AddrMatch, AddrTypeMatch, AddrTypes, IdRange, IfaceMatch, Match, ModuleTest, OwnerMatch,
+    PhysdevMatch, PktType, PortMatch, icmp, iface_matches,
 };
 
-use crate::packet::{Hook, Packet};
+use crate::packet::{CtState, Given, Hook, Packet};
 
 /// A three-valued answer: a match is true, false, or cannot be decided
 /// (a packet field it needs was not given, or Rampart does not model it).
@@ -63,12 +63,18 @@ pub enum Why {
     NoDstType,
     /// A module Rampart does not model (`-m recent`, `-m time`...).
     Module,
-    /// A rate limit: the answer depends on the packets that came before.
-    Rate,
     /// A connection limit: the answer depends on the connections open.
     Connections,
     /// Whether the address is in a set filled at run time.
     DynamicSet,
+    /// Whether the address is on a `-m recent` list.
+    Recent,
+    NoConnmark,
+    NoMac,
+    NoLength,
+    NoMss,
+    /// `-m pkttype` on a packet the host sends: not modelled.
+    PktTypeSent,
 }
 
 impl Why {
@@ -96,11 +102,15 @@ impl Why {
             Why::DynamicSet => {
                 "the set is filled at run time: say --in-set SET or --not-in-set SET"
             }
-            Why::Module => "Rampart does not model this match",
-            Why::Rate => {
-                "depends on the rate: it matches while packets arrive under the limit, \
-                 and not once they come faster"
+            Why::Recent => {
+                "the list is kept by the kernel: say --recent-listed NAME or --recent-unlisted NAME"
             }
+            Why::NoConnmark => "the connection's mark is not given (--connmark)",
+            Why::NoMac => "the packet's Ethernet source is not given (--mac-source)",
+            Why::NoLength => "the packet's length is not given (--length)",
+            Why::NoMss => "the TCP MSS option is not given (--mss N, or --mss none)",
+            Why::PktTypeSent => "the link-layer type of a packet this host sends is not modelled",
+            Why::Module => "Rampart does not model this match",
             Why::Connections => {
                 "depends on the connections already open: it matches up to the limit, \
                  and not beyond it"
@@ -185,9 +195,94 @@ pub fn eval(m: &Match, p: &Packet) -> Tri {
         Match::AddrType(t) => addrtype(t, p.src_type, p.dst_type),
         Match::Set(m) => in_set(m, p.src, p.dst, &p.sets),
         Match::Time(_) | Match::Unknown { .. } => Tri::Unknown(Why::Module),
-        Match::Limit(_) => Tri::Unknown(Why::Rate),
+        Match::Limit(_) => Tri::from_bool(!p.given.over_limit),
+        Match::Module(m) => module(&m.test, &Facts::of(p, p.given.connmark)),
         Match::ConnLimit(_) => Tri::Unknown(Why::Connections),
     }
+}
+
+/// What the modules of iptables rulesets read: the packet's facts, and
+/// the connection's mark as the rules so far left it.
+pub(crate) struct Facts<'a> {
+    pub hook: Hook,
+    pub proto: Option<u8>,
+    /// The packet has a connection (it is not INVALID or UNTRACKED).
+    pub tracked: bool,
+    pub dst: Option<IpAddr>,
+    pub dst_type: Option<AddrTypes>,
+    pub given: &'a Given,
+    pub connmark: Option<u32>,
+}
+
+impl<'a> Facts<'a> {
+    pub(crate) fn of(p: &'a Packet, connmark: Option<u32>) -> Self {
+        Facts {
+            hook: p.hook,
+            proto: p.proto,
+            tracked: !matches!(p.state, CtState::Invalid | CtState::Untracked),
+            dst: p.dst,
+            dst_type: p.dst_type,
+            given: &p.given,
+            connmark,
+        }
+    }
+}
+
+/// The modules answered from [`Given`].
+pub(crate) fn module(t: &ModuleTest, f: &Facts<'_>) -> Tri {
+    let g = f.given;
+    let range =
+        |x: u16, min: u16, max: u16, neg: bool| Tri::from_bool(min <= x && x <= max).xor(neg);
+    match t {
+        ModuleTest::Rate { above } => Tri::from_bool(g.over_limit == *above),
+        ModuleTest::Recent { check: false, neg, .. } => Tri::True.xor(*neg),
+        ModuleTest::Recent { name, neg, .. } => match g.recent.get(name) {
+            Some(&listed) => Tri::from_bool(listed).xor(*neg),
+            None => Tri::Unknown(Why::Recent),
+        },
+        // Without a connection there is no mark: false, `!` or not.
+        ModuleTest::Connmark { .. } if !f.tracked => Tri::False,
+        ModuleTest::Connmark { neg, value, mask } => match f.connmark {
+            Some(c) => Tri::from_bool(c & mask == *value).xor(*neg),
+            None => Tri::Unknown(Why::NoConnmark),
+        },
+        ModuleTest::MacSource { neg, mac } => match g.mac_source {
+            Some(m) => Tri::from_bool(m == *mac).xor(*neg),
+            None => Tri::Unknown(Why::NoMac),
+        },
+        ModuleTest::Length { neg, min, max } => match g.length {
+            Some(n) => range(n, *min, *max, *neg),
+            None => Tri::Unknown(Why::NoLength),
+        },
+        ModuleTest::TcpMss { neg, min, max } => match (f.proto, g.mss) {
+            (None, _) => Tri::Unknown(Why::NoProto),
+            (Some(n), _) if n != 6 => Tri::False,
+            (Some(_), Some(Some(mss))) => range(mss, *min, *max, *neg),
+            // A segment without the option matches only negated.
+            (Some(_), Some(None)) => Tri::from_bool(*neg),
+            (Some(_), None) => Tri::Unknown(Why::NoMss),
+        },
+        ModuleTest::PktType { neg, kind } => pkttype(*kind, f).xor(*neg),
+    }
+}
+
+/// The packet's type as the link layer addressed it on arrival, from its
+/// destination: multicast by address; a forwarded packet came to this
+/// host's own link address (unicast); an arriving one is broadcast when its
+/// route type says so. What the host sends is left undecided.
+fn pkttype(kind: PktType, f: &Facts<'_>) -> Tri {
+    if matches!(f.hook, Hook::Output | Hook::Postrouting) {
+        return Tri::Unknown(Why::PktTypeSent);
+    }
+    let Some(dst) = f.dst else { return Tri::Unknown(Why::NoDst) };
+    let have = match f.dst_type {
+        _ if dst.is_multicast() => PktType::Multicast,
+        _ if f.hook == Hook::Forward => PktType::Unicast,
+        Some(t) if t.intersects(AddrTypes::BROADCAST) => PktType::Broadcast,
+        Some(_) => PktType::Unicast,
+        None => return Tri::Unknown(Why::NoDstType),
+    };
+    Tri::from_bool(have == kind)
 }
 
 /// `-m set`: only what the caller says of the set (`--in-set`); a set's

@@ -109,6 +109,29 @@ pub struct Packet {
     /// Run-time sets the caller says the packet's addresses are in (true)
     /// or not in (false); a set not listed is undecided.
     pub sets: std::collections::BTreeMap<String, bool>,
+    /// What the host keeps and the link layer carries, for the matches of
+    /// iptables rulesets that read them.
+    pub given: Given,
+}
+
+/// Facts no header shows, as the caller gives them: `-m limit` and
+/// `hashlimit` take packets as coming under the rate unless `over_limit`;
+/// the others are undecided where a fact is not given.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Given {
+    /// Packets come faster than every rate limit allows.
+    pub over_limit: bool,
+    /// `-m recent` lists that hold the checked address (true) or not.
+    pub recent: std::collections::BTreeMap<String, bool>,
+    /// The connection's mark (`-m connmark`), before the rules change it.
+    pub connmark: Option<u32>,
+    /// The Ethernet source address (`-m mac`).
+    pub mac_source: Option<[u8; 6]>,
+    /// The IP packet's length in bytes (`-m length`).
+    pub length: Option<u16>,
+    /// The TCP MSS option (`-m tcpmss`): `Some(None)` for a segment
+    /// without one.
+    pub mss: Option<Option<u16>>,
 }
 
 impl Packet {
@@ -136,6 +159,7 @@ impl Packet {
             src_type: None,
             dst_type: None,
             sets: std::collections::BTreeMap::new(),
+            given: Given::default(),
         }
     }
 

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use rampart_diag::FileId;
 use rampart_ir::read::{Format, parse};
 use rampart_ir::{
-    AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Family, Hook, IfaceMatch, Log, Match,
-    Policy, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, Connmark, CtStates, Family, Hook, IfaceMatch,
+    Log, MarkSet, Match, Policy, PortMatch, PortSet, Proto, Rule, Ruleset, Target,
 };
 
 use crate::*;
@@ -257,7 +257,7 @@ fn chains_jump_goto_return_and_policies() {
 #[test]
 fn unknown_matches_fork_both_ways() {
     let rs = rules(
-        ":INPUT DROP [0:0]\n-A INPUT -p tcp -m limit --limit 5/min -j ACCEPT\n-A INPUT -p udp -m recent --rcheck --name x -j ACCEPT\n-A INPUT -j LOG --log-prefix dropped",
+        ":INPUT DROP [0:0]\n-A INPUT -p tcp -m u32 --u32 0x0>>0x16&0x3c@0xc>>0x1a=0x5 -j ACCEPT\n-A INPUT -p udp -m recent --rcheck --name x -j ACCEPT\n-A INPUT -j LOG --log-prefix dropped",
     );
     let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 1));
     assert_eq!(t.verdict, Verdict::Unknown);
@@ -266,10 +266,10 @@ fn unknown_matches_fork_both_ways() {
     assert_eq!(t.main.verdict, Verdict::Drop);
     let json = explain::to_json(&rs, &t, Family::V4);
     assert_eq!(json["verdict"], "UNKNOWN");
-    assert_eq!(json["unknown"][0]["match"], "-m limit --limit 5/min");
+    assert_eq!(json["unknown"][0]["match"], "-m u32 --u32 0x0>>0x16&0x3c@0xc>>0x1a=0x5");
     assert_eq!(json["unknown"][0]["if_no_match"]["policy"], true);
     // Same verdict either way: the verdict is certain.
-    let rs = rules(":INPUT DROP [0:0]\n-A INPUT -m limit --limit 5/min -j LOG --log-prefix x");
+    let rs = rules(":INPUT DROP [0:0]\n-A INPUT -m recent --rcheck --name y -j LOG --log-prefix x");
     let t = both(&rs, &tcp("1.1.1.1", "2.2.2.2", 1));
     assert_eq!(t.verdict, Verdict::Drop);
     assert_eq!(t.forks.len(), 1);
@@ -422,8 +422,31 @@ fn arb_match() -> impl Strategy<Value = Match> {
             mask,
             comp: comp & mask
         }),
-        Just(Match::Unknown { module: "limit".into(), args: vec!["--limit".into(), "1/s".into()] }),
+        Just(Match::Unknown { module: "u32".into(), args: vec!["--u32".into(), "0x0=0x0".into()] }),
+        prop::sample::select(TOLD.to_vec()).prop_map(told),
     ]
+}
+
+/// Modules whose answer the trace is told.
+const TOLD: [&str; 12] = [
+    "-m limit --limit 3/min --limit-burst 10",
+    "-m hashlimit --hashlimit-above 5/sec --hashlimit-name h",
+    "-m recent --rcheck --seconds 60 --name a",
+    "-m recent ! --update --name b",
+    "-m recent --set --name a",
+    "-m connmark --mark 0x1/0x1",
+    "-m connmark ! --mark 0x2",
+    "-m mac --mac-source 02:00:00:00:00:01",
+    "-m length --length 30:40",
+    "-p tcp -m tcpmss ! --mss 1:1000",
+    "-m pkttype --pkt-type unicast",
+    "-m pkttype ! --pkt-type multicast",
+];
+
+/// The matches of one rule written as iptables-save writes it.
+fn told(text: &str) -> Match {
+    let rs = rules(&format!(":INPUT ACCEPT [0:0]\n-A INPUT {text}"));
+    rs.chains[0].rules[0].matches.last().unwrap().clone()
 }
 
 fn arb_target(chains: usize) -> impl Strategy<Value = Target> {
@@ -435,6 +458,12 @@ fn arb_target(chains: usize) -> impl Strategy<Value = Target> {
         "[a-z]{1,3}".prop_map(|prefix| Target::Log(Log { prefix, level: 4 })),
         (1..chains.max(2)).prop_map(|c| Target::Jump(ChainId(c))),
         (1..chains.max(2)).prop_map(|c| Target::Goto(ChainId(c))),
+        (0u32..4, 0u32..4)
+            .prop_map(|(mask, xor)| Target::Connmark(Connmark::Set(MarkSet { mask, xor }))),
+        (0u32..4, 0u32..4)
+            .prop_map(|(nfmask, ctmask)| Target::Connmark(Connmark::Save { nfmask, ctmask })),
+        (0u32..4, 0u32..4)
+            .prop_map(|(nfmask, ctmask)| Target::Connmark(Connmark::Restore { nfmask, ctmask })),
     ]
 }
 
@@ -483,8 +512,9 @@ fn arb_packet() -> impl Strategy<Value = Packet> {
         0u8..0x3f,
         0u32..4,
         prop::sample::select(vec![Some("eth0"), Some("eth1"), Some("lo"), None]),
+        arb_given(),
     )
-        .prop_map(|((s, d), proto, (sport, dport), state, flags, mark, iface)| Packet {
+        .prop_map(|((s, d), proto, (sport, dport), state, flags, mark, iface, given)| Packet {
             in_iface: iface.map(str::to_owned),
             src: Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, s))),
             dst: Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, d))),
@@ -495,7 +525,36 @@ fn arb_packet() -> impl Strategy<Value = Packet> {
             tcp_flags: Some(flags),
             state,
             mark,
+            dst_type: Some(if d == 5 {
+                rampart_ir::AddrTypes::BROADCAST
+            } else {
+                rampart_ir::AddrTypes::LOCAL
+            }),
+            given,
             ..Packet::new(Hook::Input)
+        })
+}
+
+fn arb_given() -> impl Strategy<Value = Given> {
+    let answer = prop::option::of(any::<bool>());
+    (
+        any::<bool>(),
+        (answer.clone(), answer),
+        prop::option::of(0u32..4),
+        prop::option::of(prop::sample::select(vec![[2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]])),
+        prop::option::of(25u16..45),
+        prop::option::of(prop::option::of(500u16..1500)),
+    )
+        .prop_map(|(over_limit, (a, b), connmark, mac_source, length, mss)| Given {
+            over_limit,
+            recent: [("a", a), ("b", b)]
+                .into_iter()
+                .filter_map(|(n, v)| Some((n.to_owned(), v?)))
+                .collect(),
+            connmark,
+            mac_source,
+            length,
+            mss,
         })
 }
 
@@ -714,4 +773,89 @@ fn a_redirect_delivers_to_the_incoming_interfaces_address() {
     let delivered = r.result().unwrap();
     assert_eq!((delivered.dst, delivered.dport), (Some("10.1.0.1".parse().unwrap()), Some(3128)));
     assert!(r.postrouting.is_none());
+}
+
+#[test]
+fn rate_limits_are_within_the_rate_unless_told_otherwise() {
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -p tcp -m hashlimit --hashlimit-above 10/sec --hashlimit-name f -j DROP\n-A INPUT -p tcp -m limit --limit 3/min --limit-burst 10 -j ACCEPT",
+    );
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 22);
+    assert_eq!(decided(&rs, &p), ("ACCEPT".into(), by("INPUT", 2)));
+    p.given.over_limit = true;
+    assert_eq!(decided(&rs, &p), ("DROP".into(), by("INPUT", 1)));
+}
+
+#[test]
+fn recent_lists_are_undecided_until_told() {
+    let rs = rules(
+        ":INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m recent --set --name SSH --rsource\n-A INPUT -p tcp -m recent --update --seconds 60 --hitcount 4 --name SSH --rsource -j DROP",
+    );
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 22);
+    let t = both(&rs, &p);
+    assert_eq!(t.verdict, Verdict::Unknown);
+    assert_eq!(t.path.len(), 1, "--set always matches");
+    assert_eq!(t.forks[0].undecided, Undecided::Match(1, Why::Recent));
+    p.given.recent.insert("SSH".into(), false);
+    assert_eq!(decided(&rs, &p), ("ACCEPT".into(), None));
+    p.given.recent.insert("SSH".into(), true);
+    assert_eq!(decided(&rs, &p), ("DROP".into(), by("INPUT", 2)));
+}
+
+#[test]
+fn connmark_is_given_or_set_on_the_way() {
+    let rs = rules(":INPUT DROP [0:0]\n-A INPUT -m connmark ! --mark 0x1/0xff -j ACCEPT");
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 22);
+    assert_eq!(both(&rs, &p).forks[0].undecided, Undecided::Match(0, Why::NoConnmark));
+    p.given.connmark = Some(0x101);
+    assert_eq!(decided(&rs, &p), ("DROP".into(), None));
+    p.given.connmark = Some(0x100);
+    assert_eq!(decided(&rs, &p), ("ACCEPT".into(), by("INPUT", 1)));
+    // No connection, no mark: false even negated.
+    p.state = CtState::Invalid;
+    assert_eq!(decided(&rs, &p), ("DROP".into(), None));
+    // A CONNMARK earlier in the walk sets what later rules see, given or not.
+    let rs = rules(
+        ":INPUT DROP [0:0]\n-A INPUT -j CONNMARK --set-xmark 0x1/0xffffffff\n-A INPUT -m connmark --mark 0x1 -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff\n-A INPUT -m mark --mark 0x1 -j ACCEPT",
+    );
+    let p = tcp("1.1.1.1", "2.2.2.2", 22);
+    assert_eq!(decided(&rs, &p), ("ACCEPT".into(), by("INPUT", 3)));
+}
+
+#[test]
+fn link_layer_and_length_matches_read_what_is_given() {
+    let rs = rules(
+        ":INPUT ACCEPT [0:0]\n-A INPUT -m mac --mac-source 02:00:00:00:00:01 -j DROP\n-A INPUT -m length --length 1000:65535 -j DROP\n-A INPUT -p tcp -m tcpmss ! --mss 536:1460 -j DROP\n-A INPUT -m pkttype --pkt-type broadcast -j DROP",
+    );
+    let mut p = tcp("1.1.1.1", "2.2.2.2", 22);
+    let t = both(&rs, &p);
+    let whys: Vec<_> = t.forks.iter().map(|f| f.undecided).collect();
+    assert_eq!(
+        whys,
+        [
+            Undecided::Match(0, Why::NoMac),
+            Undecided::Match(0, Why::NoLength),
+            Undecided::Match(1, Why::NoMss),
+            Undecided::Match(0, Why::NoDstType),
+        ]
+    );
+    p.given.mac_source = Some([2, 0, 0, 0, 0, 2]);
+    p.given.length = Some(60);
+    p.given.mss = Some(Some(1460));
+    p.dst_type = Some(rampart_ir::AddrTypes::LOCAL);
+    assert_eq!(decided(&rs, &p), ("ACCEPT".into(), None));
+    // A SYN without the MSS option matches only a negated tcpmss.
+    p.given.mss = Some(None);
+    assert_eq!(decided(&rs, &p), ("DROP".into(), by("INPUT", 3)));
+    p.given.mss = Some(Some(1460));
+    p.dst_type = Some(rampart_ir::AddrTypes::BROADCAST);
+    assert_eq!(decided(&rs, &p), ("DROP".into(), by("INPUT", 4)));
+    p.given.length = Some(1500);
+    assert_eq!(decided(&rs, &p), ("DROP".into(), by("INPUT", 2)));
+    p.given.mac_source = Some([2, 0, 0, 0, 0, 1]);
+    assert_eq!(decided(&rs, &p), ("DROP".into(), by("INPUT", 1)));
+    // What the host sends has no link-layer type here.
+    let rs = rules(":OUTPUT ACCEPT [0:0]\n-A OUTPUT -m pkttype --pkt-type unicast -j DROP");
+    let p = Packet { hook: Hook::Output, ..tcp("1.1.1.1", "2.2.2.2", 22) };
+    assert_eq!(both(&rs, &p).forks[0].undecided, Undecided::Match(0, Why::PktTypeSent));
 }

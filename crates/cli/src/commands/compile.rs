@@ -81,7 +81,10 @@ pub(crate) fn build(
     else {
         return Ok(Err(ExitCode::from(INVALID)));
     };
-    let fw = policy::pick(&model, firewall)?.clone();
+    // Taken out of the model, not copied: at 100,000 rules a firewall is
+    // a hundred MB or so.
+    let name = policy::pick(&model, firewall)?.name.clone();
+    let fw = model.firewalls.into_iter().find(|f| f.name == name).expect("picked above");
     let compiled = rampart_lower::compile(&fw);
     // Checked here rather than in `load`, so the firewall is lowered once.
     if policy::too_deep(&policy::forms(&compiled), sources) {

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use rampart_ir::{Family, IcmpMatch, icmp};
-use rampart_trace::{Compiled, CtState, Hook, Interfaces, LocalTable, Packet, check, explain, tcp};
+use rampart_trace::{
+    Compiled, CtState, Given, Hook, Interfaces, LocalTable, Packet, check, explain, tcp,
+};
 
 use super::import::{RulesFormat, read_rules};
 use crate::printer;
@@ -126,6 +128,39 @@ pub(crate) struct PacketArgs {
     /// on output) counts as local. `--live` reads the host's own.
     #[arg(long, value_name = "ADDR/LEN")]
     pub(crate) local: Vec<ipnet::IpNet>,
+    /// Packets come faster than the rate limits allow (`-m limit`,
+    /// `hashlimit`, a policy's `limit`); without it they come under the rate.
+    #[arg(long)]
+    pub(crate) over_limit: bool,
+    /// The address a `-m recent --name NAME` rule checks is on that list
+    /// (recently and often enough for the rule); without this or
+    /// --recent-unlisted the rule is undecided.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) recent_listed: Vec<String>,
+    /// The address is not on the `-m recent` list NAME.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) recent_unlisted: Vec<String>,
+    /// The connection's mark (`-m connmark`), decimal or 0x hex.
+    #[arg(long, value_name = "N")]
+    pub(crate) connmark: Option<String>,
+    /// The Ethernet source address (`-m mac --mac-source`).
+    #[arg(long, value_name = "MAC")]
+    pub(crate) mac_source: Option<String>,
+    /// The IP packet's length in bytes (`-m length`).
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) length: Option<u16>,
+    /// The TCP segment's MSS option (`-m tcpmss`), or `none`.
+    #[arg(long, value_name = "N|none")]
+    pub(crate) mss: Option<String>,
+}
+
+/// A mark: decimal or 0x hex.
+fn mark_number(flag: &str, m: &str) -> anyhow::Result<u32> {
+    match m.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16),
+        None => m.parse(),
+    }
+    .with_context(|| format!("{flag} `{m}` is not a number"))
 }
 
 pub(crate) fn proto_number(s: &str) -> anyhow::Result<u8> {
@@ -192,13 +227,33 @@ impl PacketArgs {
             (None, Some(6)) => Some(tcp::ACK),
             (None, _) => None,
         };
-        let mark = match &self.mark {
-            None => 0,
-            Some(m) => match m.strip_prefix("0x") {
-                Some(h) => u32::from_str_radix(h, 16),
-                None => m.parse(),
+        let mark = self.mark.as_deref().map_or(Ok(0), |m| mark_number("--mark", m))?;
+        let mac_source = match &self.mac_source {
+            None => None,
+            Some(m) => Some(
+                rampart_ir::parse_mac(m)
+                    .with_context(|| format!("--mac-source `{m}` is not a MAC address"))?,
+            ),
+        };
+        let mss = match self.mss.as_deref() {
+            None => None,
+            Some("none") => Some(None),
+            Some(n) => {
+                Some(Some(n.parse().with_context(|| format!("--mss `{n}` is not a number"))?))
             }
-            .with_context(|| format!("--mark `{m}` is not a number"))?,
+        };
+        let given = Given {
+            over_limit: self.over_limit,
+            recent: self
+                .recent_listed
+                .iter()
+                .map(|n| (n.clone(), true))
+                .chain(self.recent_unlisted.iter().map(|n| (n.clone(), false)))
+                .collect(),
+            connmark: self.connmark.as_deref().map(|m| mark_number("--connmark", m)).transpose()?,
+            mac_source,
+            length: self.length,
+            mss,
         };
         let physdev = self.physdev_in.is_some() || self.physdev_out.is_some();
         let mut packet = Packet {
@@ -227,6 +282,7 @@ impl PacketArgs {
                 .map(|n| (n.clone(), true))
                 .chain(self.not_in_set.iter().map(|n| (n.clone(), false)))
                 .collect(),
+            given,
         };
         self.local_table().classify(&mut packet);
         Ok(packet)
@@ -367,6 +423,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         (None, None, None) => bail!("give a policy file or --rules FILE"),
     };
     note_assumed_local(&args.packet, &packet, &[&ruleset]);
+    note_rate(&args.packet, &[&ruleset]);
     let problems = check(&ruleset);
     if !problems.is_empty() {
         for p in &problems {
@@ -419,6 +476,30 @@ fn bridge_ports(packet: &mut Packet, fw: &rampart_model::Firewall) {
     }
     let physdev = packet.physdev_in.is_some() || packet.physdev_out.is_some();
     packet.bridged |= packet.hook == Hook::Forward && physdev;
+}
+
+/// Rate limits are taken as holding (packets under the rate) unless
+/// `--over-limit`: say so where a ruleset has one.
+fn note_rate(args: &PacketArgs, rulesets: &[&rampart_ir::Ruleset]) {
+    use rampart_ir::{Match, ModuleTest};
+    let rate = |m: &Match| match m {
+        Match::Limit(_) => true,
+        Match::Module(m) => matches!(m.test, ModuleTest::Rate { .. }),
+        _ => false,
+    };
+    let uses = rulesets
+        .iter()
+        .flat_map(|rs| &rs.chains)
+        .flat_map(|c| &c.rules)
+        .any(|r| r.matches.iter().any(rate));
+    if uses {
+        let how = if args.over_limit { "faster than" } else { "under" };
+        printer::note(&format!(
+            "note: rate limits (-m limit, hashlimit, limit): packets taken as coming {how} the \
+             rate{}",
+            if args.over_limit { "" } else { "; --over-limit asks the other way" }
+        ));
+    }
 }
 
 /// Without the host's addresses, `-m addrtype` takes the destination of an

@@ -44,7 +44,12 @@ impl<'a, 'i> Writer<'a, 'i> {
             if i > 0 {
                 for r in rules.iter().filter(|r| r.attribute("disabled") != Some("True")) {
                     let place = self.nat_place(*r, name);
-                    self.lost(&place, "a rule of a second NAT rule set", *r);
+                    let what = format!(
+                        "a rule of NAT rule set \"{}\", which only a NAT branch enters \
+                         (a Rampart nat block has no branches)",
+                        one(name)
+                    );
+                    self.lost(&place, &what, *r);
                     let _ =
                         writeln!(out, "  # left out: NAT rule {} of \"{}\"", pos(*r), one(name));
                 }
@@ -97,7 +102,7 @@ impl<'a, 'i> Writer<'a, 'i> {
 
     fn nat_rule(&mut self, r: Node<'a, 'i>, lost: &mut LostList<'a, 'i>) -> String {
         if r.attribute("action") != Some("Translate") {
-            lost.push(("a NAT branch".to_owned(), r));
+            lost.push(("a NAT branch (a Rampart nat block has no branches)".to_owned(), r));
         }
         let action = self.nat_action(r, lost);
         let mut text = match &action {

@@ -316,6 +316,13 @@ impl RuleParser {
 
     fn module(&mut self, name: &Word, args: &[Word]) -> Result<Vec<Match>, Unreadable> {
         let module = name.text.as_str();
+        if super::modules::is_told(module) {
+            let m = super::modules::read(module, args).unwrap_or_else(|| Match::Unknown {
+                module: module.to_owned(),
+                args: args.iter().map(|w| w.text.clone()).collect(),
+            });
+            return Ok(vec![m]);
+        }
         let opts = split_opts(args);
         let known = matches!(
             module,

@@ -10,7 +10,8 @@ use super::diagnostics::Unreadable;
 use super::lex::Word;
 use super::{Table, diagnostics};
 use crate::{
-    Chain, ChainId, ChainKind, Counters, Family, Hook, Policy, Restricted, Rule, Ruleset, Target,
+    Chain, ChainId, ChainKind, Counters, Family, Hook, Match, Policy, Restricted, Rule, Ruleset,
+    Target,
 };
 
 /// A table as read so far: jumps still by name, since `-X` may yet delete
@@ -287,13 +288,15 @@ impl Builder {
                     self.warn(start, end, msg, "kept as a target Rampart does not know");
                 }
             }
-            let ruleset = Restricted::read(Ruleset { chains });
-            let v6 = ruleset
-                .chains
-                .iter()
-                .flat_map(|c| &c.rules)
-                .any(|r| r.family() == Some(Family::V6));
+            let v6 = chains.iter().flat_map(|c| &c.rules).any(|r| r.family() == Some(Family::V6));
             let family = if v6 { Family::V6 } else { Family::V4 };
+            // An ipset is of the table's family (`-m set` was read as IPv4).
+            for m in chains.iter_mut().flat_map(|c| &mut c.rules).flat_map(|r| &mut r.matches) {
+                if let Match::Set(s) = m {
+                    s.set.family = family;
+                }
+            }
+            let ruleset = Restricted::read(Ruleset { chains });
             tables.push(Table { table: t.table, family, ruleset });
         }
         // In file order, whatever order they were found in.

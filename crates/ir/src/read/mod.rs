@@ -11,6 +11,7 @@ mod build;
 mod detect;
 mod diagnostics;
 mod lex;
+mod modules;
 pub mod nft;
 mod save;
 mod script;
