@@ -12,7 +12,7 @@ use rampart_trace::{CtState, Hook, Packet, Verdict, tcp, trace};
 
 /// A way in which the rules and the declaration disagree.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub struct Mismatch {
     pub user: Option<String>,
     pub uid: u32,
     pub addr: IpAddr,
@@ -22,7 +22,7 @@ pub struct Problem {
     pub got: String,
 }
 
-impl std::fmt::Display for Problem {
+impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let who = match &self.user {
             Some(u) => format!("user {u} (UID {})", self.uid),
@@ -38,7 +38,7 @@ const NOBODY: u32 = 65534;
 
 /// Check the compiled firewall against the declaration.
 #[must_use]
-pub fn check(a: &Access, fw: &Firewall) -> Vec<Problem> {
+pub fn check(a: &Access, fw: &Firewall) -> Vec<Mismatch> {
     let rs = rampart_lower::compile(fw).v4;
     let mut probes: Vec<(Option<&str>, u32)> =
         a.grants.iter().map(|g| (Some(g.user.name.as_str()), g.user.uid)).collect();
@@ -64,7 +64,7 @@ pub fn check(a: &Access, fw: &Firewall) -> Vec<Problem> {
                     _ => false,
                 };
                 if !ok {
-                    out.push(Problem {
+                    out.push(Mismatch {
                         user: user.map(str::to_owned),
                         uid,
                         addr,

@@ -5,27 +5,17 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::{SPICE, kit, require};
 use rampart_access::audit::{self, Finding};
 use rampart_access::install::{self, Root};
-
-/// Removes the temporary root, also when an assertion fails.
-struct TempRoot(PathBuf);
-
-impl Drop for TempRoot {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use rampart_testing::TempDir;
 
 /// A root with the host's account files (groupadd --prefix edits them)
 /// and a viewer owned by root, mode 0755, as a package installs it.
-fn root(name: &str) -> TempRoot {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("root-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+fn root(name: &str) -> TempDir {
+    let d = rampart_testing::tempdir(name);
     std::fs::create_dir_all(d.join("etc")).unwrap();
     for f in ["group", "gshadow", "passwd", "shadow"] {
         if Path::new("/etc").join(f).exists() {
@@ -37,7 +27,7 @@ fn root(name: &str) -> TempRoot {
     std::fs::write(&v, "#!/bin/sh\necho \"$@\"\n").unwrap();
     std::os::unix::fs::chown(&v, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&v, std::fs::Permissions::from_mode(0o755)).unwrap();
-    TempRoot(d)
+    d
 }
 
 /// Every file under the root with its mode, owner and content.
@@ -66,7 +56,7 @@ fn install_audit_fix_uninstall_round_trip() {
         require(tool, pkg);
     }
     let tmp = root("trip");
-    let root = Root(tmp.0.clone());
+    let root = Root(tmp.to_path_buf());
     let k = kit(SPICE);
     let before = tree(&root.0);
 
@@ -152,8 +142,8 @@ fn firewall_rules_missing_from_the_loaded_table() {
 #[test]
 fn install_refuses_a_missing_viewer() {
     let tmp = root("noviewer");
-    std::fs::remove_file(tmp.0.join("usr/bin/remote-viewer")).unwrap();
-    let err = install::install_plan(&kit(SPICE), &Root(tmp.0.clone())).unwrap_err();
+    std::fs::remove_file(tmp.join("usr/bin/remote-viewer")).unwrap();
+    let err = install::install_plan(&kit(SPICE), &Root(tmp.to_path_buf())).unwrap_err();
     assert!(err.to_string().contains("apt-get install virt-viewer"), "{err}");
 }
 
@@ -161,7 +151,7 @@ fn install_refuses_a_missing_viewer() {
 fn a_fragment_visudo_refuses_is_never_left_and_its_message_is_shown() {
     require("visudo", "sudo");
     let r = root("refused");
-    let path = r.0.join("etc/sudoers.d/rampart-x");
+    let path = r.join("etc/sudoers.d/rampart-x");
     let err = install::install_sudoers(&path, "User_Alias X = \nALL ALL=(ALL) ALL\n").unwrap_err();
     assert!(err.to_string().contains("syntax error"), "visudo's own message: {err}");
     let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();

@@ -17,13 +17,6 @@ access desk-vms for desk {\n viewer \"/opt/viewer/bin/remote-viewer\"\n group vm
 consoles consoles\n user ann to vm1 port 5901 days mon, tue time 08:00-18:00\n \
 user bob, cy to 10.1.0.11 port 5902 days wed-thu\n}\n";
 
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("kit-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn spice_example_kit() {
     let k = kit(SPICE);
@@ -31,7 +24,7 @@ fn spice_example_kit() {
     insta::assert_snapshot!("spice_launcher", k.launcher);
     insta::assert_snapshot!("spice_service", k.service);
     insta::assert_snapshot!("spice_timer", k.timer);
-    visudo_ok(&k.sudoers, &tmp("spice"), "rampart-spice");
+    visudo_ok(&k.sudoers, &rampart_testing::tempdir("spice"), "rampart-spice");
     assert!(rampart_access::check::check(&k.access, &common::load(SPICE).1).is_empty());
 }
 
@@ -42,7 +35,7 @@ fn windows_kit() {
     insta::assert_snapshot!("windows_launcher", k.launcher);
     assert!(k.rules.contains("--timestart 08:00:00 --timestop 17:59:59 --weekdays Mon,Tue"));
     assert!(k.rules.contains("--weekdays Wed,Thu"));
-    visudo_ok(&k.sudoers, &tmp("windows"), "rampart-desk-vms");
+    visudo_ok(&k.sudoers, &rampart_testing::tempdir("windows"), "rampart-desk-vms");
     // The time matches make the evaluator's verdict depend on the clock,
     // which a windowed grant allows.
     let (a, fw) = common::load(WINDOWS);
@@ -65,7 +58,7 @@ fn check_finds_rules_that_disagree() {
 fn every_escaped_character_passes_visudo() {
     let odd = rampart_access::sudoers::escape("spice://h?a=1,b:2 c\\d*[e]#f\"g!h");
     let text = format!("u ALL=(u:g) NOPASSWD: /bin/echo -- {odd}\n");
-    visudo_ok(&text, &tmp("escape"), "escape");
+    visudo_ok(&text, &rampart_testing::tempdir("escape"), "escape");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_model::{Expect, Expected, Firewall};
 use rampart_trace::explain::describe;
-use rampart_trace::{Compiled, Interfaces, Packet, Verdict};
+use rampart_trace::{Interfaces, Packet, Tracer, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
@@ -20,7 +20,7 @@ pub const LIMIT: usize = 200_000;
 
 /// What became of one `expect` line.
 #[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
+pub struct ExpectOutcome {
     #[serde(skip)]
     pub span: Span,
     pub expected: &'static str,
@@ -56,7 +56,7 @@ pub enum Result {
     NoPacket,
 }
 
-impl Outcome {
+impl ExpectOutcome {
     #[must_use]
     pub fn holds(&self) -> bool {
         matches!(self.result, Result::Holds)
@@ -91,24 +91,24 @@ impl Outcome {
 /// Checks every `expect` line of `fw` against its compiled rules, one
 /// ruleset per family (what `rampart compile` loads).
 #[must_use]
-pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<Outcome> {
+pub fn expectations(fw: &Firewall, v4: &Ruleset, v6: &Ruleset) -> Vec<ExpectOutcome> {
     if fw.expects.is_empty() {
         return Vec::new();
     }
     let ifaces = interfaces(fw);
-    let fams: Vec<(Cuts, Compiled, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
+    let fams: Vec<(Cuts, Tracer, &Ruleset)> = [(v4, Family::V4), (v6, Family::V6)]
         .into_iter()
         .map(|(rs, f)| {
             let mut c = Cuts::of(rs, f);
             cut_at(&ifaces, &mut c);
-            (c, Compiled::new(rs), rs)
+            (c, Tracer::new(rs), rs)
         })
         .collect();
     fw.expects.iter().map(|e| check(&ifaces, &fams, e)).collect()
 }
 
-fn check(ifaces: &Interfaces, fams: &[(Cuts, Compiled, &Ruleset)], e: &Expect) -> Outcome {
-    let mut out = Outcome {
+fn check(ifaces: &Interfaces, fams: &[(Cuts, Tracer, &Ruleset)], e: &Expect) -> ExpectOutcome {
+    let mut out = ExpectOutcome {
         span: e.span,
         expected: e.verdict.word(),
         packets: 0,

@@ -1,9 +1,9 @@
 use rampart_diag::Sources;
 
-use crate::expect::{Outcome, Result, expectations};
+use crate::expect::{ExpectOutcome, Result, expectations};
 
 /// The outcomes of the policy's `expect` lines; panics on other errors.
-fn outcomes(text: &str) -> Vec<Outcome> {
+fn outcomes(text: &str) -> Vec<ExpectOutcome> {
     let mut sources = Sources::new();
     let loaded = rampart_model::load_str("t.rp", text, &mut sources);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
@@ -40,7 +40,7 @@ fn with(lines: &str) -> String {
     format!("{GW}{lines}\n}}\n")
 }
 
-fn fails(o: &Outcome) -> (&str, Option<u32>, usize) {
+fn fails(o: &ExpectOutcome) -> (&str, Option<u32>, usize) {
     match &o.result {
         Result::Fails { packet, rule, count, .. } => (packet.as_str(), *rule, *count),
         r => panic!("not a failure: {r:?}"),

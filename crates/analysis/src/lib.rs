@@ -27,7 +27,7 @@ pub mod space;
 pub use anomaly::{Anomaly, Kind, anomalies};
 pub use check::check;
 pub use depth::check_depth;
-pub use expect::{Outcome, expectations};
+pub use expect::{ExpectOutcome, expectations};
 pub use matrix::{Matrix, matrix};
 pub use placed::check_placed;
 pub use ranges::Ranges;

@@ -13,7 +13,7 @@ use rampart_diag::{Diagnostic, Span};
 use rampart_ir::{AddrItem, Family, Ruleset};
 use rampart_model::{Firewall, ServiceColumn};
 use rampart_trace::explain::{describe, proto_name};
-use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict};
+use rampart_trace::{Hook, Interfaces, Packet, Tracer, Verdict};
 use serde::Serialize;
 
 use crate::cuts::Cuts;
@@ -140,7 +140,7 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
     let ifaces = interfaces(fw);
     let mut cuts = Cuts::of(rs, family);
     cut_at(&ifaces, &mut cuts);
-    let compiled = Compiled::new(rs);
+    let compiled = Tracer::new(rs);
     let svc = services(&ServiceColumn::default(), &cuts);
     let owners = owners(&cuts);
     let zones = zones(fw, &ifaces, &cuts);
@@ -180,7 +180,7 @@ pub fn matrix(fw: &Firewall, rs: &Ruleset, family: Family) -> Option<Matrix> {
 fn bridged(
     fw: &Firewall,
     cuts: &Cuts,
-    (compiled, rs): (&Compiled, &Ruleset),
+    (compiled, rs): (&Tracer, &Ruleset),
     svc: &[Service],
     names: &BTreeMap<Key, String>,
     packets: &mut usize,
@@ -334,7 +334,7 @@ type Key = ((u8, u8), Option<(u128, u128)>);
 type By = (u32, Option<Span>);
 
 fn cell(
-    compiled: &Compiled,
+    compiled: &Tracer,
     rs: &Ruleset,
     walks: &[Walk],
     svc: &[Service],
@@ -449,7 +449,7 @@ fn service_names(fw: &Firewall) -> BTreeMap<Key, String> {
 fn spoofing(
     fw: &Firewall,
     ifaces: &Interfaces,
-    compiled: &Compiled,
+    compiled: &Tracer,
     rs: &Ruleset,
     zones: &[Area],
     svc: &[Service],
@@ -492,7 +492,7 @@ fn spoofing(
     out
 }
 
-fn accepted(compiled: &Compiled, rs: &Ruleset, p: &Packet) -> Option<(String, Option<By>)> {
+fn accepted(compiled: &Tracer, rs: &Ruleset, p: &Packet) -> Option<(String, Option<By>)> {
     let t = compiled.trace(p);
     (t.verdict == Verdict::Accept).then(|| {
         let by = t.main.decided_by.and_then(|at| at.origin(rs));

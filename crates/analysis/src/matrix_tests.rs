@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_model::Firewall;
-use rampart_trace::{Compiled, Hook, Interfaces, Packet, Verdict, tcp};
+use rampart_trace::{Hook, Interfaces, Packet, Tracer, Verdict, tcp};
 
 use crate::matrix::{Matrix, matrix};
 use crate::packets::interfaces;
@@ -153,7 +153,7 @@ proptest! {
             }
             _ => None,
         };
-        let verdict = Compiled::new(rs).trace(&p).verdict;
+        let verdict = Tracer::new(rs).trace(&p).verdict;
         match lookup(m, &from, &to, proto, key) {
             None => prop_assert_ne!(verdict, Verdict::Accept, "{:?} missing from {} -> {}", p, from, to),
             Some((all, accepted)) if all == accepted => {
@@ -268,7 +268,7 @@ proptest! {
             pk.tcp_flags = (proto == 6).then_some(tcp::SYN);
             Some(u128::from(port))
         };
-        let verdict = Compiled::new(rs).trace(&pk).verdict;
+        let verdict = Tracer::new(rs).trace(&pk).verdict;
         let bm = Matrix { cells: m.bridges[b].cells.clone(), ..m.clone() };
         match lookup(&bm, &p.name, &q.name, proto, key) {
             None => prop_assert_ne!(verdict, Verdict::Accept, "{:?} missing", pk),

@@ -137,7 +137,7 @@ pub(crate) fn too_deep(forms: &[(&str, &Ruleset)], sources: &Sources) -> bool {
 
 /// The `expect` lines of every firewall, checked against the rules
 /// `rampart compile` writes for it.
-pub(crate) fn expectations(model: &Model) -> Vec<rampart_analysis::Outcome> {
+pub(crate) fn expectations(model: &Model) -> Vec<rampart_analysis::ExpectOutcome> {
     model
         .firewalls
         .iter()

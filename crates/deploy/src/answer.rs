@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::apply::Outcome;
+use crate::apply::ApplyOutcome;
 use crate::diff::ChainDiff;
 use crate::status::Status;
 
@@ -30,16 +30,16 @@ pub struct Refusal {
 
 impl ApplyAnswer {
     #[must_use]
-    pub fn of(o: &Outcome) -> Self {
+    pub fn of(o: &ApplyOutcome) -> Self {
         match o {
-            Outcome::Refused(cut) => ApplyAnswer::Refused {
+            ApplyOutcome::Refused(cut) => ApplyAnswer::Refused {
                 refused: Refusal {
                     packet: cut.packet.to_owned(),
                     verdict: cut.verdict.clone(),
                     decided_by: cut.decided_by.clone(),
                 },
             },
-            Outcome::Applied { diff, version, pending } => ApplyAnswer::Applied {
+            ApplyOutcome::Applied { diff, version, pending } => ApplyAnswer::Applied {
                 version: version.clone(),
                 pending_deadline: pending.as_ref().map(|p| p.deadline),
                 changes: diff.clone(),

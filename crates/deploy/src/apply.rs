@@ -75,7 +75,7 @@ pub struct Plan<'a> {
 }
 
 #[derive(Debug)]
-pub enum Outcome {
+pub enum ApplyOutcome {
     /// Loaded; the changes per chain, and the try waiting for confirmation.
     Applied { diff: Vec<ChainDiff>, version: String, pending: Option<Pending> },
     /// The guard refused; nothing was loaded.
@@ -162,7 +162,7 @@ fn is(record: Option<&Applied>, backend: &str) -> bool {
 }
 
 /// Guard, arm the way back, load the new ruleset atomically, record it.
-pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> {
+pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<ApplyOutcome, DeployError> {
     // The kernel first: where it refuses (no privilege, no module), that is
     // what the user must hear, not a complaint about the state directory.
     crate::preflight::capable("nothing was loaded")?;
@@ -175,7 +175,7 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<Outcome, DeployError> 
         && let Some(cut) =
             guard::check(if m.family() == Family::V4 { plan.traced.v4 } else { plan.traced.v6 }, m)
     {
-        return Ok(Outcome::Refused(cut));
+        return Ok(ApplyOutcome::Refused(cut));
     }
     if let Some(m) = &plan.mgmt {
         let tracked = crate::conntrack::track(m);
@@ -262,7 +262,7 @@ fn finish(
     before: &Snapshot,
     mut record: Applied,
     pending: Pending,
-) -> Result<Outcome, DeployError> {
+) -> Result<ApplyOutcome, DeployError> {
     let diff = match (before, plan.load.name()) {
         (_, "nft") => {
             let after = nft::listing()?;
@@ -302,7 +302,7 @@ fn finish(
             None
         }
     };
-    Ok(Outcome::Applied { diff, version: record.version, pending })
+    Ok(ApplyOutcome::Applied { diff, version: record.version, pending })
 }
 
 /// One backend at a time: once the new rules are in, what earlier applies

@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn says_where_log_lines_go() {
-        let dir = std::env::temp_dir().join(format!("rampart-preflight-{}", std::process::id()));
+        let dir = rampart_testing::tempdir("preflight");
         std::fs::create_dir_all(dir.join("nf_log")).unwrap();
         std::fs::write(dir.join("nf_log/2"), "nf_log_ipv4\n").unwrap();
         std::fs::write(dir.join("nf_log/10"), "NONE\n").unwrap();
@@ -98,6 +98,5 @@ mod tests {
         assert!(logging(&dir, true).unwrap().contains("nf_log_all_netns=1"));
         std::fs::write(dir.join("nf_log_all_netns"), "0\n").unwrap();
         assert_eq!(logging(&dir, true), None);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

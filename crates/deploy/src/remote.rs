@@ -115,7 +115,7 @@ pub struct Push<'a> {
 
 /// How it went on one host.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum PushOutcome {
     /// Applied, and a new connection confirmed it (or no try was asked).
     Applied { version: String, confirmed: bool },
     /// The guard on the host refused; nothing was loaded.
@@ -129,22 +129,22 @@ pub enum Outcome {
     Failed { why: String },
 }
 
-impl Outcome {
+impl PushOutcome {
     #[must_use]
     pub fn ok(&self) -> bool {
-        matches!(self, Outcome::Applied { .. })
+        matches!(self, PushOutcome::Applied { .. })
     }
 
     /// One word for the summary.
     #[must_use]
     pub fn word(&self) -> &'static str {
         match self {
-            Outcome::Applied { confirmed: true, .. } => "confirmed",
-            Outcome::Applied { confirmed: false, .. } => "applied",
-            Outcome::Refused { .. } => "refused",
-            Outcome::Unconfirmed { .. } => "rolling-back",
-            Outcome::Broken { .. } => "broken",
-            Outcome::Failed { .. } => "failed",
+            PushOutcome::Applied { confirmed: true, .. } => "confirmed",
+            PushOutcome::Applied { confirmed: false, .. } => "applied",
+            PushOutcome::Refused { .. } => "refused",
+            PushOutcome::Unconfirmed { .. } => "rolling-back",
+            PushOutcome::Broken { .. } => "broken",
+            PushOutcome::Failed { .. } => "failed",
         }
     }
 }
@@ -152,7 +152,7 @@ impl Outcome {
 #[derive(Clone, Debug)]
 pub struct Report {
     pub host: Host,
-    pub outcome: Outcome,
+    pub outcome: PushOutcome,
     /// What the host's rampart printed (its change list, its messages).
     pub transcript: String,
 }
@@ -172,15 +172,15 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
         words.push("--force");
     }
     let (outcome, transcript) = match run(host, ssh, &words, Some(p.bundle_json), true) {
-        Err(why) => (Outcome::Failed { why }, String::new()),
+        Err(why) => (PushOutcome::Failed { why }, String::new()),
         Ok(r) if r.status == SSH_FAILED && r.stdout.trim().is_empty() => {
             let why = first_line(&r.stderr);
             // A session that got past authentication and died (keep-alives
             // unanswered) may have loaded the rules; before it, nothing ran.
             if r.authenticated {
-                (Outcome::Broken { why }, r.stderr)
+                (PushOutcome::Broken { why }, r.stderr)
             } else {
-                (Outcome::Failed { why }, String::new())
+                (PushOutcome::Failed { why }, String::new())
             }
         }
         Ok(r) if r.status == NOT_FOUND => {
@@ -189,7 +189,7 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
                 ssh.remote_rampart,
                 first_line(&r.stderr)
             );
-            (Outcome::Failed { why }, String::new())
+            (PushOutcome::Failed { why }, String::new())
         }
         Ok(r) => match serde_json::from_str::<ApplyAnswer>(r.stdout.trim()) {
             Ok(a) => answered(host, ssh, p, a, r.stderr),
@@ -199,7 +199,7 @@ pub fn push(host: &Host, ssh: &Ssh, p: &Push<'_>) -> Report {
                 } else {
                     first_line(&r.stderr)
                 };
-                (Outcome::Failed { why }, r.stderr)
+                (PushOutcome::Failed { why }, r.stderr)
             }
         },
     };
@@ -212,30 +212,30 @@ fn answered(
     p: &Push<'_>,
     a: ApplyAnswer,
     stderr: String,
-) -> (Outcome, String) {
+) -> (PushOutcome, String) {
     let (version, changes) = match a {
         ApplyAnswer::Refused { refused: r } => {
             let reason =
                 format!("{} would get {}, decided by {}", r.packet, r.verdict, r.decided_by);
-            return (Outcome::Refused { reason }, stderr);
+            return (PushOutcome::Refused { reason }, stderr);
         }
         ApplyAnswer::Applied { version, changes, .. } => (version, changes),
     };
     let transcript = if changes.is_empty() { stderr } else { diff::render(&changes) };
     if p.try_secs == 0 {
-        return (Outcome::Applied { version, confirmed: false }, transcript);
+        return (PushOutcome::Applied { version, confirmed: false }, transcript);
     }
     // A NEW connection, never a shared master one: this proves the host can
     // still be reached after the change.
     let outcome = match run(host, ssh, &["confirm"], None, false) {
-        Ok(r) if r.status == 0 => Outcome::Applied { version, confirmed: true },
-        Ok(r) if r.stderr.contains(NOT_WAITING) => Outcome::Unconfirmed {
+        Ok(r) if r.status == 0 => PushOutcome::Applied { version, confirmed: true },
+        Ok(r) if r.stderr.contains(NOT_WAITING) => PushOutcome::Unconfirmed {
             version,
             why: "the try ran out before the confirmation got through: the host has \
                   restored its previous rules"
                 .into(),
         },
-        Ok(r) => Outcome::Unconfirmed {
+        Ok(r) => PushOutcome::Unconfirmed {
             version,
             why: format!(
                 "{}; the host restores its previous rules by itself within {} s",
@@ -243,7 +243,7 @@ fn answered(
                 p.try_secs
             ),
         },
-        Err(why) => Outcome::Unconfirmed { version, why },
+        Err(why) => PushOutcome::Unconfirmed { version, why },
     };
     (outcome, transcript)
 }

@@ -302,8 +302,8 @@ mod tests {
 
     #[test]
     fn the_directory_is_root_only_and_never_somebody_elses() {
-        let dir = std::env::temp_dir().join(format!("rampart-state-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let tmp = rampart_testing::tempdir("state");
+        let dir = tmp.join("state");
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         let state = StateDir::new(&dir);
         state.write(APPLIED, "{}").unwrap();
@@ -317,6 +317,5 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(state.ensure().unwrap_err().to_string().contains("not Rampart's"));
         assert_eq!(mode(&dir), 0o755);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

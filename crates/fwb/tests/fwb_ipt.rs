@@ -15,6 +15,7 @@ use rampart_diag::Sources;
 use rampart_ir::Ruleset;
 use rampart_ir::read::{self, Format};
 use rampart_lab::{Netns, Tool, require_tools};
+use rampart_testing::TempDir;
 use rampart_trace::{CtState, Hook, Interfaces, Packet, nat, trace};
 
 const FWB_IPT: Tool = Tool { name: "fwb_ipt", package: "fwbuilder" };
@@ -103,13 +104,7 @@ const FWB_IPT_BROKEN: [(&str, &str); 2] = [
 /// The filter table `fwb_ipt`'s script leaves in a namespace's kernel, or
 /// `None` where the script is known not to run.
 fn fwb_ipt_ruleset(file: &Path, firewall: &str, probe: &Probe) -> Option<Ruleset> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "fwb-{}-{}",
-        std::process::id(),
-        firewall.replace(' ', "_")
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = rampart_testing::tempdir("fwb");
     let out = std::process::Command::new("fwb_ipt")
         .arg("-f")
         .arg(file)
@@ -187,10 +182,7 @@ fn rampart_ruleset(file: &Path, firewall: &str) -> (Ruleset, usize) {
     let id = sources.add(file.display().to_string(), xml.clone());
     let imported =
         rampart_fwb::import(&xml, id, &file.display().to_string(), Some(firewall)).unwrap();
-    let loaded = rampart_model::load_str("imported.rp", &imported.text, &mut sources);
-    assert!(!loaded.has_errors(), "{firewall}: {:?}\n{}", loaded.diagnostics, imported.text);
-    let model = loaded.model.unwrap();
-    let compiled = rampart_lower::compile(&model.firewalls[0]);
+    let compiled = rampart_lower::compile(&rampart_testing::firewall(&imported.text));
     (compiled.v4.into_ruleset(), imported.diagnostics.len())
 }
 
@@ -397,21 +389,21 @@ fn check(file: &Path, firewall: &str) -> (usize, usize, usize) {
 /// would: without it fwb_ipt writes `-s ! ADDR`, which iptables 1.8
 /// refuses (fwb_ipt's output is wrong there for every current system), so
 /// the script would leave those rules out of the kernel.
-fn templates_for_current_iptables() -> PathBuf {
+fn templates_for_current_iptables() -> (TempDir, PathBuf) {
     let xml = std::fs::read_to_string(TEMPLATES).unwrap();
     let fixed = xml
         .replace("platform=\"iptables\" version=\"\"", "platform=\"iptables\" version=\"1.4.20\"");
     assert_ne!(fixed, xml, "the templates no longer leave the iptables version unset");
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("templates-{}.fwb", std::process::id()));
+    let dir = rampart_testing::tempdir("templates");
+    let path = dir.join("templates.fwb");
     std::fs::write(&path, fixed).unwrap();
-    path
+    (dir, path)
 }
 
 #[test]
 fn templates_trace_the_same_as_fwb_ipt() {
     require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
-    let file = templates_for_current_iptables();
+    let (_dir, file) = templates_for_current_iptables();
     let (mut total, mut translated) = (0, 0);
     for fw in [
         "fw template 3",

@@ -86,17 +86,17 @@ pub struct User {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Proto {
+pub enum ListenerProto {
     Tcp,
     Udp,
 }
 
-impl Proto {
+impl ListenerProto {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
+            ListenerProto::Tcp => "tcp",
+            ListenerProto::Udp => "udp",
         }
     }
 }
@@ -104,7 +104,7 @@ impl Proto {
 /// `listen tcp|udp PORT`: a TCP acceptor or a UDP echo on the node.
 #[derive(Clone, Debug)]
 pub struct Listener {
-    pub proto: Proto,
+    pub proto: ListenerProto,
     pub port: u16,
 }
 
@@ -195,18 +195,18 @@ pub enum Target {
 
 /// The rule a probe expects to decide it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RuleRef {
+pub enum ExpectedRule {
     /// Rampart's policy rule number: a rule whose comment starts `RN:`.
     Policy(u32),
     /// `CHAIN:INDEX` as `iptables -L --line-numbers` counts.
     Chain(String, usize),
 }
 
-impl std::fmt::Display for RuleRef {
+impl std::fmt::Display for ExpectedRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RuleRef::Policy(n) => write!(f, "rule {n}"),
-            RuleRef::Chain(c, i) => write!(f, "{c}:{i}"),
+            ExpectedRule::Policy(n) => write!(f, "rule {n}"),
+            ExpectedRule::Chain(c, i) => write!(f, "{c}:{i}"),
         }
     }
 }
@@ -225,7 +225,7 @@ pub struct Probe {
     /// points at the attacker's MAC, and the attacker forwards.
     pub mitm: Option<(String, Span)>,
     pub expect: Outcome,
-    pub rule: Option<RuleRef>,
+    pub rule: Option<ExpectedRule>,
     pub log: Option<String>,
     /// The probe's line in the lab file (1-based), for the report.
     pub line: usize,

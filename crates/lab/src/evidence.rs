@@ -41,7 +41,7 @@ pub fn acquire_log_all_netns() -> Result<String, LabError> {
         })?;
         std::fs::write(&old, value.trim()).map_err(|e| io(&old, e))?;
     }
-    let ticket = format!("{STATE}/log-user-{}", crate::topology::run_id());
+    let ticket = format!("{STATE}/log-user-{}", crate::netns::run_id());
     std::fs::write(&ticket, "").map_err(|e| io(&ticket, e))?;
     std::fs::write(LOG_ALL, "1").map_err(|e| io(LOG_ALL, e))?;
     drop(lock);

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use rampart_ir::Family;
-use rampart_trace::Compiled;
+use rampart_trace::Tracer;
 
 use crate::describe::{Lab, Node, ProbeKind};
 use crate::netns::LabError;
@@ -74,9 +74,9 @@ fn unroutable(node: &str, dst: IpAddr) -> LabError {
 /// outcome, the counters are the rules on trace's path, the log lines
 /// the prefixes it prints; a probe trace cannot decide fails.
 pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
-    let v4 = Compiled::new(&read_tables(&rules.v4, "IPv4 rules")?);
+    let v4 = Tracer::new(&read_tables(&rules.v4, "IPv4 rules")?);
     let v6 = match &rules.v6 {
-        Some(t) => Some(Compiled::new(&read_tables(t, "IPv6 rules")?)),
+        Some(t) => Some(Tracer::new(&read_tables(t, "IPv6 rules")?)),
         None => None,
     };
     let pick = |f: Family| match (f, &v6) {

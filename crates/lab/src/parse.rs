@@ -10,8 +10,8 @@ use ipnet::IpNet;
 use rampart_diag::{Diagnostic, FileId, Span};
 
 use crate::describe::{
-    Bridge, Endpoint, Interface, Lab, Link, Listener, Node, Outcome, Port, Probe, ProbeKind, Proto,
-    Route, RuleRef, RulesSource, Target, User,
+    Bridge, Endpoint, ExpectedRule, Interface, Lab, Link, Listener, ListenerProto, Node, Outcome,
+    Port, Probe, ProbeKind, Route, RulesSource, Target, User,
 };
 use crate::diagnostics as d;
 
@@ -466,8 +466,8 @@ fn route_stmt(p: &mut Parser<'_>, s: &Stmt, kw: &str) -> Option<Route> {
 fn listen_stmt(p: &mut Parser<'_>, s: &Stmt) -> Vec<Listener> {
     let args = &s.words[1..];
     let proto = match args.first().and_then(word) {
-        Some("tcp") => Proto::Tcp,
-        Some("udp") => Proto::Udp,
+        Some("tcp") => ListenerProto::Tcp,
+        Some("udp") => ListenerProto::Udp,
         _ => {
             p.diags.push(d::expected(s.span, "`listen tcp|udp PORT, ...`"));
             return vec![];
@@ -524,7 +524,7 @@ struct ProbeClauses {
     port: Option<u16>,
     mitm: Option<(String, Span)>,
     expect: Option<Outcome>,
-    rule: Option<RuleRef>,
+    rule: Option<ExpectedRule>,
     log: Option<String>,
 }
 
@@ -574,7 +574,7 @@ impl ProbeClauses {
                 }
             }
             "rule" => {
-                let Some(r) = arg.and_then(word).and_then(parse_rule_ref) else {
+                let Some(r) = arg.and_then(word).and_then(parse_expected_rule) else {
                     need(p, "a policy rule number (7) or CHAIN:INDEX (INPUT:3)");
                     return None;
                 };
@@ -658,13 +658,13 @@ fn probe(p: &mut Parser<'_>, s: &Stmt) -> Option<Probe> {
     })
 }
 
-fn parse_rule_ref(w: &str) -> Option<RuleRef> {
+fn parse_expected_rule(w: &str) -> Option<ExpectedRule> {
     if let Ok(n) = w.parse::<u32>() {
-        return Some(RuleRef::Policy(n));
+        return Some(ExpectedRule::Policy(n));
     }
     let (c, i) = w.rsplit_once(':')?;
     let i: usize = i.parse().ok().filter(|&i| i > 0)?;
-    (!c.is_empty()).then(|| RuleRef::Chain(c.to_owned(), i))
+    (!c.is_empty()).then(|| ExpectedRule::Chain(c.to_owned(), i))
 }
 
 #[cfg(test)]
@@ -719,12 +719,12 @@ probe ping from a to 10.0.0.3 mitm b blocked rule FORWARD:3
         assert_eq!(lab.hosts[1].routes[0].to, "10.9.0.0/16");
         let p0 = &lab.probes[0];
         assert_eq!(p0.uid, Some(1000));
-        assert_eq!(p0.rule, Some(RuleRef::Policy(7)));
+        assert_eq!(p0.rule, Some(ExpectedRule::Policy(7)));
         assert_eq!(p0.log.as_deref(), Some("RULE 7 -- DENY "));
         assert!(matches!(p0.to, Target::Node(ref n, _) if n == "a"));
         let p1 = &lab.probes[1];
         assert_eq!(p1.mitm.as_ref().map(|m| m.0.as_str()), Some("b"));
-        assert_eq!(p1.rule, Some(RuleRef::Chain("FORWARD".into(), 3)));
+        assert_eq!(p1.rule, Some(ExpectedRule::Chain("FORWARD".into(), 3)));
         assert_eq!(p1.line, 17);
     }
 

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use rampart_diag::Sources;
 use rampart_ir::{Family, Ruleset};
-use rampart_trace::{Compiled, CtState, Hook, Packet, Verdict, tcp};
+use rampart_trace::{CtState, Hook, Packet, Tracer, Verdict, tcp};
 use serde::Serialize;
 
-use crate::describe::{Lab, Outcome, ProbeKind, RuleRef};
+use crate::describe::{ExpectedRule, Lab, Outcome, ProbeKind};
 use crate::evidence::{self, Counter, KmsgTail, NetnsLogging};
 use crate::netns::{LabError, Tool, require_root, require_tools};
 use crate::path::{Crossing, Flow, Leg, Nat, Router, crossings};
@@ -197,7 +197,7 @@ impl Report {
 pub fn stand_up(lab: &Lab, rules: &Rules) -> Result<Topology, LabError> {
     preflight()?;
     topology::remove_on_interrupt();
-    let topo = topology::build(lab, &topology::run_id())?;
+    let topo = topology::build(lab, &crate::netns::run_id())?;
     // `build` removes what it made when it fails; past it, `topo` does.
     load(&topo, rules)?;
     topology::start_listeners(lab, &topo)?;
@@ -255,7 +255,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
         Some(_) => read_tables(&rules.v4, "IPv4 rules")?,
         None => loaded_ruleset(&topo)?,
     };
-    let compiled = Compiled::new(&ruleset);
+    let compiled = Tracer::new(&ruleset);
     let nft = rules.nft.is_some();
     let kmsg = KmsgTail::start()?;
     let mut probes = Vec::new();
@@ -271,7 +271,7 @@ pub fn run(lab: &Lab, rules: &Rules) -> Result<Report, LabError> {
 fn run_probe(
     lab: &Lab,
     topo: &Topology,
-    compiled: &Compiled,
+    compiled: &Tracer,
     kmsg: &KmsgTail,
     p: &crate::describe::Probe,
     sport: u16,
@@ -336,7 +336,7 @@ fn run_probe(
 pub(crate) fn predict_probe<'a>(
     lab: &Lab,
     router: &dyn Router,
-    compiled: impl Fn(Family) -> &'a Compiled,
+    compiled: impl Fn(Family) -> &'a Tracer,
     p: &crate::describe::Probe,
     dst: IpAddr,
     sport: Option<u16>,
@@ -406,10 +406,10 @@ pub(crate) fn problems(
 }
 
 /// Whether a moved counter is the rule the probe expected.
-fn rule_matches(r: &RuleRef, c: &Counter) -> bool {
+fn rule_matches(r: &ExpectedRule, c: &Counter) -> bool {
     match r {
-        RuleRef::Chain(chain, i) => c.chain == *chain && c.index == *i,
-        RuleRef::Policy(n) => rampart_ir::origin::line_rule(&c.text) == Some(*n),
+        ExpectedRule::Chain(chain, i) => c.chain == *chain && c.index == *i,
+        ExpectedRule::Policy(n) => rampart_ir::origin::line_rule(&c.text) == Some(*n),
     }
 }
 
@@ -461,7 +461,7 @@ fn packet(p: &crate::describe::Probe, c: &Crossing, direction: Direction) -> Pac
 }
 
 fn predict(
-    compiled: &Compiled,
+    compiled: &Tracer,
     p: &crate::describe::Probe,
     c: &Crossing,
     direction: Direction,

@@ -15,23 +15,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::describe::{Lab, Proto};
+use crate::describe::{Lab, ListenerProto};
 use crate::netns::{self, LabError, Netns, Tool};
 
 /// The namespace of `node` in run `run` (`<pid>-<n>`) of lab `lab`.
 #[must_use]
 pub fn ns_name(lab: &str, run: &str, node: &str) -> String {
     format!("rl-{lab}-{run}-{node}")
-}
-
-static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// A new run id, `<pid>-<n>`: unique on the machine while this process
-/// lives, so the same lab can run twice at once.
-#[must_use]
-pub fn run_id() -> String {
-    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}-{n}", std::process::id())
 }
 
 /// Namespaces this process created and has not removed yet; the Ctrl-C
@@ -255,13 +245,13 @@ pub fn start_listeners(lab: &Lab, topo: &Topology) -> Result<(), LabError> {
         let ns = topo.ns(&node.name);
         for l in &node.listeners {
             match l.proto {
-                Proto::Tcp => {
+                ListenerProto::Tcp => {
                     let spec = format!("TCP4-LISTEN:{},fork,reuseaddr", l.port);
                     // The child dies with the namespace: remove() kills
                     // every process in it.
                     let _child = ns.spawn(&["socat", &spec, "OPEN:/dev/null"])?;
                 }
-                Proto::Udp => {
+                ListenerProto::Udp => {
                     // One echo per address: a socket bound to the wildcard
                     // would answer from whichever address routing picks,
                     // and the sender would ignore the answer.
@@ -279,7 +269,7 @@ pub fn start_listeners(lab: &Lab, topo: &Topology) -> Result<(), LabError> {
         }
         let deadline = Instant::now() + Duration::from_secs(5);
         for l in &node.listeners {
-            let flag = if l.proto == Proto::Tcp { "-Hltn" } else { "-Hlun" };
+            let flag = if l.proto == ListenerProto::Tcp { "-Hltn" } else { "-Hlun" };
             let want = format!(":{} ", l.port);
             loop {
                 let out = ns.stdout(["ss", flag])?;

@@ -34,7 +34,7 @@ fn connects_from(ns: &Netns, src: &str) -> bool {
 #[test]
 fn antispoof_drops_sources_from_its_chosen_list_in_the_kernel_with_both_backends() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SOCAT]).unwrap();
-    let (_, c) = common::compile("antispoof.rp", POLICY);
+    let c = rampart_lower::compile(&rampart_testing::firewall(POLICY));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "antispoof", None);
     let nft = rampart_nft::emit(&c.rich);
 

@@ -34,7 +34,7 @@ fn hold(ns: &Netns) -> Spawned {
 #[test]
 fn a_connection_limit_refuses_the_connection_over_it_in_the_kernel_with_both_backends() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let (_, c) = common::compile("connlimit.rp", POLICY);
+    let c = rampart_lower::compile(&rampart_testing::firewall(POLICY));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "connlimit", None);
     let nft = rampart_nft::emit(&c.rich);
 

@@ -19,7 +19,7 @@ accept from client to servers service ssh\n    accept from client to fw-addr ser
 #[test]
 fn a_group_or_host_holding_the_firewall_reaches_the_firewall_itself() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let (_, c) = common::compile("group.rp", POLICY);
+    let c = rampart_lower::compile(&rampart_testing::firewall(POLICY));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "firewall in a group", None);
     let nft = rampart_nft::emit(&c.rich);
 

@@ -3,8 +3,6 @@
 //! imported or hand-built ruleset), the line keeps its target: the deny
 //! still denies.
 
-mod common;
-
 use std::time::Duration;
 
 use rampart_diag::Sources;
@@ -31,7 +29,7 @@ fn a_nul_is_refused_and_a_deny_still_denies() {
 
     // The same rule with the NUL put in after the checks, as an imported
     // ruleset could carry it, with an injected line behind it.
-    let (_, c) = common::compile("ok.rp", &policy("x"));
+    let c = rampart_lower::compile(&rampart_testing::firewall(&policy("x")));
     let mut v4 = c.v4.into_ruleset();
     let deny = v4
         .chains

@@ -11,8 +11,6 @@ use std::time::Duration;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
-mod common;
-
 const POLICY: &str = "firewall fw {\n  interface c0 2001:db8:82::1/64\n  ruleset main {\n    \
 accept from 2001:db8:82::2\n  }\n}\n";
 
@@ -41,7 +39,7 @@ fn reports(fw: &Netns, backend: &str) -> u64 {
 #[test]
 fn mld_reports_pass_a_policy_that_does_not_mention_them_with_both_backends() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT]).unwrap();
-    let (_, c) = common::compile("v6.rp", POLICY);
+    let c = rampart_lower::compile(&rampart_testing::firewall(POLICY));
     let ip6tables = rampart_emit::iptables_restore(&c.v6, Family::V6, "icmpv6", None);
     let nft = rampart_nft::emit(&c.rich);
     let (fw, peer) = (Netns::new().unwrap(), Netns::new().unwrap());

@@ -30,7 +30,7 @@ fn build() -> topology::Topology {
     let mut sources = Sources::new();
     let file = sources.add(path.display().to_string(), text.clone());
     let lab = rampart_lab::parse(&path, &text, file).lab.expect("the example lab parses");
-    topology::build(&lab, &topology::run_id()).unwrap()
+    topology::build(&lab, &rampart_lab::netns::run_id()).unwrap()
 }
 
 fn mac(ns: &Netns, iface: &str) -> String {

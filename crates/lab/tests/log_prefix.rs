@@ -25,7 +25,7 @@ fn policy(id: u32) -> String {
 fn own_prefixes_kept_numbers_and_a_limited_catch_all_log_in_the_kernel() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
     let id = std::process::id();
-    let (_, c) = common::compile("prefix.rp", &policy(id));
+    let c = rampart_lower::compile(&rampart_testing::firewall(&policy(id)));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "prefixes", None);
     let nft = rampart_nft::emit(&c.rich);
 

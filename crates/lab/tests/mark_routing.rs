@@ -9,7 +9,6 @@
 
 mod common;
 
-use rampart_diag::Sources;
 use rampart_ir::Family;
 use rampart_lab::{Netns, Tool, connects_many, require_tools, veth};
 
@@ -24,10 +23,7 @@ fn policy(mark: bool) -> String {
 }
 
 fn compiled(mark: bool) -> (String, String, rampart_ir::Ruleset) {
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("mark.rp", &policy(mark), &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let c = rampart_lower::compile(&rampart_testing::firewall(&policy(mark)));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "marks", None);
     (iptables, rampart_nft::emit(&c.rich), c.rich)
 }

@@ -10,8 +10,6 @@
 //! (100.64.0.1). Each server answers with the address it saw: the peer's
 //! (inet) or its own (web).
 
-mod common;
-
 use std::time::Duration;
 
 use rampart_ir::Family;
@@ -50,7 +48,8 @@ fn masquerade_and_a_port_forward_work_in_the_kernel_with_both_backends() {
         Tool { name: "conntrack", package: "conntrack" },
     ])
     .unwrap();
-    let (fw, c) = common::compile("nat.rp", POLICY);
+    let fw = rampart_testing::firewall(POLICY);
+    let c = rampart_lower::compile(&fw);
     let fw = &fw;
     let mut ifaces = rampart_trace::Interfaces::unknown();
     for i in &fw.interfaces {

@@ -30,7 +30,7 @@ fn attempts(a: &Netns, b: &Netns, port: u16) -> Vec<bool> {
 #[test]
 fn a_limit_drops_what_comes_faster_in_the_kernel_with_both_backends() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let (_, c) = common::compile("limit.rp", POLICY);
+    let c = rampart_lower::compile(&rampart_testing::firewall(POLICY));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "limits", None);
     let nft = rampart_nft::emit(&c.rich);
 

@@ -41,7 +41,7 @@ const CASES: [(&str, u16, bool); 9] = [
 ];
 
 fn compiled() -> rampart_lower::Compiled {
-    common::compile("return.rp", POLICY).1
+    rampart_lower::compile(&rampart_testing::firewall(POLICY))
 }
 
 #[test]

@@ -17,8 +17,8 @@ fn generated_script_checks_and_loads_every_example() {
         let fw = &model.firewalls[0];
         let c = rampart_lower::compile(fw);
         let script = rampart_emit::shell_script("test", &c.v4, &c.v6, &sources);
-        let file = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("{example}-{}.sh", std::process::id()));
+        let dir = rampart_testing::tempdir("script");
+        let file = dir.join(format!("{example}.sh"));
         std::fs::write(&file, &script).unwrap();
 
         let ns = Netns::new().unwrap();
@@ -42,6 +42,5 @@ fn generated_script_checks_and_loads_every_example() {
             c.v4.rule_count() + hooks,
             "{example}: loaded rules\n{saved}"
         );
-        let _ = std::fs::remove_file(file);
     }
 }

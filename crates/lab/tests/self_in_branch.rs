@@ -68,8 +68,8 @@ fn packets() -> Vec<Packet> {
 
 #[test]
 fn self_in_a_branched_rule_set_is_the_firewall_as_in_main() {
-    let (_, flat) = common::compile("flat.rp", &policy(false));
-    let (_, branched) = common::compile("branched.rp", &policy(true));
+    let flat = rampart_lower::compile(&rampart_testing::firewall(&policy(false)));
+    let branched = rampart_lower::compile(&rampart_testing::firewall(&policy(true)));
     let mut differ = Vec::new();
     for p in packets() {
         for (a, b) in [(&flat.rich, &branched.rich), (&*flat.v4, &*branched.v4)] {
@@ -85,7 +85,7 @@ fn self_in_a_branched_rule_set_is_the_firewall_as_in_main() {
 #[test]
 fn self_in_a_branched_rule_set_holds_in_the_kernel_with_both_backends() {
     require_tools(&[Tool::IP, Tool::IPTABLES_RESTORE, Tool::NFT, Tool::SETPRIV]).unwrap();
-    let (_, c) = common::compile("branched.rp", &policy(true));
+    let c = rampart_lower::compile(&rampart_testing::firewall(&policy(true)));
     let iptables = rampart_emit::iptables_restore(&c.v4, Family::V4, "self", None);
     let nft = rampart_nft::emit(&c.rich);
 

@@ -2,8 +2,6 @@
 //! holds the current UTC time accepts, one whose day or hours do not, does
 //! not. The kernel's time match reads UTC (no `--kerneltz`), like Rampart.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart_ir::Family;
@@ -25,7 +23,7 @@ fn hhmm(minute: u64) -> String {
 }
 
 fn compile(policy: &str) -> String {
-    let (_, compiled) = common::compile("time.rp", policy);
+    let compiled = rampart_lower::compile(&rampart_testing::firewall(policy));
     rampart_emit::iptables_restore(&compiled.v4, Family::V4, "time window test", None)
 }
 

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 
 use crate::attribute::{Action, Attribution, RuleInfo, RuleLookup, Source, rule_info};
 use crate::envelope::Stamp;
-use crate::line::{LogLine, Proto};
+use crate::line::{LogLine, LogProto};
 
 /// A decoded firewall line, owned.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -137,7 +137,7 @@ impl Event {
             dpt: p.dpt,
             len: p.len,
             ttl: p.ttl.or(p.hoplimit),
-            tcp_flags: if p.proto == Some(Proto::Tcp) {
+            tcp_flags: if p.proto == Some(LogProto::Tcp) {
                 p.tcp_flags.to_string()
             } else {
                 String::new()

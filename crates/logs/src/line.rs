@@ -142,7 +142,7 @@ pub enum LineError {
 
 /// Layer-4 protocol as the kernel names it in `PROTO=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Proto {
+pub enum LogProto {
     /// `PROTO=TCP`
     Tcp,
     /// `PROTO=UDP`
@@ -164,38 +164,38 @@ pub enum Proto {
     Other,
 }
 
-impl Proto {
-    pub(crate) fn parse(v: &[u8]) -> Proto {
+impl LogProto {
+    pub(crate) fn parse(v: &[u8]) -> LogProto {
         match v {
-            b"TCP" => Proto::Tcp,
-            b"UDP" => Proto::Udp,
-            b"UDPLITE" => Proto::UdpLite,
-            b"ICMP" => Proto::Icmp,
-            b"ICMPv6" => Proto::Icmpv6,
-            b"AH" => Proto::Ah,
-            b"ESP" => Proto::Esp,
-            _ => dec(v).and_then(|n| u8::try_from(n).ok()).map_or(Proto::Other, Proto::Num),
+            b"TCP" => LogProto::Tcp,
+            b"UDP" => LogProto::Udp,
+            b"UDPLITE" => LogProto::UdpLite,
+            b"ICMP" => LogProto::Icmp,
+            b"ICMPv6" => LogProto::Icmpv6,
+            b"AH" => LogProto::Ah,
+            b"ESP" => LogProto::Esp,
+            _ => dec(v).and_then(|n| u8::try_from(n).ok()).map_or(LogProto::Other, LogProto::Num),
         }
     }
 
     /// Lower-case name used in summaries and JSON (`tcp`, `udp`, `icmp`, `47`).
     pub fn name(self) -> std::borrow::Cow<'static, str> {
         match self {
-            Proto::Tcp => "tcp".into(),
-            Proto::Udp => "udp".into(),
-            Proto::UdpLite => "udplite".into(),
-            Proto::Icmp => "icmp".into(),
-            Proto::Icmpv6 => "icmpv6".into(),
-            Proto::Ah => "ah".into(),
-            Proto::Esp => "esp".into(),
-            Proto::Num(n) => n.to_string().into(),
-            Proto::Other => "other".into(),
+            LogProto::Tcp => "tcp".into(),
+            LogProto::Udp => "udp".into(),
+            LogProto::UdpLite => "udplite".into(),
+            LogProto::Icmp => "icmp".into(),
+            LogProto::Icmpv6 => "icmpv6".into(),
+            LogProto::Ah => "ah".into(),
+            LogProto::Esp => "esp".into(),
+            LogProto::Num(n) => n.to_string().into(),
+            LogProto::Other => "other".into(),
         }
     }
 
     /// Whether the protocol carries ports (SPT/DPT).
     pub fn has_ports(self) -> bool {
-        matches!(self, Proto::Tcp | Proto::Udp | Proto::UdpLite)
+        matches!(self, LogProto::Tcp | LogProto::Udp | LogProto::UdpLite)
     }
 }
 
@@ -289,7 +289,7 @@ pub struct Packet<'a> {
     /// `FLOWLBL=` (IPv6)
     pub flowlbl: Option<u32>,
     /// `PROTO=`
-    pub proto: Option<Proto>,
+    pub proto: Option<LogProto>,
     /// `INCOMPLETE [n bytes]`: the layer-4 header was cut short.
     pub incomplete: bool,
     /// `SPT=`
@@ -432,14 +432,14 @@ impl<'a> LogLine<'a> {
             return true;
         }
         match proto {
-            Proto::Tcp => seen(p.urgp.is_some(), "URGP"),
-            Proto::Udp | Proto::UdpLite => seen(p.udp_len.is_some(), "LEN"),
-            Proto::Icmp | Proto::Icmpv6 => seen(p.icmp_code.is_some(), "CODE"),
-            Proto::Ah | Proto::Esp => seen(p.spi.is_some(), "SPI"),
+            LogProto::Tcp => seen(p.urgp.is_some(), "URGP"),
+            LogProto::Udp | LogProto::UdpLite => seen(p.udp_len.is_some(), "LEN"),
+            LogProto::Icmp | LogProto::Icmpv6 => seen(p.icmp_code.is_some(), "CODE"),
+            LogProto::Ah | LogProto::Esp => seen(p.spi.is_some(), "SPI"),
             // The kernel ends a protocol it does not name at its number.
-            Proto::Num(_) => true,
+            LogProto::Num(_) => true,
             // A name it does not print: a cut one (`PROTO=TC`).
-            Proto::Other => false,
+            LogProto::Other => false,
         }
     }
 }
@@ -686,7 +686,7 @@ fn l3_field<'a>(
         K_HOPLIMIT => p.hoplimit = Some(narrow(num(val, "HOPLIMIT")?, "HOPLIMIT")?),
         K_FLOWLBL => p.flowlbl = Some(num(val, "FLOWLBL")?),
         K_PROTO => {
-            p.proto = Some(Proto::parse(val));
+            p.proto = Some(LogProto::parse(val));
             *l4 = true;
         }
         _ => {
@@ -711,7 +711,7 @@ fn l4_field<'a>(
         K_SPT => p.spt = Some(narrow(num(val, "SPT")?, "SPT")?),
         K_DPT => p.dpt = Some(narrow(num(val, "DPT")?, "DPT")?),
         K_LEN => p.udp_len = Some(num(val, "LEN")?),
-        K_SEQ if p.proto == Some(Proto::Tcp) => p.seq = Some(num(val, "SEQ")?),
+        K_SEQ if p.proto == Some(LogProto::Tcp) => p.seq = Some(num(val, "SEQ")?),
         K_ACK => p.ack = Some(num(val, "ACK")?),
         K_WINDOW => p.window = Some(num(val, "WINDOW")?),
         K_RES => p.res = Some(narrow(hex(val, "RES")?, "RES")?),
@@ -752,7 +752,7 @@ pub(crate) fn matching_bracket(s: &[u8]) -> Option<usize> {
 }
 
 fn flag(tok: &[u8], code: u64, p: &mut Packet<'_>, l4: bool) -> Result<(), LineError> {
-    if l4 && p.proto == Some(Proto::Tcp) {
+    if l4 && p.proto == Some(LogProto::Tcp) {
         let bit = match code {
             F_CWR => TcpFlags::CWR,
             F_ECE => TcpFlags::ECE,
@@ -947,7 +947,7 @@ mod tests {
             (Some(60), Some(0x10), Some(0x20), Some(51), Some(54321))
         );
         assert!(k.df && !k.mf && !k.ce);
-        assert_eq!(k.proto, Some(Proto::Tcp));
+        assert_eq!(k.proto, Some(LogProto::Tcp));
         assert_eq!(
             (k.spt, k.dpt, k.window, k.res, k.urgp),
             (Some(51234), Some(22), Some(64240), Some(0), Some(0))
@@ -1012,7 +1012,7 @@ mod tests {
         assert_eq!((n.len, n.ttl, n.id), (Some(64), Some(1), Some(7)));
         assert_eq!(
             (n.proto, n.spt, n.dpt, n.udp_len),
-            (Some(Proto::Udp), Some(40000), Some(33434), Some(44))
+            (Some(LogProto::Udp), Some(40000), Some(33434), Some(44))
         );
     }
 
@@ -1041,7 +1041,7 @@ mod tests {
         assert_eq!((k.frag, k.id), (Some(1232), Some(0xabcd)));
         assert_eq!(
             (k.proto, k.icmp_type, k.icmp_id, k.icmp_seq),
-            (Some(Proto::Icmpv6), Some(128), Some(5), Some(6))
+            (Some(LogProto::Icmpv6), Some(128), Some(5), Some(6))
         );
     }
 
@@ -1072,7 +1072,7 @@ mod tests {
         assert!(k.ce && k.mf && !k.df);
         assert_eq!(k.frag, Some(185));
         assert_eq!(k.ip_opt, Some(&b"07270400"[..]));
-        assert_eq!(k.proto, Some(Proto::Udp));
+        assert_eq!(k.proto, Some(LogProto::Udp));
         assert_eq!(k.dpt, None);
     }
 
@@ -1080,9 +1080,9 @@ mod tests {
     fn ah_esp_other_proto() {
         let l =
             p("IN=eth0 OUT= SRC=1.1.1.1 DST=2.2.2.2 LEN=100 TTL=60 ID=1 PROTO=ESP SPI=0x1234abcd ");
-        assert_eq!((l.packet.proto, l.packet.spi), (Some(Proto::Esp), Some(0x1234_abcd)));
+        assert_eq!((l.packet.proto, l.packet.spi), (Some(LogProto::Esp), Some(0x1234_abcd)));
         let l = p("IN=eth0 OUT= SRC=1.1.1.1 DST=2.2.2.2 LEN=100 TTL=60 ID=1 PROTO=47 ");
-        assert_eq!(l.packet.proto, Some(Proto::Num(47)));
+        assert_eq!(l.packet.proto, Some(LogProto::Num(47)));
     }
 
     #[test]
@@ -1147,7 +1147,7 @@ mod tests {
         assert_eq!(l.unread, Unread { fields: vec!["DST", "TTL"], cut: false });
         let k = &l.packet;
         assert_eq!((k.src, k.dst, k.ttl), (v4("45.55.2.201"), None, None));
-        assert_eq!((k.proto, k.spt, k.dpt), (Some(Proto::Tcp), Some(40788), Some(3306)));
+        assert_eq!((k.proto, k.spt, k.dpt), (Some(LogProto::Tcp), Some(40788), Some(3306)));
         assert_eq!(l.prefix_trimmed(), b"[UFW BLOCK]");
         assert_eq!(
             unread("IN=eth0 OUT= SRC=x.x.x.x DST=1.2.3.4 LEN=1 PROTO=47 "),

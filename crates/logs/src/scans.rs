@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::envelope::{self, Stamp};
 use crate::inputs::{self, InputError};
-use crate::line::{self, LogLine, Proto, TcpFlags};
+use crate::line::{self, LogLine, LogProto, TcpFlags};
 use crate::partial::Partial;
 
 /// Thresholds.
@@ -104,7 +104,7 @@ pub fn scan_inputs(
 struct Window {
     index: i64,
     packets: u64,
-    ports: BTreeSet<(Proto, u16)>,
+    ports: BTreeSet<(LogProto, u16)>,
     hosts: BTreeSet<IpAddr>,
     styles: BTreeSet<&'static str>,
     first: Option<Stamp>,
@@ -156,7 +156,7 @@ impl Detector {
         {
             w.hosts.insert(dst);
         }
-        if p.proto == Some(Proto::Tcp) {
+        if p.proto == Some(LogProto::Tcp) {
             let f = p.tcp_flags.0;
             let style = match f {
                 0 => Some("NULL"),

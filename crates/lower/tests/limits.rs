@@ -1,7 +1,6 @@
 //! Rate and connection limits, and limited log lines, through lowering:
 //! where the limit stands in the rule and where a limited log goes.
 
-use rampart_diag::Sources;
 use rampart_ir::{Family, Ruleset, format_rule};
 use rampart_lower::compile;
 
@@ -11,10 +10,7 @@ fn compiled(options: &str, rules: &str) -> rampart_lower::Compiled {
          accept-established off\n {options}\n ruleset main {{\n{rules}\n }}\n ruleset other {{\n  \
          return log\n }}\n}}\n"
     );
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("t.rp", &text, &mut sources);
-    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
-    compile(&loaded.model.unwrap().firewalls[0])
+    compile(&rampart_testing::firewall(&text))
 }
 
 /// The whole IPv4 output, a `CHAIN: rule` line per rule, comments left

@@ -1,7 +1,6 @@
 //! Lowering passes on small policies: where rules land, how negation, logging,
 //! branches and address families are lowered.
 
-use rampart_diag::Sources;
 use rampart_ir::{Family, Hook, Ruleset, format_rule};
 use rampart_lower::compile;
 
@@ -11,11 +10,7 @@ fn compiled(body: &str) -> rampart_lower::Compiled {
          group both {{ lan, dmz }}\nservice ssh tcp 22\nservice web tcp 80, 443\nservice dns tcp 53, udp 53\n\
          user alice uid 1000\n{body}"
     );
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("t.rp", &text, &mut sources);
-    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
-    let model = loaded.model.unwrap();
-    compile(&model.firewalls[0])
+    compile(&rampart_testing::firewall(&text))
 }
 
 fn fw(options: &str, rules: &str) -> String {

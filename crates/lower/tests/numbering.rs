@@ -1,15 +1,11 @@
 //! Rule numbers a migrating user can keep: disabled rules hold theirs, the
 //! entry rule set has any name, and derived rules are numbered predictably.
 
-use rampart_diag::Sources;
 use rampart_ir::{Family, format_rule};
 use rampart_lower::compile;
 
 fn compiled(text: &str) -> rampart_lower::Compiled {
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("t.rp", text, &mut sources);
-    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
-    compile(&loaded.model.unwrap().firewalls[0])
+    compile(&rampart_testing::firewall(text))
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub(crate) struct Def {
 
 /// A rule by its number, as log prefixes and `compile` show it.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct RuleRef {
+pub(crate) struct RuleNumber {
     pub(crate) firewall: String,
     pub(crate) number: u32,
 }
@@ -33,7 +33,7 @@ pub(crate) struct RuleRef {
 pub(crate) struct Index {
     pub(crate) defs: Vec<Def>,
     /// Name → the rules that name it.
-    pub(crate) used_by: BTreeMap<String, Vec<RuleRef>>,
+    pub(crate) used_by: BTreeMap<String, Vec<RuleNumber>>,
 }
 
 impl Index {
@@ -132,7 +132,7 @@ impl Index {
                         self.defs.push(scoped(&rs.name, "rule set", Vec::new()));
                         for rule in &rs.rules {
                             number += 1;
-                            let r = RuleRef { firewall: fw.name.text.clone(), number };
+                            let r = RuleNumber { firewall: fw.name.text.clone(), number };
                             for name in rule_names(rule) {
                                 self.used_by.entry(name.to_owned()).or_default().push(r.clone());
                             }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use rampart_diag::{Diagnostic, FileId, Sources, Span};
 use rampart_syntax::ast::{Item, Policy, Text, Word};
 
-use crate::{Model, diagnostics, resolve};
+use crate::{Model, access, diagnostics, firewall, resolve};
 
 /// The result of loading a policy: the model when there are no errors, and
 /// every diagnostic (errors and warnings) found.
@@ -63,7 +63,7 @@ fn finish(file: FileId, dir: Option<&Path>, sources: &mut Sources) -> Loaded {
     // A syntax error hides no other error: what parsed is still checked,
     // but not for names written only in a statement that did not parse.
     let mut model_diags = Vec::new();
-    let model = resolve::resolve(&files, &mut model_diags);
+    let model = build(&files, &mut model_diags);
     let broken: Vec<&str> = skipped
         .iter()
         .flat_map(|s| sources.slice(*s).split(|c: char| c.is_whitespace() || ",{}".contains(c)))
@@ -74,6 +74,17 @@ fn finish(file: FileId, dir: Option<&Path>, sources: &mut Sources) -> Loaded {
     diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
     let model = (!diags.iter().any(Diagnostic::is_error)).then_some(model);
     Loaded { model, diagnostics: diags }
+}
+
+/// The model of the files read: names resolved, then the access
+/// declarations and the firewalls built with them.
+fn build(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
+    let mut d = resolve::resolve(files, diags);
+    let names: Vec<&str> = d.firewalls.iter().map(|f| f.name.text.as_str()).collect();
+    let accesses = access::build_all(&d.accesses, &mut d.resolver, &names, diags);
+    let firewalls =
+        d.firewalls.into_iter().map(|fw| firewall::build(fw, &mut d.resolver, diags)).collect();
+    Model { firewalls, accesses }
 }
 
 /// Whether `d` is about a reference (unknown name, rule set, interface,

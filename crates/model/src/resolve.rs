@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use rampart_diag::{Diagnostic, Span};
 use rampart_ir::AddrItem;
-use rampart_syntax::ast::{Item, Policy, ServiceClause, Word};
+use rampart_syntax::ast::{self, Item, Policy, ServiceClause, Word};
 
-use crate::{Model, ServiceAtom, User, addr, diagnostics, firewall, service, standard};
+use crate::{ServiceAtom, User, addr, diagnostics, service, standard};
 
 enum Def<'a> {
     Host(&'a [Word]),
@@ -54,7 +54,15 @@ pub(crate) struct Resolver<'a> {
     in_progress: Vec<&'a str>,
 }
 
-pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
+/// Every name of the files, checked, and the declarations that become the
+/// model's parts (built by their own modules with the resolver).
+pub(crate) struct Declared<'a> {
+    pub resolver: Resolver<'a>,
+    pub firewalls: Vec<&'a ast::Firewall>,
+    pub accesses: Vec<&'a ast::Access>,
+}
+
+pub(crate) fn resolve<'a>(files: &'a [Policy], diags: &mut Vec<Diagnostic>) -> Declared<'a> {
     let mut r = Resolver { symbols: BTreeMap::new(), done: BTreeMap::new(), in_progress: vec![] };
     let mut firewalls = Vec::new();
     let mut accesses = Vec::new();
@@ -97,10 +105,7 @@ pub(crate) fn resolve(files: &[Policy], diags: &mut Vec<Diagnostic>) -> Model {
     for name in names {
         r.lookup(name, diags);
     }
-    let names: Vec<&str> = firewalls.iter().map(|f| f.name.text.as_str()).collect();
-    let accesses = crate::access::build_all(&accesses, &mut r, &names, diags);
-    let firewalls = firewalls.into_iter().map(|fw| firewall::build(fw, &mut r, diags)).collect();
-    Model { firewalls, accesses }
+    Declared { resolver: r, firewalls, accesses }
 }
 
 /// How deep groups may nest (group in group in ...).

@@ -14,7 +14,7 @@ use rampart_diag::Sources;
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
 
-pub use view::{Counted, Extras, LabProbe, LabSection, Page};
+pub use view::{Counted, Extras, LabProbe, LabSection, Logged, Page};
 
 /// The report of `fw` (compiled as `compiled`), whose policy `sources`
 /// hold; `policy` names it in the title; `extras`, the optional sections.

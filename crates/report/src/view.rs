@@ -11,7 +11,7 @@ use rampart_ir::{Family, Ruleset};
 use rampart_lower::Compiled;
 use rampart_model::Firewall;
 use rampart_syntax::ast::{self, Column, Item};
-use rampart_trace::{Compiled as Evaluator, explain};
+use rampart_trace::{Tracer, explain};
 
 #[derive(Template)]
 #[template(path = "report.html")]
@@ -31,6 +31,7 @@ pub struct Page {
     pub expectations: Vec<Expectation>,
     pub lab: Option<LabSection>,
     pub counters: Option<Counted>,
+    pub logs: Option<Logged>,
 }
 
 /// Sections shown only when their data is given.
@@ -38,6 +39,19 @@ pub struct Page {
 pub struct Extras {
     pub lab: Option<LabSection>,
     pub counters: Option<Counted>,
+    pub logs: Option<Logged>,
+}
+
+/// The rules that log most, from a log file.
+pub struct Logged {
+    pub file: String,
+    pub lines: u64,
+    pub firewall_lines: u64,
+    /// Firewall lines read only in part (still counted by prefix).
+    pub partial_lines: u64,
+    /// (rule, when Rampart's prefix names one; the prefix; lines), most
+    /// lines first.
+    pub top: Vec<(Option<u32>, String, u64)>,
 }
 
 /// A lab's probes and how they came out.
@@ -246,7 +260,7 @@ pub(crate) fn page(
             let lc = sources.line_col(o.span.file, o.span.start);
             let trace = o.sample.as_ref().map_or_else(String::new, |(p, f)| {
                 let rs: &Ruleset = if *f == Family::V4 { &c.v4 } else { &c.v6 };
-                explain::to_text(rs, p, &Evaluator::new(rs).trace(p), *f)
+                explain::to_text(rs, p, &Tracer::new(rs).trace(p), *f)
             });
             Expectation {
                 text: sources.slice(o.span).to_owned(),
@@ -291,6 +305,7 @@ pub(crate) fn page(
         expectations,
         lab: extras.lab,
         counters: extras.counters,
+        logs: extras.logs,
     }
 }
 

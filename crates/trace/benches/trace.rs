@@ -17,7 +17,7 @@
 //! ruleset 20 times with the compiled evaluator:
 //! `RAMPART_TRACE_PROFILE=10000 valgrind --tool=callgrind <bench binary>`,
 //! then `callgrind_annotate --inclusive=yes` gives the instructions of
-//! `Compiled::trace` (called 20,480 times).
+//! `Tracer::trace` (called 20,480 times).
 
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
@@ -28,7 +28,7 @@ use rampart_ir::{
     AddrItem, AddrMatch, AddrSet, Chain, ChainId, CtStates, Log, Match, Policy, PortMatch, PortSet,
     Proto, Rule, Ruleset, Target,
 };
-use rampart_trace::{Compiled, CtState, Hook, Packet, tcp, trace};
+use rampart_trace::{CtState, Hook, Packet, Tracer, tcp, trace};
 
 const PORTS: [u16; 8] = [22, 25, 53, 80, 443, 3306, 5432, 8080];
 
@@ -144,7 +144,7 @@ fn bench(c: &mut Criterion) {
     for n in [1_000usize, 10_000, 100_000] {
         let mut rng = fastrand::Rng::with_seed(0x7261_6d70_6172_7421);
         let rs = ruleset(n, &mut rng);
-        let compiled = Compiled::new(&rs);
+        let compiled = Tracer::new(&rs);
         let batch = packets(&rs, 1024, &mut rng);
         // The linear evaluator is slow on big rulesets: give it fewer packets.
         let linear_batch = &batch[..(1024 * 1000 / n).clamp(8, 1024)];
@@ -174,7 +174,7 @@ fn bench(c: &mut Criterion) {
     for n in [1_000usize, 10_000, 100_000] {
         let rs = ruleset(n, &mut fastrand::Rng::with_seed(0x7261_6d70_6172_7421));
         group.bench_with_input(BenchmarkId::from_parameter(n), &rs, |b, rs| {
-            b.iter(|| black_box(Compiled::new(rs)));
+            b.iter(|| black_box(Tracer::new(rs)));
         });
     }
     group.finish();
@@ -213,7 +213,7 @@ fn cpu_table() {
         let mut rng = fastrand::Rng::with_seed(0x7261_6d70_6172_7421);
         let rs = ruleset(n, &mut rng);
         let t = std::time::Instant::now();
-        let compiled = Compiled::new(&rs);
+        let compiled = Tracer::new(&rs);
         let build = t.elapsed();
         let batch = packets(&rs, 1024, &mut rng);
         let linear_batch = &batch[..(1024 * 1000 / n).clamp(8, 1024)];
@@ -233,7 +233,7 @@ criterion_group!(benches, bench);
 fn profile(n: usize) {
     let mut rng = fastrand::Rng::with_seed(0x7261_6d70_6172_7421);
     let rs = ruleset(n, &mut rng);
-    let compiled = Compiled::new(&rs);
+    let compiled = Tracer::new(&rs);
     let batch = packets(&rs, 1024, &mut rng);
     for _ in 0..20 {
         for p in &batch {

@@ -17,19 +17,19 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use rampart_ir::{
-    AddrItem, AddrMatch, IcmpMatch, IdRange, Match, ModuleTest, OwnerMatch, PortMatch, Ruleset,
-    Table, icmp, iface_matches,
+    AddrMatch, IcmpMatch, IdRange, Match, ModuleTest, OwnerMatch, PortMatch, Ruleset, Table, icmp,
+    iface_matches,
 };
 
 use crate::eval::{Act, Engine, Marks, RuleRef, Trace, Visit, act, explore, step_limit};
-use crate::index::{Cands, Lists};
+use crate::index::{Cands, KeyRange, Keys, Lists, key_range};
 use crate::matches::{Facts, Tri, Why};
 use crate::packet::{Hook, Packet};
 
-/// A ruleset compiled for fast tracing. Build once with [`Compiled::new`],
-/// then [`Compiled::trace`] any number of packets.
+/// A ruleset compiled for fast tracing. Build once with [`Tracer::new`],
+/// then [`Tracer::trace`] any number of packets.
 #[derive(Debug)]
-pub struct Compiled {
+pub struct Tracer {
     rs: Ruleset,
     chains: Vec<CChain>,
     /// Built-in chain per hook (input, output, forward).
@@ -43,7 +43,7 @@ pub struct Compiled {
 
 #[derive(Debug)]
 struct CChain {
-    /// Each rule's tests: `tests[first..first + len]` of [`Compiled`], so
+    /// Each rule's tests: `tests[first..first + len]` of [`Tracer`], so
     /// that all tests sit in one array; 8 bytes a rule, read per candidate.
     rules: Vec<(u32, u32)>,
     /// Each rule's target, read only when the rule matches.
@@ -146,12 +146,9 @@ struct CPhysdev {
 #[derive(Clone, Debug)]
 pub struct Prepared {
     hook: Hook,
-    pub(crate) src: Option<IpAddr>,
-    pub(crate) dst: Option<IpAddr>,
-    pub(crate) proto: Option<u8>,
-    pub(crate) has_ports: Option<bool>,
+    /// What the chains' indexes look at.
+    keys: Keys,
     sport: Option<u16>,
-    pub(crate) dport: Option<u16>,
     icmp: Option<(u8, Option<u8>)>,
     tcp_flags: Option<u8>,
     state: u8,
@@ -198,7 +195,7 @@ impl Pats {
     }
 }
 
-impl Compiled {
+impl Tracer {
     /// Compiles a ruleset. Check it first with [`crate::check`]: jumps to
     /// missing chains become unknown targets here.
     #[must_use]
@@ -252,12 +249,14 @@ impl Compiled {
         let pats = |name: Option<&str>| name.map(|n| Pats::new(&self.patterns, n));
         Prepared {
             hook: p.hook,
-            src: p.src,
-            dst: p.dst,
-            proto: p.proto,
-            has_ports: p.has_ports(),
+            keys: Keys {
+                src: p.src,
+                dst: p.dst,
+                proto: p.proto,
+                has_ports: p.has_ports(),
+                dport: p.dport,
+            },
             sport: p.sport,
-            dport: p.dport,
             icmp: p.icmp,
             tcp_flags: p.tcp_flags,
             state: p.state.bit(),
@@ -334,26 +333,6 @@ fn addr(a: &AddrMatch, dst: bool) -> Test {
     Test::Addr(Box::new(AddrTest { dst, neg: a.neg, v4: v4.into(), v6: v6.into() }))
 }
 
-pub(crate) enum KeyRange {
-    V4(u32, u32),
-    V6(u128, u128),
-}
-
-pub(crate) fn key_range(item: AddrItem) -> KeyRange {
-    match item {
-        AddrItem::Net(ipnet::IpNet::V4(n)) => {
-            KeyRange::V4(n.network().to_bits(), n.broadcast().to_bits())
-        }
-        AddrItem::Net(ipnet::IpNet::V6(n)) => {
-            KeyRange::V6(n.network().to_bits(), n.broadcast().to_bits())
-        }
-        AddrItem::Range(IpAddr::V4(a), IpAddr::V4(b)) => KeyRange::V4(a.to_bits(), b.to_bits()),
-        AddrItem::Range(IpAddr::V6(a), IpAddr::V6(b)) => KeyRange::V6(a.to_bits(), b.to_bits()),
-        // Mixed-family ranges cannot be built by the readers; match nothing.
-        AddrItem::Range(..) => KeyRange::V6(1, 0),
-    }
-}
-
 fn port(p: &PortMatch, which: PortField) -> Test {
     if let [(lo, hi)] = p.set.ranges.as_slice()
         && which != PortField::Any
@@ -376,7 +355,7 @@ impl Test {
     fn eval(&self, p: &Prepared, marks: Marks) -> Tri {
         let mark = marks.mark;
         match self {
-            Test::Addr4 { dst, neg, lo, hi } => match if *dst { p.dst } else { p.src } {
+            Test::Addr4 { dst, neg, lo, hi } => match if *dst { p.keys.dst } else { p.keys.src } {
                 Some(IpAddr::V4(a)) => {
                     let k = a.to_bits();
                     tri(*lo <= k && k <= *hi, *neg)
@@ -385,7 +364,7 @@ impl Test {
                 Some(IpAddr::V6(_)) => tri(false, *neg),
                 None => Tri::Unknown(if *dst { Why::NoDst } else { Why::NoSrc }),
             },
-            Test::Addr(t) => match if t.dst { p.dst } else { p.src } {
+            Test::Addr(t) => match if t.dst { p.keys.dst } else { p.keys.src } {
                 Some(IpAddr::V4(a)) => {
                     let k = a.to_bits();
                     tri(t.v4.iter().any(|&(lo, hi)| lo <= k && k <= hi), t.neg)
@@ -407,35 +386,36 @@ impl Test {
                     }),
                 }
             }
-            Test::Proto { neg, n } => match p.proto {
+            Test::Proto { neg, n } => match p.keys.proto {
                 Some(x) => tri(x == *n, *neg),
                 None => Tri::Unknown(Why::NoProto),
             },
-            Test::Port1 { which, neg, lo, hi } => match p.has_ports {
+            Test::Port1 { which, neg, lo, hi } => match p.keys.has_ports {
                 None => Tri::Unknown(Why::NoProto),
                 Some(false) => Tri::False,
                 Some(true) => {
                     let (x, why) = if *which == PortField::Src {
                         (p.sport, Why::NoSport)
                     } else {
-                        (p.dport, Why::NoDport)
+                        (p.keys.dport, Why::NoDport)
                     };
                     x.map_or(Tri::Unknown(why), |x| tri(*lo <= x && x <= *hi, *neg))
                 }
             },
             Test::Port { which, neg, ranges } => {
                 let inside = |x: u16| ranges.iter().any(|&(a, b)| a <= x && x <= b);
-                match p.has_ports {
+                match p.keys.has_ports {
                     None => Tri::Unknown(Why::NoProto),
                     Some(false) => Tri::False,
                     Some(true) => match which {
                         PortField::Src => {
                             p.sport.map_or(Tri::Unknown(Why::NoSport), |x| tri(inside(x), *neg))
                         }
-                        PortField::Dst => {
-                            p.dport.map_or(Tri::Unknown(Why::NoDport), |x| tri(inside(x), *neg))
-                        }
-                        PortField::Any => match (p.sport.map(inside), p.dport.map(inside)) {
+                        PortField::Dst => p
+                            .keys
+                            .dport
+                            .map_or(Tri::Unknown(Why::NoDport), |x| tri(inside(x), *neg)),
+                        PortField::Any => match (p.sport.map(inside), p.keys.dport.map(inside)) {
                             (Some(true), _) | (_, Some(true)) => tri(true, *neg),
                             (Some(false), Some(false)) => tri(false, *neg),
                             (None, _) => Tri::Unknown(Why::NoSport),
@@ -444,7 +424,7 @@ impl Test {
                     },
                 }
             }
-            Test::Icmp { neg, proto, m } => match p.proto {
+            Test::Icmp { neg, proto, m } => match p.keys.proto {
                 None => Tri::Unknown(Why::NoProto),
                 Some(x) if x != *proto => Tri::False,
                 Some(_) => match (p.icmp, m) {
@@ -458,7 +438,7 @@ impl Test {
             Test::State { neg, bits } => tri(bits & p.state != 0, *neg),
             Test::Owner(o) => owner(o, p),
             Test::Physdev(ph) => physdev(ph, p),
-            Test::TcpFlags { neg, mask, comp } => match (p.proto, p.tcp_flags) {
+            Test::TcpFlags { neg, mask, comp } => match (p.keys.proto, p.tcp_flags) {
                 (None, _) => Tri::Unknown(Why::NoProto),
                 (Some(x), _) if x != 6 => Tri::False,
                 (Some(_), Some(f)) => tri(f & mask == *comp, *neg),
@@ -466,13 +446,13 @@ impl Test {
             },
             Test::Mark { neg, value, mask } => tri(mark & mask == *value, *neg),
             Test::AddrType(t) => crate::matches::addrtype(t, p.src_type, p.dst_type),
-            Test::Set(m) => crate::matches::in_set(m, p.src, p.dst, &p.sets),
+            Test::Set(m) => crate::matches::in_set(m, p.keys.src, p.keys.dst, &p.sets),
             Test::Module(t) => {
                 let facts = Facts {
                     hook: p.hook,
-                    proto: p.proto,
+                    proto: p.keys.proto,
                     tracked: marks.tracked,
-                    dst: p.dst,
+                    dst: p.keys.dst,
                     dst_type: p.dst_type,
                     given: &p.given,
                     connmark: marks.ct,
@@ -525,7 +505,7 @@ fn physdev(m: &CPhysdev, p: &Prepared) -> Tri {
     }
 }
 
-impl Engine for Compiled {
+impl Engine for Tracer {
     type Prepared = Prepared;
 
     fn ruleset(&self) -> &Ruleset {
@@ -539,7 +519,7 @@ impl Engine for Compiled {
     fn visit(&self, chain: usize, p: &Prepared) -> Visit<'_> {
         let c = &self.chains[chain];
         let mut lists = Lists::default();
-        if c.cands.collect(p, &mut lists) {
+        if c.cands.collect(&p.keys, &mut lists) {
             Visit::Lists(lists)
         } else {
             Visit::All(0..c.rules.len())

@@ -1,6 +1,6 @@
 //! First-match evaluation of a ruleset: the walk through chains that the
 //! kernel makes, shared by the straightforward evaluator ([`trace`]) and the
-//! compiled one ([`crate::Compiled`]).
+//! compiled one ([`crate::Tracer`]).
 //!
 //! Semantics: a packet enters the built-in chain of its hook (a hook whose
 //! chain the ruleset lacks accepts, as an empty kernel table does). Rules are

@@ -11,9 +11,18 @@
 
 use std::net::IpAddr;
 
-use rampart_ir::{Match, Rule};
+use rampart_ir::{AddrItem, Match, Rule};
 
-use crate::compile::{KeyRange, Prepared, key_range};
+/// What the index looks at in a packet, as the compiled evaluator
+/// prepared it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keys {
+    pub(crate) src: Option<IpAddr>,
+    pub(crate) dst: Option<IpAddr>,
+    pub(crate) proto: Option<u8>,
+    pub(crate) has_ports: Option<bool>,
+    pub(crate) dport: Option<u16>,
+}
 
 /// The field a chain is indexed on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +84,7 @@ impl Cands {
     /// Adds the sorted lists whose union holds every candidate for `p`;
     /// `false` when a field the index needs is not given (every rule is a
     /// candidate then).
-    pub(crate) fn collect<'a>(&'a self, p: &Prepared, out: &mut Lists<'a>) -> bool {
+    pub(crate) fn collect<'a>(&'a self, p: &Keys, out: &mut Lists<'a>) -> bool {
         match self {
             Cands::List(ids) => {
                 out.push(ids);
@@ -207,7 +216,7 @@ impl Index {
         self.rest_ids.len() as f64 + self.lists.len() as f64 / nonempty as f64
     }
 
-    fn key(&self, p: &Prepared) -> Option<u64> {
+    fn key(&self, p: &Keys) -> Option<u64> {
         match self.field {
             Field::Dst | Field::Src => match if self.field == Field::Dst { p.dst } else { p.src } {
                 Some(IpAddr::V4(a)) => Some(u64::from(a.to_bits())),
@@ -246,4 +255,25 @@ fn constraint(r: &Rule, field: Field) -> Option<Vec<(u64, u64)>> {
         }
         _ => None,
     })
+}
+
+/// An address item as an inclusive range of keys, by family.
+pub(crate) enum KeyRange {
+    V4(u32, u32),
+    V6(u128, u128),
+}
+
+pub(crate) fn key_range(item: AddrItem) -> KeyRange {
+    match item {
+        AddrItem::Net(ipnet::IpNet::V4(n)) => {
+            KeyRange::V4(n.network().to_bits(), n.broadcast().to_bits())
+        }
+        AddrItem::Net(ipnet::IpNet::V6(n)) => {
+            KeyRange::V6(n.network().to_bits(), n.broadcast().to_bits())
+        }
+        AddrItem::Range(IpAddr::V4(a), IpAddr::V4(b)) => KeyRange::V4(a.to_bits(), b.to_bits()),
+        AddrItem::Range(IpAddr::V6(a), IpAddr::V6(b)) => KeyRange::V6(a.to_bits(), b.to_bits()),
+        // Mixed-family ranges cannot be built by the readers; match nothing.
+        AddrItem::Range(..) => KeyRange::V6(1, 0),
+    }
 }

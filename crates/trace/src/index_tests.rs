@@ -169,7 +169,7 @@ proptest! {
         rs in arb_ruleset(),
         packets in prop::collection::vec(arb_packet(), 1..12),
     ) {
-        let compiled = Compiled::new(&rs);
+        let compiled = Tracer::new(&rs);
         for p in &packets {
             prop_assert_eq!(trace(&rs, p), compiled.trace(p), "packet {:?}", p);
         }
@@ -188,7 +188,7 @@ fn a_packet_visits_only_its_candidates() {
     }
     input.rules.push(Rule::new(vec![], Target::Drop));
     let rs = Ruleset { chains: vec![input] };
-    let compiled = Compiled::new(&rs);
+    let compiled = Tracer::new(&rs);
     let p = Packet { dst: Some("10.0.1.244".parse().unwrap()), ..Packet::new(Hook::Input) };
     let visited: Vec<usize> = compiled.visit(0, &compiled.prepare(&p)).collect();
     assert_eq!(visited, [500, 1000]);
@@ -207,7 +207,7 @@ fn many_interface_patterns_agree_with_linear() {
             .push(Rule::new(vec![m], if i % 2 == 0 { Target::Accept } else { Target::Drop }));
     }
     let rs = Ruleset { chains: vec![input] };
-    let compiled = Compiled::new(&rs);
+    let compiled = Tracer::new(&rs);
     let mut decided = std::collections::BTreeSet::new();
     for name in ["v1", "v3", "v10", "v101", "v69", "v70", "eth0"] {
         let p = Packet { in_iface: Some(name.into()), ..Packet::new(Hook::Input) };
@@ -237,7 +237,7 @@ fn generated_rulesets_are_mostly_indexed() {
     let mut indexed = 0;
     for _ in 0..100 {
         let rs = arb_ruleset().new_tree(&mut runner).unwrap().current();
-        let compiled = Compiled::new(&rs);
+        let compiled = Tracer::new(&rs);
         if compiled.visit(0, &compiled.prepare(&p)).count() < rs.chains[0].rules.len() {
             indexed += 1;
         }

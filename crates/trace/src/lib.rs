@@ -8,7 +8,7 @@
 //! be decided, what the verdict would be either way.
 //!
 //! Start reading at [`eval`] (the semantics of the walk through chains) and
-//! [`matches`] (what each match means). [`Compiled`] is the same evaluator
+//! [`matches`] (what each match means). [`Tracer`] is the same evaluator
 //! compiled for speed; [`explain`] renders a trace as text or JSON.
 
 mod check;
@@ -24,7 +24,7 @@ pub mod routed;
 mod routes;
 
 pub use check::{Problem, check};
-pub use compile::{Compiled, Prepared};
+pub use compile::{Prepared, Tracer};
 pub use eval::{
     Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace, trace_table,
     trace_through,

@@ -38,7 +38,7 @@ fn tcp(src: &str, dst: &str, dport: u16) -> Packet {
 fn both(rs: &Ruleset, p: &Packet) -> Trace {
     assert!(check(rs).is_empty(), "{:?}", check(rs));
     let a = trace(rs, p);
-    let b = Compiled::new(rs).trace(p);
+    let b = Tracer::new(rs).trace(p);
     assert_eq!(a, b, "compiled and linear disagree");
     a
 }
@@ -563,7 +563,7 @@ proptest! {
 
     #[test]
     fn compiled_agrees_with_linear(rs in arb_ruleset(), packets in prop::collection::vec(arb_packet(), 1..8)) {
-        let compiled = Compiled::new(&rs);
+        let compiled = Tracer::new(&rs);
         for p in &packets {
             prop_assert_eq!(trace(&rs, p), compiled.trace(p));
         }
@@ -612,7 +612,7 @@ fn indexed_chains_agree_with_linear() {
         }
     }
     let rs = rules(body.trim_end());
-    let compiled = Compiled::new(&rs);
+    let compiled = Tracer::new(&rs);
     for h in 0..55u8 {
         for port in 18..30u16 {
             for net in 0..4u8 {

@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use rampart_access::Kit;
-use rampart_diag::Sources;
 use rampart_model::{Access, Firewall};
 
 /// The shipped per-user console client (examples/spice-client.rp).
@@ -16,10 +15,7 @@ pub const AUDIT: &[&str] = &["/usr/local/bin/rampart", "access", "audit", "/etc/
 
 /// The first access declaration of a policy and its firewall.
 pub fn load(text: &str) -> (Access, Firewall) {
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("policy.rp", text, &mut sources);
-    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
-    let model = loaded.model.unwrap();
+    let model = rampart_testing::model(text);
     let access = model.accesses[0].clone();
     let fw = model.firewall(&access.firewall).unwrap().clone();
     (access, fw)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rampart_deploy::answer::{ApplyAnswer, StatusAnswer};
-use rampart_deploy::apply::{self, Load, Outcome, Plan, Traced, Watch};
+use rampart_deploy::apply::{self, ApplyOutcome, Load, Plan, Traced, Watch};
 use rampart_deploy::bundle::Bundle;
 use rampart_deploy::guard::Mgmt;
 use rampart_deploy::preview::{self, Guard};
@@ -262,14 +262,14 @@ pub(crate) fn apply(a: &ApplyArgs) -> anyhow::Result<ExitCode> {
         printer::out(&format!("{answer:#}\n"));
     }
     match outcome {
-        Outcome::Refused(cut) => {
+        ApplyOutcome::Refused(cut) => {
             printer::note(&format!(
                 "refused: the new rules would cut the management connection.\n  {} would get {}\n  decided by {}\nNothing was loaded. Fix the policy, or use --force if you are sure.",
                 cut.packet, cut.verdict, cut.decided_by
             ));
             Ok(ExitCode::from(INVALID))
         }
-        Outcome::Applied { diff, version, pending } => {
+        ApplyOutcome::Applied { diff, version, pending } => {
             if !a.json {
                 printer::out(&diff::render(&diff));
             }

@@ -550,8 +550,12 @@ fn load_policy(
             (r.number, info)
         })
         .collect();
-    let own = fw
-        .rulesets
+    Ok(Ok(Some(Policy { rules, template: fw.options.log_prefix.clone(), own: own(fw) })))
+}
+
+/// The rules' own prefixes: trimmed prefix → rule number and action word.
+fn own(fw: &rampart_model::Firewall) -> std::collections::BTreeMap<String, (u32, String)> {
+    fw.rulesets
         .iter()
         .flat_map(|rs| rs.rules.iter().map(move |r| (rs, r)))
         .filter(|(_, r)| r.log_prefix.is_some())
@@ -559,6 +563,10 @@ fn load_policy(
             let prefix = rampart_model::rule_log_prefix(&fw.options, r, &rs.name);
             (prefix.trim().to_owned(), (r.number, r.action.log_word().to_owned()))
         })
-        .collect();
-    Ok(Ok(Some(Policy { rules, template: fw.options.log_prefix.clone(), own })))
+        .collect()
+}
+
+/// How `fw`'s log lines name their rules.
+pub(crate) fn attributor_of(fw: &rampart_model::Firewall) -> Attributor {
+    Attributor::new(fw.options.log_prefix.clone()).with_own(own(fw))
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_deploy::remote::{self, Host, HostStatus, Outcome, Push, Report, Ssh};
+use rampart_deploy::remote::{self, Host, HostStatus, Push, PushOutcome, Report, Ssh};
 use rampart_diag::Sources;
 use rayon::prelude::*;
 
@@ -132,22 +132,22 @@ fn on_hosts<W: Sync, T: Send>(
     Ok(pool.install(|| work.par_iter().map(f).collect()))
 }
 
-fn describe(o: &Outcome) -> String {
+fn describe(o: &PushOutcome) -> String {
     match o {
-        Outcome::Applied { version, confirmed: true } => {
+        PushOutcome::Applied { version, confirmed: true } => {
             format!("applied version {version}, confirmed from a new connection")
         }
-        Outcome::Applied { version, confirmed: false } => {
+        PushOutcome::Applied { version, confirmed: false } => {
             format!("applied version {version} for good (no try)")
         }
-        Outcome::Refused { reason } => format!("refused, nothing loaded: {reason}"),
-        Outcome::Unconfirmed { version, why } => {
+        PushOutcome::Refused { reason } => format!("refused, nothing loaded: {reason}"),
+        PushOutcome::Unconfirmed { version, why } => {
             format!("applied version {version} but could not confirm: {why}")
         }
-        Outcome::Broken { why } => format!(
+        PushOutcome::Broken { why } => format!(
             "the session broke during apply ({why}); if the rules were loaded, the host rolls back by itself"
         ),
-        Outcome::Failed { why } => format!("not applied: {why}"),
+        PushOutcome::Failed { why } => format!("not applied: {why}"),
     }
 }
 
@@ -160,11 +160,11 @@ fn summary(reports: &[Report]) -> String {
     let mut out = format!("{:<width$}  {:<12}  {}\n", "HOST", "RESULT", "DETAIL");
     for r in reports {
         let detail = match &r.outcome {
-            Outcome::Applied { version, .. } => format!("version {version}"),
-            Outcome::Refused { reason: why }
-            | Outcome::Unconfirmed { why, .. }
-            | Outcome::Broken { why }
-            | Outcome::Failed { why } => why.clone(),
+            PushOutcome::Applied { version, .. } => format!("version {version}"),
+            PushOutcome::Refused { reason: why }
+            | PushOutcome::Unconfirmed { why, .. }
+            | PushOutcome::Broken { why }
+            | PushOutcome::Failed { why } => why.clone(),
         };
         out.push_str(&format!(
             "{:<width$}  {:<12}  {detail}\n",
@@ -179,9 +179,9 @@ fn json(reports: &[Report]) -> serde_json::Value {
     serde_json::json!({
         "hosts": reports.iter().map(|r| {
             let (version, detail) = match &r.outcome {
-                Outcome::Applied { version, .. } => (Some(version), None),
-                Outcome::Unconfirmed { version, why } => (Some(version), Some(why)),
-                Outcome::Refused { reason: why } | Outcome::Broken { why } | Outcome::Failed { why } => (None, Some(why)),
+                PushOutcome::Applied { version, .. } => (Some(version), None),
+                PushOutcome::Unconfirmed { version, why } => (Some(version), Some(why)),
+                PushOutcome::Refused { reason: why } | PushOutcome::Broken { why } | PushOutcome::Failed { why } => (None, Some(why)),
             };
             serde_json::json!({
                 "host": r.host.to_string(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rampart_diag::Sources;
 
-use rampart_report::{Counted, Extras, LabProbe, LabSection};
+use rampart_report::{Counted, Extras, LabProbe, LabSection, Logged};
 
 use crate::commands::{compile, lab};
 use crate::printer;
@@ -15,8 +15,9 @@ use crate::printer;
 /// and options, the objects and the rules that use them, every rule set
 /// in order with numbers, comments and source lines, the matrix of what
 /// can reach what, the spoofing check, the anomalies, and each `expect`
-/// line with the trace of its packet; with --lab and --counters, a lab's
-/// probes answered by trace and the rules never hit. No network, scripts
+/// line with the trace of its packet; with --lab, --counters and --logs,
+/// a lab's probes answered by trace, the rules never hit, the rules that
+/// log most. No network, scripts
 /// or fonts from elsewhere: it opens from a mail attachment or a wiki, and
 /// prints on A4.
 #[derive(Debug, clap::Args)]
@@ -37,6 +38,10 @@ pub(crate) struct ReportArgs {
     /// rules never hit, and those that matched most.
     #[arg(long, value_name = "FILE")]
     counters: Option<PathBuf>,
+    /// A log file (kern.log, syslog, journal export...) of this firewall:
+    /// the rules that log most.
+    #[arg(long, value_name = "FILE")]
+    logs: Option<PathBuf>,
 }
 
 /// What the report reads of `status --counters --json`.
@@ -47,7 +52,7 @@ struct CountersFile {
     never_hit: Vec<u32>,
 }
 
-/// Rows of the busiest rules the page shows.
+/// Rows of the busiest (and most logging) rules the page shows.
 const BUSIEST: usize = 10;
 
 pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
@@ -94,6 +99,35 @@ pub(crate) fn run(a: &ReportArgs) -> anyhow::Result<ExitCode> {
         busiest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         busiest.truncate(BUSIEST);
         extras.counters = Some(Counted { never: c.never_hit, busiest });
+    }
+    if let Some(path) = &a.logs {
+        let s = rampart_logs::summary::tally(std::slice::from_ref(path), 1)?.finish(
+            &rampart_logs::summary::SummaryOptions {
+                top: BUSIEST,
+                attributor: &super::logs::attributor_of(&fw),
+                rules: None,
+                show_partial: false,
+            },
+        );
+        let top = s
+            .rules
+            .iter()
+            .take(BUSIEST)
+            .map(|p| {
+                let rule = match p.attribution.source {
+                    rampart_logs::attribute::Source::Rampart { rule, .. } => Some(rule),
+                    _ => None,
+                };
+                (rule, p.prefix.clone(), p.count)
+            })
+            .collect();
+        extras.logs = Some(Logged {
+            file: path.display().to_string(),
+            lines: s.total_lines,
+            firewall_lines: s.firewall_lines,
+            partial_lines: s.partial_lines,
+            top,
+        });
     }
     let html =
         rampart_report::render(&a.policy.display().to_string(), &fw, &compiled, &sources, extras)

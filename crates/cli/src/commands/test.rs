@@ -162,7 +162,7 @@ struct Expectation {
     column: u32,
     text: String,
     #[serde(flatten)]
-    outcome: rampart_analysis::Outcome,
+    outcome: rampart_analysis::ExpectOutcome,
     /// The error, as `check` prints it, when it does not hold.
     problem: Option<String>,
 }

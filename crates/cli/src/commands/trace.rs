@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rampart_ir::{Family, IcmpMatch, icmp};
 use rampart_trace::{
-    Compiled, CtState, Given, Hook, Interfaces, LocalTable, Packet, check, explain, tcp,
+    CtState, Given, Hook, Interfaces, LocalTable, Packet, Tracer, check, explain, tcp,
 };
 
 use super::import::{RulesFormat, read_rules};
@@ -436,7 +436,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         Some(IpAddr::V4(_)) => Family::V4,
         None => family,
     };
-    let compiled = Compiled::new(&ruleset);
+    let compiled = Tracer::new(&ruleset);
     if all {
         let r = rampart_trace::routed(&ruleset, &packet, &ifaces, &local, &|p| compiled.trace(p));
         if args.json {

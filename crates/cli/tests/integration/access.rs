@@ -1,37 +1,20 @@
 //! `rampart access` as an administrator runs it: generate, the units
 //! checked by systemd-analyze, install --dry-run, audit exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::util::rampart;
+use crate::util::{rampart, tempdir};
 
 /// Stdout and stderr together.
 fn both(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("access-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    Scratch(d)
-}
-
 #[test]
 fn generate_writes_the_kit_and_systemd_accepts_the_units() {
-    let d = scratch("generate");
-    let out_dir = d.0.join("kit");
+    let d = tempdir("generate");
+    let out_dir = d.join("kit");
     let bin = env!("CARGO_BIN_EXE_rampart");
     let out = rampart(&[
         "access",
@@ -67,15 +50,15 @@ fn generate_writes_the_kit_and_systemd_accepts_the_units() {
 
 #[test]
 fn generate_refuses_rules_that_break_the_declaration() {
-    let d = scratch("refuse");
-    let policy = d.0.join("p.rp");
+    let d = tempdir("refuse");
+    let policy = d.join("p.rp");
     let src = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spice-client.rp"),
     )
     .unwrap()
     .replace("user mybro to mysrv port 20004", "user mybro to mysrv port 20006");
     std::fs::write(&policy, src).unwrap();
-    let out_dir = d.0.join("kit");
+    let out_dir = d.join("kit");
     let out =
         rampart(&["access", "generate", policy.to_str().unwrap(), "-o", out_dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
@@ -85,15 +68,15 @@ fn generate_refuses_rules_that_break_the_declaration() {
 
 #[test]
 fn generate_refuses_sudoers_keywords_as_user_names() {
-    let d = scratch("keywords");
+    let d = tempdir("keywords");
     let example = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/spice-client.rp"),
     )
     .unwrap();
     for name in ["ALL", "%sudo", "+net"] {
-        let policy = d.0.join("p.rp");
+        let policy = d.join("p.rp");
         std::fs::write(&policy, example.replace("myself", name)).unwrap();
-        let out_dir = d.0.join("kit");
+        let out_dir = d.join("kit");
         let out = rampart(&[
             "access",
             "generate",
@@ -109,8 +92,8 @@ fn generate_refuses_sudoers_keywords_as_user_names() {
 
 #[test]
 fn install_dry_run_changes_nothing_and_audit_reports_drift() {
-    let d = scratch("dry");
-    let root = d.0.join("root");
+    let d = tempdir("dry");
+    let root = d.join("root");
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::create_dir_all(root.join("usr/bin")).unwrap();
     std::fs::copy("/etc/group", root.join("etc/group")).unwrap();
@@ -125,7 +108,7 @@ fn install_dry_run_changes_nothing_and_audit_reports_drift() {
     assert!(!root.join("etc/sudoers.d").exists());
 
     // Nothing installed: the audit says what is missing and exits 1.
-    let saved = d.0.join("saved");
+    let saved = d.join("saved");
     std::fs::write(
         &saved,
         "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",

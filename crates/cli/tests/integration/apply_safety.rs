@@ -3,11 +3,13 @@
 //! roll back, and other software's chains created during a try.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use rampart_lab::{Netns, Tool, require_tools, wait_until};
+
+use rampart_testing::TempDir;
 
 use crate::deploy::{rules, tools};
 use crate::util::{tempdir, text};
@@ -32,7 +34,7 @@ fn ok(out: &Output) {
 /// A PATH holding the system's tools, with `ip6tables-restore` replaced by
 /// one that waits `secs` first (a window between the IPv4 and the IPv6
 /// load), and without `setsid` when `setsid` is false.
-fn tools_dir(name: &str, slow_v6: u32, setsid: bool) -> PathBuf {
+fn tools_dir(name: &str, slow_v6: u32, setsid: bool) -> TempDir {
     let dir = tempdir(name);
     let tools = [
         "ip",

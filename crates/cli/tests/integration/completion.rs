@@ -3,13 +3,17 @@
 
 use std::process::Command;
 
+use rampart_testing::TempDir;
+
 use crate::util::{root, tempdir, text};
 
-/// A PATH whose `rampart` is the binary under test.
-fn path_with_rampart() -> String {
+/// A PATH whose `rampart` is the binary under test, and the directory that
+/// holds it (the PATH lasts as long as the directory).
+fn path_with_rampart() -> (TempDir, String) {
     let bin = tempdir("completion-bin");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_rampart"), bin.join("rampart")).unwrap();
-    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    (bin, path)
 }
 
 /// The candidates bash offers for the last word of `words`.
@@ -46,7 +50,7 @@ fn complete_at(path: &str, words: &[&str], cword: usize) -> Vec<String> {
 
 #[test]
 fn bash_completes_commands_options_and_the_policys_firewalls() {
-    let path = path_with_rampart();
+    let (_bin, path) = path_with_rampart();
     assert_eq!(complete(&path, &["rampart", "comp"]), ["compile"]);
     assert_eq!(complete(&path, &["rampart", "compile", "--tar"]), ["--target"]);
     let fleet = "crates/cli/tests/fixtures/fleet.rp";

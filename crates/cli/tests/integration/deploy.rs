@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rampart_lab::{Netns, Tool, require_tools, veth, wait_until};
 
+use rampart_testing::TempDir;
+
 use crate::util::{NAT_GATEWAY, command, root, tempdir, text};
 
 /// A boot directory that does not exist: these tests never persist.
@@ -51,7 +53,7 @@ pub(crate) fn tools() {
 pub(crate) struct TwoPolicies {
     pub fw: Netns,
     pub peer: Netns,
-    pub dir: PathBuf,
+    pub dir: TempDir,
     pub state: PathBuf,
 }
 
@@ -138,7 +140,8 @@ fn nat_rules_replace_only_rampart_chains_and_roll_back() {
     tools();
     let ns = Netns::new().unwrap();
     let state = tempdir("nat");
-    let policy = tempdir("nat-policy").join("gw.rp");
+    let policy_dir = tempdir("nat-policy");
+    let policy = policy_dir.join("gw.rp");
     std::fs::write(&policy, NAT_GATEWAY).unwrap();
     // Docker's NAT, which apply and rollback must leave alone.
     let docker = "*nat\n:DOCKER - [0:0]\n-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
@@ -594,8 +597,9 @@ firewall cutoff {
 ";
 
 /// A directory with a host key and a client key for the test's SSH hosts,
-/// removed (with /run/sshd when the test made it) when the guard drops.
-pub(crate) fn ssh_keys(name: &str) -> (PathBuf, RemoveOnDrop) {
+/// removed when dropped; /run/sshd, when the test made it, when the guard
+/// drops.
+pub(crate) fn ssh_keys(name: &str) -> (TempDir, RemoveOnDrop) {
     tools();
     require_tools(&[
         Tool { name: "sshd", package: "openssh-server" },
@@ -606,7 +610,7 @@ pub(crate) fn ssh_keys(name: &str) -> (PathBuf, RemoveOnDrop) {
     let dir = tempdir(name);
     // sshd wants its privilege separation directory; whatever the test
     // creates goes again, also when it fails.
-    let mut made = vec![dir.clone()];
+    let mut made = vec![];
     if !Path::new("/run/sshd").exists() {
         std::fs::create_dir_all("/run/sshd").unwrap();
         made.push("/run/sshd".into());

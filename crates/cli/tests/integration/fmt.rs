@@ -2,7 +2,7 @@
 //! random valid policies written untidily.
 
 use proptest::prelude::*;
-use rampart_diag::{FileId, Sources};
+use rampart_diag::FileId;
 use rampart_ir::Family;
 
 use crate::util::{rampart, tempdir, text};
@@ -155,9 +155,7 @@ fn fmt(text: &str) -> String {
 
 /// The rulesets `fw` compiles to: iptables-restore for both families, nft.
 fn compiled(text: &str) -> [String; 3] {
-    let loaded = rampart_model::load_str("gen.rp", text, &mut Sources::new());
-    let model = loaded.model.unwrap_or_else(|| panic!("{:?}\n{text}", loaded.diagnostics));
-    let c = rampart_lower::compile(model.firewall("fw").unwrap());
+    let c = rampart_lower::compile(rampart_testing::model(text).firewall("fw").unwrap());
     [
         rampart_emit::iptables_restore(&c.v4, Family::V4, "gen", None),
         rampart_emit::iptables_restore(&c.v6, Family::V6, "gen", None),

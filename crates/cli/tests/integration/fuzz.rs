@@ -162,7 +162,7 @@ fn fuzz_iptables_readers() {
         let Ok(format) = rampart_ir::read::detect(&text) else { return };
         let im = rampart_ir::read::parse(&text, FileId(0), format);
         if let Some(f) = im.filter() {
-            let _ = rampart_trace::Compiled::new(&f.ruleset).trace(&packet);
+            let _ = rampart_trace::Tracer::new(&f.ruleset).trace(&packet);
         }
         if !im.has_errors() {
             // What was read is written back, and reads again.

@@ -2,6 +2,9 @@
 //! a missing tool fails with an install hint, nothing skips).
 
 use std::process::Command;
+use std::time::Duration;
+
+use rampart_lab::wait_until;
 
 use crate::util::{command, rampart, root, text};
 
@@ -98,12 +101,9 @@ fn ctrl_c_removes_the_lab() {
         .expect("run rampart");
     let prefix = format!("rl-office-gateway-{}-", child.id());
     // Wait until the lab stands (its namespaces exist), then interrupt.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while namespaces().iter().filter(|n| n.starts_with(&prefix)).count() < 8 {
-        assert!(std::time::Instant::now() < deadline, "lab never came up");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let up = || namespaces().iter().filter(|n| n.starts_with(&prefix)).count() >= 8;
+    assert!(wait_until(Duration::from_secs(30), up), "lab never came up");
+    std::thread::sleep(Duration::from_millis(500));
     let id = child.id().to_string();
     Command::new("kill").args(["-INT", &id]).status().expect("run kill (procps)");
     let out = child.wait_with_output().expect("wait for rampart");
@@ -123,11 +123,8 @@ fn lab_down_leaves_a_running_lab_alone() {
         .spawn()
         .expect("run rampart");
     let prefix = format!("rl-linked-bridges-{}-", child.id());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while namespaces().iter().filter(|n| n.starts_with(&prefix)).count() < 3 {
-        assert!(std::time::Instant::now() < deadline, "lab never came up");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let up = || namespaces().iter().filter(|n| n.starts_with(&prefix)).count() >= 3;
+    assert!(wait_until(Duration::from_secs(30), up), "lab never came up");
     let down = rampart(&["lab", "down", "crates/lab/tests/fixtures/linked-bridges.lab"]);
     assert_eq!(down.status.code(), Some(0));
     let said = text(&down.stdout);

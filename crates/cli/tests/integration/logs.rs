@@ -4,11 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rampart_lab::Netns;
 
-use crate::util::command;
+use crate::util::{command, tempdir};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../logs/tests/fixtures/mixed.log")
@@ -20,13 +20,6 @@ fn run(args: &[&str]) -> Output {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("rampart-cli-logs-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]
@@ -58,7 +51,7 @@ Dec  3 10:00:01 h kernel: [UFW BLOCK] IN=eth0 OUT= MAC=xx SRC=45.55.2.201 DST=19
 /// redacted field or cut short count by what they hold in every command.
 #[test]
 fn lines_read_in_part_count_and_set_the_exit_status() {
-    let d = tmpdir("partial");
+    let d = tempdir("partial");
     let odd = d.join("ufw.log");
     std::fs::write(&odd, REDACTED).unwrap();
     let whole = d.join("whole.log");
@@ -106,7 +99,6 @@ fn lines_read_in_part_count_and_set_the_exit_status() {
 
     let o = run(&["logs", "summary", &format!("{}/missing.log", d.display())]);
     assert_eq!(o.status.code(), Some(2));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -125,7 +117,7 @@ fn summary_json_threads_agree() {
 
 #[test]
 fn summary_gzip_and_stdin() {
-    let d = tmpdir("gz");
+    let d = tempdir("gz");
     let plain = std::fs::read(fixture()).unwrap();
     let gz = d.join("kern.log.2.gz");
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -144,7 +136,6 @@ fn summary_gzip_and_stdin() {
     let c = run(&["logs", "summary", "--json", f.to_str().unwrap()]);
     assert_eq!(stdout(&a), stdout(&c));
     assert_eq!(stdout(&b), stdout(&c));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -218,19 +209,14 @@ fn blocklist_formats() {
 
 /// Wait until `path` holds `n` lines or time runs out.
 fn wait_lines(path: &Path, n: usize) -> String {
-    let start = Instant::now();
-    loop {
-        let s = std::fs::read_to_string(path).unwrap_or_default();
-        if s.lines().count() >= n || start.elapsed() > Duration::from_secs(10) {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let read = || std::fs::read_to_string(path).unwrap_or_default();
+    rampart_lab::wait_until(Duration::from_secs(10), || read().lines().count() >= n);
+    read()
 }
 
 #[test]
 fn collect_from_followed_file_across_rotation() {
-    let d = tmpdir("collect");
+    let d = tempdir("collect");
     let log = d.join("kern.log");
     let out = d.join("fw.jsonl");
     std::fs::write(&log, "old line before start\n").unwrap();
@@ -261,14 +247,13 @@ fn collect_from_followed_file_across_rotation() {
     assert_eq!(events[0]["dpt"], 22);
     assert_eq!(events[0]["attribution"]["source"]["rule"], 16);
     assert_eq!(events[1]["prefix"], "[UFW BLOCK]");
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// Live /dev/kmsg: a record written to the ring (no traffic) must reach
 /// the collected file, and a summary of that file must count it.
 #[test]
 fn collect_from_kmsg() {
-    let d = tmpdir("kmsg");
+    let d = tempdir("kmsg");
     let out = d.join("fw.log");
     let mut child = command()
         .args(["logs", "collect", "--exit-idle", "3", "--to"])
@@ -303,7 +288,6 @@ fn collect_from_kmsg() {
     let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
     assert_eq!(v["by_prefix"][tag.trim_end()], 1, "{v}");
     assert_eq!(v["time_span"]["clock"], "wall");
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
@@ -323,7 +307,7 @@ fn nflog_collect(
     extra: &[&str],
     expect: usize,
 ) -> (Vec<serde_json::Value>, String) {
-    let d = tmpdir(&format!("nflog-{}", ns.name()));
+    let d = tempdir(&format!("nflog-{}", ns.name()));
     let out = d.join("nflog.jsonl");
     ns.run([
         "iptables",
@@ -364,7 +348,6 @@ fn nflog_collect(
     assert_eq!(o.status.code(), Some(0), "{err}");
     let text = std::fs::read_to_string(&out).unwrap();
     let events = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    std::fs::remove_dir_all(&d).unwrap();
     (events, err)
 }
 
@@ -438,7 +421,7 @@ fn summary_links_lines_to_the_policy_rule() {
 /// `follow --policy` shows, for each line, where its rule is written.
 #[test]
 fn follow_links_lines_to_the_policy_rule() {
-    let d = tmpdir("follow-policy");
+    let d = tempdir("follow-policy");
     let log = d.join("kern.log");
     std::fs::write(
         &log,
@@ -486,14 +469,13 @@ fn follow_links_lines_to_the_policy_rule() {
             "comment": "consoles of other users"
         })
     );
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// The policy's own `log-prefix` is how `--policy` reads the log: a prefix
 /// rendered by `compile` is attributed back to its rule and rule set.
 #[test]
 fn policy_log_prefix_template_round_trips() {
-    let d = tmpdir("template");
+    let d = tempdir("template");
     let policy = d.join("p.rp");
     std::fs::write(
         &policy,
@@ -549,14 +531,13 @@ fn policy_log_prefix_template_round_trips() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--prefix-template and --policy"));
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 /// One grammar: a placeholder the compiler would not expand is refused by
 /// the policy check and by the log reader alike.
 #[test]
 fn unknown_placeholders_are_refused_everywhere() {
-    let d = tmpdir("placeholder");
+    let d = tempdir("placeholder");
     let policy = d.join("p.rp");
     std::fs::write(
         &policy,
@@ -571,5 +552,4 @@ fn unknown_placeholders_are_refused_everywhere() {
     let o = run(&["logs", "summary", "--prefix-template", "%R:%N %A ", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown placeholder `%R`"));
-    std::fs::remove_dir_all(&d).unwrap();
 }

@@ -98,7 +98,7 @@ fn every_example_renders_in_a_browser_with_every_rule_and_the_matrix() {
 }
 
 #[test]
-fn the_lab_and_counters_sections_when_their_files_are_given() {
+fn the_lab_counters_and_logs_sections_when_their_files_are_given() {
     let dir = tempdir("report-extras");
     let page = dir.join("gw.html");
     let counters = "crates/cli/tests/fixtures/gw-counters.json";
@@ -111,6 +111,8 @@ fn the_lab_and_counters_sections_when_their_files_are_given() {
         "examples/office-gateway.lab",
         "--counters",
         counters,
+        "--logs",
+        "crates/cli/tests/fixtures/gw-kern.log",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let (dom, log) = chromium(&page, &["--dump-dom"]);
@@ -123,12 +125,19 @@ fn the_lab_and_counters_sections_when_their_files_are_given() {
     // Rule 3 never hit, linked to its row; rule 6 the busiest policy rule.
     assert!(dom.contains("<a class=\"never\" href=\"#r3\">3</a>"), "{dom}");
     assert!(dom.contains("<a href=\"#r6\">6</a></td><td class=\"num\">912</td>"), "{dom}");
+    // The rule that logs most first, tied to its row; every line counted.
+    let logged = dom.split("<section id=\"logs\">").nth(1).expect("a logs section");
+    let first = logged.split("<tr class=\"logged\">").nth(1).expect("a logging rule");
+    assert!(first.contains("<a href=\"#r2\">2</a>") && first.contains(">3</td>"), "{first}");
+    assert!(logged.contains("7 lines, 6 of them firewall lines"), "{logged}");
     // Without the files, no such sections.
     let plain = dir.join("plain.html");
     let out = rampart(&["report", "examples/office-gateway.rp", "-o", plain.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let html = std::fs::read_to_string(&plain).unwrap();
-    assert!(!html.contains("id=\"lab\"") && !html.contains("id=\"counters\""));
+    for id in ["lab", "counters", "logs"] {
+        assert!(!html.contains(&format!("id=\"{id}\"")), "{id}");
+    }
     // Another firewall's counters are refused.
     let out = rampart(&[
         "report",

@@ -256,7 +256,7 @@ fn a_real_fail2ban_bans_into_the_set_through_the_shipped_action() {
         format!(
             "[probe]\nenabled = true\nfilter = probe\nlogpath = {}\nbackend = polling\n\
              maxretry = 2\nfindtime = 600\nbantime = 600\n\
-             action = rampart[setname=f2b, rampart={}]\n",
+             action = rampart[setname=f2b, setname6=f2b6, rampart={}]\n",
             log.display(),
             env!("CARGO_BIN_EXE_rampart")
         ),
@@ -264,8 +264,9 @@ fn a_real_fail2ban_bans_into_the_set_through_the_shipped_action() {
     .unwrap();
     std::fs::write(
         dir.join("p.rp"),
-        "set f2b ipv4 timeout 1d\nservice ping icmp echo-request\nfirewall fw {\n \
-         interface eth0 10.76.0.1/24\n ruleset main {\n  deny from f2b log\n  \
+        "set f2b ipv4 timeout 1d\nset f2b6 ipv6 timeout 1d\nservice ping icmp echo-request\n\
+         firewall fw {\n interface eth0 10.76.0.1/24\n ruleset main {\n  deny from f2b log\n  \
+         deny from f2b6 log\n  \
          accept service ping\n }\n}\n",
     )
     .unwrap();
@@ -279,14 +280,15 @@ fn a_real_fail2ban_bans_into_the_set_through_the_shipped_action() {
         let state = dir.join(format!("state-{backend}"));
         let out = rampart(&fw, &state, &["apply", p.to_str().unwrap(), "--backend", backend], &[]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        let listed = || {
-            let set = if backend == "nft" {
-                fw.stdout(["nft", "list", "set", "inet", "rampart", "f2b"])
+        let holds = |set: &str, addr: &str| {
+            let list = if backend == "nft" {
+                fw.stdout(["nft", "list", "set", "inet", "rampart", set])
             } else {
-                fw.stdout(["ipset", "list", "f2b"])
+                fw.stdout(["ipset", "list", set])
             };
-            set.unwrap().contains("10.76.0.2")
+            list.unwrap().contains(addr)
         };
+        let listed = || holds("f2b", "10.76.0.2");
         // A log of fail2ban's own per backend.
         let f2b_log = dir.join(format!("f2b-{backend}.log"));
         std::fs::write(
@@ -322,9 +324,14 @@ fn a_real_fail2ban_bans_into_the_set_through_the_shipped_action() {
 
         f2b.client(&["set", "probe", "banip", "10.76.0.2"]).unwrap();
         assert!(rampart_lab::wait_until(std::time::Duration::from_secs(10), listed));
+        // An IPv6 ban goes into the jail's IPv6 set (`setname6`).
+        f2b.client(&["set", "probe", "banip", "2001:db8::7"]).unwrap();
+        let six = || holds("f2b6", "2001:db8::7");
+        assert!(rampart_lab::wait_until(std::time::Duration::from_secs(10), six), "{}", f2b_log());
+        assert!(!holds("f2b", "2001:db8::7"));
         // Stopping fail2ban unbans what it banned.
         drop(f2b);
-        assert!(!listed(), "{backend}: fail2ban's stop left the ban");
+        assert!(!listed() && !six(), "{backend}: fail2ban's stop left the bans");
         let errors: Vec<String> = f2b_log()
             .lines()
             // What the actions' commands did (not the test's own polling

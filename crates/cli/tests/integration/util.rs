@@ -24,17 +24,7 @@ pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A fresh directory under the target's temporary directory.
-pub(crate) fn tempdir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "cli-{name}-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+pub(crate) use rampart_testing::tempdir;
 
 /// A gateway with masquerade and a port forward, for the deploy tests.
 pub(crate) const NAT_GATEWAY: &str = "network lan 10.1.0.0/24\nhost web 10.2.0.10\n\

@@ -2,21 +2,6 @@
 
 #![allow(dead_code)] // each test binary uses part of it
 
-use rampart_diag::Sources;
-use rampart_lower::Compiled;
-use rampart_model::Firewall;
-
-/// The first firewall of the policy `text` (read as file `name`, which must
-/// check without errors), compiled for every backend.
-pub fn compile(name: &str, text: &str) -> (Firewall, Compiled) {
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str(name, text, &mut sources);
-    assert!(!loaded.has_errors(), "{}", rampart_diag::render(&loaded.diagnostics, &sources, false));
-    let fw = loaded.model.unwrap().firewalls.remove(0);
-    let c = rampart_lower::compile(&fw);
-    (fw, c)
-}
-
 /// Replaces whatever the firewall namespace has loaded (both backends,
 /// and with them every rate bucket and mark rule) by one backend's
 /// document: `iptables` (restore text) when `backend` is "iptables", else

@@ -164,13 +164,6 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn tmpdir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("rampart-logs-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     fn append(p: &std::path::Path, s: &str) {
         std::fs::OpenOptions::new()
             .create(true)
@@ -192,7 +185,7 @@ mod tests {
 
     #[test]
     fn follows_rename_rotation_and_truncation() {
-        let d = tmpdir("tail");
+        let d = rampart_testing::tempdir("tail");
         let p = d.join("kern.log");
         append(&p, "old\n");
         let mut t = Tail::open(&p, false)
@@ -211,12 +204,11 @@ mod tests {
         append(&p, "d\n");
         assert_eq!(drain(&mut t), ["d"]);
         assert_eq!(t.rotations(), 2);
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn waits_for_a_missing_file() {
-        let d = tmpdir("tail-missing");
+        let d = rampart_testing::tempdir("tail-missing");
         let p = d.join("ufw.log");
         let mut t = Tail::open(&p, true)
             .unwrap()
@@ -224,12 +216,11 @@ mod tests {
             .stop_after_idle(Duration::from_millis(100));
         append(&p, "x\ny\n");
         assert_eq!(drain(&mut t), ["x", "y"]);
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn a_line_without_end_is_cut_and_counted() {
-        let d = tmpdir("tail-bomb");
+        let d = rampart_testing::tempdir("tail-bomb");
         let p = d.join("kern.log");
         let mut t = Tail::open(&p, true)
             .unwrap()
@@ -242,6 +233,5 @@ mod tests {
         assert_eq!(got[0].len(), super::super::MAX_LINE);
         assert_eq!(got[1], "after");
         assert_eq!(t.lost(), 1);
-        std::fs::remove_dir_all(&d).unwrap();
     }
 }

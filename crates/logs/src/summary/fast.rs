@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use crate::line::{self, LogLine, Proto};
+use crate::line::{self, LogLine, LogProto};
 
 /// What a summary counts of one firewall line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub(crate) struct Fields<'a> {
     pub out_iface: &'a [u8],
     /// Source address as [`addr_key`].
     pub src: Option<u128>,
-    pub proto: Option<Proto>,
+    pub proto: Option<LogProto>,
     pub dpt: Option<u16>,
 }
 
@@ -107,10 +107,10 @@ fn fields(msg: &[u8], at: usize) -> Option<Fields<'_>> {
     }
     c.flags(); // CE DF MF
     c.key(b"PROTO=")?;
-    let proto = Proto::parse(c.text());
+    let proto = LogProto::parse(c.text());
     let mut dpt = None;
     match proto {
-        Proto::Tcp => {
+        LogProto::Tcp => {
             c.key(b"SPT=")?;
             c.dec::<u16>()?;
             c.key(b"DPT=")?;
@@ -128,7 +128,7 @@ fn fields(msg: &[u8], at: usize) -> Option<Fields<'_>> {
             c.key(b"URGP=")?;
             c.dec::<u32>()?;
         }
-        Proto::Udp | Proto::UdpLite => {
+        LogProto::Udp | LogProto::UdpLite => {
             c.key(b"SPT=")?;
             c.dec::<u16>()?;
             c.key(b"DPT=")?;
@@ -136,7 +136,7 @@ fn fields(msg: &[u8], at: usize) -> Option<Fields<'_>> {
             c.key(b"LEN=")?;
             c.dec::<u32>()?;
         }
-        Proto::Icmp | Proto::Icmpv6 => {
+        LogProto::Icmp | LogProto::Icmpv6 => {
             c.key(b"TYPE=")?;
             c.dec::<u8>()?;
             c.key(b"CODE=")?;

@@ -17,7 +17,7 @@ use rampart_diag::printable;
 use crate::attribute::{Attribution, Attributor, RuleInfo, RuleLookup, rule_info};
 use crate::envelope::{self, Clock, Stamp};
 use crate::inputs::{self, InputError};
-use crate::line::{self, LogLine, Proto};
+use crate::line::{self, LogLine, LogProto};
 use crate::partial::{Partial, PartialLine};
 use crate::source::file::{CHUNK_SIZE, Chunker, lines};
 
@@ -113,31 +113,31 @@ fn key_addr(k: u128) -> IpAddr {
 
 const PROTO_CODES: usize = 8 + 256;
 
-fn proto_code(p: Proto) -> u16 {
+fn proto_code(p: LogProto) -> u16 {
     match p {
-        Proto::Tcp => 0,
-        Proto::Udp => 1,
-        Proto::UdpLite => 2,
-        Proto::Icmp => 3,
-        Proto::Icmpv6 => 4,
-        Proto::Ah => 5,
-        Proto::Esp => 6,
-        Proto::Other => 7,
-        Proto::Num(n) => 8 + u16::from(n),
+        LogProto::Tcp => 0,
+        LogProto::Udp => 1,
+        LogProto::UdpLite => 2,
+        LogProto::Icmp => 3,
+        LogProto::Icmpv6 => 4,
+        LogProto::Ah => 5,
+        LogProto::Esp => 6,
+        LogProto::Other => 7,
+        LogProto::Num(n) => 8 + u16::from(n),
     }
 }
 
-fn code_proto(c: u16) -> Proto {
+fn code_proto(c: u16) -> LogProto {
     match c {
-        0 => Proto::Tcp,
-        1 => Proto::Udp,
-        2 => Proto::UdpLite,
-        3 => Proto::Icmp,
-        4 => Proto::Icmpv6,
-        5 => Proto::Ah,
-        6 => Proto::Esp,
-        7 => Proto::Other,
-        n => Proto::Num(u8::try_from(n - 8).unwrap_or(u8::MAX)),
+        0 => LogProto::Tcp,
+        1 => LogProto::Udp,
+        2 => LogProto::UdpLite,
+        3 => LogProto::Icmp,
+        4 => LogProto::Icmpv6,
+        5 => LogProto::Ah,
+        6 => LogProto::Esp,
+        7 => LogProto::Other,
+        n => LogProto::Num(u8::try_from(n - 8).unwrap_or(u8::MAX)),
     }
 }
 
@@ -376,7 +376,7 @@ impl Tally {
         top_sources.truncate(top);
 
         // Top ports per protocol.
-        let mut per_proto: BTreeMap<Proto, Vec<(u16, u64)>> = BTreeMap::new();
+        let mut per_proto: BTreeMap<LogProto, Vec<(u16, u64)>> = BTreeMap::new();
         for (key, c) in &self.ports {
             let (code, port) = ((key >> 16) as u16, (key & 0xffff) as u16);
             per_proto.entry(code_proto(code)).or_default().push((port, *c));

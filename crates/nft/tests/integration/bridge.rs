@@ -9,7 +9,7 @@ use rampart_ir::{Chain, Family, Hook, IfaceMatch, Match, PhysdevMatch, Policy, R
 
 use crate::equiv::{Listeners, helper, iptables_text};
 use crate::fixtures::{logged, rule, set, src};
-use crate::helper::MARK;
+use crate::protocol::MARK;
 use crate::sys::{self, Netns};
 
 /// Guests bound to their address on their port, then the bridge allowed.

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ipnet::IpNet;
 use rampart_ir::{AddrItem, Family, Hook, Match, Proto, Ruleset, Target};
 
-use crate::helper::{L4, MARK, Probe};
+use crate::protocol::{L4, MARK, Probe};
 use crate::sys::{self, Netns};
 
 /// Probes per direction (input, forward, output), sampled evenly beyond.
@@ -299,14 +299,13 @@ impl Drop for Listeners {
 }
 
 pub(crate) fn helper(ns: &str, uid: u32) -> Command {
-    let exe = std::env::current_exe().unwrap();
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", ns]);
     if uid != 0 {
         let id = uid.to_string();
         cmd.args(["setpriv", "--reuid", &id, "--regid", &id, "--clear-groups"]);
     }
-    cmd.arg(exe).args(["helper::entry", "--exact", "--nocapture", "--test-threads=1"]);
+    cmd.arg(env!("CARGO_BIN_EXE_rampart-nft-helper"));
     cmd
 }
 
@@ -355,7 +354,6 @@ fn run(case: &Case, plan: &Plan, backend: Backend) -> BTreeMap<String, String> {
     for (child, ns_name, from, uid, n) in running {
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        // libtest may print `test helper::entry ... ` before the first mark.
         let marked: Vec<&str> =
             stdout.lines().filter_map(|l| l.split_once(MARK).map(|x| x.1)).collect();
         assert_eq!(marked.len(), n, "prober in {ns_name} as {uid}:\n{stdout}");

@@ -81,7 +81,7 @@ pub(crate) fn same_verdicts(
     v4: &Ruleset,
     ifaces: &[FwIface],
 ) -> Result<usize, String> {
-    let (a, b) = (rampart_trace::Compiled::new(rich), rampart_trace::Compiled::new(v4));
+    let (a, b) = (rampart_trace::Tracer::new(rich), rampart_trace::Tracer::new(v4));
     let mut diffs = Vec::new();
     let packets = packets(rich, ifaces);
     for p in &packets {
@@ -126,11 +126,8 @@ fn return_cases() -> Vec<(String, Ruleset, Restricted, Vec<FwIface>)> {
         .iter()
         .enumerate()
         .map(|(i, body)| {
-            let mut sources = rampart_diag::Sources::new();
-            let text = format!("{head}{body}}}\n");
-            let loaded = rampart_model::load_str("returns.rp", &text, &mut sources);
-            let model = loaded.model.unwrap_or_else(|| panic!("return policy {i} does not load"));
-            let c = rampart_lower::compile(&model.firewalls[0]);
+            let c =
+                rampart_lower::compile(&rampart_testing::firewall(&format!("{head}{body}}}\n")));
             (format!("return policy {i}"), c.rich, c.v4, ifaces.clone())
         })
         .collect()

@@ -1,17 +1,12 @@
 //! Limits in the nft document: per-source limits fill dynamic sets, and
 //! rules with a limit are never merged (each keeps its own bucket).
 
-use rampart_diag::Sources;
-
 fn nft(rules: &str) -> String {
     let text = format!(
         "service ssh tcp 22\nservice web tcp 80, 443\nfirewall fw {{\n interface eth0 10.0.0.1/24\n \
          forward on\n default none\n ruleset main {{\n{rules}\n }}\n}}\n"
     );
-    let mut sources = Sources::new();
-    let loaded = rampart_model::load_str("t.rp", &text, &mut sources);
-    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    rampart_nft::emit(&rampart_lower::compile(&loaded.model.unwrap().firewalls[0]).rich)
+    rampart_nft::emit(&rampart_lower::compile(&rampart_testing::firewall(&text)).rich)
 }
 
 #[test]

@@ -22,7 +22,8 @@ mod random;
 mod evaluator;
 // Rampart's nft output read back from the kernel traces as its policy.
 mod readback;
-// The listener and prober that `equiv` runs inside its namespaces.
-mod helper;
+// What the tests say to `rampart-nft-helper`, the listener and prober that
+// `equiv` runs inside its namespaces.
+mod protocol;
 // Per-source limits fill dynamic sets; limited rules are never merged.
 mod limits;

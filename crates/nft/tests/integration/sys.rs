@@ -1,9 +1,9 @@
-//! Running `nft` and commands in the namespaces of rampart-lab.
+//! Running `nft` and commands in the namespaces of rampart-netns.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-pub(crate) use rampart_lab::Netns;
+pub(crate) use rampart_netns::Netns;
 
 /// Run `nft ARGS -f -` with `input` on stdin, inside `netns` if given.
 pub(crate) fn nft(netns: Option<&str>, args: &[&str], input: &str) -> Output {

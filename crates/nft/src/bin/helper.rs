@@ -1,66 +1,43 @@
-//! The test binary doubles as the listener and the prober that the kernel
-//! equivalence test runs inside its namespaces (`ip netns exec NS EXE
-//! helper::entry --exact`), so no extra tool is needed. Without
-//! `RAMPART_NFT_HELPER` in the environment the entry does nothing.
-//! Its stdout is the protocol with the parent, hence the prints.
-#![expect(clippy::print_stdout, reason = "stdout is how the helper answers")]
+//! `rampart-nft-helper`: the listener and the prober that the nft kernel
+//! tests run inside their namespaces (`ip netns exec NS rampart-nft-helper`
+//! with `RAMPART_NFT_HELPER` set to `listen` or `probe`). Its stdout
+//! is the protocol with the test (`tests/integration/protocol.rs`), hence
+//! the prints.
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "stdout is how the helper answers; stderr its usage"
+)]
+
+#[path = "../../tests/integration/protocol.rs"]
+mod protocol;
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
+use std::process::ExitCode;
 use std::thread;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
+
+use protocol::{L4, MARK, Probe};
 
 /// How long a probe waits before calling the packet dropped. More than
 /// TCP's first retransmission (1 s): an ICMP error that arrives while
 /// `connect` still holds the socket is only a soft error, and the refusal
 /// is reported with the answer to the retransmitted SYN.
 const WAIT: Duration = Duration::from_millis(1500);
-/// Marks the helper's own output lines among libtest's.
-pub(crate) const MARK: &str = "@@ ";
 
-/// Transport of a probe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum L4 {
-    Tcp,
-    Udp,
-}
-
-/// One connection attempt: `src` `None` lets the kernel choose.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Probe {
-    pub(crate) l4: L4,
-    pub(crate) src: Option<IpAddr>,
-    pub(crate) dst: IpAddr,
-    pub(crate) port: u16,
-}
-
-impl Probe {
-    pub(crate) fn line(&self) -> String {
-        let l4 = if self.l4 == L4::Tcp { "tcp" } else { "udp" };
-        let src = self.src.map_or_else(|| "-".to_owned(), |s| s.to_string());
-        format!("{l4} {src} {} {}", self.dst, self.port)
-    }
-
-    fn parse(line: &str) -> Self {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        Self {
-            l4: if f[0] == "tcp" { L4::Tcp } else { L4::Udp },
-            src: (f[1] != "-").then(|| f[1].parse().unwrap()),
-            dst: f[2].parse().unwrap(),
-            port: f[3].parse().unwrap(),
-        }
-    }
-}
-
-#[test]
-fn entry() {
+fn main() -> ExitCode {
     match std::env::var("RAMPART_NFT_HELPER").as_deref() {
         Ok("listen") => listen(&std::env::var("RAMPART_NFT_PORTS").unwrap()),
         Ok("probe") => probe_all(&std::env::var("RAMPART_NFT_PROBES").unwrap()),
-        _ => {}
+        _ => {
+            eprintln!("set RAMPART_NFT_HELPER to listen or probe");
+            return ExitCode::from(2);
+        }
     }
+    ExitCode::SUCCESS
 }
 
 /// `tcp:22,80 udp:53`: accept TCP, echo UDP, on every address, forever.

@@ -130,6 +130,16 @@ fn describe(cmd: &Command) -> String {
     s
 }
 
+static RUNS: AtomicU32 = AtomicU32::new(0);
+
+/// A new run id, `<pid>-<n>`: unique on the machine while this process
+/// lives, so the same lab can run twice at once.
+#[must_use]
+pub fn run_id() -> String {
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 static SWEEP: Once = Once::new();
 
