@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use rampart_analysis::matrix::Matrix;
+use rampart_analysis::matrix::{Cell as Crossing, Matrix, Zone};
 use rampart_diag::{Severity, Sources, Span};
 use rampart_ir::{Family, Ruleset};
 use rampart_lower::Compiled;
@@ -194,10 +194,12 @@ pub struct Cell {
 }
 
 pub struct Grid {
-    pub family: &'static str,
+    /// `IPv4`, or `IPv4, bridged by br0`.
+    pub title: String,
     pub zones: Vec<String>,
     pub rows: Vec<GridRow>,
-    pub packets: usize,
+    /// Packets traced for the whole matrix (on its first grid).
+    pub packets: Option<usize>,
 }
 
 pub struct GridRow {
@@ -299,7 +301,7 @@ pub(crate) fn page(
         options: options(fw),
         objects,
         rulesets,
-        matrices: matrices.iter().map(grid).collect(),
+        matrices: matrices.iter().flat_map(grids).collect(),
         spoofing,
         anomalies,
         expectations,
@@ -518,9 +520,18 @@ fn objects(asts: &[ast::Policy], rulesets: &[RuleSet]) -> Vec<Object> {
     out
 }
 
-fn grid(m: &Matrix) -> Grid {
-    let zones: Vec<String> = m
-        .zones
+/// A matrix's grid, and one per bridge.
+fn grids(m: &Matrix) -> Vec<Grid> {
+    let family = if m.family == "ipv4" { "IPv4" } else { "IPv6" };
+    let mut out = vec![grid(family.to_owned(), &m.zones, &m.cells, Some(m.packets))];
+    for b in &m.bridges {
+        out.push(grid(format!("{family}, bridged by {}", b.bridge), &b.ports, &b.cells, None));
+    }
+    out
+}
+
+fn grid(title: String, zones: &[Zone], cells: &[Crossing], packets: Option<usize>) -> Grid {
+    let labels: Vec<String> = zones
         .iter()
         .map(|z| {
             if z.networks.is_empty() {
@@ -530,17 +541,15 @@ fn grid(m: &Matrix) -> Grid {
             }
         })
         .collect();
-    let rows = m
-        .zones
+    let rows = zones
         .iter()
-        .zip(&zones)
+        .zip(&labels)
         .map(|(from, label)| GridRow {
             from: label.clone(),
-            cells: m
-                .zones
+            cells: zones
                 .iter()
                 .map(|to| {
-                    let cell = m.cells.iter().find(|c| c.from == from.name && c.to == to.name);
+                    let cell = cells.iter().find(|c| c.from == from.name && c.to == to.name);
                     GridCell {
                         same: cell.is_none(),
                         items: cell
@@ -574,12 +583,7 @@ fn grid(m: &Matrix) -> Grid {
                 .collect(),
         })
         .collect();
-    Grid {
-        family: if m.family == "ipv4" { "IPv4" } else { "IPv6" },
-        zones,
-        rows,
-        packets: m.packets,
-    }
+    Grid { title, zones: labels, rows, packets }
 }
 
 fn finding(d: &rampart_diag::Diagnostic, sources: &Sources) -> Finding {

@@ -83,6 +83,11 @@ fn every_example_renders_in_a_browser_with_every_rule_and_the_matrix() {
             for name in ["virbr6", "virbr4", "vmh2", "uplink", "beyond: 192.168.0.37"] {
                 assert!(svg.contains(name), "{name} not drawn: {svg}");
             }
+            // The bridged matrix: a grid per bridge, its ports as rows and columns.
+            for b in ["virbr6", "virbr4"] {
+                assert!(dom.contains(&format!("<h3>IPv4, bridged by {b}</h3>")), "{b}: {dom}");
+            }
+            assert!(dom.contains("<th>vk63 192.168.50.13</th>"), "{dom}");
         }
         if ex == "office-gateway" {
             // The matrix cell eth0 -> eth2 and the rule 8 row as the browser sees them.
