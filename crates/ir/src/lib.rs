@@ -32,7 +32,7 @@ pub mod rule;
 pub use addrtype::{AddrTypeMatch, AddrTypes};
 pub use arp::ArpGuard;
 pub use builder::RulesetBuilder;
-pub use dynset::{DynSet, SetMatch, sets};
+pub use dynset::{DynSet, SetMatch, ipset_members, sets};
 pub use iptables::{TCP_FLAGS, addr_text, chain_line, format_rule, nat_to_text};
 pub use module::{ModuleMatch, ModuleTest, PktType, parse_mac};
 pub use rate::{ConnLimit, Limit, Rate, RateUnit};

@@ -1165,10 +1165,16 @@ const BANNED: (&str, &str) = ("f2b-sshd", "10.77.1.7");
 
 /// What the trace is told of a probe, as the kernel will see it: a new
 /// connection's mark is 0; the client's link address; the probe's length
-/// (the probe tool's fixed sizes); no TCP options; the ipset's member;
+/// (the probe tool's fixed sizes); no TCP options; the ipsets' members as
+/// `ipset save` lists them;
 /// every `-m recent` list empty (checked after the run: no list gets
 /// enough `--set` hits to hold an address); under every rate (checked too).
-fn give(p: &mut Probe<'_>, lab: &Routed, rs: &Ruleset) {
+fn give(
+    p: &mut Probe<'_>,
+    lab: &Routed,
+    rs: &Ruleset,
+    members: &BTreeMap<String, rampart_ir::AddrSet>,
+) {
     let packet = &mut p.packet;
     packet.given.connmark = Some(0);
     if p.from.name() == lab.client.name() {
@@ -1183,8 +1189,7 @@ fn give(p: &mut Probe<'_>, lab: &Routed, rs: &Ruleset) {
     if packet.proto == Some(6) {
         packet.given.mss = Some(None);
     }
-    let banned = packet.src == Some(BANNED.1.parse().unwrap());
-    packet.sets.insert(BANNED.0.to_owned(), banned);
+    packet.sets_from(rs, members);
     for (name, _) in recent_checks(rs) {
         packet.given.recent.insert(name, false);
     }
@@ -1318,6 +1323,8 @@ fn real_shaped_rulesets_are_decided_and_agree_with_the_kernel() {
     lab.client.run(["ip", "link", "set", "eth0", "address", &mac.join(":")]).unwrap();
     lab.fw.run(["ipset", "create", BANNED.0, "hash:ip"]).unwrap();
     lab.fw.run(["ipset", "add", BANNED.0, BANNED.1]).unwrap();
+    let members = rampart_ir::ipset_members(&lab.fw.stdout(["ipset", "save"]).unwrap());
+    assert!(members[BANNED.0].contains(BANNED.1.parse().unwrap()), "{members:?}");
     let mut rng = fastrand::Rng::with_seed(0xc0_4b05_5eed);
     let (mut total, mut decided, mut sent) = (0, 0, 0);
     let mut failures = Vec::new();
@@ -1336,7 +1343,7 @@ fn real_shaped_rulesets_are_decided_and_agree_with_the_kernel() {
         distinct_flows(&mut probes);
         for p in &mut probes {
             routed_local().classify(&mut p.packet);
-            give(p, &lab, &rs);
+            give(p, &lab, &rs, &members);
         }
         let traces: Vec<_> = probes.iter().map(|p| trace(&rs, &p.packet)).collect();
         let known = traces.iter().filter(|t| t.verdict != Verdict::Unknown).count();

@@ -196,3 +196,36 @@ impl Packet {
         self.physdev_in.is_some() || self.physdev_out.is_some() || self.bridged
     }
 }
+
+impl Packet {
+    /// Answers the run-time sets that `rs` matches from their members (as
+    /// `ipset save` lists them), where the caller said nothing of the set:
+    /// in it or not, by the address each rule looks at. A set that one
+    /// rule matches by source and another by destination, with different
+    /// answers, stays undecided.
+    pub fn sets_from(
+        &mut self,
+        rs: &rampart_ir::Ruleset,
+        members: &std::collections::BTreeMap<String, rampart_ir::AddrSet>,
+    ) {
+        let mut found: std::collections::BTreeMap<String, Option<bool>> =
+            std::collections::BTreeMap::new();
+        for m in rs.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.matches) {
+            let rampart_ir::Match::Set(m) = m else { continue };
+            let (Some(set), Some(addr)) =
+                (members.get(&m.set.name), if m.src { self.src } else { self.dst })
+            else {
+                continue;
+            };
+            if self.sets.contains_key(&m.set.name) {
+                continue;
+            }
+            let inside = set.contains(addr);
+            found
+                .entry(m.set.name.clone())
+                .and_modify(|a| *a = a.filter(|was| *was == inside))
+                .or_insert(Some(inside));
+        }
+        self.sets.extend(found.into_iter().filter_map(|(n, a)| Some((n, a?))));
+    }
+}

@@ -122,6 +122,11 @@ pub(crate) struct PacketArgs {
     /// The packet's address is not in this run-time set.
     #[arg(long, value_name = "SET")]
     pub(crate) not_in_set: Vec<String>,
+    /// The members of the run-time sets, as `ipset save` writes them: a
+    /// rule on a set listed there (`hash:ip`, `hash:net`) is decided by
+    /// the address it looks at; --in-set and --not-in-set come first.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ipset_file: Option<PathBuf>,
     /// An address of the firewall host, with its prefix length (repeat for
     /// each): decides `-m addrtype` / `fib … type` (LOCAL, BROADCAST,
     /// UNICAST). Without it, only the destination on input (and the source
@@ -422,6 +427,11 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None, None) => bail!("give a policy file or --rules FILE"),
     };
+    if let Some(file) = &args.packet.ipset_file {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        packet.sets_from(&ruleset, &rampart_ir::ipset_members(&text));
+    }
     note_assumed_local(&args.packet, &packet, &[&ruleset]);
     note_rate(&args.packet, &[&ruleset]);
     let problems = check(&ruleset);

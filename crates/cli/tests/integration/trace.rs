@@ -711,3 +711,91 @@ fn trace_a_run_time_set_only_as_told() {
     assert!(trace(&["--in-set", "blocklist"]).contains("verdict: DROP by INPUT"));
     assert!(trace(&["--not-in-set", "blocklist"]).contains("verdict: ACCEPT by INPUT"));
 }
+
+/// `--ipset-file`: the members of the ipsets, as `ipset save` lists them,
+/// decide `-m set` by the address each rule looks at.
+#[test]
+fn ipset_members_from_a_file_decide_set_matches() {
+    let dir = tempdir("ipset-file");
+    let rules = dir.join("rules.save");
+    std::fs::write(
+        &rules,
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -m set --match-set f2b-sshd src -j REJECT\nCOMMIT\n",
+    )
+    .unwrap();
+    let members = dir.join("ipset.save");
+    std::fs::write(
+        &members,
+        "create f2b-sshd hash:ip family inet hashsize 1024 maxelem 65536 timeout 600\nadd f2b-sshd 192.0.2.7 timeout 300\n",
+    )
+    .unwrap();
+    let trace = |src: &str| {
+        let out = rampart(&[
+            "trace",
+            "--rules",
+            rules.to_str().unwrap(),
+            "--in",
+            "eth0",
+            "--src",
+            src,
+            "--dst",
+            "10.0.0.1",
+            "--proto",
+            "tcp",
+            "--dport",
+            "22",
+            "--ipset-file",
+            members.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(trace("192.0.2.7").ends_with("verdict: REJECT by INPUT 1\n"));
+    assert!(trace("192.0.2.8").ends_with("verdict: ACCEPT (policy of INPUT)\n"));
+}
+
+/// `rampart trace` of the office gateway example with `args` (split at
+/// spaces); the trace must succeed.
+fn trace_office(args: &str) -> String {
+    let mut argv = vec!["trace", "examples/office-gateway.rp", "--firewall", "gw"];
+    argv.extend(args.split_whitespace());
+    let out = rampart(&argv);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn trace_office_admin_shell() {
+    insta::assert_snapshot!(trace_office(
+        "--in eth1 --src 10.1.0.5 --dst 10.1.0.1 --proto tcp --sport 40000 --dport 22"
+    ));
+}
+
+#[test]
+fn trace_office_blocked_source_is_logged_and_dropped() {
+    insta::assert_snapshot!(trace_office(
+        "--in eth0 --src 203.0.113.9 --dst 192.0.2.1 --proto tcp --sport 40000 --dport 22"
+    ));
+}
+
+/// The published web server: DNAT in prerouting, then the forward rule.
+const PUBLISHED_WEB: &str =
+    "--hook all --in eth0 --src 198.18.0.9 --dst 192.0.2.1 --proto tcp --sport 40000 --dport 443";
+
+#[test]
+fn trace_office_published_web_server() {
+    insta::assert_snapshot!(trace_office(PUBLISHED_WEB));
+}
+
+#[test]
+fn trace_office_published_web_server_json() {
+    insta::assert_snapshot!(trace_office(&format!("{PUBLISHED_WEB} --json")));
+}
+
+/// A LAN client's DNS query leaves masqueraded as the gateway.
+#[test]
+fn trace_office_lan_masqueraded_out() {
+    insta::assert_snapshot!(trace_office(
+        "--hook all --in eth1 --out eth0 --src 10.1.0.7 --dst 198.18.0.9 --proto udp --sport 5353 --dport 53"
+    ));
+}
