@@ -4,14 +4,17 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use rampart_analysis::matrix::{Cell, Zone};
 use rampart_analysis::service::Service;
 use rampart_analysis::{Matrix, ServiceMatrix};
 use rampart_diag::Sources;
-use rampart_ir::Family;
+use rampart_ir::read::nft::NftRuleset;
+use rampart_ir::{Family, Hook};
 
 use crate::commands::compile;
 use crate::commands::import::{RulesFormat, read_rules};
+use crate::commands::nft_rules;
 use crate::commands::trace::proto_number;
 use crate::printer;
 
@@ -40,13 +43,15 @@ pub(crate) struct MatrixArgs {
     /// The firewall of the policy.
     #[arg(long, requires = "policy", add = crate::complete::firewall())]
     firewall: Option<String>,
-    /// An existing ruleset: iptables-save output or a `$IPTABLES` script.
+    /// An existing ruleset: iptables-save output, a `$IPTABLES` script,
+    /// or nftables text or `nft -j list ruleset` JSON.
     #[arg(long, value_name = "FILE", conflicts_with = "policy", requires_all = ["chain", "proto"])]
     rules: Option<PathBuf>,
     /// Force the format of --rules instead of detecting it.
     #[arg(long, value_enum, requires = "rules")]
     format: Option<RulesFormat>,
-    /// The built-in filter chain of --rules: INPUT, FORWARD or OUTPUT.
+    /// The built-in filter chain of --rules: INPUT, FORWARD or OUTPUT (for
+    /// nft: the one filter base chain at that hook).
     #[arg(long, requires = "rules")]
     chain: Option<String>,
     /// The service's protocol: tcp, udp, icmp, sctp or a number.
@@ -100,6 +105,14 @@ fn rules(a: &MatrixArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--rules needs --chain and --proto");
     };
     let svc = Service { proto: proto_number(proto)?, sport: a.sport, dport: a.dport };
+    if a.format.is_none() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        if let Some(read) = nft_rules::read_file(path, &text)? {
+            let Some(rs) = read else { return Ok(ExitCode::from(1)) };
+            return nft_matrix(a, &rs, chain, svc);
+        }
+    }
     let Some(imported) = read_rules(path, a.format)? else {
         return Ok(ExitCode::from(1));
     };
@@ -107,7 +120,48 @@ fn rules(a: &MatrixArgs) -> anyhow::Result<ExitCode> {
         printer::note(&format!("error: {} has no filter table", path.display()));
         return Ok(ExitCode::from(1));
     };
-    let m = match rampart_analysis::service_matrix(&rs.into_ruleset(), t.family, chain, svc) {
+    print_service(a, rampart_analysis::service_matrix(&rs.into_ruleset(), t.family, chain, svc))
+}
+
+/// The service matrix of the one filter base chain of an nft ruleset at
+/// the hook `chain` names. Several base chains at one hook (tables of
+/// their own, in priority order) are refused: one chain's classes would
+/// not say what the sequence does.
+fn nft_matrix(
+    a: &MatrixArgs,
+    rs: &NftRuleset,
+    chain: &str,
+    svc: Service,
+) -> anyhow::Result<ExitCode> {
+    let Some(hook) =
+        Hook::parse(chain).filter(|h| matches!(h, Hook::Input | Hook::Forward | Hook::Output))
+    else {
+        anyhow::bail!(
+            "--chain {chain}: give the hook of a filter base chain: input, forward or output"
+        );
+    };
+    let (family, own) = match a.family.as_str() {
+        "6" => (Family::V6, "ip6"),
+        _ => (Family::V4, "ip"),
+    };
+    let bases: Vec<_> = rs.at(hook).filter(|b| b.family == own || b.family == "inet").collect();
+    let [base] = bases.as_slice() else {
+        let names: Vec<_> =
+            bases.iter().map(|b| format!("{} {} {}", b.family, b.table, b.chain)).collect();
+        printer::note(&format!(
+            "error: {} filter base chains at hook {} ({}): the matrix is of one chain",
+            bases.len(),
+            hook.name(),
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        ));
+        return Ok(ExitCode::from(1));
+    };
+    let start = &base.ruleset.chains[0].name;
+    print_service(a, rampart_analysis::service_matrix(&base.ruleset, family, start, svc))
+}
+
+fn print_service(a: &MatrixArgs, m: Result<ServiceMatrix, String>) -> anyhow::Result<ExitCode> {
+    let m = match m {
         Ok(m) => m,
         Err(e) => {
             printer::note(&format!("error: {e}"));

@@ -33,6 +33,18 @@ fn family_of(b: &Base) -> Option<Family> {
     }
 }
 
+/// An nft ruleset file, text or JSON, recognised by its content: `None`
+/// when the file is something else (iptables text), `Some(None)` when it
+/// is nft but did not read (diagnostics already printed).
+pub(crate) fn read_file(path: &Path, text: &str) -> anyhow::Result<Option<Option<NftRuleset>>> {
+    use rampart_ir::read::{Unrecognised, detect};
+    match detect(text) {
+        Err(Unrecognised::NftJson) => Ok(Some(read(path, text))),
+        Err(Unrecognised::Nftables) => Ok(Some(read(path, &from_text(path)?))),
+        _ => Ok(None),
+    }
+}
+
 /// nft text as the kernel reads it: loaded with `nft -f` into a
 /// throw-away network namespace (`unshare --net`, root only) and listed
 /// back as JSON, so nothing of the host changes and nft itself parses.

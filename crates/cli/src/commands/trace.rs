@@ -333,23 +333,12 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.rules {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if args.format.is_none()
-            && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::NftJson)
-        {
-            let Some(rs) = super::nft_rules::read(path, &text) else {
-                return Ok(ExitCode::from(1));
-            };
-            if !nat_hooks(&rs) {
-                let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
-                note_assumed_local(&args.packet, &packet, &rulesets);
-                return super::nft_rules::trace(&rs, &packet, args.json);
-            }
-            nft_joined = Some(rs);
-        } else if args.format.is_none()
-            && rampart_ir::read::detect(&text) == Err(rampart_ir::read::Unrecognised::Nftables)
-        {
-            let json = super::nft_rules::from_text(path)?;
-            let Some(rs) = super::nft_rules::read(path, &json) else {
+        let nft = match args.format {
+            None => super::nft_rules::read_file(path, &text)?,
+            Some(_) => None,
+        };
+        if let Some(read) = nft {
+            let Some(rs) = read else {
                 return Ok(ExitCode::from(1));
             };
             if !nat_hooks(&rs) {

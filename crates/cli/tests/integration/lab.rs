@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rampart_lab::wait_until;
 
-use crate::util::{command, rampart, root, text};
+use crate::util::{command, rampart, root, tempdir, text};
 
 fn namespaces() -> Vec<String> {
     let out = Command::new("ip").args(["netns", "list"]).output().expect("run ip (iproute2)");
@@ -273,6 +273,49 @@ fn matrix_of_a_saved_ruleset_in_address_classes_with_what_it_approximates() {
     // Without --chain and --proto there is no service to speak of.
     let out = rampart(&["matrix", "--rules", "crates/cli/tests/fixtures/service.save"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// The same policy compiled for both backends gives the same service
+/// matrix: nft text (the classifier form, verdict maps and all) is read
+/// as the trace reads it. Two base chains at one hook are refused.
+#[test]
+fn matrix_of_an_nft_ruleset_is_that_of_the_same_iptables_rules() {
+    root();
+    let d = tempdir("matrix-nft");
+    let (ipt, nft) = (d.join("gw.rules"), d.join("gw.nft"));
+    for (target, out) in [("iptables-restore", &ipt), ("nft", &nft)] {
+        let o = out.to_str().unwrap();
+        let c = rampart(&["compile", "examples/office-gateway.rp", "-t", target, "-o", o]);
+        assert_eq!(c.status.code(), Some(0), "{}", text(&c.stderr));
+    }
+    let matrix = |file: &std::path::Path, chain: &str, port: &str| {
+        let f = file.to_str().unwrap();
+        let args = ["matrix", "--rules", f, "--chain", chain, "--proto", "tcp", "--dport", port];
+        let out = rampart(&[&args[..], &["--json"]].concat());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON matrix");
+        (v["classes"].clone(), v["allowed"].clone())
+    };
+    for (chain, port) in [("INPUT", "22"), ("FORWARD", "80"), ("FORWARD", "25")] {
+        let (classes, allowed) = matrix(&ipt, chain, port);
+        assert!(allowed.as_array().is_some_and(|a| !a.is_empty()), "{chain} {port}: {allowed}");
+        assert_eq!(matrix(&nft, chain, port), (classes, allowed), "{chain} tcp {port}");
+    }
+    let two = d.join("two.nft");
+    std::fs::write(
+        &two,
+        "table ip a {\n chain input { type filter hook input priority 0; policy accept; }\n}\n\
+         table ip b {\n chain input { type filter hook input priority 10; policy drop; }\n}\n",
+    )
+    .unwrap();
+    let args = ["matrix", "--rules", two.to_str().unwrap(), "--chain", "INPUT", "--proto", "tcp"];
+    let out = rampart(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("2 filter base chains at hook input"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
