@@ -1316,7 +1316,7 @@ fn tagged_prefixes(rules: &str, tag: &str) -> String {
 /// without an undecided match meets the same rules in the kernel.
 #[test]
 fn real_shaped_rulesets_are_decided_and_agree_with_the_kernel() {
-    require_tools(&[Tool { name: "ipset", package: "ipset" }]).unwrap_or_else(|e| panic!("{e}"));
+    require_tools(&[Tool::IPSET]).unwrap_or_else(|e| panic!("{e}"));
     let _logging = NetnsLogging::enable().unwrap();
     let lab = routed();
     let mac: Vec<String> = CLIENT_MAC.iter().map(|b| format!("{b:02x}")).collect();

@@ -65,6 +65,7 @@ impl Tool {
     pub const IPTABLES_RESTORE: Tool = Tool { name: "iptables-restore", package: "iptables" };
     pub const IPTABLES_SAVE: Tool = Tool { name: "iptables-save", package: "iptables" };
     pub const NFT: Tool = Tool { name: "nft", package: "nftables" };
+    pub const IPSET: Tool = Tool { name: "ipset", package: "ipset" };
     pub const SETPRIV: Tool = Tool { name: "setpriv", package: "util-linux" };
     pub const KILL: Tool = Tool { name: "kill", package: "procps" };
     pub const SOCAT: Tool = Tool { name: "socat", package: "socat" };

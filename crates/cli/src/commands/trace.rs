@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use rampart_ir::{Family, IcmpMatch, icmp};
+use rampart_ir::{Family, IcmpMatch, Ruleset, icmp};
 use rampart_trace::{
     CtState, Given, Hook, Interfaces, LocalTable, Packet, Tracer, check, explain, tcp,
 };
@@ -125,6 +125,7 @@ pub(crate) struct PacketArgs {
     /// The members of the run-time sets, as `ipset save` writes them: a
     /// rule on a set listed there (`hash:ip`, `hash:net`) is decided by
     /// the address it looks at; --in-set and --not-in-set come first.
+    /// With --live, the host's own sets are read when a rule uses one.
     #[arg(long, value_name = "FILE")]
     pub(crate) ipset_file: Option<PathBuf>,
     /// An address of the firewall host, with its prefix length (repeat for
@@ -302,6 +303,37 @@ impl PacketArgs {
     }
 }
 
+/// Decides the `-m set` matches of `rulesets` by the members of the
+/// run-time sets: from `--ipset-file`, or with `--live` from this host
+/// (`ipset save`, run only when a rule matches a set). Sets it cannot
+/// read stay undecided.
+fn run_time_sets(
+    args: &TraceArgs,
+    packet: &mut Packet,
+    rulesets: &[&Ruleset],
+) -> anyhow::Result<()> {
+    let text = if let Some(file) = &args.packet.ipset_file {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    } else if args.live
+        && rulesets
+            .iter()
+            .flat_map(|rs| &rs.chains)
+            .flat_map(|c| &c.rules)
+            .any(|r| r.matches.iter().any(|m| matches!(m, rampart_ir::Match::Set(_))))
+    {
+        let mut ipset = std::process::Command::new("ipset");
+        rampart_os::run(ipset.arg("save"), "ipset", None)
+            .context("reading this host's run-time sets (ipset save)")?
+    } else {
+        return Ok(());
+    };
+    let members = rampart_ir::ipset_members(&text);
+    for rs in rulesets {
+        packet.sets_from(rs, &members);
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     let mut packet = match args.packet.packet() {
         Ok(p) => p,
@@ -326,6 +358,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         let rs = super::nft_rules::live()?;
         if !nat_hooks(&rs) {
+            let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+            run_time_sets(&args, &mut packet, &rulesets)?;
             return super::nft_rules::trace(&rs, &packet, args.json);
         }
         nft_joined = Some(rs);
@@ -343,6 +377,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
             };
             if !nat_hooks(&rs) {
                 let rulesets: Vec<_> = rs.bases.iter().map(|b| &b.ruleset).collect();
+                run_time_sets(&args, &mut packet, &rulesets)?;
                 note_assumed_local(&args.packet, &packet, &rulesets);
                 return super::nft_rules::trace(&rs, &packet, args.json);
             }
@@ -416,11 +451,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None, None) => bail!("give a policy file or --rules FILE"),
     };
-    if let Some(file) = &args.packet.ipset_file {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        packet.sets_from(&ruleset, &rampart_ir::ipset_members(&text));
-    }
+    run_time_sets(&args, &mut packet, &[&ruleset])?;
     note_assumed_local(&args.packet, &packet, &[&ruleset]);
     note_rate(&args.packet, &[&ruleset]);
     let problems = check(&ruleset);

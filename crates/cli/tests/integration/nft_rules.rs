@@ -198,3 +198,31 @@ fn bridge_tables_see_frames_across_the_bridge() {
     let routed = run(&[]);
     assert!(!routed.contains("table bridge"), "{routed}");
 }
+
+/// `trace --live` decides `-m set` by the host's own ipsets (`ipset
+/// save` in the namespace): a member is dropped, another address passes.
+#[test]
+fn live_reads_the_members_of_the_hosts_ipsets() {
+    use rampart_lab::{Netns, Tool, require_tools};
+    require_tools(&[Tool::IPSET, Tool::IP]).unwrap();
+    let ns = Netns::new().unwrap();
+    ns.run(["ipset", "create", "banned", "hash:ip"]).unwrap();
+    ns.run(["ipset", "add", "banned", "10.9.9.9"]).unwrap();
+    ns.run_with_input(
+        &["iptables-nft-restore", "-w"],
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set banned src -j DROP\nCOMMIT\n",
+    )
+    .unwrap();
+    let live = |src: &str| {
+        let bin = env!("CARGO_BIN_EXE_rampart");
+        ns.run([
+            bin, "trace", "--live", "--hook", "input", "--in", "eth0", "--src", src, "--dst",
+            "10.0.0.1", "--proto", "tcp", "--dport", "80",
+        ])
+        .unwrap()
+    };
+    let member = live("10.9.9.9");
+    assert!(member.ends_with("final verdict: DROP\n"), "{member}");
+    let other = live("10.9.9.8");
+    assert!(other.ends_with("final verdict: ACCEPT\n"), "{other}");
+}

@@ -14,7 +14,7 @@ fn pings(from: &Netns, to: &str) -> bool {
 #[test]
 fn a_blocklist_set_is_created_fills_at_run_time_and_survives_a_reload() {
     tools();
-    require_tools(&[Tool { name: "ipset", package: "ipset" }]).unwrap();
+    require_tools(&[Tool::IPSET]).unwrap();
     let t = TwoPolicies::new(
         78,
         "sets",
@@ -90,7 +90,7 @@ fn plain(ns: &Netns, args: &[&str]) -> std::process::Output {
 #[test]
 fn logs_blocklist_apply_fills_the_loaded_set() {
     tools();
-    require_tools(&[Tool { name: "ipset", package: "ipset" }, Tool::NFT]).unwrap();
+    require_tools(&[Tool::IPSET, Tool::NFT]).unwrap();
     let dir = tempdir("sets-apply");
     std::fs::write(
         dir.join("p.rp"),
@@ -225,7 +225,7 @@ impl Drop for Fail2ban {
 fn a_real_fail2ban_bans_into_the_set_through_the_shipped_action() {
     tools();
     require_tools(&[
-        Tool { name: "ipset", package: "ipset" },
+        Tool::IPSET,
         Tool::NFT,
         Tool { name: "fail2ban-server", package: "fail2ban" },
         Tool { name: "fail2ban-client", package: "fail2ban" },
