@@ -185,9 +185,7 @@ pub fn apply(plan: &Plan<'_>, state: &StateDir) -> Result<ApplyOutcome, DeployEr
         }
     }
     if let Load::Nft(doc) = &plan.load {
-        nft::check_scope(doc).map_err(|why| {
-            DeployError::Bundle(format!("refused, nothing was loaded: the nft document: {why}"))
-        })?;
+        nft::check_scope(doc).map_err(DeployError::NftScope)?;
         // What this kernel cannot load (a module missing in a container)
         // is said now, before the way back is armed.
         nft::check(doc)?;

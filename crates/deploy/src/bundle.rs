@@ -21,6 +21,46 @@ use serde::{Deserialize, Serialize};
 
 use crate::DeployError;
 
+/// Why a compiled bundle cannot be used. A cause is kept as the source
+/// (printed after the message, as every error chain is), not in the text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    #[error("not a compiled rampart bundle (JSON)")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not a compiled rampart bundle: no `rampart_bundle`")]
+    NoFormat,
+    #[error(
+        "bundle format {found} is not known to this rampart (it reads format {FORMAT}); \
+         use the same rampart version on both sides"
+    )]
+    Format { found: u32 },
+    #[error("malformed bundle")]
+    Malformed(#[source] serde_json::Error),
+    #[error(
+        "the bundle's digest does not match its content: it was changed after \
+         `rampart compile` (or damaged); nothing was loaded"
+    )]
+    Digest,
+    #[error("the bundle's nft document is refused: {0}")]
+    NftScope(String),
+    #[error("the bundle's set `{set}` has family `{family}`, not ipv4 or ipv6")]
+    SetFamily { set: String, family: String },
+    #[error("the bundle's rules match set `{0}`, which it does not declare for that family")]
+    UndeclaredSet(String),
+    #[error("the bundle's rules")]
+    Rules(#[source] rampart_ir::NotRestricted),
+    #[error("the bundle's {family} iptables document does not read back: {message}")]
+    Unreadable { family: &'static str, message: String },
+    #[error(
+        "the bundle's {family} iptables document has a `{table}` table: a bundle carries the \
+         filter, nat and mangle tables only"
+    )]
+    Table { family: &'static str, table: &'static str },
+    #[error("the bundle's {family} iptables document has no filter table")]
+    NoFilter { family: &'static str },
+}
+
 /// The bundle format this build reads and writes.
 pub const FORMAT: u32 = 3;
 
@@ -68,10 +108,11 @@ impl Set {
             "ipv4" => Family::V4,
             "ipv6" => Family::V6,
             other => {
-                return Err(DeployError::Bundle(format!(
-                    "the bundle's set `{}` has family `{other}`, not ipv4 or ipv6",
-                    self.name
-                )));
+                return Err(BundleError::SetFamily {
+                    set: self.name.clone(),
+                    family: other.to_owned(),
+                }
+                .into());
             }
         };
         Ok(DynSet { name: self.name.clone(), family, timeout: self.timeout, size: self.size })
@@ -93,30 +134,17 @@ impl Bundle {
         struct Head {
             rampart_bundle: Option<u32>,
         }
-        let bad = |why: String| DeployError::Bundle(why);
-        let head: Head = serde_json::from_str(text)
-            .map_err(|e| bad(format!("not a compiled rampart bundle (JSON): {e}")))?;
+        let head: Head = serde_json::from_str(text).map_err(BundleError::NotJson)?;
         match head.rampart_bundle {
             Some(FORMAT) => {}
-            Some(v) => {
-                return Err(bad(format!(
-                    "bundle format {v} is not known to this rampart (it reads format {FORMAT}); \
-                     use the same rampart version on both sides"
-                )));
-            }
-            None => return Err(bad("not a compiled rampart bundle: no `rampart_bundle`".into())),
+            Some(found) => return Err(BundleError::Format { found }.into()),
+            None => return Err(BundleError::NoFormat.into()),
         }
-        let b: Self =
-            serde_json::from_str(text).map_err(|e| bad(format!("malformed bundle: {e}")))?;
+        let b: Self = serde_json::from_str(text).map_err(BundleError::Malformed)?;
         if b.digest != b.content_digest() {
-            return Err(bad(
-                "the bundle's digest does not match its content: it was changed after \
-                 `rampart compile` (or damaged); nothing was loaded"
-                    .into(),
-            ));
+            return Err(BundleError::Digest.into());
         }
-        crate::nft::check_scope(&b.nft)
-            .map_err(|why| bad(format!("the bundle's nft document is refused: {why}")))?;
+        crate::nft::check_scope(&b.nft).map_err(BundleError::NftScope)?;
         Ok(b)
     }
 
@@ -171,14 +199,11 @@ fn declared(rs: Restricted, sets: &[DynSet], family: Family) -> Result<Restricte
         }
         let Match::Set(s) = m else { continue };
         let Some(d) = sets.iter().find(|d| d.name == s.set.name && d.family == s.set.family) else {
-            return Err(DeployError::Bundle(format!(
-                "the bundle's rules match set `{}`, which it does not declare for that family",
-                s.set.name
-            )));
+            return Err(BundleError::UndeclaredSet(s.set.name.clone()).into());
         };
         s.set = d.clone();
     }
-    Restricted::new(rs).map_err(|e| DeployError::Bundle(format!("the bundle's rules: {e}")))
+    Ok(Restricted::new(rs).map_err(BundleError::Rules)?)
 }
 
 /// `-m set [!] --match-set NAME src|dst` kept verbatim, as a set match
@@ -198,28 +223,19 @@ fn set_match(m: &Match, family: Family) -> Option<SetMatch> {
     })
 }
 
-fn import(doc: &str, family: &str) -> Result<Restricted, DeployError> {
+fn import(doc: &str, family: &'static str) -> Result<Restricted, BundleError> {
     let imported = read::parse(doc, FileId(0), Format::Save);
     if let Some(d) = imported.diagnostics.iter().find(|d| d.is_error()) {
-        return Err(DeployError::Bundle(format!(
-            "the bundle's {family} iptables document does not read back: {}",
-            d.message
-        )));
+        return Err(BundleError::Unreadable { family, message: d.message.clone() });
     }
     if let Some(t) = imported
         .tables
         .iter()
         .find(|t| !matches!(t.table, Table::Filter | Table::Nat | Table::Mangle))
     {
-        return Err(DeployError::Bundle(format!(
-            "the bundle's {family} iptables document has a `{}` table: a bundle carries the \
-             filter, nat and mangle tables only",
-            t.table.name()
-        )));
+        return Err(BundleError::Table { family, table: t.table.name() });
     }
-    imported.joined().ok_or_else(|| {
-        DeployError::Bundle(format!("the bundle's {family} iptables document has no filter table"))
-    })
+    imported.joined().ok_or(BundleError::NoFilter { family })
 }
 
 #[cfg(test)]
@@ -248,6 +264,27 @@ mod tests {
             digest: String::new(),
         }
         .sealed()
+    }
+
+    /// A refused bundle is a typed error that keeps the parser's error as
+    /// its cause, not a sentence with the cause folded in.
+    #[test]
+    fn refusals_are_typed_and_keep_their_cause() {
+        use std::error::Error as _;
+        let e = Bundle::from_json("{").unwrap_err();
+        let DeployError::Bundle(BundleError::NotJson(_)) = &e else { panic!("{e:?}") };
+        assert!(e.source().is_some_and(|s| s.is::<serde_json::Error>()), "{e:?}");
+        let damaged = bundle().sealed().to_json().replace("eth0", "eth9");
+        let e = Bundle::from_json(&damaged).unwrap_err();
+        assert!(matches!(e, DeployError::Bundle(BundleError::Digest)), "{e:?}");
+        let newer = bundle().sealed().to_json().replacen(
+            &format!("\"rampart_bundle\": {FORMAT}"),
+            "\"rampart_bundle\": 99",
+            1,
+        );
+        let e = Bundle::from_json(&newer).unwrap_err();
+        assert!(matches!(e, DeployError::Bundle(BundleError::Format { found: 99 })), "{e:?}");
+        assert!(e.to_string().contains("use the same rampart version on both sides"), "{e}");
     }
 
     #[test]

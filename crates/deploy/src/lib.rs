@@ -58,8 +58,11 @@ pub enum DeployError {
     #[error("{what} `{path}`: {source}")]
     State { what: &'static str, path: String, source: std::io::Error },
     /// A compiled bundle that cannot be used.
-    #[error("{0}")]
-    Bundle(String),
+    #[error(transparent)]
+    Bundle(#[from] bundle::BundleError),
+    /// An nft document that reaches beyond Rampart's own table.
+    #[error("refused, nothing was loaded: the nft document: {0}")]
+    NftScope(String),
     /// Another apply or rollback holds the state directory.
     #[error("{0}")]
     Busy(String),
