@@ -18,7 +18,10 @@ pub(crate) const EXAMPLES: [(&str, &str); 2] = [
 
 /// A checked policy, or the reason it cannot be used.
 pub(crate) enum Checked {
-    Ok(Model, Vec<Diagnostic>),
+    /// The model, its diagnostics (printed unless quiet), and the notes of
+    /// the anomaly analysis (W0321, W0322; only with [`Analysis::Anomalies`],
+    /// never printed here).
+    Ok(Model, Vec<Diagnostic>, Vec<Diagnostic>),
     /// Errors were found (and printed).
     Invalid(Vec<Diagnostic>),
 }
@@ -60,7 +63,7 @@ pub(crate) fn load_valid(
     done: &str,
 ) -> anyhow::Result<Option<Model>> {
     Ok(match load(path, sources, false, analysis)? {
-        Checked::Ok(model, _) => Some(model),
+        Checked::Ok(model, ..) => Some(model),
         Checked::Invalid(_) => {
             printer::note(&format!("error: the policy has errors; nothing was {done}"));
             None
@@ -76,9 +79,14 @@ pub(crate) fn finish(
     quiet: bool,
     analysis: Analysis,
 ) -> Checked {
+    let mut notes = Vec::new();
     if let Some(m) = loaded.model.as_ref().filter(|_| !loaded.has_errors()) {
         let found = match analysis {
-            Analysis::Anomalies => analyse(m).0,
+            Analysis::Anomalies => {
+                let (warnings, n) = analyse(m);
+                notes = n;
+                warnings
+            }
             Analysis::Errors => m.firewalls.iter().flat_map(|fw| depth(&compile(fw))).collect(),
             Analysis::Model => Vec::new(),
         };
@@ -89,7 +97,7 @@ pub(crate) fn finish(
         printer::diagnostics(&loaded.diagnostics, sources);
     }
     match loaded.model {
-        Some(m) if !loaded.has_errors() => Checked::Ok(m, loaded.diagnostics),
+        Some(m) if !loaded.has_errors() => Checked::Ok(m, loaded.diagnostics, notes),
         _ => Checked::Invalid(loaded.diagnostics),
     }
 }
@@ -99,7 +107,7 @@ pub(crate) fn finish(
 /// matters, exceptions before general rules), shown by `check --anomalies`;
 /// and, among the first, errors for every form that nests chains deeper
 /// than the kernel loads.
-pub(crate) fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+fn analyse(model: &Model) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
     model
         .firewalls
         .iter()

@@ -32,10 +32,10 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
     let checked = policy::load(&a.policy, &mut sources, a.json, policy::Analysis::Anomalies)?;
     let mut diags = match &checked {
-        Checked::Ok(_, d) | Checked::Invalid(d) => d.clone(),
+        Checked::Ok(_, d, _) | Checked::Invalid(d) => d.clone(),
     };
     let notes = match &checked {
-        Checked::Ok(model, _) => policy::analyse(model).1,
+        Checked::Ok(_, _, notes) => notes.clone(),
         Checked::Invalid(_) => Vec::new(),
     };
     if a.anomalies {
@@ -51,7 +51,7 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
     match checked {
-        Checked::Ok(model, _) => {
+        Checked::Ok(model, ..) => {
             if !a.json {
                 let rules: usize =
                     model.firewalls.iter().flat_map(|f| &f.rulesets).map(|r| r.rules.len()).sum();

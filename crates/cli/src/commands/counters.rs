@@ -58,7 +58,7 @@ pub(crate) fn applied_places(record: &Applied) -> Result<Places, String> {
     let path = Path::new(&record.policy);
     let mut sources = Sources::new();
     let model = match policy::load(path, &mut sources, true, policy::Analysis::Errors) {
-        Ok(Checked::Ok(m, _)) => m,
+        Ok(Checked::Ok(m, ..)) => m,
         Ok(Checked::Invalid(_)) => return Err(format!("`{}` has errors now", record.policy)),
         Err(e) => return Err(format!("{e:#}")),
     };

@@ -32,7 +32,7 @@ pub(crate) fn run(a: &DemoArgs) -> anyhow::Result<ExitCode> {
     };
     let mut sources = Sources::new();
     let loaded = rampart_model::load_str(name, text, &mut sources);
-    let Checked::Ok(model, diags) =
+    let Checked::Ok(model, diags, _) =
         policy::finish(loaded, &sources, false, policy::Analysis::Anomalies)
     else {
         return Ok(ExitCode::from(INVALID));

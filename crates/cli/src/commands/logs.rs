@@ -531,7 +531,7 @@ fn load_policy(
 ) -> anyhow::Result<Result<Option<Policy>, ExitCode>> {
     let Some(path) = path else { return Ok(Ok(None)) };
     let mut sources = rampart_diag::Sources::new();
-    let crate::policy::Checked::Ok(model, _) =
+    let crate::policy::Checked::Ok(model, ..) =
         crate::policy::load(path, &mut sources, false, crate::policy::Analysis::Errors)?
     else {
         return Ok(Err(ExitCode::from(1)));
