@@ -17,7 +17,7 @@ use crate::diff::{self, ChainDiff};
 use crate::guard::{self, Cut, Mgmt};
 use crate::state::{
     APPLIED, Applied, PENDING, PREVIOUS, PREVIOUS_MANGLE, PREVIOUS_MANGLE6, PREVIOUS_NAT,
-    PREVIOUS_NAT6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending, StateDir, now,
+    PREVIOUS_NAT6, PREVIOUS_NFT, PREVIOUS_RECORD, PREVIOUS6, Pending, StateDir, UNCONFIRMED, now,
 };
 use crate::{DeployError, iptables, nft, table};
 
@@ -581,17 +581,7 @@ fn restore(state: &StateDir) -> Result<(), DeployError> {
         nft::load(&(nft::replace_prefix() + listing))?;
     }
     state.put_json(APPLIED, then.as_ref())?;
-    for f in [
-        PENDING,
-        PREVIOUS,
-        PREVIOUS6,
-        PREVIOUS_NFT,
-        PREVIOUS_RECORD,
-        PREVIOUS_NAT,
-        PREVIOUS_NAT6,
-        PREVIOUS_MANGLE,
-        PREVIOUS_MANGLE6,
-    ] {
+    for f in UNCONFIRMED {
         state.remove(f)?;
     }
     // The kernel and the record are back whatever happens to the boot files.

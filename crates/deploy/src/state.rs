@@ -37,9 +37,9 @@ pub const PREVIOUS_MANGLE6: &str = "previous.mangle.v6";
 const LOCK: &str = "lock";
 /// How long an apply or rollback waits for the lock before it gives up.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-/// Every file Rampart keeps here; a directory holding only these is ours.
-const FILES: [&str; 11] = [
-    APPLIED,
+/// The files of an apply not yet confirmed: the try and what it replaced.
+/// Confirming or rolling back removes them.
+pub const UNCONFIRMED: [&str; 9] = [
     PENDING,
     PREVIOUS,
     PREVIOUS6,
@@ -49,8 +49,13 @@ const FILES: [&str; 11] = [
     PREVIOUS_NAT6,
     PREVIOUS_MANGLE,
     PREVIOUS_MANGLE6,
-    LOCK,
 ];
+
+/// Whether `name` is a file Rampart keeps here; a directory holding only
+/// these is ours.
+fn ours(name: &str) -> bool {
+    name == APPLIED || name == LOCK || UNCONFIRMED.contains(&name)
+}
 
 /// What was applied, kept as `applied.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,7 +182,7 @@ impl StateDir {
         let foreign = entries.filter_map(Result::ok).any(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             // Temporary files of the atomic write start with a dot.
-            !FILES.contains(&name.as_str()) && !name.starts_with('.')
+            !ours(&name) && !name.starts_with('.')
         });
         if foreign {
             return Err(self.err(
