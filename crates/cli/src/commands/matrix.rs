@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use rampart_analysis::matrix::{Cell, Zone};
 use rampart_analysis::service::Service;
 use rampart_analysis::{Matrix, ServiceMatrix};
@@ -105,13 +104,11 @@ fn rules(a: &MatrixArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--rules needs --chain and --proto");
     };
     let svc = Service { proto: proto_number(proto)?, sport: a.sport, dport: a.dport };
-    if a.format.is_none() {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        if let Some(read) = nft_rules::read_file(path, &text)? {
-            let Some(rs) = read else { return Ok(ExitCode::from(1)) };
-            return nft_matrix(a, &rs, chain, svc);
-        }
+    if a.format.is_none()
+        && let Some(read) = nft_rules::read_file(path)?
+    {
+        let Some(rs) = read else { return Ok(ExitCode::from(1)) };
+        return nft_matrix(a, &rs, chain, svc);
     }
     let Some(imported) = read_rules(path, a.format)? else {
         return Ok(ExitCode::from(1));

@@ -34,10 +34,13 @@ fn family_of(b: &Base) -> Option<Family> {
 }
 
 /// An nft ruleset file, text or JSON, recognised by its content: `None`
-/// when the file is something else (iptables text), `Some(None)` when it
+/// when the file is something else (iptables text, or bytes that are not
+/// text, which the iptables reader refuses as such), `Some(None)` when it
 /// is nft but did not read (diagnostics already printed).
-pub(crate) fn read_file(path: &Path, text: &str) -> anyhow::Result<Option<Option<NftRuleset>>> {
+pub(crate) fn read_file(path: &Path) -> anyhow::Result<Option<Option<NftRuleset>>> {
     use rampart_ir::read::{Unrecognised, detect};
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else { return Ok(None) };
     match detect(text) {
         Err(Unrecognised::NftJson) => Ok(Some(read(path, text))),
         Err(Unrecognised::Nftables) => Ok(Some(read(path, &from_text(path)?))),

@@ -365,10 +365,8 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
         nft_joined = Some(rs);
     }
     if let Some(path) = &args.rules {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let nft = match args.format {
-            None => super::nft_rules::read_file(path, &text)?,
+            None => super::nft_rules::read_file(path)?,
             Some(_) => None,
         };
         if let Some(read) = nft {

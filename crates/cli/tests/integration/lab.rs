@@ -316,6 +316,14 @@ fn matrix_of_an_nft_ruleset_is_that_of_the_same_iptables_rules() {
         "{}",
         text(&out.stderr)
     );
+    // Bytes that are not text are refused as such (E0802), not as unreadable.
+    let binary = d.join("binary.rules");
+    std::fs::write(&binary, b"\xff\xfe\x00bin").unwrap();
+    let args =
+        ["matrix", "--rules", binary.to_str().unwrap(), "--chain", "INPUT", "--proto", "tcp"];
+    let out = rampart(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("E0802"), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -286,6 +286,7 @@ fn files_that_are_not_rulesets_are_refused() {
         (vec!["import", "iptables", nft], nft, "an nftables ruleset"),
         (vec!["import", "iptables", "--format", "script", nft], nft, "without one iptables"),
         (vec!["import", "iptables", "target/debug/rampart"], "rampart", "binary data"),
+        (vec!["trace", "--rules", "target/debug/rampart"], "rampart", "binary data"),
     ];
     for (mut args, file, looks) in cases {
         if args[0] == "trace" {
