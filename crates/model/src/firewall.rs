@@ -49,7 +49,7 @@ pub(crate) fn build(
             .rules
             .iter()
             .filter_map(|rule| {
-                number = self::number(rule.number.as_ref(), number + 1, diags);
+                number = self::number(rule.number.as_deref(), number + 1, diags);
                 // checked like any rule, then left out: its number stays taken
                 let entry = rs.name.text == out.options.entry;
                 self::rule(rule, number, entry, &out, &names, r, diags)
@@ -470,12 +470,12 @@ fn rule(
         src: addr_column(rule.from.as_ref(), fw, r, diags),
         dst: addr_column(rule.to.as_ref(), fw, r, diags),
         service: service_column(rule.service.as_ref(), r, diags),
-        iface: iface_column(rule.on.as_ref(), fw, diags),
+        iface: iface_column(rule.on.as_deref(), fw, diags),
         direction,
-        users: users(rule.user.as_ref(), r, diags),
+        users: users(rule.user.as_deref(), r, diags),
         time: crate::time::window(
             rule.days.as_ref().map_or(&[][..], |c| c.items.as_slice()),
-            rule.time.as_ref(),
+            rule.time.as_deref(),
             diags,
         ),
         mark: rule.mark.as_ref().and_then(|w| crate::mark::set(w, diags)),
