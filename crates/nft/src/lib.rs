@@ -117,13 +117,13 @@ fn render(mut rs: Cow<'_, Ruleset>) -> Output {
     let mut inet: Vec<Vec<Line>> = Vec::new();
     let mut bridge: BTreeMap<Hook, Vec<Line>> = BTreeMap::new();
     let hooks = bridge_hooks(&rs);
-    for i in 0..rs.chains.len() {
+    for (i, bridge_hook) in hooks.iter().enumerate() {
         let c = &rs.chains[i];
         let mut rules = Vec::new();
         for r in &c.rules {
             rules.push(lower(r, Ctx::Inet, &c.name, &chain, &mut notes));
             if r.matches.iter().any(|m| matches!(m, Match::Physdev(_))) {
-                let hook = hooks[i].unwrap_or(Hook::Forward);
+                let hook = bridge_hook.unwrap_or(Hook::Forward);
                 let l = lower(r, Ctx::Bridge(hook), &c.name, &chain, &mut notes);
                 bridge.entry(hook).or_default().extend(l);
                 if let Some(message) = bridge_only(r) {
