@@ -86,8 +86,8 @@ pub(crate) fn lower(
                 }))
                 .chain(rule.marked.map(|(value, mask)| Match::Mark { neg: false, value, mask }))
                 // last: a limit spends a token on each packet it sees
-                .chain(rule.conn_limit.clone().map(Match::ConnLimit))
-                .chain(rule.limit.clone().map(Match::Limit))
+                .chain(rule.conn_limit.as_deref().cloned().map(Match::ConnLimit))
+                .chain(rule.limit.as_deref().cloned().map(Match::Limit))
                 .collect();
             if rule.service.neg {
                 // NOT service: leave for each service, then act.
@@ -101,7 +101,7 @@ pub(crate) fn lower(
                     values: atoms.iter().map(service_matches).collect(),
                     acts: log_limit::apply(
                         acts.collect(),
-                        rule.log_limit.as_ref(),
+                        rule.log_limit.as_deref(),
                         rule.number,
                         rs,
                     ),
@@ -132,7 +132,7 @@ pub(crate) fn lower(
             }
         }
     }
-    let rules = log_limit::apply(rules, rule.log_limit.as_ref(), rule.number, rs);
+    let rules = log_limit::apply(rules, rule.log_limit.as_deref(), rule.number, rs);
     rs.at_mut(chain).rules.extend(rules);
     chain
 }

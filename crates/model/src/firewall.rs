@@ -238,7 +238,7 @@ pub(crate) fn addr_column(
         if let Some(Resolved::DynamicSet(s)) = r.lookup(&w.text, diags) {
             broken |= !crate::sets::alone(&c.items, w, diags);
             col.set.name = None;
-            col.dynamic = Some(s);
+            col.dynamic = Some(Box::new(s));
             continue;
         }
         if let Some(other) = r.dynamic_firewall_in(&w.text) {
@@ -483,10 +483,19 @@ fn rule(
         marked: rule.marked.as_ref().and_then(|w| crate::mark::value(w, diags)),
         tcp_flags: rule.tcp_flags.as_ref().and_then(|c| crate::mark::tcp_flags(c, diags)),
         log: rule.log.is_some(),
-        log_prefix: rule.log_prefix.as_ref().and_then(|t| crate::prefix::own(t, diags)),
-        log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags),
-        limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)),
-        conn_limit: rule.connlimit.as_ref().and_then(|l| crate::limit::conn_limit(l, diags)),
+        log_prefix: rule
+            .log_prefix
+            .as_ref()
+            .and_then(|t| crate::prefix::own(t, diags))
+            .map(Box::new),
+        log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags)
+            .map(Box::new),
+        limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)).map(Box::new),
+        conn_limit: rule
+            .connlimit
+            .as_ref()
+            .and_then(|l| crate::limit::conn_limit(l, diags))
+            .map(Box::new),
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     };
@@ -588,5 +597,5 @@ pub fn rule_log_prefix(options: &Options, rule: &Rule, ruleset: &str) -> String 
         _ => rule.iface.names.first().map_or("any", String::as_str),
     };
     let values = PrefixValues { rule: rule.number, action: rule.action.log_word(), ruleset, iface };
-    rule.log_prefix.as_ref().unwrap_or(&options.log_prefix).render(&values)
+    rule.log_prefix.as_deref().unwrap_or(&options.log_prefix).render(&values)
 }
