@@ -17,13 +17,20 @@
 //! changes nothing there, so it is left out of it: that is what keeps a
 //! policy of source-only branches from being copied into every destination.
 //!
+//! A part that is a leaf beginning with a run of boxes (`leaf.rs`) gives
+//! those boxes, cut to the part's intervals, to its node: one map there
+//! instead of a lookup and a map per part, and no chain for the part when
+//! its remaining rules are what the node's rest does for its packets.
+//! Fewer maps is what loads faster: the kernel finds a set by name walking
+//! the table's list of sets.
+//!
 //! A rule matching any value of the field goes into every interval, so a
 //! field is only used when the copies stay within a bound; otherwise the
 //! chain stays linear; so does the whole ruleset where the cuts would nest
 //! deeper than the kernel follows. The IR this returns is what [`crate::emit`] writes;
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
@@ -50,6 +57,8 @@ const TOTAL_GROWTH: usize = 2;
 const CALLEE_MAX: usize = 64;
 /// Nested jumps looked through.
 const DEPTH_MAX: usize = 4;
+/// Boxes a node takes from its parts' leaves: what one map holds.
+const HOIST_MAX: usize = 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
@@ -219,38 +228,131 @@ type Context = Vec<(Field, Vec<Range>)>;
 impl<'a> Classifier<'a> {
     /// The rules of a node of `chain`'s tree; new chains go to `made`.
     fn node(&mut self, chain: &Chain, rules: Vec<&'a Rule>, ctx: &mut Context) -> Vec<Rule> {
-        let Some(cut) = self.best_cut(&rules, ctx) else {
-            return leaf::leaf(&rules, &mut |rules| {
-                if let Some(&id) = self.boxed.get(&rules) {
-                    return id;
-                }
-                let name = self.fresh(&chain.name, "k");
-                let id = ChainId(self.rs.chains.len() + self.made.len());
-                self.boxed.insert(rules.clone(), id);
-                self.made.push(Chain { rules, ..Chain::user_in(chain.table, &name) });
-                id
-            });
-        };
+        match self.best_cut(&rules, ctx) {
+            Some(cut) => self.split(chain, &rules, cut, ctx),
+            None => {
+                let table = chain.table;
+                leaf::leaf(&rules, &mut |rules| self.boxed(table, &chain.name, rules))
+            }
+        }
+    }
+
+    /// The chain of a leaf map's box, one per list of rules.
+    fn boxed(&mut self, table: Table, chain: &str, rules: Vec<Rule>) -> ChainId {
+        if let Some(&id) = self.boxed.get(&rules) {
+            return id;
+        }
+        let name = self.fresh(chain, "k");
+        let id = ChainId(self.rs.chains.len() + self.made.len());
+        self.boxed.insert(rules.clone(), id);
+        self.made.push(Chain { rules, ..Chain::user_in(table, &name) });
+        id
+    }
+
+    /// A node cut by `cut`: its dispatch, a chain per part, then the rest.
+    ///
+    /// A part that is a leaf starting with a run of boxes gives those boxes
+    /// to this node, narrowed to the part's intervals: one map here instead
+    /// of a lookup and a map per part. Where the part's rules after the run
+    /// are what the rest does for its packets anyway, the part needs no
+    /// chain at all.
+    fn split(
+        &mut self,
+        chain: &Chain,
+        rules: &[&'a Rule],
+        cut: Cut,
+        ctx: &mut Context,
+    ) -> Vec<Rule> {
         self.budget =
             self.budget.saturating_sub(cut.total.saturating_sub(rules.len() - cut.prefix));
         let mut out: Vec<Rule> = rules[..cut.prefix].iter().map(|&r| r.clone()).collect();
         let body = &rules[cut.prefix..];
+        let in_rest: BTreeSet<usize> = cut.rest.iter().copied().collect();
+        let mut hoisted: BTreeMap<(u8, bool), Vec<Rule>> = BTreeMap::new();
+        let mut room = HOIST_MAX;
         let mut targets = Vec::with_capacity(cut.parts.len());
         for (p, part) in cut.parts.iter().enumerate() {
+            let keys: Vec<Range> = cut.keys.iter().filter(|k| k.1 == p).map(|k| k.0).collect();
+            let mut members: Vec<&Rule> = part.iter().map(|&i| body[i]).collect();
+            let hoist = self.hoist(chain, cut.field, &members, &keys, &mut room, ctx);
+            ctx.push((cut.field, keys));
+            let mut sub = None;
+            let from = match hoist {
+                Ok((n, groups)) => {
+                    for group in groups {
+                        hoisted.entry(group.kind).or_default().extend(group.rules);
+                    }
+                    n
+                }
+                Err(cut) => {
+                    sub = cut;
+                    0
+                }
+            };
+            let after = &part[from..];
+            if from > 0 {
+                // For this part's packets the rest meets only the rest's
+                // rules of this part.
+                let rest_here: Vec<usize> =
+                    part.iter().copied().filter(|i| in_rest.contains(i)).collect();
+                if after == rest_here.as_slice() {
+                    targets.push(None);
+                    ctx.pop();
+                    continue;
+                }
+                members = after.iter().map(|&i| body[i]).collect();
+                sub = self.best_cut(&members, ctx);
+            }
             let name = self.fresh(&chain.name, "c");
             let at = self.made.len();
             self.made.push(Chain::user_in(chain.table, &name));
-            targets.push(ChainId(self.rs.chains.len() + at));
-            let keys: Vec<Range> = cut.keys.iter().filter(|k| k.1 == p).map(|k| k.0).collect();
-            ctx.push((cut.field, keys));
+            targets.push(Some(ChainId(self.rs.chains.len() + at)));
             let branch = Chain::user_in(chain.table, &name);
-            self.made[at].rules = self.node(&branch, part.iter().map(|&i| body[i]).collect(), ctx);
+            self.made[at].rules = match sub {
+                Some(sub) => self.split(&branch, &members, sub, ctx),
+                None => leaf::leaf(&members, &mut |rules| self.boxed(branch.table, &name, rules)),
+            };
             ctx.pop();
         }
-        out.extend(cut.keys.iter().map(|&(key, part)| dispatch(cut.field, key, targets[part])));
+        out.extend(hoisted.into_values().flatten());
+        out.extend(
+            cut.keys
+                .iter()
+                .filter_map(|&(key, part)| targets[part].map(|t| dispatch(cut.field, key, t))),
+        );
         let rest = cut.rest.iter().map(|&i| body[i]).collect();
         out.extend(self.node(chain, rest, ctx));
         out
+    }
+
+    /// The boxes of the run that starts a leaf's `rules`, narrowed to
+    /// `keys` of `field`, and how many rules they stand for; otherwise
+    /// the part's own cut, if it has one (`ctx` is the path to the node).
+    fn hoist(
+        &mut self,
+        chain: &Chain,
+        field: Field,
+        rules: &[&'a Rule],
+        keys: &[Range],
+        room: &mut usize,
+        ctx: &mut Context,
+    ) -> Result<(usize, Vec<leaf::Group>), Option<Cut>> {
+        ctx.push((field, keys.to_vec()));
+        let cut = self.best_cut(rules, ctx);
+        ctx.pop();
+        if cut.is_some() {
+            return Err(cut);
+        }
+        let mut run = leaf::Run::at(rules).ok_or(None)?;
+        match field {
+            Field::Src => run.narrow(0, keys, None),
+            Field::Dst => run.narrow(1, keys, None),
+            Field::Dport(proto) => run.narrow(2, keys, Some(proto)),
+        }
+        *room = room.checked_sub(run.size()).ok_or(None)?;
+        let table = chain.table;
+        let groups = run.rules(rules, &mut |rules| self.boxed(table, &chain.name, rules));
+        Ok((run.len(), groups))
     }
 
     fn fresh(&mut self, chain: &str, kind: &str) -> String {
