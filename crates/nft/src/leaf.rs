@@ -70,7 +70,7 @@ pub(crate) fn leaf(rules: &[&Rule], chain: &mut dyn FnMut(Vec<Rule>) -> ChainId)
     let mut out = Vec::with_capacity(rules.len());
     let mut i = 0;
     while i < rules.len() {
-        match Run::at(&rules[i..]) {
+        match Run::at(&rules[i..], 2) {
             Some(run) => {
                 for group in run.rules(&rules[i..], chain) {
                     out.extend(group.rules);
@@ -102,10 +102,10 @@ pub(crate) struct Group {
 }
 
 impl Run {
-    /// The run that starts `rules`, if there is one.
-    pub(crate) fn at(rules: &[&Rule]) -> Option<Run> {
+    /// The run that starts `rules`, if it has `min` rules or more.
+    pub(crate) fn at(rules: &[&Rule], min: usize) -> Option<Run> {
         let keyed: Vec<Keyed> = rules.iter().take(RUN_MAX).map_while(|r| keyed(r)).collect();
-        if keyed.len() < 2 {
+        if keyed.len() < min.max(1) {
             return None;
         }
         let boxes = boxes(&keyed)?;
