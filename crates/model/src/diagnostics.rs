@@ -558,7 +558,12 @@ pub(crate) fn mark_misplaced(span: Span, why: &str) -> Diagnostic {
     )
 }
 
-pub(crate) fn plain_port_beside_border(port: &str, border: &str, bridge: &str, span: Span) -> Diagnostic {
+pub(crate) fn plain_port_beside_border(
+    port: &str,
+    border: &str,
+    bridge: &str,
+    span: Span,
+) -> Diagnostic {
     Diagnostic::error(
         "E0350",
         format!("plain port `{port}` and border port `{border}` on one bridge `{bridge}`"),
