@@ -6,7 +6,8 @@ use miette::{
 };
 use serde_json::json;
 
-use crate::{Diagnostic, Severity, Sources, Span, printable};
+use crate::text::escaped_in_lines;
+use crate::{Diagnostic, Severity, Sources, Span, printable, printable_lines};
 
 /// Render diagnostics as text with the offending source underlined.
 #[must_use]
@@ -22,7 +23,11 @@ pub fn render(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
         // gets its own `file:line:col`, so a reader (or an editor) finds
         // both rules of a pair.
         for l in d.labels.iter().skip(1) {
-            out.push_str(&format!("  at {}: {}\n", sources.location(l.span), l.message));
+            out.push_str(&format!(
+                "  at {}: {}\n",
+                printable(&sources.location(l.span)),
+                printable_lines(&l.message)
+            ));
         }
     }
     out
@@ -67,12 +72,76 @@ const WINDOW_LINES: usize = 3;
 /// The lines of a file around a diagnostic's labels, so that rendering
 /// reads and copies those alone, not the whole file per diagnostic (a
 /// policy of 100,000 rules can have tens of thousands of warnings).
+///
+/// Control characters of the file are shown escaped (`\u{1b}`), so that
+/// nothing in a policy moves the cursor or changes the terminal; offsets
+/// given to miette are in the shown text ([`Window::shown`]).
 struct Window {
     name: String,
+    /// The lines as shown.
     text: String,
-    /// Where `text` starts in the file, and on which line (0-based).
+    /// Where the lines start in the file, and on which line (0-based).
     offset: usize,
     line: usize,
+    /// Every escaped character, in order.
+    escapes: Vec<Escape>,
+}
+
+/// A control character of the file and its escape in the shown text.
+struct Escape {
+    /// Its offset in the file's lines and its length in bytes there.
+    source: usize,
+    source_len: usize,
+    /// Its escape's offset and length in the shown text.
+    at: usize,
+    len: usize,
+}
+
+impl Window {
+    fn new(name: &str, lines: &str, offset: usize, line: usize) -> Self {
+        let mut text = String::with_capacity(lines.len());
+        let mut escapes = Vec::new();
+        let mut chars = lines.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if escaped_in_lines(c, chars.peek().map(|&(_, n)| n)) {
+                let at = text.len();
+                text.extend(c.escape_default());
+                escapes.push(Escape {
+                    source: i,
+                    source_len: c.len_utf8(),
+                    at,
+                    len: text.len() - at,
+                });
+            } else {
+                text.push(c);
+            }
+        }
+        Self { name: printable(name).into_owned(), text, offset, line, escapes }
+    }
+
+    /// Where offset `at` of the file is in the shown text, counted from the
+    /// start of the file as miette's spans are.
+    fn shown(&self, at: usize) -> usize {
+        let local = at - self.offset;
+        let grown: usize = self
+            .escapes
+            .iter()
+            .take_while(|e| e.source < local)
+            .map(|e| e.len - e.source_len)
+            .sum();
+        self.offset + local + grown
+    }
+
+    /// The column (0-based, in characters of the file) of offset `at` of
+    /// the shown text: an escape counts as the one character it stands for,
+    /// so the header's `file:line:col` is the file's, as in every other
+    /// place a location is printed.
+    fn column(&self, at: usize) -> usize {
+        let start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let escaped: usize =
+            self.escapes.iter().filter(|e| (start..at).contains(&e.at)).map(|e| e.len - 1).sum();
+        self.text[start..at].chars().count() - escaped
+    }
 }
 
 impl SourceCode for Window {
@@ -90,7 +159,7 @@ impl SourceCode for Window {
             c.data(),
             SourceSpan::new((c.span().offset() + self.offset).into(), c.span().len()),
             c.line() + self.line,
-            c.column(),
+            self.column(start.min(self.text.len())),
             // miette counts the lines from the start of the text.
             c.line_count() + self.line,
         )))
@@ -128,7 +197,7 @@ impl Report {
             let start = spans.clone().map(|s| s.start).min().unwrap_or(0);
             let end = spans.map(|s| s.end).max().unwrap_or(0);
             let (offset, line, text) = sources.lines_around(f, start, end, WINDOW_LINES);
-            Window { name: sources.name(f).to_owned(), text: text.to_owned(), offset, line }
+            Window::new(sources.name(f), text, offset, line)
         });
         // The first label is primary: miette puts its line and column in the
         // `file:line:col` header.
@@ -138,19 +207,22 @@ impl Report {
             .enumerate()
             .filter(|(_, l)| Some(l.span.file) == file)
             .map(|(i, l)| {
-                let span = SourceSpan::new((l.span.start as usize).into(), l.span.len());
+                let window = source.as_ref().expect("a label in a file has its window");
+                let start = window.shown(l.span.start as usize);
+                let span = SourceSpan::new(start.into(), window.shown(l.span.end as usize) - start);
+                let message = Some(shown(&l.message));
                 if i == 0 {
-                    LabeledSpan::new_primary_with_span(Some(l.message.clone()), span)
+                    LabeledSpan::new_primary_with_span(message, span)
                 } else {
-                    LabeledSpan::new_with_span(Some(l.message.clone()), span)
+                    LabeledSpan::new_with_span(message, span)
                 }
             })
             .collect();
         Self {
-            message: d.message.clone(),
+            message: shown(&d.message),
             code: d.code,
             severity: d.severity,
-            help: d.help.clone(),
+            help: d.help.as_deref().map(shown),
             source,
             labels,
         }
@@ -179,12 +251,16 @@ impl Report {
                     .take(EXCERPT)
                     .collect();
                 let excerpt = printable(&format!("…{before}{after}…")).into_owned();
-                format!("{}: {}\n  {excerpt}", sources.location(l.span), l.message)
+                format!(
+                    "{}: {}\n  {excerpt}",
+                    printable(&sources.location(l.span)),
+                    shown(&l.message)
+                )
             })
             .collect();
-        help.extend(d.help.clone());
+        help.extend(d.help.as_deref().map(shown));
         Self {
-            message: d.message.clone(),
+            message: shown(&d.message),
             code: d.code,
             severity: d.severity,
             help: Some(help.join("\n")),
@@ -192,6 +268,11 @@ impl Report {
             labels: vec![],
         }
     }
+}
+
+/// Text of a diagnostic (which may quote its input) as shown.
+fn shown(text: &str) -> String {
+    printable_lines(text).into_owned()
 }
 
 impl fmt::Debug for Report {
@@ -256,5 +337,34 @@ mod tests {
         let d = Diagnostic::error(CODE, "unexpected character")
             .with_label(Span::new(file, 5, 6), "here");
         assert!(render(&[d], &sources, false).contains("╭─[long.rp:1:6]"));
+    }
+
+    #[test]
+    fn control_characters_of_the_input_are_shown_escaped() {
+        let mut sources = Sources::new();
+        // ESC, a C1 CSI, BEL, DEL and a lone carriage return, after a
+        // letter of two bytes.
+        let text = "host h # é \u{1b}[2J\u{9b}31m\u{7}\u{7f}\rx @\n";
+        let file = sources.add("a\u{1b}]0;t\u{7}.rp", text);
+        let at = text.find('@').unwrap();
+        let esc = text.find('\u{1b}').unwrap();
+        let d = Diagnostic::error(CODE, "bad \u{1b}[31m")
+            .with_label(Span::new(file, at, at + 1), "here \u{1b}[8m")
+            .with_label(Span::new(file, esc, esc + 1), "and\u{1b}[1A")
+            .with_help("help\u{9b}2K");
+        let out = render(&[d], &sources, false);
+        assert!(!out.contains(|c: char| c.is_control() && c != '\n'), "{out}");
+        assert!(out.contains("bad \\u{1b}[31m") && out.contains("help\\u{9b}2K"), "{out}");
+        // The header's column is the file's, in characters.
+        let col = sources.line_col(file, at as u32).col;
+        assert!(out.contains(&format!("[a\\u{{1b}}]0;t\\u{{7}}.rp:1:{col}]")), "{out}");
+        assert!(out.contains("at a\\u{1b}]0;t\\u{7}.rp:1:12: and\\u{1b}[1A"), "{out}");
+        // Each caret stays under its character: `@` and the escape.
+        let line = out.lines().find(|l| l.contains("x @")).unwrap();
+        let carets = out.lines().find(|l| l.contains('┬')).unwrap();
+        let at = |l: &str, c: char| l.chars().position(|x| x == c);
+        let last = carets.chars().enumerate().filter(|&(_, c)| c == '┬').last().map(|(i, _)| i);
+        assert_eq!(at(line, '@'), last, "{out}");
+        assert_eq!(at(line, '\\').map(|i| i + 3), at(carets, '┬'), "{out}");
     }
 }

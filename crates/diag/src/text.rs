@@ -9,18 +9,40 @@ use std::borrow::Cow;
 /// reaches a terminal.
 #[must_use]
 pub fn printable(s: &str) -> Cow<'_, str> {
-    if !s.contains(char::is_control) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+    escape(s, |c, _| c.is_control())
+}
+
+/// `s` with every control character escaped but line breaks and tabs: text
+/// of several lines (a message, a log, a listing) safe to write to a
+/// terminal. A carriage return is kept only before a line break, where it
+/// cannot send the cursor back over what was written.
+#[must_use]
+pub fn printable_lines(s: &str) -> Cow<'_, str> {
+    escape(s, escaped_in_lines)
+}
+
+/// Whether [`printable_lines`] escapes `c` when `next` follows it.
+pub(crate) fn escaped_in_lines(c: char, next: Option<char>) -> bool {
+    c.is_control() && !matches!((c, next), ('\n' | '\t', _) | ('\r', Some('\n')))
+}
+
+/// `s` with the characters `escaped(c, next)` picks written as their escape.
+fn escape(s: &str, escaped: impl Fn(char, Option<char>) -> bool) -> Cow<'_, str> {
+    let mut out: Option<String> = None;
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if escaped(c, chars.peek().map(|&(_, n)| n)) {
+            out.get_or_insert_with(|| {
+                let mut o = String::with_capacity(s.len() + 16);
+                o.push_str(&s[..i]);
+                o
+            })
+            .extend(c.escape_default());
+        } else if let Some(o) = &mut out {
+            o.push(c);
         }
     }
-    Cow::Owned(out)
+    out.map_or(Cow::Borrowed(s), Cow::Owned)
 }
 
 #[cfg(test)]
@@ -31,5 +53,14 @@ mod tests {
     fn escapes_control_characters_only() {
         assert_eq!(printable("plain \\ \"text\" é"), "plain \\ \"text\" é");
         assert_eq!(printable("a\nb\0c\u{1b}[2J\t\u{85}"), "a\\nb\\u{0}c\\u{1b}[2J\\t\\u{85}");
+    }
+
+    #[test]
+    fn keeps_lines_and_tabs() {
+        assert_eq!(printable_lines("a\tb\r\nc\n"), "a\tb\r\nc\n");
+        assert_eq!(
+            printable_lines("a\u{1b}[2J\rb\u{9b}31m\u{7f}\n"),
+            "a\\u{1b}[2J\\rb\\u{9b}31m\\u{7f}\n"
+        );
     }
 }

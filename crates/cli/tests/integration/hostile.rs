@@ -139,3 +139,42 @@ fn an_error_at_the_end_of_a_100k_character_line_is_reported() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("E0001") && err.contains("long.rp:4:100019"), "{err}");
 }
+
+/// Whether `b` holds a control character other than a line break: one that
+/// could move the cursor, clear the screen or retitle the terminal.
+fn controls(b: &[u8]) -> bool {
+    text(b).contains(|c: char| c.is_control() && c != '\n')
+}
+
+/// Escape sequences in a policy, its file name and a log line reach the
+/// terminal escaped: in the diagnostics, the messages and the data.
+#[test]
+fn control_characters_of_the_input_never_reach_the_terminal() {
+    let dir = tempdir("controls");
+    // ESC (clear screen), a C1 CSI, BEL and a lone carriage return.
+    let policy = dir.join("p\u{1b}]0;title\u{7}.rp");
+    std::fs::write(&policy, "host h 10.0.0.1 # \u{1b}[2J\u{9b}31m\u{7}\rfake\n").unwrap();
+    let out = rampart(&["check", policy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(!controls(&out.stderr), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("# \\u{1b}[2J\\u{9b}31m\\u{7}\\rfake"));
+    assert!(text(&out.stderr).contains("p\\u{1b}]0;title\\u{7}.rp: 3 error(s)"));
+
+    let log = dir.join("fw.log");
+    std::fs::write(
+        &log,
+        "Dec  3 10:00:00 fw kernel: RP:12:DENY:\u{1b}[2J IN=eth\u{9b}0 OUT= \
+         SRC=10.0.0.1 DST=10.0.0.2 LEN=60 PROTO=TCP SPT=1234 DPT=22\n",
+    )
+    .unwrap();
+    for cmd in ["follow", "summary"] {
+        let mut args = vec!["logs", cmd, log.to_str().unwrap()];
+        if cmd == "follow" {
+            args.push("--no-follow");
+        }
+        let out = rampart(&args);
+        assert!(!controls(&out.stdout), "{cmd}: {}", text(&out.stdout));
+        assert!(!controls(&out.stderr), "{cmd}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("\\u{1b}[2J"), "{cmd}: {}", text(&out.stdout));
+    }
+}
