@@ -1,4 +1,5 @@
 use rampart_diag::Sources;
+use rampart_trace::{Hook, Packet, Verdict, tcp, trace};
 
 use crate::expect::{ExpectOutcome, Result, expectations};
 
@@ -141,4 +142,50 @@ fn only_verdicts_and_the_packet_clauses() {
     assert_eq!(codes(&with("  expect deny from lan in")), ["E0222"]);
     assert_eq!(codes(&with("  expect accept from lan limit 3/minute")), ["E0222"]);
     assert_eq!(codes(&with("  expect deny from nowhere")), ["E0201"]);
+}
+
+/// A group holding the firewall: its addresses stand for the firewall,
+/// whose packets leave from OUTPUT. A packet crossing the firewall from
+/// one of them is spoofed: no accept takes it in FORWARD, on either
+/// backend, and the expectation does not describe it.
+#[test]
+fn the_firewalls_addresses_in_a_group_are_its_own_packets() {
+    let text = "host a 10.1.0.5
+host b 10.2.0.7
+service web tcp 80
+group mine { gw, b }
+firewall gw {
+  interface eth0 10.0.0.1/24
+  interface eth1 10.1.0.1/24
+  interface eth2 10.2.0.1/24
+  forward on
+  ruleset main {
+    accept from mine to a service web
+  }
+  expect accept from mine to a service web
+}
+";
+    let o = outcomes(text);
+    assert!(o[0].holds(), "{o:?}");
+    let mut sources = Sources::new();
+    let loaded = rampart_model::load_str("t.rp", text, &mut sources);
+    let c = rampart_lower::compile(&loaded.model.unwrap().firewalls[0]);
+    let packet = |hook: Hook, src: &str, i: Option<&str>| {
+        let mut p = Packet::new(hook);
+        p.src = Some(src.parse().unwrap());
+        p.dst = Some("10.1.0.5".parse().unwrap());
+        p.in_iface = i.map(str::to_owned);
+        p.out_iface = Some("eth1".to_owned());
+        (p.proto, p.sport, p.dport, p.tcp_flags) = (Some(6), Some(40000), Some(80), Some(tcp::SYN));
+        p
+    };
+    for rs in [&*c.v4, &c.rich] {
+        for own in ["10.0.0.1", "10.1.0.1"] {
+            let crossing = packet(Hook::Forward, own, Some("eth0"));
+            assert_eq!(trace(rs, &crossing).verdict, Verdict::Drop, "{own}");
+            assert_eq!(trace(rs, &packet(Hook::Output, own, None)).verdict, Verdict::Accept);
+        }
+        let from_b = packet(Hook::Forward, "10.2.0.7", Some("eth2"));
+        assert_eq!(trace(rs, &from_b).verdict, Verdict::Accept);
+    }
 }

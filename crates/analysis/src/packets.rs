@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use rampart_ir::{Family, IcmpMatch, Proto};
+use rampart_ir::{AddrItem, Family, IcmpMatch, Proto};
 use rampart_model::{AddrColumn, Direction, Firewall, IfaceColumn, ServiceAtom, ServiceColumn};
 use rampart_trace::{Hook, Interfaces, Packet, tcp};
 
@@ -62,6 +62,10 @@ fn net(n: IpNet, family: Family) -> Ranges {
 pub struct Ends {
     pub firewall: bool,
     pub pieces: Vec<(u128, u128)>,
+    /// The single addresses the column lists: those of the firewall's own
+    /// stand for the firewall, as in the rules (a network around one does
+    /// not).
+    pub hosts: Vec<IpAddr>,
 }
 
 impl Ends {
@@ -78,7 +82,20 @@ impl Ends {
         } else {
             cuts.pieces(dim, &set)
         };
-        Self { firewall: col.is_any() || (col.firewall && !col.neg), pieces }
+        let hosts = if col.neg {
+            vec![]
+        } else {
+            col.set
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    AddrItem::Net(n) if n.prefix_len() == n.max_prefix_len() => Some(n.addr()),
+                    _ => None,
+                })
+                .filter(|a| a.is_ipv6() == (cuts.family == Family::V6))
+                .collect()
+        };
+        Self { firewall: col.is_any() || (col.firewall && !col.neg), pieces, hosts }
     }
 }
 
@@ -191,7 +208,8 @@ pub struct On<'a> {
 /// The packets for `src` × `dst` × `svc`, at most `limit` (then `None`).
 /// A packet whose source and destination lie behind the same interface
 /// does not cross the firewall and is left out; so is the firewall
-/// talking to itself.
+/// talking to itself. One of the firewall's own addresses stands for the
+/// firewall: a packet from it is its own (OUTPUT), never one crossing it.
 #[must_use]
 pub fn packets<'a>(
     ifaces: &'a Interfaces,
@@ -223,7 +241,9 @@ pub fn packets<'a>(
         let fins = pin(Hook::Forward, true, ifaces.via(s));
         for &(d, d_hi) in &dst.pieces {
             let d = addr(rep((d, d_hi)));
-            if ifaces.own(d) {
+            // The firewall's own addresses stand for the firewall: its
+            // packets, and those to it, never cross it (see `own_srcs`).
+            if ifaces.own(d) || (ifaces.own(s) && src.hosts.contains(&s)) {
                 continue;
             }
             for o in pin(Hook::Forward, false, ifaces.via(d)) {
@@ -249,15 +269,27 @@ pub fn packets<'a>(
             return None;
         }
     }
-    if src.firewall {
+    // The firewall's own packets: from the address of the interface they
+    // leave by, or from those of its own addresses the column names.
+    let own_srcs: Vec<IpAddr> = if src.firewall {
+        vec![]
+    } else {
+        src.hosts.iter().copied().filter(|a| ifaces.own(*a)).collect()
+    };
+    if src.firewall || !own_srcs.is_empty() {
         for &(d, d_hi) in &dst.pieces {
             let d = addr(rep((d, d_hi)));
             if ifaces.own(d) {
                 continue;
             }
             for o in pin(Hook::Output, false, ifaces.via(d)) {
-                let s = ifaces.source(o, family == Family::V6);
-                walks.push(Walk::new(Hook::Output, s, d, "", o));
+                if src.firewall {
+                    let s = ifaces.source(o, family == Family::V6);
+                    walks.push(Walk::new(Hook::Output, s, d, "", o));
+                }
+                for &s in &own_srcs {
+                    walks.push(Walk::new(Hook::Output, Some(s), d, "", o));
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 //! Which built-in chains (hooks) a policy rule belongs in.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
@@ -45,6 +46,37 @@ fn may_be_firewall(c: &AddrColumn, fw: &Firewall) -> bool {
         || fw.interfaces.iter().flat_map(|i| &i.addrs).any(own)
 }
 
+/// A column as FORWARD sees it. No packet crossing the firewall comes from
+/// or goes to one of its own addresses but a spoofed one: the firewall's
+/// packets are OUTPUT's, those to it INPUT's. So there a column that lists
+/// the firewall, by name or by address, lists only the rest; `None` when
+/// nothing is left (the rule has no line in FORWARD). The column stays as
+/// written where dropping the firewall would let more through: negated
+/// (`not` would take the spoofed packets in), in a deny or reject (which
+/// would stop dropping them), and on a host with bridges, whose own
+/// packets cross FORWARD.
+pub(crate) fn through<'a>(
+    col: &'a AddrColumn,
+    rule: &Rule,
+    fw: &Firewall,
+) -> Option<Cow<'a, AddrColumn>> {
+    let own = |a: &AddrItem| {
+        fw.interfaces.iter().flat_map(|i| &i.addrs).any(|n| *a == AddrItem::Net(n.addr().into()))
+    };
+    let keep = col.neg
+        || !fw.bridges.is_empty()
+        || matches!(rule.action, Action::Deny | Action::Reject(_))
+        || !(col.firewall || col.set.items.iter().any(own));
+    if keep {
+        return Some(Cow::Borrowed(col));
+    }
+    let mut rest = col.clone();
+    rest.firewall = false;
+    rest.set.name = None;
+    rest.set.items.retain(|a| !own(a));
+    (!rest.set.items.is_empty()).then_some(Cow::Owned(rest))
+}
+
 /// The hooks a rule applies in, as Firewall Builder places rules: INPUT for
 /// traffic to the firewall, OUTPUT for traffic from it, FORWARD for traffic
 /// through it (only when forwarding is on).
@@ -75,7 +107,11 @@ pub(crate) fn hooks(rule: &Rule, fw: &Firewall) -> Vec<Hook> {
     if fw.options.forward
         && !users
         && !loopback_only
-        && (bridged || (!only_firewall(&rule.src) && !only_firewall(&rule.dst)))
+        && (bridged
+            || (!only_firewall(&rule.src)
+                && !only_firewall(&rule.dst)
+                && through(&rule.src, rule, fw).is_some()
+                && through(&rule.dst, rule, fw).is_some()))
     {
         out.push(Hook::Forward);
     }

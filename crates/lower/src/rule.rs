@@ -9,7 +9,7 @@ use rampart_ir::{
 };
 use rampart_model::{Action, AddrColumn, Firewall, Rule, ServiceAtom, rule_log_prefix};
 
-use crate::hooks::chain_name;
+use crate::hooks::{chain_name, through};
 use crate::log_limit;
 use crate::negate::Negated;
 
@@ -33,6 +33,12 @@ pub(crate) fn lower(
             addr(&rule.src, false, fw)
         };
         (src, Some(None))
+    } else if hook == Hook::Forward {
+        let (Some(src), Some(dst)) = (through(&rule.src, rule, fw), through(&rule.dst, rule, fw))
+        else {
+            return chain;
+        };
+        (addr(&src, false, fw), addr(&dst, false, fw))
     } else {
         (addr(&rule.src, hook == Hook::Output, fw), addr(&rule.dst, hook == Hook::Input, fw))
     };

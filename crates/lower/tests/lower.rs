@@ -261,6 +261,44 @@ fn a_group_holding_the_firewall_gives_input_and_output_lines_too() {
     insta::assert_snapshot!("group_with_firewall", text(&c.v4, Family::V4));
 }
 
+/// No packet crossing the firewall comes from or goes to one of its own
+/// addresses but a spoofed one: a FORWARD line never accepts them, whether
+/// the column names the firewall, a group holding it or its address. A deny
+/// keeps them (it only drops), and so does a negated column (`not` would
+/// take the spoofed packets in).
+#[test]
+fn forward_lines_never_accept_the_firewall_s_own_addresses() {
+    let c = compiled(&format!(
+        "host gw-addr 10.0.0.1\ngroup mine {{ fw, b }}\n{}",
+        fw(
+            "forward on",
+            "accept from a to gw-addr service ssh\naccept from mine to a service web\n\
+             accept from fw, b to a service dns\naccept from gw-addr to a service ssh\n\
+             deny from mine to a service ssh\naccept from not mine to a service ssh"
+        )
+    ));
+    let forward: Vec<String> = lines(&c.v4, Family::V4)
+        .into_iter()
+        .filter(|l| !l.starts_with("INPUT:") && !l.starts_with("OUTPUT:"))
+        .collect();
+    assert_eq!(
+        forward,
+        [
+            "FORWARD: -s 10.2.0.7/32 -d 10.1.0.5/32 -p tcp -m multiport --dports 80,443 -m conntrack --ctstate NEW -j ACCEPT",
+            "FORWARD: -s 10.2.0.7/32 -d 10.1.0.5/32 -p tcp -m tcp --dport 53 -m conntrack --ctstate NEW -j ACCEPT",
+            "FORWARD: -s 10.2.0.7/32 -d 10.1.0.5/32 -p udp -m udp --dport 53 -m conntrack --ctstate NEW -j ACCEPT",
+            "FORWARD: -s 10.0.0.1/32 -d 10.1.0.5/32 -p tcp -m tcp --dport 22 -j DROP",
+            "FORWARD: -s 10.1.0.1/32 -d 10.1.0.5/32 -p tcp -m tcp --dport 22 -j DROP",
+            "FORWARD: -s 10.2.0.7/32 -d 10.1.0.5/32 -p tcp -m tcp --dport 22 -j DROP",
+            "FORWARD: -d 10.1.0.5/32 -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -j R6_not",
+            "R6_not: -s 10.0.0.1/32 -j RETURN",
+            "R6_not: -s 10.1.0.1/32 -j RETURN",
+            "R6_not: -s 10.2.0.7/32 -j RETURN",
+            "R6_not: -j ACCEPT",
+        ]
+    );
+}
+
 /// A logged `reject with tcp-reset` lands in a `RULE_N` chain: its REJECT
 /// line still says `-p tcp`, which iptables-restore requires (the kernel
 /// equivalence tests load the compiler's output unchanged).

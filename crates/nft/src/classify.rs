@@ -17,13 +17,22 @@
 //! changes nothing there, so it is left out of it: that is what keeps a
 //! policy of source-only branches from being copied into every destination.
 //!
+//! A part that is a leaf beginning with a run of boxes (`leaf.rs`, one
+//! rule is enough) gives those boxes, cut to the path that leads to it, to
+//! its node: one map there instead of a lookup and a map per part, and no
+//! chain for the part when its remaining rules are what the node's rest
+//! does for its packets. A node with nothing but boxes in front of its
+//! rest gives them on to its own node in the same way, up to what one map
+//! holds. Fewer maps is what loads faster: the kernel finds a set by name
+//! walking the table's list of sets.
+//!
 //! A rule matching any value of the field goes into every interval, so a
 //! field is only used when the copies stay within a bound; otherwise the
 //! chain stays linear; so does the whole ruleset where the cuts would nest
 //! deeper than the kernel follows. The IR this returns is what [`crate::emit`] writes;
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
@@ -50,6 +59,8 @@ const TOTAL_GROWTH: usize = 2;
 const CALLEE_MAX: usize = 64;
 /// Nested jumps looked through.
 const DEPTH_MAX: usize = 4;
+/// Boxes a node takes from its parts' leaves: what one map holds.
+const HOIST_MAX: usize = 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
@@ -213,44 +224,173 @@ struct Cut {
     widest: usize,
 }
 
+/// A cut node before its rest is classified: positions are in its rules.
+struct Node {
+    /// Rules that match every value of the field, in front.
+    prefix: Vec<Rule>,
+    /// Its parts' boxes, by kind (one map each).
+    boxes: BTreeMap<(u8, bool), Vec<Rule>>,
+    dispatch: Vec<Rule>,
+    rest: Vec<usize>,
+}
+
 /// The path to a node: each field cut on the way and its intervals.
 type Context = Vec<(Field, Vec<Range>)>;
 
 impl<'a> Classifier<'a> {
     /// The rules of a node of `chain`'s tree; new chains go to `made`.
     fn node(&mut self, chain: &Chain, rules: Vec<&'a Rule>, ctx: &mut Context) -> Vec<Rule> {
-        let Some(cut) = self.best_cut(&rules, ctx) else {
-            return leaf::leaf(&rules, &mut |rules| {
-                if let Some(&id) = self.boxed.get(&rules) {
-                    return id;
-                }
-                let name = self.fresh(&chain.name, "k");
-                let id = ChainId(self.rs.chains.len() + self.made.len());
-                self.boxed.insert(rules.clone(), id);
-                self.made.push(Chain { rules, ..Chain::user_in(chain.table, &name) });
-                id
-            });
-        };
-        self.budget =
-            self.budget.saturating_sub(cut.total.saturating_sub(rules.len() - cut.prefix));
-        let mut out: Vec<Rule> = rules[..cut.prefix].iter().map(|&r| r.clone()).collect();
-        let body = &rules[cut.prefix..];
-        let mut targets = Vec::with_capacity(cut.parts.len());
-        for (p, part) in cut.parts.iter().enumerate() {
-            let name = self.fresh(&chain.name, "c");
-            let at = self.made.len();
-            self.made.push(Chain::user_in(chain.table, &name));
-            targets.push(ChainId(self.rs.chains.len() + at));
-            let keys: Vec<Range> = cut.keys.iter().filter(|k| k.1 == p).map(|k| k.0).collect();
-            ctx.push((cut.field, keys));
-            let branch = Chain::user_in(chain.table, &name);
-            self.made[at].rules = self.node(&branch, part.iter().map(|&i| body[i]).collect(), ctx);
-            ctx.pop();
+        match self.best_cut(&rules, ctx) {
+            Some(cut) => self.split(chain, &rules, cut, ctx),
+            None => {
+                let table = chain.table;
+                leaf::leaf(&rules, &mut |rules| self.boxed(table, &chain.name, rules))
+            }
         }
-        out.extend(cut.keys.iter().map(|&(key, part)| dispatch(cut.field, key, targets[part])));
-        let rest = cut.rest.iter().map(|&i| body[i]).collect();
+    }
+
+    /// The chain of a leaf map's box, one per list of rules.
+    fn boxed(&mut self, table: Table, chain: &str, rules: Vec<Rule>) -> ChainId {
+        if let Some(&id) = self.boxed.get(&rules) {
+            return id;
+        }
+        let name = self.fresh(chain, "k");
+        let id = ChainId(self.rs.chains.len() + self.made.len());
+        self.boxed.insert(rules.clone(), id);
+        self.made.push(Chain { rules, ..Chain::user_in(table, &name) });
+        id
+    }
+
+    /// A node cut by `cut`: its dispatch, a chain per part, then the rest.
+    fn split(
+        &mut self,
+        chain: &Chain,
+        rules: &[&'a Rule],
+        cut: Cut,
+        ctx: &mut Context,
+    ) -> Vec<Rule> {
+        let node = self.parts(chain, rules, cut, ctx);
+        self.finish(chain, rules, node, ctx)
+    }
+
+    /// A node's rules: in front, its boxes, its dispatch, then its rest.
+    fn finish(
+        &mut self,
+        chain: &Chain,
+        rules: &[&'a Rule],
+        node: Node,
+        ctx: &mut Context,
+    ) -> Vec<Rule> {
+        let mut out = node.prefix;
+        out.extend(node.boxes.into_values().flatten());
+        out.extend(node.dispatch);
+        let rest = node.rest.iter().map(|&i| rules[i]).collect();
         out.extend(self.node(chain, rest, ctx));
         out
+    }
+
+    /// The parts of a node cut by `cut`, each a chain of its own or, where
+    /// its rules begin with boxes (a leaf's run, or the boxes of a node
+    /// that has nothing else in front of its rest), boxes of this node.
+    /// Such a part needs no chain when its remaining rules are what the
+    /// rest does for its packets anyway.
+    fn parts(&mut self, chain: &Chain, rules: &[&'a Rule], cut: Cut, ctx: &mut Context) -> Node {
+        self.budget =
+            self.budget.saturating_sub(cut.total.saturating_sub(rules.len() - cut.prefix));
+        let prefix = rules[..cut.prefix].iter().map(|&r| r.clone()).collect();
+        let body = &rules[cut.prefix..];
+        let in_rest: BTreeSet<usize> = cut.rest.iter().copied().collect();
+        let mut boxes: BTreeMap<(u8, bool), Vec<Rule>> = BTreeMap::new();
+        let mut room = HOIST_MAX;
+        let mut targets = Vec::with_capacity(cut.parts.len());
+        for (p, part) in cut.parts.iter().enumerate() {
+            let keys: Vec<Range> = cut.keys.iter().filter(|k| k.1 == p).map(|k| k.0).collect();
+            ctx.push((cut.field, keys));
+            let name = self.fresh(&chain.name, "c");
+            let branch = Chain::user_in(chain.table, &name);
+            let members: Vec<&Rule> = part.iter().map(|&i| body[i]).collect();
+            // The part's rules as chain `branch` would hold them, or its
+            // boxes and the positions in `part` of the rules after them.
+            let (own, after): (Option<Vec<Rule>>, Vec<usize>) = match self.best_cut(&members, ctx) {
+                Some(sub) => {
+                    let node = self.parts(&branch, &members, sub, ctx);
+                    let size: usize = node.boxes.values().map(Vec::len).sum();
+                    if node.prefix.is_empty() && node.dispatch.is_empty() && size <= room {
+                        room -= size;
+                        for (kind, rules) in node.boxes {
+                            boxes.entry(kind).or_default().extend(rules);
+                        }
+                        (None, node.rest.iter().map(|&i| part[i]).collect())
+                    } else {
+                        (Some(self.finish(&branch, &members, node, ctx)), Vec::new())
+                    }
+                }
+                None => match self.hoist(&branch, &members, &mut room, ctx) {
+                    Some((n, groups)) => {
+                        for group in groups {
+                            boxes.entry(group.kind).or_default().extend(group.rules);
+                        }
+                        (None, part[n..].to_vec())
+                    }
+                    None => {
+                        let table = chain.table;
+                        let own =
+                            leaf::leaf(&members, &mut |rules| self.boxed(table, &name, rules));
+                        (Some(own), Vec::new())
+                    }
+                },
+            };
+            let own = match own {
+                Some(own) => own,
+                None => {
+                    // For this part's packets the rest meets only the
+                    // rest's rules of this part.
+                    let rest_here: Vec<usize> =
+                        part.iter().copied().filter(|i| in_rest.contains(i)).collect();
+                    if after == rest_here {
+                        targets.push(None);
+                        ctx.pop();
+                        continue;
+                    }
+                    self.node(&branch, after.iter().map(|&i| body[i]).collect(), ctx)
+                }
+            };
+            targets.push(Some(ChainId(self.rs.chains.len() + self.made.len())));
+            self.made.push(Chain { rules: own, ..branch });
+            ctx.pop();
+        }
+        let dispatch = cut
+            .keys
+            .iter()
+            .filter_map(|&(key, part)| targets[part].map(|t| dispatch(cut.field, key, t)))
+            .collect();
+        let rest = cut.rest.iter().map(|&i| i + cut.prefix).collect();
+        Node { prefix, boxes, dispatch, rest }
+    }
+
+    /// The boxes of the run that starts a leaf's `rules`, cut to the path
+    /// `ctx` that leads to it (its packets lie there), and how many rules
+    /// they stand for; `None` when there is no run or its boxes do not fit
+    /// in `room`.
+    fn hoist(
+        &mut self,
+        branch: &Chain,
+        rules: &[&'a Rule],
+        room: &mut usize,
+        ctx: &Context,
+    ) -> Option<(usize, Vec<leaf::Group>)> {
+        let mut run = leaf::Run::at(rules, 1)?;
+        for (field, keys) in ctx {
+            match *field {
+                Field::Src => run.narrow(0, keys, None),
+                Field::Dst => run.narrow(1, keys, None),
+                Field::Dport(proto) => run.narrow(2, keys, Some(proto)),
+            }
+        }
+        *room = room.checked_sub(run.size())?;
+        let (table, name) = (branch.table, branch.name.clone());
+        let groups = run.rules(rules, &mut |rules| self.boxed(table, &name, rules));
+        Some((run.len(), groups))
     }
 
     fn fresh(&mut self, chain: &str, kind: &str) -> String {

@@ -70,15 +70,12 @@ pub(crate) fn leaf(rules: &[&Rule], chain: &mut dyn FnMut(Vec<Rule>) -> ChainId)
     let mut out = Vec::with_capacity(rules.len());
     let mut i = 0;
     while i < rules.len() {
-        let run: Vec<Keyed> =
-            rules[i..].iter().take(RUN_MAX).map_while(|r| keyed(r)).collect::<Vec<_>>();
-        let n = run.len();
-        match (n >= 2).then(|| boxes(&run)).flatten() {
-            Some(per_proto) => {
-                for bxs in per_proto {
-                    out.extend(materialize(&rules[i..i + n], &run, &bxs, chain));
+        match Run::at(&rules[i..], 2) {
+            Some(run) => {
+                for group in run.rules(&rules[i..], chain) {
+                    out.extend(group.rules);
                 }
-                i += n;
+                i += run.len();
             }
             None => {
                 out.push(rules[i].clone());
@@ -87,6 +84,87 @@ pub(crate) fn leaf(rules: &[&Rule], chain: &mut dyn FnMut(Vec<Rule>) -> ChainId)
         }
     }
     out
+}
+
+/// The boxes of a run of keyed rules.
+pub(crate) struct Run {
+    keyed: Vec<Keyed>,
+    /// Per protocol.
+    boxes: Vec<Vec<Cell>>,
+}
+
+/// The box rules of one protocol: one verdict map's elements.
+pub(crate) struct Group {
+    /// The protocol's number and whether the key holds the conntrack
+    /// state: boxes of the same kind can share one map.
+    pub(crate) kind: (u8, bool),
+    pub(crate) rules: Vec<Rule>,
+}
+
+impl Run {
+    /// The run that starts `rules`, if it has `min` rules or more.
+    pub(crate) fn at(rules: &[&Rule], min: usize) -> Option<Run> {
+        let keyed: Vec<Keyed> = rules.iter().take(RUN_MAX).map_while(|r| keyed(r)).collect();
+        if keyed.len() < min.max(1) {
+            return None;
+        }
+        let boxes = boxes(&keyed)?;
+        Some(Run { keyed, boxes })
+    }
+
+    /// How many rules the run holds.
+    pub(crate) fn len(&self) -> usize {
+        self.keyed.len()
+    }
+
+    /// How many boxes the run has.
+    pub(crate) fn size(&self) -> usize {
+        self.boxes.iter().map(Vec::len).sum()
+    }
+
+    /// Only what lies within `keys` (sorted, apart) in dimension `dim`
+    /// (0 source, 1 destination, 2 port of `proto`): the run as met by
+    /// packets that a lookup sent there.
+    pub(crate) fn narrow(&mut self, dim: usize, keys: &[Range], proto: Option<Proto>) {
+        for (p, cells) in self.protos().into_iter().zip(&mut self.boxes) {
+            if proto.is_some_and(|q| q != p) {
+                cells.clear();
+                continue;
+            }
+            *cells = std::mem::take(cells)
+                .into_iter()
+                .flat_map(|(region, list)| {
+                    intersect(&[region[dim]], keys).into_iter().map(move |r| {
+                        let mut sub = region;
+                        sub[dim] = r;
+                        (sub, list.clone())
+                    })
+                })
+                .collect();
+        }
+    }
+
+    fn protos(&self) -> Vec<Proto> {
+        protos(&self.keyed)
+    }
+
+    /// One rule per box, per protocol; `rules` starts with the run's rules.
+    pub(crate) fn rules(
+        &self,
+        rules: &[&Rule],
+        chain: &mut dyn FnMut(Vec<Rule>) -> ChainId,
+    ) -> Vec<Group> {
+        let ct = self.keyed.iter().any(|k| k.dims[CT] != [ALL[CT]]);
+        let run = &rules[..self.len()];
+        self.protos()
+            .into_iter()
+            .zip(&self.boxes)
+            .map(|(p, bxs)| Group {
+                kind: (p.number(), ct),
+                rules: materialize(run, &self.keyed, bxs, ct, chain),
+            })
+            .collect()
+    }
 }
 
 /// What of `rule` the key describes; `None` when it cannot join a run.
@@ -180,14 +258,19 @@ fn holds(ranges: &[Range], r: Range) -> bool {
     ranges.iter().any(|x| x.0 <= r.0 && r.1 <= x.1)
 }
 
-/// The boxes of each protocol of the run, with the rules (positions in the
-/// run) met there; `None` when there would be too many.
-fn boxes(run: &[Keyed]) -> Option<Vec<Vec<Cell>>> {
+/// The run's protocols, in order of their numbers.
+fn protos(run: &[Keyed]) -> Vec<Proto> {
     let mut protos: Vec<Proto> = run.iter().map(|k| k.proto).collect();
     protos.sort_unstable_by_key(|p| p.number());
     protos.dedup();
+    protos
+}
+
+/// The boxes of each protocol of the run, with the rules (positions in the
+/// run) met there; `None` when there would be too many.
+fn boxes(run: &[Keyed]) -> Option<Vec<Vec<Cell>>> {
     let mut out = Vec::new();
-    for proto in protos {
+    for proto in protos(run) {
         let cands: Vec<usize> = (0..run.len())
             .filter(|&i| {
                 run[i].proto == proto && (0..DIMS).all(|d| touches(&run[i].dims[d], ALL[d]))
@@ -304,9 +387,9 @@ fn materialize(
     rules: &[&Rule],
     run: &[Keyed],
     boxes: &[Cell],
+    ct: bool,
     chain: &mut dyn FnMut(Vec<Rule>) -> ChainId,
 ) -> Vec<Rule> {
-    let ct = run.iter().any(|k| k.dims[CT] != [ALL[CT]]);
     let mut chains: BTreeMap<&[usize], ChainId> = BTreeMap::new();
     let mut out = Vec::with_capacity(boxes.len());
     for (region, list) in boxes {

@@ -136,9 +136,13 @@ impl Sets {
         name
     }
 
-    /// The `set` blocks, tab-indented one level inside a table.
+    /// The `set` blocks, tab-indented one level inside a table: plain
+    /// sets before maps. The kernel finds a set by name walking the
+    /// table's sets in the order they were made, for every rule that uses
+    /// it; a plain set serves many rules, a map one.
     pub(crate) fn render(&self, out: &mut String) {
-        for def in &self.defs {
+        let (sets, maps): (Vec<&SetDef>, Vec<&SetDef>) = self.defs.iter().partition(|d| !d.map);
+        for def in sets.into_iter().chain(maps) {
             let _ = writeln!(out, "\t{} {} {{", if def.map { "map" } else { "set" }, def.name);
             let _ = writeln!(out, "\t\ttype {}", def.ty);
             if def.interval {

@@ -12,7 +12,7 @@ fn nft(rules: &str) -> String {
 #[test]
 fn per_source_limits_fill_dynamic_sets_and_limited_rules_stay_apart() {
     let mut rules: Vec<String> =
-        (1..=6).map(|i| format!("accept to 10.0.0.{i} service ssh limit 1/second")).collect();
+        (1..=6).map(|i| format!("accept to 10.0.0.1{i} service ssh limit 1/second")).collect();
     rules.push("accept service web limit 3/minute per source".into());
     rules.push("accept service web connlimit 2 per source".into());
     let nft = nft(&rules.join("\n"));
