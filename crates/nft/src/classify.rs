@@ -244,7 +244,10 @@ impl<'a> Classifier<'a> {
             Some(cut) => self.split(chain, &rules, cut, ctx),
             None => {
                 let table = chain.table;
-                leaf::leaf(&rules, &mut |rules| self.boxed(table, &chain.name, rules))
+                let rs = self.rs;
+                leaf::leaf(&rules, &|id| ends(rs, id), &mut |rules| {
+                    self.boxed(table, &chain.name, rules)
+                })
             }
         }
     }
@@ -334,8 +337,9 @@ impl<'a> Classifier<'a> {
                     }
                     None => {
                         let table = chain.table;
-                        let own =
-                            leaf::leaf(&members, &mut |rules| self.boxed(table, &name, rules));
+                        let own = leaf::leaf(&members, &|id| ends(self.rs, id), &mut |rules| {
+                            self.boxed(table, &name, rules)
+                        });
                         (Some(own), Vec::new())
                     }
                 },
@@ -379,7 +383,8 @@ impl<'a> Classifier<'a> {
         room: &mut usize,
         ctx: &Context,
     ) -> Option<(usize, Vec<leaf::Group>)> {
-        let mut run = leaf::Run::at(rules, 1)?;
+        let rs = self.rs;
+        let mut run = leaf::Run::at(rules, 1, &|id| ends(rs, id))?;
         for (field, keys) in ctx {
             match *field {
                 Field::Src => run.narrow(0, keys, None),
@@ -506,6 +511,18 @@ impl<'a> Classifier<'a> {
         }
         own.intersect(&reach)
     }
+}
+
+/// Whether chain `id` decides every packet it gets: it ends in a plain
+/// accept, drop or reject, and neither returns nor leaves by `goto`
+/// before (a rule's own `log-limit` chain).
+fn ends(rs: &Ruleset, id: ChainId) -> bool {
+    rs.get(id).is_some_and(|c| {
+        c.rules.last().is_some_and(|r| {
+            r.matches.is_empty()
+                && matches!(r.target, Target::Accept | Target::Drop | Target::Reject(_))
+        }) && c.rules.iter().all(|r| !matches!(r.target, Target::Return | Target::Goto(_)))
+    })
 }
 
 /// Two ascending lists of positions as one.

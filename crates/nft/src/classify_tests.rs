@@ -34,6 +34,9 @@ const NETS: [&str; 16] = [
 const PORTS: [(u16, u16); 6] =
     [(22, 22), (80, 80), (1000, 1010), (1005, 1005), (1010, 2000), (53, 53)];
 const USER_CHAINS: [&str; 3] = ["u1", "u2", "u3"];
+/// After them, a chain that logs and drops every packet, as a rule's own
+/// `log-limit` chain does.
+const DECIDES: ChainId = ChainId(1 + USER_CHAINS.len());
 
 fn addr(rng: &mut fastrand::Rng) -> AddrMatch {
     let n = 1 + usize::from(rng.u8(..10) == 0);
@@ -83,6 +86,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: usize, keyed: bool) -> Ru
         15 if chain > 0 => Target::Return,
         16 => Target::Log(Log { prefix: format!("L{n} "), level: 4 }),
         17 => Target::None,
+        18 => Target::Jump(DECIDES),
         _ => Target::Accept,
     };
     let mut r = Rule::new(m, target);
@@ -109,6 +113,12 @@ fn random_ruleset(rng: &mut fastrand::Rng, keyed: bool) -> Ruleset {
         c.rules = (0..rng.usize(0..long)).map(|_| rule(rng, i + 1)).collect();
         chains.push(c);
     }
+    let mut decides = Chain::user("decides");
+    decides.rules = vec![
+        Rule::new(vec![], Target::Log(Log { prefix: "D ".into(), level: 4 })),
+        Rule::new(vec![], Target::Drop),
+    ];
+    chains.push(decides);
     Ruleset { chains }
 }
 
@@ -179,6 +189,7 @@ fn same_walk_as_the_linear_form() {
     let mut cut = 0;
     let mut boxed = 0;
     let mut hoisted = 0;
+    let mut direct = 0;
     // Then as many of mostly TCP and UDP port rules, the leaf maps' case.
     for seed in 0..600 {
         let mut rng = fastrand::Rng::with_seed(seed);
@@ -189,6 +200,12 @@ fn same_walk_as_the_linear_form() {
         }
         boxed += usize::from(cl.chains.iter().flat_map(|c| &c.rules).any(is_box));
         hoisted += usize::from(cl.chains.iter().any(|c| has_hoisted(&c.rules)));
+        direct += usize::from(
+            cl.chains
+                .iter()
+                .flat_map(|c| &c.rules)
+                .any(|r| is_box(r) && r.target == Target::Jump(DECIDES)),
+        );
         for _ in 0..300 {
             let p = random_packet(&mut rng);
             assert_eq!(seen(&rs, &p), seen(&cl, &p), "seed {seed}, packet {p:?}");
@@ -197,6 +214,10 @@ fn same_walk_as_the_linear_form() {
     // Many overlap too much for a cut to pay; enough are cut.
     assert!(cut >= 20, "only {cut} of 600 rule sets were cut");
     assert!(boxed >= 300, "only {boxed} of 600 rule sets have a leaf map");
+    assert!(
+        direct >= 50,
+        "only {direct} of 600 rule sets have a box that jumps to a deciding chain"
+    );
     assert!(hoisted >= 50, "only {hoisted} of 600 rule sets have a node with its leaves' boxes");
 }
 

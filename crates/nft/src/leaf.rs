@@ -6,7 +6,8 @@
 //!
 //! A box is cut so that every rule of the run either holds all of it or
 //! none of it. Its verdict is the first rule's own when that rule decides
-//! alone (no other match, a plain accept or drop); otherwise a `goto` to a
+//! alone (no other match, a plain accept or drop, or a jump to a chain that
+//! decides every packet, as a rule's `log-limit` chain); otherwise a `goto` to a
 //! chain holding, in order, the rules there up to the first that decides
 //! (a logged or rejecting rule, rules with other matches), or a `jump`
 //! when none decides, so that the packet goes on after the map as it went
@@ -66,11 +67,15 @@ struct Keyed {
 
 /// A leaf's rules, runs of keyed rules replaced by boxes; `chain` makes a
 /// chain of the given rules and returns its id.
-pub(crate) fn leaf(rules: &[&Rule], chain: &mut dyn FnMut(Vec<Rule>) -> ChainId) -> Vec<Rule> {
+pub(crate) fn leaf(
+    rules: &[&Rule],
+    ends: &dyn Fn(ChainId) -> bool,
+    chain: &mut dyn FnMut(Vec<Rule>) -> ChainId,
+) -> Vec<Rule> {
     let mut out = Vec::with_capacity(rules.len());
     let mut i = 0;
     while i < rules.len() {
-        match Run::at(&rules[i..], 2) {
+        match Run::at(&rules[i..], 2, ends) {
             Some(run) => {
                 for group in run.rules(&rules[i..], chain) {
                     out.extend(group.rules);
@@ -102,9 +107,10 @@ pub(crate) struct Group {
 }
 
 impl Run {
-    /// The run that starts `rules`, if it has `min` rules or more.
-    pub(crate) fn at(rules: &[&Rule], min: usize) -> Option<Run> {
-        let keyed: Vec<Keyed> = rules.iter().take(RUN_MAX).map_while(|r| keyed(r)).collect();
+    /// The run that starts `rules`, if it has `min` rules or more;
+    /// `ends` tells the chains that decide every packet they get.
+    pub(crate) fn at(rules: &[&Rule], min: usize, ends: &dyn Fn(ChainId) -> bool) -> Option<Run> {
+        let keyed: Vec<Keyed> = rules.iter().take(RUN_MAX).map_while(|r| keyed(r, ends)).collect();
         if keyed.len() < min.max(1) {
             return None;
         }
@@ -168,10 +174,12 @@ impl Run {
 }
 
 /// What of `rule` the key describes; `None` when it cannot join a run.
-fn keyed(rule: &Rule) -> Option<Keyed> {
+fn keyed(rule: &Rule, ends: &dyn Fn(ChainId) -> bool) -> Option<Keyed> {
     let decides = match rule.target {
         Target::Accept | Target::Drop | Target::Reject(_) => true,
-        Target::Jump(_) | Target::Log(_) | Target::Nflog(_) | Target::None => false,
+        // A rule's own chain that logs then decides (`log-limit`).
+        Target::Jump(id) => ends(id),
+        Target::Log(_) | Target::Nflog(_) | Target::None => false,
         _ => return None,
     };
     let mut proto = None;
@@ -395,7 +403,9 @@ fn materialize(
     for (region, list) in boxes {
         let first = rules[list[0]];
         let target = match (list.as_slice(), &first.target) {
-            ([_], Target::Accept | Target::Drop) if first.log.is_none() && run[list[0]].decides => {
+            ([_], Target::Accept | Target::Drop | Target::Jump(_))
+                if first.log.is_none() && run[list[0]].decides =>
+            {
                 first.target.clone()
             }
             _ => {
