@@ -31,13 +31,15 @@ fn parts_left_out_are_diagnostics_and_comments_and_exit_1() {
         "address table \"blocked\"",
         "DNS name object \"example\"",
         "TCPService \"syn only\" (TCP flags)",
-        "bridge port \"vnet0\"",
         "rule 0 of NAT \"NAT\" (firewall \"lossy\"): a NAT branch",
         "rule 0 of NAT \"Mapped\" (firewall \"lossy\"): a rule of NAT rule set \"Mapped\"",
     ] {
         assert!(err.contains(what), "{what} not in:\n{err}");
     }
     assert!(out.contains("# left out: rule 0 (Custom service \"xyz\")"), "{out}");
+    // A bridge interface's ports are a bridge of plain ports, not left out.
+    assert!(out.contains("  bridge br0 {\n    port vnet0\n  }"), "{out}");
+    assert!(!err.contains("vnet0"), "{err}");
     assert!(out.contains("accept from lan service ssh number 4"), "{out}");
     assert!(out.contains("# left out: NAT rule 0 of \"Mapped\""), "{out}");
 }
