@@ -481,8 +481,8 @@ fn features_trace_the_same_as_fwb_ipt() {
 /// writes `-m physdev` for ports either way; in its bridging mode it also
 /// leaves the firewall out of the networks around its addresses, which
 /// the importer says with `self-in-networks off`, so both modes are
-/// compared. (fwb_ipt drops the negation of a negated bridge port, so the
-/// fixture has none.)
+/// compared. (fwb_ipt drops the negation of a negated bridge port, which
+/// the importer therefore leaves out, E1104; the fixture has none.)
 #[test]
 fn bridge_ports_trace_the_same_as_fwb_ipt() {
     require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
