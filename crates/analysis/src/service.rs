@@ -187,7 +187,7 @@ fn reduce(rule: &Rule, p: &Packet, family: Family, max: u128, marks_set: bool) -
                     if r.cond == Cond::Always {
                         r.cond = Cond::Maybe;
                     }
-                    r.undecided.push((m.clone(), why.text()));
+                    r.undecided.push((m.clone(), why.fact()));
                 }
             },
         }

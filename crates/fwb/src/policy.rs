@@ -113,6 +113,7 @@ impl<'a, 'i> Writer<'a, 'i> {
     }
 
     fn interfaces(&mut self, fw: Node<'a, 'i>, out: &mut String) {
+        let mut ports = Vec::new();
         for itf in fw.children().filter(|c| c.has_tag_name((NS, "Interface"))) {
             let name = self.db.name(itf);
             let place = format!("interface {name} (firewall \"{}\")", self.fw_name);
@@ -141,10 +142,47 @@ impl<'a, 'i> Writer<'a, 'i> {
             }
             let _ = writeln!(out, "{line}");
             for sub in itf.children().filter(|c| c.has_tag_name((NS, "Interface"))) {
-                let what = format!("sub-interface or bridge port \"{}\"", self.db.name(sub));
+                if is_bridge_port(sub) {
+                    ports.push((name, sub));
+                    continue;
+                }
+                let what = format!("sub-interface \"{}\"", self.db.name(sub));
                 self.lost(&place, &what, sub);
                 let _ = writeln!(out, "  # left out: {}", one(&what));
             }
+        }
+        self.bridges(&ports, out);
+    }
+
+    /// Each bridge interface's ports as a `bridge` block of plain ports:
+    /// Firewall Builder knows nothing of what lies beyond a port.
+    fn bridges(&mut self, ports: &[(&str, Node<'a, 'i>)], out: &mut String) {
+        let mut bridge = None;
+        for (name, port) in ports {
+            if bridge != Some(*name) {
+                if bridge.is_some() {
+                    let _ = writeln!(out, "  }}");
+                }
+                let _ = writeln!(out, "\n  bridge {} {{", write::name(name));
+                bridge = Some(*name);
+            }
+            let port_name = self.db.name(*port);
+            let _ = writeln!(out, "    port {}", write::name(port_name));
+            let addrs = port
+                .children()
+                .filter(|c| c.has_tag_name((NS, "IPv4")) || c.has_tag_name((NS, "IPv6")));
+            for a in addrs {
+                let place = format!("bridge port {port_name} (firewall \"{}\")", self.fw_name);
+                let what = format!(
+                    "the address {} of a bridge port",
+                    a.attribute("address").unwrap_or("?")
+                );
+                self.lost(&place, &what, a);
+                let _ = writeln!(out, "    # left out: {}", one(&what));
+            }
+        }
+        if bridge.is_some() {
+            let _ = writeln!(out, "  }}\n");
         }
     }
 
@@ -181,7 +219,12 @@ impl<'a, 'i> Writer<'a, 'i> {
         let _ = writeln!(out, "  accept-established {}", if established { "on" } else { "off" });
         // Firewall Builder compiles FORWARD rules whatever its ip_forward setting.
         let _ = writeln!(out, "  forward on");
-        let _ = writeln!(out, "  self-in-networks on");
+        if on(get("bridging_fw")) {
+            // fwb_ipt's bridging mode leaves the firewall out of networks.
+            let _ = writeln!(out, "  self-in-networks off  # a bridging firewall");
+        } else {
+            let _ = writeln!(out, "  self-in-networks on");
+        }
         if on(get("mgmt_ssh")) && !get("mgmt_addr").is_empty() {
             let _ = writeln!(
                 out,
@@ -196,7 +239,6 @@ impl<'a, 'i> Writer<'a, 'i> {
             ("use_ULOG", "ULOG logging"),
             ("use_NFLOG", "NFLOG logging"),
             ("clamp_mss_to_mtu", "clamping the MSS to the MTU"),
-            ("bridging_fw", "bridging firewall mode"),
         ] {
             if on(get(key)) {
                 lost.push(what.to_owned());
@@ -311,7 +353,8 @@ impl<'a, 'i> Writer<'a, 'i> {
             text.push_str(&self.service_column(col, lost));
         }
         if let Some(col) = child(r, "Itf") {
-            text.push_str(&self.iface_column(col, lost));
+            let inbound = r.attribute("direction") == Some("Inbound");
+            text.push_str(&self.iface_column(col, Some(inbound), lost));
         }
         match r.attribute("direction") {
             Some("Inbound") => text.push_str(" in"),
@@ -398,15 +441,31 @@ impl<'a, 'i> Writer<'a, 'i> {
         column("service", neg(col), &services.into_iter().flatten().collect::<Vec<_>>())
     }
 
-    fn iface_column(&mut self, col: Node<'a, 'i>, lost: &mut Vec<(Lost, Node<'a, 'i>)>) -> String {
+    /// `inbound`: of a policy rule, whether it is inbound; `None` for a
+    /// NAT rule, where a bridge port has no place.
+    fn iface_column(
+        &mut self,
+        col: Node<'a, 'i>,
+        inbound: Option<bool>,
+        lost: &mut Vec<(Lost, Node<'a, 'i>)>,
+    ) -> String {
         let mut names = Vec::new();
+        let of_fw = |n: Node<'_, '_>| n.attribute("id") == Some(self.objs.fw_id());
         for n in self.items(col, lost) {
             if n.has_tag_name((NS, "AnyNetwork")) {
                 return String::new();
             }
-            let own = n.has_tag_name((NS, "Interface"))
-                && n.parent().is_some_and(|p| p.attribute("id") == Some(self.objs.fw_id()));
-            if own {
+            let own = n.has_tag_name((NS, "Interface")) && n.parent().is_some_and(of_fw);
+            let port = n.has_tag_name((NS, "Interface"))
+                && is_bridge_port(n)
+                && n.parent().and_then(|b| b.parent()).is_some_and(of_fw);
+            if port && (inbound.is_none() || neg(col) && inbound == Some(false)) {
+                // NAT sees no ports; and the kernel knows the port a packet
+                // leaves by only when it is bridged, so `not PORT` cannot
+                // cover routed packets.
+                let what = if inbound.is_none() { "in a NAT rule" } else { "negated, not inbound" };
+                lost.push((format!("the bridge port \"{}\" {what}", self.db.name(n)), n));
+            } else if own || port {
                 names.push(write::name(self.db.name(n)));
             } else {
                 let what = format!(
@@ -433,6 +492,25 @@ impl<'a, 'i> Writer<'a, 'i> {
         }
         out
     }
+}
+
+/// An interface's type (`InterfaceOptions`), empty when unset.
+fn iface_type<'a>(itf: Node<'a, '_>) -> &'a str {
+    itf.children()
+        .filter(|c| c.has_tag_name((NS, "InterfaceOptions")))
+        .flat_map(|o| o.children())
+        .find(|o| o.attribute("name") == Some("type"))
+        .and_then(|o| o.text())
+        .unwrap_or("")
+}
+
+/// A sub-interface of a bridge that is an ethernet port, as Firewall
+/// Builder's compilers tell bridge ports.
+fn is_bridge_port(itf: Node<'_, '_>) -> bool {
+    matches!(iface_type(itf), "" | "ethernet")
+        && itf
+            .parent()
+            .is_some_and(|p| p.has_tag_name((NS, "Interface")) && iface_type(p) == "bridge")
 }
 
 fn child<'a, 'i>(r: Node<'a, 'i>, tag: &str) -> Option<Node<'a, 'i>> {

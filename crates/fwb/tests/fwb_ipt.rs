@@ -27,6 +27,8 @@ const PACKETS: usize = 3000;
 /// address and port written anywhere in it.
 struct Probe {
     ifaces: Vec<String>,
+    /// Each bridge interface and its ports.
+    bridges: Vec<(String, Vec<String>)>,
     /// The firewall's own addresses.
     local: Vec<Ipv4Addr>,
     addrs: Vec<Ipv4Addr>,
@@ -45,6 +47,22 @@ fn probe(xml: &str, firewall: &str) -> Probe {
         .children()
         .filter(|c| c.tag_name().name() == "Interface")
         .filter_map(|c| c.attribute("name").map(str::to_owned))
+        .collect();
+    let bridges = fw
+        .children()
+        .filter(|c| c.tag_name().name() == "Interface")
+        .filter(|c| {
+            c.descendants()
+                .any(|o| o.attribute("name") == Some("type") && o.text() == Some("bridge"))
+        })
+        .filter_map(|c| {
+            let ports = c
+                .children()
+                .filter(|p| p.tag_name().name() == "Interface")
+                .filter_map(|p| p.attribute("name").map(str::to_owned))
+                .collect();
+            Some((c.attribute("name")?.to_owned(), ports))
+        })
         .collect();
     let local = fw
         .descendants()
@@ -85,7 +103,7 @@ fn probe(xml: &str, firewall: &str) -> Probe {
     ports.sort_unstable();
     ports.dedup();
     let uids = attrs(&["userid"]).iter().filter_map(|u| u.parse().ok()).collect();
-    Probe { ifaces, local, addrs, ports, uids }
+    Probe { ifaces, bridges, local, addrs, ports, uids }
 }
 
 /// Firewalls whose `fwb_ipt` script cannot run, and why: fwb_ipt's own
@@ -121,8 +139,10 @@ fn fwb_ipt_ruleset(file: &Path, firewall: &str, probe: &Probe) -> Option<Ruleset
         .next()
         .unwrap_or_else(|| panic!("fwb_ipt wrote no script for {firewall}"));
     let ns = Netns::new().unwrap();
-    // veth pairs stand in for the interfaces (the dummy driver may be absent).
-    for (n, i) in probe.ifaces.iter().enumerate() {
+    // veth pairs stand in for the interfaces and bridge ports (the dummy
+    // driver may be absent).
+    let ports = probe.bridges.iter().flat_map(|(_, ports)| ports);
+    for (n, i) in probe.ifaces.iter().chain(ports).enumerate() {
         if i != "lo" {
             let peer = format!("rpeer{n}");
             ns.run(["ip", "link", "add", i.as_str(), "type", "veth", "peer", "name", &peer])
@@ -238,6 +258,7 @@ fn packets(p: &Probe, seed: u64) -> Vec<Packet> {
             };
             pk.src = Some(IpAddr::V4(src));
             pk.dst = Some(IpAddr::V4(dst));
+            through_ports(p, &mut pk, &mut rng);
             let port = |rng: &mut fastrand::Rng| {
                 if rng.bool() && !p.ports.is_empty() {
                     p.ports[rng.usize(..p.ports.len())]
@@ -276,6 +297,22 @@ fn packets(p: &Probe, seed: u64) -> Vec<Packet> {
             pk
         })
         .collect()
+}
+
+/// A packet through a bridge comes in by one of its ports, and, when
+/// bridged (in and out by the same bridge), leaves by another; a routed
+/// packet leaving by a bridge has no port yet in FORWARD.
+fn through_ports(p: &Probe, pk: &mut Packet, rng: &mut fastrand::Rng) {
+    let ports = |iface: &Option<String>| {
+        p.bridges.iter().find(|(b, _)| Some(b) == iface.as_ref()).map(|(_, ports)| ports)
+    };
+    if let Some(ports) = ports(&pk.in_iface) {
+        pk.physdev_in = Some(ports[rng.usize(..ports.len())].clone());
+        if pk.hook == Hook::Forward && pk.out_iface == pk.in_iface {
+            pk.physdev_out = Some(ports[rng.usize(..ports.len())].clone());
+            pk.bridged = true;
+        }
+    }
 }
 
 /// Traces both and lists the packets they disagree on, grouped by the
@@ -436,6 +473,33 @@ fn features_trace_the_same_as_fwb_ipt() {
     assert_eq!((packets, left_out), (PACKETS, 0));
     // Its NAT rules (no-nat, snat, a port forward, a redirect) translated.
     assert!(translated > 50, "only {translated} packets translated");
+}
+
+/// A bridging firewall (`bridging_fw`) with a bridge interface and its
+/// ports: rules on a port, inbound, outbound and both, on two ports, and
+/// on the bridge; packets enter and leave by every port. Firewall Builder
+/// writes `-m physdev` for ports either way; in its bridging mode it also
+/// leaves the firewall out of the networks around its addresses, which
+/// the importer says with `self-in-networks off`, so both modes are
+/// compared. (fwb_ipt drops the negation of a negated bridge port, so the
+/// fixture has none.)
+#[test]
+fn bridge_ports_trace_the_same_as_fwb_ipt() {
+    require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bridge.fwb");
+    let (packets, left_out, _) = check(&file, "bridge");
+    assert_eq!((packets, left_out), (PACKETS, 0));
+    let xml = std::fs::read_to_string(&file).unwrap();
+    let routing = xml.replace(
+        "<Option name=\"bridging_fw\">True</Option>",
+        "<Option name=\"bridging_fw\">False</Option>",
+    );
+    assert_ne!(routing, xml);
+    let dir = rampart_testing::tempdir("bridge");
+    let file = dir.join("routing.fwb");
+    std::fs::write(&file, routing).unwrap();
+    let (packets, left_out, _) = check(&file, "bridge");
+    assert_eq!((packets, left_out), (PACKETS, 0));
 }
 
 /// Address tables compiled in: `fwb_ipt` reads each table's file when it

@@ -267,7 +267,9 @@ pub fn moved(before: &[Counter], after: &[Counter]) -> Vec<Counter> {
         .filter_map(|a| {
             let old = before
                 .iter()
-                .find(|b| b.chain == a.chain && b.index == a.index)
+                // The text too: nft's bridge and inet tables both have a
+                // chain `forward`, and the text names the family and table.
+                .find(|b| b.chain == a.chain && b.index == a.index && b.text == a.text)
                 .map_or(0, |b| b.packets);
             (a.packets > old).then(|| Counter { packets: a.packets - old, ..a.clone() })
         })

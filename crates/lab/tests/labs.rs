@@ -296,3 +296,23 @@ fn rules_on_bridge_ports() {
     assert!(out.counters.iter().any(|c| c.chain == "RULE_3" && c.index == 2));
     no_namespaces_left(&r);
 }
+
+/// Plain ports (`port NAME`): no guard is derived for them, and rules that
+/// name them match in the kernel on both backends as a guest's would.
+#[test]
+fn rules_on_plain_ports_on_both_backends() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for nft in [false, true] {
+        let r = run_lab_on(&dir.join("plain-ports.lab"), nft);
+        assert_eq!(r.probes.len(), 7);
+        // The bridge family logs the ports as its interfaces.
+        let (port_in, port_out) =
+            if nft { ("IN=p3 ", "OUT=p2 ") } else { ("PHYSIN=p3 ", "PHYSOUT=p2 ") };
+        for p in &r.probes[4..6] {
+            assert!(p.logs.iter().any(|l| l.contains(port_in)), "{:?}", p.logs);
+        }
+        let out = &r.probes[6];
+        assert!(out.logs.iter().any(|l| l.contains(port_out)), "{:?}", out.logs);
+        no_namespaces_left(&r);
+    }
+}

@@ -8,6 +8,7 @@
 //!   the far side; what enters comes from the far side and goes to this side.
 //! - The host's own link interface H: only the bridges' addresses go out
 //!   through H and come in through it.
+//! - A plain port: nothing, as nothing is known beyond it.
 //!
 //! Every rule logs, with a number after the policy's own rules, and says in
 //! its comment which port and clause it implements.
@@ -142,6 +143,7 @@ pub(crate) fn guards(fw: &Firewall, rs: &mut RulesetBuilder) {
                         );
                     }
                 }
+                PortKind::Plain => {}
             }
         }
     }

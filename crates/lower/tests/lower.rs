@@ -321,3 +321,19 @@ fn bridge_port_rules_use_physdev_in_input_and_forward() {
     // The firewall's own packets have no port (W0420): nothing in OUTPUT.
     insta::assert_snapshot!("bridge_ports", text(&c.v4, Family::V4));
 }
+
+#[test]
+fn plain_ports_match_as_ports_and_derive_no_guard() {
+    let c = compiled(
+        "firewall vm {\n interface vmh2 10.1.0.1/24\n forward on\n default none\n accept-established off\n \
+         bridge br0 {\n  port eth1\n  port eth2\n }\n ruleset main {\n  accept from lan service ssh on eth1 in\n  \
+         deny to b on eth2 out\n }\n}\n",
+    );
+    let all = lines(&c.v4, Family::V4);
+    assert_eq!(
+        all.iter().filter(|l| l.contains("physdev")).count(),
+        3,
+        "in INPUT and FORWARD for eth1, FORWARD for eth2, and no guard: {all:#?}"
+    );
+    assert!(all.iter().any(|l| l.starts_with("FORWARD:") && l.contains("--physdev-out eth2")));
+}

@@ -102,6 +102,7 @@ const KEYWORDS: &[&str] = &[
     "management",
     "guest",
     "border",
+    "port",
     "arp-guard",
 ];
 

@@ -1,6 +1,7 @@
 //! Linux bridges on the firewall host: guest ports bound to their guests'
 //! addresses, border ports linking bridges to each other and to the host,
-//! and the address sets on each side of a border, derived from the links.
+//! plain ports with nothing known beyond them, and the address sets on
+//! each side of a border, derived from the links.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +35,9 @@ pub enum PortKind {
     /// A veth to the host's interface `iface`; `beyond` is what the host
     /// routes to (the outside), besides its own addresses.
     HostLink { iface: String, beyond: AddrSet },
+    /// A port with nothing known beyond it: any address. Rules may name
+    /// it; no guard is derived for it.
+    Plain,
 }
 
 pub(crate) fn build(b: &ast::Bridge, r: &mut Resolver<'_>, diags: &mut Vec<Diagnostic>) -> Bridge {
@@ -44,6 +48,7 @@ pub(crate) fn build(b: &ast::Bridge, r: &mut Resolver<'_>, diags: &mut Vec<Diagn
         .filter_map(|p| {
             let kind = match p.kind.text.as_str() {
                 "guest" => guest(p, bridge_guard, r, diags)?,
+                "port" => plain(p, diags)?,
                 _ => border(p, r, diags)?,
             };
             Some(BridgePort { name: p.name.text.clone(), span: p.name.span, kind })
@@ -114,6 +119,18 @@ fn guest(
         return None;
     }
     Some(PortKind::Guest { addrs: addresses(&addrs, r, diags), mac, arp_guard })
+}
+
+fn plain(p: &ast::BridgePort, diags: &mut Vec<Diagnostic>) -> Option<PortKind> {
+    if let Some(w) = p.rest.first() {
+        diags.push(diagnostics::misplaced(
+            "this",
+            w.span,
+            "a plain port has nothing after its name; a port with addresses is a `guest`",
+        ));
+        return None;
+    }
+    Some(PortKind::Plain)
 }
 
 fn border(
@@ -206,6 +223,18 @@ pub(crate) fn check(fw: &Firewall, diags: &mut Vec<Diagnostic>) {
                         diags.push(diagnostics::unknown_interface(iface, &fw.name, p.span));
                     }
                 }
+                PortKind::Plain => {
+                    // A border's guards take this side as what lies beyond
+                    // the bridge's other ports: any address, with a plain port.
+                    let border = b.ports.iter().find(|q| {
+                        matches!(q.kind, PortKind::Border { .. } | PortKind::HostLink { .. })
+                    });
+                    if let Some(q) = border {
+                        diags.push(diagnostics::plain_port_beside_border(
+                            &p.name, &q.name, &b.name, p.span,
+                        ));
+                    }
+                }
             }
         }
     }
@@ -273,6 +302,9 @@ impl Firewall {
                     self.collect_side(b, &p.name, seen, set);
                 }
             }
+            PortKind::Plain => set.items.extend(
+                ["0.0.0.0/0", "::/0"].map(|n| AddrItem::Net(n.parse().expect("a literal network"))),
+            ),
         }
     }
 

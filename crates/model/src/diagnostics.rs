@@ -557,3 +557,21 @@ pub(crate) fn mark_misplaced(span: Span, why: &str) -> Diagnostic {
              rule set, on packets as they arrive (`on IFACE in`) or as the firewall sends them",
     )
 }
+
+pub(crate) fn plain_port_beside_border(
+    port: &str,
+    border: &str,
+    bridge: &str,
+    span: Span,
+) -> Diagnostic {
+    Diagnostic::error(
+        "E0350",
+        format!("plain port `{port}` and border port `{border}` on one bridge `{bridge}`"),
+    )
+    .with_label(span, "nothing is known beyond this port")
+    .with_help(format!(
+        "the guards of `{border}` take what lies beyond the bridge's other ports as its side, \
+         and beyond `{port}` lies any address: make `{port}` a `guest` with its addresses, or \
+         put it on a bridge without border ports"
+    ))
+}

@@ -119,6 +119,26 @@ fn bridge_topology_sides_and_warnings() {
 }
 
 #[test]
+fn plain_ports_have_any_address_beyond_and_no_border_beside() {
+    let mut sources = Sources::new();
+    let text = "firewall fw {\n interface h 10.0.0.254/24\n forward on\n \
+        bridge one {\n  port p1\n  port p2\n }\n ruleset main {\n  accept on p1 in\n }\n}\n";
+    let loaded = load_str("t.rp", text, &mut sources);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let fw = &loaded.model.unwrap().firewalls[0];
+    let (_, p1) = fw.bridge_port("p1").unwrap();
+    let far: Vec<_> = fw.far_side(p1).items.iter().map(|i| rampart_ir::addr_text(*i)).collect();
+    assert_eq!(far, vec!["0.0.0.0/0", "::/0"]);
+
+    // Beside a border port the border's side would be every address.
+    let text = "firewall fw {\n interface h 10.0.0.254/24\n forward on\n \
+        bridge one {\n  port p1 10.0.0.1\n  port p2\n  border up to host h\n }\n ruleset main {\n }\n}\n";
+    let loaded = load_str("t.rp", text, &mut sources);
+    let codes: Vec<_> = loaded.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0222", "E0350"]);
+}
+
+#[test]
 fn return_may_negate_a_list_or_a_service() {
     let mut sources = Sources::new();
     let text = "host a 10.0.0.1\nhost b 10.0.0.2\nservice s tcp 1\nfirewall f {\n ruleset main {\n  branch x\n }\n \

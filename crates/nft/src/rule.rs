@@ -36,8 +36,10 @@ pub(crate) fn lower(
         let v4 = if only == Some(Family::V6) { None } else { matches(&r, Family::V4, ctx)? };
         let v6 = if only == Some(Family::V4) { None } else { matches(&r, Family::V6, ctx)? };
         let neutral = family_neutral(&r.target);
+        // The bridge family sees every frame, ARP too, where iptables'
+        // physdev sees IP packets only: there a rule names its family.
         match (v4, v6) {
-            (Some(a), Some(b)) if neutral && a.exprs == b.exprs => {
+            (Some(a), Some(b)) if neutral && a.exprs == b.exprs && ctx == Ctx::Inet => {
                 out.push(finish(&r, a.exprs, a.stateful, None, ctx, chain)?);
             }
             (a, b) => {

@@ -332,6 +332,7 @@ fn bridge_ports(fw: &Firewall) -> Vec<(String, String, &'static str, String)> {
                 rampart_model::PortKind::HostLink { iface, beyond } => {
                     ("border", format!("host interface {iface}; beyond: {}", addrs(&beyond.items)))
                 }
+                rampart_model::PortKind::Plain => ("port", "any address".to_owned()),
             };
             (b.name.clone(), p.name.clone(), kind, behind)
         })

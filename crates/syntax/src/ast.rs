@@ -125,7 +125,8 @@ pub struct Bridge {
 }
 
 /// `guest PORT ADDR, ... [mac MAC] [arp-guard]` or
-/// `border PORT to PEER` or `border PORT to host IFACE [beyond ADDR, ...]`:
+/// `border PORT to PEER` or `border PORT to host IFACE [beyond ADDR, ...]`
+/// or `port PORT`:
 /// the kind, the port's name, and the rest of the line as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BridgePort {

@@ -487,7 +487,7 @@ impl Parser<'_> {
     fn bridge_statement(&mut self, bridge: &mut Bridge) -> PResult<()> {
         let kind = self.word("a bridge statement")?;
         match kind.text.as_str() {
-            "guest" | "border" => {
+            "guest" | "border" | "port" => {
                 let name = self.word("a bridge port name")?;
                 let mut rest = Vec::new();
                 while !self.at_line_end() {
@@ -508,7 +508,7 @@ impl Parser<'_> {
                     other,
                     kind.span,
                     "in a bridge",
-                    "guest PORT ADDR..., border PORT to PEER, border PORT to host IFACE, arp-guard",
+                    "guest PORT ADDR..., border PORT to PEER, border PORT to host IFACE, port PORT, arp-guard",
                 ));
                 return Err(Reported);
             }

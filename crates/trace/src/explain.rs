@@ -46,12 +46,7 @@ pub fn deciding(rs: &Ruleset, e: &Ending, hook: Hook, family: Family) -> String 
     }
 }
 
-fn undecided_text(
-    rs: &Ruleset,
-    at: RuleRef,
-    u: Undecided,
-    family: Family,
-) -> (String, &'static str) {
+fn undecided_text(rs: &Ruleset, at: RuleRef, u: Undecided, family: Family) -> (String, String) {
     let rule = at.rule(rs);
     match u {
         Undecided::Match(i, why) => {
@@ -64,7 +59,7 @@ fn undecided_text(
         }
         Undecided::Target => {
             let text = format_rule(rs, &Rule::new(vec![], rule.target.clone()), family);
-            (text, "Rampart does not know whether this target stops the walk")
+            (text, "Rampart does not know whether this target stops the walk".into())
         }
     }
 }

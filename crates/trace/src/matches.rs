@@ -78,43 +78,63 @@ pub enum Why {
 }
 
 impl Why {
-    /// Short explanation for the trace output.
+    /// Short explanation for the trace output: what is not known, and the
+    /// option of `rampart trace` that tells it.
     #[must_use]
-    pub fn text(self) -> &'static str {
+    pub fn text(self) -> String {
+        let (fact, option) = self.parts();
+        format!("{fact}{option}")
+    }
+
+    /// What is not known, without `trace`'s options: for the commands that
+    /// take others (`matrix`).
+    #[must_use]
+    pub fn fact(self) -> &'static str {
+        self.parts().0
+    }
+
+    /// The fact, and how `trace` is told it (with its punctuation).
+    fn parts(self) -> (&'static str, &'static str) {
         match self {
-            Why::NoSrc => "the packet's source address is not given (--src)",
-            Why::NoDst => "the packet's destination address is not given (--dst)",
-            Why::NoInIface => "the packet's input interface is not given (--in)",
-            Why::NoOutIface => "the packet's output interface is not given (--out)",
-            Why::NoProto => "the packet's protocol is not given (--proto)",
-            Why::NoSport => "the packet's source port is not given (--sport)",
-            Why::NoDport => "the packet's destination port is not given (--dport)",
-            Why::NoIcmp => "the packet's ICMP type is not given (--icmp-type)",
-            Why::NoGid => "the socket's group is not given (--gid)",
-            Why::NoUid => "the socket's user is not given (--uid)",
-            Why::NoPhysdevOut => "the bridge output port is not given (--physdev-out)",
-            Why::NoSrcType => {
-                "the source address's route type is not known (give --src and the host's --local addresses)"
-            }
-            Why::NoDstType => {
-                "the destination address's route type is not known (give --dst and the host's --local addresses)"
-            }
+            Why::NoSrc => ("the packet's source address is not given", " (--src)"),
+            Why::NoDst => ("the packet's destination address is not given", " (--dst)"),
+            Why::NoInIface => ("the packet's input interface is not given", " (--in)"),
+            Why::NoOutIface => ("the packet's output interface is not given", " (--out)"),
+            Why::NoProto => ("the packet's protocol is not given", " (--proto)"),
+            Why::NoSport => ("the packet's source port is not given", " (--sport)"),
+            Why::NoDport => ("the packet's destination port is not given", " (--dport)"),
+            Why::NoIcmp => ("the packet's ICMP type is not given", " (--icmp-type)"),
+            Why::NoGid => ("the socket's group is not given", " (--gid)"),
+            Why::NoUid => ("the socket's user is not given", " (--uid)"),
+            Why::NoPhysdevOut => ("the bridge output port is not given", " (--physdev-out)"),
+            Why::NoSrcType => (
+                "the source address's route type is not known",
+                " (give --src and the host's --local addresses)",
+            ),
+            Why::NoDstType => (
+                "the destination address's route type is not known",
+                " (give --dst and the host's --local addresses)",
+            ),
             Why::DynamicSet => {
-                "the set is filled at run time: say --in-set SET or --not-in-set SET"
+                ("the set is filled at run time", ": say --in-set SET or --not-in-set SET")
             }
-            Why::Recent => {
-                "the list is kept by the kernel: say --recent-listed NAME or --recent-unlisted NAME"
+            Why::Recent => (
+                "the list is kept by the kernel",
+                ": say --recent-listed NAME or --recent-unlisted NAME",
+            ),
+            Why::NoConnmark => ("the connection's mark is not given", " (--connmark)"),
+            Why::NoMac => ("the packet's Ethernet source is not given", " (--mac-source)"),
+            Why::NoLength => ("the packet's length is not given", " (--length)"),
+            Why::NoMss => ("the TCP MSS option is not given", " (--mss N, or --mss none)"),
+            Why::PktTypeSent => {
+                ("the link-layer type of a packet this host sends is not modelled", "")
             }
-            Why::NoConnmark => "the connection's mark is not given (--connmark)",
-            Why::NoMac => "the packet's Ethernet source is not given (--mac-source)",
-            Why::NoLength => "the packet's length is not given (--length)",
-            Why::NoMss => "the TCP MSS option is not given (--mss N, or --mss none)",
-            Why::PktTypeSent => "the link-layer type of a packet this host sends is not modelled",
-            Why::Module => "Rampart does not model this match",
-            Why::Connections => {
+            Why::Module => ("Rampart does not model this match", ""),
+            Why::Connections => (
                 "depends on the connections already open: it matches up to the limit, \
-                 and not beyond it"
-            }
+                 and not beyond it",
+                "",
+            ),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! `rampart check`: parse and check a policy; write nothing.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rampart_diag::{Severity, Sources};
+use rampart_diag::{Diagnostic, Severity, Sources};
 
 use crate::commands::INVALID;
 use crate::policy::{self, Checked};
@@ -26,11 +27,19 @@ pub(crate) struct CheckArgs {
     /// generalizations (W0322).
     #[arg(long)]
     anomalies: bool,
+    /// Show every warning and note; without it, the first 20 of each code
+    /// are shown and the rest counted (errors are always shown).
+    #[arg(long)]
+    all: bool,
 }
+
+/// Warnings (and notes) of one code shown before the rest are only
+/// counted: a generated policy can have tens of thousands of one kind.
+const PER_CODE: usize = 20;
 
 pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Sources::new();
-    let checked = policy::load(&a.policy, &mut sources, a.json, policy::Analysis::Anomalies)?;
+    let checked = policy::load(&a.policy, &mut sources, true, policy::Analysis::Anomalies)?;
     let mut diags = match &checked {
         Checked::Ok(_, d, _) | Checked::Invalid(d) => d.clone(),
     };
@@ -39,14 +48,21 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
         Checked::Invalid(_) => Vec::new(),
     };
     if a.anomalies {
-        if !a.json {
-            printer::diagnostics(&notes, &sources);
-        }
         diags.extend(notes.iter().cloned());
     }
     if a.json {
         let json = rampart_diag::render_json(&diags, &sources);
         printer::out(&format!("{json:#}\n"));
+    } else if a.all {
+        printer::diagnostics(&diags, &sources);
+    } else {
+        let (shown, more) = first_of_each_code(&diags);
+        printer::diagnostics(&shown, &sources);
+        for (code, n) in more {
+            printer::note(&format!(
+                "note: {n} more {code} not shown (--all shows every one, --json lists them)"
+            ));
+        }
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.iter().filter(|d| d.severity == Severity::Warning).count();
@@ -78,4 +94,26 @@ pub(crate) fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(INVALID))
         }
     }
+}
+
+/// Every error, and the first [`PER_CODE`] warnings or notes of each code;
+/// then, per code, how many were left out.
+fn first_of_each_code(diags: &[Diagnostic]) -> (Vec<Diagnostic>, BTreeMap<&'static str, usize>) {
+    let mut seen: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut shown = Vec::new();
+    for d in diags {
+        let n = seen.entry(d.code).or_default();
+        if d.is_error() || *n < PER_CODE {
+            shown.push(d.clone());
+        }
+        if !d.is_error() {
+            *n += 1;
+        }
+    }
+    let more = seen
+        .into_iter()
+        .filter(|(_, n)| *n > PER_CODE)
+        .map(|(code, n)| (code, n - PER_CODE))
+        .collect();
+    (shown, more)
 }

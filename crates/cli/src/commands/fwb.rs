@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rampart_diag::Sources;
+use rampart_diag::{Diagnostic, FileId, Sources};
 
 use crate::commands::INVALID;
 use crate::printer;
@@ -58,9 +58,18 @@ pub(crate) fn run(args: &FwbImport) -> anyhow::Result<ExitCode> {
     // writes a policy Rampart refuses is a bug, said so here.
     let out_name =
         args.output.as_ref().map_or("<imported policy>".to_owned(), |p| p.display().to_string());
+    let before = sources.ids().count();
     let loaded = rampart_model::load_str(&out_name, &imported.text, &mut sources);
     if loaded.has_errors() {
         printer::diagnostics(&loaded.diagnostics, &sources);
+        let policy = sources.ids().nth(before);
+        if loaded.diagnostics.iter().any(|d| d.is_error() && in_a_table(d, policy)) {
+            printer::note(&format!(
+                "error: an address table of firewall `{}` has errors; nothing was written",
+                imported.firewall
+            ));
+            return Ok(ExitCode::from(INVALID));
+        }
         anyhow::bail!(
             "the imported policy of `{}` does not check (a bug in the importer)",
             imported.firewall
@@ -81,6 +90,14 @@ pub(crate) fn run(args: &FwbImport) -> anyhow::Result<ExitCode> {
         ));
         Ok(ExitCode::from(INVALID))
     }
+}
+
+/// Whether `d` is about an address table the imported policy reads (a
+/// line of its file, or a file that cannot be read, E0481): the input's
+/// error, not the importer's. The other errors of a policy whose table is
+/// unreadable (an empty column) follow from it.
+fn in_a_table(d: &Diagnostic, policy: Option<FileId>) -> bool {
+    d.code == "E0481" || d.span().is_some_and(|s| Some(s.file) != policy)
 }
 
 fn listing(s: &rampart_fwb::Summary) -> String {

@@ -367,3 +367,39 @@ fn output_files_take_iptables_persistent_names() {
     assert!(sub.join("rules.v4").is_file() && sub.join("rules.v6").is_file());
     assert_eq!(std::fs::read(sub.join("rules.v4")).unwrap(), std::fs::read(&file).unwrap());
 }
+
+/// A generated policy can have tens of thousands of one warning: the text
+/// shows the first 20 of each code and counts the rest; `--all` and
+/// `--json` give every one.
+#[test]
+fn many_warnings_of_one_code_are_counted_past_the_first_twenty() {
+    let dir = tempdir("many-warnings");
+    let rules: String =
+        (10..35).map(|i| format!("    accept from 10.1.0.{i} service ssh\n")).collect();
+    let policy = dir.join("p.rp");
+    std::fs::write(
+        &policy,
+        format!(
+            "network lan 10.1.0.0/24\nservice ssh tcp 22\nfirewall gw {{\n  \
+             interface eth1 10.1.0.1/24\n  ruleset main {{\n    deny from lan service ssh\n{rules}  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let policy = policy.to_str().unwrap();
+    let shown = |args: &[&str]| {
+        let out = rampart(args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let err = text(&out.stderr);
+        (err.lines().filter(|l| *l == "W0301").count(), err)
+    };
+    let (n, err) = shown(&["check", policy]);
+    assert_eq!(n, 20, "{err}");
+    assert!(err.contains("note: 5 more W0301 not shown (--all shows every one"), "{err}");
+    assert!(err.contains("no errors, 25 warning(s)"), "{err}");
+    let (n, err) = shown(&["check", "--all", policy]);
+    assert_eq!(n, 25, "{err}");
+    assert!(!err.contains("not shown"), "{err}");
+    let out = rampart(&["check", "--json", policy]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().iter().filter(|d| d["code"] == "W0301").count(), 25);
+}

@@ -31,13 +31,15 @@ fn parts_left_out_are_diagnostics_and_comments_and_exit_1() {
         "address table \"blocked\"",
         "DNS name object \"example\"",
         "TCPService \"syn only\" (TCP flags)",
-        "bridge port \"vnet0\"",
         "rule 0 of NAT \"NAT\" (firewall \"lossy\"): a NAT branch",
         "rule 0 of NAT \"Mapped\" (firewall \"lossy\"): a rule of NAT rule set \"Mapped\"",
     ] {
         assert!(err.contains(what), "{what} not in:\n{err}");
     }
     assert!(out.contains("# left out: rule 0 (Custom service \"xyz\")"), "{out}");
+    // A bridge interface's ports are a bridge of plain ports, not left out.
+    assert!(out.contains("  bridge br0 {\n    port vnet0\n  }"), "{out}");
+    assert!(!err.contains("vnet0"), "{err}");
     assert!(out.contains("accept from lan service ssh number 4"), "{out}");
     assert!(out.contains("# left out: NAT rule 0 of \"Mapped\""), "{out}");
 }
@@ -56,4 +58,49 @@ fn list_and_choosing_a_firewall() {
     let bad = rampart(&["import", "fwb", "examples/spice-client.rp"]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("E1103"), "{}", text(&bad.stderr));
+}
+
+/// An address table the .fwb names is input: a line Rampart refuses (a
+/// `;` comment, host bits) or a file that cannot be read is an error at
+/// its file, line and column (exit 1), not a bug in the importer.
+#[test]
+fn errors_in_an_address_table_are_the_input_s() {
+    let dir = tempdir("fwb-tables");
+    let (blocked, trusted) = (dir.join("blocked.txt"), dir.join("trusted.txt"));
+    std::fs::write(&blocked, "; blocked by hand\n192.0.2.66\n198.51.100.5/24\n").unwrap();
+    std::fs::write(&trusted, "10.3.0.10\n").unwrap();
+    let fixture =
+        std::fs::read_to_string(crate::util::root().join("crates/fwb/tests/fixtures/tables.fwb"))
+            .unwrap();
+    for (table, wanted) in [
+        (
+            blocked.clone(),
+            vec!["blocked.txt:1:1]", "blocked.txt:3:1]", "did you mean 198.51.100.0/24"],
+        ),
+        (dir.join("missing.txt"), vec!["E0481", "cannot read address table"]),
+    ] {
+        let file = dir.join("tables.fwb");
+        let xml = fixture
+            .replace("@BLOCKED@", table.to_str().unwrap())
+            .replace("@TRUSTED@", trusted.to_str().unwrap());
+        std::fs::write(&file, xml).unwrap();
+        let out = dir.join("out.rp");
+        let run = rampart(&[
+            "import",
+            "fwb",
+            file.to_str().unwrap(),
+            "--firewall",
+            "tables",
+            "-o",
+            out.to_str().unwrap(),
+        ]);
+        let err = text(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{err}");
+        for w in wanted {
+            assert!(err.contains(w), "{w} not in:\n{err}");
+        }
+        assert!(!err.contains("bug"), "{err}");
+        assert!(err.contains("an address table of firewall `tables` has errors"), "{err}");
+        assert!(!out.exists(), "nothing is written");
+    }
 }

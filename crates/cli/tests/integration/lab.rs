@@ -270,6 +270,8 @@ fn matrix_of_a_saved_ruleset_in_address_classes_with_what_it_approximates() {
     assert!(!pairs.contains(&("a".into(), "c".into())), "{pairs:?}");
     let approx = &v["approximated"][0];
     assert_eq!((approx["rule"].as_u64(), approx["text"].as_str()), (Some(3), Some("-i eth1")));
+    // Said without `trace`'s `--in`, which `matrix` does not take.
+    assert_eq!(approx["why"], "the packet's input interface is not given", "{approx}");
     // Without --chain and --proto there is no service to speak of.
     let out = rampart(&["matrix", "--rules", "crates/cli/tests/fixtures/service.save"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

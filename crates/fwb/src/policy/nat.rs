@@ -113,8 +113,10 @@ impl<'a, 'i> Writer<'a, 'i> {
             Action::Redirect { port } => format!("redirect to {port}"),
         };
         // The rule's own interface columns first.
-        let inbound = child(r, "ItfInb").map(|c| self.iface_column(c, lost)).unwrap_or_default();
-        let outbound = child(r, "ItfOutb").map(|c| self.iface_column(c, lost)).unwrap_or_default();
+        let inbound =
+            child(r, "ItfInb").map(|c| self.iface_column(c, None, lost)).unwrap_or_default();
+        let outbound =
+            child(r, "ItfOutb").map(|c| self.iface_column(c, None, lost)).unwrap_or_default();
         let on = match &action {
             Action::Masquerade { iface } | Action::Snat { iface, .. } if outbound.is_empty() => {
                 format!(" on {iface}")
