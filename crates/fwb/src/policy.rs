@@ -29,6 +29,9 @@ struct Writer<'a, 'i> {
     rulesets: HashMap<&'a str, String>,
     /// The number Rampart gives the next rule without `number`.
     next: u32,
+    /// Parts left out because fwb_ipt compiles them to something else
+    /// than they say (E1104, not E1101).
+    miscompiled: Vec<roxmltree::NodeId>,
 }
 
 pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, Vec<Diagnostic>) {
@@ -41,6 +44,7 @@ pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, 
         fw_name: db.name(fw),
         rulesets: HashMap::new(),
         next: 1,
+        miscompiled: vec![],
     };
     let mut body = String::new();
     w.interfaces(fw, &mut body);
@@ -109,7 +113,12 @@ fn one(text: &str) -> String {
 
 impl<'a, 'i> Writer<'a, 'i> {
     fn lost(&mut self, place: &str, what: &str, node: Node<'_, '_>) {
-        self.diags.push(diagnostics::left_out(place, what, self.db.span(node)));
+        let span = self.db.span(node);
+        self.diags.push(if self.miscompiled.contains(&node.id()) {
+            diagnostics::miscompiled(place, what, span)
+        } else {
+            diagnostics::left_out(place, what, span)
+        });
     }
 
     fn interfaces(&mut self, fw: Node<'a, 'i>, out: &mut String) {
@@ -459,12 +468,19 @@ impl<'a, 'i> Writer<'a, 'i> {
             let port = n.has_tag_name((NS, "Interface"))
                 && is_bridge_port(n)
                 && n.parent().and_then(|b| b.parent()).is_some_and(of_fw);
-            if port && (inbound.is_none() || neg(col) && inbound == Some(false)) {
-                // NAT sees no ports; and the kernel knows the port a packet
-                // leaves by only when it is bridged, so `not PORT` cannot
-                // cover routed packets.
-                let what = if inbound.is_none() { "in a NAT rule" } else { "negated, not inbound" };
-                lost.push((format!("the bridge port \"{}\" {what}", self.db.name(n)), n));
+            if port && inbound.is_none() {
+                lost.push((format!("the bridge port \"{}\" in a NAT rule", self.db.name(n)), n));
+            } else if port && neg(col) {
+                // fwb_ipt writes `--physdev-in PORT` for `not PORT`: the
+                // rule and the firewall it ran disagree, so neither is
+                // carried over unseen.
+                self.miscompiled.push(col.id());
+                let what = format!(
+                    "the negated bridge port \"{}\" (fwb_ipt drops the negation and matches the \
+                     port itself)",
+                    self.db.name(n)
+                );
+                lost.push((what, col));
             } else if own || port {
                 names.push(write::name(self.db.name(n)));
             } else {
