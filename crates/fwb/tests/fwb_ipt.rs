@@ -513,6 +513,34 @@ fn bridge_ports_trace_the_same_as_fwb_ipt() {
     assert_eq!((packets, left_out), (PACKETS, 0));
 }
 
+/// The feature fixture as a bridging firewall: every feature traces the
+/// same in that mode too. (fwb_ipt refuses a user service there, placing
+/// `-m owner` in FORWARD, so rule 7 matches ssh instead.)
+#[test]
+fn features_of_a_bridging_firewall_trace_the_same_as_fwb_ipt() {
+    require_tools(&[FWB_IPT, Tool::IP, Tool::IPTABLES_SAVE]).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features.fwb");
+    let xml = std::fs::read_to_string(file).unwrap();
+    let options = "<FirewallOptions><Option name=\"accept_established\">True</Option>";
+    let bridging = xml
+        .replacen(
+            options,
+            &options.replace(
+                "<FirewallOptions>",
+                "<FirewallOptions><Option name=\"bridging_fw\">True</Option>",
+            ),
+            1,
+        )
+        .replacen("<ServiceRef ref=\"alice\"/></Srv>", "<ServiceRef ref=\"ssh\"/></Srv>", 1);
+    assert_eq!(bridging.matches("bridging_fw").count(), 1);
+    let dir = rampart_testing::tempdir("bridging");
+    let file = dir.join("features.fwb");
+    std::fs::write(&file, bridging).unwrap();
+    let (packets, left_out, translated) = check(&file, "gw");
+    assert_eq!((packets, left_out), (PACKETS, 0));
+    assert!(translated > 50, "only {translated} packets translated");
+}
+
 /// In its bridging mode fwb_ipt counts the firewall in an address range
 /// around one of its addresses (INPUT for `to RANGE`), though not in a
 /// network; Rampart's `self-in-networks` counts it in both or in neither,
