@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use rampart_diag::Diagnostic;
 use rampart_syntax::write;
@@ -32,6 +33,8 @@ struct Writer<'a, 'i> {
     /// Parts left out because fwb_ipt compiles them to something else
     /// than they say (E1104, not E1101).
     miscompiled: Vec<roxmltree::NodeId>,
+    /// The firewall's addresses, when it is a bridging firewall.
+    bridging_own: Vec<IpAddr>,
 }
 
 pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, Vec<Diagnostic>) {
@@ -45,6 +48,7 @@ pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, 
         rulesets: HashMap::new(),
         next: 1,
         miscompiled: vec![],
+        bridging_own: vec![],
     };
     let mut body = String::new();
     w.interfaces(fw, &mut body);
@@ -229,8 +233,12 @@ impl<'a, 'i> Writer<'a, 'i> {
         // Firewall Builder compiles FORWARD rules whatever its ip_forward setting.
         let _ = writeln!(out, "  forward on");
         if on(get("bridging_fw")) {
-            // fwb_ipt's bridging mode leaves the firewall out of networks.
+            // fwb_ipt's bridging mode leaves the firewall out of networks
+            // (not out of ranges: see `range_around_fw`).
             let _ = writeln!(out, "  self-in-networks off  # a bridging firewall");
+            let itfs = fw.children().filter(|c| c.has_tag_name((NS, "Interface")));
+            let addrs = itfs.flat_map(|i| objects::interface_addrs(i, "").unwrap_or_default());
+            self.bridging_own = addrs.filter_map(|(a, _)| a.parse().ok()).collect();
         } else {
             let _ = writeln!(out, "  self-in-networks on");
         }
@@ -411,6 +419,15 @@ impl<'a, 'i> Writer<'a, 'i> {
     ) -> String {
         let mut names = Vec::new();
         for n in self.items(col, lost) {
+            if let Some(r) = self.range_around_fw(n, 0) {
+                let what = format!(
+                    "the address range \"{}\" around the bridging firewall's address (fwb_ipt \
+                     counts the firewall in such a range but not in a network; Rampart's \
+                     self-in-networks counts it in both or neither)",
+                    self.db.name(r)
+                );
+                lost.push((what, r));
+            }
             match self.objs.address(n) {
                 Ok(Addr::Any) => return String::new(),
                 Ok(Addr::Me) => names.push("self".to_owned()),
@@ -419,6 +436,27 @@ impl<'a, 'i> Writer<'a, 'i> {
             }
         }
         column(kw, neg(col), &names)
+    }
+
+    /// An address range, `n` or a member of the group `n`, that holds one
+    /// of a bridging firewall's addresses.
+    fn range_around_fw(&self, n: Node<'a, 'i>, depth: u8) -> Option<Node<'a, 'i>> {
+        if self.bridging_own.is_empty() || depth > 16 {
+            return None;
+        }
+        if n.has_tag_name((NS, "AddressRange")) {
+            let end = |k| n.attribute(k).and_then(|a| a.parse::<IpAddr>().ok());
+            let (lo, hi) = (end("start_address")?, end("end_address")?);
+            let inside = |a: &IpAddr| a.is_ipv4() == lo.is_ipv4() && lo <= *a && *a <= hi;
+            return self.bridging_own.iter().any(inside).then_some(n);
+        }
+        if !n.tag_name().name().ends_with("Group") {
+            return None;
+        }
+        let members = n.children().filter(|c| c.is_element());
+        members
+            .filter_map(|c| self.objs.resolve(c).ok())
+            .find_map(|m| self.range_around_fw(m, depth + 1))
     }
 
     fn service_column(
