@@ -5,8 +5,7 @@
 //! again is left alone: its watchdog rolls it back by itself.
 
 use std::fmt;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::str::FromStr;
 
 use crate::answer::{ApplyAnswer, State, StatusAnswer};
@@ -336,18 +335,7 @@ fn run(
     // `--`: nothing after it is an ssh option, whatever the host or the
     // remote command look like (ssh would take `-o...` there as one).
     cmd.arg("--").arg(&host.host).arg(format!("{} {quoted}", ssh.remote_rampart));
-    let mut child = cmd
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            format!("cannot run `{}`: {e} (apt-get install openssh-client)", ssh.program)
-        })?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        let _ = stdin.write_all(text.as_bytes());
-    }
-    let out = child.wait_with_output().map_err(|e| format!("ssh: {e}"))?;
+    let out = rampart_os::output(&mut cmd, "openssh-client", input).map_err(|e| e.to_string())?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     Ok(Ran {
         status: out.status.code().unwrap_or(SSH_FAILED),

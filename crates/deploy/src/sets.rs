@@ -50,11 +50,7 @@ pub fn carry_over(doc: &str) -> Result<String, DeployError> {
 /// The elements of a listed set with timeouts, as `add element` writes
 /// them; a set without timeouts is the policy's own (empty).
 fn live_elements(json: &str) -> Result<Vec<String>, String> {
-    let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let set = v["nftables"]
-        .as_array()
-        .and_then(|a| a.iter().find_map(|o| o.get("set")))
-        .ok_or("no set in the listing")?;
+    let set = &listed_set(json)?;
     let timed = set["flags"].as_array().is_some_and(|f| f.iter().any(|x| x == "timeout"));
     if !timed {
         return Ok(vec![]);
@@ -82,6 +78,15 @@ fn live_elements(json: &str) -> Result<Vec<String>, String> {
         out.push(text);
     }
     Ok(out)
+}
+
+/// The set of an `nft -j list set` listing.
+fn listed_set(json: &str) -> Result<Value, String> {
+    let mut v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    v["nftables"]
+        .as_array_mut()
+        .and_then(|a| a.iter_mut().find_map(|o| o.get_mut("set").map(Value::take)))
+        .ok_or_else(|| "no set in the listing".to_owned())
 }
 
 /// Where a loaded run-time set lives.
@@ -172,11 +177,7 @@ fn absent(e: &DeployError) -> bool {
 }
 
 fn nft_set(name: &str, json: &str) -> Result<Live, String> {
-    let v: Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let set = v["nftables"]
-        .as_array()
-        .and_then(|a| a.iter().find_map(|o| o.get("set")))
-        .ok_or("no set in the listing")?;
+    let set = &listed_set(json)?;
     let family = match set["type"].as_str() {
         Some("ipv4_addr") => Family::V4,
         Some("ipv6_addr") => Family::V6,

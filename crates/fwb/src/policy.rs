@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use rampart_diag::Diagnostic;
 use rampart_syntax::write;
@@ -29,6 +30,11 @@ struct Writer<'a, 'i> {
     rulesets: HashMap<&'a str, String>,
     /// The number Rampart gives the next rule without `number`.
     next: u32,
+    /// Parts left out because fwb_ipt compiles them to something else
+    /// than they say (E1104, not E1101).
+    miscompiled: Vec<roxmltree::NodeId>,
+    /// The firewall's addresses, when it is a bridging firewall.
+    bridging_own: Vec<IpAddr>,
 }
 
 pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, Vec<Diagnostic>) {
@@ -41,6 +47,8 @@ pub(crate) fn write(db: &Db<'_>, fw: Node<'_, '_>, file_name: &str) -> (String, 
         fw_name: db.name(fw),
         rulesets: HashMap::new(),
         next: 1,
+        miscompiled: vec![],
+        bridging_own: vec![],
     };
     let mut body = String::new();
     w.interfaces(fw, &mut body);
@@ -109,7 +117,12 @@ fn one(text: &str) -> String {
 
 impl<'a, 'i> Writer<'a, 'i> {
     fn lost(&mut self, place: &str, what: &str, node: Node<'_, '_>) {
-        self.diags.push(diagnostics::left_out(place, what, self.db.span(node)));
+        let span = self.db.span(node);
+        self.diags.push(if self.miscompiled.contains(&node.id()) {
+            diagnostics::miscompiled(place, what, span)
+        } else {
+            diagnostics::left_out(place, what, span)
+        });
     }
 
     fn interfaces(&mut self, fw: Node<'a, 'i>, out: &mut String) {
@@ -220,8 +233,12 @@ impl<'a, 'i> Writer<'a, 'i> {
         // Firewall Builder compiles FORWARD rules whatever its ip_forward setting.
         let _ = writeln!(out, "  forward on");
         if on(get("bridging_fw")) {
-            // fwb_ipt's bridging mode leaves the firewall out of networks.
+            // fwb_ipt's bridging mode leaves the firewall out of networks
+            // (not out of ranges: see `range_around_fw`).
             let _ = writeln!(out, "  self-in-networks off  # a bridging firewall");
+            let itfs = fw.children().filter(|c| c.has_tag_name((NS, "Interface")));
+            let addrs = itfs.flat_map(|i| objects::interface_addrs(i, "").unwrap_or_default());
+            self.bridging_own = addrs.filter_map(|(a, _)| a.parse().ok()).collect();
         } else {
             let _ = writeln!(out, "  self-in-networks on");
         }
@@ -402,6 +419,15 @@ impl<'a, 'i> Writer<'a, 'i> {
     ) -> String {
         let mut names = Vec::new();
         for n in self.items(col, lost) {
+            if let Some(r) = self.range_around_fw(n, 0) {
+                let what = format!(
+                    "the address range \"{}\" around the bridging firewall's address (fwb_ipt \
+                     counts the firewall in such a range but not in a network; Rampart's \
+                     self-in-networks counts it in both or neither)",
+                    self.db.name(r)
+                );
+                lost.push((what, r));
+            }
             match self.objs.address(n) {
                 Ok(Addr::Any) => return String::new(),
                 Ok(Addr::Me) => names.push("self".to_owned()),
@@ -410,6 +436,27 @@ impl<'a, 'i> Writer<'a, 'i> {
             }
         }
         column(kw, neg(col), &names)
+    }
+
+    /// An address range, `n` or a member of the group `n`, that holds one
+    /// of a bridging firewall's addresses.
+    fn range_around_fw(&self, n: Node<'a, 'i>, depth: u8) -> Option<Node<'a, 'i>> {
+        if self.bridging_own.is_empty() || depth > 16 {
+            return None;
+        }
+        if n.has_tag_name((NS, "AddressRange")) {
+            let end = |k| n.attribute(k).and_then(|a| a.parse::<IpAddr>().ok());
+            let (lo, hi) = (end("start_address")?, end("end_address")?);
+            let inside = |a: &IpAddr| a.is_ipv4() == lo.is_ipv4() && lo <= *a && *a <= hi;
+            return self.bridging_own.iter().any(inside).then_some(n);
+        }
+        if !n.tag_name().name().ends_with("Group") {
+            return None;
+        }
+        let members = n.children().filter(|c| c.is_element());
+        members
+            .filter_map(|c| self.objs.resolve(c).ok())
+            .find_map(|m| self.range_around_fw(m, depth + 1))
     }
 
     fn service_column(
@@ -459,12 +506,19 @@ impl<'a, 'i> Writer<'a, 'i> {
             let port = n.has_tag_name((NS, "Interface"))
                 && is_bridge_port(n)
                 && n.parent().and_then(|b| b.parent()).is_some_and(of_fw);
-            if port && (inbound.is_none() || neg(col) && inbound == Some(false)) {
-                // NAT sees no ports; and the kernel knows the port a packet
-                // leaves by only when it is bridged, so `not PORT` cannot
-                // cover routed packets.
-                let what = if inbound.is_none() { "in a NAT rule" } else { "negated, not inbound" };
-                lost.push((format!("the bridge port \"{}\" {what}", self.db.name(n)), n));
+            if port && inbound.is_none() {
+                lost.push((format!("the bridge port \"{}\" in a NAT rule", self.db.name(n)), n));
+            } else if port && neg(col) {
+                // fwb_ipt writes `--physdev-in PORT` for `not PORT`: the
+                // rule and the firewall it ran disagree, so neither is
+                // carried over unseen.
+                self.miscompiled.push(col.id());
+                let what = format!(
+                    "the negated bridge port \"{}\" (fwb_ipt drops the negation and matches the \
+                     port itself)",
+                    self.db.name(n)
+                );
+                lost.push((what, col));
             } else if own || port {
                 names.push(write::name(self.db.name(n)));
             } else {

@@ -116,6 +116,11 @@ impl RulesetBuilder {
                 }
             }
         }
+        // A chain grew rule by rule, by doubling; the slack of a chain of
+        // 100,000 rules would be tens of MB.
+        for c in &mut chains {
+            c.rules.shrink_to_fit();
+        }
         Ruleset { chains }
     }
 }

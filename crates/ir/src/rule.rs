@@ -157,6 +157,20 @@ impl Ruleset {
     pub fn rule_count(&self) -> usize {
         self.chains.iter().map(|c| c.rules.len()).sum()
     }
+
+    /// Adds the chains of `other` after these, its jumps and gotos moved
+    /// to where its chains now are.
+    pub fn append(&mut self, other: &Ruleset) {
+        let offset = self.chains.len();
+        self.chains.extend(other.chains.iter().cloned().map(|mut c| {
+            for r in &mut c.rules {
+                if let Target::Jump(id) | Target::Goto(id) = &mut r.target {
+                    id.0 += offset;
+                }
+            }
+            c
+        }));
+    }
 }
 
 /// A chain: its index in [`Ruleset::chains`]. Jumps and gotos name chains by

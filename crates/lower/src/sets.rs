@@ -10,7 +10,7 @@ pub(crate) fn matches(rule: &Rule) -> Vec<Match> {
     [(&rule.src, true), (&rule.dst, false)]
         .into_iter()
         .filter_map(|(col, src)| {
-            let set = col.dynamic.clone()?;
+            let set = col.dynamic.as_deref().cloned()?;
             Some(Match::Set(SetMatch { set, src, neg: col.neg }))
         })
         .collect()

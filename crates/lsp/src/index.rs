@@ -147,7 +147,13 @@ impl Index {
 
 /// The names a rule uses: its columns and its argument (`branch NAME`).
 fn rule_names(rule: &Rule) -> Vec<&str> {
-    let columns: [&Option<Column>; 5] = [&rule.from, &rule.to, &rule.service, &rule.on, &rule.user];
+    let columns: [Option<&Column>; 5] = [
+        rule.from.as_ref(),
+        rule.to.as_ref(),
+        rule.service.as_ref(),
+        rule.on.as_deref(),
+        rule.user.as_deref(),
+    ];
     let mut names: Vec<&str> = columns
         .into_iter()
         .flatten()

@@ -128,7 +128,7 @@ fn expect(
         src: addr_column(from.as_ref(), fw, r, diags),
         dst: addr_column(to.as_ref(), fw, r, diags),
         service: service_column(service.as_ref(), r, diags),
-        iface: iface_column(on.as_ref(), fw, diags),
+        iface: iface_column(on.as_deref(), fw, diags),
         direction: match direction.as_ref().map(|w| w.text.as_str()) {
             Some("in") => Direction::In,
             Some("out") => Direction::Out,

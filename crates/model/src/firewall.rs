@@ -45,17 +45,18 @@ pub(crate) fn build(
     }
     let mut number = 0;
     for rs in &fw.rulesets {
-        let rules = rs
-            .rules
-            .iter()
-            .filter_map(|rule| {
-                number = self::number(rule.number.as_ref(), number + 1, diags);
-                // checked like any rule, then left out: its number stays taken
-                let entry = rs.name.text == out.options.entry;
+        // Sized once: a rule set of 100,000 rules grown by doubling would
+        // hold room for 131,072.
+        let mut rules = Vec::with_capacity(rs.rules.len());
+        for rule in &rs.rules {
+            number = self::number(rule.number.as_deref(), number + 1, diags);
+            // checked like any rule, then left out: its number stays taken
+            let entry = rs.name.text == out.options.entry;
+            rules.extend(
                 self::rule(rule, number, entry, &out, &names, r, diags)
-                    .filter(|_| rule.disabled.is_none())
-            })
-            .collect();
+                    .filter(|_| rule.disabled.is_none()),
+            );
+        }
         out.rulesets.push(RuleSet { name: rs.name.text.clone(), span: rs.name.span, rules });
     }
     crate::limit::name_tables(&mut out);
@@ -237,7 +238,7 @@ pub(crate) fn addr_column(
         if let Some(Resolved::DynamicSet(s)) = r.lookup(&w.text, diags) {
             broken |= !crate::sets::alone(&c.items, w, diags);
             col.set.name = None;
-            col.dynamic = Some(s);
+            col.dynamic = Some(Box::new(s));
             continue;
         }
         if let Some(other) = r.dynamic_firewall_in(&w.text) {
@@ -470,22 +471,31 @@ fn rule(
         src: addr_column(rule.from.as_ref(), fw, r, diags),
         dst: addr_column(rule.to.as_ref(), fw, r, diags),
         service: service_column(rule.service.as_ref(), r, diags),
-        iface: iface_column(rule.on.as_ref(), fw, diags),
+        iface: iface_column(rule.on.as_deref(), fw, diags),
         direction,
-        users: users(rule.user.as_ref(), r, diags),
+        users: users(rule.user.as_deref(), r, diags),
         time: crate::time::window(
             rule.days.as_ref().map_or(&[][..], |c| c.items.as_slice()),
-            rule.time.as_ref(),
+            rule.time.as_deref(),
             diags,
         ),
         mark: rule.mark.as_ref().and_then(|w| crate::mark::set(w, diags)),
         marked: rule.marked.as_ref().and_then(|w| crate::mark::value(w, diags)),
         tcp_flags: rule.tcp_flags.as_ref().and_then(|c| crate::mark::tcp_flags(c, diags)),
         log: rule.log.is_some(),
-        log_prefix: rule.log_prefix.as_ref().and_then(|t| crate::prefix::own(t, diags)),
-        log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags),
-        limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)),
-        conn_limit: rule.connlimit.as_ref().and_then(|l| crate::limit::conn_limit(l, diags)),
+        log_prefix: rule
+            .log_prefix
+            .as_ref()
+            .and_then(|t| crate::prefix::own(t, diags))
+            .map(Box::new),
+        log_limit: crate::limit::log_limit(rule, fw.options.log_limit.as_ref(), diags)
+            .map(Box::new),
+        limit: rule.limit.as_ref().and_then(|l| crate::limit::limit(l, diags)).map(Box::new),
+        conn_limit: rule
+            .connlimit
+            .as_ref()
+            .and_then(|l| crate::limit::conn_limit(l, diags))
+            .map(Box::new),
         stateless: rule.stateless.is_some(),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     };
@@ -587,5 +597,5 @@ pub fn rule_log_prefix(options: &Options, rule: &Rule, ruleset: &str) -> String 
         _ => rule.iface.names.first().map_or("any", String::as_str),
     };
     let values = PrefixValues { rule: rule.number, action: rule.action.log_word(), ruleset, iface };
-    rule.log_prefix.as_ref().unwrap_or(&options.log_prefix).render(&values)
+    rule.log_prefix.as_deref().unwrap_or(&options.log_prefix).render(&values)
 }

@@ -132,6 +132,8 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
 }
 
+/// The clauses most rules lack are boxed: 100,000 rules are held whole
+/// while they are lowered.
 #[derive(Clone, Debug)]
 pub struct Rule {
     /// What the log prefix and comments show: counted from 1 in the order
@@ -150,12 +152,12 @@ pub struct Rule {
     pub time: Option<rampart_ir::TimeMatch>,
     pub log: bool,
     /// `log prefix "..."`: the rule's own template, else the firewall's.
-    pub log_prefix: Option<LogPrefix>,
+    pub log_prefix: Option<Box<LogPrefix>>,
     /// How often the log line is written: the rule's `log-limit`, else the
     /// firewall's; `None` logs every packet.
-    pub log_limit: Option<rampart_ir::Limit>,
+    pub log_limit: Option<Box<rampart_ir::Limit>>,
     /// `limit`: the rule matches only while packets come under the rate.
-    pub limit: Option<rampart_ir::Limit>,
+    pub limit: Option<Box<rampart_ir::Limit>>,
     /// `mark N` beside another action: the packets it matches are also
     /// marked (before routing).
     pub mark: Option<rampart_ir::MarkSet>,
@@ -164,7 +166,7 @@ pub struct Rule {
     /// `tcp-flags`: (flags looked at, flags set).
     pub tcp_flags: Option<(u8, u8)>,
     /// `connlimit`: the rule matches only up to this many connections.
-    pub conn_limit: Option<rampart_ir::ConnLimit>,
+    pub conn_limit: Option<Box<rampart_ir::ConnLimit>>,
     pub stateless: bool,
     pub comment: Option<String>,
 }
@@ -256,7 +258,7 @@ pub struct AddrColumn {
     /// Other addresses; empty with `firewall == false` means any.
     pub set: AddrSet,
     /// A set filled at run time (`set NAME ipv4`), alone in its column.
-    pub dynamic: Option<rampart_ir::DynSet>,
+    pub dynamic: Option<Box<rampart_ir::DynSet>>,
 }
 
 impl AddrColumn {

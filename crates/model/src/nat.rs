@@ -98,7 +98,7 @@ fn rule(
         src: crate::sets::not_in_nat(rule.from.as_ref(), fw, r, diags),
         dst: crate::sets::not_in_nat(rule.to.as_ref(), fw, r, diags),
         service: service_column(rule.service.as_ref(), r, diags),
-        iface: iface_column(rule.on.as_ref(), fw, diags),
+        iface: iface_column(rule.on.as_deref(), fw, diags),
         comment: rule.comment.as_ref().map(|c| c.value.clone()),
     })
 }

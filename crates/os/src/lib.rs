@@ -9,6 +9,6 @@ pub mod command;
 pub mod file;
 pub mod read;
 
-pub use command::{ToolError, run};
+pub use command::{ToolError, output, run};
 pub use file::{Staged, stage, write};
 pub use read::read_text;

@@ -184,45 +184,49 @@ pub struct RuleSet {
 /// `ACTION [ARG] [from [not] A, ...] [to [not] A, ...] [service [not] S, ...]
 ///  [on [not] IF, ...] [in | out] [user U, ...] [days D, ...] [time HH:MM-HH:MM]
 ///  [log] [stateless] [number N] [comment "..."]`
+///
+/// The clauses most rules lack are boxed: a policy of 100,000 rules is
+/// held whole while it is resolved, and a rule takes 424 bytes instead of
+/// 1,152.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
     pub action: Word,
     /// `branch NAME`, `antispoof IFACE`, `reject with REPLY`; in `nat`:
     /// `snat to ADDR`, `dnat to ADDR[:PORT]`, `redirect to PORT`.
-    pub argument: Option<Word>,
+    pub argument: Option<Box<Word>>,
     pub from: Option<Column>,
     pub to: Option<Column>,
     pub service: Option<Column>,
-    pub on: Option<Column>,
+    pub on: Option<Box<Column>>,
     /// `in` or `out`; absent means both.
-    pub direction: Option<Word>,
-    pub user: Option<Column>,
+    pub direction: Option<Box<Word>>,
+    pub user: Option<Box<Column>>,
     /// `days mon, tue`: weekdays the rule applies on.
-    pub days: Option<Column>,
+    pub days: Option<Box<Column>>,
     /// `time 08:00-18:00`: the daily window (UTC, as `-m time` sees it).
-    pub time: Option<Word>,
+    pub time: Option<Box<Word>>,
     pub log: Option<Span>,
     pub stateless: Option<Span>,
     /// `limit RATE [burst N] [per source]`: match only under the rate.
-    pub limit: Option<Limit>,
+    pub limit: Option<Box<Limit>>,
     /// `connlimit N [per source]`: match only up to N open connections.
-    pub connlimit: Option<Limit>,
+    pub connlimit: Option<Box<Limit>>,
     /// `log-limit RATE [burst N]` or `log-limit none`: how often the log
     /// line is written.
-    pub log_limit: Option<Limit>,
+    pub log_limit: Option<Box<Limit>>,
     /// `log prefix "TEXT"`: the rule's own log prefix, a template.
-    pub log_prefix: Option<Text>,
+    pub log_prefix: Option<Box<Text>>,
     /// `mark N[/MASK]` beside another action: also set the packet's mark.
-    pub mark: Option<Word>,
+    pub mark: Option<Box<Word>>,
     /// `marked N[/MASK]`: match packets that carry this mark.
-    pub marked: Option<Word>,
+    pub marked: Option<Box<Word>>,
     /// `tcp-flags syn, no-ack`: flags that must be set (`no-`: clear).
-    pub tcp_flags: Option<Column>,
+    pub tcp_flags: Option<Box<Column>>,
     /// `disabled`: the rule keeps its place and number but does nothing.
     pub disabled: Option<Span>,
     /// `number N`: the rule's number as written, for rules brought over
     /// from another tool whose log prefixes carry their own numbers.
-    pub number: Option<Word>,
+    pub number: Option<Box<Word>>,
     pub comment: Option<Text>,
     pub span: Span,
 }

@@ -622,7 +622,7 @@ impl Parser<'_> {
         let mut r = Rule {
             span: action.span,
             action,
-            argument,
+            argument: argument.map(Box::new),
             from: None,
             to: None,
             service: None,
@@ -693,7 +693,8 @@ impl Parser<'_> {
                 "log" => {
                     self.set_once(&mut r.log, w.span, w.span, false)?;
                     if self.eat_word("prefix").is_some() {
-                        r.log_prefix = Some(self.string("a log prefix in double quotes")?);
+                        r.log_prefix =
+                            Some(Box::new(self.string("a log prefix in double quotes")?));
                     }
                 }
                 "disabled" => self.set_once(&mut r.disabled, w.span, w.span, false)?,
@@ -742,10 +743,10 @@ impl Parser<'_> {
         Ok(r)
     }
 
-    fn set_once<T>(
+    fn set_once<T, V: Into<T>>(
         &mut self,
         slot: &mut Option<T>,
-        value: T,
+        value: V,
         span: Span,
         after_log: bool,
     ) -> PResult<()> {
@@ -754,7 +755,7 @@ impl Parser<'_> {
             self.diags.push(diagnostics::duplicate_clause(word, span, after_log));
             return Err(Reported);
         }
-        *slot = Some(value);
+        *slot = Some(value.into());
         Ok(())
     }
 }

@@ -97,12 +97,16 @@ pub(crate) fn build(
 /// express is said on stderr.
 fn nft_document(linear: bool, fw: &Firewall, rich: &Ruleset) -> String {
     let arp = rampart_nft::arp_guard(&fw.arp_guards());
-    if linear { nft_text(rich, arp) } else { nft_text(&rampart_nft::classify(rich), arp) }
+    let out = if linear {
+        rampart_nft::emit_with_notes(rich)
+    } else {
+        rampart_nft::emit_owned(rampart_nft::classify(rich))
+    };
+    nft_text(out, arp)
 }
 
-/// The nft document of `form`, followed by the ARP guard.
-fn nft_text(form: &Ruleset, arp: Option<String>) -> String {
-    let out = rampart_nft::emit_with_notes(form);
+/// An nft document, followed by the ARP guard.
+fn nft_text(out: rampart_nft::Output, arp: Option<String>) -> String {
     for n in &out.notes {
         let rule = n.rule.map_or_else(String::new, |r| format!(" rule {r}"));
         printer::note(&format!("warning: nft:{rule} in {} left out: {}", n.chain, n.message));
@@ -201,7 +205,7 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
             drop(rich);
             form
         };
-        (nft_text(&form, arp), None, rules, chains)
+        (nft_text(rampart_nft::emit_owned(form), arp), None, rules, chains)
     } else {
         let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
             Ok(x) => x,

@@ -46,6 +46,7 @@ fn the_shipped_policies_are_formatted() {
         "examples/office-gateway.rp",
         "examples/kvm-bridges.rp",
         "tasks/package/policy.rp",
+        "crates/lab/tests/fixtures/plain-ports.rp",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

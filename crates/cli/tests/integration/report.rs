@@ -155,3 +155,19 @@ fn the_lab_counters_and_logs_sections_when_their_files_are_given() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("counts firewall gw, not vmhost"), "{}", text(&out.stderr));
 }
+
+/// Plain bridge ports are drawn and listed, with nothing known beyond them.
+#[test]
+fn plain_ports_are_drawn_with_any_address_beyond() {
+    let dir = tempdir("report-plain");
+    let page = dir.join("plain-ports.html");
+    let policy = "crates/lab/tests/fixtures/plain-ports.rp";
+    let out = rampart(&["report", policy, "-o", page.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for port in ["p1", "p2", "p3", "vmh1"] {
+        assert!(html.contains(&format!(">{port}</text>")), "no port {port} drawn");
+        assert!(html.contains(&format!("<td class=\"mono\">{port}</td>")), "no port {port}");
+    }
+    assert_eq!(html.matches("<td>port</td><td class=\"mono\">any address</td>").count(), 4);
+}

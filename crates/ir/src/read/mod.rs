@@ -51,21 +51,12 @@ impl Imported {
     #[must_use]
     pub fn joined(&self) -> Option<Restricted> {
         self.filter()?;
-        let mut chains = Vec::new();
+        let mut all = crate::Ruleset::default();
         for t in crate::Table::ALL {
             let Some(table) = self.tables.iter().find(|x| x.table == t) else { continue };
-            let offset = chains.len();
-            for c in &table.ruleset.chains {
-                let mut c = c.clone();
-                for r in &mut c.rules {
-                    if let crate::Target::Jump(id) | crate::Target::Goto(id) = &mut r.target {
-                        id.0 += offset;
-                    }
-                }
-                chains.push(c);
-            }
+            all.append(&table.ruleset);
         }
-        Some(Restricted::read(crate::Ruleset { chains }))
+        Some(Restricted::read(all))
     }
 
     #[must_use]

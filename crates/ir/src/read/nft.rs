@@ -118,7 +118,7 @@ impl NftRuleset {
     /// filter chain at prerouting or postrouting could decide (a rule, or a
     /// drop policy): across the hooks only the nat chains are walked there.
     pub fn joined(&self, v6: bool) -> Result<Ruleset, String> {
-        let mut chains: Vec<Chain> = Vec::new();
+        let mut all = Ruleset::default();
         let mut taken: Vec<&Base> = Vec::new();
         let own = if v6 { "ip6" } else { "ip" };
         for b in self.bases.iter().filter(|b| b.family == own || b.family == "inet") {
@@ -153,18 +153,9 @@ impl NftRuleset {
                 ));
             }
             taken.push(b);
-            let offset = chains.len();
-            for c in &b.ruleset.chains {
-                let mut c = c.clone();
-                for r in &mut c.rules {
-                    if let Target::Jump(id) | Target::Goto(id) = &mut r.target {
-                        id.0 += offset;
-                    }
-                }
-                chains.push(c);
-            }
+            all.append(&b.ruleset);
         }
-        Ok(Ruleset { chains })
+        Ok(all)
     }
 
     #[must_use]
