@@ -230,10 +230,10 @@ fn has_shared(rs: &Ruleset) -> bool {
     let mut from: std::collections::HashMap<ChainId, usize> = std::collections::HashMap::new();
     for (i, c) in rs.chains.iter().enumerate() {
         for r in c.rules.iter().filter(|r| is_dispatch(r)) {
-            if let Target::Goto(t) = r.target {
-                if *from.entry(t).or_insert(i) != i {
-                    return true;
-                }
+            if let Target::Goto(t) = r.target
+                && *from.entry(t).or_insert(i) != i
+            {
+                return true;
             }
         }
     }
