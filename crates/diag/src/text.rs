@@ -6,10 +6,11 @@ use std::borrow::Cow;
 /// `s` with every control character written as its escape (`\n`, `\t`,
 /// `\u{0}`, `\u{1b}`): a line break can never start a new line of a
 /// generated file, a NUL can never cut one, and an escape sequence never
-/// reaches a terminal.
+/// reaches a terminal. So are the marks that reorder text written right to
+/// left (`\u{202e}`), which would show a line other than it is.
 #[must_use]
 pub fn printable(s: &str) -> Cow<'_, str> {
-    escape(s, |c, _| c.is_control())
+    escape(s, |c, _| hidden(c))
 }
 
 /// `s` with every control character escaped but line breaks and tabs: text
@@ -23,7 +24,15 @@ pub fn printable_lines(s: &str) -> Cow<'_, str> {
 
 /// Whether [`printable_lines`] escapes `c` when `next` follows it.
 pub(crate) fn escaped_in_lines(c: char, next: Option<char>) -> bool {
-    c.is_control() && !matches!((c, next), ('\n' | '\t', _) | ('\r', Some('\n')))
+    hidden(c) && !matches!((c, next), ('\n' | '\t', _) | ('\r', Some('\n')))
+}
+
+/// A control character, or a mark that changes the direction text is
+/// shown in (the bidirectional embeddings, overrides and isolates, and the
+/// invisible direction marks).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` with the characters `escaped(c, next)` picks written as their escape.
@@ -53,6 +62,8 @@ mod tests {
     fn escapes_control_characters_only() {
         assert_eq!(printable("plain \\ \"text\" é"), "plain \\ \"text\" é");
         assert_eq!(printable("a\nb\0c\u{1b}[2J\t\u{85}"), "a\\nb\\u{0}c\\u{1b}[2J\\t\\u{85}");
+        // Right-to-left text stays; the marks that reorder a line do not.
+        assert_eq!(printable("אב \u{202e}cba\u{2066}x"), "אב \\u{202e}cba\\u{2066}x");
     }
 
     #[test]

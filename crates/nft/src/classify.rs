@@ -33,6 +33,7 @@
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
@@ -139,7 +140,7 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         made: Vec::new(),
         budget: 0,
         next: HashMap::new(),
-        boxed: HashMap::new(),
+        by_rules: HashMap::new(),
     };
     let mut chains = Vec::with_capacity(rs.chains.len());
     for chain in &rs.chains {
@@ -208,7 +209,7 @@ struct Classifier<'a> {
     /// Per chain and kind of name, the number to try next.
     next: HashMap<String, usize>,
     /// The chains of leaf maps' boxes by their rules, shared by all leaves.
-    boxed: HashMap<Vec<Rule>, ChainId>,
+    by_rules: HashMap<u64, Vec<usize>>,
 }
 
 /// One field's cut of a node: the intervals with the rules (positions in
@@ -252,16 +253,26 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    /// The chain of a leaf map's box, one per list of rules.
+    /// The chain of a leaf map's box.
     fn boxed(&mut self, table: Table, chain: &str, rules: Vec<Rule>) -> ChainId {
-        if let Some(&id) = self.boxed.get(&rules) {
-            return id;
+        self.made_once(rules, |c| Chain::user_in(table, &c.fresh(chain, "k")))
+    }
+
+    /// The chain made with `rules`: equal chains (a leaf map's boxes, or
+    /// the same subtree reached from several parts) are made once.
+    fn made_once(&mut self, rules: Vec<Rule>, chain: impl FnOnce(&mut Self) -> Chain) -> ChainId {
+        let mut hasher = std::hash::DefaultHasher::new();
+        rules.hash(&mut hasher);
+        let key = hasher.finish();
+        let base = self.rs.chains.len();
+        let same = self.by_rules.get(&key).into_iter().flatten();
+        if let Some(&at) = same.into_iter().find(|&&at| self.made[at].rules == rules) {
+            return ChainId(base + at);
         }
-        let name = self.fresh(chain, "k");
-        let id = ChainId(self.rs.chains.len() + self.made.len());
-        self.boxed.insert(rules.clone(), id);
-        self.made.push(Chain { rules, ..Chain::user_in(table, &name) });
-        id
+        let made = Chain { rules, ..chain(self) };
+        self.by_rules.entry(key).or_default().push(self.made.len());
+        self.made.push(made);
+        ChainId(base + self.made.len() - 1)
     }
 
     /// A node cut by `cut`: its dispatch, a chain per part, then the rest.
@@ -359,8 +370,7 @@ impl<'a> Classifier<'a> {
                     self.node(&branch, after.iter().map(|&i| body[i]).collect(), ctx)
                 }
             };
-            targets.push(Some(ChainId(self.rs.chains.len() + self.made.len())));
-            self.made.push(Chain { rules: own, ..branch });
+            targets.push(Some(self.made_once(own, |_| branch)));
             ctx.pop();
         }
         let dispatch = cut

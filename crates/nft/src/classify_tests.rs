@@ -190,6 +190,7 @@ fn same_walk_as_the_linear_form() {
     let mut boxed = 0;
     let mut hoisted = 0;
     let mut direct = 0;
+    let mut shared = 0;
     // Then as many of mostly TCP and UDP port rules, the leaf maps' case.
     for seed in 0..600 {
         let mut rng = fastrand::Rng::with_seed(seed);
@@ -200,6 +201,7 @@ fn same_walk_as_the_linear_form() {
         }
         boxed += usize::from(cl.chains.iter().flat_map(|c| &c.rules).any(is_box));
         hoisted += usize::from(cl.chains.iter().any(|c| has_hoisted(&c.rules)));
+        shared += usize::from(has_shared(&cl));
         direct += usize::from(
             cl.chains
                 .iter()
@@ -218,19 +220,37 @@ fn same_walk_as_the_linear_form() {
         direct >= 50,
         "only {direct} of 600 rule sets have a box that jumps to a deciding chain"
     );
+    assert!(shared >= 50, "only {shared} of 600 rule sets share a subtree");
     assert!(hoisted >= 50, "only {hoisted} of 600 rule sets have a node with its leaves' boxes");
+}
+
+/// A part's chain reached from the dispatch of two nodes: a subtree made
+/// once.
+fn has_shared(rs: &Ruleset) -> bool {
+    let mut from: std::collections::HashMap<ChainId, usize> = std::collections::HashMap::new();
+    for (i, c) in rs.chains.iter().enumerate() {
+        for r in c.rules.iter().filter(|r| is_dispatch(r)) {
+            if let Target::Goto(t) = r.target
+                && *from.entry(t).or_insert(i) != i
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn is_dispatch(r: &Rule) -> bool {
+    matches!(r.target, Target::Goto(_))
+        && matches!(
+            &r.matches[..],
+            [Match::Src(_)] | [Match::Dst(_)] | [Match::Proto { .. }, Match::Dport(_)]
+        )
 }
 
 /// Boxes before a dispatch: a node holding the boxes of its parts' leaves.
 fn has_hoisted(rules: &[Rule]) -> bool {
-    let dispatch = |r: &Rule| {
-        matches!(r.target, Target::Goto(_))
-            && matches!(
-                &r.matches[..],
-                [Match::Src(_)] | [Match::Dst(_)] | [Match::Proto { .. }, Match::Dport(_)]
-            )
-    };
-    rules.iter().position(is_box).is_some_and(|b| rules[b..].iter().any(dispatch))
+    rules.iter().position(is_box).is_some_and(|b| rules[b..].iter().any(is_dispatch))
 }
 
 /// A leaf map's element: source, destination and port ranges.

@@ -1,18 +1,16 @@
 //! The systemd journal through `journalctl -k -f -o json`, when present.
 //! Lines are JSON records; [`crate::envelope::strip`] takes their MESSAGE.
 
-use std::io::{self, BufReader};
+use std::io;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-use super::LineSource;
+use super::{LineSource, ReaderSource};
 
 /// A running `journalctl`, killed when dropped.
 #[derive(Debug)]
 pub struct Journal {
     child: Child,
-    out: BufReader<ChildStdout>,
-    /// Lines cut at `MAX_LINE`.
-    cut: u64,
+    lines: ReaderSource<ChildStdout>,
 }
 
 impl Journal {
@@ -27,27 +25,21 @@ impl Journal {
         let mut child =
             cmd.stdout(Stdio::piped()).stderr(Stdio::null()).stdin(Stdio::null()).spawn()?;
         let out = child.stdout.take().ok_or_else(|| io::Error::other("journalctl: no stdout"))?;
-        Ok(Journal { child, out: BufReader::new(out), cut: 0 })
+        Ok(Journal { child, lines: ReaderSource::new(out, "journalctl") })
     }
 }
 
 impl LineSource for Journal {
     fn next_line(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
-        out.clear();
-        let (n, cut) = super::read_capped(&mut self.out, out)?;
-        self.cut += u64::from(cut);
-        while out.last() == Some(&b'\n') {
-            out.pop();
-        }
-        Ok(n > 0)
+        self.lines.next_line(out)
     }
 
     fn lost(&self) -> u64 {
-        self.cut
+        self.lines.lost()
     }
 
     fn name(&self) -> &str {
-        "journalctl"
+        self.lines.name()
     }
 }
 

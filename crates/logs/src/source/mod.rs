@@ -67,6 +67,7 @@ pub trait LineSource {
 }
 
 /// Lines of any reader (a file once through, stdin).
+#[derive(Debug)]
 pub struct ReaderSource<R> {
     reader: io::BufReader<R>,
     name: String,

@@ -7,7 +7,9 @@
 
 use rampart_diag::FileId;
 use rampart_ir::read::nft;
-use rampart_trace::{Hook, Interfaces, LocalTable, Packet, Routed, routed, trace, trace_through};
+use rampart_trace::{
+    Hook, Interfaces, LocalTable, Packet, Routed, routed, trace, trace_chain, trace_through,
+};
 
 use crate::equiv::FwIface;
 use crate::evaluator::{example_cases, packets};
@@ -67,7 +69,7 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
             total += 1;
         }
         // Every hook, NAT included: the read-back tables as one ruleset.
-        let joined = read.joined(false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let joined = read.joined(false);
         let mut fw = Interfaces::unknown();
         for i in &ifaces {
             fw.add(&i.name, i.addrs.clone(), false);
@@ -79,8 +81,8 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
             }
             // Arriving: the route is the firewall's to choose, after DNAT.
             let p = Packet { hook: Hook::Prerouting, out_iface: None, ..p };
-            let got = routed(&joined, &p, &fw, &local, &|q| trace(&joined, q));
-            let want = routed(&rich, &p, &fw, &local, &|q| trace(&rich, q));
+            let got = routed(&joined, &p, &fw, &local, &|c, q| trace_chain(&joined, c, q));
+            let want = routed(&rich, &p, &fw, &local, &|c, q| trace_chain(&rich, c, q));
             if summary(&got) != summary(&want) {
                 failures.push(format!(
                     "{name}: {} across every hook: read back {:?}, policy {:?}",
@@ -119,6 +121,28 @@ fn bridge_ports(rs: &rampart_ir::Ruleset) -> Vec<String> {
     out
 }
 
+/// Each logged rule that accepts or drops jumps instead to a chain of its
+/// own that logs and then decides, as under a firewall-wide `log-limit`
+/// (less the limit, which a trace cannot decide).
+fn own_log_chains(mut rs: rampart_ir::Ruleset) -> rampart_ir::Ruleset {
+    use rampart_ir::{Chain, ChainId, Rule, Target};
+    let base = rs.chains.len();
+    let mut made = Vec::new();
+    for r in rs.chains.iter_mut().flat_map(|c| &mut c.rules) {
+        if !matches!(r.target, Target::Accept | Target::Drop) {
+            continue;
+        }
+        let Some(log) = r.log.take() else { continue };
+        let mut chain = Chain::user(&format!("log_{}", made.len()));
+        let log = Rule::new(vec![], Target::Log(log));
+        chain.rules = vec![log, Rule::new(vec![], r.target.clone())];
+        r.target = Target::Jump(ChainId(base + made.len()));
+        made.push(chain);
+    }
+    rs.chains.extend(made);
+    rs
+}
+
 /// What a walk across every hook ends in: the verdict, each translation
 /// (kind, addresses, policy rule) and the packet as delivered.
 fn summary(r: &Routed) -> (String, Vec<String>, Option<String>) {
@@ -128,7 +152,9 @@ fn summary(r: &Routed) -> (String, Vec<String>, Option<String>) {
 }
 
 /// The classifier form of long random policies (dispatch maps, leaf maps
-/// keyed by concatenations, rules copied into branches), as the kernel
+/// keyed by concatenations, rules copied into branches; in every other
+/// policy, logged rules jump to their own chain, whose boxes jump there
+/// directly), as the kernel
 /// holds it, traces as the rich form it was written from: the same
 /// verdict and log lines for every packet. Packets whose linear form the
 /// reader does not read back right either are counted and left out: they
@@ -140,13 +166,18 @@ fn classifier_form_read_back_traces_as_the_policy() {
         FwIface { name: "eth0".into(), addrs: vec!["10.1.0.1/24".parse().unwrap()] },
         FwIface { name: "eth1".into(), addrs: vec!["10.2.0.1/24".parse().unwrap()] },
     ];
-    let (mut total, mut keyed, mut unread) = (0, 0, 0);
+    let (mut total, mut keyed, mut jumps, mut unread) = (0, 0, 0, 0);
     let mut failures = Vec::new();
     for seed in 1..=30 {
-        let rich = random_policy_sized(seed, false, 20..40);
+        let mut rich = random_policy_sized(seed, false, 20..40);
+        if seed % 2 == 0 {
+            rich = own_log_chains(rich);
+        }
         let classified = rampart_nft::emit(&rampart_nft::classify(&rich));
         keyed +=
             usize::from(classified.lines().any(|l| l.contains(" . ") && l.contains(" vmap @")));
+        // A map element that jumps to a logged rule's own chain.
+        jumps += usize::from(classified.contains(" : jump log_"));
         let [linear, classified] = [rampart_nft::emit(&rich), classified].map(|text| {
             let ns = sys::Netns::new().unwrap();
             sys::ok(&sys::nft(Some(ns.name()), &["-f", "-"], &text), &format!("seed {seed}"));
@@ -186,5 +217,6 @@ fn classifier_form_read_back_traces_as_the_policy() {
     failures.truncate(20);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(keyed >= 10, "only {keyed} of 30 policies have a leaf map");
+    assert!(jumps >= 3, "only {jumps} of 15 policies have a box that jumps to a logging chain");
     assert!(unread * 10 < total, "{unread} of {total} packets not read back in the linear form");
 }
