@@ -134,39 +134,41 @@ fn nat_statements_are_typed_nat_targets() {
         })
     );
     // one ruleset across the hooks: nat and filter chains of both tables
-    let joined = rs.joined(false).unwrap();
+    let joined = rs.joined(false);
     assert!(joined.base(Table::Nat, Hook::Prerouting).is_some());
     assert!(joined.base(Table::Filter, Hook::Forward).is_some());
 }
 
+/// Every base chain of a family joins the walk across the hooks, in the
+/// kernel's order: filter chains by priority, the nat chains together
+/// where the kernel's NAT hook sits (-100 at prerouting), whatever their
+/// own priorities.
 #[test]
-fn two_nat_chains_at_one_hook_are_not_joined() {
-    let two = NAT.replacen(
-        r#"{"table": {"family": "ip", "name": "f""#,
-        r#"{"chain": {"family": "ip", "table": "f", "name": "pre2", "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}}, {"table": {"family": "ip", "name": "f""#,
-        1,
-    );
-    assert_ne!(two, NAT);
-    let rs = nft::parse(&two, FileId(0));
-    let e = rs.joined(false).unwrap_err();
-    assert!(e.contains("both nat chains at hook prerouting"), "{e}");
-    // IPv6 packets meet only the inet table's
-    assert!(rs.joined(true).is_ok());
-}
-
-#[test]
-fn a_deciding_filter_chain_at_prerouting_is_not_joined() {
-    let with = |policy: &str| {
-        NAT.replacen(
-            r#"{"table": {"family": "ip", "name": "f""#,
-            &format!(
-                r#"{{"chain": {{"family": "ip", "table": "f", "name": "raw", "type": "filter", "hook": "prerouting", "prio": -300, "policy": "{policy}"}}}}, {{"table": {{"family": "ip", "name": "f""#
-            ),
-            1,
+fn base_chains_are_joined_in_the_kernels_order() {
+    let chain = |name: &str, kind: &str, prio: i64| {
+        format!(
+            r#"{{"chain": {{"family": "ip", "table": "f", "name": "{name}", "type": "{kind}", "hook": "prerouting", "prio": {prio}, "policy": "drop"}}}}, "#
         )
     };
-    // An empty accepting chain changes nothing; a dropping one could.
-    assert!(nft::parse(&with("accept"), FileId(0)).joined(false).is_ok());
-    let e = nft::parse(&with("drop"), FileId(0)).joined(false).unwrap_err();
-    assert!(e.contains("ip f raw is a filter chain at hook prerouting that can decide"), "{e}");
+    let more =
+        [chain("late", "filter", -50), chain("nat2", "nat", 50), chain("early", "filter", -150)]
+            .concat();
+    let head = r#"{"table": {"family": "ip", "name": "f""#;
+    let text = NAT.replacen(head, &format!("{more}{head}"), 1);
+    assert_ne!(text, NAT);
+    let rs = nft::parse(&text, FileId(0));
+    let names = |v6| {
+        let joined = rs.joined(v6);
+        joined
+            .chains
+            .iter()
+            .filter(|c| c.hook() == Some(Hook::Prerouting))
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let inet = rs.bases.iter().find(|b| b.family == "inet" && b.hook == Hook::Prerouting);
+    let inet = inet.map(|b| b.chain.clone()).unwrap();
+    assert_eq!(names(false), ["early", inet.as_str(), "nat2", "late"]);
+    // IPv6 packets meet only the inet table's
+    assert_eq!(names(true), [inet.as_str()]);
 }

@@ -628,6 +628,57 @@ pub fn trace_table(ruleset: &Ruleset, table: Table, packet: &Packet) -> Trace {
     explore(&Linear { rs: ruleset, table }, packet)
 }
 
+/// As [`trace`], through the base chain `chain` (one of several of its
+/// table at the packet's hook, as nftables tables have) and the chains it
+/// reaches.
+#[must_use]
+pub fn trace_chain(ruleset: &Ruleset, chain: ChainId, packet: &Packet) -> Trace {
+    let e = Entered { e: &Linear { rs: ruleset, table: Table::Filter }, chain: chain.0 };
+    match premarked(ruleset, packet) {
+        Some(p) => explore(&e, &p),
+        None => explore(&e, packet),
+    }
+}
+
+/// An engine whose walks start in a given chain rather than its table's
+/// first base chain at the packet's hook.
+pub(crate) struct Entered<'a, E> {
+    pub e: &'a E,
+    pub chain: usize,
+}
+
+impl<E: Engine> Engine for Entered<'_, E> {
+    type Prepared = E::Prepared;
+
+    fn ruleset(&self) -> &Ruleset {
+        self.e.ruleset()
+    }
+
+    fn start(&self, _: &Self::Prepared) -> Option<usize> {
+        Some(self.chain)
+    }
+
+    fn visit(&self, chain: usize, p: &Self::Prepared) -> Visit<'_> {
+        self.e.visit(chain, p)
+    }
+
+    fn check(&self, at: RuleRef, p: &Self::Prepared, marks: Marks) -> (Tri, usize) {
+        self.e.check(at, p, marks)
+    }
+
+    fn act(&self, at: RuleRef) -> Cow<'_, Act> {
+        self.e.act(at)
+    }
+
+    fn marks(p: &Self::Prepared) -> Marks {
+        E::marks(p)
+    }
+
+    fn step_limit(&self) -> usize {
+        self.e.step_limit()
+    }
+}
+
 /// A packet through several base chains of one hook in the kernel's order
 /// (nftables tables at their priorities): an accept, by a rule or a
 /// policy, goes on to the next; any other verdict, undecided included,

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
 use crate::nat::Nat;
 use crate::packet::Packet;
-use crate::routed::{Route, Routed};
+use crate::routed::{Passage, Route, Routed, Walk};
 
 /// The rule's text as iptables prints it (after `-A CHAIN`); `rs` is its
 /// ruleset.
@@ -362,25 +362,27 @@ fn route_line(r: &Route, p: &Packet) -> String {
     }
 }
 
-/// A routed packet as text: each hook's walk in turn, the routing
+/// A routed packet as text: each base chain's walk in turn, the routing
 /// decision, the translations, the verdict and the reply.
 #[must_use]
 pub fn routed_to_text(rs: &Ruleset, r: &Routed, family: Family) -> String {
-    let mut out = String::from("== prerouting (nat) ==\n");
-    out.push_str(&to_text(rs, &r.packet, &r.prerouting.trace, family));
-    let _ = writeln!(out, "nat: {}", nat_line(&r.packet, &r.prerouting));
-    if let Some(route) = &r.route {
-        let after = r.prerouting.translation.as_ref().map_or(&r.packet, |t| &t.after);
-        let _ = writeln!(out, "== routing ==\n{}", route_line(route, after));
+    let mut out = String::new();
+    let mut routed = false;
+    for s in &r.passages {
+        if s.packet.hook != Hook::Prerouting && !routed {
+            routed = true;
+            route_text(&mut out, r, &s.packet);
+        }
+        let _ = writeln!(out, "== {} ==", passage_name(rs, s));
+        out.push_str(&to_text(rs, &s.packet, s.walk.trace(), family));
+        if let Walk::Nat(n) = &s.walk {
+            let _ = writeln!(out, "nat: {}", nat_line(&s.packet, n));
+        }
     }
-    if let Some((p, t)) = &r.filter {
-        let _ = writeln!(out, "== {} (filter) ==", p.hook.chain().to_ascii_lowercase());
-        out.push_str(&to_text(rs, p, t, family));
-    }
-    if let Some((p, n)) = &r.postrouting {
-        out.push_str("== postrouting (nat) ==\n");
-        out.push_str(&to_text(rs, p, &n.trace, family));
-        let _ = writeln!(out, "nat: {}", nat_line(p, n));
+    if !routed {
+        // Only PREROUTING's chains were passed: its translations made `p`.
+        let p = r.translations().last().map_or(&r.packet, |(_, t)| &t.after);
+        route_text(&mut out, r, p);
     }
     let _ = writeln!(out, "== result ==\nverdict: {}", r.verdict.name());
     for (before, t) in r.translations() {
@@ -395,30 +397,52 @@ pub fn routed_to_text(rs: &Ruleset, r: &Routed, family: Family) -> String {
     out
 }
 
+fn route_text(out: &mut String, r: &Routed, p: &Packet) {
+    if let Some(route) = &r.route {
+        let _ = writeln!(out, "== routing ==\n{}", route_line(route, p));
+    }
+}
+
+/// `input (filter)`, with the chain's name where the hook's does not say
+/// it (an nftables chain): `input (filter in)`.
+fn passage_name(rs: &Ruleset, s: &Passage) -> String {
+    let chain = &rs[s.chain];
+    let table = chain.table.name();
+    let hook = s.packet.hook.chain();
+    if chain.name == hook {
+        format!("{} ({table})", hook.to_ascii_lowercase())
+    } else {
+        format!("{} ({table} {})", hook.to_ascii_lowercase(), chain.name)
+    }
+}
+
 /// A routed packet as one JSON object:
-/// `{"verdict", "hooks": [{"hook", "table", "packet", "trace"}...],
+/// `{"verdict", "hooks": [{"hook", "table", "chain", "packet", "trace"}...],
 ///   "route": {"decision": "input"|"forward"|"undecided", "out", "reason"} | null,
 ///   "translations": [text...], "delivered": packet line | null,
 ///   "reply": {"arrives", "leaves"} | null}`
-/// where each `trace` is [`to_json`]'s object, with [`nat_json`]'s `nat`
-/// member for the nat hooks.
+/// with one `hooks` entry per base chain passed, where each `trace` is
+/// [`to_json`]'s object, with [`nat_json`]'s `nat` member for nat chains.
 #[must_use]
 pub fn routed_to_json(rs: &Ruleset, r: &Routed, family: Family) -> Value {
-    let hook = |p: &Packet, table: &str, trace: Value| {
-        json!({
-            "hook": p.hook.chain().to_ascii_lowercase(),
-            "table": table,
-            "packet": packet_line(p),
-            "trace": trace,
+    let hooks: Vec<Value> = r
+        .passages
+        .iter()
+        .map(|s| {
+            let chain = &rs[s.chain];
+            let trace = match &s.walk {
+                Walk::Filter(t) => to_json(rs, t, family),
+                Walk::Nat(n) => nat_json(rs, &s.packet, n, family),
+            };
+            json!({
+                "hook": s.packet.hook.chain().to_ascii_lowercase(),
+                "table": chain.table.name(),
+                "chain": chain.name,
+                "packet": packet_line(&s.packet),
+                "trace": trace,
+            })
         })
-    };
-    let mut hooks = vec![hook(&r.packet, "nat", nat_json(rs, &r.packet, &r.prerouting, family))];
-    if let Some((p, t)) = &r.filter {
-        hooks.push(hook(p, "filter", to_json(rs, t, family)));
-    }
-    if let Some((p, n)) = &r.postrouting {
-        hooks.push(hook(p, "nat", nat_json(rs, p, n, family)));
-    }
+        .collect();
     let route = r.route.as_ref().map(|route| match route {
         Route::Local => json!({"decision": "input", "out": null, "reason": null}),
         Route::Forward { out, named } => json!({

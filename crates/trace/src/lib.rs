@@ -26,13 +26,13 @@ mod routes;
 pub use check::{Problem, check};
 pub use compile::{Prepared, Tracer};
 pub use eval::{
-    Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace, trace_table,
-    trace_through,
+    Action, Ending, Fork, RuleRef, Step, Trace, Undecided, Verdict, trace, trace_chain,
+    trace_table, trace_through,
 };
 pub use interfaces::Interfaces;
 pub use matches::{Tri, Why};
 pub use packet::{CtState, Given, Hook, Packet, tcp};
-pub use routed::{Route, Routed, routed};
+pub use routed::{Passage, Route, Routed, Walk, routed, stages};
 pub use routes::LocalTable;
 
 #[cfg(test)]

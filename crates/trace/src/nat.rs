@@ -8,9 +8,9 @@
 
 use std::net::IpAddr;
 
-use rampart_ir::{NatTo, Ruleset, Table, Target};
+use rampart_ir::{ChainId, NatTo, Ruleset, Table, Target};
 
-use crate::eval::{Trace, Verdict, trace_table};
+use crate::eval::{Trace, Verdict, trace_chain, trace_table};
 use crate::interfaces::Interfaces;
 use crate::packet::Packet;
 
@@ -70,7 +70,18 @@ impl NatKind {
 /// addresses masquerade and redirect pick.
 #[must_use]
 pub fn translate(rs: &Ruleset, packet: &Packet, ifaces: &Interfaces) -> Nat {
-    let trace = trace_table(rs, Table::Nat, packet);
+    translated(rs, trace_table(rs, Table::Nat, packet), packet, ifaces)
+}
+
+/// As [`translate`], through the nat chain `chain` (one of several at the
+/// packet's hook).
+#[must_use]
+pub fn translate_chain(rs: &Ruleset, chain: ChainId, packet: &Packet, ifaces: &Interfaces) -> Nat {
+    translated(rs, trace_chain(rs, chain, packet), packet, ifaces)
+}
+
+/// What the walk `trace` through a nat chain made of `packet`.
+fn translated(rs: &Ruleset, trace: Trace, packet: &Packet, ifaces: &Interfaces) -> Nat {
     let rule = match (&trace.verdict, trace.main.decided_by) {
         (Verdict::Accept, Some(at)) => Some(at.rule(rs)),
         _ => None,

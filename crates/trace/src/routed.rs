@@ -1,7 +1,14 @@
 //! A routed packet across every hook of the firewall, as the kernel takes
-//! it: destination NAT at PREROUTING, the routing decision on the
-//! translated destination, the filter rules of INPUT or FORWARD, then
-//! source NAT at POSTROUTING for a forwarded packet.
+//! it: PREROUTING, the routing decision on the translated destination,
+//! INPUT or FORWARD, then POSTROUTING for a forwarded packet.
+//!
+//! At each hook the packet passes every base chain of the filter and nat
+//! types there in the ruleset's order, which readers make the kernel's
+//! (nftables tables by priority, the nat chains where the kernel's NAT
+//! hook sits): an accept ends only that chain, anything else ends the
+//! walk. A nat chain sees only a new connection's first packet, and none
+//! after one of its hook translated; the chains after see the translated
+//! packet.
 //!
 //! The routing decision and the addresses masquerade and redirect pick
 //! come from the firewall's [`Interfaces`]: the policy's (or a lab's)
@@ -9,12 +16,12 @@
 //! place is never guessed: the route is undecided unless the caller names
 //! the outgoing interface.
 
-use rampart_ir::{Hook, Ruleset};
+use rampart_ir::{ChainId, Hook, Ruleset, Table};
 
 use crate::eval::{Trace, Verdict};
 use crate::interfaces::Interfaces;
-use crate::nat::{Nat, Translation, translate};
-use crate::packet::Packet;
+use crate::nat::{Nat, Translation, translate_chain};
+use crate::packet::{CtState, Packet};
 use crate::routes::LocalTable;
 
 /// The routing decision for the packet after PREROUTING.
@@ -29,52 +36,98 @@ pub enum Route {
     Unknown(String),
 }
 
+/// What one base chain did to the packet.
+#[derive(Clone, Debug)]
+pub enum Walk {
+    Filter(Trace),
+    Nat(Box<Nat>),
+}
+
+impl Walk {
+    #[must_use]
+    pub fn trace(&self) -> &Trace {
+        match self {
+            Walk::Filter(t) => t,
+            Walk::Nat(n) => &n.trace,
+        }
+    }
+
+    /// The translation a nat chain made.
+    #[must_use]
+    pub fn translation(&self) -> Option<&Translation> {
+        match self {
+            Walk::Filter(_) => None,
+            Walk::Nat(n) => n.translation.as_ref(),
+        }
+    }
+}
+
+/// One base chain passed: the packet as it entered it, and the walk.
+#[derive(Clone, Debug)]
+pub struct Passage {
+    pub chain: ChainId,
+    pub packet: Packet,
+    pub walk: Walk,
+}
+
 /// One routed packet through every hook it meets.
 #[derive(Clone, Debug)]
 pub struct Routed {
     /// The packet as it arrived (at PREROUTING).
     pub packet: Packet,
-    pub prerouting: Nat,
+    /// The base chains passed, in order; the route was decided after those
+    /// at PREROUTING.
+    pub passages: Vec<Passage>,
     /// `None` when PREROUTING ended the walk (a drop, or undecided).
     pub route: Option<Route>,
-    /// The filter hook (INPUT or FORWARD) with the packet it saw.
-    pub filter: Option<(Packet, Trace)>,
-    /// POSTROUTING, for a forwarded packet the filter accepted.
-    pub postrouting: Option<(Packet, Nat)>,
     /// What became of the packet.
     pub verdict: Verdict,
+    /// The packet as it leaves (forwarded) or is delivered (input), when
+    /// accepted.
+    pub delivered: Option<Packet>,
+}
+
+/// The base chains of the filter and nat types at `hook`, in the order a
+/// packet passes them.
+#[must_use]
+pub fn stages(rs: &Ruleset, hook: Hook) -> Vec<ChainId> {
+    let at = |c: &rampart_ir::Chain| {
+        c.hook() == Some(hook) && matches!(c.table, Table::Filter | Table::Nat)
+    };
+    rs.chains.iter().enumerate().filter(|(_, c)| at(c)).map(|(i, _)| ChainId(i)).collect()
 }
 
 /// Follows `packet` (its hook is taken to be PREROUTING; `out_iface`, when
-/// given, names the route) through `rs`, whose filter and nat tables both
-/// count. `local` gives the route types (`-m addrtype`) of the addresses at
-/// each hook, after each translation. `filter` traces a packet through the
-/// filter table (the reference evaluator or the compiled one).
+/// given, names the route) through every base chain of `rs` it meets.
+/// `local` gives the route types (`-m addrtype`) of the addresses at each
+/// hook, after each translation. `filter` traces a packet through a filter
+/// base chain (the reference evaluator or the compiled one).
 #[must_use]
 pub fn routed(
     rs: &Ruleset,
     packet: &Packet,
     ifaces: &Interfaces,
     local: &LocalTable,
-    filter: &dyn Fn(&Packet) -> Trace,
+    filter: &dyn Fn(ChainId, &Packet) -> Trace,
 ) -> Routed {
-    let mut packet = Packet { hook: Hook::Prerouting, ..packet.clone() };
-    local.classify(&mut packet);
-    let named = packet.out_iface.take();
-    let prerouting = translate(rs, &packet, ifaces);
+    let mut p = Packet { hook: Hook::Prerouting, ..packet.clone() };
+    local.classify(&mut p);
+    let named = p.out_iface.take();
     let mut out = Routed {
-        packet: packet.clone(),
+        packet: p.clone(),
+        passages: vec![],
         route: None,
-        filter: None,
-        postrouting: None,
-        verdict: prerouting.trace.verdict.clone(),
-        prerouting,
+        verdict: Verdict::Accept,
+        delivered: None,
     };
-    if out.verdict != Verdict::Accept {
+    let hook = |p: &mut Packet, out: &mut Routed| {
+        local.classify(p);
+        out.verdict = through(rs, p, ifaces, local, filter, &mut out.passages);
+        out.verdict == Verdict::Accept
+    };
+    if !hook(&mut p, &mut out) {
         return out;
     }
-    let mut p =
-        out.prerouting.translation.as_ref().map_or_else(|| packet.clone(), |t| t.after.clone());
     let route = route(&p, named, ifaces);
     match &route {
         Route::Unknown(_) => {
@@ -89,26 +142,63 @@ pub fn routed(
         }
     }
     out.route = Some(route);
-    local.classify(&mut p);
-    let t = filter(&p);
-    out.verdict = t.verdict.clone();
-    out.filter = Some((p.clone(), t));
-    if p.hook != Hook::Forward || out.verdict != Verdict::Accept {
+    if !hook(&mut p, &mut out) {
         return out;
     }
-    p.hook = Hook::Postrouting;
-    local.classify(&mut p);
-    let n = translate(rs, &p, ifaces);
-    out.verdict = n.trace.verdict.clone();
-    out.postrouting = Some((p, n));
+    if p.hook == Hook::Forward {
+        p.hook = Hook::Postrouting;
+        if !hook(&mut p, &mut out) {
+            return out;
+        }
+    }
+    out.delivered = Some(p);
     out
+}
+
+/// The packet through the base chains of its hook; `p` becomes the packet
+/// as it leaves them.
+fn through(
+    rs: &Ruleset,
+    p: &mut Packet,
+    ifaces: &Interfaces,
+    local: &LocalTable,
+    filter: &dyn Fn(ChainId, &Packet) -> Trace,
+    passages: &mut Vec<Passage>,
+) -> Verdict {
+    let mut translated = false;
+    for chain in stages(rs, p.hook) {
+        let walk = if rs[chain].table == Table::Nat {
+            // The kernel's NAT hook runs nat chains for a connection's
+            // first packet, until one of them binds a translation.
+            if translated || p.state != CtState::New {
+                continue;
+            }
+            Walk::Nat(Box::new(translate_chain(rs, chain, p, ifaces)))
+        } else {
+            Walk::Filter(filter(chain, p))
+        };
+        let verdict = walk.trace().verdict.clone();
+        let after = walk.translation().map(|t| t.after.clone());
+        passages.push(Passage { chain, packet: p.clone(), walk });
+        if verdict != Verdict::Accept {
+            return verdict;
+        }
+        if let Some(after) = after {
+            translated = true;
+            *p = after;
+            local.classify(p);
+        }
+    }
+    Verdict::Accept
 }
 
 fn route(p: &Packet, named: Option<String>, ifaces: &Interfaces) -> Route {
     let Some(dst) = p.dst else {
         return Route::Unknown("the destination address is not given (--dst)".into());
     };
-    if ifaces.local(dst) {
+    // The interfaces', or else the host's local routing table (--local,
+    // or the live host's).
+    if ifaces.local(dst) || p.dst_type == Some(rampart_ir::AddrTypes::LOCAL) {
         return Route::Local;
     }
     if let Some(out) = named {
@@ -124,30 +214,24 @@ fn route(p: &Packet, named: Option<String>, ifaces: &Interfaces) -> Route {
         ),
         (many, _) => format!("{dst} is on the networks of {}", many.join(" and ")),
     };
-    Route::Unknown(format!("{why}: name the route with --out IFACE, or trace --hook input"))
+    Route::Unknown(format!(
+        "{why}: name the route with --out IFACE or the host's addresses with --local \
+         ADDR/LEN, or trace --hook input"
+    ))
 }
 
 impl Routed {
     /// The translations made, each with the packet it was made on, in
-    /// order (PREROUTING's, then POSTROUTING's).
+    /// order.
     pub fn translations(&self) -> impl Iterator<Item = (&Packet, &Translation)> {
-        let pre = self.prerouting.translation.as_ref().map(|t| (&self.packet, t));
-        let post = self.postrouting.as_ref().and_then(|(p, n)| Some((p, n.translation.as_ref()?)));
-        pre.into_iter().chain(post)
+        self.passages.iter().filter_map(|s| Some((&s.packet, s.walk.translation()?)))
     }
 
     /// The packet as it leaves (forwarded, accepted) or is delivered
     /// (input, accepted).
     #[must_use]
     pub fn result(&self) -> Option<&Packet> {
-        if self.verdict != Verdict::Accept {
-            return None;
-        }
-        match (&self.postrouting, &self.filter) {
-            (Some((p, n)), _) => Some(n.translation.as_ref().map_or(p, |t| &t.after)),
-            (None, Some((p, _))) => Some(p),
-            (None, None) => None,
-        }
+        self.delivered.as_ref()
     }
 
     /// The reply as it arrives at the firewall (from the packet's final

@@ -698,7 +698,8 @@ fn a_port_forward_is_routed_to_the_server_and_its_reply_undone() {
     let (rs, ifaces) = gateway();
     let mut p = tcp("198.51.100.7", "100.64.0.1", 80);
     p.in_iface = Some("eth0".into());
-    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let r =
+        routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|c, p| trace_chain(&rs, c, p));
     assert_eq!(r.route, Some(Route::Forward { out: "eth2".into(), named: false }));
     assert_eq!(r.verdict, Verdict::Accept);
     let texts: Vec<String> = r.translations().map(|(b, t)| t.text(b)).collect();
@@ -714,11 +715,13 @@ fn a_lan_connection_is_masqueraded_with_the_outgoing_interfaces_address() {
     let mut p = tcp("10.1.0.50", "192.0.2.80", 443);
     p.in_iface = Some("eth1".into());
     // No interface's network holds the Internet address: the route is named.
-    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let r =
+        routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|c, p| trace_chain(&rs, c, p));
     assert!(matches!(r.route, Some(Route::Unknown(_))), "{:?}", r.route);
     assert_eq!(r.verdict, Verdict::Unknown);
     p.out_iface = Some("eth0".into());
-    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let r =
+        routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|c, p| trace_chain(&rs, c, p));
     assert_eq!(r.verdict, Verdict::Accept);
     let texts: Vec<String> = r.translations().map(|(b, t)| t.text(b)).collect();
     assert_eq!(texts, ["MASQUERADE 10.1.0.50:40000 -> 100.64.0.1:40000 by R15"]);
@@ -740,12 +743,14 @@ fn a_network_on_two_interfaces_routes_nowhere_until_named() {
     ifaces.add("eth3", vec!["10.2.0.2/24".parse().unwrap()], false);
     let mut p = tcp("198.51.100.7", "100.64.0.1", 80);
     p.in_iface = Some("eth0".into());
-    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let r =
+        routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|c, p| trace_chain(&rs, c, p));
     let Some(Route::Unknown(why)) = &r.route else { panic!("{:?}", r.route) };
     assert!(why.contains("10.2.0.10 is on the networks of eth2 and eth3"), "{why}");
     assert_eq!(r.verdict, Verdict::Unknown);
     p.out_iface = Some("eth2".into());
-    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let r =
+        routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|c, p| trace_chain(&rs, c, p));
     assert_eq!(r.verdict, Verdict::Accept);
 }
 
@@ -767,12 +772,13 @@ fn a_redirect_delivers_to_the_incoming_interfaces_address() {
     let (rs, ifaces) = gateway();
     let mut p = tcp("10.1.0.50", "192.0.2.80", 80);
     p.in_iface = Some("eth1".into());
-    let r = routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|p| trace(&rs, p));
+    let r =
+        routed::routed(&rs, &p, &ifaces, &LocalTable::default(), &|c, p| trace_chain(&rs, c, p));
     assert_eq!(r.route, Some(Route::Local));
     assert_eq!(r.verdict, Verdict::Accept);
     let delivered = r.result().unwrap();
     assert_eq!((delivered.dst, delivered.dport), (Some("10.1.0.1".parse().unwrap()), Some(3128)));
-    assert!(r.postrouting.is_none());
+    assert!(r.passages.iter().all(|s| s.packet.hook != Hook::Postrouting));
 }
 
 #[test]

@@ -386,13 +386,7 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     let (ruleset, family) = match (nft_joined, &args.rules, &args.policy) {
         (Some(rs), _, _) => {
             let v6 = matches!(packet.src.or(packet.dst), Some(IpAddr::V6(_)));
-            match rs.joined(v6) {
-                Ok(joined) => (joined, if v6 { Family::V6 } else { Family::V4 }),
-                Err(e) => {
-                    printer::note(&format!("error: {e}"));
-                    return Ok(ExitCode::from(1));
-                }
-            }
+            (rs.joined(v6), if v6 { Family::V6 } else { Family::V4 })
         }
         (None, Some(path), _) => {
             let Some(imported) = read_rules(path, args.format)? else {
@@ -466,7 +460,9 @@ pub(crate) fn run(args: TraceArgs) -> anyhow::Result<ExitCode> {
     };
     let compiled = Tracer::new(&ruleset);
     if all {
-        let r = rampart_trace::routed(&ruleset, &packet, &ifaces, &local, &|p| compiled.trace(p));
+        let r = rampart_trace::routed(&ruleset, &packet, &ifaces, &local, &|c, p| {
+            compiled.trace_chain(c, p)
+        });
         if args.json {
             let json = explain::routed_to_json(&ruleset, &r, family);
             printer::out(&format!("{}\n", serde_json::to_string_pretty(&json)?));

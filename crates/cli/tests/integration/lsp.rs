@@ -130,9 +130,18 @@ fn the_language_server_answers_an_editor() {
     assert_eq!(diags.as_array().unwrap().len(), 1, "{diags}");
     assert_eq!(diags[0]["code"], "E0201");
     assert_eq!(diags[0]["range"]["start"], json!({"line": 6, "character": 14}));
+    // A direction mark: refused at its place, counted in UTF-16 units.
+    let marked = POLICY.replace("ruleset main {", "ruleset main { # \u{202e}x");
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": POLICY}]}),
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": marked}]}),
+    );
+    let diags = c.diagnostics();
+    assert_eq!(diags[0]["code"], "E0740", "{diags}");
+    assert_eq!(diags[0]["range"]["start"], json!({"line": 5, "character": 19}));
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": POLICY}]}),
     );
     assert_eq!(c.diagnostics(), json!([]));
 

@@ -114,32 +114,46 @@ fn live_reads_nft_and_iptables_nft_together() {
     assert!(!by_nft.contains("table ip filter"), "{by_nft}");
     assert!(by_nft.ends_with("final verdict: DROP\n"), "{by_nft}");
     assert!(live("1.1.1.1", "80").ends_with("final verdict: ACCEPT\n"));
-    // Across every hook the tables are one ruleset: two filter chains on
-    // one hook (their order matters) are refused, never merged.
-    let all = |ns: &Netns| {
-        ns.command(env!("CARGO_BIN_EXE_rampart"))
-            .args(["trace", "--live", "--hook", "all", "--in", "eth0", "--out", "eth1"])
-            .args(["--src", "198.51.100.1", "--dst", "10.0.0.1", "--proto", "tcp", "--dport", "80"])
+    // Across every hook: at each, every table's chains by priority. The
+    // host's addresses (10.0.0.1 on lo) route the packet to input.
+    ns.run(["ip", "link", "set", "lo", "up"]).unwrap();
+    ns.run(["ip", "addr", "add", "10.0.0.1/32", "dev", "lo"]).unwrap();
+    let all = |src: &str, port: &str, out: &[&str]| {
+        let run = ns
+            .command(env!("CARGO_BIN_EXE_rampart"))
+            .args(["trace", "--live", "--hook", "all", "--in", "eth0"])
+            .args(out)
+            .args(["--src", src, "--dst", "10.0.0.1", "--proto", "tcp", "--dport", port])
             .output()
-            .unwrap()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        text(&run.stdout)
     };
-    let mixed = all(&ns);
-    assert_eq!(mixed.status.code(), Some(1), "{}", text(&mixed.stdout));
-    assert!(text(&mixed.stderr).contains("are both filter chains at hook input"));
-    // With one table: the port forward followed across the hooks.
-    ns.run(["nft", "flush", "ruleset"]).unwrap();
+    let mixed = all("10.9.9.9", "80", &[]);
+    for line in [
+        "== routing ==\n10.0.0.1 is this host's: input\n",
+        "== input (filter in) ==\n",
+        "== input (filter) ==\n",
+        "by iptables",
+        "== result ==\nverdict: DROP\n",
+    ] {
+        assert!(mixed.contains(line), "{line:?} in\n{mixed}");
+    }
+    assert!(all("10.9.9.9", "22", &[]).contains("verdict: DROP by in 1\n== result =="));
+    assert!(all("1.1.1.1", "80", &[]).contains("== result ==\nverdict: ACCEPT\n"));
+    // A second table's port forward: translated at prerouting, so the
+    // packet is forwarded and never meets the input chains.
     ns.run_with_input(
         &["nft", "-f", "-"],
-        "table inet t {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  \
+        "table inet t2 {\n chain pre {\n  type nat hook prerouting priority dstnat; policy accept;\n  \
          tcp dport 80 dnat ip to 10.2.0.10:8080\n }\n chain fwd_in {\n  \
          type filter hook forward priority 0; policy drop;\n  tcp dport 8080 accept\n }\n}\n",
     )
     .unwrap();
-    let forwarded = all(&ns);
-    let out = text(&forwarded.stdout);
-    assert_eq!(forwarded.status.code(), Some(0), "{}", text(&forwarded.stderr));
-    assert!(out.contains("translated: DNAT 10.0.0.1:80 -> 10.2.0.10:8080"), "{out}");
-    assert!(out.contains("== result ==\nverdict: ACCEPT\n"), "{out}");
+    let forwarded = all("10.9.9.9", "80", &["--out", "eth1"]);
+    assert!(forwarded.contains("translated: DNAT 10.0.0.1:80 -> 10.2.0.10:8080"), "{forwarded}");
+    assert!(!forwarded.contains("by iptables"), "{forwarded}");
+    assert!(forwarded.contains("== result ==\nverdict: ACCEPT\n"), "{forwarded}");
 }
 
 /// The nat chains of an nft ruleset: `--hook all` follows the port forward
@@ -166,6 +180,59 @@ fn nat_chains_translate_across_every_hook() {
     assert!(pre.contains("nat: DNAT 203.0.113.1:81 -> 10.2.0.10:8080"), "{pre}");
     let persistent = run(&["--hook", "prerouting", "--dport", "86"]);
     assert!(persistent.contains("verdict: UNKNOWN"), "{persistent}");
+}
+
+/// `--hook all` over several tables: at each hook every table's base
+/// chains in priority order, so an accept in one does not skip another's
+/// drop, and a filter chain at prerouting decides too.
+#[test]
+fn every_tables_chains_decide_across_the_hooks() {
+    let dir = crate::util::tempdir("nft-all-tables");
+    let file = dir.join("two.nft");
+    std::fs::write(
+        &file,
+        "table inet a {\n chain in {\n  type filter hook input priority 0; policy accept;\n  \
+         tcp dport 22 accept\n }\n chain pre {\n  \
+         type filter hook prerouting priority -150; policy accept;\n  ip saddr 6.6.6.6 drop\n \
+         }\n}\ntable ip b {\n chain in {\n  type filter hook input priority 10; policy accept;\n  \
+         tcp dport 22 drop\n }\n}\n",
+    )
+    .unwrap();
+    let run = |src: &str, port: &str| {
+        let out = rampart(&[
+            "trace",
+            "--rules",
+            file.to_str().unwrap(),
+            "--hook",
+            "all",
+            "--in",
+            "eth0",
+            "--local",
+            "5.6.7.8/24",
+            "--proto",
+            "tcp",
+            "--src",
+            src,
+            "--dst",
+            "5.6.7.8",
+            "--dport",
+            port,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let ssh = run("1.2.3.4", "22");
+    let accepted = ssh.find("verdict: ACCEPT by in 1\n").unwrap_or_else(|| panic!("{ssh}"));
+    let dropped = ssh.find("verdict: DROP by in 1\n").unwrap_or_else(|| panic!("{ssh}"));
+    assert!(accepted < dropped, "{ssh}");
+    assert!(ssh.contains("== routing ==\n5.6.7.8 is this host's: input\n"), "{ssh}");
+    assert!(ssh.ends_with("== result ==\nverdict: DROP\n"), "{ssh}");
+    assert!(run("1.2.3.4", "23").contains("== result ==\nverdict: ACCEPT\n"));
+    let spoofed = run("6.6.6.6", "23");
+    assert!(spoofed.starts_with("== prerouting (filter pre) ==\n"), "{spoofed}");
+    assert!(spoofed.contains("== result ==\nverdict: DROP\n"), "{spoofed}");
+    assert!(!spoofed.contains("== routing =="), "{spoofed}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A bridge table's chains see the frames crossing the bridge, first; a

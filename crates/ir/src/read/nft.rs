@@ -110,52 +110,26 @@ impl NftRuleset {
 
     /// The base chains that see packets of one family (`ip` or `ip6`
     /// tables, and `inet` ones) as one ruleset, each chain in its table at
-    /// its hook: what a walk across every hook, NAT included, evaluates.
-    ///
-    /// # Errors
-    /// When two base chains of one type share a hook: their order then
-    /// matters, and one ruleset holds one chain per table and hook. When a
-    /// filter chain at prerouting or postrouting could decide (a rule, or a
-    /// drop policy): across the hooks only the nat chains are walked there.
-    pub fn joined(&self, v6: bool) -> Result<Ruleset, String> {
-        let mut all = Ruleset::default();
-        let mut taken: Vec<&Base> = Vec::new();
+    /// its hook, in the order the kernel runs them: what a walk across
+    /// every hook, NAT included, evaluates. The kernel runs the nat chains
+    /// of a hook together, where its NAT hook sits (priority -100 at
+    /// prerouting and output, 100 at input and postrouting), and by their
+    /// own priorities only among themselves.
+    #[must_use]
+    pub fn joined(&self, v6: bool) -> Ruleset {
         let own = if v6 { "ip6" } else { "ip" };
-        for b in self.bases.iter().filter(|b| b.family == own || b.family == "inet") {
-            let filter_at_nat_hook =
-                b.kind == Table::Filter && matches!(b.hook, Hook::Prerouting | Hook::Postrouting);
-            let base = &b.ruleset.chains[0];
-            if filter_at_nat_hook && (!base.rules.is_empty() || base.policy() == Some(Policy::Drop))
-            {
-                return Err(format!(
-                    "chain {} {} {} is a filter chain at hook {} that can decide, and a \
-                     walk through the nat chains does not evaluate it: the packet's fate \
-                     there is not traced",
-                    b.family,
-                    b.table,
-                    b.chain,
-                    b.hook.name()
-                ));
-            }
-            if let Some(first) = taken.iter().find(|t| t.kind == b.kind && t.hook == b.hook) {
-                return Err(format!(
-                    "chains {} {} {} and {} {} {} are both {} chains at hook {}: \
-                     trace one hook at a time (--hook {})",
-                    first.family,
-                    first.table,
-                    first.chain,
-                    b.family,
-                    b.table,
-                    b.chain,
-                    b.kind.name(),
-                    b.hook.name(),
-                    b.hook.name()
-                ));
-            }
-            taken.push(b);
+        let mut bases: Vec<&Base> =
+            self.bases.iter().filter(|b| b.family == own || b.family == "inet").collect();
+        bases.sort_by_key(|b| match (b.kind, b.hook) {
+            (Table::Nat, Hook::Prerouting | Hook::Output) => -100,
+            (Table::Nat, _) => 100,
+            _ => b.priority,
+        });
+        let mut all = Ruleset::default();
+        for b in bases {
             all.append(&b.ruleset);
         }
-        Ok(all)
+        all
     }
 
     #[must_use]

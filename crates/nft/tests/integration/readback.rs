@@ -7,7 +7,9 @@
 
 use rampart_diag::FileId;
 use rampart_ir::read::nft;
-use rampart_trace::{Hook, Interfaces, LocalTable, Packet, Routed, routed, trace, trace_through};
+use rampart_trace::{
+    Hook, Interfaces, LocalTable, Packet, Routed, routed, trace, trace_chain, trace_through,
+};
 
 use crate::equiv::FwIface;
 use crate::evaluator::{example_cases, packets};
@@ -67,7 +69,7 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
             total += 1;
         }
         // Every hook, NAT included: the read-back tables as one ruleset.
-        let joined = read.joined(false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let joined = read.joined(false);
         let mut fw = Interfaces::unknown();
         for i in &ifaces {
             fw.add(&i.name, i.addrs.clone(), false);
@@ -79,8 +81,8 @@ fn examples_read_back_from_the_kernel_trace_as_their_policies() {
             }
             // Arriving: the route is the firewall's to choose, after DNAT.
             let p = Packet { hook: Hook::Prerouting, out_iface: None, ..p };
-            let got = routed(&joined, &p, &fw, &local, &|q| trace(&joined, q));
-            let want = routed(&rich, &p, &fw, &local, &|q| trace(&rich, q));
+            let got = routed(&joined, &p, &fw, &local, &|c, q| trace_chain(&joined, c, q));
+            let want = routed(&rich, &p, &fw, &local, &|c, q| trace_chain(&rich, c, q));
             if summary(&got) != summary(&want) {
                 failures.push(format!(
                     "{name}: {} across every hook: read back {:?}, policy {:?}",
