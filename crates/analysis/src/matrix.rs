@@ -429,7 +429,7 @@ fn service_text(((p, p_hi), piece): Key) -> String {
 /// The policy's service names by the piece they name exactly.
 fn service_names(fw: &Firewall) -> BTreeMap<Key, String> {
     let mut out = BTreeMap::new();
-    let atoms = fw.rulesets.iter().flat_map(|r| &r.rules).flat_map(|r| &r.service.atoms);
+    let atoms = fw.rulesets.iter().flat_map(|r| &r.rules).flat_map(|r| r.service.atoms.iter());
     for a in atoms {
         let (Some(name), Some(p)) = (&a.name, a.proto) else { continue };
         let n = p.number();

@@ -153,7 +153,7 @@ pub fn cut_services(col: &ServiceColumn, c: &mut Cuts) {
     let port = |r: &[rampart_ir::PortRange]| {
         Ranges::from_parts(r.iter().map(|p| (u128::from(p.0), u128::from(p.1))).collect())
     };
-    for a in &col.atoms {
+    for a in col.atoms.iter() {
         if let Some(p) = a.proto {
             let n = u128::from(p.number());
             c.add(PROTO, &Ranges::span(n, n));

@@ -14,4 +14,4 @@ pub use diagnostic::{Diagnostic, Label, Severity};
 pub use render::{render, render_json};
 pub use source::{FileId, LineCol, Sources, Span};
 pub use suggest::closest;
-pub use text::{printable, printable_lines};
+pub use text::{printable, printable_lines, reorders};

@@ -27,12 +27,17 @@ pub(crate) fn escaped_in_lines(c: char, next: Option<char>) -> bool {
     hidden(c) && !matches!((c, next), ('\n' | '\t', _) | ('\r', Some('\n')))
 }
 
-/// A control character, or a mark that changes the direction text is
-/// shown in (the bidirectional embeddings, overrides and isolates, and the
-/// invisible direction marks).
+/// A control character, or a mark that reorders text.
 fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || reorders(c)
+}
+
+/// Whether `c` changes the direction text is shown in: the bidirectional
+/// embeddings, overrides and isolates, and the invisible direction marks.
+/// Such a mark can make a line read other than it is.
+#[must_use]
+pub fn reorders(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` with the characters `escaped(c, next)` picks written as their escape.

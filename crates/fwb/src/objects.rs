@@ -348,9 +348,11 @@ fn ports(start: &str, end: &str) -> Option<String> {
     }
 }
 
-/// A comment as one line of text, or `None` when empty.
+/// A comment as one line of text, or `None` when empty. A mark that
+/// reorders text is written as its escape (`\u{202e}`): the policy's lexer
+/// refuses it raw, as it could make the comment hide part of the line.
 pub(crate) fn one_line(text: &str) -> Option<String> {
     let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     let joined = clean.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!joined.is_empty()).then_some(joined)
+    (!joined.is_empty()).then(|| rampart_diag::printable(&joined).into_owned())
 }

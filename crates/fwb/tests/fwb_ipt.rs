@@ -606,3 +606,32 @@ fn address_tables_trace_the_same_as_fwb_ipt() {
     let (packets, left_out, _) = check(&file, "tables");
     assert_eq!((packets, left_out), (PACKETS, 0));
 }
+
+/// A comment carrying marks that reorder text (as in "Trojan Source")
+/// reaches the written policy escaped, never raw, and the policy reads.
+#[test]
+fn bidirectional_marks_in_comments_are_escaped() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bridge.fwb");
+    let xml = std::fs::read_to_string(&file)
+        .unwrap()
+        .replacen(
+            "comment=\"nothing bridged out to the web server's port\"",
+            "comment=\"ok \u{202e} }\u{2066}\"",
+            1,
+        )
+        .replacen(
+            "<IPv4 id=\"web5\" name=\"web\" comment=\"\"",
+            "<IPv4 id=\"web5\" name=\"web\" comment=\"w\u{200f}\"",
+            1,
+        );
+    let mut sources = Sources::new();
+    let id = sources.add("bridge.fwb".to_owned(), xml.clone());
+    let imported = rampart_fwb::import(&xml, id, "bridge.fwb", None).unwrap();
+    let text = &imported.text;
+    assert!(!text.contains(rampart_diag::reorders), "{text}");
+    assert!(text.contains("comment \"ok \\\\u{202e} }\\\\u{2066}\""), "{text}");
+    assert!(text.contains("# w\\u{200f}"), "{text}");
+    let policy = sources.add("bridge.rp".to_owned(), text.clone());
+    let parsed = rampart_syntax::parse(text, policy);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+}

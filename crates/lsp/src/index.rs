@@ -1,5 +1,5 @@
 //! What the editor asks about, computed from a policy: every definition
-//! (objects, users, firewalls, their rule sets and interfaces) with what it
+//! (objects, sets, users, firewalls, their rule sets and interfaces) with what it
 //! stands for, and which rules use each name. Built from the syntax trees
 //! of the policy and every file it includes, so it works on a policy that
 //! does not check yet.
@@ -107,6 +107,10 @@ impl Index {
                 Item::Service { name, clauses } => {
                     self.def(name, "service", clauses.iter().map(service_clause).collect());
                 }
+                Item::Set { name, words: ws } => {
+                    let declared = words(ws).join(" ");
+                    self.def(name, "set", vec![format!("{declared}, filled at run time")]);
+                }
                 Item::AddressTable { name, file, .. } => {
                     self.def(name, "address table", vec![format!("from \"{}\"", file.value)]);
                 }
@@ -187,4 +191,28 @@ pub(crate) fn firewall_at(index: &Index, file: FileId, offset: u32) -> Option<&s
         .filter(|d| d.kind == "firewall" && d.span.file == file && d.span.start <= offset)
         .max_by_key(|d| d.span.start)
         .map(|d| d.name.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_time_set_is_a_definition_its_rules_use() {
+        let mut sources = Sources::new();
+        sources.add(
+            "p.rp",
+            "set blocklist ipv4 timeout 1h\nfirewall gw {\n  interface eth0 10.0.0.1/24\n  \
+             ruleset main {\n    deny from blocklist\n  }\n}\n",
+        );
+        let index = Index::build(&sources);
+        let found = index.find("blocklist", None);
+        let [set] = found.as_slice() else { panic!("{} definitions", found.len()) };
+        assert_eq!(set.kind, "set");
+        assert_eq!((set.span.start, set.span.end), (4, 13));
+        assert_eq!(set.value, ["ipv4 timeout 1h, filled at run time"]);
+        let used = &index.used_by["blocklist"];
+        assert_eq!(used.len(), 1);
+        assert_eq!((used[0].firewall.as_str(), used[0].number), ("gw", 1));
+    }
 }

@@ -506,6 +506,15 @@ pub(crate) fn table_line(span: Span) -> Diagnostic {
         .with_help("`10.0.0.1`, `192.0.2.0/24` or `10.0.0.1-10.0.0.9`; `#` starts a comment")
 }
 
+pub(crate) fn table_bidi(c: char, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0741",
+        format!("bidirectional mark {} in an address table", c.escape_unicode()),
+    )
+    .with_label(span, "reorders the line around it")
+    .with_help("remove the character; a direction mark can make a line read other than it does")
+}
+
 pub(crate) fn table_unreadable(path: &str, span: Span, err: &str) -> Diagnostic {
     Diagnostic::error("E0481", format!("cannot read address table `{path}`: {err}"))
         .with_label(span, "read from here")

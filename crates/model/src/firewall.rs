@@ -1,6 +1,7 @@
 //! Firewalls, their interfaces, options, rule sets and rules.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use rampart_diag::Diagnostic;
 use rampart_ir::origin::{LogPrefix, PrefixValues};
@@ -10,7 +11,7 @@ use rampart_syntax::ast::{self, Column, Setting, Value, Word};
 use crate::resolve::{ADDRESS_KINDS, Resolved, Resolver, SERVICE_KINDS};
 use crate::{
     Action, AddrColumn, DefaultAction, Direction, Firewall, IfaceColumn, Interface, Options, Rule,
-    RuleSet, ServiceColumn, User, addr, diagnostics,
+    RuleSet, ServiceAtom, ServiceColumn, User, addr, diagnostics,
 };
 
 /// The longest log prefix the kernel keeps (the LOG target's limit is 29
@@ -279,16 +280,26 @@ pub(crate) fn service_column(
     diags: &mut Vec<Diagnostic>,
 ) -> ServiceColumn {
     let Some(c) = c else { return ServiceColumn::default() };
-    let mut col = ServiceColumn { neg: c.not.is_some(), atoms: vec![] };
+    let neg = c.not.is_some();
     if is_any(c, diags) {
         return ServiceColumn::default();
     }
+    let alone = match c.items.as_slice() {
+        [w] => Some(w.text.as_str()),
+        _ => None,
+    };
+    if let Some(atoms) = alone.and_then(|name| r.named_services(name)) {
+        return ServiceColumn { neg, atoms };
+    }
+    let mut atoms = Vec::new();
+    let mut named = None;
     for w in &c.items {
         match r.lookup(&w.text, diags) {
-            Some(Resolved::Services(atoms)) => {
+            Some(Resolved::Services(found)) => {
                 // a group's atoms are named after the group when it is the only item
-                let name = (c.items.len() == 1).then(|| w.text.clone());
-                col.atoms.extend(atoms.into_iter().map(|mut a| {
+                let name = alone.map(str::to_owned);
+                named = alone;
+                atoms.extend(found.into_iter().map(|mut a| {
                     if name.is_some() {
                         a.name.clone_from(&name);
                     }
@@ -313,7 +324,11 @@ pub(crate) fn service_column(
             ),
         }
     }
-    col
+    let atoms: Arc<[ServiceAtom]> = atoms.into();
+    if let Some(name) = named {
+        r.keep_named_services(name, atoms.clone());
+    }
+    ServiceColumn { neg, atoms }
 }
 
 pub(crate) fn iface_column(

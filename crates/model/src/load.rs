@@ -128,6 +128,12 @@ impl Read<'_> {
         let mut words = Vec::new();
         let mut at = 0;
         for line in self.sources.text(id).split_inclusive('\n') {
+            // Even in a comment: a mark there can show the line's address
+            // as commented out, or a commented one as read.
+            for (i, c) in line.char_indices().filter(|&(_, c)| rampart_diag::reorders(c)) {
+                let span = Span::new(id, at + i, at + i + c.len_utf8());
+                diags.push(diagnostics::table_bidi(c, span));
+            }
             let content = line.split('#').next().unwrap_or("");
             let start = at + content.len() - content.trim_start().len();
             let trimmed = content.trim();

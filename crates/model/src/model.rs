@@ -1,5 +1,7 @@
 //! The model's types: the firewall as a person thinks of it.
 
+use std::sync::Arc;
+
 use ipnet::IpNet;
 use rampart_diag::Span;
 use rampart_ir::origin::LogPrefix;
@@ -271,8 +273,9 @@ impl AddrColumn {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServiceColumn {
     pub neg: bool,
-    /// Empty means any.
-    pub atoms: Vec<ServiceAtom>,
+    /// Empty means any. Shared by the rules whose column names the same
+    /// service or group alone.
+    pub atoms: Arc<[ServiceAtom]>,
 }
 
 /// One protocol with its ports or ICMP type.

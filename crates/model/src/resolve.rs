@@ -2,6 +2,7 @@
 //! duplicates and cycles, and expands groups.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rampart_diag::{Diagnostic, Span};
 use rampart_ir::AddrItem;
@@ -52,6 +53,9 @@ pub(crate) struct Resolver<'a> {
     symbols: BTreeMap<&'a str, Symbol<'a>>,
     done: BTreeMap<&'a str, Resolved>,
     in_progress: Vec<&'a str>,
+    /// The atoms of a service column that names this service or group
+    /// alone, named after it: made once, shared by every such rule.
+    named: BTreeMap<String, Arc<[ServiceAtom]>>,
 }
 
 /// Every name of the files, checked, and the declarations that become the
@@ -63,7 +67,12 @@ pub(crate) struct Declared<'a> {
 }
 
 pub(crate) fn resolve<'a>(files: &'a [Policy], diags: &mut Vec<Diagnostic>) -> Declared<'a> {
-    let mut r = Resolver { symbols: BTreeMap::new(), done: BTreeMap::new(), in_progress: vec![] };
+    let mut r = Resolver {
+        symbols: BTreeMap::new(),
+        done: BTreeMap::new(),
+        in_progress: vec![],
+        named: BTreeMap::new(),
+    };
     let mut firewalls = Vec::new();
     let mut accesses = Vec::new();
     for item in files.iter().flat_map(|f| &f.items) {
@@ -112,6 +121,15 @@ pub(crate) fn resolve<'a>(files: &'a [Policy], diags: &mut Vec<Diagnostic>) -> D
 const MAX_GROUP_DEPTH: usize = 64;
 
 impl<'a> Resolver<'a> {
+    /// The atoms of a column of `name` alone, when made before.
+    pub(crate) fn named_services(&self, name: &str) -> Option<Arc<[ServiceAtom]>> {
+        self.named.get(name).cloned()
+    }
+
+    pub(crate) fn keep_named_services(&mut self, name: &str, atoms: Arc<[ServiceAtom]>) {
+        self.named.insert(name.to_owned(), atoms);
+    }
+
     /// Expand a name, reporting problems once.
     pub(crate) fn lookup(&mut self, name: &str, diags: &mut Vec<Diagnostic>) -> Option<Resolved> {
         if let Some(done) = self.done.get(name) {

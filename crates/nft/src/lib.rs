@@ -90,9 +90,9 @@ pub fn emit_with_notes(rs: &Ruleset) -> Output {
     render(Cow::Borrowed(rs))
 }
 
-/// As [`emit_with_notes`], freeing each chain's rules once they are
-/// lowered: at 100,000 rules the ruleset and its nft lines are a hundred
-/// MB each, and need not be held together.
+/// As [`emit_with_notes`], freeing each rule once it is lowered: at
+/// 100,000 rules the ruleset and its nft lines are near a hundred MB each,
+/// and need not be held together.
 #[must_use]
 pub fn emit_owned(rs: Ruleset) -> Output {
     render(Cow::Owned(rs))
@@ -118,24 +118,28 @@ fn render(mut rs: Cow<'_, Ruleset>) -> Output {
     let mut bridge: BTreeMap<Hook, Vec<Line>> = BTreeMap::new();
     let hooks = bridge_hooks(&rs);
     for (i, bridge_hook) in hooks.iter().enumerate() {
-        let c = &rs.chains[i];
+        let name = rs.chains[i].name.clone();
         let mut rules = Vec::new();
-        for r in &c.rules {
-            rules.push(lower(r, Ctx::Inet, &c.name, &chain, &mut notes));
+        let mut one = |r: &Rule| {
+            rules.extend(lower(r, Ctx::Inet, &name, &chain, &mut notes));
             if r.matches.iter().any(|m| matches!(m, Match::Physdev(_))) {
                 let hook = bridge_hook.unwrap_or(Hook::Forward);
-                let l = lower(r, Ctx::Bridge(hook), &c.name, &chain, &mut notes);
+                let l = lower(r, Ctx::Bridge(hook), &name, &chain, &mut notes);
                 bridge.entry(hook).or_default().extend(l);
                 if let Some(message) = bridge_only(r) {
                     let rule = r.origin.map(|o| o.rule);
-                    notes.push(Note { chain: c.name.clone(), rule, message });
+                    notes.push(Note { chain: name.clone(), rule, message });
                 }
             }
+        };
+        match &mut rs {
+            // Each rule freed once lowered.
+            Cow::Owned(rs) => {
+                std::mem::take(&mut rs.chains[i].rules).into_iter().for_each(|r| one(&r))
+            }
+            Cow::Borrowed(rs) => rs.chains[i].rules.iter().for_each(one),
         }
-        inet.push(merge::lines(rules.into_iter().flatten().collect()));
-        if let Cow::Owned(rs) = &mut rs {
-            rs.chains[i].rules = Vec::new();
-        }
+        inet.push(merge::lines(rules));
     }
     let bridge: BTreeMap<Hook, Vec<Line>> =
         bridge.into_iter().map(|(h, l)| (h, merge::lines(l))).collect();

@@ -80,3 +80,9 @@ pub(crate) fn control_char(c: char, span: Span) -> Diagnostic {
         .with_label(span, "not allowed here")
         .with_help("strings and comments hold printable text only; remove the character")
 }
+
+pub(crate) fn bidi_char(c: char, span: Span) -> Diagnostic {
+    Diagnostic::error("E0740", format!("bidirectional mark {} in the text", c.escape_unicode()))
+        .with_label(span, "reorders the text around it")
+        .with_help("remove the character: it can make a line read other than it does")
+}

@@ -5,7 +5,7 @@
 //! (`2001:db8::/32`, `80:90`, `20001-20010`); the parser and the model give
 //! them meaning by context.
 
-use rampart_diag::{Diagnostic, FileId, Span};
+use rampart_diag::{Diagnostic, FileId, Span, reorders};
 
 use crate::diagnostics;
 
@@ -111,7 +111,7 @@ pub(crate) fn lex_with_comments(
                 }
                 tokens.push(tok(Kind::Word, start, i));
             }
-            _ if src[i..].starts_with(char::is_control) => {
+            _ if src[i..].starts_with(|c: char| c.is_control() || reorders(c)) => {
                 i += control_check(src, i, false, file, diags);
             }
             _ => {
@@ -125,10 +125,11 @@ pub(crate) fn lex_with_comments(
     tokens
 }
 
-/// Reports a control character at byte `i`; returns the length of the
-/// character there. Tabs and carriage returns pass only in `#` comments
-/// (`in_string` false): a NUL or a line break inside a string would cut the
-/// generated line it lands on, dropping its verdict.
+/// Reports a control character or a bidirectional mark at byte `i`;
+/// returns the length of the character there. Tabs and carriage returns
+/// pass only in `#` comments (`in_string` false): a NUL or a line break
+/// inside a string would cut the generated line it lands on, dropping its
+/// verdict. A bidirectional mark can make a rule read other than it does.
 fn control_check(
     src: &str,
     i: usize,
@@ -137,7 +138,9 @@ fn control_check(
     diags: &mut Vec<Diagnostic>,
 ) -> usize {
     let c = src[i..].chars().next().unwrap_or(' ');
-    if c.is_control() && (in_string || !matches!(c, '\t' | '\r')) {
+    if reorders(c) {
+        diags.push(diagnostics::bidi_char(c, Span::new(file, i, i + c.len_utf8())));
+    } else if c.is_control() && (in_string || !matches!(c, '\t' | '\r')) {
         diags.push(diagnostics::control_char(c, Span::new(file, i, i + c.len_utf8())));
     }
     c.len_utf8()
@@ -207,6 +210,27 @@ mod tests {
         }
         let mut d = vec![];
         lex("deny\t# a\tb\r\n", FileId(0), &mut d);
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn bidirectional_marks_are_refused_everywhere() {
+        for c in ['\u{202a}', '\u{202e}', '\u{2066}', '\u{2069}', '\u{200e}', '\u{200f}', '\u{61c}']
+        {
+            for src in [
+                format!("comment \"admin{c}\""),
+                format!("comment \"a\\{c}\""),
+                format!("deny # note {c} x\n"),
+                format!("host a{c}b 10.0.0.1"),
+            ] {
+                let mut d = vec![];
+                lex(&src, FileId(0), &mut d);
+                assert_eq!(d.len(), 1, "{src:?}: {d:?}");
+                assert_eq!(d[0].code, "E0740", "{src:?}");
+            }
+        }
+        let mut d = vec![];
+        lex("comment \"אב\" # שלום\n", FileId(0), &mut d);
         assert!(d.is_empty(), "{d:?}");
     }
 }

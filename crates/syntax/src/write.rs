@@ -2,10 +2,11 @@
 //! name into a word and a text into a string the lexer reads back as it was.
 
 /// `text` as a double-quoted string, `"` and `\` escaped; `None` when it
-/// holds a control character, which a policy string cannot carry.
+/// holds a control character or a bidirectional mark, which a policy
+/// string cannot carry.
 #[must_use]
 pub fn quote(text: &str) -> Option<String> {
-    if text.chars().any(char::is_control) {
+    if text.chars().any(|c| c.is_control() || rampart_diag::reorders(c)) {
         return None;
     }
     let mut out = String::with_capacity(text.len() + 2);
@@ -51,6 +52,7 @@ mod tests {
             assert_eq!(t.value, text);
         }
         assert_eq!(quote("two\nlines"), None);
+        assert_eq!(quote("admin\u{202e}"), None);
     }
 
     #[test]

@@ -57,3 +57,11 @@ fn block_never_closed() {
 fn control_character() {
     insta::assert_snapshot!(rendered("host web 10.0.0.1\u{7}\n"));
 }
+
+#[test]
+fn bidirectional_mark() {
+    // The override shows `deny` as if it were inside the comment string.
+    insta::assert_snapshot!(rendered(
+        "firewall fw {\n  ruleset main {\n    accept comment \"ok \u{202e} }; \u{2066}\"\n  }\n}\n"
+    ));
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rampart_deploy::counters::Tally;
 use rampart_deploy::state::{APPLIED, Applied};
+use rampart_diag::printable;
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 use ratatui::layout::{Constraint, Layout};
@@ -114,9 +115,9 @@ pub(crate) fn draw(f: &mut Frame<'_>, c: &Counts, rates: &BTreeMap<u32, f64>) {
             Cell::from(Line::from(h.packets.to_string()).right_aligned()),
             Cell::from(Line::from(rate).right_aligned()),
             Cell::from(Line::from(h.bytes.to_string()).right_aligned()),
-            Cell::from(h.ruleset.clone().unwrap_or_else(|| "-".into())),
-            Cell::from(h.at.clone().unwrap_or_else(|| "-".into())),
-            Cell::from(counters::comment(h).to_owned()),
+            Cell::from(shown(h.ruleset.as_deref().unwrap_or("-"))),
+            Cell::from(shown(h.at.as_deref().unwrap_or("-"))),
+            Cell::from(shown(counters::comment(h))),
         ])
     });
     let widths = [
@@ -130,7 +131,8 @@ pub(crate) fn draw(f: &mut Frame<'_>, c: &Counts, rates: &BTreeMap<u32, f64>) {
     ];
     let title = format!(
         " rampart top: firewall {} (version {}), q quits ",
-        c.record.firewall, c.record.version
+        printable(&c.record.firewall),
+        printable(&c.record.version)
     );
     f.render_widget(
         Table::new(rows, widths).header(header).block(Block::bordered().title(title)),
@@ -142,9 +144,16 @@ pub(crate) fn draw(f: &mut Frame<'_>, c: &Counts, rates: &BTreeMap<u32, f64>) {
         note.push_str(&format!("; {} merged nft rule(s) count for several", c.tally.shared.len()));
     }
     if let Some(why) = &c.unplaced {
-        note.push_str(&format!("; no lines: {why}"));
+        note.push_str(&format!("; no lines: {}", printable(why)));
     }
     f.render_widget(Line::from(note), footer);
+}
+
+/// Text from the kernel or the state file, as the printer shows it: the
+/// terminal would drop a control character silently, and a direction mark
+/// would reorder the row.
+fn shown(text: &str) -> String {
+    printable(text).into_owned()
 }
 
 #[cfg(test)]
@@ -169,17 +178,23 @@ mod tests {
             ruleset: Some("main".into()),
             at: Some(format!("gw.rp:{}", rule + 20)),
         };
-        let tally =
-            Tally { rules: vec![hit(7, 1500, "web"), hit(3, 0, "printers")], shared: vec![] };
+        let tally = Tally {
+            rules: vec![
+                hit(7, 1500, "web"),
+                hit(3, 0, "printers"),
+                hit(4, 0, "a\u{1b}[2J\u{202e}b"),
+            ],
+            shared: vec![],
+        };
         let c = Counts { record, tally, unplaced: None };
         let rates = BTreeMap::from([(7, 12.5)]);
-        let mut t = Terminal::new(TestBackend::new(100, 7)).unwrap();
+        let mut t = Terminal::new(TestBackend::new(120, 8)).unwrap();
         t.draw(|f| draw(f, &c, &rates)).unwrap();
         let lines: Vec<String> = t
             .backend()
             .buffer()
             .content
-            .chunks(100)
+            .chunks(120)
             .map(|row| row.iter().map(ratatui::buffer::Cell::symbol).collect())
             .collect();
         let screen = lines.join("\n");
@@ -192,6 +207,8 @@ mod tests {
         assert!(r7.contains("R7") && r7.contains("1500") && r7.contains("12.5"), "{screen}");
         assert!(r7.contains("gw.rp:27") && r7.contains("web"), "{screen}");
         assert!(r3.contains("R3") && r3.contains(" - ") && r3.contains("printers"), "{screen}");
-        assert!(lines[6].starts_with("1 rule(s) never hit since load"), "{screen}");
+        // Escaped as the printer escapes it, not dropped or obeyed.
+        assert!(lines[4].contains("a\\u{1b}[2J\\u{202e}b"), "{screen}");
+        assert!(lines[7].starts_with("2 rule(s) never hit since load"), "{screen}");
     }
 }

@@ -178,3 +178,26 @@ fn control_characters_of_the_input_never_reach_the_terminal() {
         assert!(text(&out.stdout).contains("\\u{1b}[2J"), "{cmd}: {}", text(&out.stdout));
     }
 }
+
+/// Direction marks (as in "Trojan Source") in a string or a comment are
+/// refused where they stand, named escaped; `fmt` leaves the file alone.
+#[test]
+fn bidirectional_marks_are_refused_where_they_stand() {
+    let dir = tempdir("bidi");
+    let policy = dir.join("p.rp");
+    let source = "firewall gw {\n interface eth0 10.0.0.1/24\n ruleset main {\n  \
+                  accept comment \"admin\u{202e} \u{2066}\" # ok\u{2069}\n }\n}\n";
+    std::fs::write(&policy, source).unwrap();
+    for command in ["check", "fmt"] {
+        let out = rampart(&[command, policy.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        for at in ["p.rp:4:24", "p.rp:4:26", "p.rp:4:33"] {
+            assert!(err.contains(at), "{command}: {at} missing from {err}");
+        }
+        assert_eq!(err.matches("E0740").count(), 3, "{command}: {err}");
+        assert!(err.contains("\\u{202e}"), "{command}: {err}");
+        assert!(!err.contains(rampart_diag::reorders), "{command}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(&policy).unwrap(), source);
+}

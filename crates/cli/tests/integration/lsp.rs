@@ -99,8 +99,10 @@ firewall gw {
   }
   ruleset Admin {
     accept from web on eth0
+    deny from blocklist
   }
 }
+set blocklist ipv4 timeout 1h
 ";
 
 fn at(line: u32, character: u32, uri: &str) -> Value {
@@ -130,9 +132,18 @@ fn the_language_server_answers_an_editor() {
     assert_eq!(diags.as_array().unwrap().len(), 1, "{diags}");
     assert_eq!(diags[0]["code"], "E0201");
     assert_eq!(diags[0]["range"]["start"], json!({"line": 6, "character": 14}));
+    // A direction mark: refused at its place, counted in UTF-16 units.
+    let marked = POLICY.replace("ruleset main {", "ruleset main { # \u{202e}x");
     c.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": POLICY}]}),
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": marked}]}),
+    );
+    let diags = c.diagnostics();
+    assert_eq!(diags[0]["code"], "E0740", "{diags}");
+    assert_eq!(diags[0]["range"]["start"], json!({"line": 5, "character": 19}));
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": POLICY}]}),
     );
     assert_eq!(c.diagnostics(), json!([]));
 
@@ -145,6 +156,8 @@ fn the_language_server_answers_an_editor() {
     assert_eq!(def["range"]["start"], json!({"line": 0, "character": 5}));
     let def = c.request("textDocument/definition", at(7, 12, &uri));
     assert_eq!(def["range"]["start"], json!({"line": 9, "character": 10}));
+    let def = c.request("textDocument/definition", at(11, 16, &uri));
+    assert_eq!(def["range"]["start"], json!({"line": 14, "character": 4}));
 
     // Hover: the group expanded, and the rules that use it.
     let hover = c.request("textDocument/hover", at(1, 8, &uri));
@@ -155,12 +168,17 @@ fn the_language_server_answers_an_editor() {
     let hover = c.request("textDocument/hover", at(10, 17, &uri));
     let text = hover["contents"]["value"].as_str().unwrap();
     assert!(text.contains("used by rules 3 (firewall gw)"), "{text}");
+    let hover = c.request("textDocument/hover", at(14, 6, &uri));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.starts_with("**set** `blocklist`"), "{text}");
+    assert!(text.contains("ipv4 timeout 1h, filled at run time"), "{text}");
+    assert!(text.contains("used by rules 4 (firewall gw)"), "{text}");
 
     // Completion: the names of the policy and its includes, and keywords.
     let items = c.request("textDocument/completion", at(10, 4, &uri));
     let labels: Vec<&str> =
         items.as_array().unwrap().iter().map(|i| i["label"].as_str().unwrap()).collect();
-    for want in ["web", "servers", "ssh", "Admin", "eth0", "accept", "ruleset"] {
+    for want in ["web", "servers", "ssh", "blocklist", "Admin", "eth0", "accept", "ruleset"] {
         assert!(labels.contains(&want), "{want} missing from {labels:?}");
     }
 
@@ -168,7 +186,7 @@ fn the_language_server_answers_an_editor() {
     let symbols = c.request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
     let names: Vec<&str> =
         symbols.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["servers", "ssh", "gw"]);
+    assert_eq!(names, ["servers", "ssh", "gw", "blocklist"]);
     let children: Vec<&str> = symbols[2]["children"]
         .as_array()
         .unwrap()

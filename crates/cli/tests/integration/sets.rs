@@ -422,6 +422,15 @@ fn an_address_table_is_read_from_its_file_compiled_and_traced() {
         ]
     );
 
+    // A direction mark, even in a comment, could show a line as other than
+    // it reads.
+    std::fs::write(sub.join("blocked.txt"), "203.0.113.7\n10.0.0.1 # x\u{2067}y\n").unwrap();
+    let out = crate::util::rampart(&["check", p]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("E0741") && err.contains("blocked.txt:2:13"), "{err}");
+    assert!(err.contains("\\u{2067}") && !err.contains('\u{2067}'), "{err}");
+
     std::fs::remove_file(sub.join("blocked.txt")).unwrap();
     let out = crate::util::rampart(&["check", "--json", p]);
     assert_eq!(out.status.code(), Some(1));

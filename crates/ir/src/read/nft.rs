@@ -210,6 +210,12 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
             }
         }
     }
+    // Each chain's rules, in listing order: looked up per chain, not
+    // searched for among all rules.
+    let mut by_chain: BTreeMap<(&str, &str, &str), Vec<&JsonRule>> = BTreeMap::new();
+    for r in &rules {
+        by_chain.entry((&r.family, &r.table, &r.chain)).or_default().push(r);
+    }
     for (family, table) in &tables {
         if !matches!(family.as_str(), "ip" | "ip6" | "inet" | "bridge") {
             out.diagnostics
@@ -257,10 +263,7 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
             let ctx = Ctx { family, table, sets: &sets, names: &names };
             for (i, c) in rs.chains.iter_mut().enumerate() {
                 let name = if i == 0 { base.name.as_str() } else { users[i - 1].name.as_str() };
-                for r in rules
-                    .iter()
-                    .filter(|r| &r.family == family && &r.table == table && r.chain == name)
-                {
+                for r in by_chain.get(&(family, table, name)).into_iter().flatten() {
                     c.rules.extend(ctx.rule(r));
                 }
             }
