@@ -127,7 +127,16 @@ impl NftRuleset {
         });
         let mut all = Ruleset::default();
         for b in bases {
+            let from = all.chains.len();
             all.append(&b.ruleset);
+            // A table read whole (iptables-nft's, through iptables-save)
+            // serves each of its base chains: of each copy only that base
+            // chain is entered.
+            for c in &mut all.chains[from..] {
+                if c.is_builtin() && (c.hook() != Some(b.hook) || c.table != b.kind) {
+                    c.kind = ChainKind::User;
+                }
+            }
         }
         all
     }
