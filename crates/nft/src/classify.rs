@@ -32,8 +32,8 @@
 //! deeper than the kernel follows. The IR this returns is what [`crate::emit`] writes;
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
@@ -42,6 +42,7 @@ use rampart_ir::{
 };
 
 use rampart_ir::depth;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use crate::{elems, leaf};
 
@@ -139,8 +140,8 @@ pub fn classify(rs: &Ruleset) -> Ruleset {
         names: rs.chains.iter().map(|c| c.name.clone()).collect(),
         made: Vec::new(),
         budget: 0,
-        next: HashMap::new(),
-        by_rules: HashMap::new(),
+        next: FxHashMap::default(),
+        by_rules: FxHashMap::default(),
     };
     let mut chains = Vec::with_capacity(rs.chains.len());
     for chain in &rs.chains {
@@ -207,9 +208,9 @@ struct Classifier<'a> {
     /// Rules the current chain may still add by copying.
     budget: usize,
     /// Per chain and kind of name, the number to try next.
-    next: HashMap<String, usize>,
+    next: FxHashMap<String, usize>,
     /// The chains of leaf maps' boxes by their rules, shared by all leaves.
-    by_rules: HashMap<u64, Vec<usize>>,
+    by_rules: FxHashMap<u64, Vec<usize>>,
 }
 
 /// One field's cut of a node: the intervals with the rules (positions in
@@ -261,7 +262,7 @@ impl<'a> Classifier<'a> {
     /// The chain made with `rules`: equal chains (a leaf map's boxes, or
     /// the same subtree reached from several parts) are made once.
     fn made_once(&mut self, rules: Vec<Rule>, chain: impl FnOnce(&mut Self) -> Chain) -> ChainId {
-        let mut hasher = std::hash::DefaultHasher::new();
+        let mut hasher = FxBuildHasher.build_hasher();
         rules.hash(&mut hasher);
         let key = hasher.finish();
         let base = self.rs.chains.len();
@@ -471,7 +472,7 @@ impl<'a> Classifier<'a> {
         }
         let rest: Vec<usize> = (0..n).filter(|&i| spaces[i].default).collect();
         let mut parts: Vec<Vec<usize>> = Vec::new();
-        let mut index: HashMap<Vec<usize>, usize> = HashMap::new();
+        let mut index: FxHashMap<Vec<usize>, usize> = FxHashMap::default();
         let mut keys: Vec<(Range, usize)> = Vec::new();
         let mut total = rest.len();
         for (c, cell) in cells.into_iter().enumerate() {

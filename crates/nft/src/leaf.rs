@@ -20,13 +20,14 @@
 //! rule that could have matched them. A `return` or `goto` ends a run: in
 //! a chain reached by `jump` it would mean something else.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
     AddrItem, AddrMatch, AddrSet, ChainId, CtStates, Family, Match, PortMatch, PortSet, Proto,
     Rule, Target,
 };
+use rustc_hash::FxHashMap;
 
 use crate::elems;
 
@@ -361,7 +362,7 @@ fn pieces(ranges: &[Range], r: Range) -> Vec<Range> {
 /// Neighbouring boxes with the same rules, joined; in a fixed order.
 fn joined(mut boxes: Vec<Cell>) -> Vec<Cell> {
     for d in (0..DIMS).rev() {
-        let mut groups: HashMap<(Vec<Range>, Vec<usize>), Vec<Range>> = HashMap::new();
+        let mut groups: FxHashMap<(Vec<Range>, Vec<usize>), Vec<Range>> = FxHashMap::default();
         for (region, list) in boxes {
             let rest: Vec<Range> = (0..DIMS).filter(|&e| e != d).map(|e| region[e]).collect();
             groups.entry((rest, list)).or_default().push(region[d]);
