@@ -430,7 +430,21 @@ impl<'a> Classifier<'a> {
     }
 
     fn cut(&self, field: Field, rules: &[&'a Rule], ctx: &[(Field, Vec<Range>)]) -> Option<Cut> {
-        let spaces: Vec<Space> = rules.iter().map(|r| self.space(r, field, ctx, 0)).collect();
+        // Many rules jump to the same chain: what it can reach is worked
+        // out once per cut.
+        let mut reach: FxHashMap<ChainId, Space> = FxHashMap::default();
+        let spaces: Vec<Space> = rules
+            .iter()
+            .map(|r| {
+                let own = own_space(r, field);
+                match self.callee(r, 0) {
+                    Some((id, callee)) => own.intersect(
+                        reach.entry(id).or_insert_with(|| self.reach(callee, field, ctx, 0)),
+                    ),
+                    None => own,
+                }
+            })
+            .collect();
         let prefix = spaces.iter().take_while(|s| s.is_any()).count();
         let spaces = &spaces[prefix..];
         let n = spaces.len();
@@ -508,11 +522,29 @@ impl<'a> Classifier<'a> {
     /// that fits the path so far can match.
     fn space(&self, rule: &Rule, field: Field, ctx: &[(Field, Vec<Range>)], depth: usize) -> Space {
         let own = own_space(rule, field);
-        let Target::Jump(id) = rule.target else { return own };
-        let callee = match self.rs.get(id) {
-            Some(c) if rule.log.is_none() && depth < DEPTH_MAX && c.rules.len() <= CALLEE_MAX => c,
-            _ => return own,
-        };
+        match self.callee(rule, depth) {
+            Some((_, callee)) => own.intersect(&self.reach(callee, field, ctx, depth)),
+            None => own,
+        }
+    }
+
+    /// The chain `rule` jumps to, when it is looked into.
+    fn callee(&self, rule: &Rule, depth: usize) -> Option<(ChainId, &'a Chain)> {
+        let Target::Jump(id) = rule.target else { return None };
+        let callee = self.rs.get(id)?;
+        (rule.log.is_none() && depth < DEPTH_MAX && callee.rules.len() <= CALLEE_MAX)
+            .then_some((id, callee))
+    }
+
+    /// The values of `field` for which a rule of `callee` that fits the
+    /// path so far can match.
+    fn reach(
+        &self,
+        callee: &Chain,
+        field: Field,
+        ctx: &[(Field, Vec<Range>)],
+        depth: usize,
+    ) -> Space {
         let mut reach = Space::NONE;
         for r in &callee.rules {
             let fits = ctx.iter().all(|(f, keys)| self.space(r, *f, &[], depth + 1).overlaps(keys));
@@ -520,7 +552,7 @@ impl<'a> Classifier<'a> {
                 reach = reach.union(self.space(r, field, ctx, depth + 1));
             }
         }
-        own.intersect(&reach)
+        reach
     }
 }
 
