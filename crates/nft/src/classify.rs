@@ -33,7 +33,7 @@
 //! its runs of dispatch rules become one verdict map each (`merge.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};
 
 use rampart_ir::{
@@ -262,9 +262,7 @@ impl<'a> Classifier<'a> {
     /// The chain made with `rules`: equal chains (a leaf map's boxes, or
     /// the same subtree reached from several parts) are made once.
     fn made_once(&mut self, rules: Vec<Rule>, chain: impl FnOnce(&mut Self) -> Chain) -> ChainId {
-        let mut hasher = FxBuildHasher.build_hasher();
-        rules.hash(&mut hasher);
-        let key = hasher.finish();
+        let key = FxBuildHasher.hash_one(&rules);
         let base = self.rs.chains.len();
         let same = self.by_rules.get(&key).into_iter().flatten();
         if let Some(&at) = same.into_iter().find(|&&at| self.made[at].rules == rules) {
