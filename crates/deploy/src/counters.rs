@@ -59,6 +59,10 @@ pub struct Hits {
     pub ruleset: Option<String>,
     /// Where the policy writes it (`file:line`), when the policy is at hand.
     pub at: Option<String>,
+    /// Why the loaded ruleset holds no counter of this rule (its counts
+    /// are then 0); none when it holds one.
+    #[serde(default)]
+    pub absent: Option<String>,
 }
 
 /// Counts of kernel rules that stand for several policy rules at once
@@ -139,7 +143,7 @@ pub fn tally(rules: &[Counted]) -> Tally {
         .map(|(rule, comment)| {
             let (packets, bytes) =
                 decides.get(&rule).or_else(|| logs.get(&rule)).copied().unwrap_or_default();
-            Hits { rule, comment, packets, bytes, ruleset: None, at: None }
+            Hits { rule, comment, packets, bytes, ruleset: None, at: None, absent: None }
         })
         .collect();
     let shared = shared
@@ -262,10 +266,36 @@ fn read_nft() -> Result<Vec<Counted>, DeployError> {
     Ok(out)
 }
 
-/// Policy rules that matched nothing since load.
+/// Why a policy rule has no kernel rule: the classifier form leaves out
+/// rules that earlier deciding rules shadow entirely.
+pub const NOT_LOADED: &str = "not in the ruleset: no packet can reach it";
+
+/// Add each rule of `numbers` (the applied policy's) that the kernel holds
+/// no counter of, with 0 packets and why: every policy rule is listed.
+/// One within a merged nft rule's `first .. last` is counted there.
+pub fn complete(t: &mut Tally, numbers: impl IntoIterator<Item = u32>) {
+    let counted: BTreeSet<u32> = t.rules.iter().map(|h| h.rule).collect();
+    for rule in numbers.into_iter().filter(|n| !counted.contains(n)) {
+        let within = t.shared.iter().find(|s| {
+            let mut ends = s.comment.split(" .. ").filter_map(comment_rule);
+            let first = ends.next();
+            let last = ends.last().or(first);
+            first.zip(last).is_some_and(|(a, b)| (a.min(b)..=a.max(b)).contains(&rule))
+        });
+        let absent = match within {
+            Some(s) => format!("counted with the merged rules `{}`", s.comment),
+            None => NOT_LOADED.to_owned(),
+        };
+        let (packets, bytes, ruleset, at) = (0, 0, None, None);
+        t.rules.push(Hits { rule, comment: None, packets, bytes, ruleset, at, absent: Some(absent) });
+    }
+    t.rules.sort_by_key(|h| h.rule);
+}
+
+/// Policy rules the kernel counts that matched nothing since load.
 #[must_use]
 pub fn never_hit(t: &Tally) -> BTreeSet<u32> {
-    t.rules.iter().filter(|h| h.packets == 0).map(|h| h.rule).collect()
+    t.rules.iter().filter(|h| h.packets == 0 && h.absent.is_none()).map(|h| h.rule).collect()
 }
 
 #[cfg(test)]
@@ -308,6 +338,23 @@ mod tests {
         assert_eq!(
             t.shared,
             [Shared { comment: "R1: a .. R2: b".into(), packets: 11, bytes: 1100 }]
+        );
+        assert_eq!(never_hit(&t), BTreeSet::from([3]));
+        // R4 is not loaded; R2 is counted in R1 .. R2's lookup.
+        let mut t = t;
+        complete(&mut t, [1, 2, 3, 4, 5]);
+        let absent: Vec<(u32, u64, Option<&str>)> =
+            t.rules.iter().map(|h| (h.rule, h.packets, h.absent.as_deref())).collect();
+        let merged = "counted with the merged rules `R1: a .. R2: b`";
+        assert_eq!(
+            absent[..5],
+            [
+                (1, 0, Some(merged)),
+                (2, 0, Some(merged)),
+                (3, 0, None),
+                (4, 0, Some(NOT_LOADED)),
+                (5, 4, None)
+            ]
         );
         assert_eq!(never_hit(&t), BTreeSet::from([3]));
     }
