@@ -21,19 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::state::Applied;
 use crate::{DeployError, iptables, nft};
 
-/// What a kernel rule does, as far as counting goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A verdict, a translation, a mark: the rule matched, it decided.
-    Decides,
-    /// Logs and goes on.
-    Log,
-    Return,
-    /// Jump or goto to this chain (named as `chain` is in [`Counted`]).
-    Jump(String),
-    /// A verdict map or other dispatch with no rule of its own.
-    Dispatch,
-}
+/// What a kernel rule does, as far as counting goes (for both backends:
+/// the nft reader's model).
+pub use rampart_ir::read::nft::Kind;
 
 /// One kernel rule with its counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,59 +197,27 @@ pub fn read(record: &Applied) -> Result<Vec<Counted>, DeployError> {
     Ok(out)
 }
 
-/// `nft -j list table` output, the parts counting reads.
-#[derive(Deserialize)]
-struct Listing {
-    nftables: Vec<Item>,
-}
-
-#[derive(Deserialize)]
-struct Item {
-    rule: Option<JsonRule>,
-}
-
-#[derive(Deserialize)]
-struct JsonRule {
-    family: String,
-    table: String,
-    chain: String,
-    comment: Option<String>,
-    expr: Vec<BTreeMap<String, serde_json::Value>>,
-}
-
+/// The counted rules of Rampart's nft tables, read by the nft reader.
 fn read_nft() -> Result<Vec<Counted>, DeployError> {
     let mut out = Vec::new();
     for t in nft::present()? {
         let (family, name) = t.split_once(' ').expect("family and name");
         let text = iptables::run("nft", &["-j", "list", "table", family, name], None)?;
-        let listing: Listing = serde_json::from_str(&text).map_err(|e| {
+        let counted = read::nft::counters(&text).map_err(|e| {
             DeployError::Unreadable(format!("cannot read the counters `nft -j` printed: {e}"))
         })?;
-        for r in listing.nftables.into_iter().filter_map(|i| i.rule) {
+        for r in counted {
             let chain = |c: &str| format!("{} {} {c}", r.family, r.table);
-            let has = |k: &str| r.expr.iter().any(|e| e.contains_key(k));
-            let counter = r.expr.iter().find_map(|e| e.get("counter"));
-            let n = |k: &str| counter.and_then(|c| c.get(k)).and_then(serde_json::Value::as_u64);
-            let target = r.expr.iter().find_map(|e| {
-                e.get("jump").or_else(|| e.get("goto")).and_then(|j| j.get("target")?.as_str())
-            });
-            let kind = if has("vmap") {
-                Kind::Dispatch
-            } else if let Some(to) = target {
-                Kind::Jump(chain(to))
-            } else if has("return") {
-                Kind::Return
-            } else if has("log") && !["accept", "drop", "reject", "queue"].iter().any(|v| has(v)) {
-                Kind::Log
-            } else {
-                Kind::Decides
+            let kind = match &r.kind {
+                Kind::Jump(to) => Kind::Jump(chain(to)),
+                k => k.clone(),
             };
             out.push(Counted {
                 chain: chain(&r.chain),
-                comment: r.comment.clone(),
+                comment: r.comment,
                 kind,
-                packets: n("packets").unwrap_or_default(),
-                bytes: n("bytes").unwrap_or_default(),
+                packets: r.packets,
+                bytes: r.bytes,
             });
         }
     }

@@ -83,7 +83,7 @@ fn live_reads_nft_and_iptables_nft_together() {
     let ns = Netns::new().unwrap();
     ns.run_with_input(
         &["iptables-nft-restore", "-w"],
-        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.9.9.9/32 -m comment --comment \"by iptables\" -j DROP\nCOMMIT\n",
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 10.9.9.9/32 -m comment --comment \"by iptables\" -j DROP\nCOMMIT\n",
     )
     .unwrap();
     ns.run_with_input(
@@ -140,7 +140,11 @@ fn live_reads_nft_and_iptables_nft_together() {
         assert!(mixed.contains(line), "{line:?} in\n{mixed}");
     }
     assert!(all("10.9.9.9", "22", &[]).contains("verdict: DROP by in 1\n== result =="));
-    assert!(all("1.1.1.1", "80", &[]).contains("== result ==\nverdict: ACCEPT\n"));
+    let passed = all("1.1.1.1", "80", &[]);
+    assert!(passed.contains("== result ==\nverdict: ACCEPT\n"), "{passed}");
+    // The iptables table, read whole for each of its base chains, is met
+    // once at input.
+    assert_eq!(passed.matches("== input (filter) ==").count(), 1, "{passed}");
     // A second table's port forward: translated at prerouting, so the
     // packet is forwarded and never meets the input chains.
     ns.run_with_input(

@@ -127,7 +127,16 @@ impl NftRuleset {
         });
         let mut all = Ruleset::default();
         for b in bases {
+            let from = all.chains.len();
             all.append(&b.ruleset);
+            // A table read whole (iptables-nft's, through iptables-save)
+            // serves each of its base chains: of each copy only that base
+            // chain is entered.
+            for c in &mut all.chains[from..] {
+                if c.is_builtin() && (c.hook() != Some(b.hook) || c.table != b.kind) {
+                    c.kind = ChainKind::User;
+                }
+            }
         }
         all
     }
@@ -287,10 +296,46 @@ pub struct RuleCounter {
     /// Position in its chain, from 1.
     pub index: usize,
     pub packets: u64,
+    pub bytes: u64,
     /// The rule's comment; `None` also for a rule that dispatches by a
     /// verdict map, whose one counter counts the packets of every element
     /// (each with a comment of its own), so it names no single rule.
     pub comment: Option<String>,
+    pub kind: Kind,
+}
+
+/// What a counted rule does with the packets it counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A verdict, a translation, a mark: the rule matched, it decided.
+    Decides,
+    /// Logs and goes on.
+    Log,
+    Return,
+    /// Jump or goto to this chain.
+    Jump(String),
+    /// A verdict map or other dispatch with no rule of its own.
+    Dispatch,
+}
+
+impl Kind {
+    fn of(expr: &[BTreeMap<String, Value>]) -> Kind {
+        let has = |k: &str| expr.iter().any(|e| e.contains_key(k));
+        let target = expr.iter().find_map(|e| {
+            e.get("jump").or_else(|| e.get("goto")).and_then(|j| j.get("target")?.as_str())
+        });
+        if has("vmap") {
+            Kind::Dispatch
+        } else if let Some(to) = target {
+            Kind::Jump(to.to_owned())
+        } else if has("return") {
+            Kind::Return
+        } else if has("log") && !["accept", "drop", "reject", "queue"].iter().any(|v| has(v)) {
+            Kind::Log
+        } else {
+            Kind::Decides
+        }
+    }
 }
 
 /// The counters of every rule that has a `counter` statement, in listing
@@ -306,13 +351,16 @@ pub fn counters(text: &str) -> Result<Vec<RuleCounter>, serde_json::Error> {
         let r: JsonRule = serde_json::from_value(value)?;
         let n = seen.entry((r.family.clone(), r.table.clone(), r.chain.clone())).or_insert(0);
         *n += 1;
-        let packets = r.expr.iter().find_map(|s| s.get("counter")?.get("packets")?.as_u64());
-        let vmap = r.expr.iter().any(|s| s.contains_key("vmap"));
-        if let Some(packets) = packets {
+        let counter = r.expr.iter().find_map(|s| s.get("counter"));
+        let count = |k: &str| counter.and_then(|c| c.get(k)?.as_u64());
+        if let (Some(packets), Some(bytes)) = (count("packets"), count("bytes")) {
+            let kind = Kind::of(&r.expr);
             out.push(RuleCounter {
                 index: *n,
                 packets,
-                comment: r.comment.filter(|_| !vmap),
+                bytes,
+                comment: r.comment.filter(|_| kind != Kind::Dispatch),
+                kind,
                 family: r.family,
                 table: r.table,
                 chain: r.chain,

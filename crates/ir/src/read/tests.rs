@@ -590,3 +590,39 @@ fn each_script_error_has_its_own_code() {
     assert_eq!(code(&format!("{ipt}$IPTABLES -t bogus -A INPUT -j ACCEPT\n")), ["E0813"]);
     assert_eq!(code(&format!("{ipt}$IPTABLES -w -t filter\n")), ["E0829"]);
 }
+
+/// Each counted nft rule with its counts and what it does: `status
+/// --counters` sums per policy rule by that, the lab by the comments.
+#[test]
+fn nft_counters_say_what_each_rule_does() {
+    let rule = |expr: &str, comment: &str| {
+        format!(
+            r#"{{"rule": {{"family": "inet", "table": "rampart", "chain": "input", "handle": 1,
+               "expr": [{expr}, {{"counter": {{"packets": 3, "bytes": 180}}}}],
+               "comment": "{comment}"}}}}"#
+        )
+    };
+    let rules = [
+        rule(r#"{"jump": {"target": "RULE_7"}}"#, "R7: a"),
+        rule(r#"{"return": null}"#, "R7: a"),
+        rule(r#"{"log": {"prefix": "RP"}}"#, "R9: b"),
+        rule(r#"{"log": {"prefix": "RP"}}, {"drop": null}"#, "R9: b"),
+        rule(r#"{"vmap": {"key": 1, "data": 2}}"#, "R1: c"),
+        r#"{"rule": {"family": "inet", "table": "rampart", "chain": "input", "expr": []}}"#
+            .to_owned(),
+    ];
+    let text = format!(r#"{{"nftables": [{}]}}"#, rules.join(", "));
+    let read = nft::counters(&text).unwrap();
+    let got: Vec<(usize, nft::Kind, u64, Option<&str>)> =
+        read.iter().map(|c| (c.index, c.kind.clone(), c.bytes, c.comment.as_deref())).collect();
+    assert_eq!(
+        got,
+        [
+            (1, nft::Kind::Jump("RULE_7".into()), 180, Some("R7: a")),
+            (2, nft::Kind::Return, 180, Some("R7: a")),
+            (3, nft::Kind::Log, 180, Some("R9: b")),
+            (4, nft::Kind::Decides, 180, Some("R9: b")),
+            (5, nft::Kind::Dispatch, 180, None),
+        ]
+    );
+}
