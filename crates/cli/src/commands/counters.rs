@@ -142,21 +142,18 @@ pub(crate) fn text(c: &Counts) -> String {
         .tally
         .rules
         .iter()
-        .filter(|h| h.packets == 0 && h.absent.is_none())
+        .filter(|h| h.packets == 0 && h.uncounted.is_none())
         .map(place)
         .collect();
     if !never.is_empty() {
         out.push_str(&format!("never hit since load: {}\n", never.join(", ")));
     }
-    let absent: Vec<String> = c
-        .tally
-        .rules
-        .iter()
-        .filter(|h| h.absent.as_deref() == Some(counters::NOT_LOADED))
-        .map(place)
-        .collect();
-    if !absent.is_empty() {
-        out.push_str(&format!("{}: {}\n", counters::NOT_LOADED, absent.join(", ")));
+    for why in [counters::NOT_LOADED, counters::MERGED] {
+        let rules = c.tally.rules.iter().filter(|h| h.uncounted.as_deref() == Some(why));
+        let rules: Vec<String> = rules.map(place).collect();
+        if !rules.is_empty() {
+            out.push_str(&format!("{why}: {}\n", rules.join(", ")));
+        }
     }
     if let Some(why) = &c.unplaced {
         out.push_str(&format!("(no rule sets or lines: {why})\n"));
@@ -175,7 +172,7 @@ fn place(h: &Hits) -> String {
 /// A rule's comment; rule 0 is the rules Rampart adds by itself; a rule
 /// without a counter says why.
 pub(crate) fn comment(h: &Hits) -> &str {
-    match (&h.comment, h.rule, &h.absent) {
+    match (&h.comment, h.rule, &h.uncounted) {
         (Some(c), ..) => c,
         (None, 0, _) => "Rampart's own rules (established, management, default)",
         (None, _, Some(why)) => why,

@@ -177,7 +177,7 @@ mod tests {
             bytes: packets * 60,
             ruleset: Some("main".into()),
             at: Some(format!("gw.rp:{}", rule + 20)),
-            absent: None,
+            uncounted: None,
         };
         let tally = Tally {
             rules: vec![
