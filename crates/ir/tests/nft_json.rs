@@ -171,4 +171,13 @@ fn base_chains_are_joined_in_the_kernels_order() {
     assert_eq!(names(false), ["early", inet.as_str(), "nat2", "late"]);
     // IPv6 packets meet only the inet table's
     assert_eq!(names(true), [inet.as_str()]);
+    let tied = |rs: &nft::NftRuleset| {
+        rs.diagnostics.iter().any(|d| d.message.contains("ip f tie has priority -100"))
+    };
+    assert!(!tied(&rs), "{:?}", rs.diagnostics);
+    // A filter chain at the nat chains' own place: their order is not known.
+    let tie = chain("tie", "filter", -100);
+    let rs = nft::parse(&text.replacen(head, &format!("{tie}{head}"), 1), FileId(0));
+    assert!(tied(&rs), "{:?}", rs.diagnostics);
+    assert!(!rs.has_errors());
 }

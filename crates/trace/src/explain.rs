@@ -12,7 +12,9 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use rampart_ir::{Family, Hook, Match, Rule, Ruleset, TCP_FLAGS, Table, Target, format_rule};
+use rampart_ir::{
+    ChainId, Family, Hook, Match, Rule, Ruleset, TCP_FLAGS, Table, Target, format_rule,
+};
 use serde_json::{Value, json};
 
 use crate::eval::{Ending, RuleRef, Trace, Undecided, Verdict};
@@ -246,8 +248,19 @@ const FORKS_SHOWN: usize = 20;
 /// undecided rules with both outcomes, and the verdict.
 #[must_use]
 pub fn to_text(rs: &Ruleset, p: &Packet, t: &Trace, family: Family) -> String {
-    let start = (rs.base(Table::Filter, p.hook).or_else(|| rs.base(Table::Nat, p.hook)))
-        .map(|c| rs.name(c));
+    let start = rs.base(Table::Filter, p.hook).or_else(|| rs.base(Table::Nat, p.hook));
+    text_from(rs, start, p, t, family)
+}
+
+/// As [`to_text`], for a walk that started in the base chain `start`.
+fn text_from(
+    rs: &Ruleset,
+    start: Option<ChainId>,
+    p: &Packet,
+    t: &Trace,
+    family: Family,
+) -> String {
+    let start = start.map(|c| rs.name(c));
     let mut out = format!("packet: {}\n", packet_line(p));
     let mut logs = t.logs.iter();
     for s in &t.path {
@@ -374,7 +387,7 @@ pub fn routed_to_text(rs: &Ruleset, r: &Routed, family: Family) -> String {
             route_text(&mut out, r, &s.packet);
         }
         let _ = writeln!(out, "== {} ==", passage_name(rs, s));
-        out.push_str(&to_text(rs, &s.packet, s.walk.trace(), family));
+        out.push_str(&text_from(rs, Some(s.chain), &s.packet, s.walk.trace(), family));
         if let Walk::Nat(n) = &s.walk {
             let _ = writeln!(out, "nat: {}", nat_line(&s.packet, n));
         }

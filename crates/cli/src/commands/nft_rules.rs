@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rampart_diag::Sources;
 use rampart_ir::read::nft::{self, Base, NftRuleset};
-use rampart_ir::{Family, format_rule};
+use rampart_ir::{Family, Table, format_rule};
 use rampart_trace::{Packet, Verdict, check, explain, trace_through};
 
 use crate::commands::INVALID;
@@ -108,13 +108,13 @@ pub(crate) fn live() -> anyhow::Result<NftRuleset> {
     let Some(mut rs) = read(Path::new("nft -j list ruleset"), &text) else {
         anyhow::bail!("the host's nft ruleset could not be read");
     };
-    let save = |tool: &str| -> anyhow::Result<Option<rampart_ir::Ruleset>> {
+    let save = |tool: &str, table: Table| -> anyhow::Result<Option<rampart_ir::Ruleset>> {
         let mut cmd = std::process::Command::new(tool);
-        // A backend without a filter table (or not installed) has nothing to add.
-        let Ok(text) = rampart_os::run(cmd.args(["-t", "filter"]), "iptables", None) else {
+        // A backend without the table (or not installed) has nothing to add.
+        let Ok(text) = rampart_os::run(cmd.args(["-t", table.name()]), "iptables", None) else {
             return Ok(None);
         };
-        if !text.contains("*filter") {
+        if !text.contains(&format!("*{}", table.name())) {
             return Ok(None);
         }
         let mut sources = Sources::new();
@@ -122,17 +122,23 @@ pub(crate) fn live() -> anyhow::Result<NftRuleset> {
         let im = rampart_ir::read::parse(&text, file, rampart_ir::read::Format::Save);
         printer::diagnostics(&im.diagnostics, &sources);
         anyhow::ensure!(!im.has_errors(), "`{tool}` printed rules Rampart cannot read");
-        Ok(im.filter().map(|t| t.ruleset.clone().into_ruleset()))
+        let read = im.tables.iter().find(|t| t.table == table);
+        Ok(read.map(|t| t.ruleset.clone().into_ruleset()))
     };
+    // iptables-nft's filter and nat tables, as iptables reads them back
+    // (their matches are xt expressions in nft's listing).
     for (family, tool) in [("ip", "iptables-nft-save"), ("ip6", "ip6tables-nft-save")] {
-        if let Some(filter) = save(tool)? {
-            for b in rs.bases.iter_mut().filter(|b| b.family == family && b.table == "filter") {
-                b.ruleset = filter.clone();
+        for table in [Table::Filter, Table::Nat] {
+            if let Some(read) = save(tool, table)? {
+                let ours = |b: &&mut Base| b.family == family && b.table == table.name();
+                for b in rs.bases.iter_mut().filter(ours) {
+                    b.ruleset = read.clone();
+                }
             }
         }
     }
     for (family, tool) in [("ip", "iptables-legacy-save"), ("ip6", "ip6tables-legacy-save")] {
-        if let Some(filter) = save(tool)? {
+        if let Some(filter) = save(tool, Table::Filter)? {
             // Without rules and with accepting policies it changes nothing:
             // the kernel makes such a table in every namespace once its
             // module is loaded.

@@ -239,6 +239,92 @@ fn every_tables_chains_decide_across_the_hooks() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A host as firewalld and Docker leave it: firewalld's inet table (filter
+/// chains at prerouting, input and forward, nat chains at prerouting and
+/// postrouting) beside Docker's iptables-nft filter and nat tables.
+/// `trace --live --hook all` walks both at every hook: Docker's port
+/// forward is translated first (its nat chain is the kernel's first) and
+/// still meets firewalld's forward reject; firewalld's port forward meets
+/// Docker's forward drop; a forward out of the trusted zone is masqueraded
+/// by Docker's nat chain, after which firewalld's is not run.
+#[test]
+fn live_firewalld_beside_docker_across_every_hook() {
+    use rampart_lab::{Netns, Tool, require_tools};
+    require_tools(&[Tool::NFT, Tool::IP]).unwrap();
+    let ns = Netns::new().unwrap();
+    let docker = format!(
+        "*filter\n{}\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n\
+         :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n\
+         -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
+         -A POSTROUTING -s 10.77.2.0/24 ! -o s0 -j MASQUERADE\n-A DOCKER -i s0 -j RETURN\n\
+         -A DOCKER ! -i s0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.77.2.2:80\n\
+         COMMIT\n",
+        include_str!("../../../lab/tests/fixtures/corpus/docker.rules").trim_end()
+    );
+    ns.run_with_input(&["iptables-nft-restore", "-w"], &docker).unwrap();
+    ns.run_with_input(&["nft", "-f", "-"], include_str!("../fixtures/firewalld.nft")).unwrap();
+    ns.run(["ip", "link", "set", "lo", "up"]).unwrap();
+    ns.run(["ip", "addr", "add", "10.77.1.1/32", "dev", "lo"]).unwrap();
+    let all = |args: &[&str]| {
+        let run = ns
+            .command(env!("CARGO_BIN_EXE_rampart"))
+            .args(["trace", "--live", "--hook", "all", "--proto", "tcp", "--sport", "40000"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+        text(&run.stdout)
+    };
+    let from_c0 = |dst: &str, port: &str, out: &[&str]| {
+        let mut a = vec!["--in", "c0", "--src", "10.77.1.2", "--dst", dst, "--dport", port];
+        a.extend_from_slice(out);
+        all(&a)
+    };
+    let verdict = |t: &str, v: &str| {
+        assert!(t.contains(&format!("== result ==\nverdict: {v}\n")), "{v} in\n{t}");
+    };
+    // ssh to the host: Docker's INPUT accepts, then firewalld's public zone.
+    let ssh = from_c0("10.77.1.1", "22", &[]);
+    verdict(&ssh, "ACCEPT");
+    let docker_in = ssh.find("== input (filter) ==").unwrap_or_else(|| panic!("{ssh}"));
+    let firewalld_in = ssh.find("== input (filter filter_INPUT) ==").unwrap();
+    assert!(docker_in < firewalld_in, "{ssh}");
+    verdict(&from_c0("10.77.1.1", "80", &[]), "REJECT");
+    // Docker's published port: translated, accepted by Docker's FORWARD,
+    // rejected by firewalld's.
+    let published = from_c0("10.77.1.1", "8080", &["--out", "s0"]);
+    assert!(published.contains("translated: DNAT 10.77.1.1:8080 -> 10.77.2.2:80"), "{published}");
+    assert!(published.contains("== forward (filter filter_FORWARD) =="), "{published}");
+    verdict(&published, "REJECT");
+    // firewalld's port forward: Docker's FORWARD policy drops it.
+    let forwarded = from_c0("10.77.1.1", "2222", &["--out", "s0"]);
+    assert!(forwarded.contains("translated: DNAT 10.77.1.1:2222 -> 10.77.2.3:22"), "{forwarded}");
+    verdict(&forwarded, "DROP");
+    // firewalld's filter chain at prerouting drops before any routing.
+    let spoofed =
+        all(&["--in", "c0", "--src", "10.77.66.5", "--dst", "10.77.1.1", "--dport", "22"]);
+    assert!(spoofed.contains("== prerouting (filter filter_PREROUTING) =="), "{spoofed}");
+    assert!(!spoofed.contains("== routing =="), "{spoofed}");
+    verdict(&spoofed, "DROP");
+    // Out of the trusted zone: Docker's masquerade, the only translation.
+    let out = all(&[
+        "--in",
+        "s0",
+        "--out",
+        "c0",
+        "--src",
+        "10.77.2.2",
+        "--dst",
+        "198.51.100.1",
+        "--dport",
+        "443",
+    ]);
+    verdict(&out, "ACCEPT");
+    assert_eq!(out.matches("translated: ").count(), 1, "{out}");
+    assert!(out.contains("translated: MASQUERADE 10.77.2.2:40000 -> "), "{out}");
+    assert!(!out.contains("nat_POSTROUTING"), "{out}");
+}
+
 /// A bridge table's chains see the frames crossing the bridge, first; a
 /// routed packet never meets them.
 #[test]

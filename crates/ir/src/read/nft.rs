@@ -120,9 +120,8 @@ impl NftRuleset {
         let own = if v6 { "ip6" } else { "ip" };
         let mut bases: Vec<&Base> =
             self.bases.iter().filter(|b| b.family == own || b.family == "inet").collect();
-        bases.sort_by_key(|b| match (b.kind, b.hook) {
-            (Table::Nat, Hook::Prerouting | Hook::Output) => -100,
-            (Table::Nat, _) => 100,
+        bases.sort_by_key(|b| match b.kind {
+            Table::Nat => nat_priority(b.hook),
             _ => b.priority,
         });
         let mut all = Ruleset::default();
@@ -144,6 +143,15 @@ impl NftRuleset {
     #[must_use]
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Where the kernel's NAT hook sits at `hook`: every nat chain of the hook
+/// runs there.
+fn nat_priority(hook: Hook) -> i64 {
+    match hook {
+        Hook::Prerouting | Hook::Output => -100,
+        _ => 100,
     }
 }
 
@@ -284,6 +292,32 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
     let mut numbered: Vec<(usize, Base)> = out.bases.drain(..).enumerate().collect();
     numbered.sort_by_key(|(i, b)| (b.hook, b.priority, std::cmp::Reverse(*i)));
     out.bases = numbered.into_iter().map(|(_, b)| b).collect();
+    // A filter chain at the NAT hook's own priority runs before or after
+    // the nat chains by registration, which the listing does not show.
+    let nat_at = |hook| out.bases.iter().any(|n| n.kind == Table::Nat && n.hook == hook);
+    let tied: Vec<Diagnostic> = out
+        .bases
+        .iter()
+        .filter(|b| b.kind == Table::Filter && b.family != "bridge")
+        .filter(|b| b.priority == nat_priority(b.hook) && nat_at(b.hook))
+        .map(|b| {
+            diagnostics::doubtful(
+                Span::new(file, 0, 0),
+                format!(
+                    "nft ruleset: chain {} {} {} has priority {}, the place of the nat chains \
+                     at hook {}: whether the kernel runs it before or after them depends on \
+                     the order they were added in",
+                    b.family,
+                    b.table,
+                    b.chain,
+                    b.priority,
+                    b.hook.name()
+                ),
+                "trace --hook all may take them in the other order",
+            )
+        })
+        .collect();
+    out.diagnostics.extend(tied);
     out
 }
 
