@@ -122,11 +122,11 @@ pub fn tally(rules: &[Counted]) -> Tally {
             })
             .or_insert(text);
         let sum = match &r.kind {
-            Kind::Dispatch if r.chain.is_empty() => {
+            // An element of a lookup, or a lookup of one rule's elements.
+            Kind::Dispatch => {
                 elements.insert(n);
                 continue;
             }
-            Kind::Dispatch => continue,
             Kind::Jump(to) if own(to, n) => continue,
             Kind::Return if own(&r.chain, n) => continue,
             Kind::Log => &mut logs,
@@ -240,8 +240,10 @@ fn read_nft() -> Result<Vec<Counted>, DeployError> {
 pub const NOT_LOADED: &str = "not in the ruleset: no packet can reach it";
 
 /// Why a policy rule's count is not whole: it is (also) an element of an
-/// nft set or verdict map, whose rule counts for all its elements.
-pub const MERGED: &str = "in a merged set or map lookup: those packets count for all its rules";
+/// nft set, whose rule counts for all its elements, or of a verdict map,
+/// whose rule's counter holds only the packets no element took.
+pub const MERGED: &str = "decides inside a merged nft lookup: those packets are not counted \
+     alone (a set's are under shared, a verdict map counts none)";
 
 /// Add each rule of `numbers` (the applied policy's) that the kernel holds
 /// no counter of, with 0 packets and why: every policy rule is listed.

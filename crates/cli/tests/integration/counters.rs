@@ -171,7 +171,7 @@ fn every_policy_rule_is_listed_with_nft() {
     assert_eq!(of(5)["at"], format!("{}:{}", path.display(), 53), "{v:#}");
     for n in [1, 4] {
         let merged = of(n)["uncounted"].as_str().unwrap_or_default();
-        assert!(merged.starts_with("in a merged set or map lookup"), "R{n}: {v:#}");
+        assert!(merged.starts_with("decides inside a merged nft lookup"), "R{n}: {v:#}");
     }
     for (n, packets) in [(2, 3), (3, 5)] {
         assert_eq!(of(n)["packets"], packets, "R{n}: {v:#}");
