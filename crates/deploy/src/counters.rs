@@ -28,7 +28,8 @@ pub use rampart_ir::read::nft::Kind;
 /// One kernel rule with its counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counted {
-    /// Its chain, with table and family (`v4 filter RULE_7`, `inet rampart input`).
+    /// Its chain, with table and family (`v4 filter RULE_7`, `inet rampart input`);
+    /// empty for an element of an nft set or map.
     pub chain: String,
     pub comment: Option<String>,
     pub kind: Kind,
@@ -49,6 +50,11 @@ pub struct Hits {
     pub ruleset: Option<String>,
     /// Where the policy writes it (`file:line`), when the policy is at hand.
     pub at: Option<String>,
+    /// Why the loaded ruleset holds no counter of this rule (its counts
+    /// are then 0) or of part of it (an element of a merged lookup); none
+    /// when its counts are whole.
+    #[serde(default)]
+    pub uncounted: Option<String>,
 }
 
 /// Counts of kernel rules that stand for several policy rules at once
@@ -95,6 +101,7 @@ pub fn tally(rules: &[Counted]) -> Tally {
     let mut decides: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     let mut logs: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     let mut comments: BTreeMap<u32, Option<String>> = BTreeMap::new();
+    let mut elements: BTreeSet<u32> = BTreeSet::new();
     let mut shared: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for r in rules {
         let Some(n) = number(r) else {
@@ -115,7 +122,11 @@ pub fn tally(rules: &[Counted]) -> Tally {
             })
             .or_insert(text);
         let sum = match &r.kind {
-            Kind::Dispatch => continue,
+            // An element of a lookup, or a lookup of one rule's elements.
+            Kind::Dispatch => {
+                elements.insert(n);
+                continue;
+            }
             Kind::Jump(to) if own(to, n) => continue,
             Kind::Return if own(&r.chain, n) => continue,
             Kind::Log => &mut logs,
@@ -129,7 +140,8 @@ pub fn tally(rules: &[Counted]) -> Tally {
         .map(|(rule, comment)| {
             let (packets, bytes) =
                 decides.get(&rule).or_else(|| logs.get(&rule)).copied().unwrap_or_default();
-            Hits { rule, comment, packets, bytes, ruleset: None, at: None }
+            let uncounted = elements.contains(&rule).then(|| MERGED.to_owned());
+            Hits { rule, comment, packets, bytes, ruleset: None, at: None, uncounted }
         })
         .collect();
     let shared = shared
@@ -202,6 +214,9 @@ fn read_nft() -> Result<Vec<Counted>, DeployError> {
         let counted = read::nft::counters(&text).map_err(|e| {
             DeployError::Unreadable(format!("cannot read the counters `nft -j` printed: {e}"))
         })?;
+        out.extend(elements(&text).map_err(|e| {
+            DeployError::Unreadable(format!("cannot read the sets `nft -j` printed: {e}"))
+        })?);
         for r in counted {
             let chain = |c: &str| format!("{} {} {c}", r.family, r.table);
             let kind = match &r.kind {
@@ -220,10 +235,66 @@ fn read_nft() -> Result<Vec<Counted>, DeployError> {
     Ok(out)
 }
 
-/// Policy rules that matched nothing since load.
+/// Why a policy rule has no kernel rule: the classifier form leaves out
+/// rules that earlier deciding rules shadow entirely.
+pub const NOT_LOADED: &str = "not in the ruleset: no packet can reach it";
+
+/// Why a policy rule's count is not whole: it is (also) an element of an
+/// nft set, whose rule counts for all its elements, or of a verdict map,
+/// whose rule's counter holds only the packets no element took.
+pub const MERGED: &str = "decides inside a merged nft lookup: those packets are not counted \
+     alone (a set's are under shared, a verdict map counts none)";
+
+/// Add each rule of `numbers` (the applied policy's) that the kernel holds
+/// no counter of, with 0 packets and why: every policy rule is listed.
+pub fn complete(t: &mut Tally, numbers: impl IntoIterator<Item = u32>) {
+    let counted: BTreeSet<u32> = t.rules.iter().map(|h| h.rule).collect();
+    for rule in numbers.into_iter().filter(|n| !counted.contains(n)) {
+        let uncounted = Some(NOT_LOADED.to_owned());
+        let (packets, bytes, ruleset, at) = (0, 0, None, None);
+        t.rules.push(Hits { rule, comment: None, packets, bytes, ruleset, at, uncounted });
+    }
+    t.rules.sort_by_key(|h| h.rule);
+}
+
+/// The comments of the set and map elements of an `nft -j` listing that
+/// decide in the lookup itself (not by `jump` or `goto` to a chain whose
+/// rules count): as element entries (no chain, no counts) for [`tally`].
+fn elements(text: &str) -> Result<Vec<Counted>, serde_json::Error> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<Counted>) {
+        match v {
+            serde_json::Value::Array(items) => {
+                // A map element and its verdict: `[{"elem": ..}, {"goto": ..}]`.
+                let to_chain = |d: &serde_json::Value| d.get("jump").or(d.get("goto")).is_some();
+                if let [key, data] = &items[..]
+                    && to_chain(data)
+                    && key.get("elem").is_some()
+                {
+                    return;
+                }
+                items.iter().for_each(|i| walk(i, out));
+            }
+            serde_json::Value::Object(o) => {
+                let comment = o.get("elem").and_then(|e| e.get("comment")?.as_str());
+                if let Some(c) = comment {
+                    let (chain, kind, packets, bytes) = (String::new(), Kind::Dispatch, 0, 0);
+                    out.push(Counted { chain, comment: Some(c.to_owned()), kind, packets, bytes });
+                }
+                o.values().for_each(|i| walk(i, out));
+            }
+            _ => {}
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_str(text)?;
+    let mut out = Vec::new();
+    walk(&doc, &mut out);
+    Ok(out)
+}
+
+/// Policy rules the kernel counts that matched nothing since load.
 #[must_use]
 pub fn never_hit(t: &Tally) -> BTreeSet<u32> {
-    t.rules.iter().filter(|h| h.packets == 0).map(|h| h.rule).collect()
+    t.rules.iter().filter(|h| h.packets == 0 && h.uncounted.is_none()).map(|h| h.rule).collect()
 }
 
 #[cfg(test)]
@@ -266,6 +337,19 @@ mod tests {
         assert_eq!(
             t.shared,
             [Shared { comment: "R1: a .. R2: b".into(), packets: 11, bytes: 1100 }]
+        );
+        assert_eq!(never_hit(&t), BTreeSet::from([3]));
+        // R4 is not loaded; R2 also decides as an element of a lookup.
+        let mut rules = rules.to_vec();
+        rules.push(r("", "R2: b", Kind::Dispatch, 0));
+        rules.push(r("in", "R2: b", Kind::Decides, 6));
+        let mut t = tally(&rules);
+        complete(&mut t, [2, 3, 4, 5]);
+        let got: Vec<(u32, u64, Option<&str>)> =
+            t.rules.iter().map(|h| (h.rule, h.packets, h.uncounted.as_deref())).collect();
+        assert_eq!(
+            got[..4],
+            [(2, 6, Some(MERGED)), (3, 0, None), (4, 0, Some(NOT_LOADED)), (5, 4, None)]
         );
         assert_eq!(never_hit(&t), BTreeSet::from([3]));
     }

@@ -171,4 +171,102 @@ fn base_chains_are_joined_in_the_kernels_order() {
     assert_eq!(names(false), ["early", inet.as_str(), "nat2", "late"]);
     // IPv6 packets meet only the inet table's
     assert_eq!(names(true), [inet.as_str()]);
+    let tied = |rs: &nft::NftRuleset| {
+        rs.diagnostics.iter().any(|d| d.message.contains("ip f tie has priority -100"))
+    };
+    assert!(!tied(&rs), "{:?}", rs.diagnostics);
+    // A filter chain at the nat chains' own place: their order is not known.
+    let tie = chain("tie", "filter", -100);
+    let rs = nft::parse(&text.replacen(head, &format!("{tie}{head}"), 1), FileId(0));
+    assert!(tied(&rs), "{:?}", rs.diagnostics);
+    assert!(!rs.has_errors());
+}
+
+/// Anonymous sets of protocols and ICMP types (as firewalld writes them),
+/// listed by `nft -j list ruleset`: one rule per element; a negated set
+/// is none of them; `ct status` stays undecided.
+#[test]
+fn anonymous_sets_of_protocols_and_icmp_types() {
+    let rule = |handle: u32, expr: &str| {
+        format!(
+            r#"{{"rule": {{"family": "inet", "table": "t", "chain": "c", "handle": {handle}, "expr": {expr}}}}}"#
+        )
+    };
+    let set = |left: &str, op: &str, items: &str| {
+        format!(r#"{{"match": {{"op": "{op}", "left": {left}, "right": {{"set": [{items}]}}}}}}"#)
+    };
+    let l4 = r#"{"meta": {"key": "l4proto"}}"#;
+    let rules = [
+        rule(3, &format!(r#"[{}, {{"accept": null}}]"#, set(l4, "==", r#""icmp", "ipv6-icmp""#))),
+        rule(
+            5,
+            &format!(
+                r#"[{}, {{"accept": null}}]"#,
+                set(
+                    r#"{"payload": {"protocol": "icmpv6", "field": "type"}}"#,
+                    "==",
+                    r#""echo-request", "nd-neighbor-solicit""#
+                )
+            ),
+        ),
+        rule(
+            7,
+            &format!(
+                r#"[{}, {{"match": {{"op": "==", "left": {{"meta": {{"key": "iifname"}}}}, "right": "a"}}}}, {{"drop": null}}]"#,
+                set(
+                    r#"{"payload": {"protocol": "icmp", "field": "type"}}"#,
+                    "==",
+                    r#""destination-unreachable", "echo-request""#
+                )
+            ),
+        ),
+        rule(
+            9,
+            &format!(
+                r#"[{}, {{"accept": null}}]"#,
+                set(
+                    r#"{"payload": {"protocol": "ip", "field": "protocol"}}"#,
+                    "==",
+                    r#""tcp", "udp""#
+                )
+            ),
+        ),
+        rule(11, &format!(r#"[{}, {{"drop": null}}]"#, set(l4, "!=", r#""tcp", "udp""#))),
+        rule(
+            12,
+            r#"[{"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "dnat"}}, {"accept": null}]"#,
+        ),
+    ];
+    let json = format!(
+        r#"{{"nftables": [{{"table": {{"family": "inet", "name": "t", "handle": 1}}}}, {{"chain": {{"family": "inet", "table": "t", "name": "c", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}}}, {}]}}"#,
+        rules.join(", ")
+    );
+    let rs = nft::parse(&json, FileId(0));
+    assert!(rs.diagnostics.is_empty(), "{:?}", rs.diagnostics);
+    let base = rs.at(Hook::Input).next().unwrap();
+    let lines = |family| -> Vec<String> {
+        base.ruleset.chains[0]
+            .rules
+            .iter()
+            .map(|r| format_rule(&base.ruleset, r, family))
+            .filter(|l| !l.is_empty())
+            .collect()
+    };
+    let v4 = lines(Family::V4);
+    let v6 = lines(Family::V6);
+    assert!(v4.contains(&"-p icmp -j ACCEPT".to_owned()), "{v4:#?}");
+    assert!(v6.contains(&"-p ipv6-icmp -j ACCEPT".to_owned()), "{v6:#?}");
+    assert!(v6.iter().any(|l| l.contains("--icmpv6-type 128")), "{v6:#?}");
+    assert!(v6.iter().any(|l| l.contains("--icmpv6-type 135")), "{v6:#?}");
+    assert!(v4.iter().any(|l| l.contains("--icmp-type 3 -i a -j DROP")), "{v4:#?}");
+    assert!(v4.iter().any(|l| l.contains("--icmp-type 8 -i a -j DROP")), "{v4:#?}");
+    assert!(v4.iter().any(|l| l.ends_with("-p tcp -j ACCEPT")), "{v4:#?}");
+    assert!(v4.iter().any(|l| l.ends_with("-p udp -j ACCEPT")), "{v4:#?}");
+    assert!(v4.iter().any(|l| l.contains("! -p tcp ! -p udp -j DROP")), "{v4:#?}");
+    let rules = &base.ruleset.chains[0].rules;
+    let unknown =
+        |r: &rampart_ir::Rule| r.matches.iter().any(|m| matches!(m, Match::Unknown { .. }));
+    // Only `ct status dnat` is undecided.
+    assert_eq!(rules.iter().filter(|r| unknown(r)).count(), 1, "{rules:#?}");
+    assert!(unknown(rules.last().unwrap()));
 }

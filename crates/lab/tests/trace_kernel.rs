@@ -1001,6 +1001,10 @@ fn random_nft(rng: &mut fastrand::Rng, hook: Hook) -> String {
                         "meta l4proto udp",
                         "fib daddr type local",
                         "fib saddr type != { local, broadcast }",
+                        "meta l4proto { icmp, udp }",
+                        "icmp type { echo-request, timestamp-request }",
+                        "ip protocol { tcp, icmp }",
+                        "meta l4proto != { tcp, ipv6-icmp }",
                     ])
                     .unwrap())
                 .to_owned(),
@@ -1040,6 +1044,35 @@ fn random_nft(rng: &mut fastrand::Rng, hook: Hook) -> String {
 
 /// Packet counters per (table, chain, rule index from 1).
 type NftCounters = BTreeMap<(String, String, usize), u64>;
+
+/// Per (table, chain), the nft rule (from 1) of each IR rule: a rule with
+/// an anonymous set of protocols is read as one IR rule per element. Each
+/// nft rule is read alone to count its IR rules.
+fn nft_positions(json: &str) -> BTreeMap<(String, String), Vec<usize>> {
+    let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+    let objects = doc["nftables"].as_array().unwrap();
+    let (rules, rest): (Vec<_>, Vec<_>) = objects.iter().partition(|o| o.get("rule").is_some());
+    let mut out: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for r in rules {
+        let (table, chain) = (r["rule"]["table"].as_str().unwrap(), r["rule"]["chain"].as_str());
+        let mut alone = rest.clone();
+        alone.push(r);
+        let one = rampart_ir::read::nft::parse(
+            &serde_json::json!({ "nftables": alone }).to_string(),
+            FileId(0),
+        );
+        let mut chains = one.bases.iter().filter(|b| b.table == table);
+        let Some(c) =
+            chains.find_map(|b| b.ruleset.chains.iter().find(|c| Some(&*c.name) == chain))
+        else {
+            continue;
+        };
+        let at = out.entry((table.to_owned(), c.name.clone())).or_default();
+        let n = at.last().copied().unwrap_or(0) + 1;
+        at.extend(std::iter::repeat_n(n, c.rules.len()));
+    }
+    out
+}
 
 /// Random nftables rulesets loaded with `nft -f`, read back with
 /// `nft -j list ruleset`, probed with real packets: the counters the
@@ -1086,6 +1119,8 @@ fn random_nft_rulesets_agree_with_the_kernel() {
         };
         let ours = |b: &&rampart_ir::read::nft::Base| b.table.starts_with("rt_");
         let mut want = NftCounters::new();
+        let json = lab.fw.stdout(["nft", "-j", "list", "ruleset"]).unwrap();
+        let at = nft_positions(&json);
         let rs = read(&lab.fw);
         let bases: Vec<_> = rs.at(hook).filter(ours).collect();
         let rulesets: Vec<&Ruleset> = bases.iter().map(|b| &b.ruleset).collect();
@@ -1094,7 +1129,8 @@ fn random_nft_rulesets_agree_with_the_kernel() {
                 assert!(t.forks.is_empty(), "undecided: {:?}\n{text}", t.forks);
                 for s in &t.path {
                     let chain = &b.ruleset.chains[s.at.chain].name;
-                    *want.entry((b.table.clone(), chain.clone(), s.at.rule + 1)).or_insert(0) += 1;
+                    let n = at[&(b.table.clone(), chain.clone())][s.at.rule];
+                    *want.entry((b.table.clone(), chain.clone(), n)).or_insert(0) += 1;
                 }
             }
         }
@@ -1102,10 +1138,11 @@ fn random_nft_rulesets_agree_with_the_kernel() {
             let mut got = NftCounters::new();
             for b in rs.at(hook).filter(ours) {
                 for c in &b.ruleset.chains {
+                    let at = &at[&(b.table.clone(), c.name.clone())];
                     for (i, r) in c.rules.iter().enumerate() {
                         let n = r.counters.map_or(0, |c| c.packets);
                         if n > 0 {
-                            got.insert((b.table.clone(), c.name.clone(), i + 1), n);
+                            got.insert((b.table.clone(), c.name.clone(), at[i]), n);
                         }
                     }
                 }

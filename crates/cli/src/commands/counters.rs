@@ -91,6 +91,7 @@ pub(crate) fn read(
     };
     let unplaced = match places {
         Ok(p) => {
+            counters::complete(&mut tally, p.keys().copied());
             for h in &mut tally.rules {
                 if let Some((set, at)) = p.get(&h.rule) {
                     h.ruleset = Some(set.clone());
@@ -141,14 +142,18 @@ pub(crate) fn text(c: &Counts) -> String {
         .tally
         .rules
         .iter()
-        .filter(|h| h.packets == 0)
-        .map(|h| match &h.at {
-            Some(at) => format!("R{} ({at})", h.rule),
-            None => format!("R{}", h.rule),
-        })
+        .filter(|h| h.packets == 0 && h.uncounted.is_none())
+        .map(place)
         .collect();
     if !never.is_empty() {
         out.push_str(&format!("never hit since load: {}\n", never.join(", ")));
+    }
+    for why in [counters::NOT_LOADED, counters::MERGED] {
+        let rules = c.tally.rules.iter().filter(|h| h.uncounted.as_deref() == Some(why));
+        let rules: Vec<String> = rules.map(place).collect();
+        if !rules.is_empty() {
+            out.push_str(&format!("{why}: {}\n", rules.join(", ")));
+        }
     }
     if let Some(why) = &c.unplaced {
         out.push_str(&format!("(no rule sets or lines: {why})\n"));
@@ -156,12 +161,22 @@ pub(crate) fn text(c: &Counts) -> String {
     out
 }
 
-/// A rule's comment; rule 0 is the rules Rampart adds by itself.
+/// A rule and where the policy writes it: `R4 (fw.rp:12)`.
+fn place(h: &Hits) -> String {
+    match &h.at {
+        Some(at) => format!("R{} ({at})", h.rule),
+        None => format!("R{}", h.rule),
+    }
+}
+
+/// A rule's comment; rule 0 is the rules Rampart adds by itself; a rule
+/// without a counter says why.
 pub(crate) fn comment(h: &Hits) -> &str {
-    match (&h.comment, h.rule) {
-        (Some(c), _) => c,
-        (None, 0) => "Rampart's own rules (established, management, default)",
-        (None, _) => "",
+    match (&h.comment, h.rule, &h.uncounted) {
+        (Some(c), ..) => c,
+        (None, 0, _) => "Rampart's own rules (established, management, default)",
+        (None, _, Some(why)) => why,
+        (None, _, None) => "",
     }
 }
 

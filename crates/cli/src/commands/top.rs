@@ -138,7 +138,7 @@ pub(crate) fn draw(f: &mut Frame<'_>, c: &Counts, rates: &BTreeMap<u32, f64>) {
         Table::new(rows, widths).header(header).block(Block::bordered().title(title)),
         table_area,
     );
-    let never = c.tally.rules.iter().filter(|h| h.packets == 0).count();
+    let never = rampart_deploy::counters::never_hit(&c.tally).len();
     let mut note = format!("{never} rule(s) never hit since load");
     if !c.tally.shared.is_empty() {
         note.push_str(&format!("; {} merged nft rule(s) count for several", c.tally.shared.len()));
@@ -177,6 +177,7 @@ mod tests {
             bytes: packets * 60,
             ruleset: Some("main".into()),
             at: Some(format!("gw.rp:{}", rule + 20)),
+            uncounted: None,
         };
         let tally = Tally {
             rules: vec![

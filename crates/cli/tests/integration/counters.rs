@@ -8,6 +8,7 @@ use rampart_lab::{Netns, Tool, connects_as, require_tools, veth};
 
 use crate::deploy::{rampart, tools};
 use crate::util::{tempdir, text};
+use rampart_testing::TempDir;
 
 const POLICY: &str = "host client 10.77.0.2\nservice ssh tcp 22\nservice web tcp 80\n\
     service ping icmp echo-request\nservice imap tcp 143\nfirewall fw {\n  interface eth0 10.77.0.1/24\n  \
@@ -27,24 +28,34 @@ fn traffic(client: &Netns) {
     assert!(out.is_err(), "pings are dropped");
 }
 
-fn counted(backend: &str) {
+/// The firewall and client namespaces, `text_` applied on the firewall
+/// with `backend`, and the directory of its policy `fw.rp` and state
+/// `state`.
+fn applied(backend: &str, name: &str, text_: &str) -> (Netns, Netns, TempDir) {
     tools();
     require_tools(&[Tool::NFT, Tool { name: "ping", package: "iputils-ping" }]).unwrap();
     let (fw, client) = (Netns::new().unwrap(), Netns::new().unwrap());
     veth(&fw, "eth0", &client, "eth0").unwrap();
     fw.addr("eth0", "10.77.0.1/24").unwrap();
     client.addr("eth0", "10.77.0.2/24").unwrap();
-    let dir = tempdir(&format!("counters-{backend}"));
+    let dir = tempdir(&format!("{name}-{backend}"));
     let policy = dir.join("fw.rp");
-    std::fs::write(&policy, POLICY).unwrap();
+    std::fs::write(&policy, text_).unwrap();
     let state = dir.join("state");
     let out = rampart(&fw, &state, &["apply", policy.to_str().unwrap(), "--backend", backend], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    (fw, client, dir)
+}
+
+fn counted(backend: &str) {
+    let (fw, client, dir) = applied(backend, "counters", POLICY);
+    let (state, policy) = (dir.join("state"), dir.join("fw.rp"));
     traffic(&client);
 
     let out = rampart(&fw, &state, &["status", "--counters", "--json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
     let rules = v["rules"].as_array().unwrap();
     let of =
         |n: u64| rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"));
@@ -125,4 +136,57 @@ fn counters_per_policy_rule_equal_the_packets_sent_with_iptables() {
 #[test]
 fn counters_per_policy_rule_equal_the_packets_sent_with_nft() {
     counted("nft");
+}
+
+/// In the classifier form, a rule shadowed by an earlier one is left out
+/// and rules that decide inside a verdict map share its counter: every
+/// policy rule is still listed, with 0 and why.
+#[test]
+fn every_policy_rule_is_listed_with_nft() {
+    // R1 and R4 decide inside the port map; R5 repeats R1, so no packet
+    // reaches it; R6-R45 make the chain long enough to be cut.
+    let ports: String = (0..40).map(|i| format!("service p{i} tcp {}\n", 1000 + i)).collect();
+    let rules: String =
+        (0..40).map(|i| format!("    accept from client service p{i} log\n")).collect();
+    let policy = POLICY.replace("firewall fw", &format!("{ports}firewall fw")).replace(
+        "  }\n}\n",
+        &format!("    accept from client service ssh comment \"again\"\n{rules}  }}\n}}\n"),
+    );
+    let (fw, client, dir) = applied("nft", "listed", &policy);
+    let (state, path) = (dir.join("state"), dir.join("fw.rp"));
+    traffic(&client);
+    let out = rampart(&fw, &state, &["status", "--counters", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
+    let rules = v["rules"].as_array().unwrap();
+    let of =
+        |n: u64| rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"));
+    for n in 1..=45 {
+        of(n);
+    }
+    let not_loaded = "not in the ruleset: no packet can reach it";
+    assert_eq!(of(5)["packets"], 0, "{v:#}");
+    assert_eq!(of(5)["uncounted"], not_loaded, "{v:#}");
+    assert_eq!(of(5)["at"], format!("{}:{}", path.display(), 53), "{v:#}");
+    for n in [1, 4] {
+        let merged = of(n)["uncounted"].as_str().unwrap_or_default();
+        assert!(merged.starts_with("decides inside a merged nft lookup"), "R{n}: {v:#}");
+    }
+    for (n, packets) in [(2, 3), (3, 5)] {
+        assert_eq!(of(n)["packets"], packets, "R{n}: {v:#}");
+        assert_eq!(of(n)["uncounted"], serde_json::Value::Null, "R{n}: {v:#}");
+    }
+    let never = v["never_hit"].as_array().unwrap();
+    assert!(!never.iter().any(|n| [1, 4, 5].contains(&n.as_u64().unwrap())), "{v:#}");
+
+    let out = rampart(&fw, &state, &["status", "--counters"], &[]);
+    let t = text(&out.stdout);
+    assert!(t.contains(&format!("{not_loaded}: R5 (")), "{t}");
+    let out = rampart(&fw, &state, &["metrics", "--log", "none"], &[]);
+    let body = text(&out.stdout);
+    let r5 = body
+        .lines()
+        .find(|l| l.starts_with("rampart_rule_packets_total{") && l.contains("rule=\"5\""));
+    assert!(r5.is_some_and(|l| l.ends_with(" 0") && l.contains(not_loaded)), "{body}");
 }

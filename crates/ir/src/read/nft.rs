@@ -10,7 +10,8 @@
 //! the kernel runs them: by hook, then priority. NAT statements (snat,
 //! dnat, masquerade, redirect) are the IR's typed NAT targets. In a
 //! bridge table `iifname` and `oifname` name the bridge's ports: physdev
-//! matches.
+//! matches. An anonymous set of protocols or ICMP types, which the IR
+//! matches one at a time, makes one rule per element.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -120,9 +121,8 @@ impl NftRuleset {
         let own = if v6 { "ip6" } else { "ip" };
         let mut bases: Vec<&Base> =
             self.bases.iter().filter(|b| b.family == own || b.family == "inet").collect();
-        bases.sort_by_key(|b| match (b.kind, b.hook) {
-            (Table::Nat, Hook::Prerouting | Hook::Output) => -100,
-            (Table::Nat, _) => 100,
+        bases.sort_by_key(|b| match b.kind {
+            Table::Nat => nat_priority(b.hook),
             _ => b.priority,
         });
         let mut all = Ruleset::default();
@@ -144,6 +144,15 @@ impl NftRuleset {
     #[must_use]
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Where the kernel's NAT hook sits at `hook`: every nat chain of the hook
+/// runs there.
+fn nat_priority(hook: Hook) -> i64 {
+    match hook {
+        Hook::Prerouting | Hook::Output => -100,
+        _ => 100,
     }
 }
 
@@ -284,6 +293,32 @@ pub fn parse(text: &str, file: FileId) -> NftRuleset {
     let mut numbered: Vec<(usize, Base)> = out.bases.drain(..).enumerate().collect();
     numbered.sort_by_key(|(i, b)| (b.hook, b.priority, std::cmp::Reverse(*i)));
     out.bases = numbered.into_iter().map(|(_, b)| b).collect();
+    // A filter chain at the NAT hook's own priority runs before or after
+    // the nat chains by registration, which the listing does not show.
+    let nat_at = |hook| out.bases.iter().any(|n| n.kind == Table::Nat && n.hook == hook);
+    let tied: Vec<Diagnostic> = out
+        .bases
+        .iter()
+        .filter(|b| b.kind == Table::Filter && b.family != "bridge")
+        .filter(|b| b.priority == nat_priority(b.hook) && nat_at(b.hook))
+        .map(|b| {
+            diagnostics::doubtful(
+                Span::new(file, 0, 0),
+                format!(
+                    "nft ruleset: chain {} {} {} has priority {}, the place of the nat chains \
+                     at hook {}: whether the kernel runs it before or after them depends on \
+                     the order they were added in",
+                    b.family,
+                    b.table,
+                    b.chain,
+                    b.priority,
+                    b.hook.name()
+                ),
+                "trace --hook all may take them in the other order",
+            )
+        })
+        .collect();
+    out.diagnostics.extend(tied);
     out
 }
 
@@ -382,13 +417,48 @@ struct Ctx<'a> {
     names: &'a BTreeMap<&'a str, ChainId>,
 }
 
+/// The most IR rules one nft rule's anonymous sets are written out as.
+const MAX_SPLIT: usize = 256;
+
 fn unknown(v: &Value) -> Match {
     Match::Unknown { module: "nft".into(), args: vec![v.to_string()] }
 }
 
 impl Ctx<'_> {
-    /// One nft rule; a verdict map gives one IR rule per key.
+    /// One nft rule; a verdict map gives one IR rule per key, and an
+    /// anonymous set of protocols or ICMP types one per element (the
+    /// elements are distinct values: a packet matches one of them at most).
     fn rule(&self, r: &JsonRule) -> Vec<Rule> {
+        let mut choices: Vec<(usize, Vec<Vec<Match>>)> = Vec::new();
+        let mut out = self.rule_with(r, &mut choices);
+        let product = choices.iter().map(|(_, a)| a.len()).product::<usize>();
+        if product > MAX_SPLIT {
+            // Too many rules to write out: undecided rather than dropped.
+            for rule in &mut out {
+                for (at, _) in choices.iter().rev() {
+                    let set = Value::String(format!("{product} combinations of set elements"));
+                    rule.matches.insert(*at, unknown(&set));
+                }
+            }
+            return out;
+        }
+        // Later positions first, so the earlier ones still hold.
+        for (at, alts) in choices.iter().rev() {
+            out = out
+                .into_iter()
+                .flat_map(|rule| {
+                    alts.iter().map(move |alt| {
+                        let mut r = rule.clone();
+                        r.matches.splice(*at..*at, alt.iter().cloned());
+                        r
+                    })
+                })
+                .collect();
+        }
+        out
+    }
+
+    fn rule_with(&self, r: &JsonRule, choices: &mut Vec<(usize, Vec<Vec<Match>>)>) -> Vec<Rule> {
         let mut matches = Vec::new();
         let mut log = None;
         let mut target = Target::None;
@@ -402,7 +472,10 @@ impl Ctx<'_> {
                     "match" if is_concat_lookup(v) => tuples = Some(v),
                     "match" => match icmp_code(v, matches.last()) {
                         Some(m) => *matches.last_mut().expect("icmp_code saw it") = m,
-                        None => matches.extend(self.match_(v)),
+                        None => match self.any_of(v) {
+                            Some(alts) => choices.push((matches.len(), alts)),
+                            None => matches.extend(self.match_(v)),
+                        },
                     },
                     "counter" => {
                         let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
@@ -520,6 +593,38 @@ impl Ctx<'_> {
         out
     }
 
+    /// `key { a, b }` of a key the IR matches one value at a time (the
+    /// layer 4 protocol, the ICMP type): the matches of each element.
+    fn any_of(&self, m: &Value) -> Option<Vec<Vec<Match>>> {
+        if !matches!(m.get("op").and_then(Value::as_str).unwrap_or("=="), "==" | "in") {
+            return None;
+        }
+        let left = m.get("left")?;
+        let one_at_a_time = if let Some(p) = left.get("payload") {
+            matches!(
+                (p.get("protocol")?.as_str()?, p.get("field")?.as_str()?),
+                ("icmp" | "icmpv6", "type") | ("ip", "protocol") | ("ip6", "nexthdr")
+            )
+        } else {
+            left.get("meta")?.get("key")?.as_str()? == "l4proto"
+        };
+        let items = self.elements(m.get("right")?)?;
+        if !one_at_a_time || items.len() < 2 {
+            return None;
+        }
+        let mut alts: Vec<Vec<Match>> = Vec::new();
+        for i in &items {
+            let one = self.match_(&serde_json::json!({"op": "==", "left": left, "right": i}));
+            if one.iter().any(|m| matches!(m, Match::Unknown { .. })) {
+                return None;
+            }
+            if !alts.contains(&one) {
+                alts.push(one);
+            }
+        }
+        Some(alts)
+    }
+
     /// The matches of `key == value`; a concatenation part by part.
     fn key_matches(&self, key: &Value, value: &Value) -> Vec<Match> {
         let value = elem_value(value);
@@ -608,8 +713,14 @@ impl Ctx<'_> {
                         };
                         Some(vec![l4, Match::Icmp { neg: false, v6, icmp: t }])
                     }
-                    ("ip", "protocol") | ("ip6", "nexthdr") if items.len() == 1 => {
-                        Some(vec![Match::Proto { neg, proto: l4proto(&items[0])? }])
+                    // Of its family's packets only (in an inet table too);
+                    // `!= { a, b }`: none of them.
+                    ("ip", "protocol") | ("ip6", "nexthdr") if items.len() == 1 || neg => {
+                        let mut out = vec![family(proto == "ip6", false)];
+                        for i in &items {
+                            out.push(Match::Proto { neg, proto: l4proto(i)? });
+                        }
+                        Some(out)
                     }
                     _ => None,
                 };
@@ -653,9 +764,11 @@ impl Ctx<'_> {
                         };
                         Some(vec![family(v6, neg)])
                     }
-                    "l4proto" if items.len() == 1 => {
-                        Some(vec![Match::Proto { neg, proto: l4proto(&items[0])? }])
-                    }
+                    // `!= { a, b }`: none of them.
+                    "l4proto" if items.len() == 1 || neg => items
+                        .iter()
+                        .map(|i| Some(Match::Proto { neg, proto: l4proto(i)? }))
+                        .collect(),
                     k @ ("skuid" | "skgid") if items.len() == 1 => {
                         let id = u32::try_from(items[0].as_u64()?).ok()?;
                         let r = Some(IdRange { neg, first: id, last: id });
