@@ -277,6 +277,15 @@ fn predicted(rs: &Ruleset, probes: &[Probe<'_>]) -> (Counters, Vec<String>) {
 /// hits on the paths, LOG lines).
 type Stats = (usize, usize, usize, usize);
 
+/// The raw table that puts a case's packets in conntrack zone `zone` (its
+/// connections never meet an earlier case's) and drops the firewall's own
+/// packets except the probes (TTL 33); `extra` goes first.
+fn zoned(zone: u16, extra: &str) -> String {
+    format!(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{extra}-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n"
+    )
+}
+
 fn run_case(
     fw: &Netns,
     zone: u16,
@@ -285,9 +294,7 @@ fn run_case(
     probes: &[Probe<'_>],
     tag: &str,
 ) -> Result<Stats, String> {
-    let text = format!(
-        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{raw_extra}-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n*filter\n{filter}\nCOMMIT\n"
-    );
+    let text = format!("{}*filter\n{filter}\nCOMMIT\n", zoned(zone, raw_extra));
     let im = parse(&text, FileId(0), Format::Save);
     assert!(!im.has_errors(), "{:?}\n{text}", im.diagnostics);
     let rs = im.filter().unwrap().ruleset.clone();
@@ -1099,10 +1106,7 @@ fn random_nft_rulesets_agree_with_the_kernel() {
             routed_local().classify(&mut p.packet);
         }
         let zone = 600 + case;
-        let raw = format!(
-            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n"
-        );
-        lab.fw.run_with_input(&["iptables-restore", "-w"], &raw).unwrap();
+        lab.fw.run_with_input(&["iptables-restore", "-w"], &zoned(zone, "")).unwrap();
         if let Err(e) = lab.fw.run_with_input(&["nft", "-f", "-"], &text) {
             failures.push(format!("case {case}: nft refused the ruleset: {e}\n{text}"));
             continue;
@@ -1543,7 +1547,8 @@ fn run_nat_case(
     nft: bool,
 ) -> Result<(usize, usize), String> {
     let zones = format!(
-        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+        "{}*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n",
+        zoned(zone, "")
     );
     let text = format!("{zones}*nat\n{nat}\nCOMMIT\n");
     let im = parse(&text, FileId(0), Format::Save);
@@ -1822,10 +1827,7 @@ fn random_nft_tables_across_every_hook_agree_with_the_kernel() {
             p.args[4] = sport.to_string();
         }
         let zone = 3000 + case;
-        let raw = format!(
-            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -j CT --zone {zone}\n-A OUTPUT -m ttl ! --ttl-eq 33 -j DROP\n-A OUTPUT -j CT --zone {zone}\nCOMMIT\n"
-        );
-        lab.fw.run_with_input(&["iptables-restore", "-w"], &raw).unwrap();
+        lab.fw.run_with_input(&["iptables-restore", "-w"], &zoned(zone, "")).unwrap();
         if let Err(e) = lab.fw.run_with_input(&["nft", "-f", "-"], &text) {
             failures.push(format!("case {case}: nft refused the ruleset: {e}\n{text}"));
             continue;
