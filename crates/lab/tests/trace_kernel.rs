@@ -1116,14 +1116,14 @@ fn random_nft_rulesets_agree_with_the_kernel() {
         }
         packets += probes.len();
         let read = |fw: &Netns| {
-            let json = fw.stdout(["nft", "-j", "list", "ruleset"]).unwrap();
+            let json = nft_json(fw);
             let rs = rampart_ir::read::nft::parse(&json, FileId(0));
             assert!(!rs.has_errors(), "{:?}", rs.diagnostics);
             rs
         };
         let ours = |b: &&rampart_ir::read::nft::Base| b.table.starts_with("rt_");
         let mut want = NftCounters::new();
-        let json = lab.fw.stdout(["nft", "-j", "list", "ruleset"]).unwrap();
+        let json = nft_json(&lab.fw);
         let at = nft_positions(&json);
         let rs = read(&lab.fw);
         let bases: Vec<_> = rs.at(hook).filter(ours).collect();

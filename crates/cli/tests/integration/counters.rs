@@ -47,18 +47,27 @@ fn applied(backend: &str, name: &str, text_: &str) -> (Netns, Netns, TempDir) {
     (fw, client, dir)
 }
 
+/// `rampart status --counters --json`, which must succeed.
+fn status_counters(fw: &Netns, state: &Path) -> serde_json::Value {
+    let out = rampart(fw, state, &["status", "--counters", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)))
+}
+
+/// Policy rule `n` of a `status --counters --json` answer, which must list it.
+fn rule(v: &serde_json::Value, n: u64) -> &serde_json::Value {
+    let rules = v["rules"].as_array().unwrap();
+    rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"))
+}
+
 fn counted(backend: &str) {
     let (fw, client, dir) = applied(backend, "counters", POLICY);
     let (state, policy) = (dir.join("state"), dir.join("fw.rp"));
     traffic(&client);
 
-    let out = rampart(&fw, &state, &["status", "--counters", "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
-    let rules = v["rules"].as_array().unwrap();
-    let of =
-        |n: u64| rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"));
+    let v = status_counters(&fw, &state);
+    let of = |n: u64| rule(&v, n);
     for (n, packets, line) in [(1, 4, 9), (2, 3, 10), (3, 5, 11), (4, 0, 12)] {
         assert_eq!(of(n)["packets"], packets, "R{n} ({backend}): {v:#}");
         assert_eq!(of(n)["at"], format!("{}:{line}", policy.display()), "{v:#}");
@@ -67,8 +76,13 @@ fn counted(backend: &str) {
     assert_eq!(of(2)["comment"], "no web");
     assert_eq!(v["never_hit"], serde_json::json!([4]), "{v:#}");
     // Busiest first.
-    let order: Vec<u64> =
-        rules.iter().filter_map(|r| r["rule"].as_u64()).filter(|n| *n > 0).collect();
+    let order: Vec<u64> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["rule"].as_u64())
+        .filter(|n| *n > 0)
+        .collect();
     assert_eq!(order, [3, 1, 2, 4], "{v:#}");
 
     let out = rampart(&fw, &state, &["status", "--counters"], &[]);
@@ -155,13 +169,8 @@ fn every_policy_rule_is_listed_with_nft() {
     let (fw, client, dir) = applied("nft", "listed", &policy);
     let (state, path) = (dir.join("state"), dir.join("fw.rp"));
     traffic(&client);
-    let out = rampart(&fw, &state, &["status", "--counters", "--json"], &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", text(&out.stdout), text(&out.stderr)));
-    let rules = v["rules"].as_array().unwrap();
-    let of =
-        |n: u64| rules.iter().find(|r| r["rule"] == n).unwrap_or_else(|| panic!("R{n}: {v:#}"));
+    let v = status_counters(&fw, &state);
+    let of = |n: u64| rule(&v, n);
     for n in 1..=45 {
         of(n);
     }
