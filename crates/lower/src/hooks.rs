@@ -72,8 +72,9 @@ pub(crate) fn through<'a>(
     }
     let mut rest = col.clone();
     rest.firewall = false;
-    rest.set.name = None;
-    rest.set.items.retain(|a| !own(a));
+    let set = std::sync::Arc::make_mut(&mut rest.set);
+    set.name = None;
+    set.items.retain(|a| !own(a));
     (!rest.set.items.is_empty()).then_some(Cow::Owned(rest))
 }
 

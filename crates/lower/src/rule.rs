@@ -200,7 +200,7 @@ pub(crate) fn addr(
     if col.firewall && !col.neg && firewall_is_implied {
         return Some(None);
     }
-    let mut set = col.set.clone();
+    let mut set = AddrSet::clone(&col.set);
     if col.firewall {
         set.name = None;
         set.items.extend(fw.own_addresses());

@@ -220,16 +220,23 @@ pub(crate) fn addr_column(
     diags: &mut Vec<Diagnostic>,
 ) -> AddrColumn {
     let Some(c) = c else { return AddrColumn::default() };
-    let mut col = AddrColumn { neg: c.not.is_some(), ..AddrColumn::default() };
+    let neg = c.not.is_some();
     if is_any(c, diags) {
         return AddrColumn::default();
     }
-    if let [w] = c.items.as_slice() {
-        // a single named group keeps its name, so nftables can emit a named set
-        if !addr::is_literal(&w.text) && w.text != "self" && w.text != fw.name {
-            col.set.name = Some(w.text.clone());
+    // a single named object keeps its name, so nftables can emit a named set
+    let alone = match c.items.as_slice() {
+        [w] if !addr::is_literal(&w.text) && w.text != "self" && w.text != fw.name => {
+            Some(w.text.as_str())
         }
+        _ => None,
+    };
+    if let Some(set) = alone.and_then(|name| r.named_addresses(name)) {
+        return AddrColumn { neg, set, ..AddrColumn::default() };
     }
+    let before = diags.len();
+    let mut col = AddrColumn { neg, ..AddrColumn::default() };
+    let mut set = AddrSet { name: alone.map(str::to_owned), items: Vec::new() };
     let mut broken = false;
     for w in &c.items {
         if w.text == fw.name {
@@ -238,7 +245,7 @@ pub(crate) fn addr_column(
         }
         if let Some(Resolved::DynamicSet(s)) = r.lookup(&w.text, diags) {
             broken |= !crate::sets::alone(&c.items, w, diags);
-            col.set.name = None;
+            set.name = None;
             col.dynamic = Some(Box::new(s));
             continue;
         }
@@ -246,18 +253,28 @@ pub(crate) fn addr_column(
             diags.push(diagnostics::dynamic_firewall_in_column(&w.text, other, w.span));
         }
         match addresses(w, r, diags) {
-            Some(Addr::Items(items)) => col.set.items.extend(items),
+            Some(Addr::Items(items)) => set.items.extend(items),
             Some(Addr::Firewall) => col.firewall = true,
             None => broken = true,
         }
     }
     // A column that names objects but holds no address would read as `any`.
-    if !broken && !col.firewall && col.dynamic.is_none() && col.set.items.is_empty() {
+    if !broken && !col.firewall && col.dynamic.is_none() && set.items.is_empty() {
         let span = c.items.first().map_or(fw.span, |w| w.span);
         diags.push(diagnostics::no_addresses(span));
     }
-    col.set.items.sort();
-    col.set.items.dedup();
+    set.items.sort();
+    set.items.dedup();
+    set.items.shrink_to_fit();
+    col.set = Arc::new(set);
+    // Made again it would come out the same, with nothing to report.
+    if let Some(name) = alone
+        && diags.len() == before
+        && !col.firewall
+        && col.dynamic.is_none()
+    {
+        r.keep_named_addresses(name, col.set.clone());
+    }
     col
 }
 

@@ -257,8 +257,9 @@ pub struct AddrColumn {
     pub neg: bool,
     /// The column lists the firewall itself (by name or `self`).
     pub firewall: bool,
-    /// Other addresses; empty with `firewall == false` means any.
-    pub set: AddrSet,
+    /// Other addresses; empty with `firewall == false` means any. Shared
+    /// by the rules whose column names the same object alone.
+    pub set: Arc<AddrSet>,
     /// A set filled at run time (`set NAME ipv4`), alone in its column.
     pub dynamic: Option<Box<rampart_ir::DynSet>>,
 }

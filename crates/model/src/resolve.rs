@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rampart_diag::{Diagnostic, Span};
-use rampart_ir::AddrItem;
+use rampart_ir::{AddrItem, AddrSet};
 use rampart_syntax::ast::{self, Item, Policy, ServiceClause, Word};
 
 use crate::{ServiceAtom, User, addr, diagnostics, service, standard};
@@ -56,6 +56,8 @@ pub(crate) struct Resolver<'a> {
     /// The atoms of a service column that names this service or group
     /// alone, named after it: made once, shared by every such rule.
     named: BTreeMap<String, Arc<[ServiceAtom]>>,
+    /// The addresses of a column that names this object alone, likewise.
+    named_addresses: BTreeMap<String, Arc<AddrSet>>,
 }
 
 /// Every name of the files, checked, and the declarations that become the
@@ -72,6 +74,7 @@ pub(crate) fn resolve<'a>(files: &'a [Policy], diags: &mut Vec<Diagnostic>) -> D
         done: BTreeMap::new(),
         in_progress: vec![],
         named: BTreeMap::new(),
+        named_addresses: BTreeMap::new(),
     };
     let mut firewalls = Vec::new();
     let mut accesses = Vec::new();
@@ -128,6 +131,15 @@ impl<'a> Resolver<'a> {
 
     pub(crate) fn keep_named_services(&mut self, name: &str, atoms: Arc<[ServiceAtom]>) {
         self.named.insert(name.to_owned(), atoms);
+    }
+
+    /// The addresses of a column of `name` alone, when made before.
+    pub(crate) fn named_addresses(&self, name: &str) -> Option<Arc<AddrSet>> {
+        self.named_addresses.get(name).cloned()
+    }
+
+    pub(crate) fn keep_named_addresses(&mut self, name: &str, set: Arc<AddrSet>) {
+        self.named_addresses.insert(name.to_owned(), set);
     }
 
     /// Expand a name, reporting problems once.
