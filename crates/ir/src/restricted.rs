@@ -123,7 +123,7 @@ mod tests {
             AddrItem::Net("10.0.0.1/32".parse().unwrap()),
             AddrItem::Net("10.0.0.2/32".parse().unwrap()),
         ];
-        let two = Match::Src(AddrMatch { neg: false, set: AddrSet { name: None, items } });
+        let two = Match::Src(AddrMatch { neg: false, set: AddrSet { name: None, items }.into() });
         assert!(Restricted::new(one(Rule::new(vec![two], Target::Accept))).is_err());
         assert!(Restricted::new(one(Rule::new(vec![], Target::Accept))).is_ok());
     }

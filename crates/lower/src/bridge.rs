@@ -50,31 +50,34 @@ impl Guards<'_> {
 }
 
 fn port_in(port: &str) -> Match {
-    Match::Physdev(PhysdevMatch {
-        physdev_in: Some((false, port.to_owned())),
-        ..PhysdevMatch::default()
-    })
+    Match::Physdev(
+        PhysdevMatch { physdev_in: Some((false, port.to_owned())), ..PhysdevMatch::default() }
+            .into(),
+    )
 }
 
 /// `--physdev-out` only works for bridged traffic, so say so.
 fn port_out(port: &str) -> Match {
-    Match::Physdev(PhysdevMatch {
-        physdev_out: Some((false, port.to_owned())),
-        is_bridged: Some(false),
-        ..PhysdevMatch::default()
-    })
+    Match::Physdev(
+        PhysdevMatch {
+            physdev_out: Some((false, port.to_owned())),
+            is_bridged: Some(false),
+            ..PhysdevMatch::default()
+        }
+        .into(),
+    )
 }
 
 fn not_src(set: &AddrSet) -> Match {
-    Match::Src(AddrMatch { neg: true, set: set.clone() })
+    Match::Src(AddrMatch { neg: true, set: set.clone().into() })
 }
 
 fn not_dst(set: &AddrSet) -> Match {
-    Match::Dst(AddrMatch { neg: true, set: set.clone() })
+    Match::Dst(AddrMatch { neg: true, set: set.clone().into() })
 }
 
 fn src(set: &AddrSet) -> Match {
-    Match::Src(AddrMatch { neg: false, set: set.clone() })
+    Match::Src(AddrMatch { neg: false, set: set.clone().into() })
 }
 
 /// Append the recipe for every bridge port to the built-in chains. The

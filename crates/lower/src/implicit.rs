@@ -26,7 +26,7 @@ fn push(rs: &mut RulesetBuilder, hook: Hook, rule: Rule) {
 
 fn ssh(dport: bool) -> Vec<Match> {
     let set = PortSet { name: None, ranges: vec![(22, 22)] };
-    let port = PortMatch { neg: false, set };
+    let port = PortMatch { neg: false, set: set.into() };
     vec![
         Match::Proto { neg: false, proto: Proto::Tcp },
         if dport { Match::Dport(port) } else { Match::Sport(port) },
@@ -39,11 +39,11 @@ pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut RulesetBuilder) {
     if let Some(admin) = &o.backup_ssh {
         // With a management interface, backup SSH is only accepted there.
         let mgmt = fw.interfaces.iter().find(|i| i.management).map(|i| IfaceMatch::one(&i.name));
-        let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone() })];
+        let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone().into() })];
         m.extend(mgmt.clone().map(Match::InIface));
         m.extend(ssh(true));
         push(rs, Hook::Input, implicit(m, Target::Accept, "backup ssh from the admin host"));
-        let mut m = vec![Match::Dst(AddrMatch { neg: false, set: admin.clone() })];
+        let mut m = vec![Match::Dst(AddrMatch { neg: false, set: admin.clone().into() })];
         m.extend(mgmt.map(Match::OutIface));
         m.extend(ssh(false));
         m.push(Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED) });

@@ -421,7 +421,7 @@ struct Ctx<'a> {
 const MAX_SPLIT: usize = 256;
 
 fn unknown(v: &Value) -> Match {
-    Match::Unknown { module: "nft".into(), args: vec![v.to_string()] }
+    Match::unknown("nft".into(), vec![v.to_string()])
 }
 
 impl Ctx<'_> {
@@ -615,7 +615,7 @@ impl Ctx<'_> {
         let mut alts: Vec<Vec<Match>> = Vec::new();
         for i in &items {
             let one = self.match_(&serde_json::json!({"op": "==", "left": left, "right": i}));
-            if one.iter().any(|m| matches!(m, Match::Unknown { .. })) {
+            if one.iter().any(|m| matches!(m, Match::Unknown(_))) {
                 return None;
             }
             if !alts.contains(&one) {
@@ -679,14 +679,14 @@ impl Ctx<'_> {
                 return match (proto, field) {
                     ("ip" | "ip6", "saddr" | "daddr") => {
                         let items = items.iter().map(addr).collect::<Option<_>>()?;
-                        let a = AddrMatch { neg, set: AddrSet { name: None, items } };
+                        let a = AddrMatch { neg, set: AddrSet { name: None, items }.into() };
                         let m = if field == "saddr" { Match::Src(a) } else { Match::Dst(a) };
                         // `ip saddr != X` still matches IPv4 packets only.
                         Some(if neg { vec![family(proto == "ip6", false), m] } else { vec![m] })
                     }
                     ("tcp" | "udp", "sport" | "dport") => {
                         let ranges = items.iter().map(port).collect::<Option<Vec<_>>>()?;
-                        let ports = PortMatch { neg, set: PortSet { name: None, ranges } };
+                        let ports = PortMatch { neg, set: PortSet { name: None, ranges }.into() };
                         let l4 = Match::Proto {
                             neg: false,
                             proto: if proto == "tcp" { Proto::Tcp } else { Proto::Udp },
@@ -735,9 +735,9 @@ impl Ctx<'_> {
                             name.strip_suffix('*').map_or(name.clone(), |p| format!("{p}+")),
                         ));
                         Some(vec![Match::Physdev(if k == "iifname" {
-                            PhysdevMatch { physdev_in: port, ..PhysdevMatch::default() }
+                            PhysdevMatch { physdev_in: port, ..PhysdevMatch::default() }.into()
                         } else {
-                            PhysdevMatch { physdev_out: port, ..PhysdevMatch::default() }
+                            PhysdevMatch { physdev_out: port, ..PhysdevMatch::default() }.into()
                         })])
                     }
                     k @ ("iifname" | "oifname" | "ibrname" | "obrname") => {
@@ -749,7 +749,7 @@ impl Ctx<'_> {
                                 })
                             })
                             .collect::<Option<Vec<_>>>()?;
-                        let i = IfaceMatch { neg, names };
+                        let i = IfaceMatch { neg, names: names.into() };
                         Some(vec![if matches!(k, "iifname" | "ibrname") {
                             Match::InIface(i)
                         } else {
@@ -967,7 +967,10 @@ fn icmpv6_number(name: &str) -> Option<&'static str> {
 /// Packets of one family: any source address of it (every packet has one).
 fn family(v6: bool, neg: bool) -> Match {
     let any: IpNet = if v6 { "::/0" } else { "0.0.0.0/0" }.parse().expect("a literal network");
-    Match::Src(AddrMatch { neg, set: AddrSet { name: None, items: vec![AddrItem::Net(any)] } })
+    Match::Src(AddrMatch {
+        neg,
+        set: AddrSet { name: None, items: vec![AddrItem::Net(any)] }.into(),
+    })
 }
 
 /// A set element without its comment: `{"elem": {"val": X, ...}}` is X.

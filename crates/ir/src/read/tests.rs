@@ -61,6 +61,7 @@ fn reads_iptables_save() {
                 "1.1.1.1".parse().unwrap(),
                 "1.1.1.5".parse().unwrap()
             ))
+            .into()
         })
     );
     assert_eq!(input[3].comment.as_deref(), Some("a b"));
@@ -121,7 +122,7 @@ fn reads_the_modules_a_trace_is_told_about() {
     assert_eq!(test(8), ModuleTest::TcpMss { neg: true, min: 1, max: 500 });
     assert_eq!(test(9), ModuleTest::PktType { neg: false, kind: PktType::Broadcast });
     for i in 10..14 {
-        assert!(matches!(last(i), Match::Unknown { .. }), "line {i}: {:?}", last(i));
+        assert!(matches!(last(i), Match::Unknown(_)), "line {i}: {:?}", last(i));
     }
     // Printed back word for word.
     let again = write_restore(&im.tables);
@@ -202,7 +203,7 @@ fn reads_scripts() {
         input.rules[1].matches[1],
         Match::Src(AddrMatch {
             neg: false,
-            set: AddrSet::one(AddrItem::Net("192.168.1.0/24".parse().unwrap()))
+            set: AddrSet::one(AddrItem::Net("192.168.1.0/24".parse().unwrap())).into()
         })
     );
     let text = write_restore(&im.tables);
@@ -303,7 +304,7 @@ fn addr_match() -> impl Strategy<Value = AddrMatch> {
             } else {
                 AddrItem::Net(ipnet::Ipv4Net::new(a.into(), len).unwrap().trunc().into())
             };
-            AddrMatch { neg, set: AddrSet::one(item) }
+            AddrMatch { neg, set: AddrSet::one(item).into() }
         },
     )
 }
@@ -331,7 +332,8 @@ fn nat_to() -> impl Strategy<Value = NatTo> {
 }
 
 fn iface() -> impl Strategy<Value = IfaceMatch> {
-    (any::<bool>(), "[a-z]{1,4}[0-9]?\\+?").prop_map(|(neg, n)| IfaceMatch { neg, names: vec![n] })
+    (any::<bool>(), "[a-z]{1,4}[0-9]?\\+?")
+        .prop_map(|(neg, n)| IfaceMatch { neg, names: vec![n].into() })
 }
 
 fn addrtype() -> impl Strategy<Value = AddrTypeMatch> {
@@ -396,8 +398,14 @@ fn rule() -> impl Strategy<Value = Rule> {
                 m.push(Match::Proto { neg: false, proto });
                 match proto {
                     Proto::Tcp | Proto::Udp => {
-                        m.extend(sport.map(|(neg, set)| Match::Sport(PortMatch { neg, set })));
-                        m.extend(dports.map(|(neg, set)| Match::Dport(PortMatch { neg, set })));
+                        m.extend(
+                            sport
+                                .map(|(neg, set)| Match::Sport(PortMatch { neg, set: set.into() })),
+                        );
+                        m.extend(
+                            dports
+                                .map(|(neg, set)| Match::Dport(PortMatch { neg, set: set.into() })),
+                        );
                         if proto == Proto::Tcp {
                             m.extend(flags.map(|(neg, mask, comp)| Match::TcpFlags {
                                 neg,
@@ -419,11 +427,14 @@ fn rule() -> impl Strategy<Value = Rule> {
                     value: value & mask,
                     mask,
                 }));
-                m.push(Match::Physdev(PhysdevMatch {
-                    physdev_in: Some((true, "vnet+".into())),
-                    is_bridged: Some(false),
-                    ..Default::default()
-                }));
+                m.push(Match::Physdev(
+                    PhysdevMatch {
+                        physdev_in: Some((true, "vnet+".into())),
+                        is_bridged: Some(false),
+                        ..Default::default()
+                    }
+                    .into(),
+                ));
                 m.extend(at.map(Match::AddrType));
                 let mut r = Rule::new(m, target);
                 r.comment = comment;

@@ -15,10 +15,10 @@ use crate::sys::{self, Netns};
 /// Guests bound to their address on their port, then the bridge allowed.
 fn guard() -> Ruleset {
     let port = |name: &str| {
-        Match::Physdev(PhysdevMatch {
-            physdev_in: Some((false, name.into())),
-            ..PhysdevMatch::default()
-        })
+        Match::Physdev(
+            PhysdevMatch { physdev_in: Some((false, name.into())), ..PhysdevMatch::default() }
+                .into(),
+        )
     };
     let mut forward = Chain::builtin(Hook::Forward, Policy::Drop);
     forward.rules = vec![

@@ -96,11 +96,11 @@ pub(crate) fn set(name: Option<&str>, items: &[&str]) -> AddrSet {
 }
 
 pub(crate) fn src(neg: bool, set: AddrSet) -> Match {
-    Match::Src(AddrMatch { neg, set })
+    Match::Src(AddrMatch { neg, set: set.into() })
 }
 
 pub(crate) fn dst(neg: bool, set: AddrSet) -> Match {
-    Match::Dst(AddrMatch { neg, set })
+    Match::Dst(AddrMatch { neg, set: set.into() })
 }
 
 pub(crate) fn proto(p: Proto) -> Match {
@@ -110,7 +110,7 @@ pub(crate) fn proto(p: Proto) -> Match {
 pub(crate) fn ports(name: Option<&str>, ranges: &[(u16, u16)]) -> PortMatch {
     PortMatch {
         neg: false,
-        set: PortSet { name: name.map(str::to_owned), ranges: ranges.to_vec() },
+        set: PortSet { name: name.map(str::to_owned), ranges: ranges.to_vec() }.into(),
     }
 }
 
@@ -322,7 +322,7 @@ pub(crate) fn matches() -> Ruleset {
             13,
             vec![Match::InIface(IfaceMatch {
                 neg: true,
-                names: vec!["eth+".into(), "wlan0".into()],
+                names: vec!["eth+".into(), "wlan0".into()].into(),
             })],
             Target::Drop,
         ),
@@ -376,7 +376,7 @@ pub(crate) fn bridge() -> Ruleset {
             rule(
                 1,
                 vec![
-                    Match::Physdev(port_in("vnet0")),
+                    Match::Physdev(port_in("vnet0").into()),
                     src(true, set(Some("guest1"), &["10.0.0.5"])),
                 ],
                 Target::Drop,
@@ -387,7 +387,7 @@ pub(crate) fn bridge() -> Ruleset {
             rule(
                 2,
                 vec![
-                    Match::Physdev(port_in("vnet1")),
+                    Match::Physdev(port_in("vnet1").into()),
                     src(true, set(Some("guest2"), &["10.0.0.6", "2001:db8::6"])),
                 ],
                 Target::Drop,
@@ -398,21 +398,23 @@ pub(crate) fn bridge() -> Ruleset {
             3,
             vec![
                 Match::InIface(IfaceMatch::one("br0")),
-                Match::Physdev(PhysdevMatch {
-                    physdev_out: Some((false, "eth1".into())),
-                    is_bridged: Some(false),
-                    ..PhysdevMatch::default()
-                }),
+                Match::Physdev(
+                    PhysdevMatch {
+                        physdev_out: Some((false, "eth1".into())),
+                        is_bridged: Some(false),
+                        ..PhysdevMatch::default()
+                    }
+                    .into(),
+                ),
                 src(false, set(Some("guests"), &["10.0.0.5", "10.0.0.6"])),
             ],
             Target::Accept,
         ),
         rule(
             4,
-            vec![Match::Physdev(PhysdevMatch {
-                is_bridged: Some(true),
-                ..PhysdevMatch::default()
-            })],
+            vec![Match::Physdev(
+                PhysdevMatch { is_bridged: Some(true), ..PhysdevMatch::default() }.into(),
+            )],
             Target::Accept,
         ),
         established(),
@@ -439,11 +441,7 @@ pub(crate) fn bridge() -> Ruleset {
 pub(crate) fn unsupported() -> Ruleset {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
-        rule(
-            1,
-            vec![Match::Unknown { module: "recent".into(), args: vec!["--rcheck".into()] }],
-            Target::Drop,
-        ),
+        rule(1, vec![Match::unknown("recent".into(), vec!["--rcheck".into()])], Target::Drop),
         rule(2, vec![], Target::Other { name: "TARPIT".into(), args: vec![] }),
         rule(3, vec![], Target::Accept),
     ];

@@ -72,18 +72,18 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
     if rng.u64(..100) < 50 {
         m.push(Match::Src(rampart_ir::AddrMatch {
             neg: rng.u64(..100) < 25,
-            set: addrs(rng, 2 * g, dual),
+            set: addrs(rng, 2 * g, dual).into(),
         }));
     }
     if rng.u64(..100) < 40 {
         m.push(Match::Dst(rampart_ir::AddrMatch {
             neg: rng.u64(..100) < 25,
-            set: addrs(rng, 2 * g + 1, dual),
+            set: addrs(rng, 2 * g + 1, dual).into(),
         }));
     }
     if hook != Some(Hook::Output) && rng.u64(..100) < 25 {
         let names = vec![(*rng.choice(&["eth0", "eth1", "eth+"]).unwrap()).to_owned()];
-        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names }));
+        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names: names.into() }));
     }
     let mut tcp = false;
     if rng.u64(..100) < 70 {
@@ -98,7 +98,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
             let name = (rng.u64(..100) < 40).then(|| format!("svc{g}"));
             m.push(Match::Dport(PortMatch {
                 neg: rng.u64(..100) < 15,
-                set: PortSet { name, ranges },
+                set: PortSet { name, ranges }.into(),
             }));
         }
     }
