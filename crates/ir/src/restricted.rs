@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn refuses_rich_rules() {
         let mut logged = Rule::new(vec![], Target::Drop);
-        logged.log = Some(Log { prefix: "x".into(), level: 4 });
+        logged.log = Some(Log { prefix: "x".into(), level: 4 }.into());
         assert_eq!(Restricted::new(one(logged)).unwrap_err().why.split(' ').next(), Some("logs"));
         let items = vec![
             AddrItem::Net("10.0.0.1/32".parse().unwrap()),

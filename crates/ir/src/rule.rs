@@ -270,18 +270,20 @@ pub struct Origin {
     pub span: Option<Span>,
 }
 
+/// A rule. A ruleset holds hundreds of thousands, so what most rules lack
+/// (a log, counters) is boxed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Rule {
     /// All must match (logical AND), in order.
     pub matches: Vec<Match>,
     /// Rich form only: log before applying the target, as nftables does in
     /// one rule. The iptables pass turns it into a LOG chain.
-    pub log: Option<Log>,
+    pub log: Option<Box<Log>>,
     pub target: Target,
-    pub comment: Option<String>,
+    pub comment: Option<Box<str>>,
     pub origin: Option<Origin>,
     /// What the kernel counted, when read back from it (`iptables-save -c`).
-    pub counters: Option<Counters>,
+    pub counters: Option<Box<Counters>>,
 }
 
 /// Packets and bytes a rule matched.
@@ -812,5 +814,6 @@ mod tests {
     fn a_match_stays_small() {
         // a ruleset of 100,000 rules holds half a million matches
         assert!(std::mem::size_of::<Match>() <= 32, "{}", std::mem::size_of::<Match>());
+        assert!(std::mem::size_of::<Rule>() <= 128, "{}", std::mem::size_of::<Rule>());
     }
 }

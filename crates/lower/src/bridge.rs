@@ -36,9 +36,9 @@ impl Guards<'_> {
         for hook in hooks {
             let rule = Rule {
                 matches: matches.clone(),
-                log: Some(log.clone()),
+                log: Some(log.clone().into()),
                 target: Target::Drop,
-                comment: Some(rampart_ir::origin::comment(number, Some(&what))),
+                comment: Some(rampart_ir::origin::comment(number, Some(&what)).into()),
                 origin: Some(Origin { rule: number, span: None }),
                 counters: None,
             };

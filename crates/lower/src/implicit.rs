@@ -13,7 +13,7 @@ use crate::hooks;
 
 fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
     let mut r = Rule::new(matches, target);
-    r.comment = Some(rampart_ir::origin::comment(0, Some(comment)));
+    r.comment = Some(rampart_ir::origin::comment(0, Some(comment)).into());
     r.origin = Some(rampart_ir::Origin { rule: 0, span: None });
     r
 }
@@ -107,8 +107,9 @@ pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, ChainId>, rs: &mut
     for &hook in hooks::filter() {
         let mut r = implicit(vec![], target.clone(), "default deny");
         if logged {
-            r.log =
-                Some(Log { prefix: log_prefix(o, 0, word, &o.entry, "any"), level: o.log_level });
+            r.log = Some(
+                Log { prefix: log_prefix(o, 0, word, &o.entry, "any"), level: o.log_level }.into(),
+            );
         }
         for r in crate::log_limit::apply(vec![r], o.log_limit.as_ref(), 0, rs) {
             match tails.get(&hook) {

@@ -55,7 +55,7 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
 }
 
 /// A temporary chain's content: rule number, negated matches, target, log.
-type TempKey = (u32, Vec<Match>, Target, Option<rampart_ir::Log>);
+type TempKey = (u32, Vec<Match>, Target, Option<Box<rampart_ir::Log>>);
 
 struct Pass {
     out: RulesetBuilder,
@@ -289,11 +289,11 @@ impl Pass {
         let Some(log) = rule.log.clone() else { return vec![rule] };
         let number = rule.origin.map_or(0, |o| o.rule);
         match &rule.target {
-            Target::None => vec![Rule { log: None, target: Target::Log(log), ..rule }],
+            Target::None => vec![Rule { log: None, target: Target::Log(*log), ..rule }],
             // RETURN inside a LOG chain would return from that chain only,
             // and the end of a chain gone to would return to the LOG chain.
             Target::Return | Target::Goto(_) => vec![
-                Rule { log: None, target: Target::Log(log), ..rule.clone() },
+                Rule { log: None, target: Target::Log(*log), ..rule.clone() },
                 Rule { log: None, ..rule },
             ],
             target => {
@@ -304,7 +304,7 @@ impl Pass {
                     let n = negate::fresh(&self.out, &format!("RULE_{number}"));
                     let mut c = Chain::user(&n);
                     let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
-                    c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
+                    c.rules.push(Rule { target: Target::Log(*log), ..tail.clone() });
                     c.rules.push(tail);
                     let id = self.out.push(c);
                     self.log_chains.insert(key, id);

@@ -21,7 +21,7 @@ pub(crate) fn apply(
             continue;
         };
         let mut logger = Rule { matches: vec![Match::Limit(limit.clone().into())], ..rule.clone() };
-        logger.target = Target::Log(log);
+        logger.target = Target::Log(*log);
         if rule.target == Target::None {
             // Log only: the limit can stand in the rule itself.
             logger.matches = rule.matches;

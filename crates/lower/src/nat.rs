@@ -58,7 +58,7 @@ fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall, rs: &mut RulesetBuilder) -
             matches: head.iter().cloned().chain(s).collect(),
             log: None,
             target: target.clone(),
-            comment: Some(comment.clone()),
+            comment: Some(comment.clone().into()),
             origin: Some(Origin { rule: n.number, span: Some(n.span) }),
             counters: None,
         })

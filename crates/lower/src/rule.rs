@@ -176,9 +176,9 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
         rampart_ir::origin::comment(rule.number, rule.comment.as_deref().or(antispoof.as_deref()));
     IrRule {
         matches,
-        log,
+        log: log.map(Box::new),
         target,
-        comment: Some(comment),
+        comment: Some(comment.into()),
         origin: Some(Origin { rule: rule.number, span: Some(rule.span) }),
         counters: None,
     }

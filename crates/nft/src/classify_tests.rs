@@ -93,7 +93,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: usize, keyed: bool) -> Ru
     };
     let mut r = Rule::new(m, target);
     if rng.u8(..5) == 0 {
-        r.log = Some(Log { prefix: format!("RULE {n} "), level: 6 });
+        r.log = Some(Log { prefix: format!("RULE {n} "), level: 6 }.into());
     }
     r.origin = Some(Origin { rule: n, span: None });
     r
@@ -167,7 +167,7 @@ fn random_packet(rng: &mut fastrand::Rng) -> Packet {
 
 /// A rule as the policy knows it: its number, log and target (the
 /// classifier form meets it with fewer matches, or as a map's element).
-type PolicyRule = (Option<Origin>, Option<Log>, Target);
+type PolicyRule = (Option<Origin>, Option<Box<Log>>, Target);
 
 /// What a walk did that anyone outside can see.
 fn seen(rs: &Ruleset, p: &Packet) -> (String, Option<PolicyRule>, Vec<String>, Vec<PolicyRule>) {

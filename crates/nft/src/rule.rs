@@ -615,7 +615,8 @@ fn finish(
     };
     let comment = rule
         .comment
-        .clone()
+        .as_deref()
+        .map(str::to_owned)
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
     Ok(NftRule { matches: exprs, stmts, verdict, comment, stateful })
 }

@@ -324,7 +324,7 @@ fn rich_form_sets_and_logs() {
         ],
         Target::Drop,
     );
-    deny.log = Some(Log { prefix: "RULE 1 -- DENY ".into(), level: 6 });
+    deny.log = Some(Log { prefix: "RULE 1 -- DENY ".into(), level: 6 }.into());
     let mut allow = Rule::new(
         vec![
             Match::Src(AddrMatch { neg: true, set: set.into() }),

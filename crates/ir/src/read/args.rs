@@ -572,7 +572,7 @@ impl RuleParser {
                     }
                 }
                 let mut rule = Rule::new(matches, target.clone());
-                rule.comment.clone_from(&self.comment);
+                rule.comment = self.comment.as_deref().map(Into::into);
                 rules.push(rule);
             }
         }

@@ -543,8 +543,14 @@ impl Ctx<'_> {
                 }
             }
         }
-        let base =
-            Rule { matches, log, target, comment: r.comment.clone(), origin: None, counters };
+        let base = Rule {
+            matches,
+            log: log.map(Into::into),
+            target,
+            comment: r.comment.clone().map(Into::into),
+            origin: None,
+            counters: counters.map(Into::into),
+        };
         if let Some(m) = tuples {
             let key = &m["left"];
             let elems = self.elements(&m["right"]).unwrap_or_default();

@@ -233,7 +233,7 @@ fn reads_nat_mark_targets_and_counters() {
     let Target::Snat(to) = post[1].target else { panic!("{:?}", post[1].target) };
     assert_eq!(crate::nat_to_text(to), "203.0.113.1-203.0.113.4:1024-65535");
     let input = &im.filter().unwrap().ruleset.chain("INPUT").unwrap().rules;
-    assert_eq!(input[0].counters, Some(crate::Counters { packets: 3, bytes: 180 }));
+    assert_eq!(input[0].counters, Some(crate::Counters { packets: 3, bytes: 180 }.into()));
     let marks = read(
         "*mangle\n-A PREROUTING -j MARK --set-mark 0x5/0xff\n-A PREROUTING -j MARK --or-mark 2\n\
          -A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xf\n\
@@ -437,7 +437,7 @@ fn rule() -> impl Strategy<Value = Rule> {
                 ));
                 m.extend(at.map(Match::AddrType));
                 let mut r = Rule::new(m, target);
-                r.comment = comment;
+                r.comment = comment.map(Into::into);
                 r
             },
         )

@@ -137,7 +137,7 @@ pub(crate) fn rule(n: u32, matches: Vec<Match>, target: Target) -> Rule {
 
 pub(crate) fn logged(mut r: Rule, action: &str) -> Rule {
     let n = r.origin.map_or(0, |o| o.rule);
-    r.log = Some(Log { prefix: format!("RULE {n} -- {action} "), level: 6 });
+    r.log = Some(Log { prefix: format!("RULE {n} -- {action} "), level: 6 }.into());
     r
 }
 

@@ -112,7 +112,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
     }
     let mut r = rule(n, m, target(rng, tcp, hook.is_none()));
     if r.target.is_verdict() && rng.u64(..100) < 30 {
-        r.log = Some(Log { prefix: format!("RULE {n} -- X "), level: 6 });
+        r.log = Some(Log { prefix: format!("RULE {n} -- X "), level: 6 }.into());
     }
     r
 }
