@@ -109,7 +109,7 @@ fn classes_and_pairs_of_a_chain_with_a_return() {
 
 #[test]
 fn an_undecided_match_is_taken_both_ways_and_named() {
-    let eth1 = Match::InIface(IfaceMatch { neg: false, names: vec!["eth1".into()].into() });
+    let eth1 = Match::InIface(IfaceMatch { neg: false, names: vec!["eth1".into()].into() }.into());
     let rs = input(
         vec![
             Rule::new(vec![eth1.clone(), Match::Src(addr(false, "10.0.0.0/8"))], Target::Drop),
@@ -149,10 +149,9 @@ fn rule(user: bool) -> impl Strategy<Value = Rule> {
                 }));
             }
             if iface == 0 {
-                m.push(Match::InIface(IfaceMatch {
-                    neg: false,
-                    names: vec!["eth1".into()].into(),
-                }));
+                m.push(Match::InIface(
+                    IfaceMatch { neg: false, names: vec!["eth1".into()].into() }.into(),
+                ));
             }
             let target = match t {
                 0 => Target::Accept,

@@ -441,16 +441,19 @@ mod tests {
         let rule = Rule {
             matches: vec![
                 Match::Dst(net("192.168.2.2/32")),
-                Match::OutIface(IfaceMatch::one("eth0")),
+                Match::OutIface(IfaceMatch::one("eth0").into()),
                 Match::Proto { neg: false, proto: Proto::Tcp },
                 Match::Dport(PortMatch {
                     neg: false,
                     set: PortSet { name: None, ranges: vec![(20002, 20002)] }.into(),
                 }),
-                Match::Owner(OwnerMatch {
-                    uid: Some(IdRange { neg: false, first: 1021, last: 1021 }),
-                    gid: None,
-                }),
+                Match::Owner(
+                    OwnerMatch {
+                        uid: Some(IdRange { neg: false, first: 1021, last: 1021 }),
+                        gid: None,
+                    }
+                    .into(),
+                ),
                 Match::State { neg: false, states: CtStates(CtStates::NEW) },
             ],
             log: None,

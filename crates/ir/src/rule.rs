@@ -482,14 +482,14 @@ impl RejectWith {
 /// One match of a rule. Negation (`!`) is carried by each variant.
 ///
 /// A rule holds several and a ruleset hundreds of thousands, so a match
-/// is kept to 32 bytes: sets are shared, and the variants few rules have
+/// is kept to 24 bytes: sets are shared, and the variants few rules have
 /// are boxed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Match {
     Src(AddrMatch),
     Dst(AddrMatch),
-    InIface(IfaceMatch),
-    OutIface(IfaceMatch),
+    InIface(Box<IfaceMatch>),
+    OutIface(Box<IfaceMatch>),
     Proto {
         neg: bool,
         proto: Proto,
@@ -509,7 +509,7 @@ pub enum Match {
         neg: bool,
         states: CtStates,
     },
-    Owner(OwnerMatch),
+    Owner(Box<OwnerMatch>),
     Physdev(Box<PhysdevMatch>),
     TcpFlags {
         neg: bool,
@@ -813,7 +813,7 @@ mod tests {
     #[test]
     fn a_match_stays_small() {
         // a ruleset of 100,000 rules holds half a million matches
-        assert!(std::mem::size_of::<Match>() <= 32, "{}", std::mem::size_of::<Match>());
+        assert!(std::mem::size_of::<Match>() <= 24, "{}", std::mem::size_of::<Match>());
         assert!(std::mem::size_of::<Rule>() <= 128, "{}", std::mem::size_of::<Rule>());
     }
 }

@@ -136,12 +136,12 @@ pub(crate) fn guards(fw: &Firewall, rs: &mut RulesetBuilder) {
                         let i = IfaceMatch::one(iface);
                         g.deny(
                             &[Hook::Input, Hook::Forward],
-                            vec![Match::InIface(i.clone()), not_src(&here)],
+                            vec![Match::InIface(i.clone().into()), not_src(&here)],
                             format!("host link {iface}: in only from the bridges"),
                         );
                         g.deny(
                             &[Hook::Output, Hook::Forward],
-                            vec![Match::OutIface(i), not_dst(&here)],
+                            vec![Match::OutIface(i.into()), not_dst(&here)],
                             format!("host link {iface}: out only to the bridges"),
                         );
                     }

@@ -38,7 +38,8 @@ pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     if let Some(admin) = &o.backup_ssh {
         // With a management interface, backup SSH is only accepted there.
-        let mgmt = fw.interfaces.iter().find(|i| i.management).map(|i| IfaceMatch::one(&i.name));
+        let mgmt =
+            fw.interfaces.iter().find(|i| i.management).map(|i| Box::new(IfaceMatch::one(&i.name)));
         let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone().into() })];
         m.extend(mgmt.clone().map(Match::InIface));
         m.extend(ssh(true));

@@ -136,8 +136,12 @@ fn each_value(m: &Match, out: &mut RulesetBuilder) -> Vec<Match> {
     match m {
         Match::Src(a) => a.set.items.iter().map(|i| Match::Src(one(i))).collect(),
         Match::Dst(a) => a.set.items.iter().map(|i| Match::Dst(one(i))).collect(),
-        Match::InIface(i) => i.names.iter().map(|n| Match::InIface(IfaceMatch::one(n))).collect(),
-        Match::OutIface(i) => i.names.iter().map(|n| Match::OutIface(IfaceMatch::one(n))).collect(),
+        Match::InIface(i) => {
+            i.names.iter().map(|n| Match::InIface(IfaceMatch::one(n).into())).collect()
+        }
+        Match::OutIface(i) => {
+            i.names.iter().map(|n| Match::OutIface(IfaceMatch::one(n).into())).collect()
+        }
         Match::Sport(p) => chunks(&p.set)
             .into_iter()
             .map(|set| Match::Sport(PortMatch { neg: false, set: out.ports(&set) }))

@@ -43,7 +43,11 @@ fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall, rs: &mut RulesetBuilder) -
     let mut head: Vec<Match> = src.map(Match::Src).into_iter().chain(dst.map(Match::Dst)).collect();
     if !n.iface.names.is_empty() {
         let i = IfaceMatch { neg: n.iface.neg, names: n.iface.names.clone().into() };
-        head.push(if hook == Hook::Prerouting { Match::InIface(i) } else { Match::OutIface(i) });
+        head.push(if hook == Hook::Prerouting {
+            Match::InIface(i.into())
+        } else {
+            Match::OutIface(i.into())
+        });
     }
     let atoms = merge_atoms(&n.service.atoms);
     let services: Vec<Vec<Match>> = if atoms.is_empty() {

@@ -14,7 +14,7 @@ pub(crate) fn variants(rule: &Rule, hook: Hook, fw: &Firewall) -> Vec<Vec<Match>
     let names: Vec<String> = names.into_iter().cloned().collect();
     let iface = |inbound: bool| {
         let m = IfaceMatch { neg: rule.iface.neg, names: names.clone().into() };
-        if inbound { Match::InIface(m) } else { Match::OutIface(m) }
+        if inbound { Match::InIface(m.into()) } else { Match::OutIface(m.into()) }
     };
     let dirs: &[bool] = match (hook, rule.direction) {
         (Hook::Prerouting | Hook::Input, _) | (Hook::Forward, Direction::In) => &[true],

@@ -63,7 +63,7 @@ pub(crate) fn lower(
             .iter()
             .map(|u| {
                 let id = IdRange { neg: false, first: u.uid, last: u.uid };
-                Some(Match::Owner(OwnerMatch { uid: Some(id), gid: None }))
+                Some(Match::Owner(OwnerMatch { uid: Some(id), gid: None }.into()))
             })
             .collect()
     };
@@ -224,7 +224,7 @@ pub(crate) fn addr(
 /// Interface matches per variant of the rule in this hook.
 fn ifaces(rule: &Rule, hook: Hook, fw: &Firewall) -> Vec<Vec<Match>> {
     if let Action::Antispoof(i) = &rule.action {
-        return vec![vec![Match::InIface(IfaceMatch::one(i))]];
+        return vec![vec![Match::InIface(IfaceMatch::one(i).into())]];
     }
     if rule.iface.names.is_empty() {
         return vec![vec![]];

@@ -301,7 +301,7 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
             Test::Icmp { neg: *neg, proto: if *v6 { 58 } else { 1 }, m: *icmp }
         }
         Match::State { neg, states } => Test::State { neg: *neg, bits: states.0 },
-        Match::Owner(o) => Test::Owner(Box::new(*o)),
+        Match::Owner(o) => Test::Owner(o.clone()),
         Match::Physdev(p) => Test::Physdev(Box::new(CPhysdev {
             phys_in: p.physdev_in.as_ref().map(|(n, s)| (*n, intern(s))),
             phys_out: p.physdev_out.as_ref().map(|(n, s)| (*n, intern(s))),

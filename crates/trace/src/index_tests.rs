@@ -76,7 +76,7 @@ fn arb_match() -> impl Strategy<Value = Match> {
         )
             .prop_map(|(neg, proto)| Match::Proto { neg, proto }),
         1 => (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"]))
-            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()].into() })),
+            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()].into() }.into())),
         1 => (any::<bool>(), 1u8..32)
             .prop_map(|(neg, s)| Match::State { neg, states: CtStates(s) }),
         1 => Just(Match::unknown("limit".into(), vec!["--limit".into(), "1/s".into()])),
@@ -199,7 +199,7 @@ fn many_interface_patterns_agree_with_linear() {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     for i in 0..70 {
         let name = if i % 10 == 0 { format!("v{i}+") } else { format!("v{i}") };
-        let m = Match::InIface(IfaceMatch { neg: i == 68, names: vec![name].into() });
+        let m = Match::InIface(IfaceMatch { neg: i == 68, names: vec![name].into() }.into());
         input
             .rules
             .push(Rule::new(vec![m], if i % 2 == 0 { Target::Accept } else { Target::Drop }));

@@ -316,10 +316,9 @@ fn rich_form_sets_and_logs() {
     let set = AddrSet { name: Some("hosts".into()), items: vec![AddrItem::Net(v6.into())] };
     let mut deny = Rule::new(
         vec![
-            Match::InIface(IfaceMatch {
-                neg: false,
-                names: vec!["eth0".into(), "wlan+".into()].into(),
-            }),
+            Match::InIface(
+                IfaceMatch { neg: false, names: vec!["eth0".into(), "wlan+".into()].into() }.into(),
+            ),
             Match::Src(AddrMatch { neg: false, set: set.clone().into() }),
         ],
         Target::Drop,
@@ -408,8 +407,9 @@ fn arb_match() -> impl Strategy<Value = Match> {
     prop_oneof![
         arb_addr().prop_map(Match::Src),
         arb_addr().prop_map(Match::Dst),
-        (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"]))
-            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()].into() })),
+        (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"])).prop_map(
+            |(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()].into() }.into())
+        ),
         (any::<bool>(), prop::sample::select(vec![Proto::Tcp, Proto::Udp, Proto::Icmp]))
             .prop_map(|(neg, proto)| Match::Proto { neg, proto }),
         arb_ports().prop_map(Match::Dport),

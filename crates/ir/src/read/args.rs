@@ -151,13 +151,15 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, Unreadable> {
             }
             "-i" | "--in-interface" => {
                 let v = value(&mut i)?;
-                p.matches
-                    .push(Match::InIface(IfaceMatch { neg, names: vec![v.text.clone()].into() }));
+                p.matches.push(Match::InIface(
+                    IfaceMatch { neg, names: vec![v.text.clone()].into() }.into(),
+                ));
             }
             "-o" | "--out-interface" => {
                 let v = value(&mut i)?;
-                p.matches
-                    .push(Match::OutIface(IfaceMatch { neg, names: vec![v.text.clone()].into() }));
+                p.matches.push(Match::OutIface(
+                    IfaceMatch { neg, names: vec![v.text.clone()].into() }.into(),
+                ));
             }
             "-p" | "--protocol" => {
                 let v = value(&mut i)?;
@@ -453,7 +455,7 @@ impl RuleParser {
             }
         }
         match module {
-            "owner" => out.push(Match::Owner(owner)),
+            "owner" => out.push(Match::Owner(owner.into())),
             "physdev" => out.push(Match::Physdev(physdev.into())),
             "time" => out.push(Match::Time(time)),
             "addrtype" => out.push(Match::AddrType(addrtype)),

@@ -757,9 +757,9 @@ impl Ctx<'_> {
                             .collect::<Option<Vec<_>>>()?;
                         let i = IfaceMatch { neg, names: names.into() };
                         Some(vec![if matches!(k, "iifname" | "ibrname") {
-                            Match::InIface(i)
+                            Match::InIface(i.into())
                         } else {
-                            Match::OutIface(i)
+                            Match::OutIface(i.into())
                         }])
                     }
                     "nfproto" | "protocol" if items.len() == 1 => {
@@ -779,9 +779,9 @@ impl Ctx<'_> {
                         let id = u32::try_from(items[0].as_u64()?).ok()?;
                         let r = Some(IdRange { neg, first: id, last: id });
                         Some(vec![Match::Owner(if k == "skuid" {
-                            OwnerMatch { uid: r, gid: None }
+                            OwnerMatch { uid: r, gid: None }.into()
                         } else {
-                            OwnerMatch { uid: None, gid: r }
+                            OwnerMatch { uid: None, gid: r }.into()
                         })])
                     }
                     "mark" if items.len() == 1 => Some(vec![Match::Mark {

@@ -72,10 +72,13 @@ fn reads_iptables_save() {
     let out = &f.chain("OUTPUT").unwrap().rules[0];
     assert_eq!(
         out.matches[0],
-        Match::Owner(OwnerMatch {
-            uid: Some(IdRange { neg: false, first: 5, last: 7 }),
-            gid: Some(IdRange { neg: false, first: 3, last: 3 }),
-        })
+        Match::Owner(
+            OwnerMatch {
+                uid: Some(IdRange { neg: false, first: 5, last: 7 }),
+                gid: Some(IdRange { neg: false, first: 3, last: 3 }),
+            }
+            .into()
+        )
     );
 }
 
@@ -393,8 +396,8 @@ fn rule() -> impl Strategy<Value = Rule> {
                 let mut m = Vec::new();
                 m.extend(s.map(Match::Src));
                 m.extend(d.map(Match::Dst));
-                m.extend(i.map(Match::InIface));
-                m.extend(o.map(Match::OutIface));
+                m.extend(i.map(|i| Match::InIface(Box::new(i))));
+                m.extend(o.map(|o| Match::OutIface(Box::new(o))));
                 m.push(Match::Proto { neg: false, proto });
                 match proto {
                     Proto::Tcp | Proto::Udp => {

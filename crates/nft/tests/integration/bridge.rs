@@ -40,7 +40,10 @@ fn guard() -> Ruleset {
         ),
         rule(
             3,
-            vec![Match::InIface(IfaceMatch::one("br0")), Match::OutIface(IfaceMatch::one("br0"))],
+            vec![
+                Match::InIface(IfaceMatch::one("br0").into()),
+                Match::OutIface(IfaceMatch::one("br0").into()),
+            ],
             Target::Accept,
         ),
     ];

@@ -56,7 +56,7 @@ pub(crate) fn runs() -> Ruleset {
     for (i, (p, t)) in ports.into_iter().enumerate() {
         let n = 7 + u32::try_from(i).unwrap();
         let m = vec![
-            Match::InIface(IfaceMatch::one("eth0")),
+            Match::InIface(IfaceMatch::one("eth0").into()),
             proto(Proto::Tcp),
             dport(None, &[(p, p)]),
         ];
@@ -127,7 +127,9 @@ pub(crate) fn established() -> Rule {
 }
 
 pub(crate) fn uid(n: u32) -> Match {
-    Match::Owner(OwnerMatch { uid: Some(IdRange { neg: false, first: n, last: n }), gid: None })
+    Match::Owner(
+        OwnerMatch { uid: Some(IdRange { neg: false, first: n, last: n }), gid: None }.into(),
+    )
 }
 
 /// A policy rule: numbered, commented like the lowering does.
@@ -148,14 +150,14 @@ pub(crate) fn spice_client() -> Ruleset {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         established(),
-        rule(1, vec![Match::InIface(IfaceMatch::one("lo"))], Target::Accept),
+        rule(1, vec![Match::InIface(IfaceMatch::one("lo").into())], Target::Accept),
         logged(rule(9, vec![], Target::Drop), "DENY"),
     ];
     let forward = Chain::builtin(Hook::Forward, Policy::Drop);
     let mut output = Chain::builtin(Hook::Output, Policy::Drop);
     output.rules = vec![
         established(),
-        rule(2, vec![Match::OutIface(IfaceMatch::one("lo"))], Target::Accept),
+        rule(2, vec![Match::OutIface(IfaceMatch::one("lo").into())], Target::Accept),
         rule(3, vec![uid(1021)], Target::Jump(ChainId(3))),
         rule(4, vec![uid(1022)], Target::Jump(ChainId(4))),
         logged(
@@ -320,10 +322,9 @@ pub(crate) fn matches() -> Ruleset {
         ),
         rule(
             13,
-            vec![Match::InIface(IfaceMatch {
-                neg: true,
-                names: vec!["eth+".into(), "wlan0".into()].into(),
-            })],
+            vec![Match::InIface(
+                IfaceMatch { neg: true, names: vec!["eth+".into(), "wlan0".into()].into() }.into(),
+            )],
             Target::Drop,
         ),
         rule(14, vec![proto(Proto::Other(47))], Target::Accept),
@@ -353,10 +354,13 @@ pub(crate) fn matches() -> Ruleset {
     let mut output = Chain::builtin(Hook::Output, Policy::Accept);
     output.rules = vec![rule(
         22,
-        vec![Match::Owner(OwnerMatch {
-            uid: Some(IdRange { neg: true, first: 1000, last: 1999 }),
-            gid: Some(IdRange { neg: false, first: 100, last: 100 }),
-        })],
+        vec![Match::Owner(
+            OwnerMatch {
+                uid: Some(IdRange { neg: true, first: 1000, last: 1999 }),
+                gid: Some(IdRange { neg: false, first: 100, last: 100 }),
+            }
+            .into(),
+        )],
         Target::Goto(ChainId(3)), // the user chain `input`
     )];
     let mut kw = Chain::user("input");
@@ -397,7 +401,7 @@ pub(crate) fn bridge() -> Ruleset {
         rule(
             3,
             vec![
-                Match::InIface(IfaceMatch::one("br0")),
+                Match::InIface(IfaceMatch::one("br0").into()),
                 Match::Physdev(
                     PhysdevMatch {
                         physdev_out: Some((false, "eth1".into())),

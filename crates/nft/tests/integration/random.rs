@@ -83,7 +83,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
     }
     if hook != Some(Hook::Output) && rng.u64(..100) < 25 {
         let names = vec![(*rng.choice(&["eth0", "eth1", "eth+"]).unwrap()).to_owned()];
-        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names: names.into() }));
+        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names: names.into() }.into()));
     }
     let mut tcp = false;
     if rng.u64(..100) < 70 {
@@ -105,7 +105,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
     if hook == Some(Hook::Output) && rng.u64(..100) < 40 {
         let uid = *rng.choice(&[1021, 1022]).unwrap();
         let id = IdRange { neg: rng.u64(..100) < 20, first: uid, last: uid };
-        m.push(Match::Owner(OwnerMatch { uid: Some(id), gid: None }));
+        m.push(Match::Owner(OwnerMatch { uid: Some(id), gid: None }.into()));
     }
     if rng.u64(..100) < 30 {
         m.push(Match::State { neg: false, states: CtStates(CtStates::NEW) });
