@@ -70,8 +70,14 @@ fn for_family(rule: &Rule, family: Family, out_sets: &mut RulesetBuilder) -> Opt
     if rule.target.family().is_some_and(|f| f != family) {
         return None;
     }
-    let mut out = rule.clone();
-    out.matches.clear();
+    let mut out = Rule {
+        matches: Vec::with_capacity(rule.matches.len()),
+        log: rule.log.clone(),
+        target: rule.target.clone(),
+        comment: rule.comment.clone(),
+        origin: rule.origin,
+        counters: rule.counters.clone(),
+    };
     for m in &rule.matches {
         match m {
             Match::Src(a) | Match::Dst(a) => {
@@ -183,11 +189,14 @@ fn expand(matches: &[Match], out: &mut RulesetBuilder) -> Vec<Vec<Match>> {
             }
             other => vec![strip_name(other, out)],
         };
+        // each row is allocated at its final length: the lines live until
+        // the document is written
         rows = rows
             .into_iter()
             .flat_map(|row| {
                 values.iter().map(move |v| {
-                    let mut r = row.clone();
+                    let mut r = Vec::with_capacity(matches.len());
+                    r.extend(row.iter().cloned());
                     r.push(v.clone());
                     r
                 })
@@ -224,23 +233,23 @@ fn strip_name(m: &Match, out: &mut RulesetBuilder) -> Match {
 }
 
 impl Pass {
-    fn rule(&mut self, rule: Rule) -> Vec<Rule> {
+    fn rule(&mut self, mut rule: Rule) -> Vec<Rule> {
         let (negated, plain): (Vec<Match>, Vec<Match>) =
-            rule.matches.iter().cloned().partition(needs_temp_chain);
+            std::mem::take(&mut rule.matches).into_iter().partition(needs_temp_chain);
         let number = rule.origin.map_or(0, |o| o.rule);
         // What each line copies: never the whole matches, which may hold a
         // group of 100,000 addresses, once per line.
-        let base = Rule { matches: Vec::new(), ..rule.clone() };
+        let base = rule;
         let action = if negated.is_empty() {
             None
         } else {
             // Everything but the negations stays on the jump; the temporary
             // chain returns for each negated value, then acts once.
-            let key = (number, negated.clone(), rule.target.clone(), rule.log.clone());
+            let key = (number, negated.clone(), base.target.clone(), base.log.clone());
             if let Some(&id) = self.temp_chains.get(&key) {
                 Some(Target::Jump(id))
             } else {
-                let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
+                let last = Rule { matches: verdict_matches(&base), ..base.clone() };
                 let not = Negated {
                     number,
                     template: base.clone(),
