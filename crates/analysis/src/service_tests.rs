@@ -35,7 +35,7 @@ fn allowed(m: &ServiceMatrix, s: Ipv4Addr, d: Ipv4Addr) -> bool {
 }
 
 fn addr(neg: bool, net: &str) -> AddrMatch {
-    AddrMatch { neg, set: AddrSet::one(AddrItem::Net(net.parse().unwrap())) }
+    AddrMatch { neg, set: AddrSet::one(AddrItem::Net(net.parse().unwrap())).into() }
 }
 
 fn input(rules: Vec<Rule>, user: Vec<Rule>, policy: Policy) -> Ruleset {
@@ -109,7 +109,7 @@ fn classes_and_pairs_of_a_chain_with_a_return() {
 
 #[test]
 fn an_undecided_match_is_taken_both_ways_and_named() {
-    let eth1 = Match::InIface(IfaceMatch { neg: false, names: vec!["eth1".into()] });
+    let eth1 = Match::InIface(IfaceMatch { neg: false, names: vec!["eth1".into()].into() }.into());
     let rs = input(
         vec![
             Rule::new(vec![eth1.clone(), Match::Src(addr(false, "10.0.0.0/8"))], Target::Drop),
@@ -145,11 +145,13 @@ fn rule(user: bool) -> impl Strategy<Value = Rule> {
                 m.push(Match::Proto { neg: false, proto: Proto::Tcp });
                 m.push(Match::Dport(PortMatch {
                     neg: false,
-                    set: PortSet { name: None, ranges: vec![(p, p)] },
+                    set: PortSet { name: None, ranges: vec![(p, p)] }.into(),
                 }));
             }
             if iface == 0 {
-                m.push(Match::InIface(IfaceMatch { neg: false, names: vec!["eth1".into()] }));
+                m.push(Match::InIface(
+                    IfaceMatch { neg: false, names: vec!["eth1".into()].into() }.into(),
+                ));
             }
             let target = match t {
                 0 => Target::Accept,

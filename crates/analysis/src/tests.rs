@@ -6,7 +6,7 @@ use rampart_ir::{
 use crate::{Anomaly, Kind, anomalies};
 
 fn net(s: &str) -> AddrMatch {
-    AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) }
+    AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())).into() }
 }
 
 fn tcp(port: u16) -> Vec<Match> {
@@ -14,7 +14,7 @@ fn tcp(port: u16) -> Vec<Match> {
         Match::Proto { neg: false, proto: Proto::Tcp },
         Match::Dport(PortMatch {
             neg: false,
-            set: PortSet { name: None, ranges: vec![(port, port)] },
+            set: PortSet { name: None, ranges: vec![(port, port)] }.into(),
         }),
     ]
 }
@@ -111,7 +111,7 @@ fn correlation_is_a_partial_overlap_with_another_verdict() {
 #[test]
 fn unmodelled_matches_never_cover_but_can_be_covered() {
     let mut limited = rule(1, Some("10.1.0.0/24"), None, None, D);
-    limited.matches.push(Match::Unknown { module: "limit".into(), args: vec!["5/s".into()] });
+    limited.matches.push(Match::unknown("limit".into(), vec!["5/s".into()]));
     let plain = rule(2, Some("10.1.0.7/32"), None, None, A);
     // The limit may let packets through: rule 2 is not shadowed.
     let f = found(&input(vec![limited.clone(), plain]));
@@ -164,7 +164,7 @@ fn rules_between_the_parts_of_a_set_do_not_overlap() {
     two.matches.push(Match::Proto { neg: false, proto: Proto::Tcp });
     two.matches.push(Match::Dport(PortMatch {
         neg: false,
-        set: PortSet { name: None, ranges: vec![(22, 22), (80, 80)] },
+        set: PortSet { name: None, ranges: vec![(22, 22), (80, 80)] }.into(),
     }));
     let rs = input(vec![two.clone(), rule(2, Some("10.1.0.0/24"), None, Some(50), D)]);
     assert_eq!(found(&rs), []);

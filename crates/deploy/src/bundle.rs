@@ -195,7 +195,7 @@ fn declared(rs: Restricted, sets: &[DynSet], family: Family) -> Result<Restricte
     let mut rs = rs.into_ruleset();
     for m in rs.chains.iter_mut().flat_map(|c| &mut c.rules).flat_map(|r| &mut r.matches) {
         if let Some(typed) = set_match(m, family) {
-            *m = Match::Set(typed);
+            *m = Match::Set(typed.into());
         }
         let Match::Set(s) = m else { continue };
         let Some(d) = sets.iter().find(|d| d.name == s.set.name && d.family == s.set.family) else {
@@ -209,8 +209,9 @@ fn declared(rs: Restricted, sets: &[DynSet], family: Family) -> Result<Restricte
 /// `-m set [!] --match-set NAME src|dst` kept verbatim, as a set match
 /// of the document's family (its declaration is filled in after).
 fn set_match(m: &Match, family: Family) -> Option<SetMatch> {
-    let Match::Unknown { module, args } = m else { return None };
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Match::Unknown(u) = m else { return None };
+    let module = &u.module;
+    let args: Vec<&str> = u.args.iter().map(String::as_str).collect();
     let (neg, rest) = match args.as_slice() {
         ["!", rest @ ..] => (true, rest),
         rest => (false, rest),
@@ -305,7 +306,7 @@ mod tests {
         let named = DynSet { name: "bl".into(), family: Family::V4, timeout: None, size: None };
         let mut input = Chain::builtin(Hook::Input, Policy::Drop);
         let m = SetMatch { set: named, src: true, neg: false };
-        input.rules.push(Rule::new(vec![Match::Set(m)], Target::Drop));
+        input.rules.push(Rule::new(vec![Match::Set(m.into())], Target::Drop));
         let rs = || Restricted::new(Ruleset { chains: vec![input.clone()] }).unwrap();
         let set = Set { name: "bl".into(), family: "ipv4".into(), timeout: Some(3600), size: None };
         let got = declared(rs(), &[set.declared().unwrap()], Family::V4).unwrap();
@@ -316,9 +317,8 @@ mod tests {
         let v6 = Set { family: "ipv6".into(), ..set.clone() };
         assert!(declared(rs(), &[v6.declared().unwrap()], Family::V4).is_err());
         // Kept verbatim by a reader: typed, then declared.
-        let verbatim = |args: &[&str]| Match::Unknown {
-            module: "set".into(),
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        let verbatim = |args: &[&str]| {
+            Match::unknown("set".into(), args.iter().map(|a| (*a).to_owned()).collect())
         };
         let typed = set_match(&verbatim(&["!", "--match-set", "bl", "dst"]), Family::V6).unwrap();
         assert!(typed.neg && !typed.src && typed.set.family == Family::V6);

@@ -190,10 +190,10 @@ pub fn read(record: &Applied) -> Result<Vec<Counted>, DeployError> {
                         Target::Log(_) | Target::Nflog(_) => Kind::Log,
                         _ => Kind::Decides,
                     };
-                    let counts = r.counters.unwrap_or_default();
+                    let counts = r.counters.as_deref().copied().unwrap_or_default();
                     out.push(Counted {
                         chain: name(&c.name),
-                        comment: r.comment.clone(),
+                        comment: r.comment.clone().map(Into::into),
                         kind,
                         packets: counts.packets,
                         bytes: counts.bytes,

@@ -1,8 +1,10 @@
 //! A ruleset under construction, its chains found by name in constant time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::Hash;
+use std::sync::Arc;
 
-use crate::rule::{Chain, ChainId, Hook, Ruleset, Table, Target};
+use crate::rule::{AddrSet, Chain, ChainId, Hook, PortSet, Ruleset, Table, Target};
 
 /// A [`Ruleset`] being built, with a name → id map beside it. Lowering adds
 /// thousands of chains and looks one up per rule; a search over all chains
@@ -11,6 +13,9 @@ use crate::rule::{Chain, ChainId, Hook, Ruleset, Table, Target};
 /// A jump may name a chain before it is made ([`Self::id`] reserves its id);
 /// [`Self::finish`] puts the chains in the order they were made and renumbers
 /// the jumps.
+///
+/// Equal address and port sets are made once ([`Self::addrs`],
+/// [`Self::ports`]): a group that a thousand rules name is held once.
 #[derive(Debug, Default)]
 pub struct RulesetBuilder {
     /// By id; `None` while reserved and not yet made.
@@ -18,6 +23,18 @@ pub struct RulesetBuilder {
     names: HashMap<String, ChainId>,
     /// Ids in the order their chains were made.
     order: Vec<ChainId>,
+    addr_sets: HashSet<Arc<AddrSet>>,
+    port_sets: HashSet<Arc<PortSet>>,
+}
+
+/// The one shared copy of `value` in `pool`, made on first use.
+fn share<T: Clone + Eq + Hash>(pool: &mut HashSet<Arc<T>>, value: &T) -> Arc<T> {
+    if let Some(shared) = pool.get(value) {
+        return Arc::clone(shared);
+    }
+    let shared = Arc::new(value.clone());
+    pool.insert(Arc::clone(&shared));
+    shared
 }
 
 /// The name a chain is found by. Built-in chains of tables other than
@@ -81,6 +98,16 @@ impl RulesetBuilder {
     /// When the chain is only reserved.
     pub fn at_mut(&mut self, id: ChainId) -> &mut Chain {
         self.chains[id.0].as_mut().expect("chain reserved but not made")
+    }
+
+    /// `set`, shared with the rules of this ruleset that match an equal set.
+    pub fn addrs(&mut self, set: &AddrSet) -> Arc<AddrSet> {
+        share(&mut self.addr_sets, set)
+    }
+
+    /// `set`, shared with the rules of this ruleset that match an equal set.
+    pub fn ports(&mut self, set: &PortSet) -> Arc<PortSet> {
+        share(&mut self.port_sets, set)
     }
 
     /// Makes a chain and returns its id.
@@ -154,6 +181,18 @@ mod tests {
         let rs = b.finish();
         assert_eq!(rs.chains[2].name, "later");
         assert_eq!(rs.chains[0].rules[0].target, Target::Jump(ChainId(2)));
+    }
+
+    #[test]
+    fn equal_sets_are_made_once() {
+        let mut b = RulesetBuilder::default();
+        let net = |s: &str| crate::AddrItem::Net(s.parse().unwrap());
+        let a = b.addrs(&AddrSet { name: Some("lan".into()), items: vec![net("10.0.0.0/8")] });
+        let again = b.addrs(&AddrSet { name: Some("lan".into()), items: vec![net("10.0.0.0/8")] });
+        let other = b.addrs(&AddrSet { name: None, items: vec![net("10.0.0.0/8")] });
+        assert!(Arc::ptr_eq(&a, &again) && !Arc::ptr_eq(&a, &other));
+        let p = b.ports(&PortSet { name: None, ranges: vec![(22, 22)] });
+        assert!(Arc::ptr_eq(&p, &b.ports(&PortSet { name: None, ranges: vec![(22, 22)] })));
     }
 
     #[test]

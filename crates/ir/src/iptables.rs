@@ -223,9 +223,9 @@ fn write_match(
                 let _ = write!(out, " {}", quote_if_needed(a));
             }
         }
-        Match::Unknown { module: name, args } => {
-            let _ = write!(out, " -m {}", quote_if_needed(name));
-            for a in args {
+        Match::Unknown(u) => {
+            let _ = write!(out, " -m {}", quote_if_needed(&u.module));
+            for a in &u.args {
                 let _ = write!(out, " {}", quote_if_needed(a));
             }
         }
@@ -433,7 +433,7 @@ mod tests {
     use crate::{AddrSet, CtStates, Log, OwnerMatch, PortSet};
 
     fn net(s: &str) -> AddrMatch {
-        AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) }
+        AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())).into() }
     }
 
     #[test]
@@ -441,16 +441,19 @@ mod tests {
         let rule = Rule {
             matches: vec![
                 Match::Dst(net("192.168.2.2/32")),
-                Match::OutIface(IfaceMatch::one("eth0")),
+                Match::OutIface(IfaceMatch::one("eth0").into()),
                 Match::Proto { neg: false, proto: Proto::Tcp },
                 Match::Dport(PortMatch {
                     neg: false,
-                    set: PortSet { name: None, ranges: vec![(20002, 20002)] },
+                    set: PortSet { name: None, ranges: vec![(20002, 20002)] }.into(),
                 }),
-                Match::Owner(OwnerMatch {
-                    uid: Some(IdRange { neg: false, first: 1021, last: 1021 }),
-                    gid: None,
-                }),
+                Match::Owner(
+                    OwnerMatch {
+                        uid: Some(IdRange { neg: false, first: 1021, last: 1021 }),
+                        gid: None,
+                    }
+                    .into(),
+                ),
                 Match::State { neg: false, states: CtStates(CtStates::NEW) },
             ],
             log: None,
@@ -474,7 +477,7 @@ mod tests {
                 Match::Proto { neg: false, proto: Proto::Udp },
                 Match::Dport(PortMatch {
                     neg: false,
-                    set: PortSet { name: None, ranges: vec![(53, 53), (67, 68)] },
+                    set: PortSet { name: None, ranges: vec![(53, 53), (67, 68)] }.into(),
                 }),
             ],
             Target::Log(Log { prefix: "RULE 3 -- DENY ".into(), level: 6 }),

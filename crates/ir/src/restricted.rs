@@ -117,13 +117,13 @@ mod tests {
     #[test]
     fn refuses_rich_rules() {
         let mut logged = Rule::new(vec![], Target::Drop);
-        logged.log = Some(Log { prefix: "x".into(), level: 4 });
+        logged.log = Some(Log { prefix: "x".into(), level: 4 }.into());
         assert_eq!(Restricted::new(one(logged)).unwrap_err().why.split(' ').next(), Some("logs"));
         let items = vec![
             AddrItem::Net("10.0.0.1/32".parse().unwrap()),
             AddrItem::Net("10.0.0.2/32".parse().unwrap()),
         ];
-        let two = Match::Src(AddrMatch { neg: false, set: AddrSet { name: None, items } });
+        let two = Match::Src(AddrMatch { neg: false, set: AddrSet { name: None, items }.into() });
         assert!(Restricted::new(one(Rule::new(vec![two], Target::Accept))).is_err());
         assert!(Restricted::new(one(Rule::new(vec![], Target::Accept))).is_ok());
     }

@@ -1,6 +1,7 @@
 //! The IR's types.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use rampart_diag::Span;
@@ -269,18 +270,20 @@ pub struct Origin {
     pub span: Option<Span>,
 }
 
+/// A rule. A ruleset holds hundreds of thousands, so what most rules lack
+/// (a log, counters) is boxed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Rule {
     /// All must match (logical AND), in order.
     pub matches: Vec<Match>,
     /// Rich form only: log before applying the target, as nftables does in
     /// one rule. The iptables pass turns it into a LOG chain.
-    pub log: Option<Log>,
+    pub log: Option<Box<Log>>,
     pub target: Target,
-    pub comment: Option<String>,
+    pub comment: Option<Box<str>>,
     pub origin: Option<Origin>,
     /// What the kernel counted, when read back from it (`iptables-save -c`).
-    pub counters: Option<Counters>,
+    pub counters: Option<Box<Counters>>,
 }
 
 /// Packets and bytes a rule matched.
@@ -477,12 +480,16 @@ impl RejectWith {
 }
 
 /// One match of a rule. Negation (`!`) is carried by each variant.
+///
+/// A rule holds several and a ruleset hundreds of thousands, so a match
+/// is kept to 24 bytes: sets are shared, and the variants few rules have
+/// are boxed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Match {
     Src(AddrMatch),
     Dst(AddrMatch),
-    InIface(IfaceMatch),
-    OutIface(IfaceMatch),
+    InIface(Box<IfaceMatch>),
+    OutIface(Box<IfaceMatch>),
     Proto {
         neg: bool,
         proto: Proto,
@@ -502,8 +509,8 @@ pub enum Match {
         neg: bool,
         states: CtStates,
     },
-    Owner(OwnerMatch),
-    Physdev(PhysdevMatch),
+    Owner(Box<OwnerMatch>),
+    Physdev(Box<PhysdevMatch>),
     TcpFlags {
         neg: bool,
         mask: u8,
@@ -517,25 +524,35 @@ pub enum Match {
     Time(TimeMatch),
     /// Matches while packets arrive under a rate. It spends a token when
     /// evaluated, so it comes after a rule's other matches.
-    Limit(crate::Limit),
+    Limit(Box<crate::Limit>),
     /// Matches while few enough connections are open.
-    ConnLimit(crate::ConnLimit),
+    ConnLimit(Box<crate::ConnLimit>),
     /// `-m addrtype`: the route type of the addresses.
     AddrType(crate::AddrTypeMatch),
     /// `-m set --match-set`: an address in a set filled at run time.
-    Set(crate::SetMatch),
+    Set(Box<crate::SetMatch>),
     /// A module read from iptables whose answer the trace is told (a
     /// rate, a recent list, the connection's mark, the link layer).
     Module(Box<crate::ModuleMatch>),
     /// A match Rampart does not model (e.g. `-m u32`, `-m string`), kept
     /// verbatim. The evaluator reports it rather than guessing.
-    Unknown {
-        module: String,
-        args: Vec<String>,
-    },
+    Unknown(Box<UnknownMatch>),
+}
+
+/// A match kept verbatim: `-m MODULE ARGS...`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownMatch {
+    pub module: String,
+    pub args: Vec<String>,
 }
 
 impl Match {
+    /// `-m module args...`, kept verbatim.
+    #[must_use]
+    pub fn unknown(module: String, args: Vec<String>) -> Self {
+        Match::Unknown(Box::new(UnknownMatch { module, args }))
+    }
+
     /// The family this match restricts a rule to, if any.
     #[must_use]
     pub fn family(&self) -> Option<Family> {
@@ -607,23 +624,25 @@ impl AddrSet {
     }
 }
 
+/// An address match. The set is shared: lowering makes one per group or
+/// address a policy names, and every rule naming it points to that one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AddrMatch {
     pub neg: bool,
-    pub set: AddrSet,
+    pub set: Arc<AddrSet>,
 }
 
 /// Interface names; a trailing `+` matches any name with that prefix.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IfaceMatch {
     pub neg: bool,
-    pub names: Vec<String>,
+    pub names: Box<[String]>,
 }
 
 impl IfaceMatch {
     #[must_use]
     pub fn one(name: &str) -> Self {
-        Self { neg: false, names: vec![name.to_owned()] }
+        Self { neg: false, names: Box::new([name.to_owned()]) }
     }
 }
 
@@ -697,10 +716,11 @@ impl PortSet {
     }
 }
 
+/// A port match; the set is shared as an [`AddrMatch`]'s is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PortMatch {
     pub neg: bool,
-    pub set: PortSet,
+    pub set: Arc<PortSet>,
 }
 
 /// `--icmp-type`: any type, a type with any code, or type and code.
@@ -784,4 +804,16 @@ pub struct TimeMatch {
     pub stop: Option<u16>,
     /// Bit 0 = Monday … bit 6 = Sunday; 0 means every day.
     pub weekdays: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_match_stays_small() {
+        // a ruleset of 100,000 rules holds half a million matches
+        assert!(std::mem::size_of::<Match>() <= 24, "{}", std::mem::size_of::<Match>());
+        assert!(std::mem::size_of::<Rule>() <= 128, "{}", std::mem::size_of::<Rule>());
+    }
 }

@@ -1144,7 +1144,7 @@ fn random_nft_rulesets_agree_with_the_kernel() {
                 for c in &b.ruleset.chains {
                     let at = &at[&(b.table.clone(), c.name.clone())];
                     for (i, r) in c.rules.iter().enumerate() {
-                        let n = r.counters.map_or(0, |c| c.packets);
+                        let n = r.counters.as_ref().map_or(0, |c| c.packets);
                         if n > 0 {
                             got.insert((b.table.clone(), c.name.clone(), at[i]), n);
                         }
@@ -1867,7 +1867,7 @@ fn random_nft_tables_across_every_hook_agree_with_the_kernel() {
             let mut got = Counters::new();
             for c in &rs.chains {
                 for (i, r) in c.rules.iter().enumerate() {
-                    let n = r.counters.map_or(0, |c| c.packets);
+                    let n = r.counters.as_ref().map_or(0, |c| c.packets);
                     if n > 0 {
                         got.insert((c.name.clone(), i + 1), n);
                     }

@@ -36,9 +36,9 @@ impl Guards<'_> {
         for hook in hooks {
             let rule = Rule {
                 matches: matches.clone(),
-                log: Some(log.clone()),
+                log: Some(log.clone().into()),
                 target: Target::Drop,
-                comment: Some(rampart_ir::origin::comment(number, Some(&what))),
+                comment: Some(rampart_ir::origin::comment(number, Some(&what)).into()),
                 origin: Some(Origin { rule: number, span: None }),
                 counters: None,
             };
@@ -50,31 +50,34 @@ impl Guards<'_> {
 }
 
 fn port_in(port: &str) -> Match {
-    Match::Physdev(PhysdevMatch {
-        physdev_in: Some((false, port.to_owned())),
-        ..PhysdevMatch::default()
-    })
+    Match::Physdev(
+        PhysdevMatch { physdev_in: Some((false, port.to_owned())), ..PhysdevMatch::default() }
+            .into(),
+    )
 }
 
 /// `--physdev-out` only works for bridged traffic, so say so.
 fn port_out(port: &str) -> Match {
-    Match::Physdev(PhysdevMatch {
-        physdev_out: Some((false, port.to_owned())),
-        is_bridged: Some(false),
-        ..PhysdevMatch::default()
-    })
+    Match::Physdev(
+        PhysdevMatch {
+            physdev_out: Some((false, port.to_owned())),
+            is_bridged: Some(false),
+            ..PhysdevMatch::default()
+        }
+        .into(),
+    )
 }
 
 fn not_src(set: &AddrSet) -> Match {
-    Match::Src(AddrMatch { neg: true, set: set.clone() })
+    Match::Src(AddrMatch { neg: true, set: set.clone().into() })
 }
 
 fn not_dst(set: &AddrSet) -> Match {
-    Match::Dst(AddrMatch { neg: true, set: set.clone() })
+    Match::Dst(AddrMatch { neg: true, set: set.clone().into() })
 }
 
 fn src(set: &AddrSet) -> Match {
-    Match::Src(AddrMatch { neg: false, set: set.clone() })
+    Match::Src(AddrMatch { neg: false, set: set.clone().into() })
 }
 
 /// Append the recipe for every bridge port to the built-in chains. The
@@ -133,12 +136,12 @@ pub(crate) fn guards(fw: &Firewall, rs: &mut RulesetBuilder) {
                         let i = IfaceMatch::one(iface);
                         g.deny(
                             &[Hook::Input, Hook::Forward],
-                            vec![Match::InIface(i.clone()), not_src(&here)],
+                            vec![Match::InIface(i.clone().into()), not_src(&here)],
                             format!("host link {iface}: in only from the bridges"),
                         );
                         g.deny(
                             &[Hook::Output, Hook::Forward],
-                            vec![Match::OutIface(i), not_dst(&here)],
+                            vec![Match::OutIface(i.into()), not_dst(&here)],
                             format!("host link {iface}: out only to the bridges"),
                         );
                     }

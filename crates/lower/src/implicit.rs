@@ -13,7 +13,7 @@ use crate::hooks;
 
 fn implicit(matches: Vec<Match>, target: Target, comment: &str) -> Rule {
     let mut r = Rule::new(matches, target);
-    r.comment = Some(rampart_ir::origin::comment(0, Some(comment)));
+    r.comment = Some(rampart_ir::origin::comment(0, Some(comment)).into());
     r.origin = Some(rampart_ir::Origin { rule: 0, span: None });
     r
 }
@@ -26,7 +26,7 @@ fn push(rs: &mut RulesetBuilder, hook: Hook, rule: Rule) {
 
 fn ssh(dport: bool) -> Vec<Match> {
     let set = PortSet { name: None, ranges: vec![(22, 22)] };
-    let port = PortMatch { neg: false, set };
+    let port = PortMatch { neg: false, set: set.into() };
     vec![
         Match::Proto { neg: false, proto: Proto::Tcp },
         if dport { Match::Dport(port) } else { Match::Sport(port) },
@@ -38,12 +38,13 @@ pub(crate) fn backup_ssh(fw: &Firewall, rs: &mut RulesetBuilder) {
     let o = &fw.options;
     if let Some(admin) = &o.backup_ssh {
         // With a management interface, backup SSH is only accepted there.
-        let mgmt = fw.interfaces.iter().find(|i| i.management).map(|i| IfaceMatch::one(&i.name));
-        let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone() })];
+        let mgmt =
+            fw.interfaces.iter().find(|i| i.management).map(|i| Box::new(IfaceMatch::one(&i.name)));
+        let mut m = vec![Match::Src(AddrMatch { neg: false, set: admin.clone().into() })];
         m.extend(mgmt.clone().map(Match::InIface));
         m.extend(ssh(true));
         push(rs, Hook::Input, implicit(m, Target::Accept, "backup ssh from the admin host"));
-        let mut m = vec![Match::Dst(AddrMatch { neg: false, set: admin.clone() })];
+        let mut m = vec![Match::Dst(AddrMatch { neg: false, set: admin.clone().into() })];
         m.extend(mgmt.map(Match::OutIface));
         m.extend(ssh(false));
         m.push(Match::State { neg: false, states: CtStates(CtStates::ESTABLISHED) });
@@ -107,8 +108,9 @@ pub(crate) fn catch_all(fw: &Firewall, tails: &BTreeMap<Hook, ChainId>, rs: &mut
     for &hook in hooks::filter() {
         let mut r = implicit(vec![], target.clone(), "default deny");
         if logged {
-            r.log =
-                Some(Log { prefix: log_prefix(o, 0, word, &o.entry, "any"), level: o.log_level });
+            r.log = Some(
+                Log { prefix: log_prefix(o, 0, word, &o.entry, "any"), level: o.log_level }.into(),
+            );
         }
         for r in crate::log_limit::apply(vec![r], o.log_limit.as_ref(), 0, rs) {
             match tails.get(&hook) {

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 
 use crate::negate::{self, Negated};
 use rampart_ir::{
-    AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, MULTIPORT_MAX, Match, PortMatch,
-    PortSet, Proto, Restricted, Rule, Ruleset, RulesetBuilder, Target,
+    AddrItem, AddrMatch, AddrSet, Chain, ChainId, Family, IfaceMatch, MULTIPORT_MAX, Match,
+    PortMatch, PortSet, Proto, Restricted, Rule, Ruleset, RulesetBuilder, Target,
 };
 
 /// Rewrite the rich form into the restricted form for `family`.
@@ -40,7 +40,7 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
         // Where the chain's next rules go: a split moves them to a new chain.
         let mut at = ChainId(i);
         for rule in &chain.rules {
-            if let Some(rule) = for_family(rule, family) {
+            if let Some(rule) = for_family(rule, family, &mut pass.out) {
                 let leaves = matches!(rule.target, Target::Return | Target::Goto(_));
                 if leaves && rule.matches.iter().any(needs_temp_chain) {
                     at = pass.split(rule, at);
@@ -55,7 +55,7 @@ pub fn iptables(rich: &Ruleset, family: Family) -> Restricted {
 }
 
 /// A temporary chain's content: rule number, negated matches, target, log.
-type TempKey = (u32, Vec<Match>, Target, Option<rampart_ir::Log>);
+type TempKey = (u32, Vec<Match>, Target, Option<Box<rampart_ir::Log>>);
 
 struct Pass {
     out: RulesetBuilder,
@@ -66,24 +66,34 @@ struct Pass {
 }
 
 /// Keep only what applies to `family`; `None` when the rule cannot match.
-fn for_family(rule: &Rule, family: Family) -> Option<Rule> {
+fn for_family(rule: &Rule, family: Family, out_sets: &mut RulesetBuilder) -> Option<Rule> {
     if rule.target.family().is_some_and(|f| f != family) {
         return None;
     }
-    let mut out = rule.clone();
-    out.matches.clear();
+    let mut out = Rule {
+        matches: Vec::with_capacity(rule.matches.len()),
+        log: rule.log.clone(),
+        target: rule.target.clone(),
+        comment: rule.comment.clone(),
+        origin: rule.origin,
+        counters: rule.counters.clone(),
+    };
     for m in &rule.matches {
         match m {
             Match::Src(a) | Match::Dst(a) => {
-                let items: Vec<_> =
-                    a.set.items.iter().copied().filter(|i| i.family() == family).collect();
-                if items.is_empty() {
+                let set = if a.set.items.iter().all(|i| i.family() == family) {
+                    a.set.clone()
+                } else {
+                    let items = a.set.items.iter().copied().filter(|i| i.family() == family);
+                    out_sets.addrs(&AddrSet { name: a.set.name.clone(), items: items.collect() })
+                };
+                if set.items.is_empty() {
                     if a.neg {
                         continue; // `not {}` matches everything
                     }
                     return None;
                 }
-                let a = AddrMatch { neg: a.neg, set: AddrSet { name: a.set.name.clone(), items } };
+                let a = AddrMatch { neg: a.neg, set };
                 out.matches.push(if matches!(m, Match::Src(_)) {
                     Match::Src(a)
                 } else {
@@ -127,29 +137,24 @@ fn needs_temp_chain(m: &Match) -> bool {
 }
 
 /// The positive single-value matches a negated multi-value match splits into.
-fn each_value(m: &Match) -> Vec<Match> {
+fn each_value(m: &Match, out: &mut RulesetBuilder) -> Vec<Match> {
+    let mut one = |i: &AddrItem| AddrMatch { neg: false, set: out.addrs(&AddrSet::one(*i)) };
     match m {
-        Match::Src(a) => a
-            .set
-            .items
-            .iter()
-            .map(|i| Match::Src(AddrMatch { neg: false, set: AddrSet::one(*i) }))
-            .collect(),
-        Match::Dst(a) => a
-            .set
-            .items
-            .iter()
-            .map(|i| Match::Dst(AddrMatch { neg: false, set: AddrSet::one(*i) }))
-            .collect(),
-        Match::InIface(i) => i.names.iter().map(|n| Match::InIface(IfaceMatch::one(n))).collect(),
-        Match::OutIface(i) => i.names.iter().map(|n| Match::OutIface(IfaceMatch::one(n))).collect(),
+        Match::Src(a) => a.set.items.iter().map(|i| Match::Src(one(i))).collect(),
+        Match::Dst(a) => a.set.items.iter().map(|i| Match::Dst(one(i))).collect(),
+        Match::InIface(i) => {
+            i.names.iter().map(|n| Match::InIface(IfaceMatch::one(n).into())).collect()
+        }
+        Match::OutIface(i) => {
+            i.names.iter().map(|n| Match::OutIface(IfaceMatch::one(n).into())).collect()
+        }
         Match::Sport(p) => chunks(&p.set)
             .into_iter()
-            .map(|set| Match::Sport(PortMatch { neg: false, set }))
+            .map(|set| Match::Sport(PortMatch { neg: false, set: out.ports(&set) }))
             .collect(),
         Match::Dport(p) => chunks(&p.set)
             .into_iter()
-            .map(|set| Match::Dport(PortMatch { neg: false, set }))
+            .map(|set| Match::Dport(PortMatch { neg: false, set: out.ports(&set) }))
             .collect(),
         other => vec![other.clone()],
     }
@@ -171,22 +176,27 @@ fn chunks(set: &PortSet) -> Vec<PortSet> {
 }
 
 /// Expand positive multi-valued matches into the product of single values.
-fn expand(matches: &[Match]) -> Vec<Vec<Match>> {
+fn expand(matches: &[Match], out: &mut RulesetBuilder) -> Vec<Vec<Match>> {
     let mut rows: Vec<Vec<Match>> = vec![vec![]];
     for m in matches {
         let values: Vec<Match> = match m {
-            Match::Src(a) | Match::Dst(a) if !a.neg && a.set.items.len() > 1 => each_value(m),
-            Match::InIface(i) | Match::OutIface(i) if !i.neg && i.names.len() > 1 => each_value(m),
-            Match::Sport(p) | Match::Dport(p) if !p.neg && p.set.slots() > MULTIPORT_MAX => {
-                each_value(m)
+            Match::Src(a) | Match::Dst(a) if !a.neg && a.set.items.len() > 1 => each_value(m, out),
+            Match::InIface(i) | Match::OutIface(i) if !i.neg && i.names.len() > 1 => {
+                each_value(m, out)
             }
-            other => vec![strip_name(other)],
+            Match::Sport(p) | Match::Dport(p) if !p.neg && p.set.slots() > MULTIPORT_MAX => {
+                each_value(m, out)
+            }
+            other => vec![strip_name(other, out)],
         };
+        // each row is allocated at its final length: the lines live until
+        // the document is written
         rows = rows
             .into_iter()
             .flat_map(|row| {
                 values.iter().map(move |v| {
-                    let mut r = row.clone();
+                    let mut r = Vec::with_capacity(matches.len());
+                    r.extend(row.iter().cloned());
                     r.push(v.clone());
                     r
                 })
@@ -197,50 +207,57 @@ fn expand(matches: &[Match]) -> Vec<Vec<Match>> {
 }
 
 /// Set names mean nothing to iptables; dropping them keeps lines comparable.
-fn strip_name(m: &Match) -> Match {
+fn strip_name(m: &Match, out: &mut RulesetBuilder) -> Match {
+    let mut addrs = |a: &AddrMatch| AddrMatch {
+        neg: a.neg,
+        set: match a.set.name {
+            None => a.set.clone(),
+            Some(_) => out.addrs(&AddrSet { name: None, items: a.set.items.clone() }),
+        },
+    };
     match m {
-        Match::Src(a) => Match::Src(AddrMatch {
-            neg: a.neg,
-            set: AddrSet { name: None, items: a.set.items.clone() },
-        }),
-        Match::Dst(a) => Match::Dst(AddrMatch {
-            neg: a.neg,
-            set: AddrSet { name: None, items: a.set.items.clone() },
-        }),
-        Match::Sport(p) => Match::Sport(PortMatch {
-            neg: p.neg,
-            set: PortSet { name: None, ranges: p.set.ranges.clone() },
-        }),
-        Match::Dport(p) => Match::Dport(PortMatch {
-            neg: p.neg,
-            set: PortSet { name: None, ranges: p.set.ranges.clone() },
-        }),
+        Match::Src(a) => Match::Src(addrs(a)),
+        Match::Dst(a) => Match::Dst(addrs(a)),
+        Match::Sport(p) | Match::Dport(p) => {
+            let p = PortMatch {
+                neg: p.neg,
+                set: match p.set.name {
+                    None => p.set.clone(),
+                    Some(_) => out.ports(&PortSet { name: None, ranges: p.set.ranges.clone() }),
+                },
+            };
+            if matches!(m, Match::Sport(_)) { Match::Sport(p) } else { Match::Dport(p) }
+        }
         other => other.clone(),
     }
 }
 
 impl Pass {
-    fn rule(&mut self, rule: Rule) -> Vec<Rule> {
+    fn rule(&mut self, mut rule: Rule) -> Vec<Rule> {
         let (negated, plain): (Vec<Match>, Vec<Match>) =
-            rule.matches.iter().cloned().partition(needs_temp_chain);
+            std::mem::take(&mut rule.matches).into_iter().partition(needs_temp_chain);
         let number = rule.origin.map_or(0, |o| o.rule);
         // What each line copies: never the whole matches, which may hold a
         // group of 100,000 addresses, once per line.
-        let base = Rule { matches: Vec::new(), ..rule.clone() };
+        let base = rule;
         let action = if negated.is_empty() {
             None
         } else {
             // Everything but the negations stays on the jump; the temporary
             // chain returns for each negated value, then acts once.
-            let key = (number, negated.clone(), rule.target.clone(), rule.log.clone());
+            let key = (number, negated.clone(), base.target.clone(), base.log.clone());
             if let Some(&id) = self.temp_chains.get(&key) {
                 Some(Target::Jump(id))
             } else {
-                let last = Rule { matches: verdict_matches(&rule), ..rule.clone() };
+                let last = Rule { matches: verdict_matches(&base), ..base.clone() };
                 let not = Negated {
                     number,
                     template: base.clone(),
-                    values: negated.iter().flat_map(each_value).map(|v| vec![v]).collect(),
+                    values: negated
+                        .iter()
+                        .flat_map(|m| each_value(m, &mut self.out))
+                        .map(|v| vec![v])
+                        .collect(),
                     acts: self.finish(last),
                 };
                 let id = not.chain(&mut self.out);
@@ -249,7 +266,7 @@ impl Pass {
             }
         };
         let mut out = Vec::new();
-        for matches in expand(&plain) {
+        for matches in expand(&plain, &mut self.out) {
             let r = Rule { matches, ..base.clone() };
             match &action {
                 Some(jump) => out.push(Rule { log: None, target: jump.clone(), ..r }),
@@ -269,10 +286,15 @@ impl Pass {
         let not = Negated {
             number: base.origin.map_or(0, |o| o.rule),
             template: base.clone(),
-            values: negated.iter().flat_map(each_value).map(|v| vec![v]).collect(),
+            values: negated
+                .iter()
+                .flat_map(|m| each_value(m, &mut self.out))
+                .map(|v| vec![v])
+                .collect(),
             acts: self.finish(base),
         };
-        not.split(expand(&plain), at, &mut self.out)
+        let jumps = expand(&plain, &mut self.out);
+        not.split(jumps, at, &mut self.out)
     }
 
     /// Turn `log` + target into iptables targets.
@@ -280,11 +302,11 @@ impl Pass {
         let Some(log) = rule.log.clone() else { return vec![rule] };
         let number = rule.origin.map_or(0, |o| o.rule);
         match &rule.target {
-            Target::None => vec![Rule { log: None, target: Target::Log(log), ..rule }],
+            Target::None => vec![Rule { log: None, target: Target::Log(*log), ..rule }],
             // RETURN inside a LOG chain would return from that chain only,
             // and the end of a chain gone to would return to the LOG chain.
             Target::Return | Target::Goto(_) => vec![
-                Rule { log: None, target: Target::Log(log), ..rule.clone() },
+                Rule { log: None, target: Target::Log(*log), ..rule.clone() },
                 Rule { log: None, ..rule },
             ],
             target => {
@@ -295,7 +317,7 @@ impl Pass {
                     let n = negate::fresh(&self.out, &format!("RULE_{number}"));
                     let mut c = Chain::user(&n);
                     let tail = Rule { matches: verdict_matches(&rule), log: None, ..rule.clone() };
-                    c.rules.push(Rule { target: Target::Log(log), ..tail.clone() });
+                    c.rules.push(Rule { target: Target::Log(*log), ..tail.clone() });
                     c.rules.push(tail);
                     let id = self.out.push(c);
                     self.log_chains.insert(key, id);

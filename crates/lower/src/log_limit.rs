@@ -20,12 +20,12 @@ pub(crate) fn apply(
             out.push(rule);
             continue;
         };
-        let mut logger = Rule { matches: vec![Match::Limit(limit.clone())], ..rule.clone() };
-        logger.target = Target::Log(log);
+        let mut logger = Rule { matches: vec![Match::Limit(limit.clone().into())], ..rule.clone() };
+        logger.target = Target::Log(*log);
         if rule.target == Target::None {
             // Log only: the limit can stand in the rule itself.
             logger.matches = rule.matches;
-            logger.matches.push(Match::Limit(limit.clone()));
+            logger.matches.push(Match::Limit(limit.clone().into()));
             out.push(logger);
             continue;
         }

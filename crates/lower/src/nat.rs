@@ -20,7 +20,7 @@ pub(crate) fn lower(fw: &Firewall, rs: &mut RulesetBuilder) {
     for hook in [Hook::Prerouting, Hook::Postrouting] {
         let mut chain = Chain::base(Table::Nat, hook, Policy::Accept);
         for n in &fw.nat {
-            chain.rules.extend(lower_rule(n, hook, fw));
+            chain.rules.extend(lower_rule(n, hook, fw, rs));
         }
         rs.push(chain);
     }
@@ -28,7 +28,7 @@ pub(crate) fn lower(fw: &Firewall, rs: &mut RulesetBuilder) {
 
 /// The nat table's rules for one NAT rule in one hook (none when it does
 /// not act there).
-fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall) -> Vec<IrRule> {
+fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall, rs: &mut RulesetBuilder) -> Vec<IrRule> {
     let target = match (&n.action, hook) {
         (NatAction::Dnat(to), Hook::Prerouting) => Target::Dnat(*to),
         (NatAction::Redirect(p), Hook::Prerouting) => Target::Redirect(Some(*p)),
@@ -37,17 +37,24 @@ fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall) -> Vec<IrRule> {
         (NatAction::NoNat, _) => Target::Accept,
         _ => return vec![],
     };
-    let (Some(src), Some(dst)) = (addr(&n.src, false, fw), addr(&n.dst, false, fw)) else {
+    let (Some(src), Some(dst)) = (addr(&n.src, false, fw, rs), addr(&n.dst, false, fw, rs)) else {
         return vec![];
     };
     let mut head: Vec<Match> = src.map(Match::Src).into_iter().chain(dst.map(Match::Dst)).collect();
     if !n.iface.names.is_empty() {
-        let i = IfaceMatch { neg: n.iface.neg, names: n.iface.names.clone() };
-        head.push(if hook == Hook::Prerouting { Match::InIface(i) } else { Match::OutIface(i) });
+        let i = IfaceMatch { neg: n.iface.neg, names: n.iface.names.clone().into() };
+        head.push(if hook == Hook::Prerouting {
+            Match::InIface(i.into())
+        } else {
+            Match::OutIface(i.into())
+        });
     }
     let atoms = merge_atoms(&n.service.atoms);
-    let services: Vec<Vec<Match>> =
-        if atoms.is_empty() { vec![vec![]] } else { atoms.iter().map(service_matches).collect() };
+    let services: Vec<Vec<Match>> = if atoms.is_empty() {
+        vec![vec![]]
+    } else {
+        atoms.iter().map(|a| service_matches(a, rs)).collect()
+    };
     let comment = rampart_ir::origin::comment(n.number, n.comment.as_deref());
     services
         .into_iter()
@@ -55,7 +62,7 @@ fn lower_rule(n: &NatRule, hook: Hook, fw: &Firewall) -> Vec<IrRule> {
             matches: head.iter().cloned().chain(s).collect(),
             log: None,
             target: target.clone(),
-            comment: Some(comment.clone()),
+            comment: Some(comment.clone().into()),
             origin: Some(Origin { rule: n.number, span: Some(n.span) }),
             counters: None,
         })

@@ -13,8 +13,8 @@ pub(crate) fn variants(rule: &Rule, hook: Hook, fw: &Firewall) -> Vec<Vec<Match>
         rule.iface.names.iter().partition(|n| fw.port_of(n).is_some());
     let names: Vec<String> = names.into_iter().cloned().collect();
     let iface = |inbound: bool| {
-        let m = IfaceMatch { neg: rule.iface.neg, names: names.clone() };
-        if inbound { Match::InIface(m) } else { Match::OutIface(m) }
+        let m = IfaceMatch { neg: rule.iface.neg, names: names.clone().into() };
+        if inbound { Match::InIface(m.into()) } else { Match::OutIface(m.into()) }
     };
     let dirs: &[bool] = match (hook, rule.direction) {
         (Hook::Prerouting | Hook::Input, _) | (Hook::Forward, Direction::In) => &[true],
@@ -53,8 +53,9 @@ pub(crate) fn variants(rule: &Rule, hook: Hook, fw: &Firewall) -> Vec<Vec<Match>
 fn physdev(port: &str, inbound: bool, neg: bool) -> Match {
     let name = Some((neg, port.to_owned()));
     Match::Physdev(if inbound {
-        PhysdevMatch { physdev_in: name, ..PhysdevMatch::default() }
+        PhysdevMatch { physdev_in: name, ..PhysdevMatch::default() }.into()
     } else {
         PhysdevMatch { physdev_out: name, is_bridged: Some(false), ..PhysdevMatch::default() }
+            .into()
     })
 }

@@ -28,9 +28,9 @@ pub(crate) fn lower(
     let (src, dst) = if let Action::Antispoof(iface) = &rule.action {
         // `from` chooses the sources; else they are derived
         let src = if rule.src.is_any() && !rule.src.neg {
-            Some(Some(AddrMatch { neg: false, set: antispoof_sources(fw, iface) }))
+            Some(Some(AddrMatch { neg: false, set: rs.addrs(&antispoof_sources(fw, iface)) }))
         } else {
-            addr(&rule.src, false, fw)
+            addr(&rule.src, false, fw, rs)
         };
         (src, Some(None))
     } else if hook == Hook::Forward {
@@ -38,9 +38,12 @@ pub(crate) fn lower(
         else {
             return chain;
         };
-        (addr(&src, false, fw), addr(&dst, false, fw))
+        (addr(&src, false, fw, rs), addr(&dst, false, fw, rs))
     } else {
-        (addr(&rule.src, hook == Hook::Output, fw), addr(&rule.dst, hook == Hook::Input, fw))
+        (
+            addr(&rule.src, hook == Hook::Output, fw, rs),
+            addr(&rule.dst, hook == Hook::Input, fw, rs),
+        )
     };
     // A column that can match nothing in this hook drops the rule here.
     let (Some(src), Some(dst)) = (src, dst) else { return chain };
@@ -60,7 +63,7 @@ pub(crate) fn lower(
             .iter()
             .map(|u| {
                 let id = IdRange { neg: false, first: u.uid, last: u.uid };
-                Some(Match::Owner(OwnerMatch { uid: Some(id), gid: None }))
+                Some(Match::Owner(OwnerMatch { uid: Some(id), gid: None }.into()))
             })
             .collect()
     };
@@ -92,8 +95,8 @@ pub(crate) fn lower(
                 }))
                 .chain(rule.marked.map(|(value, mask)| Match::Mark { neg: false, value, mask }))
                 // last: a limit spends a token on each packet it sees
-                .chain(rule.conn_limit.as_deref().cloned().map(Match::ConnLimit))
-                .chain(rule.limit.as_deref().cloned().map(Match::Limit))
+                .chain(rule.conn_limit.clone().map(Match::ConnLimit))
+                .chain(rule.limit.clone().map(Match::Limit))
                 .collect();
             if rule.service.neg {
                 // NOT service: leave for each service, then act.
@@ -104,7 +107,7 @@ pub(crate) fn lower(
                 let not = Negated {
                     number: rule.number,
                     template: ir(rule, vec![], Target::None, None),
-                    values: atoms.iter().map(service_matches).collect(),
+                    values: atoms.iter().map(|a| service_matches(a, rs)).collect(),
                     acts: log_limit::apply(
                         acts.collect(),
                         rule.log_limit.as_deref(),
@@ -125,7 +128,7 @@ pub(crate) fn lower(
                 }
             } else {
                 for a in &atoms {
-                    let m = joined(&base, service_matches(a), &tail);
+                    let m = joined(&base, service_matches(a, rs), &tail);
                     let t = match (&target, a.proto) {
                         // a TCP reset only exists for TCP
                         (Target::Reject(RejectWith::TcpReset), p) if p != Some(Proto::Tcp) => {
@@ -173,20 +176,22 @@ fn ir(rule: &Rule, matches: Vec<Match>, target: Target, log: Option<Log>) -> IrR
         rampart_ir::origin::comment(rule.number, rule.comment.as_deref().or(antispoof.as_deref()));
     IrRule {
         matches,
-        log,
+        log: log.map(Box::new),
         target,
-        comment: Some(comment),
+        comment: Some(comment.into()),
         origin: Some(Origin { rule: rule.number, span: Some(rule.span) }),
         counters: None,
     }
 }
 
 /// The address match of a column in a hook. `None`: the rule cannot match
-/// here; `Some(None)`: no match needed.
+/// here; `Some(None)`: no match needed. The set is shared with every rule
+/// whose column is the same.
 pub(crate) fn addr(
     col: &AddrColumn,
     firewall_is_implied: bool,
     fw: &Firewall,
+    rs: &mut RulesetBuilder,
 ) -> Option<Option<AddrMatch>> {
     // A run-time set is matched by `sets::matches`.
     if col.dynamic.is_some() {
@@ -200,23 +205,26 @@ pub(crate) fn addr(
     if col.firewall && !col.neg && firewall_is_implied {
         return Some(None);
     }
-    let mut set = AddrSet::clone(&col.set);
-    if col.firewall {
-        set.name = None;
-        set.items.extend(fw.own_addresses());
-        set.items.sort();
-        set.items.dedup();
+    if !col.firewall {
+        if col.set.items.is_empty() {
+            return if col.neg { Some(None) } else { None };
+        }
+        return Some(Some(AddrMatch { neg: col.neg, set: rs.addrs(&col.set) }));
     }
-    if set.items.is_empty() {
+    let mut items = col.set.items.clone();
+    items.extend(fw.own_addresses());
+    items.sort();
+    items.dedup();
+    if items.is_empty() {
         return if col.neg { Some(None) } else { None };
     }
-    Some(Some(AddrMatch { neg: col.neg, set }))
+    Some(Some(AddrMatch { neg: col.neg, set: rs.addrs(&AddrSet { name: None, items }) }))
 }
 
 /// Interface matches per variant of the rule in this hook.
 fn ifaces(rule: &Rule, hook: Hook, fw: &Firewall) -> Vec<Vec<Match>> {
     if let Action::Antispoof(i) = &rule.action {
-        return vec![vec![Match::InIface(IfaceMatch::one(i))]];
+        return vec![vec![Match::InIface(IfaceMatch::one(i).into())]];
     }
     if rule.iface.names.is_empty() {
         return vec![vec![]];
@@ -296,16 +304,18 @@ pub(crate) fn merge_atoms(atoms: &[ServiceAtom]) -> Vec<ServiceAtom> {
     out
 }
 
-pub(crate) fn service_matches(a: &ServiceAtom) -> Vec<Match> {
+pub(crate) fn service_matches(a: &ServiceAtom, rs: &mut RulesetBuilder) -> Vec<Match> {
     let Some(proto) = a.proto else { return vec![] };
     let mut m = vec![Match::Proto { neg: false, proto }];
     let suffix = match proto {
         Proto::Tcp => "tcp",
         _ => "udp",
     };
-    let set = |ranges: &[(u16, u16)], what: &str| PortSet {
-        name: a.name.as_ref().map(|n| format!("{n}_{suffix}{what}")),
-        ranges: ranges.to_vec(),
+    let mut set = |ranges: &[(u16, u16)], what: &str| {
+        rs.ports(&PortSet {
+            name: a.name.as_ref().map(|n| format!("{n}_{suffix}{what}")),
+            ranges: ranges.to_vec(),
+        })
     };
     if !a.sports.is_empty() {
         m.push(Match::Sport(PortMatch { neg: false, set: set(&a.sports, "_sport") }));

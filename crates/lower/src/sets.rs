@@ -11,7 +11,7 @@ pub(crate) fn matches(rule: &Rule) -> Vec<Match> {
         .into_iter()
         .filter_map(|(col, src)| {
             let set = col.dynamic.as_deref().cloned()?;
-            Some(Match::Set(SetMatch { set, src, neg: col.neg }))
+            Some(Match::Set(SetMatch { set, src, neg: col.neg }.into()))
         })
         .collect()
 }

@@ -144,7 +144,7 @@ fn bridge_guards_come_before_every_accept_and_log_their_port() {
          bridge br {\n  guest p1 a\n  border up to host h\n }\n ruleset main {\n  accept\n }\n}\n",
     );
     insta::assert_snapshot!("bridge_guards", text(&c.v4, Family::V4));
-    let rule2 = c.v4.chain("FORWARD").unwrap().rules[0].comment.clone().unwrap();
+    let rule2 = c.v4.chain("FORWARD").unwrap().rules[0].comment.as_deref().unwrap();
     assert_eq!(rule2, "R2: guest port p1: out only to its guest");
 }
 
@@ -201,7 +201,7 @@ fn a_logged_goto_logs_in_place() {
     // LOG chain's caller and go on there.
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     let mut r = Rule::new(vec![], Target::Goto(rampart_ir::ChainId(1)));
-    r.log = Some(Log { prefix: "RULE 1 -- GOTO ".into(), level: 6 });
+    r.log = Some(Log { prefix: "RULE 1 -- GOTO ".into(), level: 6 }.into());
     input.rules.push(r);
     let rich = Ruleset { chains: vec![input, Chain::user("x")] };
     assert_eq!(

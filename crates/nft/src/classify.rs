@@ -191,7 +191,7 @@ fn classifiable(chain: &Chain) -> bool {
                 !matches!(
                     m,
                     Match::Physdev(_)
-                        | Match::Unknown { .. }
+                        | Match::Unknown(_)
                         | Match::Module(_)
                         | Match::Limit(_)
                         | Match::ConnLimit(_)
@@ -636,7 +636,8 @@ fn own_space(rule: &Rule, field: Field) -> Space {
 /// `field in key: goto target`, one element of the dispatch map.
 fn dispatch(field: Field, (lo, hi): Range, target: ChainId) -> Rule {
     let v4 = |x: u128| IpAddr::V4(Ipv4Addr::from_bits(u32::try_from(x).unwrap_or(u32::MAX)));
-    let addr = || AddrMatch { neg: false, set: AddrSet::one(AddrItem::Range(v4(lo), v4(hi))) };
+    let addr =
+        || AddrMatch { neg: false, set: AddrSet::one(AddrItem::Range(v4(lo), v4(hi))).into() };
     let matches = match field {
         Field::Src => vec![Match::Src(addr())],
         Field::Dst => vec![Match::Dst(addr())],
@@ -646,7 +647,7 @@ fn dispatch(field: Field, (lo, hi): Range, target: ChainId) -> Rule {
                 Match::Proto { neg: false, proto },
                 Match::Dport(PortMatch {
                     neg: false,
-                    set: PortSet { name: None, ranges: vec![(port(lo), port(hi))] },
+                    set: PortSet { name: None, ranges: vec![(port(lo), port(hi))] }.into(),
                 }),
             ]
         }

@@ -48,7 +48,7 @@ fn addr(rng: &mut fastrand::Rng) -> AddrMatch {
         NETS[rng.usize(from..NETS.len())]
     };
     let items: Vec<AddrItem> = (0..n).map(|_| AddrItem::Net(pick(rng).parse().unwrap())).collect();
-    AddrMatch { neg: rng.u8(..16) == 0, set: AddrSet { name: None, items } }
+    AddrMatch { neg: rng.u8(..16) == 0, set: AddrSet { name: None, items }.into() }
 }
 
 /// A random rule; `keyed`: mostly TCP or UDP to ports, as leaf maps take.
@@ -67,7 +67,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: usize, keyed: bool) -> Ru
             if keyed || rng.u8(..4) > 0 {
                 let ranges = (0..1 + rng.usize(..2)).map(|_| PORTS[rng.usize(..PORTS.len())]);
                 let set = PortSet { name: None, ranges: ranges.collect() };
-                m.push(Match::Dport(PortMatch { neg: rng.u8(..8) == 0, set }));
+                m.push(Match::Dport(PortMatch { neg: rng.u8(..8) == 0, set: set.into() }));
             }
         }
         2 => m.push(Match::Proto { neg: rng.u8(..4) == 0, proto: Proto::Icmp }),
@@ -93,7 +93,7 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, chain: usize, keyed: bool) -> Ru
     };
     let mut r = Rule::new(m, target);
     if rng.u8(..5) == 0 {
-        r.log = Some(Log { prefix: format!("RULE {n} "), level: 6 });
+        r.log = Some(Log { prefix: format!("RULE {n} "), level: 6 }.into());
     }
     r.origin = Some(Origin { rule: n, span: None });
     r
@@ -167,7 +167,7 @@ fn random_packet(rng: &mut fastrand::Rng) -> Packet {
 
 /// A rule as the policy knows it: its number, log and target (the
 /// classifier form meets it with fewer matches, or as a map's element).
-type PolicyRule = (Option<Origin>, Option<Log>, Target);
+type PolicyRule = (Option<Origin>, Option<Box<Log>>, Target);
 
 /// What a walk did that anyone outside can see.
 fn seen(rs: &Ruleset, p: &Packet) -> (String, Option<PolicyRule>, Vec<String>, Vec<PolicyRule>) {
@@ -319,8 +319,10 @@ fn is_box(r: &Rule) -> bool {
 
 #[test]
 fn jumps_that_cannot_match_stay_out() {
-    let net =
-        |s: &str| AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) };
+    let net = |s: &str| AddrMatch {
+        neg: false,
+        set: AddrSet::one(AddrItem::Net(s.parse().unwrap())).into(),
+    };
     let mut fwd = Chain::builtin(IrHook::Forward, Policy::Drop);
     for i in 0..9u8 {
         fwd.rules.push(Rule::new(vec![Match::Dst(net(&format!("10.{i}.0.0/16")))], Target::Accept));
@@ -341,8 +343,10 @@ fn jumps_that_cannot_match_stay_out() {
 
 #[test]
 fn cuts_never_nest_deeper_than_the_kernel_follows() {
-    let net =
-        |s: &str| AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(s.parse().unwrap())) };
+    let net = |s: &str| AddrMatch {
+        neg: false,
+        set: AddrSet::one(AddrItem::Net(s.parse().unwrap())).into(),
+    };
     // INPUT and 15 chains, each jumping to the next after 40 rules that
     // cut well by destination: 15 jumps, as deep as the kernel loads.
     let mut chains = vec![Chain::builtin(IrHook::Input, Policy::Drop)];

@@ -433,7 +433,7 @@ fn key(proto: Proto, region: &Region) -> Vec<Match> {
     let v4 = |x: u128| IpAddr::V4(Ipv4Addr::from_bits(u32::try_from(x).unwrap_or(u32::MAX)));
     let addr = |(lo, hi): Range| AddrMatch {
         neg: false,
-        set: AddrSet::one(AddrItem::Range(v4(lo), v4(hi))),
+        set: AddrSet::one(AddrItem::Range(v4(lo), v4(hi))).into(),
     };
     let port = |x: u128| u16::try_from(x).unwrap_or(u16::MAX);
     vec![
@@ -442,7 +442,8 @@ fn key(proto: Proto, region: &Region) -> Vec<Match> {
         Match::Proto { neg: false, proto },
         Match::Dport(PortMatch {
             neg: false,
-            set: PortSet { name: None, ranges: vec![(port(region[2].0), port(region[2].1))] },
+            set: PortSet { name: None, ranges: vec![(port(region[2].0), port(region[2].1))] }
+                .into(),
         }),
     ]
 }

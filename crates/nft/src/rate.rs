@@ -52,7 +52,10 @@ pub(crate) fn render_sets(rs: &Ruleset, out: &mut String) {
                 Some(b) => (b, Some(l.expire_ms().div_ceil(1000))),
                 None => continue,
             },
-            Match::ConnLimit(ConnLimit { per_source: Some(b), .. }) => (b, None),
+            Match::ConnLimit(c) => match &c.per_source {
+                Some(b) => (b, None),
+                None => continue,
+            },
             _ => continue,
         };
         for fam in [Family::V4, Family::V6] {

@@ -125,7 +125,7 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
     });
     let mut out = Matched { exprs: Vec::new(), implies_family: false, stateful: false };
     let physdev = rule.matches.iter().find_map(|m| match m {
-        Match::Physdev(p) => Some(p),
+        Match::Physdev(p) => Some(&**p),
         _ => None,
     });
     for m in &rule.matches {
@@ -184,8 +184,8 @@ fn matches(rule: &Rule, fam: Family, ctx: Ctx) -> Result<Option<Matched>, String
                     return Err(format!("run-time set `{}` in a bridge rule", m.set.name));
                 }
             },
-            Match::Unknown { module, .. } => {
-                return Err(format!("match `-m {module}` has no nftables form here"));
+            Match::Unknown(u) => {
+                return Err(format!("match `-m {}` has no nftables form here", u.module));
             }
             Match::Module(m) => {
                 let module = &m.module;
@@ -615,7 +615,8 @@ fn finish(
     };
     let comment = rule
         .comment
-        .clone()
+        .as_deref()
+        .map(str::to_owned)
         .or_else(|| rule.origin.filter(|o| o.rule > 0).map(|o| format!("rule {}", o.rule)));
     Ok(NftRule { matches: exprs, stmts, verdict, comment, stateful })
 }

@@ -39,11 +39,11 @@ fn host(i: u64) -> Ipv4Addr {
 
 fn addr(net: Ipv4Addr, len: u8) -> AddrMatch {
     let n = ipnet::Ipv4Net::new(net, len).unwrap().trunc();
-    AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(n.into())) }
+    AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(n.into())).into() }
 }
 
 fn ports(p: u16) -> PortMatch {
-    PortMatch { neg: false, set: PortSet { name: None, ranges: vec![(p, p)] } }
+    PortMatch { neg: false, set: PortSet { name: None, ranges: vec![(p, p)] }.into() }
 }
 
 fn ruleset(n: usize, rng: &mut fastrand::Rng) -> Ruleset {

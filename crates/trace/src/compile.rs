@@ -301,7 +301,7 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
             Test::Icmp { neg: *neg, proto: if *v6 { 58 } else { 1 }, m: *icmp }
         }
         Match::State { neg, states } => Test::State { neg: *neg, bits: states.0 },
-        Match::Owner(o) => Test::Owner(Box::new(*o)),
+        Match::Owner(o) => Test::Owner(o.clone()),
         Match::Physdev(p) => Test::Physdev(Box::new(CPhysdev {
             phys_in: p.physdev_in.as_ref().map(|(n, s)| (*n, intern(s))),
             phys_out: p.physdev_out.as_ref().map(|(n, s)| (*n, intern(s))),
@@ -315,8 +315,8 @@ fn test(m: &Match, intern: &mut impl FnMut(&str) -> u32) -> Test {
         Match::Mark { neg, value, mask } => Test::Mark { neg: *neg, value: *value, mask: *mask },
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Test::True,
         Match::AddrType(t) => Test::AddrType(Box::new(*t)),
-        Match::Set(m) => Test::Set(Box::new(m.clone())),
-        Match::Time(_) | Match::Unknown { .. } => Test::Undecidable(Why::Module),
+        Match::Set(m) => Test::Set(m.clone()),
+        Match::Time(_) | Match::Unknown(_) => Test::Undecidable(Why::Module),
         Match::Limit(_) => Test::Module(Box::new(ModuleTest::Rate { above: false })),
         Match::Module(m) => Test::Module(Box::new(m.test.clone())),
         Match::ConnLimit(_) => Test::Undecidable(Why::Connections),

@@ -37,7 +37,7 @@ fn arb_item() -> impl Strategy<Value = AddrItem> {
 
 fn arb_addr(negated: f64) -> impl Strategy<Value = AddrMatch> {
     (prop::bool::weighted(negated), prop::collection::vec(arb_item(), 1..3))
-        .prop_map(|(neg, items)| AddrMatch { neg, set: AddrSet { name: None, items } })
+        .prop_map(|(neg, items)| AddrMatch { neg, set: AddrSet { name: None, items }.into() })
 }
 
 fn arb_ports(negated: f64) -> impl Strategy<Value = PortMatch> {
@@ -47,7 +47,8 @@ fn arb_ports(negated: f64) -> impl Strategy<Value = PortMatch> {
     )
         .prop_map(|(neg, r)| PortMatch {
             neg,
-            set: PortSet { name: None, ranges: r.into_iter().map(|(a, w)| (a, a + w)).collect() },
+            set: PortSet { name: None, ranges: r.into_iter().map(|(a, w)| (a, a + w)).collect() }
+                .into(),
         })
 }
 
@@ -75,13 +76,10 @@ fn arb_match() -> impl Strategy<Value = Match> {
         )
             .prop_map(|(neg, proto)| Match::Proto { neg, proto }),
         1 => (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"]))
-            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()] })),
+            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()].into() }.into())),
         1 => (any::<bool>(), 1u8..32)
             .prop_map(|(neg, s)| Match::State { neg, states: CtStates(s) }),
-        1 => Just(Match::Unknown {
-            module: "limit".into(),
-            args: vec!["--limit".into(), "1/s".into()],
-        }),
+        1 => Just(Match::unknown("limit".into(), vec!["--limit".into(), "1/s".into()])),
     ]
 }
 
@@ -183,7 +181,7 @@ fn a_packet_visits_only_its_candidates() {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     for i in 0..1000u32 {
         let net = ipnet::Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 + i), 32).unwrap();
-        let dst = AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(net.into())) };
+        let dst = AddrMatch { neg: false, set: AddrSet::one(AddrItem::Net(net.into())).into() };
         input.rules.push(Rule::new(vec![Match::Dst(dst)], Target::Accept));
     }
     input.rules.push(Rule::new(vec![], Target::Drop));
@@ -201,7 +199,7 @@ fn many_interface_patterns_agree_with_linear() {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     for i in 0..70 {
         let name = if i % 10 == 0 { format!("v{i}+") } else { format!("v{i}") };
-        let m = Match::InIface(IfaceMatch { neg: i == 68, names: vec![name] });
+        let m = Match::InIface(IfaceMatch { neg: i == 68, names: vec![name].into() }.into());
         input
             .rules
             .push(Rule::new(vec![m], if i % 2 == 0 { Target::Accept } else { Target::Drop }));

@@ -214,7 +214,7 @@ pub fn eval(m: &Match, p: &Packet) -> Tri {
         Match::Time(t) if t.start.is_none() && t.stop.is_none() && t.weekdays == 0 => Tri::True,
         Match::AddrType(t) => addrtype(t, p.src_type, p.dst_type),
         Match::Set(m) => in_set(m, p.src, p.dst, &p.sets),
-        Match::Time(_) | Match::Unknown { .. } => Tri::Unknown(Why::Module),
+        Match::Time(_) | Match::Unknown(_) => Tri::Unknown(Why::Module),
         Match::Limit(_) => Tri::from_bool(!p.given.over_limit),
         Match::Module(m) => module(&m.test, &Facts::of(p, p.given.connmark)),
         Match::ConnLimit(_) => Tri::Unknown(Why::Connections),

@@ -316,19 +316,21 @@ fn rich_form_sets_and_logs() {
     let set = AddrSet { name: Some("hosts".into()), items: vec![AddrItem::Net(v6.into())] };
     let mut deny = Rule::new(
         vec![
-            Match::InIface(IfaceMatch { neg: false, names: vec!["eth0".into(), "wlan+".into()] }),
-            Match::Src(AddrMatch { neg: false, set: set.clone() }),
+            Match::InIface(
+                IfaceMatch { neg: false, names: vec!["eth0".into(), "wlan+".into()].into() }.into(),
+            ),
+            Match::Src(AddrMatch { neg: false, set: set.clone().into() }),
         ],
         Target::Drop,
     );
-    deny.log = Some(Log { prefix: "RULE 1 -- DENY ".into(), level: 6 });
+    deny.log = Some(Log { prefix: "RULE 1 -- DENY ".into(), level: 6 }.into());
     let mut allow = Rule::new(
         vec![
-            Match::Src(AddrMatch { neg: true, set }),
+            Match::Src(AddrMatch { neg: true, set: set.into() }),
             Match::Proto { neg: false, proto: Proto::Tcp },
             Match::Dport(PortMatch {
                 neg: false,
-                set: PortSet { name: None, ranges: vec![(22, 22), (443, 443)] },
+                set: PortSet { name: None, ranges: vec![(22, 22), (443, 443)] }.into(),
             }),
         ],
         Target::Accept,
@@ -387,7 +389,7 @@ fn arb_addr() -> impl Strategy<Value = AddrMatch> {
     (any::<bool>(), 0u32..4, 24u8..=32).prop_map(|(neg, host, len)| {
         let ip = std::net::Ipv4Addr::new(10, 0, 0, u8::try_from(host).unwrap_or(0));
         let net = ipnet::Ipv4Net::new(ip, len).unwrap().trunc();
-        AddrMatch { neg, set: AddrSet::one(AddrItem::Net(net.into())) }
+        AddrMatch { neg, set: AddrSet::one(AddrItem::Net(net.into())).into() }
     })
 }
 
@@ -395,7 +397,8 @@ fn arb_ports() -> impl Strategy<Value = PortMatch> {
     (any::<bool>(), prop::collection::vec((20u16..26, 0u16..3), 1..3)).prop_map(|(neg, r)| {
         PortMatch {
             neg,
-            set: PortSet { name: None, ranges: r.into_iter().map(|(a, w)| (a, a + w)).collect() },
+            set: PortSet { name: None, ranges: r.into_iter().map(|(a, w)| (a, a + w)).collect() }
+                .into(),
         }
     })
 }
@@ -404,8 +407,9 @@ fn arb_match() -> impl Strategy<Value = Match> {
     prop_oneof![
         arb_addr().prop_map(Match::Src),
         arb_addr().prop_map(Match::Dst),
-        (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"]))
-            .prop_map(|(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()] })),
+        (any::<bool>(), prop::sample::select(vec!["eth0", "eth+", "lo", "br0"])).prop_map(
+            |(neg, n)| Match::InIface(IfaceMatch { neg, names: vec![n.into()].into() }.into())
+        ),
         (any::<bool>(), prop::sample::select(vec![Proto::Tcp, Proto::Udp, Proto::Icmp]))
             .prop_map(|(neg, proto)| Match::Proto { neg, proto }),
         arb_ports().prop_map(Match::Dport),
@@ -422,7 +426,7 @@ fn arb_match() -> impl Strategy<Value = Match> {
             mask,
             comp: comp & mask
         }),
-        Just(Match::Unknown { module: "u32".into(), args: vec!["--u32".into(), "0x0=0x0".into()] }),
+        Just(Match::unknown("u32".into(), vec!["--u32".into(), "0x0=0x0".into()])),
         prop::sample::select(TOLD.to_vec()).prop_map(told),
     ]
 }

@@ -207,10 +207,16 @@ pub(crate) fn run(a: &CompileArgs) -> anyhow::Result<ExitCode> {
         };
         (nft_text(rampart_nft::emit_owned(form), arp), None, rules, chains)
     } else {
-        let (fw, compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
+        let (mut fw, mut compiled) = match build(&a.policy, a.firewall.as_deref(), &mut sources)? {
             Ok(x) => x,
             Err(code) => return Ok(code),
         };
+        if matches!(a.target, Target::IptablesRestore | Target::IptablesScript) {
+            // Only the iptables forms are written: the rich form and the
+            // rule sets (a hundred MB at 100,000 rules) are freed first.
+            compiled.rich = Ruleset::default();
+            fw.rulesets = Vec::new();
+        }
         let (v4, v6) = render(a.target, a.linear, &fw, &compiled, &name, &sources);
         (v4, v6, compiled.v4.rule_count(), compiled.v4.chains.len())
     };

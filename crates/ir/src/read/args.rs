@@ -151,11 +151,15 @@ pub(crate) fn parse_rule(words: &[Word]) -> Result<ParsedRule, Unreadable> {
             }
             "-i" | "--in-interface" => {
                 let v = value(&mut i)?;
-                p.matches.push(Match::InIface(IfaceMatch { neg, names: vec![v.text.clone()] }));
+                p.matches.push(Match::InIface(
+                    IfaceMatch { neg, names: vec![v.text.clone()].into() }.into(),
+                ));
             }
             "-o" | "--out-interface" => {
                 let v = value(&mut i)?;
-                p.matches.push(Match::OutIface(IfaceMatch { neg, names: vec![v.text.clone()] }));
+                p.matches.push(Match::OutIface(
+                    IfaceMatch { neg, names: vec![v.text.clone()].into() }.into(),
+                ));
             }
             "-p" | "--protocol" => {
                 let v = value(&mut i)?;
@@ -302,7 +306,7 @@ impl RuleParser {
         }
         *slot = Some((self.matches.len(), neg, items));
         // Placeholder, replaced per address in `finish`.
-        self.matches.push(Match::Unknown { module: String::new(), args: vec![] });
+        self.matches.push(Match::unknown(String::new(), vec![]));
         Ok(())
     }
 
@@ -310,16 +314,15 @@ impl RuleParser {
     /// option it owns has been found.
     fn load(&mut self, name: &Word, args: &[Word]) {
         let at = self.matches.len();
-        self.matches.push(Match::Unknown { module: String::new(), args: vec![] });
+        self.matches.push(Match::unknown(String::new(), vec![]));
         self.modules.push(Module { at, name: name.clone(), args: args.to_vec() });
     }
 
     fn module(&mut self, name: &Word, args: &[Word]) -> Result<Vec<Match>, Unreadable> {
         let module = name.text.as_str();
         if super::modules::is_told(module) {
-            let m = super::modules::read(module, args).unwrap_or_else(|| Match::Unknown {
-                module: module.to_owned(),
-                args: args.iter().map(|w| w.text.clone()).collect(),
+            let m = super::modules::read(module, args).unwrap_or_else(|| {
+                Match::unknown(module.to_owned(), args.iter().map(|w| w.text.clone()).collect())
             });
             return Ok(vec![m]);
         }
@@ -348,10 +351,10 @@ impl RuleParser {
         };
         Ok(match typed {
             Some(ms) => ms,
-            None => vec![Match::Unknown {
-                module: module.to_owned(),
-                args: args.iter().map(|w| w.text.clone()).collect(),
-            }],
+            None => vec![Match::unknown(
+                module.to_owned(),
+                args.iter().map(|w| w.text.clone()).collect(),
+            )],
         })
     }
 
@@ -372,13 +375,22 @@ impl RuleParser {
             let neg = o.neg;
             match opt {
                 "--sport" | "--source-port" | "--sports" | "--source-ports" => {
-                    out.push(Match::Sport(PortMatch { neg, set: ports(v.unwrap_or(o.name))? }));
+                    out.push(Match::Sport(PortMatch {
+                        neg,
+                        set: ports(v.unwrap_or(o.name))?.into(),
+                    }));
                 }
                 "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
-                    out.push(Match::Dport(PortMatch { neg, set: ports(v.unwrap_or(o.name))? }));
+                    out.push(Match::Dport(PortMatch {
+                        neg,
+                        set: ports(v.unwrap_or(o.name))?.into(),
+                    }));
                 }
                 "--ports" => {
-                    out.push(Match::AnyPort(PortMatch { neg, set: ports(v.unwrap_or(o.name))? }));
+                    out.push(Match::AnyPort(PortMatch {
+                        neg,
+                        set: ports(v.unwrap_or(o.name))?.into(),
+                    }));
                 }
                 "--syn" => out.push(Match::TcpFlags { neg, mask: 0x17, comp: 0x02 }),
                 "--tcp-flags" => {
@@ -408,7 +420,7 @@ impl RuleParser {
                 "--gid-owner" => owner.gid = Some(id_range(o.values[0], neg)?),
                 "--src-range" | "--dst-range" => {
                     let item = range(o.values[0])?;
-                    let m = AddrMatch { neg, set: AddrSet::one(item) };
+                    let m = AddrMatch { neg, set: AddrSet::one(item).into() };
                     out.push(if opt == "--src-range" { Match::Src(m) } else { Match::Dst(m) });
                 }
                 "--comment" => {
@@ -443,8 +455,8 @@ impl RuleParser {
             }
         }
         match module {
-            "owner" => out.push(Match::Owner(owner)),
-            "physdev" => out.push(Match::Physdev(physdev)),
+            "owner" => out.push(Match::Owner(owner.into())),
+            "physdev" => out.push(Match::Physdev(physdev.into())),
             "time" => out.push(Match::Time(time)),
             "addrtype" => out.push(Match::AddrType(addrtype)),
             _ => {}
@@ -562,7 +574,7 @@ impl RuleParser {
                     }
                 }
                 let mut rule = Rule::new(matches, target.clone());
-                rule.comment.clone_from(&self.comment);
+                rule.comment = self.comment.as_deref().map(Into::into);
                 rules.push(rule);
             }
         }
@@ -579,7 +591,10 @@ fn expand(list: Option<&(usize, bool, Vec<AddrItem>)>) -> Vec<(Option<usize>, Op
         .iter()
         .map(|&item| {
             let all = matches!(item, AddrItem::Net(n) if n.prefix_len() == 0);
-            (Some(*at), (!all || *neg).then(|| AddrMatch { neg: *neg, set: AddrSet::one(item) }))
+            (
+                Some(*at),
+                (!all || *neg).then(|| AddrMatch { neg: *neg, set: AddrSet::one(item).into() }),
+            )
         })
         .collect()
 }

@@ -184,7 +184,7 @@ impl Builder {
                     Err(e) => return self.unreadable(&e),
                 };
                 for r in &mut parsed.rules {
-                    r.counters = counters;
+                    r.counters = counters.map(Into::into);
                 }
                 let rules = &mut self.tables[t].chains[c].rules;
                 if insert {

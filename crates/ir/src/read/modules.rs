@@ -180,7 +180,7 @@ fn set(args: &[Word]) -> Option<Match> {
         _ => return None,
     };
     let set = DynSet { name: v[0].to_owned(), family: Family::V4, timeout: None, size: None };
-    Some(Match::Set(SetMatch { set, src, neg: *neg }))
+    Some(Match::Set(SetMatch { set, src, neg: *neg }.into()))
 }
 
 fn number(s: &str) -> Option<u32> {

@@ -421,7 +421,7 @@ struct Ctx<'a> {
 const MAX_SPLIT: usize = 256;
 
 fn unknown(v: &Value) -> Match {
-    Match::Unknown { module: "nft".into(), args: vec![v.to_string()] }
+    Match::unknown("nft".into(), vec![v.to_string()])
 }
 
 impl Ctx<'_> {
@@ -543,8 +543,14 @@ impl Ctx<'_> {
                 }
             }
         }
-        let base =
-            Rule { matches, log, target, comment: r.comment.clone(), origin: None, counters };
+        let base = Rule {
+            matches,
+            log: log.map(Into::into),
+            target,
+            comment: r.comment.clone().map(Into::into),
+            origin: None,
+            counters: counters.map(Into::into),
+        };
         if let Some(m) = tuples {
             let key = &m["left"];
             let elems = self.elements(&m["right"]).unwrap_or_default();
@@ -615,7 +621,7 @@ impl Ctx<'_> {
         let mut alts: Vec<Vec<Match>> = Vec::new();
         for i in &items {
             let one = self.match_(&serde_json::json!({"op": "==", "left": left, "right": i}));
-            if one.iter().any(|m| matches!(m, Match::Unknown { .. })) {
+            if one.iter().any(|m| matches!(m, Match::Unknown(_))) {
                 return None;
             }
             if !alts.contains(&one) {
@@ -679,14 +685,14 @@ impl Ctx<'_> {
                 return match (proto, field) {
                     ("ip" | "ip6", "saddr" | "daddr") => {
                         let items = items.iter().map(addr).collect::<Option<_>>()?;
-                        let a = AddrMatch { neg, set: AddrSet { name: None, items } };
+                        let a = AddrMatch { neg, set: AddrSet { name: None, items }.into() };
                         let m = if field == "saddr" { Match::Src(a) } else { Match::Dst(a) };
                         // `ip saddr != X` still matches IPv4 packets only.
                         Some(if neg { vec![family(proto == "ip6", false), m] } else { vec![m] })
                     }
                     ("tcp" | "udp", "sport" | "dport") => {
                         let ranges = items.iter().map(port).collect::<Option<Vec<_>>>()?;
-                        let ports = PortMatch { neg, set: PortSet { name: None, ranges } };
+                        let ports = PortMatch { neg, set: PortSet { name: None, ranges }.into() };
                         let l4 = Match::Proto {
                             neg: false,
                             proto: if proto == "tcp" { Proto::Tcp } else { Proto::Udp },
@@ -735,9 +741,9 @@ impl Ctx<'_> {
                             name.strip_suffix('*').map_or(name.clone(), |p| format!("{p}+")),
                         ));
                         Some(vec![Match::Physdev(if k == "iifname" {
-                            PhysdevMatch { physdev_in: port, ..PhysdevMatch::default() }
+                            PhysdevMatch { physdev_in: port, ..PhysdevMatch::default() }.into()
                         } else {
-                            PhysdevMatch { physdev_out: port, ..PhysdevMatch::default() }
+                            PhysdevMatch { physdev_out: port, ..PhysdevMatch::default() }.into()
                         })])
                     }
                     k @ ("iifname" | "oifname" | "ibrname" | "obrname") => {
@@ -749,11 +755,11 @@ impl Ctx<'_> {
                                 })
                             })
                             .collect::<Option<Vec<_>>>()?;
-                        let i = IfaceMatch { neg, names };
+                        let i = IfaceMatch { neg, names: names.into() };
                         Some(vec![if matches!(k, "iifname" | "ibrname") {
-                            Match::InIface(i)
+                            Match::InIface(i.into())
                         } else {
-                            Match::OutIface(i)
+                            Match::OutIface(i.into())
                         }])
                     }
                     "nfproto" | "protocol" if items.len() == 1 => {
@@ -773,9 +779,9 @@ impl Ctx<'_> {
                         let id = u32::try_from(items[0].as_u64()?).ok()?;
                         let r = Some(IdRange { neg, first: id, last: id });
                         Some(vec![Match::Owner(if k == "skuid" {
-                            OwnerMatch { uid: r, gid: None }
+                            OwnerMatch { uid: r, gid: None }.into()
                         } else {
-                            OwnerMatch { uid: None, gid: r }
+                            OwnerMatch { uid: None, gid: r }.into()
                         })])
                     }
                     "mark" if items.len() == 1 => Some(vec![Match::Mark {
@@ -967,7 +973,10 @@ fn icmpv6_number(name: &str) -> Option<&'static str> {
 /// Packets of one family: any source address of it (every packet has one).
 fn family(v6: bool, neg: bool) -> Match {
     let any: IpNet = if v6 { "::/0" } else { "0.0.0.0/0" }.parse().expect("a literal network");
-    Match::Src(AddrMatch { neg, set: AddrSet { name: None, items: vec![AddrItem::Net(any)] } })
+    Match::Src(AddrMatch {
+        neg,
+        set: AddrSet { name: None, items: vec![AddrItem::Net(any)] }.into(),
+    })
 }
 
 /// A set element without its comment: `{"elem": {"val": X, ...}}` is X.

@@ -61,6 +61,7 @@ fn reads_iptables_save() {
                 "1.1.1.1".parse().unwrap(),
                 "1.1.1.5".parse().unwrap()
             ))
+            .into()
         })
     );
     assert_eq!(input[3].comment.as_deref(), Some("a b"));
@@ -71,10 +72,13 @@ fn reads_iptables_save() {
     let out = &f.chain("OUTPUT").unwrap().rules[0];
     assert_eq!(
         out.matches[0],
-        Match::Owner(OwnerMatch {
-            uid: Some(IdRange { neg: false, first: 5, last: 7 }),
-            gid: Some(IdRange { neg: false, first: 3, last: 3 }),
-        })
+        Match::Owner(
+            OwnerMatch {
+                uid: Some(IdRange { neg: false, first: 5, last: 7 }),
+                gid: Some(IdRange { neg: false, first: 3, last: 3 }),
+            }
+            .into()
+        )
     );
 }
 
@@ -121,7 +125,7 @@ fn reads_the_modules_a_trace_is_told_about() {
     assert_eq!(test(8), ModuleTest::TcpMss { neg: true, min: 1, max: 500 });
     assert_eq!(test(9), ModuleTest::PktType { neg: false, kind: PktType::Broadcast });
     for i in 10..14 {
-        assert!(matches!(last(i), Match::Unknown { .. }), "line {i}: {:?}", last(i));
+        assert!(matches!(last(i), Match::Unknown(_)), "line {i}: {:?}", last(i));
     }
     // Printed back word for word.
     let again = write_restore(&im.tables);
@@ -202,7 +206,7 @@ fn reads_scripts() {
         input.rules[1].matches[1],
         Match::Src(AddrMatch {
             neg: false,
-            set: AddrSet::one(AddrItem::Net("192.168.1.0/24".parse().unwrap()))
+            set: AddrSet::one(AddrItem::Net("192.168.1.0/24".parse().unwrap())).into()
         })
     );
     let text = write_restore(&im.tables);
@@ -232,7 +236,7 @@ fn reads_nat_mark_targets_and_counters() {
     let Target::Snat(to) = post[1].target else { panic!("{:?}", post[1].target) };
     assert_eq!(crate::nat_to_text(to), "203.0.113.1-203.0.113.4:1024-65535");
     let input = &im.filter().unwrap().ruleset.chain("INPUT").unwrap().rules;
-    assert_eq!(input[0].counters, Some(crate::Counters { packets: 3, bytes: 180 }));
+    assert_eq!(input[0].counters, Some(crate::Counters { packets: 3, bytes: 180 }.into()));
     let marks = read(
         "*mangle\n-A PREROUTING -j MARK --set-mark 0x5/0xff\n-A PREROUTING -j MARK --or-mark 2\n\
          -A PREROUTING -j CONNMARK --save-mark --nfmask 0xff --ctmask 0xf\n\
@@ -303,7 +307,7 @@ fn addr_match() -> impl Strategy<Value = AddrMatch> {
             } else {
                 AddrItem::Net(ipnet::Ipv4Net::new(a.into(), len).unwrap().trunc().into())
             };
-            AddrMatch { neg, set: AddrSet::one(item) }
+            AddrMatch { neg, set: AddrSet::one(item).into() }
         },
     )
 }
@@ -331,7 +335,8 @@ fn nat_to() -> impl Strategy<Value = NatTo> {
 }
 
 fn iface() -> impl Strategy<Value = IfaceMatch> {
-    (any::<bool>(), "[a-z]{1,4}[0-9]?\\+?").prop_map(|(neg, n)| IfaceMatch { neg, names: vec![n] })
+    (any::<bool>(), "[a-z]{1,4}[0-9]?\\+?")
+        .prop_map(|(neg, n)| IfaceMatch { neg, names: vec![n].into() })
 }
 
 fn addrtype() -> impl Strategy<Value = AddrTypeMatch> {
@@ -391,13 +396,19 @@ fn rule() -> impl Strategy<Value = Rule> {
                 let mut m = Vec::new();
                 m.extend(s.map(Match::Src));
                 m.extend(d.map(Match::Dst));
-                m.extend(i.map(Match::InIface));
-                m.extend(o.map(Match::OutIface));
+                m.extend(i.map(|i| Match::InIface(Box::new(i))));
+                m.extend(o.map(|o| Match::OutIface(Box::new(o))));
                 m.push(Match::Proto { neg: false, proto });
                 match proto {
                     Proto::Tcp | Proto::Udp => {
-                        m.extend(sport.map(|(neg, set)| Match::Sport(PortMatch { neg, set })));
-                        m.extend(dports.map(|(neg, set)| Match::Dport(PortMatch { neg, set })));
+                        m.extend(
+                            sport
+                                .map(|(neg, set)| Match::Sport(PortMatch { neg, set: set.into() })),
+                        );
+                        m.extend(
+                            dports
+                                .map(|(neg, set)| Match::Dport(PortMatch { neg, set: set.into() })),
+                        );
                         if proto == Proto::Tcp {
                             m.extend(flags.map(|(neg, mask, comp)| Match::TcpFlags {
                                 neg,
@@ -419,14 +430,17 @@ fn rule() -> impl Strategy<Value = Rule> {
                     value: value & mask,
                     mask,
                 }));
-                m.push(Match::Physdev(PhysdevMatch {
-                    physdev_in: Some((true, "vnet+".into())),
-                    is_bridged: Some(false),
-                    ..Default::default()
-                }));
+                m.push(Match::Physdev(
+                    PhysdevMatch {
+                        physdev_in: Some((true, "vnet+".into())),
+                        is_bridged: Some(false),
+                        ..Default::default()
+                    }
+                    .into(),
+                ));
                 m.extend(at.map(Match::AddrType));
                 let mut r = Rule::new(m, target);
-                r.comment = comment;
+                r.comment = comment.map(Into::into);
                 r
             },
         )

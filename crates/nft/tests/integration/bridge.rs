@@ -15,10 +15,10 @@ use crate::sys::{self, Netns};
 /// Guests bound to their address on their port, then the bridge allowed.
 fn guard() -> Ruleset {
     let port = |name: &str| {
-        Match::Physdev(PhysdevMatch {
-            physdev_in: Some((false, name.into())),
-            ..PhysdevMatch::default()
-        })
+        Match::Physdev(
+            PhysdevMatch { physdev_in: Some((false, name.into())), ..PhysdevMatch::default() }
+                .into(),
+        )
     };
     let mut forward = Chain::builtin(Hook::Forward, Policy::Drop);
     forward.rules = vec![
@@ -40,7 +40,10 @@ fn guard() -> Ruleset {
         ),
         rule(
             3,
-            vec![Match::InIface(IfaceMatch::one("br0")), Match::OutIface(IfaceMatch::one("br0"))],
+            vec![
+                Match::InIface(IfaceMatch::one("br0").into()),
+                Match::OutIface(IfaceMatch::one("br0").into()),
+            ],
             Target::Accept,
         ),
     ];

@@ -56,7 +56,7 @@ pub(crate) fn runs() -> Ruleset {
     for (i, (p, t)) in ports.into_iter().enumerate() {
         let n = 7 + u32::try_from(i).unwrap();
         let m = vec![
-            Match::InIface(IfaceMatch::one("eth0")),
+            Match::InIface(IfaceMatch::one("eth0").into()),
             proto(Proto::Tcp),
             dport(None, &[(p, p)]),
         ];
@@ -96,11 +96,11 @@ pub(crate) fn set(name: Option<&str>, items: &[&str]) -> AddrSet {
 }
 
 pub(crate) fn src(neg: bool, set: AddrSet) -> Match {
-    Match::Src(AddrMatch { neg, set })
+    Match::Src(AddrMatch { neg, set: set.into() })
 }
 
 pub(crate) fn dst(neg: bool, set: AddrSet) -> Match {
-    Match::Dst(AddrMatch { neg, set })
+    Match::Dst(AddrMatch { neg, set: set.into() })
 }
 
 pub(crate) fn proto(p: Proto) -> Match {
@@ -110,7 +110,7 @@ pub(crate) fn proto(p: Proto) -> Match {
 pub(crate) fn ports(name: Option<&str>, ranges: &[(u16, u16)]) -> PortMatch {
     PortMatch {
         neg: false,
-        set: PortSet { name: name.map(str::to_owned), ranges: ranges.to_vec() },
+        set: PortSet { name: name.map(str::to_owned), ranges: ranges.to_vec() }.into(),
     }
 }
 
@@ -127,7 +127,9 @@ pub(crate) fn established() -> Rule {
 }
 
 pub(crate) fn uid(n: u32) -> Match {
-    Match::Owner(OwnerMatch { uid: Some(IdRange { neg: false, first: n, last: n }), gid: None })
+    Match::Owner(
+        OwnerMatch { uid: Some(IdRange { neg: false, first: n, last: n }), gid: None }.into(),
+    )
 }
 
 /// A policy rule: numbered, commented like the lowering does.
@@ -137,7 +139,7 @@ pub(crate) fn rule(n: u32, matches: Vec<Match>, target: Target) -> Rule {
 
 pub(crate) fn logged(mut r: Rule, action: &str) -> Rule {
     let n = r.origin.map_or(0, |o| o.rule);
-    r.log = Some(Log { prefix: format!("RULE {n} -- {action} "), level: 6 });
+    r.log = Some(Log { prefix: format!("RULE {n} -- {action} "), level: 6 }.into());
     r
 }
 
@@ -148,14 +150,14 @@ pub(crate) fn spice_client() -> Ruleset {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
         established(),
-        rule(1, vec![Match::InIface(IfaceMatch::one("lo"))], Target::Accept),
+        rule(1, vec![Match::InIface(IfaceMatch::one("lo").into())], Target::Accept),
         logged(rule(9, vec![], Target::Drop), "DENY"),
     ];
     let forward = Chain::builtin(Hook::Forward, Policy::Drop);
     let mut output = Chain::builtin(Hook::Output, Policy::Drop);
     output.rules = vec![
         established(),
-        rule(2, vec![Match::OutIface(IfaceMatch::one("lo"))], Target::Accept),
+        rule(2, vec![Match::OutIface(IfaceMatch::one("lo").into())], Target::Accept),
         rule(3, vec![uid(1021)], Target::Jump(ChainId(3))),
         rule(4, vec![uid(1022)], Target::Jump(ChainId(4))),
         logged(
@@ -320,10 +322,9 @@ pub(crate) fn matches() -> Ruleset {
         ),
         rule(
             13,
-            vec![Match::InIface(IfaceMatch {
-                neg: true,
-                names: vec!["eth+".into(), "wlan0".into()],
-            })],
+            vec![Match::InIface(
+                IfaceMatch { neg: true, names: vec!["eth+".into(), "wlan0".into()].into() }.into(),
+            )],
             Target::Drop,
         ),
         rule(14, vec![proto(Proto::Other(47))], Target::Accept),
@@ -353,10 +354,13 @@ pub(crate) fn matches() -> Ruleset {
     let mut output = Chain::builtin(Hook::Output, Policy::Accept);
     output.rules = vec![rule(
         22,
-        vec![Match::Owner(OwnerMatch {
-            uid: Some(IdRange { neg: true, first: 1000, last: 1999 }),
-            gid: Some(IdRange { neg: false, first: 100, last: 100 }),
-        })],
+        vec![Match::Owner(
+            OwnerMatch {
+                uid: Some(IdRange { neg: true, first: 1000, last: 1999 }),
+                gid: Some(IdRange { neg: false, first: 100, last: 100 }),
+            }
+            .into(),
+        )],
         Target::Goto(ChainId(3)), // the user chain `input`
     )];
     let mut kw = Chain::user("input");
@@ -376,7 +380,7 @@ pub(crate) fn bridge() -> Ruleset {
             rule(
                 1,
                 vec![
-                    Match::Physdev(port_in("vnet0")),
+                    Match::Physdev(port_in("vnet0").into()),
                     src(true, set(Some("guest1"), &["10.0.0.5"])),
                 ],
                 Target::Drop,
@@ -387,7 +391,7 @@ pub(crate) fn bridge() -> Ruleset {
             rule(
                 2,
                 vec![
-                    Match::Physdev(port_in("vnet1")),
+                    Match::Physdev(port_in("vnet1").into()),
                     src(true, set(Some("guest2"), &["10.0.0.6", "2001:db8::6"])),
                 ],
                 Target::Drop,
@@ -397,22 +401,24 @@ pub(crate) fn bridge() -> Ruleset {
         rule(
             3,
             vec![
-                Match::InIface(IfaceMatch::one("br0")),
-                Match::Physdev(PhysdevMatch {
-                    physdev_out: Some((false, "eth1".into())),
-                    is_bridged: Some(false),
-                    ..PhysdevMatch::default()
-                }),
+                Match::InIface(IfaceMatch::one("br0").into()),
+                Match::Physdev(
+                    PhysdevMatch {
+                        physdev_out: Some((false, "eth1".into())),
+                        is_bridged: Some(false),
+                        ..PhysdevMatch::default()
+                    }
+                    .into(),
+                ),
                 src(false, set(Some("guests"), &["10.0.0.5", "10.0.0.6"])),
             ],
             Target::Accept,
         ),
         rule(
             4,
-            vec![Match::Physdev(PhysdevMatch {
-                is_bridged: Some(true),
-                ..PhysdevMatch::default()
-            })],
+            vec![Match::Physdev(
+                PhysdevMatch { is_bridged: Some(true), ..PhysdevMatch::default() }.into(),
+            )],
             Target::Accept,
         ),
         established(),
@@ -439,11 +445,7 @@ pub(crate) fn bridge() -> Ruleset {
 pub(crate) fn unsupported() -> Ruleset {
     let mut input = Chain::builtin(Hook::Input, Policy::Drop);
     input.rules = vec![
-        rule(
-            1,
-            vec![Match::Unknown { module: "recent".into(), args: vec!["--rcheck".into()] }],
-            Target::Drop,
-        ),
+        rule(1, vec![Match::unknown("recent".into(), vec!["--rcheck".into()])], Target::Drop),
         rule(2, vec![], Target::Other { name: "TARPIT".into(), args: vec![] }),
         rule(3, vec![], Target::Accept),
     ];

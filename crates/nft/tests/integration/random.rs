@@ -72,18 +72,18 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
     if rng.u64(..100) < 50 {
         m.push(Match::Src(rampart_ir::AddrMatch {
             neg: rng.u64(..100) < 25,
-            set: addrs(rng, 2 * g, dual),
+            set: addrs(rng, 2 * g, dual).into(),
         }));
     }
     if rng.u64(..100) < 40 {
         m.push(Match::Dst(rampart_ir::AddrMatch {
             neg: rng.u64(..100) < 25,
-            set: addrs(rng, 2 * g + 1, dual),
+            set: addrs(rng, 2 * g + 1, dual).into(),
         }));
     }
     if hook != Some(Hook::Output) && rng.u64(..100) < 25 {
         let names = vec![(*rng.choice(&["eth0", "eth1", "eth+"]).unwrap()).to_owned()];
-        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names }));
+        m.push(Match::InIface(IfaceMatch { neg: rng.u64(..100) < 30, names: names.into() }.into()));
     }
     let mut tcp = false;
     if rng.u64(..100) < 70 {
@@ -98,21 +98,21 @@ fn random_rule(rng: &mut fastrand::Rng, n: u32, hook: Option<Hook>, dual: bool) 
             let name = (rng.u64(..100) < 40).then(|| format!("svc{g}"));
             m.push(Match::Dport(PortMatch {
                 neg: rng.u64(..100) < 15,
-                set: PortSet { name, ranges },
+                set: PortSet { name, ranges }.into(),
             }));
         }
     }
     if hook == Some(Hook::Output) && rng.u64(..100) < 40 {
         let uid = *rng.choice(&[1021, 1022]).unwrap();
         let id = IdRange { neg: rng.u64(..100) < 20, first: uid, last: uid };
-        m.push(Match::Owner(OwnerMatch { uid: Some(id), gid: None }));
+        m.push(Match::Owner(OwnerMatch { uid: Some(id), gid: None }.into()));
     }
     if rng.u64(..100) < 30 {
         m.push(Match::State { neg: false, states: CtStates(CtStates::NEW) });
     }
     let mut r = rule(n, m, target(rng, tcp, hook.is_none()));
     if r.target.is_verdict() && rng.u64(..100) < 30 {
-        r.log = Some(Log { prefix: format!("RULE {n} -- X "), level: 6 });
+        r.log = Some(Log { prefix: format!("RULE {n} -- X "), level: 6 }.into());
     }
     r
 }

@@ -134,7 +134,7 @@ fn own_log_chains(mut rs: rampart_ir::Ruleset) -> rampart_ir::Ruleset {
         }
         let Some(log) = r.log.take() else { continue };
         let mut chain = Chain::user(&format!("log_{}", made.len()));
-        let log = Rule::new(vec![], Target::Log(log));
+        let log = Rule::new(vec![], Target::Log(*log));
         chain.rules = vec![log, Rule::new(vec![], r.target.clone())];
         r.target = Target::Jump(ChainId(base + made.len()));
         made.push(chain);
